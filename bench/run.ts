@@ -1,0 +1,41 @@
+// `npm run bench [-- NAME …]`: runs each benchmark (bench/NAME.bench.ts) as its own process, one after
+// another, with the services started by scripts/with-services.mjs. Every bench prints, as its last line,
+// one JSON object with its figures; this runner collects those lines and prints them again at the end.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const available = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !available.includes(w));
+if (unknown.length) {
+  console.error(`unknown bench: ${unknown.join(', ')}; available: ${available.join(', ')}`);
+  process.exit(2);
+}
+
+function runOne(name: string): Promise<{ code: number; last: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(dir, `${name}.bench.ts`)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { process.stdout.write(d); out += d.toString(); });
+    child.on('exit', (code) => resolve({ code: code ?? 1, last: out.trim().split('\n').pop() ?? '' }));
+  });
+}
+
+const results: string[] = [];
+let failed = 0;
+for (const name of wanted.length ? wanted : available) {
+  console.error(`\n== bench ${name}`);
+  const { code, last } = await runOne(name);
+  if (code !== 0) failed++;
+  results.push(code === 0 ? last : JSON.stringify({ bench: name, error: `exit ${code}` }));
+}
+if (results.length > 1) {
+  console.log('\n== summary');
+  for (const r of results) console.log(r);
+}
+process.exit(failed ? 1 : 0);

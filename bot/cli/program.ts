@@ -1,0 +1,32 @@
+// The `custos` command. Each subcommand lives in its own module under bot/cli/commands and registers
+// itself on the program; only subcommands that work are registered.
+import { Command, CommanderError } from 'commander';
+import { isCustosError } from '../core/errors.ts';
+import { registerCommands } from './commands/index.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('custos')
+    .description('custos: controlled customer lookups in Slack and Lark, with approvals and a tamper-evident audit log.\n'
+      + 'Configuration comes from the environment (see README: Configuration).')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (isCustosError(err)) {
+      process.stderr.write(`custos: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`custos: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    return 1;
+  }
+}
+

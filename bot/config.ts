@@ -1,0 +1,169 @@
+// Configuration: read once from the environment, validated completely with zod, and reported in one
+// message that lists every problem with how to fix it. Secrets may come from files (`NAME_FILE`), the
+// usual way to pass Docker / Kubernetes secrets. Commands say which sections they need (`require`), so
+// `custos policy check` does not demand a database URL while `custos start` demands everything it uses.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CustosError, ErrorCode } from './core/errors.ts';
+import { LOCALES, type Locale } from './core/messages.ts';
+
+/** Settings that may be given as `NAME_FILE` (a path whose content is the value). */
+const SECRET_SETTINGS = [
+  'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
+  'CUSTOS_AUDIT_SIGNING_KEY',
+] as const;
+
+const key32 = (name: string) =>
+  z.string().refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/=]+$/.test(v), {
+    message: `${name} must be 32 random bytes in base64 (generate one with: openssl rand -base64 32)`,
+  });
+
+/** `id:base64key,id:base64key` — the first key encrypts, all of them decrypt (rotation). */
+const dataKeys = z.string().transform((v, ctx) => {
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=]+)$/.exec(part);
+    const key = m ? Buffer.from(m[2]!, 'base64') : undefined;
+    if (!m || key?.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: 'CUSTOS_DATA_KEYS must be a comma-separated list of id:base64key, each key 32 bytes (e.g. k1:$(openssl rand -base64 32))' });
+      return z.NEVER;
+    }
+    if (keys.some((k) => k.id === m[1])) {
+      ctx.addIssue({ code: 'custom', message: `CUSTOS_DATA_KEYS names key id "${m[1]}" twice; key ids must be unique` });
+      return z.NEVER;
+    }
+    keys.push({ id: m[1]!, key: key! });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'CUSTOS_DATA_KEYS is empty; give at least one id:base64key' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CUSTOS_LOCALE: z.enum(LOCALES).default('zh-CN'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'MONGODB_DB must be 1-63 letters, digits, _ or -').default('custos'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),
+  CUSTOS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'CUSTOS_QUEUE_PREFIX must be 1-32 letters, digits, _ or -').default('custos'),
+  CUSTOS_DATA_KEYS: dataKeys.optional(),
+  CUSTOS_BLIND_INDEX_KEY: key32('CUSTOS_BLIND_INDEX_KEY').optional(),
+  CUSTOS_AUDIT_HMAC_KEY: key32('CUSTOS_AUDIT_HMAC_KEY').optional(),
+  CUSTOS_AUDIT_SIGNING_KEY: key32('CUSTOS_AUDIT_SIGNING_KEY').optional(),
+  CUSTOS_POLICY_DIR: z.string().min(1).default('policies'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(3000),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export interface Config {
+  env: Raw['NODE_ENV'];
+  logLevel: Raw['LOG_LEVEL'];
+  defaultLocale: Locale;
+  mongo: { uri: string; db: string } | undefined;
+  redis: { url: string; queuePrefix: string } | undefined;
+  crypto: { dataKeys: { id: string; key: Buffer }[]; blindIndexKey: Buffer } | undefined;
+  audit: { hmacKey: Buffer; signingKey: Buffer } | undefined;
+  policyDir: string;
+  http: { host: string; port: number };
+}
+
+/** Sections a command can insist on; each lists the settings that make it up. */
+const SECTIONS = {
+  mongo: ['MONGODB_URI'],
+  redis: ['REDIS_URL'],
+  crypto: ['CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY'],
+  audit: ['CUSTOS_AUDIT_HMAC_KEY', 'CUSTOS_AUDIT_SIGNING_KEY'],
+} as const;
+export type ConfigSection = keyof typeof SECTIONS;
+
+const HOW_TO_SET: Record<string, string> = {
+  MONGODB_URI: 'set MONGODB_URI=mongodb://HOST:PORT (or run `npm run services` to start one locally)',
+  REDIS_URL: 'set REDIS_URL=redis://HOST:PORT (or run `npm run services` to start one locally)',
+  CUSTOS_DATA_KEYS: 'set CUSTOS_DATA_KEYS=k1:$(openssl rand -base64 32)',
+  CUSTOS_BLIND_INDEX_KEY: 'set CUSTOS_BLIND_INDEX_KEY=$(openssl rand -base64 32)',
+  CUSTOS_AUDIT_HMAC_KEY: 'set CUSTOS_AUDIT_HMAC_KEY=$(openssl rand -base64 32)',
+  CUSTOS_AUDIT_SIGNING_KEY: 'set CUSTOS_AUDIT_SIGNING_KEY=$(openssl rand -base64 32)',
+};
+
+/** Replaces `NAME_FILE` settings by the file's content; collects problems instead of throwing. */
+function resolveFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_SETTINGS) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name} and ${name}_FILE are both set; set only one of them`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch {
+      problems.push(`${name}_FILE points to ${file}, which cannot be read; fix the path or its permissions`);
+    }
+  }
+  // Empty strings count as unset, as a shell `VAR=` usually means.
+  for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
+  return out;
+}
+
+/**
+ * Parses the whole configuration. Throws one CustosError(ConfigInvalid) whose message lists every
+ * problem, one per line, each naming the setting and how to fix it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require?: ConfigSection[] } = {}): Config {
+  const problems: string[] = [];
+  const values = resolveFiles(env, problems);
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '');
+      problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
+    }
+  }
+  for (const section of opts.require ?? []) {
+    for (const name of SECTIONS[section]) {
+      if (values[name] === undefined) problems.push(`${name} is required here; ${HOW_TO_SET[name] ?? `set ${name}`}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    const unique = [...new Set(problems)];
+    throw new CustosError(
+      ErrorCode.ConfigInvalid,
+      `invalid configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p}`).join('\n')}`,
+      { problems: unique },
+    );
+  }
+  const r = parsed.data;
+  const b64 = (v: string) => Buffer.from(v, 'base64');
+  return {
+    env: r.NODE_ENV,
+    logLevel: r.LOG_LEVEL,
+    defaultLocale: r.CUSTOS_LOCALE,
+    mongo: r.MONGODB_URI ? { uri: r.MONGODB_URI, db: r.MONGODB_DB } : undefined,
+    redis: r.REDIS_URL ? { url: r.REDIS_URL, queuePrefix: r.CUSTOS_QUEUE_PREFIX } : undefined,
+    crypto: r.CUSTOS_DATA_KEYS && r.CUSTOS_BLIND_INDEX_KEY
+      ? { dataKeys: r.CUSTOS_DATA_KEYS, blindIndexKey: b64(r.CUSTOS_BLIND_INDEX_KEY) }
+      : undefined,
+    audit: r.CUSTOS_AUDIT_HMAC_KEY && r.CUSTOS_AUDIT_SIGNING_KEY
+      ? { hmacKey: b64(r.CUSTOS_AUDIT_HMAC_KEY), signingKey: b64(r.CUSTOS_AUDIT_SIGNING_KEY) }
+      : undefined,
+    policyDir: r.CUSTOS_POLICY_DIR,
+    http: { host: r.HTTP_HOST, port: r.HTTP_PORT },
+  };
+}
+
+/** Narrows a section that `loadConfig({ require })` has already guaranteed. */
+export function section<K extends ConfigSection>(config: Config, name: K): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined) {
+    throw new CustosError(ErrorCode.ConfigInvalid, `configuration section "${name}" is missing: set ${SECTIONS[name].join(', ')}`);
+  }
+  return value as NonNullable<Config[K]>;
+}

@@ -1,0 +1,47 @@
+// The audit contract the core writes through. The event schema and its PII guard live in
+// bot/core/audit-event.ts; the BullMQ producer (bot/queue) implements AuditRecorder.
+// Rule (DESIGN.md): no customer data is read or shown unless its audit event was accepted.
+
+export const AUDIT_ACTIONS = [
+  'lookup', 'lookup.refused', 'share', 'reveal', 'request.create', 'request.cancel', 'request.approve',
+  'request.deny', 'request.expire', 'request.remind', 'request.escalate', 'grant.start', 'grant.use',
+  'grant.expire', 'grant.revoke', 'export.start', 'export.complete', 'export.download', 'audit.query',
+  'audit.verify', 'admin.freeze', 'admin.unfreeze', 'admin.offboard', 'review.keep', 'review.revoke',
+  'heartbeat',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_PLATFORMS = ['slack', 'lark', 'playground', 'cli', 'system'] as const;
+export type AuditPlatform = (typeof AUDIT_PLATFORMS)[number];
+
+export const AUDIT_QUERY_KINDS = ['id', 'phone', 'email', 'idNumber', 'text', 'segment', 'audit'] as const;
+
+/** One audit event as produced (before the worker adds seq / prevHash / hash). Version 1. */
+export interface AuditEventInput {
+  v: 1;
+  eventId: string; // minted by the producer before anything is shown; no ':' (BullMQ job id)
+  occurredAt: string; // ISO-8601 UTC
+  actor: { employeeId: string | null; platform: AuditPlatform; platformUserId?: string };
+  channelKind: 'dm' | 'private' | 'public' | 'shared' | 'none';
+  action: AuditAction;
+  customerIds: string[]; // C-000123 identifiers, never names or contact values
+  fields: { name: string; outcome: string }[]; // outcome: show | hide | mask:<preset>
+  decision: 'allowed' | 'denied' | 'error';
+  ruleIds: string[];
+  reasonCode?: string; // stable code (deny reason, error code)
+  grantId?: string;
+  requestId?: string;
+  exportId?: string;
+  purpose?: string; // free text, checked for PII-looking content
+  query?: { kind: (typeof AUDIT_QUERY_KINDS)[number]; hmac: string }; // HMAC of the raw query text
+  correlationId?: string; // follows one platform request through logs and the audit record
+  meta?: Record<string, string | number | boolean>; // small, non-PII facts (counts, durations)
+}
+
+export interface AuditRecorder {
+  /**
+   * Resolves once the event is accepted by the queue (durably in Redis); rejects with
+   * CustosError(AuditUnavailable) quickly when it cannot be, so callers refuse to show data.
+   */
+  record(event: AuditEventInput): Promise<void>;
+}

@@ -1,0 +1,38 @@
+// Errors carry a stable string code (in the manner of bolt-js src/errors.ts). Code branches on `code`,
+// never on message text; users see only the sentence that `userMessage` (messages.ts) maps the code to.
+// `details` may hold safe, non-PII facts (line numbers, field names, setting names) for operators.
+
+export const ErrorCode = {
+  ConfigInvalid: 'custos_config_invalid',
+  ImportInvalid: 'custos_import_invalid',
+  ImportFileUnreadable: 'custos_import_file_unreadable',
+  PolicyInvalid: 'custos_policy_invalid',
+  PolicyDenied: 'custos_policy_denied',
+  AuditUnavailable: 'custos_audit_unavailable',
+  AuditEventInvalid: 'custos_audit_event_invalid',
+  CryptoKeyUnknown: 'custos_crypto_key_unknown',
+  CryptoTampered: 'custos_crypto_tampered',
+  EmployeeUnknown: 'custos_employee_unknown',
+  EmployeeFrozen: 'custos_employee_frozen',
+  EmployeeOffboarded: 'custos_employee_offboarded',
+  QueryInvalid: 'custos_query_invalid',
+  NotFound: 'custos_not_found',
+  Internal: 'custos_internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class CustosError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CustosError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isCustosError(err: unknown, code?: ErrorCode): err is CustosError {
+  return err instanceof CustosError && (code === undefined || err.code === code);
+}

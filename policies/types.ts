@@ -1,0 +1,70 @@
+// The policy engine's contract: what callers pass in and what an explained decision looks like.
+// Pure types; the engine (policies/engine.ts) implements `PolicyEngine`.
+import type { CustomerField, Department, FieldGroup, Region, Role, Customer } from '../bot/core/domain.ts';
+import type { ScopeFilter } from '../bot/core/ports.ts';
+
+export const ACTIONS = ['lookup', 'reveal', 'export', 'request', 'approve', 'audit.query', 'admin'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const CHANNEL_KINDS = ['dm', 'private', 'public', 'shared'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** Who is asking, as the policy sees them (derived from an Employee). */
+export interface Principal {
+  employeeId: string;
+  department: Department;
+  roles: Role[];
+  region: Region;
+  external: boolean;
+  timezone: string;
+  managerId?: string;
+}
+
+export interface DecisionContext {
+  channel: ChannelKind;
+  at: Date; // from the injected clock
+  purpose?: string;
+}
+
+export type FieldOutcome = 'show' | 'hide' | `mask:${string}`;
+
+export interface FieldDecision {
+  outcome: FieldOutcome;
+  ruleIds: string[]; // rules (and grants, as `grant:<id>`) behind the outcome
+  reason: string; // one line, for `policy explain` and the audit log
+  grantId?: string; // set when a grant widened this field
+}
+
+export interface ApprovalRequirement {
+  approvers: { kind: 'department_head' | 'manager' | 'role'; department?: Department; role?: Role }[];
+  quorum: number;
+  maxDurationMinutes: number;
+  reasonRequired: boolean;
+  selfApproval: false;
+}
+
+export interface Decision {
+  allowed: boolean;
+  action: Action;
+  /** Record scope as a MongoDB filter; `{ $expr: { $eq: [0, 1] } }`-style always-false when nothing allows. */
+  scope: ScopeFilter;
+  /** Per-field outcome; only meaningful for lookup / reveal / export. Fields absent here are hidden. */
+  fields: Partial<Record<CustomerField, FieldDecision>>;
+  ruleIds: string[];
+  /** Stable code when refused (e.g. `purpose_required`, `off_hours`, `external_denied`, `no_rule`). */
+  denyReason?: string;
+  purposeRequired: boolean;
+  /** What an approval would need to widen this decision (per field group), when policy allows asking. */
+  approvals: Partial<Record<FieldGroup, ApprovalRequirement>>;
+  grantIds: string[];
+}
+
+export interface PolicyEngine {
+  /** Policy version (hash of the loaded files): abilities are cached per principal and version. */
+  readonly version: string;
+  decide(principal: Principal, action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
+  /** The view for a channel audience: each field at the strictest outcome any member gets. */
+  decideForAudience(principals: Principal[], action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
+  /** Whether `customer` lies inside `decision.scope` (the same conditions as the database filter). */
+  inScope(decision: Decision, customer: Customer): boolean;
+}

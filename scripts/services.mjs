@@ -1,0 +1,130 @@
+// Starts the services custos needs (Redis and a MongoDB wire-protocol server) on free loopback ports
+// with temporary data directories, unless REDIS_URL / MONGODB_URI already point somewhere.
+// Used by `npm test`, `npm run services`, `npm run bench` and `custos demo`: one way to get real services.
+// Plain JavaScript so it runs before anything is compiled.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Asks the kernel for a free loopback port. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** Resolves when `probe` succeeds, rejects after `ms`, or as soon as the child exits. */
+async function waitFor(name, child, probe, ms) {
+  const deadline = Date.now() + ms;
+  let exited = null;
+  child.once('exit', (code, signal) => { exited = `${code ?? signal}`; });
+  for (;;) {
+    if (exited !== null) throw new Error(`${name} exited during start-up (${exited})`);
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Sends `payload` to host:port and resolves with the first chunk of the answer. */
+function tcpExchange(port, payload) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('timeout')); }, 1000);
+    sock.once('connect', () => { if (payload) sock.write(payload); else { clearTimeout(timer); sock.end(); resolve(''); } });
+    sock.once('data', (d) => { clearTimeout(timer); sock.end(); resolve(d.toString()); });
+    sock.once('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+async function startRedis(dir, log) {
+  if (!onPath('redis-server')) {
+    throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL');
+  }
+  const port = await freePort();
+  const data = path.join(dir, 'redis');
+  mkdirSync(data, { recursive: true });
+  // noeviction + appendonly: the settings BullMQ needs in production, so tests see the same behaviour.
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
+    '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--dir', data, '--daemonize', 'no',
+    '--logfile', path.join(data, 'redis.log'),
+  ], { stdio: 'ignore' });
+  await waitFor('redis-server', child, async () => (await tcpExchange(port, 'PING\r\n')).startsWith('+PONG'), 15000);
+  log(`redis    redis://127.0.0.1:${port}`);
+  return { url: `redis://127.0.0.1:${port}`, child, port };
+}
+
+function ensureFerretDb(log) {
+  const bin = path.join(root, '.bin', 'ferretdb');
+  const r = spawnSync('bash', [path.join(root, 'scripts', 'build-ferretdb.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0 || !existsSync(bin)) throw new Error('could not build FerretDB (scripts/build-ferretdb.sh); install Go >= 1.24 or set MONGODB_URI');
+  log('mongo    using FerretDB (.bin/ferretdb)');
+  return bin;
+}
+
+async function startMongo(dir, log) {
+  const port = await freePort();
+  const data = path.join(dir, 'mongo');
+  mkdirSync(data, { recursive: true });
+  let child;
+  if (onPath('mongod') && process.env.CUSTOS_FORCE_FERRETDB !== '1') {
+    child = spawn('mongod', ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', data, '--quiet',
+      '--logpath', path.join(data, 'mongod.log')], { stdio: 'ignore' });
+  } else {
+    const bin = ensureFerretDb(log);
+    child = spawn(bin, [`--sqlite-url=file:${data}/`, `--listen-addr=127.0.0.1:${port}`, '--log-level=error'],
+    { stdio: 'ignore', env: { ...process.env, DO_NOT_TRACK: '1' } });
+  }
+  await waitFor('mongo server', child, async () => { await tcpExchange(port, null); return true; }, 30000);
+  log(`mongo    mongodb://127.0.0.1:${port}`);
+  return { url: `mongodb://127.0.0.1:${port}`, child, port };
+}
+
+/**
+ * Starts what is missing. Returns { env: { REDIS_URL, MONGODB_URI }, stop() }.
+ * `dataDir` keeps the data (for `custos demo`); by default a temporary directory is removed on stop.
+ */
+export async function startServices({ log = (m) => process.stderr.write(`services: ${m}\n`), dataDir } = {}) {
+  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'custos-svc-'));
+  const started = [];
+  const env = {};
+  const stop = async () => {
+    for (const s of started.reverse()) {
+      if (s.child.exitCode === null && s.child.signalCode === null) {
+        const gone = new Promise((r) => s.child.once('exit', r));
+        s.child.kill('SIGTERM');
+        const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+        await gone;
+        clearTimeout(t);
+      }
+    }
+    started.length = 0;
+    if (!dataDir) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+    else { const r = await startRedis(dir, log); started.push(r); env.REDIS_URL = r.url; }
+    if (process.env.MONGODB_URI) env.MONGODB_URI = process.env.MONGODB_URI;
+    else { const m = await startMongo(dir, log); started.push(m); env.MONGODB_URI = m.url; }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { env, stop, dir };
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `node scripts/with-services.mjs -- CMD ARGS…`: start Redis and a MongoDB wire server (unless REDIS_URL /
+// MONGODB_URI are set), run CMD with those URLs in its environment, stop the services afterwards — also
+// when CMD fails or the run is interrupted — and exit with CMD's status.
+// `node scripts/with-services.mjs --foreground`: start them, print the URLs, run until Ctrl-C.
+import { spawn } from 'node:child_process';
+import { startServices } from './services.mjs';
+
+const argv = process.argv.slice(2);
+const foreground = argv[0] === '--foreground';
+const dash = argv.indexOf('--');
+const cmd = dash >= 0 ? argv.slice(dash + 1) : [];
+if (!foreground && cmd.length === 0) {
+  process.stderr.write('usage: with-services.mjs --foreground | with-services.mjs -- COMMAND [ARGS…]\n');
+  process.exit(2);
+}
+
+let services;
+try {
+  services = await startServices();
+} catch (err) {
+  process.stderr.write(`services: ${err.message}\n`);
+  process.exit(1);
+}
+
+let stopping = false;
+async function finish(code) {
+  if (stopping) return;
+  stopping = true;
+  await services.stop().catch((e) => process.stderr.write(`services: stop failed: ${e.message}\n`));
+  process.exit(code);
+}
+
+if (foreground) {
+  process.stdout.write(`REDIS_URL=${services.env.REDIS_URL}\nMONGODB_URI=${services.env.MONGODB_URI}\n`);
+  process.stdout.write('services are running; press Ctrl-C to stop them\n');
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => finish(0));
+} else {
+  // `npm run bench -- NAME` / `npm test -- FILE` append their arguments after ours.
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...services.env } });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => { child.kill(sig); setTimeout(() => finish(130), 10000).unref(); });
+  }
+  child.on('exit', (code, signal) => finish(code ?? (signal ? 128 : 1)));
+  child.on('error', (err) => { process.stderr.write(`services: cannot run ${cmd[0]}: ${err.message}\n`); finish(127); });
+}

@@ -1,0 +1,68 @@
+import test from 'ava';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../bot/config.ts';
+import { CustosError, ErrorCode } from '../bot/core/errors.ts';
+import { randomKey } from './helpers/services.ts';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CustosError && err.code === ErrorCode.ConfigInvalid) return err.details.problems as string[];
+    throw err;
+  }
+  return [];
+}
+
+test('a complete configuration parses into typed sections', (t) => {
+  const cfg = loadConfig({
+    MONGODB_URI: 'mongodb://127.0.0.1:27017', REDIS_URL: 'redis://127.0.0.1:6379',
+    CUSTOS_DATA_KEYS: `k2:${randomKey()},k1:${randomKey()}`, CUSTOS_BLIND_INDEX_KEY: randomKey(),
+    CUSTOS_AUDIT_HMAC_KEY: randomKey(), CUSTOS_AUDIT_SIGNING_KEY: randomKey(), HTTP_PORT: '8080',
+  }, { require: ['mongo', 'redis', 'crypto', 'audit'] });
+  t.is(cfg.mongo?.db, 'custos');
+  t.is(cfg.http.port, 8080);
+  t.deepEqual(cfg.crypto?.dataKeys.map((k) => k.id), ['k2', 'k1']);
+  t.is(cfg.crypto?.blindIndexKey.length, 32);
+  t.is(cfg.defaultLocale, 'zh-CN');
+});
+
+test('every problem is listed at once, each with how to fix it', (t) => {
+  const problems = problemsOf(() => loadConfig({
+    MONGODB_URI: 'postgres://x', HTTP_PORT: '99999', CUSTOS_DATA_KEYS: 'k1:short', LOG_LEVEL: 'loud',
+  }, { require: ['mongo', 'redis', 'crypto'] }));
+  t.true(problems.some((p) => p.includes('MONGODB_URI must start with mongodb://')), problems.join('\n'));
+  t.true(problems.some((p) => p.startsWith('HTTP_PORT')));
+  t.true(problems.some((p) => p.includes('CUSTOS_DATA_KEYS') && p.includes('openssl rand -base64 32')));
+  t.true(problems.some((p) => p.startsWith('LOG_LEVEL')));
+  t.true(problems.some((p) => p.includes('REDIS_URL is required') && p.includes('npm run services')));
+  t.true(problems.some((p) => p.includes('CUSTOS_BLIND_INDEX_KEY is required')));
+  t.true(problems.length >= 6);
+});
+
+test('sections a command does not need are not demanded', (t) => {
+  const cfg = loadConfig({});
+  t.is(cfg.mongo, undefined);
+  t.is(cfg.policyDir, 'policies');
+});
+
+test('secrets can come from *_FILE, but not from both places', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-cfg-'));
+  const file = path.join(dir, 'bik');
+  const key = randomKey();
+  writeFileSync(file, `${key}\n`);
+  const cfg = loadConfig({ CUSTOS_BLIND_INDEX_KEY_FILE: file, CUSTOS_DATA_KEYS: `k1:${randomKey()}` }, { require: ['crypto'] });
+  t.deepEqual(cfg.crypto?.blindIndexKey, Buffer.from(key, 'base64'));
+  const both = problemsOf(() => loadConfig({ CUSTOS_BLIND_INDEX_KEY_FILE: file, CUSTOS_BLIND_INDEX_KEY: key }));
+  t.true(both.some((p) => p.includes('set only one')));
+  const missing = problemsOf(() => loadConfig({ REDIS_URL_FILE: path.join(dir, 'nope') }));
+  t.true(missing.some((p) => p.includes('REDIS_URL_FILE') && p.includes('cannot be read')));
+});
+
+test('duplicate data key ids are refused', (t) => {
+  const k = randomKey();
+  const problems = problemsOf(() => loadConfig({ CUSTOS_DATA_KEYS: `a:${k},a:${k}` }));
+  t.true(problems.some((p) => p.includes('twice')));
+});
