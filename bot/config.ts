@@ -56,6 +56,15 @@ const schema = z.object({
   CUSTOS_AUDIT_HMAC_KEY: key32('CUSTOS_AUDIT_HMAC_KEY').optional(),
   CUSTOS_AUDIT_SIGNING_KEY: key32('CUSTOS_AUDIT_SIGNING_KEY').optional(),
   CUSTOS_POLICY_DIR: z.string().min(1).default('policies'),
+  // Audit pipeline tuning (README: Audit pipeline). Small values in tests make stall recovery quick.
+  CUSTOS_AUDIT_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  CUSTOS_AUDIT_LOCK_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
+  CUSTOS_AUDIT_STALLED_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
+  CUSTOS_AUDIT_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(15_000),
+  CUSTOS_AUDIT_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
+  CUSTOS_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  CUSTOS_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  CUSTOS_AUDIT_LATE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
 });
@@ -70,8 +79,21 @@ export interface Config {
   redis: { url: string; queuePrefix: string } | undefined;
   crypto: { dataKeys: { id: string; key: Buffer }[]; blindIndexKey: Buffer } | undefined;
   audit: { hmacKey: Buffer; signingKey: Buffer } | undefined;
+  /** Audit queue / worker tuning; always present (defaults). */
+  auditPipeline: AuditPipelineSettings;
   policyDir: string;
   http: { host: string; port: number };
+}
+
+export interface AuditPipelineSettings {
+  enqueueTimeoutMs: number; // producer: how long `record` may wait for Redis before refusing
+  lockMs: number; // BullMQ lockDuration of an audit job being written
+  stalledMs: number; // BullMQ stalledInterval: how often crashed workers' jobs are recovered
+  leaseMs: number; // chain-writer lease in Redis; a crashed writer is replaced after this
+  batchSize: number; // events stored per chain write
+  checkpointEvery: number; // signed checkpoint after this many new events…
+  checkpointSeconds: number; // …or this many seconds
+  lateSeconds: number; // stored later than this after occurredAt → `late: true`
 }
 
 /** Sections a command can insist on; each lists the settings that make it up. */
@@ -154,6 +176,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     audit: r.CUSTOS_AUDIT_HMAC_KEY && r.CUSTOS_AUDIT_SIGNING_KEY
       ? { hmacKey: b64(r.CUSTOS_AUDIT_HMAC_KEY), signingKey: b64(r.CUSTOS_AUDIT_SIGNING_KEY) }
       : undefined,
+    auditPipeline: {
+      enqueueTimeoutMs: r.CUSTOS_AUDIT_ENQUEUE_TIMEOUT_MS,
+      lockMs: r.CUSTOS_AUDIT_LOCK_MS,
+      stalledMs: r.CUSTOS_AUDIT_STALLED_MS,
+      leaseMs: r.CUSTOS_AUDIT_LEASE_MS,
+      batchSize: r.CUSTOS_AUDIT_BATCH,
+      checkpointEvery: r.CUSTOS_AUDIT_CHECKPOINT_EVERY,
+      checkpointSeconds: r.CUSTOS_AUDIT_CHECKPOINT_SECONDS,
+      lateSeconds: r.CUSTOS_AUDIT_LATE_SECONDS,
+    },
     policyDir: r.CUSTOS_POLICY_DIR,
     http: { host: r.HTTP_HOST, port: r.HTTP_PORT },
   };
