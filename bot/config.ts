@@ -10,7 +10,7 @@ import { LOCALES, type Locale } from './core/messages.ts';
 /** Settings that may be given as `NAME_FILE` (a path whose content is the value). */
 const SECRET_SETTINGS = [
   'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
-  'CUSTOS_AUDIT_SIGNING_KEY',
+  'CUSTOS_AUDIT_SIGNING_KEY', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN',
 ] as const;
 
 const key32 = (name: string) =>
@@ -65,6 +65,14 @@ const schema = z.object({
   CUSTOS_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   CUSTOS_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   CUSTOS_AUDIT_LATE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // Slack adapter (README: Slack). HTTP mode needs the signing secret, Socket Mode the app-level token.
+  SLACK_MODE: z.enum(['http', 'socket']).default('http'),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'SLACK_SIGNING_SECRET looks too short; copy it from the app\'s Basic Information page').optional(),
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'SLACK_BOT_TOKEN must be a bot token (xoxb-…)').optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write').optional(),
+  SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+  SLACK_API_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
 });
@@ -83,6 +91,18 @@ export interface Config {
   auditPipeline: AuditPipelineSettings;
   policyDir: string;
   http: { host: string; port: number };
+  slack: SlackSettings | undefined;
+  /** Who users are told to ask when they are refused (a channel, an alias, a person). */
+  securityContact: string;
+}
+
+export interface SlackSettings {
+  mode: 'http' | 'socket';
+  botToken: string;
+  signingSecret: string | undefined; // required in http mode
+  appToken: string | undefined; // required in socket mode
+  apiUrl: string;
+  apiRetries: number;
 }
 
 export interface AuditPipelineSettings {
@@ -102,6 +122,7 @@ const SECTIONS = {
   redis: ['REDIS_URL'],
   crypto: ['CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY'],
   audit: ['CUSTOS_AUDIT_HMAC_KEY', 'CUSTOS_AUDIT_SIGNING_KEY'],
+  slack: ['SLACK_BOT_TOKEN'],
 } as const;
 export type ConfigSection = keyof typeof SECTIONS;
 
@@ -112,6 +133,9 @@ const HOW_TO_SET: Record<string, string> = {
   CUSTOS_BLIND_INDEX_KEY: 'set CUSTOS_BLIND_INDEX_KEY=$(openssl rand -base64 32)',
   CUSTOS_AUDIT_HMAC_KEY: 'set CUSTOS_AUDIT_HMAC_KEY=$(openssl rand -base64 32)',
   CUSTOS_AUDIT_SIGNING_KEY: 'set CUSTOS_AUDIT_SIGNING_KEY=$(openssl rand -base64 32)',
+  SLACK_BOT_TOKEN: 'set SLACK_BOT_TOKEN=xoxb-… (OAuth & Permissions page of the Slack app)',
+  SLACK_SIGNING_SECRET: 'set SLACK_SIGNING_SECRET (Basic Information page of the Slack app), or SLACK_MODE=socket',
+  SLACK_APP_TOKEN: 'set SLACK_APP_TOKEN=xapp-… (an app-level token with connections:write), or SLACK_MODE=http',
 };
 
 /** Replaces `NAME_FILE` settings by the file's content; collects problems instead of throwing. */
@@ -154,6 +178,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       if (values[name] === undefined) problems.push(`${name} is required here; ${HOW_TO_SET[name] ?? `set ${name}`}`);
     }
   }
+  if (opts.require?.includes('slack')) {
+    const needed = values.SLACK_MODE === 'socket' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET';
+    if (values[needed] === undefined) problems.push(`${needed} is required here; ${HOW_TO_SET[needed]}`);
+  }
   if (problems.length > 0 || !parsed.success) {
     const unique = [...new Set(problems)];
     throw new CustosError(
@@ -188,6 +216,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     },
     policyDir: r.CUSTOS_POLICY_DIR,
     http: { host: r.HTTP_HOST, port: r.HTTP_PORT },
+    slack: r.SLACK_BOT_TOKEN
+      ? {
+        mode: r.SLACK_MODE, botToken: r.SLACK_BOT_TOKEN, signingSecret: r.SLACK_SIGNING_SECRET, appToken: r.SLACK_APP_TOKEN,
+        apiUrl: r.SLACK_API_URL.endsWith('/') ? r.SLACK_API_URL : `${r.SLACK_API_URL}/`, apiRetries: r.SLACK_API_RETRIES,
+      }
+      : undefined,
+    securityContact: r.CUSTOS_SECURITY_CONTACT,
   };
 }
 
