@@ -1,0 +1,162 @@
+// The mongoose models of record for customers and employees: document shapes and every index a lookup
+// path needs. Documents are converted to and from domain objects only in customer-doc.ts / employee-doc.ts.
+//
+// Customer documents keep every NON-sensitive field in plaintext at the top level under the same name
+// as in bot/core/domain.ts, because the policy engine's record-scope filters (`{ ownerId: 'E-0001' }`,
+// `{ region: 'east' }`) run directly against this collection. Sensitive fields live only in `enc`
+// (AES-256-GCM, see crypto.ts); phone / email / idNumber also get keyed blind indexes in `bi`.
+//
+// FerretDB 1.24 and MongoDB >= 6 both: no TTL, partial, sparse, text or collation indexes.
+import { Schema, type Connection, type Model } from 'mongoose';
+import {
+  CREDIT_RATINGS, CUSTOMER_STATUSES, CUSTOMER_TIERS, CUSTOMER_TYPES, DEPARTMENTS, EMPLOYEE_STATUSES,
+  PAYMENT_STATUSES, REGIONS, ROLES, SALES_STAGES, type SensitiveField,
+} from '../core/domain.ts';
+
+export const CUSTOMER_COLLECTION = 'customers';
+export const EMPLOYEE_COLLECTION = 'employees';
+
+/** Encrypted values, compact `keyId:iv:tag:ciphertext` strings (crypto.ts). */
+export type EncryptedFields = Partial<Record<SensitiveField, string>>;
+/** Blind indexes (HMAC-SHA256, base64url) of the normalised phone / e-mail / ID number. */
+export interface BlindIndexes { phone?: string; email?: string; idNumber?: string }
+
+/** A stored customer exactly as it sits in the collection. */
+export interface CustomerDoc {
+  customerId: string;
+  name: string;
+  type: (typeof CUSTOMER_TYPES)[number];
+  company?: string;
+  industry?: string;
+  region: (typeof REGIONS)[number];
+  tier: (typeof CUSTOMER_TIERS)[number];
+  ownerId: string;
+  status: (typeof CUSTOMER_STATUSES)[number];
+  wechat?: string;
+  birthDate?: string;
+  leadSource?: string;
+  campaigns?: string[];
+  interests?: string[];
+  stage?: (typeof SALES_STAGES)[number];
+  pipelineValue?: number;
+  lastContactAt?: Date;
+  followUps?: { at: Date; by: string; note: string }[];
+  contractAmount?: number;
+  outstanding?: number;
+  paymentStatus?: (typeof PAYMENT_STATUSES)[number];
+  creditRating?: (typeof CREDIT_RATINGS)[number];
+  openTickets?: number;
+  lastTicketAt?: Date;
+  satisfaction?: number;
+  afterSalesNotes?: string;
+  contracts?: { contractNo: string; title: string; signedAt: Date; amount: number }[];
+  disputes?: string[];
+  enc: EncryptedFields;
+  bi: BlindIndexes;
+  /** Unigrams and bigrams of the normalised name and company (search-tokens.ts). */
+  tokens: string[];
+  /** Normalised `name\ncompany`, what the confirming fragment regex runs over. */
+  search: string;
+  /** Keyed digest of the plaintext customer: an import of identical content changes nothing. */
+  rowHash: string;
+}
+
+export interface EmployeeDoc {
+  employeeId: string;
+  email: string; // stored lower-case
+  name: string;
+  department: (typeof DEPARTMENTS)[number];
+  roles: (typeof ROLES)[number][];
+  managerId?: string;
+  region: (typeof REGIONS)[number];
+  timezone: string;
+  locale: 'zh-CN' | 'en';
+  status: (typeof EMPLOYEE_STATUSES)[number];
+  external: boolean;
+  chat: { slack?: string; lark?: string };
+  /** Keyed digest of the imported fields (not chat bindings), for unchanged detection on re-import. */
+  rowHash?: string;
+}
+
+const followUp = new Schema({ at: { type: Date, required: true }, by: String, note: String }, { _id: false });
+const contract = new Schema({ contractNo: String, title: String, signedAt: Date, amount: Number }, { _id: false });
+
+export const customerSchema = new Schema<CustomerDoc>({
+  customerId: { type: String, required: true },
+  name: { type: String, required: true },
+  type: { type: String, enum: CUSTOMER_TYPES, required: true },
+  company: String,
+  industry: String,
+  region: { type: String, enum: REGIONS, required: true },
+  tier: { type: String, enum: CUSTOMER_TIERS, required: true },
+  ownerId: { type: String, required: true },
+  status: { type: String, enum: CUSTOMER_STATUSES, required: true },
+  wechat: String,
+  birthDate: String,
+  leadSource: String,
+  campaigns: { type: [String], default: undefined },
+  interests: { type: [String], default: undefined },
+  stage: { type: String, enum: SALES_STAGES },
+  pipelineValue: Number,
+  lastContactAt: Date,
+  followUps: { type: [followUp], default: undefined },
+  contractAmount: Number,
+  outstanding: Number,
+  paymentStatus: { type: String, enum: PAYMENT_STATUSES },
+  creditRating: { type: String, enum: CREDIT_RATINGS },
+  openTickets: Number,
+  lastTicketAt: Date,
+  satisfaction: Number,
+  afterSalesNotes: String,
+  contracts: { type: [contract], default: undefined },
+  disputes: { type: [String], default: undefined },
+  enc: {
+    phone: String, email: String, address: String, idNumber: String, bankAccount: String,
+  },
+  bi: { phone: String, email: String, idNumber: String },
+  tokens: { type: [String], required: true },
+  search: { type: String, required: true },
+  rowHash: { type: String, required: true },
+}, { collection: CUSTOMER_COLLECTION, versionKey: false, minimize: true, autoIndex: false, strict: 'throw' });
+
+// One index per lookup path. Blind-index indexes are not unique: two customers may share a phone.
+customerSchema.index({ customerId: 1 }, { unique: true, name: 'customerId_unique' });
+customerSchema.index({ 'bi.phone': 1 }, { name: 'bi_phone' });
+customerSchema.index({ 'bi.email': 1 }, { name: 'bi_email' });
+customerSchema.index({ 'bi.idNumber': 1 }, { name: 'bi_idNumber' });
+customerSchema.index({ tokens: 1 }, { name: 'tokens' });
+customerSchema.index({ ownerId: 1, customerId: 1 }, { name: 'owner_customer' });
+customerSchema.index({ region: 1, customerId: 1 }, { name: 'region_customer' });
+
+export const employeeSchema = new Schema<EmployeeDoc>({
+  employeeId: { type: String, required: true },
+  email: { type: String, required: true },
+  name: { type: String, required: true },
+  department: { type: String, enum: DEPARTMENTS, required: true },
+  roles: { type: [String], enum: ROLES, required: true },
+  managerId: String,
+  region: { type: String, enum: REGIONS, required: true },
+  timezone: { type: String, required: true },
+  locale: { type: String, enum: ['zh-CN', 'en'], required: true },
+  status: { type: String, enum: EMPLOYEE_STATUSES, required: true },
+  external: { type: Boolean, required: true },
+  chat: { slack: String, lark: String },
+  rowHash: String,
+}, { collection: EMPLOYEE_COLLECTION, versionKey: false, minimize: true, autoIndex: false, strict: 'throw' });
+
+employeeSchema.index({ employeeId: 1 }, { unique: true, name: 'employeeId_unique' });
+employeeSchema.index({ email: 1 }, { unique: true, name: 'email_unique' });
+// Not unique: most employees have no binding, and FerretDB supports neither sparse nor partial indexes,
+// so uniqueness of a binding is enforced by the compare-and-swap in employee-store.ts instead.
+employeeSchema.index({ 'chat.slack': 1 }, { name: 'chat_slack' });
+employeeSchema.index({ 'chat.lark': 1 }, { name: 'chat_lark' });
+employeeSchema.index({ managerId: 1 }, { name: 'managerId' });
+
+/** The Customer model on `conn` (compiled once per connection). */
+export function customerModel(conn: Connection): Model<CustomerDoc> {
+  return (conn.models.Customer as Model<CustomerDoc> | undefined) ?? conn.model<CustomerDoc>('Customer', customerSchema);
+}
+
+export function employeeModel(conn: Connection): Model<EmployeeDoc> {
+  return (conn.models.Employee as Model<EmployeeDoc> | undefined) ?? conn.model<EmployeeDoc>('Employee', employeeSchema);
+}
