@@ -1,9 +1,15 @@
 // One line per subcommand module. Keep this list sorted; each module exports `register(program)`.
 import type { Command } from 'commander';
+import { register as audit } from './audit.ts';
+import { register as seed } from './seed.ts';
+import { register as start } from './start.ts';
 
 type Registrar = (program: Command) => void;
 
 const registrars: Registrar[] = [
+  audit,
+  seed,
+  start,
 ];
 
 export function registerCommands(program: Command): void {

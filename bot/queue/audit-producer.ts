@@ -1,0 +1,90 @@
+// The fail-closed audit producer: `record(event)` resolves only once Redis has accepted the BullMQ job
+// (`jobId = eventId`, so a retried record is one job). It has its own ioredis connection with no
+// offline queue and few retries, and a short timeout around `queue.add`, so when Redis is down it
+// rejects quickly with CustosError(AuditUnavailable) and the caller refuses to show data.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AuditEventInput, AuditRecorder } from '../core/audit.ts';
+import { parseAuditEvent } from '../core/audit-event.ts';
+import { CustosError, ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../logger.ts';
+
+export const AUDIT_QUEUE = 'audit';
+export const AUDIT_JOB = 'audit.event';
+
+/** What travels in Redis: the validated event only (ids, field names, HMACs — no customer values). */
+export interface AuditJobData { event: AuditEventInput }
+
+export interface AuditProducerOptions {
+  redisUrl: string;
+  prefix: string;
+  timeoutMs: number;
+  logger?: Logger;
+}
+
+export interface AuditProducer extends AuditRecorder {
+  /** Waits until the connection is up (at start-up); resolves false if it is not within `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
+  const connection = new Redis(opts.redisUrl, {
+    enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting
+    maxRetriesPerRequest: 1,
+    connectTimeout: Math.max(opts.timeoutMs, 200),
+    // Keep reconnecting in the background (capped), so recording resumes when Redis is back.
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+  });
+  // Without a listener ioredis prints every connection error; log them once per state change instead.
+  let lastError = '';
+  connection.on('error', (err: NodeJS.ErrnoException) => {
+    const code = err.code ?? err.name;
+    if (code !== lastError) opts.logger?.warn({ code }, 'audit producer: redis connection error');
+    lastError = code;
+  });
+  connection.on('ready', () => { lastError = ''; });
+  const queue = new Queue<AuditJobData>(AUDIT_QUEUE, {
+    connection,
+    prefix: opts.prefix,
+    defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: false },
+  });
+  queue.on('error', () => undefined); // surfaced through the rejected `record` instead
+
+  async function record(input: AuditEventInput): Promise<void> {
+    const event = parseAuditEvent(input);
+    if (connection.status !== 'ready') {
+      throw new CustosError(ErrorCode.AuditUnavailable, 'audit queue unavailable: redis is not connected', { status: connection.status });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CustosError(ErrorCode.AuditUnavailable, `audit queue unavailable: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    });
+    try {
+      await Promise.race([queue.add(AUDIT_JOB, { event }, { jobId: event.eventId }), timeout]);
+    } catch (err) {
+      if (err instanceof CustosError) throw err;
+      // The SDK's message stays in the cause for operators; users only ever see the mapped sentence.
+      throw new CustosError(ErrorCode.AuditUnavailable, 'audit queue unavailable: redis rejected the job', {}, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function ready(timeoutMs = opts.timeoutMs): Promise<boolean> {
+    if (connection.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => { clearTimeout(t); connection.off('ready', onReady); resolve(ok); };
+      const onReady = () => done(true);
+      const t = setTimeout(() => done(false), timeoutMs);
+      connection.on('ready', onReady);
+    });
+  }
+
+  async function close(): Promise<void> {
+    await queue.close().catch(() => undefined);
+    connection.disconnect();
+  }
+
+  return { record, ready, close };
+}

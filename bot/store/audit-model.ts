@@ -1,0 +1,57 @@
+// Where the audit chain lives in MongoDB. The mongoose models declare the collections and their
+// indexes; the chain writer and the verifier read and write through the raw driver collection so that
+// what is stored is byte-for-byte what was hashed (no casting, no defaults, no added `__v`).
+// Indexes: unique eventId (redelivery is harmless), unique seq (one record per position: the safety net
+// under the chain-writer lease), and the ones admin audit queries filter and sort on.
+// Only features FerretDB 1.24 and MongoDB ≥ 6 share: plain unique / compound / multikey indexes.
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { AuditCheckpoint, StoredAuditRecord } from '../core/audit-event.ts';
+
+export const AUDIT_EVENTS_COLLECTION = 'audit_events';
+export const AUDIT_CHECKPOINTS_COLLECTION = 'audit_checkpoints';
+
+const opts = { versionKey: false, strict: false, autoIndex: false, _id: true } as const;
+
+const auditEventSchema = new Schema<StoredAuditRecord>({
+  seq: { type: Number, required: true },
+  eventId: { type: String, required: true },
+  occurredAt: { type: Date, required: true },
+  storedAt: { type: Date, required: true },
+  action: { type: String, required: true },
+  customerIds: { type: [String], default: undefined },
+  actor: { type: new Schema({ employeeId: String, platform: String, platformUserId: String }, { _id: false }) },
+  prevHash: { type: String, required: true },
+  hash: { type: String, required: true },
+}, { ...opts, collection: AUDIT_EVENTS_COLLECTION });
+auditEventSchema.index({ eventId: 1 }, { unique: true });
+auditEventSchema.index({ seq: 1 }, { unique: true });
+auditEventSchema.index({ 'actor.employeeId': 1, occurredAt: -1 });
+auditEventSchema.index({ customerIds: 1, occurredAt: -1 });
+auditEventSchema.index({ action: 1, occurredAt: -1 });
+
+const checkpointSchema = new Schema<AuditCheckpoint>({
+  n: { type: Number, required: true },
+  lastSeq: { type: Number, required: true },
+  lastHash: { type: String, required: true },
+  count: { type: Number, required: true },
+  prevSig: { type: String, required: true },
+  createdAt: { type: Date, required: true },
+  sig: { type: String, required: true },
+}, { ...opts, collection: AUDIT_CHECKPOINTS_COLLECTION });
+checkpointSchema.index({ n: 1 }, { unique: true });
+
+export interface AuditModels {
+  events: Model<StoredAuditRecord>;
+  checkpoints: Model<AuditCheckpoint>;
+}
+
+/** The audit models on `conn`, with their indexes created (idempotent; safe at every start). */
+export async function auditModels(conn: Connection): Promise<AuditModels> {
+  const events = (conn.models.AuditEvent as Model<StoredAuditRecord> | undefined) ?? conn.model<StoredAuditRecord>('AuditEvent', auditEventSchema);
+  const checkpoints = (conn.models.AuditCheckpoint as Model<AuditCheckpoint> | undefined) ?? conn.model<AuditCheckpoint>('AuditCheckpoint', checkpointSchema);
+  await events.createCollection().catch(() => undefined);
+  await checkpoints.createCollection().catch(() => undefined);
+  await events.createIndexes();
+  await checkpoints.createIndexes();
+  return { events, checkpoints };
+}

@@ -1,0 +1,197 @@
+// The audit pipeline end to end on real Redis and the real database, with the worker in this process:
+// producer → BullMQ → chain writer → MongoDB, then the verifier over what was stored.
+import { Writable } from 'node:stream';
+import test from 'ava';
+import { Queue } from 'bullmq';
+import type { AuditEventInput } from '../bot/core/audit.ts';
+import { hmacQuery, newEventId } from '../bot/core/audit-event.ts';
+import { verifyAuditChain } from '../bot/core/audit-verify.ts';
+import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
+import { userMessage } from '../bot/core/messages.ts';
+import type { Clock } from '../bot/core/ports.ts';
+import { recordThenShow } from '../bot/core/record.ts';
+import { loadConfig, section } from '../bot/config.ts';
+import { createLogger } from '../bot/logger.ts';
+import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts';
+import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
+import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
+import { startAuditWorker } from '../workers/audit/worker.ts';
+import { dropPrefix, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
+
+const db = await testDatabase(import.meta.url);
+const prefix = uniqueName(import.meta.url, 'prefix');
+const config = loadConfig(testEnv(db.name, prefix, {
+  CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500', CUSTOS_AUDIT_BATCH: '25',
+}), { require: ['mongo', 'redis', 'audit'] });
+const auditKeys = section(config, 'audit');
+let models: AuditModels;
+
+// Everything the pipeline logs, at the most verbose level, for the canary scan.
+const logLines: string[] = [];
+const logger = createLogger({
+  level: 'trace',
+  destination: new Writable({ write(chunk: Buffer, _enc, cb) { logLines.push(chunk.toString()); cb(); } }),
+});
+
+test.before(async () => { models = await auditModels(db.conn); });
+test.after.always(async () => { await db.drop(); await dropPrefix(prefix); });
+
+const CANARY = { name: '欧阳娜娜', phone: '13912345678', email: 'nana.canary@example.cn', idNumber: '110101199003074518' };
+
+function event(clock: Clock, over: Partial<AuditEventInput> = {}): AuditEventInput {
+  return {
+    v: 1,
+    eventId: newEventId(clock.now()),
+    occurredAt: clock.now().toISOString(),
+    actor: { employeeId: 'E-0001', platform: 'slack', platformUserId: 'U012ABC' },
+    channelKind: 'dm',
+    action: 'lookup',
+    customerIds: ['C-000123'],
+    fields: [{ name: 'phone', outcome: 'mask:mobile' }, { name: 'name', outcome: 'mask:name' }],
+    decision: 'allowed',
+    ruleIds: ['sales-own-customers'],
+    ...over,
+  };
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+test.serial('recorded events are stored once each in a chain that verifies; recording twice stores once; the canary never leaks', async (t) => {
+  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500, logger });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(5000));
+  const worker = await startAuditWorker({
+    redisUrl: section(config, 'redis').url, prefix, models, signingKey: auditKeys.signingKey,
+    clock: systemClock, settings: config.auditPipeline, logger,
+  });
+
+  // A scenario touching the canary customer: text search by name, phone search, reveal, refusal.
+  const events = [
+    event(systemClock, { query: { kind: 'text', hmac: hmacQuery(auditKeys.hmacKey, CANARY.name) }, purpose: '客户回访 follow-up' }),
+    event(systemClock, { query: { kind: 'phone', hmac: hmacQuery(auditKeys.hmacKey, CANARY.phone) } }),
+    event(systemClock, { query: { kind: 'email', hmac: hmacQuery(auditKeys.hmacKey, CANARY.email) }, action: 'reveal', fields: [{ name: 'email', outcome: 'show' }] }),
+    event(systemClock, { query: { kind: 'idNumber', hmac: hmacQuery(auditKeys.hmacKey, CANARY.idNumber) }, action: 'lookup.refused', decision: 'denied', reasonCode: 'purpose_required', customerIds: [] }),
+  ];
+  for (let i = 0; i < 56; i++) events.push(event(systemClock, { meta: { candidates: i, cached: false } }));
+  for (const e of events) await producer.record(e);
+  await producer.record(events[0]!); // a retried record: same eventId
+  // An event whose purpose carries the canary's phone is refused before it reaches Redis.
+  const leaky = event(systemClock, { purpose: `call ${CANARY.phone} back` });
+  const err = await t.throwsAsync(producer.record(leaky));
+  t.true(isCustosError(err, ErrorCode.AuditEventInvalid));
+  t.false(err!.message.includes(CANARY.phone));
+
+  await waitFor(async () => (await models.events.countDocuments({})) >= events.length);
+  // The same event again after it was stored and its job removed: still one record.
+  const again = events[1]!;
+  const replayConnection = testRedis();
+  const replay = new Queue(AUDIT_QUEUE, { connection: replayConnection, prefix });
+  await replay.add('audit.event', { event: again }, { jobId: `${again.eventId}-replay` });
+  await waitFor(async () => (await replay.getJobState(`${again.eventId}-replay`)) === 'completed');
+  await replay.close();
+  replayConnection.disconnect();
+  await worker.close();
+
+  const docs = await models.events.collection.find({}).sort({ seq: 1 }).toArray();
+  t.is(docs.length, events.length);
+  t.deepEqual(docs.map((d) => d.seq), events.map((_, i) => i + 1));
+  t.deepEqual(new Set(docs.map((d) => d.eventId)), new Set(events.map((e) => e.eventId)));
+  t.is(docs[0]!.prevHash, '0'.repeat(64));
+  t.is(docs[1]!.prevHash, docs[0]!.hash);
+  t.is(docs[0]!.late, false);
+  const result = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), auditKeys.signingKey);
+  t.true(result.ok, JSON.stringify(result.problem));
+  t.is(result.events, events.length);
+  t.true(result.checkpoints >= 1); // the shutdown checkpoint
+
+  // Canary scan: every Redis key and value under the prefix, every audit document, every log line.
+  const redis = testRedis();
+  t.teardown(() => redis.disconnect());
+  const haystack: string[] = [...logLines, JSON.stringify(docs), JSON.stringify(await models.checkpoints.collection.find({}).toArray())];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) haystack.push(key, await dumpKey(redis, key));
+  } while (cursor !== '0');
+  t.true(haystack.length > 10);
+  const all = haystack.join('\n');
+  t.true(all.includes(events[0]!.eventId), 'the scan does see the stored events');
+  for (const [kind, value] of Object.entries(CANARY)) t.false(all.includes(value), `canary ${kind} leaked`);
+});
+
+async function dumpKey(redis: ReturnType<typeof testRedis>, key: string): Promise<string> {
+  const type = await redis.type(key);
+  switch (type) {
+    case 'string': return String(await redis.get(key));
+    case 'hash': return JSON.stringify(await redis.hgetall(key));
+    case 'list': return JSON.stringify(await redis.lrange(key, 0, -1));
+    case 'set': return JSON.stringify(await redis.smembers(key));
+    case 'zset': return JSON.stringify(await redis.zrange(key, 0, -1, 'WITHSCORES'));
+    case 'stream': return JSON.stringify(await redis.xrange(key, '-', '+'));
+    default: return '';
+  }
+}
+
+test.serial('events stored more than a minute after they occurred are marked late', async (t) => {
+  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(5000));
+  const before = await models.events.countDocuments({});
+  const past: Clock = { now: () => new Date(Date.now() - 5 * 60_000) };
+  const lateEvent = event(past);
+  const onTime = event(systemClock);
+  await producer.record(lateEvent);
+  await producer.record(onTime);
+  const worker = await startAuditWorker({
+    redisUrl: section(config, 'redis').url, prefix, models, signingKey: auditKeys.signingKey,
+    clock: systemClock, settings: config.auditPipeline, logger,
+  });
+  await waitFor(async () => (await models.events.countDocuments({})) >= before + 2);
+  await worker.close();
+  t.is((await models.events.collection.findOne({ eventId: lateEvent.eventId }))?.late, true);
+  t.is((await models.events.collection.findOne({ eventId: onTime.eventId }))?.late, false);
+  t.true((await verifyAuditChain(streamRecords(models), await allCheckpoints(models), auditKeys.signingKey)).ok);
+});
+
+test.serial('Redis unreachable: record fails within its timeout and the data path is never reached', async (t) => {
+  // A port nothing listens on.
+  const producer = createAuditProducer({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 300 });
+  t.teardown(() => producer.close());
+  let reads = 0;
+  const countingReader = { find: async () => { reads++; return [{ customerId: 'C-000123' }]; } };
+  for (let i = 0; i < 20; i++) {
+    const started = Date.now();
+    const err = await t.throwsAsync(recordThenShow(producer, event(systemClock), () => countingReader.find()));
+    t.true(Date.now() - started < 1000, 'fails fast');
+    t.true(isCustosError(err, ErrorCode.AuditUnavailable));
+    t.regex(userMessage(err, 'en'), /audit log is unavailable/);
+  }
+  t.is(reads, 0);
+});
+
+test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → record rejects within its timeout', async (t) => {
+  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 300 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(5000));
+  let reads = 0;
+  await recordThenShow(producer, event(systemClock), () => { reads++; });
+  t.is(reads, 1);
+  const admin = testRedis();
+  t.teardown(() => admin.disconnect());
+  await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+  const started = Date.now();
+  const err = await t.throwsAsync(recordThenShow(producer, event(systemClock), () => { reads++; }));
+  t.true(isCustosError(err, ErrorCode.AuditUnavailable));
+  t.true(Date.now() - started < 1000);
+  t.is(reads, 1);
+  await new Promise((r) => setTimeout(r, 1600));
+});

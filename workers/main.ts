@@ -1,0 +1,66 @@
+// Starts every background worker of custos (today: the audit worker) on one database connection.
+// `startWorkers(config, logger)` is what `custos start` uses; running this file directly
+// (`node --import tsx workers/main.ts`) starts them with the environment's configuration and stops
+// them gracefully on SIGTERM / SIGINT.
+import { pathToFileURL } from 'node:url';
+import mongoose, { type Connection } from 'mongoose';
+import { loadConfig, section, type Config } from '../bot/config.ts';
+import { systemClock, type Clock } from '../bot/core/ports.ts';
+import { createLogger, type Logger } from '../bot/logger.ts';
+import { auditModels } from '../bot/store/audit-model.ts';
+import { startAuditWorker } from './audit/worker.ts';
+
+export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
+
+export interface RunningWorkers { close(): Promise<void> }
+
+export async function startWorkers(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningWorkers> {
+  const mongo = section(config, 'mongo');
+  const redis = section(config, 'redis');
+  const audit = section(config, 'audit');
+  const conn: Connection = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
+  try {
+    const models = await auditModels(conn);
+    const auditWorker = await startAuditWorker({
+      redisUrl: redis.url,
+      prefix: redis.queuePrefix,
+      models,
+      signingKey: audit.signingKey,
+      clock,
+      settings: config.auditPipeline,
+      logger: logger.child({ worker: 'audit' }),
+    });
+    return {
+      async close() {
+        await auditWorker.close();
+        await conn.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Runs `stop` once on the first SIGTERM / SIGINT, then exits. */
+export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      stop().then(() => process.exit(0), (err: Error) => {
+        logger.error({ err: { name: err.name } }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const config = loadConfig(process.env, { require: [...WORKER_CONFIG_SECTIONS] });
+  const logger = createLogger({ level: config.logLevel });
+  const running = await startWorkers(config, logger);
+  stopOnSignals(() => running.close(), logger);
+}
