@@ -1,0 +1,130 @@
+// `custos audit verify` as a user runs it (a real child process) against a chain written by the real
+// worker, then against each tamper mode: it must name the first bad seq and exit non-zero.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import type { AuditEventInput } from '../bot/core/audit.ts';
+import { chainHash, newEventId } from '../bot/core/audit-event.ts';
+import { loadConfig, section } from '../bot/config.ts';
+import { createLogger } from '../bot/logger.ts';
+import { createAuditProducer } from '../bot/queue/audit-producer.ts';
+import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
+import { startAuditWorker } from '../workers/audit/worker.ts';
+import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const db = await testDatabase(import.meta.url);
+const prefix = uniqueName(import.meta.url, 'prefix');
+const env = testEnv(db.name, prefix, { CUSTOS_AUDIT_BATCH: '7' });
+const config = loadConfig(env, { require: ['mongo', 'redis', 'audit'] });
+const N = 40;
+let models: AuditModels;
+let pristine: { events: Record<string, unknown>[]; checkpoints: Record<string, unknown>[] };
+
+function runVerify(): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify'], { cwd: root, env: { ...process.env, ...env } }, (err, stdout) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
+    });
+  });
+}
+
+/** Puts the untouched chain back before each tamper mode. */
+async function restore(): Promise<void> {
+  await models.events.collection.deleteMany({});
+  await models.checkpoints.collection.deleteMany({});
+  await models.events.collection.insertMany(pristine.events.map((d) => ({ ...d })));
+  await models.checkpoints.collection.insertMany(pristine.checkpoints.map((d) => ({ ...d })));
+}
+
+test.before(async () => {
+  models = await auditModels(db.conn);
+  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  await producer.ready(5000);
+  for (let i = 0; i < N; i++) {
+    const e: AuditEventInput = {
+      v: 1, eventId: newEventId(new Date()), occurredAt: new Date().toISOString(),
+      actor: { employeeId: `E-${String(i % 5).padStart(4, '0')}`, platform: 'lark' }, channelKind: 'private',
+      action: i % 3 ? 'lookup' : 'reveal', customerIds: [`C-${String(i).padStart(6, '0')}`],
+      fields: [{ name: 'phone', outcome: 'mask:mobile' }], decision: 'allowed', ruleIds: ['r1'],
+    };
+    await producer.record(e);
+  }
+  await producer.close();
+  const worker = await startAuditWorker({
+    redisUrl: section(config, 'redis').url, prefix, models, signingKey: section(config, 'audit').signingKey,
+    clock: { now: () => new Date() }, settings: config.auditPipeline, logger: createLogger({ level: 'silent' }),
+  });
+  const until = Date.now() + 20_000;
+  while ((await models.events.countDocuments({})) < N && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await worker.close(); // writes the shutdown checkpoint
+  pristine = {
+    events: await models.events.collection.find({}).sort({ seq: 1 }).toArray(),
+    checkpoints: await models.checkpoints.collection.find({}).sort({ n: 1 }).toArray(),
+  };
+});
+test.after.always(async () => { await db.drop(); await dropPrefix(prefix); });
+
+test.serial('an untouched chain: "N events, chain intact", exit 0', async (t) => {
+  t.is(pristine.events.length, N);
+  const { code, stdout } = await runVerify();
+  t.is(code, 0, stdout);
+  t.regex(stdout, new RegExp(`^${N} events, chain intact`));
+  t.regex(stdout, /latest checkpoint #\d+ covers seq 40/);
+});
+
+test.serial('edited record → first bad seq named, exit 1', async (t) => {
+  await restore();
+  await models.events.collection.updateOne({ seq: 10 }, { $set: { decision: 'denied' } });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /BROKEN at seq 10: .*edited/);
+});
+
+test.serial('deleted record → first bad seq named, exit 1', async (t) => {
+  await restore();
+  await models.events.collection.deleteOne({ seq: 10 });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /BROKEN at seq 10: seq 10 is missing .*deleted/);
+});
+
+test.serial('inserted record (renumbered, correctly hashed, no key) → first bad seq named, exit 1', async (t) => {
+  await restore();
+  for (let seq = N; seq >= 11; seq--) await models.events.collection.updateOne({ seq }, { $set: { seq: seq + 1 } });
+  const { _id, hash: _h, mac: _m, ...template } = pristine.events[9]!;
+  const forged: Record<string, unknown> = { ...template, seq: 11, eventId: newEventId(new Date()), prevHash: pristine.events[9]!.hash, action: 'heartbeat' };
+  forged.hash = chainHash(forged);
+  forged.mac = 'f'.repeat(64);
+  await models.events.collection.insertOne(forged);
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /BROKEN at seq 11: .*(forged or inserted)/);
+});
+
+test.serial('reordered records → first bad seq named, exit 1', async (t) => {
+  await restore();
+  await models.events.collection.updateOne({ seq: 10 }, { $set: { seq: -1 } });
+  await models.events.collection.updateOne({ seq: 11 }, { $set: { seq: 10 } });
+  await models.events.collection.updateOne({ seq: -1 }, { $set: { seq: 11 } });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /BROKEN at seq 10: prevHash does not match .*reordered/);
+});
+
+test.serial('truncated chain (last 10 deleted) → caught by the signed checkpoint, exit 1', async (t) => {
+  await restore();
+  await models.events.collection.deleteMany({ seq: { $gt: N - 10 } });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, new RegExp(`BROKEN at seq ${N - 9}: the chain ends at seq ${N - 10} .*truncated`));
+});
+
+test.serial('a forged checkpoint is refused too', async (t) => {
+  await restore();
+  await models.checkpoints.collection.updateOne({ n: 1 }, { $set: { lastSeq: 1, count: 1, lastHash: pristine.events[0]!.hash } });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /checkpoint #1 has an invalid signature/);
+});
