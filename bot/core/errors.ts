@@ -8,6 +8,7 @@ export const ErrorCode = {
   ImportFileUnreadable: 'custos_import_file_unreadable',
   PolicyInvalid: 'custos_policy_invalid',
   PolicyDenied: 'custos_policy_denied',
+  GrantInvalid: 'custos_grant_invalid',
   AuditUnavailable: 'custos_audit_unavailable',
   AuditEventInvalid: 'custos_audit_event_invalid',
   CryptoKeyUnknown: 'custos_crypto_key_unknown',

@@ -14,6 +14,7 @@ const catalogue: Catalogue = {
   [ErrorCode.ImportFileUnreadable]: { 'zh-CN': '无法读取导入文件。', en: 'The import file cannot be read.' },
   [ErrorCode.PolicyInvalid]: { 'zh-CN': '策略文件无效，请联系管理员。', en: 'The policy files are invalid; please contact an administrator.' },
   [ErrorCode.PolicyDenied]: { 'zh-CN': '您的角色无权执行此操作。', en: 'Your role is not allowed to do this.' },
+  [ErrorCode.GrantInvalid]: { 'zh-CN': '授权内容无效，未保存。', en: 'The grant is invalid and was not saved.' },
   [ErrorCode.AuditUnavailable]: {
     'zh-CN': '审计日志暂时不可用，为保护客户数据，本次查询已拒绝。请稍后重试。',
     en: 'The audit log is unavailable, so this lookup was refused to protect customer data. Please try again shortly.',

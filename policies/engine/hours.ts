@@ -1,0 +1,53 @@
+// Working hours in the employee's own timezone. The UTC offset of a zone is looked up once per zone and
+// quarter hour (every DST change happens on a quarter hour), so the hot path does no Intl formatting.
+import type { Settings, Weekday } from '../schema.ts';
+
+const QUARTER = 15 * 60_000;
+const DAY_NAMES: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+const offsets = new Map<string, number | null>();
+
+function formatter(tz: string): Intl.DateTimeFormat | null {
+  let f = formatters.get(tz);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    } catch {
+      f = null; // unknown zone
+    }
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Minutes to add to UTC to get local wall time in `tz`, or null when the zone is unknown. */
+function offsetMinutes(tz: string, at: Date): number | null {
+  const key = `${tz}|${Math.floor(at.getTime() / QUARTER)}`;
+  const cached = offsets.get(key);
+  if (cached !== undefined) return cached;
+  const f = formatter(tz);
+  let offset: number | null = null;
+  if (f) {
+    const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+    const local = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute));
+    offset = Math.round((local - Math.floor(at.getTime() / 60_000) * 60_000) / 60_000);
+  }
+  if (offsets.size > 50_000) offsets.clear();
+  offsets.set(key, offset);
+  return offset;
+}
+
+function minutesOf(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
+/** Whether `at` falls inside the working hours in `tz`. Unknown zones count as outside (fail closed). */
+export function withinWorkingHours(settings: Settings, tz: string, at: Date): boolean {
+  const offset = offsetMinutes(tz, at);
+  if (offset === null) return false;
+  const local = new Date(at.getTime() + offset * 60_000);
+  const day = DAY_NAMES[local.getUTCDay()]!;
+  if (!settings.workingHours.days.includes(day)) return false;
+  const minutes = local.getUTCHours() * 60 + local.getUTCMinutes();
+  return minutes >= minutesOf(settings.workingHours.start) && minutes < minutesOf(settings.workingHours.end);
+}
