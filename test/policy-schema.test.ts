@@ -100,7 +100,7 @@ test('loadPolicy throws one PolicyInvalid error listing every problem, and loads
   const dir = dirWith({ 'p.yaml': `version: 1\nrules:${rule('a.one', '    fields: { phone: "mask:nope" }')}${rule('a.two', '    scope: { $and: [] }')}` });
   const err = t.throws(() => loadPolicy(dir));
   t.true(isCustosError(err, ErrorCode.PolicyInvalid));
-  const problems = (err as { details: { problems: string[] } }).details.problems;
+  const problems = (err as unknown as { details: { problems: string[] } }).details.problems;
   t.is(problems.length, 2);
   t.regex(problems.join('\n'), /a\.one[\s\S]*a\.two/);
 });
