@@ -1,0 +1,103 @@
+// Neutral view models: what a reply says, in the user's locale, with values already masked. Adapters
+// render them (Block Kit in bot/slack, Lark cards in bot/lark) and add nothing but layout.
+import './lookup-messages.ts';
+import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from './domain.ts';
+import { ErrorCode, isCustosError } from './errors.ts';
+import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
+import { t, userMessage, type Locale } from './messages.ts';
+
+export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
+export interface GroupView { group: FieldGroup; label: string; fields: FieldView[] }
+
+export type View =
+  | {
+    kind: 'card';
+    customerId: string;
+    title: string; // customer id plus the (masked) name when visible
+    groups: GroupView[];
+    footer: string;
+    /** Present when the asker may post an audience-masked copy into the channel. */
+    share?: { label: string; value: string };
+  }
+  | { kind: 'pick'; intro: string; candidates: { customerId: string; summary: string; button: { label: string; value: string } }[] }
+  | { kind: 'notice'; tone: 'info' | 'refusal' | 'error'; text: string }
+  | { kind: 'help'; title: string; lines: string[] };
+
+export function helpView(locale: Locale, contact: string): View {
+  return {
+    kind: 'help',
+    title: t('lookup.help.title', locale),
+    lines: [t('lookup.usage', locale), t('lookup.help.kinds', locale), t('lookup.help.where', locale),
+      t('lookup.help.purpose', locale), t('lookup.help.contact', locale, { contact })],
+  };
+}
+
+export function noticeView(text: string, tone: 'info' | 'refusal' | 'error' = 'info'): View {
+  return { kind: 'notice', tone, text };
+}
+
+export function lookupResultView(result: LookupResult, locale: Locale): View {
+  switch (result.kind) {
+    case 'none':
+      return noticeView(t(ErrorCode.NotFound, locale));
+    case 'pick':
+      return {
+        kind: 'pick',
+        intro: t('lookup.pick.intro', locale, { count: result.candidates.length }),
+        candidates: result.candidates.map((c) => ({
+          customerId: c.customerId,
+          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${f.value}`).join(' · '),
+          button: { label: t('lookup.pick.button', locale), value: c.customerId },
+        })),
+      };
+    case 'card':
+      return cardView(result.customer, locale, t('lookup.card.footer', locale, { eventId: result.eventId }),
+        result.shareable ? { label: t('lookup.share.button', locale), value: result.customer.customerId } : undefined);
+  }
+}
+
+export function sharedCardView(result: ShareResult, locale: Locale, askerName: string): View {
+  return cardView(result.customer, locale, t('lookup.card.footerShared', locale, { asker: askerName, eventId: result.eventId }), undefined);
+}
+
+function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { label: string; value: string } | undefined): View {
+  const byGroup = new Map<FieldGroup, FieldView[]>();
+  for (const f of c.fields) {
+    const g = groupOf(f.field);
+    const list = byGroup.get(g) ?? [];
+    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: f.value, masked: f.outcome.startsWith('mask:') });
+    byGroup.set(g, list);
+  }
+  const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
+  const name = c.fields.find((f) => f.field === 'name');
+  return {
+    kind: 'card',
+    customerId: c.customerId,
+    title: name ? `${c.customerId} · ${name.value}` : c.customerId,
+    groups,
+    footer,
+    ...(share ? { share } : {}),
+  };
+}
+
+/** The view for any error of the lookup flow: refusals say why and whom to ask; others a safe sentence. */
+export function errorView(err: unknown, locale: Locale, contact: string): View {
+  if (err instanceof LookupRefused) {
+    switch (err.reason) {
+      case 'purpose_required': return noticeView(t('lookup.purposeRequired', locale), 'refusal');
+      case 'purpose_pii': return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
+      case 'audience_denied': return noticeView(t('lookup.share.denied', locale), 'refusal');
+      case 'denied': return noticeView(t('lookup.denied', locale, { reason: err.denyReason ?? 'no_rule', contact }), 'refusal');
+    }
+  }
+  if (isCustosError(err, ErrorCode.QueryInvalid)) {
+    const problem = String(err.details.problem ?? 'malformed');
+    const usage = `${t(`lookup.problem.${problem}`, locale)} ${t('lookup.usage', locale)}`;
+    return noticeView(t(ErrorCode.QueryInvalid, locale, { usage }), 'refusal');
+  }
+  if (isCustosError(err, ErrorCode.AuditUnavailable) || isCustosError(err, ErrorCode.EmployeeUnknown)
+    || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
+    return noticeView(userMessage(err, locale, { contact }), 'refusal');
+  }
+  return noticeView(userMessage(err, locale), 'error');
+}

@@ -1,0 +1,98 @@
+// The Slack bot as a running component (`custos start`, `--only bot`): database, policy engine, the
+// fail-closed audit producer, Redis for dedupe, the Bolt app and the HTTP port with /slack/events,
+// /healthz and /readyz. Tests and the bench start it the same way, with a few seams (`overrides`) to
+// count customer reads or point the audit producer at a dead Redis.
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
+import type { AuditRecorder } from '../core/audit.ts';
+import { LookupService, type Presenter } from '../core/lookup.ts';
+import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
+import { closeServer, createHttpServer, listen, type ReadinessCheck, type Route } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { createAuditProducer, type AuditProducer } from '../queue/audit-producer.ts';
+import { FieldCipher } from '../store/crypto.ts';
+import { CustomerStore } from '../store/customer-store.ts';
+import { connectDatabase, ensureIndexes } from '../store/db.ts';
+import { EmployeeStore } from '../store/employee-store.ts';
+import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
+import type { PolicyEngine } from '../../policies/types.ts';
+import { createSlackApp } from './app.ts';
+import { redisDeduper } from './dedupe.ts';
+import { presentDecision } from '../core/present.ts';
+import { SLACK_EVENTS_PATH } from './receiver.ts';
+
+export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
+
+export interface BotOverrides {
+  /** Wraps the customer reader (tests count reads through it). */
+  wrapCustomers?: (reader: CustomerReader) => CustomerReader;
+  /** Records audit events somewhere else (tests: a producer on a dead Redis). */
+  recorder?: AuditRecorder;
+  engine?: PolicyEngine;
+  presenter?: Presenter;
+  clock?: Clock;
+}
+
+export interface RunningBot {
+  url: string; // http://host:port of the bot's HTTP server
+  address: AddressInfo;
+  conn: Connection;
+  directory: EmployeeDirectory;
+  close(): Promise<void>;
+}
+
+export async function startBot(config: Config, logger: Logger, overrides: BotOverrides = {}): Promise<RunningBot> {
+  const slackSettings = section(config, 'slack');
+  const redisSettings = section(config, 'redis');
+  const conn = await connectDatabase(section(config, 'mongo'));
+  const closers: (() => Promise<unknown>)[] = [() => conn.close()];
+  const closeAll = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
+  try {
+    await ensureIndexes(conn);
+    const cipher = new FieldCipher(section(config, 'crypto'));
+    const store = new CustomerStore(conn, cipher);
+    const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
+    const directory = new EmployeeStore(conn);
+    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir));
+    let producer: AuditProducer | undefined;
+    if (!overrides.recorder) {
+      producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+      const p = producer;
+      closers.push(() => p.close());
+      // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
+      if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
+    }
+    const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
+    redis.on('error', () => undefined); // reported by readiness and by the dedupe fallback log
+    closers.push(async () => redis.disconnect());
+    const lookup = new LookupService({
+      engine, customers,
+      recorder: overrides.recorder ?? producer!,
+      present: overrides.presenter ?? presentDecision,
+      clock: overrides.clock ?? systemClock,
+      queryHmacKey: section(config, 'audit').hmacKey,
+    });
+    const slack = createSlackApp(slackSettings, {
+      lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
+      logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger),
+    });
+    const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
+    const readiness: ReadinessCheck[] = [
+      { name: 'redis', check: () => redis.ping() },
+      { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
+      { name: 'queue', check: async () => { if (producer && !(await producer.ready(500))) throw new Error('audit queue not connected'); } },
+    ];
+    const server = createHttpServer({ routes, readiness, logger });
+    const address = await listen(server, config.http.host, config.http.port);
+    closers.push(() => closeServer(server));
+    await slack.start();
+    closers.push(() => slack.stop());
+    logger.info({ mode: slackSettings.mode, port: address.port }, 'slack bot started');
+    return { url: `http://${address.address}:${address.port}`, address, conn, directory, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
