@@ -178,7 +178,7 @@ export class LookupService {
       eventId: this.mint(),
       occurredAt: this.deps.clock.now().toISOString(),
       customerIds: shown.map((s) => s.customerId),
-      fields: [...outcomes.keys()].map((k) => ({ name: k.split('|')[0]!, outcome: k.split('|')[1]! })),
+      fields: [...outcomes.keys()].map((k) => ({ name: k.split('|')[0]!, outcome: auditOutcome(k.split('|')[1]!) })),
       meta: { stage: 'shown', candidates: shown.length },
     };
   }
@@ -186,6 +186,15 @@ export class LookupService {
   private mint(): string {
     return newEventId(this.deps.clock.now());
   }
+}
+
+/**
+ * The outcome as the audit schema spells it. The schema's preset token allows `[a-z0-9_-]` only, while
+ * policy presets name their variants `family.strict` / `family.loose`; those are recorded as
+ * `family-strict` / `family-loose` (same information, no dot) until the schema accepts the dot.
+ */
+export function auditOutcome(outcome: string): string {
+  return outcome.replace(/\./g, '-');
 }
 
 export type { Action, FieldGroup };

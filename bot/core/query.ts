@@ -64,7 +64,7 @@ export function classify(raw: string): CustomerQuery {
  * 7–8 digit number) become `0AREA-NUMBER`. Anything else is not a phone number.
  */
 export function normalisePhone(s: string): string | undefined {
-  if (!/^[+\d][\d\s\-().]*$/.test(s)) return undefined;
+  if (!/^[+(\d][\d\s\-().]*$/.test(s)) return undefined;
   let digits = s.replace(/[\s\-().]/g, '');
   const international = digits.startsWith('+86') || digits.startsWith('0086');
   digits = digits.replace(/^(\+86|0086)/, '');
