@@ -108,3 +108,19 @@ export function interpolate(conditions: unknown, principal: Principal): unknown 
   }
   return conditions;
 }
+
+const COMPARISONS = new Set(['$lt', '$lte', '$gt', '$gte']);
+
+/**
+ * Makes range comparisons explicit about missing fields. MongoDB never matches a missing field with
+ * $lt/$lte/$gt/$gte, but CASL's in-memory matcher does (found by the differential test), so each
+ * comparison gets `$exists: true`, which means the same in both and keeps the query and the check equal.
+ */
+export function withExplicitExistence(conditions: Conditions): Conditions {
+  const out: Conditions = {};
+  for (const [field, spec] of Object.entries(conditions)) {
+    const ops = spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : undefined;
+    out[field] = ops && Object.keys(ops).some((op) => COMPARISONS.has(op)) && !('$exists' in ops) ? { ...ops, $exists: true } : spec;
+  }
+  return out;
+}

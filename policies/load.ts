@@ -83,19 +83,12 @@ function crossFileProblems(parts: { file: string; policy: PolicyFile }[]): Polic
   return problems;
 }
 
-/** Validates everything at `target` and returns the merged policy, or every problem found. */
-export function checkPolicy(target: string): { policy?: Policy; problems: PolicyProblem[] } {
-  let files: string[];
-  try {
-    files = policyFilesAt(target);
-  } catch {
-    return { problems: [{ file: target, path: '', message: 'cannot read this file or directory' }] };
-  }
+/** Validates and merges policy texts (already read): the core of checkPolicy, usable without files. */
+export function checkPolicyTexts(entries: { file: string; text: string }[]): { policy?: Policy; problems: PolicyProblem[] } {
   const parts: { file: string; policy: PolicyFile }[] = [];
   const problems: PolicyProblem[] = [];
   const hash = createHash('sha256');
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8');
+  for (const { file, text } of entries) {
     hash.update(`${path.basename(file)}\0${text}\0`);
     const result = parsePolicyText(file, text);
     problems.push(...result.problems);
@@ -108,13 +101,24 @@ export function checkPolicy(target: string): { policy?: Policy; problems: Policy
     problems,
     policy: {
       version: hash.digest('hex').slice(0, 16),
-      files,
+      files: entries.map((e) => e.file),
       settings: parts.find((p) => p.policy.settings)?.policy.settings ?? DEFAULT_SETTINGS,
       rules: parts.flatMap((p) => tag(p.file, p.policy.rules)),
       context: parts.flatMap((p) => tag(p.file, p.policy.context)),
       approvals: parts.flatMap((p) => tag(p.file, p.policy.approvals)),
     },
   };
+}
+
+/** Validates everything at `target` (a file or a directory) and returns the merged policy, or every problem found. */
+export function checkPolicy(target: string): { policy?: Policy; problems: PolicyProblem[] } {
+  let entries: { file: string; text: string }[];
+  try {
+    entries = policyFilesAt(target).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+  } catch {
+    return { problems: [{ file: target, path: '', message: 'cannot read this file or directory' }] };
+  }
+  return checkPolicyTexts(entries);
 }
 
 /** Loads the policy or throws CustosError(PolicyInvalid) listing every problem. */

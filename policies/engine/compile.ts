@@ -5,7 +5,7 @@ import { createMongoAbility, type MongoAbility, type RawRuleOf } from '@casl/abi
 import { rulesToCondition } from '@casl/ability/extra';
 import type { Customer, CustomerField } from '../../bot/core/domain.ts';
 import type { ScopeFilter } from '../../bot/core/ports.ts';
-import { interpolate } from '../conditions.ts';
+import { interpolate, withExplicitExistence, type Conditions } from '../conditions.ts';
 import type { Policy } from '../load.ts';
 import type { ApprovalRule, ContextRule } from '../schema.ts';
 import type { Action, FieldOutcome, Principal } from '../types.ts';
@@ -72,7 +72,7 @@ function compileAction(policy: Policy, principal: Principal, action: Action): Co
   // One CASL rule per policy rule; `reason` carries the policy rule id so CASL's rules map back to ours.
   const raw: RawRuleOf<CustomerAbility>[] = rules.map((r) => ({
     action, subject: 'Customer', reason: r.id,
-    ...(r.scope ? { conditions: interpolate(r.scope, principal) as Record<string, unknown> } : {}),
+    ...(r.scope ? { conditions: withExplicitExistence(interpolate(r.scope, principal) as Conditions) } : {}),
   }));
   const ability = buildAbility(raw);
   const caslRules = ability.rulesFor(action, 'Customer');

@@ -3,6 +3,7 @@
 // Grants do not bypass context rules: those were checked before we get here.
 import { FIELD_GROUPS, type Customer } from '../../bot/core/domain.ts';
 import type { Grant } from '../grants.ts';
+import { withExplicitExistence } from '../conditions.ts';
 import type { Decision, Principal } from '../types.ts';
 import { buildAbility, ruleMatches, scopeOf, type CompiledAction, type CompiledPrincipal, type CustomerAbility } from './compile.ts';
 import { approvalsFor, resolveFields, type FieldMap } from './fields.ts';
@@ -14,7 +15,7 @@ const FIELD_ACTIONS = new Set(['lookup', 'reveal', 'export']);
 function grantRule(grant: Grant, action: string): RawRuleOf<CustomerAbility> {
   const conditions = grant.target.kind === 'customers'
     ? { customerId: { $in: [...grant.target.customerIds] } }
-    : { ...grant.target.conditions };
+    : withExplicitExistence(grant.target.conditions);
   return { action, subject: 'Customer', reason: `grant:${grant.grantId}`, conditions };
 }
 
