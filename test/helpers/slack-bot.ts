@@ -56,7 +56,7 @@ export class SlackHarness {
   engine!: PolicyEngine;
   private workers: RunningWorkers | undefined;
   private db!: Awaited<ReturnType<typeof testDatabase>>;
-  private prefix = '';
+  prefix = '';
   readonly clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
 
   constructor(private readonly file: string, private readonly opts: HarnessOptions = {}) {
