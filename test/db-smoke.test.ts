@@ -2,6 +2,7 @@
 // features bot/store relies on. If one of these fails on a new server version, the store is wrong there.
 import test from 'ava';
 import type { Collection, Document } from 'mongodb';
+import { UPDATE_CHUNK } from '../bot/store/customer-store.ts';
 import { testDatabase } from './helpers/services.ts';
 
 let db: Awaited<ReturnType<typeof testDatabase>>;
@@ -92,4 +93,21 @@ test('bulkWrite upserts (replaceOne and updateOne with $set/$unset), unordered, 
   t.deepEqual(await c.findOne({ key: 'c' }, { projection: { _id: 0 } }), { key: 'c', v: 1 });
   await c.bulkWrite([{ updateOne: { filter: { key: 'c' }, update: { $set: { w: 2 }, $unset: { v: 1 } }, upsert: true } }], { ordered: false });
   t.deepEqual(await c.findOne({ key: 'c' }, { projection: { _id: 0 } }), { key: 'c', w: 2 });
+});
+
+// FerretDB 1.24 deadlocks on one `update` command with >= 100 statements, so the store sends at most
+// UPDATE_CHUNK per command; this proves a large change set goes through that way.
+test('a large replace set goes through in UPDATE_CHUNK-sized bulkWrites', async (t) => {
+  const c = await fresh('chunk_probe');
+  await c.createIndex({ key: 1 }, { unique: true });
+  await c.insertMany(Array.from({ length: 130 }, (_, i) => ({ key: i, v: 0 })));
+  let matched = 0;
+  for (let i = 0; i < 130; i += UPDATE_CHUNK) {
+    const ops = Array.from({ length: Math.min(UPDATE_CHUNK, 130 - i) }, (_, k) => ({
+      replaceOne: { filter: { key: i + k }, replacement: { key: i + k, v: 1 }, upsert: true },
+    }));
+    matched += (await c.bulkWrite(ops, { ordered: false })).matchedCount;
+  }
+  t.is(matched, 130);
+  t.is(await c.countDocuments({ v: 1 }), 130);
 });

@@ -6,7 +6,7 @@ import type { Employee, EmployeeStatus } from '../core/domain.ts';
 import type { ChatPlatform, EmployeeDirectory } from '../core/ports.ts';
 import { canonicalJson } from './customer-doc.ts';
 import { employeeModel, type EmployeeDoc } from './models.ts';
-import type { UpsertCounts } from './customer-store.ts';
+import { UPDATE_CHUNK, type UpsertCounts } from './customer-store.ts';
 
 /** Fields an import or seed owns. Chat bindings are not among them unless the import gives them. */
 const IMPORTED_FIELDS = ['email', 'name', 'department', 'roles', 'managerId', 'region', 'timezone', 'locale', 'status', 'external'] as const;
@@ -126,8 +126,8 @@ export class EmployeeStore implements EmployeeDirectory {
       if (Object.keys(unset).length > 0) update.$unset = unset;
       ops.push({ updateOne: { filter: { employeeId: e.employeeId }, update, upsert: true } });
     }
-    if (ops.length > 0) {
-      const res = await this.model.collection.bulkWrite(ops, { ordered: false });
+    for (let i = 0; i < ops.length; i += UPDATE_CHUNK) { // FerretDB: see UPDATE_CHUNK
+      const res = await this.model.collection.bulkWrite(ops.slice(i, i + UPDATE_CHUNK), { ordered: false });
       counts.inserted += res.upsertedCount;
       counts.updated += res.matchedCount;
     }
