@@ -24,7 +24,7 @@ test.after.always(async () => { await queue?.close(); queueRedis.disconnect(); a
 const SECRET = 'test-signing-secret-0123456789abcdef';
 
 async function auditJobs(): Promise<number> {
-  const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'paused', 'prioritized');
+  const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 

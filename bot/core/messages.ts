@@ -31,8 +31,8 @@ const catalogue: Catalogue = {
     en: 'Your account is frozen, so customer lookups are blocked. Contact the security team ({contact}).',
   },
   [ErrorCode.EmployeeOffboarded]: {
-    'zh-CN': '您的账号已离职停用，无法查询客户。',
-    en: 'Your account has been offboarded and can no longer look up customers.',
+    'zh-CN': '您的账号已离职停用，无法查询客户。如有疑问请联系 {contact}。',
+    en: 'Your account has been offboarded and can no longer look up customers. If this is a mistake, contact {contact}.',
   },
   [ErrorCode.QueryInvalid]: { 'zh-CN': '无法理解该查询。{usage}', en: 'That query could not be understood. {usage}' },
   [ErrorCode.NotFound]: { 'zh-CN': '没有您可查看的匹配客户。', en: 'No customer you may see matches.' },

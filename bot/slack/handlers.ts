@@ -15,7 +15,7 @@ import type { ChannelKind, Principal } from '../../policies/types.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type SlackMessage } from './blocks.ts';
 import { errorSummary } from './receiver.ts';
 import { t } from '../core/messages.ts';
-import { isCustosError } from '../core/errors.ts';
+import { ErrorCode, isCustosError } from '../core/errors.ts';
 
 type WebClient = webApi.WebClient;
 
@@ -146,7 +146,11 @@ class SlackFlow {
       setLocale(employee.locale);
       return employee;
     } catch (err) {
-      setLocale(await this.localeOf(turn, profile, null));
+      setLocale(await this.localeOf(turn, profile));
+      if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
+        const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
+        await this.deps.lookup.recordIdentityRefusal({ platform: 'slack', platformUserId: turn.userId, employeeId, code: err.code, correlationId: correlationIdOf(turn.correlationId) });
+      }
       throw err;
     }
   }

@@ -28,8 +28,8 @@ export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'
 export interface BotOverrides {
   /** Wraps the customer reader (tests count reads through it). */
   wrapCustomers?: (reader: CustomerReader) => CustomerReader;
-  /** Records audit events somewhere else (tests: a producer on a dead Redis). */
-  recorder?: AuditRecorder;
+  /** Records audit events somewhere else (tests: a producer on a dead Redis); `ready` feeds /readyz. */
+  recorder?: AuditRecorder & { ready?: (timeoutMs?: number) => Promise<boolean> };
   engine?: PolicyEngine;
   presenter?: Presenter;
   clock?: Clock;
@@ -64,6 +64,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
       if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
     }
+    const queueReady = overrides.recorder ? overrides.recorder.ready?.bind(overrides.recorder) : producer?.ready.bind(producer);
     const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the dedupe fallback log
     closers.push(async () => redis.disconnect());
@@ -82,7 +83,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const readiness: ReadinessCheck[] = [
       { name: 'redis', check: () => redis.ping() },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
-      { name: 'queue', check: async () => { if (producer && !(await producer.ready(500))) throw new Error('audit queue not connected'); } },
+      { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
     ];
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);

@@ -42,6 +42,8 @@ export interface HarnessOptions {
   extraChannels?: FakeChannel[];
   extraEnv?: Record<string, string>;
   workers?: boolean;
+  /** The bot alone talks to this Redis (e.g. a dead one); seeding and the worker use the real one. */
+  botRedisUrl?: string;
 }
 
 export class SlackHarness {
@@ -95,7 +97,8 @@ export class SlackHarness {
     }
     this.engine = createPolicyEngine(loadPolicy(this.config.policyDir));
     if (this.opts.workers !== false) this.workers = await startWorkers(this.config, this.logger, this.clock);
-    this.bot = await startBot(this.config, this.logger, { clock: this.clock, engine: this.engine, ...this.opts.overrides });
+    const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, url: this.opts.botRedisUrl } } : this.config;
+    this.bot = await startBot(botConfig, this.logger, { clock: this.clock, engine: this.engine, ...this.opts.overrides });
     return this;
   }
 
