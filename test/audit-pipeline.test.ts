@@ -195,3 +195,22 @@ test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → rec
   t.is(reads, 1);
   await new Promise((r) => setTimeout(r, 1600));
 });
+
+test.serial('chain writer: a redelivered event in a later batch and a rival writer with a stale tail both keep one gapless chain', async (t) => {
+  const { ChainWriter } = await import('../workers/audit/chain-writer.ts');
+  const other = await testDatabase(`${import.meta.url}-writer`);
+  t.teardown(other.drop);
+  const m = await auditModels(other.conn);
+  const a = new ChainWriter(m, auditKeys.signingKey, systemClock, 60_000);
+  const b = new ChainWriter(m, auditKeys.signingKey, systemClock, 60_000);
+  const evs = Array.from({ length: 9 }, () => event(systemClock));
+  t.is((await a.write(evs.slice(0, 3))).stored, 3); // a caches tail = 3
+  t.is((await b.write(evs.slice(3, 5))).stored, 2); // b writes 4, 5 behind a's back
+  // a's cached tail is stale (3) and the batch repeats an event b already stored: a must re-read, skip it.
+  const r = await a.write([evs[4]!, evs[5]!, evs[6]!]);
+  t.deepEqual([r.stored, r.duplicates, r.lastSeq], [2, 1, 7]);
+  t.deepEqual(await a.write([evs[0]!, evs[7]!, evs[7]!, evs[8]!]), { stored: 2, duplicates: 2, lastSeq: 9 });
+  const docs = await m.events.collection.find({}).sort({ seq: 1 }).toArray();
+  t.deepEqual(docs.map((d) => d.eventId), evs.map((e) => e.eventId));
+  t.true((await verifyAuditChain(streamRecords(m), [], auditKeys.signingKey)).ok);
+});

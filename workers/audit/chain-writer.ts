@@ -1,8 +1,10 @@
-// Appends events to the hash chain. Each write: read the tail, drop events already stored (redelivery),
-// build the next records (seq, prevHash, hash, mac), insert them in one ordered insert. Any duplicate-key
-// error (another writer took the seq, or an event got stored meanwhile) means: re-read and try again.
-// Anything else is thrown to the caller, which keeps the jobs and retries later; nothing is acknowledged
-// before `write` returns.
+// Appends events to the hash chain: build the next records (seq, prevHash, hash, mac) after the tail and
+// insert them in one ordered insert. The tail is kept in memory between batches (reading it back, or
+// looking every eventId up, costs a collection scan on some servers); it is re-read, together with a
+// look-up of which events are already stored, whenever it is unknown or an insert failed. A duplicate
+// key (another writer took the seq, or a redelivered event is already stored) means exactly that:
+// re-read and go again. Anything else is thrown to the caller, which keeps the jobs and retries later;
+// nothing is acknowledged before `write` returns.
 import type { AuditEventInput } from '../../bot/core/audit.ts';
 import { GENESIS_HASH, chainHash, recordMac, type StoredAuditRecord } from '../../bot/core/audit-event.ts';
 import type { Clock } from '../../bot/core/ports.ts';
@@ -14,6 +16,8 @@ const MAX_CONFLICT_RETRIES = 50;
 export interface WriteResult { stored: number; duplicates: number; lastSeq: number }
 
 export class ChainWriter {
+  private tail: { seq: number; hash: string } | null | undefined = undefined; // undefined: unknown
+
   constructor(
     private readonly models: AuditModels,
     private readonly signingKey: Buffer,
@@ -21,20 +25,30 @@ export class ChainWriter {
     private readonly lateMs: number,
   ) {}
 
+  /** Drops the cached tail (a new lease term: someone else may have written meanwhile). */
+  forgetTail(): void {
+    this.tail = undefined;
+  }
+
   async write(events: AuditEventInput[]): Promise<WriteResult> {
-    const unique = dedupe(events);
+    let pending = dedupe(events);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const tail = await readTail(this.models);
-      const already = await storedEventIds(this.models, unique.map((e) => e.eventId));
-      const pending = unique.filter((e) => !already.has(e.eventId));
-      if (pending.length === 0) return { stored: 0, duplicates: events.length, lastSeq: tail?.seq ?? 0 };
-      const records = this.buildRecords(pending, tail);
+      if (this.tail === undefined) {
+        this.tail = await readTail(this.models);
+        const already = await storedEventIds(this.models, pending.map((e) => e.eventId));
+        pending = pending.filter((e) => !already.has(e.eventId));
+      }
+      if (pending.length === 0) return { stored: 0, duplicates: events.length, lastSeq: this.tail?.seq ?? 0 };
+      const records = this.buildRecords(pending, this.tail);
       const err = await appendRecords(this.models, records);
       if (err === null) {
-        return { stored: records.length, duplicates: events.length - records.length, lastSeq: records.at(-1)!.seq };
+        const last = records.at(-1)!;
+        this.tail = { seq: last.seq, hash: last.hash };
+        return { stored: records.length, duplicates: events.length - records.length, lastSeq: last.seq };
       }
+      // Some prefix of the batch may be stored: forget what we assumed and start again from the database.
+      this.tail = undefined;
       if (!isDuplicateKey(err)) throw err;
-      // Lost a race for a seq or an eventId: some prefix may be stored; start again from the real tail.
     }
     throw new Error(`audit chain: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
   }

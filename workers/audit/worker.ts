@@ -8,6 +8,7 @@
 // outage is retried with back-off while their locks are kept alive); `maxStalledCount` is unbounded so
 // repeated crashes can never drop an acknowledged event into "failed".
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -40,6 +41,9 @@ export interface RunningAuditWorker {
 
 type AuditJob = Job<AuditJobData>;
 
+/** Non-blocking fetches sent together when filling a batch. */
+const FETCH_PARALLELISM = 64;
+
 export async function startAuditWorker(opts: AuditWorkerOptions): Promise<RunningAuditWorker> {
   const { settings, logger } = opts;
   const leaseRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
@@ -63,6 +67,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
 
   const writer = new ChainWriter(opts.models, opts.signingKey, opts.clock, settings.lateSeconds * 1000);
   let stopping = false;
+  let acknowledging: Promise<void> = Promise.resolve();
   let holding = false;
   let sinceCheckpoint = 0;
   let lastCheckpointAt = opts.clock.now().getTime();
@@ -77,6 +82,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   async function acquire(): Promise<boolean> {
     if (holding) return true;
     holding = await lease.tryAcquire().catch(() => false);
+    if (holding) writer.forgetTail();
     if (holding) logger.info({ holder: lease.holder }, 'audit worker: chain-writer lease acquired');
     return holding;
   }
@@ -85,10 +91,14 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     const first = await worker.getNextJob(token, { block: true });
     if (!first) return [];
     const jobs: AuditJob[] = [first];
+    // The rest without blocking, many requests in flight at once (pipelined on one connection: one
+    // round trip per round instead of one per job). A round that comes back short means the queue is empty.
     while (jobs.length < settings.batchSize) {
-      const next = await worker.getNextJob(token, { block: false });
-      if (!next) break;
-      jobs.push(next);
+      const want = Math.min(FETCH_PARALLELISM, settings.batchSize - jobs.length);
+      const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
+      const got = round.filter((j): j is AuditJob => j !== undefined);
+      jobs.push(...got);
+      if (got.length < want) break;
     }
     return jobs;
   }
@@ -133,8 +143,10 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       stopKeeping();
     }
     // Stored durably: now, and only now, acknowledge. A lost lock just means another worker re-runs the
-    // job and finds the eventId stored.
-    await Promise.all(valid.map(({ job }) => job.moveToCompleted('stored', token, false).catch(() => undefined)));
+    // job and finds the eventId stored. The acknowledgements run while the next batch is fetched and
+    // stored (at most one batch of them in flight), so Redis and MongoDB work overlap.
+    await acknowledging;
+    acknowledging = Promise.all(valid.map(({ job }) => job.moveToCompleted('stored', token, false).catch(() => undefined))).then(() => undefined);
   }
 
   async function maybeCheckpoint(atShutdown: boolean): Promise<void> {
@@ -154,14 +166,18 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       try {
         if (!(await acquire())) { await sleep(Math.max(50, Math.floor(settings.leaseMs / 4))); continue; }
         const token = randomUUID();
+        const t0 = performance.now();
         const jobs = await fetchBatch(token);
+        const t1 = performance.now();
         if (jobs.length > 0) await storeBatch(jobs, token);
+        if (jobs.length > 0) logger.debug({ jobs: jobs.length, fetchMs: Math.round(t1 - t0), storeMs: Math.round(performance.now() - t1) }, 'audit worker: batch timings');
         if (holding) await maybeCheckpoint(false);
       } catch (err) {
         logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: loop error; retrying');
         await sleep(500);
       }
     }
+    await acknowledging;
   }
 
   const running = loop();

@@ -1,0 +1,93 @@
+// bench/audit: events per second stored by the audit worker (fetch from BullMQ, chain, hash, MAC, insert,
+// acknowledge) next to a raw `insertMany` of the very same documents into a collection with the same
+// indexes, in the same run and the same batch size. Target: rate ≥ 50% of the raw rate, chain intact.
+// Last stdout line: {"bench":"audit","rate":…,"baseline_rate":…,"ratio":…,"chain_ok":true}
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AuditEventInput } from '../bot/core/audit.ts';
+import { hmacQuery, newEventId } from '../bot/core/audit-event.ts';
+import { verifyAuditChain } from '../bot/core/audit-verify.ts';
+import { loadConfig } from '../bot/config.ts';
+import { createLogger } from '../bot/logger.ts';
+import { AUDIT_JOB, AUDIT_QUEUE } from '../bot/queue/audit-producer.ts';
+import { auditModels } from '../bot/store/audit-model.ts';
+import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
+import { startAuditWorker } from '../workers/audit/worker.ts';
+import { now, report, requireEnv, round } from './lib.ts';
+
+const N = Number(process.env.BENCH_AUDIT_EVENTS ?? 20_000);
+const BATCH = 500;
+const tag = randomBytes(4).toString('hex');
+const dbName = `bench_audit_${tag}`;
+const prefix = `bench_audit_${tag}`;
+const key = () => randomBytes(32).toString('base64');
+const config = loadConfig({
+  MONGODB_URI: requireEnv('MONGODB_URI'), MONGODB_DB: dbName, REDIS_URL: requireEnv('REDIS_URL'), CUSTOS_QUEUE_PREFIX: prefix,
+  CUSTOS_AUDIT_HMAC_KEY: key(), CUSTOS_AUDIT_SIGNING_KEY: key(), CUSTOS_AUDIT_BATCH: String(BATCH),
+}, { require: ['mongo', 'redis', 'audit'] });
+const signingKey = config.audit!.signingKey;
+
+function event(i: number): AuditEventInput {
+  return {
+    v: 1, eventId: newEventId(new Date()), occurredAt: new Date().toISOString(),
+    actor: { employeeId: `E-${String(i % 50).padStart(4, '0')}`, platform: i % 2 ? 'slack' : 'lark', platformUserId: `U${i % 50}` },
+    channelKind: 'dm', action: 'lookup', customerIds: [`C-${String(i % 5000).padStart(6, '0')}`],
+    fields: [{ name: 'name', outcome: 'mask:name' }, { name: 'phone', outcome: 'mask:mobile' }, { name: 'tier', outcome: 'show' }],
+    decision: 'allowed', ruleIds: ['sales-own', 'contact-masked'],
+    query: { kind: 'phone', hmac: hmacQuery(config.audit!.hmacKey, `1380000${String(i).padStart(4, '0')}`) },
+    correlationId: `req-${i}`, meta: { candidates: 1 },
+  };
+}
+
+const conn = await mongoose.createConnection(config.mongo!.uri, { dbName, autoIndex: false }).asPromise();
+const redis = new Redis(config.redis!.url, { maxRetriesPerRequest: null });
+const queue = new Queue(AUDIT_QUEUE, { connection: redis, prefix });
+try {
+  const models = await auditModels(conn);
+  const events = Array.from({ length: N }, (_, i) => event(i));
+  for (let i = 0; i < N; i += 1000) {
+    await queue.addBulk(events.slice(i, i + 1000).map((e) => ({ name: AUDIT_JOB, data: { event: e }, opts: { jobId: e.eventId } })));
+  }
+  console.error(`audit bench: ${N} events enqueued; storing with the audit worker (batch ${BATCH})`);
+
+  const t0 = now();
+  const worker = await startAuditWorker({
+    redisUrl: config.redis!.url, prefix, models, signingKey, clock: { now: () => new Date() },
+    settings: config.auditPipeline, logger: createLogger({ level: process.env.BENCH_LOG ?? 'warn' }),
+  });
+  // Done when no job waits or is in hand: a job leaves "active" only after its record is stored.
+  for (;;) {
+    const c = await queue.getJobCounts('wait', 'active', 'prioritized');
+    if (!c.wait && !c.active && !c.prioritized) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const workerMs = now() - t0;
+  await worker.close();
+  const stored = await models.events.countDocuments({});
+  if (stored !== N) throw new Error(`stored ${stored} of ${N}`);
+
+  // Baseline: the same documents, raw insertMany in the same batch size, into a collection with the same indexes.
+  const docs = await models.events.collection.find({}, { projection: { _id: 0 } }).sort({ seq: 1 }).toArray();
+  const raw = conn.collection('audit_events_baseline');
+  await raw.createIndexes([
+    { key: { eventId: 1 }, unique: true }, { key: { seq: 1 }, unique: true }, { key: { 'actor.employeeId': 1, occurredAt: -1 } },
+    { key: { customerIds: 1, occurredAt: -1 } }, { key: { action: 1, occurredAt: -1 } },
+  ]);
+  const t1 = now();
+  for (let i = 0; i < docs.length; i += BATCH) await raw.insertMany(docs.slice(i, i + BATCH), { ordered: true });
+  const rawMs = now() - t1;
+
+  const verified = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), signingKey);
+  const rate = N / (workerMs / 1000);
+  const baseline = N / (rawMs / 1000);
+  console.error(`audit worker: ${N} events in ${round(workerMs)} ms; raw insertMany: ${round(rawMs)} ms; verify: ${verified.ok ? 'intact' : JSON.stringify(verified.problem)}`);
+  report({ bench: 'audit', rate: round(rate), baseline_rate: round(baseline), ratio: round(rate / baseline, 3), chain_ok: verified.ok });
+} finally {
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  redis.disconnect();
+  await conn.dropDatabase().catch(() => undefined);
+  await conn.close();
+}
