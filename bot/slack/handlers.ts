@@ -37,6 +37,8 @@ interface Turn {
   channelHint?: string; // slash commands carry channel_name ("directmessage", "privategroup")
   correlationId: string;
   reply: (message: SlackMessage) => Promise<unknown>;
+  /** This app's own bot user (from auth.test): a channel member that reads nothing it did not post. */
+  botUserId?: string;
 }
 
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
@@ -81,12 +83,12 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     });
   });
 
-  app.action({ type: 'block_actions', action_id: ACTION_SHARE }, async ({ ack, body, action, respond, client }) => {
+  app.action({ type: 'block_actions', action_id: ACTION_SHARE }, async ({ ack, body, action, respond, client, context }) => {
     await ack();
     const channelId = body.channel?.id ?? body.container?.channel_id;
     if (!channelId || action.type !== 'button' || !action.value) return;
     await flow.share(action.value, {
-      client, userId: body.user.id, channelId, correlationId: body.trigger_id,
+      client, userId: body.user.id, channelId, correlationId: body.trigger_id, ...(context.botUserId ? { botUserId: context.botUserId } : {}),
       reply: (m) => respond({ response_type: 'ephemeral', replace_original: false, ...m }),
     });
   });
@@ -194,7 +196,8 @@ class SlackFlow {
       members.push(...(page.members ?? []));
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
-    const principals = await Promise.all(members.filter((m) => m !== turn.userId).map(async (m) => {
+    const others = members.filter((m) => m !== turn.userId && m !== turn.botUserId);
+    const principals = await Promise.all(others.map(async (m) => {
       const e = await this.deps.directory.byChatId('slack', m);
       return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
     }));
