@@ -1,6 +1,8 @@
 // One line per subcommand module. Keep this list sorted; each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as audit } from './audit.ts';
+import { register as importData } from './import.ts';
+import { register as policy } from './policy.ts';
 import { register as seed } from './seed.ts';
 import { register as start } from './start.ts';
 
@@ -8,6 +10,8 @@ type Registrar = (program: Command) => void;
 
 const registrars: Registrar[] = [
   audit,
+  importData,
+  policy,
   seed,
   start,
 ];
