@@ -1,0 +1,174 @@
+// `custos import`: good and bad files, CSV and JSON Lines, all-or-nothing, --skip-invalid, idempotence,
+// and the real CLI as a child process.
+import test, { type ExecutionContext } from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Connection } from 'mongoose';
+import { loadConfig, section } from '../bot/config.ts';
+import { CustosError, ErrorCode } from '../bot/core/errors.ts';
+import { FieldCipher } from '../bot/store/crypto.ts';
+import { CustomerStore } from '../bot/store/customer-store.ts';
+import { ensureIndexes } from '../bot/store/db.ts';
+import { EmployeeStore } from '../bot/store/employee-store.ts';
+import { importFile, type ImportReport } from '../bot/store/import.ts';
+import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
+import { runCli } from './helpers/run-custos.ts';
+import { testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/import');
+const fixture = (name: string) => path.join(fixtures, name);
+const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 3) }], blindIndexKey: Buffer.alloc(32, 4) });
+
+/** Each test gets its own database: tests in a file run concurrently and count what was written. */
+async function freshDb(t: ExecutionContext): Promise<Connection> {
+  const db = await testDatabase(import.meta.url);
+  t.teardown(db.drop);
+  await ensureIndexes(db.conn);
+  return db.conn;
+}
+
+const errorsOf = (r: ImportReport) => r.errors.map((e) => `${e.line}:${e.field}`);
+
+test('a good CSV imports every row: encrypted, indexed and readable back', async (t) => {
+  const conn = await freshDb(t);
+  const r = await importFile(conn, cipher, 'customers', fixture('customers-good.csv'));
+  t.like(r, { rows: 3, inserted: 3, updated: 0, unchanged: 0, rejected: 0, written: true, format: 'csv' });
+  const store = new CustomerStore(conn, cipher);
+  const [nana] = await store.find({ kind: 'phone', value: '13987654321' }, {}, 5);
+  t.like(nana, {
+    customerId: 'C-100001', name: '欧阳娜娜', email: 'Nana.OuYang@example.com', bankAccount: '6222020200112233445',
+    idNumber: '11010519491231002X', campaigns: ['2025双十一', '春季新品'], disputes: ['逾期付款争议'], pipelineValue: 350000,
+  });
+  t.deepEqual(nana?.followUps, [{ at: new Date('2026-04-20T02:00:00Z'), by: 'E-0012', note: '电话沟通报价' }]);
+  t.deepEqual(nana?.contracts?.[0]?.signedAt, new Date('2025-06-01T00:00:00Z'));
+  t.is((await store.get('C-100002'))?.company, 'Acme (Asia) Ltd., HK', 'quoted cell with a comma');
+  t.deepEqual((await store.find({ kind: 'text', value: '河科电子' }, {}, 5)).map((c) => c.customerId), ['C-100003']);
+  t.deepEqual((await store.find({ kind: 'phone', value: '(0755) 2651 2345' }, {}, 5)).map((c) => c.customerId), ['C-100003']);
+  const dump = JSON.stringify(await conn.collection(CUSTOMER_COLLECTION).find({}).toArray());
+  for (const secret of ['13987654321', 'OuYang', '漕溪北路', '11010519491231002X', '6222020200112233445', 'john.smith', '26512345']) {
+    t.false(dump.includes(secret), secret);
+  }
+});
+
+test('re-importing the same file changes nothing; an edited file updates only the edited rows', async (t) => {
+  const conn = await freshDb(t);
+  await importFile(conn, cipher, 'customers', fixture('customers-good.csv'));
+  t.like(await importFile(conn, cipher, 'customers', fixture('customers-good.csv')), { inserted: 0, updated: 0, unchanged: 3, rejected: 0 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-import-'));
+  const edited = path.join(dir, 'edited.jsonl');
+  writeFileSync(edited, [
+    '{"customerId":"C-100003","name":"深圳河科电子有限公司","type":"company","region":"south","tier":"gold","ownerId":"E-0015","status":"active"}',
+    '{"customerId":"C-100004","name":"新客户","type":"person","region":"east","tier":"standard","ownerId":"E-0012","status":"lead"}',
+  ].join('\n'));
+  t.like(await importFile(conn, cipher, 'customers', edited), { inserted: 1, updated: 1, unchanged: 0 });
+  const c3 = await new CustomerStore(conn, cipher).get('C-100003');
+  t.is(c3?.tier, 'gold');
+  t.is(c3?.phone, undefined, 'a replace: fields absent from the new row are gone');
+});
+
+test('a CSV with bad rows imports nothing and names each bad row by line, field and reason', async (t) => {
+  const conn = await freshDb(t);
+  const r = await importFile(conn, cipher, 'customers', fixture('customers-bad.csv'));
+  t.like(r, { rows: 7, inserted: 0, rejected: 5, written: false });
+  t.deepEqual(errorsOf(r), ['3:phone', '5:customerId', '6:name', '6:type', '7:(row)', '8:idNumber']);
+  t.regex(r.errors.find((e) => e.line === 5)!.reason, /line 2/);
+  t.regex(r.errors.find((e) => e.line === 8)!.reason, /check character/);
+  t.regex(r.errors.find((e) => e.line === 6 && e.field === 'type')!.reason, /person, company/);
+  t.false(JSON.stringify(r.errors).includes('12345'), 'reasons never echo the bad value');
+  t.is(await conn.collection(CUSTOMER_COLLECTION).countDocuments({}), 0, 'the good rows were not written either');
+});
+
+test('--skip-invalid imports the good rows and reports the rest', async (t) => {
+  const conn = await freshDb(t);
+  const r = await importFile(conn, cipher, 'customers', fixture('customers-bad.csv'), { skipInvalid: true });
+  t.like(r, { rows: 7, inserted: 2, rejected: 5, written: true });
+  t.deepEqual(errorsOf(r), ['3:phone', '5:customerId', '6:name', '6:type', '7:(row)', '8:idNumber']);
+  const ids = (await conn.collection(CUSTOMER_COLLECTION).find({}, { projection: { customerId: 1 } }).sort({ customerId: 1 }).toArray()).map((d) => d.customerId);
+  t.deepEqual(ids, ['C-200001', 'C-200003'], 'the earlier of two duplicate rows is the one kept');
+  t.is((await new CustomerStore(conn, cipher).get('C-200001'))?.name, '好客户');
+});
+
+test('JSON Lines: good file imports (blank lines skipped); bad lines are reported by line number', async (t) => {
+  const conn = await freshDb(t);
+  t.like(await importFile(conn, cipher, 'customers', fixture('customers-good.jsonl')), { rows: 2, inserted: 2, rejected: 0 });
+  const [sima] = await new CustomerStore(conn, cipher).find({ kind: 'email', value: 'yunfei.sima@EXAMPLE.cn' }, {}, 1);
+  t.like(sima, { customerId: 'C-300001', phone: '86 13612345678', campaigns: ['618年中大促'] });
+  const bad = await importFile(conn, cipher, 'customers', fixture('customers-bad.jsonl'));
+  t.like(bad, { rows: 4, rejected: 3, written: false });
+  t.deepEqual(errorsOf(bad), ['2:(row)', '3:(row)', '4:satisfaction', '4:(row)']);
+  t.regex(bad.errors[0]!.reason, /not valid JSON/);
+  t.regex(bad.errors[3]!.reason, /unknown field\(s\): salary/);
+  t.is(await new CustomerStore(conn, cipher).get('C-400001'), null);
+});
+
+test('an unknown CSV column stops the import before any row, naming the column', async (t) => {
+  const conn = await freshDb(t);
+  const err = await t.throwsAsync(() => importFile(conn, cipher, 'customers', fixture('customers-unknown-column.csv')), { instanceOf: CustosError });
+  t.is(err?.code, ErrorCode.ImportInvalid);
+  t.regex(err!.message, /unknown column\(s\) telephone/);
+  const missing = await t.throwsAsync(() => importFile(conn, cipher, 'customers', fixture('nope.csv')), { instanceOf: CustosError });
+  t.is(missing?.code, ErrorCode.ImportFileUnreadable);
+  const unknownFormat = await t.throwsAsync(() => importFile(conn, cipher, 'customers', fixture('../../import.test.ts')), { instanceOf: CustosError });
+  t.regex(unknownFormat!.message, /--format csv\|jsonl/);
+});
+
+test('employees: import, idempotent re-import keeps chat bindings, duplicate and taken e-mails are refused', async (t) => {
+  const conn = await freshDb(t);
+  t.like(await importFile(conn, cipher, 'employees', fixture('employees-good.csv')), { inserted: 3, rejected: 0 });
+  const dir = new EmployeeStore(conn);
+  t.like(await dir.byEmail('li.lei@corp.example.com'), {
+    employeeId: 'E-1001', roles: ['staff'], managerId: 'E-1002', timezone: 'Asia/Shanghai', locale: 'zh-CN', status: 'active', external: false,
+  });
+  t.like(await dir.byChatId('slack', 'U_HMM'), { employeeId: 'E-1002', roles: ['lead', 'head'] });
+  t.like(await dir.byChatId('lark', 'ou_jim'), { employeeId: 'E-1003', external: true, locale: 'en' });
+  await dir.bindChatId('E-1001', 'slack', 'U_LILEI');
+  t.like(await importFile(conn, cipher, 'employees', fixture('employees-good.csv')), { inserted: 0, updated: 0, unchanged: 3 });
+  t.is((await dir.byId('E-1001'))?.chat.slack, 'U_LILEI');
+
+  const bad = await importFile(conn, cipher, 'employees', fixture('employees-bad.csv'));
+  t.like(bad, { rejected: 3, written: false });
+  t.deepEqual(errorsOf(bad), ['3:email', '4:roles.0', '4:timezone', '5:department']);
+  t.is(await dir.byId('E-2001'), null);
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'custos-import-'));
+  const taken = path.join(tmp, 'taken.jsonl');
+  writeFileSync(taken, '{"employeeId":"E-1009","email":"LI.LEI@corp.example.com","name":"冒名","department":"sales","roles":["staff"],"region":"east"}\n');
+  const conflict = await importFile(conn, cipher, 'employees', taken);
+  t.deepEqual(conflict.errors, [{ line: 1, field: 'email', reason: 'already belongs to employee E-1001' }]);
+});
+
+test('the real CLI: bad file exits 1 and writes nothing; good file imports; help explains the format', async (t) => {
+  const db = await testDatabase(import.meta.url);
+  t.teardown(db.drop);
+  const env = testEnv(db.name, uniqueName(import.meta.url, 'prefix'));
+  const bad = await runCli(['import', 'customers', fixture('customers-bad.csv')], env);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /customers-bad\.csv: line 3: phone: is not a valid phone number/);
+  t.regex(bad.stderr, /line 5: customerId: repeats the customerId of line 2/);
+  t.regex(bad.stdout, /rejected: {2}5/);
+  t.regex(bad.stdout, /nothing was imported/);
+  t.is(await db.conn.collection(CUSTOMER_COLLECTION).countDocuments({}), 0);
+
+  const good = await runCli(['import', 'customers', fixture('customers-good.csv')], env);
+  t.is(good.code, 0, good.stderr);
+  t.regex(good.stdout, /inserted: {2}3/);
+  const reader = new CustomerStore(db.conn, new FieldCipher(section(loadConfig(env, { require: ['crypto'] }), 'crypto')));
+  t.is((await reader.find({ kind: 'idNumber', value: '11010519491231002x' }, {}, 1))[0]?.customerId, 'C-100001');
+  const again = await runCli(['import', 'customers', fixture('customers-good.csv')], env);
+  t.regex(again.stdout, /unchanged: 3/);
+
+  const skip = await runCli(['import', 'customers', fixture('customers-bad.csv'), '--skip-invalid'], env);
+  t.is(skip.code, 1);
+  t.regex(skip.stdout, /inserted: {2}2/);
+
+  const help = await runCli(['import', 'customers', '--help'], {});
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--skip-invalid/);
+  t.regex(help.stdout, /separated by ";"/);
+  t.regex(help.stdout, /Examples:/);
+  const top = await runCli(['--help'], {});
+  t.regex(top.stdout, /import/);
+  t.regex(top.stdout, /seed/);
+});
