@@ -1,0 +1,99 @@
+// The audit event contract, pure: what the schema lets through, what it refuses as personal data (and
+// that its refusal never repeats the value), ids, query HMACs and the canonical encoding under the hashes.
+import test from 'ava';
+import fc from 'fast-check';
+import type { AuditEventInput } from '../bot/core/audit.ts';
+import {
+  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, looksLikePii, newEventId, parseAuditEvent,
+} from '../bot/core/audit-event.ts';
+import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
+
+const base = (): AuditEventInput => ({
+  v: 1, eventId: newEventId(new Date('2026-03-01T08:00:00Z')), occurredAt: '2026-03-01T08:00:00.000Z',
+  actor: { employeeId: 'E-0042', platform: 'lark', platformUserId: 'ou_7d8a6e' }, channelKind: 'private',
+  action: 'reveal', customerIds: ['C-000123'], fields: [{ name: 'idNumber', outcome: 'mask:id_strict' }],
+  decision: 'allowed', ruleIds: ['legal-identity', 'grant:G-17'], grantId: 'G-17', purpose: '合同核对 contract check Q3',
+  query: { kind: 'id', hmac: hmacQuery(Buffer.alloc(32, 1), 'C-000123') }, correlationId: 'req-1', meta: { candidates: 1, cached: false, stage: 'card' },
+});
+
+function refusal(event: unknown): string {
+  try {
+    parseAuditEvent(event);
+  } catch (err) {
+    if (isCustosError(err, ErrorCode.AuditEventInvalid)) return err.message;
+    throw err;
+  }
+  return '';
+}
+
+test('a well-formed event passes unchanged', (t) => {
+  const e = base();
+  t.deepEqual(parseAuditEvent(e), e);
+});
+
+const RAW_PII: [string, string][] = [
+  ['mobile', '13812345678'], ['mobile with +86 and spaces', '+86 138 1234 5678'], ['landline', '010-62345678'],
+  ['e-mail', 'zhang.wei@example.com'], ['ID number', '11010119900307451X'], ['bank card', '6222 0212 3456 7890'],
+  ['bank card (19)', '6217002710000123456'], ['address', '北京市海淀区中关村大街27号'], ['address (en)', '221 Baker Street'],
+];
+
+for (const [kind, value] of RAW_PII) {
+  test(`a raw ${kind} in the purpose is refused, and the refusal does not repeat it`, (t) => {
+    const msg = refusal({ ...base(), purpose: `follow up ${value} today` });
+    t.regex(msg, /purpose: looks like a raw/);
+    t.false(msg.includes(value));
+  });
+}
+
+test('personal data is refused in every free-text slot, not only the purpose', (t) => {
+  t.regex(refusal({ ...base(), meta: { note: 'call 13812345678' } }), /meta\.note: looks like a raw mobile/);
+  t.regex(refusal({ ...base(), reasonCode: 'x@y.com' }), /reasonCode/);
+  t.regex(refusal({ ...base(), actor: { employeeId: '13812345678', platform: 'slack' } }), /actor\.employeeId: looks like a raw mobile/);
+  t.regex(refusal({ ...base(), customerIds: ['张伟'] }), /customerIds\.0: must be a customer id/);
+  t.regex(refusal({ ...base(), query: { kind: 'phone', hmac: '13812345678' } }), /query\.hmac: must be hmacQuery/);
+  t.regex(refusal({ ...base(), customerName: '张伟' }), /Unrecognized key/); // no slot for names at all
+});
+
+test('ordinary purposes, dates and counts are not mistaken for personal data', (t) => {
+  for (const ok of ['回访 2026-03-01 订单', 'ticket T-20260301 escalation', 'Q3 review of 12 accounts', '核对合同金额 50万']) {
+    t.is(looksLikePii(ok), null, ok);
+  }
+});
+
+test('event ids are UUIDv7: time-ordered, no ":" (valid BullMQ job ids)', (t) => {
+  const a = newEventId(new Date('2026-01-01T00:00:00Z'));
+  const b = newEventId(new Date('2026-01-01T00:00:01Z'));
+  t.regex(a, EVENT_ID_RE);
+  t.is(a[14], '7');
+  t.false(a.includes(':'));
+  t.true(a < b);
+});
+
+test('query HMACs: same text (after trim / NFKC) → same HMAC; different key or text → different; never the text', (t) => {
+  const k1 = Buffer.alloc(32, 1);
+  const k2 = Buffer.alloc(32, 2);
+  t.is(hmacQuery(k1, ' 13812345678 '), hmacQuery(k1, '１３８１２３４５６７８')); // full-width digits
+  t.not(hmacQuery(k1, '13812345678'), hmacQuery(k2, '13812345678'));
+  t.not(hmacQuery(k1, '13812345678'), hmacQuery(k1, '13812345679'));
+  t.regex(hmacQuery(k1, '张伟'), /^[0-9a-f]{64}$/);
+});
+
+test('canonical JSON does not depend on key order, drops undefined, encodes Dates as ISO', (t) => {
+  t.is(canonicalJSON({ b: 1, a: [true, null, 'x'], c: undefined, d: new Date('2026-01-01T00:00:00Z') }),
+    '{"a":[true,null,"x"],"b":1,"d":"2026-01-01T00:00:00.000Z"}');
+  fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
+    const reversed = Object.fromEntries(Object.entries(obj).reverse());
+    const c = canonicalJSON(obj);
+    // Order-independent, valid JSON, and a fixed point: decoding and re-encoding gives the same text.
+    return c === canonicalJSON(reversed) && canonicalJSON(JSON.parse(c)) === c;
+  }));
+});
+
+test('the chain hash covers every member but hash / mac / _id, and the previous hash', (t) => {
+  const rec = { seq: 1, prevHash: '0'.repeat(64), action: 'lookup', occurredAt: new Date(0) };
+  const h = chainHash(rec);
+  t.is(chainHash({ ...rec, hash: 'x', mac: 'y', _id: 'z' }), h);
+  t.not(chainHash({ ...rec, action: 'reveal' }), h);
+  t.not(chainHash({ ...rec, prevHash: '1'.repeat(64) }), h);
+  t.not(chainHash({ ...rec, seq: 2 }), h);
+});
