@@ -46,7 +46,7 @@ export function lookupResultView(result: LookupResult, locale: Locale): View {
         intro: t('lookup.pick.intro', locale, { count: result.candidates.length }),
         candidates: result.candidates.map((c) => ({
           customerId: c.customerId,
-          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${f.value}`).join(' · '),
+          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.value)}`).join(' · '),
           button: { label: t('lookup.pick.button', locale), value: c.customerId },
         })),
       };
@@ -65,7 +65,7 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   for (const f of c.fields) {
     const g = groupOf(f.field);
     const list = byGroup.get(g) ?? [];
-    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: f.value, masked: f.outcome.startsWith('mask:') });
+    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: displayValue(f.value), masked: f.outcome.startsWith('mask:') });
     byGroup.set(g, list);
   }
   const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
@@ -78,6 +78,11 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
     footer,
     ...(share ? { share } : {}),
   };
+}
+
+/** An empty list or text still says "nothing here" rather than leaving the label dangling. */
+export function displayValue(value: string): string {
+  return value === '' ? '—' : value;
 }
 
 /** The view for any error of the lookup flow: refusals say why and whom to ask; others a safe sentence. */

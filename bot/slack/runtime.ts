@@ -20,7 +20,7 @@ import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { createSlackApp } from './app.ts';
 import { redisDeduper } from './dedupe.ts';
-import { presentDecision } from '../core/present.ts';
+import { applyDecision } from '../core/view.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
@@ -71,7 +71,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const lookup = new LookupService({
       engine, customers,
       recorder: overrides.recorder ?? producer!,
-      present: overrides.presenter ?? presentDecision,
+      present: overrides.presenter ?? applyDecision,
       clock: overrides.clock ?? systemClock,
       queryHmacKey: section(config, 'audit').hmacKey,
     });
