@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { WORKER_CONFIG_SECTIONS, startWorkers, stopOnSignals } from '../../../workers/main.ts';
+import { BOT_CONFIG_SECTIONS, startBot } from '../../slack/runtime.ts';
 
 interface Running { close(): Promise<void> }
 
@@ -17,7 +18,7 @@ interface Component {
 
 const COMPONENTS: Component[] = [
   { name: 'worker', requires: WORKER_CONFIG_SECTIONS, start: startWorkers },
-  { name: 'bot', requires: ['mongo', 'redis', 'crypto', 'audit'] },
+  { name: 'bot', requires: BOT_CONFIG_SECTIONS, start: startBot },
 ];
 
 async function start(opts: { only?: string }): Promise<void> {
