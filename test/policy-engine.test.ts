@@ -204,3 +204,16 @@ test('other actions carry no fields; approve and admin follow their rules', asyn
   t.true((await engine.decide(principalOf(demoEmployee('admin')), 'admin', dm())).allowed);
   t.is((await engine.decide(principalOf(demoEmployee('auditor')), 'audit.query', dm())).denyReason, 'purpose_required');
 });
+
+test('a principal object changed in place is decided by its new attributes, not a cached compilation', async (t) => {
+  const e = createPolicyEngine(policy);
+  const p: Principal = { ...rep, roles: ['staff'] };
+  t.false((await e.decide(p, 'approve', dm())).allowed);
+  p.roles.push('head');
+  t.true((await e.decide(p, 'approve', dm())).allowed);
+  p.roles.splice(0, 2, 'staff');
+  p.department = 'legal';
+  const d = await e.decide(p, 'lookup', dm(), base);
+  t.is(d.fields.contracts?.outcome, 'show');
+  t.deepEqual(d.fields.contracts?.ruleIds, ['legal.all']);
+});

@@ -8,7 +8,7 @@ import type { ScopeFilter } from '../../bot/core/ports.ts';
 import { interpolate, withExplicitExistence, type Conditions } from '../conditions.ts';
 import type { Policy } from '../load.ts';
 import type { ApprovalRule, ContextRule } from '../schema.ts';
-import type { Action, FieldOutcome, Principal } from '../types.ts';
+import type { Action, Decision, FieldOutcome, Principal } from '../types.ts';
 import { matchesWho } from './principal.ts';
 import { ruleOutcomes } from './fields.ts';
 
@@ -38,6 +38,8 @@ export interface CompiledAction {
   caslRules: readonly CaslRule[];
   scope: ScopeFilter;
   context: ContextRule[];
+  /** Decisions already built for this principal and action (engine.ts), keyed by which rules matched. */
+  memo?: { allowed: Map<number, Decision>; denied: Map<string, Decision> };
 }
 
 export interface CompiledPrincipal {

@@ -52,14 +52,33 @@ function contextRefusal(policy: Policy, a: CompiledAction, principal: Principal,
 
 interface Memo { allowed: Map<number, Decision>; denied: Map<string, Decision> }
 
+interface Snapshot {
+  department: string; region: string; external: boolean; employeeId: string; managerId: string | undefined; roles: string[];
+  compiled: CompiledPrincipal;
+}
+
+function sameRoles(a: string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function createPolicyEngine(policy: Policy, options: EngineOptions = {}): PolicyEngineImpl {
   const allVariables = new Set([...policy.rules.map((r) => r.scope)].flatMap((s) => [...variablesIn(s)]));
   const keyHasEmployee = allVariables.has('$principal.employeeId');
   const keyHasManager = allVariables.has('$principal.managerId');
   const cache = new Map<string, CompiledPrincipal>();
-  const memos = new WeakMap<CompiledAction, Memo>();
+  // Principal objects seen before, with a snapshot of the attributes their compilation depended on:
+  // repeated requests with the same object skip building the cache key. The snapshot is compared field
+  // by field, so a principal object changed in place is recompiled rather than trusted.
+  const seen = new WeakMap<Principal, Snapshot>();
 
-  function compiled(principal: Principal, action: Action): { p: CompiledPrincipal; a: CompiledAction; memo: Memo } {
+  function principalCompiled(principal: Principal): CompiledPrincipal {
+    const s = seen.get(principal);
+    if (s && s.department === principal.department && s.region === principal.region && s.external === principal.external
+      && s.employeeId === principal.employeeId && s.managerId === principal.managerId && sameRoles(s.roles, principal.roles)) {
+      return s.compiled;
+    }
     const key = principalKey(principal, keyHasEmployee, keyHasManager);
     let p = cache.get(key);
     if (!p) {
@@ -67,11 +86,20 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
       p = compilePrincipal(policy, principal, key);
       cache.set(key, p);
     }
+    seen.set(principal, {
+      department: principal.department, region: principal.region, external: principal.external, employeeId: principal.employeeId,
+      managerId: principal.managerId, roles: [...principal.roles], compiled: p,
+    });
+    return p;
+  }
+
+  function compiled(principal: Principal, action: Action): { p: CompiledPrincipal; a: CompiledAction; memo: Memo } {
+    const p = principalCompiled(principal);
     const a = compiledAction(policy, principal, p, action);
-    let memo = memos.get(a);
+    let memo = a.memo;
     if (!memo) {
       memo = { allowed: new Map(), denied: new Map() };
-      memos.set(a, memo);
+      a.memo = memo;
     }
     return { p, a, memo };
   }
@@ -115,7 +143,7 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
 
   function decideWith(principal: Principal, action: Action, context: DecisionContext, customer: Customer | undefined, grants: Grant[]): Decision {
     const { p, a, memo } = compiled(principal, action);
-    const usable = grants.filter((g) => g.granteeId === principal.employeeId && g.actions.includes(action) && isGrantActive(g, context.at));
+    const usable = grants.length === 0 ? grants : grants.filter((g) => g.granteeId === principal.employeeId && g.actions.includes(action) && isGrantActive(g, context.at));
     if (a.ruleIds.length === 0 && usable.length === 0) return denied(p, a, memo, principal.external ? 'external_denied' : 'no_rule', [], true);
     const refusal = contextRefusal(policy, a, principal, context);
     if (refusal) return denied(p, a, memo, refusal.reason, [refusal.ruleId], false);
@@ -127,9 +155,17 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
     return allowedDecision(p, a, memo, mask);
   }
 
-  async function decide(principal: Principal, action: Action, context: DecisionContext, customer?: Customer): Promise<Decision> {
-    const grants = options.grants ? await options.grants.activeFor(principal.employeeId, context.at) : [];
-    return decideWith(principal, action, context, customer, grants);
+  const NO_GRANTS: Grant[] = [];
+  function decide(principal: Principal, action: Action, context: DecisionContext, customer?: Customer): Promise<Decision> {
+    const source = options.grants;
+    if (!source) {
+      try {
+        return Promise.resolve(decideWith(principal, action, context, customer, NO_GRANTS));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return source.activeFor(principal.employeeId, context.at).then((grants) => decideWith(principal, action, context, customer, grants));
   }
 
   return {

@@ -5,7 +5,8 @@ import type { Settings, Weekday } from '../schema.ts';
 const QUARTER = 15 * 60_000;
 const DAY_NAMES: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const formatters = new Map<string, Intl.DateTimeFormat | null>();
-const offsets = new Map<string, number | null>();
+/** Per zone: quarter-hour index → offset in minutes (null: unknown zone). Numeric keys keep the hot path free of string building. */
+const offsets = new Map<string, Map<number, number | null>>();
 
 function formatter(tz: string): Intl.DateTimeFormat | null {
   let f = formatters.get(tz);
@@ -22,8 +23,13 @@ function formatter(tz: string): Intl.DateTimeFormat | null {
 
 /** Minutes to add to UTC to get local wall time in `tz`, or null when the zone is unknown. */
 function offsetMinutes(tz: string, at: Date): number | null {
-  const key = `${tz}|${Math.floor(at.getTime() / QUARTER)}`;
-  const cached = offsets.get(key);
+  const quarter = Math.floor(at.getTime() / QUARTER);
+  let zone = offsets.get(tz);
+  if (!zone) {
+    zone = new Map();
+    offsets.set(tz, zone);
+  }
+  const cached = zone.get(quarter);
   if (cached !== undefined) return cached;
   const f = formatter(tz);
   let offset: number | null = null;
@@ -32,8 +38,8 @@ function offsetMinutes(tz: string, at: Date): number | null {
     const local = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute));
     offset = Math.round((local - Math.floor(at.getTime() / 60_000) * 60_000) / 60_000);
   }
-  if (offsets.size > 50_000) offsets.clear();
-  offsets.set(key, offset);
+  if (zone.size > 10_000) zone.clear(); // about 100 days of quarters per zone, then start over
+  zone.set(quarter, offset);
   return offset;
 }
 
