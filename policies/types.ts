@@ -1,5 +1,5 @@
 // The policy engine's contract: what callers pass in and what an explained decision looks like.
-// Pure types; the engine (policies/engine.ts) implements `PolicyEngine`.
+// Pure types; the engine (policies/engine/engine.ts, `createPolicyEngine`) implements `PolicyEngine`.
 import type { CustomerField, Department, FieldGroup, Region, Role, Customer } from '../bot/core/domain.ts';
 import type { ScopeFilter } from '../bot/core/ports.ts';
 
@@ -46,7 +46,10 @@ export interface ApprovalRequirement {
 export interface Decision {
   allowed: boolean;
   action: Action;
-  /** Record scope as a MongoDB filter; `{ $expr: { $eq: [0, 1] } }`-style always-false when nothing allows. */
+  /**
+   * Record scope as a MongoDB filter. When nothing allows it is ALWAYS_FALSE, `{ customerId: { $in: [] } }`
+   * (`$expr` is not supported by FerretDB 1.24). Combine with other conditions through `$and`, never by spreading.
+   */
   scope: ScopeFilter;
   /** Per-field outcome; only meaningful for lookup / reveal / export. Fields absent here are hidden. */
   fields: Partial<Record<CustomerField, FieldDecision>>;
@@ -63,8 +66,12 @@ export interface PolicyEngine {
   /** Policy version (hash of the loaded files): abilities are cached per principal and version. */
   readonly version: string;
   decide(principal: Principal, action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
-  /** The view for a channel audience: each field at the strictest outcome any member gets. */
-  decideForAudience(principals: Principal[], action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
+  /**
+   * The view for a channel audience: each field at the strictest outcome any member gets, allowed only if
+   * every member is. `null` stands for a member we could not resolve: it refuses the whole view
+   * (denyReason `unknown_member`); an empty audience is refused too (`empty_audience`).
+   */
+  decideForAudience(principals: readonly (Principal | null)[], action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
   /** Whether `customer` lies inside `decision.scope` (the same conditions as the database filter). */
   inScope(decision: Decision, customer: Customer): boolean;
 }

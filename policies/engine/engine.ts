@@ -27,7 +27,6 @@ export interface PolicyEngineImpl extends PolicyEngine {
   readonly policy: Policy;
   /** The decision given the grantee's grants already fetched (pure and synchronous). */
   decideWith(principal: Principal, action: Action, context: DecisionContext, customer: Customer | undefined, grants: Grant[]): Decision;
-  decideForAudience(principals: (Principal | null)[], action: Action, context: DecisionContext, customer?: Customer): Promise<Decision>;
   /** How many principals have compiled abilities (for tests of the cache). */
   readonly cacheSize: number;
 }
