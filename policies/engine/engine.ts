@@ -108,7 +108,7 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
   }
 
   function denied(p: CompiledPrincipal, a: CompiledAction, memo: Memo, reason: string, extraRuleIds: string[], withApprovals: boolean): Decision {
-    const key = `${reason}|${extraRuleIds.join(',')}`;
+    const key = extraRuleIds.length === 0 ? reason : `${reason}|${extraRuleIds.join(',')}`;
     const hit = memo.denied.get(key);
     if (hit) return hit;
     const fields = FIELD_ACTIONS.has(a.action) ? hiddenFields(`not allowed: ${reason}`) : {};

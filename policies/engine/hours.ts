@@ -47,13 +47,28 @@ function minutesOf(hhmm: string): number {
   return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
+const DAY_MS = 86_400_000;
+/** Parsed once per settings object: weekday flags (0 = Sunday) and the window in minutes. */
+const windows = new WeakMap<Settings, { days: boolean[]; start: number; end: number }>();
+
+function windowOf(settings: Settings): { days: boolean[]; start: number; end: number } {
+  let w = windows.get(settings);
+  if (!w) {
+    const wh = settings.workingHours;
+    w = { days: DAY_NAMES.map((d) => wh.days.includes(d)), start: minutesOf(wh.start), end: minutesOf(wh.end) };
+    windows.set(settings, w);
+  }
+  return w;
+}
+
 /** Whether `at` falls inside the working hours in `tz`. Unknown zones count as outside (fail closed). */
 export function withinWorkingHours(settings: Settings, tz: string, at: Date): boolean {
   const offset = offsetMinutes(tz, at);
   if (offset === null) return false;
-  const local = new Date(at.getTime() + offset * 60_000);
-  const day = DAY_NAMES[local.getUTCDay()]!;
-  if (!settings.workingHours.days.includes(day)) return false;
-  const minutes = local.getUTCHours() * 60 + local.getUTCMinutes();
-  return minutes >= minutesOf(settings.workingHours.start) && minutes < minutesOf(settings.workingHours.end);
+  const w = windowOf(settings);
+  const local = at.getTime() + offset * 60_000;
+  const dayNumber = Math.floor(local / DAY_MS);
+  if (!w.days[(((dayNumber + 4) % 7) + 7) % 7]) return false; // 1970-01-01 was a Thursday (4)
+  const minutes = Math.floor((local - dayNumber * DAY_MS) / 60_000);
+  return minutes >= w.start && minutes < w.end;
 }
