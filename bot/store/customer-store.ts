@@ -59,60 +59,56 @@ export class CustomerStore implements CustomerReader {
   /**
    * Inserts new customers and replaces changed ones, by customerId; customers whose content is identical
    * to what is stored are left alone (so re-running an import or a seed is a no-op). Safe to run
-   * concurrently with another writer: an insert that loses a race becomes a replace.
+   * concurrently with another writer.
    */
   async upsertMany(customers: readonly Customer[]): Promise<UpsertCounts> {
     return this.upsertDocs(customers.map((c) => toCustomerDoc(c, this.cipher)));
   }
 
-  /** As `upsertMany`, for documents already built with `toCustomerDoc` (lets callers prepare them in bulk). */
+  /**
+   * As `upsertMany`, for documents already built with `toCustomerDoc` (lets callers prepare them in bulk).
+   *
+   * No read before writing: an existence check with `$in` is a full collection scan per batch on
+   * FerretDB (no index pushdown there), which made imports quadratic. Instead every document is first
+   * inserted (`_id` is the customerId, so an existing customer is a duplicate key), and only the
+   * duplicates are replaced, conditionally on their row digest differing (`_id` equality is pushed down
+   * on FerretDB and indexed on MongoDB). Fresh imports therefore cost one insertMany per batch.
+   */
   async upsertDocs(docs: readonly CustomerDoc[]): Promise<UpsertCounts> {
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
     if (docs.length === 0) return counts;
-    const ids = docs.map((d) => d.customerId);
-    if (new Set(ids).size !== ids.length) throw new Error('upsertDocs: the same customerId appears twice in one batch');
-    const existing = new Map<string, string>();
-    const found = this.model.collection.find({ customerId: { $in: ids } }, { projection: { _id: 0, customerId: 1, rowHash: 1 } });
-    for await (const d of found) existing.set(String(d.customerId), String(d.rowHash));
-
-    const fresh: CustomerDoc[] = [];
-    const changed: CustomerDoc[] = [];
-    for (const d of docs) {
-      const hash = existing.get(d.customerId);
-      if (hash === undefined) fresh.push(d);
-      else if (hash === d.rowHash) counts.unchanged++;
-      else changed.push(d);
+    if (new Set(docs.map((d) => d.customerId)).size !== docs.length) {
+      throw new Error('upsertDocs: the same customerId appears twice in one batch');
     }
-    const lostRaces = await this.insertFresh(fresh, counts);
-    await this.replaceChanged([...changed, ...lostRaces], counts);
+    const existing = await this.insertNew(docs, counts);
+    await this.replaceIfChanged(existing, counts);
     return counts;
   }
 
-  /** insertMany unordered; returns the documents that hit a duplicate key (inserted meanwhile by someone else). */
-  private async insertFresh(docs: CustomerDoc[], counts: UpsertCounts): Promise<CustomerDoc[]> {
-    if (docs.length === 0) return [];
-    // The driver adds `_id` to the objects it inserts; give it copies so callers' documents stay clean.
-    const copies = docs.map((d) => ({ ...d }));
+  /** insertMany unordered; returns the documents that already existed (duplicate key). */
+  private async insertNew(docs: readonly CustomerDoc[], counts: UpsertCounts): Promise<CustomerDoc[]> {
+    // Copies with `_id` set: the driver would otherwise add an ObjectId to the caller's objects.
+    const withIds = docs.map((d) => ({ _id: d.customerId, ...d }));
     try {
-      await this.model.collection.insertMany(copies, { ordered: false });
+      await this.model.collection.insertMany(withIds as never[], { ordered: false });
       counts.inserted += docs.length;
       return [];
     } catch (err) {
-      const writeErrors = duplicateKeyIndexes(err);
-      if (!writeErrors) throw err;
-      counts.inserted += docs.length - writeErrors.length;
-      return writeErrors.map((i) => docs[i]!);
+      const duplicates = duplicateKeyIndexes(err);
+      if (!duplicates) throw err;
+      counts.inserted += docs.length - duplicates.length;
+      return duplicates.map((i) => docs[i]!);
     }
   }
 
-  private async replaceChanged(docs: CustomerDoc[], counts: UpsertCounts): Promise<void> {
+  private async replaceIfChanged(docs: CustomerDoc[], counts: UpsertCounts): Promise<void> {
     for (let i = 0; i < docs.length; i += UPDATE_CHUNK) {
-      const res = await this.model.collection.bulkWrite(
-        docs.slice(i, i + UPDATE_CHUNK).map((d) => ({ replaceOne: { filter: { customerId: d.customerId }, replacement: d, upsert: true } })),
-        { ordered: false },
-      );
-      counts.inserted += res.upsertedCount;
+      const chunk = docs.slice(i, i + UPDATE_CHUNK);
+      const res = await this.model.collection.bulkWrite(chunk.map((d) => ({
+        replaceOne: { filter: { _id: d.customerId as never, rowHash: { $ne: d.rowHash } }, replacement: d },
+      })), { ordered: false });
       counts.updated += res.matchedCount;
+      counts.unchanged += chunk.length - res.matchedCount;
     }
   }
 }

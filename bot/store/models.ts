@@ -5,6 +5,8 @@
 // as in bot/core/domain.ts, because the policy engine's record-scope filters (`{ ownerId: 'E-0001' }`,
 // `{ region: 'east' }`) run directly against this collection. Sensitive fields live only in `enc`
 // (AES-256-GCM, see crypto.ts); phone / email / idNumber also get keyed blind indexes in `bi`.
+// A customer's `_id` is its customerId (a string): writes address documents by `_id`, the one field
+// FerretDB pushes down to its storage, so bulk upserts never scan the collection (customer-store.ts).
 //
 // FerretDB 1.24 and MongoDB >= 6 both: no TTL, partial, sparse, text or collation indexes.
 import { Schema, type Connection, type Model } from 'mongoose';
