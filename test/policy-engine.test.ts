@@ -217,3 +217,15 @@ test('a principal object changed in place is decided by its new attributes, not 
   t.is(d.fields.contracts?.outcome, 'show');
   t.deepEqual(d.fields.contracts?.ruleIds, ['legal.all']);
 });
+
+test('working hours follow daylight saving time in the employee\'s zone', async (t) => {
+  const la = principalOf(demoEmployee('salesRepOverseas'));
+  // 2026-03-08: Los Angeles moves from UTC-8 to UTC-7. 15:30Z on Monday the 9th is 08:30 PDT (inside);
+  // with the winter offset it would be 07:30 (outside).
+  t.true((await engine.decide(la, 'lookup', dm(new Date('2026-03-09T15:30:00Z')))).allowed);
+  // The Friday before, 15:30Z is 07:30 PST: outside.
+  t.is((await engine.decide(la, 'lookup', dm(new Date('2026-03-06T15:30:00Z')))).denyReason, 'off_hours');
+  // 20:00 local is the first minute outside; 19:59 the last inside.
+  t.true((await engine.decide(rep, 'lookup', dm(new Date('2026-03-02T11:59:00Z')))).allowed);
+  t.is((await engine.decide(rep, 'lookup', dm(new Date('2026-03-02T12:00:00Z')))).denyReason, 'off_hours');
+});

@@ -114,3 +114,15 @@ test('random record conditions: every allowed operator agrees between MongoDB an
   }), { numRuns: 80 });
   t.pass();
 });
+
+test('frozen decision scopes go through mongoose casting unchanged (CustomerStore queries with them)', async (t) => {
+  const { Schema } = await import('mongoose');
+  const Model = db.conn.model('PlainCustomer', new Schema({ customerId: String, region: String, ownerId: String, pipelineValue: Number }, { collection: 'customers_plain', strict: false }));
+  const engine = createPolicyEngine(loadPolicy('policies'));
+  const rep: Principal = { employeeId: 'E-0012', department: 'sales', roles: ['staff'], region: 'east', external: false, timezone: 'Asia/Shanghai' };
+  const decision = await engine.decide(rep, 'lookup', ctx);
+  t.true(Object.isFrozen(decision.scope));
+  const viaMongoose = (await Model.find({ $and: [decision.scope] }).lean()).map((d) => d.customerId as string).sort();
+  t.deepEqual(viaMongoose, customers.filter((c) => engine.inScope(decision, c)).map((c) => c.customerId).sort());
+  t.is(await Model.countDocuments({ $and: [ALWAYS_FALSE] }), 0);
+});

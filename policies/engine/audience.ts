@@ -3,12 +3,11 @@
 // (null) counts as the most restricted principal there is: an external guest no rule applies to.
 import type { Customer } from '../../bot/core/domain.ts';
 import type { Action, Decision, FieldDecision } from '../types.ts';
-import { ALWAYS_FALSE } from './compile.ts';
+import { ALWAYS_FALSE, FIELD_ACTIONS } from './compile.ts';
 import { registerPredicate } from './predicates.ts';
 import { hiddenFields, type FieldMap } from './fields.ts';
 import { narrower } from './outcomes.ts';
 
-const FIELD_ACTIONS = new Set<Action>(['lookup', 'reveal', 'export']);
 
 function refused(action: Action, reason: string, ruleIds: string[]): Decision {
   return registerPredicate({

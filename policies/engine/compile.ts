@@ -21,6 +21,9 @@ export type CaslRule = ReturnType<CustomerAbility['rulesFor']>[number];
  */
 export const ALWAYS_FALSE: ScopeFilter = Object.freeze({ customerId: Object.freeze({ $in: Object.freeze([]) }) }) as ScopeFilter;
 
+/** Actions that show customer fields; decisions for the others carry no field outcomes. */
+export const FIELD_ACTIONS: ReadonlySet<Action> = new Set<Action>(['lookup', 'reveal', 'export']);
+
 export interface CompiledRule {
   id: string;
   outcomes: Map<CustomerField, FieldOutcome>;

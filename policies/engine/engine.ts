@@ -9,14 +9,13 @@ import { isGrantActive, type Grant, type GrantSource } from '../grants.ts';
 import type { Policy } from '../load.ts';
 import type { Action, Decision, DecisionContext, PolicyEngine, Principal } from '../types.ts';
 import { mergeAudience } from './audience.ts';
-import { compiledAction, compilePrincipal, ruleMatches, type CompiledAction, type CompiledPrincipal, ALWAYS_FALSE } from './compile.ts';
+import { FIELD_ACTIONS, compiledAction, compilePrincipal, ruleMatches, type CompiledAction, type CompiledPrincipal, ALWAYS_FALSE } from './compile.ts';
 import { approvalsFor, hiddenFields, resolveFields } from './fields.ts';
 import { withGrants } from './grants.ts';
 import { withinWorkingHours } from './hours.ts';
 import { principalKey } from './principal.ts';
 import { predicateOf, registerPredicate } from './predicates.ts';
 
-const FIELD_ACTIONS: ReadonlySet<Action> = new Set(['lookup', 'reveal', 'export']);
 
 export interface EngineOptions {
   /** Where active grants come from; without it, decisions ignore grants. */
@@ -146,7 +145,7 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
     if (a.ruleIds.length === 0 && usable.length === 0) return denied(p, a, memo, principal.external ? 'external_denied' : 'no_rule', [], true);
     const refusal = contextRefusal(policy, a, principal, context);
     if (refusal) return denied(p, a, memo, refusal.reason, [refusal.ruleId], false);
-    if (usable.length) return withGrants(a, p, principal, customer, usable, (reason) => denied(p, a, memo, reason, [], true));
+    if (usable.length) return withGrants(a, p, customer, usable, (reason) => denied(p, a, memo, reason, [], true));
     if (!customer) return allowedDecision(p, a, memo, -1);
     let mask = 0;
     for (let i = 0; i < a.conditional.length; i++) if (ruleMatches(a.conditional[i]!.casl!, customer)) mask |= 1 << i;

@@ -4,13 +4,12 @@
 import { FIELD_GROUPS, type Customer } from '../../bot/core/domain.ts';
 import type { Grant } from '../grants.ts';
 import { withExplicitExistence } from '../conditions.ts';
-import type { Decision, Principal } from '../types.ts';
-import { buildAbility, ruleMatches, scopeOf, type CompiledAction, type CompiledPrincipal, type CustomerAbility } from './compile.ts';
+import type { Decision } from '../types.ts';
+import { FIELD_ACTIONS, buildAbility, ruleMatches, scopeOf, type CompiledAction, type CompiledPrincipal, type CustomerAbility } from './compile.ts';
 import { approvalsFor, resolveFields, type FieldMap } from './fields.ts';
 import type { RawRuleOf } from '@casl/ability';
 import { registerPredicate } from './predicates.ts';
 
-const FIELD_ACTIONS = new Set(['lookup', 'reveal', 'export']);
 
 function grantRule(grant: Grant, action: string): RawRuleOf<CustomerAbility> {
   const conditions = grant.target.kind === 'customers'
@@ -31,7 +30,7 @@ function widenFields(fields: FieldMap, grants: Grant[]): void {
 }
 
 export function withGrants(
-  a: CompiledAction, p: CompiledPrincipal, _principal: Principal, customer: Customer | undefined, grants: Grant[],
+  a: CompiledAction, p: CompiledPrincipal, customer: Customer | undefined, grants: Grant[],
   deny: (reason: string) => Decision,
 ): Decision {
   const ability = buildAbility([...a.caslRules.map((r) => r.origin), ...grants.map((g) => grantRule(g, a.action))]);
