@@ -58,7 +58,7 @@ export const auditEventSchema = z.strictObject({
   customerIds: z.array(z.string().regex(CUSTOMER_ID_RE, 'must be a customer id like C-000123')).max(10_000),
   fields: z.array(z.strictObject({
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a field name'),
-    outcome: z.string().regex(/^(?:show|hide|mask:[a-z0-9_-]{1,32})$/, 'must be show, hide or mask:<preset>'),
+    outcome: z.string().regex(/^(?:show|hide|mask:[a-z0-9_.-]{1,32})$/, 'must be show, hide or mask:<preset>'),
   })).max(200),
   decision: z.enum(['allowed', 'denied', 'error']),
   ruleIds: z.array(token(128)).max(200),
