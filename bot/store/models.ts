@@ -25,6 +25,8 @@ export interface BlindIndexes { phone?: string; email?: string; idNumber?: strin
 
 /** A stored customer exactly as it sits in the collection. */
 export interface CustomerDoc {
+  /** Equal to customerId once stored; absent on documents being built. */
+  _id?: string;
   customerId: string;
   name: string;
   type: (typeof CUSTOMER_TYPES)[number];
@@ -84,6 +86,7 @@ const followUp = new Schema({ at: { type: Date, required: true }, by: String, no
 const contract = new Schema({ contractNo: String, title: String, signedAt: Date, amount: Number }, { _id: false });
 
 export const customerSchema = new Schema<CustomerDoc>({
+  _id: { type: String }, // = customerId (see above); declared so mongoose does not cast it to an ObjectId
   customerId: { type: String, required: true },
   name: { type: String, required: true },
   type: { type: String, enum: CUSTOMER_TYPES, required: true },

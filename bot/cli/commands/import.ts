@@ -66,7 +66,15 @@ Needs MONGODB_URI, CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY (see README: Conf
 
 export function register(program: Command): void {
   const cmd = program.command('import')
-    .description('load customers or employees from a CSV or JSON Lines file (idempotent upsert by id)');
+    .description('load customers or employees from a CSV or JSON Lines file (idempotent upsert by id)')
+    .addHelpText('after', `
+Run \`custos import customers --help\` or \`custos import employees --help\` for the columns.
+
+Examples:
+  $ custos import employees staff.csv       # the directory first: customers name their owner (ownerId)
+  $ custos import customers customers.csv
+  $ custos import customers big.jsonl --skip-invalid
+`);
 
   const common = (c: Command) => c
     .option('--format <format>', 'csv or jsonl (default: from the file extension)')
