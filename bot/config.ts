@@ -75,6 +75,8 @@ const schema = z.object({
   CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
+  // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
+  CUSTOS_PLAYGROUND_ALLOW_REMOTE: z.enum(['true', 'false'], { error: 'CUSTOS_PLAYGROUND_ALLOW_REMOTE must be true or false' }).default('false'),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -91,6 +93,8 @@ export interface Config {
   auditPipeline: AuditPipelineSettings;
   policyDir: string;
   http: { host: string; port: number };
+  /** The local playground (used when no chat platform is configured). */
+  playground: { allowRemote: boolean };
   slack: SlackSettings | undefined;
   /** Who users are told to ask when they are refused (a channel, an alias, a person). */
   securityContact: string;
@@ -216,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     },
     policyDir: r.CUSTOS_POLICY_DIR,
     http: { host: r.HTTP_HOST, port: r.HTTP_PORT },
+    playground: { allowRemote: r.CUSTOS_PLAYGROUND_ALLOW_REMOTE === 'true' },
     slack: r.SLACK_BOT_TOKEN
       ? {
         mode: r.SLACK_MODE, botToken: r.SLACK_BOT_TOKEN, signingSecret: r.SLACK_SIGNING_SECRET, appToken: r.SLACK_APP_TOKEN,
