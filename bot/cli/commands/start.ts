@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { WORKER_CONFIG_SECTIONS, startWorkers, stopOnSignals } from '../../../workers/main.ts';
-import { BOT_CONFIG_SECTIONS, startBot } from '../../slack/runtime.ts';
+import { botConfigSections, startBotOrPlayground } from '../../playground/component.ts';
 
 interface Running { close(): Promise<void> }
 
@@ -18,7 +18,8 @@ interface Component {
 
 const COMPONENTS: Component[] = [
   { name: 'worker', requires: WORKER_CONFIG_SECTIONS, start: startWorkers },
-  { name: 'bot', requires: BOT_CONFIG_SECTIONS, start: startBot },
+  // A chat platform when configured, else the local playground (bot/playground/component.ts).
+  { name: 'bot', requires: botConfigSections(process.env), start: startBotOrPlayground },
 ];
 
 async function start(opts: { only?: string }): Promise<void> {

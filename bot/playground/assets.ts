@@ -1,0 +1,90 @@
+// The page's stylesheet and script, served from the bot (no CDN, no build step). The script posts the
+// message box and every button back as JSON and appends the rendered replies to the log.
+
+export const APP_CSS = `
+:root { color-scheme: light dark; --accent: #1d6fb8; --warn: #8a1c1c; --muted: #666; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; }
+h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
+h2 { font-size: 1.1rem; }
+.warning { border: 3px solid var(--warn); color: var(--warn); background: #fff3f3; padding: .6rem .8rem; font-weight: 600; }
+.context, .composer { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.composer { position: sticky; bottom: 0; background: Canvas; padding: .5rem 0; }
+.composer input { flex: 1 1 20rem; padding: .5rem; font: inherit; }
+select, button { font: inherit; padding: .35rem .6rem; }
+button { cursor: pointer; border: 1px solid var(--accent); background: var(--accent); color: #fff; border-radius: 4px; }
+button:focus-visible, select:focus-visible, input:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+#log { list-style: none; padding: 0; }
+#log > li { margin: .6rem 0; padding: .6rem .8rem; border-radius: 6px; border: 1px solid #ccc; }
+#log > li.from-user { background: #eef5fc; border-color: #b9d3ee; }
+#log > li.to-channel { border-left: 6px solid var(--accent); }
+.meta { color: var(--muted); font-size: .85rem; }
+.card h3 { margin: 0 0 .4rem; }
+.card h4 { margin: .5rem 0 .2rem; font-size: .95rem; }
+.card dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: 0; }
+.card .field { display: contents; }
+.card dt { font-weight: 600; }
+.card dd { margin: 0; }
+.card footer { color: var(--muted); font-size: .85rem; margin-top: .5rem; }
+.badge { font-size: .75rem; color: var(--muted); }
+.notice-refusal { color: var(--warn); }
+.notice-error { color: var(--warn); font-weight: 600; }
+.pick ul { padding-left: 1rem; }
+fieldset { border: 1px solid #ccc; }
+`;
+
+export const APP_JS = `
+const $ = (id) => document.getElementById(id);
+const body = document.body;
+
+function context() {
+  const channel = $('channel').value;
+  const members = channel === 'dm' ? [] : [...$('members').selectedOptions].map((o) => o.value);
+  return { employeeId: $('who').value, channel, members };
+}
+
+function append(html, cls, meta) {
+  const li = document.createElement('li');
+  li.className = cls;
+  if (meta) { const m = document.createElement('div'); m.className = 'meta'; m.textContent = meta; li.append(m); }
+  const content = document.createElement('div');
+  content.innerHTML = html; // server-rendered and escaped (bot/playground/html.ts)
+  li.append(content);
+  $('log').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+async function post(path, payload) {
+  try {
+    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...context(), ...payload }) });
+    const answer = await res.json();
+    if (!res.ok || !Array.isArray(answer.replies)) throw new Error('request failed');
+    for (const r of answer.replies) {
+      append(r.html, r.to === 'channel' ? 'from-bot to-channel' : 'from-bot to-you', (r.to === 'channel' ? body.dataset.inChannel : body.dataset.you) + ' · ' + answer.requestId);
+    }
+  } catch {
+    append('<p class="notice notice-error">' + body.dataset.failed + '</p>', 'from-bot', '');
+  }
+}
+
+$('channel').addEventListener('change', () => { $('members-box').hidden = $('channel').value === 'dm'; });
+
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('text').value.trim();
+  if (!text) return;
+  const who = $('who').selectedOptions[0]?.textContent ?? '';
+  const li = document.createElement('li');
+  li.className = 'from-user';
+  li.textContent = who.split(' · ')[0] + ': ' + text;
+  $('log').append(li);
+  $('text').value = '';
+  post('/playground/api/message', { text });
+});
+
+$('log').addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-action]');
+  if (!b) return;
+  post('/playground/api/action', { action: b.dataset.action, value: b.dataset.value });
+});
+`;

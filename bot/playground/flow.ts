@@ -1,0 +1,153 @@
+// The playground's conversation logic: the same core calls the Slack adapter makes (parse → identify →
+// audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a platform.
+// Only identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
+import type { Employee } from '../core/domain.ts';
+import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
+import { mostRestrictedPrincipal, principalOf } from '../core/identity.ts';
+import type { Asker, LookupService } from '../core/lookup.ts';
+import { t, type Locale } from '../core/messages.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
+import { parseCommand } from '../core/query.ts';
+import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
+import type { Logger } from '../logger.ts';
+import type { ChannelKind, Principal } from '../../policies/types.ts';
+
+/** Button action ids: the same names the Slack adapter uses, so a payload means the same everywhere. */
+export const ACTION_PICK = 'customer_pick';
+export const ACTION_SHARE = 'customer_share';
+export const PLAYGROUND_ACTIONS = [ACTION_PICK, ACTION_SHARE] as const;
+export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
+
+/** The simulated conversations: a DM with the bot, or a channel of the given kind with chosen members. */
+export const PLAYGROUND_CHANNELS = ['dm', 'private', 'public', 'shared'] as const satisfies readonly ChannelKind[];
+export type PlaygroundChannel = (typeof PLAYGROUND_CHANNELS)[number];
+
+export interface Turn {
+  employeeId: string;
+  channel: PlaygroundChannel;
+  /** Other members of the simulated channel (employee ids); ignored in a DM. */
+  members: string[];
+  requestId: string;
+}
+
+/** One reply: to the asker only (like an ephemeral Slack message), or posted into the channel. */
+export interface Reply { to: 'you' | 'channel'; view: View }
+
+export interface FlowResult { command: string; locale: Locale; replies: Reply[] }
+
+export interface FlowDeps {
+  lookup: LookupService;
+  directory: EmployeeDirectory;
+  defaultLocale: Locale;
+  securityContact: string;
+  logger: Logger;
+}
+
+export class PlaygroundFlow {
+  constructor(private readonly deps: FlowDeps) {}
+
+  /** Anything typed into the message box: help, a lookup, or a usage error. */
+  async text(text: string, turn: Turn): Promise<FlowResult> {
+    let locale = this.deps.defaultLocale;
+    let command = 'lookup';
+    try {
+      let parsed: ReturnType<typeof parseCommand>;
+      try {
+        parsed = parseCommand(text);
+      } catch (err) {
+        command = 'usage';
+        locale = await this.localeOf(turn.employeeId);
+        return this.only(command, locale, errorView(err, locale, this.deps.securityContact));
+      }
+      if (parsed.kind === 'help') {
+        command = 'help';
+        locale = await this.localeOf(turn.employeeId);
+        return this.only(command, locale, helpView(locale, this.deps.securityContact));
+      }
+      const employee = await this.identify(turn);
+      locale = employee.locale;
+      const result = await this.deps.lookup.lookup(this.asker(turn, employee), parsed.query, parsed.purpose);
+      return this.only(command, locale, lookupResultView(result, locale));
+    } catch (err) {
+      return this.fail(command, turn, err, locale);
+    }
+  }
+
+  /** A button on an earlier reply, posted back with its action id and value. */
+  async action(action: PlaygroundAction, value: string, turn: Turn): Promise<FlowResult> {
+    if (action === ACTION_PICK) {
+      const r = await this.text(value, turn);
+      return { ...r, command: 'pick' };
+    }
+    return this.share(value, turn);
+  }
+
+  /** "Share in channel": the audience-masked card for the channel's least-privileged member. */
+  private async share(customerId: string, turn: Turn): Promise<FlowResult> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn);
+      locale = employee.locale;
+      if (turn.channel === 'dm') return this.only('share', locale, noticeView(t('lookup.share.dmOnly', locale)));
+      const audience = await this.audience(employee, turn.members);
+      const result = await this.deps.lookup.share(this.asker(turn, employee), customerId, audience);
+      return {
+        command: 'share', locale,
+        replies: [
+          // The channel reads the shared card in the deployment's default language, as in Slack.
+          { to: 'channel', view: sharedCardView(result, this.deps.defaultLocale, employee.name) },
+          { to: 'you', view: noticeView(t('lookup.share.done', locale)) },
+        ],
+      };
+    } catch (err) {
+      return this.fail('share', turn, err, locale);
+    }
+  }
+
+  private asker(turn: Turn, employee: Employee): Asker {
+    return { employee, platform: 'playground', platformUserId: employee.employeeId, channel: turn.channel, correlationId: turn.requestId };
+  }
+
+  /** The picked employee, refused (and audited) like a chat user when unknown, frozen or offboarded. */
+  private async identify(turn: Turn): Promise<Employee> {
+    const employee = await this.deps.directory.byId(turn.employeeId);
+    let refusal: CustosError | undefined;
+    if (!employee) refusal = new CustosError(ErrorCode.EmployeeUnknown, 'playground user is not a known employee', { reason: 'no_employee' });
+    else if (employee.status === 'frozen') refusal = new CustosError(ErrorCode.EmployeeFrozen, 'employee is frozen', { employeeId: employee.employeeId });
+    else if (employee.status === 'offboarded') refusal = new CustosError(ErrorCode.EmployeeOffboarded, 'employee is offboarded', { employeeId: employee.employeeId });
+    if (!refusal) return employee!;
+    await this.deps.lookup.recordIdentityRefusal({
+      platform: 'playground', platformUserId: turn.employeeId, employeeId: employee?.employeeId ?? null,
+      code: refusal.code, correlationId: turn.requestId,
+    });
+    throw refusal;
+  }
+
+  /** Every chosen member as a principal; unknown or inactive ones count as the most restricted. */
+  private async audience(asker: Employee, members: string[]): Promise<Principal[]> {
+    const others = [...new Set(members)].filter((m) => m !== asker.employeeId);
+    const principals = await Promise.all(others.map(async (m) => {
+      const e = await this.deps.directory.byId(m);
+      return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
+    }));
+    return [principalOf(asker), ...principals];
+  }
+
+  private async localeOf(employeeId: string): Promise<Locale> {
+    const e = await this.deps.directory.byId(employeeId).catch(() => null);
+    return e?.locale ?? this.deps.defaultLocale;
+  }
+
+  private only(command: string, locale: Locale, view: View): FlowResult {
+    return { command, locale, replies: [{ to: 'you', view }] };
+  }
+
+  private fail(command: string, turn: Turn, err: unknown, locale: Locale): FlowResult {
+    const view = errorView(err, locale, this.deps.securityContact);
+    // CustosError details hold only safe facts (codes, paths, field names) by contract.
+    if (view.kind === 'notice' && view.tone === 'error') {
+      this.deps.logger.error({ requestId: turn.requestId, err: isCustosError(err) ? err.code : err instanceof Error ? err.name : typeof err }, 'playground: command failed');
+    }
+    return this.only(command, locale, view);
+  }
+}

@@ -1,0 +1,82 @@
+// The playground as a running component: what `custos start` runs as the bot when no chat platform is
+// configured. The same wiring as the Slack bot (database, policy engine, fail-closed audit producer,
+// LookupService) with the playground's routes, plus /healthz, /readyz and /metrics on one port.
+// It binds to loopback unless told otherwise, and says loudly that it is for local use.
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
+import { LookupService } from '../core/lookup.ts';
+import { systemClock, type Clock } from '../core/ports.ts';
+import { applyDecision } from '../core/view.ts';
+import { closeServer, createHttpServer, listen, type ReadinessCheck } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
+import { createAuditProducer } from '../queue/audit-producer.ts';
+import { FieldCipher } from '../store/crypto.ts';
+import { CustomerStore } from '../store/customer-store.ts';
+import { connectDatabase, ensureIndexes } from '../store/db.ts';
+import { EmployeeStore } from '../store/employee-store.ts';
+import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
+import { PlaygroundFlow } from './flow.ts';
+import { playgroundRoutes } from './routes.ts';
+import { CustosError, ErrorCode } from '../core/errors.ts';
+
+export const PLAYGROUND_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
+
+export interface RunningPlayground {
+  url: string;
+  address: AddressInfo;
+  conn: Connection;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export async function startPlayground(config: Config, logger: Logger, opts: { clock?: Clock } = {}): Promise<RunningPlayground> {
+  const log = logger.child({ component: 'playground' });
+  if (!isLoopback(config.http.host) && !config.playground.allowRemote) {
+    throw new CustosError(ErrorCode.ConfigInvalid,
+      `the playground verifies nobody and must not listen on ${config.http.host}; use HTTP_HOST=127.0.0.1, configure Slack, or set CUSTOS_PLAYGROUND_ALLOW_REMOTE=true (containers that publish the port to the host's loopback only)`);
+  }
+  const clock = opts.clock ?? systemClock;
+  const redisSettings = section(config, 'redis');
+  const conn = await connectDatabase(section(config, 'mongo'));
+  const closers: (() => Promise<unknown>)[] = [() => conn.close()];
+  const closeAll = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
+  try {
+    await ensureIndexes(conn);
+    const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
+    const directory = new EmployeeStore(conn);
+    const engine = createPolicyEngine(loadPolicy(config.policyDir));
+    const producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
+    closers.push(() => producer.close());
+    if (!(await producer.ready(2000))) log.warn('audit queue not reachable yet; lookups are refused until it is');
+    const metrics = createMetrics({ conn, redis: redisSettings, clock });
+    closers.push(() => metrics.close());
+    const lookup = new LookupService({
+      engine, customers, recorder: metrics.wrapRecorder(producer), present: applyDecision, clock,
+      queryHmacKey: section(config, 'audit').hmacKey,
+    });
+    const flow = new PlaygroundFlow({ lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log });
+    const routes = [
+      ...playgroundRoutes({ flow, employees: directory, defaultLocale: config.defaultLocale, bindHost: config.http.host, logger: log, metrics }),
+      metrics.route,
+    ];
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
+      { name: 'queue', check: async () => { if (!(await producer.ready(500))) throw new Error('audit queue not connected'); } },
+    ];
+    const server = createHttpServer({ routes, readiness, logger: log });
+    const address = await listen(server, config.http.host, config.http.port);
+    closers.push(() => closeServer(server));
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}/`;
+    log.warn({ url }, 'PLAYGROUND: local use only — it verifies nobody; anyone who can open this page can act as any employee');
+    return { url, address, conn, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
