@@ -95,7 +95,9 @@ test.serial('recorded events are stored once each in a chain that verifies; reco
   const replayConnection = testRedis();
   const replay = new Queue(AUDIT_QUEUE, { connection: replayConnection, prefix });
   await replay.add('audit.event', { event: again }, { jobId: `${again.eventId}-replay` });
-  await waitFor(async () => (await replay.getJobState(`${again.eventId}-replay`)) === 'completed');
+  // Completed jobs are removed at once; a job that failed would stay (removeOnFail: false).
+  await waitFor(async () => ['completed', 'unknown'].includes(await replay.getJobState(`${again.eventId}-replay`)));
+  t.is(await replay.getFailedCount(), 0);
   await replay.close();
   replayConnection.disconnect();
   await worker.close();

@@ -47,7 +47,9 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
   const queue = new Queue<AuditJobData>(AUDIT_QUEUE, {
     connection,
     prefix: opts.prefix,
-    defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: false },
+    // A completed job is deleted at once: its record is in MongoDB (unique eventId), and keeping a
+    // completed history in Redis only costs memory and per-job trimming work.
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: false },
   });
   queue.on('error', () => undefined); // surfaced through the rejected `record` instead
 

@@ -25,6 +25,11 @@ export class ChainWriter {
     private readonly lateMs: number,
   ) {}
 
+  /** The last record this writer stored or read, when known (undefined after a failure). */
+  knownTail(): { seq: number; hash: string } | null | undefined {
+    return this.tail;
+  }
+
   /** Drops the cached tail (a new lease term: someone else may have written meanwhile). */
   forgetTail(): void {
     this.tail = undefined;

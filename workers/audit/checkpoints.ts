@@ -8,14 +8,21 @@ import type { AuditModels } from '../../bot/store/audit-model.ts';
 import { insertCheckpoint, latestCheckpoint, readTail } from '../../bot/store/audit-store.ts';
 
 /**
- * Writes the next checkpoint for the chain as stored now. With `onlyIfAdvanced`, does nothing when the
- * latest checkpoint already covers the tail. Returns the checkpoint written, or null.
+ * Writes the next checkpoint. `knownTail` is the last record this writer itself stored (so it is in the
+ * database): using it avoids a tail query, which some servers answer with a full collection scan. With
+ * `onlyIfAdvanced`, nothing is written when the latest checkpoint already covers the tail. A checkpoint
+ * never covers less than the one before it (a rival writer may have moved on): then nothing is written.
  */
-export async function writeCheckpoint(models: AuditModels, signingKey: Buffer, clock: Clock, onlyIfAdvanced: boolean): Promise<AuditCheckpoint | null> {
+export async function writeCheckpoint(
+  models: AuditModels, signingKey: Buffer, clock: Clock,
+  opts: { onlyIfAdvanced: boolean; knownTail?: { seq: number; hash: string } | null },
+): Promise<AuditCheckpoint | null> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const [latest, tail] = await Promise.all([latestCheckpoint(models), readTail(models)]);
+    const latest = await latestCheckpoint(models);
+    const tail = opts.knownTail !== undefined ? opts.knownTail : await readTail(models);
     const lastSeq = tail?.seq ?? 0;
-    if (onlyIfAdvanced && latest && latest.lastSeq >= lastSeq) return null;
+    if (latest && latest.lastSeq > lastSeq) return null;
+    if (opts.onlyIfAdvanced && latest && latest.lastSeq >= lastSeq) return null;
     const unsigned = {
       n: (latest?.n ?? 0) + 1,
       lastSeq,

@@ -41,6 +41,8 @@ export interface RunningAuditWorker {
 
 type AuditJob = Job<AuditJobData>;
 
+interface Batch { jobs: AuditJob[]; token: string; release: () => void; fetchMs: number }
+
 /** Non-blocking fetches sent together when filling a batch. */
 const FETCH_PARALLELISM = 64;
 
@@ -59,7 +61,6 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     stalledInterval: settings.stalledMs,
     maxStalledCount: Number.MAX_SAFE_INTEGER,
     drainDelay: 1, // seconds a blocking fetch waits, so shutdown and lease checks stay prompt
-    removeOnComplete: { count: 1000 },
   });
   worker.on('error', (err) => logger.warn({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'audit worker: queue error'));
   await worker.waitUntilReady();
@@ -87,23 +88,28 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     return holding;
   }
 
-  async function fetchBatch(token: string): Promise<AuditJob[]> {
+  /**
+   * Takes up to `batchSize` jobs: the first with a blocking wait, the rest without blocking and many
+   * requests in flight at once (pipelined on one connection: one round trip per round, not per job).
+   * Their locks are kept alive from the moment they are taken until the batch is stored.
+   */
+  async function fetchBatch(): Promise<Batch> {
+    const token = randomUUID();
+    const started = performance.now();
     const first = await worker.getNextJob(token, { block: true });
-    if (!first) return [];
+    if (!first) return { jobs: [], token, release: () => undefined, fetchMs: 0 };
     const jobs: AuditJob[] = [first];
-    // The rest without blocking, many requests in flight at once (pipelined on one connection: one
-    // round trip per round instead of one per job). A round that comes back short means the queue is empty.
     while (jobs.length < settings.batchSize) {
       const want = Math.min(FETCH_PARALLELISM, settings.batchSize - jobs.length);
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
       const got = round.filter((j): j is AuditJob => j !== undefined);
       jobs.push(...got);
-      if (got.length < want) break;
+      if (got.length < want) break; // the queue is empty for now
     }
-    return jobs;
+    return { jobs, token, release: keepLocks(jobs, token), fetchMs: Math.round(performance.now() - started) };
   }
 
-  /** Keeps the jobs' locks alive while the batch is being stored (slow or unavailable database). */
+  /** Keeps the jobs' locks alive while they wait and are stored (slow or unavailable database). */
   function keepLocks(jobs: AuditJob[], token: string): () => void {
     const timer = setInterval(() => {
       for (const job of jobs) job.extendLock(token, settings.lockMs).catch(() => undefined);
@@ -111,7 +117,15 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     return () => clearInterval(timer);
   }
 
-  async function storeBatch(jobs: AuditJob[], token: string): Promise<void> {
+  async function storeBatch({ jobs, token, release }: Batch): Promise<void> {
+    try {
+      await storeJobs(jobs, token);
+    } finally {
+      release();
+    }
+  }
+
+  async function storeJobs(jobs: AuditJob[], token: string): Promise<void> {
     const valid: { job: AuditJob; event: AuditEventInput }[] = [];
     for (const job of jobs) {
       try {
@@ -124,23 +138,18 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       }
     }
     if (valid.length === 0) return;
-    const stopKeeping = keepLocks(valid.map((v) => v.job), token);
-    try {
-      for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
-        try {
-          const result = await writer.write(valid.map((v) => v.event));
-          sinceCheckpoint += result.stored;
-          logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq }, 'audit worker: batch stored');
-          break;
-        } catch (err) {
-          logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: storing batch failed; retrying');
-          // On shutdown, leave the jobs locked-but-unfinished: once their lock lapses, another worker takes them.
-          if (stopping) return;
-          await sleep(delay);
-        }
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        const result = await writer.write(valid.map((v) => v.event));
+        sinceCheckpoint += result.stored;
+        logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq }, 'audit worker: batch stored');
+        break;
+      } catch (err) {
+        logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: storing batch failed; retrying');
+        // On shutdown, leave the jobs locked-but-unfinished: once their lock lapses, another worker takes them.
+        if (stopping) return;
+        await sleep(delay);
       }
-    } finally {
-      stopKeeping();
     }
     // Stored durably: now, and only now, acknowledge. A lost lock just means another worker re-runs the
     // job and finds the eventId stored. The acknowledgements run while the next batch is fetched and
@@ -155,22 +164,37 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     if (!atShutdown && !due) return;
     // Timed checkpoints are written even without new events (a heartbeat: silence ≠ outage); the one at
     // shutdown only when the chain moved on since the latest checkpoint.
-    const cp = await writeCheckpoint(opts.models, opts.signingKey, opts.clock, atShutdown);
+    const cp = await writeCheckpoint(opts.models, opts.signingKey, opts.clock, { onlyIfAdvanced: atShutdown, knownTail: writer.knownTail() });
     sinceCheckpoint = 0;
     lastCheckpointAt = opts.clock.now().getTime();
     if (cp) logger.info({ n: cp.n, lastSeq: cp.lastSeq }, 'audit worker: checkpoint written');
   }
 
+  /**
+   * While one batch is being stored, the next one is already being fetched (Redis and MongoDB work
+   * overlap). Batches are still stored strictly one after another, so the chain order is the fetch order.
+   * A batch in hand is always stored, even after the lease was lost or a stop was requested: its jobs
+   * are locked by us, and the unique seq keeps a stale writer from forking the chain.
+   */
   async function loop(): Promise<void> {
-    while (!stopping) {
+    let next: Promise<Batch> | null = null;
+    while (!stopping || next) {
       try {
-        if (!(await acquire())) { await sleep(Math.max(50, Math.floor(settings.leaseMs / 4))); continue; }
-        const token = randomUUID();
-        const t0 = performance.now();
-        const jobs = await fetchBatch(token);
-        const t1 = performance.now();
-        if (jobs.length > 0) await storeBatch(jobs, token);
-        if (jobs.length > 0) logger.debug({ jobs: jobs.length, fetchMs: Math.round(t1 - t0), storeMs: Math.round(performance.now() - t1) }, 'audit worker: batch timings');
+        let batch: Batch;
+        if (next) {
+          const pending: Promise<Batch> = next;
+          next = null;
+          batch = await pending;
+        } else {
+          if (!(await acquire())) { await sleep(Math.max(50, Math.floor(settings.leaseMs / 4))); continue; }
+          batch = await fetchBatch();
+        }
+        if (batch.jobs.length > 0) {
+          if (!stopping && holding) next = fetchBatch();
+          const started = performance.now();
+          await storeBatch(batch);
+          logger.debug({ jobs: batch.jobs.length, fetchMs: batch.fetchMs, storeMs: Math.round(performance.now() - started) }, 'audit worker: batch timings');
+        }
         if (holding) await maybeCheckpoint(false);
       } catch (err) {
         logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: loop error; retrying');
