@@ -132,7 +132,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 }
 
 /**
- * A gauge read from a store at scrape time. A failing read (database or Redis down) drops the series
+ * A gauge read from a store at scrape time. A failing read (database or Redis down) reports "unknown"
  * for that scrape instead of failing the whole /metrics answer.
  */
 function liveGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: L[], read: (g: Gauge<L>) => Promise<void>): void {
@@ -142,7 +142,9 @@ function liveGauge<L extends string>(registry: Registry, name: string, help: str
       try {
         await read(this);
       } catch {
+        // Labelled series disappear; a label-less gauge always prints, so it says NaN ("unknown").
         this.reset();
+        if (labelNames.length === 0) this.set(NaN);
       }
     },
   });
