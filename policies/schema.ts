@@ -79,6 +79,15 @@ const settingsSchema = z.object({
     start: hhmm,
     end: hhmm,
   }).strict().refine((w) => w.start < w.end, { message: 'workingHours.start must be before end' }),
+  // Approval timing and export limits (issue 6); optional, defaults in bot/core/approvals/settings.ts.
+  approvalTimeouts: z.object({
+    remindAfterMinutes: z.number().int().min(1),
+    escalateAfterMinutes: z.number().int().min(1),
+    requestTtlMinutes: z.number().int().min(1),
+  }).strict().refine((a) => a.remindAfterMinutes <= a.escalateAfterMinutes && a.escalateAfterMinutes <= a.requestTtlMinutes, {
+    message: 'approvalTimeouts must satisfy remindAfterMinutes <= escalateAfterMinutes <= requestTtlMinutes',
+  }).optional(),
+  exportMaxRows: z.number().int().min(1).max(1_000_000).optional(),
 }).strict();
 
 export const policyFileSchema = z.object({

@@ -29,6 +29,8 @@ export interface LookupDeps {
   present: Presenter;
   clock: Clock;
   queryHmacKey: Buffer;
+  /** Grant details for "shown under grant #id until T" (issue 6); without it cards name no grant. */
+  grants?: { byId(grantId: string): Promise<{ grantId: string; expiresAt: Date } | null> };
 }
 
 export interface Asker {
@@ -39,7 +41,14 @@ export interface Asker {
   correlationId?: string;
 }
 
-export interface ShownCustomer { customerId: string; fields: ShownField[] }
+export interface ShownCustomer {
+  customerId: string;
+  fields: ShownField[];
+  /** Field groups the viewer may ask an approver for (policy approval requirements), card views only. */
+  requestable?: FieldGroup[];
+  /** Grants that widened what is shown, with their expiry. */
+  grants?: { grantId: string; expiresAt: Date }[];
+}
 
 export type LookupResult =
   | { kind: 'card'; eventId: string; customer: ShownCustomer; shareable: boolean }
@@ -76,6 +85,7 @@ export class LookupService {
     const visible = shown.filter((s): s is ShownCustomer => s !== null);
     if (visible.length === 0) return { kind: 'none', eventId: base.eventId };
     const shownEvent = this.shownEvent(base, visible);
+    await this.recordGrantUse(base, visible);
     return recordThenShow(this.deps.recorder, shownEvent, () => (visible.length === 1
       ? { kind: 'card' as const, eventId: shownEvent.eventId, customer: visible[0]!, shareable: asker.channel !== 'dm' }
       : { kind: 'pick' as const, eventId: shownEvent.eventId, candidates: visible }));
@@ -143,7 +153,24 @@ export class LookupService {
     if (!decision.allowed || !this.deps.engine.inScope(decision, customer)) return null;
     const fields = this.deps.present(customer, decision);
     const profile: readonly string[] = FIELD_GROUPS.profile;
-    return { customerId: customer.customerId, fields: profileOnly ? fields.filter((f) => profile.includes(f.field)) : fields };
+    if (profileOnly) return { customerId: customer.customerId, fields: fields.filter((f) => profile.includes(f.field)) };
+    const requestable = Object.keys(decision.approvals) as FieldGroup[];
+    const grantIds = [...new Set(fields.map((f) => decision.fields[f.field]?.grantId).filter((g): g is string => typeof g === 'string'))];
+    const grants = (await Promise.all(grantIds.map((id) => this.deps.grants?.byId(id) ?? null))).filter((g): g is { grantId: string; expiresAt: Date } => g !== null)
+      .map((g) => ({ grantId: g.grantId, expiresAt: g.expiresAt }));
+    return { customerId: customer.customerId, fields, ...(requestable.length ? { requestable } : {}), ...(grants.length ? { grants } : {}) };
+  }
+
+  /** Every grant that widened a shown card is audited as used (grant.use), before anything is shown. */
+  private async recordGrantUse(base: AuditEventInput, shown: ShownCustomer[]): Promise<void> {
+    for (const c of shown) {
+      for (const g of c.grants ?? []) {
+        await recordThenShow(this.deps.recorder, {
+          ...base, eventId: this.mint(), action: 'grant.use', grantId: g.grantId, customerIds: [c.customerId],
+          fields: c.fields.map((f) => ({ name: f.field, outcome: auditOutcome(f.outcome) })), meta: { stage: 'shown', use: 'lookup' },
+        }, () => undefined);
+      }
+    }
   }
 
   private async checkAllowed(asker: Asker, decision: Decision, purpose: string | undefined, action: 'lookup' | 'share', query: CustomerQuery): Promise<void> {

@@ -1,6 +1,7 @@
 // Neutral view models: what a reply says, in the user's locale, with values already masked. Adapters
 // render them (Block Kit in bot/slack, Lark cards in bot/lark) and add nothing but layout.
 import './lookup-messages.ts';
+import './approvals/messages.ts';
 import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from './domain.ts';
 import { ErrorCode, isCustosError } from './errors.ts';
 import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
@@ -18,6 +19,11 @@ export type View =
     footer: string;
     /** Present when the asker may post an audience-masked copy into the channel. */
     share?: { label: string; value: string };
+    /**
+     * Approval requests the policy lets the viewer make from this card (issue 6): "Reveal <field>" for a
+     * masked field, "Request access" for field groups. `value` is opaque; send it back unchanged.
+     */
+    requests?: { kind: 'reveal' | 'access'; label: string; value: string }[];
   }
   | { kind: 'pick'; intro: string; candidates: { customerId: string; summary: string; button: { label: string; value: string } }[] }
   | { kind: 'notice'; tone: 'info' | 'refusal' | 'error'; text: string }
@@ -60,6 +66,21 @@ export function sharedCardView(result: ShareResult, locale: Locale, askerName: s
   return cardView(result.customer, locale, t('lookup.card.footerShared', locale, { asker: askerName, eventId: result.eventId }), undefined);
 }
 
+const MAX_REVEAL_BUTTONS = 4;
+
+/** Reveal buttons for masked fields in requestable groups, then one "Request access" button. */
+function requestButtons(c: ShownCustomer, locale: Locale): { kind: 'reveal' | 'access'; label: string; value: string }[] {
+  const groups = c.requestable ?? [];
+  if (groups.length === 0) return [];
+  const reveals = c.fields.filter((f) => f.outcome.startsWith('mask:') && groups.includes(groupOf(f.field))).slice(0, MAX_REVEAL_BUTTONS)
+    .map((f) => ({ kind: 'reveal' as const, label: t('approval.button.reveal', locale, { field: t(`field.${f.field}`, locale) }), value: JSON.stringify({ c: c.customerId, f: f.field }) }));
+  return [...reveals, { kind: 'access', label: t('approval.button.access', locale), value: JSON.stringify({ c: c.customerId }) }];
+}
+
+function grantFooter(c: ShownCustomer, locale: Locale): string {
+  return (c.grants ?? []).map((g) => t('approval.grantFooter', locale, { grant: g.grantId, until: `${g.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` })).join('\n');
+}
+
 function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { label: string; value: string } | undefined): View {
   const byGroup = new Map<FieldGroup, FieldView[]>();
   for (const f of c.fields) {
@@ -70,13 +91,16 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   }
   const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
   const name = c.fields.find((f) => f.field === 'name');
+  const requests = requestButtons(c, locale);
+  const grants = grantFooter(c, locale);
   return {
     kind: 'card',
     customerId: c.customerId,
     title: name ? `${c.customerId} · ${name.value}` : c.customerId,
     groups,
-    footer,
+    footer: grants ? `${grants}\n${footer}` : footer,
     ...(share ? { share } : {}),
+    ...(requests.length ? { requests } : {}),
   };
 }
 

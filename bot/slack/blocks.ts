@@ -6,6 +6,8 @@ import type { View } from '../core/views.ts';
 
 export const ACTION_SHARE = 'customer_share';
 export const ACTION_PICK = 'customer_pick';
+// Approval buttons on the card (handled in approval-handlers.ts; ids repeated in approval-blocks.ts).
+const ACTION_OF_REQUEST = { reveal: 'approval_reveal', access: 'approval_access' } as const;
 
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 3000;
@@ -58,13 +60,13 @@ function renderCard(view: Extract<View, { kind: 'card' }>): SlackMessage {
     }
   }
   const tail: KnownBlock[] = [{ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(clip(view.footer, 2000)) }] }];
-  if (view.share) {
-    tail.push({
-      type: 'actions',
-      block_id: 'card_actions',
-      elements: [{ type: 'button', action_id: ACTION_SHARE, text: plain(view.share.label, MAX_BUTTON_TEXT), value: view.share.value.slice(0, 2000) }],
-    });
+  const buttons: types.Button[] = [];
+  if (view.share) buttons.push({ type: 'button', action_id: ACTION_SHARE, text: plain(view.share.label, MAX_BUTTON_TEXT), value: view.share.value.slice(0, 2000) });
+  for (const r of view.requests ?? []) {
+    // Several reveal buttons share one action id; Slack wants action ids unique within a block.
+    buttons.push({ type: 'button', action_id: `${ACTION_OF_REQUEST[r.kind]}:${buttons.length}`, text: plain(r.label, MAX_BUTTON_TEXT), value: r.value.slice(0, 2000) });
   }
+  if (buttons.length) tail.push({ type: 'actions', block_id: 'card_actions', elements: buttons });
   const body = blocks.slice(0, MAX_BLOCKS - tail.length);
   return { text: view.title, blocks: [...body, ...tail] };
 }

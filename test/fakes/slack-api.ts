@@ -17,6 +17,9 @@ export interface RecordedCall {
   at: number;
 }
 
+/** A file uploaded through files.uploadV2's two steps (upload URL, then completeUploadExternal). */
+export interface FakeFile { fileId: string; filename: string; bytes: Buffer; title?: string; channel?: string; completed: boolean }
+
 export interface FakeSlackOptions {
   token?: string;
   teamId?: string;
@@ -44,6 +47,9 @@ export class FakeSlackApi {
   private tsCounter = 0;
   private responseUrlCounter = 0;
   private waiters: { pred: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
+  /** Files by id: bytes arrive at the upload URL, channel and title with completeUploadExternal. */
+  readonly files = new Map<string, FakeFile>();
+  private readonly uploadUrls = new Map<string, { fileId: string; filename: string; length: number }>();
 
   constructor(opts: FakeSlackOptions = {}) {
     this.token = opts.token ?? 'xoxb-test-token';
@@ -105,8 +111,10 @@ export class FakeSlackApi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const bytes = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname.startsWith('/upload/')) return this.handleUpload(url.pathname, bytes, String(req.headers['content-type'] ?? ''), res);
+    const raw = bytes.toString('utf8');
     const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
     if (url.pathname.startsWith('/response/')) return this.handleResponseUrl(url.pathname, body, res);
     const m = /^\/api\/([A-Za-z.]+)$/.exec(url.pathname);
@@ -127,6 +135,22 @@ export class FakeSlackApi {
     } catch (err) {
       answer({ ok: false, error: err instanceof SlackRefusal ? err.code : 'internal_error' });
     }
+  }
+
+  /** Step 2 of files.uploadV2: the file's bytes, posted as multipart form data (field "body") or raw. */
+  private async handleUpload(path: string, bytes: Buffer, contentType: string, res: ServerResponse): Promise<void> {
+    const slot = this.uploadUrls.get(path);
+    let content = bytes;
+    if (contentType.startsWith('multipart/form-data')) {
+      const form = await new Response(new Uint8Array(bytes), { headers: { 'content-type': contentType } }).formData();
+      const part = [...form.values()][0];
+      content = part instanceof Blob ? Buffer.from(await part.arrayBuffer()) : Buffer.from(String(part ?? ''));
+    }
+    const ok = slot !== undefined && content.length === slot.length;
+    if (slot && ok) this.files.set(slot.fileId, { fileId: slot.fileId, filename: slot.filename, bytes: content, completed: false });
+    this.record({ method: 'upload', path, body: { length: content.length }, ok, ...(ok ? {} : { error: slot ? 'length_mismatch' : 'unknown_upload_url' }), at: Date.now() });
+    res.writeHead(ok ? 200 : 400, { 'content-type': 'text/plain' });
+    res.end(ok ? 'OK' : 'bad upload');
   }
 
   private handleResponseUrl(path: string, body: Record<string, unknown>, res: ServerResponse): void {
@@ -191,12 +215,31 @@ export class FakeSlackApi {
       },
       'files.getUploadURLExternal': (b) => {
         if (!b.filename || !b.length) throw new SlackRefusal('invalid_arguments');
-        return { ok: true, upload_url: `${this.base}/upload/${this.nextTs()}`, file_id: `F${this.nextTs().replace('.', '')}` };
+        const path = `/upload/${this.nextTs()}`;
+        const fileId = `F${this.nextTs().replace('.', '')}`;
+        this.uploadUrls.set(path, { fileId, filename: String(b.filename), length: Number(b.length) });
+        return { ok: true, upload_url: `${this.base}${path}`, file_id: fileId };
       },
       'files.completeUploadExternal': (b) => {
         const files = asArray(b.files);
         if (!files?.length) throw new SlackRefusal('invalid_arguments');
+        if (b.channel_id) this.channel(b.channel_id);
+        for (const raw of files) {
+          const f = asObject(raw);
+          const stored = this.files.get(String(f?.id ?? ''));
+          if (!stored) throw new SlackRefusal('file_not_found');
+          stored.completed = true;
+          if (typeof f?.title === 'string') stored.title = f.title;
+          if (b.channel_id) stored.channel = String(b.channel_id);
+        }
         return { ok: true, files };
+      },
+      'conversations.open': (b) => {
+        const user = String(b.users ?? '').split(',')[0] ?? '';
+        if (!this.users.has(user)) throw new SlackRefusal('user_not_found');
+        const id = `D${user.slice(1)}`;
+        if (!this.channels.has(id)) this.addChannel({ id, isIm: true, members: [user, this.botUserId] });
+        return { ok: true, channel: { id } };
       },
     };
   }
@@ -214,11 +257,11 @@ class SlackRefusal extends Error {
   constructor(readonly code: string) { super(code); }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

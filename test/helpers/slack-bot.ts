@@ -11,6 +11,7 @@ import { FieldCipher } from '../../bot/store/crypto.ts';
 import { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, type DemoEmployeeKey, demoEmployees } from '../../bot/store/demo-company.ts';
 import { EmployeeStore } from '../../bot/store/employee-store.ts';
+import { MongoGrantStore } from '../../bot/store/grant-store.ts';
 import { seedDemo } from '../../bot/store/seed.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
@@ -44,6 +45,10 @@ export interface HarnessOptions {
   workers?: boolean;
   /** The bot alone talks to this Redis (e.g. a dead one); seeding and the worker use the real one. */
   botRedisUrl?: string;
+  /** A clock the test moves (approvals: reminders, expiry); default: a workday that runs in real time. */
+  clock?: { now(): Date };
+  /** Decisions read active grants from the database (approvals); default: no grants. */
+  grants?: boolean;
 }
 
 export class SlackHarness {
@@ -59,9 +64,10 @@ export class SlackHarness {
   private workers: RunningWorkers | undefined;
   private db!: Awaited<ReturnType<typeof testDatabase>>;
   prefix = '';
-  readonly clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
+  readonly clock: { now(): Date };
 
   constructor(private readonly file: string, private readonly opts: HarnessOptions = {}) {
+    this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const users = demoEmployeeList().map((e) => ({ id: slackIdOf(e), email: e.email, locale: e.locale === 'en' ? 'en-US' : 'zh-CN', name: e.name }));
     const members = (keys: DemoEmployeeKey[] | undefined) => ['UBOT', ...(keys ?? []).map((k) => slackIdOf(this.employees[k]))];
@@ -95,7 +101,7 @@ export class SlackHarness {
     for (const [key, e] of Object.entries(this.employees) as [DemoEmployeeKey, Employee][]) {
       if (!unbound.has(key)) await this.directory.bindChatId(e.employeeId, 'slack', slackIdOf(e));
     }
-    this.engine = createPolicyEngine(loadPolicy(this.config.policyDir));
+    this.engine = createPolicyEngine(loadPolicy(this.config.policyDir), this.opts.grants ? { grants: new MongoGrantStore(this.db.conn) } : {});
     if (this.opts.workers !== false) this.workers = await startWorkers(this.config, this.logger, this.clock);
     const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, url: this.opts.botRedisUrl } } : this.config;
     this.bot = await startBot(botConfig, this.logger, { clock: this.clock, engine: this.engine, ...this.opts.overrides });

@@ -1,0 +1,108 @@
+// Access requests (DESIGN.md: AccessRequest → Grant), platform-neutral. A request asks for one field of
+// one customer (`reveal`, minutes), field groups of one customer (`access`, hours or days) or a list
+// (`export`, a segment's rows with chosen fields). Approvers come from the policy; a quorum of them
+// approves, any one of them denies. The store is a port (bot/store/request-store.ts implements it).
+import type { CustomerField, FieldGroup } from '../domain.ts';
+import type { ChatPlatform } from '../ports.ts';
+import type { ChannelKind } from '../../../policies/types.ts';
+
+export const REQUEST_KINDS = ['reveal', 'access', 'export'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+export type FinalOutcome = Exclude<RequestStatus, 'pending'>;
+
+/** Where a card copy was posted, so every copy can be updated in place. */
+export interface CardRef {
+  platform: ChatPlatform;
+  channel: string;
+  ts: string; // Slack message ts / Lark message id
+  employeeId: string;
+  role: 'approver' | 'requester';
+}
+
+/** The lookup card a reveal came from (updated for the requester only). */
+export interface RequestOrigin {
+  platform: ChatPlatform;
+  channel: string;
+  channelKind: ChannelKind;
+  /** Slack response_url of the ephemeral card; secret-ish, never logged, never audited. */
+  responseUrl?: string;
+}
+
+/** An export's list: attribute conditions over profile fields (no operators from user input). */
+export interface SegmentSpec {
+  conditions: Record<string, string>; // e.g. { region: 'east', status: 'active' }
+  customerIds: string[]; // explicit ids, when the export names customers
+}
+
+export interface AccessRequest {
+  requestId: string;
+  kind: RequestKind;
+  requesterId: string;
+  customerIds: string[]; // reveal / access: exactly one
+  field?: CustomerField; // reveal
+  groups: FieldGroup[]; // the groups a grant would widen
+  fields: CustomerField[]; // export columns, reveal field; empty for access (whole groups)
+  segment?: SegmentSpec; // export
+  purpose: string;
+  durationMinutes: number;
+  quorum: number;
+  /** Eligible approvers in escalation order: tier 0 is asked first, later tiers on escalation. */
+  approverTiers: string[][];
+  /** How many tiers have been asked (1 at creation, +1 per escalation). */
+  tiersAsked: number;
+  ruleIds: string[]; // approval rules behind the requirement
+  status: RequestStatus;
+  createdAt: Date;
+  remindAt: Date;
+  escalateAt: Date;
+  expiresAt: Date;
+  cards: CardRef[];
+  origin?: RequestOrigin;
+  // set once decided
+  decidedBy?: string[];
+  decidedAt?: Date;
+  denyReason?: string;
+  grantId?: string;
+  grantExpiresAt?: Date;
+  exportId?: string;
+}
+
+export interface Vote { approverId: string; at: Date }
+
+export interface RequestDecision { requestId: string; outcome: FinalOutcome; by: string[]; at: Date; reason?: string }
+
+export interface RequestStore {
+  create(request: AccessRequest): Promise<void>;
+  /** The request with its final decision merged in (the decisions collection is the truth). */
+  get(requestId: string): Promise<AccessRequest | null>;
+  /** Records one approver's approval; false when that approver already voted. */
+  addVote(requestId: string, approverId: string, at: Date): Promise<boolean>;
+  votes(requestId: string): Promise<Vote[]>;
+  /**
+   * Compare-and-swap from pending to a final outcome: exactly one caller wins (a unique insert, which is
+   * atomic on FerretDB and MongoDB alike). Returns `{ won: false, decision }` with the earlier decision.
+   */
+  decide(decision: RequestDecision): Promise<{ won: boolean; decision: RequestDecision }>;
+  /** Plain field updates after a won transition (status copy, grant id, ...). */
+  update(requestId: string, patch: Partial<Pick<AccessRequest, 'status' | 'decidedBy' | 'decidedAt' | 'denyReason' | 'grantId' | 'grantExpiresAt' | 'exportId' | 'tiersAsked'>>): Promise<void>;
+  addCard(requestId: string, card: CardRef): Promise<void>;
+  /** Claims a one-time notice (reminder, escalation step, grant expiry): true for exactly one caller. */
+  claimNotice(key: string, at: Date): Promise<boolean>;
+  /** Pending requests with a reminder, escalation or expiry due at `now`. */
+  duePending(now: Date): Promise<AccessRequest[]>;
+  /** Approved requests whose grant has expired by `now`. */
+  expiredGrants(now: Date): Promise<AccessRequest[]>;
+  /** Pending requests of a requester (for `/customer requests`, offboarding). */
+  pendingOf(requesterId: string): Promise<AccessRequest[]>;
+}
+
+/** What the requester asks for, before purpose and duration are known (the modal's starting point). */
+export type RequestTarget =
+  | { kind: 'reveal'; customerId: string; field: CustomerField }
+  | { kind: 'access'; customerId: string; groups?: FieldGroup[] }
+  | { kind: 'export'; segment: SegmentSpec; fields: CustomerField[] };
+
+export interface RequestInput { target: RequestTarget; purpose: string; durationMinutes: number; groups?: FieldGroup[] }

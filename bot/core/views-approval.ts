@@ -1,0 +1,146 @@
+// Neutral views of the approval flow, rendered by every chat adapter (Block Kit in bot/slack/approval-
+// blocks.ts; Lark cards in bot/lark). They hold finished sentences in the reader's locale and opaque
+// button values; an adapter adds layout only.
+//
+//   ApprovalView  — the request card: one copy per approver (Approve / Deny) and one for the requester
+//                   (Cancel). Every copy is re-rendered and updated in place on each transition.
+//   RequestForm   — the modal asking for reason, duration (≤ the policy maximum) and, for `access`,
+//                   the field groups. `metadata` goes back unchanged with the submission.
+//   DenyForm      — the modal asking an approver for the reason of a denial.
+import './approvals/messages.ts';
+import type { AccessRequest, RequestStatus } from './approvals/types.ts';
+import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
+import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
+import { t, type Locale } from './messages.ts';
+
+export type ApprovalButton = { action: 'approve' | 'deny' | 'cancel'; label: string; value: string; style?: 'primary' | 'danger' };
+
+export interface ApprovalView {
+  kind: 'approval';
+  requestId: string;
+  title: string;
+  lines: { label: string; value: string }[];
+  status: { state: RequestStatus | 'grant_expired'; text: string };
+  buttons: ApprovalButton[];
+}
+
+export interface RequestForm {
+  kind: 'request_form';
+  title: string;
+  submit: string;
+  summary: string;
+  reasonLabel: string;
+  duration: { label: string; max: number; initial: number };
+  groups?: { label: string; options: { value: FieldGroup; label: string }[] };
+  metadata: string;
+}
+
+export interface DenyForm { kind: 'deny_form'; title: string; submit: string; reasonLabel: string; metadata: string }
+
+/** Times as the reader's clock would not be known here: UTC, minute precision, unambiguous. */
+export function when(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function fieldsText(r: Pick<AccessRequest, 'kind' | 'fields' | 'groups'>, locale: Locale): string {
+  if (r.fields.length) return r.fields.map((f) => t(`field.${f}`, locale)).join(', ');
+  return r.groups.map((g) => `${t(`group.${g}`, locale)} (${FIELD_GROUPS[g].map((f: CustomerField) => t(`field.${f}`, locale)).join(', ')})`).join('; ');
+}
+
+function customersText(r: AccessRequest): string {
+  if (r.segment) {
+    const parts = Object.entries(r.segment.conditions).map(([k, v]) => `${k}:${v}`);
+    if (r.segment.customerIds.length) parts.push(r.segment.customerIds.join(', '));
+    return parts.join(' ') || '*';
+  }
+  return r.customerIds.join(', ');
+}
+
+export interface CardContext {
+  names: ReadonlyMap<string, string>; // employeeId → name
+  votes: number;
+  audience: 'approver' | 'requester';
+  locale: Locale;
+}
+
+function nameOf(names: ReadonlyMap<string, string>, id: string): string {
+  return names.get(id) ?? id;
+}
+
+export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView {
+  const l = c.locale;
+  const asked = r.approverTiers.slice(0, r.tiersAsked).flat();
+  const lines = [
+    { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
+    { label: t(r.segment ? 'approval.label.segment' : 'approval.label.customers', l), value: customersText(r) },
+    { label: t('approval.label.fields', l), value: fieldsText(r, l) },
+    { label: t('approval.label.purpose', l), value: r.purpose },
+    { label: t('approval.label.duration', l), value: t('approval.minutes', l, { n: r.durationMinutes }) },
+    { label: t('approval.label.approvers', l), value: asked.map((id) => nameOf(c.names, id)).join(', ') },
+    { label: t('approval.label.quorum', l), value: t('approval.quorum', l, { votes: c.votes, quorum: r.quorum }) },
+  ];
+  const status = statusOf(r, c.names, l);
+  const buttons: ApprovalButton[] = [];
+  if (r.status === 'pending') {
+    if (c.audience === 'approver') {
+      buttons.push({ action: 'approve', label: t('approval.button.approve', l), value: r.requestId, style: 'primary' });
+      buttons.push({ action: 'deny', label: t('approval.button.deny', l), value: r.requestId, style: 'danger' });
+    } else {
+      buttons.push({ action: 'cancel', label: t('approval.button.cancel', l), value: r.requestId });
+    }
+  }
+  return { kind: 'approval', requestId: r.requestId, title: t('approval.title', l, { id: r.requestId, kind: t(`approval.kind.${r.kind}`, l) }), lines, status, buttons };
+}
+
+/** The card with the grant-expired status (after `grant.expire`). */
+export function grantExpiredCardView(r: AccessRequest, c: CardContext): ApprovalView {
+  const view = approvalCardView(r, c);
+  return { ...view, status: { state: 'grant_expired', text: t('approval.status.grantExpired', c.locale, { grant: r.grantId ?? '', until: when(r.grantExpiresAt ?? r.expiresAt) }) } };
+}
+
+function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Locale): ApprovalView['status'] {
+  const by = (r.decidedBy ?? []).map((id) => nameOf(names, id)).join(', ');
+  const at = r.decidedAt ? when(r.decidedAt) : '';
+  switch (r.status) {
+    case 'pending': return { state: 'pending', text: t('approval.status.pending', l, { expires: when(r.expiresAt) }) };
+    case 'approved': return { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt) : '' }) };
+    case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
+    case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
+    case 'cancelled': return { state: 'cancelled', text: t('approval.status.cancelled', l, { at }) };
+  }
+}
+
+/** The sentence for a refusal or a stale click, in the reader's locale. */
+export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string): string | null {
+  if (err instanceof ApprovalRefused) return t(`approval.refused.${err.reason}`, locale, { contact, ...err.params });
+  if (err instanceof AlreadyDecided) {
+    return t('approval.alreadyDecided', locale, {
+      outcome: t(`approval.outcome.${err.outcome}`, locale), by: err.by.map((id) => nameOf(names, id)).join(', '), at: when(err.at),
+    });
+  }
+  return null;
+}
+
+/** The request modal for a prepared target: bounds from the policy, the summary of what is asked. */
+export function requestFormView(
+  p: { target: { kind: 'reveal' | 'access' | 'export' }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number },
+  what: string, locale: Locale, metadata: string,
+): RequestForm {
+  const initial = Math.min(p.maxDurationMinutes, p.target.kind === 'reveal' ? 15 : 60);
+  return {
+    kind: 'request_form',
+    title: t('approval.modal.title', locale),
+    submit: t('approval.modal.submit', locale),
+    summary: t('approval.modal.summary', locale, { kind: t(`approval.kind.${p.target.kind}`, locale), what }),
+    reasonLabel: t('approval.modal.reason', locale),
+    duration: { label: t('approval.modal.duration', locale, { max: p.maxDurationMinutes }), max: p.maxDurationMinutes, initial },
+    ...(p.target.kind === 'access'
+      ? { groups: { label: t('approval.modal.groups', locale), options: p.requestable.map((g) => ({ value: g, label: t(`group.${g}`, locale) })) } }
+      : {}),
+    metadata,
+  };
+}
+
+export function denyFormView(requestId: string, locale: Locale): DenyForm {
+  return { kind: 'deny_form', title: t('approval.modal.denyTitle', locale), submit: t('approval.button.deny', locale), reasonLabel: t('approval.modal.denyReason', locale), metadata: requestId };
+}

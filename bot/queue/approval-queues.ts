@@ -1,0 +1,33 @@
+// BullMQ producers of the approval flow: approved exports (job = ids only, no customer data) and
+// wake-ups for the approval sweeper (a delayed job per due time; the sweeper also runs periodically,
+// so a lost wake-up only delays a reminder until the next period).
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ExportQueue, WakeUps } from '../core/approvals/service.ts';
+
+export const EXPORT_QUEUE = 'exports';
+export const SWEEP_QUEUE = 'approval-sweep';
+
+export interface ApprovalQueues { exports: ExportQueue; wakeUps: WakeUps; close(): Promise<void> }
+
+export function approvalQueues(redisUrl: string, prefix: string): ApprovalQueues {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined); // surfaced by the failing enqueue itself
+  const exportQueue = new Queue(EXPORT_QUEUE, { connection, prefix });
+  const sweepQueue = new Queue(SWEEP_QUEUE, { connection, prefix });
+  return {
+    exports: {
+      async enqueue(job) {
+        await exportQueue.add('export', job, { jobId: job.exportId, attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 });
+      },
+    },
+    wakeUps: {
+      async at(when) {
+        // One job per minute is enough: the sweep handles everything due at once.
+        const minute = Math.ceil(when.getTime() / 60_000);
+        await sweepQueue.add('wake', {}, { jobId: `wake-${minute}`, delay: Math.max(0, minute * 60_000 - Date.now()), removeOnComplete: 100, removeOnFail: 100 });
+      },
+    },
+    async close() { await Promise.all([exportQueue.close(), sweepQueue.close()]); connection.disconnect(); },
+  };
+}
