@@ -73,7 +73,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     closers.push(() => closeServer(server));
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}/`;
-    log.warn({ url }, 'PLAYGROUND: local use only — it verifies nobody; anyone who can open this page can act as any employee');
+    log.warn({ host, port: address.port }, 'PLAYGROUND: local use only — it verifies nobody; anyone who can open this page can act as any employee');
     return { url, address, conn, close: closeAll };
   } catch (err) {
     await closeAll();

@@ -1,6 +1,7 @@
 // One line per subcommand module. Keep this list sorted; each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as audit } from './audit.ts';
+import { register as demo } from './demo.ts';
 import { register as importData } from './import.ts';
 import { register as policy } from './policy.ts';
 import { register as seed } from './seed.ts';
@@ -10,6 +11,7 @@ type Registrar = (program: Command) => void;
 
 const registrars: Registrar[] = [
   audit,
+  demo,
   importData,
   policy,
   seed,
