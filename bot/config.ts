@@ -11,6 +11,7 @@ import { LOCALES, type Locale } from './core/messages.ts';
 const SECRET_SETTINGS = [
   'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
   'CUSTOS_AUDIT_SIGNING_KEY', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN',
+  'LARK_APP_SECRET', 'LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN',
 ] as const;
 
 const key32 = (name: string) =>
@@ -72,6 +73,17 @@ const schema = z.object({
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write').optional(),
   SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
   SLACK_API_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  // Lark / Feishu adapter (README: Lark). HTTP mode needs the encrypt key and verification token (our
+  // verifier refuses to run without them); ws mode uses the SDK's long connection and no public URL.
+  LARK_MODE: z.enum(['http', 'ws']).default('http'),
+  LARK_APP_ID: z.string().regex(/^cli_[A-Za-z0-9]{4,64}$/, 'LARK_APP_ID must be the app id (cli_…) from the app\'s Credentials page').optional(),
+  LARK_APP_SECRET: z.string().min(8, 'LARK_APP_SECRET looks too short; copy it from the app\'s Credentials page').optional(),
+  LARK_ENCRYPT_KEY: z.string().min(8, 'LARK_ENCRYPT_KEY looks too short; copy it from Events & Callbacks → Encryption strategy').optional(),
+  LARK_VERIFICATION_TOKEN: z.string().min(8, 'LARK_VERIFICATION_TOKEN looks too short; copy it from Events & Callbacks → Encryption strategy').optional(),
+  LARK_DOMAIN: z.union([z.enum(['feishu', 'lark']), z.url({ protocol: /^https?$/ })], {
+    error: 'LARK_DOMAIN must be feishu, lark or an http(s) URL such as https://open.feishu.cn',
+  }).default('feishu'),
+  LARK_HTTP_PORT: port.default(3001),
   CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
@@ -96,6 +108,7 @@ export interface Config {
   /** The local playground (used when no chat platform is configured). */
   playground: { allowRemote: boolean };
   slack: SlackSettings | undefined;
+  lark: LarkSettings | undefined;
   /** Who users are told to ask when they are refused (a channel, an alias, a person). */
   securityContact: string;
 }
@@ -107,6 +120,18 @@ export interface SlackSettings {
   appToken: string | undefined; // required in socket mode
   apiUrl: string;
   apiRetries: number;
+}
+
+export interface LarkSettings {
+  mode: 'http' | 'ws';
+  appId: string;
+  appSecret: string;
+  encryptKey: string | undefined; // required in http mode
+  verificationToken: string | undefined; // required in http mode
+  /** Open API base URL: https://open.feishu.cn, https://open.larksuite.com or a custom one (proxies, tests). */
+  domain: string;
+  /** Port of the Lark events endpoint (its own listener, so Slack and Lark can run in one process). */
+  httpPort: number;
 }
 
 export interface AuditPipelineSettings {
@@ -127,6 +152,7 @@ const SECTIONS = {
   crypto: ['CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY'],
   audit: ['CUSTOS_AUDIT_HMAC_KEY', 'CUSTOS_AUDIT_SIGNING_KEY'],
   slack: ['SLACK_BOT_TOKEN'],
+  lark: ['LARK_APP_ID', 'LARK_APP_SECRET'],
 } as const;
 export type ConfigSection = keyof typeof SECTIONS;
 
@@ -140,6 +166,10 @@ const HOW_TO_SET: Record<string, string> = {
   SLACK_BOT_TOKEN: 'set SLACK_BOT_TOKEN=xoxb-… (OAuth & Permissions page of the Slack app)',
   SLACK_SIGNING_SECRET: 'set SLACK_SIGNING_SECRET (Basic Information page of the Slack app), or SLACK_MODE=socket',
   SLACK_APP_TOKEN: 'set SLACK_APP_TOKEN=xapp-… (an app-level token with connections:write), or SLACK_MODE=http',
+  LARK_APP_ID: 'set LARK_APP_ID=cli_… (Credentials & Basic Info page of the Lark / Feishu app)',
+  LARK_APP_SECRET: 'set LARK_APP_SECRET (Credentials & Basic Info page of the Lark / Feishu app)',
+  LARK_ENCRYPT_KEY: 'set LARK_ENCRYPT_KEY (Events & Callbacks → Encryption strategy), or LARK_MODE=ws',
+  LARK_VERIFICATION_TOKEN: 'set LARK_VERIFICATION_TOKEN (Events & Callbacks → Encryption strategy), or LARK_MODE=ws',
 };
 
 /** Replaces `NAME_FILE` settings by the file's content; collects problems instead of throwing. */
@@ -186,6 +216,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     const needed = values.SLACK_MODE === 'socket' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET';
     if (values[needed] === undefined) problems.push(`${needed} is required here; ${HOW_TO_SET[needed]}`);
   }
+  if (opts.require?.includes('lark') && values.LARK_MODE !== 'ws') {
+    // Fail closed: without both, the SDK would accept unsigned events (REFERENCE §3).
+    for (const needed of ['LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN']) {
+      if (values[needed] === undefined) problems.push(`${needed} is required here; ${HOW_TO_SET[needed]}`);
+    }
+  }
   if (problems.length > 0 || !parsed.success) {
     const unique = [...new Set(problems)];
     throw new CustosError(
@@ -227,8 +263,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
         apiUrl: r.SLACK_API_URL.endsWith('/') ? r.SLACK_API_URL : `${r.SLACK_API_URL}/`, apiRetries: r.SLACK_API_RETRIES,
       }
       : undefined,
+    lark: r.LARK_APP_ID && r.LARK_APP_SECRET
+      ? {
+        mode: r.LARK_MODE, appId: r.LARK_APP_ID, appSecret: r.LARK_APP_SECRET, encryptKey: r.LARK_ENCRYPT_KEY,
+        verificationToken: r.LARK_VERIFICATION_TOKEN, domain: larkDomain(r.LARK_DOMAIN), httpPort: r.LARK_HTTP_PORT,
+      }
+      : undefined,
     securityContact: r.CUSTOS_SECURITY_CONTACT,
   };
+}
+
+/** LARK_DOMAIN → the Open API base URL the SDK is given (a custom URL is used verbatim, without a trailing slash). */
+function larkDomain(value: string): string {
+  if (value === 'feishu') return 'https://open.feishu.cn';
+  if (value === 'lark') return 'https://open.larksuite.com';
+  return value.replace(/\/+$/, '');
 }
 
 /** Narrows a section that `loadConfig({ require })` has already guaranteed. */

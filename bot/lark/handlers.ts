@@ -1,0 +1,366 @@
+// The Lark listeners: DMs and @mentions (text commands, same grammar as Slack), the bot menu, card
+// button callbacks, and the contact events that offboard an employee. All decisions live in bot/core;
+// this file translates Lark payloads in and card JSON 2.0 out.
+//  - Every handler is wrapped: deduplicated by `event_id` (Lark re-pushes for hours), and it never
+//    throws (under the SDK's adapters and WSClient a throw would crash the process or answer 500).
+//  - Events are answered at once and worked on afterwards (Lark wants 200 within 3 s).
+//  - Card callbacks answer within `callbackBudgetMs` with a toast and, when ready, the updated card;
+//    slower work finishes by `im.message.patch`, falling back to a new message when Lark says the card
+//    cannot be updated (230054, 220340, …) so the user always sees the outcome.
+//  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
+//    Share button posts the group's least-privileged view into the group.
+import { createHash } from 'node:crypto';
+import type { Employee } from '../core/domain.ts';
+import { ErrorCode, isCustosError } from '../core/errors.ts';
+import { mostRestrictedPrincipal, principalOf, resolveEmployee, type ChatProfile } from '../core/identity.ts';
+import type { Asker, LookupService } from '../core/lookup.ts';
+import { t, type Locale } from '../core/messages.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
+import { parseCommand } from '../core/query.ts';
+import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
+import type { Logger } from '../logger.ts';
+import type { ChannelKind, Principal } from '../../policies/types.ts';
+import { CARD_NOT_UPDATABLE, LarkApiError, type LarkApi } from './api.ts';
+import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
+import type { OnceGuard } from './guards.ts';
+import './messages.ts';
+import type { Offboarding } from './offboard.ts';
+
+export interface LarkHandlerDeps {
+  api: LarkApi;
+  lookup: LookupService;
+  directory: EmployeeDirectory;
+  offboarding: Offboarding;
+  events: OnceGuard;
+  defaultLocale: Locale;
+  securityContact: string;
+  logger: Logger;
+  /** How long a card callback may work before answering with a toast and finishing by patch. */
+  callbackBudgetMs?: number;
+  channelCacheMs?: number;
+  /** Observes every handler call (tests count them). */
+  onHandlerCall?: (eventType: string) => void;
+}
+
+type Data = Record<string, unknown>;
+type Handler = (data: Data) => Promise<unknown>;
+export type CallbackAnswer = { toast?: { type: 'success' | 'info' | 'warning' | 'error'; content: string }; card?: { type: 'raw'; data: LarkCard } };
+
+/** Where one request came from and how to answer it. */
+interface Turn {
+  openId: string;
+  chatId: string; // the chat the request came from
+  group: boolean;
+  correlationId: string;
+}
+
+export class LarkHandlers {
+  private readonly channelKinds = new Map<string, { kind: ChannelKind; until: number }>();
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: LarkHandlerDeps) {}
+
+  /** The handler map for `EventDispatcher.register`. */
+  handlers(): Record<string, Handler> {
+    const raw: Record<string, Handler> = {
+      'im.message.receive_v1': async (d) => { this.background(() => this.onMessage(d)); return {}; },
+      'application.bot.menu_v6': async (d) => { this.background(() => this.onMenu(d)); return {}; },
+      'card.action.trigger': (d) => this.onCardAction(d),
+      'contact.user.deleted_v3': async (d) => { await this.onUserLeft(d, true); return {}; },
+      'contact.user.updated_v3': async (d) => { await this.onUserLeft(d, false); return {}; },
+    };
+    return Object.fromEntries(Object.entries(raw).map(([type, h]) => [type, this.guarded(type, h)]));
+  }
+
+  /** Waits for work started after an event was answered (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private guarded(type: string, handler: Handler): Handler {
+    return async (data) => {
+      this.deps.onHandlerCall?.(type);
+      const eventId = typeof data.event_id === 'string' ? data.event_id : typeof data.uuid === 'string' ? data.uuid : undefined;
+      if (eventId && !(await this.deps.events.first(eventId))) {
+        this.deps.logger.info({ type }, 'lark: duplicate delivery dropped');
+        return {};
+      }
+      try {
+        return await handler(data);
+      } catch (err) {
+        this.deps.logger.error({ err: errName(err), type }, 'lark: handler failed');
+        if (eventId) await this.deps.events.forget(eventId);
+        return {};
+      }
+    };
+  }
+
+  private background(work: () => Promise<void>): void {
+    const p: Promise<void> = work().catch((err: unknown) => { this.deps.logger.error({ err: errName(err) }, 'lark: background work failed'); })
+      .finally(() => { this.pending.delete(p); });
+    this.pending.add(p);
+  }
+
+  // ---- messages and menu ---------------------------------------------------------------------------
+
+  private async onMessage(d: Data): Promise<void> {
+    const message = obj(d.message);
+    const openId = str(obj(obj(d.sender).sender_id).open_id);
+    if (!openId || str(obj(d.sender).sender_type) === 'app') return;
+    if (str(message.message_type) !== 'text') return;
+    const group = str(message.chat_type) !== 'p2p';
+    // In groups Lark delivers only messages that @mention the bot (default permissions); check anyway.
+    const mentions = Array.isArray(message.mentions) ? message.mentions as Data[] : [];
+    if (group && mentions.length === 0) return;
+    // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
+    const text = stripMentions(textOf(str(message.content)), mentions).replace(/^\/customer\b\s*/i, '');
+    await this.text(text, { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) });
+  }
+
+  private async onMenu(d: Data): Promise<void> {
+    const openId = str(obj(obj(d.operator).operator_id).open_id);
+    if (!openId) return;
+    const turn: Turn = { openId, chatId: '', group: false, correlationId: correlationIdOf(str(d.event_id)) };
+    const locale = await this.localeOf(openId);
+    const key = str(d.event_key);
+    const view = key === 'lookup' ? noticeView(t('lark.menu.lookup', locale)) : helpView(locale, this.deps.securityContact);
+    await this.reply(turn, renderView(view));
+  }
+
+  /** A query, help request or anything else a user typed. */
+  private async text(text: string, turn: Turn): Promise<void> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const command = parseOrUsage(text);
+      if (command.kind !== 'lookup') {
+        locale = await this.localeOf(turn.openId);
+        const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
+        return await this.reply(turn, renderView(view));
+      }
+      const employee = await this.identify(turn, (l) => { locale = l; });
+      const asker = await this.asker(turn, employee);
+      const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
+      await this.reply(turn, renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined));
+    } catch (err) {
+      await this.fail(turn, err, locale);
+    }
+  }
+
+  // ---- card callbacks --------------------------------------------------------------------------------
+
+  private async onCardAction(d: Data): Promise<CallbackAnswer> {
+    const openId = str(obj(d.operator).open_id);
+    const action = obj(d.action);
+    const value = obj(action.value);
+    const context = obj(d.context);
+    if (!openId) return {};
+    const customerId = str(value.c);
+    const groupChat = str(value.g);
+    // A button on a private copy names the group it belongs to; otherwise it lives in the chat it was clicked in.
+    const turn: Turn = {
+      openId,
+      chatId: groupChat || str(context.open_chat_id),
+      group: groupChat !== '',
+      correlationId: correlationIdOf(str(d.event_id) || str(d.token)),
+    };
+    const messageId = str(context.open_message_id);
+    switch (str(value.a)) {
+      case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
+      case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
+      default: return {};
+    }
+  }
+
+  /**
+   * Answers the callback with the outcome when it is ready in time; otherwise with an "in progress" toast,
+   * and the outcome replaces the clicked card later (or arrives as a new message).
+   */
+  private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>): Promise<CallbackAnswer> {
+    const budget = this.deps.callbackBudgetMs ?? 2500;
+    const result = work();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); });
+    const first = await Promise.race([result, late]).finally(() => clearTimeout(timer));
+    if (first !== 'late') return first;
+    this.background(async () => {
+      const answer = await result;
+      if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
+      else if (answer.toast) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
+    });
+    return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn.openId)) } };
+  }
+
+  private async pick(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn, (l) => { locale = l; });
+      const asker = await this.asker(turn, employee);
+      const result = await this.deps.lookup.lookup(asker, { kind: 'id', value: customerId }, undefined);
+      return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined) } };
+    } catch (err) {
+      return this.failAnswer(err, locale);
+    }
+  }
+
+  /** "Share in group": post the audience-masked card for the chat's least-privileged member. */
+  private async share(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn, (l) => { locale = l; });
+      const asker = await this.asker(turn, employee);
+      if (asker.channel === 'dm') return { toast: { type: 'info', content: t('lookup.share.dmOnly', locale) } };
+      const audience = await this.audience(turn, employee);
+      const result = await this.deps.lookup.share(asker, customerId, audience);
+      // The group reads the shared card in the workspace's default language.
+      await this.deps.api.sendCard('chat_id', turn.chatId, renderView(sharedCardView(result, this.deps.defaultLocale, employee.name)), `${turn.correlationId}-s`);
+      return { toast: { type: 'success', content: t('lookup.share.done', locale) } };
+    } catch (err) {
+      return this.failAnswer(err, locale);
+    }
+  }
+
+  private async failAnswer(err: unknown, locale: Locale): Promise<CallbackAnswer> {
+    const view = errorView(err, locale, this.deps.securityContact);
+    if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: card action failed');
+    return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) }, card: { type: 'raw', data: renderView(view) } };
+  }
+
+  /** Patches the clicked card; when Lark says it cannot be updated, the outcome arrives as a new message. */
+  private async updateCard(turn: Turn, messageId: string, card: LarkCard): Promise<void> {
+    try {
+      if (!messageId) throw new LarkApiError('im.message.patch', 230054);
+      await this.deps.api.patchCard(messageId, card);
+    } catch (err) {
+      if (!(err instanceof LarkApiError) || !CARD_NOT_UPDATABLE.has(err.code)) throw err;
+      this.deps.logger.info({ code: err.code }, 'lark: card not updatable; sending the outcome as a new message');
+      await this.deps.api.sendCard('open_id', turn.openId, card, `${turn.correlationId}-u`);
+    }
+  }
+
+  // ---- offboarding -------------------------------------------------------------------------------------
+
+  private async onUserLeft(d: Data, deleted: boolean): Promise<void> {
+    const object = obj(d.object);
+    const openId = str(object.open_id);
+    if (!openId) return;
+    if (!deleted && obj(object.status).is_resigned !== true) return;
+    await this.deps.offboarding.chatUserLeft('lark', openId, correlationIdOf(str(d.event_id)));
+  }
+
+  // ---- shared steps ----------------------------------------------------------------------------------
+
+  private async identify(turn: Turn, setLocale: (l: Locale) => void): Promise<Employee> {
+    try {
+      const employee = await resolveEmployee(this.deps.directory, 'lark', turn.openId, () => this.profile(turn.openId));
+      setLocale(employee.locale);
+      return employee;
+    } catch (err) {
+      setLocale(await this.localeOf(turn.openId));
+      if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
+        const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
+        await this.deps.lookup.recordIdentityRefusal({ platform: 'lark', platformUserId: turn.openId, employeeId, code: err.code, correlationId: turn.correlationId });
+      }
+      throw err;
+    }
+  }
+
+  private async profile(openId: string): Promise<ChatProfile> {
+    const user = await this.deps.api.user(openId);
+    return user.email ? { email: user.email } : {};
+  }
+
+  private async asker(turn: Turn, employee: Employee): Promise<Asker> {
+    return { employee, platform: 'lark', platformUserId: turn.openId, channel: await this.channelKind(turn), correlationId: turn.correlationId };
+  }
+
+  /** The employee's locale when known, else the configured default (zh-CN unless set otherwise). */
+  private async localeOf(openId: string): Promise<Locale> {
+    const employee = await this.deps.directory.byChatId('lark', openId).catch(() => null);
+    return employee?.locale ?? this.deps.defaultLocale;
+  }
+
+  private async channelKind(turn: Turn): Promise<ChannelKind> {
+    if (!turn.group) return 'dm';
+    const cached = this.channelKinds.get(turn.chatId);
+    if (cached && cached.until > Date.now()) return cached.kind;
+    let kind: ChannelKind;
+    try {
+      const chat = await this.deps.api.chat(turn.chatId);
+      kind = chat.mode === 'p2p' ? 'dm' : chat.external ? 'shared' : chat.private ? 'private' : 'public';
+      this.channelKinds.set(turn.chatId, { kind, until: Date.now() + (this.deps.channelCacheMs ?? 300_000) });
+    } catch (err) {
+      // Unknown chat (the bot left, no permission): assume the strictest kind.
+      this.deps.logger.info({ err: errName(err) }, 'lark: chat info failed; assuming a shared chat');
+      kind = 'shared';
+    }
+    return kind;
+  }
+
+  /** Every member of the group as a principal; unknown or inactive members count as the most restricted. */
+  private async audience(turn: Turn, asker: Employee): Promise<Principal[]> {
+    const members = await this.deps.api.chatMembers(turn.chatId);
+    const others = members.filter((m) => m !== turn.openId);
+    const principals = await Promise.all(others.map(async (m) => {
+      const e = await this.deps.directory.byChatId('lark', m);
+      return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
+    }));
+    return [principalOf(asker), ...principals];
+  }
+
+  /** In a DM, into the DM; from a group, privately to the asker (Lark has no ephemeral bot replies here). */
+  private async reply(turn: Turn, card: LarkCard): Promise<void> {
+    if (turn.group || !turn.chatId) await this.deps.api.sendCard('open_id', turn.openId, card, `${turn.correlationId}-r`);
+    else await this.deps.api.sendCard('chat_id', turn.chatId, card, `${turn.correlationId}-r`);
+  }
+
+  private async fail(turn: Turn, err: unknown, locale: Locale): Promise<void> {
+    const view: View = errorView(err, locale, this.deps.securityContact);
+    if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: lookup failed');
+    await this.reply(turn, renderView(view)).catch((e: unknown) => this.deps.logger.error({ err: errName(e) }, 'lark: could not send the reply'));
+  }
+}
+
+/** `{"text":"@_user_1 C-000123"}` → the text; anything else → ''. */
+function textOf(content: string): string {
+  try {
+    const v = JSON.parse(content) as { text?: unknown };
+    return typeof v.text === 'string' ? v.text : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Removes the `@_user_N` placeholders Lark puts where mentions were (and any @_all). */
+export function stripMentions(text: string, mentions: Data[] = []): string {
+  let out = text;
+  for (const m of mentions) if (typeof m.key === 'string' && m.key) out = out.split(m.key).join(' ');
+  return out.replace(/@_(?:user_\d+|all)/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** A short stable id from Lark's event id (not the raw id: it is an opaque long token). */
+export function correlationIdOf(larkId: string): string {
+  return `lk-${createHash('sha256').update(larkId).digest('base64url').slice(0, 22)}`;
+}
+
+function parseOrUsage(text: string): ReturnType<typeof parseCommand> | { kind: 'usage'; error: unknown } {
+  try {
+    return parseCommand(text);
+  } catch (err) {
+    return { kind: 'usage', error: err };
+  }
+}
+
+/** The object at `v`, or an empty one: payload fields are read defensively, never trusted to exist. */
+function obj(v: unknown): Data {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v as Data : {};
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function errName(err: unknown): string {
+  if (err instanceof LarkApiError) return `${err.name}:${err.api}:${err.code}`;
+  if (isCustosError(err)) return err.code;
+  return err instanceof Error ? err.name : typeof err;
+}
