@@ -50,10 +50,9 @@ const queue = new Queue(AUDIT_QUEUE, { connection: redis, prefix });
 try {
   const models = await auditModels(conn);
   const raw = conn.collection('audit_events_baseline');
-  await raw.createIndexes([
-    { key: { eventId: 1 }, unique: true }, { key: { seq: 1 }, unique: true }, { key: { 'actor.employeeId': 1, occurredAt: -1 } },
-    { key: { customerIds: 1, occurredAt: -1 } }, { key: { action: 1, occurredAt: -1 } },
-  ]);
+  // Exactly the indexes the audit collection has (whatever the model declares today).
+  const specs = (await models.events.collection.indexes()).filter((ix) => ix.name !== '_id_');
+  await raw.createIndexes(specs.map((ix) => ({ key: ix.key, unique: ix.unique === true, name: ix.name })));
   const worker = await startAuditWorker({
     redisUrl: config.redis!.url, prefix, models, signingKey, clock: { now: () => new Date() },
     settings: config.auditPipeline, logger: createLogger({ level: process.env.BENCH_LOG ?? 'warn' }),

@@ -140,9 +140,10 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     if (valid.length === 0) return;
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
+        const started = performance.now();
         const result = await writer.write(valid.map((v) => v.event));
         sinceCheckpoint += result.stored;
-        logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq }, 'audit worker: batch stored');
+        logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq, writeMs: Math.round(performance.now() - started) }, 'audit worker: batch stored');
         break;
       } catch (err) {
         logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: storing batch failed; retrying');
@@ -154,7 +155,10 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     // Stored durably: now, and only now, acknowledge. A lost lock just means another worker re-runs the
     // job and finds the eventId stored. The acknowledgements run while the next batch is fetched and
     // stored (at most one batch of them in flight), so Redis and MongoDB work overlap.
+    const waitStarted = performance.now();
     await acknowledging;
+    const ackWaitMs = Math.round(performance.now() - waitStarted);
+    if (ackWaitMs > 0) logger.debug({ ackWaitMs }, 'audit worker: waited for the previous batch\'s acknowledgements');
     acknowledging = Promise.all(valid.map(({ job }) => job.moveToCompleted('stored', token, false).catch(() => undefined))).then(() => undefined);
   }
 

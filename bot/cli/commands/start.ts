@@ -12,8 +12,7 @@ interface Running { close(): Promise<void> }
 interface Component {
   name: string;
   requires: readonly ConfigSection[];
-  /** Undefined while the component is not built yet. */
-  start?: (config: Config, logger: Logger) => Promise<Running>;
+  start: (config: Config, logger: Logger) => Promise<Running>;
 }
 
 const COMPONENTS: Component[] = [
@@ -23,20 +22,12 @@ const COMPONENTS: Component[] = [
 ];
 
 async function start(opts: { only?: string }): Promise<void> {
-  const chosen = COMPONENTS.filter((c) => opts.only === undefined || c.name === opts.only);
-  const missing = chosen.filter((c) => !c.start);
-  if (opts.only !== undefined && missing.length > 0) {
-    process.stderr.write(`custos: the ${opts.only} is not built yet; run \`custos start --only worker\`\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const runnable = chosen.filter((c) => c.start);
+  const runnable = COMPONENTS.filter((c) => opts.only === undefined || c.name === opts.only);
   const config = loadConfig(process.env, { require: [...new Set(runnable.flatMap((c) => c.requires))] });
   const logger = createLogger({ level: config.logLevel });
-  for (const c of missing) logger.warn({ component: c.name }, 'component not built yet; not started');
   const running: Running[] = [];
   try {
-    for (const c of runnable) running.push(await c.start!(config, logger));
+    for (const c of runnable) running.push(await c.start(config, logger));
   } catch (err) {
     for (const r of running.reverse()) await r.close().catch(() => undefined);
     throw err;
