@@ -15,9 +15,9 @@ import { FieldCipher } from '../../store/crypto.ts';
 import { connectDatabase, ensureIndexes } from '../../store/db.ts';
 import { demoEmployee } from '../../store/demo-company.ts';
 import { DEFAULT_DEMO_SEED, seedDemo } from '../../store/seed.ts';
+import type * as Services from '../../../scripts/services.mjs';
 import { startWorkers, stopOnSignals } from '../../../workers/main.ts';
 
-type ServicesModule = typeof import('../../../scripts/services.mjs');
 
 interface DemoFlags { dataDir: string; port: number; customers: number }
 
@@ -72,7 +72,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   const dataDir = path.resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const say = (line: string) => process.stderr.write(`custos demo: ${line}\n`);
-  const services = await import(pathToFileURL(path.join(packageRoot(), 'scripts', 'services.mjs')).href) as ServicesModule;
+  const services = await import(pathToFileURL(path.join(packageRoot(), 'scripts', 'services.mjs')).href) as typeof Services;
   say(`data in ${dataDir}`);
   const started = await services.startServices({ dataDir, log: (m) => say(m) });
   const stops: (() => Promise<unknown>)[] = [() => started.stop()];
