@@ -16,7 +16,10 @@ export interface SlackApp {
   stop(): Promise<void>;
 }
 
-export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { deduper: Deduper }): SlackApp {
+/** Registers more listeners on the app (audit queries, security cards, …): features outside the lookup flow. */
+export type SlackFeature = (app: App) => void;
+
+export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { deduper: Deduper; features?: SlackFeature[] }): SlackApp {
   const logger = boltLogger(deps.logger);
   const clientOptions = {
     slackApiUrl: settings.apiUrl,
@@ -34,6 +37,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
   }
   app.use(dedupeMiddleware(deps.deduper, deps.logger));
   registerSlackHandlers(app, deps);
+  for (const feature of deps.features ?? []) feature(app);
   app.error(async (err) => {
     deps.logger.error({ err: errorSummary(err), code: err.code }, 'slack: unhandled listener error');
   });

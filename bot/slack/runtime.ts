@@ -22,6 +22,7 @@ import { createSlackApp } from './app.ts';
 import { redisDeduper } from './dedupe.ts';
 import { applyDecision } from '../core/view.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
+import { adminFeatures } from './security-features.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
@@ -75,9 +76,10 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       clock: overrides.clock ?? systemClock,
       queryHmacKey: section(config, 'audit').hmacKey,
     });
+    const features = await adminFeatures({ conn, config, engine, directory, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
     const slack = createSlackApp(slackSettings, {
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
-      logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger),
+      logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger), features,
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     const readiness: ReadinessCheck[] = [

@@ -28,6 +28,12 @@ auditEventSchema.index({ seq: 1 }, { unique: true });
 auditEventSchema.index({ 'actor.employeeId': 1, occurredAt: -1 });
 auditEventSchema.index({ customerIds: 1, occurredAt: -1 });
 auditEventSchema.index({ action: 1, occurredAt: -1 });
+// Admin audit queries (bot/store/audit-query-store.ts) page newest-first by seq within one filter
+// field: these make each page an index walk that stops after the page size.
+auditEventSchema.index({ 'actor.employeeId': 1, seq: -1 });
+auditEventSchema.index({ customerIds: 1, seq: -1 });
+auditEventSchema.index({ action: 1, seq: -1 });
+auditEventSchema.index({ grantId: 1, seq: -1 });
 
 const checkpointSchema = new Schema<AuditCheckpoint>({
   n: { type: Number, required: true },

@@ -1,0 +1,96 @@
+// bench/audit-query: the common admin audit queries over a large log — by actor over 7 days, by customer
+// over all time, exports today — through the whole query service (policy check for `audit.query`,
+// filter building, the audit event of the query itself accepted by the real BullMQ producer, the
+// page read, page tokens), next to the same MongoDB find (same filter, sort and limit) issued directly
+// on the driver in the same run. Rounds alternate service / direct so machine load hits both alike.
+// The log (BENCH_AUDIT_QUERY_EVENTS, default 1,000,000) is built in memory in batches, chained and
+// MAC'd as the worker would, and inserted with insertMany; the time it took is printed before the result.
+// Last stdout line: {"bench":"audit-query","p95_ms":…,"baseline_p95_ms":…,"p95_ratio":…}
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { loadConfig } from '../bot/config.ts';
+import { EXPORT_ACTIONS, localToUtc, type ParsedAuditFilter } from '../bot/core/audit-query.ts';
+import { AuditQueryService, DEFAULT_AUDIT_PAGE_SIZE, type AuditAsker, type AuditFilter } from '../bot/core/audit-query-service.ts';
+import { demoEmployees } from '../bot/store/demo-company.ts';
+import { createLogger } from '../bot/logger.ts';
+import { createAuditProducer } from '../bot/queue/audit-producer.ts';
+import { auditModels, AUDIT_EVENTS_COLLECTION } from '../bot/store/audit-model.ts';
+import { auditMongoFilter, MongoAuditLogReader } from '../bot/store/audit-query-store.ts';
+import { EmployeeStore } from '../bot/store/employee-store.ts';
+import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
+import { buildAuditLog } from '../test/helpers/audit-log-fixture.ts';
+import { now, percentile, report, requireEnv, round } from './lib.ts';
+
+const EVENTS = Number(process.env.BENCH_AUDIT_QUERY_EVENTS ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_AUDIT_QUERY_ROUNDS ?? 30);
+const tag = randomBytes(4).toString('hex');
+const dbName = `bench_auditq_${tag}`;
+const prefix = `bench_auditq_${tag}`;
+const key = () => randomBytes(32).toString('base64');
+const config = loadConfig({
+  MONGODB_URI: requireEnv('MONGODB_URI'), MONGODB_DB: dbName, REDIS_URL: requireEnv('REDIS_URL'), CUSTOS_QUEUE_PREFIX: prefix,
+  CUSTOS_AUDIT_HMAC_KEY: key(), CUSTOS_AUDIT_SIGNING_KEY: key(),
+}, { require: ['mongo', 'redis', 'audit'] });
+
+const staff = demoEmployees();
+const end = new Date();
+const conn = await mongoose.createConnection(config.mongo!.uri, { dbName, autoIndex: false }).asPromise();
+const producer = createAuditProducer({ redisUrl: config.redis!.url, prefix, timeoutMs: 2000, logger: createLogger({ level: 'warn' }) });
+try {
+  // Insert first, index after: one index build is cheaper than maintaining eleven per insert.
+  const t0 = now();
+  await buildAuditLog({ events: { collection: conn.collection(AUDIT_EVENTS_COLLECTION) } } as never, {
+    events: EVENTS, end, spanDays: 90, actors: Object.values(staff).map((e) => e.employeeId), customers: 20_000,
+    signingKey: config.audit!.signingKey, seed: 'bench', keep: false, batch: 10_000,
+  });
+  const built = now();
+  const models = await auditModels(conn);
+  const indexed = now();
+  process.stdout.write(`audit-query: built ${EVENTS} chained events in ${round((built - t0) / 1000, 1)} s, indexes in ${round((indexed - built) / 1000, 1)} s\n`);
+
+  const directory = new EmployeeStore(conn);
+  await directory.upsertMany(Object.values(staff));
+  if (!(await producer.ready(5000))) throw new Error('audit queue not reachable');
+  const service = new AuditQueryService({
+    engine: createPolicyEngine(loadPolicy(config.policyDir)), log: new MongoAuditLogReader(models), directory,
+    recorder: producer, clock: { now: () => new Date() }, queryHmacKey: config.audit!.hmacKey,
+  });
+  const asker: AuditAsker = { employee: staff.auditor, platform: 'slack', platformUserId: 'U2', channel: 'dm' };
+  const today = (() => {
+    const d = new Intl.DateTimeFormat('en-CA', { timeZone: staff.auditor.timezone }).format(end).split('-').map(Number);
+    return localToUtc(staff.auditor.timezone, d[0]!, d[1]!, d[2]!, 0, 0);
+  })();
+  const since7d = new Date(end.getTime() - 7 * 86_400_000);
+  const queries: { name: string; parsed: ParsedAuditFilter; direct: AuditFilter }[] = [
+    { name: 'by actor, 7 days', parsed: { actor: { kind: 'employeeId', employeeId: staff.salesRep.employeeId }, from: since7d }, direct: { actorId: staff.salesRep.employeeId, from: since7d } },
+    { name: 'by customer, all time', parsed: { customerId: 'C-000123' }, direct: { customerId: 'C-000123' } },
+    { name: 'exports today', parsed: { actions: EXPORT_ACTIONS, from: today }, direct: { actions: EXPORT_ACTIONS, from: today } },
+  ];
+  const events = models.events.collection;
+  const ours: number[] = [];
+  const direct: number[] = [];
+  const perQuery = new Map<string, { ours: number[]; direct: number[] }>(queries.map((q) => [q.name, { ours: [], direct: [] }]));
+  for (let r = 0; r < ROUNDS + 2; r++) {
+    for (const q of queries) {
+      const a = now();
+      await service.query(asker, q.parsed, 'bench', q.name);
+      const b = now();
+      await events.find(auditMongoFilter(q.direct, null)).sort({ seq: -1 }).limit(DEFAULT_AUDIT_PAGE_SIZE).toArray();
+      const c = now();
+      if (r < 2) continue; // warm-up rounds
+      ours.push(b - a); direct.push(c - b);
+      perQuery.get(q.name)!.ours.push(b - a); perQuery.get(q.name)!.direct.push(c - b);
+    }
+  }
+  const p95 = (xs: number[]) => percentile([...xs].sort((x, y) => x - y), 95);
+  for (const [name, m] of perQuery) process.stdout.write(`audit-query: ${name}: p95 ${round(p95(m.ours))} ms (direct ${round(p95(m.direct))} ms)\n`);
+  const p = p95(ours);
+  const base = p95(direct);
+  report({ bench: 'audit-query', p95_ms: round(p), baseline_p95_ms: round(base), p95_ratio: round(p / base) });
+} finally {
+  await producer.close().catch(() => undefined);
+  await conn.dropDatabase().catch(() => undefined);
+  await conn.close();
+  const { dropPrefix } = await import('../test/helpers/services.ts');
+  await dropPrefix(prefix).catch(() => undefined);
+}

@@ -1,0 +1,102 @@
+// `/audit` and its paging buttons. The Slack side only identifies the user, works out the channel kind,
+// and renders; parsing, authorisation, auditing and reading live in bot/core (audit-query*.ts), so the
+// Lark text command `audit …` renders the same views.
+import type { App, webApi } from '@slack/bolt';
+import { parseAuditCommand } from '../core/audit-query.ts';
+import type { AuditAsker, AuditQueryService } from '../core/audit-query-service.ts';
+import { auditErrorView, auditHelpView, auditTableView, chainStateView, type AuditView } from '../core/audit-query-views.ts';
+import type { Employee } from '../core/domain.ts';
+import { ErrorCode, isCustosError } from '../core/errors.ts';
+import { resolveEmployee } from '../core/identity.ts';
+import type { Locale } from '../core/messages.ts';
+import type { Clock, EmployeeDirectory } from '../core/ports.ts';
+import type { LookupService } from '../core/lookup.ts';
+import type { Logger } from '../logger.ts';
+import type { ChannelKind } from '../../policies/types.ts';
+import { ACTION_AUDIT_NEWER, ACTION_AUDIT_OLDER, renderAuditView } from './audit-blocks.ts';
+import type { SlackMessage } from './blocks.ts';
+import { correlationIdOf } from './handlers.ts';
+import { errorSummary } from './receiver.ts';
+
+type WebClient = webApi.WebClient;
+
+export interface SlackAuditDeps {
+  audit: AuditQueryService;
+  directory: EmployeeDirectory;
+  /** Records identity refusals (unknown, frozen, offboarded) the same way lookups do. */
+  lookup: LookupService;
+  clock: Clock;
+  defaultLocale: Locale;
+  securityContact: string;
+  logger: Logger;
+}
+
+interface AuditTurn { client: WebClient; userId: string; channelId: string; channelHint?: string; correlationId: string; reply: (m: SlackMessage) => Promise<unknown> }
+
+export function registerSlackAuditHandlers(app: App, deps: SlackAuditDeps): void {
+  app.command('/audit', async ({ ack, command, respond, client }) => {
+    await ack();
+    await runAudit(deps, command.text, {
+      client, userId: command.user_id, channelId: command.channel_id, channelHint: command.channel_name, correlationId: command.trigger_id,
+      reply: (m) => respond({ response_type: 'ephemeral', ...m }),
+    });
+  });
+  for (const actionId of [ACTION_AUDIT_OLDER, ACTION_AUDIT_NEWER]) {
+    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const channelId = body.channel?.id ?? body.container?.channel_id;
+      if (!channelId || action.type !== 'button' || !action.value) return;
+      await runAudit(deps, null, {
+        client, userId: body.user.id, channelId, correlationId: body.trigger_id,
+        reply: (m) => respond({ response_type: 'ephemeral', replace_original: true, ...m }),
+      }, action.value);
+    });
+  }
+}
+
+/** One `/audit` request (text) or page turn (token). */
+async function runAudit(deps: SlackAuditDeps, text: string | null, turn: AuditTurn, token?: string): Promise<void> {
+  let locale = deps.defaultLocale;
+  let view: AuditView;
+  try {
+    const employee = await identify(deps, turn);
+    locale = employee.locale;
+    const asker: AuditAsker = { employee, platform: 'slack', platformUserId: turn.userId, channel: await channelKind(turn), correlationId: correlationIdOf(turn.correlationId) };
+    if (token !== undefined) view = auditTableView(await deps.audit.turn(asker, token), locale, employee.timezone);
+    else {
+      const command = parseAuditCommand(text ?? '', { now: deps.clock.now(), timezone: employee.timezone });
+      if (command.kind === 'help') view = auditHelpView(locale);
+      else if (command.kind === 'verify') view = chainStateView(await deps.audit.verify(asker, command.purpose), locale);
+      else view = auditTableView(await deps.audit.query(asker, command.filter, command.purpose, text ?? ''), locale, employee.timezone);
+    }
+  } catch (err) {
+    view = auditErrorView(err, locale, deps.securityContact);
+    if (view.kind === 'notice' && view.tone === 'error') deps.logger.error({ err: errorSummary(err) }, 'slack: audit query failed');
+  }
+  await turn.reply(renderAuditView(view)).catch((e: unknown) => deps.logger.error({ err: errorSummary(e) }, 'slack: could not send the audit reply'));
+}
+
+async function identify(deps: SlackAuditDeps, turn: AuditTurn): Promise<Employee> {
+  try {
+    return await resolveEmployee(deps.directory, 'slack', turn.userId, async () => {
+      const r = await turn.client.users.info({ user: turn.userId });
+      return r.user?.profile?.email ? { email: r.user.profile.email } : {};
+    });
+  } catch (err) {
+    if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
+      const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
+      await deps.lookup.recordIdentityRefusal({ platform: 'slack', platformUserId: turn.userId, employeeId, code: err.code, correlationId: correlationIdOf(turn.correlationId) });
+    }
+    throw err;
+  }
+}
+
+async function channelKind(turn: AuditTurn): Promise<ChannelKind> {
+  if (turn.channelHint === 'directmessage' || turn.channelId.startsWith('D')) return 'dm';
+  try {
+    const c = (await turn.client.conversations.info({ channel: turn.channelId })).channel;
+    return c?.is_im ? 'dm' : c?.is_ext_shared ? 'shared' : c?.is_private ? 'private' : 'public';
+  } catch {
+    return 'shared'; // cannot see it: assume the strictest kind
+  }
+}
