@@ -63,7 +63,7 @@ test('empty, malformed and over-long queries are refused with a problem code, ne
   for (const [input, problem] of cases) {
     const err = t.throws(() => parseCommand(input), undefined, input);
     t.true(isCustosError(err, ErrorCode.QueryInvalid), input);
-    t.is((err as { details: { problem: string } }).details.problem, problem, input);
+    t.is((err as unknown as { details: { problem: string } }).details.problem, problem, input);
     if (input.trim()) t.false(err!.message.includes(input.trim()), 'the message does not echo the input');
   }
 });

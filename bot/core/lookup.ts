@@ -12,7 +12,7 @@ import { CustosError, ErrorCode } from './errors.ts';
 import { principalOf } from './identity.ts';
 import type { Clock, CustomerQuery, CustomerReader, ScopeFilter } from './ports.ts';
 import { recordThenShow } from './record.ts';
-import type { Action, ChannelKind, Decision, DecisionContext, FieldOutcome, PolicyEngine, Principal } from '../../policies/types.ts';
+import type { ChannelKind, Decision, DecisionContext, FieldOutcome, PolicyEngine, Principal } from '../../policies/types.ts';
 
 export const MAX_CANDIDATES = 10;
 
@@ -246,4 +246,3 @@ export function auditOutcome(outcome: string): string {
   return outcome.replace(/\./g, '-');
 }
 
-export type { Action, FieldGroup };

@@ -5,7 +5,7 @@ import './approvals/messages.ts';
 import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from './domain.ts';
 import { ErrorCode, isCustosError } from './errors.ts';
 import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
-import { t, userMessage, type Locale } from './messages.ts';
+import { hasMessage, t, userMessage, type Locale } from './messages.ts';
 
 export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
 export interface GroupView { group: FieldGroup; label: string; fields: FieldView[] }
@@ -104,6 +104,11 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   };
 }
 
+/** A deny reason code as a phrase when the catalogue has one, else the code itself. */
+function reasonText(code: string, locale: Locale): string {
+  return hasMessage(`lookup.reason.${code}`) ? t(`lookup.reason.${code}`, locale) : code;
+}
+
 /** An empty list or text still says "nothing here" rather than leaving the label dangling. */
 export function displayValue(value: string): string {
   return value === '' ? '—' : value;
@@ -116,7 +121,7 @@ export function errorView(err: unknown, locale: Locale, contact: string): View {
       case 'purpose_required': return noticeView(t('lookup.purposeRequired', locale), 'refusal');
       case 'purpose_pii': return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
       case 'audience_denied': return noticeView(t('lookup.share.denied', locale), 'refusal');
-      case 'denied': return noticeView(t('lookup.denied', locale, { reason: err.denyReason ?? 'no_rule', contact }), 'refusal');
+      case 'denied': return noticeView(t('lookup.denied', locale, { reason: reasonText(err.denyReason ?? 'no_rule', locale), contact }), 'refusal');
     }
   }
   if (isCustosError(err, ErrorCode.QueryInvalid)) {
