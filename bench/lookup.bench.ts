@@ -37,7 +37,7 @@ import { now, percentile, report, requireEnv, round } from './lib.ts';
 const CUSTOMERS = Number(process.env.BENCH_LOOKUP_CUSTOMERS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_LOOKUP_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_LOOKUP_CONCURRENCY ?? 16);
-const WARMUP = 200;
+const WARMUP = Number(process.env.BENCH_LOOKUP_WARMUP ?? 200);
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const SEED = 'bench-lookup';
 /** A Tuesday, 10:30 in Shanghai: inside everyone's working hours, so no lookup is refused by the clock. */
