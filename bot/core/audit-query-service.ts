@@ -66,7 +66,7 @@ export interface AuditQueryDeps {
 
 export interface AuditAsker {
   employee: Employee;
-  platform: AuditPlatform & ChatPlatform;
+  platform: AuditPlatform; // the chat platforms, or the local playground
   platformUserId: string;
   channel: ChannelKind;
   correlationId?: string;

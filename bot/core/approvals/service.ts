@@ -52,7 +52,7 @@ export interface ApprovalDeps {
   settings: ApprovalSettings;
   exports?: ExportQueue;
   wakeUps?: WakeUps;
-  platform: 'slack' | 'lark';
+  platform: 'slack' | 'lark' | 'playground';
 }
 
 /** What a request would need: the modal's bounds and the approvers it would go to. */

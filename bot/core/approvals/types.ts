@@ -15,7 +15,7 @@ export type FinalOutcome = Exclude<RequestStatus, 'pending'>;
 
 /** Where a card copy was posted, so every copy can be updated in place. */
 export interface CardRef {
-  platform: ChatPlatform;
+  platform: ChatPlatform | 'playground';
   channel: string;
   ts: string; // Slack message ts / Lark message id
   employeeId: string;
