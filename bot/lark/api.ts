@@ -23,9 +23,11 @@ export class LarkApi {
 
   static create(settings: { appId: string; appSecret: string; domain: string }, logger?: lark.Logger): LarkApi {
     // Never `disableTokenCache: true`: the SDK then sends no Authorization header at all (REFERENCE §3).
+    // Each client gets its own token cache: the SDK's default cache is process-global and keyed by app
+    // id only, so two clients of one app on different domains (tests, migrations) would share tokens.
     return new LarkApi(new lark.Client({
       appId: settings.appId, appSecret: settings.appSecret, domain: settings.domain,
-      loggerLevel: lark.LoggerLevel.warn, ...(logger ? { logger } : {}),
+      loggerLevel: lark.LoggerLevel.warn, cache: tokenCache(), ...(logger ? { logger } : {}),
     }));
   }
 
@@ -88,6 +90,19 @@ export class LarkApi {
     } while (pageToken);
     return members;
   }
+}
+
+/** The SDK's Cache contract (`expire` is an absolute time in ms), in memory, for one client. */
+function tokenCache(): lark.Cache {
+  const entries = new Map<string, { value: unknown; expire?: number }>();
+  const k = (key: string | symbol, ns?: string) => `${ns ?? ''}|${String(key)}`;
+  return {
+    set: async (key, value, expire, options) => { entries.set(k(key as string | symbol, options?.namespace), { value, ...(expire ? { expire } : {}) }); return true; },
+    get: async (key, options) => {
+      const e = entries.get(k(key as string | symbol, options?.namespace));
+      return e && (e.expire === undefined || e.expire > Date.now()) ? e.value : undefined;
+    },
+  };
 }
 
 async function call<T extends { code?: number } | null | undefined>(api: string, fn: () => Promise<T>): Promise<NonNullable<T>> {

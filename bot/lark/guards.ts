@@ -2,9 +2,9 @@
 //  - nonces: a signed request replayed inside the timestamp window is refused (401);
 //  - event ids: Lark re-pushes an event it thinks failed at about 15 s, 5 min, 1 h and 6 h (≈ 7.1 h),
 //    so the first delivery of each `event_id` is kept for 24 h and later copies are answered and dropped.
-// When Redis cannot answer we let the request through (fail open) and log it: the signature and the
-// timestamp window still hold, a repeated reply is harmless, and the audit gate still decides whether
-// any customer data is shown (no audit queue, no data).
+// When Redis cannot answer, event dedupe lets the request through (fail open, logged): a repeated reply
+// is harmless and the audit gate still decides whether any customer data is shown. The nonce check
+// fails closed instead (`unavailable`): a replay must never pass because Redis was slow.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
@@ -12,21 +12,21 @@ export const NONCE_TTL_SECONDS = 600; // twice the ±300 s timestamp window
 export const EVENT_TTL_SECONDS = 86_400; // Lark's retries end after about 7.1 h
 
 export interface OnceGuard {
-  /** true the first time `key` is seen within the TTL, false for a repeat. */
+  /** true the first time `key` is seen within the TTL, false for a repeat; `failOpen` decides when the store cannot answer. */
   first(key: string): Promise<boolean>;
   /** Forgets a key so a redelivery is processed (used when processing failed before any reply). */
   forget(key: string): Promise<void>;
 }
 
-export function redisOnce(redis: Redis, namespace: string, ttlSeconds: number, logger: Logger): OnceGuard {
+export function redisOnce(redis: Redis, namespace: string, ttlSeconds: number, logger: Logger, failOpen = true): OnceGuard {
   const k = (key: string) => `${namespace}:${key}`;
   return {
     async first(key) {
       try {
         return (await redis.set(k(key), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
       } catch {
-        logger.warn({ namespace: namespace.split(':').pop() }, 'lark: once-store unavailable; processing the request');
-        return true;
+        logger.warn({ namespace: namespace.split(':').pop(), failOpen }, 'lark: once-store unavailable');
+        return failOpen;
       }
     },
     async forget(key) {

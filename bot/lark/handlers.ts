@@ -79,13 +79,13 @@ export class LarkHandlers {
 
   private guarded(type: string, handler: Handler): Handler {
     return async (data) => {
-      this.deps.onHandlerCall?.(type);
       const eventId = typeof data.event_id === 'string' ? data.event_id : typeof data.uuid === 'string' ? data.uuid : undefined;
       if (eventId && !(await this.deps.events.first(eventId))) {
         this.deps.logger.info({ type }, 'lark: duplicate delivery dropped');
         return {};
       }
       try {
+        this.deps.onHandlerCall?.(type);
         return await handler(data);
       } catch (err) {
         this.deps.logger.error({ err: errName(err), type }, 'lark: handler failed');

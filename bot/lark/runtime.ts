@@ -81,6 +81,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the guards' fallback log
     closers.push(async () => redis.disconnect());
+    // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
+    await waitReady(redis, 2000, logger);
     const lookup = new LookupService({ engine, customers, recorder, present: applyDecision, clock, queryHmacKey: section(config, 'audit').hmacKey });
     const api = LarkApi.create(settings, sdkLogger(logger));
     const handlers = new LarkHandlers({
@@ -98,7 +100,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       const receiver = new LarkReceiver({
         verifier: new LarkVerifier({ encryptKey: settings.encryptKey ?? '', verificationToken: settings.verificationToken ?? '' }),
         dispatcher, logger,
-        nonces: redisOnce(redis, `${redisSettings.queuePrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger),
+        nonces: redisOnce(redis, `${redisSettings.queuePrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, false),
         ...(overrides.now ? { now: overrides.now } : {}),
       });
       routes.push({ method: 'POST' as const, path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });
@@ -121,6 +123,16 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     await closeAll();
     throw err;
   }
+}
+
+async function waitReady(redis: Redis, ms: number, logger: Logger): Promise<void> {
+  if (redis.status === 'ready') return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, ms);
+    const onReady = () => { clearTimeout(timer); resolve(true); };
+    redis.once('ready', onReady);
+  });
+  if (!ready) logger.warn('redis not reachable yet; Lark pushes are refused until it is (nonce check fails closed)');
 }
 
 /** The SDK's logger over pino. Its messages are operational; error objects are reduced to their names. */
