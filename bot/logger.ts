@@ -15,9 +15,9 @@ export const REDACT_PATHS = SENSITIVE_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k
 export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const options = {
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
-    name: opts.name ?? 'custos',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    base: { pid: process.pid },
+    // The component goes under `component`, not pino's `name`: `name` is a redacted key (customer names).
+    base: { pid: process.pid, component: opts.name ?? 'custos' },
   };
   // stderr by default: stdout belongs to command output (tables, CSV, JSON bench lines).
   return pino(options, opts.destination ?? pino.destination(2));
