@@ -18,6 +18,11 @@ button:focus-visible, select:focus-visible, input:focus-visible { outline: 3px s
 #log > li { margin: .6rem 0; padding: .6rem .8rem; border-radius: 6px; border: 1px solid #ccc; }
 #log > li.from-user { background: #eef5fc; border-color: #b9d3ee; }
 #log > li.to-channel { border-left: 6px solid var(--accent); }
+#log > li.in-inbox { border-left: 6px solid #6a3fb5; }
+.approval dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; }
+.request-form label, .deny-form label { display: block; margin: .3rem 0; }
+.request-form textarea, .deny-form textarea { display: block; width: 100%; min-height: 3rem; font: inherit; }
+.audit-rows { font-family: ui-monospace, monospace; font-size: .85rem; }
 .meta { color: var(--muted); font-size: .85rem; }
 .card h3 { margin: 0 0 .4rem; }
 .card h4 { margin: .5rem 0 .2rem; font-size: .95rem; }
@@ -43,15 +48,29 @@ function context() {
   return { employeeId: $('who').value, channel, members };
 }
 
-function append(html, cls, meta) {
+function append(html, cls, meta, ref) {
+  // An updated approval card replaces its earlier copy, as chat clients update a message in place.
+  const old = ref ? document.querySelector('#log > li[data-ref="' + CSS.escape(ref) + '"]') : null;
   const li = document.createElement('li');
+  if (ref) li.dataset.ref = ref;
   li.className = cls;
   if (meta) { const m = document.createElement('div'); m.className = 'meta'; m.textContent = meta; li.append(m); }
   const content = document.createElement('div');
   content.innerHTML = html; // server-rendered and escaped (bot/playground/html.ts)
   li.append(content);
-  $('log').append(li);
+  if (old) old.replaceWith(li); else $('log').append(li);
   li.scrollIntoView({ block: 'nearest' });
+}
+
+function showInbox(items) {
+  for (const i of items || []) append(i.html, 'from-bot in-inbox', body.dataset.inbox + ' · ' + ($('who').selectedOptions[0]?.textContent ?? '').split(' · ')[0], i.ref);
+}
+
+async function fetchInbox() {
+  try {
+    const res = await fetch('/playground/api/inbox', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId: $('who').value }) });
+    if (res.ok) showInbox((await res.json()).inbox);
+  } catch { /* the next request shows it */ }
 }
 
 async function post(path, payload) {
@@ -62,10 +81,25 @@ async function post(path, payload) {
     for (const r of answer.replies) {
       append(r.html, r.to === 'channel' ? 'from-bot to-channel' : 'from-bot to-you', (r.to === 'channel' ? body.dataset.inChannel : body.dataset.you) + ' · ' + answer.requestId);
     }
+    showInbox(answer.inbox);
   } catch {
     append('<p class="notice notice-error">' + body.dataset.failed + '</p>', 'from-bot', '');
   }
 }
+
+$('who').addEventListener('change', fetchInbox);
+setInterval(fetchInbox, 3000);
+
+$('log').addEventListener('submit', (e) => {
+  const f = e.target.closest('form[data-action]');
+  if (!f) return;
+  e.preventDefault();
+  const data = new FormData(f);
+  const form = {};
+  for (const [k, v] of data) { if (k === 'groups') (form.groups ??= []).push(v); else form[k] = v; }
+  f.querySelector('button[type=submit]').disabled = true;
+  post('/playground/api/action', { action: f.dataset.action, value: f.dataset.value, form });
+});
 
 $('channel').addEventListener('change', () => { $('members-box').hidden = $('channel').value === 'dm'; });
 

@@ -8,14 +8,18 @@ import type { Asker, LookupService } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
-import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
+import { errorView, helpView, lookupResultView, noticeView, sharedCardView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
+import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 
 /** Button action ids: the same names the Slack adapter uses, so a payload means the same everywhere. */
 export const ACTION_PICK = 'customer_pick';
 export const ACTION_SHARE = 'customer_share';
-export const PLAYGROUND_ACTIONS = [ACTION_PICK, ACTION_SHARE] as const;
+export const PLAYGROUND_ACTIONS = [
+  ACTION_PICK, ACTION_SHARE, 'approval_reveal', 'approval_access', 'approval_submit', 'approval_approve', 'approval_deny_open',
+  'approval_deny', 'approval_cancel', 'audit_page',
+] as const;
 export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
 
 /** The simulated conversations: a DM with the bot, or a channel of the given kind with chosen members. */
@@ -31,7 +35,7 @@ export interface Turn {
 }
 
 /** One reply: to the asker only (like an ephemeral Slack message), or posted into the channel. */
-export interface Reply { to: 'you' | 'channel'; view: View }
+export interface Reply { to: 'you' | 'channel'; view: PlaygroundView }
 
 export interface FlowResult { command: string; locale: Locale; replies: Reply[] }
 
@@ -41,6 +45,7 @@ export interface FlowDeps {
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
+  approvals?: PlaygroundApprovalFlow;
 }
 
 export class PlaygroundFlow {
@@ -51,9 +56,11 @@ export class PlaygroundFlow {
     let locale = this.deps.defaultLocale;
     let command = 'lookup';
     try {
-      let parsed: ReturnType<typeof parseCommand>;
+      let parsed: ReturnType<typeof parseCommand> | { kind: 'audit'; text: string };
       try {
-        parsed = parseCommand(text);
+        // `audit …` (or `/audit …`) is the chat adapters' /audit command; everything else is /customer.
+        const audit = /^\/?audit(?:\s+|$)(.*)$/is.exec(text.trim());
+        parsed = audit ? { kind: 'audit', text: audit[1]! } : parseCommand(text);
       } catch (err) {
         command = 'usage';
         locale = await this.localeOf(turn.employeeId);
@@ -66,6 +73,11 @@ export class PlaygroundFlow {
       }
       const employee = await this.identify(turn);
       locale = employee.locale;
+      if (parsed.kind === 'audit') {
+        command = 'audit';
+        if (!this.deps.approvals) throw new Error('audit queries are not wired');
+        return this.only(command, locale, await this.deps.approvals.audit(employee, turn.channel, turn.requestId, { text: parsed.text }));
+      }
       const result = await this.deps.lookup.lookup(this.asker(turn, employee), parsed.query, parsed.purpose);
       return this.only(command, locale, lookupResultView(result, locale));
     } catch (err) {
@@ -74,12 +86,39 @@ export class PlaygroundFlow {
   }
 
   /** A button on an earlier reply, posted back with its action id and value. */
-  async action(action: PlaygroundAction, value: string, turn: Turn): Promise<FlowResult> {
+  async action(action: PlaygroundAction, value: string, turn: Turn, form: ApprovalForm = {}): Promise<FlowResult> {
     if (action === ACTION_PICK) {
       const r = await this.text(value, turn);
       return { ...r, command: 'pick' };
     }
-    return this.share(value, turn);
+    if (action === ACTION_SHARE) return this.share(value, turn);
+    return this.approval(action, value, turn, form);
+  }
+
+  /** Request forms, decisions and audit paging, through the same core services as the chat adapters. */
+  private async approval(action: Exclude<PlaygroundAction, typeof ACTION_PICK | typeof ACTION_SHARE>, value: string, turn: Turn, form: ApprovalForm): Promise<FlowResult> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn);
+      locale = employee.locale;
+      const a = this.deps.approvals;
+      if (!a) throw new Error('approvals are not wired');
+      const view = await (() => {
+        switch (action) {
+          case 'approval_reveal': return a.open(employee, 'reveal', value, turn.channel);
+          case 'approval_access': return a.open(employee, 'access', value, turn.channel);
+          case 'approval_submit': return a.submit(employee, { ...form, metadata: value });
+          case 'approval_approve': return a.approve(employee, value);
+          case 'approval_deny_open': return a.openDeny(employee, value);
+          case 'approval_deny': return a.deny(employee, value, form.reason ?? '');
+          case 'approval_cancel': return a.cancel(employee, value);
+          case 'audit_page': return a.audit(employee, turn.channel, turn.requestId, { token: value });
+        }
+      })();
+      return this.only(action, locale, view);
+    } catch (err) {
+      return this.fail(action, turn, err, locale);
+    }
   }
 
   /** "Share in channel": the audience-masked card for the channel's least-privileged member. */
@@ -138,7 +177,7 @@ export class PlaygroundFlow {
     return e?.locale ?? this.deps.defaultLocale;
   }
 
-  private only(command: string, locale: Locale, view: View): FlowResult {
+  private only(command: string, locale: Locale, view: PlaygroundView): FlowResult {
     return { command, locale, replies: [{ to: 'you', view }] };
   }
 

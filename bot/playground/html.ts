@@ -2,6 +2,7 @@
 // adapters show, as plain semantic HTML. Values are already masked by the core; here they are escaped.
 // Buttons carry the action id and value the chat adapters use, and the page's script posts them back.
 import type { View } from '../core/views.ts';
+import type { PlaygroundView } from './approvals-flow.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -16,8 +17,26 @@ function button(action: string, label: string, value: string): string {
   return `<button type="button" class="action" data-action="${escapeHtml(action)}" data-value="${escapeHtml(value)}">${escapeHtml(label)}</button>`;
 }
 
-export function renderViewHtml(view: View): string {
+export function renderViewHtml(view: PlaygroundView): string {
   switch (view.kind) {
+    case 'approval':
+      return `<article class="approval" data-kind="approval" data-request-id="${escapeHtml(view.requestId)}" data-state="${escapeHtml(view.status.state)}"><h3>${escapeHtml(view.title)}</h3><dl>${view.lines.map((l) =>
+        `<dt>${escapeHtml(l.label)}</dt><dd>${escapeHtml(l.value)}</dd>`).join('')}</dl><p class="status" role="status">${inline(view.status.text)}</p>${view.buttons.length ? `<div class="actions">${view.buttons.map((b) =>
+        button(b.action === 'deny' ? 'approval_deny_open' : `approval_${b.action}`, b.label, b.value)).join(' ')}</div>` : ''}</article>`;
+    case 'request_form':
+      return `<form class="request-form" data-kind="request_form" data-action="approval_submit" data-value="${escapeHtml(view.metadata)}"><h3>${escapeHtml(view.title)}</h3><p>${escapeHtml(view.summary)}</p>`
+        + `<label>${escapeHtml(view.reasonLabel)}<textarea name="purpose" required maxlength="500"></textarea></label>`
+        + `<label>${escapeHtml(view.duration.label)}<input name="duration" type="number" min="1" max="${view.duration.max}" value="${view.duration.initial}" required></label>`
+        + (view.groups ? `<fieldset><legend>${escapeHtml(view.groups.label)}</legend>${view.groups.options.map((o) =>
+          `<label><input type="checkbox" name="groups" value="${escapeHtml(o.value)}"> ${escapeHtml(o.label)}</label>`).join(' ')}</fieldset>` : '')
+        + `<button type="submit">${escapeHtml(view.submit)}</button></form>`;
+    case 'deny_form':
+      return `<form class="deny-form" data-kind="deny_form" data-action="approval_deny" data-value="${escapeHtml(view.metadata)}"><h3>${escapeHtml(view.title)}</h3>`
+        + `<label>${escapeHtml(view.reasonLabel)}<textarea name="reason" required maxlength="500"></textarea></label><button type="submit">${escapeHtml(view.submit)}</button></form>`;
+    case 'audit-table':
+      return `<section class="audit" data-kind="audit-table"><h3>${escapeHtml(view.title)}</h3><p class="meta">${escapeHtml(view.header)}</p>`
+        + (view.empty ? `<p>${escapeHtml(view.empty)}</p>` : `<ol class="audit-rows">${view.rows.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ol>`)
+        + `<footer>${escapeHtml(view.footer)}</footer><div class="actions">${view.newer ? button('audit_page', view.newer.label, view.newer.value) : ''} ${view.older ? button('audit_page', view.older.label, view.older.value) : ''}</div></section>`;
     case 'notice':
       return `<p class="notice notice-${view.tone}" data-kind="notice" data-tone="${view.tone}">${inline(view.text)}</p>`;
     case 'help':
@@ -33,6 +52,10 @@ export function renderViewHtml(view: View): string {
 function renderCard(view: Extract<View, { kind: 'card' }>): string {
   const groups = view.groups.map((g) => `<section class="group" data-group="${escapeHtml(g.group)}"><h4>${escapeHtml(g.label)}</h4><dl>${g.fields.map((f) =>
     `<div class="field${f.masked ? ' masked' : ''}" data-field="${escapeHtml(f.field)}"><dt>${escapeHtml(f.label)}</dt><dd>${escapeHtml(f.value)}${f.masked ? ' <span class="badge" title="masked">•••</span>' : ''}</dd></div>`).join('')}</dl></section>`).join('');
-  const actions = view.share ? `<div class="actions">${button('customer_share', view.share.label, view.share.value)}</div>` : '';
-  return `<article class="card" data-kind="card" data-customer-id="${escapeHtml(view.customerId)}"><h3>${escapeHtml(view.title)}</h3>${groups}<footer>${escapeHtml(view.footer)}</footer>${actions}</article>`;
+  const buttons = [
+    ...(view.requests ?? []).map((r) => button(`approval_${r.kind}`, r.label, r.value)),
+    ...(view.share ? [button('customer_share', view.share.label, view.share.value)] : []),
+  ];
+  const actions = buttons.length ? `<div class="actions">${buttons.join(' ')}</div>` : '';
+  return `<article class="card" data-kind="card" data-customer-id="${escapeHtml(view.customerId)}"><h3>${escapeHtml(view.title)}</h3>${groups}<footer>${inline(view.footer).replace(/\n/g, '<br>')}</footer>${actions}</article>`;
 }

@@ -21,6 +21,9 @@ const entries = {
   'playground.log': { 'zh-CN': '对话', en: 'Conversation' },
   'playground.you': { 'zh-CN': '仅您可见', en: 'Only visible to you' },
   'playground.inChannel': { 'zh-CN': '发布到频道', en: 'Posted in the channel' },
+  'playground.request.sent': { 'zh-CN': '申请 {id} 已提交，审批人会在演练场收件箱中看到它（切换到审批人即可）。', en: 'Request {id} sent; the approvers see it in their playground inbox (switch to one of them).' },
+  'playground.request.denied': { 'zh-CN': '已拒绝申请 {id}。', en: 'Request {id} denied.' },
+  'playground.inbox': { 'zh-CN': '收件箱', en: 'Inbox' },
   'playground.failed': { 'zh-CN': '请求失败，请重试。', en: 'The request failed; please try again.' },
 };
 

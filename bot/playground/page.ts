@@ -34,7 +34,7 @@ export function renderPage(employees: Employee[], locale: Locale): string {
 <link rel="stylesheet" href="${ASSET_CSS}">
 <script type="module" src="${ASSET_JS}"></script>
 </head>
-<body data-you="${escapeHtml(t('playground.you', locale))}" data-in-channel="${escapeHtml(t('playground.inChannel', locale))}" data-failed="${escapeHtml(t('playground.failed', locale))}">
+<body data-you="${escapeHtml(t('playground.you', locale))}" data-in-channel="${escapeHtml(t('playground.inChannel', locale))}" data-failed="${escapeHtml(t('playground.failed', locale))}" data-inbox="${escapeHtml(t('playground.inbox', locale))}">
 <header>
 <h1>${escapeHtml(t('playground.title', locale))}</h1>
 <p class="warning" role="alert" id="local-only">${escapeHtml(t('playground.warning', locale))}</p>

@@ -15,10 +15,12 @@ import type { Metrics } from '../metrics.ts';
 import { APP_CSS, APP_JS } from './assets.ts';
 import { PLAYGROUND_ACTIONS, PLAYGROUND_CHANNELS, type FlowResult, type PlaygroundFlow, type Turn } from './flow.ts';
 import { renderViewHtml } from './html.ts';
+import type { PlaygroundInbox } from './inbox.ts';
 import { ASSET_CSS, ASSET_JS, renderPage } from './page.ts';
 
 export const API_MESSAGE = '/playground/api/message';
 export const API_ACTION = '/playground/api/action';
+export const API_INBOX = '/playground/api/inbox';
 const MAX_BODY = 16 * 1024;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -28,7 +30,14 @@ const context = {
   members: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/)).max(200).default([]),
 };
 const messageBody = z.object({ ...context, text: z.string().max(2000) });
-const actionBody = z.object({ ...context, action: z.enum(PLAYGROUND_ACTIONS), value: z.string().min(1).max(200) });
+const actionBody = z.object({
+  ...context, action: z.enum(PLAYGROUND_ACTIONS), value: z.string().min(1).max(2000),
+  form: z.object({
+    purpose: z.string().max(2000).optional(), duration: z.string().max(20).optional(),
+    groups: z.array(z.string().max(32)).max(20).optional(), reason: z.string().max(2000).optional(),
+  }).default({}),
+});
+const inboxBody = z.object({ employeeId: context.employeeId });
 
 export interface PlaygroundRouteDeps {
   flow: PlaygroundFlow;
@@ -37,6 +46,7 @@ export interface PlaygroundRouteDeps {
   bindHost: string;
   logger: Logger;
   metrics?: Metrics;
+  inbox?: PlaygroundInbox;
 }
 
 export function playgroundRoutes(deps: PlaygroundRouteDeps): Route[] {
@@ -58,8 +68,34 @@ export function playgroundRoutes(deps: PlaygroundRouteDeps): Route[] {
     { method: 'GET', path: ASSET_CSS, handler: guard((_req, res) => send(res, 200, 'text/css; charset=utf-8', APP_CSS)) },
     { method: 'GET', path: ASSET_JS, handler: guard((_req, res) => send(res, 200, 'text/javascript; charset=utf-8', APP_JS)) },
     { method: 'POST', path: API_MESSAGE, handler: guard(api(deps, messageBody, (b, turn) => deps.flow.text(b.text, turn))) },
-    { method: 'POST', path: API_ACTION, handler: guard(api(deps, actionBody, (b, turn) => deps.flow.action(b.action, b.value, turn))) },
+    { method: 'POST', path: API_ACTION, handler: guard(api(deps, actionBody, (b, turn) => deps.flow.action(b.action, b.value, turn, stripUndefined(b.form)))) },
+    { method: 'POST', path: API_INBOX, handler: guard(inbox(deps)) },
   ];
+}
+
+/** What the approval flow posted to the employee (approval cards, messages) since the page last asked. */
+function inbox(deps: PlaygroundRouteDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'send application/json');
+    const origin = req.headers.origin;
+    if (origin !== undefined && hostOf(origin) !== (req.headers.host ?? '').toLowerCase()) return refuse(res, 403, 'cross-origin request refused');
+    let parsed;
+    try {
+      parsed = inboxBody.safeParse(JSON.parse(await readBody(req)));
+    } catch {
+      return refuse(res, 400, 'the body must be one JSON object of at most 16 KiB');
+    }
+    if (!parsed.success) return refuse(res, 400, 'invalid fields: employeeId');
+    send(res, 200, 'application/json', JSON.stringify({ inbox: drainInbox(deps, parsed.data.employeeId) }));
+  };
+}
+
+function drainInbox(deps: PlaygroundRouteDeps, employeeId: string): { ref: string; kind: string; html: string }[] {
+  return (deps.inbox?.drain(employeeId) ?? []).map((i) => ({ ref: i.ref, kind: i.view.kind, html: renderViewHtml(i.view) }));
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
 function api<S extends typeof messageBody | typeof actionBody>(
@@ -91,6 +127,7 @@ function api<S extends typeof messageBody | typeof actionBody>(
       requestId,
       command: result.command,
       replies: result.replies.map((r) => ({ to: r.to, kind: r.view.kind, html: renderViewHtml(r.view) })),
+      inbox: drainInbox(deps, body.employeeId),
     }));
   };
 }

@@ -20,6 +20,19 @@ import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import { PlaygroundFlow } from './flow.ts';
 import { playgroundRoutes } from './routes.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
+import { ApprovalService } from '../core/approvals/service.ts';
+import { approvalSettingsOf } from '../core/approvals/settings.ts';
+import { AuditQueryService } from '../core/audit-query-service.ts';
+import { verifyAuditChain } from '../core/audit-verify.ts';
+import { auditModels } from '../store/audit-model.ts';
+import { MongoAuditLogReader } from '../store/audit-query-store.ts';
+import { allCheckpoints, streamRecords } from '../store/audit-store.ts';
+import { MongoGrantStore } from '../store/grant-store.ts';
+import { MongoRequestStore } from '../store/request-store.ts';
+import { PlaygroundApprovalFlow } from './approvals-flow.ts';
+import { PlaygroundInbox } from './inbox.ts';
+
+const SWEEP_MS = 15_000;
 
 export const PLAYGROUND_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
 
@@ -49,19 +62,51 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     await ensureIndexes(conn);
     const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
     const directory = new EmployeeStore(conn);
-    const engine = createPolicyEngine(loadPolicy(config.policyDir));
+    const grants = new MongoGrantStore(conn);
+    await grants.ensureIndexes();
+    const requests = new MongoRequestStore(conn);
+    await requests.ensureIndexes();
+    const policy = loadPolicy(config.policyDir);
+    // Decisions see active grants (approvals); the engine re-checks expiry with the decision's clock.
+    const engine = createPolicyEngine(policy, { grants });
     const producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
     closers.push(() => producer.close());
     if (!(await producer.ready(2000))) log.warn('audit queue not reachable yet; lookups are refused until it is');
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
+    const recorder = metrics.wrapRecorder(producer);
     const lookup = new LookupService({
-      engine, customers, recorder: metrics.wrapRecorder(producer), present: applyDecision, clock,
+      engine, customers, recorder, present: applyDecision, clock, grants,
       queryHmacKey: section(config, 'audit').hmacKey,
     });
-    const flow = new PlaygroundFlow({ lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log });
+    const inbox = new PlaygroundInbox();
+    const approvals = new ApprovalService({
+      engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
+      settings: approvalSettingsOf(policy), platform: 'playground',
+    });
+    const models = await auditModels(conn);
+    const signingKey = section(config, 'audit').signingKey;
+    const audit = new AuditQueryService({
+      engine, log: new MongoAuditLogReader(models), directory, recorder, clock, queryHmacKey: section(config, 'audit').hmacKey,
+      verifyChain: async () => {
+        const r = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), signingKey);
+        return {
+          ok: r.ok, events: r.events,
+          ...(r.problem ? { badSeq: r.problem.seq, problem: r.problem.problem } : {}),
+          ...(r.latestCheckpoint ? { checkpoint: { n: r.latestCheckpoint.n, lastSeq: r.latestCheckpoint.lastSeq } } : {}),
+        };
+      },
+    });
+    const flow = new PlaygroundFlow({
+      lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
+      approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }),
+    });
+    // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.
+    const sweeper = setInterval(() => { approvals.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.name : typeof err }, 'playground: approval sweep failed')); }, SWEEP_MS);
+    sweeper.unref();
+    closers.push(async () => clearInterval(sweeper));
     const routes = [
-      ...playgroundRoutes({ flow, employees: directory, defaultLocale: config.defaultLocale, bindHost: config.http.host, logger: log, metrics }),
+      ...playgroundRoutes({ flow, employees: directory, defaultLocale: config.defaultLocale, bindHost: config.http.host, logger: log, metrics, inbox }),
       metrics.route,
     ];
     const readiness: ReadinessCheck[] = [

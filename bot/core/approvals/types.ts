@@ -24,7 +24,7 @@ export interface CardRef {
 
 /** The lookup card a reveal came from (updated for the requester only). */
 export interface RequestOrigin {
-  platform: ChatPlatform;
+  platform: ChatPlatform | 'playground';
   channel: string;
   channelKind: ChannelKind;
   /** Slack response_url of the ephemeral card; secret-ish, never logged, never audited. */

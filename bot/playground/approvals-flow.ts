@@ -1,0 +1,142 @@
+// Approvals and audit queries in the playground: the same ApprovalService and AuditQueryService the chat
+// adapters use. Where Slack opens a modal, the playground shows the same neutral form inline; where Slack
+// posts to a DM, the approval flow writes into the employee's playground inbox (inbox.ts).
+import { ApprovalRefused } from '../core/approvals/errors.ts';
+import type { ApprovalService } from '../core/approvals/service.ts';
+import type { RequestTarget } from '../core/approvals/types.ts';
+import { parseAuditCommand } from '../core/audit-query.ts';
+import type { AuditQueryService } from '../core/audit-query-service.ts';
+import { auditErrorView, auditHelpView, auditTableView, chainStateView, type AuditTableView } from '../core/audit-query-views.ts';
+import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
+import { t, userMessage, type Locale } from '../core/messages.ts';
+import type { Clock } from '../core/ports.ts';
+import { noticeView, type View } from '../core/views.ts';
+import { approvalErrorText, denyFormView, requestFormView, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
+import type { ChannelKind } from '../../policies/types.ts';
+
+export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | AuditTableView;
+
+export interface ApprovalForm { purpose?: string; duration?: string; groups?: string[]; reason?: string; metadata?: string }
+
+interface Metadata { target: Exclude<RequestTarget, { kind: 'export' }>; channelKind: ChannelKind }
+
+export interface ApprovalFlowDeps {
+  approvals: ApprovalService;
+  audit: AuditQueryService;
+  securityContact: string;
+  clock: Clock;
+}
+
+export class PlaygroundApprovalFlow {
+  constructor(private readonly deps: ApprovalFlowDeps) {}
+
+  /** "Reveal <field>" / "Request access" on a card: the request form with the policy's bounds. */
+  async open(employee: Employee, kind: 'reveal' | 'access', value: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const l = employee.locale;
+    try {
+      const target = parseButton(kind, value);
+      const prepared = await this.deps.approvals.prepare(employee, target, channel);
+      const what = target.kind === 'reveal' ? `${target.customerId} · ${t(`field.${target.field}`, l)}` : target.customerId;
+      const meta: Metadata = { target, channelKind: channel };
+      return requestFormView(prepared, what, l, JSON.stringify(meta));
+    } catch (err) {
+      return this.error(err, l);
+    }
+  }
+
+  async submit(employee: Employee, form: ApprovalForm): Promise<PlaygroundView> {
+    const l = employee.locale;
+    try {
+      const meta = parseMetadata(form.metadata ?? '');
+      const duration = (form.duration ?? '').trim();
+      const durationMinutes = /^\d{1,7}$/.test(duration) ? Number(duration) : Number.NaN;
+      const groups = form.groups ?? [];
+      const picked = groups.filter((g): g is FieldGroup => (FIELD_GROUP_NAMES as readonly string[]).includes(g));
+      if (picked.length !== groups.length) throw new ApprovalRefused('malformed');
+      const request = await this.deps.approvals.submit(employee, { target: meta.target, purpose: form.purpose ?? '', durationMinutes, ...(picked.length ? { groups: picked } : {}) },
+        { platform: 'playground', channel: 'playground', channelKind: meta.channelKind });
+      return noticeView(t('playground.request.sent', l, { id: request.requestId }));
+    } catch (err) {
+      return this.error(err, l);
+    }
+  }
+
+  async approve(employee: Employee, requestId: string): Promise<PlaygroundView> {
+    const l = employee.locale;
+    try {
+      const result = await this.deps.approvals.approve(employee, requestId);
+      return noticeView(result.kind === 'voted' ? t('approval.voted', l, { votes: result.votes, quorum: result.request.quorum }) : t('approval.done.approved', l, { id: requestId }));
+    } catch (err) {
+      return this.decisionError(err, l, requestId);
+    }
+  }
+
+  openDeny(employee: Employee, requestId: string): PlaygroundView {
+    if (!/^R-[A-P]{10}$/.test(requestId)) return this.error(new ApprovalRefused('malformed'), employee.locale);
+    return denyFormView(requestId, employee.locale);
+  }
+
+  async deny(employee: Employee, requestId: string, reason: string): Promise<PlaygroundView> {
+    try {
+      await this.deps.approvals.deny(employee, requestId, reason);
+      return noticeView(t('playground.request.denied', employee.locale, { id: requestId }));
+    } catch (err) {
+      return this.decisionError(err, employee.locale, requestId);
+    }
+  }
+
+  async cancel(employee: Employee, requestId: string): Promise<PlaygroundView> {
+    try {
+      await this.deps.approvals.cancel(employee, requestId);
+      return noticeView(t('approval.done.cancelled', employee.locale, { id: requestId }));
+    } catch (err) {
+      return this.decisionError(err, employee.locale, requestId);
+    }
+  }
+
+  /** `audit …` typed in the box (the chat adapters' `/audit`), or a paging button's token. */
+  async audit(employee: Employee, channel: ChannelKind, requestId: string, input: { text: string } | { token: string }): Promise<PlaygroundView> {
+    const l = employee.locale;
+    const asker = { employee, platform: 'playground' as const, platformUserId: employee.employeeId, channel, correlationId: requestId };
+    try {
+      if ('token' in input) return auditTableView(await this.deps.audit.turn(asker, input.token), l, employee.timezone);
+      const command = parseAuditCommand(input.text, { now: this.deps.clock.now(), timezone: employee.timezone });
+      if (command.kind === 'help') return auditHelpView(l);
+      if (command.kind === 'verify') return chainStateView(await this.deps.audit.verify(asker, command.purpose), l);
+      return auditTableView(await this.deps.audit.query(asker, command.filter, command.purpose, input.text), l, employee.timezone);
+    } catch (err) {
+      return auditErrorView(err, l, this.deps.securityContact);
+    }
+  }
+
+  private async decisionError(err: unknown, l: Locale, requestId: string): Promise<PlaygroundView> {
+    const request = /^R-[A-P]{10}$/.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId).catch(() => null) : null;
+    const names = request ? await this.deps.approvals.names(request) : new Map<string, string>();
+    const text = approvalErrorText(err, l, names, this.deps.securityContact);
+    return text ? noticeView(text, 'refusal') : noticeView(userMessage(err, l, { contact: this.deps.securityContact }), 'error');
+  }
+
+  private error(err: unknown, l: Locale): PlaygroundView {
+    const text = approvalErrorText(err, l, new Map(), this.deps.securityContact);
+    return text ? noticeView(text, 'refusal') : noticeView(userMessage(err, l, { contact: this.deps.securityContact }), 'error');
+  }
+}
+
+function parseButton(kind: 'reveal' | 'access', value: string): Exclude<RequestTarget, { kind: 'export' }> {
+  let o: { c?: unknown; f?: unknown };
+  try { o = JSON.parse(value) as { c?: unknown; f?: unknown }; } catch { throw new ApprovalRefused('malformed'); }
+  if (!o || typeof o.c !== 'string' || !/^C-\d{1,12}$/.test(o.c)) throw new ApprovalRefused('malformed');
+  if (kind === 'access') return { kind: 'access', customerId: o.c };
+  if (typeof o.f !== 'string' || !/^[a-zA-Z]{1,32}$/.test(o.f)) throw new ApprovalRefused('malformed');
+  return { kind: 'reveal', customerId: o.c, field: o.f as CustomerField };
+}
+
+function parseMetadata(text: string): Metadata {
+  try {
+    const m = JSON.parse(text) as Metadata;
+    if (!m?.target || !['reveal', 'access'].includes(m.target.kind) || !['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
+    return { target: parseButton(m.target.kind, JSON.stringify({ c: m.target.customerId, ...(m.target.kind === 'reveal' ? { f: m.target.field } : {}) })), channelKind: m.channelKind };
+  } catch {
+    throw new ApprovalRefused('malformed');
+  }
+}
