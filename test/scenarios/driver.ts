@@ -1,0 +1,52 @@
+// The platform driver interface of the shared scenario list: a scenario says what users do ("look up X
+// in a DM", "share it in the team channel"); a driver does it through one chat platform's real adapter
+// and reports what the user saw, in platform-neutral terms, plus the audit trail it left.
+import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+
+/** A card as the user saw it: its title and `label → value` lines (unescaped), and whether it offered Share. */
+export interface SeenCard { title: string; fields: Map<string, string>; text: string; shareable: boolean }
+
+/** One audit record reduced to what must be the same on every platform. */
+export interface TrailEntry {
+  action: string;
+  employeeId: string | null;
+  channelKind: string;
+  customerIds: string[];
+  fields: string[];
+  decision: string;
+  reasonCode?: string;
+  stage?: string;
+  audience?: number;
+}
+
+export interface PlatformDriver {
+  readonly platform: 'slack' | 'lark';
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** `text` typed by `user` in their DM with the bot. */
+  lookupInDm(user: DemoEmployeeKey, text: string): Promise<SeenCard>;
+  /** `text` asked by `user` in the team channel (answered privately), then Share clicked; returns the posted card. */
+  shareInTeam(user: DemoEmployeeKey, text: string): Promise<{ own: SeenCard; shared: SeenCard }>;
+  /** The audit records since the last call, once at least `atLeast` are stored. */
+  trailSince(atLeast: number): Promise<TrailEntry[]>;
+}
+
+/** Members of the team channel every driver sets up (besides the bot). */
+export const TEAM: DemoEmployeeKey[] = ['salesRep', 'financeClerk', 'supportAgent', 'legalCounsel'];
+export const CUSTOMERS = 60;
+export const SEED = 'slack-tests'; // both harnesses seed the same demo customers
+
+export function trailEntry(r: Record<string, unknown>): TrailEntry {
+  const meta = (r.meta ?? {}) as Record<string, unknown>;
+  return {
+    action: String(r.action),
+    employeeId: ((r.actor ?? {}) as { employeeId?: string | null }).employeeId ?? null,
+    channelKind: String(r.channelKind),
+    customerIds: (r.customerIds as string[] | undefined) ?? [],
+    fields: ((r.fields as { name: string; outcome: string }[] | undefined) ?? []).map((f) => `${f.name}:${f.outcome}`),
+    decision: String(r.decision),
+    ...(r.reasonCode ? { reasonCode: String(r.reasonCode) } : {}),
+    ...(typeof meta.stage === 'string' ? { stage: meta.stage } : {}),
+    ...(typeof meta.audience === 'number' ? { audience: meta.audience } : {}),
+  };
+}
