@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../bot/core/ports.ts';
 import { createLogger, type Logger } from '../bot/logger.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
+import { startApprovalWorkers } from './approvals/start.ts';
 
 export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
 
@@ -30,8 +31,11 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
       settings: config.auditPipeline,
       logger: logger.child({ worker: 'audit' }),
     });
+    // Approvals (sweeper) and exports need Slack and the crypto keys; without them only the audit worker runs.
+    const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
     return {
       async close() {
+        await approvalWorkers?.close();
         await auditWorker.close();
         await conn.close().catch(() => undefined);
       },

@@ -17,16 +17,19 @@ export async function startSweeper(opts: { redisUrl: string; prefix: string; app
   connection.on('error', () => undefined);
   const queue = new Queue(SWEEP_QUEUE, { connection, prefix: opts.prefix });
   await queue.upsertJobScheduler('approval-sweep', { every: opts.everyMs ?? 60_000 }, { name: 'sweep', data: {} });
+  const workerConnection = connection.duplicate({ maxRetriesPerRequest: null });
+  workerConnection.on('error', () => undefined);
   const worker = new Worker(SWEEP_QUEUE, async () => {
     const counts = await opts.approvals.sweep();
     if (counts.reminded + counts.escalated + counts.expired + counts.grantsExpired > 0) opts.logger.info(counts, 'approval sweep');
     return counts;
-  }, { connection: connection.duplicate({ maxRetriesPerRequest: null }), prefix: opts.prefix, concurrency: 1 });
+  }, { connection: workerConnection, prefix: opts.prefix, concurrency: 1 });
   worker.on('error', (err) => opts.logger.warn({ err: { name: err.name } }, 'approval sweeper error'));
   return {
     async close() {
       await worker.close();
       await queue.close();
+      workerConnection.disconnect();
       connection.disconnect();
     },
   };

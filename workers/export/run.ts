@@ -13,6 +13,7 @@ import type { AccessRequest } from '../../bot/core/approvals/types.ts';
 import { FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee } from '../../bot/core/domain.ts';
 import { canaryPosition, csvCell, encodeMarker, UTF8_BOM } from '../../bot/core/export-watermark.ts';
 import { principalOf } from '../../bot/core/identity.ts';
+import { exportableFields } from '../../bot/core/approvals/export-fields.ts';
 import { t } from '../../bot/core/messages.ts';
 import type { ScopeFilter } from '../../bot/core/ports.ts';
 import { formatValue } from '../../bot/core/view.ts';
@@ -50,7 +51,8 @@ export function exportScope(engine: PolicyEngineImpl, plan: ExportPlan, ctx: Dec
   const segment: ScopeFilter = { ...(seg?.conditions ?? {}), ...(seg?.customerIds.length ? { customerId: { $in: seg.customerIds } } : {}) };
   const scope: ScopeFilter = base.allowed ? { $and: [base.scope, segment] } : segment;
   const widened = new Set(plan.grant?.groups ?? []);
-  const columns = plan.request.fields.filter((f) => widened.has(groupOf(f)) || (base.allowed && (base.fields[f]?.outcome ?? 'hide') !== 'hide'));
+  const exportable = exportableFields(engine.policy, principal);
+  const columns = plan.request.fields.filter((f) => widened.has(groupOf(f)) || exportable.has(f));
   return { scope, columns };
 }
 

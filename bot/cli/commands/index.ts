@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as audit } from './audit.ts';
 import { register as demo } from './demo.ts';
+import { register as exportCmd } from './export.ts';
 import { register as importData } from './import.ts';
 import { register as policy } from './policy.ts';
 import { register as seed } from './seed.ts';
@@ -12,6 +13,7 @@ type Registrar = (program: Command) => void;
 const registrars: Registrar[] = [
   audit,
   demo,
+  exportCmd,
   importData,
   policy,
   seed,

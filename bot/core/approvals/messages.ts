@@ -72,6 +72,7 @@ registerMessages({
     en: 'The export selection is not valid: {problem}. Usage: /customer export region:east status:active fields:name,phone',
   },
   'approval.refused.channel_denied': { 'zh-CN': '查看和导出仅能在私信或私有频道中申请。', en: 'Reveals and exports can only be requested in a DM or a private channel.' },
+  'export.column.customerId': { 'zh-CN': '客户编号', en: 'Customer ID' },
   'export.progress': { 'zh-CN': '导出 {id}：已写入 {rows} 行…', en: 'Export {id}: {rows} rows written…' },
   'export.done': { 'zh-CN': '导出 {id} 完成：{rows} 行{capped}。文件已发送至此私信。', en: 'Export {id} finished: {rows} rows{capped}. The file is in this DM.' },
   'export.capped': { 'zh-CN': '（已达上限 {max} 行）', en: ' (cut at the limit of {max} rows)' },

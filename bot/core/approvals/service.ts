@@ -19,6 +19,8 @@ import { approvalCardView, grantExpiredCardView, type ApprovalView } from '../vi
 import type { Grant, GrantStore } from '../../../policies/grants.ts';
 import type { ApprovalRequirement, ChannelKind, Decision, PolicyEngine } from '../../../policies/types.ts';
 import { approverTiers, combineRequirements, type ApproverDirectory } from './approvers.ts';
+import { exportableFields } from './export-fields.ts';
+import type { Policy } from '../../../policies/load.ts';
 import { AlreadyDecided, ApprovalRefused } from './errors.ts';
 import type { ApprovalSettings } from './settings.ts';
 import type { AccessRequest, CardRef, FinalOutcome, RequestInput, RequestOrigin, RequestStore, RequestTarget } from './types.ts';
@@ -127,8 +129,10 @@ export class ApprovalService {
       throw new ApprovalRefused('export_denied', { reason: decision.denyReason });
     }
     const widen: FieldGroup[] = [];
+    const policy = (this.deps.engine as PolicyEngine & { policy?: Policy }).policy;
+    const exportable = policy ? exportableFields(policy, principalOf(requester)) : new Set<CustomerField>();
     for (const f of target.fields) {
-      const permitted = decision.allowed && (decision.fields[f]?.outcome ?? 'hide') !== 'hide';
+      const permitted = exportable.has(f) || (decision.allowed && (decision.fields[f]?.outcome ?? 'hide') !== 'hide');
       if (permitted) continue;
       const g = groupOf(f);
       if (!decision.approvals[g]) throw new ApprovalRefused('not_requestable', { what: f });

@@ -1,0 +1,42 @@
+// Starts the approval sweeper and the export worker next to the audit worker (workers/main.ts), when the
+// configuration has what they need (Slack to talk to people, crypto keys to read customers).
+import type { Connection } from 'mongoose';
+import { section, type Config } from '../../bot/config.ts';
+import { watermarkKey } from '../../bot/core/export-watermark.ts';
+import type { Clock } from '../../bot/core/ports.ts';
+import type { Logger } from '../../bot/logger.ts';
+import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
+import { approvalQueues } from '../../bot/queue/approval-queues.ts';
+import { ExportStore } from '../../bot/store/export-store.ts';
+import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
+import { SlackExportDelivery } from '../export/slack-delivery.ts';
+import { startExportWorker } from '../export/worker.ts';
+import { workerApprovalParts } from './service.ts';
+import { startSweeper } from './sweeper.ts';
+
+export async function startApprovalWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
+  if (!config.slack || !config.crypto) return null;
+  const redis = section(config, 'redis');
+  const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+  const queues = approvalQueues(redis.url, redis.queuePrefix);
+  const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports);
+  const exports = new ExportStore(conn);
+  await exports.ensureIndexes();
+  const sweeper = await startSweeper({ redisUrl: redis.url, prefix: redis.queuePrefix, approvals: parts.approvals, logger: logger.child({ worker: 'approvals' }) });
+  const exporter = startExportWorker({
+    redisUrl: redis.url, prefix: redis.queuePrefix, logger: logger.child({ worker: 'export' }),
+    deps: {
+      engine: parts.engine, customers: parts.customers, directory: parts.directory, grants: parts.grants, requests: parts.requests, exports,
+      recorder, clock, key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(parts.engine.policy).exportMaxRows,
+      delivery: new SlackExportDelivery(parts.client),
+    },
+  });
+  return {
+    async close() {
+      await exporter.close();
+      await sweeper.close();
+      await queues.close();
+      await recorder.close();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// One export job (ids only in the payload): check the request is an approved export whose grant is
+// still active, claim the export id, audit the start, write the watermarked CSV to a temporary file
+// with progress updates, upload it to the requester's DM, audit completion and delivery.
+import { unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditAction, AuditEventInput, AuditRecorder } from '../../bot/core/audit.ts';
+import { newEventId } from '../../bot/core/audit-event.ts';
+import type { RequestStore } from '../../bot/core/approvals/types.ts';
+import type { Employee } from '../../bot/core/domain.ts';
+import { newTagId } from '../../bot/core/export-watermark.ts';
+import { t } from '../../bot/core/messages.ts';
+import type { Clock } from '../../bot/core/ports.ts';
+import { recordThenShow } from '../../bot/core/record.ts';
+import type { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { EmployeeStore } from '../../bot/store/employee-store.ts';
+import type { ExportRecord, ExportStore } from '../../bot/store/export-store.ts';
+import { isGrantActive, type GrantStore } from '../../policies/grants.ts';
+import type { PolicyEngineImpl } from '../../policies/index.ts';
+import { makeCanary } from './canary.ts';
+import { runExport, type ExportResult } from './run.ts';
+
+/** Where the file and its progress go (Slack: a DM message updated in place, files.uploadV2). */
+export interface ExportDelivery {
+  start(to: Employee, text: string): Promise<unknown>;
+  progress(handle: unknown, text: string): Promise<void>;
+  upload(to: Employee, file: string, filename: string, title: string): Promise<string | undefined>;
+}
+
+export interface ExportJobDeps {
+  engine: PolicyEngineImpl;
+  customers: CustomerStore;
+  directory: EmployeeStore;
+  grants: GrantStore;
+  requests: RequestStore;
+  exports: ExportStore;
+  recorder: AuditRecorder;
+  clock: Clock;
+  key: Buffer;
+  maxRows: number;
+  delivery: ExportDelivery;
+  progressEvery?: number;
+}
+
+export class ExportRefused extends Error {
+  constructor(readonly reason: string) { super(`export refused: ${reason}`); }
+}
+
+export async function performExport(deps: ExportJobDeps, job: { requestId: string; exportId: string }): Promise<ExportResult | null> {
+  const request = await deps.requests.get(job.requestId);
+  if (!request || request.kind !== 'export' || request.status !== 'approved' || !request.grantId) throw new ExportRefused('not_an_approved_export');
+  const now = deps.clock.now();
+  const grant = await deps.grants.byId(request.grantId);
+  if (!grant || !isGrantActive(grant, now)) throw new ExportRefused('grant_inactive');
+  const requester = await deps.directory.byId(request.requesterId);
+  if (!requester || requester.status !== 'active') throw new ExportRefused('requester_inactive');
+
+  const conditions = request.segment?.conditions ?? {};
+  const canary = await makeCanary(deps.key, job.exportId, conditions, async (id) => (await deps.customers.get(id)) !== null, await deps.customers.count({}));
+  const record: ExportRecord = {
+    exportId: job.exportId, requestId: request.requestId, grantId: grant.grantId, employeeId: requester.employeeId,
+    tagId: newTagId(), canaryId: canary.customerId, status: 'running', createdAt: now,
+  };
+  if (!(await deps.exports.claim(record))) {
+    const earlier = await deps.exports.byId(job.exportId);
+    if (earlier?.status === 'completed') return null; // a retried job: the file was delivered already
+    Object.assign(record, { tagId: earlier?.tagId ?? record.tagId, canaryId: earlier?.canaryId ?? record.canaryId });
+    canary.customerId = record.canaryId;
+  }
+  const event = (action: AuditAction, meta: Record<string, number | boolean | string> = {}): AuditEventInput => {
+    const at = deps.clock.now();
+    return {
+      v: 1, eventId: newEventId(at), occurredAt: at.toISOString(),
+      actor: { employeeId: requester.employeeId, platform: 'system' }, channelKind: 'dm', action,
+      customerIds: request.segment?.customerIds ?? [], fields: request.fields.map((name) => ({ name, outcome: 'show' })),
+      decision: 'allowed', ruleIds: [`grant:${grant.grantId}`], requestId: request.requestId, grantId: grant.grantId, exportId: job.exportId,
+      purpose: request.purpose, meta,
+    };
+  };
+  const file = join(tmpdir(), `custos-${job.exportId}-${process.pid}.csv`);
+  try {
+    await recordThenShow(deps.recorder, event('export.start', { maxRows: deps.maxRows }), () => undefined);
+    const handle = await deps.delivery.start(requester, t('export.progress', requester.locale, { id: job.exportId, rows: 0 }));
+    const result = await runExport(deps.engine, deps.customers, {
+      exportId: job.exportId, request, grant, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, canary,
+      progressEvery: deps.progressEvery ?? 5000,
+      onProgress: (rows) => deps.delivery.progress(handle, t('export.progress', requester.locale, { id: job.exportId, rows })),
+    }, file);
+    await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }), () => undefined);
+    const fileId = await deps.delivery.upload(requester, file, `custos-export-${job.exportId}.csv`, `custos export ${job.exportId}`);
+    // Delivery into the requester's DM (Slack reports no per-user download; the file id stays in the
+    // export record: its digits would trip the audit log's PII guard).
+    await deps.recorder.record(event('export.download', { delivered: true, bytes: result.bytes })).catch(() => undefined);
+    await deps.exports.update(job.exportId, { status: 'completed', completedAt: deps.clock.now(), rows: result.rows, capped: result.capped, columns: result.columns, ...(fileId ? { fileId } : {}) });
+    const capped = result.capped ? t('export.capped', requester.locale, { max: deps.maxRows }) : '';
+    await deps.delivery.progress(handle, t('export.done', requester.locale, { id: job.exportId, rows: result.rows, capped }));
+    return result;
+  } catch (err) {
+    await deps.exports.update(job.exportId, { status: 'failed' }).catch(() => undefined);
+    throw err;
+  } finally {
+    await unlink(file).catch(() => undefined);
+  }
+}

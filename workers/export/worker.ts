@@ -1,0 +1,22 @@
+// The export worker: BullMQ jobs from the bot (`exports` queue, ids only), one export at a time per
+// worker (exports are I/O heavy; run more workers to go wider). Failed jobs retry with backoff; a retry
+// after delivery is a no-op (the export id is claimed once, see job.ts).
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../../bot/logger.ts';
+import { EXPORT_QUEUE } from '../../bot/queue/approval-queues.ts';
+import { performExport, type ExportJobDeps } from './job.ts';
+
+export interface RunningExportWorker { close(): Promise<void> }
+
+export function startExportWorker(opts: { redisUrl: string; prefix: string; deps: ExportJobDeps; logger: Logger }): RunningExportWorker {
+  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
+  const worker = new Worker<{ requestId: string; exportId: string }>(EXPORT_QUEUE, async (job) => {
+    const result = await performExport(opts.deps, job.data);
+    opts.logger.info({ exportId: job.data.exportId, rows: result?.rows ?? 0 }, 'export delivered');
+  }, { connection, prefix: opts.prefix, concurrency: 1 });
+  worker.on('failed', (job, err) => opts.logger.warn({ exportId: job?.data.exportId, err: { name: err.name, message: err instanceof Error && err.name === 'Error' ? err.message : undefined } }, 'export failed'));
+  worker.on('error', () => undefined);
+  return { async close() { await worker.close(); connection.disconnect(); } };
+}
