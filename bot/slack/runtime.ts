@@ -23,6 +23,9 @@ import { redisDeduper } from './dedupe.ts';
 import { applyDecision } from '../core/view.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
 import { adminFeatures } from './security-features.ts';
+import { approvalFeatures } from './approval-features.ts';
+import { approvalQueues } from '../queue/approval-queues.ts';
+import { MongoGrantStore } from '../store/grant-store.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
@@ -56,7 +59,10 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const store = new CustomerStore(conn, cipher);
     const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
     const directory = new EmployeeStore(conn);
-    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir));
+    const grants = new MongoGrantStore(conn);
+    await grants.ensureIndexes();
+    // Decisions see active grants (approvals, issue 6); the engine re-checks expiry with the decision's clock.
+    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir), { grants });
     let producer: AuditProducer | undefined;
     if (!overrides.recorder) {
       producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
@@ -75,8 +81,15 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       present: overrides.presenter ?? applyDecision,
       clock: overrides.clock ?? systemClock,
       queryHmacKey: section(config, 'audit').hmacKey,
+      grants,
     });
     const features = await adminFeatures({ conn, config, engine, directory, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
+    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix);
+    closers.push(() => queues.close());
+    features.push(...await approvalFeatures({
+      conn, config, engine, customers, directory, grants, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger,
+      exports: queues.exports, wakeUps: queues.wakeUps,
+    }));
     const slack = createSlackApp(slackSettings, {
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger), features,
