@@ -5,7 +5,8 @@ import { Option, type Command } from 'commander';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { WORKER_CONFIG_SECTIONS, startWorkers, stopOnSignals } from '../../../workers/main.ts';
-import { botConfigSections, startBotOrPlayground } from '../../playground/component.ts';
+import { botConfigSections, chatPlatformConfigured, startBotOrPlayground } from '../../playground/component.ts';
+import { LARK_CONFIG_SECTIONS, startLarkBot } from '../../lark/runtime.ts';
 
 interface Running { close(): Promise<void> }
 
@@ -13,16 +14,26 @@ interface Component {
   name: string;
   requires: readonly ConfigSection[];
   start: (config: Config, logger: Logger) => Promise<Running>;
+  /** Whether a plain `custos start` runs it (default: always); `--only NAME` runs it regardless. */
+  enabled?: (env: NodeJS.ProcessEnv) => boolean;
 }
+
+const larkConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.LARK_APP_ID);
 
 const COMPONENTS: Component[] = [
   { name: 'worker', requires: WORKER_CONFIG_SECTIONS, start: startWorkers },
-  // A chat platform when configured, else the local playground (bot/playground/component.ts).
-  { name: 'bot', requires: botConfigSections(process.env), start: startBotOrPlayground },
+  // A chat platform when configured, else the local playground (bot/playground/component.ts). Not when
+  // Lark alone is configured: the unauthenticated playground must never run beside a real deployment.
+  {
+    name: 'bot', requires: botConfigSections(process.env), start: startBotOrPlayground,
+    enabled: (env) => chatPlatformConfigured(env) || !larkConfigured(env),
+  },
+  // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
+  { name: 'lark', requires: LARK_CONFIG_SECTIONS, start: startLarkBot, enabled: larkConfigured },
 ];
 
 async function start(opts: { only?: string }): Promise<void> {
-  const runnable = COMPONENTS.filter((c) => opts.only === undefined || c.name === opts.only);
+  const runnable = COMPONENTS.filter((c) => (opts.only === undefined ? (c.enabled?.(process.env) ?? true) : c.name === opts.only));
   const config = loadConfig(process.env, { require: [...new Set(runnable.flatMap((c) => c.requires))] });
   const logger = createLogger({ level: config.logLevel });
   const running: Running[] = [];
