@@ -46,11 +46,11 @@ export function toCustomerDoc(c: Customer, cipher: FieldCipher): CustomerDoc {
     if (v !== undefined) enc[f] = cipher.encrypt(v, encryptionContext(c.customerId, f));
   }
   const bi: BlindIndexes = {};
-  if (c.phone !== undefined) bi.phone = cipher.blindIndex('phone', normalisePhone(c.phone));
-  if (c.email !== undefined) bi.email = cipher.blindIndex('email', normaliseEmail(c.email));
-  if (c.idNumber !== undefined) bi.idNumber = cipher.blindIndex('idNumber', normaliseIdNumber(c.idNumber));
+  if (c.phone !== undefined) bi.biPhone = cipher.blindIndex('phone', normalisePhone(c.phone));
+  if (c.email !== undefined) bi.biEmail = cipher.blindIndex('email', normaliseEmail(c.email));
+  if (c.idNumber !== undefined) bi.biIdNumber = cipher.blindIndex('idNumber', normaliseIdNumber(c.idNumber));
   doc.enc = enc;
-  doc.bi = bi;
+  Object.assign(doc, bi);
   doc.tokens = searchTokens(c.name, c.company);
   doc.search = searchText(c.name, c.company);
   doc.rowHash = customerDigest(c, cipher);

@@ -29,9 +29,10 @@ export class CustomerStore implements CustomerReader {
 
   async find(query: CustomerQuery, scope: ScopeFilter, limit: number): Promise<Customer[]> {
     const n = Math.max(1, Math.min(MAX_FIND_LIMIT, Math.floor(limit)));
-    // The scope is a separate `$and` member, never merged into the lookup: a scope that names the same
-    // path as the lookup (or uses `$or`) must narrow the result, not overwrite a condition.
-    const filter = { $and: [lookupFilter(query, this.cipher), scope] } as QueryFilter<CustomerDoc>;
+    // The scope sits in its own `$and`, never merged into the lookup: a scope that names the same path
+    // as the lookup (or uses `$or`) must narrow the result, not overwrite a condition. The lookup's own
+    // top-level equality stays outside it so FerretDB can answer it from an index instead of a scan.
+    const filter = { ...lookupFilter(query, this.cipher), $and: [scope] } as QueryFilter<CustomerDoc>;
     const docs = await this.model.find(filter).sort({ customerId: 1 }).limit(n).lean<CustomerDoc[]>();
     return docs.map((d) => fromCustomerDoc(d, this.cipher));
   }
@@ -134,11 +135,11 @@ export function lookupFilter(query: CustomerQuery, cipher: FieldCipher): Record<
     case 'id':
       return { customerId: nfkc(query.value).trim().toUpperCase() };
     case 'phone':
-      return { 'bi.phone': cipher.blindIndexOf('phone', query.value) };
+      return { biPhone: cipher.blindIndexOf('phone', query.value) };
     case 'email':
-      return { 'bi.email': cipher.blindIndexOf('email', query.value) };
+      return { biEmail: cipher.blindIndexOf('email', query.value) };
     case 'idNumber':
-      return { 'bi.idNumber': cipher.blindIndexOf('idNumber', query.value) };
+      return { biIdNumber: cipher.blindIndexOf('idNumber', query.value) };
     case 'text': {
       const fragment = normaliseSearchText(query.value);
       if (fragment === '') throw new CustosError(ErrorCode.QueryInvalid, 'empty name or company fragment', { kind: 'text' });

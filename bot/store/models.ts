@@ -21,7 +21,11 @@ export const EMPLOYEE_COLLECTION = 'employees';
 /** Encrypted values, compact `keyId:iv:tag:ciphertext` strings (crypto.ts). */
 export type EncryptedFields = Partial<Record<SensitiveField, string>>;
 /** Blind indexes (HMAC-SHA256, base64url) of the normalised phone / e-mail / ID number. */
-export interface BlindIndexes { phone?: string; email?: string; idNumber?: string }
+/**
+ * Blind indexes are top-level fields (not `bi.phone`): FerretDB pushes equality on top-level fields down
+ * to its backend's index, but filters on dotted paths scan the whole collection.
+ */
+export interface BlindIndexes { biPhone?: string; biEmail?: string; biIdNumber?: string }
 
 /** A stored customer exactly as it sits in the collection. */
 export interface CustomerDoc {
@@ -56,7 +60,9 @@ export interface CustomerDoc {
   contracts?: { contractNo: string; title: string; signedAt: Date; amount: number }[];
   disputes?: string[];
   enc: EncryptedFields;
-  bi: BlindIndexes;
+  biPhone?: string;
+  biEmail?: string;
+  biIdNumber?: string;
   /** Unigrams and bigrams of the normalised name and company (search-tokens.ts). */
   tokens: string[];
   /** Normalised `name\ncompany`, what the confirming fragment regex runs over. */
@@ -118,7 +124,9 @@ export const customerSchema = new Schema<CustomerDoc>({
   enc: {
     phone: String, email: String, address: String, idNumber: String, bankAccount: String,
   },
-  bi: { phone: String, email: String, idNumber: String },
+  biPhone: String,
+  biEmail: String,
+  biIdNumber: String,
   tokens: { type: [String], required: true },
   search: { type: String, required: true },
   rowHash: { type: String, required: true },
@@ -126,9 +134,9 @@ export const customerSchema = new Schema<CustomerDoc>({
 
 // One index per lookup path. Blind-index indexes are not unique: two customers may share a phone.
 customerSchema.index({ customerId: 1 }, { unique: true, name: 'customerId_unique' });
-customerSchema.index({ 'bi.phone': 1 }, { name: 'bi_phone' });
-customerSchema.index({ 'bi.email': 1 }, { name: 'bi_email' });
-customerSchema.index({ 'bi.idNumber': 1 }, { name: 'bi_idNumber' });
+customerSchema.index({ biPhone: 1 }, { name: 'bi_phone' });
+customerSchema.index({ biEmail: 1 }, { name: 'bi_email' });
+customerSchema.index({ biIdNumber: 1 }, { name: 'bi_idNumber' });
 customerSchema.index({ tokens: 1 }, { name: 'tokens' });
 customerSchema.index({ ownerId: 1, customerId: 1 }, { name: 'owner_customer' });
 customerSchema.index({ region: 1, customerId: 1 }, { name: 'region_customer' });

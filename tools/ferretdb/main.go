@@ -19,11 +19,13 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
+	handler := flag.String("handler", "sqlite", "backend: sqlite or postgresql")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URL; must end with /")
+	postgresURL := flag.String("postgresql-url", "", "PostgreSQL URL, for --handler=postgresql")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
 
-	if !strings.HasSuffix(*sqliteURL, "/") {
+	if *handler == "sqlite" && !strings.HasSuffix(*sqliteURL, "/") {
 		fmt.Fprintln(os.Stderr, "ferretdb: --sqlite-url must end with /")
 		os.Exit(2)
 	}
@@ -35,10 +37,11 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: *sqliteURL,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Logger:        logger,
+		Handler:       *handler,
+		SQLiteURL:     *sqliteURL,
+		PostgreSQLURL: *postgresURL,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
