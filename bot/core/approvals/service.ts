@@ -78,6 +78,14 @@ const CUSTOMER_ID = /^C-\d{1,12}$/;
 
 function minutes(at: Date, n: number): Date { return new Date(at.getTime() + n * MINUTE); }
 
+/** How many tiers must be asked at once so that the quorum can be reached at all. */
+function tiersForQuorum(tiers: string[][], quorum: number): number {
+  let asked = 0;
+  let people = 0;
+  while (asked < tiers.length && people < quorum) people += tiers[asked++]!.length;
+  return Math.max(1, asked);
+}
+
 export function newRequestId(): string {
   // Letters only (hex digits mapped to A-P): an id of digits could trip the audit log's PII guard.
   return `R-${[...randomBytes(5).toString('hex')].map((c) => String.fromCharCode(65 + parseInt(c, 16))).join('')}`;
@@ -174,14 +182,14 @@ export class ApprovalService {
       ...(target.kind === 'reveal' ? { field: target.field } : {}),
       groups: p.groups, fields: p.fields,
       ...(target.kind === 'export' ? { segment: target.segment } : {}),
-      purpose, durationMinutes: d, quorum: p.quorum, approverTiers: p.tiers, tiersAsked: 1, ruleIds: p.ruleIds,
+      purpose, durationMinutes: d, quorum: p.quorum, approverTiers: p.tiers, tiersAsked: tiersForQuorum(p.tiers, p.quorum), ruleIds: p.ruleIds,
       status: 'pending', createdAt: now,
       remindAt: minutes(now, s.remindAfterMinutes), escalateAt: minutes(now, s.escalateAfterMinutes), expiresAt: minutes(now, s.requestTtlMinutes),
       cards: [], origin,
     };
     await recordThenShow(this.deps.recorder, this.event('request.create', requester.employeeId, request, 'allowed'), () => this.deps.requests.create(request));
     for (const at of [request.remindAt, request.escalateAt, request.expiresAt]) await this.deps.wakeUps?.at(at).catch(() => undefined);
-    await this.postCards(request, request.approverTiers[0] ?? [], true);
+    await this.postCards(request, request.approverTiers.slice(0, request.tiersAsked).flat(), true);
     return (await this.deps.requests.get(request.requestId)) ?? request;
   }
 
