@@ -80,11 +80,15 @@ const schema = z.object({
   LARK_APP_SECRET: z.string().min(8, 'LARK_APP_SECRET looks too short; copy it from the app\'s Credentials page').optional(),
   LARK_ENCRYPT_KEY: z.string().min(8, 'LARK_ENCRYPT_KEY looks too short; copy it from Events & Callbacks → Encryption strategy').optional(),
   LARK_VERIFICATION_TOKEN: z.string().min(8, 'LARK_VERIFICATION_TOKEN looks too short; copy it from Events & Callbacks → Encryption strategy').optional(),
-  LARK_DOMAIN: z.union([z.enum(['feishu', 'lark']), z.url({ protocol: /^https?$/ })], {
-    error: 'LARK_DOMAIN must be feishu, lark or an http(s) URL such as https://open.feishu.cn',
+  LARK_DOMAIN: z.string().refine((v) => v === 'feishu' || v === 'lark' || (/^https?:\/\/\S+$/.test(v) && URL.canParse(v)), {
+    message: 'LARK_DOMAIN must be feishu, lark or an http(s) URL such as https://open.feishu.cn',
   }).default('feishu'),
   LARK_HTTP_PORT: port.default(3001),
   CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
+  // Where anomaly alert cards go (a Slack channel id, e.g. C0123ABCD); unset: alerts are only logged.
+  CUSTOS_SECURITY_CHANNEL: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'CUSTOS_SECURITY_CHANNEL must be a Slack channel id such as C0123ABCD').optional(),
+  // How long audit events are kept before they may be archived (PIPL Art. 55-56: at least 3 years).
+  CUSTOS_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1095, 'CUSTOS_AUDIT_RETENTION_DAYS must be at least 1095 (3 years)').max(36_500).default(1095),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
@@ -111,6 +115,10 @@ export interface Config {
   lark: LarkSettings | undefined;
   /** Who users are told to ask when they are refused (a channel, an alias, a person). */
   securityContact: string;
+  /** Slack channel id for anomaly alert cards (unset: alerts are logged only). */
+  securityChannel: string | undefined;
+  /** Days audit events are kept before the archive procedure may move them out (≥ 1095). */
+  auditRetentionDays: number;
 }
 
 export interface SlackSettings {
@@ -270,6 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       }
       : undefined,
     securityContact: r.CUSTOS_SECURITY_CONTACT,
+    securityChannel: r.CUSTOS_SECURITY_CHANNEL,
+    auditRetentionDays: r.CUSTOS_AUDIT_RETENTION_DAYS,
   };
 }
 

@@ -5,6 +5,7 @@ import { CUSTOMER_FIELDS, DEPARTMENTS, FIELD_GROUP_NAMES, REGIONS, ROLES } from 
 import { isPreset, PRESET_NAMES } from './mask/index.ts';
 import { ACTIONS, CHANNEL_KINDS } from './types.ts';
 import { checkConditions } from './conditions.ts';
+import { securitySettingsSchema } from '../bot/core/security/settings.ts';
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, 'rule ids are 1-80 lower-case letters, digits, ".", "_" or "-"');
 
@@ -88,6 +89,8 @@ const settingsSchema = z.object({
     message: 'approvalTimeouts must satisfy remindAfterMinutes <= escalateAfterMinutes <= requestTtlMinutes',
   }).optional(),
   exportMaxRows: z.number().int().min(1).max(1_000_000).optional(),
+  // Rate limit and anomaly detectors (issue 8); optional, defaults in bot/core/security/settings.ts.
+  security: securitySettingsSchema.optional(),
 }).strict();
 
 export const policyFileSchema = z.object({

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
-import { LookupService, type Presenter } from '../core/lookup.ts';
+import type { Presenter } from '../core/lookup.ts';
 import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type ReadinessCheck, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
@@ -23,6 +23,8 @@ import { redisDeduper } from './dedupe.ts';
 import { applyDecision } from '../core/view.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
 import { adminFeatures } from './security-features.ts';
+import { securityRuntime } from './security-runtime.ts';
+import { GuardedLookupService } from '../core/security/guarded-lookup.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
@@ -75,15 +77,18 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the dedupe fallback log
     closers.push(async () => redis.disconnect());
-    const lookup = new LookupService({
+    // Rate limit and anomaly detectors around every lookup; alert cards, offboarding (issue 8).
+    const secured = securityRuntime({ conn, redis, config, engine, directory, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
+    const lookup = new GuardedLookupService({
       engine, customers,
       recorder: overrides.recorder ?? producer!,
       present: overrides.presenter ?? applyDecision,
       clock: overrides.clock ?? systemClock,
       queryHmacKey: section(config, 'audit').hmacKey,
       grants,
-    });
+    }, secured.security);
     const features = await adminFeatures({ conn, config, engine, directory, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
+    features.push(secured.feature);
     const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix);
     closers.push(() => queues.close());
     features.push(...await approvalFeatures({

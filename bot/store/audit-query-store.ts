@@ -7,7 +7,7 @@
 import type { AuditCursor, AuditFilter, AuditLogReader, AuditRow } from '../core/audit-query-service.ts';
 import type { AuditModels } from './audit-model.ts';
 
-export const AUDIT_QUERY_MAX_TIME_MS = 30_000;
+export const AUDIT_QUERY_MAX_TIME_MS = 120_000;
 
 /** The MongoDB filter for `filter` after `cursor` (exported so the bench can issue the same query directly). */
 export function auditMongoFilter(filter: AuditFilter, cursor: AuditCursor): Record<string, unknown> {

@@ -1,0 +1,51 @@
+// Offboarding and department transfers, platform-neutral: whichever route reports them (a directory
+// import, Slack `user_change` deleted, Lark `contact.user.deleted_v3`), the effect is the same and
+// immediate — status changed, every active grant and pending request revoked, audited. A transfer
+// keeps the person active but drops what their old department gave them: grants are revoked, and the
+// policy (which decides by current department) stops granting the old department's rights at once.
+import type { AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
+import { newEventId } from './audit-event.ts';
+import type { Clock, EmployeeDirectory } from './ports.ts';
+import type { AccessRevoker } from './security/guard.ts';
+
+export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'admin';
+
+export interface OffboardingDeps {
+  directory: EmployeeDirectory;
+  revoker: AccessRevoker;
+  recorder: AuditRecorder;
+  clock: Clock;
+}
+
+export interface OffboardResult { employeeId: string; changed: boolean; grants: number; requests: number }
+
+export class OffboardingService {
+  constructor(private readonly deps: OffboardingDeps) {}
+
+  /** Offboards an employee; idempotent (a second report revokes whatever appeared since and records nothing new). */
+  async offboard(employeeId: string, route: OffboardingRoute, platformUserId?: string): Promise<OffboardResult> {
+    const changed = await this.deps.directory.setStatus(employeeId, 'offboarded', ['active', 'frozen']);
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, `offboarding:${route}`, this.deps.clock.now());
+    if (changed || grants > 0 || requests > 0) await this.record(employeeId, route, 'offboard', grants, requests, platformUserId);
+    return { employeeId, changed: changed !== null, grants, requests };
+  }
+
+  /** A department change already written by the import: revoke what the old department's work earned. */
+  async transferred(employeeId: string, from: string, to: string): Promise<OffboardResult> {
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, 'transfer', this.deps.clock.now());
+    await this.record(employeeId, 'import', `transfer:${from}->${to}`, grants, requests);
+    return { employeeId, changed: true, grants, requests };
+  }
+
+  private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'import' ? 'cli' : 'system';
+    const event: AuditEventInput = {
+      v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
+      actor: { employeeId: null, platform, ...(platformUserId ? { platformUserId } : {}) },
+      channelKind: 'none', action: 'admin.offboard', customerIds: [], fields: [], decision: 'allowed', ruleIds: [],
+      meta: { subject: employeeId, route, change, grants, requests },
+    };
+    await this.deps.recorder.record(event);
+  }
+}

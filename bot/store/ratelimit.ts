@@ -1,0 +1,58 @@
+// Per-user counters for rate limiting and anomaly detection in Redis, each one atomic Lua script:
+//  - GCRA (generic cell rate algorithm): one key per user holding the "theoretical arrival time"; a
+//    request is allowed when it would not push that time more than `burst` intervals past now.
+//    Replicas share the limit; no read-modify-write race.
+//  - sliding windows as sorted sets (member → last time seen): distinct members in the window (distinct
+//    customers; unique event ids for plain counts).
+//  - a "trip once" flag (SET NX with the window as expiry) so a burst yields one alert, not one per event.
+// Time comes from the caller's clock (tests move it), never from Redis TIME.
+import type { Redis } from 'ioredis';
+import type { SecurityCounters } from '../core/security/guard.ts';
+
+const GCRA = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local newTat = tat + interval
+if newTat - now > interval * burst then
+  return {0, math.ceil(newTat - now - interval * burst)}
+end
+redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.ceil(newTat - now) + 1000)
+return {1, 0}`;
+
+const WINDOW = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return redis.call('ZCARD', KEYS[1])`;
+
+export class RedisSecurityCounters implements SecurityCounters {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private key(...parts: string[]): string {
+    return `${this.prefix}:security:${parts.join(':')}`;
+  }
+
+  async take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const interval = 60_000 / perMinute;
+    const [ok, wait] = (await this.redis.eval(GCRA, 1, this.key('gcra', employeeId), nowMs, interval, burst)) as [number, number];
+    return { allowed: ok === 1, retryAfterMs: wait };
+  }
+
+  async note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number> {
+    return Number(await this.redis.eval(WINDOW, 1, this.key('win', detector, employeeId), nowMs, windowMs, member));
+  }
+
+  async tripOnce(detector: string, employeeId: string, windowMs: number): Promise<boolean> {
+    return (await this.redis.set(this.key('tripped', detector, employeeId), '1', 'PX', windowMs, 'NX')) === 'OK';
+  }
+
+  async reset(employeeId: string): Promise<void> {
+    const keys = [this.key('gcra', employeeId), ...['distinctCustomers', 'refusals', 'exports', 'offHours'].flatMap((d) => [this.key('win', d, employeeId), this.key('tripped', d, employeeId)])];
+    await this.redis.del(...keys);
+  }
+}
