@@ -47,7 +47,8 @@ async function say(page: Page, text: string): Promise<void> {
   const before = await page.locator('#log > li.from-bot').count();
   await page.fill('#text', text);
   await page.click('#send');
-  await page.waitForFunction((n) => document.querySelectorAll('#log > li.from-bot').length > n, before);
+  // The reply is the next bot entry in the log (the page's CSP forbids evaluated strings, so a locator).
+  await page.locator('#log > li.from-bot').nth(before).waitFor();
 }
 
 test('request access → approve → field shown → audit log as the auditor, in a real browser', async (t) => {
