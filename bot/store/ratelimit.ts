@@ -52,7 +52,7 @@ export class RedisSecurityCounters implements SecurityCounters {
   }
 
   async reset(employeeId: string): Promise<void> {
-    const keys = [this.key('gcra', employeeId), ...['distinctCustomers', 'refusals', 'exports', 'offHours'].flatMap((d) => [this.key('win', d, employeeId), this.key('tripped', d, employeeId)])];
+    const keys = [this.key('gcra', employeeId), ...['distinctCustomers', 'refusals', 'exports', 'offHours'].map((d) => this.key('win', d, employeeId)), this.key('tripped', 'alert', employeeId)];
     await this.redis.del(...keys);
   }
 }

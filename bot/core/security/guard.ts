@@ -94,7 +94,8 @@ export class SecurityService {
     const windowMs = d.windowMinutes * 60_000;
     try {
       const count = await this.deps.counters.note(detector, employee.employeeId, member, at.getTime(), windowMs);
-      if (count <= d.max || !(await this.deps.counters.tripOnce(detector, employee.employeeId, windowMs))) return;
+      // One alert per user and window whichever detector trips first: a harvest often trips several.
+      if (count <= d.max || !(await this.deps.counters.tripOnce('alert', employee.employeeId, windowMs))) return;
       const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count) : false;
       await this.deps.alerts.alert({
         employeeId: employee.employeeId, detector, count, max: d.max, windowMinutes: d.windowMinutes, frozen, at,

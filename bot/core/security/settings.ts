@@ -17,12 +17,12 @@ export const securitySettingsSchema = z.object({
     burst: z.number().int().min(1).max(10_000).default(40),
   }).strict().default({ perMinute: 60, burst: 40 }),
   detectors: z.object({
-    distinctCustomers: detector(50, 10, true),
+    distinctCustomers: detector(45, 10, true),
     refusals: detector(10, 10, true),
     exports: detector(5, 60, false),
     offHours: detector(20, 60, false),
   }).strict().default({
-    distinctCustomers: { max: 50, windowMinutes: 10, freeze: true },
+    distinctCustomers: { max: 45, windowMinutes: 10, freeze: true },
     refusals: { max: 10, windowMinutes: 10, freeze: true },
     exports: { max: 5, windowMinutes: 60, freeze: false },
     offHours: { max: 20, windowMinutes: 60, freeze: false },
