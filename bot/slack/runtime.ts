@@ -10,6 +10,7 @@ import type { AuditRecorder } from '../core/audit.ts';
 import type { Presenter } from '../core/lookup.ts';
 import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type ReadinessCheck, type Route } from '../http/server.ts';
+import { createMetrics } from '../metrics.ts';
 import type { Logger } from '../logger.ts';
 import { createAuditProducer, type AuditProducer } from '../queue/audit-producer.ts';
 import { FieldCipher } from '../store/crypto.ts';
@@ -78,21 +79,25 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     redis.on('error', () => undefined); // reported by readiness and by the dedupe fallback log
     closers.push(async () => redis.disconnect());
     // Rate limit and anomaly detectors around every lookup; alert cards, offboarding (issue 8).
-    const secured = securityRuntime({ conn, redis, config, engine, directory, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
+    // /metrics (bot/metrics.ts): lookups are counted where their audit events are accepted.
+    const metrics = createMetrics({ conn, redis: redisSettings, clock: overrides.clock ?? systemClock });
+    closers.push(() => metrics.close());
+    const auditRecorder = metrics.wrapRecorder(overrides.recorder ?? producer!);
+    const secured = securityRuntime({ conn, redis, config, engine, directory, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger });
     const lookup = new GuardedLookupService({
       engine, customers,
-      recorder: overrides.recorder ?? producer!,
+      recorder: auditRecorder,
       present: overrides.presenter ?? applyDecision,
       clock: overrides.clock ?? systemClock,
       queryHmacKey: section(config, 'audit').hmacKey,
       grants,
     }, secured.security);
-    const features = await adminFeatures({ conn, config, engine, directory, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger });
+    const features = await adminFeatures({ conn, config, engine, directory, lookup, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger });
     features.push(secured.feature);
     const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix);
     closers.push(() => queues.close());
     features.push(...await approvalFeatures({
-      conn, config, engine, customers, directory, grants, lookup, recorder: overrides.recorder ?? producer!, clock: overrides.clock ?? systemClock, logger,
+      conn, config, engine, customers, directory, grants, lookup, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger,
       exports: queues.exports, wakeUps: queues.wakeUps,
     }));
     const slack = createSlackApp(slackSettings, {
@@ -100,6 +105,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger), features,
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
+    routes.push(metrics.route);
     const readiness: ReadinessCheck[] = [
       { name: 'redis', check: () => redis.ping() },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
