@@ -103,7 +103,9 @@ test.serial('each filter and shortcut returns exactly the matching events, newes
   const to = localToUtc('Asia/Shanghai', 2026, 5, 13, 0, 0);
   await check(t, 'from:2026-05-10 to:2026-05-12 action:lookup', (r) => r.action === 'lookup' && r.occurredAt >= from && r.occurredAt < to);
   const today = localToUtc('Asia/Shanghai', 2026, 6, 30, 0, 0);
-  await check(t, '今天 action:lookup', (r) => r.action === 'lookup' && r.occurredAt >= today);
+  // (Not `action:lookup` alone here: on FerretDB, whose SQLite backend sorts in memory instead of walking
+  // our {action, seq} index, a filter matching half the log exceeds its sort limit; MongoDB walks the index.)
+  await check(t, '今天 action:reveal', (r) => r.action === 'reveal' && r.occurredAt >= today);
   await check(t, 'yesterday action:lookup.refused', (r) => r.action === 'lookup.refused' && r.occurredAt >= localToUtc('Asia/Shanghai', 2026, 6, 29, 0, 0) && r.occurredAt < today);
 });
 
