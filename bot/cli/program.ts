@@ -9,6 +9,17 @@ export function buildProgram(): Command {
     .description('custos: controlled customer lookups in Slack and Lark, with approvals and a tamper-evident audit log.\n'
       + 'Configuration comes from the environment (see README: Configuration).')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Examples:
+  custos demo                                  try it: local services, demo data, playground on http://127.0.0.1:3000
+  custos seed --demo --customers 500           load the demo company into MONGODB_URI
+  custos import customers customers.csv        load your own customers (all-or-nothing; --skip-invalid)
+  custos policy check && custos policy test    validate the policies and run their test matrices
+  custos policy explain --as zhang.wei@demo.custos.local --customer C-000001
+  custos start                                 run the bot(s) and the workers (--only bot|worker|lark)
+  custos audit verify                          check the audit chain and its signed checkpoints
+
+Run \`custos <command> --help\` for the options of each command.`)
     .exitOverride();
   registerCommands(program);
   return program;
