@@ -44,11 +44,12 @@ async function as(page: Page, employeeId: string): Promise<void> {
 }
 
 async function say(page: Page, text: string): Promise<void> {
-  const before = await page.locator('#log > li.from-bot').count();
+  // Replies to what was typed (not inbox items, which may arrive at any moment).
+  const before = await page.locator('#log > li.to-you').count();
   await page.fill('#text', text);
   await page.click('#send');
   // The reply is the next bot entry in the log (the page's CSP forbids evaluated strings, so a locator).
-  await page.locator('#log > li.from-bot').nth(before).waitFor();
+  await page.locator('#log > li.to-you').nth(before).waitFor();
 }
 
 test('request access → approve → field shown → audit log as the auditor, in a real browser', async (t) => {
