@@ -15,6 +15,9 @@ local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
+-- A stored time more than the whole burst ahead can only come from a clock that went backwards (a
+-- replica's skew, an NTP step): start afresh instead of locking the user out until the clock catches up.
+if tat - now > interval * burst then tat = now end
 local newTat = tat + interval
 if newTat - now > interval * burst then
   return {0, math.ceil(newTat - now - interval * burst)}
