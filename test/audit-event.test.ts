@@ -4,7 +4,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import {
-  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, looksLikePii, newEventId, parseAuditEvent,
+  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, identifierLooksLikePii, looksLikePii, newEventId, parseAuditEvent,
 } from '../bot/core/audit-event.ts';
 import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
 
@@ -52,6 +52,23 @@ test('personal data is refused in every free-text slot, not only the purpose', (
   t.regex(refusal({ ...base(), customerIds: ['张伟'] }), /customerIds\.0: must be a customer id/);
   t.regex(refusal({ ...base(), query: { kind: 'phone', hmac: '13812345678' } }), /query\.hmac: must be hmacQuery/);
   t.regex(refusal({ ...base(), customerName: '张伟' }), /Unrecognized key/); // no slot for names at all
+});
+
+test('random platform and correlation ids pass, however many digits they happen to hold', (t) => {
+  // A Lark open_id is "ou_" + 32 hex digits; about one in eight holds a run of nine digits by chance.
+  const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
+  fc.assert(fc.property(hex(32), fc.uuid(), (openIdHex, uuid) => {
+    const e = { ...base(), actor: { employeeId: 'E-0042', platform: 'lark' as const, platformUserId: `ou_${openIdHex}` }, correlationId: openIdHex, requestId: `req-${uuid}` };
+    parseAuditEvent(e);
+  }), { numRuns: 2000 });
+  // The cases that once failed: all-digit UUID groups and an open_id with a long digit run.
+  t.is(identifierLooksLikePii('req-12345678-1234-4234-8234-123456789012'), null);
+  t.is(identifierLooksLikePii('ou_ab123456789012cd'), null);
+  t.is(identifierLooksLikePii('U123456789'), null);
+  // A bare number in an id is still refused.
+  t.is(identifierLooksLikePii('13812345678'), 'mobile number');
+  t.is(identifierLooksLikePii('note-13812345678'), 'mobile number');
+  t.is(identifierLooksLikePii('11010119900307451X'), 'ID number');
 });
 
 test('ordinary purposes, dates and counts are not mistaken for personal data', (t) => {

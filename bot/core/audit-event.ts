@@ -35,9 +35,23 @@ const freeText = (max: number) =>
     if (kind) ctx.addIssue({ code: 'custom', message: `looks like a raw ${kind}; audit events may not carry personal data` });
   });
 
+/**
+ * The PII shape of an identifier, ignoring its opaque parts. Platform ids (a Lark open_id is `ou_` and
+ * 32 hex digits), event ids and UUIDs are random, so they hold digit runs like "123456789" by chance
+ * (a Lark open_id about one time in eight); refusing those would fail a lookup closed for no reason.
+ * UUIDs and runs that mix letters and digits are opaque (but not a resident ID ending in X); a bare
+ * digit run in an id is still refused.
+ */
+export function identifierLooksLikePii(id: string): string | null {
+  const bare = id
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '_')
+    .replace(/[A-Za-z0-9]+/g, (run) => (/[A-Za-z]/.test(run) && /\d/.test(run) && !/^\d{17}[Xx]$/.test(run) ? '_' : run));
+  return looksLikePii(bare);
+}
+
 const token = (max: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_.\\-/:]{1,${max}}$`), 'must be a short identifier (letters, digits, _ . - / :)')
   .superRefine((v, ctx) => {
-    const kind = looksLikePii(v);
+    const kind = identifierLooksLikePii(v);
     if (kind) ctx.addIssue({ code: 'custom', message: `looks like a raw ${kind}; audit events may not carry personal data` });
   });
 
