@@ -16,15 +16,16 @@ import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/service
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
 const prefix = uniqueName(import.meta.url, 'prefix');
-const env = testEnv(db.name, prefix, { CUSTOS_AUDIT_BATCH: '7' });
+// Small batches and a checkpoint every few events, so the chain has checkpoints mid-way to archive up to.
+const env = testEnv(db.name, prefix, { CUSTOS_AUDIT_BATCH: '7', CUSTOS_AUDIT_CHECKPOINT_EVERY: '10' });
 const config = loadConfig(env, { require: ['mongo', 'redis', 'audit'] });
 const N = 40;
 let models: AuditModels;
 let pristine: { events: Record<string, unknown>[]; checkpoints: Record<string, unknown>[] };
 
-function runVerify(): Promise<{ code: number; stdout: string }> {
+function runVerify(...extra: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify'], { cwd: root, env: { ...process.env, ...env } }, (err, stdout) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify', ...extra], { cwd: root, env: { ...process.env, ...env } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
     });
   });
@@ -127,4 +128,50 @@ test.serial('a forged checkpoint is refused too', async (t) => {
   const { code, stdout } = await runVerify();
   t.is(code, 1);
   t.regex(stdout, /checkpoint #1 has an invalid signature/);
+});
+
+/** Archives as the README says: the records up to a mid-chain checkpoint and the checkpoints before it go. */
+async function archiveUpTo(): Promise<{ n: number; lastSeq: number }> {
+  await restore();
+  const mid = pristine.checkpoints.map((c) => ({ n: Number(c.n), lastSeq: Number(c.lastSeq) })).filter((c) => c.lastSeq > 0 && c.lastSeq < N - 5).at(-1);
+  if (!mid) throw new Error('the worker wrote no checkpoint mid-chain');
+  await models.events.collection.deleteMany({ seq: { $lte: mid.lastSeq } });
+  await models.checkpoints.collection.deleteMany({ n: { $lt: mid.n } });
+  return mid;
+}
+
+test.serial('archived head: plain verify refuses and names the checkpoint to start from; --from-checkpoint verifies the rest', async (t) => {
+  const mid = await archiveUpTo();
+  const plain = await runVerify();
+  t.is(plain.code, 1, 'a missing head is never silently accepted');
+  t.regex(plain.stdout, new RegExp(`BROKEN at seq 1: .*deleted; if seq 1-${mid.lastSeq} were archived, verify with --from-checkpoint ${mid.n}`));
+  const { code, stdout } = await runVerify('--from-checkpoint', String(mid.n));
+  t.is(code, 0, stdout);
+  t.regex(stdout, new RegExp(`^${N - mid.lastSeq} events, chain intact\nverified from archived checkpoint #${mid.n} \\(seq 1-${mid.lastSeq} archived\\)`));
+});
+
+test.serial('from a checkpoint, tampering after it is still caught: an edit, a truncation, a forged starting checkpoint', async (t) => {
+  const mid = await archiveUpTo();
+  await models.events.collection.updateOne({ seq: mid.lastSeq + 2 }, { $set: { decision: 'denied' } });
+  const edited = await runVerify('--from-checkpoint', String(mid.n));
+  t.is(edited.code, 1);
+  t.regex(edited.stdout, new RegExp(`BROKEN at seq ${mid.lastSeq + 2}: .*edited`));
+
+  await archiveUpTo();
+  await models.events.collection.deleteMany({ seq: { $gt: N - 3 } });
+  const truncated = await runVerify('--from-checkpoint', String(mid.n));
+  t.is(truncated.code, 1);
+  t.regex(truncated.stdout, /truncated/);
+
+  // Moving the starting checkpoint (to hide the deletion of more records) breaks its signature.
+  await archiveUpTo();
+  await models.events.collection.deleteMany({ seq: { $lte: mid.lastSeq + 3 } });
+  await models.checkpoints.collection.updateOne({ n: mid.n }, { $set: { lastSeq: mid.lastSeq + 3, count: mid.lastSeq + 3, lastHash: pristine.events[mid.lastSeq + 2]!.hash } });
+  const forged = await runVerify('--from-checkpoint', String(mid.n));
+  t.is(forged.code, 1);
+  t.regex(forged.stdout, new RegExp(`checkpoint #${mid.n} has an invalid signature`));
+
+  const missing = await runVerify('--from-checkpoint', '999');
+  t.is(missing.code, 1);
+  t.regex(missing.stdout, /checkpoint #999 does not exist/);
 });

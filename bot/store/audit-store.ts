@@ -42,9 +42,9 @@ export function isDuplicateKey(err: unknown): boolean {
   return we?.code === DUPLICATE_KEY;
 }
 
-/** Every record in seq order, streamed (a cursor, not an array): verify walks millions this way. */
-export function streamRecords(models: AuditModels): AsyncIterable<Record<string, unknown>> {
-  return models.events.collection.find({}).sort({ seq: 1 }).batchSize(2000);
+/** Every record after `afterSeq` in seq order, streamed (a cursor, not an array): verify walks millions this way. */
+export function streamRecords(models: AuditModels, afterSeq = 0): AsyncIterable<Record<string, unknown>> {
+  return models.events.collection.find(afterSeq > 0 ? { seq: { $gt: afterSeq } } : {}).sort({ seq: 1 }).batchSize(2000);
 }
 
 export async function latestCheckpoint(models: AuditModels): Promise<AuditCheckpoint | null> {
