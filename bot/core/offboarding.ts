@@ -25,14 +25,14 @@ export class OffboardingService {
   /** Offboards an employee; idempotent (a second report revokes whatever appeared since and records nothing new). */
   async offboard(employeeId: string, route: OffboardingRoute, platformUserId?: string): Promise<OffboardResult> {
     const changed = await this.deps.directory.setStatus(employeeId, 'offboarded', ['active', 'frozen']);
-    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, `offboarding:${route}`, this.deps.clock.now());
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, `offboarding:${route}`, this.deps.clock.now(), 'offboarded');
     if (changed || grants > 0 || requests > 0) await this.record(employeeId, route, 'offboard', grants, requests, platformUserId);
     return { employeeId, changed: changed !== null, grants, requests };
   }
 
   /** A department change already written by the import: revoke what the old department's work earned. */
   async transferred(employeeId: string, from: string, to: string): Promise<OffboardResult> {
-    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, 'transfer', this.deps.clock.now());
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, 'transfer', this.deps.clock.now(), 'transferred');
     await this.record(employeeId, 'import', `transfer:${from}->${to}`, grants, requests);
     return { employeeId, changed: true, grants, requests };
   }

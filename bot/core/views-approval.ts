@@ -106,7 +106,11 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
     case 'approved': return { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt) : '' }) };
     case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
     case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
-    case 'cancelled': return { state: 'cancelled', text: t('approval.status.cancelled', l, { at }) };
+    case 'cancelled': {
+      // A system cancel (offboarding, transfer, revoke all) keeps its reason code in denyReason.
+      const key = r.denyReason && ['offboarded', 'transferred', 'revoked'].includes(r.denyReason) ? `approval.status.cancelled.${r.denyReason}` : 'approval.status.cancelled';
+      return { state: 'cancelled', text: t(key, l, { at }) };
+    }
   }
 }
 
@@ -114,7 +118,8 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
 export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string): string | null {
   if (err instanceof ApprovalRefused) return t(`approval.refused.${err.reason}`, locale, { contact, ...err.params });
   if (err instanceof AlreadyDecided) {
-    return t('approval.alreadyDecided', locale, {
+    // A system decision (expiry, offboarding) has nobody to name.
+    return t(err.by.length ? 'approval.alreadyDecided' : 'approval.alreadyDecidedBySystem', locale, {
       outcome: t(`approval.outcome.${err.outcome}`, locale), by: err.by.map((id) => nameOf(names, id)).join(', '), at: when(err.at),
     });
   }

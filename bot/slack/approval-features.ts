@@ -4,7 +4,7 @@ import type { App } from '@slack/bolt';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
-import { ApprovalService, type ExportQueue, type WakeUps } from '../core/approvals/service.ts';
+import { ApprovalService, type ExportQueue, type ExportWatch, type WakeUps } from '../core/approvals/service.ts';
 import { approvalSettingsOf } from '../core/approvals/settings.ts';
 import type { LookupService } from '../core/lookup.ts';
 import type { Clock, CustomerReader } from '../core/ports.ts';
@@ -31,6 +31,10 @@ export interface ApprovalFeatureDeps {
   logger: Logger;
   exports?: ExportQueue;
   wakeUps?: WakeUps;
+  /** The export-volume detector (security runtime). */
+  exportWatch?: ExportWatch;
+  /** Told the service once the app exists (offboarding cancels pending requests through it). */
+  onService?: (approvals: ApprovalService) => void;
 }
 
 export async function approvalFeatures(deps: ApprovalFeatureDeps): Promise<SlackFeature[]> {
@@ -42,7 +46,9 @@ export async function approvalFeatures(deps: ApprovalFeatureDeps): Promise<Slack
       recorder: deps.recorder, clock: deps.clock, notifier: new SlackApprovalNotifier(app.client, deps.logger, deps.lookup),
       settings: approvalSettingsOf(deps.engine.policy), platform: 'slack',
       ...(deps.exports ? { exports: deps.exports } : {}), ...(deps.wakeUps ? { wakeUps: deps.wakeUps } : {}),
+      ...(deps.exportWatch ? { exportWatch: deps.exportWatch } : {}),
     });
+    deps.onService?.(approvals);
     registerSlackApprovalHandlers(app, {
       approvals, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger,
     });

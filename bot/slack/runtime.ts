@@ -98,7 +98,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     closers.push(() => queues.close());
     features.push(...await approvalFeatures({
       conn, config, engine, customers, directory, grants, lookup, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger,
-      exports: queues.exports, wakeUps: queues.wakeUps,
+      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: secured.security,
+      onService: (approvals) => secured.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason)),
     }));
     const slack = createSlackApp(slackSettings, {
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,

@@ -7,7 +7,8 @@ import type { Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
 import { OffboardingService } from '../core/offboarding.ts';
 import type { Clock, EmployeeDirectory } from '../core/ports.ts';
-import { SecurityService, type AccessRevoker } from '../core/security/guard.ts';
+import { SecurityService } from '../core/security/guard.ts';
+import { GrantAndRequestRevoker, storeCanceller } from '../core/security/revoker.ts';
 import { DEFAULT_SECURITY_SETTINGS } from '../core/security/settings.ts';
 import type { Logger } from '../logger.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
@@ -30,24 +31,16 @@ export interface SecurityRuntimeDeps {
   logger: Logger;
 }
 
-export interface SecurityRuntime { security: SecurityService; offboarding: OffboardingService; feature: SlackFeature }
+export interface SecurityRuntime { security: SecurityService; offboarding: OffboardingService; revoker: GrantAndRequestRevoker; feature: SlackFeature }
 
 export function securityRuntime(deps: SecurityRuntimeDeps): SecurityRuntime {
   const policy = loadPolicy(deps.config.policyDir);
   const settings = policy.settings.security ?? DEFAULT_SECURITY_SETTINGS;
   const requests = new MongoRequestStore(deps.conn);
   const grantStore = new MongoGrantStore(deps.conn);
-  const revoker: AccessRevoker = {
-    async revokeAll(employeeId, by, at) {
-      const grants = await grantStore.revokeAllFor(employeeId, by, at);
-      let cancelled = 0;
-      for (const r of await requests.pendingOf(employeeId)) {
-        const { won } = await requests.decide({ requestId: r.requestId, outcome: 'cancelled', by: [by], at });
-        if (won) { cancelled++; await requests.update(r.requestId, { status: 'cancelled', decidedBy: [by], decidedAt: at }); }
-      }
-      return { grants, requests: cancelled };
-    },
-  };
+  // The approval feature switches this to its service once the app exists (runtime.ts), so cancelled
+  // requests' cards are updated in place.
+  const revoker = new GrantAndRequestRevoker(grantStore, storeCanceller(requests, deps.clock));
   const alerts = new SlackSecurityAlerts({ channel: deps.config.securityChannel, directory: deps.directory, locale: deps.config.defaultLocale, logger: deps.logger });
   const log = deps.logger.child({ component: 'security' });
   const security = new SecurityService({
@@ -58,7 +51,7 @@ export function securityRuntime(deps: SecurityRuntimeDeps): SecurityRuntime {
   });
   const offboarding = new OffboardingService({ directory: deps.directory, revoker, recorder: deps.recorder, clock: deps.clock });
   return {
-    security, offboarding,
+    security, offboarding, revoker,
     feature: (app) => registerSlackSecurityHandlers(app, { security, offboarding, alerts, directory: deps.directory, defaultLocale: deps.config.defaultLocale, logger: deps.logger }),
   };
 }

@@ -39,6 +39,15 @@ export interface ApprovalNotifier {
 /** Starts an approved export (workers/export); the job carries ids only. */
 export interface ExportQueue { enqueue(job: { requestId: string; exportId: string }): Promise<void> }
 
+/** Sees approved exports (the export-volume anomaly detector, bot/core/security/guard.ts). */
+export interface ExportWatch { noteExport(requester: Employee, exportId: string): Promise<void> }
+
+/**
+ * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
+ * card copy can say it (a cancel by the requester leaves it empty).
+ */
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked';
+
 /** Wakes the sweeper at a time (a delayed BullMQ job); the periodic sweep covers anything missed. */
 export interface WakeUps { at(when: Date): Promise<void> }
 
@@ -53,6 +62,7 @@ export interface ApprovalDeps {
   notifier: ApprovalNotifier;
   settings: ApprovalSettings;
   exports?: ExportQueue;
+  exportWatch?: ExportWatch;
   wakeUps?: WakeUps;
   platform: 'slack' | 'lark' | 'playground';
 }
@@ -246,6 +256,24 @@ export class ApprovalService {
     return { kind: 'decided', request: await this.finish(request, 'cancelled', [requester.employeeId], now) };
   }
 
+  /**
+   * Offboarding, a transfer or "Revoke all grants": every pending request of the requester is cancelled
+   * by the system (audited, compare-and-swap like any decision) and every card copy is updated in place,
+   * so no approver approves a dead request. Returns how many this call cancelled.
+   */
+  async cancelAllOf(requesterId: string, reason: SystemCancelReason): Promise<number> {
+    let cancelled = 0;
+    for (const request of await this.deps.requests.pendingOf(requesterId)) {
+      const now = this.deps.clock.now();
+      await this.record({ ...this.event('request.cancel', null, request, 'allowed'), reasonCode: reason });
+      const { won } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: now, reason });
+      if (!won) continue; // decided meanwhile (an approver's click, expiry): that outcome stands
+      await this.finish(request, 'cancelled', [], now, reason);
+      cancelled++;
+    }
+    return cancelled;
+  }
+
   /** Names for card rendering (requester, approvers, deciders). */
   async names(request: AccessRequest): Promise<Map<string, string>> {
     const ids = new Set([request.requesterId, ...request.approverTiers.flat(), ...(request.decidedBy ?? [])]);
@@ -383,7 +411,11 @@ export class ApprovalService {
     const done = await this.finish({ ...request, grantId: grant.grantId, grantExpiresAt: grant.expiresAt }, 'approved', by, now);
     const requester = await this.deps.directory.byId(request.requesterId);
     if (requester && request.kind === 'reveal') await this.reveal(done, requester, grant).catch(() => undefined);
-    if (exportId) await this.deps.exports?.enqueue({ requestId: request.requestId, exportId });
+    if (exportId) {
+      await this.deps.exports?.enqueue({ requestId: request.requestId, exportId });
+      // An approved export is a file leaving: the export-volume detector counts it (and freezes per policy).
+      if (requester) await this.deps.exportWatch?.noteExport(requester, exportId);
+    }
     return done;
   }
 

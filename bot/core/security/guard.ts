@@ -5,6 +5,7 @@
 // the card's buttons are honoured only for principals the policy allows `admin`.
 import type { AuditEventInput, AuditPlatform, AuditRecorder } from '../audit.ts';
 import { newEventId } from '../audit-event.ts';
+import type { SystemCancelReason } from '../approvals/service.ts';
 import type { Employee } from '../domain.ts';
 import { principalOf } from '../identity.ts';
 import type { Clock, EmployeeDirectory } from '../ports.ts';
@@ -38,9 +39,9 @@ export interface SecurityAlerts {
   alert(alert: AnomalyAlert): Promise<void>;
 }
 
-/** Revokes a user's grants and pending requests (grant store; approvals when present). */
+/** Revokes a user's grants and pending requests (revoker.ts); `reason` is what the cancelled cards say. */
 export interface AccessRevoker {
-  revokeAll(employeeId: string, by: string, at: Date): Promise<{ grants: number; requests: number }>;
+  revokeAll(employeeId: string, by: string, at: Date, reason: SystemCancelReason): Promise<{ grants: number; requests: number }>;
 }
 
 export interface SecurityDeps {
@@ -134,7 +135,7 @@ export class SecurityService {
         await this.record(actor, 'admin.freeze', employeeId, { button: decision });
         return { kind: 'done', decision, employeeId };
       case 'revoke': {
-        const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, clicker.employeeId, this.deps.clock.now());
+        const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, clicker.employeeId, this.deps.clock.now(), 'revoked');
         await this.record(actor, 'grant.revoke', employeeId, { button: decision, grants, requests });
         return { kind: 'done', decision, employeeId, grants };
       }
