@@ -7,6 +7,10 @@
 // duplicate check). `skipInvalid` makes one pass that writes the good rows and reports the rest.
 // Writes are idempotent upserts by id (unchanged rows are not rewritten), and while one batch is being
 // written the next is parsed, validated and encrypted.
+// An employee row that offboards someone or moves them to another department takes effect at once
+// (employee-changes.ts): offboarding runs before the row is written (status compare-and-swap, grants and
+// pending requests revoked, audited), a transfer right after (the new department is in place). Such a
+// file needs the audit queue: when it is unreachable the import refuses before writing anything.
 import type { Connection } from 'mongoose';
 import type { Customer, Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -17,6 +21,7 @@ import { EmployeeStore } from './employee-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
+import { employeeChanges, hasChanges, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
 
 export const IMPORT_KINDS = ['customers', 'employees'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -35,6 +40,8 @@ export interface ImportReport extends UpsertCounts {
   errors: RowError[];
   /** Whether anything was written (false when a bad row stopped a default-mode import). */
   written: boolean;
+  /** Employees offboarded or transferred by this import (employees only). */
+  changes?: EmployeeChangeReport;
 }
 
 export interface ImportOptions {
@@ -43,6 +50,8 @@ export interface ImportOptions {
   batchSize?: number;
   maxReportedErrors?: number;
   onProgress?: (phase: 'validate' | 'write', rows: number) => void;
+  /** Employees: carries out offboardings and transfers; without it such a file is refused. */
+  employeeChanges?: EmployeeChangeHandler;
 }
 
 interface Valid<T> { line: number; value: T }
@@ -55,6 +64,8 @@ interface KindSpec<T, P> {
   uniqueKeys(value: T): { field: string; key: string }[];
   /** Problems only the database can see (e.g. an e-mail already used by another employee). */
   conflicts?(rows: Valid<T>[]): Promise<RowError[]>;
+  /** Validation pass: refuses (throws) when valid rows need something that is not available. */
+  preflight?(rows: Valid<T>[]): Promise<void>;
   /** CPU work before the write (encryption), done while the previous batch is still being written. */
   prepare(values: T[]): P;
   write(prepared: P): Promise<UpsertCounts>;
@@ -70,7 +81,16 @@ function customerSpec(store: CustomerStore, cipher: FieldCipher): KindSpec<Custo
   };
 }
 
-function employeeSpec(store: EmployeeStore): KindSpec<Employee, Employee[]> {
+/** Refuses a batch with offboardings or transfers when nobody can carry them out with an audit trail. */
+async function requireHandler(handler: EmployeeChangeHandler | undefined, count: number): Promise<EmployeeChangeHandler> {
+  if (!handler || !(await handler.ready())) {
+    throw new CustosError(ErrorCode.AuditUnavailable,
+      `this file offboards or transfers ${count} employee(s), which must be audited, but the audit queue is not reachable (REDIS_URL); nothing was imported`);
+  }
+  return handler;
+}
+
+function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport): KindSpec<Employee, Employee[]> {
   return {
     columns: EMPLOYEE_COLUMNS,
     parse: parseEmployeeRow,
@@ -81,8 +101,20 @@ function employeeSpec(store: EmployeeStore): KindSpec<Employee, Employee[]> {
       return rows.filter((r) => owner.has(r.value.email) && owner.get(r.value.email) !== r.value.employeeId)
         .map((r) => ({ line: r.line, field: 'email', reason: `already belongs to employee ${owner.get(r.value.email)}` }));
     },
+    preflight: async (rows) => {
+      const c = await employeeChanges(store, rows.map((r) => r.value));
+      if (hasChanges(c)) await requireHandler(handler, c.offboard.length + c.transfer.length);
+    },
     prepare: (values) => values,
-    write: (values) => store.upsertMany(values),
+    write: async (values) => {
+      const c = await employeeChanges(store, values);
+      if (!hasChanges(c)) return store.upsertMany(values);
+      const effects = await requireHandler(handler, c.offboard.length + c.transfer.length);
+      for (const id of c.offboard) report.offboarded.push(await effects.offboard(id));
+      const counts = await store.upsertMany(values);
+      for (const move of c.transfer) report.transferred.push({ ...(await effects.transferred(move)), ...move });
+      return counts;
+    },
   };
 }
 
@@ -142,6 +174,7 @@ class Importer<T, P> {
         batch = batch.filter((r) => !bad.has(r.line));
       }
       if (sink && batch.length) await sink(batch);
+      if (!sink && batch.length) await this.spec.preflight?.(batch);
       batch = [];
     };
     for await (const row of readRows(this.report.file, this.report.format, this.spec.columns)) {
@@ -207,5 +240,7 @@ export async function importFile(conn: Connection, cipher: FieldCipher, kind: Im
   const format = formatFromPath(file, opts.format);
   await assertReadable(file);
   if (kind === 'customers') return new Importer(customerSpec(new CustomerStore(conn, cipher), cipher), kind, file, format, opts).run();
-  return new Importer(employeeSpec(new EmployeeStore(conn)), kind, file, format, opts).run();
+  const changes: EmployeeChangeReport = { offboarded: [], transferred: [] };
+  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes), kind, file, format, opts).run();
+  return { ...report, changes };
 }

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, LIST_SEPARATOR } from '../../store/import-schemas.ts';
 import { importFile, type ImportKind, type ImportReport } from '../../store/import.ts';
 import { openDataStores } from '../../store/open.ts';
+import { employeeEffects } from './employee-effects.ts';
 
 export const IMPORT_EXIT_REJECTED = 1;
 
@@ -27,6 +28,12 @@ function printReport(r: ImportReport): void {
     `  unchanged: ${r.unchanged}`,
     `  rejected:  ${r.rejected}`,
   ];
+  for (const o of r.changes?.offboarded ?? []) {
+    lines.push(`  offboarded ${o.employeeId}: ${o.grants} grant(s) revoked, ${o.requests} pending request(s) cancelled`);
+  }
+  for (const m of r.changes?.transferred ?? []) {
+    lines.push(`  transferred ${m.employeeId} from ${m.from} to ${m.to}: ${m.grants} grant(s) revoked, ${m.requests} pending request(s) cancelled`);
+  }
   if (r.rejected > 0 && !r.written) {
     lines.push(`nothing was imported: ${r.rejected} row(s) have errors (listed on stderr). Fix them and run again, or pass --skip-invalid to import the valid rows.`);
   } else if (r.rejected > 0) {
@@ -38,16 +45,19 @@ function printReport(r: ImportReport): void {
 function action(kind: ImportKind) {
   return async (file: string, flags: ImportFlags): Promise<void> => {
     const stores = await openDataStores();
+    const effects = kind === 'employees' ? employeeEffects(stores.conn) : undefined;
     try {
       const report = await importFile(stores.conn, stores.cipher, kind, file, {
         format: flags.format,
         skipInvalid: flags.skipInvalid ?? false,
         batchSize: flags.batchSize,
+        ...(effects ? { employeeChanges: effects.handler } : {}),
         onProgress: (phase, rows) => process.stderr.write(`import: ${phase === 'validate' ? 'checked' : 'imported'} ${rows} rows…\n`),
       });
       printReport(report);
       if (report.rejected > 0) process.exitCode = IMPORT_EXIT_REJECTED;
     } finally {
+      await effects?.close();
       await stores.close();
     }
   };
@@ -112,6 +122,12 @@ Columns (employeeId, email, name, department, roles and region are required):
   status: active|frozen|offboarded (default active)   external: true|false (default false)
   chat.slack / chat.lark: chat user ids (JSON Lines: "chat": {"slack": "U…", "lark": "ou_…"})
   An e-mail may belong to one employee only; the same e-mail twice in a file is an error.
+
+Offboarding and transfers take effect at once: a row that sets status offboarded revokes the person's
+grants and cancels their pending requests (approvers' Slack cards say so); a row with a new department
+revokes their grants and pending requests too (the old department's rights end; the policy decides by
+the current department). Both are audited, so such a file needs REDIS_URL (the audit queue): without it
+nothing is imported. Someone missing from the file is NOT offboarded: files may be partial.
 
 Examples:
   $ custos import employees staff.csv

@@ -1,0 +1,48 @@
+// What `custos import employees` needs to carry out offboardings and transfers: the audit queue (every
+// change is audited; no queue, no change), the grant and request stores, and — when Slack is configured —
+// the approval service with a Slack client of its own, so approvers' cards of the cancelled requests
+// are updated in place like the bot does. Built lazily: a file without such changes needs none of it.
+import type { Connection } from 'mongoose';
+import { loadConfig, type Config } from '../../config.ts';
+import { OffboardingService } from '../../core/offboarding.ts';
+import { systemClock } from '../../core/ports.ts';
+import { GrantAndRequestRevoker, storeCanceller, type PendingCanceller } from '../../core/security/revoker.ts';
+import { createLogger } from '../../logger.ts';
+import { createAuditProducer, type AuditProducer } from '../../queue/audit-producer.ts';
+import type { EmployeeChangeHandler } from '../../store/employee-changes.ts';
+import { EmployeeStore } from '../../store/employee-store.ts';
+import { MongoGrantStore } from '../../store/grant-store.ts';
+import { MongoRequestStore } from '../../store/request-store.ts';
+import { workerApprovalParts } from '../../../workers/approvals/service.ts';
+
+const AUDIT_READY_MS = 5000;
+
+export interface EmployeeEffects { handler: EmployeeChangeHandler; close(): Promise<void> }
+
+async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<PendingCanceller> {
+  if (!config.slack) return storeCanceller(new MongoRequestStore(conn), systemClock);
+  const logger = createLogger({ level: 'warn', name: 'import' });
+  const { approvals } = await workerApprovalParts(conn, config, logger, systemClock, producer);
+  return (id, reason) => approvals.cancelAllOf(id, reason);
+}
+
+export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = process.env): EmployeeEffects {
+  let producer: AuditProducer | undefined;
+  let service: OffboardingService | undefined;
+  const handler: EmployeeChangeHandler = {
+    async ready() {
+      if (service) return true;
+      const config = loadConfig(env, { require: ['mongo', 'crypto'] });
+      if (!config.redis) return false;
+      producer = createAuditProducer({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+      if (!(await producer.ready(AUDIT_READY_MS))) return false;
+      const grants = new MongoGrantStore(conn);
+      const revoker = new GrantAndRequestRevoker(grants, await pendingCanceller(conn, config, producer));
+      service = new OffboardingService({ directory: new EmployeeStore(conn), revoker, recorder: producer, clock: systemClock });
+      return true;
+    },
+    offboard: (employeeId) => service!.offboard(employeeId, 'import'),
+    transferred: ({ employeeId, from, to }) => service!.transferred(employeeId, from, to),
+  };
+  return { handler, close: async () => { await producer?.close(); } };
+}
