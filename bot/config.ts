@@ -89,6 +89,8 @@ const schema = z.object({
   CUSTOS_SECURITY_CHANNEL: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'CUSTOS_SECURITY_CHANNEL must be a Slack channel id such as C0123ABCD').optional(),
   // How long audit events are kept before they may be archived (PIPL Art. 55-56: at least 3 years).
   CUSTOS_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1095, 'CUSTOS_AUDIT_RETENTION_DAYS must be at least 1095 (3 years)').max(36_500).default(1095),
+  // After an archive: the signed checkpoint it ended at; chain verification starts there (unset: seq 1).
+  CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: z.coerce.number().int().min(1, 'CUSTOS_AUDIT_ARCHIVED_CHECKPOINT must be a checkpoint number (1, 2, 3 …)').optional(),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
@@ -119,6 +121,8 @@ export interface Config {
   securityChannel: string | undefined;
   /** Days audit events are kept before the archive procedure may move them out (≥ 1095). */
   auditRetentionDays: number;
+  /** The signed checkpoint the last archive ended at: verification starts there (unset: from seq 1). */
+  auditArchivedCheckpoint: number | undefined;
 }
 
 export interface SlackSettings {
@@ -280,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     securityContact: r.CUSTOS_SECURITY_CONTACT,
     securityChannel: r.CUSTOS_SECURITY_CHANNEL,
     auditRetentionDays: r.CUSTOS_AUDIT_RETENTION_DAYS,
+    auditArchivedCheckpoint: r.CUSTOS_AUDIT_ARCHIVED_CHECKPOINT,
   };
 }
 

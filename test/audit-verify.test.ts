@@ -24,8 +24,12 @@ let models: AuditModels;
 let pristine: { events: Record<string, unknown>[]; checkpoints: Record<string, unknown>[] };
 
 function runVerify(...extra: string[]): Promise<{ code: number; stdout: string }> {
+  return runVerifyWith({}, ...extra);
+}
+
+function runVerifyWith(moreEnv: Record<string, string>, ...extra: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify', ...extra], { cwd: root, env: { ...process.env, ...env } }, (err, stdout) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify', ...extra], { cwd: root, env: { ...process.env, ...env, ...moreEnv } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
     });
   });
@@ -148,6 +152,10 @@ test.serial('archived head: plain verify refuses and names the checkpoint to sta
   const { code, stdout } = await runVerify('--from-checkpoint', String(mid.n));
   t.is(code, 0, stdout);
   t.regex(stdout, new RegExp(`^${N - mid.lastSeq} events, chain intact\nverified from archived checkpoint #${mid.n} \\(seq 1-${mid.lastSeq} archived\\)`));
+  // Recorded in the configuration once, every verification (the CLI, `/audit verify`) starts there.
+  const configured = await runVerifyWith({ CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: String(mid.n) });
+  t.is(configured.code, 0, configured.stdout);
+  t.regex(configured.stdout, new RegExp(`verified from archived checkpoint #${mid.n}`));
 });
 
 test.serial('from a checkpoint, tampering after it is still caught: an edit, a truncation, a forged starting checkpoint', async (t) => {

@@ -23,10 +23,9 @@ import { CustosError, ErrorCode } from '../core/errors.ts';
 import { ApprovalService } from '../core/approvals/service.ts';
 import { approvalSettingsOf } from '../core/approvals/settings.ts';
 import { AuditQueryService } from '../core/audit-query-service.ts';
-import { verifyAuditChain } from '../core/audit-verify.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { MongoAuditLogReader } from '../store/audit-query-store.ts';
-import { allCheckpoints, streamRecords } from '../store/audit-store.ts';
+import { verifyStoredChain } from '../store/audit-chain-check.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
 import { PlaygroundApprovalFlow } from './approvals-flow.ts';
@@ -89,7 +88,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const audit = new AuditQueryService({
       engine, log: new MongoAuditLogReader(models), directory, recorder, clock, queryHmacKey: section(config, 'audit').hmacKey,
       verifyChain: async () => {
-        const r = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), signingKey);
+        const r = await verifyStoredChain(models, signingKey, config.auditArchivedCheckpoint);
         return {
           ok: r.ok, events: r.events,
           ...(r.problem ? { badSeq: r.problem.seq, problem: r.problem.problem } : {}),

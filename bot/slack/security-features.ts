@@ -5,13 +5,12 @@ import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
 import { AuditQueryService } from '../core/audit-query-service.ts';
-import { verifyAuditChain } from '../core/audit-verify.ts';
 import type { LookupService } from '../core/lookup.ts';
 import type { Clock, EmployeeDirectory } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { MongoAuditLogReader } from '../store/audit-query-store.ts';
-import { allCheckpoints, streamRecords } from '../store/audit-store.ts';
+import { verifyStoredChain } from '../store/audit-chain-check.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import type { SlackFeature } from './app.ts';
 import { registerSlackAuditHandlers } from './audit-handlers.ts';
@@ -38,7 +37,7 @@ export async function adminFeatures(deps: AdminFeatureDeps): Promise<SlackFeatur
     clock: deps.clock,
     queryHmacKey: section(deps.config, 'audit').hmacKey,
     verifyChain: async () => {
-      const r = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), signingKey);
+      const r = await verifyStoredChain(models, signingKey, deps.config.auditArchivedCheckpoint);
       return {
         ok: r.ok, events: r.events,
         ...(r.problem ? { badSeq: r.problem.seq, problem: r.problem.problem } : {}),

@@ -1,12 +1,12 @@
 // `custos audit verify`: walks the whole audit chain (streamed) and its signed checkpoints. Prints
 // "N events, chain intact" and exits 0, or names the first bad seq and what is wrong and exits 1.
-// After an archive, `--from-checkpoint N` starts the walk at signed checkpoint N (see audit-verify.ts).
+// After an archive, `--from-checkpoint N` (or CUSTOS_AUDIT_ARCHIVED_CHECKPOINT) starts the walk at
+// signed checkpoint N (see audit-verify.ts).
 import { InvalidArgumentError, type Command } from 'commander';
 import mongoose from 'mongoose';
 import { loadConfig, section } from '../../config.ts';
-import { verifyAuditChain } from '../../core/audit-verify.ts';
+import { verifyStoredChain } from '../../store/audit-chain-check.ts';
 import { auditModels } from '../../store/audit-model.ts';
-import { allCheckpoints, streamRecords } from '../../store/audit-store.ts';
 
 export const VERIFY_EXIT_BROKEN = 1;
 
@@ -22,10 +22,7 @@ async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
   const conn = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
   try {
     const models = await auditModels(conn);
-    const checkpoints = await allCheckpoints(models);
-    const from = checkpoints.find((cp) => cp.n === flags.fromCheckpoint);
-    const result = await verifyAuditChain(streamRecords(models, from?.lastSeq ?? 0), checkpoints, section(config, 'audit').signingKey,
-      flags.fromCheckpoint === undefined ? {} : { fromCheckpoint: flags.fromCheckpoint });
+    const result = await verifyStoredChain(models, section(config, 'audit').signingKey, flags.fromCheckpoint ?? config.auditArchivedCheckpoint);
     const cp = result.latestCheckpoint;
     // The latest checkpoint's signature, for operators to note down outside the database: a checkpoint
     // deleted together with the records it vouches for is only noticed against such an outside copy.
@@ -47,6 +44,6 @@ export function register(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit.command('verify')
     .description('walk the audit chain and its signed checkpoints; exit 0 if intact, 1 naming the first bad seq')
-    .option('--from-checkpoint <N>', 'start at signed checkpoint N: the records it covers were archived (compare its printed signature with your archived copy)', checkpointNumber)
+    .option('--from-checkpoint <N>', 'start at signed checkpoint N: the records it covers were archived (compare its printed signature with your archived copy); default CUSTOS_AUDIT_ARCHIVED_CHECKPOINT', checkpointNumber)
     .action(verify);
 }
