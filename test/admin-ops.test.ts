@@ -125,6 +125,7 @@ test.serial('custos import employees: offboarding and a transfer take effect at 
 
   t.is((await h.directory.byId(leaver.employeeId))?.status, 'offboarded');
   t.is((await h.directory.byId(mover.employeeId))?.department, 'legal');
+  t.is((await h.directory.byId(h.employees.ordersClerk.employeeId))?.status, 'active', 'someone absent from the (partial) file has not left');
   t.deepEqual(await activeGrants(leaver), []);
   t.deepEqual(await activeGrants(mover), [], "the old department's grant is gone");
   const update = await cancelledCard('marketingHead', requestId);
