@@ -10,6 +10,7 @@
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
 import { createHash } from 'node:crypto';
+import { auditText, type AuditInput } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
 import { mostRestrictedPrincipal, principalOf, resolveEmployee, type ChatProfile } from '../core/identity.ts';
@@ -19,8 +20,11 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
+import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
 import { CARD_NOT_UPDATABLE, LarkApiError, type LarkApi } from './api.ts';
+import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
+import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
@@ -38,6 +42,10 @@ export interface LarkHandlerDeps {
   /** How long a card callback may work before answering with a toast and finishing by patch. */
   callbackBudgetMs?: number;
   channelCacheMs?: number;
+  /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
+  audit?: LarkAudit;
+  /** Times each command (`custos_command_duration_seconds{platform="lark"}`). */
+  metrics?: CommandObserver;
   /** Observes every handler call (tests count them). */
   onHandlerCall?: (eventType: string) => void;
 }
@@ -112,9 +120,13 @@ export class LarkHandlers {
     // In groups Lark delivers only messages that @mention the bot (default permissions); check anyway.
     const mentions = Array.isArray(message.mentions) ? message.mentions as Data[] : [];
     if (group && mentions.length === 0) return;
+    const turn: Turn = { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) };
+    // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
+    const audit = this.deps.audit ? auditText(withMentionIds(textOf(str(message.content)), mentions)) : null;
+    if (audit !== null) return this.audit({ text: audit }, turn);
     // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
     const text = stripMentions(textOf(str(message.content)), mentions).replace(/^\/customer\b\s*/i, '');
-    await this.text(text, { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) });
+    await this.text(text, turn);
   }
 
   private async onMenu(d: Data): Promise<void> {
@@ -129,9 +141,10 @@ export class LarkHandlers {
 
   /** A query, help request or anything else a user typed. */
   private async text(text: string, turn: Turn): Promise<void> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
+    const command = parseOrUsage(text);
     try {
-      const command = parseOrUsage(text);
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn.openId);
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
@@ -143,7 +156,22 @@ export class LarkHandlers {
       await this.reply(turn, renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined));
     } catch (err) {
       await this.fail(turn, err, locale);
+    } finally {
+      done(command.kind);
     }
+  }
+
+  /** `audit …` typed, or a page turn: answered privately, like every reply to one person. */
+  private async audit(input: AuditInput, turn: Turn): Promise<void> {
+    await this.reply(turn, await this.auditCard(input, turn));
+  }
+
+  private auditCard(input: AuditInput, turn: Turn): Promise<LarkCard> {
+    return this.deps.audit!.card(input, {
+      openId: turn.openId, correlationId: turn.correlationId, ...(turn.group ? { groupChat: turn.chatId } : {}),
+      identify: (setLocale) => this.identify(turn, setLocale),
+      channel: () => this.channelKind(turn),
+    });
   }
 
   // ---- card callbacks --------------------------------------------------------------------------------
@@ -167,6 +195,9 @@ export class LarkHandlers {
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
+      case ACTION_AUDIT_PAGE:
+        if (!this.deps.audit || !str(value.t)) return {};
+        return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
       default: return {};
     }
   }
@@ -191,6 +222,7 @@ export class LarkHandlers {
   }
 
   private async pick(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, (l) => { locale = l; });
@@ -199,11 +231,14 @@ export class LarkHandlers {
       return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined) } };
     } catch (err) {
       return this.failAnswer(err, locale);
+    } finally {
+      done('pick');
     }
   }
 
   /** "Share in group": post the audience-masked card for the chat's least-privileged member. */
   private async share(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, (l) => { locale = l; });
@@ -216,6 +251,8 @@ export class LarkHandlers {
       return { toast: { type: 'success', content: t('lookup.share.done', locale) } };
     } catch (err) {
       return this.failAnswer(err, locale);
+    } finally {
+      done('share');
     }
   }
 

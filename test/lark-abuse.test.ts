@@ -1,0 +1,71 @@
+// Abuse controls on Lark lookups, through the real endpoint (signed pushes, real SDK, real Redis for the
+// GCRA counters and detector windows, the real audit pipeline): the same guard as Slack's. The policy
+// here is the default one with small thresholds (a burst of 5, three distinct customers in ten minutes),
+// so the behaviour shows in a handful of lookups instead of a harvest of sixty.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ErrorCode } from '../bot/core/errors.ts';
+import { LookupRefused } from '../bot/core/lookup.ts';
+import '../bot/core/lookup-messages.ts';
+import { t as tr } from '../bot/core/messages.ts';
+import { errorView } from '../bot/core/views.ts';
+import { demoCustomerId } from '../bot/store/demo-data.ts';
+import { cardFieldMap, cardText } from './fakes/lark-api.ts';
+import { LarkHarness } from './helpers/lark-bot.ts';
+
+const CONTACT = '#security-desk'; // the harness's CUSTOS_SECURITY_CONTACT
+
+/** The default policy with thresholds a test can reach. */
+function smallThresholdPolicy(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-lark-abuse-'));
+  const yaml = readFileSync('policies/default.yaml', 'utf8')
+    .replace(/rateLimit: \{[^}]*\}/, 'rateLimit: { perMinute: 1, burst: 5 }')
+    .replace(/distinctCustomers: \{[^}]*\}/, 'distinctCustomers: { max: 3, windowMinutes: 10, freeze: true }');
+  if (!yaml.includes('burst: 5') || !yaml.includes('max: 3, windowMinutes: 10')) throw new Error('the default policy no longer has the security settings this test edits');
+  writeFileSync(path.join(dir, 'default.yaml'), yaml);
+  return dir;
+}
+
+const policyDir = smallThresholdPolicy();
+const h = new LarkHarness(import.meta.url, { customers: 20, extraEnv: { CUSTOS_POLICY_DIR: policyDir } });
+
+test.before(async () => { await h.start(); });
+test.after.always(async () => { await h.close(); rmSync(policyDir, { recursive: true, force: true }); });
+
+test.serial('a Lark user is throttled after the burst with the same refusal as on Slack, and the refusal is audited', async (t) => {
+  const agent = h.employees.supportAgent;
+  // The same customer each time: only the rate limit is in play (one distinct customer).
+  for (let i = 1; i <= 5; i++) {
+    const reply = await h.ask('supportAgent', demoCustomerId(1));
+    t.true(cardFieldMap(reply.card).size > 0, `lookup ${i} of the burst shows the card`);
+  }
+  const throttled = await h.ask('supportAgent', demoCustomerId(1));
+  const refusal = errorView(new LookupRefused('denied', 'rate_limited'), agent.locale, CONTACT);
+  if (refusal.kind !== 'notice') return t.fail('the refusal is a notice');
+  t.true(cardText(throttled.card).includes(refusal.text), 'the refusal Slack shows for rate_limited');
+  t.is(cardFieldMap(throttled.card).size, 0, 'no customer fields');
+  const records = await h.auditRecords({ action: 'lookup.refused', reasonCode: 'rate_limited', 'actor.employeeId': agent.employeeId });
+  t.is(records.length, 1);
+  t.is((records[0]!.actor as { platform: string }).platform, 'lark');
+  t.true(Number((records[0]!.meta as { retryAfterMs: number }).retryAfterMs) > 0);
+});
+
+test.serial('a detector freezes a Lark user; their next lookup is refused with whom to contact', async (t) => {
+  const lead = h.employees.supportLead;
+  // Four distinct customers trip "distinct customers" (max 3): the fourth is still shown, then the freeze.
+  for (let i = 1; i <= 4; i++) t.true(cardFieldMap((await h.ask('supportLead', demoCustomerId(i))).card).size > 0, `lookup ${i} is shown`);
+  const freeze = await h.auditRecords({ action: 'admin.freeze', 'meta.subject': lead.employeeId });
+  t.is(freeze.length, 1, 'the automatic freeze is audited');
+  t.is((freeze[0]!.meta as { detector: string }).detector, 'distinctCustomers');
+  t.is((await h.directory.byId(lead.employeeId))?.status, 'frozen');
+
+  const refused = await h.ask('supportLead', demoCustomerId(5));
+  const text = cardText(refused.card);
+  t.true(text.includes(tr(ErrorCode.EmployeeFrozen, lead.locale, { contact: CONTACT })), 'the frozen refusal, naming the security contact');
+  t.is(cardFieldMap(refused.card).size, 0);
+  const identity = await h.auditRecords({ action: 'lookup.refused', reasonCode: ErrorCode.EmployeeFrozen, 'actor.employeeId': lead.employeeId });
+  t.is(identity.length, 1, 'the refused lookup is audited');
+  t.is((identity[0]!.actor as { platform: string }).platform, 'lark');
+});
