@@ -1,7 +1,8 @@
 // Abuse controls on Lark lookups, through the real endpoint (signed pushes, real SDK, real Redis for the
 // GCRA counters and detector windows, the real audit pipeline): the same guard as Slack's. The policy
 // here is the default one with small thresholds (a burst of 5, three distinct customers in ten minutes),
-// so the behaviour shows in a handful of lookups instead of a harvest of sixty.
+// so the behaviour shows in a handful of lookups instead of a harvest of sixty. Alerts go to the Lark
+// security group (LARK_SECURITY_CHAT), whose buttons only an admin may use.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,11 +12,14 @@ import { LookupRefused } from '../bot/core/lookup.ts';
 import '../bot/core/lookup-messages.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { errorView } from '../bot/core/views.ts';
+import { ACTION_SECURITY } from '../bot/lark/security-cards.ts';
 import { demoCustomerId } from '../bot/store/demo-data.ts';
-import { cardFieldMap, cardText } from './fakes/lark-api.ts';
-import { LarkHarness } from './helpers/lark-bot.ts';
+import { cardButtons, cardFieldMap, cardText } from './fakes/lark-api.ts';
+import { LarkHarness, openIdOf } from './helpers/lark-bot.ts';
+import { demoEmployee } from '../bot/store/demo-company.ts';
 
 const CONTACT = '#security-desk'; // the harness's CUSTOS_SECURITY_CONTACT
+const SECURITY_CHAT = 'oc_security';
 
 /** The default policy with thresholds a test can reach. */
 function smallThresholdPolicy(): string {
@@ -29,7 +33,11 @@ function smallThresholdPolicy(): string {
 }
 
 const policyDir = smallThresholdPolicy();
-const h = new LarkHarness(import.meta.url, { customers: 20, extraEnv: { CUSTOS_POLICY_DIR: policyDir } });
+const h = new LarkHarness(import.meta.url, {
+  customers: 20,
+  extraEnv: { CUSTOS_POLICY_DIR: policyDir, LARK_SECURITY_CHAT: SECURITY_CHAT },
+  extraChats: [{ chatId: SECURITY_CHAT, mode: 'group', type: 'private', members: [openIdOf(demoEmployee('admin')), openIdOf(demoEmployee('salesRep'))] }],
+});
 
 test.before(async () => { await h.start(); });
 test.after.always(async () => { await h.close(); rmSync(policyDir, { recursive: true, force: true }); });
@@ -52,7 +60,7 @@ test.serial('a Lark user is throttled after the burst with the same refusal as o
   t.true(Number((records[0]!.meta as { retryAfterMs: number }).retryAfterMs) > 0);
 });
 
-test.serial('a detector freezes a Lark user; their next lookup is refused with whom to contact', async (t) => {
+test.serial('a detector freezes a Lark user and alerts the security group; their next lookup is refused with whom to contact; only an admin can unfreeze', async (t) => {
   const lead = h.employees.supportLead;
   // Four distinct customers trip "distinct customers" (max 3): the fourth is still shown, then the freeze.
   for (let i = 1; i <= 4; i++) t.true(cardFieldMap((await h.ask('supportLead', demoCustomerId(i))).card).size > 0, `lookup ${i} is shown`);
@@ -68,4 +76,28 @@ test.serial('a detector freezes a Lark user; their next lookup is refused with w
   const identity = await h.auditRecords({ action: 'lookup.refused', reasonCode: ErrorCode.EmployeeFrozen, 'actor.employeeId': lead.employeeId });
   t.is(identity.length, 1, 'the refused lookup is audited');
   t.is((identity[0]!.actor as { platform: string }).platform, 'lark');
+
+  // One alert card in the security group, naming the user and the evidence query.
+  const alert = await h.fake.waitFor((m) => m.receiveId === SECURITY_CHAT);
+  t.true(cardText(alert.card).includes(lead.employeeId));
+  t.true(cardText(alert.card).includes(`by ${lead.employeeId} since:10m`));
+  t.is(h.fake.sent().filter((m) => m.receiveId === SECURITY_CHAT).length, 1, 'exactly one alert');
+  const unfreeze = cardButtons(alert.card).find((b) => b.value.a === ACTION_SECURITY.unfreeze);
+  if (!unfreeze) return t.fail('the alert has an Unfreeze button');
+
+  // A sales rep in the group cannot unfreeze; the attempt is audited and the card stays as it was.
+  const denied = await h.click('salesRep', alert, unfreeze.value);
+  t.regex(denied.answer.toast?.content ?? '', /无权处理安全告警/);
+  t.is(denied.answer.card, undefined);
+  t.is((await h.directory.byId(lead.employeeId))?.status, 'frozen');
+  t.is((await h.auditRecords({ action: 'admin.unfreeze', decision: 'denied', 'meta.subject': lead.employeeId })).length, 1);
+
+  // The admin can; the card shows the outcome and lookups work again.
+  const ok = await h.click('admin', alert, unfreeze.value);
+  t.regex(ok.answer.toast?.content ?? '', /已解除冻结/);
+  t.regex(cardText(ok.answer.card?.data), /已解除冻结/);
+  t.is((await h.directory.byId(lead.employeeId))?.status, 'active');
+  const unfrozen = await h.auditRecords({ action: 'admin.unfreeze', decision: 'allowed', 'meta.subject': lead.employeeId });
+  t.is((unfrozen[0]!.actor as { platform: string }).platform, 'lark');
+  t.true(cardFieldMap((await h.ask('supportLead', demoCustomerId(1))).card).size > 0, 'lookups work again after the unfreeze');
 });

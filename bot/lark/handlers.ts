@@ -29,6 +29,8 @@ import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
+import { securityClick, securityDecisionOf } from './security-cards.ts';
+import type { AdminDecision, SecurityService } from '../core/security/guard.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
@@ -44,6 +46,8 @@ export interface LarkHandlerDeps {
   channelCacheMs?: number;
   /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
   audit?: LarkAudit;
+  /** Decides clicks on the security group's alert cards; absent: those buttons do nothing. */
+  security?: SecurityService;
   /** Times each command (`custos_command_duration_seconds{platform="lark"}`). */
   metrics?: CommandObserver;
   /** Observes every handler call (tests count them). */
@@ -192,6 +196,8 @@ export class LarkHandlers {
       correlationId: correlationIdOf(str(d.event_id) || str(d.token)),
     };
     const messageId = str(context.open_message_id);
+    const decision = securityDecisionOf(str(value.a));
+    if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
@@ -253,6 +259,21 @@ export class LarkHandlers {
       return this.failAnswer(err, locale);
     } finally {
       done('share');
+    }
+  }
+
+  /** Unfreeze / Keep frozen / Revoke on an alert card; the card changes for everyone only when it was done. */
+  private async securityAction(turn: Turn, decision: AdminDecision, employeeId: string): Promise<CallbackAnswer> {
+    if (!this.deps.security || !/^E-\d{1,10}$/.test(employeeId)) return {};
+    let locale = this.deps.defaultLocale;
+    try {
+      const clicker = await this.identify(turn, (l) => { locale = l; });
+      const r = await securityClick({ security: this.deps.security, directory: this.deps.directory }, { employee: clicker, openId: turn.openId }, decision, employeeId);
+      return { toast: { type: r.ok ? 'success' : 'warning', content: r.line }, ...(r.card ? { card: { type: 'raw' as const, data: r.card } } : {}) };
+    } catch (err) {
+      // A toast only: an error card would replace the alert for the whole group.
+      const view = errorView(err, locale, this.deps.securityContact);
+      return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) } };
     }
   }
 

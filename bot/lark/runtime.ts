@@ -13,7 +13,6 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
-import { loggedAlerts } from '../runtime/security.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
@@ -22,6 +21,7 @@ import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
+import { LarkSecurityAlerts } from './security-cards.ts';
 import { LarkVerifier } from './verify.ts';
 
 export const LARK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'lark'] as const;
@@ -46,14 +46,16 @@ export interface RunningLarkBot {
 export async function startLarkBot(config: Config, logger: Logger, overrides: LarkOverrides = {}): Promise<RunningLarkBot> {
   const settings = section(config, 'lark');
   const redisSettings = section(config, 'redis');
-  // No Lark security chat yet: alerts are logged; the freeze itself does not depend on them.
-  const services = await buildServices(config, logger, overrides, () => loggedAlerts(logger));
+  const api = LarkApi.create(settings, sdkLogger(logger));
+  // Alert cards go to LARK_SECURITY_CHAT when set, else they are only logged; the freeze does not depend on them.
+  const services = await buildServices(config, logger, overrides, (directory) => new LarkSecurityAlerts({
+    api, chat: settings.securityChat, directory, locale: config.defaultLocale, logger,
+  }));
   const { conn, directory, grants, recorder, clock, redis, metrics } = services;
   try {
-    const api = LarkApi.create(settings, sdkLogger(logger));
     const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
     const handlers = new LarkHandlers({
-      api, lookup: services.lookup, directory, ...common,
+      api, lookup: services.lookup, directory, security: services.security, ...common,
       offboarding: new Offboarding({ directory, grants, recorder, clock, logger }),
       audit: new LarkAudit({ audit: await auditQueryService(services, config), clock, ...common }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
