@@ -84,6 +84,8 @@ const schema = z.object({
     message: 'LARK_DOMAIN must be feishu, lark or an http(s) URL such as https://open.feishu.cn',
   }).default('feishu'),
   LARK_HTTP_PORT: port.default(3001),
+  // Where the Lark bot posts anomaly alert cards (a group chat id, oc_…); unset: its alerts are only logged.
+  LARK_SECURITY_CHAT: z.string().regex(/^oc_[A-Za-z0-9_]{2,64}$/, 'LARK_SECURITY_CHAT must be a Lark chat id such as oc_a0553eda9014c201e6969b478895c230').optional(),
   CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
   // Where anomaly alert cards go (a Slack channel id, e.g. C0123ABCD); unset: alerts are only logged.
   CUSTOS_SECURITY_CHANNEL: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'CUSTOS_SECURITY_CHANNEL must be a Slack channel id such as C0123ABCD').optional(),
@@ -144,6 +146,8 @@ export interface LarkSettings {
   domain: string;
   /** Port of the Lark events endpoint (its own listener, so Slack and Lark can run in one process). */
   httpPort: number;
+  /** The group chat that receives anomaly alert cards; unset: alerts are only logged. */
+  securityChat: string | undefined;
 }
 
 export interface AuditPipelineSettings {
@@ -279,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       ? {
         mode: r.LARK_MODE, appId: r.LARK_APP_ID, appSecret: r.LARK_APP_SECRET, encryptKey: r.LARK_ENCRYPT_KEY,
         verificationToken: r.LARK_VERIFICATION_TOKEN, domain: larkDomain(r.LARK_DOMAIN), httpPort: r.LARK_HTTP_PORT,
+        securityChat: r.LARK_SECURITY_CHAT,
       }
       : undefined,
     securityContact: r.CUSTOS_SECURITY_CONTACT,

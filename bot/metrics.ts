@@ -40,6 +40,18 @@ export interface Metrics {
   close(): Promise<void>;
 }
 
+/** The part of the metrics a chat adapter needs to time its commands. */
+export type CommandObserver = Pick<Metrics, 'observeCommand'>;
+
+/**
+ * Starts timing one user command (labels as the playground uses: lookup, pick, share, help, usage,
+ * audit); call the result with the command's label once its reply was sent or failed.
+ */
+export function commandTimer(observer: CommandObserver | undefined, platform: string): (command: string) => void {
+  const started = process.hrtime.bigint();
+  return (command) => observer?.observeCommand(platform, command, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'custos_' });

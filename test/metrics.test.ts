@@ -10,7 +10,10 @@ import { createAuditProducer } from '../bot/queue/audit-producer.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { demoEmployee } from '../bot/store/demo-company.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
+import { demoCustomerId } from '../bot/store/demo-data.ts';
+import { LarkHarness } from './helpers/lark-bot.ts';
 import { PlaygroundHarness } from './helpers/playground.ts';
+import { SlackHarness } from './helpers/slack-bot.ts';
 
 const h = new PlaygroundHarness(import.meta.url, { customers: 60 });
 test.before(() => h.start());
@@ -27,8 +30,8 @@ function parse(text: string): Map<string, number> {
   return out;
 }
 
-async function scrape(): Promise<Map<string, number>> {
-  const res = await fetch(h.url('/metrics'));
+async function scrape(url = h.url('/metrics')): Promise<Map<string, number>> {
+  const res = await fetch(url);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return parse(await res.text());
 }
@@ -126,4 +129,43 @@ test('a scrape still answers, without the store-backed series, when the database
   t.true(Number.isNaN(m.get('custos_grants_active')));
   t.false([...m.keys()].some((k) => k.startsWith('custos_approvals_decided{')));
   t.true(m.has('custos_process_cpu_user_seconds_total'));
+});
+
+/** Scrapes `url` until `ready` holds (a histogram is observed just after the reply went out), at most ~10 s. */
+async function scrapeUntil(url: string, ready: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
+  let m = await scrape(url);
+  for (let i = 0; i < 100 && !ready(m); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    m = await scrape(url);
+  }
+  return m;
+}
+
+test('Slack and Lark commands are timed in custos_command_duration_seconds, by platform and command', async (t) => {
+  t.timeout(300_000); // two whole bots with their workers on a shared machine
+  const slack = new SlackHarness(import.meta.url, { customers: 5 });
+  const lark = new LarkHarness(import.meta.url, { customers: 5 });
+  t.teardown(() => slack.close());
+  t.teardown(() => lark.close());
+  await Promise.all([slack.start(), lark.start()]);
+
+  await slack.ask(slack.userId('supportAgent'), slack.dmOf('supportAgent'), demoCustomerId(1));
+  await slack.ask(slack.userId('supportAgent'), slack.dmOf('supportAgent'), 'help');
+  const slackSeries = (command: string) => `custos_command_duration_seconds_count{platform="slack",command="${command}"}`;
+  const sm = await scrapeUntil(`${slack.bot.url}/metrics`, (m) => m.has(slackSeries('help')));
+  t.is(sm.get(slackSeries('lookup')), 1);
+  t.is(sm.get(slackSeries('help')), 1);
+  t.true((sm.get('custos_command_duration_seconds_sum{platform="slack",command="lookup"}') ?? 0) > 0);
+
+  await lark.ask('supportAgent', demoCustomerId(1));
+  await lark.ask('supportAgent', 'help');
+  await lark.ask('auditor', `audit who-viewed ${demoCustomerId(1)} purpose: metrics check`);
+  const larkSeries = (command: string) => `custos_command_duration_seconds_count{platform="lark",command="${command}"}`;
+  const lm = await scrapeUntil(`${lark.bot.url}/metrics`, (m) => m.has(larkSeries('audit')));
+  t.is(lm.get(larkSeries('lookup')), 1);
+  t.is(lm.get(larkSeries('help')), 1);
+  t.is(lm.get(larkSeries('audit')), 1);
+  t.true((lm.get('custos_command_duration_seconds_sum{platform="lark",command="lookup"}') ?? 0) > 0);
+  // Lark lookups are counted like every other adapter's, once their audit event is accepted.
+  t.is(lm.get('custos_lookups_total{decision="allowed"}'), 1);
 });

@@ -142,3 +142,20 @@ function statusWithHost(url: string, host: string): Promise<number> {
     req.end();
   });
 }
+
+test('`audit …` typed by the auditor lists who viewed a customer; a sales rep typing it is refused', async (t) => {
+  const c = owned();
+  const seen = await h.say(rep.employeeId, c.customerId);
+  await h.auditFor(seen.requestId, 2); // stored, so the query can find it
+  const auditor = demoEmployee('auditor');
+  const a = await h.say(auditor.employeeId, `audit who-viewed ${c.customerId} purpose: 例行审计抽查`);
+  t.is(a.command, 'audit');
+  t.is(a.replies[0]!.kind, 'audit-table');
+  const text = textOf(a.replies[0]!.html);
+  t.true(text.includes(rep.employeeId), 'the sales rep\'s lookup is listed');
+  t.true(text.includes(c.customerId));
+
+  const refused = await h.say(rep.employeeId, `/audit who-viewed ${c.customerId}`);
+  t.is(refused.replies[0]!.kind, 'notice');
+  t.regex(textOf(refused.replies[0]!.html), /无权查询审计日志|may not query the audit log/);
+});

@@ -40,7 +40,7 @@ function plain(content: string, max = MAX_TEXT): PlainText {
   return { tag: 'plain_text', content: clip(content, max) };
 }
 
-function text(content: string): CardElement {
+export function text(content: string): CardElement {
   return { tag: 'div', text: plain(content) };
 }
 

@@ -10,6 +10,7 @@
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
 import { createHash } from 'node:crypto';
+import { auditText, type AuditInput } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
 import { mostRestrictedPrincipal, principalOf, resolveEmployee, type ChatProfile } from '../core/identity.ts';
@@ -19,12 +20,17 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
+import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
 import { CARD_NOT_UPDATABLE, LarkApiError, type LarkApi } from './api.ts';
+import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
+import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
+import { securityClick, securityDecisionOf } from './security-cards.ts';
+import type { AdminDecision, SecurityService } from '../core/security/guard.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
@@ -38,6 +44,12 @@ export interface LarkHandlerDeps {
   /** How long a card callback may work before answering with a toast and finishing by patch. */
   callbackBudgetMs?: number;
   channelCacheMs?: number;
+  /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
+  audit?: LarkAudit;
+  /** Decides clicks on the security group's alert cards; absent: those buttons do nothing. */
+  security?: SecurityService;
+  /** Times each command (`custos_command_duration_seconds{platform="lark"}`). */
+  metrics?: CommandObserver;
   /** Observes every handler call (tests count them). */
   onHandlerCall?: (eventType: string) => void;
 }
@@ -112,9 +124,13 @@ export class LarkHandlers {
     // In groups Lark delivers only messages that @mention the bot (default permissions); check anyway.
     const mentions = Array.isArray(message.mentions) ? message.mentions as Data[] : [];
     if (group && mentions.length === 0) return;
+    const turn: Turn = { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) };
+    // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
+    const audit = this.deps.audit ? auditText(withMentionIds(textOf(str(message.content)), mentions)) : null;
+    if (audit !== null) return this.audit({ text: audit }, turn);
     // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
     const text = stripMentions(textOf(str(message.content)), mentions).replace(/^\/customer\b\s*/i, '');
-    await this.text(text, { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) });
+    await this.text(text, turn);
   }
 
   private async onMenu(d: Data): Promise<void> {
@@ -129,9 +145,10 @@ export class LarkHandlers {
 
   /** A query, help request or anything else a user typed. */
   private async text(text: string, turn: Turn): Promise<void> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
+    const command = parseOrUsage(text);
     try {
-      const command = parseOrUsage(text);
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn.openId);
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
@@ -143,7 +160,22 @@ export class LarkHandlers {
       await this.reply(turn, renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined));
     } catch (err) {
       await this.fail(turn, err, locale);
+    } finally {
+      done(command.kind);
     }
+  }
+
+  /** `audit …` typed, or a page turn: answered privately, like every reply to one person. */
+  private async audit(input: AuditInput, turn: Turn): Promise<void> {
+    await this.reply(turn, await this.auditCard(input, turn));
+  }
+
+  private auditCard(input: AuditInput, turn: Turn): Promise<LarkCard> {
+    return this.deps.audit!.card(input, {
+      openId: turn.openId, correlationId: turn.correlationId, ...(turn.group ? { groupChat: turn.chatId } : {}),
+      identify: (setLocale) => this.identify(turn, setLocale),
+      channel: () => this.channelKind(turn),
+    });
   }
 
   // ---- card callbacks --------------------------------------------------------------------------------
@@ -164,9 +196,14 @@ export class LarkHandlers {
       correlationId: correlationIdOf(str(d.event_id) || str(d.token)),
     };
     const messageId = str(context.open_message_id);
+    const decision = securityDecisionOf(str(value.a));
+    if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
+      case ACTION_AUDIT_PAGE:
+        if (!this.deps.audit || !str(value.t)) return {};
+        return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
       default: return {};
     }
   }
@@ -191,6 +228,7 @@ export class LarkHandlers {
   }
 
   private async pick(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, (l) => { locale = l; });
@@ -199,11 +237,14 @@ export class LarkHandlers {
       return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined) } };
     } catch (err) {
       return this.failAnswer(err, locale);
+    } finally {
+      done('pick');
     }
   }
 
   /** "Share in group": post the audience-masked card for the chat's least-privileged member. */
   private async share(turn: Turn, customerId: string): Promise<CallbackAnswer> {
+    const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, (l) => { locale = l; });
@@ -216,6 +257,23 @@ export class LarkHandlers {
       return { toast: { type: 'success', content: t('lookup.share.done', locale) } };
     } catch (err) {
       return this.failAnswer(err, locale);
+    } finally {
+      done('share');
+    }
+  }
+
+  /** Unfreeze / Keep frozen / Revoke on an alert card; the card changes for everyone only when it was done. */
+  private async securityAction(turn: Turn, decision: AdminDecision, employeeId: string): Promise<CallbackAnswer> {
+    if (!this.deps.security || !/^E-\d{1,10}$/.test(employeeId)) return {};
+    let locale = this.deps.defaultLocale;
+    try {
+      const clicker = await this.identify(turn, (l) => { locale = l; });
+      const r = await securityClick({ security: this.deps.security, directory: this.deps.directory }, { employee: clicker, openId: turn.openId }, decision, employeeId);
+      return { toast: { type: r.ok ? 'success' : 'warning', content: r.line }, ...(r.card ? { card: { type: 'raw' as const, data: r.card } } : {}) };
+    } catch (err) {
+      // A toast only: an error card would replace the alert for the whole group.
+      const view = errorView(err, locale, this.deps.securityContact);
+      return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) } };
     }
   }
 

@@ -1,42 +1,32 @@
 // The Lark bot as a running component (`custos start` when LARK_APP_ID is set; `--only lark`):
-// database, policy engine with grants, the fail-closed audit producer, Redis for nonces and event
-// dedupe, the SDK client (Open API at LARK_DOMAIN), and either
+// the shared services (bot/runtime/services.ts: database, policy engine with grants, the fail-closed
+// audit producer, Redis, rate limit and detectors around lookups, /metrics), Redis for nonces and event
+// dedupe, `audit …` queries, the SDK client (Open API at LARK_DOMAIN), and either
 //  - http mode: our verifying receiver on POST /lark/events (plus /healthz, /readyz) on LARK_HTTP_PORT, or
 //  - ws mode: the SDK's WSClient long connection (no public URL; Lark authenticates the connection).
 // Tests start it the same way, with seams (`overrides`) to count customer reads and handler calls.
 import type { AddressInfo } from 'node:net';
 import * as lark from '@larksuiteoapi/node-sdk';
-import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
-import type { AuditRecorder } from '../core/audit.ts';
-import { LookupService } from '../core/lookup.ts';
-import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
-import { applyDecision } from '../core/view.ts';
-import { closeServer, createHttpServer, listen, type ReadinessCheck } from '../http/server.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
+import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
-import { createAuditProducer, type AuditProducer } from '../queue/audit-producer.ts';
-import { FieldCipher } from '../store/crypto.ts';
-import { CustomerStore } from '../store/customer-store.ts';
-import { connectDatabase, ensureIndexes } from '../store/db.ts';
-import { EmployeeStore } from '../store/employee-store.ts';
-import { MongoGrantStore } from '../store/grant-store.ts';
-import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
-import type { PolicyEngine } from '../../policies/types.ts';
+import { auditQueryService } from '../runtime/audit-query.ts';
+import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
+import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
+import { LarkSecurityAlerts } from './security-cards.ts';
 import { LarkVerifier } from './verify.ts';
 
 export const LARK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'lark'] as const;
 
-export interface LarkOverrides {
-  wrapCustomers?: (reader: CustomerReader) => CustomerReader;
-  recorder?: AuditRecorder & { ready?: (timeoutMs?: number) => Promise<boolean> };
-  engine?: PolicyEngine;
-  clock?: Clock;
+export interface LarkOverrides extends ServiceOverrides {
   /** Wall-clock for the timestamp window (tests move it). */
   now?: () => number;
   callbackBudgetMs?: number;
@@ -56,46 +46,26 @@ export interface RunningLarkBot {
 export async function startLarkBot(config: Config, logger: Logger, overrides: LarkOverrides = {}): Promise<RunningLarkBot> {
   const settings = section(config, 'lark');
   const redisSettings = section(config, 'redis');
-  const clock = overrides.clock ?? systemClock;
-  const conn = await connectDatabase(section(config, 'mongo'));
-  const closers: (() => Promise<unknown>)[] = [() => conn.close()];
-  const closeAll = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
+  const api = LarkApi.create(settings, sdkLogger(logger));
+  // Alert cards go to LARK_SECURITY_CHAT when set, else they are only logged; the freeze does not depend on them.
+  const services = await buildServices(config, logger, overrides, (directory) => new LarkSecurityAlerts({
+    api, chat: settings.securityChat, directory, locale: config.defaultLocale, logger,
+  }));
+  const { conn, directory, grants, recorder, clock, redis, metrics } = services;
   try {
-    await ensureIndexes(conn);
-    const cipher = new FieldCipher(section(config, 'crypto'));
-    const store = new CustomerStore(conn, cipher);
-    const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
-    const directory = new EmployeeStore(conn);
-    const grants = new MongoGrantStore(conn);
-    await grants.ensureIndexes();
-    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir), { grants });
-    let producer: AuditProducer | undefined;
-    if (!overrides.recorder) {
-      producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
-      const p = producer;
-      closers.push(() => p.close());
-      if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
-    }
-    const recorder = overrides.recorder ?? producer!;
-    const queueReady = overrides.recorder ? overrides.recorder.ready?.bind(overrides.recorder) : producer?.ready.bind(producer);
-    const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
-    redis.on('error', () => undefined); // reported by readiness and by the guards' fallback log
-    closers.push(async () => redis.disconnect());
-    // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
-    await waitReady(redis, 2000, logger);
-    const lookup = new LookupService({ engine, customers, recorder, present: applyDecision, clock, queryHmacKey: section(config, 'audit').hmacKey });
-    const api = LarkApi.create(settings, sdkLogger(logger));
+    const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
     const handlers = new LarkHandlers({
-      api, lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
+      api, lookup: services.lookup, directory, security: services.security, ...common,
       offboarding: new Offboarding({ directory, grants, recorder, clock, logger }),
+      audit: new LarkAudit({ audit: await auditQueryService(services, config), clock, ...common }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
-    closers.push(() => handlers.drain());
+    services.onClose(() => handlers.drain());
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
-    const routes = [];
+    const routes: Route[] = [metrics.route];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({
         verifier: new LarkVerifier({ encryptKey: settings.encryptKey ?? '', verificationToken: settings.verificationToken ?? '' }),
@@ -103,36 +73,21 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
         nonces: redisOnce(redis, `${redisSettings.queuePrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, false),
         ...(overrides.now ? { now: overrides.now } : {}),
       });
-      routes.push({ method: 'POST' as const, path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });
+      routes.push({ method: 'POST', path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });
     } else {
       const ws = new lark.WSClient({ appId: settings.appId, appSecret: settings.appSecret, domain: settings.domain, logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn, autoReconnect: true });
       await ws.start({ eventDispatcher: dispatcher });
-      closers.push(async () => ws.close({ force: true }));
+      services.onClose(async () => ws.close({ force: true }));
     }
-    const readiness: ReadinessCheck[] = [
-      { name: 'redis', check: () => redis.ping() },
-      { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
-      { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
-    ];
-    const server = createHttpServer({ routes, readiness, logger });
+    const server = createHttpServer({ routes, readiness: services.readiness, logger });
     const address = await listen(server, config.http.host, settings.httpPort);
-    closers.push(() => closeServer(server));
+    services.onClose(() => closeServer(server));
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, grants, handlers, close: closeAll };
+    return { url: `http://${address.address}:${address.port}`, address, conn, directory, grants, handlers, close: services.close };
   } catch (err) {
-    await closeAll();
+    await services.close();
     throw err;
   }
-}
-
-async function waitReady(redis: Redis, ms: number, logger: Logger): Promise<void> {
-  if (redis.status === 'ready') return;
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, ms);
-    const onReady = () => { clearTimeout(timer); resolve(true); };
-    redis.once('ready', onReady);
-  });
-  if (!ready) logger.warn('redis not reachable yet; Lark pushes are refused until it is (nonce check fails closed)');
 }
 
 /** The SDK's logger over pino. Its messages are operational; error objects are reduced to their names. */

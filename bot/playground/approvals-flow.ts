@@ -4,9 +4,9 @@
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import type { RequestTarget } from '../core/approvals/types.ts';
-import { parseAuditCommand } from '../core/audit-query.ts';
+import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
-import { auditErrorView, auditHelpView, auditTableView, chainStateView, type AuditTableView } from '../core/audit-query-views.ts';
+import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
 import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
@@ -99,11 +99,7 @@ export class PlaygroundApprovalFlow {
     const l = employee.locale;
     const asker = { employee, platform: 'playground' as const, platformUserId: employee.employeeId, channel, correlationId: requestId };
     try {
-      if ('token' in input) return auditTableView(await this.deps.audit.turn(asker, input.token), l, employee.timezone);
-      const command = parseAuditCommand(input.text, { now: this.deps.clock.now(), timezone: employee.timezone });
-      if (command.kind === 'help') return auditHelpView(l);
-      if (command.kind === 'verify') return chainStateView(await this.deps.audit.verify(asker, command.purpose), l);
-      return auditTableView(await this.deps.audit.query(asker, command.filter, command.purpose, input.text), l, employee.timezone);
+      return await auditQueryView(this.deps.audit, asker, input, this.deps.clock.now());
     } catch (err) {
       return auditErrorView(err, l, this.deps.securityContact);
     }

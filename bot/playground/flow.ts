@@ -1,6 +1,7 @@
 // The playground's conversation logic: the same core calls the Slack adapter makes (parse → identify →
 // audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a platform.
 // Only identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
+import { auditText } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
 import { mostRestrictedPrincipal, principalOf } from '../core/identity.ts';
@@ -59,8 +60,8 @@ export class PlaygroundFlow {
       let parsed: ReturnType<typeof parseCommand> | { kind: 'audit'; text: string };
       try {
         // `audit …` (or `/audit …`) is the chat adapters' /audit command; everything else is /customer.
-        const audit = /^\/?audit(?:\s+|$)(.*)$/is.exec(text.trim());
-        parsed = audit ? { kind: 'audit', text: audit[1]! } : parseCommand(text);
+        const audit = auditText(text);
+        parsed = audit !== null ? { kind: 'audit', text: audit } : parseCommand(text);
       } catch (err) {
         command = 'usage';
         locale = await this.localeOf(turn.employeeId);

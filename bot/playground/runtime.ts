@@ -22,10 +22,7 @@ import { playgroundRoutes } from './routes.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import { ApprovalService } from '../core/approvals/service.ts';
 import { approvalSettingsOf } from '../core/approvals/settings.ts';
-import { AuditQueryService } from '../core/audit-query-service.ts';
-import { auditModels } from '../store/audit-model.ts';
-import { MongoAuditLogReader } from '../store/audit-query-store.ts';
-import { verifyStoredChain } from '../store/audit-chain-check.ts';
+import { auditQueryService } from '../runtime/audit-query.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
 import { PlaygroundApprovalFlow } from './approvals-flow.ts';
@@ -83,19 +80,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
       settings: approvalSettingsOf(policy), platform: 'playground',
     });
-    const models = await auditModels(conn);
-    const signingKey = section(config, 'audit').signingKey;
-    const audit = new AuditQueryService({
-      engine, log: new MongoAuditLogReader(models), directory, recorder, clock, queryHmacKey: section(config, 'audit').hmacKey,
-      verifyChain: async () => {
-        const r = await verifyStoredChain(models, signingKey, config.auditArchivedCheckpoint);
-        return {
-          ok: r.ok, events: r.events,
-          ...(r.problem ? { badSeq: r.problem.seq, problem: r.problem.problem } : {}),
-          ...(r.latestCheckpoint ? { checkpoint: { n: r.latestCheckpoint.n, lastSeq: r.latestCheckpoint.lastSeq } } : {}),
-        };
-      },
-    });
+    const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
       approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }),

@@ -2,9 +2,9 @@
 // and renders; parsing, authorisation, auditing and reading live in bot/core (audit-query*.ts), so the
 // Lark text command `audit …` renders the same views.
 import type { App, webApi } from '@slack/bolt';
-import { parseAuditCommand } from '../core/audit-query.ts';
+import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditAsker, AuditQueryService } from '../core/audit-query-service.ts';
-import { auditErrorView, auditHelpView, auditTableView, chainStateView, type AuditView } from '../core/audit-query-views.ts';
+import { auditErrorView, type AuditView } from '../core/audit-query-views.ts';
 import type { Employee } from '../core/domain.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
 import { resolveEmployee } from '../core/identity.ts';
@@ -12,6 +12,7 @@ import type { Locale } from '../core/messages.ts';
 import type { Clock, EmployeeDirectory } from '../core/ports.ts';
 import type { LookupService } from '../core/lookup.ts';
 import type { Logger } from '../logger.ts';
+import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import { ACTION_AUDIT_NEWER, ACTION_AUDIT_OLDER, renderAuditView } from './audit-blocks.ts';
 import type { SlackMessage } from './blocks.ts';
@@ -29,6 +30,7 @@ export interface SlackAuditDeps {
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
+  metrics?: CommandObserver;
 }
 
 interface AuditTurn { client: WebClient; userId: string; channelId: string; channelHint?: string; correlationId: string; reply: (m: SlackMessage) => Promise<unknown> }
@@ -56,24 +58,20 @@ export function registerSlackAuditHandlers(app: App, deps: SlackAuditDeps): void
 
 /** One `/audit` request (text) or page turn (token). */
 async function runAudit(deps: SlackAuditDeps, text: string | null, turn: AuditTurn, token?: string): Promise<void> {
+  const done = commandTimer(deps.metrics, 'slack');
   let locale = deps.defaultLocale;
   let view: AuditView;
   try {
     const employee = await identify(deps, turn);
     locale = employee.locale;
     const asker: AuditAsker = { employee, platform: 'slack', platformUserId: turn.userId, channel: await channelKind(turn), correlationId: correlationIdOf(turn.correlationId) };
-    if (token !== undefined) view = auditTableView(await deps.audit.turn(asker, token), locale, employee.timezone);
-    else {
-      const command = parseAuditCommand(text ?? '', { now: deps.clock.now(), timezone: employee.timezone });
-      if (command.kind === 'help') view = auditHelpView(locale);
-      else if (command.kind === 'verify') view = chainStateView(await deps.audit.verify(asker, command.purpose), locale);
-      else view = auditTableView(await deps.audit.query(asker, command.filter, command.purpose, text ?? ''), locale, employee.timezone);
-    }
+    view = await auditQueryView(deps.audit, asker, token !== undefined ? { token } : { text: text ?? '' }, deps.clock.now());
   } catch (err) {
     view = auditErrorView(err, locale, deps.securityContact);
     if (view.kind === 'notice' && view.tone === 'error') deps.logger.error({ err: errorSummary(err) }, 'slack: audit query failed');
   }
   await turn.reply(renderAuditView(view)).catch((e: unknown) => deps.logger.error({ err: errorSummary(e) }, 'slack: could not send the audit reply'));
+  done('audit');
 }
 
 async function identify(deps: SlackAuditDeps, turn: AuditTurn): Promise<Employee> {

@@ -11,6 +11,7 @@ import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Employee } from '../core/domain.ts';
 import type { Logger } from '../logger.ts';
+import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type SlackMessage } from './blocks.ts';
 import { errorSummary } from './receiver.ts';
@@ -27,6 +28,8 @@ export interface SlackHandlerDeps {
   logger: Logger;
   /** Channel kinds change rarely; cache conversations.info answers this long. */
   channelCacheMs?: number;
+  /** Times each command (`custos_command_duration_seconds{platform="slack"}`). */
+  metrics?: CommandObserver;
 }
 
 /** One incoming request's surroundings: who, where, and how to answer them. */
@@ -80,7 +83,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     await flow.text(action.value, {
       client, userId: body.user.id, channelId, correlationId: body.trigger_id,
       reply: (m) => respond({ response_type: 'ephemeral', replace_original: true, ...m }),
-    });
+    }, 'pick');
   });
 
   app.action({ type: 'block_actions', action_id: ACTION_SHARE }, async ({ ack, body, action, respond, client, context }) => {
@@ -103,12 +106,13 @@ class SlackFlow {
 
   constructor(private readonly deps: SlackHandlerDeps) {}
 
-  /** A query, help request or anything else a user typed. */
-  async text(text: string, turn: Turn): Promise<void> {
+  /** A query, help request or anything else a user typed (`label`: a button that replays a query). */
+  async text(text: string, turn: Turn, label?: string): Promise<void> {
+    const done = commandTimer(this.deps.metrics, 'slack');
     const profile = memoProfile(turn);
     let locale = this.deps.defaultLocale;
+    const command = parseCommandOrUsage(text);
     try {
-      const command = parseCommandOrUsage(text);
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn, profile);
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
@@ -120,11 +124,14 @@ class SlackFlow {
       await this.send(turn, lookupResultView(result, locale));
     } catch (err) {
       await this.fail(turn, err, locale);
+    } finally {
+      done(label ?? command.kind);
     }
   }
 
   /** "Share in channel": post the audience-masked card for the channel's least-privileged member. */
   async share(customerId: string, turn: Turn): Promise<void> {
+    const done = commandTimer(this.deps.metrics, 'slack');
     const profile = memoProfile(turn);
     let locale = this.deps.defaultLocale;
     try {
@@ -139,6 +146,8 @@ class SlackFlow {
       await this.send(turn, noticeView(t('lookup.share.done', locale)));
     } catch (err) {
       await this.fail(turn, err, locale);
+    } finally {
+      done('share');
     }
   }
 

@@ -1,57 +1,26 @@
-// Builds the security services of the Slack bot (rate limit + detectors around lookups, alert cards,
-// offboarding) from configuration: thresholds from the policy's `settings.security`, counters in
-// Redis, grants and pending requests revoked through their stores.
-import type { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
+// The Slack side of the security services (built platform-neutrally in bot/runtime/security.ts): the
+// alert cards go to the security channel (CUSTOS_SECURITY_CHANNEL), and the feature registers the
+// card's buttons and the `user_change` offboarding listener.
 import type { Config } from '../config.ts';
-import type { AuditRecorder } from '../core/audit.ts';
-import { OffboardingService } from '../core/offboarding.ts';
-import type { Clock, EmployeeDirectory } from '../core/ports.ts';
-import { SecurityService } from '../core/security/guard.ts';
-import { GrantAndRequestRevoker, storeCanceller } from '../core/security/revoker.ts';
-import { DEFAULT_SECURITY_SETTINGS } from '../core/security/settings.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
-import { MongoGrantStore } from '../store/grant-store.ts';
-import { RedisSecurityCounters } from '../store/ratelimit.ts';
-import { MongoRequestStore } from '../store/request-store.ts';
-import { loadPolicy } from '../../policies/index.ts';
-import { withinWorkingHours } from '../../policies/engine/hours.ts';
-import type { PolicyEngine } from '../../policies/types.ts';
+import type { BotServices } from '../runtime/services.ts';
 import type { SlackFeature } from './app.ts';
 import { registerSlackSecurityHandlers, SlackSecurityAlerts } from './security-handlers.ts';
 
-export interface SecurityRuntimeDeps {
-  conn: Connection;
-  redis: Redis;
-  config: Config;
-  engine: PolicyEngine;
-  directory: EmployeeDirectory;
-  recorder: AuditRecorder;
-  clock: Clock;
-  logger: Logger;
+export interface SlackSecurity {
+  /** For `buildServices`: the alert sink the security service posts to. */
+  alerts: (directory: EmployeeDirectory) => SlackSecurityAlerts;
+  /** The listeners, once the services exist. */
+  feature: (services: BotServices) => SlackFeature;
 }
 
-export interface SecurityRuntime { security: SecurityService; offboarding: OffboardingService; revoker: GrantAndRequestRevoker; feature: SlackFeature }
-
-export function securityRuntime(deps: SecurityRuntimeDeps): SecurityRuntime {
-  const policy = loadPolicy(deps.config.policyDir);
-  const settings = policy.settings.security ?? DEFAULT_SECURITY_SETTINGS;
-  const requests = new MongoRequestStore(deps.conn);
-  const grantStore = new MongoGrantStore(deps.conn);
-  // The approval feature switches this to its service once the app exists (runtime.ts), so cancelled
-  // requests' cards are updated in place.
-  const revoker = new GrantAndRequestRevoker(grantStore, storeCanceller(requests, deps.clock));
-  const alerts = new SlackSecurityAlerts({ channel: deps.config.securityChannel, directory: deps.directory, locale: deps.config.defaultLocale, logger: deps.logger });
-  const log = deps.logger.child({ component: 'security' });
-  const security = new SecurityService({
-    settings, alerts, revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
-    counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.queuePrefix),
-    workingHours: (e, at) => withinWorkingHours(policy.settings, e.timezone, at),
-    onError: (err, what) => log.warn({ err: { name: (err as Error)?.name } }, `security: ${what}`),
-  });
-  const offboarding = new OffboardingService({ directory: deps.directory, revoker, recorder: deps.recorder, clock: deps.clock });
+export function slackSecurity(config: Config, logger: Logger): SlackSecurity {
+  let alerts: SlackSecurityAlerts | undefined;
   return {
-    security, offboarding, revoker,
-    feature: (app) => registerSlackSecurityHandlers(app, { security, offboarding, alerts, directory: deps.directory, defaultLocale: deps.config.defaultLocale, logger: deps.logger }),
+    alerts: (directory) => (alerts = new SlackSecurityAlerts({ channel: config.securityChannel, directory, locale: config.defaultLocale, logger })),
+    feature: (s) => (app) => registerSlackSecurityHandlers(app, {
+      security: s.security, offboarding: s.offboarding, alerts: alerts!, directory: s.directory, defaultLocale: config.defaultLocale, logger,
+    }),
   };
 }

@@ -1,0 +1,54 @@
+// Lark side of security operations: the anomaly alert card posted to the security group
+// (LARK_SECURITY_CHAT) with Unfreeze / Keep frozen / Revoke all grants, and the clicks on it. As on
+// Slack, the clicker is re-authorised by the core at click time (`admin` in the policy) and every click,
+// allowed or not, is audited there; the card is updated for everyone once an action was taken.
+import type { Employee } from '../core/domain.ts';
+import type { Locale } from '../core/messages.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
+import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
+import { alertView, outcomeLine } from '../core/security/views.ts';
+import type { Logger } from '../logger.ts';
+import { loggedAlerts } from '../runtime/security.ts';
+import type { LarkApi } from './api.ts';
+import { button, card, text, type LarkCard } from './cards.ts';
+
+export const ACTION_SECURITY: Record<AdminDecision, string> = { unfreeze: 'sec_unfreeze', keep: 'sec_keep', revoke: 'sec_revoke' };
+
+export function securityDecisionOf(action: string): AdminDecision | undefined {
+  return (Object.keys(ACTION_SECURITY) as AdminDecision[]).find((d) => ACTION_SECURITY[d] === action);
+}
+
+/** Posts alert cards to the security group; without one, alerts are only logged. */
+export class LarkSecurityAlerts implements SecurityAlerts {
+  private readonly log: SecurityAlerts;
+
+  constructor(private readonly deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {
+    this.log = loggedAlerts(deps.logger);
+  }
+
+  async alert(alert: AnomalyAlert): Promise<void> {
+    await this.log.alert(alert);
+    if (!this.deps.chat) return;
+    const employee = await this.deps.directory.byId(alert.employeeId);
+    const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);
+    const buttons = view.buttons.map((b) => button(b.label, { a: ACTION_SECURITY[b.decision], c: view.employeeId }, b.decision === 'unfreeze' ? 'primary' : b.decision === 'revoke' ? 'danger' : 'default'));
+    // One alert per user and window (the core's tripOnce); the uuid makes Lark drop a retried send.
+    await this.deps.api.sendCard('chat_id', this.deps.chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.employeeId}-${alert.at.getTime()}`);
+  }
+}
+
+export interface SecurityClickAnswer { line: string; ok: boolean; card?: LarkCard }
+
+/** A click on an alert card by the employee `clicker` (already identified, active). */
+export async function securityClick(
+  deps: { security: SecurityService; directory: EmployeeDirectory },
+  clicker: { employee: Employee; openId: string }, decision: AdminDecision, employeeId: string,
+): Promise<SecurityClickAnswer> {
+  const locale = clicker.employee.locale;
+  const outcome = await deps.security.decide(clicker.employee, 'lark', clicker.openId, decision, employeeId);
+  const line = outcomeLine(outcome, `${clicker.employee.name} (${clicker.employee.employeeId})`, locale);
+  if (outcome.kind !== 'done') return { line, ok: false };
+  // The card's evidence is not sent back with a click: the updated card names the user and the outcome.
+  const subject = await deps.directory.byId(employeeId);
+  return { line, ok: true, card: card(`${subject?.name ?? employeeId} (${employeeId})`, [text(line)], 'grey') };
+}

@@ -1,0 +1,134 @@
+// What every chat bot runtime (Slack, Lark) is built on, assembled in one place so the two cannot drift:
+// the database and its stores, the policy engine with grants, the fail-closed audit producer (counted by
+// /metrics), Redis for dedupe / nonces / rate limits, the security services and the guarded lookup
+// service. The adapters add only their SDK, receiver and listeners on top. Tests and the bench pass
+// seams (`overrides`) to count customer reads or point the audit producer at a dead Redis.
+import { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
+import type { AuditRecorder } from '../core/audit.ts';
+import type { Presenter } from '../core/lookup.ts';
+import type { OffboardingService } from '../core/offboarding.ts';
+import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
+import { GuardedLookupService } from '../core/security/guarded-lookup.ts';
+import type { SecurityAlerts, SecurityService } from '../core/security/guard.ts';
+import type { GrantAndRequestRevoker } from '../core/security/revoker.ts';
+import { applyDecision } from '../core/view.ts';
+import type { ReadinessCheck } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { createMetrics, type Metrics } from '../metrics.ts';
+import { createAuditProducer } from '../queue/audit-producer.ts';
+import { FieldCipher } from '../store/crypto.ts';
+import { CustomerStore } from '../store/customer-store.ts';
+import { connectDatabase, ensureIndexes } from '../store/db.ts';
+import { EmployeeStore } from '../store/employee-store.ts';
+import { MongoGrantStore } from '../store/grant-store.ts';
+import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
+import type { PolicyEngine } from '../../policies/types.ts';
+import { securityServices } from './security.ts';
+
+export interface ServiceOverrides {
+  /** Wraps the customer reader (tests count reads through it). */
+  wrapCustomers?: (reader: CustomerReader) => CustomerReader;
+  /** Records audit events somewhere else (tests: a producer on a dead Redis); `ready` feeds /readyz. */
+  recorder?: AuditRecorder & { ready?: (timeoutMs?: number) => Promise<boolean> };
+  engine?: PolicyEngine;
+  presenter?: Presenter;
+  clock?: Clock;
+}
+
+export interface BotServices {
+  conn: Connection;
+  customers: CustomerReader;
+  directory: EmployeeStore;
+  grants: MongoGrantStore;
+  engine: PolicyEngine;
+  clock: Clock;
+  redis: Redis;
+  metrics: Metrics;
+  /** The audit recorder every feature uses: fail-closed, and counted by /metrics. */
+  recorder: AuditRecorder;
+  security: SecurityService;
+  offboarding: OffboardingService;
+  /** Revokes a user's grants and pending requests (offboarding, transfers, alert cards). */
+  revoker: GrantAndRequestRevoker;
+  /** Lookups behind the rate limit and the detectors. */
+  lookup: GuardedLookupService;
+  /** redis, database and audit queue, for /readyz. */
+  readiness: ReadinessCheck[];
+  /** Registers something to close, closed in reverse order by `close`. */
+  onClose(closer: () => Promise<unknown>): void;
+  close(): Promise<void>;
+}
+
+/** `alerts` gets the directory because alert cards name the employee. */
+export async function buildServices(
+  config: Config, logger: Logger, overrides: ServiceOverrides, alerts: (directory: EmployeeDirectory) => SecurityAlerts,
+): Promise<BotServices> {
+  const redisSettings = section(config, 'redis');
+  const clock = overrides.clock ?? systemClock;
+  const conn = await connectDatabase(section(config, 'mongo'));
+  const closers: (() => Promise<unknown>)[] = [() => conn.close()];
+  const close = async () => { for (const c of closers.splice(0).reverse()) await c().catch(() => undefined); };
+  try {
+    await ensureIndexes(conn);
+    const cipher = new FieldCipher(section(config, 'crypto'));
+    const store = new CustomerStore(conn, cipher);
+    const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
+    const directory = new EmployeeStore(conn);
+    const grants = new MongoGrantStore(conn);
+    await grants.ensureIndexes();
+    // Decisions see active grants (approvals, issue 6); the engine re-checks expiry with the decision's clock.
+    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir), { grants });
+    const { recorder: rawRecorder, queueReady } = await auditRecorder(config, logger, overrides, closers);
+    const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
+    redis.on('error', () => undefined); // reported by readiness and by the dedupe / guard fallback logs
+    closers.push(async () => redis.disconnect());
+    // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
+    await waitReady(redis, 2000, logger);
+    // /metrics (bot/metrics.ts): lookups are counted where their audit events are accepted.
+    const metrics = createMetrics({ conn, redis: redisSettings, clock });
+    closers.push(() => metrics.close());
+    const recorder = metrics.wrapRecorder(rawRecorder);
+    // Rate limit and anomaly detectors around every lookup; offboarding (issue 8).
+    const { security, offboarding, revoker } = securityServices({ conn, redis, config, engine, directory, grants, recorder, alerts: alerts(directory), clock, logger });
+    const lookup = new GuardedLookupService({
+      engine, customers, recorder, clock, grants,
+      present: overrides.presenter ?? applyDecision,
+      queryHmacKey: section(config, 'audit').hmacKey,
+    }, security);
+    const readiness: ReadinessCheck[] = [
+      { name: 'redis', check: () => redis.ping() },
+      { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
+      { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
+    ];
+    return {
+      conn, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, readiness,
+      onClose: (c) => { closers.push(c); }, close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The override, or a producer on the configured Redis; either way how to ask whether it is connected. */
+async function auditRecorder(config: Config, logger: Logger, overrides: ServiceOverrides, closers: (() => Promise<unknown>)[]) {
+  if (overrides.recorder) return { recorder: overrides.recorder as AuditRecorder, queueReady: overrides.recorder.ready?.bind(overrides.recorder) };
+  const redisSettings = section(config, 'redis');
+  const producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+  closers.push(() => producer.close());
+  // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
+  if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
+  return { recorder: producer as AuditRecorder, queueReady: producer.ready.bind(producer) };
+}
+
+async function waitReady(redis: Redis, ms: number, logger: Logger): Promise<void> {
+  if (redis.status === 'ready') return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, ms);
+    const onReady = () => { clearTimeout(timer); resolve(true); };
+    redis.once('ready', onReady);
+  });
+  if (!ready) logger.warn('redis not reachable yet; dedupe, nonces and rate limits fall back until it is');
+}
