@@ -27,6 +27,7 @@ import { adminFeatures } from './security-features.ts';
 import { securityRuntime } from './security-runtime.ts';
 import { GuardedLookupService } from '../core/security/guarded-lookup.ts';
 import { approvalFeatures } from './approval-features.ts';
+import { reviewFeature } from './review-handlers.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 
@@ -100,6 +101,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       conn, config, engine, customers, directory, grants, lookup, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger,
       exports: queues.exports, wakeUps: queues.wakeUps,
     }));
+    // Keep / Revoke on access-review cards (the review worker posts them).
+    features.push(await reviewFeature({ conn, config, directory, recorder: auditRecorder, clock: overrides.clock ?? systemClock, logger }));
     const slack = createSlackApp(slackSettings, {
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(redis, redisSettings.queuePrefix, logger), features,
