@@ -44,6 +44,28 @@ const dataKeys = z.string().transform((v, ctx) => {
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** Allowed ranges of a 6-field cron pattern (second minute hour day-of-month month day-of-week). */
+const CRON_RANGES: [number, number][] = [[0, 59], [0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+const CRON_HELP = "CUSTOS_REVIEW_SCHEDULE must be a cron pattern of 5 or 6 fields ([second] minute hour day-of-month month day-of-week), e.g. '0 0 9 1 * *' for 09:00 on the 1st of every month";
+
+/** A cron pattern BullMQ's job scheduler accepts; numbers are range-checked so a typo fails at start, not at the first run. */
+const cronPattern = z.string().refine((v) => {
+  const parts = v.trim().split(/\s+/);
+  if (parts.length !== 5 && parts.length !== 6) return false;
+  const fields = parts.length === 5 ? ['0', ...parts] : parts;
+  return fields.every((f, i) => /^[\d*?LW#,/A-Za-z-]+$/.test(f)
+    && (f.match(/\d+/g) ?? []).every((n) => i === 5 && f.includes('#') ? true : Number(n) <= CRON_RANGES[i]![1]));
+}, CRON_HELP);
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -93,6 +115,15 @@ const schema = z.object({
   CUSTOS_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1095, 'CUSTOS_AUDIT_RETENTION_DAYS must be at least 1095 (3 years)').max(36_500).default(1095),
   // After an archive: the signed checkpoint it ended at; chain verification starts there (unset: seq 1).
   CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: z.coerce.number().int().min(1, 'CUSTOS_AUDIT_ARCHIVED_CHECKPOINT must be a checkpoint number (1, 2, 3 …)').optional(),
+  // Periodic access review (README: Access review): when cycles open, the period they look back on,
+  // and when unanswered reviews are followed up, escalated and the cycle closed (DPO summary).
+  CUSTOS_REVIEW_SCHEDULE: cronPattern.default('0 0 9 1 * *'),
+  CUSTOS_REVIEW_TZ: z.string().refine(isTimeZone, 'CUSTOS_REVIEW_TZ must be an IANA time zone such as Asia/Shanghai or UTC').default('Asia/Shanghai'),
+  CUSTOS_REVIEW_LOOKBACK_DAYS: z.coerce.number().int().min(1, 'CUSTOS_REVIEW_LOOKBACK_DAYS must be 1-366 days').max(366, 'CUSTOS_REVIEW_LOOKBACK_DAYS must be 1-366 days').default(30),
+  CUSTOS_REVIEW_FOLLOW_UP_HOURS: z.coerce.number().int().min(1).max(8760).default(72),
+  CUSTOS_REVIEW_ESCALATE_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
+  CUSTOS_REVIEW_CLOSE_HOURS: z.coerce.number().int().min(1).max(8760).default(336),
+  CUSTOS_REVIEW_SWEEP_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
@@ -125,6 +156,17 @@ export interface Config {
   auditRetentionDays: number;
   /** The signed checkpoint the last archive ended at: verification starts there (unset: from seq 1). */
   auditArchivedCheckpoint: number | undefined;
+  /** The periodic access review (workers/reviews). */
+  review: ReviewSettings;
+}
+
+export interface ReviewSettings {
+  schedule: { pattern: string; tz: string }; // when a review cycle opens (BullMQ job scheduler)
+  lookbackDays: number; // the period whose lookups the cards and the DPO summary report
+  followUpHours: number; // unanswered this long after opening: the reviewer is reminded once
+  escalateHours: number; // …this long: a card goes to the reviewer's manager (the DPO if none)
+  closeHours: number; // …this long: the cycle closes and the DPO gets the summary
+  sweepMinutes: number; // how often follow-ups, escalations and closing are checked
 }
 
 export interface SlackSettings {
@@ -238,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       if (values[needed] === undefined) problems.push(`${needed} is required here; ${HOW_TO_SET[needed]}`);
     }
   }
+  if (parsed.success) reviewOrderProblem(parsed.data, problems);
   if (problems.length > 0 || !parsed.success) {
     const unique = [...new Set(problems)];
     throw new CustosError(
@@ -290,7 +333,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     securityChannel: r.CUSTOS_SECURITY_CHANNEL,
     auditRetentionDays: r.CUSTOS_AUDIT_RETENTION_DAYS,
     auditArchivedCheckpoint: r.CUSTOS_AUDIT_ARCHIVED_CHECKPOINT,
+    review: {
+      schedule: { pattern: r.CUSTOS_REVIEW_SCHEDULE.trim().split(/\s+/).join(' '), tz: r.CUSTOS_REVIEW_TZ },
+      lookbackDays: r.CUSTOS_REVIEW_LOOKBACK_DAYS,
+      followUpHours: r.CUSTOS_REVIEW_FOLLOW_UP_HOURS,
+      escalateHours: r.CUSTOS_REVIEW_ESCALATE_HOURS,
+      closeHours: r.CUSTOS_REVIEW_CLOSE_HOURS,
+      sweepMinutes: r.CUSTOS_REVIEW_SWEEP_MINUTES,
+    },
   };
+}
+
+/** Follow-up, escalation and closing must come in that order, or a step would never happen. */
+function reviewOrderProblem(r: Raw, problems: string[]): void {
+  if (r.CUSTOS_REVIEW_FOLLOW_UP_HOURS < r.CUSTOS_REVIEW_ESCALATE_HOURS && r.CUSTOS_REVIEW_ESCALATE_HOURS < r.CUSTOS_REVIEW_CLOSE_HOURS) return;
+  problems.push(`CUSTOS_REVIEW_FOLLOW_UP_HOURS (${r.CUSTOS_REVIEW_FOLLOW_UP_HOURS}) < CUSTOS_REVIEW_ESCALATE_HOURS (${r.CUSTOS_REVIEW_ESCALATE_HOURS}) < CUSTOS_REVIEW_CLOSE_HOURS (${r.CUSTOS_REVIEW_CLOSE_HOURS}) must hold; raise the later ones or lower the earlier ones`);
 }
 
 /** LARK_DOMAIN → the Open API base URL the SDK is given (a custom URL is used verbatim, without a trailing slash). */

@@ -1,4 +1,4 @@
-// Starts every background worker of custos (today: the audit worker) on one database connection.
+// Starts every background worker of custos (audit, approvals, exports, access reviews) on one database connection.
 // `startWorkers(config, logger)` is what `custos start` uses; running this file directly
 // (`node --import tsx workers/main.ts`) starts them with the environment's configuration and stops
 // them gracefully on SIGTERM / SIGINT.
@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../bot/logger.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
 import { startApprovalWorkers } from './approvals/start.ts';
+import { startReviewWorkers } from './reviews/start.ts';
 
 export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
 
@@ -33,8 +34,11 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     });
     // Approvals (sweeper) and exports need Slack and the crypto keys; without them only the audit worker runs.
     const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
+    // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack configured.
+    const reviewWorkers = await startReviewWorkers(conn, config, logger, clock);
     return {
       async close() {
+        await reviewWorkers?.close();
         await approvalWorkers?.close();
         await auditWorker.close();
         await conn.close().catch(() => undefined);

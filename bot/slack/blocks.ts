@@ -29,7 +29,7 @@ function clip(s: string, max: number): string {
   return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-function plain(text: string, max: number): { type: 'plain_text'; text: string; emoji: boolean } {
+export function plain(text: string, max: number): { type: 'plain_text'; text: string; emoji: boolean } {
   return { type: 'plain_text', text: clip(text, max), emoji: false };
 }
 

@@ -17,6 +17,7 @@ import { redisDeduper } from './dedupe.ts';
 import { SLACK_EVENTS_PATH } from './receiver.ts';
 import { adminFeatures } from './security-features.ts';
 import { slackSecurity } from './security-runtime.ts';
+import { reviewFeature } from './review-handlers.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
@@ -47,6 +48,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
       exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
       onService: (approvals) => services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason)),
     }));
+    // Keep / Revoke on access-review cards (the review worker posts them).
+    features.push(await reviewFeature({ conn, config, directory, recorder, clock, logger }));
     const slack = createSlackApp(slackSettings, {
       lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,

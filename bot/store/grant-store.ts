@@ -165,6 +165,13 @@ export class MongoGrantStore implements GrantStore {
     return docs.filter((d) => !revoked.has(d.grantId)).map(fromGrantDoc).filter((g) => isGrantActive(g, at));
   }
 
+  /** Every grant active at `at`, all grantees (the access review), in grantId order. */
+  async liveAt(at: Date): Promise<Grant[]> {
+    const docs = await this.model.find({ expiresAt: { $gt: at }, ...NOT_REVOKED }).sort({ grantId: 1 }).lean<GrantDoc[]>().exec();
+    const revoked = await this.revokedIds(docs.map((d) => d.grantId));
+    return docs.filter((d) => !revoked.has(d.grantId)).map(fromGrantDoc).filter((g) => isGrantActive(g, at));
+  }
+
   async revoke(grantId: string, by: string, at: Date): Promise<Grant | null> {
     const grant = await this.byId(grantId);
     if (!grant) return null;

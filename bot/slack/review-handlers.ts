@@ -1,0 +1,69 @@
+// Slack side of the access review: Keep / Revoke on a review card. The clicker is identified by their
+// bound Slack id and re-checked by the core (only the review's reviewer or escalation target, active);
+// the first answer wins, later clicks are told who answered and when. The cards themselves are updated
+// by the core through the notifier, every copy alike.
+import type { App } from '@slack/bolt';
+import type { Connection } from 'mongoose';
+import type { Config } from '../config.ts';
+import type { AuditRecorder } from '../core/audit.ts';
+import type { Employee } from '../core/domain.ts';
+import { t, userMessage, type Locale } from '../core/messages.ts';
+import type { Clock, EmployeeDirectory } from '../core/ports.ts';
+import type { AccessReviewService, ReviewOutcome } from '../core/reviews/service.ts';
+import type { ReviewDecision } from '../core/reviews/types.ts';
+import { alreadyText, decidedStatus } from '../core/reviews/views.ts';
+import type { Logger } from '../logger.ts';
+import { prepareReviewService } from '../store/review-service.ts';
+import type { SlackFeature } from './app.ts';
+import { errorSummary } from './receiver.ts';
+import { ACTION_REVIEW } from './review-blocks.ts';
+import { SlackReviewNotifier } from './review-notifier.ts';
+
+export interface SlackReviewDeps {
+  reviews: AccessReviewService;
+  directory: EmployeeDirectory;
+  defaultLocale: Locale;
+  securityContact: string;
+  logger: Logger;
+}
+
+export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): void {
+  for (const [decision, actionId] of Object.entries(ACTION_REVIEW) as [ReviewDecision, string][]) {
+    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond }) => {
+      await ack();
+      const reviewId = action.type === 'button' ? action.value ?? '' : '';
+      const reply = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => undefined);
+      let locale = deps.defaultLocale;
+      try {
+        const clicker = await deps.directory.byChatId('slack', body.user.id);
+        if (!clicker) return await reply(t('review.notReviewer', locale));
+        locale = clicker.locale;
+        const outcome = await deps.reviews.decide(clicker, 'slack', body.user.id, reviewId, decision);
+        await reply(outcomeText(outcome, clicker, locale));
+      } catch (err) {
+        deps.logger.error({ err: errorSummary(err) }, 'slack: review decision failed');
+        await reply(userMessage(err, locale, { contact: deps.securityContact })).catch(() => undefined);
+      }
+    });
+  }
+}
+
+function outcomeText(outcome: ReviewOutcome, clicker: Employee, locale: Locale): string {
+  switch (outcome.kind) {
+    case 'done': return decidedStatus(outcome.record, clicker, locale);
+    case 'already': return alreadyText(outcome.decision, outcome.by, locale);
+    case 'not_reviewer': return t('review.notReviewer', locale);
+    case 'unknown': return t('review.unknown', locale);
+  }
+}
+
+export interface ReviewFeatureDeps { conn: Connection; config: Config; directory: EmployeeDirectory; recorder: AuditRecorder; clock: Clock; logger: Logger }
+
+/** The click handlers as a Slack feature (runtime.ts), with a notifier on the app's own Web API client. */
+export async function reviewFeature(deps: ReviewFeatureDeps): Promise<SlackFeature> {
+  const build = await prepareReviewService(deps.conn);
+  return (app) => {
+    const reviews = build({ notifier: new SlackReviewNotifier(app.client, deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
+    registerSlackReviewHandlers(app, { reviews, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger });
+  };
+}
