@@ -10,9 +10,8 @@ import type { Clock, EmployeeDirectory } from '../core/ports.ts';
 import { SecurityService, type AccessRevoker } from '../core/security/guard.ts';
 import { DEFAULT_SECURITY_SETTINGS } from '../core/security/settings.ts';
 import type { Logger } from '../logger.ts';
-import { MongoGrantStore } from '../store/grant-store.ts';
+import { storeAccessRevoker } from '../store/access-revoker.ts';
 import { RedisSecurityCounters } from '../store/ratelimit.ts';
-import { MongoRequestStore } from '../store/request-store.ts';
 import { loadPolicy } from '../../policies/index.ts';
 import { withinWorkingHours } from '../../policies/engine/hours.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
@@ -35,19 +34,7 @@ export interface SecurityRuntime { security: SecurityService; offboarding: Offbo
 export function securityRuntime(deps: SecurityRuntimeDeps): SecurityRuntime {
   const policy = loadPolicy(deps.config.policyDir);
   const settings = policy.settings.security ?? DEFAULT_SECURITY_SETTINGS;
-  const requests = new MongoRequestStore(deps.conn);
-  const grantStore = new MongoGrantStore(deps.conn);
-  const revoker: AccessRevoker = {
-    async revokeAll(employeeId, by, at) {
-      const grants = await grantStore.revokeAllFor(employeeId, by, at);
-      let cancelled = 0;
-      for (const r of await requests.pendingOf(employeeId)) {
-        const { won } = await requests.decide({ requestId: r.requestId, outcome: 'cancelled', by: [by], at });
-        if (won) { cancelled++; await requests.update(r.requestId, { status: 'cancelled', decidedBy: [by], decidedAt: at }); }
-      }
-      return { grants, requests: cancelled };
-    },
-  };
+  const revoker: AccessRevoker = storeAccessRevoker(deps.conn);
   const alerts = new SlackSecurityAlerts({ channel: deps.config.securityChannel, directory: deps.directory, locale: deps.config.defaultLocale, logger: deps.logger });
   const log = deps.logger.child({ component: 'security' });
   const security = new SecurityService({
