@@ -25,12 +25,15 @@ import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
+import type { LarkApprovalFlow } from './approval-handlers.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
   lookup: LookupService;
   directory: EmployeeDirectory;
   offboarding: Offboarding;
+  /** Requests, approvals and exports (approval-handlers.ts); without it those buttons and `export` do nothing. */
+  approvals?: LarkApprovalFlow;
   events: OnceGuard;
   defaultLocale: Locale;
   securityContact: string;
@@ -131,6 +134,11 @@ export class LarkHandlers {
   private async text(text: string, turn: Turn): Promise<void> {
     let locale = this.deps.defaultLocale;
     try {
+      if (this.deps.approvals?.handlesText(text)) {
+        const employee = await this.identify(turn, (l) => { locale = l; });
+        const asker = await this.asker(turn, employee);
+        return await this.reply(turn, await this.deps.approvals.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
+      }
       const command = parseOrUsage(text);
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn.openId);
@@ -167,7 +175,9 @@ export class LarkHandlers {
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
-      default: return {};
+      default:
+        if (!this.deps.approvals?.handles(str(value.a))) return {};
+        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)));
     }
   }
 
@@ -219,6 +229,19 @@ export class LarkHandlers {
     }
   }
 
+  private async approvalAction(turn: Turn, messageId: string, value: Data, form: Data): Promise<CallbackAnswer> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn, (l) => { locale = l; });
+      const asker = await this.asker(turn, employee);
+      return await this.deps.approvals!.onAction({ employee, channelKind: asker.channel, messageId }, value, form);
+    } catch (err) {
+      // A toast only: the clicked card (an approver's copy, a form) must stay usable.
+      const { toast } = await this.failAnswer(err, locale);
+      return toast ? { toast } : {};
+    }
+  }
+
   private async failAnswer(err: unknown, locale: Locale): Promise<CallbackAnswer> {
     const view = errorView(err, locale, this.deps.securityContact);
     if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: card action failed');
@@ -244,7 +267,7 @@ export class LarkHandlers {
     const openId = str(object.open_id);
     if (!openId) return;
     if (!deleted && obj(object.status).is_resigned !== true) return;
-    await this.deps.offboarding.chatUserLeft('lark', openId, correlationIdOf(str(d.event_id)));
+    await this.deps.offboarding.chatUserLeft(openId);
   }
 
   // ---- shared steps ----------------------------------------------------------------------------------

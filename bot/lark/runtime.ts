@@ -24,9 +24,12 @@ import { MongoGrantStore } from '../store/grant-store.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { LarkApi } from './api.ts';
+import { larkApprovals } from './approval-features.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { Offboarding } from './offboard.ts';
+import { OffboardingService } from '../core/offboarding.ts';
+import { storeAccessRevoker } from '../store/access-revoker.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { LarkVerifier } from './verify.ts';
 
@@ -85,9 +88,11 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     await waitReady(redis, 2000, logger);
     const lookup = new LookupService({ engine, customers, recorder, present: applyDecision, clock, queryHmacKey: section(config, 'audit').hmacKey });
     const api = LarkApi.create(settings, sdkLogger(logger));
+    const approvals = await larkApprovals({ conn, config, api, engine, customers, directory, grants, lookup, recorder, clock, logger });
+    closers.push(() => approvals.close());
     const handlers = new LarkHandlers({
-      api, lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
-      offboarding: new Offboarding({ directory, grants, recorder, clock, logger }),
+      api, lookup, directory, approvals: approvals.flow, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
+      offboarding: new Offboarding({ directory, logger, service: new OffboardingService({ directory, revoker: storeAccessRevoker(conn), recorder, clock }) }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
