@@ -31,7 +31,7 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
       settings: config.auditPipeline,
       logger: logger.child({ worker: 'audit' }),
     });
-    // Approvals (sweeper) and exports need Slack and the crypto keys; without them only the audit worker runs.
+    // Approvals (sweeper) and exports need Slack or Lark and the crypto keys; without them only the audit worker runs.
     const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
     return {
       async close() {
