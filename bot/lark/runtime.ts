@@ -86,7 +86,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     closers.push(async () => redis.disconnect());
     // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
     await waitReady(redis, 2000, logger);
-    const lookup = new LookupService({ engine, customers, recorder, present: applyDecision, clock, queryHmacKey: section(config, 'audit').hmacKey });
+    // With the grant store, a lookup under a grant says so on the card and is audited as grant.use (as on Slack).
+    const lookup = new LookupService({ engine, customers, recorder, present: applyDecision, clock, queryHmacKey: section(config, 'audit').hmacKey, grants });
     const api = LarkApi.create(settings, sdkLogger(logger));
     const approvals = await larkApprovals({ conn, config, api, engine, customers, directory, grants, lookup, recorder, clock, logger });
     closers.push(() => approvals.close());
