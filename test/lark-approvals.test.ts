@@ -11,6 +11,8 @@ import { cardButtons, cardFieldMap, cardFormFields, cardText, type SentMessage }
 import { LarkHarness } from './helpers/lark-bot.ts';
 import { movableClock } from './helpers/slack-approval.ts';
 import { userDeleted } from './helpers/lark-sign.ts';
+import { createAuditProducer } from '../bot/queue/audit-producer.ts';
+import { workerApprovalParts } from '../workers/approvals/service.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 
 const clock = movableClock();
@@ -196,6 +198,45 @@ test.serial('a file over Lark\'s 30 MB upload limit is refused before anything i
   const err = await t.throwsAsync(api.sendFile('open_id', h.openId('salesRep'), 'big.csv', Buffer.alloc(FILE_LIMIT_BYTES + 1)));
   t.true(err instanceof LarkApiError && err.code === 234006);
   t.is(h.fake.callsOf('im.file.create').length, uploads);
+});
+
+test.serial('grant expiry through the workers\' Lark notifier: the sweep patches both copies, re-masks the lookup card and tells the requester', async (t) => {
+  const producer = createAuditProducer({ redisUrl: h.config.redis!.url, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
+  try {
+    const worker = await workerApprovalParts(h.conn, h.config, h.logger, clock, producer);
+    const c = maskedPhoneCustomer(6);
+    const { lookup, form } = await openForm('salesRep', c.customerId, 'reveal');
+    const n = h.fake.sent().length;
+    const { requestId, approverCard } = await submitRequest('salesRep', form, { reason: '核对来电号码', duration: '5' }, 'salesLeadEast');
+    await press('salesLeadEast', approverCard, 'approve');
+    await h.fake.waitFor((m) => m.messageId === lookup.messageId && cardText(m.card).includes(c.phone!));
+    const grantId = `G-${requestId.slice(2)}`;
+    clock.advance(6 * 60_000);
+    try {
+      t.true((await worker.approvals.sweep()).grantsExpired >= 1);
+      await patchedTo(approverCard, new RegExp(`授权 #${grantId} 已于 .* 到期`));
+      await h.fake.waitFor((m) => m.messageId === lookup.messageId && !cardText(m.card).includes(c.phone!) && m.patches.length >= 2);
+      await h.fake.waitFor((m) => sentAfter(n)(m) && m.receiveId === h.openId('salesRep') && cardText(m.card).includes(`授权 #${grantId} 已到期`));
+      t.is((await h.auditRecords({ requestId, action: 'grant.expire' })).length, 1);
+    } finally {
+      clock.advance(-6 * 60_000);
+    }
+  } finally {
+    await producer.close();
+  }
+});
+
+test.serial('an approval card Lark will not update (230054, 220340) is sent again as a new card, so the approver sees the outcome', async (t) => {
+  const c = maskedPhoneCustomer(7);
+  const { form } = await openForm('salesRep', c.customerId, 'reveal');
+  const { requestId, approverCard } = await submitRequest('salesRep', form, { reason: '核对来电号码', duration: '5' }, 'salesLeadEast');
+  const n = h.fake.sent().length;
+  h.fake.failNextPatches(230054, 220340);
+  await press('salesLeadEast', approverCard, 'approve');
+  const resent = await h.fake.waitFor((m) => sentAfter(n)(m) && m.receiveId === h.openId('salesLeadEast') && cardText(m.card).startsWith(`权限申请 #${requestId}`));
+  t.regex(cardText(resent.card), /已由 李娜 于 .* 批准/);
+  t.is(cardButtons(resent.card).length, 0);
+  t.is(approverCard.patches.length, 0, 'the original could not be patched');
 });
 
 // Last: it offboards salesRep.
