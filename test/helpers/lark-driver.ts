@@ -59,6 +59,20 @@ export class LarkDriver implements PlatformDriver {
     return { answer: res.answer.toast?.content ?? '', copies: updated.map(approvalSeen) };
   }
 
+  async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {
+    const n = this.h.fake.sent().length;
+    const form = await this.h.ask(user, command);
+    const submit = cardButtons(form.card).find((b) => b.value.a === 'request_submit');
+    if (!submit) throw new Error(`no export form: ${cardText(form.card)}`);
+    const res = await this.h.click(user, form, submit.value, { reason, duration: String(minutes) });
+    const requestId = /#(R-[A-P]{10})/.exec(res.answer.toast?.content ?? '')?.[1];
+    if (!requestId) throw new Error(`export not requested: ${res.answer.toast?.content ?? ''}`);
+    const card = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.receiveId === this.h.openId(approver) && cardText(m.card).includes(requestId));
+    await this.h.click(approver, card, { a: 'approve', r: requestId });
+    const file = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.msgType === 'file' && m.receiveId === this.h.openId(user), 60_000);
+    return this.h.fake.files.get(file.fileKey!)!.bytes.toString('utf8');
+  }
+
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
     const fresh = all.slice(this.seen);

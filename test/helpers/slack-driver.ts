@@ -63,6 +63,20 @@ export class SlackDriver implements PlatformDriver {
     return { answer: unescape(String(answer.body.text)), copies: this.h.fake.calls.slice(since).filter(isUpdate).map((c) => approvalSeen(c.body)) };
   }
 
+  async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {
+    const since = this.h.fake.calls.length;
+    await this.h.command(this.h.userId(user), this.h.dmOf(user), command);
+    const modal = openedView(await modalAfter(this.h, since));
+    const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes));
+    if (res.body) throw new Error(`export refused: ${res.body}`);
+    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
+    await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!);
+    await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'files.completeUploadExternal' && c.ok, 60_000);
+    const file = [...this.h.fake.files.values()].filter((f) => f.completed).pop();
+    if (!file) throw new Error('no file delivered');
+    return file.bytes.toString('utf8');
+  }
+
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
     const fresh = all.slice(this.seen);

@@ -3,6 +3,7 @@
 // Request and grant ids are random and times are the harness clock's: both are replaced by placeholders
 // before comparing.
 import type { Customer } from '../../bot/core/domain.ts';
+import { ZERO_WIDTH } from '../../bot/core/export-watermark.ts';
 import type { SeenApproval } from './driver.ts';
 import { observed, type Scenario, type ScenarioContext } from './lookup.ts';
 
@@ -46,3 +47,20 @@ export const APPROVAL_SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** What must match of two exports of the same rows: the column header line and how many lines the file has (the watermark and canary differ by export). */
+function csvShape(csv: string): { bom: boolean; columns: string | undefined; lines: number } {
+  const lines = csv.replace(new RegExp(ZERO_WIDTH.join('|'), 'g'), '').split(/\r?\n/).filter(Boolean);
+  return { bom: csv.charCodeAt(0) === 0xfeff, columns: lines.find((l) => l.includes(',') && !/X-[A-P]{10}/.test(l)), lines: lines.length };
+}
+
+APPROVAL_SCENARIOS.push({
+  name: 'export: `export region:east fields:…` → the manager\'s head approves → the same CSV shape arrives in the DM',
+  auditRecords: 6,
+  async run(d) {
+    const csv = await d.exportApproved('salesLeadEast', 'export region:east fields:name,phone,stage', '季度客户回访', 120, 'salesHead');
+    const shape = csvShape(csv);
+    if (!shape.bom || !shape.columns || shape.lines < 4) throw new Error(`${d.platform}: not a complete export: ${JSON.stringify(shape)}`);
+    return shape;
+  },
+});

@@ -37,6 +37,11 @@ export interface PlatformDriver {
   requestAccess(user: DemoEmployeeKey, customerId: string, groups: string[], reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }>;
   /** `approver` clicks Approve; resolves with what they were answered and every copy of the card once updated. */
   approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }>;
+  /**
+   * `user` types `export …` in their DM, submits the form, `approver` approves; resolves with the CSV
+   * file as delivered to the user's DM (UTF-8 text).
+   */
+  exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string>;
   /** The audit records since the last call, once at least `atLeast` are stored. */
   trailSince(atLeast: number): Promise<TrailEntry[]>;
 }
