@@ -7,6 +7,13 @@ import type { LarkCard } from './cards.ts';
 /** Codes on the card update / callback paths after which the card cannot be updated: send a new message. */
 export const CARD_NOT_UPDATABLE = new Set([230054, 220340, 230011, 230031]);
 
+/**
+ * Lark's sending limits (about 5 messages/s to one chat, 50/s per app) answer with these codes; a send
+ * is retried after a short pause (the approval flow sends a burst: cards, DMs, progress, the file).
+ */
+export const RATE_LIMITED = new Set([230020, 99991400]);
+const RATE_LIMIT_PAUSES_MS = [300, 700, 1200];
+
 export class LarkApiError extends Error {
   constructor(readonly api: string, readonly code: number, readonly httpStatus?: number) {
     super(`lark ${api} failed with code ${code}`);
@@ -32,10 +39,10 @@ export class LarkApi {
   }
 
   async sendCard(receiveIdType: ReceiveIdType, receiveId: string, card: LarkCard, uuid?: string): Promise<string> {
-    const res = await call('im.message.create', () => this.client.im.v1.message.create({
+    const res = await withRateLimitRetry(() => call('im.message.create', () => this.client.im.v1.message.create({
       params: { receive_id_type: receiveIdType },
       data: { receive_id: receiveId, msg_type: 'interactive', content: JSON.stringify(card), ...(uuid ? { uuid: uuid.slice(0, 50) } : {}) },
-    }));
+    })));
     return res.data?.message_id ?? '';
   }
 
@@ -49,19 +56,21 @@ export class LarkApi {
 
   /** Cards are updated with `patch` (`update` edits only text and post messages). */
   async patchCard(messageId: string, card: LarkCard): Promise<void> {
-    await call('im.message.patch', () => this.client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(card) } }));
+    await withRateLimitRetry(() => call('im.message.patch', () => this.client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(card) } })));
   }
 
-  async sendFile(receiveIdType: ReceiveIdType, receiveId: string, fileName: string, content: Buffer): Promise<string> {
+  /** Uploads a file (im.file.create, ≤ 30 MB) and sends it as a file message; returns its file key. */
+  async sendFile(receiveIdType: ReceiveIdType, receiveId: string, fileName: string, content: Buffer, uuid?: string): Promise<string> {
+    if (content.length > FILE_LIMIT_BYTES) throw new LarkApiError('im.file.create', FILE_TOO_LARGE);
     const up = await this.client.im.v1.file.create({ data: { file_type: 'stream', file_name: fileName, file: content } })
       .catch((err: unknown) => { throw asApiError('im.file.create', err); });
     const fileKey = up?.file_key;
     if (!fileKey) throw new LarkApiError('im.file.create', -1);
-    const res = await call('im.message.create', () => this.client.im.v1.message.create({
+    await withRateLimitRetry(() => call('im.message.create', () => this.client.im.v1.message.create({
       params: { receive_id_type: receiveIdType },
-      data: { receive_id: receiveId, msg_type: 'file', content: JSON.stringify({ file_key: fileKey }) },
-    }));
-    return res.data?.message_id ?? '';
+      data: { receive_id: receiveId, msg_type: 'file', content: JSON.stringify({ file_key: fileKey }), ...(uuid ? { uuid: uuid.slice(0, 50) } : {}) },
+    })));
+    return fileKey;
   }
 
   async user(openId: string): Promise<LarkUser> {
@@ -103,6 +112,22 @@ function tokenCache(): lark.Cache {
       return e && (e.expire === undefined || e.expire > Date.now()) ? e.value : undefined;
     },
   };
+}
+
+/** im.file.create takes files up to 30 MB (larger: code 234006); checked before uploading anything. */
+export const FILE_LIMIT_BYTES = 30 * 1024 * 1024;
+export const FILE_TOO_LARGE = 234006;
+
+async function withRateLimitRetry<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const pause = RATE_LIMIT_PAUSES_MS[attempt];
+      if (!(err instanceof LarkApiError) || !RATE_LIMITED.has(err.code) || pause === undefined) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 async function call<T extends { code?: number } | null | undefined>(api: string, fn: () => Promise<T>): Promise<NonNullable<T>> {

@@ -8,6 +8,9 @@ import type { View } from '../core/views.ts';
 
 export const ACTION_SHARE = 'share';
 export const ACTION_PICK = 'pick';
+// The lookup card's request buttons (handled in approval-handlers.ts).
+export const ACTION_REVEAL = 'reveal';
+export const ACTION_ACCESS = 'access';
 
 const MAX_ELEMENTS = 60;
 const MAX_VALUE = 300;
@@ -19,7 +22,20 @@ export type CardElement =
   | { tag: 'div'; text: PlainText }
   | { tag: 'markdown'; content: string }
   | { tag: 'hr' }
-  | { tag: 'button'; text: PlainText; type: 'primary' | 'default' | 'danger'; behaviors: { type: 'callback'; value: Record<string, string> }[] };
+  | ButtonElement
+  | { tag: 'form'; name: string; elements: FormField[] };
+
+export type ButtonElement = {
+  tag: 'button'; text: PlainText; type: 'primary' | 'default' | 'danger'; behaviors: { type: 'callback'; value: Record<string, string> }[];
+  name?: string; form_action_type?: 'submit';
+};
+
+/** What a form container may hold (approval-cards.ts renders the request and deny forms). */
+export type FormField =
+  | { tag: 'div'; text: PlainText }
+  | { tag: 'input'; name: string; required: boolean; label: PlainText; input_type?: 'multiline_text'; max_length?: number; default_value?: string }
+  | { tag: 'multi_select_static'; name: string; required: boolean; placeholder: PlainText; options: { text: PlainText; value: string }[] }
+  | ButtonElement;
 
 export interface LarkCard {
   schema: '2.0';
@@ -28,27 +44,28 @@ export interface LarkCard {
   body: { elements: CardElement[] };
 }
 
-/** What a button sends back in `card.action.trigger` (`action.value`). */
-export interface CardActionValue { a: string; c?: string; r?: string; g?: string }
+/**
+ * What a button sends back in `card.action.trigger` (`action.value`): the action, and customer id,
+ * request id, group chat, an opaque core value, form metadata and a form nonce as each action needs.
+ */
+export interface CardActionValue { a: string; c?: string; r?: string; g?: string; v?: string; m?: string; n?: string }
 
 function clip(s: string, max: number): string {
   const chars = Array.from(s);
   return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-function plain(content: string, max = MAX_TEXT): PlainText {
+export function plain(content: string, max = MAX_TEXT): PlainText {
   return { tag: 'plain_text', content: clip(content, max) };
 }
 
-export function text(content: string): CardElement {
+export function text(content: string): CardElement & { tag: 'div' } {
   return { tag: 'div', text: plain(content) };
 }
 
-export function button(label: string, value: CardActionValue, type: 'primary' | 'default' | 'danger' = 'default'): CardElement {
-  const v: Record<string, string> = { a: value.a };
-  if (value.c !== undefined) v.c = value.c;
-  if (value.r !== undefined) v.r = value.r;
-  if (value.g !== undefined) v.g = value.g;
+export function button(label: string, value: CardActionValue, type: 'primary' | 'default' | 'danger' = 'default'): ButtonElement {
+  const v: Record<string, string> = {};
+  for (const [k, x] of Object.entries(value)) if (typeof x === 'string') v[k] = x;
   return { tag: 'button', text: plain(label, 40), type, behaviors: [{ type: 'callback', value: v }] };
 }
 
@@ -93,6 +110,7 @@ export function renderView(view: View, groupChat?: string): LarkCard {
       }
       const tail: CardElement[] = [{ tag: 'hr' }, text(view.footer)];
       if (view.share) tail.push(button(view.share.label, { a: ACTION_SHARE, c: view.share.value, ...g }, 'primary'));
+      for (const r of view.requests ?? []) tail.push(button(r.label, { a: r.kind === 'reveal' ? ACTION_REVEAL : ACTION_ACCESS, v: r.value, ...g }));
       return card(view.title, [...elements.slice(0, MAX_ELEMENTS - tail.length), ...tail]);
     }
   }

@@ -31,12 +31,15 @@ import './messages.ts';
 import type { Offboarding } from './offboard.ts';
 import { securityClick, securityDecisionOf } from './security-cards.ts';
 import type { AdminDecision, SecurityService } from '../core/security/guard.ts';
+import type { LarkApprovalFlow } from './approval-handlers.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
   lookup: LookupService;
   directory: EmployeeDirectory;
   offboarding: Offboarding;
+  /** Requests, approvals and exports (approval-handlers.ts); without it those buttons and `export` do nothing. */
+  approvals?: LarkApprovalFlow;
   events: OnceGuard;
   defaultLocale: Locale;
   securityContact: string;
@@ -148,7 +151,14 @@ export class LarkHandlers {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     const command = parseOrUsage(text);
+    let label: string = command.kind;
     try {
+      if (this.deps.approvals?.handlesText(text)) {
+        label = 'export';
+        const employee = await this.identify(turn, (l) => { locale = l; });
+        const asker = await this.asker(turn, employee);
+        return await this.reply(turn, await this.deps.approvals.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
+      }
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn.openId);
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
@@ -161,7 +171,7 @@ export class LarkHandlers {
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
-      done(command.kind);
+      done(label);
     }
   }
 
@@ -204,7 +214,9 @@ export class LarkHandlers {
       case ACTION_AUDIT_PAGE:
         if (!this.deps.audit || !str(value.t)) return {};
         return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
-      default: return {};
+      default:
+        if (!this.deps.approvals?.handles(str(value.a))) return {};
+        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)));
     }
   }
 
@@ -277,6 +289,19 @@ export class LarkHandlers {
     }
   }
 
+  private async approvalAction(turn: Turn, messageId: string, value: Data, form: Data): Promise<CallbackAnswer> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const employee = await this.identify(turn, (l) => { locale = l; });
+      const asker = await this.asker(turn, employee);
+      return await this.deps.approvals!.onAction({ employee, channelKind: asker.channel, messageId }, value, form);
+    } catch (err) {
+      // A toast only: the clicked card (an approver's copy, a form) must stay usable.
+      const { toast } = await this.failAnswer(err, locale);
+      return toast ? { toast } : {};
+    }
+  }
+
   private async failAnswer(err: unknown, locale: Locale): Promise<CallbackAnswer> {
     const view = errorView(err, locale, this.deps.securityContact);
     if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: card action failed');
@@ -302,7 +327,7 @@ export class LarkHandlers {
     const openId = str(object.open_id);
     if (!openId) return;
     if (!deleted && obj(object.status).is_resigned !== true) return;
-    await this.deps.offboarding.chatUserLeft('lark', openId, correlationIdOf(str(d.event_id)));
+    await this.deps.offboarding.chatUserLeft(openId);
   }
 
   // ---- shared steps ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { auditQueryService } from '../runtime/audit-query.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
+import { larkApprovals } from './approval-features.ts';
 import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
@@ -54,9 +55,17 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
   const { conn, directory, grants, recorder, clock, redis, metrics } = services;
   try {
     const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
+    // Requests, approvals and exports (issue 6) on Lark cards; approved exports feed the export-volume
+    // detector, and offboarding cancels pending requests through this service so their cards say so.
+    const approvals = await larkApprovals({
+      conn, config, api, engine: services.engine, customers: services.customers, directory, grants, lookup: services.lookup, recorder, clock, logger,
+      exportWatch: services.security,
+    });
+    services.onClose(() => approvals.close());
+    services.revoker.useCanceller((id, reason) => approvals.approvals.cancelAllOf(id, reason));
     const handlers = new LarkHandlers({
-      api, lookup: services.lookup, directory, security: services.security, ...common,
-      offboarding: new Offboarding({ directory, grants, recorder, clock, logger }),
+      api, lookup: services.lookup, directory, security: services.security, approvals: approvals.flow, ...common,
+      offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
       audit: new LarkAudit({ audit: await auditQueryService(services, config), clock, ...common }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),

@@ -3,11 +3,12 @@
 // Approve / Deny (Deny opens a reason modal) and the requester's Cancel decide it. Decisions, checks and
 // texts live in bot/core (approvals/*, views-approval.ts); here Slack payloads are translated only.
 import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs, webApi } from '@slack/bolt';
+import { parseRequestButton } from '../core/approvals/buttons.ts';
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import type { RequestOrigin, RequestTarget } from '../core/approvals/types.ts';
-import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
+import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { localeFor, resolveEmployee } from '../core/identity.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
@@ -119,7 +120,7 @@ class ApprovalFlow {
     try {
       const employee = await this.identify(client, userId);
       locale = employee.locale;
-      const target = parseButton(kind, value);
+      const target = parseRequestButton(kind, value);
       const channelKind = await channelKindOf(client, channelId, channelId.startsWith('D') ? 'directmessage' : '');
       const prepared = await this.deps.approvals.prepare(employee, target, channelKind);
       const meta: FormMetadata = { target, channel: channelId, channelKind, responseUrl };
@@ -222,19 +223,6 @@ class ApprovalFlow {
     this.deps.logger.error({ err: errorSummary(err) }, 'slack: approval flow failed');
     return userMessage(err, localeFor(null, locale, this.deps.defaultLocale), { contact: this.deps.securityContact });
   }
-}
-
-/** Button values are small JSON objects we wrote; anything else is refused as malformed. */
-export function parseButton(kind: 'reveal' | 'access', value: string): Exclude<RequestTarget, { kind: 'export' }> {
-  let parsed: unknown;
-  try { parsed = JSON.parse(value); } catch { throw new ApprovalRefused('malformed'); }
-  const o = parsed as { c?: unknown; f?: unknown };
-  if (!o || typeof o !== 'object' || typeof o.c !== 'string' || !/^C-\d{1,12}$/.test(o.c)) throw new ApprovalRefused('malformed');
-  if (kind === 'reveal') {
-    if (typeof o.f !== 'string' || !/^[a-zA-Z]{1,32}$/.test(o.f)) throw new ApprovalRefused('malformed');
-    return { kind: 'reveal', customerId: o.c, field: o.f as CustomerField };
-  }
-  return { kind: 'access', customerId: o.c };
 }
 
 function parseMetadata(text: string): FormMetadata {

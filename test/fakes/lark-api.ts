@@ -3,7 +3,10 @@
 // file upload, the contact API and chats, records every call, and refuses what Lark refuses:
 // missing or wrong bearer tokens, card JSON 2.0 with unknown fields, the 1.0 `action` module, buttons
 // without `behaviors`, cards without `config.update_multi: true`, cards over 30 KB (code 230099,
-// HTTP 400). Tests can make patches fail with a chosen code (230054, 220340, …).
+// HTTP 400), text messages over 150 KB (230025), uploads over 30 MB or empty (234006 / 234010), and
+// more than `rateLimits` messages per second to one chat (230020) or from the app (99991400, HTTP 429).
+// Form containers are checked as Lark does: named, at the card's root, inputs named, a submit button.
+// Tests can make patches fail with a chosen code (230054, 220340, …).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +38,8 @@ export interface SentMessage {
 }
 
 const CARD_LIMIT_BYTES = 30 * 1024;
+const TEXT_LIMIT_BYTES = 150 * 1024;
+const FILE_LIMIT_BYTES = 30 * 1024 * 1024;
 
 export class FakeLarkApi {
   readonly calls: LarkCall[] = [];
@@ -51,6 +56,9 @@ export class FakeLarkApi {
   private patchFailures: number[] = [];
   private waiters: { pred: (m: SentMessage) => boolean; resolve: (m: SentMessage) => void }[] = [];
   membersPageSize = 3;
+  /** Lark's sending limits (REFERENCE §3): messages per second to one chat / from the whole app. */
+  rateLimits = { perChat: 5, perApp: 50 };
+  private readonly sendTimes: { receiveId: string; at: number }[] = [];
 
   constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[] } = {}) {
     for (const u of opts.users ?? []) this.users.set(u.openId, u);
@@ -151,7 +159,10 @@ export class FakeLarkApi {
     if (!replyTo && receiveIdType === 'chat_id' && !this.chats.has(receiveId)) return { code: 230002, msg: 'bot not in chat' };
     if (!replyTo && receiveIdType === 'open_id' && !this.users.has(receiveId)) return { code: 230013, msg: 'user not in the bot\'s availability' };
     if (replyTo && !this.messages.has(replyTo)) return { code: 230011, msg: 'message not found' };
+    const limited = this.rateLimited(receiveId);
+    if (limited) return limited;
     const msgType = String(body.msg_type ?? '');
+    if (msgType === 'text' && String(body.content).length > TEXT_LIMIT_BYTES) return { code: 230025, msg: 'message content too long' };
     const content = parseContent(body.content);
     if (!content) return { code: 230001, msg: 'content is not a JSON string' };
     let card: Record<string, unknown> | undefined;
@@ -173,6 +184,19 @@ export class FakeLarkApi {
     this.notify(msg);
     return { code: 0, data: { message_id: messageId, msg_type: msgType } };
   }
+
+  /** Counts a send; the code Lark would answer when over a limit within the last second. */
+  private rateLimited(receiveId: string): Outcome | undefined {
+    const now = Date.now();
+    while (this.sendTimes.length && this.sendTimes[0]!.at <= now - 1000) this.sendTimes.shift();
+    if (this.sendTimes.length >= this.rateLimits.perApp) return { code: 99991400, msg: 'request trigger frequency limit', status: 429 };
+    if (this.sendTimes.filter((t) => t.receiveId === receiveId).length >= this.rateLimits.perChat) return { code: 230020, msg: 'message rate limit for this chat' };
+    this.sendTimes.push({ receiveId, at: now });
+    return undefined;
+  }
+
+  /** Messages the app was refused for its sending rate (tests check the bot retried them). */
+  rateLimitedCalls(): LarkCall[] { return this.calls.filter((c) => c.code === 230020 || c.code === 99991400); }
 
   private patch(messageId: string, body: Record<string, unknown>): Outcome {
     const msg = this.messages.get(messageId);
@@ -199,8 +223,11 @@ export class FakeLarkApi {
     const fileStart = text.indexOf('\r\n\r\n', text.indexOf('name="file"'));
     const fileEnd = text.indexOf(`\r\n--${boundary}`, fileStart);
     if (!name || fileStart < 0 || fileEnd < 0) return { code: 234001, msg: 'file or file_name missing' };
+    const bytes = raw.subarray(fileStart + 4, fileEnd);
+    if (bytes.length === 0) return { code: 234010, msg: 'file is empty' };
+    if (bytes.length > FILE_LIMIT_BYTES) return { code: 234006, msg: 'file size exceeds the limit' };
     const fileKey = `file_${++this.counter}`;
-    this.files.set(fileKey, { name: Buffer.from(name, 'latin1').toString('utf8'), bytes: raw.subarray(fileStart + 4, fileEnd) });
+    this.files.set(fileKey, { name: Buffer.from(name, 'latin1').toString('utf8'), bytes });
     return { code: 0, data: { file_key: fileKey } };
   }
 
@@ -265,18 +292,18 @@ const ELEMENTS: Record<string, string[]> = {
   div: ['tag', 'element_id', 'margin', 'width', 'text', 'fields', 'icon'],
   markdown: ['tag', 'element_id', 'margin', 'content', 'text_align', 'text_size', 'icon'],
   hr: ['tag', 'element_id', 'margin'],
-  button: ['tag', 'element_id', 'margin', 'type', 'size', 'width', 'text', 'icon', 'hover_tips', 'disabled', 'disabled_tips', 'confirm', 'behaviors'],
+  button: ['tag', 'element_id', 'margin', 'type', 'size', 'width', 'text', 'icon', 'hover_tips', 'disabled', 'disabled_tips', 'confirm', 'behaviors', 'name', 'form_action_type'],
+  form: ['tag', 'element_id', 'margin', 'name', 'elements', 'direction', 'padding', 'horizontal_spacing', 'vertical_spacing', 'horizontal_align', 'vertical_align', 'confirm'],
+  input: ['tag', 'element_id', 'margin', 'name', 'required', 'disabled', 'placeholder', 'default_value', 'width', 'max_length', 'label', 'label_position', 'input_type', 'rows', 'auto_resize', 'max_rows', 'behaviors', 'confirm', 'fallback'],
+  multi_select_static: ['tag', 'element_id', 'margin', 'type', 'name', 'required', 'disabled', 'placeholder', 'width', 'options', 'selected_values'],
 };
+const FORM_ONLY = ['input', 'multi_select_static'];
 const BUTTON_TYPES = ['default', 'primary', 'danger', 'text', 'primary_text', 'danger_text', 'primary_filled', 'danger_filled', 'laser'];
 
 /** The first reason Lark would refuse this card, or undefined. */
 export function cardProblem(card: Record<string, unknown>, jsonLength: number): string | undefined {
   if (jsonLength > CARD_LIMIT_BYTES) return 'card larger than 30 KB';
   if (card.schema !== '2.0') return 'schema must be "2.0"';
-  const unknownIn = (o: Record<string, unknown>, allowed: string[], where: string) => {
-    const bad = Object.keys(o).find((k) => !allowed.includes(k));
-    return bad ? `unknown field "${bad}" in ${where}` : undefined;
-  };
   const top = unknownIn(card, TOP, 'card');
   if (top) return top;
   const config = asObj(card.config);
@@ -295,31 +322,76 @@ export function cardProblem(card: Record<string, unknown>, jsonLength: number): 
   const b = unknownIn(body, BODY, 'body');
   if (b) return b;
   if (body.elements.length === 0) return 'body.elements is empty';
-  for (const [i, raw] of body.elements.entries()) {
+  return elementsProblem(body.elements, 'body.elements', false);
+}
+
+/** Checks a list of elements (the body's, or a form's); forms only at the root, inputs only in forms. */
+function elementsProblem(elements: unknown[], where: string, inForm: boolean): string | undefined {
+  for (const [i, raw] of elements.entries()) {
+    const at = `${where}[${i}]`;
     const e = asObj(raw);
-    if (!e || typeof e.tag !== 'string') return `body.elements[${i}] has no tag`;
-    if (e.tag === 'action') return `body.elements[${i}]: the "action" module is not supported in card JSON 2.0`;
+    if (!e || typeof e.tag !== 'string') return `${at} has no tag`;
+    if (e.tag === 'action') return `${at}: the "action" module is not supported in card JSON 2.0`;
     const allowed = ELEMENTS[e.tag];
-    if (!allowed) return `body.elements[${i}]: unknown tag "${e.tag}"`;
-    const p = unknownIn(e, allowed, `body.elements[${i}] (${e.tag})`);
+    if (!allowed) return `${at}: unknown tag "${e.tag}"`;
+    const p = unknownIn(e, allowed, `${at} (${e.tag})`);
     if (p) return p;
-    if (e.tag === 'div' && e.text !== undefined) { const tp = textProblem(e.text, `body.elements[${i}].text`); if (tp) return tp; }
-    if (e.tag === 'markdown' && typeof e.content !== 'string') return `body.elements[${i}].content must be a string`;
-    if (e.tag === 'button') {
-      const tp = textProblem(e.text, `body.elements[${i}].text`);
-      if (tp) return tp;
-      if (e.type !== undefined && !BUTTON_TYPES.includes(String(e.type))) return `body.elements[${i}].type "${String(e.type)}" is not a button type`;
-      if (!Array.isArray(e.behaviors) || e.behaviors.length === 0) return `body.elements[${i}]: a 2.0 button needs behaviors`;
-      for (const beh of e.behaviors) {
-        const o = asObj(beh);
-        if (!o || !['callback', 'open_url'].includes(String(o.type))) return `body.elements[${i}].behaviors: unknown behavior`;
-        if (o.type === 'callback' && !asObj(o.value)) return `body.elements[${i}].behaviors: callback needs an object value`;
-        const extra = unknownIn(o, o.type === 'callback' ? ['type', 'value'] : ['type', 'default_url', 'pc_url', 'ios_url', 'android_url'], 'behavior');
-        if (extra) return extra;
-      }
-    }
+    const problem = elementProblem(e, at, inForm);
+    if (problem) return problem;
   }
   return undefined;
+}
+
+function elementProblem(e: Record<string, unknown>, at: string, inForm: boolean): string | undefined {
+  if (e.tag === 'div' && e.text !== undefined) return textProblem(e.text, `${at}.text`);
+  if (e.tag === 'markdown' && typeof e.content !== 'string') return `${at}.content must be a string`;
+  if (e.tag === 'form') {
+    if (inForm) return `${at}: a form cannot contain a form`;
+    if (typeof e.name !== 'string' || !e.name) return `${at}: a form needs a name`;
+    if (!Array.isArray(e.elements) || e.elements.length === 0) return `${at}.elements missing`;
+    const inner = elementsProblem(e.elements, `${at}.elements`, true);
+    if (inner) return inner;
+    const submits = e.elements.filter((x) => asObj(x)?.tag === 'button' && asObj(x)?.form_action_type === 'submit');
+    return submits.length === 0 ? `${at}: a form needs a submit button` : undefined;
+  }
+  if (FORM_ONLY.includes(String(e.tag))) {
+    if (!inForm) return `${at}: ${String(e.tag)} with form data must sit inside a form`;
+    if (typeof e.name !== 'string' || !e.name) return `${at}: a form field needs a name`;
+    if (e.label !== undefined) { const tp = textProblem(e.label, `${at}.label`); if (tp) return tp; }
+    if (e.placeholder !== undefined) { const tp = textProblem(e.placeholder, `${at}.placeholder`); if (tp) return tp; }
+    if (e.max_length !== undefined && (typeof e.max_length !== 'number' || e.max_length < 1 || e.max_length > 1000)) return `${at}.max_length must be 1..1000`;
+    if (e.tag === 'multi_select_static' && (!Array.isArray(e.options) || e.options.some((o) => textProblem(asObj(o)?.text, `${at}.options[].text`) || typeof asObj(o)?.value !== 'string'))) {
+      return `${at}.options must be { text, value } objects`;
+    }
+    return undefined;
+  }
+  if (e.tag === 'button') return buttonProblem(e, at, inForm);
+  return undefined;
+}
+
+function buttonProblem(e: Record<string, unknown>, at: string, inForm: boolean): string | undefined {
+  const tp = textProblem(e.text, `${at}.text`);
+  if (tp) return tp;
+  if (e.type !== undefined && !BUTTON_TYPES.includes(String(e.type))) return `${at}.type "${String(e.type)}" is not a button type`;
+  if (e.form_action_type !== undefined) {
+    if (!inForm) return `${at}: form_action_type outside a form`;
+    if (!['submit', 'reset'].includes(String(e.form_action_type))) return `${at}.form_action_type must be submit or reset`;
+    if (typeof e.name !== 'string' || !e.name) return `${at}: a form button needs a name`;
+  }
+  if (!Array.isArray(e.behaviors) || e.behaviors.length === 0) return `${at}: a 2.0 button needs behaviors`;
+  for (const beh of e.behaviors) {
+    const o = asObj(beh);
+    if (!o || !['callback', 'open_url'].includes(String(o.type))) return `${at}.behaviors: unknown behavior`;
+    if (o.type === 'callback' && !asObj(o.value)) return `${at}.behaviors: callback needs an object value`;
+    const extra = unknownIn(o, o.type === 'callback' ? ['type', 'value'] : ['type', 'default_url', 'pc_url', 'ios_url', 'android_url'], 'behavior');
+    if (extra) return extra;
+  }
+  return undefined;
+}
+
+function unknownIn(o: Record<string, unknown>, allowed: string[], where: string): string | undefined {
+  const bad = Object.keys(o).find((k) => !allowed.includes(k));
+  return bad ? `unknown field "${bad}" in ${where}` : undefined;
 }
 
 function textProblem(v: unknown, where: string): string | undefined {
@@ -341,7 +413,7 @@ export function cardText(card: Record<string, unknown> | undefined): string {
   const out: string[] = [];
   const title = asObj(asObj(asObj(card.header)?.title))?.content;
   if (typeof title === 'string') out.push(title);
-  for (const raw of (asObj(card.body)?.elements as unknown[] | undefined) ?? []) {
+  for (const raw of flatElements(card)) {
     const e = asObj(raw);
     if (!e) continue;
     const text = asObj(e.text)?.content;
@@ -364,11 +436,22 @@ export function cardFieldMap(card: Record<string, unknown> | undefined): Map<str
 /** The callback values of the card's buttons. */
 export function cardButtons(card: Record<string, unknown> | undefined): { label: string; value: Record<string, string> }[] {
   const out: { label: string; value: Record<string, string> }[] = [];
-  for (const raw of (asObj(card?.body)?.elements as unknown[] | undefined) ?? []) {
+  for (const raw of flatElements(card)) {
     const e = asObj(raw);
     if (e?.tag !== 'button') continue;
     const beh = (e.behaviors as Record<string, unknown>[]).find((b) => b.type === 'callback');
     out.push({ label: String(asObj(e.text)?.content ?? ''), value: (beh?.value ?? {}) as Record<string, string> });
   }
   return out;
+}
+
+/** The body's elements with each form's children in place of the form. */
+function flatElements(card: Record<string, unknown> | undefined): unknown[] {
+  const top = (asObj(card?.body)?.elements as unknown[] | undefined) ?? [];
+  return top.flatMap((e) => (asObj(e)?.tag === 'form' ? [e, ...((asObj(e)?.elements as unknown[] | undefined) ?? [])] : [e]));
+}
+
+/** The names of a card's form fields (inputs and selects), form by form. */
+export function cardFormFields(card: Record<string, unknown> | undefined): string[] {
+  return flatElements(card).map((e) => asObj(e)).filter((e) => e && ['input', 'multi_select_static'].includes(String(e.tag))).map((e) => String(e!.name));
 }

@@ -36,6 +36,8 @@ export interface LarkHarnessOptions {
   extraChats?: FakeLarkChat[];
   extraEnv?: Record<string, string>;
   seed?: string;
+  /** The bot's and the workers' clock (default: a workday morning running in real time). */
+  clock?: { now(): Date };
 }
 
 export class LarkHarness {
@@ -51,9 +53,10 @@ export class LarkHarness {
   private workers: RunningWorkers | undefined;
   private db!: Awaited<ReturnType<typeof testDatabase>>;
   prefix = '';
-  readonly clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
+  readonly clock: { now(): Date };
 
   constructor(private readonly file: string, private readonly opts: LarkHarnessOptions = {}) {
+    this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const list = demoEmployeeList();
     const members = (keys: DemoEmployeeKey[] | undefined) => (keys ?? []).map((k) => openIdOf(this.employees[k]));
@@ -122,9 +125,9 @@ export class LarkHarness {
   }
 
   /** Clicks a card button as `key`; resolves with the callback's answer (toast and card). */
-  async click(key: DemoEmployeeKey, message: SentMessage, value: Record<string, string>): Promise<{ status: number; answer: { toast?: { type: string; content: string }; card?: { type: string; data: Record<string, unknown> } } }> {
+  async click(key: DemoEmployeeKey, message: SentMessage, value: Record<string, string>, formValue?: Record<string, unknown>): Promise<{ status: number; answer: { toast?: { type: string; content: string }; card?: { type: string; data: Record<string, unknown> } } }> {
     const chatId = message.receiveIdType === 'chat_id' ? message.receiveId : this.dm(key);
-    const res = await this.push(cardAction({ openId: this.openId(key), value, messageId: message.messageId, chatId }));
+    const res = await this.push(cardAction({ openId: this.openId(key), value, messageId: message.messageId, chatId, ...(formValue ? { formValue } : {}) }));
     return { status: res.status, answer: res.text ? JSON.parse(res.text) as never : {} };
   }
 

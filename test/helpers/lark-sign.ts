@@ -64,11 +64,11 @@ export function messageEvent(m: { openId: string; chatId: string; group?: boolea
   }, { ...(m.eventId ? { eventId: m.eventId } : {}), ...(m.token ? { token: m.token } : {}) });
 }
 
-export function cardAction(a: { openId: string; value: Record<string, string>; messageId: string; chatId: string; eventId?: string }): Record<string, unknown> {
+export function cardAction(a: { openId: string; value: Record<string, string>; messageId: string; chatId: string; eventId?: string; formValue?: Record<string, unknown> }): Record<string, unknown> {
   return envelope('card.action.trigger', {
     operator: { open_id: a.openId, tenant_key: 'tenant_test' },
     token: `c-${randomUUID()}`,
-    action: { value: a.value, tag: 'button' },
+    action: { value: a.value, tag: 'button', ...(a.formValue ? { form_value: a.formValue, name: `${a.value.a ?? ''}_button` } : {}) },
     host: 'im_message',
     context: { open_message_id: a.messageId, open_chat_id: a.chatId },
   }, a.eventId ? { eventId: a.eventId } : {});

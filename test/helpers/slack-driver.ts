@@ -3,7 +3,8 @@
 // with other platforms' plain text.
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { ACTION_SHARE } from '../../bot/slack/blocks.ts';
-import { CUSTOMERS, TEAM, trailEntry, type PlatformDriver, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
+import { CUSTOMERS, TEAM, trailEntry, type PlatformDriver, type SeenApproval, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
+import { buttons, modalAfter, openedView, requestValues, submitView } from './slack-approval.ts';
 import { cardFields, messageText, PUBLIC_CHANNEL, SlackHarness } from './slack-bot.ts';
 
 export class SlackDriver implements PlatformDriver {
@@ -12,7 +13,8 @@ export class SlackDriver implements PlatformDriver {
   private seen = 0;
 
   constructor(file: string) {
-    this.h = new SlackHarness(file, { customers: CUSTOMERS, publicMembers: TEAM });
+    // Decisions read grants: the approval scenarios look customers up under them.
+    this.h = new SlackHarness(file, { customers: CUSTOMERS, publicMembers: TEAM, grants: true });
   }
 
   async start(): Promise<void> { await this.h.start(); }
@@ -36,6 +38,45 @@ export class SlackDriver implements PlatformDriver {
     return { own: seen(mine.body), shared: seen(posted.body) };
   }
 
+  async requestAccess(user: DemoEmployeeKey, customerId: string, groups: string[], reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
+    const lookup = await this.h.ask(this.h.userId(user), this.h.dmOf(user), customerId);
+    const access = buttons(lookup.body).find((b) => b.actionId.startsWith('approval_access'));
+    if (!access) throw new Error('no Request access button on the Slack card');
+    const since = this.h.fake.calls.length;
+    await this.h.click(this.h.userId(user), this.h.dmOf(user), access.actionId, access.value);
+    const modal = openedView(await modalAfter(this.h, since));
+    const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes, groups));
+    if (res.body) throw new Error(`request refused: ${res.body}`);
+    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
+    return { requestId: /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!, approverCard: approvalSeen(card.body) };
+  }
+
+  async approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }> {
+    const since = this.h.fake.calls.length;
+    const click = await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', requestId);
+    const answer = await this.h.replyTo(click.responseUrl);
+    // Copies of the request card: messages whose header names the request (not the DMs that mention it).
+    const isCard = (c: { body: Record<string, unknown> }) => approvalSeen(c.body).title.includes(`#${requestId}`);
+    const copies = this.h.fake.calls.filter((c) => c.method === 'chat.postMessage' && isCard(c)).length;
+    const isUpdate = (c: { method: string; body: Record<string, unknown> }) => c.method === 'chat.update' && isCard(c);
+    await this.h.fake.waitFor((c) => this.h.fake.calls.slice(since).filter(isUpdate).length >= copies && isUpdate(c));
+    return { answer: unescape(String(answer.body.text)), copies: this.h.fake.calls.slice(since).filter(isUpdate).map((c) => approvalSeen(c.body)) };
+  }
+
+  async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {
+    const since = this.h.fake.calls.length;
+    await this.h.command(this.h.userId(user), this.h.dmOf(user), command);
+    const modal = openedView(await modalAfter(this.h, since));
+    const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes));
+    if (res.body) throw new Error(`export refused: ${res.body}`);
+    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
+    await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!);
+    await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'files.completeUploadExternal' && c.ok, 60_000);
+    const file = [...this.h.fake.files.values()].filter((f) => f.completed).pop();
+    if (!file) throw new Error('no file delivered');
+    return file.bytes.toString('utf8');
+  }
+
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
     const fresh = all.slice(this.seen);
@@ -54,4 +95,15 @@ function seen(body: Record<string, unknown>): SeenCard {
   const fields = new Map([...cardFields(body)].map(([k, v]) => [unescape(k), unescape(v)]));
   const shareable = blocks.some((b) => b.type === 'actions' && (b.elements ?? []).some((e) => e.action_id === ACTION_SHARE));
   return { title: header, fields, text: unescape(messageText(body)), shareable };
+}
+
+/** Header, the section's `*label*: value` lines, the context (status) line, the buttons by neutral action. */
+function approvalSeen(body: Record<string, unknown>): SeenApproval {
+  const blocks = (body.blocks ?? []) as { type: string; text?: { text?: string }; elements?: { text?: string }[] }[];
+  const fields = new Map([...cardFields(body)].map(([k, v]) => [unescape(k), unescape(v)]));
+  return {
+    title: blocks.find((b) => b.type === 'header')?.text?.text ?? '', fields,
+    status: unescape(blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? ''),
+    buttons: buttons(body).map((b) => b.actionId.replace(/^approval_/, '')),
+  };
 }

@@ -6,6 +6,9 @@ import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 /** A card as the user saw it: its title and `label → value` lines (unescaped), and whether it offered Share. */
 export interface SeenCard { title: string; fields: Map<string, string>; text: string; shareable: boolean }
 
+/** A request card (approval flow) as one reader saw it: title, `label → value` lines, status line, buttons. */
+export interface SeenApproval { title: string; fields: Map<string, string>; status: string; buttons: string[] }
+
 /** One audit record reduced to what must be the same on every platform. */
 export interface TrailEntry {
   action: string;
@@ -27,6 +30,18 @@ export interface PlatformDriver {
   lookupInDm(user: DemoEmployeeKey, text: string): Promise<SeenCard>;
   /** `text` asked by `user` in the team channel (answered privately), then Share clicked; returns the posted card. */
   shareInTeam(user: DemoEmployeeKey, text: string): Promise<{ own: SeenCard; shared: SeenCard }>;
+  /**
+   * `user` asks for access to field `groups` of a customer from its lookup card (the request form filled
+   * in with `reason` and `minutes`); resolves with the request id and the card `approver` receives.
+   */
+  requestAccess(user: DemoEmployeeKey, customerId: string, groups: string[], reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }>;
+  /** `approver` clicks Approve; resolves with what they were answered and every copy of the card once updated. */
+  approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }>;
+  /**
+   * `user` types `export …` in their DM, submits the form, `approver` approves; resolves with the CSV
+   * file as delivered to the user's DM (UTF-8 text).
+   */
+  exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string>;
   /** The audit records since the last call, once at least `atLeast` are stored. */
   trailSince(atLeast: number): Promise<TrailEntry[]>;
 }

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { LarkDriver } from '../helpers/lark-driver.ts';
 import { SlackDriver } from '../helpers/slack-driver.ts';
+import { APPROVAL_SCENARIOS } from './approvals.ts';
 import { LOOKUP_SCENARIOS, type ScenarioContext } from './lookup.ts';
 
 const slack = new SlackDriver(import.meta.url);
@@ -29,7 +30,7 @@ test.after.always(async () => {
   await lark.close();
 });
 
-for (const scenario of LOOKUP_SCENARIOS) {
+for (const scenario of [...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS]) {
   test.serial(scenario.name, async (t) => {
     const seenOnSlack = await scenario.run(slack, ctx);
     const seenOnLark = await scenario.run(lark, ctx);

@@ -1,8 +1,7 @@
 // The approval service as the background workers build it (sweeper, export worker): same stores and
-// policy as the bot, chat I/O through a Slack Web API client of its own. The reveal re-mask at grant
+// policy as the bot, chat I/O through clients of its own on every configured platform (chat.ts). The reveal re-mask at grant
 // expiry posts the masked card to the stored response_url without a fresh lookup (the worker has no
 // lookup service); the requester's next lookup is masked anyway (read-time check).
-import { webApi } from '@slack/bolt';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
 import type { AuditRecorder } from '../../bot/core/audit.ts';
@@ -10,7 +9,7 @@ import { ApprovalService, type ExportQueue } from '../../bot/core/approvals/serv
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
-import { SlackApprovalNotifier } from '../../bot/slack/approval-notifier.ts';
+import { workerChat, type WorkerChat } from './chat.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { CustomerStore } from '../../bot/store/customer-store.ts';
 import { EmployeeStore } from '../../bot/store/employee-store.ts';
@@ -25,11 +24,10 @@ export interface WorkerApprovalParts {
   directory: EmployeeStore;
   grants: MongoGrantStore;
   requests: MongoRequestStore;
-  client: webApi.WebClient;
+  chat: WorkerChat;
 }
 
 export async function workerApprovalParts(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder, exports?: ExportQueue): Promise<WorkerApprovalParts> {
-  const slack = section(config, 'slack');
   const grants = new MongoGrantStore(conn);
   const requests = new MongoRequestStore(conn);
   await grants.ensureIndexes();
@@ -37,11 +35,11 @@ export async function workerApprovalParts(conn: Connection, config: Config, logg
   const engine = createPolicyEngine(loadPolicy(config.policyDir), { grants });
   const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
   const directory = new EmployeeStore(conn);
-  const client = new webApi.WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: slack.apiRetries } });
+  const chat = workerChat(config, logger);
   const approvals = new ApprovalService({
     engine, customers, requests, grants, directory, recorder, clock,
-    notifier: new SlackApprovalNotifier(client, logger), settings: approvalSettingsOf(engine.policy), platform: 'slack',
+    notifier: chat.notifier, settings: approvalSettingsOf(engine.policy), platform: 'slack',
     ...(exports ? { exports } : {}),
   });
-  return { approvals, engine, customers, directory, grants, requests, client };
+  return { approvals, engine, customers, directory, grants, requests, chat };
 }

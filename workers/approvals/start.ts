@@ -1,5 +1,5 @@
 // Starts the approval sweeper and the export worker next to the audit worker (workers/main.ts), when the
-// configuration has what they need (Slack to talk to people, crypto keys to read customers).
+// configuration has what they need (Slack or Lark to talk to people, crypto keys to read customers).
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
 import { watermarkKey } from '../../bot/core/export-watermark.ts';
@@ -9,13 +9,12 @@ import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { approvalQueues } from '../../bot/queue/approval-queues.ts';
 import { ExportStore } from '../../bot/store/export-store.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
-import { SlackExportDelivery } from '../export/slack-delivery.ts';
 import { startExportWorker } from '../export/worker.ts';
 import { workerApprovalParts } from './service.ts';
 import { startSweeper } from './sweeper.ts';
 
 export async function startApprovalWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
-  if (!config.slack || !config.crypto) return null;
+  if ((!config.slack && !config.lark) || !config.crypto) return null;
   const redis = section(config, 'redis');
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
   const queues = approvalQueues(redis.url, redis.queuePrefix);
@@ -28,7 +27,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
     deps: {
       engine: parts.engine, customers: parts.customers, directory: parts.directory, grants: parts.grants, requests: parts.requests, exports,
       recorder, clock, key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(parts.engine.policy).exportMaxRows,
-      delivery: new SlackExportDelivery(parts.client),
+      delivery: parts.chat.delivery,
     },
   });
   return {

@@ -1,0 +1,208 @@
+// The approval flow on Lark: the lookup card's Reveal / Request access buttons and the `export …`
+// command send a request form card (Lark has no modals); its submission creates the request; approvers'
+// Approve / Deny (Deny opens a reason form on that approver's copy of the card) and the requester's
+// Cancel decide it. Decisions, checks and texts live in bot/core (approvals/*, views-approval.ts); the
+// service updates every copy of the card (approval-notifier.ts), so a callback answers with a toast,
+// and with a card only where the clicked card itself changes (a form opened, submitted or refused).
+// Duplicated clicks are normal: the service's compare-and-swap answers "already decided", and a form
+// copy submits once (its nonce is claimed before the request is created).
+import { randomBytes } from 'node:crypto';
+import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
+import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
+import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
+import type { ApprovalService } from '../core/approvals/service.ts';
+import type { AccessRequest, RequestOrigin, RequestTarget } from '../core/approvals/types.ts';
+import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
+import { t, userMessage, type Locale } from '../core/messages.ts';
+import { noticeView } from '../core/views.ts';
+import { approvalCardView, approvalErrorText, denyFormView, fieldsText, requestFormView } from '../core/views-approval.ts';
+import type { Logger } from '../logger.ts';
+import type { ChannelKind } from '../../policies/types.ts';
+import type { LarkApi } from './api.ts';
+import {
+  ACTION_APPROVE, ACTION_CANCEL, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_REQUEST_SUBMIT, INPUT_DURATION, INPUT_GROUPS, INPUT_REASON,
+  renderApproval, renderRequestForm,
+} from './approval-cards.ts';
+import './approval-messages.ts';
+import { ACTION_ACCESS, ACTION_REVEAL, renderView, type LarkCard } from './cards.ts';
+import type { CallbackAnswer } from './handlers.ts';
+
+export interface LarkApprovalDeps {
+  approvals: ApprovalService;
+  api: LarkApi;
+  securityContact: string;
+  logger: Logger;
+}
+
+/** Who clicked or typed, already identified by the handlers, and where. */
+export interface ApprovalTurn { employee: Employee; channelKind: ChannelKind; messageId: string }
+
+/** What a request form carries back in its submit button: the target, and where it was asked. */
+interface FormMetadata { target: RequestTarget; channelKind: ChannelKind; origin: string }
+
+const APPROVAL_ACTIONS = new Set([ACTION_REVEAL, ACTION_ACCESS, ACTION_REQUEST_SUBMIT, ACTION_APPROVE, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_CANCEL]);
+
+export class LarkApprovalFlow {
+  constructor(private readonly deps: LarkApprovalDeps) {}
+
+  handles(action: string): boolean { return APPROVAL_ACTIONS.has(action); }
+  handlesText(text: string): boolean { return isExportCommand(text); }
+
+  /** `export region:east fields:name,phone` → the request form card (or the reason it cannot be asked). */
+  async exportForm(turn: ApprovalTurn, text: string): Promise<LarkCard> {
+    const locale = turn.employee.locale;
+    try {
+      const { segment, fields } = parseExportCommand(text);
+      const target: RequestTarget = { kind: 'export', segment, fields };
+      const prepared = await this.deps.approvals.prepare(turn.employee, target, turn.channelKind);
+      const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: '' };
+      return renderRequestForm(requestFormView(prepared, whatOf(target, locale), locale, JSON.stringify(meta)), newNonce());
+    } catch (err) {
+      return renderView(noticeView(await this.errorText(err, locale), 'refusal'));
+    }
+  }
+
+  async onAction(turn: ApprovalTurn, value: Record<string, unknown>, form: Record<string, unknown>): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    const requestId = str(value.r);
+    try {
+      switch (str(value.a)) {
+        case ACTION_REVEAL: return await this.openForm(turn, parseRequestButton('reveal', str(value.v)));
+        case ACTION_ACCESS: return await this.openForm(turn, parseRequestButton('access', str(value.v)));
+        case ACTION_REQUEST_SUBMIT: return await this.submit(turn, str(value.m), str(value.n), form);
+        case ACTION_APPROVE: return await this.approve(turn, requestId);
+        case ACTION_DENY: return await this.openDeny(turn, requestId);
+        case ACTION_DENY_SUBMIT: return await this.deny(turn, requestId, str(form[INPUT_REASON]));
+        case ACTION_CANCEL: {
+          await this.deps.approvals.cancel(turn.employee, requestId);
+          return toast('success', t('approval.done.cancelled', locale, { id: requestId }));
+        }
+        default: return {};
+      }
+    } catch (err) {
+      return toast('error', await this.errorText(err, locale, requestId));
+    }
+  }
+
+  /** The form goes into the clicker's DM as a new card; the lookup card stays as it is (a reveal patches it later). */
+  private async openForm(turn: ApprovalTurn, target: Exclude<RequestTarget, { kind: 'export' }>): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    const prepared = await this.deps.approvals.prepare(turn.employee, target, turn.channelKind);
+    const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: turn.messageId };
+    await this.deps.api.sendCard('open_id', turn.employee.chat.lark ?? '', renderRequestForm(requestFormView(prepared, whatOf(target, locale), locale, JSON.stringify(meta)), newNonce()));
+    return toast('info', t('lark.approval.formSent', locale));
+  }
+
+  private async submit(turn: ApprovalTurn, metadata: string, nonce: string, form: Record<string, unknown>): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    const meta = parseMetadata(metadata);
+    if (!/^[0-9a-f]{24}$/.test(nonce)) throw new ApprovalRefused('malformed');
+    const groups = Array.isArray(form[INPUT_GROUPS]) ? (form[INPUT_GROUPS] as unknown[]).map(String) : [];
+    const picked = groups.filter((g): g is FieldGroup => (FIELD_GROUP_NAMES as string[]).includes(g));
+    if (picked.length !== groups.length) throw new ApprovalRefused('malformed');
+    const duration = str(form[INPUT_DURATION]).trim();
+    const input = { target: meta.target, purpose: str(form[INPUT_REASON]), durationMinutes: /^\d{1,7}$/.test(duration) ? Number(duration) : Number.NaN, ...(picked.length ? { groups: picked } : {}) };
+    if (!(await this.deps.approvals.deps.requests.claimNotice(`lark-form:${nonce}`, this.deps.approvals.deps.clock.now()))) {
+      return toast('info', t('lark.approval.alreadySubmitted', locale));
+    }
+    const origin: RequestOrigin = { platform: 'lark', channel: meta.origin, channelKind: meta.channelKind };
+    let request: AccessRequest;
+    try {
+      request = await this.deps.approvals.submit(turn.employee, input, origin);
+    } catch (err) {
+      // Nothing was created: the same form again, with the problem on top and a fresh nonce.
+      const problem = await this.errorText(err, locale);
+      const prepared = await this.deps.approvals.prepare(turn.employee, meta.target, meta.channelKind).catch(() => null);
+      const card = prepared ? renderRequestForm(requestFormView(prepared, whatOf(meta.target, locale), locale, metadata), newNonce(), problem) : renderView(noticeView(problem, 'refusal'));
+      return { ...toast('error', problem), card: { type: 'raw', data: card } };
+    }
+    const names = await this.deps.approvals.names(request);
+    const approvers = request.approverTiers.slice(0, request.tiersAsked).flat().map((id) => names.get(id) ?? id).join(', ');
+    const text = t('lark.approval.submitted', locale, { id: request.requestId, approvers });
+    return { ...toast('success', text), card: { type: 'raw', data: renderView(noticeView(text)) } };
+  }
+
+  private async approve(turn: ApprovalTurn, requestId: string): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    const result = await this.deps.approvals.approve(turn.employee, requestId);
+    return toast('success', result.kind === 'voted'
+      ? t('approval.voted', locale, { votes: result.votes, quorum: result.request.quorum })
+      : t('approval.done.approved', locale, { id: requestId }));
+  }
+
+  /** Deny opens the reason form on the clicker's own copy; a decided request shows its outcome instead. */
+  private async openDeny(turn: ApprovalTurn, requestId: string, problem?: string): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    const request = REQUEST_ID.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId) : null;
+    if (!request) throw new ApprovalRefused(REQUEST_ID.test(requestId) ? 'unknown_request' : 'malformed', { id: requestId.slice(0, 40) });
+    const names = await this.deps.approvals.names(request);
+    const eligible = new Set(request.approverTiers.flat());
+    const votes = request.status === 'pending'
+      ? (await this.deps.approvals.deps.requests.votes(requestId)).filter((v) => eligible.has(v.approverId)).length
+      : request.decidedBy?.length ?? 0;
+    const view = approvalCardView(request, { names, votes, audience: 'approver', locale });
+    const card = renderApproval(view, { form: denyFormView(requestId, locale), ...(problem ? { problem } : {}) });
+    const answer: CallbackAnswer = { card: { type: 'raw', data: card } };
+    if (request.status !== 'pending') {
+      const stale = new AlreadyDecided(request.status, request.decidedBy ?? [], request.decidedAt ?? request.createdAt);
+      return { ...answer, ...toast('info', await this.errorText(stale, locale, requestId)) };
+    }
+    return problem ? { ...answer, ...toast('error', problem) } : answer;
+  }
+
+  private async deny(turn: ApprovalTurn, requestId: string, reason: string): Promise<CallbackAnswer> {
+    const locale = turn.employee.locale;
+    try {
+      await this.deps.approvals.deny(turn.employee, requestId, reason);
+      return toast('success', t('approval.done.denied', locale, { id: requestId }));
+    } catch (err) {
+      // A missing or personal reason: the form stays open with the problem; anything else is a toast.
+      if (err instanceof ApprovalRefused && (err.reason === 'reason_required' || err.reason === 'reason_pii')) {
+        return this.openDeny(turn, requestId, await this.errorText(err, locale));
+      }
+      throw err;
+    }
+  }
+
+  /** The sentence for a refusal or a stale click ("already approved by X at T"), in the reader's locale. */
+  private async errorText(err: unknown, locale: Locale, requestId = ''): Promise<string> {
+    const request = REQUEST_ID.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId).catch(() => null) : null;
+    const names = request ? await this.deps.approvals.names(request) : new Map<string, string>();
+    const text = approvalErrorText(err, locale, names, this.deps.securityContact);
+    if (text) return text;
+    this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'lark: approval flow failed');
+    return userMessage(err, locale, { contact: this.deps.securityContact });
+  }
+}
+
+/** What the form asks for, in words: "C-000123 · 手机号", or an export's selection and columns. */
+function whatOf(target: RequestTarget, locale: Locale): string {
+  if (target.kind === 'reveal') return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
+  if (target.kind === 'access') return target.customerId;
+  const selection = [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
+  return `${selection} — ${fieldsText({ kind: 'export', fields: target.fields, groups: [] }, locale)}`;
+}
+
+function toast(type: 'success' | 'info' | 'error', content: string): CallbackAnswer {
+  return { toast: { type, content } };
+}
+
+/** 12 random bytes: one copy of a request form. */
+function newNonce(): string {
+  return randomBytes(12).toString('hex');
+}
+
+function parseMetadata(text: string): FormMetadata {
+  try {
+    const m = JSON.parse(text) as FormMetadata;
+    if (!m || typeof m.origin !== 'string' || !m.target || !['reveal', 'access', 'export'].includes(m.target.kind)) throw new Error('shape');
+    if (!['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
+    return m;
+  } catch {
+    throw new ApprovalRefused('malformed');
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}

@@ -1,0 +1,66 @@
+// Approval scenarios of the shared list (parity.test.ts runs them on Slack and on Lark): a request made
+// from the lookup card, the approver's card, the decision on every copy, and the lookup under the grant.
+// Request and grant ids are random and times are the harness clock's: both are replaced by placeholders
+// before comparing.
+import type { Customer } from '../../bot/core/domain.ts';
+import { ZERO_WIDTH } from '../../bot/core/export-watermark.ts';
+import type { SeenApproval } from './driver.ts';
+import { observed, type Scenario, type ScenarioContext } from './lookup.ts';
+
+/** An east-region customer with a phone that salesRep does not own (their card masks it). */
+function notOwnEastCustomer(ctx: ScenarioContext, skip: number): Customer {
+  const list = ctx.customers.filter((c) => c.region === 'east' && c.ownerId !== ctx.employeeId('salesRep') && c.phone && c.status !== 'blocked');
+  const c = list[skip];
+  if (!c) throw new Error('no suitable customer in the seed');
+  return c;
+}
+
+function approval(card: SeenApproval): unknown {
+  return { title: card.title, fields: [...card.fields], status: card.status, buttons: card.buttons };
+}
+
+/** Ids and times differ from run to run; what users read around them must not. */
+export function withoutIdsAndTimes(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)
+    .replace(/\bR-[A-P]{10}\b/g, 'R-…').replace(/\bG-[A-P]{10}\b/g, 'G-…').replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/g, '<time>')) as unknown;
+}
+
+export const APPROVAL_SCENARIOS: Scenario[] = [
+  {
+    name: 'request access from the card → the manager approves → every copy says so → the next lookup shows the phone under the grant',
+    auditRecords: 7,
+    async run(d, ctx) {
+      const c = notOwnEastCustomer(ctx, 0);
+      const beforeCard = await d.lookupInDm('salesRep', c.customerId);
+      if (beforeCard.fields.get('电话') === c.phone) throw new Error(`${d.platform}: the phone should be masked before the grant`);
+      const before = observed(beforeCard);
+      const { requestId, approverCard } = await d.requestAccess('salesRep', c.customerId, ['contact'], '续约跟进', 60, 'salesLeadEast');
+      const decision = await d.approve('salesLeadEast', requestId);
+      const afterCard = await d.lookupInDm('salesRep', c.customerId);
+      if (afterCard.fields.get('电话') !== c.phone) throw new Error(`${d.platform}: the phone is not shown under the grant`);
+      const after = observed(afterCard);
+      return withoutIdsAndTimes({
+        before, approverCard: approval(approverCard),
+        decision: { answer: decision.answer, copies: decision.copies.map(approval).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) },
+        after,
+      });
+    },
+  },
+];
+
+/** What must match of two exports of the same rows: the column header line and how many lines the file has (the watermark and canary differ by export). */
+function csvShape(csv: string): { bom: boolean; columns: string | undefined; lines: number } {
+  const lines = csv.replace(new RegExp(ZERO_WIDTH.join('|'), 'g'), '').split(/\r?\n/).filter(Boolean);
+  return { bom: csv.charCodeAt(0) === 0xfeff, columns: lines.find((l) => l.includes(',') && !/X-[A-P]{10}/.test(l)), lines: lines.length };
+}
+
+APPROVAL_SCENARIOS.push({
+  name: 'export: `export region:east fields:…` → the manager\'s head approves → the same CSV shape arrives in the DM',
+  auditRecords: 6,
+  async run(d) {
+    const csv = await d.exportApproved('salesLeadEast', 'export region:east fields:name,phone,stage', '季度客户回访', 120, 'salesHead');
+    const shape = csvShape(csv);
+    if (!shape.bom || !shape.columns || shape.lines < 4) throw new Error(`${d.platform}: not a complete export: ${JSON.stringify(shape)}`);
+    return shape;
+  },
+});
