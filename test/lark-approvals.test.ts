@@ -244,11 +244,16 @@ test.serial('offboarding on Lark cancels the person\'s pending requests and revo
   const c = maskedPhoneCustomer(4);
   const { form } = await openForm('salesRep', c.customerId, 'reveal');
   const { requestId, approverCard } = await submitRequest('salesRep', form, { reason: '续约跟进', duration: '5' }, 'salesLeadEast');
+  const staleApprove = cardButtons(approverCard.card).find((b) => b.value.a === 'approve')!;
   const res = await h.push(userDeleted(h.openId('salesRep')));
   t.is(res.status, 200);
   const records = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': h.employees.salesRep.employeeId });
   t.like(records[0]!.meta as Record<string, unknown>, { route: 'lark', requests: 1 });
-  const late = await press('salesLeadEast', approverCard, 'approve');
-  t.regex(late.answer.toast?.content ?? '', /该申请已由 .* 撤回/, 'the pending request was cancelled');
+  // The approver's card says so in place, with nothing left to click…
+  t.regex(cardText(approverCard.card), /申请人已离职，申请已于 .* 自动撤销，无需审批/);
+  t.is(cardButtons(approverCard.card).length, 0);
+  // …and a click from a copy rendered before (a stale client) is answered, not obeyed.
+  const late = await h.click('salesLeadEast', approverCard, staleApprove.value);
+  t.regex(late.answer.toast?.content ?? '', /该申请.*撤回/, 'the pending request was cancelled');
   t.is((await h.auditRecords({ requestId, action: 'grant.start' }, 0, 500)).length, 0);
 });
