@@ -21,6 +21,12 @@ function psql(url: string, sql: string): string {
 const identifier = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** The expression FerretDB's pushdown compares: `->` for a top-level field, `#>` with a path for a dotted one. */
+function pushdownExpression(field: string): string {
+  if (!field.includes('.')) return `(_jsonb -> ${literal(field)})`;
+  return `(_jsonb #> ${literal(`{${field.split('.').join(',')}}`)})`;
+}
+
 /**
  * Adds GIN indexes serving FerretDB's equality pushdown on `fields` of `database.collection`, then
  * ANALYZEs the table. Returns false (and does nothing) when FerretDB does not run on PostgreSQL.
@@ -34,7 +40,7 @@ export function indexEqualityPushdown(database: string, collection: string, fiel
   if (!table) throw new Error(`FerretDB has no table for ${database}.${collection}`);
   for (const field of fields) {
     const name = identifier(`${table}_${field.replace(/\W/g, '_')}_gin`);
-    psql(url, `CREATE INDEX IF NOT EXISTS ${name} ON ${schema}.${identifier(table)} USING gin ((_jsonb -> ${literal(field)}) jsonb_path_ops)`);
+    psql(url, `CREATE INDEX IF NOT EXISTS ${name} ON ${schema}.${identifier(table)} USING gin (${pushdownExpression(field)} jsonb_path_ops)`);
   }
   psql(url, `ANALYZE ${schema}.${identifier(table)}`);
   return true;
