@@ -91,36 +91,67 @@ async function freshPostgresDatabase(url, log) {
 }
 const postgresCleanups = [];
 
-async function startMongo(dir, log) {
+/** The PostgreSQL server FerretDB runs on when asked to prefer it: the one a developer machine has. */
+export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** True when `psql` reaches `url` (trust auth) within a few seconds. */
+function postgresAnswers(url) {
+  if (!onPath('psql')) return false;
+  return spawnSync('psql', [url, '-qAtc', 'SELECT 1'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() === '1';
+}
+
+/**
+ * The PostgreSQL URL FerretDB should use, or undefined for SQLite: CUSTOS_FERRETDB_POSTGRES_URL when
+ * set; with `preferPostgres` (the benches), the local server when it answers.
+ */
+function postgresUrlFor(preferPostgres, log) {
+  const explicit = process.env.CUSTOS_FERRETDB_POSTGRES_URL;
+  if (explicit) return explicit;
+  if (!preferPostgres) return undefined;
+  if (postgresAnswers(DEFAULT_POSTGRES_URL)) return DEFAULT_POSTGRES_URL;
+  log(`mongo    no PostgreSQL at ${DEFAULT_POSTGRES_URL}: FerretDB on SQLite (scans every query)`);
+  return undefined;
+}
+
+async function startMongo(dir, log, preferPostgres) {
   const port = await freePort();
   const data = path.join(dir, 'mongo');
   mkdirSync(data, { recursive: true });
   let child;
+  let backend;
+  let pgDatabaseUrl;
   if (onPath('mongod') && process.env.CUSTOS_FORCE_FERRETDB !== '1') {
+    backend = 'mongod';
     child = spawn('mongod', ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', data, '--quiet',
       '--logpath', path.join(data, 'mongod.log')], { stdio: 'ignore' });
   } else {
     const bin = ensureFerretDb(log);
-    // FerretDB's PostgreSQL backend answers top-level equality filters from an index; its SQLite backend
-    // scans the collection for anything but _id. Benches over 100,000 documents need the former; the
-    // tests default to SQLite (nothing else to run), PostgreSQL when CUSTOS_FERRETDB_POSTGRES_URL is set.
-    const pg = process.env.CUSTOS_FERRETDB_POSTGRES_URL;
-    const backend = pg
-      ? ['--handler=postgresql', `--postgresql-url=${await freshPostgresDatabase(pg, log)}`]
-      : [`--sqlite-url=file:${data}/`];
-    child = spawn(bin, [...backend, `--listen-addr=127.0.0.1:${port}`, '--log-level=error'],
+    // FerretDB's PostgreSQL backend pushes top-level equality filters down to PostgreSQL (as jsonb `@>`,
+    // which its own btree indexes cannot serve: bench/ferretdb-pg.ts adds GIN indexes that can); its
+    // SQLite backend filters everything but _id in FerretDB. Benches over 100,000 documents need PG; the
+    // tests default to SQLite (nothing else to run), PostgreSQL when CUSTOS_FERRETDB_POSTGRES_URL is set;
+    // the benches prefer PostgreSQL whenever the local server answers.
+    const pg = postgresUrlFor(preferPostgres, log);
+    backend = pg ? 'ferretdb-postgresql' : 'ferretdb-sqlite';
+    pgDatabaseUrl = pg ? await freshPostgresDatabase(pg, log) : undefined;
+    const handler = pg ? ['--handler=postgresql', `--postgresql-url=${pgDatabaseUrl}`] : [`--sqlite-url=file:${data}/`];
+    child = spawn(bin, [...handler, `--listen-addr=127.0.0.1:${port}`, '--log-level=error'],
       { stdio: 'ignore', env: { ...process.env, DO_NOT_TRACK: '1' } });
   }
   await waitFor('mongo server', child, async () => { await tcpExchange(port, null); return true; }, 30000);
   log(`mongo    mongodb://127.0.0.1:${port}`);
-  return { url: `mongodb://127.0.0.1:${port}`, child, port };
+  return { url: `mongodb://127.0.0.1:${port}`, child, port, backend, pgDatabaseUrl };
 }
 
 /**
- * Starts what is missing. Returns { env: { REDIS_URL, MONGODB_URI }, stop() }.
+ * Starts what is missing. Returns { env: { REDIS_URL, MONGODB_URI, CUSTOS_MONGO_BACKEND }, stop() }.
  * `dataDir` keeps the data (for `custos demo`); by default a temporary directory is removed on stop.
+ * `preferPostgres` runs FerretDB on the local PostgreSQL server when one answers (benches).
+ * CUSTOS_MONGO_BACKEND names what answers MONGODB_URI (mongod, ferretdb-postgresql, ferretdb-sqlite,
+ * external) so a bench can say what it measured; CUSTOS_FERRETDB_PG_DATABASE_URL is the PostgreSQL
+ * database FerretDB stores into, when it runs on PostgreSQL (benches add indexes there, bench/ferretdb-pg.ts).
  */
-export async function startServices({ log = (m) => process.stderr.write(`services: ${m}\n`), dataDir } = {}) {
+export async function startServices({ log = (m) => process.stderr.write(`services: ${m}\n`), dataDir, preferPostgres = false } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'custos-svc-'));
   const started = [];
   const env = {};
@@ -141,8 +172,16 @@ export async function startServices({ log = (m) => process.stderr.write(`service
   try {
     if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
     else { const r = await startRedis(dir, log); started.push(r); env.REDIS_URL = r.url; }
-    if (process.env.MONGODB_URI) env.MONGODB_URI = process.env.MONGODB_URI;
-    else { const m = await startMongo(dir, log); started.push(m); env.MONGODB_URI = m.url; }
+    if (process.env.MONGODB_URI) {
+      env.MONGODB_URI = process.env.MONGODB_URI;
+      env.CUSTOS_MONGO_BACKEND = process.env.CUSTOS_MONGO_BACKEND ?? 'external';
+    } else {
+      const m = await startMongo(dir, log, preferPostgres);
+      started.push(m);
+      env.MONGODB_URI = m.url;
+      env.CUSTOS_MONGO_BACKEND = m.backend;
+      if (m.pgDatabaseUrl) env.CUSTOS_FERRETDB_PG_DATABASE_URL = m.pgDatabaseUrl;
+    }
   } catch (err) {
     await stop();
     throw err;

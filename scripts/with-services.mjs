@@ -3,21 +3,25 @@
 // MONGODB_URI are set), run CMD with those URLs in its environment, stop the services afterwards — also
 // when CMD fails or the run is interrupted — and exit with CMD's status.
 // `node scripts/with-services.mjs --foreground`: start them, print the URLs, run until Ctrl-C.
+// `--prefer-postgres` (before `--`; `npm run bench` passes it): run FerretDB on the local PostgreSQL
+// server when it answers, since FerretDB-on-SQLite scans the collection for every non-_id filter.
 import { spawn } from 'node:child_process';
 import { startServices } from './services.mjs';
 
 const argv = process.argv.slice(2);
-const foreground = argv[0] === '--foreground';
 const dash = argv.indexOf('--');
+const own = dash >= 0 ? argv.slice(0, dash) : argv;
+const foreground = own.includes('--foreground');
+const preferPostgres = own.includes('--prefer-postgres');
 const cmd = dash >= 0 ? argv.slice(dash + 1) : [];
 if (!foreground && cmd.length === 0) {
-  process.stderr.write('usage: with-services.mjs --foreground | with-services.mjs -- COMMAND [ARGS…]\n');
+  process.stderr.write('usage: with-services.mjs [--prefer-postgres] --foreground | with-services.mjs [--prefer-postgres] -- COMMAND [ARGS…]\n');
   process.exit(2);
 }
 
 let services;
 try {
-  services = await startServices();
+  services = await startServices({ preferPostgres });
 } catch (err) {
   process.stderr.write(`services: ${err.message}\n`);
   process.exit(1);
@@ -32,7 +36,7 @@ async function finish(code) {
 }
 
 if (foreground) {
-  process.stdout.write(`REDIS_URL=${services.env.REDIS_URL}\nMONGODB_URI=${services.env.MONGODB_URI}\n`);
+  process.stdout.write(`REDIS_URL=${services.env.REDIS_URL}\nMONGODB_URI=${services.env.MONGODB_URI}\nCUSTOS_MONGO_BACKEND=${services.env.CUSTOS_MONGO_BACKEND}\n`);
   process.stdout.write('services are running; press Ctrl-C to stop them\n');
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => finish(0));
 } else {

@@ -1,8 +1,12 @@
 // `/audit` through the real bot endpoints (signed requests, Bolt, real Redis and database, the real audit
-// pipeline) over a seeded chain of 50,000 events. Every filter and shortcut is compared with the same
+// pipeline) over a seeded chain of 5,000 events. Every filter and shortcut is compared with the same
 // filter applied in plain JavaScript to the rows the fixture generated (plus the events the test itself
 // caused), paging is walked both ways while new events arrive, a non-auditor is refused and the refusal
 // is in the log, and the chain still verifies.
+// Size: 5,000 events over 14 days and 200 customers give every filter matches, several pages per actor
+// and per filter, and events on either side of every time bound, which is what the filter, index and
+// paging logic can get wrong. Scale (1,000,000 events, latency next to the raw query) is bench/audit-query's
+// job: on FerretDB-on-SQLite, which scans the log for every query, 50,000 events cost 5-25 minutes of CI.
 import test, { type ExecutionContext } from 'ava';
 import type { AuditAction } from '../bot/core/audit.ts';
 import { localToUtc } from '../bot/core/audit-query.ts';
@@ -13,21 +17,21 @@ import { buildAuditLog, customerIdOf, type FixtureRow } from './helpers/audit-lo
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
 
-const EVENTS = 50_000;
+const EVENTS = 5000;
 const PAGE = 15;
-/** FerretDB answers a query by scanning the log (its SQLite backend does not use our indexes): give it time. */
-const REPLY_MS = 240_000;
+/** FerretDB answers a query by scanning the log (its SQLite backend does not use our indexes): allow for a loaded machine. */
+const REPLY_MS = 60_000;
 const PURPOSE = 'purpose: quarterly access audit';
 const h = new SlackHarness(import.meta.url, { customers: 30 });
 let rows: FixtureRow[] = [];
 
 test.before(async (t) => {
-  t.timeout(600_000); // 50,000 chained events: about a minute on FerretDB, longer on a loaded machine
+  t.timeout(180_000); // 5,000 chained events: seconds on FerretDB, longer on a loaded machine
   await h.start();
   const models = await auditModels(h.bot.conn);
   const actors = Object.values(h.employees).map((e) => e.employeeId);
   rows = await buildAuditLog(models, {
-    events: EVENTS, end: new Date(h.clock.now().getTime() - 60_000), spanDays: 60, actors, customers: 2000,
+    events: EVENTS, end: new Date(h.clock.now().getTime() - 60_000), spanDays: 14, actors, customers: 200,
     signingKey: h.config.audit!.signingKey, seed: 'auditq',
   });
 });
@@ -83,11 +87,18 @@ async function check(t: ExecutionContext, query: string, pred: (r: FixtureRow) =
   t.is(reply.older !== undefined, want.length > PAGE, `${query}: an Older button exactly when there is more`);
 }
 
+/** The grant id with the most events, so the grant filter has several matches whatever the seed. */
+function busiestGrant(all: FixtureRow[]): string {
+  const counts = new Map<string, number>();
+  for (const r of all) if (r.grantId) counts.set(r.grantId, (counts.get(r.grantId) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+}
+
 const auditorId = () => h.employees.auditor.employeeId;
 const notMine = (r: FixtureRow) => r.actorId !== auditorId() || r.seq <= EVENTS;
 
 test.serial('each filter and shortcut returns exactly the matching events, newest first', async (t) => {
-  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
+  t.timeout(300_000); // FerretDB scans the log for every query
   const rep = h.employees.salesRep;
   const now = h.clock.now();
   await check(t, 'who-viewed C-000123', (r) => r.customerIds.includes('C-000123') && ['lookup', 'share', 'reveal'].includes(r.action));
@@ -97,11 +108,12 @@ test.serial('each filter and shortcut returns exactly the matching events, newes
   await check(t, 'customer:C-000042', (r) => r.customerIds.includes('C-000042'));
   await check(t, 'action:reveal,share decision:allowed', (r) => (r.action === 'reveal' || r.action === 'share') && r.decision === 'allowed');
   await check(t, 'decision: denied channel:shared', (r) => r.decision === 'denied' && r.channelKind === 'shared' && notMine(r));
-  await check(t, 'grant:G-0007', (r) => r.grantId === 'G-0007');
+  const grant = busiestGrant(rows);
+  await check(t, `grant:${grant}`, (r) => r.grantId === grant);
   await check(t, 'exports 最近7天', (r) => r.action.startsWith('export.') && r.occurredAt >= localToUtc('Asia/Shanghai', 2026, 6, 24, 0, 0));
-  const from = localToUtc('Asia/Shanghai', 2026, 5, 10, 0, 0);
-  const to = localToUtc('Asia/Shanghai', 2026, 5, 13, 0, 0);
-  await check(t, 'from:2026-05-10 to:2026-05-12 action:lookup', (r) => r.action === 'lookup' && r.occurredAt >= from && r.occurredAt < to);
+  const from = localToUtc('Asia/Shanghai', 2026, 6, 20, 0, 0);
+  const to = localToUtc('Asia/Shanghai', 2026, 6, 23, 0, 0);
+  await check(t, 'from:2026-06-20 to:2026-06-22 action:lookup', (r) => r.action === 'lookup' && r.occurredAt >= from && r.occurredAt < to);
   const today = localToUtc('Asia/Shanghai', 2026, 6, 30, 0, 0);
   // (Not `action:lookup` alone here: on FerretDB, whose SQLite backend sorts in memory instead of walking
   // our {action, seq} index, a filter matching half the log exceeds its sort limit; MongoDB walks the index.)
@@ -110,7 +122,7 @@ test.serial('each filter and shortcut returns exactly the matching events, newes
 });
 
 test.serial('paging is stable: Older walks every matching event once, Newer returns the same pages, while new events arrive', async (t) => {
-  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
+  t.timeout(300_000); // FerretDB scans the log for every query
   const who = h.employees.legalCounsel;
   const first = await audit('auditor', `by ${who.employeeId} since:5d ${PURPOSE}`);
   const want = expected(rows, (r) => r.actorId === who.employeeId && r.occurredAt.getTime() >= h.clock.now().getTime() - 5 * 86_400_000);
@@ -131,7 +143,7 @@ test.serial('paging is stable: Older walks every matching event once, Newer retu
 });
 
 test.serial('audit queries are themselves audited, and a non-auditor is refused with the refusal audited', async (t) => {
-  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
+  t.timeout(300_000); // FerretDB scans the log for every query
   await audit('auditor', `customer:C-000007 ${PURPOSE}`);
   const allowed = await h.auditRecords({ action: 'audit.query', 'actor.employeeId': auditorId(), 'meta.filters': 'customer=C-000007' });
   t.is(allowed.length, 1);
@@ -151,7 +163,7 @@ test.serial('audit queries are themselves audited, and a non-auditor is refused 
 });
 
 test.serial('bad queries are answered with what is wrong and change nothing; verify reports the chain state', async (t) => {
-  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
+  t.timeout(300_000); // FerretDB scans the log for every query
   const before = (await h.allAuditRecords(500)).length;
   const bad = await audit('auditor', `since:7x ${PURPOSE}`);
   t.regex(bad.text, /时长格式|Durations look like/);
