@@ -31,6 +31,8 @@ const entries = {
   },
   'lookup.reason.off_hours': { 'zh-CN': '当前不在您的工作时间内', en: 'it is outside your working hours' },
   'lookup.reason.channel_denied': { 'zh-CN': '不能在此类频道中查询', en: 'lookups are not allowed in this kind of channel' },
+  // A throttled lookup (bot/core/security): the code itself must never reach the user.
+  'lookup.reason.rate_limited': { 'zh-CN': '查询过于频繁，请稍等一分钟后再试', en: 'too many lookups in a short time; wait a minute and try again' },
   'lookup.reason.no_rule': { 'zh-CN': '没有策略允许您的角色查询客户', en: 'no policy lets your role look customers up' },
   'lookup.problem.empty': { 'zh-CN': '请输入要查询的内容。', en: 'Please say what to look up.' },
   'lookup.problem.malformed': { 'zh-CN': '无法识别查询内容的类型。', en: 'The query is not a customer id, phone number, e-mail, ID number or name.' },
