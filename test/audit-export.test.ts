@@ -3,12 +3,18 @@
 // auditor themselves), and the CSV of the matching audit events arrives in the auditor's DM with BOM,
 // header, the table's columns, footer and the recipient's marker on every row, and no personal data.
 // A denial delivers nothing; someone who may not query the audit log cannot ask at all.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { findMarkers, MARKER_CHARS, verifyMarker, watermarkKey, ZERO_WIDTH } from '../bot/core/export-watermark.ts';
 import { VIEW_DENY } from '../bot/slack/approval-blocks.ts';
 import { ACTION_AUDIT_EXPORT } from '../bot/slack/audit-blocks.ts';
+import { auditModels } from '../bot/store/audit-model.ts';
+import { MongoAuditLogReader } from '../bot/store/audit-query-store.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
+import { runAuditExport } from '../workers/export/audit-run.ts';
 import { buttons, denyValues, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
@@ -131,4 +137,20 @@ test.serial('someone who may not query the audit log cannot request an audit exp
 
   const forged = await h.click(h.userId('auditor'), h.dmOf('auditor'), ACTION_AUDIT_EXPORT, 'not-a-token');
   t.regex(messageText((await h.replyTo(forged.responseUrl)).body), /按钮或表单内容无效，未创建任何申请/, 'a malformed value is refused, nothing created');
+});
+
+test.serial('the audit export walks the log page by page, newest first, and the row cap cuts it and says so', async (t) => {
+  const log = new MongoAuditLogReader(await auditModels(h.bot.conn));
+  const file = join(await mkdtemp(join(tmpdir(), 'custos-audit-cap-')), 'cap.csv');
+  const auditor = h.employees.auditor;
+  // Events up to now only (later ones, e.g. still in the queue, cannot shift the expectation).
+  await new Promise((r) => setTimeout(r, 1500));
+  const until = clock.now();
+  const result = await runAuditExport(log, { exportId: 'X-AUDITCAP', filter: { to: until }, requester: auditor, at: clock.now(), maxRows: 5, key: watermarkKey(h.config.audit!.hmacKey), tagId: '0123456789ab', batch: 2 }, file);
+  t.like(result, { rows: 5, capped: true });
+  const lines = (await readFile(file, 'utf8')).slice(1).split('\r\n').filter(Boolean);
+  t.is(lines.length, 1 + 1 + 5 + 1, 'header, column row, 5 rows, footer');
+  t.regex(lines.at(-1)!, /cut at 5/);
+  const newest = (await h.auditRecords({ occurredAt: { $lt: until } }, 5)).map((d) => `#${String(d.seq)}`).reverse().slice(0, 5);
+  t.deepEqual(lines.slice(2, -1).map((l) => strip(l.split(',')[0]!)), newest, 'the five newest events, in order, across pages of two');
 });
