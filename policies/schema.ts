@@ -89,6 +89,12 @@ const settingsSchema = z.object({
     message: 'approvalTimeouts must satisfy remindAfterMinutes <= escalateAfterMinutes <= requestTtlMinutes',
   }).optional(),
   exportMaxRows: z.number().int().min(1).max(1_000_000).optional(),
+  // Who approves exporting an audit query's result (issue 8); default: the DPO, quorum 1, 24 hours.
+  auditExport: z.object({
+    approvers: z.array(approverSchema).min(1),
+    quorum: z.number().int().min(1).max(5),
+    maxDurationMinutes: z.number().int().min(1).max(60 * 24 * 30),
+  }).strict().optional(),
   // Rate limit and anomaly detectors (issue 8); optional, defaults in bot/core/security/settings.ts.
   security: securitySettingsSchema.optional(),
 }).strict();

@@ -79,6 +79,8 @@ export interface AuditPage {
   /** Tokens for the paging buttons, present when there is such a page. */
   older?: string;
   newer?: string;
+  /** The filter alone (no cursor, no purpose) for "Export results": an `audit-export` request's query. */
+  exportQuery?: string;
   pageSize: number;
 }
 
@@ -157,6 +159,7 @@ export class AuditQueryService {
         const hasNewer = towardsNewer ? more : cursor !== null;
         if (hasOlder) page.older = encodePageToken({ filter, cursor: { older: rows[rows.length - 1]!.seq }, purpose });
         if (hasNewer) page.newer = encodePageToken({ filter, cursor: { newer: rows[0]!.seq }, purpose });
+        page.exportQuery = encodePageToken({ filter, cursor: null, purpose: undefined });
       }
       return page;
     });

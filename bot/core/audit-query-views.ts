@@ -2,7 +2,7 @@
 // audit help, and the refusals. Everything a row shows is an id or a code (employee ids, customer ids,
 // actions): the audit log holds no personal data, so nothing here needs masking beyond what the
 // event schema already guarantees. Adapters render these (bot/slack/audit-blocks.ts, Lark).
-import type { AuditPage, ChainState } from './audit-query-service.ts';
+import type { AuditPage, AuditRow, ChainState } from './audit-query-service.ts';
 import { AuditQueryRefused, describeFilter } from './audit-query-service.ts';
 import { ErrorCode, isCustosError } from './errors.ts';
 import { registerMessages, t, type Locale } from './messages.ts';
@@ -62,17 +62,36 @@ export interface AuditTableView {
   footer: string;
   older?: { label: string; value: string };
   newer?: { label: string; value: string };
+  /** "Export results": opens an `audit-export` request (approval path); never a direct download. */
+  export?: { label: string; value: string };
 }
 
 export type AuditView = AuditTableView | View;
 
+/** The table's columns (its header, split), shared by the chat table and the audit CSV export. */
+export function auditColumns(locale: Locale): string[] {
+  return t('audit.header', locale).split(' · ');
+}
+
+/** A formatter of event times in the reader's time zone (the table and the CSV alike). */
+export function auditTimeFormat(timezone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/**
+ * One event as the table's cells. The chat table shortens long customer lists (`maxCustomers`); a file
+ * lists them all. Ids and codes only: the log holds no personal data.
+ */
+export function auditRowCells(r: AuditRow, locale: Locale, fmt: Intl.DateTimeFormat, maxCustomers = Infinity): string[] {
+  const customers = r.customerIds.length > maxCustomers
+    ? `${r.customerIds.slice(0, maxCustomers).join(', ')} +${r.customerIds.length - maxCustomers}` : r.customerIds.join(', ');
+  const decision = t(`audit.decision.${r.decision}`, locale) + (r.reasonCode ? ` (${r.reasonCode})` : '');
+  return [`#${r.seq}`, fmt.format(r.occurredAt), r.actorId ?? '—', r.action, decision, r.channelKind, customers || '—'];
+}
+
 export function auditTableView(page: AuditPage, locale: Locale, timezone: string): AuditTableView {
-  const fmt = new Intl.DateTimeFormat('sv-SE', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const rows = page.rows.map((r) => {
-    const customers = r.customerIds.length > 3 ? `${r.customerIds.slice(0, 3).join(', ')} +${r.customerIds.length - 3}` : r.customerIds.join(', ');
-    const decision = t(`audit.decision.${r.decision}`, locale) + (r.reasonCode ? ` (${r.reasonCode})` : '');
-    return [`#${r.seq}`, fmt.format(r.occurredAt), r.actorId ?? '—', r.action, decision, r.channelKind, customers || '—'].join(' · ');
-  });
+  const fmt = auditTimeFormat(timezone);
+  const rows = page.rows.map((r) => auditRowCells(r, locale, fmt, 3).join(' · '));
   return {
     kind: 'audit-table',
     title: t('audit.title', locale, { filters: describeFilter(page.filter) }),
@@ -82,6 +101,7 @@ export function auditTableView(page: AuditPage, locale: Locale, timezone: string
     footer: t('audit.footer', locale, { size: page.pageSize, eventId: page.eventId }),
     ...(page.older ? { older: { label: t('audit.older', locale), value: page.older } } : {}),
     ...(page.newer ? { newer: { label: t('audit.newer', locale), value: page.newer } } : {}),
+    ...(page.exportQuery ? { export: { label: t('audit.export', locale), value: page.exportQuery } } : {}),
   };
 }
 

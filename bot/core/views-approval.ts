@@ -10,6 +10,7 @@
 import './approvals/messages.ts';
 import type { AccessRequest, RequestStatus } from './approvals/types.ts';
 import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
+import { decodePageToken, describeFilter } from './audit-query-service.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
 import { t, type Locale } from './messages.ts';
 
@@ -47,6 +48,11 @@ export function fieldsText(r: Pick<AccessRequest, 'kind' | 'fields' | 'groups'>,
   return r.groups.map((g) => `${t(`group.${g}`, locale)} (${FIELD_GROUPS[g].map((f: CustomerField) => t(`field.${f}`, locale)).join(', ')})`).join('; ');
 }
 
+/** What an audit export covers: its filter as the audit table's title shows it. */
+function auditQueryText(r: AccessRequest): string {
+  try { return describeFilter(decodePageToken(r.auditQuery ?? '').filter); } catch { return '?'; }
+}
+
 function customersText(r: AccessRequest): string {
   if (r.segment) {
     const parts = Object.entries(r.segment.conditions).map(([k, v]) => `${k}:${v}`);
@@ -70,10 +76,12 @@ function nameOf(names: ReadonlyMap<string, string>, id: string): string {
 export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView {
   const l = c.locale;
   const asked = r.approverTiers.slice(0, r.tiersAsked).flat();
+  const audit = r.kind === 'audit-export';
   const lines = [
     { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
-    { label: t(r.segment ? 'approval.label.segment' : 'approval.label.customers', l), value: customersText(r) },
-    { label: t('approval.label.fields', l), value: fieldsText(r, l) },
+    audit ? { label: t('approval.label.auditQuery', l), value: auditQueryText(r) }
+      : { label: t(r.segment ? 'approval.label.segment' : 'approval.label.customers', l), value: customersText(r) },
+    { label: t('approval.label.fields', l), value: audit ? t('approval.auditColumns', l) : fieldsText(r, l) },
     { label: t('approval.label.purpose', l), value: r.purpose },
     { label: t('approval.label.duration', l), value: t('approval.minutes', l, { n: r.durationMinutes }) },
     { label: t('approval.label.approvers', l), value: asked.map((id) => nameOf(c.names, id)).join(', ') },
@@ -103,7 +111,7 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
   const at = r.decidedAt ? when(r.decidedAt) : '';
   switch (r.status) {
     case 'pending': return { state: 'pending', text: t('approval.status.pending', l, { expires: when(r.expiresAt) }) };
-    case 'approved': return { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt) : '' }) };
+    case 'approved': return r.kind === 'audit-export' ? { state: 'approved', text: t('approval.status.approvedExport', l, { by, at }) } : { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt) : '' }) };
     case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
     case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
     case 'cancelled': {
@@ -128,7 +136,7 @@ export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyM
 
 /** The request modal for a prepared target: bounds from the policy, the summary of what is asked. */
 export function requestFormView(
-  p: { target: { kind: 'reveal' | 'access' | 'export' }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number },
+  p: { target: { kind: AccessRequest['kind'] }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number },
   what: string, locale: Locale, metadata: string,
 ): RequestForm {
   const initial = Math.min(p.maxDurationMinutes, p.target.kind === 'reveal' ? 15 : 60);

@@ -7,6 +7,7 @@
 // Duplicated clicks are normal: the service's compare-and-swap answers "already decided", and a form
 // copy submits once (its nonce is claimed before the request is created).
 import { randomBytes } from 'node:crypto';
+import { decodePageToken, describeFilter } from '../core/audit-query-service.ts';
 import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
 import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
@@ -179,6 +180,7 @@ export class LarkApprovalFlow {
 function whatOf(target: RequestTarget, locale: Locale): string {
   if (target.kind === 'reveal') return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
   if (target.kind === 'access') return target.customerId;
+  if (target.kind === 'audit-export') return describeFilter(decodePageToken(target.query).filter);
   const selection = [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
   return `${selection} — ${fieldsText({ kind: 'export', fields: target.fields, groups: [] }, locale)}`;
 }

@@ -3,7 +3,7 @@
 // posts to a DM, the approval flow writes into the employee's playground inbox (inbox.ts).
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
-import type { RequestTarget } from '../core/approvals/types.ts';
+import type { CustomerTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
@@ -18,7 +18,7 @@ export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | Audi
 
 export interface ApprovalForm { purpose?: string; duration?: string; groups?: string[]; reason?: string; metadata?: string }
 
-interface Metadata { target: Exclude<RequestTarget, { kind: 'export' }>; channelKind: ChannelKind }
+interface Metadata { target: CustomerTarget; channelKind: ChannelKind }
 
 export interface ApprovalFlowDeps {
   approvals: ApprovalService;
@@ -118,7 +118,7 @@ export class PlaygroundApprovalFlow {
   }
 }
 
-function parseButton(kind: 'reveal' | 'access', value: string): Exclude<RequestTarget, { kind: 'export' }> {
+function parseButton(kind: 'reveal' | 'access', value: string): CustomerTarget {
   let o: { c?: unknown; f?: unknown };
   try { o = JSON.parse(value) as { c?: unknown; f?: unknown }; } catch { throw new ApprovalRefused('malformed'); }
   if (!o || typeof o.c !== 'string' || !/^C-\d{1,12}$/.test(o.c)) throw new ApprovalRefused('malformed');

@@ -7,7 +7,8 @@ import { parseRequestButton } from '../core/approvals/buttons.ts';
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
-import type { RequestOrigin, RequestTarget } from '../core/approvals/types.ts';
+import { REQUEST_KINDS, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
+import { decodePageToken, describeFilter } from '../core/audit-query-service.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { localeFor, resolveEmployee } from '../core/identity.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
@@ -20,6 +21,7 @@ import {
   ACTION_ACCESS, ACTION_APPROVE, ACTION_CANCEL, ACTION_DENY, ACTION_REVEAL, INPUT_DURATION, INPUT_GROUPS, INPUT_REASON,
   VIEW_DENY, VIEW_REQUEST, renderDenyForm, renderRequestForm,
 } from './approval-blocks.ts';
+import { ACTION_AUDIT_EXPORT } from './audit-blocks.ts';
 import { renderView } from './blocks.ts';
 import { errorSummary } from './receiver.ts';
 
@@ -59,6 +61,15 @@ export function registerSlackApprovalHandlers(app: App, deps: SlackApprovalDeps)
       await flow.openRequest(client, body.user.id, channelId, kind, value, body.trigger_id, body.response_url, reply);
     });
   }
+
+  // "Export results" under an `/audit` table: the value is the query's filter token (ids and codes only).
+  app.action({ type: 'block_actions', action_id: ACTION_AUDIT_EXPORT }, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
+    const value = action.type === 'button' ? action.value ?? '' : '';
+    const reply = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, ...renderView(noticeView(text, 'refusal')) }).then(() => undefined);
+    await flow.openRequest(client, body.user.id, channelId, 'audit-export', value, body.trigger_id, body.response_url, reply);
+  });
 
   app.view({ callback_id: VIEW_REQUEST, type: 'view_submission' }, async ({ ack, body, view, client }) => {
     const values = view.state.values;
@@ -115,16 +126,17 @@ class ApprovalFlow {
     }
   }
 
-  async openRequest(client: WebClient, userId: string, channelId: string, kind: 'reveal' | 'access', value: string, triggerId: string, responseUrl: string, reply: Reply): Promise<void> {
+  async openRequest(client: WebClient, userId: string, channelId: string, kind: 'reveal' | 'access' | 'audit-export', value: string, triggerId: string, responseUrl: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(client, userId);
       locale = employee.locale;
-      const target = parseRequestButton(kind, value);
+      const asked: RequestTarget = kind === 'audit-export' ? { kind, query: value } : parseRequestButton(kind, value);
       const channelKind = await channelKindOf(client, channelId, channelId.startsWith('D') ? 'directmessage' : '');
-      const prepared = await this.deps.approvals.prepare(employee, target, channelKind);
+      const prepared = await this.deps.approvals.prepare(employee, asked, channelKind);
+      const target = prepared.target; // an audit export's filter as re-encoded by the service
       const meta: FormMetadata = { target, channel: channelId, channelKind, responseUrl };
-      const what = target.kind === 'reveal' ? `${target.customerId} · ${t(`field.${target.field}`, locale)}` : `${target.customerId}`;
+      const what = targetSummary(target, locale);
       await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, what, locale, JSON.stringify(meta))) });
     } catch (err) {
       await reply(this.errorText(err, locale)).catch(() => undefined);
@@ -225,10 +237,20 @@ class ApprovalFlow {
   }
 }
 
+/** The modal's one-line summary of what is asked. */
+function targetSummary(target: RequestTarget, locale: Locale): string {
+  switch (target.kind) {
+    case 'reveal': return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
+    case 'access': return target.customerId;
+    case 'audit-export': return describeFilter(decodePageToken(target.query).filter);
+    case 'export': return [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
+  }
+}
+
 function parseMetadata(text: string): FormMetadata {
   try {
     const m = JSON.parse(text) as FormMetadata;
-    if (!m || typeof m.channel !== 'string' || !m.target || !['reveal', 'access', 'export'].includes(m.target.kind)) throw new Error('shape');
+    if (!m || typeof m.channel !== 'string' || !m.target || !(REQUEST_KINDS as readonly string[]).includes(m.target.kind)) throw new Error('shape');
     if (!['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
     return m;
   } catch {

@@ -6,6 +6,8 @@ import { escapeMrkdwn, renderView, type SlackMessage } from './blocks.ts';
 
 export const ACTION_AUDIT_OLDER = 'audit_older';
 export const ACTION_AUDIT_NEWER = 'audit_newer';
+/** Opens an audit-export request (bot/slack/approval-handlers.ts): the value is the filter's token. */
+export const ACTION_AUDIT_EXPORT = 'audit_export';
 
 type KnownBlock = types.KnownBlock;
 
@@ -28,6 +30,7 @@ export function renderAuditView(view: AuditView): SlackMessage {
   const buttons = [
     ...(view.newer ? [{ type: 'button' as const, action_id: ACTION_AUDIT_NEWER, text: { type: 'plain_text' as const, text: view.newer.label }, value: view.newer.value.slice(0, 2000) }] : []),
     ...(view.older ? [{ type: 'button' as const, action_id: ACTION_AUDIT_OLDER, text: { type: 'plain_text' as const, text: view.older.label }, value: view.older.value.slice(0, 2000) }] : []),
+    ...(view.export ? [{ type: 'button' as const, action_id: ACTION_AUDIT_EXPORT, text: { type: 'plain_text' as const, text: view.export.label }, value: view.export.value.slice(0, 2000) }] : []),
   ];
   if (buttons.length) blocks.push({ type: 'actions', block_id: 'audit_paging', elements: buttons });
   return { text: view.title, blocks };

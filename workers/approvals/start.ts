@@ -7,6 +7,8 @@ import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { approvalQueues } from '../../bot/queue/approval-queues.ts';
+import { auditModels } from '../../bot/store/audit-model.ts';
+import { MongoAuditLogReader } from '../../bot/store/audit-query-store.ts';
 import { ExportStore } from '../../bot/store/export-store.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
 import { startExportWorker } from '../export/worker.ts';
@@ -28,6 +30,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
       engine: parts.engine, customers: parts.customers, directory: parts.directory, grants: parts.grants, requests: parts.requests, exports,
       recorder, clock, key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(parts.engine.policy).exportMaxRows,
       delivery: parts.chat.delivery,
+      auditLog: new MongoAuditLogReader(await auditModels(conn)), // audit-export requests (issue 8)
     },
   });
   return {

@@ -1,12 +1,14 @@
-// One export job (ids only in the payload): check the request is an approved export whose grant is
-// still active, claim the export id, audit the start, write the watermarked CSV to a temporary file
+// One export job (ids only in the payload): check the request is an approved export (of customers, or
+// of an audit query's result) whose grant (customers) or approval window (audit: no customer grant) is still open, claim the export id, audit the start, write the watermarked CSV to a temporary file
 // with progress updates, upload it to the requester's DM, audit completion and delivery.
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditAction, AuditEventInput, AuditRecorder } from '../../bot/core/audit.ts';
 import { newEventId } from '../../bot/core/audit-event.ts';
-import type { RequestStore } from '../../bot/core/approvals/types.ts';
+import type { AccessRequest, RequestStore } from '../../bot/core/approvals/types.ts';
+import { decodePageToken, type AuditFilter, type AuditLogReader } from '../../bot/core/audit-query-service.ts';
+import { principalOf } from '../../bot/core/identity.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { newTagId } from '../../bot/core/export-watermark.ts';
 import { t } from '../../bot/core/messages.ts';
@@ -15,8 +17,9 @@ import { recordThenShow } from '../../bot/core/record.ts';
 import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import type { ExportRecord, ExportStore } from '../../bot/store/export-store.ts';
-import { isGrantActive, type GrantStore } from '../../policies/grants.ts';
+import { isGrantActive, type Grant, type GrantStore } from '../../policies/grants.ts';
 import type { PolicyEngineImpl } from '../../policies/index.ts';
+import { runAuditExport } from './audit-run.ts';
 import { makeCanary } from './canary.ts';
 import { runExport, type ExportResult } from './run.ts';
 
@@ -39,6 +42,8 @@ export interface ExportJobDeps {
   key: Buffer;
   maxRows: number;
   delivery: ExportDelivery;
+  /** The audit log, for `audit-export` requests; without it they are refused. */
+  auditLog?: AuditLogReader;
   progressEvery?: number;
 }
 
@@ -46,26 +51,30 @@ export class ExportRefused extends Error {
   constructor(readonly reason: string) { super(`export refused: ${reason}`); }
 }
 
-export async function performExport(deps: ExportJobDeps, job: { requestId: string; exportId: string }): Promise<ExportResult | null> {
+type WrittenFile = Pick<ExportResult, 'rows' | 'capped' | 'bytes'> & { columns: string[] };
+
+export async function performExport(deps: ExportJobDeps, job: { requestId: string; exportId: string }): Promise<WrittenFile | null> {
   const request = await deps.requests.get(job.requestId);
-  if (!request || request.kind !== 'export' || request.status !== 'approved' || !request.grantId) throw new ExportRefused('not_an_approved_export');
+  const exportable = request?.kind === 'export' || request?.kind === 'audit-export';
+  if (!request || !exportable || request.status !== 'approved') throw new ExportRefused('not_an_approved_export');
   const now = deps.clock.now();
-  const grant = await deps.grants.byId(request.grantId);
-  if (!grant || !isGrantActive(grant, now)) throw new ExportRefused('grant_inactive');
+  const grant = await exportGrant(deps, request, now);
   const requester = await deps.directory.byId(request.requesterId);
   if (!requester || requester.status !== 'active') throw new ExportRefused('requester_inactive');
+  const auditFilter = request.kind === 'audit-export' ? await auditExportFilter(deps, request, requester, now) : null;
 
-  const conditions = request.segment?.conditions ?? {};
-  const canary = await makeCanary(deps.key, job.exportId, conditions, async (id) => (await deps.customers.get(id)) !== null, await deps.customers.count({}));
+  // An audit export has no canary row (see audit-run.ts): its record's canary id stays empty.
+  const canary = auditFilter ? null
+    : await makeCanary(deps.key, job.exportId, request.segment?.conditions ?? {}, async (id) => (await deps.customers.get(id)) !== null, await deps.customers.count({}));
   const record: ExportRecord = {
-    exportId: job.exportId, requestId: request.requestId, grantId: grant.grantId, employeeId: requester.employeeId,
-    tagId: newTagId(), canaryId: canary.customerId, status: 'running', createdAt: now,
+    exportId: job.exportId, requestId: request.requestId, ...(grant ? { grantId: grant.grantId } : {}), employeeId: requester.employeeId,
+    tagId: newTagId(), canaryId: canary?.customerId ?? '', status: 'running', createdAt: now,
   };
   if (!(await deps.exports.claim(record))) {
     const earlier = await deps.exports.byId(job.exportId);
     if (earlier?.status === 'completed') return null; // a retried job: the file was delivered already
     Object.assign(record, { tagId: earlier?.tagId ?? record.tagId, canaryId: earlier?.canaryId ?? record.canaryId });
-    canary.customerId = record.canaryId;
+    if (canary) canary.customerId = record.canaryId;
   }
   const event = (action: AuditAction, meta: Record<string, number | boolean | string> = {}): AuditEventInput => {
     const at = deps.clock.now();
@@ -73,7 +82,8 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
       v: 1, eventId: newEventId(at), occurredAt: at.toISOString(),
       actor: { employeeId: requester.employeeId, platform: 'system' }, channelKind: 'dm', action,
       customerIds: request.segment?.customerIds ?? [], fields: request.fields.map((name) => ({ name, outcome: 'show' })),
-      decision: 'allowed', ruleIds: [`grant:${grant.grantId}`], requestId: request.requestId, grantId: grant.grantId, exportId: job.exportId,
+      decision: 'allowed', ruleIds: grant ? [`grant:${grant.grantId}`] : request.ruleIds.slice(0, 200), requestId: request.requestId,
+      ...(grant ? { grantId: grant.grantId } : {}), exportId: job.exportId,
       purpose: request.purpose, meta,
     };
   };
@@ -81,13 +91,16 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
   try {
     await recordThenShow(deps.recorder, event('export.start', { maxRows: deps.maxRows }), () => undefined);
     const handle = await deps.delivery.start(requester, t('export.progress', requester.locale, { id: job.exportId, rows: 0 }));
-    const result = await runExport(deps.engine, deps.customers, {
-      exportId: job.exportId, request, grant, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, canary,
-      progressEvery: deps.progressEvery ?? 5000,
-      onProgress: (rows) => deps.delivery.progress(handle, t('export.progress', requester.locale, { id: job.exportId, rows })),
-    }, file);
+    const onProgress = (rows: number) => deps.delivery.progress(handle, t('export.progress', requester.locale, { id: job.exportId, rows }));
+    const result: WrittenFile = auditFilter
+      ? await runAuditExport(deps.auditLog!, { exportId: job.exportId, filter: auditFilter, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, onProgress }, file)
+      : await runExport(deps.engine, deps.customers, {
+        exportId: job.exportId, request, grant: grant!, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, canary: canary!,
+        progressEvery: deps.progressEvery ?? 5000, onProgress,
+      }, file);
     await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }), () => undefined);
-    const fileId = await deps.delivery.upload(requester, file, `custos-export-${job.exportId}.csv`, `custos export ${job.exportId}`);
+    const name = auditFilter ? 'custos-audit-export' : 'custos-export';
+    const fileId = await deps.delivery.upload(requester, file, `${name}-${job.exportId}.csv`, `${name.replace(/-/g, ' ')} ${job.exportId}`);
     // Delivery into the requester's DM (Slack reports no per-user download; the file id stays in the
     // export record: its digits would trip the audit log's PII guard).
     await deps.recorder.record(event('export.download', { delivered: true, bytes: result.bytes })).catch(() => undefined);
@@ -100,5 +113,35 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
     throw err;
   } finally {
     await unlink(file).catch(() => undefined);
+  }
+}
+
+/**
+ * A customer export runs under its active grant. An audit export has none (a grant widens customer
+ * fields; audit rows are ids and codes): it may run within its approved duration from the decision.
+ */
+async function exportGrant(deps: ExportJobDeps, request: AccessRequest, now: Date): Promise<Grant | null> {
+  if (request.kind === 'audit-export') {
+    const until = (request.decidedAt?.getTime() ?? 0) + request.durationMinutes * 60_000;
+    if (now.getTime() >= until) throw new ExportRefused('export_window_over');
+    return null;
+  }
+  const grant = request.grantId ? await deps.grants.byId(request.grantId) : null;
+  if (!grant || !isGrantActive(grant, now)) throw new ExportRefused('grant_inactive');
+  return grant;
+}
+
+/**
+ * An audit export's filter, once the requester is re-authorised for audit queries now (a role change
+ * since the approval ends it) and the log can be read; a stored query we cannot read is refused.
+ */
+async function auditExportFilter(deps: ExportJobDeps, request: AccessRequest, requester: Employee, now: Date): Promise<AuditFilter> {
+  if (!deps.auditLog) throw new ExportRefused('audit_log_unavailable');
+  const decision = await deps.engine.decide(principalOf(requester), 'audit.query', { channel: 'dm', at: now, purpose: request.purpose });
+  if (!decision.allowed) throw new ExportRefused('audit_query_denied');
+  try {
+    return decodePageToken(request.auditQuery ?? '').filter;
+  } catch {
+    throw new ExportRefused('audit_query_invalid');
   }
 }

@@ -7,8 +7,6 @@
 // requester's export decision does not hide, plus fields of the groups the grant widens. Per row, the
 // requester's rule-based decision for that customer gives each outcome (so own-account rules apply),
 // then the grant's groups are shown. A row the decision refuses is skipped: a scope bug can only hide.
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { AccessRequest } from '../../bot/core/approvals/types.ts';
 import { FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee } from '../../bot/core/domain.ts';
 import { canaryPosition, csvCell, encodeMarker, UTF8_BOM } from '../../bot/core/export-watermark.ts';
@@ -22,6 +20,7 @@ import type { Grant } from '../../policies/grants.ts';
 import type { PolicyEngineImpl } from '../../policies/index.ts';
 import type { DecisionContext, FieldOutcome } from '../../policies/types.ts';
 import '../../bot/core/lookup-messages.ts';
+import { openCsvFile } from './csv-file.ts';
 
 export interface ExportSource {
   stream(scope: ScopeFilter): AsyncIterable<Customer>;
@@ -72,12 +71,8 @@ export async function runExport(engine: PolicyEngineImpl, source: ExportSource, 
   const total = Math.min(await source.count(scope), plan.maxRows);
   const canaryAt = canaryPosition(plan.key, plan.exportId, total);
 
-  const out = createWriteStream(file, { encoding: 'utf8' });
-  let bytes = 0;
-  const write = async (line: string) => {
-    bytes += Buffer.byteLength(line);
-    if (!out.write(line)) await once(out, 'drain');
-  };
+  const out = openCsvFile(file);
+  const write = (line: string) => out.write(line);
   const header = `# custos export ${plan.exportId} · ${plan.requester.employeeId} ${plan.requester.name} · ${plan.at.toISOString()}`;
   await write(`${UTF8_BOM}${csvCell(header)}\r\n`);
   await write(`${[t('export.column.customerId', locale), ...columns.map((f) => t(`field.${f}`, locale))].map(csvCell).join(',')}\r\n`);
@@ -113,9 +108,8 @@ export async function runExport(engine: PolicyEngineImpl, source: ExportSource, 
   }
   const rows = realRows + 1;
   await write(`${csvCell(`# end of export ${plan.exportId} · ${rows} rows${capped ? ` (cut at ${plan.maxRows})` : ''} · ${plan.requester.employeeId}`)}\r\n`);
-  out.end();
-  await once(out, 'finish');
-  return { rows, realRows, capped, columns, bytes };
+  await out.close();
+  return { rows, realRows, capped, columns, bytes: out.bytes };
 }
 
 export { FIELD_GROUPS };

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditAction, AuditEventInput, AuditRecorder } from '../audit.ts';
 import { looksLikePii, newEventId } from '../audit-event.ts';
+import { decodePageToken, describeFilter, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
 import { CUSTOMER_FIELDS, FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
 import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
@@ -101,12 +102,19 @@ export function newRequestId(): string {
   return `R-${[...randomBytes(5).toString('hex')].map((c) => String.fromCharCode(65 + parseInt(c, 16))).join('')}`;
 }
 
+/** An audit export's filter for its audit events (ids and codes, as the audit query's own event has it). */
+function auditFilterMeta(r: AccessRequest): { filters?: string } {
+  if (!r.auditQuery) return {};
+  try { return { filters: describeFilter(decodePageToken(r.auditQuery).filter) }; } catch { return {}; }
+}
+
 export class ApprovalService {
   constructor(readonly deps: ApprovalDeps) {}
 
   /** Validates a target and resolves its requirement; throws ApprovalRefused with a specific reason. */
   async prepare(requester: Employee, target: RequestTarget, channel: ChannelKind, purpose = 'pending'): Promise<Prepared> {
     if (target.kind === 'export') return this.prepareExport(requester, target, channel, purpose);
+    if (target.kind === 'audit-export') return this.prepareAuditExport(requester, target, channel, purpose);
     if (!CUSTOMER_ID.test(target.customerId)) throw new ApprovalRefused('malformed');
     if (target.kind === 'reveal' && channel !== 'dm' && channel !== 'private') throw new ApprovalRefused('channel_denied');
     const principal = principalOf(requester);
@@ -166,6 +174,24 @@ export class ApprovalService {
     return this.withApprovers(requester, target, groups, [], [...new Set(target.fields)], [own, ...reqs], decision.ruleIds, []);
   }
 
+  /**
+   * Exporting an audit query's result: the requester must be allowed `audit.query` right now (as for the
+   * table itself), the file goes to their DM so the request is made from a DM or private channel only,
+   * and the policy's `settings.auditExport` approvers (the DPO) decide. The filter must be one we wrote.
+   */
+  private async prepareAuditExport(requester: Employee, target: Extract<RequestTarget, { kind: 'audit-export' }>, channel: ChannelKind, purpose: string): Promise<Prepared> {
+    if (channel !== 'dm' && channel !== 'private') throw new ApprovalRefused('channel_denied');
+    let filter: AuditFilter;
+    try { filter = decodePageToken(target.query).filter; } catch { throw new ApprovalRefused('malformed'); }
+    const decision = await this.deps.engine.decide(principalOf(requester), 'audit.query', { channel, at: this.deps.clock.now(), purpose });
+    if (!decision.allowed) throw new ApprovalRefused('export_denied', { reason: decision.denyReason ?? 'no_rule' });
+    // Stored without cursor or purpose: the filter alone (ids and codes), so the request holds no free text but its own purpose.
+    const stored: RequestTarget = { kind: 'audit-export', query: encodePageToken({ filter, cursor: null, purpose: undefined }) };
+    const a = this.deps.settings.auditExport;
+    const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false };
+    return this.withApprovers(requester, stored, [], [], [], [requirement], decision.ruleIds, ['settings.auditExport']);
+  }
+
   private async withApprovers(requester: Employee, target: RequestTarget, groups: FieldGroup[], requestable: FieldGroup[], fields: CustomerField[],
     reqs: ApprovalRequirement[], ruleIds: string[], extra: string[]): Promise<Prepared> {
     const combined = combineRequirements(reqs);
@@ -180,18 +206,20 @@ export class ApprovalService {
     if (!purpose) throw new ApprovalRefused('reason_required');
     const pii = looksLikePii(purpose);
     if (pii || purpose.length > 500) throw new ApprovalRefused('reason_pii', { kind: pii ?? 'too long' });
-    const target: RequestTarget = input.target.kind === 'access' && input.groups ? { ...input.target, groups: input.groups } : input.target;
-    const p = await this.prepare(requester, target, origin.channelKind, purpose);
+    const asked: RequestTarget = input.target.kind === 'access' && input.groups ? { ...input.target, groups: input.groups } : input.target;
+    const p = await this.prepare(requester, asked, origin.channelKind, purpose);
+    const target = p.target;
     const d = input.durationMinutes;
     if (!Number.isInteger(d) || d < 1 || d > p.maxDurationMinutes) throw new ApprovalRefused('duration_invalid', { max: p.maxDurationMinutes });
     const now = this.deps.clock.now();
     const s = this.deps.settings;
     const request: AccessRequest = {
       requestId: newRequestId(), kind: target.kind, requesterId: requester.employeeId,
-      customerIds: target.kind === 'export' ? [...target.segment.customerIds] : [target.customerId],
+      customerIds: target.kind === 'export' ? [...target.segment.customerIds] : target.kind === 'audit-export' ? [] : [target.customerId],
       ...(target.kind === 'reveal' ? { field: target.field } : {}),
       groups: p.groups, fields: p.fields,
       ...(target.kind === 'export' ? { segment: target.segment } : {}),
+      ...(target.kind === 'audit-export' ? { auditQuery: target.query } : {}),
       purpose, durationMinutes: d, quorum: p.quorum, approverTiers: p.tiers, tiersAsked: tiersForQuorum(p.tiers, p.quorum), ruleIds: p.ruleIds,
       status: 'pending', createdAt: now,
       remindAt: minutes(now, s.remindAfterMinutes), escalateAt: minutes(now, s.escalateAfterMinutes), expiresAt: minutes(now, s.requestTtlMinutes),
@@ -392,6 +420,7 @@ export class ApprovalService {
   }
 
   private async onApproved(request: AccessRequest, by: string[], now: Date): Promise<AccessRequest> {
+    if (request.kind === 'audit-export') return this.onAuditExportApproved(request, by, now);
     const grant: Grant = {
       grantId: `G-${request.requestId.slice(2)}`,
       granteeId: request.requesterId,
@@ -416,6 +445,20 @@ export class ApprovalService {
       // An approved export is a file leaving: the export-volume detector counts it (and freezes per policy).
       if (requester) await this.deps.exportWatch?.noteExport(requester, exportId);
     }
+    return done;
+  }
+
+  /**
+   * An approved audit export creates no grant (grants widen customer fields; audit rows are ids and
+   * codes): the export job runs within the approved duration from the decision (workers/export/job.ts).
+   */
+  private async onAuditExportApproved(request: AccessRequest, by: string[], now: Date): Promise<AccessRequest> {
+    const exportId = `X-${request.requestId.slice(2)}`;
+    await this.deps.requests.update(request.requestId, { exportId });
+    const done = await this.finish({ ...request, exportId }, 'approved', by, now);
+    await this.deps.exports?.enqueue({ requestId: request.requestId, exportId });
+    const requester = await this.deps.directory.byId(request.requesterId);
+    if (requester) await this.deps.exportWatch?.noteExport(requester, exportId);
     return done;
   }
 
@@ -452,8 +495,8 @@ export class ApprovalService {
     if (requester && outcome !== 'cancelled') {
       const names = await this.names(done);
       const byNames = by.map((id) => names.get(id) ?? id).join(', ');
-      const text = outcome === 'approved'
-        ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt?.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' })
+      const text = outcome === 'approved' && done.kind === 'audit-export' ? t('approval.dm.auditExportApproved', requester.locale, { id: done.requestId, by: byNames })
+        : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt?.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' })
         : outcome === 'denied' ? t('approval.dm.denied', requester.locale, { id: done.requestId, by: byNames, reason: reason ?? '' })
           : t('approval.dm.expired', requester.locale, { id: done.requestId });
       await this.deps.notifier.tell(requester, text).catch(() => undefined);
@@ -484,7 +527,7 @@ export class ApprovalService {
       decision, ruleIds: r.ruleIds.slice(0, 200), requestId: r.requestId,
       ...(r.grantId ? { grantId: r.grantId } : {}), ...(r.exportId ? { exportId: r.exportId } : {}),
       purpose: r.purpose,
-      meta: { kind: r.kind, durationMinutes: r.durationMinutes, quorum: r.quorum, ...meta },
+      meta: { kind: r.kind, durationMinutes: r.durationMinutes, quorum: r.quorum, ...auditFilterMeta(r), ...meta },
     };
   }
 

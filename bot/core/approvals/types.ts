@@ -1,12 +1,13 @@
 // Access requests (DESIGN.md: AccessRequest → Grant), platform-neutral. A request asks for one field of
 // one customer (`reveal`, minutes), field groups of one customer (`access`, hours or days) or a list
-// (`export`, a segment's rows with chosen fields). Approvers come from the policy; a quorum of them
+// (`export`, a segment's rows with chosen fields) or an audit query's result as a file (`audit-export`,
+// the resolved filter as a page token: ids and codes only, never personal data). Approvers come from the policy; a quorum of them
 // approves, any one of them denies. The store is a port (bot/store/request-store.ts implements it).
 import type { CustomerField, FieldGroup } from '../domain.ts';
 import type { ChatPlatform } from '../ports.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
 
-export const REQUEST_KINDS = ['reveal', 'access', 'export'] as const;
+export const REQUEST_KINDS = ['reveal', 'access', 'export', 'audit-export'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
@@ -46,6 +47,8 @@ export interface AccessRequest {
   groups: FieldGroup[]; // the groups a grant would widen
   fields: CustomerField[]; // export columns, reveal field; empty for access (whole groups)
   segment?: SegmentSpec; // export
+  /** audit-export: the audit filter as a cursor-less page token (audit-query-service.ts), no purpose in it. */
+  auditQuery?: string;
   purpose: string;
   durationMinutes: number;
   quorum: number;
@@ -103,6 +106,10 @@ export interface RequestStore {
 export type RequestTarget =
   | { kind: 'reveal'; customerId: string; field: CustomerField }
   | { kind: 'access'; customerId: string; groups?: FieldGroup[] }
-  | { kind: 'export'; segment: SegmentSpec; fields: CustomerField[] };
+  | { kind: 'export'; segment: SegmentSpec; fields: CustomerField[] }
+  | { kind: 'audit-export'; query: string };
+
+/** The targets a lookup card's buttons name: one customer. */
+export type CustomerTarget = Extract<RequestTarget, { kind: 'reveal' | 'access' }>;
 
 export interface RequestInput { target: RequestTarget; purpose: string; durationMinutes: number; groups?: FieldGroup[] }
