@@ -17,7 +17,9 @@ function phoneOn(card: SeenCard): string | undefined {
 export const REVEAL_SCENARIOS: Scenario[] = [
   {
     name: 'reveal phone from the card → the manager approves → the card shows it under the grant → the grant expires → masked again, the requester told',
-    auditRecords: 8,
+    // lookup ×2 (query, shown); request.create, .approve, grant.start; the revealed card: grant.use, reveal,
+    // lookup ×2; grant.expire and the re-masked card's lookup ×2; the next lookup ×2.
+    auditRecords: 14,
     async run(d, ctx) {
       const c = notOwnEastCustomer(ctx, 1);
       const { requestId, approverCard } = await d.requestReveal('salesRep', c.customerId, PHONE, '核对来电号码', GRANT_MINUTES, 'salesLeadEast');
@@ -26,7 +28,8 @@ export const REVEAL_SCENARIOS: Scenario[] = [
       if (phoneOn(revealed) !== c.phone) throw new Error(`${d.platform}: the approved reveal does not show the phone on the card`);
       const told = await d.expireGrants(GRANT_MINUTES + 1, 'salesRep', `G-${requestId.slice(2)}`);
       const remasked = await d.revealCard(requestId, 2);
-      if (remasked.text.includes(c.phone!)) throw new Error(`${d.platform}: the card still shows the phone after the grant expired`);
+      // Re-masked, not wiped: the whole card again, the phone masked.
+      if (remasked.text.includes(c.phone!) || !phoneOn(remasked)) throw new Error(`${d.platform}: the card is not re-masked after the grant expired: ${remasked.text}`);
       const next = await d.lookupInDm('salesRep', c.customerId);
       if (phoneOn(next) === c.phone) throw new Error(`${d.platform}: a lookup after expiry shows the phone`);
       return withoutIdsAndTimes({
