@@ -4,15 +4,21 @@ import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { cardButtons, cardFieldMap, cardFormFields, cardText, type SentMessage } from '../fakes/lark-api.ts';
 import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenApproval, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
 import { LarkHarness, PUBLIC_GROUP } from './lark-bot.ts';
+import { movableClock } from './slack-approval.ts';
+import { sweepNow } from './sweep.ts';
 
 export class LarkDriver implements PlatformDriver {
   readonly platform = 'lark' as const;
   readonly h: LarkHarness;
   private seen = 0;
   private readonly approverCards = new Map<string, SentMessage>();
+  /** Request id → the lookup card its Reveal was clicked on (the bot patches that message). */
+  private readonly revealOrigins = new Map<string, SentMessage>();
+  /** The bot's and the workers' clock: the reveal scenario moves it past a grant's end. */
+  private readonly clock = movableClock();
 
   constructor(file: string) {
-    this.h = new LarkHarness(file, { customers: CUSTOMERS, seed: SEED, publicMembers: TEAM });
+    this.h = new LarkHarness(file, { customers: CUSTOMERS, seed: SEED, publicMembers: TEAM, clock: this.clock });
   }
 
   async start(): Promise<void> { await this.h.start(); }
@@ -37,17 +43,46 @@ export class LarkDriver implements PlatformDriver {
     const lookup = await this.h.ask(user, customerId);
     const access = cardButtons(lookup.card).find((b) => b.value.a === 'access');
     if (!access) throw new Error('no Request access button on the Lark card');
+    return this.submitFrom(user, lookup, access.value, { reason, duration: String(minutes), groups }, approver);
+  }
+
+  async requestReveal(user: DemoEmployeeKey, customerId: string, field: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
+    const lookup = await this.h.ask(user, customerId);
+    const reveal = cardButtons(lookup.card).find((b) => b.value.a === 'reveal' && b.label.includes(field));
+    if (!reveal) throw new Error(`no Reveal ${field} button on the Lark card`);
+    const request = await this.submitFrom(user, lookup, reveal.value, { reason, duration: String(minutes) }, approver);
+    this.revealOrigins.set(request.requestId, lookup);
+    return request;
+  }
+
+  async revealCard(requestId: string, updates: number): Promise<SeenCard> {
+    const lookup = this.revealOrigins.get(requestId);
+    if (!lookup) throw new Error(`no reveal card of ${requestId}`);
+    const patched = await this.h.fake.waitFor((m) => m === lookup && m.patches.length >= updates);
+    return seen({ ...patched, card: patched.patches[updates - 1]! });
+  }
+
+  async expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string> {
+    const n = this.h.fake.sent().length;
+    this.clock.advance(minutes * 60_000);
+    await sweepNow(this.h.config);
+    const dm = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.receiveId === this.h.openId(user) && cardText(m.card).includes(`#${mention}`));
+    return cardText(dm.card);
+  }
+
+  /** Clicks `button` on `card`, submits the form that arrives with `values`; the request id and `approver`'s card. */
+  private async submitFrom(user: DemoEmployeeKey, card: SentMessage, button: Record<string, string>, values: Record<string, unknown>, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
     const n = this.h.fake.sent().length;
     const after = (m: SentMessage) => this.h.fake.sent().indexOf(m) >= n;
-    await this.h.click(user, lookup, access.value);
+    await this.h.click(user, card, button);
     const form = await this.h.fake.waitFor((m) => after(m) && m.receiveId === this.h.openId(user) && cardFormFields(m.card).includes('reason'));
     const submit = cardButtons(form.card).find((b) => b.value.a === 'request_submit')!;
-    const res = await this.h.click(user, form, submit.value, { reason, duration: String(minutes), groups });
+    const res = await this.h.click(user, form, submit.value, values);
     const requestId = /#(R-[A-P]{10})/.exec(res.answer.toast?.content ?? '')?.[1];
     if (!requestId) throw new Error(`request not submitted: ${res.answer.toast?.content ?? ''}`);
-    const card = await this.h.fake.waitFor((m) => after(m) && m.receiveId === this.h.openId(approver) && cardText(m.card).includes(requestId));
-    this.approverCards.set(requestId, card);
-    return { requestId, approverCard: approvalSeen(card) };
+    const approverCard = await this.h.fake.waitFor((m) => after(m) && m.receiveId === this.h.openId(approver) && cardText(m.card).includes(requestId));
+    this.approverCards.set(requestId, approverCard);
+    return { requestId, approverCard: approvalSeen(approverCard) };
   }
 
   async approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }> {
@@ -84,7 +119,17 @@ export class LarkDriver implements PlatformDriver {
 function seen(m: SentMessage): SeenCard {
   const text = cardText(m.card);
   const header = (m.card?.header as { title?: { content?: string } } | undefined)?.title?.content ?? '';
-  return { title: header, fields: cardFieldMap(m.card), text, shareable: cardButtons(m.card).some((b) => b.value.a === 'share') };
+  return { title: header, fields: fieldLines(text), text, shareable: cardButtons(m.card).some((b) => b.value.a === 'share') };
+}
+
+/** `label: value` lines, split at the first ": " (a revealed field's label holds a time, 03:35, so a colon). */
+function fieldLines(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([^【]+?): (.*)$/.exec(line);
+    if (m) map.set(m[1]!, m[2]!);
+  }
+  return map;
 }
 
 /** The title a copy of request `requestId`'s card starts with (its header), or a string no card starts with. */

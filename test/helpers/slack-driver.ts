@@ -4,17 +4,23 @@
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { ACTION_SHARE } from '../../bot/slack/blocks.ts';
 import { CUSTOMERS, TEAM, trailEntry, type PlatformDriver, type SeenApproval, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
-import { buttons, modalAfter, openedView, requestValues, submitView } from './slack-approval.ts';
+import type { RecordedCall } from '../fakes/slack-api.ts';
+import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './slack-approval.ts';
 import { cardFields, messageText, PUBLIC_CHANNEL, SlackHarness } from './slack-bot.ts';
+import { sweepNow } from './sweep.ts';
 
 export class SlackDriver implements PlatformDriver {
   readonly platform = 'slack' as const;
   readonly h: SlackHarness;
   private seen = 0;
+  /** The bot's and the workers' clock: the reveal scenario moves it past a grant's end. */
+  private readonly clock = movableClock();
+  /** Request id → path of the response_url of the card its Reveal was clicked on (the bot replaces that card). */
+  private readonly revealOrigins = new Map<string, string>();
 
   constructor(file: string) {
     // Decisions read grants: the approval scenarios look customers up under them.
-    this.h = new SlackHarness(file, { customers: CUSTOMERS, publicMembers: TEAM, grants: true });
+    this.h = new SlackHarness(file, { customers: CUSTOMERS, publicMembers: TEAM, grants: true, clock: this.clock });
   }
 
   async start(): Promise<void> { await this.h.start(); }
@@ -47,7 +53,42 @@ export class SlackDriver implements PlatformDriver {
     const modal = openedView(await modalAfter(this.h, since));
     const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes, groups));
     if (res.body) throw new Error(`request refused: ${res.body}`);
-    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
+    return this.approverCard(since, approver);
+  }
+
+  async requestReveal(user: DemoEmployeeKey, customerId: string, field: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
+    const lookup = await this.h.ask(this.h.userId(user), this.h.dmOf(user), customerId);
+    const reveal = buttons(lookup.body).find((b) => b.actionId.startsWith('approval_reveal') && b.text.includes(field));
+    if (!reveal) throw new Error(`no Reveal ${field} button on the Slack card`);
+    const since = this.h.fake.calls.length;
+    const click = await this.h.click(this.h.userId(user), this.h.dmOf(user), reveal.actionId, reveal.value);
+    const modal = openedView(await modalAfter(this.h, since));
+    const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes));
+    if (res.body) throw new Error(`reveal refused: ${res.body}`);
+    const request = await this.approverCard(since, approver);
+    this.revealOrigins.set(request.requestId, new URL(click.responseUrl).pathname);
+    return request;
+  }
+
+  async revealCard(requestId: string, updates: number): Promise<SeenCard> {
+    const path = this.revealOrigins.get(requestId);
+    if (!path) throw new Error(`no reveal card of ${requestId}`);
+    const replacements = () => this.h.fake.calls.filter((c) => c.method === 'response_url' && c.path === path && c.body.replace_original === true);
+    await this.h.fake.waitFor(() => replacements().length >= updates);
+    return seen(replacements()[updates - 1]!.body);
+  }
+
+  async expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string> {
+    const since = this.h.fake.calls.length;
+    this.clock.advance(minutes * 60_000);
+    await sweepNow(this.h.config);
+    const dm = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(user) && messageText(c.body).includes(`#${mention}`));
+    return unescape(messageText(dm.body));
+  }
+
+  /** The request card `approver` is sent after `since` calls: the request id and what it shows. */
+  private async approverCard(since: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
+    const card: RecordedCall = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
     return { requestId: /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!, approverCard: approvalSeen(card.body) };
   }
 
@@ -69,8 +110,8 @@ export class SlackDriver implements PlatformDriver {
     const modal = openedView(await modalAfter(this.h, since));
     const res = await submitView(this.h, this.h.userId(user), modal.callback_id, modal.private_metadata, requestValues(reason, minutes));
     if (res.body) throw new Error(`export refused: ${res.body}`);
-    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(approver) && /#R-[A-P]{10}/.test(String(c.body.text)));
-    await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!);
+    const { requestId } = await this.approverCard(since, approver);
+    await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', requestId);
     await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'files.completeUploadExternal' && c.ok, 60_000);
     const file = [...this.h.fake.files.values()].filter((f) => f.completed).pop();
     if (!file) throw new Error('no file delivered');

@@ -8,14 +8,14 @@ import type { SeenApproval } from './driver.ts';
 import { observed, type Scenario, type ScenarioContext } from './lookup.ts';
 
 /** An east-region customer with a phone that salesRep does not own (their card masks it). */
-function notOwnEastCustomer(ctx: ScenarioContext, skip: number): Customer {
+export function notOwnEastCustomer(ctx: ScenarioContext, skip: number): Customer {
   const list = ctx.customers.filter((c) => c.region === 'east' && c.ownerId !== ctx.employeeId('salesRep') && c.phone && c.status !== 'blocked');
   const c = list[skip];
   if (!c) throw new Error('no suitable customer in the seed');
   return c;
 }
 
-function approval(card: SeenApproval): unknown {
+export function approval(card: SeenApproval): unknown {
   return { title: card.title, fields: [...card.fields], status: card.status, buttons: card.buttons };
 }
 

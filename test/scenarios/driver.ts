@@ -35,6 +35,18 @@ export interface PlatformDriver {
    * in with `reason` and `minutes`); resolves with the request id and the card `approver` receives.
    */
   requestAccess(user: DemoEmployeeKey, customerId: string, groups: string[], reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }>;
+  /**
+   * `user` clicks Reveal on the `field` line (its label) of a customer's lookup card in their DM and submits
+   * the form with `reason` and `minutes`; resolves with the request id and the card `approver` receives.
+   */
+  requestReveal(user: DemoEmployeeKey, customerId: string, field: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }>;
+  /** The lookup card reveal `requestId` was asked from, as its requester sees it once the bot has updated it `updates` times. */
+  revealCard(requestId: string, updates: number): Promise<SeenCard>;
+  /**
+   * The harness clock moves `minutes` forward and the workers' approval sweeper runs (its real queue);
+   * resolves with the text of the DM `user` then receives that mentions `#mention` (e.g. a grant id).
+   */
+  expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string>;
   /** `approver` clicks Approve; resolves with what they were answered and every copy of the card once updated. */
   approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }>;
   /**

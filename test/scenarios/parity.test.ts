@@ -6,6 +6,7 @@ import { LarkDriver } from '../helpers/lark-driver.ts';
 import { SlackDriver } from '../helpers/slack-driver.ts';
 import { APPROVAL_SCENARIOS } from './approvals.ts';
 import { LOOKUP_SCENARIOS, type ScenarioContext } from './lookup.ts';
+import { REVEAL_SCENARIOS } from './reveal.ts';
 
 const slack = new SlackDriver(import.meta.url);
 const lark = new LarkDriver(import.meta.url);
@@ -30,7 +31,7 @@ test.after.always(async () => {
   await lark.close();
 });
 
-for (const scenario of [...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS]) {
+for (const scenario of [...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS, ...REVEAL_SCENARIOS]) {
   test.serial(scenario.name, async (t) => {
     const seenOnSlack = await scenario.run(slack, ctx);
     const seenOnLark = await scenario.run(lark, ctx);

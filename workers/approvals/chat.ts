@@ -8,6 +8,7 @@ import type { ApprovalNotifier } from '../../bot/core/approvals/service.ts';
 import type { AccessRequest, CardRef } from '../../bot/core/approvals/types.ts';
 import type { Revealed } from '../../bot/core/approvals/reveal-view.ts';
 import type { Employee } from '../../bot/core/domain.ts';
+import type { LookupService } from '../../bot/core/lookup.ts';
 import type { ChatPlatform } from '../../bot/core/ports.ts';
 import type { ApprovalView } from '../../bot/core/views-approval.ts';
 import { LarkApi } from '../../bot/lark/api.ts';
@@ -22,19 +23,20 @@ type PerPlatform<T> = Partial<Record<ChatPlatform, T>>;
 
 export interface WorkerChat { notifier: ApprovalNotifier; delivery: ExportDelivery; slack?: webApi.WebClient }
 
-export function workerChat(config: Config, logger: Logger): WorkerChat {
+/** `lookup` lets a re-mask at grant expiry show the whole card again, masked (without it: the title alone). */
+export function workerChat(config: Config, logger: Logger, lookup?: LookupService): WorkerChat {
   const notifiers: PerPlatform<ApprovalNotifier> = {};
   const deliveries: PerPlatform<ExportDelivery> = {};
   let slack: webApi.WebClient | undefined;
   if (config.slack) {
     const s = section(config, 'slack');
     slack = new webApi.WebClient(s.botToken, { slackApiUrl: s.apiUrl, retryConfig: { retries: s.apiRetries } });
-    notifiers.slack = new SlackApprovalNotifier(slack, logger);
+    notifiers.slack = new SlackApprovalNotifier(slack, logger, lookup);
     deliveries.slack = new SlackExportDelivery(slack);
   }
   if (config.lark) {
     const api = LarkApi.create(section(config, 'lark'));
-    notifiers.lark = new LarkApprovalNotifier(api, logger);
+    notifiers.lark = new LarkApprovalNotifier(api, logger, lookup);
     deliveries.lark = new LarkExportDelivery(api);
   }
   return { notifier: new RoutingNotifier(notifiers), delivery: new RoutingDelivery(deliveries), ...(slack ? { slack } : {}) };

@@ -1,12 +1,16 @@
 // The approval service as the background workers build it (sweeper, export worker): same stores and
-// policy as the bot, chat I/O through clients of its own on every configured platform (chat.ts). The reveal re-mask at grant
-// expiry posts the masked card to the stored response_url without a fresh lookup (the worker has no
-// lookup service); the requester's next lookup is masked anyway (read-time check).
+// policy as the bot, chat I/O through clients of its own on every configured platform (chat.ts). The
+// reveal re-mask at grant expiry replaces the requester's card with a fresh lookup of the customer (audited
+// as a lookup, like the card shown at approval), so they keep the card with the field masked again rather
+// than a card stripped to its title; the requester's next lookup is masked anyway (read-time check). That
+// lookup has no rate limit or detectors around it: the requester did not ask for it.
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
 import type { AuditRecorder } from '../../bot/core/audit.ts';
 import { ApprovalService, type ExportQueue } from '../../bot/core/approvals/service.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
+import { LookupService } from '../../bot/core/lookup.ts';
+import { applyDecision } from '../../bot/core/view.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { workerChat, type WorkerChat } from './chat.ts';
@@ -35,7 +39,8 @@ export async function workerApprovalParts(conn: Connection, config: Config, logg
   const engine = createPolicyEngine(loadPolicy(config.policyDir), { grants });
   const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
   const directory = new EmployeeStore(conn);
-  const chat = workerChat(config, logger);
+  const lookup = new LookupService({ engine, customers, recorder, clock, grants, present: applyDecision, queryHmacKey: section(config, 'audit').hmacKey });
+  const chat = workerChat(config, logger, lookup);
   const approvals = new ApprovalService({
     engine, customers, requests, grants, directory, recorder, clock,
     notifier: chat.notifier, settings: approvalSettingsOf(engine.policy), platform: 'slack',
