@@ -1,12 +1,12 @@
 // `/audit` through the real bot endpoints (signed requests, Bolt, real Redis and database, the real audit
-// pipeline) over a seeded chain of 5,000 events. Every filter and shortcut is compared with the same
+// pipeline) over a seeded chain of 50,000 events (issue 8 asks for at least that). Every filter and shortcut is compared with the same
 // filter applied in plain JavaScript to the rows the fixture generated (plus the events the test itself
 // caused), paging is walked both ways while new events arrive, a non-auditor is refused and the refusal
 // is in the log, and the chain still verifies.
-// Size: 5,000 events over 14 days and 200 customers give every filter matches, several pages per actor
-// and per filter, and events on either side of every time bound, which is what the filter, index and
-// paging logic can get wrong. Scale (1,000,000 events, latency next to the raw query) is bench/audit-query's
-// job: on FerretDB-on-SQLite, which scans the log for every query, 50,000 events cost 5-25 minutes of CI.
+// Size: 50,000 events over 60 days and 2,000 customers give every filter matches, several pages per
+// actor and per filter, and events on either side of every time bound. On FerretDB-on-SQLite, which scans
+// the log for every query, this file is the slowest of the suite (5-25 minutes); latency at 1,000,000
+// events next to the raw query is bench/audit-query's job.
 import test, { type ExecutionContext } from 'ava';
 import type { AuditAction } from '../bot/core/audit.ts';
 import { localToUtc } from '../bot/core/audit-query.ts';
@@ -17,21 +17,21 @@ import { buildAuditLog, customerIdOf, type FixtureRow } from './helpers/audit-lo
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
 
-const EVENTS = 5000;
+const EVENTS = 50_000;
 const PAGE = 15;
-/** FerretDB answers a query by scanning the log (its SQLite backend does not use our indexes): allow for a loaded machine. */
-const REPLY_MS = 60_000;
+/** FerretDB answers a query by scanning the log (its SQLite backend does not use our indexes): give it time. */
+const REPLY_MS = 240_000;
 const PURPOSE = 'purpose: quarterly access audit';
 const h = new SlackHarness(import.meta.url, { customers: 30 });
 let rows: FixtureRow[] = [];
 
 test.before(async (t) => {
-  t.timeout(180_000); // 5,000 chained events: seconds on FerretDB, longer on a loaded machine
+  t.timeout(600_000); // 50,000 chained events: about a minute on FerretDB, longer on a loaded machine
   await h.start();
   const models = await auditModels(h.bot.conn);
   const actors = Object.values(h.employees).map((e) => e.employeeId);
   rows = await buildAuditLog(models, {
-    events: EVENTS, end: new Date(h.clock.now().getTime() - 60_000), spanDays: 14, actors, customers: 200,
+    events: EVENTS, end: new Date(h.clock.now().getTime() - 60_000), spanDays: 60, actors, customers: 2000,
     signingKey: h.config.audit!.signingKey, seed: 'auditq',
   });
 });
@@ -98,7 +98,7 @@ const auditorId = () => h.employees.auditor.employeeId;
 const notMine = (r: FixtureRow) => r.actorId !== auditorId() || r.seq <= EVENTS;
 
 test.serial('each filter and shortcut returns exactly the matching events, newest first', async (t) => {
-  t.timeout(300_000); // FerretDB scans the log for every query
+  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
   const rep = h.employees.salesRep;
   const now = h.clock.now();
   await check(t, 'who-viewed C-000123', (r) => r.customerIds.includes('C-000123') && ['lookup', 'share', 'reveal'].includes(r.action));
@@ -122,7 +122,7 @@ test.serial('each filter and shortcut returns exactly the matching events, newes
 });
 
 test.serial('paging is stable: Older walks every matching event once, Newer returns the same pages, while new events arrive', async (t) => {
-  t.timeout(300_000); // FerretDB scans the log for every query
+  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
   const who = h.employees.legalCounsel;
   const first = await audit('auditor', `by ${who.employeeId} since:5d ${PURPOSE}`);
   const want = expected(rows, (r) => r.actorId === who.employeeId && r.occurredAt.getTime() >= h.clock.now().getTime() - 5 * 86_400_000);
@@ -143,7 +143,7 @@ test.serial('paging is stable: Older walks every matching event once, Newer retu
 });
 
 test.serial('audit queries are themselves audited, and a non-auditor is refused with the refusal audited', async (t) => {
-  t.timeout(300_000); // FerretDB scans the log for every query
+  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
   await audit('auditor', `customer:C-000007 ${PURPOSE}`);
   const allowed = await h.auditRecords({ action: 'audit.query', 'actor.employeeId': auditorId(), 'meta.filters': 'customer=C-000007' });
   t.is(allowed.length, 1);
@@ -163,7 +163,7 @@ test.serial('audit queries are themselves audited, and a non-auditor is refused 
 });
 
 test.serial('bad queries are answered with what is wrong and change nothing; verify reports the chain state', async (t) => {
-  t.timeout(300_000); // FerretDB scans the log for every query
+  t.timeout(600_000); // FerretDB scans the 50,000-event log for every query
   const before = (await h.allAuditRecords(500)).length;
   const bad = await audit('auditor', `since:7x ${PURPOSE}`);
   t.regex(bad.text, /时长格式|Durations look like/);
