@@ -3,7 +3,6 @@
 // Keep / Revoke as signed clicks on the bot's real endpoint, the audit records written by the real audit
 // worker, and follow-up, escalation and the DPO summary with the clock moved forward.
 import test from 'ava';
-import { Queue, QueueEvents } from 'bullmq';
 import { loadConfig } from '../bot/config.ts';
 import { isCustosError } from '../bot/core/errors.ts';
 import type { Employee } from '../bot/core/domain.ts';
@@ -11,13 +10,14 @@ import { reviewCardView } from '../bot/core/reviews/views.ts';
 import { renderReviewCard } from '../bot/lark/review-cards.ts';
 import { ACTION_REVIEW } from '../bot/slack/review-blocks.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
-import { CYCLE_SCHEDULER, REVIEW_QUEUE, SWEEP_SCHEDULER } from '../workers/reviews/worker.ts';
+import { CYCLE_SCHEDULER, SWEEP_SCHEDULER } from '../workers/reviews/worker.ts';
 import type { Grant } from '../policies/grants.ts';
 import { cardButtons, cardProblem, cardText } from './fakes/lark-api.ts';
 import type { RecordedCall } from './fakes/slack-api.ts';
 import { buttons, movableClock } from './helpers/slack-approval.ts';
 import { messageText, slackIdOf, SlackHarness } from './helpers/slack-bot.ts';
-import { testEnv, testRedis } from './helpers/services.ts';
+import { testEnv } from './helpers/services.ts';
+import { reviewGrant, ReviewJobs } from './helpers/access-review.ts';
 
 const HOUR = 3_600_000;
 const clock = movableClock();
@@ -28,32 +28,20 @@ const h = new SlackHarness(import.meta.url, {
     CUSTOS_REVIEW_FOLLOW_UP_HOURS: '24', CUSTOS_REVIEW_ESCALATE_HOURS: '48', CUSTOS_REVIEW_CLOSE_HOURS: '96',
   },
 });
-const redis = testRedis();
-const eventsRedis = testRedis();
-let queue: Queue;
-let events: QueueEvents;
+let jobs: ReviewJobs;
 let grants: MongoGrantStore;
 
 test.before(async () => {
   await h.start();
-  queue = new Queue(REVIEW_QUEUE, { connection: redis, prefix: h.prefix });
-  events = new QueueEvents(REVIEW_QUEUE, { connection: eventsRedis, prefix: h.prefix });
-  await events.waitUntilReady();
+  jobs = await new ReviewJobs(h.prefix).ready();
   grants = new MongoGrantStore(h.bot.conn);
 });
 test.after.always(async () => {
-  await events?.close();
-  await queue?.close();
+  await jobs?.close();
   await h.close();
-  redis.disconnect();
-  eventsRedis.disconnect();
 });
 
-/** Runs one review job through the worker, as the scheduler would, and waits for it to finish. */
-async function runJob(name: 'cycle' | 'sweep'): Promise<void> {
-  const job = await queue.add(name, {});
-  await job.waitUntilFinished(events, 120_000);
-}
+const runJob = (name: 'cycle' | 'sweep') => jobs.run(name);
 
 /** Moves the clock on by `hours` and sweeps twice (the repeat must change nothing); returns how many calls came before. */
 async function sweepTwiceAfter(hours: number): Promise<number> {
@@ -70,11 +58,7 @@ const reviewCards = (e: Employee, since = 0) => postsTo(e, since).filter((c) => 
 const reviewIdOf = (card: RecordedCall) => buttons(card.body).find((b) => b.actionId === ACTION_REVIEW.revoke)!.value;
 
 function grant(grantId: string, grantee: Employee, customerIds: string[], groups: Grant['groups'], expiresInMs: number): Grant {
-  const now = clock.now();
-  return {
-    grantId, granteeId: grantee.employeeId, target: { kind: 'customers', customerIds }, groups, actions: ['lookup'],
-    expiresAt: new Date(now.getTime() + expiresInMs), grantedBy: [h.employees.legalHead.employeeId], purpose: '合同核对', createdAt: new Date(now.getTime() - 2 * HOUR),
-  };
+  return reviewGrant(clock.now(), grantId, grantee, h.employees.legalHead, customerIds, groups, expiresInMs);
 }
 
 /** A click on a review button and the ephemeral reply to the clicker. */
@@ -115,7 +99,7 @@ test('the Lark card is an accepted 2.0 card whose buttons carry the review id', 
 });
 
 test.serial('the worker registers the cycle scheduler with the configured pattern, and the sweep', async (t) => {
-  const cycle = await queue.getJobScheduler(CYCLE_SCHEDULER);
+  const cycle = await jobs.queue.getJobScheduler(CYCLE_SCHEDULER);
   t.is(cycle?.pattern, '0 30 8 * * 1');
   t.is(cycle?.tz, 'Asia/Shanghai');
   t.is(cycle?.name, 'cycle');
@@ -123,7 +107,7 @@ test.serial('the worker registers the cycle scheduler with the configured patter
   const next = new Date(Number(cycle?.next));
   t.is(next.getUTCDay(), 1);
   t.is(next.toISOString().slice(11, 16), '00:30');
-  const sweep = await queue.getJobScheduler(SWEEP_SCHEDULER);
+  const sweep = await jobs.queue.getJobScheduler(SWEEP_SCHEDULER);
   t.is(Number(sweep?.every), 60 * 60_000);
 });
 

@@ -34,7 +34,7 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     });
     // Approvals (sweeper) and exports need Slack or Lark and the crypto keys; without them only the audit worker runs.
     const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
-    // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack configured.
+    // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack or Lark configured.
     const reviewWorkers = await startReviewWorkers(conn, config, logger, clock);
     return {
       async close() {

@@ -59,6 +59,22 @@ export class LarkApi {
     await withRateLimitRetry(() => call('im.message.patch', () => this.client.im.v1.message.patch({ path: { message_id: messageId }, data: { content: JSON.stringify(card) } })));
   }
 
+  /**
+   * Patches a card in place; when Lark says it cannot be updated any more (CARD_NOT_UPDATABLE: too old,
+   * recalled, …) sends it to `openId` as a new message instead, so the reader still sees the outcome.
+   * Other failures are thrown.
+   */
+  async patchOrResend(messageId: string, openId: string, card: LarkCard, uuid?: string): Promise<'patched' | 'resent'> {
+    try {
+      await this.patchCard(messageId, card);
+      return 'patched';
+    } catch (err) {
+      if (!(err instanceof LarkApiError) || !CARD_NOT_UPDATABLE.has(err.code)) throw err;
+      await this.sendCard('open_id', openId, card, uuid);
+      return 'resent';
+    }
+  }
+
   /** Uploads a file (im.file.create, ≤ 30 MB) and sends it as a file message; returns its file key. */
   async sendFile(receiveIdType: ReceiveIdType, receiveId: string, fileName: string, content: Buffer, uuid?: string): Promise<string> {
     if (content.length > FILE_LIMIT_BYTES) throw new LarkApiError('im.file.create', FILE_TOO_LARGE);

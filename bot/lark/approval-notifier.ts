@@ -10,7 +10,7 @@ import type { LookupService } from '../core/lookup.ts';
 import { noticeView } from '../core/views.ts';
 import type { ApprovalView } from '../core/views-approval.ts';
 import type { Logger } from '../logger.ts';
-import { CARD_NOT_UPDATABLE, LarkApiError, type LarkApi } from './api.ts';
+import { LarkApiError, type LarkApi } from './api.ts';
 import { renderApproval } from './approval-cards.ts';
 import { renderView, type LarkCard } from './cards.ts';
 
@@ -45,12 +45,9 @@ export class LarkApprovalNotifier implements ApprovalNotifier {
 
   private async patchOrSend(messageId: string, openId: string, card: LarkCard): Promise<void> {
     try {
-      await this.api.patchCard(messageId, card);
+      if ((await this.api.patchOrResend(messageId, openId, card)) === 'resent') this.logger.info('lark: approval card not updatable; sent it as a new message');
     } catch (err) {
-      const code = err instanceof LarkApiError ? err.code : -1;
-      if (!CARD_NOT_UPDATABLE.has(code)) return this.logger.warn({ code }, 'lark: could not update an approval card');
-      this.logger.info({ code }, 'lark: approval card not updatable; sending it as a new message');
-      await this.api.sendCard('open_id', openId, card).catch(() => this.logger.warn({ code }, 'lark: could not resend an approval card'));
+      this.logger.warn({ code: err instanceof LarkApiError ? err.code : -1 }, 'lark: could not update an approval card');
     }
   }
 }

@@ -32,6 +32,8 @@ import type { Offboarding } from './offboard.ts';
 import { securityClick, securityDecisionOf } from './security-cards.ts';
 import type { AdminDecision, SecurityService } from '../core/security/guard.ts';
 import type { LarkApprovalFlow } from './approval-handlers.ts';
+import { reviewDecisionOf, type LarkReviewFlow } from './review-handlers.ts';
+import type { ReviewDecision } from '../core/reviews/types.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
@@ -49,6 +51,8 @@ export interface LarkHandlerDeps {
   channelCacheMs?: number;
   /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
   audit?: LarkAudit;
+  /** Keep / Revoke on access-review cards (review-handlers.ts); absent: those buttons do nothing. */
+  reviews?: LarkReviewFlow;
   /** Decides clicks on the security group's alert cards; absent: those buttons do nothing. */
   security?: SecurityService;
   /** Times each command (`custos_command_duration_seconds{platform="lark"}`). */
@@ -208,6 +212,8 @@ export class LarkHandlers {
     const messageId = str(context.open_message_id);
     const decision = securityDecisionOf(str(value.a));
     if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
+    const review = reviewDecisionOf(str(value.a));
+    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)));
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
@@ -286,6 +292,19 @@ export class LarkHandlers {
       // A toast only: an error card would replace the alert for the whole group.
       const view = errorView(err, locale, this.deps.securityContact);
       return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) } };
+    }
+  }
+
+  /** Keep / Revoke: the core decides and updates every copy; the callback shows the clicker the outcome. */
+  private async reviewAction(turn: Turn, decision: ReviewDecision, reviewId: string): Promise<CallbackAnswer> {
+    if (!this.deps.reviews) return {};
+    let locale = this.deps.defaultLocale;
+    try {
+      const clicker = await this.identify(turn, (l) => { locale = l; });
+      return await this.deps.reviews.decide(clicker, turn.openId, reviewId, decision);
+    } catch (err) {
+      // A toast only: the review card must keep its buttons for the reviewer.
+      return { toast: (await this.failAnswer(err, locale)).toast! };
     }
   }
 

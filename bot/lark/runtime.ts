@@ -22,6 +22,7 @@ import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
+import { larkReviews } from './review-handlers.ts';
 import { LarkSecurityAlerts } from './security-cards.ts';
 import { LarkVerifier } from './verify.ts';
 
@@ -66,6 +67,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const handlers = new LarkHandlers({
       api, lookup: services.lookup, directory, security: services.security, approvals: approvals.flow, ...common,
       offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
+      // Keep / Revoke on access-review cards (the review worker posts them).
+      reviews: await larkReviews({ conn, config, api, recorder, clock, logger }),
       audit: new LarkAudit({ audit: await auditQueryService(services, config), clock, ...common }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),

@@ -6,12 +6,11 @@ import type { App } from '@slack/bolt';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
-import type { Employee } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { Clock, EmployeeDirectory } from '../core/ports.ts';
-import type { AccessReviewService, ReviewOutcome } from '../core/reviews/service.ts';
+import type { AccessReviewService } from '../core/reviews/service.ts';
 import type { ReviewDecision } from '../core/reviews/types.ts';
-import { alreadyText, decidedStatus } from '../core/reviews/views.ts';
+import { outcomeText } from '../core/reviews/views.ts';
 import type { Logger } from '../logger.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { SlackFeature } from './app.ts';
@@ -45,15 +44,6 @@ export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): vo
         await reply(userMessage(err, locale, { contact: deps.securityContact })).catch(() => undefined);
       }
     });
-  }
-}
-
-function outcomeText(outcome: ReviewOutcome, clicker: Employee, locale: Locale): string {
-  switch (outcome.kind) {
-    case 'done': return decidedStatus(outcome.record, clicker, locale);
-    case 'already': return alreadyText(outcome.decision, outcome.by, locale);
-    case 'not_reviewer': return t('review.notReviewer', locale);
-    case 'unknown': return t('review.unknown', locale);
   }
 }
 

@@ -1,25 +1,23 @@
-// Starts the access-review worker next to the audit worker (workers/main.ts) when Slack is configured:
-// reviews are cards in the reviewers' DMs, so without a chat platform there is nobody to ask.
-import { webApi } from '@slack/bolt';
+// Starts the access-review worker next to the audit worker (workers/main.ts) when Slack or Lark is
+// configured: reviews are cards in the reviewers' DMs, so without a chat platform there is nobody to ask.
+// Each reviewer (and DPO) is reached on Slack when bound there, else on Lark (approvals/chat.ts).
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
-import { SlackReviewNotifier } from '../../bot/slack/review-notifier.ts';
 import { prepareReviewService } from '../../bot/store/review-service.ts';
+import { workerChat } from '../approvals/chat.ts';
 import { startReviewWorker } from './worker.ts';
 
 export async function startReviewWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
-  if (!config.slack) return null;
-  const slack = section(config, 'slack');
+  if (!config.slack && !config.lark) return null;
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'reviews' });
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
   try {
-    const client = new webApi.WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: slack.apiRetries } });
     const build = await prepareReviewService(conn);
-    const reviews = build({ notifier: new SlackReviewNotifier(client, log), recorder, clock, timing: config.review });
+    const reviews = build({ notifier: workerChat(config, log).reviews, recorder, clock, timing: config.review });
     const worker = await startReviewWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, settings: config.review, reviews, logger: log });
     return {
       async close() {

@@ -114,6 +114,22 @@ export class AccessReviewService {
     return { kind: 'done', decision, record: result.decision, revoked };
   }
 
+  /**
+   * The card as `reader` should now see it once it needs no answer (decided, or its cycle closed), for a
+   * platform that answers a click with the clicked card (Lark); null while it still waits for an answer.
+   */
+  async settledCardFor(reviewId: string, reader: Employee): Promise<ReviewCardView | null> {
+    const item = REVIEW_ID_RE.test(reviewId) ? await this.deps.store.item(reviewId) : null;
+    const [cycle, grant] = item ? [await this.deps.store.cycle(item.cycleId), await this.deps.grants.byId(item.grantId)] : [null, null];
+    if (!item || !cycle || !grant) return null;
+    if (item.decision) {
+      const decision = item.decision;
+      const by = await this.deps.people.byId(decision.by);
+      return settledView(await this.cardOf(item, cycle, grant, reader), decidedStatus(decision, by, reader.locale));
+    }
+    return cycle.closedAt ? settledView(await this.cardOf(item, cycle, grant, reader), t('review.status.unanswered', reader.locale, { cycle: cycle.cycleId })) : null;
+  }
+
   private async tellGrantee(item: ReviewItem): Promise<void> {
     const grantee = await this.deps.people.byId(item.granteeId);
     if (grantee) await this.deps.notifier.tell(grantee, t('review.grantee.revoked', grantee.locale, { grant: item.grantId })).catch(() => undefined);

@@ -5,6 +5,7 @@ import type { Employee } from '../domain.ts';
 import { registerMessages, t, type Locale } from '../messages.ts';
 import { when } from '../views-approval.ts';
 import type { Grant } from '../../../policies/grants.ts';
+import type { ReviewOutcome } from './service.ts';
 import type { DecisionRecord, LookupActivity, PeriodCounts, ReviewCycle, ReviewDecision, ReviewItem } from './types.ts';
 
 registerMessages({
@@ -88,6 +89,16 @@ export function decidedStatus(d: DecisionRecord, by: Employee | null, locale: Lo
 
 export function alreadyText(d: DecisionRecord, by: Employee | null, locale: Locale): string {
   return t('review.already', locale, { by: name(by, d.by), at: when(d.at), decision: t(`review.decision.${d.decision}`, locale) });
+}
+
+/** What the clicker is told about their Keep / Revoke click, on every platform. */
+export function outcomeText(outcome: ReviewOutcome, clicker: Employee, locale: Locale): string {
+  switch (outcome.kind) {
+    case 'done': return decidedStatus(outcome.record, clicker, locale);
+    case 'already': return alreadyText(outcome.decision, outcome.by, locale);
+    case 'not_reviewer': return t('review.notReviewer', locale);
+    case 'unknown': return t('review.unknown', locale);
+  }
 }
 
 export interface SummaryFacts { cycle: ReviewCycle; total: number; kept: number; revoked: number; unanswered: number; escalated: number; counts: PeriodCounts }
