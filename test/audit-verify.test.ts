@@ -5,12 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { AuditEventInput } from '../bot/core/audit.ts';
-import { chainHash, newEventId } from '../bot/core/audit-event.ts';
+import { chainHash, newEventId, recordMac } from '../bot/core/audit-event.ts';
 import { loadConfig, section } from '../bot/config.ts';
 import { createLogger } from '../bot/logger.ts';
 import { createAuditProducer } from '../bot/queue/audit-producer.ts';
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
+import { buildAuditLog } from './helpers/audit-log-fixture.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,4 +183,50 @@ test.serial('from a checkpoint, tampering after it is still caught: an edit, a t
   const missing = await runVerify('--from-checkpoint', '999');
   t.is(missing.code, 1);
   t.regex(missing.stdout, /checkpoint #999 does not exist/);
+});
+
+test.serial('the worker stores actorId (for "by actor" queries) and editing it is caught like any edit', async (t) => {
+  t.true(pristine.events.every((d) => d.actorId === (d.actor as { employeeId: string }).employeeId), 'every record has actorId = actor.employeeId');
+  await restore();
+  await models.events.collection.updateOne({ seq: 12 }, { $set: { actorId: 'E-0999' } });
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, /BROKEN at seq 12: .*edited/);
+});
+
+test.serial('an actorId that disagrees with actor.employeeId is refused even when hashed and MACed', async (t) => {
+  await restore();
+  // Only a holder of the signing key could do this: the check guards against a writer bug (or that key
+  // holder) making "by actor" queries misreport a record that otherwise verifies.
+  const { _id, hash: _h, mac: _m, ...body } = pristine.events[N - 1]!;
+  const wrong: Record<string, unknown> = { ...body, actorId: 'E-0999' };
+  wrong.hash = chainHash(wrong);
+  wrong.mac = recordMac(section(config, 'audit').signingKey, String(wrong.hash));
+  await models.events.collection.replaceOne({ seq: N }, wrong);
+  const { code, stdout } = await runVerify();
+  t.is(code, 1);
+  t.regex(stdout, new RegExp(`BROKEN at seq ${N}: its actorId differs from actor.employeeId`));
+});
+
+test.serial('a chain whose older records predate actorId still verifies; tampering on either side is caught', async (t) => {
+  await models.events.collection.deleteMany({});
+  await models.checkpoints.collection.deleteMany({});
+  const opts = { end: new Date(), spanDays: 1, actors: ['E-0001', 'E-0002'], customers: 20, signingKey: section(config, 'audit').signingKey };
+  await buildAuditLog(models, { ...opts, events: 20, legacy: true, seed: 'old' });
+  const tail = await models.events.collection.findOne({ seq: 20 });
+  await buildAuditLog(models, { ...opts, events: 20, seed: 'new' }, { seq: 20, hash: String(tail!.hash) });
+  t.is(await models.events.countDocuments({ actorId: { $exists: true } }), 20);
+  const intact = await runVerify();
+  t.is(intact.code, 0, intact.stdout);
+  t.regex(intact.stdout, /^40 events, chain intact/);
+
+  await models.events.collection.updateOne({ seq: 5 }, { $set: { actorId: 'E-0001' } }); // adding one to an old record
+  const added = await runVerify();
+  t.is(added.code, 1);
+  t.regex(added.stdout, /BROKEN at seq 5: .*edited/);
+  await models.events.collection.updateOne({ seq: 5 }, { $unset: { actorId: '' } });
+  await models.events.collection.updateOne({ seq: 25 }, { $unset: { actorId: '' } }); // removing one from a new record
+  const removed = await runVerify();
+  t.is(removed.code, 1);
+  t.regex(removed.stdout, /BROKEN at seq 25: .*edited/);
 });

@@ -163,6 +163,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** An audit event as stored: the event plus chain position, storage time and the links. */
 export interface StoredAuditRecord extends Omit<AuditEventInput, 'occurredAt'> {
+  /** actor.employeeId copied to the top level (queries); absent on records written before it existed. */
+  actorId?: string | null;
   seq: number;
   occurredAt: Date;
   storedAt: Date;

@@ -65,6 +65,10 @@ function checkRecord(rec: Record<string, unknown>, expectedSeq: number, prevHash
   const hash = chainHash(rec);
   if (!sameHex(rec.hash, hash)) return { seq, problem: 'its content does not match its hash: the record was edited' };
   if (!sameHex(rec.mac, recordMac(signingKey, hash))) return { seq, problem: 'its MAC is invalid: the record was not written by the audit worker (forged or inserted)' };
+  // Queries find records "by actor" through the top-level copy: it must say what the record says.
+  if ('actorId' in rec && rec.actorId !== ((rec.actor as { employeeId?: unknown } | undefined)?.employeeId ?? null)) {
+    return { seq, problem: 'its actorId differs from actor.employeeId: "by actor" queries would misreport it' };
+  }
   return null;
 }
 

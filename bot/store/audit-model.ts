@@ -20,6 +20,7 @@ const auditEventSchema = new Schema<StoredAuditRecord>({
   action: { type: String, required: true },
   customerIds: { type: [String], default: undefined },
   actor: { type: new Schema({ employeeId: String, platform: String, platformUserId: String }, { _id: false }) },
+  actorId: { type: String }, // actor.employeeId at the top level, for queries (audit-actor-index.ts)
   prevHash: { type: String, required: true },
   hash: { type: String, required: true },
 }, { ...opts, collection: AUDIT_EVENTS_COLLECTION });
@@ -30,7 +31,8 @@ auditEventSchema.index({ customerIds: 1, occurredAt: -1 });
 auditEventSchema.index({ action: 1, occurredAt: -1 });
 // Admin audit queries (bot/store/audit-query-store.ts) page newest-first by seq within one filter
 // field: these make each page an index walk that stops after the page size.
-auditEventSchema.index({ 'actor.employeeId': 1, seq: -1 });
+auditEventSchema.index({ actorId: 1, seq: -1 });
+auditEventSchema.index({ 'actor.employeeId': 1, seq: -1 }); // records from before `actorId`
 auditEventSchema.index({ customerIds: 1, seq: -1 });
 auditEventSchema.index({ action: 1, seq: -1 });
 auditEventSchema.index({ grantId: 1, seq: -1 });

@@ -4,6 +4,7 @@
 // answer of any filter independently of the query code.
 import type { AuditAction } from '../../bot/core/audit.ts';
 import { chainHash, GENESIS_HASH, recordMac } from '../../bot/core/audit-event.ts';
+import { markActorIdSince } from '../../bot/store/audit-actor-index.ts';
 import type { AuditModels } from '../../bot/store/audit-model.ts';
 import { Prng } from '../../bot/store/prng.ts';
 
@@ -30,6 +31,8 @@ export interface FixtureOptions {
   batch?: number;
   /** Keep the light rows in memory (tests); benches with a million events do not need them. */
   keep?: boolean;
+  /** Records as written before the top-level `actorId` existed (no `actorId`, no marker). */
+  legacy?: boolean;
 }
 
 const ACTION_WEIGHTS: [AuditAction, number][] = [
@@ -56,6 +59,8 @@ export async function buildAuditLog(models: AuditModels, opts: FixtureOptions, a
   const step = (opts.end.getTime() - start) / Math.max(1, opts.events - 1);
   let seq = after?.seq ?? 0;
   let prevHash = after?.hash ?? GENESIS_HASH;
+  // As the chain writer does: note where records with `actorId` start before writing the first one.
+  if (!opts.legacy) await markActorIdSince(models.events.db, seq + 1);
   for (let i = 0; i < opts.events; i += batch) {
     const docs: Record<string, unknown>[] = [];
     for (let j = i; j < Math.min(opts.events, i + batch); j++) {
@@ -72,6 +77,7 @@ export async function buildAuditLog(models: AuditModels, opts: FixtureOptions, a
         eventId: fixtureEventId(opts.seed ?? 'f', seq + 1),
         occurredAt,
         actor: { employeeId: actorId, platform: 'slack', platformUserId: `U${actorId.replace(/\D/g, '')}` },
+        ...(opts.legacy ? {} : { actorId }),
         channelKind, action, customerIds, fields: [], decision, ruleIds: ['fixture'],
         ...(grantId ? { grantId } : {}),
         seq: ++seq,

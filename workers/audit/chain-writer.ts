@@ -9,6 +9,7 @@ import type { AuditEventInput } from '../../bot/core/audit.ts';
 import { GENESIS_HASH, chainHash, recordMac, type StoredAuditRecord } from '../../bot/core/audit-event.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { AuditModels } from '../../bot/store/audit-model.ts';
+import { markActorIdSince } from '../../bot/store/audit-actor-index.ts';
 import { appendRecords, isDuplicateKey, readTail, storedEventIds } from '../../bot/store/audit-store.ts';
 
 const MAX_CONFLICT_RETRIES = 50;
@@ -40,6 +41,7 @@ export class ChainWriter {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       if (this.tail === undefined) {
         this.tail = await readTail(this.models);
+        await this.markActorIdStart(this.tail);
         const already = await storedEventIds(this.models, pending.map((e) => e.eventId));
         pending = pending.filter((e) => !already.has(e.eventId));
       }
@@ -58,6 +60,16 @@ export class ChainWriter {
     throw new Error(`audit chain: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
   }
 
+  /**
+   * Before the first record with `actorId` is appended, notes where they start (audit-actor-index.ts).
+   * Only needed when the tail is an older record without it (or there is none); once a record with
+   * `actorId` is stored, its writer already left the marker.
+   */
+  private async markActorIdStart(tail: { seq: number; hash: string } | null): Promise<void> {
+    if (tail && (await tailHasActorId(this.models, tail.seq))) return;
+    await markActorIdSince(this.models.events.db, (tail?.seq ?? 0) + 1);
+  }
+
   private buildRecords(events: AuditEventInput[], tail: { seq: number; hash: string } | null): StoredAuditRecord[] {
     const storedAt = this.clock.now();
     let seq = tail?.seq ?? 0;
@@ -66,6 +78,9 @@ export class ChainWriter {
       const occurredAt = new Date(event.occurredAt);
       const body = {
         ...event,
+        // A top-level copy for index-friendly "by actor" queries; hashed with the rest, so it is as
+        // tamper-evident as actor.employeeId itself (audit-verify.ts also checks the two agree).
+        actorId: event.actor.employeeId,
         occurredAt,
         seq: ++seq,
         storedAt,
@@ -77,6 +92,11 @@ export class ChainWriter {
       return { ...body, hash, mac: recordMac(this.signingKey, hash) };
     });
   }
+}
+
+async function tailHasActorId(models: AuditModels, seq: number): Promise<boolean> {
+  const doc = await models.events.collection.findOne({ seq }, { projection: { actorId: 1 } });
+  return doc !== null && 'actorId' in doc;
 }
 
 /** The same event twice in one batch (a redelivery racing its original) is stored once. */
