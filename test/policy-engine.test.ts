@@ -143,6 +143,28 @@ test('expired (exactly at expiresAt) and revoked grants never count', async (t) 
   t.deepEqual((await stale.decide(rep, 'lookup', dm(), elsewhere)).grantIds, ['G-1']);
 });
 
+test('decideAs: one grant read for a whole lookup, the same decisions as decide, expiry still exact', async (t) => {
+  const store = new MemoryGrantStore([grant({})]);
+  let reads = 0;
+  const counting = { activeFor: (id: string, at: Date) => { reads++; return store.activeFor(id, at); } };
+  const e = createPolicyEngine(policy, { grants: counting });
+  const decideAs = await e.decideAs(rep, MON_10_SHANGHAI);
+  t.deepEqual(decideAs('lookup', dm()), await e.decide(rep, 'lookup', dm()));
+  t.deepEqual(decideAs('lookup', dm(), elsewhere), await e.decide(rep, 'lookup', dm(), elsewhere));
+  t.is(reads, 3, 'decideAs read once, each decide once');
+  decideAs('lookup', dm(), elsewhere);
+  decideAs('reveal', dm(), elsewhere);
+  t.is(reads, 3, 'further decisions on the snapshot read nothing');
+  // The snapshot's grants are re-checked against each decision's own time: one taken before the expiry
+  // cannot widen a decision made at it.
+  const expiry = new Date(MON_10_SHANGHAI.getTime() + 3_600_000);
+  t.false(decideAs('lookup', dm(expiry), elsewhere).allowed);
+  // A grant created after the snapshot is not in it (the lookup's decisions stay consistent).
+  await store.create(grant({ grantId: 'G-9', target: { kind: 'customers', customerIds: ['C-999999'] } }));
+  t.deepEqual(decideAs('lookup', dm()).grantIds, ['G-1']);
+  t.deepEqual((await e.decide(rep, 'lookup', dm())).grantIds, ['G-1', 'G-9']);
+});
+
 test('segment grants widen for the customers their conditions match', async (t) => {
   const seg = grant({ target: { kind: 'segment', segmentId: 'south-gold', conditions: { region: 'south', tier: 'gold' } } });
   const e = createPolicyEngine(policy, { grants: new MemoryGrantStore([seg]) });

@@ -16,6 +16,8 @@ import type { ChannelKind, Decision, DecisionContext, FieldOutcome, PolicyEngine
 
 export const MAX_CANDIDATES = 10;
 
+type DecideAs = Awaited<ReturnType<PolicyEngine['decideAs']>>;
+
 /** One field as it may be displayed: the value already masked on the server. */
 export interface ShownField { field: CustomerField; value: string; outcome: FieldOutcome }
 
@@ -74,14 +76,15 @@ export class LookupService {
   async lookup(asker: Asker, query: CustomerQuery, purpose: string | undefined): Promise<LookupResult> {
     const principal = principalOf(asker.employee);
     const ctx = this.context(asker.channel, purpose);
-    const decision = await this.deps.engine.decide(principal, 'lookup', ctx);
+    const decideAs = await this.deps.engine.decideAs(principal, ctx.at);
+    const decision = decideAs('lookup', ctx);
     await this.checkAllowed(asker, decision, purpose, 'lookup', query);
     const base = this.event(asker, 'lookup', decision, purpose, query);
     const found = await recordThenShow(this.deps.recorder, { ...base, meta: { stage: 'query' } },
       () => this.deps.customers.find(query, decision.scope, MAX_CANDIDATES));
     if (found.length === 0) return { kind: 'none', eventId: base.eventId };
 
-    const shown = await Promise.all(found.map((c) => this.view(principal, ctx, c, found.length > 1)));
+    const shown = await Promise.all(found.map((c) => this.view(decideAs, ctx, c, found.length > 1)));
     const visible = shown.filter((s): s is ShownCustomer => s !== null);
     if (visible.length === 0) return { kind: 'none', eventId: base.eventId };
     const shownEvent = this.shownEvent(base, visible);
@@ -146,8 +149,8 @@ export class LookupService {
   }
 
   /** Per-customer decision (rules may depend on the record, e.g. own accounts); pick lists keep profile only. */
-  private async view(principal: Principal, ctx: DecisionContext, customer: Customer, profileOnly: boolean): Promise<ShownCustomer | null> {
-    const decision = await this.deps.engine.decide(principal, 'lookup', ctx, customer);
+  private async view(decideAs: DecideAs, ctx: DecisionContext, customer: Customer, profileOnly: boolean): Promise<ShownCustomer | null> {
+    const decision = decideAs('lookup', ctx, customer);
     // The database filter and the in-memory check come from the same conditions; re-checking here means
     // a scope bug can only hide a customer, never show one.
     if (!decision.allowed || !this.deps.engine.inScope(decision, customer)) return null;

@@ -172,6 +172,10 @@ export function createPolicyEngine(policy: Policy, options: EngineOptions = {}):
     get cacheSize() { return cache.size; },
     decide,
     decideWith,
+    async decideAs(principal, at) {
+      const grants = options.grants ? await options.grants.activeFor(principal.employeeId, at) : NO_GRANTS;
+      return (action, context, customer) => decideWith(principal, action, context, customer, grants);
+    },
     async decideForAudience(principals, action, context, customer) {
       const decisions = await Promise.all(principals.map((pr) => (pr ? decide(pr, action, context, customer) : null)));
       return mergeAudience(action, decisions, predicateOf);
