@@ -1,6 +1,6 @@
 // Small helpers shared by the benches: timing, percentiles, peak memory sampling, the JSON result line,
 // the database backend measured, a policy with the per-user throttles raised.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,4 +65,48 @@ export function requireEnv(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run benches with \`npm run bench\`, which starts the services`);
   return v;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc; 0 once it has exited or off Linux. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids of every process whose command name is `command` (ferretdb, postgres, redis-server). */
+function pidsOf(command: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) pids.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}
+
+/**
+ * CPU used per process group between `start()` and `stop()`: named pids (this process, a child) and every
+ * process of the given command names. Where a bench's time goes when several processes share the cores.
+ */
+export function cpuMeter(named: Record<string, number>, commands: string[]): { stop(): Record<string, number> } {
+  const read = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(named)) out[name] = cpuSecondsOf(pid);
+    for (const command of commands) out[command] = pidsOf(command).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    return out;
+  };
+  const before = read();
+  return {
+    stop: () => {
+      const after = read();
+      return Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]));
+    },
+  };
 }

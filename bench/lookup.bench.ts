@@ -4,8 +4,15 @@
 // in the same run: the same HTTP server, receiver, Bolt app, dedupe, identity and database read, but no
 // policy decision, no masking and no audit events.
 //
+// Processes, as deployed (docker/compose.yaml runs `bot` and `worker` apart) and as Slack is remote:
+// - this process runs the bot under test (the baseline app, then custos) and nothing else on its loop;
+// - `bench/lookup-load.ts`, a child, hosts the fake Slack API and sends the requests;
+// - the audit worker is `custos start --only worker`, a child, during the custos run.
 // Latency of one request = from sending the signed POST to the fake Slack API receiving its reply.
-// The audit worker runs in the same process during the custos run (as `custos start` runs it).
+// After the custos run the bench waits until the worker has stored every audit event and reports how
+// long that took (`audit_drain_ms`): a worker that fell behind cannot hide behind a fast bot.
+// CPU per lookup for each process (bot, load generator, worker, FerretDB, PostgreSQL, Redis) is read from
+// /proc and reported for both runs: on 2 shared cores the sum is what bounds throughput.
 // Six askers from four departments ask hundreds of times a second, far beyond the default policy's
 // per-user throttles (burst 40, 60/min, a freeze after 45 distinct customers in 10 min): the bot runs on
 // a copy of the default policy with those raised (`unthrottledPolicyDir`), so the limiter and detectors
@@ -13,14 +20,13 @@
 // identity path differ by department, not by person, and the demo directory has a few dozen staff.
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
-// Where the time goes (100,000 customers, load average ~12 on 2 cores, per-process CPU sampled from
-// /proc): the baseline costs ~11 ms of this process's CPU and ~8 ms of FerretDB's per lookup, custos
-// ~21 ms and ~11 ms plus ~2 ms of Redis (policy, masking, two audit jobs queued, the in-process audit
-// worker storing them, limiter and detectors). With that, 300 lookups/s needs ~10 free cores.
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { App } from '@slack/bolt';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { loadConfig, section } from '../bot/config.ts';
@@ -41,12 +47,11 @@ import { demoEmployeeList } from '../bot/store/demo-company.ts';
 import { demoCustomers } from '../bot/store/demo-data.ts';
 import { EmployeeStore } from '../bot/store/employee-store.ts';
 import { customerModel } from '../bot/store/models.ts';
-import { startWorkers } from '../workers/main.ts';
+import { AUDIT_QUEUE } from '../bot/queue/audit-producer.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
-import { FakeSlackApi } from '../test/fakes/slack-api.ts';
-import { FORM, sign, slashCommandBody } from '../test/helpers/slack-sign.ts';
 import { indexEqualityPushdown } from './ferretdb-pg.ts';
-import { databaseBackend, now, percentile, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
+import { databaseBackend, cpuMeter, now, percentile, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
+import type { Ask, LoadReply, LoadRequest } from './lookup-load.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_LOOKUP_CUSTOMERS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_LOOKUP_REQUESTS ?? 2000);
@@ -74,7 +79,6 @@ const env = {
   SLACK_SIGNING_SECRET: SECRET, SLACK_API_RETRIES: '0', HTTP_PORT: '0', CUSTOS_POLICY_DIR: policyDir,
 };
 
-interface Ask { userId: string; text: string }
 /** The top-level equality keys the product's lookups filter on (bot/store/customer-store.ts lookupFilter). */
 const LOOKUP_KEYS = ['_id', 'customerId', 'biPhone', 'biEmail', 'biIdNumber'];
 
@@ -136,42 +140,14 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** Sends `asks` with `CONCURRENCY` in flight; latency = POST sent → reply received by the fake. */
-async function drive(url: string, fake: FakeSlackApi, asks: Ask[]): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = now();
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= asks.length) return;
-      const ask = asks[i]!;
-      const responseUrl = fake.responseUrl();
-      const raw = slashCommandBody({ text: ask.text, userId: ask.userId, channelId: `D${ask.userId.slice(1)}`, responseUrl });
-      const path = new URL(responseUrl).pathname;
-      const started = now();
-      const replied = fake.waitFor((c) => c.path === path, 120_000);
-      replied.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-      const res = await fetch(url, { method: 'POST', ...sign(SECRET, raw, FORM) });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
-      const reply = await replied;
-      if (!String(JSON.stringify(reply.body)).includes('C-')) throw new Error(`unexpected reply: ${JSON.stringify(reply.body).slice(0, 200)}`);
-      latencies.push(now() - started);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000 };
-}
-
 /** Baseline: same server, receiver, Bolt, dedupe, identity and read, without policy, masking or audit. */
-async function startBaseline(settings: { uri: string; db: string }, cipher: FieldCipher, fake: FakeSlackApi, redisUrl: string) {
+async function startBaseline(settings: { uri: string; db: string }, cipher: FieldCipher, slack: SlackApi, redisUrl: string) {
   // Its own connection, as the bot has: the bench's seeding connection stays out of the measurement.
   const conn = await connectDatabase(settings);
   const logger = createLogger({ level: 'warn' });
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const receiver = new SlackHttpReceiver({ signingSecrets: [SECRET], logger });
-  const app = new App({ token: fake.token, receiver, clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } }, logLevel: undefined });
+  const app = new App({ token: slack.token, receiver, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }, logLevel: undefined });
   const customers = new CustomerStore(conn, cipher);
   const directory = new EmployeeStore(conn);
   app.use(dedupeMiddleware(redisDeduper(redis, `${prefix}-base`, logger), logger));
@@ -194,40 +170,94 @@ async function startBaseline(settings: { uri: string; db: string }, cipher: Fiel
   return { url: `http://127.0.0.1:${address.port}/slack/events`, close: async () => { await closeServer(server); redis.disconnect(); await conn.close(); } };
 }
 
-async function main(): Promise<void> {
-  const fake = new FakeSlackApi({ users: demoEmployeeList().map((e) => ({ id: `U${e.employeeId.replace(/\D/g, '')}`, email: e.email })) });
-  for (const e of demoEmployeeList()) {
-    const id = `U${e.employeeId.replace(/\D/g, '')}`;
-    fake.addChannel({ id: `D${id.slice(1)}`, isIm: true, members: [id, 'UBOT'] });
+interface SlackApi { apiUrl: string; token: string }
+
+/** The load generator child (bench/lookup-load.ts): one request and its answer at a time over IPC. */
+function startLoadGenerator(): { child: ChildProcess; ask(req: LoadRequest): Promise<LoadReply> } {
+  const child = fork(fileURLToPath(new URL('./lookup-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (req: LoadRequest) => new Promise<LoadReply>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`load generator exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (reply: LoadReply) => {
+      child.off('exit', onExit);
+      if (reply.type === 'failed') reject(new Error(`load generator: ${reply.message}`));
+      else resolve(reply);
+    });
+    child.send(req);
+  });
+  return { child, ask };
+}
+
+/** `custos start --only worker` as its own process, the way docker/compose.yaml runs it. */
+function startWorkerProcess(workerEnv: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../bot/cli/main.ts', import.meta.url)), 'start', '--only', 'worker'], {
+    env: { ...process.env, ...workerEnv }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Waits until the audit queue holds no waiting or active job; returns how long that took. */
+async function auditDrained(queue: Queue, timeoutMs = 300_000): Promise<number> {
+  const t0 = now();
+  for (;;) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+    if (Object.values(counts).every((n) => n === 0)) return now() - t0;
+    if (now() - t0 > timeoutMs) throw new Error(`audit queue not drained after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  await fake.start();
-  // The fake keeps every call; a bench run makes tens of thousands: keep memory flat.
-  const trim = setInterval(() => { if (fake.calls.length > 5000) fake.calls.splice(0, fake.calls.length - 1000); }, 1000);
-  const config = loadConfig({ ...env, SLACK_BOT_TOKEN: fake.token, SLACK_API_URL: fake.apiUrl }, { require: ['mongo', 'redis', 'crypto', 'audit', 'slack'] });
+}
+
+/** CPU milliseconds per lookup for each process group during one measured run. */
+function perLookup(cpuSeconds: Record<string, number>, requests: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round((v * 1000) / requests, 2)]));
+}
+
+async function main(): Promise<void> {
+  const load = startLoadGenerator();
+  const users = demoEmployeeList().map((e) => ({ id: `U${e.employeeId.replace(/\D/g, '')}`, email: e.email }));
+  const channels = users.map((u) => ({ id: `D${u.id.slice(1)}`, isIm: true, members: [u.id, 'UBOT'] }));
+  const ready = await load.ask({ type: 'start', users, channels });
+  if (ready.type !== 'ready') throw new Error('load generator did not start');
+  const slack: SlackApi = { apiUrl: ready.apiUrl, token: ready.token };
+  const botEnv = { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.apiUrl };
+  const config = loadConfig(botEnv, { require: ['mongo', 'redis', 'crypto', 'audit', 'slack'] });
   const cipher = new FieldCipher(section(config, 'crypto'));
   const conn = await mongoose.createConnection(section(config, 'mongo').uri, { dbName, autoIndex: false }).asPromise();
+  const auditQueue = new Queue(AUDIT_QUEUE, { connection: { url: section(config, 'redis').url }, prefix });
   const logger = createLogger({ level: 'warn' });
+  let worker: ChildProcess | undefined;
   try {
     log(`database backend: ${databaseBackend()}`);
     const sample = await seed(conn, cipher);
     const asks = await plan(sample, config.policyDir);
     log(`${asks.length} distinct lookups planned; ${REQUESTS} measured per run, ${CONCURRENCY} in flight`);
     const pick = (n: number, offset: number) => Array.from({ length: n }, (_, i) => asks[(i + offset) % asks.length]!);
+    const drive = async (url: string, batch: Ask[]) => {
+      const reply = await load.ask({ type: 'drive', url, secret: SECRET, asks: batch, concurrency: CONCURRENCY });
+      if (reply.type !== 'driven') throw new Error('load generator did not drive');
+      return reply;
+    };
+    const meter = (named: Record<string, number>) => cpuMeter({ bot: process.pid, load: load.child.pid!, ...named }, ['ferretdb', 'postgres', 'redis-server']);
 
-    const baseline = await startBaseline(section(config, 'mongo'), cipher, fake, section(config, 'redis').url);
-    await drive(baseline.url, fake, pick(WARMUP, 0));
-    const base = await drive(baseline.url, fake, pick(REQUESTS, WARMUP));
+    const baseline = await startBaseline(section(config, 'mongo'), cipher, slack, section(config, 'redis').url);
+    await drive(baseline.url, pick(WARMUP, 0));
+    const baseMeter = meter({});
+    const base = await drive(baseline.url, pick(REQUESTS, WARMUP));
+    const baseCpu = perLookup(baseMeter.stop(), REQUESTS);
     await baseline.close();
-    log(`baseline: ${round(REQUESTS / base.seconds)} req/s, p50 ${round(percentile(base.latencies, 50))} ms, p99 ${round(percentile(base.latencies, 99))} ms`);
+    log(`baseline: ${round(REQUESTS / base.seconds)} req/s, p50 ${round(percentile(base.latencies, 50))} ms, p99 ${round(percentile(base.latencies, 99))} ms; CPU ms per lookup ${JSON.stringify(baseCpu)}`);
 
-    const workers = await startWorkers(config, logger);
+    worker = startWorkerProcess(botEnv);
     const bot = await startBot(config, logger, { clock: { now: () => new Date(WORKDAY + (Date.now() % 3_600_000)) } });
     const url = `${bot.url}/slack/events`;
-    await drive(url, fake, pick(WARMUP, 0));
-    const run = await drive(url, fake, pick(REQUESTS, WARMUP));
-    log(`custos: ${round(REQUESTS / run.seconds)} req/s, p50 ${round(percentile(run.latencies, 50))} ms, p99 ${round(percentile(run.latencies, 99))} ms`);
+    await drive(url, pick(WARMUP, 0));
+    await auditDrained(auditQueue); // the worker is up and has caught up before the measured run
+    const runMeter = meter({ worker: worker.pid! });
+    const run = await drive(url, pick(REQUESTS, WARMUP));
+    const backlog = await auditQueue.getWaitingCount();
+    const drainMs = await auditDrained(auditQueue);
+    const runCpu = perLookup(runMeter.stop(), REQUESTS);
+    log(`custos: ${round(REQUESTS / run.seconds)} req/s, p50 ${round(percentile(run.latencies, 50))} ms, p99 ${round(percentile(run.latencies, 99))} ms; audit backlog ${backlog} drained in ${round(drainMs)} ms; CPU ms per lookup ${JSON.stringify(runCpu)}`);
     await bot.close();
-    await workers.close();
 
     const p99 = percentile(run.latencies, 99);
     const baseP99 = percentile(base.latencies, 99);
@@ -238,14 +268,22 @@ async function main(): Promise<void> {
       p99_ms: round(p99),
       baseline_p99_ms: round(baseP99),
       p99_ratio: round(p99 / baseP99),
+      baseline_rate: round(REQUESTS / base.seconds, 1),
+      audit_backlog: backlog, audit_drain_ms: round(drainMs),
+      cpu_ms_per_lookup: runCpu, baseline_cpu_ms_per_lookup: baseCpu,
       customers: CUSTOMERS, requests: REQUESTS, concurrency: CONCURRENCY, pg_gin_indexes: PG_GIN && databaseBackend() === 'ferretdb-postgresql',
     });
   } finally {
-    clearInterval(trim);
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker!.once('exit', r));
+      worker.kill('SIGTERM');
+      await exited;
+    }
+    await load.ask({ type: 'stop' }).catch(() => undefined);
     rmSync(policyDir, { recursive: true, force: true });
+    await auditQueue.close().catch(() => undefined);
     await conn.dropDatabase().catch(() => undefined);
     await conn.close().catch(() => undefined);
-    await fake.stop();
     const r = new Redis(section(config, 'redis').url);
     let cursor = '0';
     do {

@@ -47,6 +47,8 @@ export class FakeSlackApi {
   private tsCounter = 0;
   private responseUrlCounter = 0;
   private waiters: { pred: (c: RecordedCall) => boolean; resolve: (c: RecordedCall) => void }[] = [];
+  /** `nextCallTo` waiters by request path: a bench waits on thousands of fresh response URLs. */
+  private readonly pathWaiters = new Map<string, (c: RecordedCall) => void>();
   /** Files by id: bytes arrive at the upload URL, channel and title with completeUploadExternal. */
   readonly files = new Map<string, FakeFile>();
   private readonly uploadUrls = new Map<string, { fileId: string; filename: string; length: number }>();
@@ -100,8 +102,28 @@ export class FakeSlackApi {
     });
   }
 
+  /**
+   * Resolves with the next call to `path` — typically a response_url handed out just before the request
+   * that should answer it. Unlike `waitFor` it neither scans past calls nor runs a predicate per call, so
+   * a load generator's cost stays constant however many calls the fake has recorded.
+   */
+  nextCallTo(path: string, timeoutMs = 10_000): Promise<RecordedCall> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pathWaiters.delete(path);
+        reject(new Error(`fake Slack: no call to ${path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pathWaiters.set(path, (c) => { clearTimeout(timer); resolve(c); });
+    });
+  }
+
   private record(call: RecordedCall): void {
     this.calls.push(call);
+    const byPath = this.pathWaiters.get(call.path);
+    if (byPath) {
+      this.pathWaiters.delete(call.path);
+      byPath(call);
+    }
     for (const w of [...this.waiters]) {
       if (w.pred(call)) {
         this.waiters = this.waiters.filter((x) => x !== w);
