@@ -1,0 +1,44 @@
+// Every bench runs end to end at a tiny size against the test services, so `npm run bench` cannot rot
+// unnoticed between the runs that measure. It checks the contract only — exit 0 and, as the last stdout
+// line, one JSON object with the bench's figures — never the figures (speed is measured by the benches,
+// not asserted by tests).
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { requireEnv } from './helpers/services.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Tiny sizes for each bench, and the figures its result line must carry. */
+const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }> = {
+  policy: { env: { POLICY_BENCH_ITERATIONS: '2000' }, figures: ['rate', 'baseline_rate', 'cost_ratio'] },
+  import: { env: { BENCH_IMPORT_ROWS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
+  audit: { env: { BENCH_AUDIT_EVENTS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },
+  export: { env: { BENCH_EXPORT_ROWS: '500' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
+  'audit-query': { env: { BENCH_AUDIT_QUERY_EVENTS: '3000', BENCH_AUDIT_QUERY_ROUNDS: '1', BENCH_AUDIT_QUERY_WARMUP: '0' }, figures: ['p95_ms', 'baseline_p95_ms', 'p95_ratio'] },
+  lookup: {
+    env: { BENCH_LOOKUP_CUSTOMERS: '300', BENCH_LOOKUP_REQUESTS: '40', BENCH_LOOKUP_WARMUP: '5', BENCH_LOOKUP_CONCURRENCY: '4' },
+    figures: ['rate', 'p50_ms', 'p99_ms', 'baseline_p99_ms', 'p99_ratio', 'audit_backlog', 'cpu_ms_per_lookup'],
+  },
+};
+
+function runBench(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', name], {
+      cwd: root, timeout: 110_000, maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, MONGODB_URI: requireEnv('MONGODB_URI'), REDIS_URL: requireEnv('REDIS_URL'), ...env },
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+for (const [name, { env, figures }] of Object.entries(BENCHES)) {
+  test.serial(`bench ${name} runs at a tiny size and ends with its JSON result line`, async (t) => {
+    const { code, stdout, stderr } = await runBench(name, env);
+    t.is(code, 0, stderr.slice(-2000));
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+    t.is(result.bench, name);
+    for (const f of figures) t.not(result[f], undefined, `${name} reports ${f}`);
+    t.false('error' in result);
+  });
+}
