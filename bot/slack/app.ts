@@ -1,7 +1,7 @@
 // Builds the Bolt app: HTTP mode with our verifying receiver (bot/http serves it), or Socket Mode with
 // Bolt's SocketModeReceiver (no public URL; Slack authenticates the WebSocket with the app token).
 // The Web API base URL is configurable (SLACK_API_URL: GovSlack, proxies, the tests' fake).
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { SlackSettings } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { dedupeMiddleware, type Deduper } from './dedupe.ts';
@@ -29,7 +29,10 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
   let receiver: SlackHttpReceiver | undefined;
   let app: App;
   if (settings.mode === 'socket') {
-    app = new App({ token: settings.botToken, appToken: settings.appToken, socketMode: true, logger, clientOptions });
+    // Built here rather than by `socketMode: true`: Bolt hands the socket client only
+    // `installerOptions.clientOptions`, so `apps.connections.open` would ignore SLACK_API_URL.
+    const socket = new SocketModeReceiver({ appToken: settings.appToken ?? '', logger, installerOptions: { clientOptions } });
+    app = new App({ token: settings.botToken, receiver: socket, logger, clientOptions });
   } else {
     if (!settings.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in http mode');
     receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger });

@@ -248,7 +248,20 @@ function memoProfile(turn: Turn): () => Promise<ChatProfile> {
     cached ??= turn.client.users.info({ user: turn.userId }).then((r) => ({
       ...(r.user?.profile?.email ? { email: r.user.profile.email } : {}),
       ...(r.user?.locale ? { locale: r.user.locale } : {}),
-    }));
+    }), (err: unknown) => {
+      // A user Slack will not describe to us (another organisation's member in a shared channel, a
+      // deleted account) has no e-mail we could match: an unknown user, refused as such — not an error.
+      if (isSlackPlatformError(err, PROFILE_UNAVAILABLE)) return {};
+      throw err;
+    });
     return cached;
   };
+}
+
+const PROFILE_UNAVAILABLE = new Set(['user_not_found', 'user_not_visible', 'account_inactive']);
+
+/** A Web API call Slack answered with `ok: false` and one of `codes` (bolt's stable error code, not its message). */
+function isSlackPlatformError(err: unknown, codes: Set<string>): boolean {
+  const e = err as { code?: unknown; data?: { error?: unknown } } | null;
+  return e?.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string' && codes.has(e.data.error);
 }

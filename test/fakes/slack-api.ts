@@ -42,6 +42,8 @@ export class FakeSlackApi {
   private readonly users = new Map<string, FakeUser>();
   private readonly channels = new Map<string, FakeChannel>();
   private readonly membersPageSize: number;
+  private appToken: string | undefined;
+  private socketUrl: (() => string) | undefined;
   private server: Server | undefined;
   private base = '';
   private tsCounter = 0;
@@ -60,6 +62,15 @@ export class FakeSlackApi {
     this.membersPageSize = opts.membersPageSize ?? 200;
     for (const u of opts.users ?? []) this.addUser(u);
     for (const c of opts.channels ?? []) this.addChannel(c);
+  }
+
+  /**
+   * Serves `apps.connections.open` (Socket Mode): with the app-level token it answers `url()`, the
+   * WebSocket the client should connect to (test/fakes/slack-socket.ts); any other token is refused.
+   */
+  socketMode(appToken: string, url: () => string): void {
+    this.appToken = appToken;
+    this.socketUrl = url;
   }
 
   addUser(user: FakeUser): void { this.users.set(user.id, user); }
@@ -151,7 +162,9 @@ export class FakeSlackApi {
     if (!handler) return answer({ ok: false, error: 'unknown_method' });
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof body.token === 'string' ? body.token : '';
-    if (method !== 'api.test' && token !== this.token) return answer({ ok: false, error: token ? 'invalid_auth' : 'not_authed' });
+    // apps.connections.open takes the app-level token (xapp-…), every other method the bot token.
+    const expected = method === 'apps.connections.open' ? this.appToken : this.token;
+    if (method !== 'api.test' && token !== expected) return answer({ ok: false, error: token ? 'invalid_auth' : 'not_authed' });
     try {
       answer(handler(body));
     } catch (err) {
@@ -187,6 +200,10 @@ export class FakeSlackApi {
   private handlers(): Record<string, Handler> {
     return {
       'api.test': () => ({ ok: true }),
+      'apps.connections.open': () => {
+        if (!this.socketUrl) throw new SlackRefusal('not_allowed_token_type');
+        return { ok: true, url: this.socketUrl() };
+      },
       'auth.test': () => ({ ok: true, url: 'https://fake.slack.com/', team: 'Fake', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBOT', user: 'custos' }),
       'users.info': (b) => {
         const user = this.users.get(String(b.user ?? ''));
