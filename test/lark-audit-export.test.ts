@@ -16,7 +16,7 @@ import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { demoCustomerId } from '../bot/store/demo-data.ts';
 import { cardButtons, cardFormFields, cardText, type SentMessage } from './fakes/lark-api.ts';
 import { LarkHarness } from './helpers/lark-bot.ts';
-import { cardAction, post, signed } from './helpers/lark-sign.ts';
+import { cardAction, eventId, post, signed } from './helpers/lark-sign.ts';
 
 // The 3 s callback budget is lark-flows' subject; here a loaded CI machine must not turn an answer into "working…".
 const h = new LarkHarness(import.meta.url, { customers: 30, overrides: { callbackBudgetMs: 60_000 } });
@@ -116,6 +116,23 @@ test.serial('an auditor exports a who-viewed result: form card → DPO approves 
   t.like(created, { meta: { kind: 'audit-export' }, actor: { platform: 'lark' } });
   t.deepEqual(created.customerIds, [], 'the request names no customer itself');
   t.is(await h.conn.collection('grants').countDocuments({ requestId }), 0, 'no customer-data grant');
+});
+
+test.serial('an Export results click must be signed, and a redelivered click (same event id) sends one form', async (t) => {
+  if (!exportValue) return t.fail('needs the value from the first test');
+  const formsAfter = (n: number) => h.fake.sent().filter((m) => sentAfter(n)(m) && m.receiveId === h.openId('auditor') && cardFormFields(m.card).includes('reason'));
+  const n = h.fake.sent().length;
+  const click = (id: string, signKey?: string) => h.push(cardAction({ openId: h.openId('auditor'), value: exportValue!, messageId: 'om_audit_card', chatId: h.dm('auditor'), eventId: id }), signKey ? { signKey } : {});
+  t.is((await click(eventId(), 'not-the-encrypt-key')).status, 401, 'a forged signature reaches no handler');
+  await new Promise((r) => setTimeout(r, 500));
+  t.is(formsAfter(n).length, 0, 'no form for a forged click');
+
+  const id = eventId();
+  const answers = await Promise.all([click(id), click(id)]);
+  t.deepEqual(answers.map((a) => a.status), [200, 200], 'both deliveries are answered');
+  await h.fake.waitFor((m) => formsAfter(n).includes(m));
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is(formsAfter(n).length, 1, 'one form for one click delivered twice');
 });
 
 test.serial('someone who may not query the audit log cannot ask for an audit export, even with a real button value', async (t) => {
