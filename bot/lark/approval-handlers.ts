@@ -1,10 +1,10 @@
 // The approval flow on Lark: the lookup card's Reveal / Request access buttons, an audit card's Export
 // results and the `export …` command send a request form card (Lark has no modals); its submission
-// creates the request; approvers'
-// Approve / Deny (Deny opens a reason form on that approver's copy of the card) and the requester's
-// Cancel decide it. Decisions, checks and texts live in bot/core (approvals/*, views-approval.ts); the
-// service updates every copy of the card (approval-notifier.ts), so a callback answers with a toast,
-// and with a card only where the clicked card itself changes (a form opened, submitted or refused).
+// creates the request; approvers' Approve / Deny (Deny opens a reason form on that approver's copy of
+// the card) and the requester's Cancel decide it. Decisions, checks and texts live in bot/core
+// (approvals/*, views-approval.ts); the service updates every copy of the card (approval-notifier.ts),
+// so a callback answers with a toast, and with a card only where the clicked card itself changes (a
+// form opened, submitted or refused).
 // Duplicated clicks are normal: the service's compare-and-swap answers "already decided", and a form
 // copy submits once (its nonce is claimed before the request is created).
 import { randomBytes } from 'node:crypto';
