@@ -159,3 +159,55 @@ test('`audit …` typed by the auditor lists who viewed a customer; a sales rep 
   t.is(refused.replies[0]!.kind, 'notice');
   t.regex(textOf(refused.replies[0]!.html), /无权查询审计日志|may not query the audit log/);
 });
+
+/** An HTML attribute's value as the page's script reads it (entities decoded). */
+function attr(html: string, pattern: RegExp): string | undefined {
+  const raw = pattern.exec(html)?.[1];
+  return raw?.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+async function inboxOf(employeeId: string): Promise<{ kind: string; html: string }[]> {
+  const res = await fetch(h.url('/playground/api/inbox'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId }) });
+  return ((await res.json()) as { inbox: { kind: string; html: string }[] }).inbox;
+}
+
+test('Export results under an audit table asks the DPO through the request form; a sales rep with the same value is refused', async (t) => {
+  const c = eastNotOwned();
+  const seen = await h.say(rep.employeeId, c.customerId);
+  await h.auditFor(seen.requestId, 2);
+  const auditor = demoEmployee('auditor');
+  const dpo = demoEmployee('dpo');
+  const table = await h.say(auditor.employeeId, `audit who-viewed ${c.customerId} purpose: 例行审计抽查`);
+  t.is(table.replies[0]!.kind, 'audit-table');
+  t.regex(table.replies[0]!.html, /data-action="audit_export"[^>]*>导出结果</, 'the table has the Export results button');
+  const value = attr(table.replies[0]!.html, /data-action="audit_export" data-value="([^"]+)"/)!;
+
+  const form = await h.click(auditor.employeeId, 'audit_export', value);
+  t.is(form.replies[0]!.kind, 'request_form');
+  t.true(textOf(form.replies[0]!.html).includes(`customer=${c.customerId}`), 'the form says which audit query');
+  const metadata = attr(form.replies[0]!.html, /data-action="approval_submit" data-value="([^"]+)"/)!;
+  const sent = await h.click(auditor.employeeId, 'approval_submit', metadata, { form: { purpose: '季度访问审计', duration: '60' } });
+  const requestId = /(R-[A-P]{10})/.exec(textOf(sent.replies[0]!.html))?.[1];
+  if (!requestId) return t.fail(textOf(sent.replies[0]!.html));
+
+  // The DPO finds the approval card in their inbox and approves it; the auditor is told.
+  await inboxOf(auditor.employeeId); // drained, so what follows is what the approval told the auditor
+  const card = (await inboxOf(dpo.employeeId)).find((i) => i.kind === 'approval' && i.html.includes(requestId));
+  if (!card) return t.fail('no approval card in the DPO inbox');
+  t.true(textOf(card.html).includes(`customer=${c.customerId}`), 'the DPO sees which audit query');
+  const approved = await h.click(dpo.employeeId, 'approval_approve', requestId);
+  t.true(textOf(approved.replies[0]!.html).includes(`#${requestId}`));
+  const told = (await inboxOf(auditor.employeeId)).map((i) => textOf(i.html));
+  t.true(told.some((x) => x.includes(requestId) && x.includes('不发送文件')), 'told it was approved, and that the playground delivers no file');
+  const { events } = await import('../bot/store/audit-model.ts').then((m) => m.auditModels(h.conn));
+  let created: { actor: { platform: string }; meta: { kind: string } } | null = null;
+  for (let i = 0; i < 150 && !created; i++) {
+    created = await events.findOne({ requestId, action: 'request.create' }).lean<{ actor: { platform: string }; meta: { kind: string } }>();
+    if (!created) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.like(created, { actor: { platform: 'playground' }, meta: { kind: 'audit-export' } });
+
+  const refused = await h.click(rep.employeeId, 'audit_export', value);
+  t.is(refused.replies[0]!.kind, 'notice');
+  t.regex(textOf(refused.replies[0]!.html), /无法申请导出（原因：no_rule）/);
+});

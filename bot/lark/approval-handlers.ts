@@ -1,9 +1,10 @@
-// The approval flow on Lark: the lookup card's Reveal / Request access buttons and the `export …`
-// command send a request form card (Lark has no modals); its submission creates the request; approvers'
-// Approve / Deny (Deny opens a reason form on that approver's copy of the card) and the requester's
-// Cancel decide it. Decisions, checks and texts live in bot/core (approvals/*, views-approval.ts); the
-// service updates every copy of the card (approval-notifier.ts), so a callback answers with a toast,
-// and with a card only where the clicked card itself changes (a form opened, submitted or refused).
+// The approval flow on Lark: the lookup card's Reveal / Request access buttons, an audit card's Export
+// results and the `export …` command send a request form card (Lark has no modals); its submission
+// creates the request; approvers' Approve / Deny (Deny opens a reason form on that approver's copy of
+// the card) and the requester's Cancel decide it. Decisions, checks and texts live in bot/core
+// (approvals/*, views-approval.ts); the service updates every copy of the card (approval-notifier.ts),
+// so a callback answers with a toast, and with a card only where the clicked card itself changes (a
+// form opened, submitted or refused).
 // Duplicated clicks are normal: the service's compare-and-swap answers "already decided", and a form
 // copy submits once (its nonce is claimed before the request is created).
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
 import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
-import type { AccessRequest, RequestOrigin, RequestTarget } from '../core/approvals/types.ts';
+import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
@@ -25,6 +26,7 @@ import {
   renderApproval, renderRequestForm,
 } from './approval-cards.ts';
 import './approval-messages.ts';
+import { ACTION_AUDIT_EXPORT } from './audit-cards.ts';
 import { ACTION_ACCESS, ACTION_REVEAL, renderView, type LarkCard } from './cards.ts';
 import type { CallbackAnswer } from './handlers.ts';
 
@@ -41,7 +43,7 @@ export interface ApprovalTurn { employee: Employee; channelKind: ChannelKind; me
 /** What a request form carries back in its submit button: the target, and where it was asked. */
 interface FormMetadata { target: RequestTarget; channelKind: ChannelKind; origin: string }
 
-const APPROVAL_ACTIONS = new Set([ACTION_REVEAL, ACTION_ACCESS, ACTION_REQUEST_SUBMIT, ACTION_APPROVE, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_CANCEL]);
+const APPROVAL_ACTIONS = new Set([ACTION_REVEAL, ACTION_ACCESS, ACTION_AUDIT_EXPORT, ACTION_REQUEST_SUBMIT, ACTION_APPROVE, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_CANCEL]);
 
 export class LarkApprovalFlow {
   constructor(private readonly deps: LarkApprovalDeps) {}
@@ -70,6 +72,8 @@ export class LarkApprovalFlow {
       switch (str(value.a)) {
         case ACTION_REVEAL: return await this.openForm(turn, parseRequestButton('reveal', str(value.v)));
         case ACTION_ACCESS: return await this.openForm(turn, parseRequestButton('access', str(value.v)));
+        // The value is the audit query's filter token; the service decodes and re-encodes it (or refuses).
+        case ACTION_AUDIT_EXPORT: return await this.openForm(turn, { kind: 'audit-export', query: str(value.v) });
         case ACTION_REQUEST_SUBMIT: return await this.submit(turn, str(value.m), str(value.n), form);
         case ACTION_APPROVE: return await this.approve(turn, requestId);
         case ACTION_DENY: return await this.openDeny(turn, requestId);
@@ -85,10 +89,14 @@ export class LarkApprovalFlow {
     }
   }
 
-  /** The form goes into the clicker's DM as a new card; the lookup card stays as it is (a reveal patches it later). */
-  private async openForm(turn: ApprovalTurn, target: Exclude<RequestTarget, { kind: 'export' }>): Promise<CallbackAnswer> {
+  /**
+   * The form goes into the clicker's DM as a new card; the lookup or audit card stays as it is (a reveal
+   * patches it later). The form carries the target as the service prepared it (an audit filter re-encoded).
+   */
+  private async openForm(turn: ApprovalTurn, asked: Exclude<RequestTarget, { kind: 'export' }>): Promise<CallbackAnswer> {
     const locale = turn.employee.locale;
-    const prepared = await this.deps.approvals.prepare(turn.employee, target, turn.channelKind);
+    const prepared = await this.deps.approvals.prepare(turn.employee, asked, turn.channelKind);
+    const target = prepared.target;
     const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: turn.messageId };
     await this.deps.api.sendCard('open_id', turn.employee.chat.lark ?? '', renderRequestForm(requestFormView(prepared, whatOf(target, locale), locale, JSON.stringify(meta)), newNonce()));
     return toast('info', t('lark.approval.formSent', locale));
@@ -197,7 +205,7 @@ function newNonce(): string {
 function parseMetadata(text: string): FormMetadata {
   try {
     const m = JSON.parse(text) as FormMetadata;
-    if (!m || typeof m.origin !== 'string' || !m.target || !['reveal', 'access', 'export'].includes(m.target.kind)) throw new Error('shape');
+    if (!m || typeof m.origin !== 'string' || !m.target || !(REQUEST_KINDS as readonly string[]).includes(m.target.kind)) throw new Error('shape');
     if (!['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
     return m;
   } catch {

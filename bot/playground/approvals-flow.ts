@@ -3,9 +3,9 @@
 // posts to a DM, the approval flow writes into the employee's playground inbox (inbox.ts).
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
-import type { CustomerTarget } from '../core/approvals/types.ts';
+import type { CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
-import type { AuditQueryService } from '../core/audit-query-service.ts';
+import { decodePageToken, describeFilter, type AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
 import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
@@ -18,7 +18,8 @@ export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | Audi
 
 export interface ApprovalForm { purpose?: string; duration?: string; groups?: string[]; reason?: string; metadata?: string }
 
-interface Metadata { target: CustomerTarget; channelKind: ChannelKind }
+type FormTarget = CustomerTarget | Extract<RequestTarget, { kind: 'audit-export' }>;
+interface Metadata { target: FormTarget; channelKind: ChannelKind }
 
 export interface ApprovalFlowDeps {
   approvals: ApprovalService;
@@ -39,6 +40,22 @@ export class PlaygroundApprovalFlow {
       const what = target.kind === 'reveal' ? `${target.customerId} · ${t(`field.${target.field}`, l)}` : target.customerId;
       const meta: Metadata = { target, channelKind: channel };
       return requestFormView(prepared, what, l, JSON.stringify(meta));
+    } catch (err) {
+      return this.error(err, l);
+    }
+  }
+
+  /**
+   * "Export results" under an audit table: the request form for an `audit-export` request. The value is
+   * the query's filter token; the service decodes and re-encodes it (a forged value is refused).
+   */
+  async openAuditExport(employee: Employee, value: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const l = employee.locale;
+    try {
+      const prepared = await this.deps.approvals.prepare(employee, { kind: 'audit-export', query: value }, channel);
+      const target = prepared.target as Extract<RequestTarget, { kind: 'audit-export' }>;
+      const meta: Metadata = { target, channelKind: channel };
+      return requestFormView(prepared, describeFilter(decodePageToken(target.query).filter), l, JSON.stringify(meta));
     } catch (err) {
       return this.error(err, l);
     }
@@ -130,7 +147,12 @@ function parseButton(kind: 'reveal' | 'access', value: string): CustomerTarget {
 function parseMetadata(text: string): Metadata {
   try {
     const m = JSON.parse(text) as Metadata;
-    if (!m?.target || !['reveal', 'access'].includes(m.target.kind) || !['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
+    if (!m?.target || !['reveal', 'access', 'audit-export'].includes(m.target.kind) || !['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
+    // The service decodes the filter again on submit; here only its shape.
+    if (m.target.kind === 'audit-export') {
+      if (typeof m.target.query !== 'string') throw new Error('shape');
+      return { target: { kind: 'audit-export', query: m.target.query }, channelKind: m.channelKind };
+    }
     return { target: parseButton(m.target.kind, JSON.stringify({ c: m.target.customerId, ...(m.target.kind === 'reveal' ? { f: m.target.field } : {}) })), channelKind: m.channelKind };
   } catch {
     throw new ApprovalRefused('malformed');

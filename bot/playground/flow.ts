@@ -19,7 +19,7 @@ export const ACTION_PICK = 'customer_pick';
 export const ACTION_SHARE = 'customer_share';
 export const PLAYGROUND_ACTIONS = [
   ACTION_PICK, ACTION_SHARE, 'approval_reveal', 'approval_access', 'approval_submit', 'approval_approve', 'approval_deny_open',
-  'approval_deny', 'approval_cancel', 'audit_page',
+  'approval_deny', 'approval_cancel', 'audit_page', 'audit_export',
 ] as const;
 export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
 
@@ -114,6 +114,7 @@ export class PlaygroundFlow {
           case 'approval_deny': return a.deny(employee, value, form.reason ?? '');
           case 'approval_cancel': return a.cancel(employee, value);
           case 'audit_page': return a.audit(employee, turn.channel, turn.requestId, { token: value });
+          case 'audit_export': return a.openAuditExport(employee, value, turn.channel);
         }
       })();
       return this.only(action, locale, view);

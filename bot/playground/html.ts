@@ -36,7 +36,11 @@ export function renderViewHtml(view: PlaygroundView): string {
     case 'audit-table':
       return `<section class="audit" data-kind="audit-table"><h3>${escapeHtml(view.title)}</h3><p class="meta">${escapeHtml(view.header)}</p>`
         + (view.empty ? `<p>${escapeHtml(view.empty)}</p>` : `<ol class="audit-rows">${view.rows.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ol>`)
-        + `<footer>${escapeHtml(view.footer)}</footer><div class="actions">${view.newer ? button('audit_page', view.newer.label, view.newer.value) : ''} ${view.older ? button('audit_page', view.older.label, view.older.value) : ''}</div></section>`;
+        + `<footer>${escapeHtml(view.footer)}</footer><div class="actions">${[
+          view.newer ? button('audit_page', view.newer.label, view.newer.value) : '',
+          view.older ? button('audit_page', view.older.label, view.older.value) : '',
+          view.export ? button('audit_export', view.export.label, view.export.value) : '',
+        ].filter(Boolean).join(' ')}</div></section>`;
     case 'notice':
       return `<p class="notice notice-${view.tone}" data-kind="notice" data-tone="${view.tone}">${inline(view.text)}</p>`;
     case 'help':

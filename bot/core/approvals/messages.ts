@@ -28,6 +28,7 @@ registerMessages({
   'approval.status.pending': { 'zh-CN': '待审批（{expires} 前有效）', en: 'Pending (open until {expires})' },
   'approval.status.approvedExport': { 'zh-CN': '已由 {by} 于 {at} 批准，导出文件将发送给申请人', en: 'Approved by {by} at {at}; the file goes to the requester' },
   'approval.dm.auditExportApproved': { 'zh-CN': '您的申请 #{id} 已由 {by} 批准，导出文件稍后发送至此私信。', en: 'Your request #{id} was approved by {by}; the file will arrive in this DM shortly.' },
+  'approval.dm.auditExportApprovedNoFiles': { 'zh-CN': '您的申请 #{id} 已由 {by} 批准。此环境（本地演练场）不发送文件，请在 Slack 或飞书中导出。', en: 'Your request #{id} was approved by {by}. This deployment (the local playground) delivers no files; export from Slack or Lark.' },
   'approval.status.approved': { 'zh-CN': '已由 {by} 于 {at} 批准，授权 #{grant} 有效期至 {until}', en: 'Approved by {by} at {at}; grant #{grant} until {until}' },
   'approval.status.denied': { 'zh-CN': '已由 {by} 于 {at} 拒绝，理由：{reason}', en: 'Denied by {by} at {at}. Reason: {reason}' },
   'approval.status.expired': { 'zh-CN': '申请已于 {at} 过期，未获审批', en: 'Expired unanswered at {at}' },

@@ -495,7 +495,9 @@ export class ApprovalService {
     if (requester && outcome !== 'cancelled') {
       const names = await this.names(done);
       const byNames = by.map((id) => names.get(id) ?? id).join(', ');
-      const text = outcome === 'approved' && done.kind === 'audit-export' ? t('approval.dm.auditExportApproved', requester.locale, { id: done.requestId, by: byNames })
+      // Without an export queue (the playground) no file follows: the requester is told so, not promised one.
+      const exportText = this.deps.exports ? 'approval.dm.auditExportApproved' : 'approval.dm.auditExportApprovedNoFiles';
+      const text = outcome === 'approved' && done.kind === 'audit-export' ? t(exportText, requester.locale, { id: done.requestId, by: byNames })
         : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt?.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' })
         : outcome === 'denied' ? t('approval.dm.denied', requester.locale, { id: done.requestId, by: byNames, reason: reason ?? '' })
           : t('approval.dm.expired', requester.locale, { id: done.requestId });
