@@ -20,8 +20,8 @@ const h = new SlackHarness(import.meta.url, {
 test.before(async () => { await h.start(); });
 test.after.always(async () => { await h.close(); });
 
-const AUDIT_DOWN_ZH = '审计日志暂时不可用，为保护客户数据，本次查询已拒绝。请稍后重试。';
-const AUDIT_DOWN_EN = 'The audit log is unavailable, so this lookup was refused to protect customer data. Please try again shortly.';
+const AUDIT_DOWN_ZH = '审计日志暂时不可用，为保护客户数据，本次请求已拒绝。请稍后重试。';
+const AUDIT_DOWN_EN = 'The audit log is unavailable, so this request was refused to protect customer data. Please try again shortly.';
 
 test.serial('every lookup is refused with the audit-unavailable message and no customer is read', async (t) => {
   const c = (await h.customers.find({ kind: 'id', value: 'C-000001' }, {}, 1))[0]!;

@@ -16,8 +16,8 @@ const catalogue: Catalogue = {
   [ErrorCode.PolicyDenied]: { 'zh-CN': '您的角色无权执行此操作。', en: 'Your role is not allowed to do this.' },
   [ErrorCode.GrantInvalid]: { 'zh-CN': '授权内容无效，未保存。', en: 'The grant is invalid and was not saved.' },
   [ErrorCode.AuditUnavailable]: {
-    'zh-CN': '审计日志暂时不可用，为保护客户数据，本次查询已拒绝。请稍后重试。',
-    en: 'The audit log is unavailable, so this lookup was refused to protect customer data. Please try again shortly.',
+    'zh-CN': '审计日志暂时不可用，为保护客户数据，本次请求已拒绝。请稍后重试。',
+    en: 'The audit log is unavailable, so this request was refused to protect customer data. Please try again shortly.',
   },
   [ErrorCode.AuditEventInvalid]: { 'zh-CN': '内部错误：审计事件无效。', en: 'Internal error: the audit event was invalid.' },
   [ErrorCode.CryptoKeyUnknown]: { 'zh-CN': '内部错误：加密密钥缺失。', en: 'Internal error: an encryption key is missing.' },
