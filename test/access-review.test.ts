@@ -10,6 +10,7 @@ import { reviewCardView } from '../bot/core/reviews/views.ts';
 import { renderReviewCard } from '../bot/lark/review-cards.ts';
 import { ACTION_REVIEW } from '../bot/slack/review-blocks.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
+import { EMPLOYEE_COLLECTION } from '../bot/store/models.ts';
 import { CYCLE_SCHEDULER, SWEEP_SCHEDULER } from '../workers/reviews/worker.ts';
 import type { Grant } from '../policies/grants.ts';
 import { cardButtons, cardProblem, cardText } from './fakes/lark-api.ts';
@@ -151,6 +152,10 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   const again = h.fake.calls.length;
   await runJob('cycle');
   t.is(h.fake.calls.slice(again).filter((c) => c.method === 'chat.postMessage').length, 0);
+  const cycleId = String((await h.bot.conn.collection('review_cycles').findOne({}))!.cycleId);
+  const system = { employeeId: null, platform: 'system' };
+  const [openEvent] = await h.auditRecords({ action: 'review.open' });
+  t.like(openEvent, { actor: system, channelKind: 'none', decision: 'allowed', customerIds: [], meta: { cycleId, grants: 4, reason: 'access_review' } });
 
   // Someone else's manager may not answer; the attempt is audited and changes nothing.
   const repReview = reviewIdOf(repCard);
@@ -191,6 +196,8 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   // Unanswered: reminded once after the follow-up time, escalated to the reviewer's manager after the
   // escalation time, and at closing the DPO gets counts only.
   const sweep1 = await sweepTwiceAfter(25);
+  const [reminded] = await h.auditRecords({ action: 'review.remind' });
+  t.like(reminded, { actor: system, meta: { cycleId, reviewer: e.ordersLead.employeeId, waiting: 1 } });
   const reminders = postsTo(e.ordersLead, sweep1);
   t.is(reminders.length, 1, 'one reminder, however many sweeps');
   t.regex(messageText(reminders[0]!.body), /还有 1 项权限复核未处理/);
@@ -201,6 +208,8 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   t.is(escalated.length, 1, 'escalated once, to the reviewer\'s manager');
   t.regex(messageText(escalated[0]!.body), new RegExp(`${e.ordersLead.name}.*未在期限内答复`));
   t.true(messageText(escalated[0]!.body).includes('G-rv-orders'));
+  const [escalation] = await h.auditRecords({ action: 'review.escalate' });
+  t.like(escalation, { actor: system, grantId: 'G-rv-orders', meta: { cycleId, subject: e.ordersClerk.employeeId, reviewer: e.ordersLead.employeeId, escalatedTo: e.ordersHead.employeeId } });
 
   const sweep3 = await sweepTwiceAfter(48);
   const summaries = postsTo(e.dpo, sweep3);
@@ -214,4 +223,13 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   const closedCards = h.fake.callsTo('chat.update').slice(-2).filter((c) => messageText(c.body).includes('未答复'));
   t.is(closedCards.length, 2, 'both copies of the unanswered card say it closed unanswered');
   t.is((await grants.activeFor(e.ordersClerk.employeeId, clock.now())).length, 1, 'an unanswered review revokes nothing by itself');
+
+  // Each of the system's steps is in the audit log exactly once, however often the jobs ran, with
+  // what the DPOs were told — counts and ids, no names.
+  const dpos = await h.bot.conn.collection(EMPLOYEE_COLLECTION).countDocuments({ roles: 'dpo', status: 'active' });
+  const [closing] = await h.auditRecords({ action: 'review.close' });
+  t.like(closing, { actor: system, meta: { cycleId, total: 4, kept: 2, revoked: 1, unanswered: 1, escalated: 1, lookups, dpos } });
+  const steps = (await h.allAuditRecords(1000)).filter((r) => ['review.open', 'review.remind', 'review.escalate', 'review.close'].includes(String(r.action)));
+  t.deepEqual(steps.map((r) => r.action), ['review.open', 'review.remind', 'review.escalate', 'review.close'], 'one event per step, in order');
+  for (const name of [e.ordersClerk.name, e.ordersLead.name, e.ordersHead.name, e.dpo.name]) t.false(JSON.stringify(steps).includes(name), `no names: ${name}`);
 });
