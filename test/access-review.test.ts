@@ -1,15 +1,20 @@
 // The periodic access review through the real parts: the review worker's BullMQ job schedulers on real
 // Redis, a cycle run over grants seeded in the database (FerretDB), cards recorded by the fake Slack API,
 // Keep / Revoke as signed clicks on the bot's real endpoint, the audit records written by the real audit
-// worker, and follow-up, escalation and the DPO summary with the clock moved forward.
+// worker, and follow-up, escalation and the DPO summary with the clock moved forward, each audited once
+// (and not taken while the audit queue is unreachable).
 import test from 'ava';
 import { loadConfig } from '../bot/config.ts';
-import { isCustosError } from '../bot/core/errors.ts';
+import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
 import type { Employee } from '../bot/core/domain.ts';
 import { reviewCardView } from '../bot/core/reviews/views.ts';
 import { renderReviewCard } from '../bot/lark/review-cards.ts';
 import { ACTION_REVIEW } from '../bot/slack/review-blocks.ts';
+import { createAuditProducer } from '../bot/queue/audit-producer.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
+import { EMPLOYEE_COLLECTION } from '../bot/store/models.ts';
+import { prepareReviewService } from '../bot/store/review-service.ts';
+import { workerChat } from '../workers/approvals/chat.ts';
 import { CYCLE_SCHEDULER, SWEEP_SCHEDULER } from '../workers/reviews/worker.ts';
 import type { Grant } from '../policies/grants.ts';
 import { cardButtons, cardProblem, cardText } from './fakes/lark-api.ts';
@@ -59,6 +64,13 @@ const reviewIdOf = (card: RecordedCall) => buttons(card.body).find((b) => b.acti
 
 function grant(grantId: string, grantee: Employee, customerIds: string[], groups: Grant['groups'], expiresInMs: number): Grant {
   return reviewGrant(clock.now(), grantId, grantee, h.employees.legalHead, customerIds, groups, expiresInMs);
+}
+
+/** The review service as the worker builds it, but with its audit queue unreachable (Redis on a closed port). */
+async function reviewsWithoutAudit() {
+  const recorder = createAuditProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: h.prefix, timeoutMs: 500 });
+  const build = await prepareReviewService(h.bot.conn);
+  return { reviews: build({ notifier: workerChat(h.config, h.logger).reviews, recorder, clock, timing: h.config.review }), close: () => recorder.close() };
 }
 
 /** A click on a review button and the ephemeral reply to the clicker. */
@@ -111,7 +123,7 @@ test.serial('the worker registers the cycle scheduler with the configured patter
   t.is(Number(sweep?.every), 60 * 60_000);
 });
 
-test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicates, refusals, follow-up, escalation and the DPO summary', async (t) => {
+test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicates, refusals, follow-up, escalation and the DPO summary, each step audited once', async (t) => {
   t.timeout(900_000);
   const e = h.employees;
   const own = await h.bot.conn.collection('customers').findOne({ ownerId: e.salesRep.employeeId });
@@ -151,6 +163,10 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   const again = h.fake.calls.length;
   await runJob('cycle');
   t.is(h.fake.calls.slice(again).filter((c) => c.method === 'chat.postMessage').length, 0);
+  const cycleId = String((await h.bot.conn.collection('review_cycles').findOne({}))!.cycleId);
+  const system = { employeeId: null, platform: 'system' };
+  const [openEvent] = await h.auditRecords({ action: 'review.open' });
+  t.like(openEvent, { actor: system, channelKind: 'none', decision: 'allowed', customerIds: [], meta: { cycleId, grants: 4, reason: 'access_review' } });
 
   // Someone else's manager may not answer; the attempt is audited and changes nothing.
   const repReview = reviewIdOf(repCard);
@@ -190,7 +206,17 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
 
   // Unanswered: reminded once after the follow-up time, escalated to the reviewer's manager after the
   // escalation time, and at closing the DPO gets counts only.
-  const sweep1 = await sweepTwiceAfter(25);
+  // Without the audit queue the reminder is neither sent nor claimed: it waits for a sweep that can record it.
+  clock.advance(25 * HOUR);
+  const blind = await reviewsWithoutAudit();
+  const blindSince = h.fake.calls.length;
+  const failed = await t.throwsAsync(() => blind.reviews.sweep());
+  await blind.close();
+  t.true(isCustosError(failed, ErrorCode.AuditUnavailable), String(failed));
+  t.is(postsTo(e.ordersLead, blindSince).length, 0, 'no reminder without its audit record');
+  const sweep1 = await sweepTwiceAfter(0);
+  const [reminded] = await h.auditRecords({ action: 'review.remind' });
+  t.like(reminded, { actor: system, meta: { cycleId, reviewer: e.ordersLead.employeeId, waiting: 1 } });
   const reminders = postsTo(e.ordersLead, sweep1);
   t.is(reminders.length, 1, 'one reminder, however many sweeps');
   t.regex(messageText(reminders[0]!.body), /还有 1 项权限复核未处理/);
@@ -201,6 +227,8 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   t.is(escalated.length, 1, 'escalated once, to the reviewer\'s manager');
   t.regex(messageText(escalated[0]!.body), new RegExp(`${e.ordersLead.name}.*未在期限内答复`));
   t.true(messageText(escalated[0]!.body).includes('G-rv-orders'));
+  const [escalation] = await h.auditRecords({ action: 'review.escalate' });
+  t.like(escalation, { actor: system, grantId: 'G-rv-orders', meta: { cycleId, subject: e.ordersClerk.employeeId, reviewer: e.ordersLead.employeeId, escalatedTo: e.ordersHead.employeeId } });
 
   const sweep3 = await sweepTwiceAfter(48);
   const summaries = postsTo(e.dpo, sweep3);
@@ -214,4 +242,13 @@ test.serial('a cycle sends each manager a card per grant; Revoke, Keep, duplicat
   const closedCards = h.fake.callsTo('chat.update').slice(-2).filter((c) => messageText(c.body).includes('未答复'));
   t.is(closedCards.length, 2, 'both copies of the unanswered card say it closed unanswered');
   t.is((await grants.activeFor(e.ordersClerk.employeeId, clock.now())).length, 1, 'an unanswered review revokes nothing by itself');
+
+  // Each of the system's steps is in the audit log exactly once, however often the jobs ran, with
+  // what the DPOs were told — counts and ids, no names.
+  const dpos = await h.bot.conn.collection(EMPLOYEE_COLLECTION).countDocuments({ roles: 'dpo', status: 'active' });
+  const [closing] = await h.auditRecords({ action: 'review.close' });
+  t.like(closing, { actor: system, meta: { cycleId, total: 4, kept: 2, revoked: 1, unanswered: 1, escalated: 1, lookups, dpos } });
+  const steps = (await h.allAuditRecords(1000)).filter((r) => ['review.open', 'review.remind', 'review.escalate', 'review.close'].includes(String(r.action)));
+  t.deepEqual(steps.map((r) => r.action), ['review.open', 'review.remind', 'review.escalate', 'review.close'], 'one event per step, in order');
+  for (const name of [e.ordersClerk.name, e.ordersLead.name, e.ordersHead.name, e.dpo.name]) t.false(JSON.stringify(steps).includes(name), `no names: ${name}`);
 });

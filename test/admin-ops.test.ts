@@ -156,11 +156,51 @@ test.serial('an import with offboardings is all-or-nothing: a bad row, or no aud
   const good = employeesFile([['supportAgent', { status: 'offboarded' }]]);
   const noQueue = await runCli(['import', 'employees', good], cliEnv({ REDIS_URL: 'redis://127.0.0.1:1' }));
   t.is(noQueue.code, 1);
-  t.regex(noQueue.stderr, /offboards or transfers 1 employee\(s\), which must be audited, but the audit queue is not reachable .*nothing was imported/);
+  t.regex(noQueue.stderr, /offboards, transfers or reactivates 1 employee\(s\), which must be audited, but the audit queue is not reachable .*nothing was imported/);
 
   t.is((await h.directory.byId(stays.employeeId))?.status, 'active', 'still active');
   t.is((await activeGrants(stays)).length, 1, 'grant intact');
   t.deepEqual(await h.auditRecords({ action: 'admin.offboard', 'meta.subject': stays.employeeId }, 1, 1000), []);
+});
+
+test.serial('custos import employees: bringing an offboarded employee back is refused without --allow-reactivation; with it, audited, no grants, chat re-linked by e-mail', async (t) => {
+  t.timeout(600_000);
+  const back = h.employees.marketingLead; // offboarded by the import test above
+  t.is((await h.directory.byId(back.employeeId))?.status, 'offboarded');
+  t.truthy((await h.directory.byId(back.employeeId))?.chat.slack, 'still bound to their Slack user');
+  await giveGrant(back, 'G-import-stale'); // whatever might have been left: it must not come back with them
+  const file = employeesFile([['marketingLead', { status: 'active' }], ['salesHead', {}]]);
+
+  // Without the flag: the row is an error, nothing is imported.
+  const refused = await runCli(['import', 'employees', file], cliEnv());
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /line 1: status: would bring back an offboarded employee; pass --allow-reactivation/);
+  t.regex(refused.stdout, /nothing was imported/);
+  // With the flag but no audit queue: refused before anything is written.
+  const noQueue = await runCli(['import', 'employees', file, '--allow-reactivation'], cliEnv({ REDIS_URL: 'redis://127.0.0.1:1' }));
+  t.is(noQueue.code, 1);
+  t.regex(noQueue.stderr, /reactivates 1 employee\(s\), which must be audited, but the audit queue is not reachable/);
+  t.is((await h.directory.byId(back.employeeId))?.status, 'offboarded', 'still offboarded');
+  t.deepEqual(await h.auditRecords({ action: 'admin.reactivate' }, 1, 1000), []);
+
+  const res = await runCli(['import', 'employees', file, '--allow-reactivation'], cliEnv());
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stdout, new RegExp(`reactivated ${back.employeeId} \\(now active\\): no grants, chat bindings cleared; 1 leftover grant\\(s\\) revoked`));
+  const stored = await h.directory.byId(back.employeeId);
+  t.is(stored?.status, 'active');
+  t.deepEqual(stored?.chat, {}, 'the old chat binding is not trusted any more');
+  t.deepEqual(await activeGrants(back), [], 'back with no grants');
+  const [record] = await h.auditRecords({ action: 'admin.reactivate', 'meta.subject': back.employeeId });
+  t.like(record, { actor: { employeeId: null, platform: 'cli' }, decision: 'allowed', customerIds: [], meta: { route: 'import', change: 'reactivate:active', grants: 1, requests: 0 } });
+
+  // Their next message links the Slack user again through the e-mail match, and lookups work again.
+  t.notRegex(await lookupReply('marketingLead', 'C-000001'), /离职|offboarded/);
+  t.is((await h.directory.byId(back.employeeId))?.chat.slack, h.userId('marketingLead'));
+  // The same file again is no reactivation: nothing to do, nothing audited.
+  const again = await runCli(['import', 'employees', file], cliEnv());
+  t.is(again.code, 0, again.stderr);
+  t.notRegex(again.stdout, /reactivated/);
+  t.is((await h.auditRecords({ action: 'admin.reactivate' }, 2, 1000)).length, 1);
 });
 
 test.serial('approved exports feed the export-volume detector: over the policy limit → one alert, user frozen', async (t) => {

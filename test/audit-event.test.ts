@@ -4,7 +4,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import {
-  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, identifierLooksLikePii, looksLikePii, newEventId, parseAuditEvent,
+  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, identifierLooksLikePii, looksLikePii, newEventId, parseAuditEvent, stepEventId,
 } from '../bot/core/audit-event.ts';
 import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
 
@@ -84,6 +84,18 @@ test('event ids are UUIDv7: time-ordered, no ":" (valid BullMQ job ids)', (t) =>
   t.is(a[14], '7');
   t.false(a.includes(':'));
   t.true(a < b);
+});
+
+test('step event ids: the same step always gets the same valid id, other steps other ids', (t) => {
+  fc.assert(fc.property(fc.string(), fc.string(), (a, b) => {
+    const id = stepEventId(a);
+    t.regex(id, EVENT_ID_RE);
+    t.is(id[14], '8', 'UUID version 8: derived, not random');
+    t.false(id.includes(':'));
+    t.is(stepEventId(a), id);
+    if (a !== b) t.not(stepEventId(b), id);
+  }));
+  t.is(parseAuditEvent({ ...base(), eventId: stepEventId('review:close:RV-20260630') }).eventId, stepEventId('review:close:RV-20260630'));
 });
 
 test('query HMACs: same text (after trim / NFKC) → same HMAC; different key or text → different; never the text', (t) => {

@@ -139,6 +139,29 @@ test('employees: import, idempotent re-import keeps chat bindings, duplicate and
   t.deepEqual(conflict.errors, [{ line: 1, field: 'email', reason: 'already belongs to employee E-1001' }]);
 });
 
+test('employees: a row that brings an offboarded employee back is refused unless allowed, and allowed it still needs the audit queue', async (t) => {
+  const conn = await freshDb(t);
+  await importFile(conn, cipher, 'employees', fixture('employees-good.csv'));
+  const dir = new EmployeeStore(conn);
+  await dir.setStatus('E-1001', 'offboarded'); // left (a Slack deletion, an earlier import), HR's file not updated yet
+
+  const refused = await importFile(conn, cipher, 'employees', fixture('employees-good.csv'));
+  t.like(refused, { rejected: 1, written: false });
+  t.deepEqual(errorsOf(refused), ['2:status']);
+  t.regex(refused.errors[0]!.reason, /would bring back an offboarded employee; pass --allow-reactivation/);
+  t.is((await dir.byId('E-1001'))?.status, 'offboarded');
+
+  const skipped = await importFile(conn, cipher, 'employees', fixture('employees-good.csv'), { skipInvalid: true });
+  t.like(skipped, { rejected: 1, unchanged: 2, written: true });
+  t.is((await dir.byId('E-1001'))?.status, 'offboarded', 'the skipped row changed nothing');
+
+  // Allowed, but nobody can audit it (no handler, i.e. no audit queue): refused before anything is written.
+  const err = await t.throwsAsync(() => importFile(conn, cipher, 'employees', fixture('employees-good.csv'), { allowReactivation: true }), { instanceOf: CustosError });
+  t.is(err?.code, ErrorCode.AuditUnavailable);
+  t.regex(err!.message, /reactivates 1 employee\(s\), which must be audited/);
+  t.is((await dir.byId('E-1001'))?.status, 'offboarded');
+});
+
 test('the real CLI: bad file exits 1 and writes nothing; good file imports; help explains the format', async (t) => {
   const db = await testDatabase(import.meta.url);
   t.teardown(db.drop);

@@ -37,8 +37,9 @@ test.serial('Slack user_change (deleted) offboards at once: grants revoked, audi
   // Slack is acked first (3-second rule); the listener finishes the offboarding right after.
   for (let i = 0; i < 300 && (await h.directory.byId(rep.employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 100));
   t.is((await h.directory.byId(rep.employeeId))?.status, 'offboarded', 'offboarded while handling that event');
-  t.is((await grants.activeFor(rep.employeeId, h.clock.now())).length, 0, 'the grant is revoked');
+  // The status changes first, then the grants are revoked, then the audit record: wait for the record.
   const records = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': rep.employeeId });
+  t.is((await grants.activeFor(rep.employeeId, h.clock.now())).length, 0, 'the grant is revoked');
   t.is(records.length, 1);
   t.like(records[0]!.meta as object, { route: 'slack', grants: 1 });
 

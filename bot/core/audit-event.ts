@@ -127,6 +127,20 @@ export function newEventId(now: Date): string {
 }
 
 /**
+ * The event id of a one-time step (an access-review reminder, a cycle's closing), the same for every
+ * process that attempts it: racing or retried attempts record one event, since the audit log keeps
+ * one record per event id. UUID-shaped (version 8, RFC 9562) from SHA-256 of the step's key; unlike
+ * newEventId it is not time-ordered, which nothing relies on (records are ordered by seq).
+ */
+export function stepEventId(stepKey: string): string {
+  const b = createHash('sha256').update(`custos-audit-step:${stepKey}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
  * HMAC-SHA256 (hex) of what a user typed, after trimming and Unicode NFKC, so equal searches give equal
  * HMACs (admins can find "who searched for X" by HMACing X) while the text itself is never stored.
  */

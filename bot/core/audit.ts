@@ -6,8 +6,8 @@ export const AUDIT_ACTIONS = [
   'lookup', 'lookup.refused', 'share', 'reveal', 'request.create', 'request.cancel', 'request.approve',
   'request.deny', 'request.expire', 'request.remind', 'request.escalate', 'grant.start', 'grant.use',
   'grant.expire', 'grant.revoke', 'export.start', 'export.complete', 'export.download', 'audit.query',
-  'audit.verify', 'admin.freeze', 'admin.unfreeze', 'admin.offboard', 'review.keep', 'review.revoke',
-  'heartbeat',
+  'audit.verify', 'admin.freeze', 'admin.unfreeze', 'admin.offboard', 'admin.reactivate',
+  'review.open', 'review.keep', 'review.revoke', 'review.remind', 'review.escalate', 'review.close', 'heartbeat',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -3,7 +3,10 @@
 // immediate — status changed, every active grant and pending request revoked, audited. A transfer
 // keeps the person active but drops what their old department gave them: grants are revoked, and the
 // policy (which decides by current department) stops granting the old department's rights at once.
-import type { AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
+// Reactivation (an import that sets an offboarded employee back, only with --allow-reactivation) brings
+// the person back with nothing: no grants, no pending requests, no chat bindings (the chat account is
+// matched by e-mail again on first use, as for a new employee); audited before the status changes.
+import type { AuditAction, AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
 import { newEventId } from './audit-event.ts';
 import type { Clock, EmployeeDirectory } from './ports.ts';
 import type { AccessRevoker } from './security/guard.ts';
@@ -37,13 +40,27 @@ export class OffboardingService {
     return { employeeId, changed: true, grants, requests };
   }
 
-  private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string): Promise<void> {
+  /**
+   * An offboarded employee back at `to`. Whatever access is left is revoked (offboarding revoked it all;
+   * this catches anything since) and the chat bindings are dropped while still offboarded: a chat
+   * account may have changed hands meanwhile, and a bound id is trusted without an e-mail check. The
+   * audit record comes before the status change, so without the audit queue nobody is reactivated.
+   */
+  async reactivate(employeeId: string, to: 'active' | 'frozen', route: OffboardingRoute): Promise<OffboardResult> {
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, `reactivation:${route}`, this.deps.clock.now(), 'offboarded');
+    await this.deps.directory.unbindChat(employeeId, 'offboarded');
+    await this.record(employeeId, route, `reactivate:${to}`, grants, requests, undefined, 'admin.reactivate');
+    const changed = await this.deps.directory.setStatus(employeeId, to, ['offboarded']);
+    return { employeeId, changed: changed !== null, grants, requests };
+  }
+
+  private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string, action: AuditAction = 'admin.offboard'): Promise<void> {
     const now = this.deps.clock.now();
     const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'import' ? 'cli' : 'system';
     const event: AuditEventInput = {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: null, platform, ...(platformUserId ? { platformUserId } : {}) },
-      channelKind: 'none', action: 'admin.offboard', customerIds: [], fields: [], decision: 'allowed', ruleIds: [],
+      channelKind: 'none', action, customerIds: [], fields: [], decision: 'allowed', ruleIds: [],
       meta: { subject: employeeId, route, change, grants, requests },
     };
     await this.deps.recorder.record(event);

@@ -36,6 +36,8 @@ export interface EmployeeDirectory {
   bindChatId(employeeId: string, platform: ChatPlatform, chatUserId: string): Promise<Employee | null>;
   /** Compare-and-swap status change; null when the employee is missing or not in `from`. */
   setStatus(employeeId: string, to: EmployeeStatus, from?: EmployeeStatus[]): Promise<Employee | null>;
+  /** Drops every chat binding of the employee while their status is `whileStatus` (a reactivation). */
+  unbindChat(employeeId: string, whileStatus: EmployeeStatus): Promise<void>;
 }
 
 /** Time comes from here, never from `new Date()` in the core, so tests can move it. */

@@ -39,7 +39,7 @@ export async function larkApprovals(deps: LarkApprovalFeatureDeps): Promise<{ fl
   const requests = new MongoRequestStore(deps.conn);
   await requests.ensureIndexes();
   const redis = deps.config.redis!;
-  const queues = approvalQueues(redis.url, redis.queuePrefix);
+  const queues = approvalQueues(redis.url, redis.queuePrefix, deps.clock);
   const approvals = new ApprovalService({
     engine: deps.engine, customers: deps.customers, requests, grants: deps.grants, directory: deps.directory,
     recorder: deps.recorder, clock: deps.clock, notifier: new LarkApprovalNotifier(deps.api, deps.logger, deps.lookup),

@@ -1,16 +1,19 @@
 // BullMQ producers of the approval flow: approved exports (job = ids only, no customer data) and
 // wake-ups for the approval sweeper (a delayed job per due time; the sweeper also runs periodically,
-// so a lost wake-up only delays a reminder until the next period).
+// so a lost wake-up only delays a reminder until the next period). The delay is measured on the injected
+// clock, the same clock the due times come from: mixing it with the real clock would fire a wake-up at
+// once (or never) whenever the two disagree.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ExportQueue, WakeUps } from '../core/approvals/service.ts';
+import type { Clock } from '../core/ports.ts';
 
 export const EXPORT_QUEUE = 'exports';
 export const SWEEP_QUEUE = 'approval-sweep';
 
 export interface ApprovalQueues { exports: ExportQueue; wakeUps: WakeUps; close(): Promise<void> }
 
-export function approvalQueues(redisUrl: string, prefix: string): ApprovalQueues {
+export function approvalQueues(redisUrl: string, prefix: string, clock: Clock): ApprovalQueues {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined); // surfaced by the failing enqueue itself
   const exportQueue = new Queue(EXPORT_QUEUE, { connection, prefix });
@@ -25,7 +28,7 @@ export function approvalQueues(redisUrl: string, prefix: string): ApprovalQueues
       async at(when) {
         // One job per minute is enough: the sweep handles everything due at once.
         const minute = Math.ceil(when.getTime() / 60_000);
-        await sweepQueue.add('wake', {}, { jobId: `wake-${minute}`, delay: Math.max(0, minute * 60_000 - Date.now()), removeOnComplete: 100, removeOnFail: 100 });
+        await sweepQueue.add('wake', {}, { jobId: `wake-${minute}`, delay: Math.max(0, minute * 60_000 - clock.now().getTime()), removeOnComplete: 100, removeOnFail: 100 });
       },
     },
     async close() { await Promise.all([exportQueue.close(), sweepQueue.close()]); connection.disconnect(); },

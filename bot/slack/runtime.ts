@@ -41,7 +41,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     // Audit queries, the security channel's alert cards and offboarding (issue 8); approvals (issue 6).
     const features = await adminFeatures(services, config, logger);
     features.push(secured.feature(services));
-    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix);
+    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
     services.onClose(() => queues.close());
     features.push(...await approvalFeatures({
       conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,

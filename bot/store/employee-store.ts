@@ -90,6 +90,10 @@ export class EmployeeStore implements EmployeeDirectory {
     return doc ? fromEmployeeDoc(doc) : null;
   }
 
+  async unbindChat(employeeId: string, whileStatus: EmployeeStatus): Promise<void> {
+    await this.model.updateOne({ employeeId, status: whileStatus }, { $unset: { 'chat.slack': 1, 'chat.lark': 1 } });
+  }
+
   /** Every employee (the directory is small), sorted by id. */
   async all(): Promise<Employee[]> {
     const docs = await this.model.find({}).sort({ employeeId: 1 }).lean<EmployeeDoc[]>();
@@ -99,9 +103,10 @@ export class EmployeeStore implements EmployeeDirectory {
   /**
    * Upserts employees by employeeId. Imported fields are set (optional ones missing from the row are
    * removed); chat bindings are set only when given, so re-importing the directory keeps the bindings
-   * made in chat. Unchanged employees are not written.
+   * made in chat. Unchanged employees are not written, except those in `rewrite` (a reactivation
+   * changed the stored status and bindings behind the row's digest).
    */
-  async upsertMany(employees: readonly Employee[]): Promise<UpsertCounts> {
+  async upsertMany(employees: readonly Employee[], rewrite: ReadonlySet<string> = new Set()): Promise<UpsertCounts> {
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
     if (employees.length === 0) return counts;
     const ids = employees.map((e) => e.employeeId);
@@ -112,7 +117,7 @@ export class EmployeeStore implements EmployeeDirectory {
     const ops = [];
     for (const e of employees) {
       const rowHash = employeeDigest(e);
-      if (existing.has(e.employeeId) && existing.get(e.employeeId) === rowHash) { counts.unchanged++; continue; }
+      if (existing.has(e.employeeId) && existing.get(e.employeeId) === rowHash && !rewrite.has(e.employeeId)) { counts.unchanged++; continue; }
       const set: Record<string, unknown> = { rowHash };
       const unset: Record<string, 1> = {};
       for (const f of IMPORTED_FIELDS) {

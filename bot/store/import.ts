@@ -9,8 +9,11 @@
 // written the next is parsed, validated and encrypted.
 // An employee row that offboards someone or moves them to another department takes effect at once
 // (employee-changes.ts): offboarding runs before the row is written (status compare-and-swap, grants and
-// pending requests revoked, audited), a transfer right after (the new department is in place). Such a
-// file needs the audit queue: when it is unreachable the import refuses before writing anything.
+// pending requests revoked, audited), a transfer right after (the new department is in place). A row that
+// brings an offboarded employee back is refused unless `allowReactivation` (--allow-reactivation); when
+// allowed, the reactivation runs before the row is written (audited, nothing left to use, chat bindings
+// dropped). Such a file needs the audit queue: when it is unreachable the import refuses before writing
+// anything.
 import type { Connection } from 'mongoose';
 import type { Customer, Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -21,7 +24,7 @@ import { EmployeeStore } from './employee-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
-import { employeeChanges, hasChanges, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
+import { changeCount, employeeChanges, hasChanges, offboardedAmong, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
 
 export const IMPORT_KINDS = ['customers', 'employees'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -50,8 +53,10 @@ export interface ImportOptions {
   batchSize?: number;
   maxReportedErrors?: number;
   onProgress?: (phase: 'validate' | 'write', rows: number) => void;
-  /** Employees: carries out offboardings and transfers; without it such a file is refused. */
+  /** Employees: carries out offboardings, transfers and reactivations; without it such a file is refused. */
   employeeChanges?: EmployeeChangeHandler;
+  /** Employees: lets a row set an offboarded employee back to active or frozen; otherwise that row is refused. */
+  allowReactivation?: boolean;
 }
 
 interface Valid<T> { line: number; value: T }
@@ -85,12 +90,22 @@ function customerSpec(store: CustomerStore, cipher: FieldCipher): KindSpec<Custo
 async function requireHandler(handler: EmployeeChangeHandler | undefined, count: number): Promise<EmployeeChangeHandler> {
   if (!handler || !(await handler.ready())) {
     throw new CustosError(ErrorCode.AuditUnavailable,
-      `this file offboards or transfers ${count} employee(s), which must be audited, but the audit queue is not reachable (REDIS_URL); nothing was imported`);
+      `this file offboards, transfers or reactivates ${count} employee(s), which must be audited, but the audit queue is not reachable (REDIS_URL); nothing was imported`);
   }
   return handler;
 }
 
-function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport): KindSpec<Employee, Employee[]> {
+const REACTIVATION_REFUSED = 'would bring back an offboarded employee; pass --allow-reactivation to allow it '
+  + '(they come back with no grants and must link their chat account again), or keep their status offboarded';
+
+/** Rows that would reactivate an offboarded employee, as errors (when reactivation is not allowed). */
+async function refusedReactivations(store: EmployeeStore, rows: Valid<Employee>[]): Promise<RowError[]> {
+  const back = rows.filter((r) => r.value.status !== 'offboarded');
+  const offboarded = await offboardedAmong(store, back.map((r) => r.value.employeeId));
+  return back.filter((r) => offboarded.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'status', reason: REACTIVATION_REFUSED }));
+}
+
+function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean): KindSpec<Employee, Employee[]> {
   return {
     columns: EMPLOYEE_COLUMNS,
     parse: parseEmployeeRow,
@@ -98,20 +113,23 @@ function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | und
     conflicts: async (rows) => {
       const held = await store.model.find({ email: { $in: rows.map((r) => r.value.email) } }, { employeeId: 1, email: 1 }).lean();
       const owner = new Map(held.map((d) => [d.email, d.employeeId]));
-      return rows.filter((r) => owner.has(r.value.email) && owner.get(r.value.email) !== r.value.employeeId)
+      const taken = rows.filter((r) => owner.has(r.value.email) && owner.get(r.value.email) !== r.value.employeeId)
         .map((r) => ({ line: r.line, field: 'email', reason: `already belongs to employee ${owner.get(r.value.email)}` }));
+      return allowReactivation ? taken : [...taken, ...(await refusedReactivations(store, rows))];
     },
     preflight: async (rows) => {
       const c = await employeeChanges(store, rows.map((r) => r.value));
-      if (hasChanges(c)) await requireHandler(handler, c.offboard.length + c.transfer.length);
+      if (hasChanges(c)) await requireHandler(handler, changeCount(c));
     },
     prepare: (values) => values,
     write: async (values) => {
       const c = await employeeChanges(store, values);
       if (!hasChanges(c)) return store.upsertMany(values);
-      const effects = await requireHandler(handler, c.offboard.length + c.transfer.length);
+      const effects = await requireHandler(handler, changeCount(c));
       for (const id of c.offboard) report.offboarded.push(await effects.offboard(id));
-      const counts = await store.upsertMany(values);
+      for (const back of c.reactivate) report.reactivated.push({ ...(await effects.reactivate(back)), ...back });
+      // A reactivated row is written even when it equals the stored digest: its bindings were dropped.
+      const counts = await store.upsertMany(values, new Set(c.reactivate.map((r) => r.employeeId)));
       for (const move of c.transfer) report.transferred.push({ ...(await effects.transferred(move)), ...move });
       return counts;
     },
@@ -240,7 +258,7 @@ export async function importFile(conn: Connection, cipher: FieldCipher, kind: Im
   const format = formatFromPath(file, opts.format);
   await assertReadable(file);
   if (kind === 'customers') return new Importer(customerSpec(new CustomerStore(conn, cipher), cipher), kind, file, format, opts).run();
-  const changes: EmployeeChangeReport = { offboarded: [], transferred: [] };
-  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes), kind, file, format, opts).run();
+  const changes: EmployeeChangeReport = { offboarded: [], transferred: [], reactivated: [] };
+  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false), kind, file, format, opts).run();
   return { ...report, changes };
 }

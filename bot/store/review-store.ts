@@ -108,6 +108,10 @@ export class MongoReviewStore implements ReviewStore {
     return insertOnce(this.claims, { key });
   }
 
+  async claimed(key: string): Promise<boolean> {
+    return (await this.claims.findOne({ key }, { projection: { _id: 1 } })) !== null;
+  }
+
   async decide(reviewId: string, decision: DecisionRecord): Promise<{ won: boolean; decision: DecisionRecord }> {
     const key = decisionKey(reviewId);
     if (await insertOnce(this.claims, { key, ...decision })) {

@@ -19,7 +19,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
   if ((!config.slack && !config.lark) || !config.crypto) return null;
   const redis = section(config, 'redis');
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
-  const queues = approvalQueues(redis.url, redis.queuePrefix);
+  const queues = approvalQueues(redis.url, redis.queuePrefix, clock);
   const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports);
   const exports = new ExportStore(conn);
   await exports.ensureIndexes();

@@ -1,4 +1,4 @@
-// What `custos import employees` needs to carry out offboardings and transfers: the audit queue (every
+// What `custos import employees` needs to carry out offboardings, transfers and reactivations: the audit queue (every
 // change is audited; no queue, no change), the grant and request stores, and — when Slack is configured —
 // the approval service with a Slack client of its own, so approvers' cards of the cancelled requests
 // are updated in place like the bot does. Built lazily: a file without such changes needs none of it.
@@ -43,6 +43,7 @@ export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = proce
     },
     offboard: (employeeId) => service!.offboard(employeeId, 'import'),
     transferred: ({ employeeId, from, to }) => service!.transferred(employeeId, from, to),
+    reactivate: ({ employeeId, to }) => service!.reactivate(employeeId, to, 'import'),
   };
   return { handler, close: async () => { await producer?.close(); } };
 }

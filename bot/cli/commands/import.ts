@@ -8,7 +8,7 @@ import { employeeEffects } from './employee-effects.ts';
 
 export const IMPORT_EXIT_REJECTED = 1;
 
-interface ImportFlags { format?: string; skipInvalid?: boolean; batchSize?: number }
+interface ImportFlags { format?: string; skipInvalid?: boolean; batchSize?: number; allowReactivation?: boolean }
 
 function batchSize(value: string): number {
   const n = Number(value);
@@ -34,6 +34,9 @@ function printReport(r: ImportReport): void {
   for (const m of r.changes?.transferred ?? []) {
     lines.push(`  transferred ${m.employeeId} from ${m.from} to ${m.to}: ${m.grants} grant(s) revoked, ${m.requests} pending request(s) cancelled`);
   }
+  for (const b of r.changes?.reactivated ?? []) {
+    lines.push(`  reactivated ${b.employeeId} (now ${b.to}): no grants, chat bindings cleared; ${b.grants} leftover grant(s) revoked`);
+  }
   if (r.rejected > 0 && !r.written) {
     lines.push(`nothing was imported: ${r.rejected} row(s) have errors (listed on stderr). Fix them and run again, or pass --skip-invalid to import the valid rows.`);
   } else if (r.rejected > 0) {
@@ -52,6 +55,7 @@ function action(kind: ImportKind) {
         skipInvalid: flags.skipInvalid ?? false,
         batchSize: flags.batchSize,
         ...(effects ? { employeeChanges: effects.handler } : {}),
+        allowReactivation: flags.allowReactivation ?? false,
         onProgress: (phase, rows) => process.stderr.write(`import: ${phase === 'validate' ? 'checked' : 'imported'} ${rows} rows…\n`),
       });
       printReport(report);
@@ -113,6 +117,7 @@ Examples:
   common(cmd.command('employees')
     .argument('<FILE>', 'CSV or JSON Lines file of employees')
     .description('import the employee directory; chat bindings made in chat are kept unless the file gives them'))
+    .option('--allow-reactivation', 'let rows set offboarded employees back to active (default: such a row is an error)')
     .addHelpText('after', `${COMMON_HELP}
 
 Columns (employeeId, email, name, department, roles and region are required):
@@ -129,9 +134,16 @@ revokes their grants and pending requests too (the old department's rights end; 
 the current department). Both are audited, so such a file needs REDIS_URL (the audit queue): without it
 nothing is imported. Someone missing from the file is NOT offboarded: files may be partial.
 
+Reactivation: a row that sets an offboarded employee back to active (or frozen) is an error unless
+--allow-reactivation is given, so an HR file that still lists someone who has left cannot quietly bring
+them back. With the flag they come back with no grants and no pending requests, their chat bindings
+are cleared (they are matched by e-mail again on their next message, unless the row gives chat ids),
+and the reactivation is audited (admin.reactivate); it too needs the audit queue.
+
 Examples:
   $ custos import employees staff.csv
   $ custos import employees hr-export.jsonl
+  $ custos import employees rehired.csv --allow-reactivation
 `)
     .action(action('employees'));
 }

@@ -4,8 +4,11 @@
 // to the reviewer's own manager (a DPO when there is none); when the cycle closes the DPOs get a summary
 // of counts. Every step is claimed once in the store (unique inserts), so overlapping runs, restarts and
 // duplicate clicks cannot double-post, double-notify or decide twice. Time comes from the injected clock.
+// Every step is audited before it takes effect: the decisions by the reviewer, the system's steps
+// (opening, reminder, escalation, closing) under an event id derived from the step, so one stored event
+// per step however many runs attempt it; without the audit queue a step waits for the next run.
 import type { AuditEventInput, AuditPlatform, AuditRecorder } from '../audit.ts';
-import { newEventId } from '../audit-event.ts';
+import { newEventId, stepEventId } from '../audit-event.ts';
 import type { Employee } from '../domain.ts';
 import { t } from '../messages.ts';
 import type { Clock } from '../ports.ts';
@@ -42,6 +45,10 @@ export type ReviewOutcome =
 
 export interface SweepCounts { followedUp: number; escalated: number; closed: number }
 
+/** The system's one-time steps of a cycle, as audited. */
+type StepAction = 'review.open' | 'review.remind' | 'review.escalate' | 'review.close';
+type StepFacts = Record<string, string | number>; // ids and counts only: never names or customer data
+
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const REVIEW_ID_RE = /^RV-\d{8}\.[A-Za-z0-9_-]{1,64}$/;
@@ -57,11 +64,16 @@ export class AccessReviewService {
   async openCycle(): Promise<{ cycleId: string; posted: number }> {
     const now = this.deps.clock.now();
     const cycle: ReviewCycle = { cycleId: cycleIdOf(now), openedAt: now, periodStart: new Date(now.getTime() - this.deps.timing.lookbackDays * DAY) };
-    await this.deps.store.openCycle(cycle);
+    const live = await this.deps.grants.liveAt(now);
+    if (!(await this.deps.store.cycle(cycle.cycleId))) {
+      // A repeat run of the day that also finds no cycle (a race) records the same event id.
+      await this.recordStep(`open:${cycle.cycleId}`, 'review.open', { cycleId: cycle.cycleId, grants: live.length, lookbackDays: this.deps.timing.lookbackDays });
+      await this.deps.store.openCycle(cycle);
+    }
     const open = await this.deps.store.cycle(cycle.cycleId); // the first run's, when this is a repeat
     if (!open || open.closedAt) return { cycleId: cycle.cycleId, posted: 0 }; // closed already: nothing more to ask
     let posted = 0;
-    for (const grant of await this.deps.grants.liveAt(now)) if (await this.review(open, grant)) posted++;
+    for (const grant of live) if (await this.review(open, grant)) posted++;
     return { cycleId: open.cycleId, posted };
   }
 
@@ -170,12 +182,13 @@ export class AccessReviewService {
     const byReviewer = new Map<string, ReviewItem[]>();
     for (const i of waiting) byReviewer.set(i.reviewerId, [...(byReviewer.get(i.reviewerId) ?? []), i]);
     for (const [reviewerId, items] of byReviewer) {
-      if (!(await this.deps.store.claim(`followup:${cycle.cycleId}:${reviewerId}`))) continue;
+      const key = `followup:${cycle.cycleId}:${reviewerId}`;
+      if (await this.deps.store.claimed(key)) continue;
       const reviewer = await this.deps.people.byId(reviewerId);
       if (!reviewer) continue;
       const deadline = when(new Date(cycle.openedAt.getTime() + this.deps.timing.escalateHours * HOUR));
-      await this.deps.notifier.tell(reviewer, t('review.reminder', reviewer.locale, { count: items.length, cycle: cycle.cycleId, deadline }));
-      sent++;
+      const facts = { cycleId: cycle.cycleId, reviewer: reviewerId, waiting: items.length };
+      if (await this.step(key, 'review.remind', facts, () => this.deps.notifier.tell(reviewer, t('review.reminder', reviewer.locale, { count: items.length, cycle: cycle.cycleId, deadline })))) sent++;
     }
     return sent;
   }
@@ -184,26 +197,29 @@ export class AccessReviewService {
   private async escalate(cycle: ReviewCycle, waiting: ReviewItem[]): Promise<number> {
     let escalated = 0;
     for (const item of waiting) {
-      if (item.escalatedTo || !(await this.deps.store.claim(`escalate:${item.reviewId}`))) continue;
+      const key = `escalate:${item.reviewId}`;
+      if (item.escalatedTo || (await this.deps.store.claimed(key))) continue;
       const reviewer = await this.deps.people.byId(item.reviewerId);
       const target = await this.reviewerOf(reviewer, [item.reviewerId, item.granteeId]);
       const grant = await this.deps.grants.byId(item.grantId);
       if (!target || !grant) continue;
-      await this.deps.store.setEscalated(item.reviewId, target.employeeId);
-      const reviewerName = employeeLabel(reviewer, item.reviewerId);
-      const view = await this.cardOf(item, cycle, grant, target, (locale) => t('review.status.escalated', locale, { reviewer: reviewerName, cycle: cycle.cycleId }));
-      const ref = await this.deps.notifier.post(target, view);
-      if (ref) await this.deps.store.addCard(item.reviewId, ref);
-      escalated++;
+      const facts = { cycleId: cycle.cycleId, reviewId: item.reviewId, grantId: item.grantId, subject: item.granteeId, reviewer: item.reviewerId, escalatedTo: target.employeeId };
+      if (await this.step(key, 'review.escalate', facts, async () => {
+        await this.deps.store.setEscalated(item.reviewId, target.employeeId);
+        const reviewerName = employeeLabel(reviewer, item.reviewerId);
+        const view = await this.cardOf(item, cycle, grant, target, (locale) => t('review.status.escalated', locale, { reviewer: reviewerName, cycle: cycle.cycleId }));
+        const ref = await this.deps.notifier.post(target, view);
+        if (ref) await this.deps.store.addCard(item.reviewId, ref);
+      })) escalated++;
     }
     return escalated;
   }
 
   /** Closes the cycle once: unanswered cards say so, and every DPO gets the counts. */
   private async close(cycle: ReviewCycle, items: ReviewItem[]): Promise<boolean> {
-    if (!(await this.deps.store.claim(`close:${cycle.cycleId}`))) return false;
+    const key = `close:${cycle.cycleId}`;
+    if (await this.deps.store.claimed(key)) return false;
     const unanswered = items.filter((i) => !i.decision);
-    for (const item of unanswered) await this.settleCards(item, (locale) => t('review.status.unanswered', locale, { cycle: cycle.cycleId }));
     const counts = await this.deps.activity.totals(cycle.periodStart, cycle.openedAt);
     const facts = {
       cycle, counts, total: items.length, unanswered: unanswered.length,
@@ -211,9 +227,36 @@ export class AccessReviewService {
       revoked: items.filter((i) => i.decision?.decision === 'revoke').length,
       escalated: unanswered.filter((i) => i.escalatedTo).length,
     };
-    for (const dpo of await this.deps.people.dpos()) await this.deps.notifier.tell(dpo, summaryText(facts, dpo.locale));
-    await this.deps.store.closeCycle(cycle.cycleId, this.deps.clock.now());
+    const dpos = await this.deps.people.dpos();
+    // The audit record holds what the DPOs are told (counts only) and how many were told.
+    const { cycle: _c, counts: period, ...tally } = facts;
+    return this.step(key, 'review.close', { cycleId: cycle.cycleId, ...tally, ...period, dpos: dpos.length }, async () => {
+      for (const item of unanswered) await this.settleCards(item, (locale) => t('review.status.unanswered', locale, { cycle: cycle.cycleId }));
+      for (const dpo of dpos) await this.deps.notifier.tell(dpo, summaryText(facts, dpo.locale));
+      await this.deps.store.closeCycle(cycle.cycleId, this.deps.clock.now());
+    });
+  }
+
+  /**
+   * A one-time system step: audited, then claimed, then done by the claim's winner alone. Recording
+   * first fails closed (no audit queue: nothing is claimed, the next sweep tries again); the event id
+   * derives from the claim key, so racing attempts that all record still leave one event.
+   */
+  private async step(key: string, action: StepAction, facts: StepFacts, act: () => Promise<void>): Promise<boolean> {
+    await this.recordStep(key, action, facts);
+    if (!(await this.deps.store.claim(key))) return false;
+    await act();
     return true;
+  }
+
+  private async recordStep(key: string, action: StepAction, facts: StepFacts): Promise<void> {
+    const now = this.deps.clock.now();
+    const { grantId, ...meta } = facts;
+    await this.deps.recorder.record({
+      v: 1, eventId: stepEventId(`review:${key}`), occurredAt: now.toISOString(), actor: { employeeId: null, platform: 'system' }, channelKind: 'none',
+      action, customerIds: [], fields: [], decision: 'allowed', ruleIds: [], ...(grantId !== undefined ? { grantId: String(grantId) } : {}),
+      meta: { ...meta, reason: 'access_review' },
+    });
   }
 
   private async record(actor: AuditEventInput['actor'], item: ReviewItem, decision: ReviewDecision, outcome: { decision: 'allowed' | 'denied'; reasonCode?: string; revoked?: boolean }): Promise<void> {

@@ -45,6 +45,8 @@ export interface ReviewStore {
   items(cycleId: string): Promise<ReviewItem[]>;
   /** Exactly one caller wins each key (a unique insert; FerretDB's conditional updates are not atomic). */
   claim(key: string): Promise<boolean>;
+  /** Whether `key` was claimed already: lets a sweep skip a done step without recording it again. */
+  claimed(key: string): Promise<boolean>;
   /** Records the decision exactly once; the earlier decision when someone else won. */
   decide(reviewId: string, decision: DecisionRecord): Promise<{ won: boolean; decision: DecisionRecord }>;
   setEscalated(reviewId: string, to: string): Promise<void>;
