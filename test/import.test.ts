@@ -1,7 +1,7 @@
 // `custos import`: good and bad files, CSV and JSON Lines, all-or-nothing, --skip-invalid, idempotence,
 // and the real CLI as a child process.
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,27 @@ test('employees: a row that brings an offboarded employee back is refused unless
   t.is(err?.code, ErrorCode.AuditUnavailable);
   t.regex(err!.message, /reactivates 1 employee\(s\), which must be audited/);
   t.is((await dir.byId('E-1001'))?.status, 'offboarded');
+});
+
+test('employees: an import never lifts a freeze, even when the row changed; it may freeze', async (t) => {
+  const conn = await freshDb(t);
+  await importFile(conn, cipher, 'employees', fixture('employees-good.csv'));
+  const dir = new EmployeeStore(conn);
+  await dir.setStatus('E-1002', 'frozen'); // frozen by an anomaly detector or an admin
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'custos-import-'));
+  const edited = path.join(tmp, 'edited.csv');
+  // HR edits the frozen lead's row (new region) and leaves the status column at active.
+  writeFileSync(edited, readFileSync(fixture('employees-good.csv'), 'utf8').replace('lead;head,,east,', 'lead;head,,south,'));
+  const r = await importFile(conn, cipher, 'employees', edited);
+  t.like(r, { updated: 1, rejected: 0, written: true });
+  t.deepEqual(r.changes?.keptFrozen, ['E-1002']);
+  t.like(await dir.byId('E-1002'), { status: 'frozen', region: 'south' }, 'the edit is taken, the freeze is kept');
+  t.like(await importFile(conn, cipher, 'employees', edited), { updated: 0, unchanged: 3 }, 'and re-importing changes nothing');
+
+  const freezing = path.join(tmp, 'freezing.csv');
+  writeFileSync(freezing, readFileSync(fixture('employees-good.csv'), 'utf8').replace('Europe/London,en,active,', 'Europe/London,en,frozen,'));
+  await importFile(conn, cipher, 'employees', freezing);
+  t.is((await dir.byId('E-1003'))?.status, 'frozen', 'a file may freeze someone');
 });
 
 test('the real CLI: bad file exits 1 and writes nothing; good file imports; help explains the format', async (t) => {

@@ -12,7 +12,17 @@ import type { EmployeeStore } from './employee-store.ts';
 
 export interface Transfer { employeeId: string; from: string; to: string }
 export interface Reactivation { employeeId: string; to: Exclude<EmployeeStatus, 'offboarded'> }
-export interface EmployeeChanges { offboard: string[]; transfer: Transfer[]; reactivate: Reactivation[] }
+export interface EmployeeChanges {
+  offboard: string[];
+  transfer: Transfer[];
+  reactivate: Reactivation[];
+  /**
+   * Frozen employees whose row says active: they stay frozen. A freeze (an anomaly detector or an admin)
+   * is lifted only by an admin's audited Unfreeze; an HR file that lists them as active says nothing
+   * about it, and the directory cannot tell the two kinds of freeze apart.
+   */
+  keepFrozen: string[];
+}
 
 /** Carries out the changes (bot/cli/commands/employee-effects.ts): revocations, audit, card updates. */
 export interface EmployeeChangeHandler {
@@ -24,22 +34,30 @@ export interface EmployeeChangeHandler {
   reactivate(change: Reactivation): Promise<OffboardResult>;
 }
 
-export interface EmployeeChangeReport { offboarded: OffboardResult[]; transferred: (OffboardResult & Transfer)[]; reactivated: (OffboardResult & Reactivation)[] }
+export interface EmployeeChangeReport { offboarded: OffboardResult[]; transferred: (OffboardResult & Transfer)[]; reactivated: (OffboardResult & Reactivation)[]; keptFrozen: string[] }
 
 /** The changes `rows` would make to the stored directory. */
 export async function employeeChanges(store: EmployeeStore, rows: readonly Employee[]): Promise<EmployeeChanges> {
   const stored = await store.model.find({ employeeId: { $in: rows.map((r) => r.employeeId) } }, { employeeId: 1, status: 1, department: 1 }).lean();
   const before = new Map(stored.map((d) => [d.employeeId, d]));
-  const changes: EmployeeChanges = { offboard: [], transfer: [], reactivate: [] };
+  const changes: EmployeeChanges = { offboard: [], transfer: [], reactivate: [], keepFrozen: [] };
   for (const row of rows) {
     const prev = before.get(row.employeeId);
     if (!prev) continue; // a new employee has nothing to revoke
+    if (row.status === 'active' && prev.status === 'frozen') changes.keepFrozen.push(row.employeeId);
     if (row.status === 'offboarded' && prev.status !== 'offboarded') changes.offboard.push(row.employeeId);
     // Back from offboarding: they start from nothing, so a department change is no transfer as well.
     else if (row.status !== 'offboarded' && prev.status === 'offboarded') changes.reactivate.push({ employeeId: row.employeeId, to: row.status });
     else if (row.status !== 'offboarded' && row.department !== prev.department) changes.transfer.push({ employeeId: row.employeeId, from: prev.department, to: row.department });
   }
   return changes;
+}
+
+/** `rows` with the frozen employees of `c.keepFrozen` kept frozen (see EmployeeChanges.keepFrozen). */
+export function keepingFreezes(rows: readonly Employee[], c: EmployeeChanges): Employee[] {
+  if (c.keepFrozen.length === 0) return [...rows];
+  const frozen = new Set(c.keepFrozen);
+  return rows.map((r) => (frozen.has(r.employeeId) ? { ...r, status: 'frozen' as const } : r));
 }
 
 export function hasChanges(c: EmployeeChanges): boolean {

@@ -24,7 +24,7 @@ import { EmployeeStore } from './employee-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
-import { changeCount, employeeChanges, hasChanges, offboardedAmong, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
+import { changeCount, employeeChanges, hasChanges, keepingFreezes, offboardedAmong, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
 
 export const IMPORT_KINDS = ['customers', 'employees'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -122,8 +122,10 @@ function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | und
       if (hasChanges(c)) await requireHandler(handler, changeCount(c));
     },
     prepare: (values) => values,
-    write: async (values) => {
-      const c = await employeeChanges(store, values);
+    write: async (rows) => {
+      const c = await employeeChanges(store, rows);
+      report.keptFrozen.push(...c.keepFrozen);
+      const values = keepingFreezes(rows, c);
       if (!hasChanges(c)) return store.upsertMany(values);
       const effects = await requireHandler(handler, changeCount(c));
       for (const id of c.offboard) report.offboarded.push(await effects.offboard(id));
@@ -258,7 +260,7 @@ export async function importFile(conn: Connection, cipher: FieldCipher, kind: Im
   const format = formatFromPath(file, opts.format);
   await assertReadable(file);
   if (kind === 'customers') return new Importer(customerSpec(new CustomerStore(conn, cipher), cipher), kind, file, format, opts).run();
-  const changes: EmployeeChangeReport = { offboarded: [], transferred: [], reactivated: [] };
+  const changes: EmployeeChangeReport = { offboarded: [], transferred: [], reactivated: [], keptFrozen: [] };
   const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false), kind, file, format, opts).run();
   return { ...report, changes };
 }

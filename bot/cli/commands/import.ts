@@ -37,6 +37,9 @@ function printReport(r: ImportReport): void {
   for (const b of r.changes?.reactivated ?? []) {
     lines.push(`  reactivated ${b.employeeId} (now ${b.to}): no grants, chat bindings cleared; ${b.grants} leftover grant(s) revoked`);
   }
+  for (const id of r.changes?.keptFrozen ?? []) {
+    lines.push(`  kept ${id} frozen although the file says active: only an admin's Unfreeze lifts a freeze`);
+  }
   if (r.rejected > 0 && !r.written) {
     lines.push(`nothing was imported: ${r.rejected} row(s) have errors (listed on stderr). Fix them and run again, or pass --skip-invalid to import the valid rows.`);
   } else if (r.rejected > 0) {
