@@ -2,9 +2,10 @@
 // (real Lark SDK, fake Lark Open API) run side by side on one database, one Redis prefix and one
 // configuration with both platforms, as a deployment with both does. The legal head and the sales
 // people are bound to Slack, the DPO and the head of sales to Lark only, so an identity request (legal
-// head and DPO, quorum 2) has approver copies on both platforms. A click, a denial or an offboarding
-// that arrives through one bot must update the copies on the other platform too; so must a Keep on an
-// access-review card whose escalated copy lives on the other platform.
+// head and DPO, quorum 2) has approver copies on both platforms. A vote, an approval, a denial or an
+// offboarding that arrives through one bot must update the copies on the other platform too; so must a
+// Keep or a Revoke on an access-review card whose escalated copy lives on the other platform.
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Customer, Employee } from '../bot/core/domain.ts';
 import { startLarkBot, type RunningLarkBot } from '../bot/lark/runtime.ts';
@@ -16,7 +17,8 @@ import { reviewGrant, ReviewJobs } from './helpers/access-review.ts';
 import { openIdOf } from './helpers/lark-bot.ts';
 import { cardAction, ENCRYPT_KEY, post, signed, userDeleted, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
 import { buttons, denyValues, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
-import { messageText, SlackHarness } from './helpers/slack-bot.ts';
+import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
+import { JSON_TYPE, post as slackHttp, sign } from './helpers/slack-sign.ts';
 
 const HOUR = 3_600_000;
 const clock = movableClock();
@@ -58,20 +60,21 @@ test.after.always(async () => {
 });
 
 let nth = 0;
-function customer(): Customer {
-  return all.filter((c) => c.region === 'east' && c.ownerId !== h.employees.salesRep.employeeId && c.status !== 'blocked')[nth++]!;
+/** A customer of `region` that `requester` does not own (identity data masked on their card). */
+function customer(requester: DemoEmployeeKey, region: string): Customer {
+  return all.filter((c) => c.region === region && c.ownerId !== h.employees[requester].employeeId && c.status !== 'blocked')[nth++]!;
 }
 
-/** salesRep asks on Slack for the identity group (legal head on Slack, DPO on Lark); resolves with the copies. */
-async function identityRequest(): Promise<{ id: string; larkCopy: SentMessage }> {
-  const reply = await h.ask(h.userId('salesRep'), h.dmOf('salesRep'), customer().customerId);
+/** `requester` asks on Slack for the identity group (legal head on Slack, DPO on Lark); resolves with the Lark copy. */
+async function identityRequest(requester: DemoEmployeeKey = 'salesRep', region = 'east'): Promise<{ id: string; larkCopy: SentMessage }> {
+  const reply = await h.ask(h.userId(requester), h.dmOf(requester), customer(requester, region).customerId);
   const access = buttons(reply.body).find((b) => b.actionId.startsWith('approval_access'))!;
   const since = h.fake.calls.length;
-  await h.click(h.userId('salesRep'), h.dmOf('salesRep'), access.actionId, access.value);
+  await h.click(h.userId(requester), h.dmOf(requester), access.actionId, access.value);
   const modal = openedView(await modalAfter(h, since));
-  const res = await submitView(h, h.userId('salesRep'), modal.callback_id, modal.private_metadata, requestValues('合同核对', 30, ['identity']));
+  const res = await submitView(h, h.userId(requester), modal.callback_id, modal.private_metadata, requestValues('合同核对', 30, ['identity']));
   if (res.body) throw new Error(res.body);
-  const own = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesRep') && /#R-[A-P]{10}/.test(String(x.body.text)));
+  const own = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf(requester) && /#R-[A-P]{10}/.test(String(x.body.text)));
   const id = /#(R-[A-P]{10})/.exec(String(own.body.text))![1]!;
   await slackCopy('legalHead', id, 'chat.postMessage');
   const larkCopy = await lark.waitFor((m) => m.receiveId === openIdOf(h.employees.dpo) && cardText(m.card).includes(id));
@@ -126,6 +129,7 @@ test.serial('a denial on Lark updates the Slack copies and tells the requester o
     t.is(buttons(update.body).length, 0, `${key}'s Slack copy has no buttons left`);
   }
   await h.fake.waitFor((x) => x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesRep') && String(x.body.text).includes('用途不充分'));
+  t.false(lark.sentTo(openIdOf(h.employees.salesRep)).some((m) => cardText(m.card).includes('用途不充分')), 'not on Lark as well: Slack is the requester\'s first bound platform');
 
   const second = await identityRequest();
   const since = h.fake.calls.length;
@@ -138,40 +142,66 @@ test.serial('a denial on Lark updates the Slack copies and tells the requester o
   t.regex(late.toast?.content ?? '', /该申请已由 诸葛亮 于 .* 拒绝/, 'a late click on the other platform is told who decided');
 });
 
-test.serial('offboarding through Lark\'s directory event cancels the pending request; the Slack and the Lark copies say so', async (t) => {
-  const { id, larkCopy } = await identityRequest();
-  const res = await post(`${larkBot.url}/lark/events`, signed(userDeleted(openIdOf(h.employees.salesRep))));
-  t.is(res.status, 200);
-  for (const key of ['legalHead', 'salesRep'] as DemoEmployeeKey[]) {
-    const update = await slackCopy(key, id, 'chat.update', /申请人已离职，申请已于 .* 自动撤销/);
-    t.is(buttons(update.body).length, 0, `${key}'s Slack copy has no buttons left`);
-  }
-  const patched = await larkPatched(larkCopy, /申请人已离职，申请已于 .* 自动撤销/);
-  t.is(cardButtons(patched.card).length, 0);
-  const cancel = await h.auditRecords({ requestId: id, action: 'request.cancel' });
-  t.like(cancel[0], { reasonCode: 'offboarded', actor: { employeeId: null, platform: 'system' } });
-});
-
-test.serial('access review: the reviewer\'s Slack copy follows a Keep on the escalated Lark copy', async (t) => {
+test.serial('access review: a Keep on the escalated Lark copy updates the reviewer\'s Slack copy; a Revoke on Slack patches the Lark copy', async (t) => {
   t.timeout(300_000);
   const e = h.employees;
   const grants = new MongoGrantStore(h.bot.conn);
-  // The lead's report has a grant; the lead (Slack) does not answer, the review escalates to the head of sales (Lark).
-  await grants.create(reviewGrant(clock.now(), 'G-xp-north', e.salesRepNorth, e.legalHead, ['C-000002'], ['finance'], 30 * 24 * HOUR));
+  // Two grants of the lead's report; the lead (Slack) does not answer, the review escalates to the head of sales (Lark).
+  for (const id of ['G-xp-keep', 'G-xp-revoke']) await grants.create(reviewGrant(clock.now(), id, e.salesRepNorth, e.legalHead, ['C-000002'], ['finance'], 30 * 24 * HOUR));
   const since = h.fake.calls.length;
   await jobs.run('cycle');
-  const reviewerCopy = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesLeadEast') && messageText(x.body).includes('G-xp-north'));
-  const reviewId = buttons(reviewerCopy.body)[0]!.value;
+  const reviewerCopy = (grantId: string) => h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesLeadEast') && messageText(x.body).includes(grantId));
+  const keepId = buttons((await reviewerCopy('G-xp-keep')).body)[0]!.value;
+  const revokeId = buttons((await reviewerCopy('G-xp-revoke')).body)[0]!.value;
   clock.advance(49 * HOUR);
   const n = lark.sent().length;
   await jobs.run('sweep');
-  const escalated = await lark.waitFor((m) => lark.sent().indexOf(m) >= n && m.receiveId === openIdOf(e.salesHead) && cardText(m.card).includes('G-xp-north'));
-  t.deepEqual(cardButtons(escalated.card).map((b) => b.value.a), ['review_keep', 'review_revoke']);
+  const escalated = (grantId: string) => lark.waitFor((m) => lark.sent().indexOf(m) >= n && m.receiveId === openIdOf(e.salesHead) && cardText(m.card).includes(grantId));
+  const keepCopy = await escalated('G-xp-keep');
+  const revokeCopy = await escalated('G-xp-revoke');
+  t.deepEqual(cardButtons(keepCopy.card).map((b) => b.value.a), ['review_keep', 'review_revoke']);
 
-  const kept = await larkClick('salesHead', escalated, { a: 'review_keep', r: reviewId });
+  const kept = await larkClick('salesHead', keepCopy, { a: 'review_keep', r: keepId });
   t.regex(kept.toast?.content ?? '', /决定保留/);
-  const update = await h.fake.waitFor((x) => x.method === 'chat.update' && x.body.channel === h.dmOf('salesLeadEast') && /G-xp-north/.test(messageText(x.body)) && /决定保留/.test(messageText(x.body)));
+  const update = await h.fake.waitFor((x) => x.method === 'chat.update' && x.body.channel === h.dmOf('salesLeadEast') && /G-xp-keep/.test(messageText(x.body)) && /决定保留/.test(messageText(x.body)));
   t.is(buttons(update.body).length, 0, 'the reviewer\'s Slack copy has no buttons left');
-  t.regex(messageText(update.body), new RegExp(e.salesHead.name));
+  t.true(messageText(update.body).includes(e.salesHead.name), 'and says who kept it');
+
+  const revoke = await h.click(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), 'review_revoke', revokeId);
+  t.regex(String((await h.replyTo(revoke.responseUrl)).body.text), /已撤销/);
+  const patched = await larkPatched(revokeCopy, new RegExp(`${e.salesLeadEast.name} \\(${e.salesLeadEast.employeeId}\\) 于 .* 已撤销`));
+  t.is(cardButtons(patched.card).length, 0, 'the escalated Lark copy has no buttons left');
+  t.truthy((await grants.byId('G-xp-revoke'))?.revokedAt);
   clock.advance(-49 * HOUR);
 });
+
+test.serial('offboarding cancels the pending request whichever bot hears of it; the Slack and the Lark copies say so', async (t) => {
+  const offboarded = async (id: string, larkCopy: SentMessage, requester: DemoEmployeeKey) => {
+    for (const key of ['legalHead', requester]) {
+      const update = await slackCopy(key as DemoEmployeeKey, id, 'chat.update', /申请人已离职，申请已于 .* 自动撤销/);
+      t.is(buttons(update.body).length, 0, `${key}'s Slack copy has no buttons left`);
+    }
+    const patched = await larkPatched(larkCopy, /申请人已离职，申请已于 .* 自动撤销/);
+    t.is(cardButtons(patched.card).length, 0, 'nor the Lark copy');
+    const cancel = await h.auditRecords({ requestId: id, action: 'request.cancel' });
+    t.like(cancel[0], { reasonCode: 'offboarded', actor: { employeeId: null, platform: 'system' } });
+  };
+  // Through Lark's directory event (the Lark bot cancels; two of the copies are on Slack).
+  const viaLark = await identityRequest();
+  t.is((await post(`${larkBot.url}/lark/events`, signed(userDeleted(openIdOf(h.employees.salesRep))))).status, 200);
+  await offboarded(viaLark.id, viaLark.larkCopy, 'salesRep');
+  // Through Slack's user_change (the Slack bot cancels; the DPO's copy is on Lark).
+  const viaSlack = await identityRequest('salesRepSouth', 'south');
+  t.is((await slackPost(userChangeBody(h.userId('salesRepSouth')))).status, 200);
+  await offboarded(viaSlack.id, viaSlack.larkCopy, 'salesRepSouth');
+});
+
+function userChangeBody(userId: string): string {
+  return JSON.stringify({
+    token: 'legacy-verification-token', team_id: 'T0TEST', api_app_id: 'A0TEST', type: 'event_callback',
+    event_id: `Ev${randomBytes(6).toString('hex').toUpperCase()}`, event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'user_change', user: { id: userId, team_id: 'T0TEST', deleted: true, profile: {} }, event_ts: `${Math.floor(Date.now() / 1000)}.000100` },
+  });
+}
+
+const slackPost = (raw: string) => slackHttp(h.eventsUrl, sign(SIGNING_SECRET, raw, JSON_TYPE));
