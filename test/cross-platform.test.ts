@@ -4,7 +4,8 @@
 // people are bound to Slack, the DPO and the head of sales to Lark only, so an identity request (legal
 // head and DPO, quorum 2) has approver copies on both platforms. A vote, an approval, a denial or an
 // offboarding that arrives through one bot must update the copies on the other platform too; so must a
-// Keep or a Revoke on an access-review card whose escalated copy lives on the other platform.
+// Keep or a Revoke on an access-review card whose escalated copy lives on the other platform. A reveal
+// approved on Lark is shown on the Slack card it was asked from.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Customer, Employee } from '../bot/core/domain.ts';
@@ -140,6 +141,28 @@ test.serial('a denial on Lark updates the Slack copies and tells the requester o
   t.is(cardButtons(patched.card).length, 0, 'the Lark copy has no buttons left');
   const late = await larkClick('dpo', second.larkCopy, { a: 'approve', r: second.id });
   t.regex(late.toast?.content ?? '', /该申请已由 诸葛亮 于 .* 拒绝/, 'a late click on the other platform is told who decided');
+});
+
+test.serial('a reveal asked on Slack and approved on Lark is shown on the Slack card it was asked from', async (t) => {
+  // The sales lead (Slack) asks; their manager, the head of sales, approves contact data on Lark.
+  const c = all.filter((x) => x.region === 'east' && x.phone && x.status !== 'blocked' && x.ownerId !== h.employees.salesLeadEast.employeeId).at(-1)!;
+  const card = await h.ask(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), c.customerId);
+  t.false(messageText(card.body).includes(c.phone!), 'masked before');
+  const reveal = buttons(card.body).find((b) => b.actionId.startsWith('approval_reveal') && b.text.includes('电话'))!;
+  const since = h.fake.calls.length;
+  const click = await h.click(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), reveal.actionId, reveal.value);
+  const modal = openedView(await modalAfter(h, since));
+  t.is((await submitView(h, h.userId('salesLeadEast'), modal.callback_id, modal.private_metadata, requestValues('核对来电号码', 15))).body, '');
+  const larkCopy = await lark.waitFor((m) => m.receiveId === openIdOf(h.employees.salesHead) && /#R-[A-P]{10}/.test(cardText(m.card)));
+  const id = /#(R-[A-P]{10})/.exec(cardText(larkCopy.card))![1]!;
+
+  t.regex((await larkClick('salesHead', larkCopy, { a: 'approve', r: id })).toast?.content ?? '', new RegExp(`已批准申请 #${id}`));
+  const path = new URL(click.responseUrl).pathname;
+  const revealed = await h.fake.waitFor((x) => x.method === 'response_url' && x.path === path && x.body.replace_original === true);
+  t.true(messageText(revealed.body).includes(c.phone!), 'the Slack lookup card shows the phone');
+  t.is(revealed.body.response_type, 'ephemeral', 'to the requester only');
+  t.false(lark.sent().some((m) => cardText(m.card).includes(c.phone!)), 'nothing of it on Lark');
+  await slackCopy('salesLeadEast', id, 'chat.update', /已由 王伟 于 .* 批准/);
 });
 
 test.serial('access review: a Keep on the escalated Lark copy updates the reviewer\'s Slack copy; a Revoke on Slack patches the Lark copy', async (t) => {
