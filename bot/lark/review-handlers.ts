@@ -12,11 +12,11 @@ import type { AccessReviewService, ReviewOutcome } from '../core/reviews/service
 import type { ReviewDecision } from '../core/reviews/types.ts';
 import { outcomeText } from '../core/reviews/views.ts';
 import type { Logger } from '../logger.ts';
+import { chatClients, routedReviewNotifier } from '../runtime/chat-routing.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { LarkApi } from './api.ts';
 import type { CallbackAnswer } from './handlers.ts';
 import { LARK_ACTION_REVIEW, renderReviewCard } from './review-cards.ts';
-import { LarkReviewNotifier } from './review-notifier.ts';
 
 const TOAST: Record<ReviewOutcome['kind'], NonNullable<CallbackAnswer['toast']>['type']> = { done: 'success', already: 'info', not_reviewer: 'warning', unknown: 'warning' };
 
@@ -39,9 +39,9 @@ export class LarkReviewFlow {
 
 export interface LarkReviewFeatureDeps { conn: Connection; config: Config; api: LarkApi; recorder: AuditRecorder; clock: Clock; logger: Logger }
 
-/** The review service as the Lark bot builds it: its cards are updated through the bot's own SDK client. */
+/** The review service as the Lark bot builds it: its cards are updated through the bot's own SDK client, copies on Slack through Slack's. */
 export async function larkReviews(deps: LarkReviewFeatureDeps): Promise<LarkReviewFlow> {
   const build = await prepareReviewService(deps.conn);
-  const notifier = new LarkReviewNotifier(deps.api, deps.logger);
+  const notifier = routedReviewNotifier(chatClients(deps.config, { lark: deps.api }), deps.logger);
   return new LarkReviewFlow(build({ notifier, recorder: deps.recorder, clock: deps.clock, timing: deps.config.review }));
 }

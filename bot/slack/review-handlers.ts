@@ -12,11 +12,11 @@ import type { AccessReviewService } from '../core/reviews/service.ts';
 import type { ReviewDecision } from '../core/reviews/types.ts';
 import { outcomeText } from '../core/reviews/views.ts';
 import type { Logger } from '../logger.ts';
+import { chatClients, routedReviewNotifier } from '../runtime/chat-routing.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { SlackFeature } from './app.ts';
 import { errorSummary } from './receiver.ts';
 import { ACTION_REVIEW } from './review-blocks.ts';
-import { SlackReviewNotifier } from './review-notifier.ts';
 
 export interface SlackReviewDeps {
   reviews: AccessReviewService;
@@ -49,11 +49,14 @@ export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): vo
 
 export interface ReviewFeatureDeps { conn: Connection; config: Config; directory: EmployeeDirectory; recorder: AuditRecorder; clock: Clock; logger: Logger }
 
-/** The click handlers as a Slack feature (runtime.ts), with a notifier on the app's own Web API client. */
+/**
+ * The click handlers as a Slack feature (runtime.ts), with a notifier on the app's own Web API client
+ * for Slack and routed to Lark for copies posted there (an escalation target bound to Lark only).
+ */
 export async function reviewFeature(deps: ReviewFeatureDeps): Promise<SlackFeature> {
   const build = await prepareReviewService(deps.conn);
   return (app) => {
-    const reviews = build({ notifier: new SlackReviewNotifier(app.client, deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
+    const reviews = build({ notifier: routedReviewNotifier(chatClients(deps.config, { slack: app.client }), deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
     registerSlackReviewHandlers(app, { reviews, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger });
   };
 }

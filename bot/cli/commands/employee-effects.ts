@@ -1,7 +1,9 @@
-// What `custos import employees` needs to carry out offboardings, transfers and reactivations: the audit queue (every
-// change is audited; no queue, no change), the grant and request stores, and — when Slack is configured —
-// the approval service with a Slack client of its own, so approvers' cards of the cancelled requests
-// are updated in place like the bot does. Built lazily: a file without such changes needs none of it.
+// What `custos import employees` needs to carry out offboardings, transfers and
+// reactivations: the audit queue (every
+// change is audited; no queue, no change), the grant and request stores, and — when Slack or Lark is
+// configured — the approval service with chat clients of its own (routed per platform like the bots'),
+// so approvers' cards of the cancelled requests are updated in place wherever they were posted.
+// Built lazily: a file without such changes needs none of it.
 import type { Connection } from 'mongoose';
 import { loadConfig, type Config } from '../../config.ts';
 import { OffboardingService } from '../../core/offboarding.ts';
@@ -20,7 +22,7 @@ const AUDIT_READY_MS = 5000;
 export interface EmployeeEffects { handler: EmployeeChangeHandler; close(): Promise<void> }
 
 async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<PendingCanceller> {
-  if (!config.slack) return storeCanceller(new MongoRequestStore(conn), systemClock);
+  if (!config.slack && !config.lark) return storeCanceller(new MongoRequestStore(conn), systemClock);
   const logger = createLogger({ level: 'warn', name: 'import' });
   const { approvals } = await workerApprovalParts(conn, config, logger, systemClock, producer);
   return (id, reason) => approvals.cancelAllOf(id, reason);

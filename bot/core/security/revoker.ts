@@ -1,8 +1,8 @@
 // Revoking a user's access (offboarding, a transfer, "Revoke all grants" on an alert card): their active
 // grants, and their pending requests cancelled. Cancelling goes through the approval service once the
-// chat app that renders its cards exists, so every approver's card copy says "cancelled" in place and
-// nobody approves a dead request; before that (or without any chat client, e.g. a CLI without Slack
-// settings) the request store alone cancels them.
+// chat app that renders its cards exists, so every approver's card copy, on whichever platform it was
+// posted, says "cancelled" in place and nobody approves a dead request; before that (or without any chat
+// client, e.g. a CLI with neither Slack nor Lark settings) the request store alone cancels them.
 import type { SystemCancelReason } from '../approvals/service.ts';
 import type { RequestStore } from '../approvals/types.ts';
 import type { Clock } from '../ports.ts';
