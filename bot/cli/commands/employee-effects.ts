@@ -1,7 +1,6 @@
-// What `custos import employees` needs to carry out offboardings, transfers and
-// reactivations: the audit queue (every
-// change is audited; no queue, no change), the grant and request stores, and — when Slack or Lark is
-// configured — the approval service with chat clients of its own (routed per platform like the bots'),
+// What `custos import employees` needs to carry out offboardings, transfers and reactivations: the audit
+// queue (every change is audited; no queue, no change), the grant and request stores, and — when Slack or
+// Lark is configured — the approval service with chat clients of its own (routed per platform like the bots'),
 // so approvers' cards of the cancelled requests are updated in place wherever they were posted.
 // Built lazily: a file without such changes needs none of it.
 import type { Connection } from 'mongoose';
