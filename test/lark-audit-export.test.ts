@@ -15,6 +15,7 @@ import { createAuditProducer } from '../bot/queue/audit-producer.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { demoCustomerId } from '../bot/store/demo-data.ts';
 import { cardButtons, cardFormFields, cardText, type SentMessage } from './fakes/lark-api.ts';
+import { auditExportRows } from './helpers/audit-export-csv.ts';
 import { LarkHarness } from './helpers/lark-bot.ts';
 import { cardAction, eventId, post, signed } from './helpers/lark-sign.ts';
 
@@ -84,14 +85,9 @@ test.serial('an auditor exports a who-viewed result: form card → DPO approves 
   const fileMessage = await h.fake.waitFor((m) => m.msgType === 'file' && m.receiveId === h.openId('auditor'), 60_000);
   const file = h.fake.files.get(fileMessage.fileKey!)!;
   t.is(file.name, `custos-audit-export-${exportId}.csv`);
-  t.deepEqual([...file.bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with BOM');
-  const csv = file.bytes.toString('utf8');
-  const lines = csv.slice(1).split('\r\n').filter(Boolean);
   const auditorId = h.employees.auditor.employeeId;
-  t.true(lines[0]!.includes(exportId) && lines[0]!.includes(auditorId), 'visible header names export and employee');
-  t.deepEqual(lines[1]!.split(','), ['序号', '时间', '操作人', '动作', '结果', '场景', '客户'], 'the table\'s columns');
-  const rows = lines.slice(2, -1).map((l) => l.split(','));
-  t.regex(lines.at(-1)!, new RegExp(`end of audit export ${exportId} · ${rows.length} rows · ${auditorId}`), 'visible footer');
+  const rows = auditExportRows(t, file.bytes, exportId, auditorId);
+  const csv = file.bytes.toString('utf8');
 
   // Exactly the stored views of that customer, newest first, as ids and codes.
   const stored = await h.auditRecords({ customerIds: CUSTOMER, action: { $in: VIEW_ACTIONS } }, 2);
