@@ -6,7 +6,9 @@
 // HTTP 400), text messages over 150 KB (230025), uploads over 30 MB or empty (234006 / 234010), and
 // more than `rateLimits` messages per second to one chat (230020) or from the app (99991400, HTTP 429).
 // Form containers are checked as Lark does: named, at the card's root, inputs named, a submit button.
-// Tests can make patches fail with a chosen code (230054, 220340, …).
+// Tests can make patches fail with a chosen code (230054, 220340, …). With `longConnection` it also
+// serves `POST /callback/ws/endpoint`, where the SDK's WSClient asks for its WebSocket URL
+// (test/fakes/lark-ws.ts is the socket behind it).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,7 +47,8 @@ export class FakeLarkApi {
   readonly calls: LarkCall[] = [];
   readonly messages = new Map<string, SentMessage>();
   readonly files = new Map<string, { name: string; bytes: Buffer }>();
-  readonly appId = 'cli_testapp0001';
+  /** The SDK's WSClient refuses to start unless the app id looks real (`cli_` + 16 hex digits). */
+  readonly appId: string;
   readonly appSecret = 'test-app-secret-0123456789';
   private readonly token = `t-${randomUUID()}`;
   private readonly users = new Map<string, FakeLarkUser>();
@@ -59,8 +62,10 @@ export class FakeLarkApi {
   /** Lark's sending limits (REFERENCE §3): messages per second to one chat / from the whole app. */
   rateLimits = { perChat: 5, perApp: 50 };
   private readonly sendTimes: { receiveId: string; at: number }[] = [];
+  private wsEndpoint: (() => { url: string; clientConfig: Record<string, number> }) | undefined;
 
-  constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[] } = {}) {
+  constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[]; appId?: string } = {}) {
+    this.appId = opts.appId ?? 'cli_testapp0001';
     for (const u of opts.users ?? []) this.users.set(u.openId, u);
     for (const c of opts.chats ?? []) this.chats.set(c.chatId, c);
   }
@@ -68,6 +73,12 @@ export class FakeLarkApi {
   get domain(): string { return this.base; }
   addChat(chat: FakeLarkChat): void { this.chats.set(chat.chatId, chat); }
   setUser(user: FakeLarkUser): void { this.users.set(user.openId, user); }
+  /**
+   * Serves the long-connection endpoint (`POST /callback/ws/endpoint`, body `{AppID, AppSecret}`): with
+   * this app's credentials it answers `{URL, ClientConfig}` from `endpoint`; other credentials get the
+   * SDK's `auth_failed` code (514), which the WSClient treats as final.
+   */
+  longConnection(endpoint: () => { url: string; clientConfig: Record<string, number> }): void { this.wsEndpoint = endpoint; }
   /** The next `codes.length` patches fail with these codes (HTTP 400), in order. */
   failNextPatches(...codes: number[]): void { this.patchFailures.push(...codes); }
 
@@ -116,7 +127,8 @@ export class FakeLarkApi {
     }
     const route = this.route(req.method ?? 'GET', url.pathname);
     if (!route) return this.answer(res, 'unknown', url.pathname, query, body, 404, 404, 'not found');
-    if (route.api !== 'auth.tenant_access_token' && req.headers.authorization !== `Bearer ${this.token}`) {
+    // The token call and the long-connection endpoint authenticate with the app id and secret in the body.
+    if (route.api !== 'auth.tenant_access_token' && route.api !== 'ws.endpoint' && req.headers.authorization !== `Bearer ${this.token}`) {
       return this.answer(res, route.api, url.pathname, query, body, 400, 99991663, 'invalid access token');
     }
     const out = route.run({ body, query, raw, contentType: req.headers['content-type'] ?? '' }, route.params);
@@ -132,6 +144,7 @@ export class FakeLarkApi {
   private route(method: string, path: string): { api: string; params: string[]; run: RouteFn } | undefined {
     const table: [string, RegExp, string, RouteFn][] = [
       ['POST', /^\/open-apis\/auth\/v3\/tenant_access_token\/internal$/, 'auth.tenant_access_token', (r) => this.tenantToken(r.body)],
+      ['POST', /^\/callback\/ws\/endpoint$/, 'ws.endpoint', (r) => this.endpoint(r.body)],
       ['POST', /^\/open-apis\/im\/v1\/messages$/, 'im.message.create', (r) => this.create(r.body, r.query)],
       ['POST', /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/, 'im.message.reply', (r, p) => this.create(r.body, { receive_id_type: 'reply' }, p[0])],
       ['PATCH', /^\/open-apis\/im\/v1\/messages\/([^/]+)$/, 'im.message.patch', (r, p) => this.patch(p[0]!, r.body)],
@@ -150,6 +163,13 @@ export class FakeLarkApi {
   private tenantToken(body: Record<string, unknown>): Outcome {
     if (body.app_id !== this.appId || body.app_secret !== this.appSecret) return { code: 10014, msg: 'app secret invalid' };
     return { code: 0, extra: { tenant_access_token: this.token, expire: 7200 } };
+  }
+
+  private endpoint(body: Record<string, unknown>): Outcome {
+    if (!this.wsEndpoint) return { code: 403, msg: 'long connection not enabled for this app' };
+    if (body.AppID !== this.appId || body.AppSecret !== this.appSecret) return { code: 514, msg: 'auth failed' };
+    const { url, clientConfig } = this.wsEndpoint();
+    return { code: 0, data: { URL: url, ClientConfig: clientConfig } };
   }
 
   private create(body: Record<string, unknown>, query: Record<string, string>, replyTo?: string): Outcome {
