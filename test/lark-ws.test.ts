@@ -2,11 +2,14 @@
 // WebSocket URL — at LARK_DOMAIN, not open.feishu.cn — connects to the fake long-connection server
 // (test/fakes/lark-ws.ts, Lark's protobuf frames), answers pings, acknowledges every event frame, replies
 // to a DM with the same masked card as in HTTP mode, audits it, drops a redelivered event, answers a card
-// click through the acknowledgement, and reconnects with a fresh URL when the connection drops.
+// click through the acknowledgement, and reconnects with a fresh URL when the connection drops. /readyz
+// reports the connection, and an app Lark refuses does not start.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
+import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
 import { principalOf } from '../bot/core/identity.ts';
 import '../bot/core/lookup-messages.ts';
+import { startLarkBot } from '../bot/lark/runtime.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision } from '../bot/core/view.ts';
 import { displayValue } from '../bot/core/views.ts';
@@ -132,4 +135,35 @@ test.serial('when the connection drops, the bot asks for a fresh URL, reconnects
   const { ack, reply } = await ask('salesRep', c.customerId);
   t.is(ack.code, 200);
   t.true(cardText(reply.card).startsWith(c.customerId));
+});
+
+/** Polls /readyz until its status is `status`; returns the last body. */
+async function readyz(status: number, timeoutMs = 15_000): Promise<{ checks: Record<string, string> }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${h.bot.url}/readyz`);
+    const body = await res.json() as { checks: Record<string, string> };
+    if (res.status === status || Date.now() > until) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test.serial('/readyz reports the connection: not ready while Lark is unreachable, ready once reconnected', async (t) => {
+  t.is((await readyz(200)).checks['lark-connection'], 'ok');
+  const before = socket.connections;
+  socket.unavailable = true;
+  socket.drop();
+  t.is((await readyz(503)).checks['lark-connection'], 'failed');
+  socket.unavailable = false;
+  await socket.connected(before + 1, 20_000);
+  t.is((await readyz(200)).checks['lark-connection'], 'ok');
+});
+
+test.serial('a bot whose app secret Lark refuses does not start, and says which settings to check', async (t) => {
+  const config = { ...h.config, lark: { ...h.config.lark!, appSecret: 'not-the-secret', httpPort: 0 } };
+  const err = await t.throwsAsync(startLarkBot(config, h.logger, { clock: h.clock }));
+  t.true(isCustosError(err, ErrorCode.ConfigInvalid));
+  t.regex(err.message, /LARK_APP_SECRET/);
+  t.false(err.message.includes('auth failed'), 'not the SDK\'s text');
+  t.true(h.fake.callsOf('ws.endpoint').some((c) => c.code === 514), 'the endpoint refused the secret');
 });

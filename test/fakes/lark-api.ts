@@ -16,6 +16,9 @@ import type { AddressInfo } from 'node:net';
 export interface FakeLarkUser { openId: string; email?: string; resigned?: boolean }
 export interface FakeLarkChat { chatId: string; mode: 'p2p' | 'group'; type?: 'private' | 'public'; external?: boolean; members: string[] }
 
+/** What the long-connection endpoint answers: a URL and client config, or an error code. */
+export type WsEndpoint = { url: string; clientConfig: Record<string, number> } | { code: number; msg: string };
+
 export interface LarkCall {
   api: string; // e.g. im.message.create
   path: string;
@@ -62,7 +65,7 @@ export class FakeLarkApi {
   /** Lark's sending limits (REFERENCE §3): messages per second to one chat / from the whole app. */
   rateLimits = { perChat: 5, perApp: 50 };
   private readonly sendTimes: { receiveId: string; at: number }[] = [];
-  private wsEndpoint: (() => { url: string; clientConfig: Record<string, number> }) | undefined;
+  private wsEndpoint: (() => WsEndpoint) | undefined;
 
   constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[]; appId?: string } = {}) {
     this.appId = opts.appId ?? 'cli_testapp0001';
@@ -76,9 +79,10 @@ export class FakeLarkApi {
   /**
    * Serves the long-connection endpoint (`POST /callback/ws/endpoint`, body `{AppID, AppSecret}`): with
    * this app's credentials it answers `{URL, ClientConfig}` from `endpoint`; other credentials get the
-   * SDK's `auth_failed` code (514), which the WSClient treats as final.
+   * SDK's `auth_failed` code (514), which the WSClient treats as final. `endpoint` may answer an error
+   * code itself (an outage: 1000040343, which the WSClient retries).
    */
-  longConnection(endpoint: () => { url: string; clientConfig: Record<string, number> }): void { this.wsEndpoint = endpoint; }
+  longConnection(endpoint: () => WsEndpoint): void { this.wsEndpoint = endpoint; }
   /** The next `codes.length` patches fail with these codes (HTTP 400), in order. */
   failNextPatches(...codes: number[]): void { this.patchFailures.push(...codes); }
 
@@ -166,10 +170,15 @@ export class FakeLarkApi {
   }
 
   private endpoint(body: Record<string, unknown>): Outcome {
-    if (!this.wsEndpoint) return { code: 403, msg: 'long connection not enabled for this app' };
-    if (body.AppID !== this.appId || body.AppSecret !== this.appSecret) return { code: 514, msg: 'auth failed' };
-    const { url, clientConfig } = this.wsEndpoint();
-    return { code: 0, data: { URL: url, ClientConfig: clientConfig } };
+    // Refusals come as HTTP 200 with `data: {}`: the WSClient reads the code only from a 2xx body (axios
+    // throws on others) and destructures data.URL first; otherwise it takes every refusal for a network
+    // error and retries forever, so its codes (514 final, 1000040343 retried) would be unreachable.
+    const refuse = (code: number, msg: string): Outcome => ({ code, msg, data: {}, status: 200 });
+    if (!this.wsEndpoint) return refuse(403, 'long connection not enabled for this app');
+    if (body.AppID !== this.appId || body.AppSecret !== this.appSecret) return refuse(514, 'auth failed');
+    const answer = this.wsEndpoint();
+    if ('code' in answer) return refuse(answer.code, answer.msg);
+    return { code: 0, data: { URL: answer.url, ClientConfig: answer.clientConfig } };
   }
 
   private create(body: Record<string, unknown>, query: Record<string, string>, replyTo?: string): Outcome {

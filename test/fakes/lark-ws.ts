@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { WsEndpoint } from './lark-api.ts';
 
 /** pbbp2.Frame: SeqID=1, LogID=2, service=3, method=4, headers=5 (key=1, value=2), payloadEncoding=6, payloadType=7, payload=8, LogIDNew=9. */
 export interface LarkFrame {
@@ -46,6 +47,8 @@ export class FakeLarkWs {
   connections = 0;
   /** Connections refused because their ticket was unknown or already used. */
   refused = 0;
+  /** While true the endpoint answers Lark's internal error (1000040343), which the WSClient retries. */
+  unavailable = false;
   /** What the endpoint and every pong tell the client (seconds; ReconnectCount -1 = forever). */
   clientConfig = { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 1, ReconnectNonce: 0 };
   private server: WebSocketServer | undefined;
@@ -86,7 +89,8 @@ export class FakeLarkWs {
   }
 
   /** What the endpoint answers: a fresh one-use URL shaped like Lark's (device_id and service_id in the query). */
-  endpoint(): { url: string; clientConfig: Record<string, number> } {
+  endpoint(): WsEndpoint {
+    if (this.unavailable) return { code: 1000040343, msg: 'internal error' };
     const ticket = randomUUID();
     this.tickets.add(ticket);
     const url = `ws://127.0.0.1:${this.port}/ws/v2?fpid=493&aid=552564&device_id=${7000 + this.connections}&access_key=fake&service_id=${SERVICE_ID}&ticket=${ticket}`;
