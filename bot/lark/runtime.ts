@@ -106,10 +106,14 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
   }
 }
 
-/** The SDK's logger over pino. Its messages are operational; error objects are reduced to their names. */
+/**
+ * The SDK's logger over pino. Its messages are operational; error objects are reduced to their names, other
+ * objects (which may hold response bodies) to a placeholder. The SDK's LoggerProxy hands its arguments
+ * over as one array, so that is unpacked first (else every line would read "[object]").
+ */
 function sdkLogger(log: Logger): lark.Logger {
   const child = log.child({ component: 'lark-sdk' });
-  const line = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
+  const line = (msg: unknown[]) => msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
   return {
     error: (...msg: unknown[]) => child.error(line(msg)),
     warn: (...msg: unknown[]) => child.warn(line(msg)),
