@@ -274,6 +274,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     const needed = values.SLACK_MODE === 'socket' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET';
     if (values[needed] === undefined) problems.push(`${needed} is required here; ${HOW_TO_SET[needed]}`);
   }
+  // The SDK's WSClient.start() only logs and returns for any other id, so the bot would run unconnected.
+  if (values.LARK_MODE === 'ws' && values.LARK_APP_ID !== undefined && !/^cli_[0-9a-fA-F]{16}$/.test(values.LARK_APP_ID)) {
+    problems.push('LARK_APP_ID must be cli_ followed by 16 hex digits in LARK_MODE=ws (copy it from the app\'s Credentials page)');
+  }
   if (opts.require?.includes('lark') && values.LARK_MODE !== 'ws') {
     // Fail closed: without both, the SDK would accept unsigned events (REFERENCE §3).
     for (const needed of ['LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN']) {

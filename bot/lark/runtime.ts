@@ -3,7 +3,8 @@
 // audit producer, Redis, rate limit and detectors around lookups, /metrics), Redis for nonces and event
 // dedupe, `audit …` queries, the SDK client (Open API at LARK_DOMAIN), and either
 //  - http mode: our verifying receiver on POST /lark/events (plus /healthz, /readyz) on LARK_HTTP_PORT, or
-//  - ws mode: the SDK's WSClient long connection (no public URL; Lark authenticates the connection).
+//  - ws mode: the SDK's WSClient long connection (long-connection.ts: no public URL; Lark authenticates
+//    the connection; start waits for it and /readyz reports it).
 // Tests start it the same way, with seams (`overrides`) to count customer reads and handler calls.
 import type { AddressInfo } from 'node:net';
 import * as lark from '@larksuiteoapi/node-sdk';
@@ -20,6 +21,7 @@ import { larkApprovals } from './approval-features.ts';
 import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
+import { startLongConnection } from './long-connection.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
@@ -78,6 +80,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     const routes: Route[] = [metrics.route];
+    const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({
         verifier: new LarkVerifier({ encryptKey: settings.encryptKey ?? '', verificationToken: settings.verificationToken ?? '' }),
@@ -87,11 +90,12 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       });
       routes.push({ method: 'POST', path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });
     } else {
-      const ws = new lark.WSClient({ appId: settings.appId, appSecret: settings.appSecret, domain: settings.domain, logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn, autoReconnect: true });
-      await ws.start({ eventDispatcher: dispatcher });
-      services.onClose(async () => ws.close({ force: true }));
+      // Waits for the first connection; /readyz then also reports the connection.
+      const ws = await startLongConnection({ settings, dispatcher, logger: sdkLogger(logger) });
+      services.onClose(() => ws.close());
+      readiness.push(ws.readiness);
     }
-    const server = createHttpServer({ routes, readiness: services.readiness, logger });
+    const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, settings.httpPort);
     services.onClose(() => closeServer(server));
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
@@ -102,10 +106,14 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
   }
 }
 
-/** The SDK's logger over pino. Its messages are operational; error objects are reduced to their names. */
+/**
+ * The SDK's logger over pino. Its messages are operational; error objects are reduced to their names, other
+ * objects (which may hold response bodies) to a placeholder. The SDK's LoggerProxy hands its arguments
+ * over as one array, so that is unpacked first (else every line would read "[object]").
+ */
 function sdkLogger(log: Logger): lark.Logger {
   const child = log.child({ component: 'lark-sdk' });
-  const line = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
+  const line = (msg: unknown[]) => msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
   return {
     error: (...msg: unknown[]) => child.error(line(msg)),
     warn: (...msg: unknown[]) => child.warn(line(msg)),

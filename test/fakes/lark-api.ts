@@ -6,13 +6,18 @@
 // HTTP 400), text messages over 150 KB (230025), uploads over 30 MB or empty (234006 / 234010), and
 // more than `rateLimits` messages per second to one chat (230020) or from the app (99991400, HTTP 429).
 // Form containers are checked as Lark does: named, at the card's root, inputs named, a submit button.
-// Tests can make patches fail with a chosen code (230054, 220340, …).
+// Tests can make patches fail with a chosen code (230054, 220340, …). With `longConnection` it also
+// serves `POST /callback/ws/endpoint`, where the SDK's WSClient asks for its WebSocket URL
+// (test/fakes/lark-ws.ts is the socket behind it).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeLarkUser { openId: string; email?: string; resigned?: boolean }
 export interface FakeLarkChat { chatId: string; mode: 'p2p' | 'group'; type?: 'private' | 'public'; external?: boolean; members: string[] }
+
+/** What the long-connection endpoint answers: a URL and client config, or an error code. */
+export type WsEndpoint = { url: string; clientConfig: Record<string, number> } | { code: number; msg: string };
 
 export interface LarkCall {
   api: string; // e.g. im.message.create
@@ -45,7 +50,8 @@ export class FakeLarkApi {
   readonly calls: LarkCall[] = [];
   readonly messages = new Map<string, SentMessage>();
   readonly files = new Map<string, { name: string; bytes: Buffer }>();
-  readonly appId = 'cli_testapp0001';
+  /** The SDK's WSClient refuses to start unless the app id looks real (`cli_` + 16 hex digits). */
+  readonly appId: string;
   readonly appSecret = 'test-app-secret-0123456789';
   private readonly token = `t-${randomUUID()}`;
   private readonly users = new Map<string, FakeLarkUser>();
@@ -59,8 +65,10 @@ export class FakeLarkApi {
   /** Lark's sending limits (REFERENCE §3): messages per second to one chat / from the whole app. */
   rateLimits = { perChat: 5, perApp: 50 };
   private readonly sendTimes: { receiveId: string; at: number }[] = [];
+  private wsEndpoint: (() => WsEndpoint) | undefined;
 
-  constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[] } = {}) {
+  constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[]; appId?: string } = {}) {
+    this.appId = opts.appId ?? 'cli_testapp0001';
     for (const u of opts.users ?? []) this.users.set(u.openId, u);
     for (const c of opts.chats ?? []) this.chats.set(c.chatId, c);
   }
@@ -68,6 +76,13 @@ export class FakeLarkApi {
   get domain(): string { return this.base; }
   addChat(chat: FakeLarkChat): void { this.chats.set(chat.chatId, chat); }
   setUser(user: FakeLarkUser): void { this.users.set(user.openId, user); }
+  /**
+   * Serves the long-connection endpoint (`POST /callback/ws/endpoint`, body `{AppID, AppSecret}`): with
+   * this app's credentials it answers `{URL, ClientConfig}` from `endpoint`; other credentials get the
+   * SDK's `auth_failed` code (514), which the WSClient treats as final. `endpoint` may answer an error
+   * code itself (an outage: 1000040343, which the WSClient retries).
+   */
+  longConnection(endpoint: () => WsEndpoint): void { this.wsEndpoint = endpoint; }
   /** The next `codes.length` patches fail with these codes (HTTP 400), in order. */
   failNextPatches(...codes: number[]): void { this.patchFailures.push(...codes); }
 
@@ -116,7 +131,8 @@ export class FakeLarkApi {
     }
     const route = this.route(req.method ?? 'GET', url.pathname);
     if (!route) return this.answer(res, 'unknown', url.pathname, query, body, 404, 404, 'not found');
-    if (route.api !== 'auth.tenant_access_token' && req.headers.authorization !== `Bearer ${this.token}`) {
+    // The token call and the long-connection endpoint authenticate with the app id and secret in the body.
+    if (route.api !== 'auth.tenant_access_token' && route.api !== 'ws.endpoint' && req.headers.authorization !== `Bearer ${this.token}`) {
       return this.answer(res, route.api, url.pathname, query, body, 400, 99991663, 'invalid access token');
     }
     const out = route.run({ body, query, raw, contentType: req.headers['content-type'] ?? '' }, route.params);
@@ -132,6 +148,7 @@ export class FakeLarkApi {
   private route(method: string, path: string): { api: string; params: string[]; run: RouteFn } | undefined {
     const table: [string, RegExp, string, RouteFn][] = [
       ['POST', /^\/open-apis\/auth\/v3\/tenant_access_token\/internal$/, 'auth.tenant_access_token', (r) => this.tenantToken(r.body)],
+      ['POST', /^\/callback\/ws\/endpoint$/, 'ws.endpoint', (r) => this.endpoint(r.body)],
       ['POST', /^\/open-apis\/im\/v1\/messages$/, 'im.message.create', (r) => this.create(r.body, r.query)],
       ['POST', /^\/open-apis\/im\/v1\/messages\/([^/]+)\/reply$/, 'im.message.reply', (r, p) => this.create(r.body, { receive_id_type: 'reply' }, p[0])],
       ['PATCH', /^\/open-apis\/im\/v1\/messages\/([^/]+)$/, 'im.message.patch', (r, p) => this.patch(p[0]!, r.body)],
@@ -150,6 +167,18 @@ export class FakeLarkApi {
   private tenantToken(body: Record<string, unknown>): Outcome {
     if (body.app_id !== this.appId || body.app_secret !== this.appSecret) return { code: 10014, msg: 'app secret invalid' };
     return { code: 0, extra: { tenant_access_token: this.token, expire: 7200 } };
+  }
+
+  private endpoint(body: Record<string, unknown>): Outcome {
+    // Refusals come as HTTP 200 with `data: {}`: the WSClient reads the code only from a 2xx body (axios
+    // throws on others) and destructures data.URL first; otherwise it takes every refusal for a network
+    // error and retries forever, so its codes (514 final, 1000040343 retried) would be unreachable.
+    const refuse = (code: number, msg: string): Outcome => ({ code, msg, data: {}, status: 200 });
+    if (!this.wsEndpoint) return refuse(403, 'long connection not enabled for this app');
+    if (body.AppID !== this.appId || body.AppSecret !== this.appSecret) return refuse(514, 'auth failed');
+    const answer = this.wsEndpoint();
+    if ('code' in answer) return refuse(answer.code, answer.msg);
+    return { code: 0, data: { URL: answer.url, ClientConfig: answer.clientConfig } };
   }
 
   private create(body: Record<string, unknown>, query: Record<string, string>, replyTo?: string): Outcome {

@@ -38,6 +38,8 @@ export interface LarkHarnessOptions {
   seed?: string;
   /** The bot's and the workers' clock (default: a workday morning running in real time). */
   clock?: { now(): Date };
+  /** The app id the fake Lark knows (ws mode needs a real-looking `cli_` + 16 hex digits). */
+  appId?: string;
 }
 
 export class LarkHarness {
@@ -61,6 +63,7 @@ export class LarkHarness {
     const list = demoEmployeeList();
     const members = (keys: DemoEmployeeKey[] | undefined) => (keys ?? []).map((k) => openIdOf(this.employees[k]));
     this.fake = new FakeLarkApi({
+      ...(opts.appId ? { appId: opts.appId } : {}),
       users: list.map((e) => ({ openId: openIdOf(e), email: e.email })),
       chats: [
         ...list.map((e) => ({ chatId: dmOf(e), mode: 'p2p' as const, members: [openIdOf(e)] })),
