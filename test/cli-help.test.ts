@@ -21,7 +21,7 @@ test('the program has the commands the README lists', (t) => {
 });
 
 for (const cmd of commands) {
-  test(`custos ${cmd.join(' ')} --help: exit 0, a usage line and examples`, async (t) => {
+  test.serial(`custos ${cmd.join(' ')} --help: exit 0, a usage line and examples`, async (t) => {
     const r = await runCli([...cmd, '--help'], {});
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, new RegExp(`^Usage: custos ${cmd.join(' ')} `));
@@ -29,7 +29,7 @@ for (const cmd of commands) {
   });
 }
 
-test('help names the settings a command needs, and the exit status', async (t) => {
+test.serial('help names the settings a command needs, and the exit status', async (t) => {
   const expected: [string[], RegExp[]][] = [
     [['audit', 'verify'], [/MONGODB_URI/, /CUSTOS_AUDIT_SIGNING_KEY/, /exits 0/, /BROKEN at seq/]],
     [['policy', 'explain'], [/MONGODB_URI/, /CUSTOS_DATA_KEYS/, /never prints customer values/]],
@@ -44,7 +44,7 @@ test('help names the settings a command needs, and the exit status', async (t) =
   }
 });
 
-test('custos --help lists every command with an example', async (t) => {
+test.serial('custos --help lists every command with an example', async (t) => {
   const r = await runCli(['--help'], {});
   t.is(r.code, 0);
   for (const c of ['demo', 'start', 'seed', 'import', 'policy', 'audit', 'export']) t.regex(r.stdout, new RegExp(`\\n {2}${c} `), c);
