@@ -170,3 +170,51 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   t.regex(survivor.log.join(''), /audit worker stopped/);
   await assertExactlyOnce(t, m, acked, section(config, 'audit').signingKey);
 });
+
+test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is stored and acknowledged, the rest released; exit 0; a restart stores every event exactly once', async (t) => {
+  t.timeout(300_000);
+  const prefix = uniqueName(import.meta.url, 'prefix');
+  prefixes.push(prefix);
+  const other = await testDatabase(`${import.meta.url}-term`);
+  t.teardown(other.drop);
+  const m = await auditModels(other.conn);
+  const env = envFor(prefix, other.name);
+  const config = loadConfig(env, { require: ['redis', 'audit'] });
+  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(5000));
+  const qConn = testRedis();
+  const queue = new Queue(AUDIT_QUEUE, { connection: qConn, prefix });
+  t.teardown(async () => { await queue.close(); qConn.disconnect(); });
+
+  // A backlog far longer than one batch, so the stop lands while the worker is busy.
+  const acked: string[] = [];
+  await recordMany(producer, 0, 1000, acked);
+  const first = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
+  await first.started;
+  await waitFor(async () => (await m.events.countDocuments({})) > 0, 30_000);
+  const termAt = Date.now();
+  first.proc.kill('SIGTERM');
+  const exit = await first.exited;
+  const log = first.log.join('');
+  t.is(exit.code, 0, log.slice(-2000));
+  t.true(Date.now() - termAt < 15_000, 'stops promptly');
+  t.regex(log, /shutting down/);
+  t.regex(log, /audit worker stopped/);
+  t.notRegex(log, /still in flight at shutdown/, 'the batch in hand was finished, not abandoned');
+  const storedAtStop = await m.events.countDocuments({});
+  t.log(`stored before the stop: ${storedAtStop}/${acked.length}`);
+  t.true(storedAtStop < acked.length, 'the stop came mid-run');
+  // Finished jobs were acknowledged and unfetched ones left waiting: nothing is left locked to a dead process.
+  t.is(await queue.getActiveCount(), 0, 'no job left active');
+  t.is(await queue.getWaitingCount() + await queue.getPrioritizedCount(), acked.length - storedAtStop, 'every unstored event still queued');
+  t.is((await allCheckpoints(m)).at(-1)?.lastSeq, storedAtStop, 'the stop wrote a checkpoint covering the chain');
+
+  const second = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
+  await second.started;
+  await waitFor(async () => (await m.events.countDocuments({})) >= acked.length, 120_000);
+  second.proc.kill('SIGTERM');
+  t.is((await second.exited).code, 0);
+  t.is(await queue.getFailedCount(), 0);
+  await assertExactlyOnce(t, m, acked, section(config, 'audit').signingKey);
+});

@@ -103,6 +103,25 @@ test('JSON Lines: good file imports (blank lines skipped); bad lines are reporte
   t.is(await new CustomerStore(conn, cipher).get('C-400001'), null);
 });
 
+test('progress is reported while checking and while writing, rows counting up to the whole file', async (t) => {
+  const conn = await freshDb(t);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-import-'));
+  const file = path.join(dir, 'many.jsonl');
+  writeFileSync(file, Array.from({ length: 250 }, (_, i) => JSON.stringify({
+    customerId: `C-${String(500_000 + i)}`, name: `客户${i}`, type: 'person', region: 'east', tier: 'standard', ownerId: 'E-0012', status: 'active',
+  })).join('\n'));
+  const seen: [string, number][] = [];
+  const r = await importFile(conn, cipher, 'customers', file, { batchSize: 100, progressEveryMs: 0, onProgress: (phase, rows) => seen.push([phase, rows]) });
+  t.like(r, { rows: 250, inserted: 250, rejected: 0 });
+  for (const phase of ['validate', 'write']) {
+    const rows = seen.filter(([p]) => p === phase).map(([, n]) => n);
+    t.true(rows.length > 1, `${phase}: reported more than once`);
+    t.deepEqual(rows, [...rows].sort((a, b) => a - b), `${phase}: counts only go up`);
+    t.is(rows.at(-1), 250, `${phase}: reaches the last row`);
+  }
+  t.true(seen.findIndex(([p]) => p === 'write') > seen.findLastIndex(([p]) => p === 'validate'), 'the whole file is checked before anything is written');
+});
+
 test('an unknown CSV column stops the import before any row, naming the column', async (t) => {
   const conn = await freshDb(t);
   const err = await t.throwsAsync(() => importFile(conn, cipher, 'customers', fixture('customers-unknown-column.csv')), { instanceOf: CustosError });

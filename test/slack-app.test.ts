@@ -1,10 +1,11 @@
 // Units of the Slack adapter that need no services: the signature check (both sides of the window,
 // rotation), Block Kit rendering inside Slack's limits whatever the data, and Socket Mode selection.
+import { Writable } from 'node:stream';
 import test from 'ava';
 import { SocketModeReceiver } from '@slack/bolt';
 import { createLogger } from '../bot/logger.ts';
 import { renderView } from '../bot/slack/blocks.ts';
-import { createSlackApp } from '../bot/slack/app.ts';
+import { boltLogger, contentFree, createSlackApp } from '../bot/slack/app.ts';
 import type { Deduper } from '../bot/slack/dedupe.ts';
 import { dedupeKey } from '../bot/slack/dedupe.ts';
 import { verifySlackRequest } from '../bot/slack/verify.ts';
@@ -83,4 +84,28 @@ test('SLACK_MODE=socket builds a Socket Mode app (no HTTP receiver); http mode n
   for (let i = 0; i < 100 && fake.callsTo('auth.test').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   t.is(fake.callsTo('auth.test').length, 2);
   t.throws(() => createSlackApp({ mode: 'http', botToken: 'xoxb-1', appToken: undefined, signingSecret: undefined, apiUrl: fake.apiUrl, apiRetries: 0 }, deps));
+});
+
+test('SDK log lines keep their gist and lose their payload: no card, query or envelope reaches the log', (t) => {
+  const card = '{"channel":"C1","text":"C-000002 · 孙玉俊","blocks":[{"type":"section","text":{"text":"*电话*: 13912345678"}}]}';
+  t.is(contentFree(`http request body: ${card}`), 'http request body');
+  t.is(contentFree(`Received a message on the WebSocket: ${card}`), 'Received a message on the WebSocket');
+  t.is(contentFree(`ack() response sent (body: ${card})`), 'ack() response sent');
+  t.is(contentFree(`Calling ack() - type: events_api, envelope_id: e1, data: ${card}`), 'Calling ack() - type');
+  t.is(contentFree(card), '');
+  t.is(contentFree("apiCall('chat.postMessage') start"), "apiCall('chat.postMessage') start");
+  t.is(contentFree('x'.repeat(500)).length, 160);
+
+  const lines: string[] = [];
+  const log = boltLogger(createLogger({ level: 'trace', destination: new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString()); cb(); } }) }));
+  log.debug(`http request body: ${card}`);
+  log.debug(card);
+  log.info(`No request handler matched the request: /customer 13912345678`);
+  log.warn(`Failed to parse the request body: ${card}`);
+  log.error(new Error('孙玉俊 13912345678'), `Error details: ${card}`);
+  const all = lines.join('');
+  t.is(lines.length, 4, 'a message that is all payload is dropped');
+  t.false(all.includes('13912345678'));
+  t.false(all.includes('孙玉俊'));
+  t.regex(all, /http request body/);
 });

@@ -146,6 +146,31 @@ test.serial('several matches give a pick list with profile fields only; picking 
   t.deepEqual(cardFields(card.body), expected.lines);
 });
 
+test.serial('a query matching more than 10 customers lists 10 and no more, and the audit log names those 10', async (t) => {
+  // The most common two-character Chinese fragment of names and companies (support sees every customer).
+  const counts = new Map<string, number>();
+  for (const c of all) {
+    const frags = new Set<string>();
+    for (const text of [c.name, c.company ?? '']) {
+      const chars = Array.from(text);
+      for (let i = 0; i + 1 < chars.length; i++) if (/^\p{Script=Han}{2}$/u.test(chars[i]! + chars[i + 1]!)) frags.add(chars[i]! + chars[i + 1]!);
+    }
+    for (const f of frags) counts.set(f, (counts.get(f) ?? 0) + 1);
+  }
+  const [query, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  t.true(n > 10, `"${query}" matches ${n} customers`);
+  t.is(matches({ kind: 'text', value: query }).length, n);
+  const reply = await h.ask(h.userId('supportAgent'), h.dmOf('supportAgent'), query);
+  const buttons = (reply.body.blocks as { accessory?: { value: string } }[]).map((b) => b.accessory?.value).filter(Boolean);
+  t.is(buttons.length, 10, 'exactly MAX_CANDIDATES candidates');
+  t.is(new Set(buttons).size, 10);
+  const shown = await h.auditRecords({
+    'actor.employeeId': h.employees.supportAgent.employeeId, 'query.hmac': hmacQuery(h.config.audit!.hmacKey, query), 'meta.stage': 'shown',
+  });
+  t.is(shown.length, 1);
+  t.deepEqual([...(shown[0]!.customerIds as string[])].sort(), [...buttons].sort(), 'the audit event names exactly the listed customers');
+});
+
 test.serial('a customer outside the user\'s scope gives "no customer you may see matches" and no hint', async (t) => {
   const rep = h.employees.salesRep;
   const hidden = all.find((c) => c.region !== rep.region && c.ownerId !== rep.employeeId)!;

@@ -53,15 +53,32 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
   };
 }
 
-/** Bolt's logger interface over pino; Bolt's messages are operational, never user content. */
-function boltLogger(log: Logger): BoltLogger {
+/**
+ * What of an SDK log line may be logged: the text before its payload. Bolt, the Web API client and the
+ * Socket Mode client log request and response bodies, envelopes and errors at debug level
+ * ("http request body: {…}", "Received a message on the WebSocket: {…}", "ack() response sent (body: …)"),
+ * and those hold the cards we post and the queries users type: customer values. Pino's redaction works
+ * on keys, not inside a message string, so the payload is cut off here, at every level.
+ */
+export function contentFree(message: string): string {
+  const cut = message.search(/: |[{[]| \((?:body|data)\b/);
+  return (cut >= 0 ? message.slice(0, cut) : message).trim().slice(0, 160);
+}
+
+/** Bolt's logger interface over pino; only the content-free part of each SDK message is kept. */
+export function boltLogger(log: Logger): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
   const child = log.child({ component: 'bolt' });
+  const text = (msg: unknown[]) => contentFree(msg.map(String).join(' '));
+  const emit = (write: (m: string) => void) => (...msg: unknown[]) => {
+    const m = text(msg);
+    if (m) write(m);
+  };
   return {
-    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
-    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => child.warn(msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => child.error(msg.map((m) => (m instanceof Error ? m.name : String(m))).join(' ')),
+    debug: emit((m) => child.debug(m)),
+    info: emit((m) => child.info(m)),
+    warn: emit((m) => child.warn(m)),
+    error: (...msg: unknown[]) => child.error(msg.map((m) => (m instanceof Error ? m.name : contentFree(String(m)))).join(' ')),
     setLevel: (l: LogLevel) => { level = l; },
     getLevel: () => level,
     setName: () => undefined,

@@ -53,6 +53,8 @@ export interface ImportOptions {
   batchSize?: number;
   maxReportedErrors?: number;
   onProgress?: (phase: 'validate' | 'write', rows: number) => void;
+  /** At most one onProgress call per this many milliseconds (default 2,000). */
+  progressEveryMs?: number;
   /** Employees: carries out offboardings, transfers and reactivations; without it such a file is refused. */
   employeeChanges?: EmployeeChangeHandler;
   /** Employees: lets a row set an offboarded employee back to active or frozen; otherwise that row is refused. */
@@ -176,7 +178,7 @@ class Importer<T, P> {
   }
 
   private progress(phase: 'validate' | 'write', rows: number): void {
-    if (Date.now() - this.lastProgress < PROGRESS_EVERY_MS) return;
+    if (Date.now() - this.lastProgress < (this.opts.progressEveryMs ?? PROGRESS_EVERY_MS)) return;
     this.lastProgress = Date.now();
     this.opts.onProgress?.(phase, rows);
   }

@@ -40,6 +40,8 @@ export interface LarkHarnessOptions {
   clock?: { now(): Date };
   /** The app id the fake Lark knows (ws mode needs a real-looking `cli_` + 16 hex digits). */
   appId?: string;
+  /** Level of the captured log (`logLines`); default info. */
+  logLevel?: string;
 }
 
 export class LarkHarness {
@@ -59,7 +61,7 @@ export class LarkHarness {
 
   constructor(private readonly file: string, private readonly opts: LarkHarnessOptions = {}) {
     this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
-    this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
+    this.logger = createLogger({ level: opts.logLevel ?? 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const list = demoEmployeeList();
     const members = (keys: DemoEmployeeKey[] | undefined) => (keys ?? []).map((k) => openIdOf(this.employees[k]));
     this.fake = new FakeLarkApi({

@@ -49,6 +49,8 @@ export interface HarnessOptions {
   clock?: { now(): Date };
   /** Decisions read active grants from the database (approvals); default: no grants. */
   grants?: boolean;
+  /** Level of the captured log (`logLines`); default info. */
+  logLevel?: string;
 }
 
 export class SlackHarness {
@@ -68,7 +70,7 @@ export class SlackHarness {
 
   constructor(private readonly file: string, private readonly opts: HarnessOptions = {}) {
     this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
-    this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
+    this.logger = createLogger({ level: opts.logLevel ?? 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const users = demoEmployeeList().map((e) => ({ id: slackIdOf(e), email: e.email, locale: e.locale === 'en' ? 'en-US' : 'zh-CN', name: e.name }));
     const members = (keys: DemoEmployeeKey[] | undefined) => ['UBOT', ...(keys ?? []).map((k) => slackIdOf(this.employees[k]))];
     this.fake = new FakeSlackApi({

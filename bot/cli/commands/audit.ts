@@ -40,10 +40,23 @@ async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
   }
 }
 
+const VERIFY_HELP = `
+Needs MONGODB_URI, CUSTOS_AUDIT_HMAC_KEY and CUSTOS_AUDIT_SIGNING_KEY (the key the worker signs
+checkpoints with; see README: Configuration). Streams the whole log, so it is safe on millions of events.
+Prints "N events, chain intact" and exits 0, or "audit chain BROKEN at seq S: <what is wrong>" for an
+edited, deleted, inserted, reordered or truncated record and exits 1. Note the printed signature of the
+latest checkpoint somewhere outside the database.
+
+Examples:
+  $ custos audit verify
+  $ custos audit verify --from-checkpoint 12     # seq 1 to checkpoint 12 were archived
+`;
+
 export function register(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit.command('verify')
     .description('walk the audit chain and its signed checkpoints; exit 0 if intact, 1 naming the first bad seq')
     .option('--from-checkpoint <N>', 'start at signed checkpoint N: the records it covers were archived (compare its printed signature with your archived copy); default CUSTOS_AUDIT_ARCHIVED_CHECKPOINT', checkpointNumber)
+    .addHelpText('after', VERIFY_HELP)
     .action(verify);
 }

@@ -48,5 +48,13 @@ export function register(program: Command): void {
   exp.command('trace')
     .description('identify the export and employee a CSV file came from (works on edited, re-sorted or partial files)')
     .argument('<file>', 'the CSV file')
+    .addHelpText('after', `
+Needs MONGODB_URI and CUSTOS_AUDIT_HMAC_KEY (the watermark key is derived from it). Prints the export,
+the employee and the request behind the file (ids and a name, never customer data); exits 1 when no
+custos watermark is found.
+
+Examples:
+  $ custos export trace leaked.csv
+`)
     .action(async (file: string) => { await trace(file); });
 }

@@ -117,14 +117,50 @@ function time(v: string): Date {
   return d;
 }
 
+// Help a newcomer can follow: what each command reads, what it prints, and examples to copy.
+const CHECK_HELP = `
+Reads the policy: one file, or every .yaml / .yml file directly inside a directory (its tests/ folder
+is not policy). Needs no database. Prints "<path>: OK — N rules …", or one line per problem naming the file, the path inside
+it and the rule id, and exits with status 1.
+
+Examples:
+  $ custos policy check                        # CUSTOS_POLICY_DIR (default: policies/)
+  $ custos policy check policies/default.yaml
+`;
+
+const TEST_HELP = `
+Each case gives a principal, a customer, an action and a context (channel, time, purpose, grants) and
+the expected decision, per-field outcomes and approval requirement (see policies/tests/*.test.yaml).
+Needs no database. Prints a diff for each failing case and "N cases, N passed, N failed"; exits 1 on
+any failure, on a malformed matrix, or when no case was found.
+
+Examples:
+  $ custos policy test                         # <CUSTOS_POLICY_DIR>/tests against CUSTOS_POLICY_DIR
+  $ custos policy test my-cases/ --policy policies/
+`;
+
+const EXPLAIN_HELP = `
+Reads the employee and the customer from the database (needs MONGODB_URI, CUSTOS_DATA_KEYS and
+CUSTOS_BLIND_INDEX_KEY; see README: Configuration) and prints the decision: allowed or refused and why,
+the scope, then one row per field with its outcome (show, mask:<preset>, hide), the rule ids behind it
+and the reason, and what an approval would need. It never prints customer values.
+
+Examples:
+  $ custos policy explain --as zhang.wei@demo.custos.local --customer C-000001
+  $ custos policy explain --as zhang.wei@demo.custos.local --customer C-000001 --at 2026-03-01T23:30:00+08:00
+  $ custos policy explain --as zhang.wei@demo.custos.local --customer C-000001 --action reveal --channel public
+`;
+
 export function register(program: Command): void {
   const policy = program.command('policy').description('validate, test and explain access policies');
   policy.command('check').argument('[path]', 'policy file or directory (default: CUSTOS_POLICY_DIR)')
     .description('validate policy files; print every problem (file, path, rule id) and exit 1 on any')
+    .addHelpText('after', CHECK_HELP)
     .action(check);
   policy.command('test').argument('[dir]', 'test matrix file or directory (default: <policy dir>/tests)')
     .option('--policy <path>', 'policy file or directory to test (default: CUSTOS_POLICY_DIR)')
     .description('run YAML test matrices; print a diff for each failing case and exit 1 on any failure')
+    .addHelpText('after', TEST_HELP)
     .action(test);
   policy.command('explain')
     .requiredOption('--as <email>', 'the employee, by e-mail')
@@ -135,5 +171,6 @@ export function register(program: Command): void {
     .option('--purpose <text>', 'the purpose the employee would state')
     .option('--policy <path>', 'policy file or directory (default: CUSTOS_POLICY_DIR)')
     .description('explain the decision for one employee and customer from the database: each field, its outcome and the rules behind it')
+    .addHelpText('after', EXPLAIN_HELP)
     .action(explain);
 }

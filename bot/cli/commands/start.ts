@@ -51,9 +51,25 @@ async function start(opts: { only?: string }): Promise<void> {
   await new Promise<never>(() => undefined);
 }
 
+const START_HELP = `
+Parts: worker (the audit chain writer: needs MONGODB_URI, REDIS_URL, CUSTOS_AUDIT_HMAC_KEY and
+CUSTOS_AUDIT_SIGNING_KEY; plus the approval sweeper, exports and access reviews when Slack or Lark and
+the data keys are configured); bot (Slack when SLACK_BOT_TOKEN is set,
+else the local playground; also CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY; /healthz, /readyz and
+/metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT). Without --only, the
+worker and every configured bot run in this process. SIGTERM or Ctrl-C stops gracefully: in-flight
+jobs finish or are released, queues and database connections are closed. See README: Configuration.
+
+Examples:
+  $ custos start                    # workers + the configured bot(s)
+  $ custos start --only worker      # the workers alone (run bots elsewhere)
+  $ custos start --only bot
+`;
+
 export function register(program: Command): void {
   program.command('start')
     .description('run custos (the chat bot and the background workers) until SIGTERM')
     .addOption(new Option('--only <component>', 'run only one part').choices(COMPONENTS.map((c) => c.name)))
+    .addHelpText('after', START_HELP)
     .action(start);
 }
