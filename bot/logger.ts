@@ -16,7 +16,8 @@ export function createLogger(opts: { level?: string; name?: string; destination?
   const options = {
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    // The component goes under `component`, not pino's `name`: `name` is a redacted key (customer names).
+    // The process goes under `component` (parts of it log under `module`, so no key repeats in a line),
+    // not pino's `name`: `name` is a redacted key (customer names).
     base: { pid: process.pid, component: opts.name ?? 'custos' },
   };
   // stderr by default: stdout belongs to command output (tables, CSV, JSON bench lines).

@@ -55,3 +55,11 @@ test('ids, codes and the component stay readable; the message is kept', (t) => {
   t.like(line, { employeeId: 'E-0012', customerId: 'C-000001', code: 'custos_audit_unavailable', component: 'test', msg: 'lookup refused' });
   t.deepEqual(line!.customer, { phone: '[redacted]' });
 });
+
+test('a part of the process logs under `module`: no key repeats in a line', (t) => {
+  const { logger, raw } = capture();
+  logger.child({ module: 'bolt' }).warn('socket reconnecting');
+  const line = raw().trim();
+  t.is(line.match(/"component":/g)?.length, 1);
+  t.like(JSON.parse(line) as Record<string, unknown>, { component: 'test', module: 'bolt' });
+});

@@ -112,7 +112,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
  * over as one array, so that is unpacked first (else every line would read "[object]").
  */
 function sdkLogger(log: Logger): lark.Logger {
-  const child = log.child({ component: 'lark-sdk' });
+  const child = log.child({ module: 'lark-sdk' });
   const line = (msg: unknown[]) => msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
   return {
     error: (...msg: unknown[]) => child.error(line(msg)),

@@ -44,7 +44,7 @@ export function isLoopback(host: string): boolean {
 }
 
 export async function startPlayground(config: Config, logger: Logger, opts: { clock?: Clock } = {}): Promise<RunningPlayground> {
-  const log = logger.child({ component: 'playground' });
+  const log = logger.child({ module: 'playground' });
   if (!isLoopback(config.http.host) && !config.playground.allowRemote) {
     throw new CustosError(ErrorCode.ConfigInvalid,
       `the playground verifies nobody and must not listen on ${config.http.host}; use HTTP_HOST=127.0.0.1, configure Slack, or set CUSTOS_PLAYGROUND_ALLOW_REMOTE=true (containers that publish the port to the host's loopback only)`);

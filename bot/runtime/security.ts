@@ -44,7 +44,7 @@ export function securityServices(deps: SecurityServicesDeps): SecurityServices {
   // An adapter switches this to its approval service once its app exists, so cancelled requests'
   // cards are updated in place.
   const revoker = new GrantAndRequestRevoker(deps.grants, storeCanceller(new MongoRequestStore(deps.conn), deps.clock));
-  const log = deps.logger.child({ component: 'security' });
+  const log = deps.logger.child({ module: 'security' });
   const security = new SecurityService({
     settings, alerts: deps.alerts, revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
     counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.queuePrefix),

@@ -68,7 +68,7 @@ export function contentFree(message: string): string {
 /** Bolt's logger interface over pino; only the content-free part of each SDK message is kept. */
 export function boltLogger(log: Logger): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
-  const child = log.child({ component: 'bolt' });
+  const child = log.child({ module: 'bolt' });
   const text = (msg: unknown[]) => contentFree(msg.map(String).join(' '));
   const emit = (write: (m: string) => void) => (...msg: unknown[]) => {
     const m = text(msg);
