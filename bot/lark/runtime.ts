@@ -107,13 +107,22 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
 }
 
 /**
+ * The operational head of an SDK message, without what follows a JSON body or a `data:` / `body:` /
+ * `content:` part (event payloads, message content): kept are things like "[ws] code: 514, auth failed".
+ */
+export function larkContentFree(message: string): string {
+  const cut = message.search(/[{]|\b(?:data|body|content|payload)\s*[:=]/);
+  return (cut >= 0 ? message.slice(0, cut) : message).trim().slice(0, 200);
+}
+
+/**
  * The SDK's logger over pino. Its messages are operational; error objects are reduced to their names, other
  * objects (which may hold response bodies) to a placeholder. The SDK's LoggerProxy hands its arguments
  * over as one array, so that is unpacked first (else every line would read "[object]").
  */
 function sdkLogger(log: Logger): lark.Logger {
   const child = log.child({ module: 'lark-sdk' });
-  const line = (msg: unknown[]) => msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' ');
+  const line = (msg: unknown[]) => larkContentFree(msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' '));
   return {
     error: (...msg: unknown[]) => child.error(line(msg)),
     warn: (...msg: unknown[]) => child.warn(line(msg)),
