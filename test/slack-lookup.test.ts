@@ -164,6 +164,7 @@ test.serial('a query matching more than 10 customers lists 10 and no more, and t
   const buttons = (reply.body.blocks as { accessory?: { value: string } }[]).map((b) => b.accessory?.value).filter(Boolean);
   t.is(buttons.length, 10, 'exactly MAX_CANDIDATES candidates');
   t.is(new Set(buttons).size, 10);
+  t.true(messageText(reply.body).includes(tr('lookup.pick.introMore', h.employees.supportAgent.locale, { count: 10 })), 'the user is told there are more and to narrow the query');
   const shown = await h.auditRecords({
     'actor.employeeId': h.employees.supportAgent.employeeId, 'query.hmac': hmacQuery(h.config.audit!.hmacKey, query), 'meta.stage': 'shown',
   });

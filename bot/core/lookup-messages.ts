@@ -47,6 +47,10 @@ const entries = {
     'zh-CN': '找到 {count} 位您可查看的客户，请选择：',
     en: '{count} customers you may see match; pick one:',
   },
+  'lookup.pick.introMore': {
+    'zh-CN': '您可查看的匹配客户超过 {count} 位，仅列出前 {count} 位；请缩小查询范围，或从中选择：',
+    en: 'More than {count} customers you may see match; the first {count} are listed. Narrow the query, or pick one:',
+  },
   'lookup.pick.button': { 'zh-CN': '查看', en: 'Open' },
   'lookup.card.footer': {
     'zh-CN': '已按您的权限脱敏 · 审计编号 {eventId}',

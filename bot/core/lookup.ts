@@ -54,7 +54,8 @@ export interface ShownCustomer {
 
 export type LookupResult =
   | { kind: 'card'; eventId: string; customer: ShownCustomer; shareable: boolean }
-  | { kind: 'pick'; eventId: string; candidates: ShownCustomer[] }
+  /** `more`: more than MAX_CANDIDATES customers matched; the first ones are listed (the user should narrow the query). */
+  | { kind: 'pick'; eventId: string; candidates: ShownCustomer[]; more?: boolean }
   | { kind: 'none'; eventId: string };
 
 export type ShareResult = { kind: 'card'; eventId: string; customer: ShownCustomer };
@@ -80,8 +81,11 @@ export class LookupService {
     const decision = decideAs('lookup', ctx);
     await this.checkAllowed(asker, decision, purpose, 'lookup', query);
     const base = this.event(asker, 'lookup', decision, purpose, query);
-    const found = await recordThenShow(this.deps.recorder, { ...base, meta: { stage: 'query' } },
-      () => this.deps.customers.find(query, decision.scope, MAX_CANDIDATES));
+    // One more than can be listed, only to know whether to tell the user there are more: it is never shown.
+    const read = await recordThenShow(this.deps.recorder, { ...base, meta: { stage: 'query' } },
+      () => this.deps.customers.find(query, decision.scope, MAX_CANDIDATES + 1));
+    const more = read.length > MAX_CANDIDATES;
+    const found = read.slice(0, MAX_CANDIDATES);
     if (found.length === 0) return { kind: 'none', eventId: base.eventId };
 
     const shown = await Promise.all(found.map((c) => this.view(decideAs, ctx, c, found.length > 1)));
@@ -89,9 +93,9 @@ export class LookupService {
     if (visible.length === 0) return { kind: 'none', eventId: base.eventId };
     const shownEvent = this.shownEvent(base, visible);
     await this.recordGrantUse(base, visible);
-    return recordThenShow(this.deps.recorder, shownEvent, () => (visible.length === 1
+    return recordThenShow(this.deps.recorder, shownEvent, () => (visible.length === 1 && !more
       ? { kind: 'card' as const, eventId: shownEvent.eventId, customer: visible[0]!, shareable: asker.channel !== 'dm' }
-      : { kind: 'pick' as const, eventId: shownEvent.eventId, candidates: visible }));
+      : { kind: 'pick' as const, eventId: shownEvent.eventId, candidates: visible, ...(more ? { more } : {}) }));
   }
 
   /**

@@ -49,7 +49,7 @@ export function lookupResultView(result: LookupResult, locale: Locale): View {
     case 'pick':
       return {
         kind: 'pick',
-        intro: t('lookup.pick.intro', locale, { count: result.candidates.length }),
+        intro: t(result.more ? 'lookup.pick.introMore' : 'lookup.pick.intro', locale, { count: result.candidates.length }),
         candidates: result.candidates.map((c) => ({
           customerId: c.customerId,
           summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.value)}`).join(' · '),
