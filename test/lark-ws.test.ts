@@ -4,6 +4,7 @@
 // to a DM with the same masked card as in HTTP mode, audits it, drops a redelivered event, answers a card
 // click through the acknowledgement, and reconnects with a fresh URL when the connection drops. /readyz
 // reports the connection, and an app Lark refuses does not start.
+import { createServer, type AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
@@ -167,3 +168,44 @@ test.serial('a bot whose app secret Lark refuses does not start, and says which 
   t.false(err.message.includes('auth failed'), 'not the SDK\'s text');
   t.true(h.fake.callsOf('ws.endpoint').some((c) => c.code === 514), 'the endpoint refused the secret');
 });
+
+test.serial('while Lark is unreachable at start-up the bot is alive (/healthz) and not ready (/readyz), then starts', async (t) => {
+  const port = await freePort();
+  socket.unavailable = true;
+  const config = { ...h.config, lark: { ...h.config.lark!, httpPort: port } };
+  const starting = startLarkBot(config, h.logger, { clock: h.clock });
+  starting.catch(() => undefined); // awaited below
+  const base = `http://127.0.0.1:${port}`;
+  const health = await poll(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), (s) => s === 200);
+  t.is(health, 200, '/healthz answers while the long connection is not up');
+  const ready = await fetch(`${base}/readyz`);
+  t.is(ready.status, 503);
+  t.is(((await ready.json()) as { checks: Record<string, string> }).checks['lark-connection'], 'failed');
+  socket.unavailable = false;
+  const bot = await starting;
+  try {
+    t.is((await fetch(`${base}/readyz`)).status, 200, 'ready once connected');
+  } finally {
+    await bot.close();
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -89,15 +89,28 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
         ...(overrides.now ? { now: overrides.now } : {}),
       });
       routes.push({ method: 'POST', path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });
-    } else {
-      // Waits for the first connection; /readyz then also reports the connection.
-      const ws = await startLongConnection({ settings, dispatcher, logger: sdkLogger(logger) });
-      services.onClose(() => ws.close());
-      readiness.push(ws.readiness);
+    }
+    // The HTTP server (health, readiness, metrics) is up before the long connection, as for Slack's Socket
+    // Mode: while Lark is unreachable the process is alive and /readyz says why it is not ready.
+    let ws: Awaited<ReturnType<typeof startLongConnection>> | undefined;
+    if (settings.mode === 'ws') {
+      readiness.push({
+        name: 'lark-connection',
+        check: async () => {
+          if (!ws) throw new Error('lark long connection is connecting');
+          await ws.readiness.check();
+        },
+      });
     }
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, settings.httpPort);
     services.onClose(() => closeServer(server));
+    if (settings.mode === 'ws') {
+      // Waits for the first connection; a final refusal (wrong app id or secret) fails the start.
+      ws = await startLongConnection({ settings, dispatcher, logger: sdkLogger(logger) });
+      const connection = ws;
+      services.onClose(() => connection.close());
+    }
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
     return { url: `http://${address.address}:${address.port}`, address, conn, directory, grants, handlers, close: services.close };
   } catch (err) {
