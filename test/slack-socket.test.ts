@@ -85,3 +85,21 @@ test.serial('an unknown user over the socket is refused with the message that sa
   t.false(JSON.stringify(reply.body).includes('C-000001 '), 'no card');
   t.regex(JSON.stringify(reply.body), /#security-desk/);
 });
+
+test.serial('/readyz follows the socket: not ready while Slack cannot be reached, ready once reconnected', async (t) => {
+  const readyz = async () => {
+    const res = await fetch(`${h.bot.url}/readyz`);
+    return { status: res.status, socket: ((await res.json()) as { checks: Record<string, string> }).checks['slack-socket'] };
+  };
+  t.deepEqual(await readyz(), { status: 200, socket: 'ok' });
+  const before = socket.connections;
+  h.fake.socketMode(APP_TOKEN, () => 'ws://127.0.0.1:1/unreachable'); // Slack hands out a URL nobody answers
+  socket.drop();
+  let state = await readyz();
+  for (let i = 0; i < 50 && state.status === 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
+  t.deepEqual(state, { status: 503, socket: 'failed' });
+  h.fake.socketMode(APP_TOKEN, () => socket.url());
+  await socket.connected(before + 1, 30_000);
+  for (let i = 0; i < 50 && state.status !== 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
+  t.deepEqual(state, { status: 200, socket: 'ok' });
+});

@@ -3,6 +3,7 @@
 // The Web API base URL is configurable (SLACK_API_URL: GovSlack, proxies, the tests' fake).
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { SlackSettings } from '../config.ts';
+import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { dedupeMiddleware, type Deduper } from './dedupe.ts';
 import { registerSlackHandlers, type SlackHandlerDeps } from './handlers.ts';
@@ -12,6 +13,8 @@ export interface SlackApp {
   app: App;
   /** Present in HTTP mode: mount `receiver.handle` on POST /slack/events. */
   receiver: SlackHttpReceiver | undefined;
+  /** Present in Socket Mode: ready while the WebSocket to Slack is connected (for /readyz). */
+  connection: ReadinessCheck | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -27,12 +30,14 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
     timeout: 10_000,
   };
   let receiver: SlackHttpReceiver | undefined;
+  let connection: ReadinessCheck | undefined;
   let app: App;
   if (settings.mode === 'socket') {
     // Built here rather than by `socketMode: true`: Bolt hands the socket client only
     // `installerOptions.clientOptions`, so `apps.connections.open` would ignore SLACK_API_URL.
     const socket = new SocketModeReceiver({ appToken: settings.appToken ?? '', logger, installerOptions: { clientOptions } });
     app = new App({ token: settings.botToken, receiver: socket, logger, clientOptions });
+    connection = socketReadiness(socket);
   } else {
     if (!settings.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in http mode');
     receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger });
@@ -47,6 +52,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
   return {
     app,
     receiver,
+    connection,
     // In HTTP mode start/stop are no-ops on our receiver; in Socket Mode they open / close the socket.
     start: async () => { await app.start(); },
     stop: async () => { await app.stop(); },
@@ -63,6 +69,17 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
 export function contentFree(message: string): string {
   const cut = message.search(/: |[{[]| \((?:body|data)\b/);
   return (cut >= 0 ? message.slice(0, cut) : message).trim().slice(0, 160);
+}
+
+/** Follows the Socket Mode client's state: connected from Slack's `hello` until it disconnects or reconnects. */
+function socketReadiness(socket: SocketModeReceiver): ReadinessCheck {
+  let connected = false;
+  socket.client.on('connected', () => { connected = true; });
+  for (const state of ['disconnected', 'reconnecting', 'disconnecting']) socket.client.on(state, () => { connected = false; });
+  return {
+    name: 'slack-socket',
+    check: async () => { if (!connected) throw new Error('slack socket mode is not connected'); },
+  };
 }
 
 /** Bolt's logger interface over pino; only the content-free part of each SDK message is kept. */

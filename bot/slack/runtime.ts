@@ -56,7 +56,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);
-    const server = createHttpServer({ routes, readiness: services.readiness, logger });
+    const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
+    const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);
     services.onClose(() => closeServer(server));
     await slack.start();

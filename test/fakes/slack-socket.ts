@@ -60,6 +60,11 @@ export class FakeSlackSocket {
     return envelopeId;
   }
 
+  /** Cuts the open connection without a word, as a network failure does. */
+  drop(): void {
+    this.current?.terminate();
+  }
+
   /** Asks the client to reconnect, as Slack does when it recycles a connection. */
   requestReconnect(): void {
     this.current?.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake-socket' } }));
