@@ -16,7 +16,7 @@ import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
-import { dropPrefix, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
+import { dropPrefix, redisDump, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
 
 const db = await testDatabase(import.meta.url);
 const prefix = uniqueName(import.meta.url, 'prefix');
@@ -115,33 +115,13 @@ test.serial('recorded events are stored once each in a chain that verifies; reco
   t.true(result.checkpoints >= 1); // the shutdown checkpoint
 
   // Canary scan: every Redis key and value under the prefix, every audit document, every log line.
-  const redis = testRedis();
-  t.teardown(() => redis.disconnect());
-  const haystack: string[] = [...logLines, JSON.stringify(docs), JSON.stringify(await models.checkpoints.collection.find({}).toArray())];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) haystack.push(key, await dumpKey(redis, key));
-  } while (cursor !== '0');
-  t.true(haystack.length > 10);
+  const dump = await redisDump(prefix);
+  const haystack: string[] = [...logLines, JSON.stringify(docs), JSON.stringify(await models.checkpoints.collection.find({}).toArray()), dump.text];
+  t.true(dump.keys > 0, 'the scan does see Redis keys');
   const all = haystack.join('\n');
   t.true(all.includes(events[0]!.eventId), 'the scan does see the stored events');
   for (const [kind, value] of Object.entries(CANARY)) t.false(all.includes(value), `canary ${kind} leaked`);
 });
-
-async function dumpKey(redis: ReturnType<typeof testRedis>, key: string): Promise<string> {
-  const type = await redis.type(key);
-  switch (type) {
-    case 'string': return String(await redis.get(key));
-    case 'hash': return JSON.stringify(await redis.hgetall(key));
-    case 'list': return JSON.stringify(await redis.lrange(key, 0, -1));
-    case 'set': return JSON.stringify(await redis.smembers(key));
-    case 'zset': return JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES'));
-    case 'stream': return JSON.stringify(await redis.xrange(key, '-', '+'));
-    default: return '';
-  }
-}
 
 test.serial('events stored more than a minute after they occurred are marked late', async (t) => {
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500 });

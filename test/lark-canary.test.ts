@@ -6,7 +6,7 @@ import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { cardText } from './fakes/lark-api.ts';
 import { LarkHarness } from './helpers/lark-bot.ts';
-import { testRedis } from './helpers/services.ts';
+import { redisDump } from './helpers/services.ts';
 
 const h = new LarkHarness(import.meta.url, { customers: 60, logLevel: 'trace' });
 let canary: Customer;
@@ -23,31 +23,6 @@ test.before(async () => {
 });
 test.after.always(async () => { await h.close(); });
 
-async function redisDump(): Promise<string> {
-  const redis = testRedis();
-  try {
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${h.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        const type = await redis.type(key);
-        const value = type === 'string' ? await redis.get(key)
-          : type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-            : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-              : type === 'set' ? JSON.stringify(await redis.smembers(key))
-                : type === 'zset' ? JSON.stringify(await redis.zrange(key, '0', '-1'))
-                  : type === 'stream' ? JSON.stringify(await redis.xrange(key, '-', '+')) : '';
-        out.push(key, String(value));
-      }
-    } while (cursor !== '0');
-    return out.join('\n');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 test.serial('a canary customer\'s phone, e-mail, ID number and name never reach Redis, the audit log or the logs', async (t) => {
   t.truthy(canary, 'a canary customer exists in the seed');
   const phone = canary.phone!;
@@ -63,12 +38,12 @@ test.serial('a canary customer\'s phone, e-mail, ID number and name never reach 
   await h.auditRecords({ 'meta.stage': 'shown' }, 5);
   const records = JSON.stringify(await h.allAuditRecords(1500));
   t.true(records.includes(canary.customerId), 'the scan does see the canary\'s records');
-  const redis = await redisDump();
-  t.true(redis.length > 0, 'the scan does see Redis keys');
+  const redis = await redisDump(h.prefix);
+  t.true(redis.keys > 0, 'the scan does see Redis keys');
   const logs = h.logLines.join('');
   t.true(logs.length > 0, 'the scan does see log lines');
   const values = { phone, email: canary.email!, emailUpper: canary.email!.toUpperCase(), idNumber: canary.idNumber!, name: canary.name };
-  for (const [where, haystack] of [['Redis', redis], ['audit records', records], ['logs', logs]] as const) {
+  for (const [where, haystack] of [['Redis', redis.text], ['audit records', records], ['logs', logs]] as const) {
     for (const [kind, value] of Object.entries(values)) t.false(haystack.includes(value), `canary ${kind} in ${where}`);
   }
 });

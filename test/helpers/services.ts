@@ -75,3 +75,36 @@ export function testEnv(dbName: string, prefix: string, extra: Record<string, st
 }
 
 export type { ExecutionContext };
+
+/** Every key under `prefix` and its value, whatever its type, as one text: what a canary scan searches. */
+export async function redisDump(prefix: string): Promise<{ keys: number; text: string }> {
+  const redis = testRedis();
+  try {
+    const out: string[] = [];
+    let cursor = '0';
+    let count = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        count++;
+        out.push(key, await dumpKey(redis, key));
+      }
+    } while (cursor !== '0');
+    return { keys: count, text: out.join('\n') };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function dumpKey(redis: Redis, key: string): Promise<string> {
+  switch (await redis.type(key)) {
+    case 'string': return String(await redis.get(key));
+    case 'hash': return JSON.stringify(await redis.hgetall(key));
+    case 'list': return JSON.stringify(await redis.lrange(key, 0, -1));
+    case 'set': return JSON.stringify(await redis.smembers(key));
+    case 'zset': return JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES'));
+    case 'stream': return JSON.stringify(await redis.xrange(key, '-', '+'));
+    default: return '';
+  }
+}
