@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WsEndpoint } from './lark-api.ts';
+import { Waiting } from './waiting.ts';
 
 /** pbbp2.Frame: SeqID=1, LogID=2, service=3, method=4, headers=5 (key=1, value=2), payloadEncoding=6, payloadType=7, payload=8, LogIDNew=9. */
 export interface LarkFrame {
@@ -58,7 +59,7 @@ export class FakeLarkWs {
   private seq = 0;
   private readonly tickets = new Set<string>();
   private readonly sentAt = new Map<string, number>();
-  private waiters: (() => void)[] = [];
+  private readonly waiting = new Waiting('fake Lark ws');
 
   async start(): Promise<void> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -77,7 +78,7 @@ export class FakeLarkWs {
       this.current = ws;
       this.currentPinged = false;
       ws.on('message', (data: Buffer) => this.onFrame(ws, data));
-      this.wake();
+      this.waiting.wake();
     });
   }
 
@@ -104,12 +105,12 @@ export class FakeLarkWs {
    * arrive in between and be lost, so "connected" means "pinged".
    */
   async connected(n = 1, timeoutMs = 15_000): Promise<void> {
-    await this.until(() => this.connections >= n && this.current?.readyState === 1 && this.currentPinged, timeoutMs, `${n} connection(s)`);
+    await this.waiting.until(() => this.connections >= n && this.current?.readyState === 1 && this.currentPinged, timeoutMs, `${n} connection(s)`);
   }
 
   /** Resolves once at least `n` pings have arrived. */
   async pinged(n = 1, timeoutMs = 10_000): Promise<void> {
-    await this.until(() => this.pings >= n, timeoutMs, `${n} ping(s)`);
+    await this.waiting.until(() => this.pings >= n, timeoutMs, `${n} ping(s)`);
   }
 
   /**
@@ -143,7 +144,7 @@ export class FakeLarkWs {
 
   /** The client's response to data frame `messageId`, once it arrives. */
   async ackFor(messageId: string, timeoutMs = 10_000): Promise<LarkWsAck> {
-    await this.until(() => this.acks.some((a) => a.messageId === messageId), timeoutMs, `ack of ${messageId}`);
+    await this.waiting.until(() => this.acks.some((a) => a.messageId === messageId), timeoutMs, `ack of ${messageId}`);
     return this.acks.find((a) => a.messageId === messageId)!;
   }
 
@@ -166,25 +167,7 @@ export class FakeLarkWs {
         ...(body.data ? { data: JSON.parse(Buffer.from(body.data, 'base64').toString('utf8')) as Record<string, unknown> } : {}),
       });
     }
-    this.wake();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  private async until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`fake Lark ws: no ${what} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    this.waiting.wake();
   }
 }
 

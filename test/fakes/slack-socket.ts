@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { Waiting } from './waiting.ts';
 
 export interface SocketAck { envelopeId: string; payload: Record<string, unknown>; afterMs: number }
 
@@ -18,7 +19,7 @@ export class FakeSlackSocket {
   private port = 0;
   private ticket = 0;
   private readonly sentAt = new Map<string, number>();
-  private waiters: (() => void)[] = [];
+  private readonly waiting = new Waiting('fake Slack socket');
 
   async start(): Promise<void> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -30,7 +31,7 @@ export class FakeSlackSocket {
       this.current = ws;
       ws.on('message', (data) => this.onMessage(String(data)));
       ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake-socket' }, connection_info: { app_id: 'A0FAKE' } }));
-      this.wake();
+      this.waiting.wake();
     });
   }
 
@@ -48,7 +49,7 @@ export class FakeSlackSocket {
 
   /** Resolves once at least `n` connections have been opened. */
   async connected(n = 1, timeoutMs = 15_000): Promise<void> {
-    await this.until(() => this.connections >= n && this.current?.readyState === 1, timeoutMs, `${n} connection(s)`);
+    await this.waiting.until(() => this.connections >= n && this.current?.readyState === 1, timeoutMs, `${n} connection(s)`);
   }
 
   /** Sends an envelope of `type` with `payload` on the open connection; returns its envelope id. */
@@ -72,7 +73,7 @@ export class FakeSlackSocket {
 
   /** The acknowledgement of `envelopeId`, once it arrives. */
   async ackFor(envelopeId: string, timeoutMs = 10_000): Promise<SocketAck> {
-    await this.until(() => this.acks.some((a) => a.envelopeId === envelopeId), timeoutMs, `ack of ${envelopeId}`);
+    await this.waiting.until(() => this.acks.some((a) => a.envelopeId === envelopeId), timeoutMs, `ack of ${envelopeId}`);
     return this.acks.find((a) => a.envelopeId === envelopeId)!;
   }
 
@@ -82,24 +83,6 @@ export class FakeSlackSocket {
     if (typeof msg.envelope_id !== 'string') return;
     const sent = this.sentAt.get(msg.envelope_id) ?? Date.now();
     this.acks.push({ envelopeId: msg.envelope_id, payload: (msg.payload ?? {}) as Record<string, unknown>, afterMs: Date.now() - sent });
-    this.wake();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  private async until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`fake Slack socket: no ${what} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    this.waiting.wake();
   }
 }
