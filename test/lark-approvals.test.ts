@@ -194,7 +194,7 @@ test.serial('Lark\'s per-chat sending limit (230020): the bot pauses and retries
 
 test.serial('a file over Lark\'s 30 MB upload limit is refused before anything is uploaded', async (t) => {
   const { LarkApi, LarkApiError, FILE_LIMIT_BYTES } = await import('../bot/lark/api.ts');
-  const api = LarkApi.create({ appId: h.fake.appId, appSecret: h.fake.appSecret, domain: h.fake.domain });
+  const api = LarkApi.create({ appId: h.fake.appId, appSecret: h.fake.appSecret, domain: h.fake.domain }, h.logger);
   const uploads = h.fake.callsOf('im.file.create').length;
   const err = await t.throwsAsync(api.sendFile('open_id', h.openId('salesRep'), 'big.csv', Buffer.alloc(FILE_LIMIT_BYTES + 1)));
   t.true(err instanceof LarkApiError && err.code === 234006);

@@ -1,7 +1,7 @@
 // The Lark SDK logs through our logger; what it says about the connection stays, what it quotes of an
 // event, a message or a response body does not (those may hold customer data).
 import test from 'ava';
-import { larkContentFree } from '../bot/lark/runtime.ts';
+import { larkContentFree } from '../bot/lark/sdk-logger.ts';
 
 test('the Lark SDK\'s messages keep their operational head and lose any payload', (t) => {
   const event = '{"event":{"message":{"content":"{\\"text\\":\\"13912345678\\"}"}}}';

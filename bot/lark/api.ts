@@ -2,7 +2,9 @@
 // 200 with `code !== 0` (returned, not thrown) and HTTP 4xx/5xx with `{ code, msg }` (thrown as an
 // AxiosError). Both become one LarkApiError carrying the numeric code, never Lark's message text.
 import * as lark from '@larksuiteoapi/node-sdk';
+import type { Logger } from '../logger.ts';
 import type { LarkCard } from './cards.ts';
+import { larkSdkLogger } from './sdk-logger.ts';
 
 /** Codes on the card update / callback paths after which the card cannot be updated: send a new message. */
 export const CARD_NOT_UPDATABLE = new Set([230054, 220340, 230011, 230031]);
@@ -28,13 +30,14 @@ export interface LarkUser { email?: string; resigned: boolean }
 export class LarkApi {
   constructor(readonly client: lark.Client) {}
 
-  static create(settings: { appId: string; appSecret: string; domain: string }, logger?: lark.Logger): LarkApi {
+  /** `logger` is required: without it the SDK prints whole error objects (request bodies: cards) to stdout. */
+  static create(settings: { appId: string; appSecret: string; domain: string }, logger: Logger): LarkApi {
     // Never `disableTokenCache: true`: the SDK then sends no Authorization header at all (REFERENCE §3).
     // Each client gets its own token cache: the SDK's default cache is process-global and keyed by app
     // id only, so two clients of one app on different domains (tests, migrations) would share tokens.
     return new LarkApi(new lark.Client({
       appId: settings.appId, appSecret: settings.appSecret, domain: settings.domain,
-      loggerLevel: lark.LoggerLevel.warn, cache: tokenCache(), ...(logger ? { logger } : {}),
+      loggerLevel: lark.LoggerLevel.warn, cache: tokenCache(), logger: larkSdkLogger(logger),
     }));
   }
 

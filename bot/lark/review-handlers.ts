@@ -42,6 +42,6 @@ export interface LarkReviewFeatureDeps { conn: Connection; config: Config; api: 
 /** The review service as the Lark bot builds it: its cards are updated through the bot's own SDK client, copies on Slack through Slack's. */
 export async function larkReviews(deps: LarkReviewFeatureDeps): Promise<LarkReviewFlow> {
   const build = await prepareReviewService(deps.conn);
-  const notifier = routedReviewNotifier(chatClients(deps.config, { lark: deps.api }), deps.logger);
+  const notifier = routedReviewNotifier(chatClients(deps.config, deps.logger, { lark: deps.api }), deps.logger);
   return new LarkReviewFlow(build({ notifier, recorder: deps.recorder, clock: deps.clock, timing: deps.config.review }));
 }

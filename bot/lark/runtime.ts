@@ -22,6 +22,7 @@ import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { startLongConnection } from './long-connection.ts';
+import { larkSdkLogger } from './sdk-logger.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
@@ -50,7 +51,7 @@ export interface RunningLarkBot {
 export async function startLarkBot(config: Config, logger: Logger, overrides: LarkOverrides = {}): Promise<RunningLarkBot> {
   const settings = section(config, 'lark');
   const redisSettings = section(config, 'redis');
-  const api = LarkApi.create(settings, sdkLogger(logger));
+  const api = LarkApi.create(settings, logger);
   // Alert cards go to LARK_SECURITY_CHAT when set, else they are only logged; the freeze does not depend on them.
   const services = await buildServices(config, logger, overrides, (directory) => new LarkSecurityAlerts({
     api, chat: settings.securityChat, directory, locale: config.defaultLocale, logger,
@@ -78,7 +79,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     });
     services.onClose(() => handlers.drain());
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
-    const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
+    const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     const routes: Route[] = [metrics.route];
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
@@ -107,7 +108,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     services.onClose(() => closeServer(server));
     if (settings.mode === 'ws') {
       // Waits for the first connection; a final refusal (wrong app id or secret) fails the start.
-      ws = await startLongConnection({ settings, dispatcher, logger: sdkLogger(logger) });
+      ws = await startLongConnection({ settings, dispatcher, logger: larkSdkLogger(logger) });
       const connection = ws;
       services.onClose(() => connection.close());
     }
@@ -117,30 +118,4 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     await services.close();
     throw err;
   }
-}
-
-/**
- * The operational head of an SDK message, without what follows a JSON body or a `data:` / `body:` /
- * `content:` part (event payloads, message content): kept are things like "[ws] code: 514, auth failed".
- */
-export function larkContentFree(message: string): string {
-  const cut = message.search(/[{]|\b(?:data|body|content|payload)\s*[:=]/);
-  return (cut >= 0 ? message.slice(0, cut) : message).trim().slice(0, 200);
-}
-
-/**
- * The SDK's logger over pino. Its messages are operational; error objects are reduced to their names, other
- * objects (which may hold response bodies) to a placeholder. The SDK's LoggerProxy hands its arguments
- * over as one array, so that is unpacked first (else every line would read "[object]").
- */
-function sdkLogger(log: Logger): lark.Logger {
-  const child = log.child({ module: 'lark-sdk' });
-  const line = (msg: unknown[]) => larkContentFree(msg.flat().map((m) => (m instanceof Error ? m.name : typeof m === 'object' ? '[object]' : String(m))).join(' '));
-  return {
-    error: (...msg: unknown[]) => child.error(line(msg)),
-    warn: (...msg: unknown[]) => child.warn(line(msg)),
-    info: (...msg: unknown[]) => child.debug(line(msg)),
-    debug: (...msg: unknown[]) => child.debug(line(msg)),
-    trace: (...msg: unknown[]) => child.trace(line(msg)),
-  };
 }

@@ -42,7 +42,7 @@ export async function prepareBotApprovals(deps: BotApprovalDeps): Promise<(platf
   await requests.ensureIndexes();
   return (platform, own) => new ApprovalService({
     engine: deps.engine, customers: deps.customers, requests, grants: deps.grants, directory: deps.directory,
-    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(chatClients(deps.config, own), deps.logger, deps.lookup),
+    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(chatClients(deps.config, deps.logger, own), deps.logger, deps.lookup),
     settings: approvalSettingsOf(deps.engine.policy), platform,
     ...(deps.exports ? { exports: deps.exports } : {}), ...(deps.wakeUps ? { wakeUps: deps.wakeUps } : {}),
     ...(deps.exportWatch ? { exportWatch: deps.exportWatch } : {}),

@@ -32,13 +32,13 @@ export interface ChatClients { slack?: webApi.WebClient; lark?: LarkApi }
  * A client for every configured platform: `own` where the caller has one already (Bolt's `app.client`,
  * the Lark bot's SDK client, so its settings and logger apply), else a new one from the configuration.
  */
-export function chatClients(config: Config, own: ChatClients = {}): ChatClients {
+export function chatClients(config: Config, logger: Logger, own: ChatClients = {}): ChatClients {
   const clients: ChatClients = {};
   if (config.slack) {
     const s = section(config, 'slack');
     clients.slack = own.slack ?? new webApi.WebClient(s.botToken, { slackApiUrl: s.apiUrl, retryConfig: { retries: s.apiRetries } });
   }
-  if (config.lark) clients.lark = own.lark ?? LarkApi.create(section(config, 'lark'));
+  if (config.lark) clients.lark = own.lark ?? LarkApi.create(section(config, 'lark'), logger);
   return clients;
 }
 

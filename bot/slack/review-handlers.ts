@@ -56,7 +56,7 @@ export interface ReviewFeatureDeps { conn: Connection; config: Config; directory
 export async function reviewFeature(deps: ReviewFeatureDeps): Promise<SlackFeature> {
   const build = await prepareReviewService(deps.conn);
   return (app) => {
-    const reviews = build({ notifier: routedReviewNotifier(chatClients(deps.config, { slack: app.client }), deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
+    const reviews = build({ notifier: routedReviewNotifier(chatClients(deps.config, deps.logger, { slack: app.client }), deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
     registerSlackReviewHandlers(app, { reviews, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger });
   };
 }

@@ -19,7 +19,7 @@ export interface WorkerChat { notifier: ApprovalNotifier; delivery: ExportDelive
 
 /** `lookup` lets a re-mask at grant expiry show the whole card again, masked (without it: the title alone). */
 export function workerChat(config: Config, logger: Logger, lookup?: LookupService): WorkerChat {
-  const clients = chatClients(config);
+  const clients = chatClients(config, logger);
   const deliveries: PerPlatform<ExportDelivery> = {};
   if (clients.slack) deliveries.slack = new SlackExportDelivery(clients.slack);
   if (clients.lark) deliveries.lark = new LarkExportDelivery(clients.lark);
