@@ -120,10 +120,7 @@ export function newEventId(now: Date): string {
   const b = randomBytes(16);
   const ms = BigInt(now.getTime());
   for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuid(b, 7);
 }
 
 /**
@@ -133,8 +130,12 @@ export function newEventId(now: Date): string {
  * newEventId it is not time-ordered, which nothing relies on (records are ordered by seq).
  */
 export function stepEventId(stepKey: string): string {
-  const b = createHash('sha256').update(`custos-audit-step:${stepKey}`).digest().subarray(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x80;
+  return uuid(createHash('sha256').update(`custos-audit-step:${stepKey}`).digest().subarray(0, 16), 8);
+}
+
+/** 16 bytes as an RFC 9562 UUID string of `version` (sets the version and variant bits in place). */
+function uuid(b: Buffer, version: number): string {
+  b[6] = (b[6]! & 0x0f) | (version << 4);
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

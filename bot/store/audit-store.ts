@@ -6,9 +6,9 @@ import type { AuditModels } from './audit-model.ts';
 const DUPLICATE_KEY = 11000;
 
 /** The last record of the chain (highest seq), or null when the chain is empty. */
-export async function readTail(models: AuditModels): Promise<{ seq: number; hash: string } | null> {
-  const doc = await models.events.collection.find({}, { projection: { seq: 1, hash: 1 } }).sort({ seq: -1 }).limit(1).next();
-  return doc ? { seq: Number(doc.seq), hash: String(doc.hash) } : null;
+export async function readTail(models: AuditModels): Promise<{ seq: number; hash: string; hasActorId: boolean } | null> {
+  const doc = await models.events.collection.find({}, { projection: { seq: 1, hash: 1, actorId: 1 } }).sort({ seq: -1 }).limit(1).next();
+  return doc ? { seq: Number(doc.seq), hash: String(doc.hash), hasActorId: 'actorId' in doc } : null;
 }
 
 /** Which of `eventIds` are already in the chain (a redelivered job, or a write whose ack was lost). */

@@ -40,8 +40,9 @@ export class ChainWriter {
     let pending = dedupe(events);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       if (this.tail === undefined) {
-        this.tail = await readTail(this.models);
-        await this.markActorIdStart(this.tail);
+        const tail = await readTail(this.models);
+        await this.markActorIdStart(tail);
+        this.tail = tail;
         const already = await storedEventIds(this.models, pending.map((e) => e.eventId));
         pending = pending.filter((e) => !already.has(e.eventId));
       }
@@ -65,8 +66,8 @@ export class ChainWriter {
    * Only needed when the tail is an older record without it (or there is none); once a record with
    * `actorId` is stored, its writer already left the marker.
    */
-  private async markActorIdStart(tail: { seq: number; hash: string } | null): Promise<void> {
-    if (tail && (await tailHasActorId(this.models, tail.seq))) return;
+  private async markActorIdStart(tail: { seq: number; hasActorId: boolean } | null): Promise<void> {
+    if (tail?.hasActorId) return;
     await markActorIdSince(this.models.events.db, (tail?.seq ?? 0) + 1);
   }
 
@@ -92,11 +93,6 @@ export class ChainWriter {
       return { ...body, hash, mac: recordMac(this.signingKey, hash) };
     });
   }
-}
-
-async function tailHasActorId(models: AuditModels, seq: number): Promise<boolean> {
-  const doc = await models.events.collection.findOne({ seq }, { projection: { actorId: 1 } });
-  return doc !== null && 'actorId' in doc;
 }
 
 /** The same event twice in one batch (a redelivery racing its original) is stored once. */
