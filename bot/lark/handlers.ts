@@ -22,7 +22,7 @@ import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type
 import type { Logger } from '../logger.ts';
 import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
-import { CARD_NOT_UPDATABLE, LarkApiError, type LarkApi } from './api.ts';
+import { LarkApiError, type LarkApi } from './api.ts';
 import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
 import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
@@ -133,10 +133,11 @@ export class LarkHandlers {
     if (group && mentions.length === 0) return;
     const turn: Turn = { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) };
     // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
-    const audit = this.deps.audit ? auditText(withMentionIds(textOf(str(message.content)), mentions)) : null;
+    const typed = textOf(str(message.content));
+    const audit = this.deps.audit ? auditText(withMentionIds(typed, mentions)) : null;
     if (audit !== null) return this.audit({ text: audit }, turn);
     // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
-    const text = stripMentions(textOf(str(message.content)), mentions).replace(/^\/customer\b\s*/i, '');
+    const text = stripMentions(typed, mentions).replace(/^\/customer\b\s*/i, '');
     await this.text(text, turn);
   }
 
@@ -329,14 +330,10 @@ export class LarkHandlers {
 
   /** Patches the clicked card; when Lark says it cannot be updated, the outcome arrives as a new message. */
   private async updateCard(turn: Turn, messageId: string, card: LarkCard): Promise<void> {
-    try {
-      if (!messageId) throw new LarkApiError('im.message.patch', 230054);
-      await this.deps.api.patchCard(messageId, card);
-    } catch (err) {
-      if (!(err instanceof LarkApiError) || !CARD_NOT_UPDATABLE.has(err.code)) throw err;
-      this.deps.logger.info({ code: err.code }, 'lark: card not updatable; sending the outcome as a new message');
-      await this.deps.api.sendCard('open_id', turn.openId, card, `${turn.correlationId}-u`);
-    }
+    const uuid = `${turn.correlationId}-u`;
+    const how = messageId ? await this.deps.api.patchOrResend(messageId, turn.openId, card, uuid)
+      : (await this.deps.api.sendCard('open_id', turn.openId, card, uuid), 'resent');
+    if (how === 'resent') this.deps.logger.info('lark: card not updatable; sending the outcome as a new message');
   }
 
   // ---- offboarding -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
 import { alertView, outcomeLine } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
-import { loggedAlerts } from '../runtime/security.ts';
 import type { LarkApi } from './api.ts';
 import { button, card, text, type LarkCard } from './cards.ts';
 
@@ -18,16 +17,11 @@ export function securityDecisionOf(action: string): AdminDecision | undefined {
   return (Object.keys(ACTION_SECURITY) as AdminDecision[]).find((d) => ACTION_SECURITY[d] === action);
 }
 
-/** Posts alert cards to the security group; without one, alerts are only logged. */
+/** Posts alert cards to the security group; without one, alerts are only logged (bot/runtime/security.ts). */
 export class LarkSecurityAlerts implements SecurityAlerts {
-  private readonly log: SecurityAlerts;
-
-  constructor(private readonly deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {
-    this.log = loggedAlerts(deps.logger);
-  }
+  constructor(private readonly deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {}
 
   async alert(alert: AnomalyAlert): Promise<void> {
-    await this.log.alert(alert);
     if (!this.deps.chat) return;
     const employee = await this.deps.directory.byId(alert.employeeId);
     const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);

@@ -14,8 +14,8 @@ import type { Logger } from '../logger.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { RedisSecurityCounters } from '../store/ratelimit.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
-import { loadPolicy } from '../../policies/index.ts';
 import { withinWorkingHours } from '../../policies/engine/hours.ts';
+import type { Policy } from '../../policies/load.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 
 export interface SecurityServicesDeps {
@@ -23,6 +23,8 @@ export interface SecurityServicesDeps {
   redis: Redis;
   config: Config;
   engine: PolicyEngine;
+  /** The loaded policy (the engine's, unless a test overrides the engine): thresholds and working hours. */
+  policy: Policy;
   directory: EmployeeDirectory;
   grants: MongoGrantStore;
   recorder: AuditRecorder;
@@ -39,14 +41,14 @@ export interface SecurityServices {
 }
 
 export function securityServices(deps: SecurityServicesDeps): SecurityServices {
-  const policy = loadPolicy(deps.config.policyDir);
+  const { policy } = deps;
   const settings = policy.settings.security ?? DEFAULT_SECURITY_SETTINGS;
   // An adapter switches this to its approval service once its app exists, so cancelled requests'
   // cards are updated in place.
   const revoker = new GrantAndRequestRevoker(deps.grants, storeCanceller(new MongoRequestStore(deps.conn), deps.clock));
   const log = deps.logger.child({ module: 'security' });
   const security = new SecurityService({
-    settings, alerts: deps.alerts, revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
+    settings, alerts: loggedFirst(deps.alerts, deps.logger), revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
     counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.queuePrefix),
     workingHours: (e, at) => withinWorkingHours(policy.settings, e.timezone, at),
     onError: (err, what) => log.warn({ err: { name: (err as Error)?.name } }, `security: ${what}`),
@@ -56,13 +58,14 @@ export function securityServices(deps: SecurityServicesDeps): SecurityServices {
 }
 
 /**
- * Alerts that are only logged (ids and counts): for a bot with no security channel of its own (Lark
- * today). The freeze itself does not depend on the alert being delivered.
+ * Every alert is logged (ids and counts) before the adapter delivers it, so one without a security
+ * channel, or one whose delivery fails, is not lost. The freeze itself does not depend on delivery.
  */
-export function loggedAlerts(logger: Logger): SecurityAlerts {
+function loggedFirst(alerts: SecurityAlerts, logger: Logger): SecurityAlerts {
   return {
     async alert(alert: AnomalyAlert) {
       logger.warn({ employeeId: alert.employeeId, detector: alert.detector, count: alert.count, frozen: alert.frozen }, 'security: anomaly detected');
+      await alerts.alert(alert);
     },
   };
 }

@@ -79,7 +79,8 @@ export async function buildServices(
     const grants = new MongoGrantStore(conn);
     await grants.ensureIndexes();
     // Decisions see active grants (approvals, issue 6); the engine re-checks expiry with the decision's clock.
-    const engine = overrides.engine ?? createPolicyEngine(loadPolicy(config.policyDir), { grants });
+    const policy = loadPolicy(config.policyDir);
+    const engine = overrides.engine ?? createPolicyEngine(policy, { grants });
     const { recorder: rawRecorder, queueReady } = await auditRecorder(config, logger, overrides, closers);
     const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the dedupe / guard fallback logs
@@ -91,7 +92,7 @@ export async function buildServices(
     closers.push(() => metrics.close());
     const recorder = metrics.wrapRecorder(rawRecorder);
     // Rate limit and anomaly detectors around every lookup; offboarding (issue 8).
-    const { security, offboarding, revoker } = securityServices({ conn, redis, config, engine, directory, grants, recorder, alerts: alerts(directory), clock, logger });
+    const { security, offboarding, revoker } = securityServices({ conn, redis, config, engine, policy, directory, grants, recorder, alerts: alerts(directory), clock, logger });
     const lookup = new GuardedLookupService({
       engine, customers, recorder, clock, grants,
       present: overrides.presenter ?? applyDecision,

@@ -25,8 +25,7 @@ export class SlackSecurityAlerts implements SecurityAlerts {
   attach(client: webApi.WebClient): void { this.client = client; }
 
   async alert(alert: AnomalyAlert): Promise<void> {
-    // Logged either way (ids and counts only), so an alert without a channel is not lost.
-    this.deps.logger.warn({ employeeId: alert.employeeId, detector: alert.detector, count: alert.count, frozen: alert.frozen }, 'security: anomaly detected');
+    // Logged before delivery by the shared security service (bot/runtime/security.ts).
     if (!this.client || !this.deps.channel) return;
     const employee = await this.deps.directory.byId(alert.employeeId);
     const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);
