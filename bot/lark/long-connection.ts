@@ -5,10 +5,10 @@
 // readiness check reports the connection (503 while it is down or being re-established).
 import * as lark from '@larksuiteoapi/node-sdk';
 import { CustosError, ErrorCode } from '../core/errors.ts';
-import type { ReadinessCheck } from '../http/server.ts';
 
 export interface LongConnection {
-  readiness: ReadinessCheck;
+  /** Whether the WebSocket to Lark is up now (the runtime's `lark-connection` readiness check). */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -47,11 +47,5 @@ export async function startLongConnection(opts: LongConnectionOptions): Promise<
     await close();
     throw err;
   }
-  return {
-    readiness: {
-      name: 'lark-connection',
-      check: async () => { if (ws.getConnectionStatus().state !== 'connected') throw new Error('lark long connection is not connected'); },
-    },
-    close,
-  };
+  return { connected: () => ws.getConnectionStatus().state === 'connected', close };
 }

@@ -21,7 +21,7 @@ import { larkApprovals } from './approval-features.ts';
 import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
-import { startLongConnection } from './long-connection.ts';
+import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
 import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
@@ -93,13 +93,12 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     }
     // The HTTP server (health, readiness, metrics) is up before the long connection, as for Slack's Socket
     // Mode: while Lark is unreachable the process is alive and /readyz says why it is not ready.
-    let ws: Awaited<ReturnType<typeof startLongConnection>> | undefined;
+    let ws: LongConnection | undefined;
     if (settings.mode === 'ws') {
       readiness.push({
         name: 'lark-connection',
         check: async () => {
-          if (!ws) throw new Error('lark long connection is connecting');
-          await ws.readiness.check();
+          if (!ws?.connected()) throw new Error(ws ? 'lark long connection is not connected' : 'lark long connection is connecting');
         },
       });
     }

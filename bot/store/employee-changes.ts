@@ -67,9 +67,3 @@ export function hasChanges(c: EmployeeChanges): boolean {
 export function changeCount(c: EmployeeChanges): number {
   return c.offboard.length + c.transfer.length + c.reactivate.length;
 }
-
-/** The ids among `employeeIds` whose stored status is offboarded. */
-export async function offboardedAmong(store: EmployeeStore, employeeIds: readonly string[]): Promise<Set<string>> {
-  const docs = await store.model.find({ employeeId: { $in: [...employeeIds] }, status: 'offboarded' }, { employeeId: 1 }).lean();
-  return new Set(docs.map((d) => d.employeeId));
-}

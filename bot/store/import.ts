@@ -24,7 +24,7 @@ import { EmployeeStore } from './employee-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
-import { changeCount, employeeChanges, hasChanges, keepingFreezes, offboardedAmong, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
+import { changeCount, employeeChanges, hasChanges, keepingFreezes, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
 
 export const IMPORT_KINDS = ['customers', 'employees'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
@@ -102,9 +102,8 @@ const REACTIVATION_REFUSED = 'would bring back an offboarded employee; pass --al
 
 /** Rows that would reactivate an offboarded employee, as errors (when reactivation is not allowed). */
 async function refusedReactivations(store: EmployeeStore, rows: Valid<Employee>[]): Promise<RowError[]> {
-  const back = rows.filter((r) => r.value.status !== 'offboarded');
-  const offboarded = await offboardedAmong(store, back.map((r) => r.value.employeeId));
-  return back.filter((r) => offboarded.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'status', reason: REACTIVATION_REFUSED }));
+  const back = new Set((await employeeChanges(store, rows.map((r) => r.value))).reactivate.map((r) => r.employeeId));
+  return rows.filter((r) => back.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'status', reason: REACTIVATION_REFUSED }));
 }
 
 function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean): KindSpec<Employee, Employee[]> {

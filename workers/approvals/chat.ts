@@ -3,7 +3,6 @@
 // they are bound to (Slack, then Lark), each card is updated on the platform it was posted to, and a
 // reveal on the platform it was asked from. The sweeper's notices, the export worker's deliveries and
 // the access review's cards and notices go through these.
-import type { webApi } from '@slack/bolt';
 import type { Config } from '../../bot/config.ts';
 import type { ApprovalNotifier } from '../../bot/core/approvals/service.ts';
 import type { Employee } from '../../bot/core/domain.ts';
@@ -15,7 +14,7 @@ import type { ExportDelivery } from '../export/job.ts';
 import { LarkExportDelivery } from '../export/lark-delivery.ts';
 import { SlackExportDelivery } from '../export/slack-delivery.ts';
 
-export interface WorkerChat { notifier: ApprovalNotifier; delivery: ExportDelivery; reviews: ReviewNotifier; slack?: webApi.WebClient }
+export interface WorkerChat { notifier: ApprovalNotifier; delivery: ExportDelivery; reviews: ReviewNotifier }
 
 /** `lookup` lets a re-mask at grant expiry show the whole card again, masked (without it: the title alone). */
 export function workerChat(config: Config, logger: Logger, lookup?: LookupService): WorkerChat {
@@ -25,7 +24,6 @@ export function workerChat(config: Config, logger: Logger, lookup?: LookupServic
   if (clients.lark) deliveries.lark = new LarkExportDelivery(clients.lark);
   return {
     notifier: routedApprovalNotifier(clients, logger, lookup), delivery: new RoutingDelivery(deliveries), reviews: routedReviewNotifier(clients, logger),
-    ...(clients.slack ? { slack: clients.slack } : {}),
   };
 }
 

@@ -65,12 +65,12 @@ export class AccessReviewService {
     const now = this.deps.clock.now();
     const cycle: ReviewCycle = { cycleId: cycleIdOf(now), openedAt: now, periodStart: new Date(now.getTime() - this.deps.timing.lookbackDays * DAY) };
     const live = await this.deps.grants.liveAt(now);
-    if (!(await this.deps.store.cycle(cycle.cycleId))) {
+    let open = await this.deps.store.cycle(cycle.cycleId); // the first run's, when this is a repeat
+    if (!open) {
       // A repeat run of the day that also finds no cycle (a race) records the same event id.
       await this.recordStep(`open:${cycle.cycleId}`, 'review.open', { cycleId: cycle.cycleId, grants: live.length, lookbackDays: this.deps.timing.lookbackDays });
-      await this.deps.store.openCycle(cycle);
+      open = (await this.deps.store.openCycle(cycle)) ? cycle : await this.deps.store.cycle(cycle.cycleId);
     }
-    const open = await this.deps.store.cycle(cycle.cycleId); // the first run's, when this is a repeat
     if (!open || open.closedAt) return { cycleId: cycle.cycleId, posted: 0 }; // closed already: nothing more to ask
     let posted = 0;
     for (const grant of live) if (await this.review(open, grant)) posted++;
