@@ -8,7 +8,7 @@
 //                   the field groups. `metadata` goes back unchanged with the submission.
 //   DenyForm      — the modal asking an approver for the reason of a denial.
 import './approvals/messages.ts';
-import type { AccessRequest, RequestStatus } from './approvals/types.ts';
+import type { AccessRequest, RequestStatus, RequestTarget } from './approvals/types.ts';
 import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
 import { decodePageToken, describeFilter } from './audit-query-service.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
@@ -50,7 +50,24 @@ export function fieldsText(r: Pick<AccessRequest, 'kind' | 'fields' | 'groups'>,
 
 /** What an audit export covers: its filter as the audit table's title shows it. */
 function auditQueryText(r: AccessRequest): string {
-  try { return describeFilter(decodePageToken(r.auditQuery ?? '').filter); } catch { return '?'; }
+  return auditFilterText(r.auditQuery ?? '');
+}
+
+function auditFilterText(query: string): string {
+  try { return describeFilter(decodePageToken(query).filter); } catch { return '?'; }
+}
+
+/** What a request form asks for, in words: "C-000123 · 手机号", an export's selection and columns, an audit filter. */
+export function targetText(target: RequestTarget, locale: Locale): string {
+  switch (target.kind) {
+    case 'reveal': return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
+    case 'access': return target.customerId;
+    case 'audit-export': return auditFilterText(target.query);
+    case 'export': {
+      const selection = [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
+      return `${selection} — ${fieldsText({ kind: 'export', fields: target.fields, groups: [] }, locale)}`;
+    }
+  }
 }
 
 function customersText(r: AccessRequest): string {

@@ -8,7 +8,6 @@
 // Duplicated clicks are normal: the service's compare-and-swap answers "already decided", and a form
 // copy submits once (its nonce is claimed before the request is created).
 import { randomBytes } from 'node:crypto';
-import { decodePageToken, describeFilter } from '../core/audit-query-service.ts';
 import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
 import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
@@ -17,7 +16,7 @@ import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarg
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
-import { approvalCardView, approvalErrorText, denyFormView, fieldsText, requestFormView } from '../core/views-approval.ts';
+import { approvalCardView, approvalErrorText, denyFormView, requestFormView, targetText } from '../core/views-approval.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import type { LarkApi } from './api.ts';
@@ -59,7 +58,7 @@ export class LarkApprovalFlow {
       const target: RequestTarget = { kind: 'export', segment, fields };
       const prepared = await this.deps.approvals.prepare(turn.employee, target, turn.channelKind);
       const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: '' };
-      return renderRequestForm(requestFormView(prepared, whatOf(target, locale), locale, JSON.stringify(meta)), newNonce());
+      return renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta)), newNonce());
     } catch (err) {
       return renderView(noticeView(await this.errorText(err, locale), 'refusal'));
     }
@@ -98,7 +97,7 @@ export class LarkApprovalFlow {
     const prepared = await this.deps.approvals.prepare(turn.employee, asked, turn.channelKind);
     const target = prepared.target;
     const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: turn.messageId };
-    await this.deps.api.sendCard('open_id', turn.employee.chat.lark ?? '', renderRequestForm(requestFormView(prepared, whatOf(target, locale), locale, JSON.stringify(meta)), newNonce()));
+    await this.deps.api.sendCard('open_id', turn.employee.chat.lark ?? '', renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta)), newNonce()));
     return toast('info', t('lark.approval.formSent', locale));
   }
 
@@ -122,7 +121,7 @@ export class LarkApprovalFlow {
       // Nothing was created: the same form again, with the problem on top and a fresh nonce.
       const problem = await this.errorText(err, locale);
       const prepared = await this.deps.approvals.prepare(turn.employee, meta.target, meta.channelKind).catch(() => null);
-      const card = prepared ? renderRequestForm(requestFormView(prepared, whatOf(meta.target, locale), locale, metadata), newNonce(), problem) : renderView(noticeView(problem, 'refusal'));
+      const card = prepared ? renderRequestForm(requestFormView(prepared, targetText(meta.target, locale), locale, metadata), newNonce(), problem) : renderView(noticeView(problem, 'refusal'));
       return { ...toast('error', problem), card: { type: 'raw', data: card } };
     }
     const names = await this.deps.approvals.names(request);
@@ -182,15 +181,6 @@ export class LarkApprovalFlow {
     this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'lark: approval flow failed');
     return userMessage(err, locale, { contact: this.deps.securityContact });
   }
-}
-
-/** What the form asks for, in words: "C-000123 · 手机号", or an export's selection and columns. */
-function whatOf(target: RequestTarget, locale: Locale): string {
-  if (target.kind === 'reveal') return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
-  if (target.kind === 'access') return target.customerId;
-  if (target.kind === 'audit-export') return describeFilter(decodePageToken(target.query).filter);
-  const selection = [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
-  return `${selection} — ${fieldsText({ kind: 'export', fields: target.fields, groups: [] }, locale)}`;
 }
 
 function toast(type: 'success' | 'info' | 'error', content: string): CallbackAnswer {

@@ -5,13 +5,13 @@ import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import type { CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
-import { decodePageToken, describeFilter, type AuditQueryService } from '../core/audit-query-service.ts';
+import type { AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
 import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { noticeView, type View } from '../core/views.ts';
-import { approvalErrorText, denyFormView, requestFormView, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
+import { approvalErrorText, denyFormView, requestFormView, targetText, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 
 export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | AuditTableView;
@@ -37,9 +37,8 @@ export class PlaygroundApprovalFlow {
     try {
       const target = parseButton(kind, value);
       const prepared = await this.deps.approvals.prepare(employee, target, channel);
-      const what = target.kind === 'reveal' ? `${target.customerId} · ${t(`field.${target.field}`, l)}` : target.customerId;
       const meta: Metadata = { target, channelKind: channel };
-      return requestFormView(prepared, what, l, JSON.stringify(meta));
+      return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
     } catch (err) {
       return this.error(err, l);
     }
@@ -55,7 +54,7 @@ export class PlaygroundApprovalFlow {
       const prepared = await this.deps.approvals.prepare(employee, { kind: 'audit-export', query: value }, channel);
       const target = prepared.target as Extract<RequestTarget, { kind: 'audit-export' }>;
       const meta: Metadata = { target, channelKind: channel };
-      return requestFormView(prepared, describeFilter(decodePageToken(target.query).filter), l, JSON.stringify(meta));
+      return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
     } catch (err) {
       return this.error(err, l);
     }

@@ -8,12 +8,11 @@ import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
-import { decodePageToken, describeFilter } from '../core/audit-query-service.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { localeFor, resolveEmployee } from '../core/identity.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { approvalErrorText, denyFormView, fieldsText, requestFormView } from '../core/views-approval.ts';
+import { approvalErrorText, denyFormView, requestFormView, targetText } from '../core/views-approval.ts';
 import { noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
@@ -119,8 +118,7 @@ class ApprovalFlow {
       const target: RequestTarget = { kind: 'export', segment, fields };
       const prepared = await this.deps.approvals.prepare(employee, target, channelKind);
       const meta: FormMetadata = { target, channel: channelId, channelKind, responseUrl };
-      const what = `${[...Object.entries(segment.conditions).map(([k, v]) => `${k}:${v}`), ...segment.customerIds].join(' ')} — ${fieldsText({ kind: 'export', fields, groups: [] }, locale)}`;
-      await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, what, locale, JSON.stringify(meta))) });
+      await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta))) });
     } catch (err) {
       await reply(this.errorText(err, locale)).catch(() => undefined);
     }
@@ -136,7 +134,7 @@ class ApprovalFlow {
       const prepared = await this.deps.approvals.prepare(employee, asked, channelKind);
       const target = prepared.target; // an audit export's filter as re-encoded by the service
       const meta: FormMetadata = { target, channel: channelId, channelKind, responseUrl };
-      const what = targetSummary(target, locale);
+      const what = targetText(target, locale);
       await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, what, locale, JSON.stringify(meta))) });
     } catch (err) {
       await reply(this.errorText(err, locale)).catch(() => undefined);
@@ -234,16 +232,6 @@ class ApprovalFlow {
     if (known) return known;
     this.deps.logger.error({ err: errorSummary(err) }, 'slack: approval flow failed');
     return userMessage(err, localeFor(null, locale, this.deps.defaultLocale), { contact: this.deps.securityContact });
-  }
-}
-
-/** The modal's one-line summary of what is asked. */
-function targetSummary(target: RequestTarget, locale: Locale): string {
-  switch (target.kind) {
-    case 'reveal': return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
-    case 'access': return target.customerId;
-    case 'audit-export': return describeFilter(decodePageToken(target.query).filter);
-    case 'export': return [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
   }
 }
 
