@@ -14,7 +14,7 @@ import { t } from '../messages.ts';
 import type { Clock } from '../ports.ts';
 import type { Grant } from '../../../policies/grants.ts';
 import type { ReviewCardRef, ReviewCycle, ReviewDecision, ReviewGrants, ReviewItem, ReviewActivity, ReviewPeople, ReviewStore, DecisionRecord } from './types.ts';
-import { decidedStatus, employeeLabel, reviewCardView, settledView, summaryText, type ReviewCardView } from './views.ts';
+import { decidedStatus, employeeLabel, reviewCardView, settledView, summaryText, type CardFacts, type ReviewCardView } from './views.ts';
 import { when } from '../views-approval.ts';
 
 /** Chat I/O of the review (bot/slack/review-notifier.ts). */
@@ -100,13 +100,17 @@ export class AccessReviewService {
   }
 
   private async cardOf(item: ReviewItem, cycle: ReviewCycle, grant: Grant, to: Employee, status?: (locale: Employee['locale']) => string): Promise<ReviewCardView> {
+    return reviewCardView(await this.factsOf(item, cycle, grant), to.locale, status?.(to.locale));
+  }
+
+  /** What a card about `item` shows, whoever reads it (the grantee's lookups in the period are read here). */
+  private async factsOf(item: ReviewItem, cycle: ReviewCycle, grant: Grant): Promise<CardFacts> {
     const grantee = await this.deps.people.byId(item.granteeId);
     const activity = await this.deps.activity.ofEmployee(item.granteeId, cycle.periodStart, cycle.openedAt);
     const deadline = new Date(cycle.openedAt.getTime() + this.deps.timing.escalateHours * HOUR);
-    return reviewCardView({ item, cycle, grant, grantee: employeeLabel(grantee, item.granteeId), activity, deadline }, to.locale, status?.(to.locale));
+    return { item, cycle, grant, grantee: employeeLabel(grantee, item.granteeId), activity, deadline };
   }
 
-  /** A Keep / Revoke click. Only the reviewer (or the escalation target) may answer; the first answer wins. */
   async decide(clicker: Employee, platform: AuditPlatform, platformUserId: string, reviewId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
     const item = REVIEW_ID_RE.test(reviewId) ? await this.deps.store.item(reviewId) : null;
     if (!item) return { kind: 'unknown' };
@@ -149,12 +153,14 @@ export class AccessReviewService {
 
   /** Replaces every copy of the card by its settled state (no buttons). */
   private async settleCards(item: ReviewItem, status: (locale: Employee['locale']) => string): Promise<void> {
+    if (item.cards.length === 0) return;
     const [cycle, grant] = [await this.deps.store.cycle(item.cycleId), await this.deps.grants.byId(item.grantId)];
     if (!cycle || !grant) return;
+    const facts = await this.factsOf(item, cycle, grant); // once for every copy: the facts do not depend on the reader
     for (const ref of item.cards) {
       const to = await this.deps.people.byId(ref.employeeId);
       if (!to) continue;
-      await this.deps.notifier.update(ref, settledView(await this.cardOf(item, cycle, grant, to), status(to.locale)));
+      await this.deps.notifier.update(ref, settledView(reviewCardView(facts, to.locale), status(to.locale)));
     }
   }
 
