@@ -41,6 +41,8 @@ export interface ApprovalRequirement {
   maxDurationMinutes: number;
   reasonRequired: boolean;
   selfApproval: false;
+  /** The approval rule this requirement comes from (each part of a request names its own). */
+  ruleId?: string;
 }
 
 export interface Decision {

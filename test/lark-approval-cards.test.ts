@@ -11,10 +11,14 @@ import { cardButtons, cardFormFields, cardProblem, cardText } from './fakes/lark
 const at = new Date('2026-06-30T02:30:00Z');
 const request: AccessRequest = {
   requestId: 'R-ABCDEFGHIJ', kind: 'access', requesterId: 'E-0012', customerIds: ['C-000001'], groups: ['contact', 'finance'], fields: [],
-  purpose: '续约跟进', durationMinutes: 60, quorum: 1, approverTiers: [['E-0011'], ['E-0002']], tiersAsked: 1, ruleIds: [], status: 'pending',
+  purpose: '续约跟进', durationMinutes: 60, ruleIds: [], status: 'pending',
+  parts: [
+    { name: 'contact', approverTiers: [['E-0011'], ['E-0002']], tiersAsked: 1, quorum: 1, maxDurationMinutes: 240, ruleId: 'approval.contact' },
+    { name: 'finance', approverTiers: [['E-0007', 'E-0011']], tiersAsked: 1, quorum: 2, maxDurationMinutes: 480, ruleId: 'approval.finance' },
+  ],
   createdAt: at, remindAt: at, escalateAt: at, expiresAt: new Date(at.getTime() + 86_400_000), cards: [],
 };
-const names = new Map([['E-0012', '张伟'], ['E-0011', '李娜']]);
+const names = new Map([['E-0012', '张伟'], ['E-0011', '李娜'], ['E-0007', '赵敏']]);
 
 function checked(card: unknown): Record<string, unknown> {
   const json = JSON.stringify(card);
@@ -25,19 +29,26 @@ function checked(card: unknown): Record<string, unknown> {
 }
 
 test('approver and requester copies: Approve / Deny, Cancel; a decided card has no buttons', (t) => {
-  const approver = checked(renderApproval(approvalCardView(request, { names, votes: 0, audience: 'approver', locale: 'zh-CN' })));
+  const approver = checked(renderApproval(approvalCardView(request, { names, voters: ['E-0007'], audience: 'approver', locale: 'zh-CN', readerId: 'E-0011' })));
   t.deepEqual(cardButtons(approver).map((b) => b.value), [{ a: 'approve', r: 'R-ABCDEFGHIJ' }, { a: 'deny', r: 'R-ABCDEFGHIJ' }]);
-  for (const part of ['张伟 (E-0012)', 'C-000001', '续约跟进', '60 分钟', '李娜', '待审批']) t.true(cardText(approver).includes(part), part);
-  const requester = checked(renderApproval(approvalCardView(request, { names, votes: 0, audience: 'requester', locale: 'en' })));
+  for (const part of ['张伟 (E-0012)', 'C-000001', '续约跟进', '60 分钟', '待审批']) t.true(cardText(approver).includes(part), part);
+  // Each part names its own approvers and progress; this approver is told which parts they decide.
+  t.true(cardText(approver).includes('可审批人: 联系方式：李娜 · 财务：赵敏, 李娜'), cardText(approver));
+  t.true(cardText(approver).includes('所需批准: 联系方式 0/1 · 财务 1/2'), cardText(approver));
+  t.true(cardText(approver).includes('请您审批: 联系方式, 财务'), cardText(approver));
+  const other = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'en', readerId: 'E-0007' })));
+  t.true(cardText(other).includes('You are asked to decide: Finance'), cardText(other));
+  const requester = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'requester', locale: 'en' })));
   t.deepEqual(cardButtons(requester).map((b) => b.value.a), ['cancel']);
+  t.false(cardText(requester).includes('You are asked to decide'));
   const decided = { ...request, status: 'denied' as const, decidedBy: ['E-0011'], decidedAt: at, denyReason: 'no' };
-  const done = checked(renderApproval(approvalCardView(decided, { names, votes: 1, audience: 'approver', locale: 'zh-CN' })));
+  const done = checked(renderApproval(approvalCardView(decided, { names, voters: ['E-0011'], audience: 'approver', locale: 'zh-CN' })));
   t.is(cardButtons(done).length, 0);
   t.is((done.header as { template: string }).template, 'red');
 });
 
 test('Deny shows the reason form in place of the buttons, with a problem line when there is one', (t) => {
-  const view = approvalCardView(request, { names, votes: 0, audience: 'approver', locale: 'zh-CN' });
+  const view = approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'zh-CN' });
   const card = checked(renderApproval(view, { form: denyFormView(request.requestId, 'zh-CN'), problem: '请填写申请理由。' }));
   t.deepEqual(cardFormFields(card), ['reason']);
   t.deepEqual(cardButtons(card).map((b) => b.value), [{ a: 'deny_submit', r: 'R-ABCDEFGHIJ' }]);
@@ -45,12 +56,15 @@ test('Deny shows the reason form in place of the buttons, with a problem line wh
 });
 
 test('the request form: reason, duration (bounded), field groups for access; the submit carries metadata and nonce', (t) => {
-  const prepared = { target: { kind: 'access' as const }, requestable: ['contact', 'finance'] as const, fields: [], groups: [], maxDurationMinutes: 1440 };
+  const prepared = { target: { kind: 'access' as const }, requestable: ['contact', 'finance'] as const, fields: [], groups: [], maxDurationMinutes: 480, groupMax: { contact: 240, finance: 480 } };
   const form = requestFormView({ ...prepared, requestable: [...prepared.requestable] }, 'C-000001', 'zh-CN', '{"m":1}');
   const card = checked(renderRequestForm(form, 'a'.repeat(24)));
   t.deepEqual(cardFormFields(card), ['reason', 'duration', 'groups']);
   t.deepEqual(cardButtons(card).map((b) => b.value), [{ a: 'request_submit', m: '{"m":1}', n: 'a'.repeat(24) }]);
-  t.regex(JSON.stringify(card), /最多 1440/, 'the duration label states the bound');
+  // The duration's bound is per group: each option states its own maximum, the label says the shortest ticked applies.
+  t.regex(JSON.stringify(card), /不超过所选字段组中最短的上限/);
+  t.regex(JSON.stringify(card), /联系方式（最多 240 分钟）/);
+  t.regex(JSON.stringify(card), /财务（最多 480 分钟）/);
 });
 
 test('the fake refuses form mistakes: inputs outside a form, a form without submit, nested forms, unnamed fields', (t) => {

@@ -4,7 +4,7 @@
 
 export const AUDIT_ACTIONS = [
   'lookup', 'lookup.refused', 'share', 'reveal', 'request.create', 'request.cancel', 'request.approve',
-  'request.deny', 'request.expire', 'request.remind', 'request.escalate', 'grant.start', 'grant.use',
+  'request.deny', 'request.expire', 'request.remind', 'request.escalate', 'request.vote', 'request.lost', 'interaction.refused', 'grant.start', 'grant.use',
   'grant.expire', 'grant.revoke', 'export.start', 'export.complete', 'export.download', 'audit.query',
   'audit.verify', 'admin.freeze', 'admin.unfreeze', 'admin.offboard', 'admin.reactivate',
   'review.open', 'review.keep', 'review.revoke', 'review.remind', 'review.escalate', 'review.close', 'heartbeat',

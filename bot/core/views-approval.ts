@@ -8,7 +8,8 @@
 //                   the field groups. `metadata` goes back unchanged with the submission.
 //   DenyForm      — the modal asking an approver for the reason of a denial.
 import './approvals/messages.ts';
-import type { AccessRequest, RequestStatus, RequestTarget } from './approvals/types.ts';
+import { askedOf, partsAsking, progressOf } from './approvals/parts.ts';
+import type { AccessRequest, PartName, RequestStatus, RequestTarget } from './approvals/types.ts';
 import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
 import { decodePageToken, describeFilter } from './audit-query-service.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
@@ -32,7 +33,8 @@ export interface RequestForm {
   summary: string;
   reasonLabel: string;
   duration: { label: string; max: number; initial: number };
-  groups?: { label: string; options: { value: FieldGroup; label: string }[] };
+  /** Access: the groups to tick, each with its own maximum duration (the request gets the shortest of those ticked). */
+  groups?: { label: string; options: { value: FieldGroup; label: string; maxDurationMinutes: number }[] };
   metadata: string;
 }
 
@@ -81,9 +83,27 @@ function customersText(r: AccessRequest): string {
 
 export interface CardContext {
   names: ReadonlyMap<string, string>; // employeeId → name
-  votes: number;
+  /** Who has approved so far (pending), or who decided (decided): per-part progress counts these. */
+  voters: readonly string[];
   audience: 'approver' | 'requester';
   locale: Locale;
+  /** The approver reading this copy: their line says which parts they are asked to decide. */
+  readerId?: string;
+}
+
+/** A part's name in words: the field group's name, or what the export / audit-export part stands for. */
+export function partText(name: PartName, locale: Locale): string {
+  return name === 'export' || name === 'audit-export' || name === 'request' ? t(`approval.part.${name}`, locale) : t(`group.${name}`, locale);
+}
+
+/** Per-part progress, e.g. "身份信息 1/2 · 联系方式 1/1". */
+export function progressText(r: Pick<AccessRequest, 'parts'>, voters: readonly string[], locale: Locale): string {
+  return progressOf(r, voters).map((p) => t('approval.partProgress', locale, { part: partText(p.name, locale), votes: p.votes, quorum: p.quorum })).join(' · ');
+}
+
+/** "Your approval is recorded (contact 1/1 · identity 1/2) …" for an approval that did not decide yet. */
+export function votedText(result: { request: Pick<AccessRequest, 'parts'>; voters: readonly string[] }, locale: Locale): string {
+  return t('approval.voted', locale, { progress: progressText(result.request, result.voters, locale) });
 }
 
 function nameOf(names: ReadonlyMap<string, string>, id: string): string {
@@ -92,7 +112,6 @@ function nameOf(names: ReadonlyMap<string, string>, id: string): string {
 
 export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView {
   const l = c.locale;
-  const asked = r.approverTiers.slice(0, r.tiersAsked).flat();
   const audit = r.kind === 'audit-export';
   const lines = [
     { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
@@ -101,9 +120,11 @@ export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView
     { label: t('approval.label.fields', l), value: audit ? t('approval.auditColumns', l) : fieldsText(r, l) },
     { label: t('approval.label.purpose', l), value: r.purpose },
     { label: t('approval.label.duration', l), value: t('approval.minutes', l, { n: r.durationMinutes }) },
-    { label: t('approval.label.approvers', l), value: asked.map((id) => nameOf(c.names, id)).join(', ') },
-    { label: t('approval.label.quorum', l), value: t('approval.quorum', l, { votes: c.votes, quorum: r.quorum }) },
+    { label: t('approval.label.approvers', l), value: r.parts.map((p) => t('approval.partApprovers', l, { part: partText(p.name, l), names: askedOf(p).map((id) => nameOf(c.names, id)).join(', ') })).join(' · ') },
+    { label: t('approval.label.quorum', l), value: progressText(r, c.voters, l) },
   ];
+  const mine = c.audience === 'approver' && c.readerId ? partsAsking(r, c.readerId) : [];
+  if (mine.length) lines.push({ label: t('approval.label.yourParts', l), value: mine.map((p) => partText(p, l)).join(', ') });
   const status = statusOf(r, c.names, l);
   const buttons: ApprovalButton[] = [];
   if (r.status === 'pending') {
@@ -151,21 +172,33 @@ export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyM
   return null;
 }
 
-/** The request modal for a prepared target: bounds from the policy, the summary of what is asked. */
+/** The request modal for a prepared target: bounds from the policy (per group for access), the summary of what is asked. */
 export function requestFormView(
-  p: { target: { kind: AccessRequest['kind'] }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number },
+  p: { target: { kind: AccessRequest['kind'] }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number; groupMax: Partial<Record<FieldGroup, number>> },
   what: string, locale: Locale, metadata: string,
 ): RequestForm {
   const initial = Math.min(p.maxDurationMinutes, p.target.kind === 'reveal' ? 15 : 60);
+  const access = p.target.kind === 'access';
+  // Access: the field accepts up to the loosest group's limit and says the shortest ticked limit applies;
+  // each group states its own, so the form never advertises a maximum it would then refuse unexplained.
+  const label = access ? t('approval.modal.durationPerGroup', locale) : t('approval.modal.duration', locale, { max: p.maxDurationMinutes });
   return {
     kind: 'request_form',
     title: t('approval.modal.title', locale),
     submit: t('approval.modal.submit', locale),
     summary: t('approval.modal.summary', locale, { kind: t(`approval.kind.${p.target.kind}`, locale), what }),
     reasonLabel: t('approval.modal.reason', locale),
-    duration: { label: t('approval.modal.duration', locale, { max: p.maxDurationMinutes }), max: p.maxDurationMinutes, initial },
-    ...(p.target.kind === 'access'
-      ? { groups: { label: t('approval.modal.groups', locale), options: p.requestable.map((g) => ({ value: g, label: t(`group.${g}`, locale) })) } }
+    duration: { label, max: p.maxDurationMinutes, initial },
+    ...(access
+      ? {
+        groups: {
+          label: t('approval.modal.groups', locale),
+          options: p.requestable.map((g) => {
+            const max = p.groupMax[g] ?? p.maxDurationMinutes;
+            return { value: g, label: t('approval.modal.groupOption', locale, { group: t(`group.${g}`, locale), max }), maxDurationMinutes: max };
+          }),
+        },
+      }
       : {}),
     metadata,
   };

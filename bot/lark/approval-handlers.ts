@@ -16,7 +16,8 @@ import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarg
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
-import { approvalCardView, approvalErrorText, denyFormView, requestFormView, targetText } from '../core/views-approval.ts';
+import { approvalCardView, approvalErrorText, denyFormView, requestFormView, targetText, votedText } from '../core/views-approval.ts';
+import { askedApprovers } from '../core/approvals/parts.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import type { LarkApi } from './api.ts';
@@ -125,7 +126,7 @@ export class LarkApprovalFlow {
       return { ...toast('error', problem), card: { type: 'raw', data: card } };
     }
     const names = await this.deps.approvals.names(request);
-    const approvers = request.approverTiers.slice(0, request.tiersAsked).flat().map((id) => names.get(id) ?? id).join(', ');
+    const approvers = askedApprovers(request).map((id) => names.get(id) ?? id).join(', ');
     const text = t('lark.approval.submitted', locale, { id: request.requestId, approvers });
     return { ...toast('success', text), card: { type: 'raw', data: renderView(noticeView(text)) } };
   }
@@ -134,7 +135,7 @@ export class LarkApprovalFlow {
     const locale = turn.employee.locale;
     const result = await this.deps.approvals.approve(turn.employee, requestId);
     return toast('success', result.kind === 'voted'
-      ? t('approval.voted', locale, { votes: result.votes, quorum: result.request.quorum })
+      ? votedText(result, locale)
       : t('approval.done.approved', locale, { id: requestId }));
   }
 
@@ -144,11 +145,8 @@ export class LarkApprovalFlow {
     const request = REQUEST_ID.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId) : null;
     if (!request) throw new ApprovalRefused(REQUEST_ID.test(requestId) ? 'unknown_request' : 'malformed', { id: requestId.slice(0, 40) });
     const names = await this.deps.approvals.names(request);
-    const eligible = new Set(request.approverTiers.flat());
-    const votes = request.status === 'pending'
-      ? (await this.deps.approvals.deps.requests.votes(requestId)).filter((v) => eligible.has(v.approverId)).length
-      : request.decidedBy?.length ?? 0;
-    const view = approvalCardView(request, { names, votes, audience: 'approver', locale });
+    const voters = await this.deps.approvals.cardVoters(request);
+    const view = approvalCardView(request, { names, voters, audience: 'approver', locale, readerId: turn.employee.employeeId });
     const card = renderApproval(view, { form: denyFormView(requestId, locale), ...(problem ? { problem } : {}) });
     const answer: CallbackAnswer = { card: { type: 'raw', data: card } };
     if (request.status !== 'pending') {

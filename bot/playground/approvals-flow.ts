@@ -11,7 +11,7 @@ import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup }
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { noticeView, type View } from '../core/views.ts';
-import { approvalErrorText, denyFormView, requestFormView, targetText, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
+import { approvalErrorText, denyFormView, requestFormView, targetText, votedText, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 
 export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | AuditTableView;
@@ -81,7 +81,7 @@ export class PlaygroundApprovalFlow {
     const l = employee.locale;
     try {
       const result = await this.deps.approvals.approve(employee, requestId);
-      return noticeView(result.kind === 'voted' ? t('approval.voted', l, { votes: result.votes, quorum: result.request.quorum }) : t('approval.done.approved', l, { id: requestId }));
+      return noticeView(result.kind === 'voted' ? votedText(result, l) : t('approval.done.approved', l, { id: requestId }));
     } catch (err) {
       return this.decisionError(err, l, requestId);
     }

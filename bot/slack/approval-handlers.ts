@@ -12,7 +12,7 @@ import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domai
 import { localeFor, resolveEmployee } from '../core/identity.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { approvalErrorText, denyFormView, requestFormView, targetText } from '../core/views-approval.ts';
+import { approvalErrorText, denyFormView, requestFormView, targetText, votedText } from '../core/views-approval.ts';
 import { noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
@@ -170,7 +170,7 @@ class ApprovalFlow {
       locale = employee.locale;
       const result = await this.deps.approvals.approve(employee, requestId);
       await reply(result.kind === 'voted'
-        ? t('approval.voted', locale, { votes: result.votes, quorum: result.request.quorum })
+        ? votedText(result, locale)
         : t('approval.done.approved', locale, { id: requestId }));
     } catch (err) {
       await reply(await this.decisionErrorText(err, locale, requestId)).catch(() => undefined);

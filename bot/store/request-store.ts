@@ -10,7 +10,7 @@
 // The request document's `status` is a copy written by the winner; `get` merges the decision in, so a
 // reader never sees "pending" after the decision exists.
 import type { Collection, Connection } from 'mongoose';
-import type { AccessRequest, CardRef, RequestDecision, RequestStore, Vote } from '../core/approvals/types.ts';
+import type { AccessRequest, CardRef, PartName, RequestDecision, RequestPart, RequestStore, Vote } from '../core/approvals/types.ts';
 
 export const REQUEST_COLLECTION = 'access_requests';
 export const DECISION_COLLECTION = 'request_decisions';
@@ -23,14 +23,38 @@ function isDuplicate(err: unknown): boolean {
   return (err as { code?: unknown }).code === 11000;
 }
 
-// FerretDB 1.24 refuses nested arrays, so approver tiers are stored as [{ ids: [...] }].
+// FerretDB 1.24 refuses nested arrays, so approver tiers are stored as [{ ids: [...] }]. Each part's
+// `tiersAsked` lives in `partTiersAsked.<part>`, a field of its own: escalations of two parts set two
+// fields and cannot overwrite each other (there is no atomic update of one array element on FerretDB).
+interface StoredPart { name: PartName; tiers: { ids: string[] }[]; quorum: number; maxDurationMinutes: number; ruleId: string }
+
 function toRequest(doc: Doc): AccessRequest {
-  const { _id: _ignored, approverTiers, ...rest } = doc;
-  return { ...rest, approverTiers: (approverTiers as { ids: string[] }[]).map((t) => t.ids) } as unknown as AccessRequest;
+  const { _id: _ignored, parts, partTiersAsked, approverTiers, quorum, tiersAsked, ...rest } = doc;
+  const asked = (partTiersAsked ?? {}) as Record<string, number>;
+  const stored = parts as StoredPart[] | undefined;
+  const request = rest as unknown as Omit<AccessRequest, 'parts'>;
+  const decoded: RequestPart[] = stored
+    ? stored.map((p) => ({ name: p.name, approverTiers: p.tiers.map((t) => t.ids), tiersAsked: asked[p.name] ?? 1, quorum: p.quorum, maxDurationMinutes: p.maxDurationMinutes, ruleId: p.ruleId }))
+    // A request stored before requirements were kept per part: its combined requirement is one part.
+    : [{
+      name: 'request', approverTiers: ((approverTiers ?? []) as { ids: string[] }[]).map((t) => t.ids),
+      tiersAsked: asked.request ?? Number(tiersAsked ?? 1), quorum: Number(quorum ?? 1),
+      maxDurationMinutes: request.durationMinutes, ruleId: request.ruleIds?.[0] ?? 'request',
+    }];
+  return { ...request, parts: decoded };
 }
 
 function toDoc(r: AccessRequest): Doc {
-  return { ...r, approverTiers: r.approverTiers.map((ids) => ({ ids })) };
+  const { parts, ...rest } = r;
+  return {
+    ...rest,
+    parts: parts.map((p): StoredPart => ({ name: p.name, tiers: p.approverTiers.map((ids) => ({ ids })), quorum: p.quorum, maxDurationMinutes: p.maxDurationMinutes, ruleId: p.ruleId })),
+    partTiersAsked: Object.fromEntries(parts.map((p) => [p.name, p.tiersAsked])),
+  };
+}
+
+function fromDecisionDoc(d: Doc): RequestDecision {
+  return { requestId: String(d.requestId), outcome: d.outcome as RequestDecision['outcome'], by: d.by as string[], at: new Date(d.at as Date), ...(d.reason ? { reason: String(d.reason) } : {}) };
 }
 
 function withDecision(r: AccessRequest, d: RequestDecision | null): AccessRequest {
@@ -75,8 +99,7 @@ export class MongoRequestStore implements RequestStore {
 
   private async decisionOf(requestId: string): Promise<RequestDecision | null> {
     const d = await this.decisions.findOne({ requestId });
-    if (!d) return null;
-    return { requestId, outcome: d.outcome as RequestDecision['outcome'], by: d.by as string[], at: new Date(d.at as Date), ...(d.reason ? { reason: String(d.reason) } : {}) };
+    return d ? fromDecisionDoc(d as Doc) : null;
   }
 
   async addVote(requestId: string, approverId: string, at: Date): Promise<boolean> {
@@ -107,6 +130,21 @@ export class MongoRequestStore implements RequestStore {
 
   async update(requestId: string, patch: Parameters<RequestStore['update']>[1]): Promise<void> {
     await this.requests.updateOne({ requestId }, { $set: patch });
+  }
+
+  async askTiers(requestId: string, part: PartName, tiersAsked: number): Promise<void> {
+    await this.requests.updateOne({ requestId }, { $set: { [`partTiersAsked.${part}`]: tiersAsked } });
+  }
+
+  async halfDecided(before: Date): Promise<{ request: AccessRequest; decision: RequestDecision }[]> {
+    const docs = await this.requests.find({ status: 'pending' }).toArray();
+    if (docs.length === 0) return [];
+    const decided = await this.decisions.find({ requestId: { $in: docs.map((d) => String(d.requestId)) }, at: { $lte: before } }).toArray();
+    const byId = new Map(docs.map((d) => [String(d.requestId), toRequest(d as Doc)]));
+    return decided.map((d) => {
+      const decision = fromDecisionDoc(d as Doc);
+      return { request: withDecision(byId.get(decision.requestId)!, decision), decision };
+    });
   }
 
   async addCard(requestId: string, card: CardRef): Promise<void> {

@@ -62,6 +62,7 @@ function requirement(rule: ApprovalRule, group: FieldGroup): ApprovalRequirement
     maxDurationMinutes: rule.maxDurationMinutes,
     reasonRequired: rule.reasonRequired,
     selfApproval: false,
+    ruleId: rule.id,
   };
 }
 

@@ -33,19 +33,3 @@ export function approverTiers(specs: readonly Spec[], requester: Employee, staff
   }
   return tiers;
 }
-
-/** Combines the requirements of several groups: every approver kind, the largest quorum, the shortest maximum. */
-export function combineRequirements(reqs: readonly ApprovalRequirement[]): { specs: Spec[]; quorum: number; maxDurationMinutes: number; reasonRequired: boolean } {
-  const specs: Spec[] = [];
-  for (const r of reqs) {
-    for (const a of r.approvers) {
-      if (!specs.some((s) => s.kind === a.kind && s.department === a.department && s.role === a.role)) specs.push(a);
-    }
-  }
-  return {
-    specs,
-    quorum: Math.max(1, ...reqs.map((r) => r.quorum)),
-    maxDurationMinutes: Math.min(...reqs.map((r) => r.maxDurationMinutes)),
-    reasonRequired: reqs.some((r) => r.reasonRequired),
-  };
-}

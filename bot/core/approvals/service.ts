@@ -5,12 +5,20 @@
 // request id (FerretDB 1.24 does not apply conditional updates atomically; see grant-store.ts). Votes are
 // unique per (request, approver). The winner of the transition alone creates the grant (its id derives
 // from the request id, so even a retried winner cannot create two), updates the cards and tells the
-// requester. Everything is audited before it takes effect (record, then act).
+// requester. Everything is audited before it takes effect (record, then act): a click is recorded as an
+// attempt (`request.vote`) before the compare-and-swap, the winner records the decision under an id
+// derived from the request id before any grant, card or message, and a losing click as `request.lost`
+// (events.ts). When the decision's event cannot be written, nothing takes effect; the sweeper finishes
+// such a half-done decision once the audit queue is back (re-recording under the same id, idempotent).
+//
+// Requirements compose by conjunction (parts.ts): each part of a request (a field group, the export's own
+// approval, the audit export) has its own approvers, quorum and escalation; an approval counts for every
+// part that asks the approver, and the request is approved only when every part has its quorum.
 import { randomBytes } from 'node:crypto';
-import type { AuditAction, AuditEventInput, AuditRecorder } from '../audit.ts';
-import { looksLikePii, newEventId } from '../audit-event.ts';
-import { decodePageToken, describeFilter, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
-import { CUSTOMER_FIELDS, FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
+import type { AuditEventInput, AuditRecorder } from '../audit.ts';
+import { looksLikePii, newEventId, stepEventId } from '../audit-event.ts';
+import { decodePageToken, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
+import { CUSTOMER_FIELDS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
 import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
 import type { Clock, CustomerReader } from '../ports.ts';
@@ -19,12 +27,14 @@ import { applyDecision } from '../view.ts';
 import { approvalCardView, grantExpiredCardView, type ApprovalView } from '../views-approval.ts';
 import type { Grant, GrantStore } from '../../../policies/grants.ts';
 import type { ApprovalRequirement, ChannelKind, Decision, PolicyEngine } from '../../../policies/types.ts';
-import { approverTiers, combineRequirements, type ApproverDirectory } from './approvers.ts';
+import { approverTiers, type ApproverDirectory } from './approvers.ts';
+import { ApprovalEvents, type ClickKind } from './events.ts';
+import { allApprovers, allPartsMet, askedApprovers, askedOf, maxDurationOf, progressOf, tiersForQuorum } from './parts.ts';
 import { exportableFields } from './export-fields.ts';
 import type { Policy } from '../../../policies/load.ts';
-import { AlreadyDecided, ApprovalRefused } from './errors.ts';
+import { AlreadyDecided, AlreadyPending, ApprovalRefused, type RefusalReason } from './errors.ts';
 import type { ApprovalSettings } from './settings.ts';
-import type { AccessRequest, CardRef, FinalOutcome, RequestInput, RequestOrigin, RequestStore, RequestTarget } from './types.ts';
+import type { AccessRequest, CardRef, FinalOutcome, PartName, RequestDecision, RequestInput, RequestOrigin, RequestPart, RequestStore, RequestTarget } from './types.ts';
 
 /** Chat I/O of the approval flow (bot/slack/approval-notifier.ts; the Lark adapter implements it too). */
 export interface ApprovalNotifier {
@@ -74,27 +84,36 @@ export interface Prepared {
   groups: FieldGroup[]; // the groups a grant widens
   requestable: FieldGroup[]; // access: groups the requester may pick
   fields: CustomerField[];
+  /** The most the request may last: the shortest of its parts' (before access groups are picked: the loosest group's). */
   maxDurationMinutes: number;
-  quorum: number;
-  tiers: string[][];
+  /** Access: each requestable group's own maximum, for the form. */
+  groupMax: Partial<Record<FieldGroup, number>>;
+  parts: RequestPart[];
   ruleIds: string[];
 }
 
 export type DecisionResult =
-  | { kind: 'voted'; request: AccessRequest; votes: number }
+  | { kind: 'voted'; request: AccessRequest; voters: string[] }
   | { kind: 'decided'; request: AccessRequest };
+
+/** One requirement to resolve into a part. */
+interface PartPlan { name: PartName; req: ApprovalRequirement }
 
 const MINUTE = 60_000;
 const CUSTOMER_ID = /^C-\d{1,12}$/;
+const REQUEST_ID = /^R-[A-P]{10}$/;
+/** A decision this old whose effects never happened was left half-done (its event could not be written). */
+const HALF_DONE_AFTER_MINUTES = 1;
 
 function minutes(at: Date, n: number): Date { return new Date(at.getTime() + n * MINUTE); }
 
-/** How many tiers must be asked at once so that the quorum can be reached at all. */
-function tiersForQuorum(tiers: string[][], quorum: number): number {
-  let asked = 0;
-  let people = 0;
-  while (asked < tiers.length && people < quorum) people += tiers[asked++]!.length;
-  return Math.max(1, asked);
+/** Whether two requests ask for the same thing (a second identical pending request is not made). */
+function sameAsk(a: AccessRequest, b: AccessRequest): boolean {
+  const key = (r: AccessRequest) => JSON.stringify([
+    r.kind, [...r.customerIds].sort(), r.field ?? null, [...r.groups].sort(), [...r.fields].sort(), r.auditQuery ?? null,
+    r.segment ? [Object.entries(r.segment.conditions).sort(), [...r.segment.customerIds].sort()] : null,
+  ]);
+  return key(a) === key(b);
 }
 
 export function newRequestId(): string {
@@ -102,14 +121,12 @@ export function newRequestId(): string {
   return `R-${[...randomBytes(5).toString('hex')].map((c) => String.fromCharCode(65 + parseInt(c, 16))).join('')}`;
 }
 
-/** An audit export's filter for its audit events (ids and codes, as the audit query's own event has it). */
-function auditFilterMeta(r: AccessRequest): { filters?: string } {
-  if (!r.auditQuery) return {};
-  try { return { filters: describeFilter(decodePageToken(r.auditQuery).filter) }; } catch { return {}; }
-}
-
 export class ApprovalService {
-  constructor(readonly deps: ApprovalDeps) {}
+  private readonly events: ApprovalEvents;
+
+  constructor(readonly deps: ApprovalDeps) {
+    this.events = new ApprovalEvents(() => deps.clock.now(), deps.platform);
+  }
 
   /** Validates a target and resolves its requirement; throws ApprovalRefused with a specific reason. */
   async prepare(requester: Employee, target: RequestTarget, channel: ChannelKind, purpose = 'pending'): Promise<Prepared> {
@@ -132,17 +149,33 @@ export class ApprovalService {
       if (!decision.approvals[group] || decision.fields[target.field]?.outcome === 'show') throw new ApprovalRefused('not_requestable', { what: target.field });
       groups = [group];
       fields = [target.field];
-    } else {
-      groups = target.groups?.length ? [...new Set(target.groups)] : requestable;
+    } else if (target.groups) {
+      // An explicit selection: never empty (an empty one does not mean "everything").
+      if (target.groups.length === 0) throw new ApprovalRefused('groups_required');
+      groups = [...new Set(target.groups)];
       const bad = groups.find((g) => !decision.approvals[g]);
-      if (bad || groups.length === 0) throw new ApprovalRefused('not_requestable', { what: bad ?? 'access' });
+      if (bad) throw new ApprovalRefused('not_requestable', { what: bad });
+    } else {
+      return this.accessForm(requester, target, requestable, decision);
     }
-    const reqs = groups.map((g) => decision.approvals[g]!);
-    const prepared = await this.withApprovers(requester, target, groups, requestable, fields, reqs, decision.ruleIds, []);
-    // Before the groups are picked (the access modal) the bound is the loosest any pick could get; the
-    // submission is checked against the strictest of the groups actually picked.
-    if (target.kind === 'access' && !target.groups?.length) prepared.maxDurationMinutes = Math.max(...reqs.map((r) => r.maxDurationMinutes));
-    return prepared;
+    return this.withApprovers(requester, target, groups, requestable, fields, groups.map((g) => ({ name: g, req: decision.approvals[g]! })), decision.ruleIds, []);
+  }
+
+  /**
+   * Before the groups are picked (the access form): the groups someone could approve, each with its own
+   * maximum; the duration field accepts up to the loosest, the submission is checked against the
+   * shortest of the groups actually ticked.
+   */
+  private async accessForm(requester: Employee, target: RequestTarget, requestable: FieldGroup[], decision: Decision): Promise<Prepared> {
+    const staff = await this.deps.directory.all();
+    const parts = requestable.map((g) => this.partOf({ name: g, req: decision.approvals[g]! }, requester, staff)).filter((p): p is RequestPart => p !== null);
+    if (parts.length === 0) throw new ApprovalRefused('no_approvers');
+    const groups = parts.map((p) => p.name as FieldGroup);
+    return {
+      target, groups, requestable: groups, fields: [], parts, ruleIds: [...decision.ruleIds, ...parts.map((p) => p.ruleId)],
+      maxDurationMinutes: Math.max(...parts.map((p) => p.maxDurationMinutes)),
+      groupMax: Object.fromEntries(parts.map((p) => [p.name, p.maxDurationMinutes])),
+    };
   }
 
   private async prepareExport(requester: Employee, target: Extract<RequestTarget, { kind: 'export' }>, channel: ChannelKind, purpose: string): Promise<Prepared> {
@@ -165,13 +198,13 @@ export class ApprovalService {
       if (!widen.includes(g)) widen.push(g);
     }
     const groups = widen.length ? widen : [groupOf(target.fields[0]!)];
-    const reqs: ApprovalRequirement[] = widen.map((g) => decision.approvals[g]!);
+    const reqs: PartPlan[] = widen.map((g) => ({ name: g, req: decision.approvals[g]! }));
     // An export always needs someone to say yes: the requester's manager first, then their head.
     const own: ApprovalRequirement = {
       approvers: [{ kind: 'manager' }, { kind: 'department_head', department: requester.department }],
-      quorum: 1, maxDurationMinutes: this.deps.settings.exportWindowMinutes, reasonRequired: true, selfApproval: false,
+      quorum: 1, maxDurationMinutes: this.deps.settings.exportWindowMinutes, reasonRequired: true, selfApproval: false, ruleId: 'export.own-approval',
     };
-    return this.withApprovers(requester, target, groups, [], [...new Set(target.fields)], [own, ...reqs], decision.ruleIds, []);
+    return this.withApprovers(requester, target, groups, [], [...new Set(target.fields)], [{ name: 'export', req: own }, ...reqs], decision.ruleIds, []);
   }
 
   /**
@@ -188,16 +221,32 @@ export class ApprovalService {
     // Stored without cursor or purpose: the filter alone (ids and codes), so the request holds no free text but its own purpose.
     const stored: RequestTarget = { kind: 'audit-export', query: encodePageToken({ filter, cursor: null, purpose: undefined }) };
     const a = this.deps.settings.auditExport;
-    const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false };
-    return this.withApprovers(requester, stored, [], [], [], [requirement], decision.ruleIds, ['settings.auditExport']);
+    const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false, ruleId: 'settings.auditExport' };
+    return this.withApprovers(requester, stored, [], [], [], [{ name: 'audit-export', req: requirement }], decision.ruleIds, []);
   }
 
+  /** Resolves each requirement into a part of its own; every part must be able to reach its quorum. */
   private async withApprovers(requester: Employee, target: RequestTarget, groups: FieldGroup[], requestable: FieldGroup[], fields: CustomerField[],
-    reqs: ApprovalRequirement[], ruleIds: string[], extra: string[]): Promise<Prepared> {
-    const combined = combineRequirements(reqs);
-    const tiers = approverTiers(combined.specs, requester, await this.deps.directory.all());
-    if (tiers.length === 0 || tiers.flat().length < combined.quorum) throw new ApprovalRefused('no_approvers');
-    return { target, groups, requestable, fields, maxDurationMinutes: combined.maxDurationMinutes, quorum: combined.quorum, tiers, ruleIds: [...ruleIds, ...extra] };
+    plans: PartPlan[], ruleIds: string[], extra: string[]): Promise<Prepared> {
+    const staff = await this.deps.directory.all();
+    const parts = plans.map((plan) => this.partOf(plan, requester, staff));
+    if (parts.some((p) => p === null)) throw new ApprovalRefused('no_approvers');
+    const resolved = parts as RequestPart[];
+    return {
+      target, groups, requestable, fields, parts: resolved, maxDurationMinutes: maxDurationOf(resolved),
+      groupMax: Object.fromEntries(resolved.filter((p) => groups.includes(p.name as FieldGroup)).map((p) => [p.name, p.maxDurationMinutes])),
+      ruleIds: [...new Set([...ruleIds, ...resolved.map((p) => p.ruleId), ...extra])],
+    };
+  }
+
+  /** One requirement against today's directory; null when too few people could approve it. */
+  private partOf(plan: PartPlan, requester: Employee, staff: readonly Employee[]): RequestPart | null {
+    const tiers = approverTiers(plan.req.approvers, requester, staff);
+    if (tiers.flat().length < plan.req.quorum) return null;
+    return {
+      name: plan.name, approverTiers: tiers, tiersAsked: tiersForQuorum(tiers, plan.req.quorum), quorum: plan.req.quorum,
+      maxDurationMinutes: plan.req.maxDurationMinutes, ruleId: plan.req.ruleId ?? `approval.${plan.name}`,
+    };
   }
 
   /** Validates and creates a request, audits it, and posts the cards. Nothing is stored when anything is wrong. */
@@ -206,7 +255,8 @@ export class ApprovalService {
     if (!purpose) throw new ApprovalRefused('reason_required');
     const pii = looksLikePii(purpose);
     if (pii || purpose.length > 500) throw new ApprovalRefused('reason_pii', { kind: pii ?? 'too long' });
-    const asked: RequestTarget = input.target.kind === 'access' && input.groups ? { ...input.target, groups: input.groups } : input.target;
+    // Access always names its groups: the form's ticks, else the target's own; none ticked is refused in prepare.
+    const asked: RequestTarget = input.target.kind === 'access' ? { ...input.target, groups: input.groups ?? input.target.groups ?? [] } : input.target;
     const p = await this.prepare(requester, asked, origin.channelKind, purpose);
     const target = p.target;
     const d = input.durationMinutes;
@@ -220,83 +270,77 @@ export class ApprovalService {
       groups: p.groups, fields: p.fields,
       ...(target.kind === 'export' ? { segment: target.segment } : {}),
       ...(target.kind === 'audit-export' ? { auditQuery: target.query } : {}),
-      purpose, durationMinutes: d, quorum: p.quorum, approverTiers: p.tiers, tiersAsked: tiersForQuorum(p.tiers, p.quorum), ruleIds: p.ruleIds,
+      purpose, durationMinutes: d, parts: p.parts, ruleIds: p.ruleIds,
       status: 'pending', createdAt: now,
       remindAt: minutes(now, s.remindAfterMinutes), escalateAt: minutes(now, s.escalateAfterMinutes), expiresAt: minutes(now, s.requestTtlMinutes),
       cards: [], origin,
     };
-    await recordThenShow(this.deps.recorder, this.event('request.create', requester.employeeId, request, 'allowed'), () => this.deps.requests.create(request));
+    const same = (await this.deps.requests.pendingOf(requester.employeeId)).find((x) => sameAsk(x, request));
+    if (same) throw new AlreadyPending(same);
+    await recordThenShow(this.deps.recorder, this.events.about('request.create', requester.employeeId, request, 'allowed'), () => this.deps.requests.create(request));
     for (const at of [request.remindAt, request.escalateAt, request.expiresAt]) await this.deps.wakeUps?.at(at).catch(() => undefined);
-    await this.postCards(request, request.approverTiers.slice(0, request.tiersAsked).flat(), true);
+    await this.postCards(request, askedApprovers(request), true, []);
     return (await this.deps.requests.get(request.requestId)) ?? request;
   }
 
-  /** An approver's Approve click, re-authorised now. */
+  /**
+   * An approver's Approve click, re-authorised now. Recorded as an attempt first; it decides when, with
+   * the approvals already given, every part has its quorum (straight to the compare-and-swap, so losing
+   * clicks are told "already decided"), else it is stored as a vote (one per approver).
+   */
   async approve(clicker: Employee, requestId: string): Promise<DecisionResult> {
-    const request = await this.pendingForApprover(clicker, requestId, 'request.approve');
+    const request = await this.clickable(clicker, requestId, 'approve');
+    const before = await this.voters(request);
+    if (before.includes(clicker.employeeId)) return this.refuse(clicker, 'approve', request, 'already_voted');
+    await this.record(this.events.click(clicker, 'approve', request, 'allowed'));
     const now = this.deps.clock.now();
-    if (request.quorum === 1) {
-      // One approval decides: straight to the compare-and-swap, so every losing click is "already decided".
-      await this.record(this.event('request.approve', clicker.employeeId, request, 'allowed', { votes: 1, quorum: 1 }));
-      const { won, decision } = await this.deps.requests.decide({ requestId, outcome: 'approved', by: [clicker.employeeId], at: now });
-      if (!won) throw new AlreadyDecided(decision.outcome, decision.by, decision.at);
-      return { kind: 'decided', request: await this.onApproved(request, [clicker.employeeId], now) };
-    }
+    const withMine = [...before, clicker.employeeId];
+    if (allPartsMet(request, withMine)) return this.decideBy(clicker, 'approve', request, { requestId, outcome: 'approved', by: withMine, at: now });
     if (!(await this.deps.requests.addVote(requestId, clicker.employeeId, now))) {
-      await this.stale(requestId);
-      throw new ApprovalRefused('already_voted', { id: requestId });
+      const fresh = await this.deps.requests.get(requestId);
+      if (fresh && fresh.status !== 'pending') return this.lose(clicker, 'approve', fresh);
+      return this.refuse(clicker, 'approve', request, 'already_voted');
     }
-    const eligible = new Set(request.approverTiers.flat());
-    const votes = (await this.deps.requests.votes(requestId)).filter((v) => eligible.has(v.approverId));
-    await this.record(this.event('request.approve', clicker.employeeId, request, 'allowed', { votes: votes.length, quorum: request.quorum }));
-    if (votes.length < request.quorum) {
-      await this.refreshCards(request);
-      return { kind: 'voted', request, votes: votes.length };
+    const after = await this.voters(request);
+    if (allPartsMet(request, after)) {
+      const by = [...after.filter((id) => id !== clicker.employeeId), clicker.employeeId];
+      return this.decideBy(clicker, 'approve', request, { requestId, outcome: 'approved', by, at: now });
     }
-    const by = votes.map((v) => v.approverId);
-    const { won, decision } = await this.deps.requests.decide({ requestId, outcome: 'approved', by, at: now });
-    if (!won) throw new AlreadyDecided(decision.outcome, decision.by, decision.at);
-    return { kind: 'decided', request: await this.onApproved(request, by, now) };
+    await this.refreshCards(request);
+    return { kind: 'voted', request, voters: after };
   }
 
+  /** Any asked approver's Deny denies the whole request (with their reason). */
   async deny(clicker: Employee, requestId: string, reason: string): Promise<DecisionResult> {
     const why = reason.trim();
     if (!why) throw new ApprovalRefused('reason_required');
     const pii = looksLikePii(why);
     if (pii || why.length > 500) throw new ApprovalRefused('reason_pii', { kind: pii ?? 'too long' });
-    const request = await this.pendingForApprover(clicker, requestId, 'request.deny');
-    const now = this.deps.clock.now();
-    await this.record({ ...this.event('request.deny', clicker.employeeId, request, 'denied'), purpose: why });
-    const { won, decision } = await this.deps.requests.decide({ requestId, outcome: 'denied', by: [clicker.employeeId], at: now, reason: why });
-    if (!won) throw new AlreadyDecided(decision.outcome, decision.by, decision.at);
-    return { kind: 'decided', request: await this.finish(request, 'denied', [clicker.employeeId], now, why) };
+    const request = await this.clickable(clicker, requestId, 'deny');
+    await this.record(this.events.click(clicker, 'deny', request, 'allowed'));
+    return this.decideBy(clicker, 'deny', request, { requestId, outcome: 'denied', by: [clicker.employeeId], at: this.deps.clock.now(), reason: why });
   }
 
   async cancel(requester: Employee, requestId: string): Promise<DecisionResult> {
+    if (!REQUEST_ID.test(requestId)) return this.refuse(requester, 'cancel', { requestId: undefined }, 'malformed');
     const request = await this.deps.requests.get(requestId);
-    if (!request) throw new ApprovalRefused('unknown_request', { id: requestId.slice(0, 40) });
-    if (request.requesterId !== requester.employeeId) throw new ApprovalRefused('not_requester', { id: requestId });
-    if (request.status !== 'pending') throw new AlreadyDecided(request.status, request.decidedBy ?? [], request.decidedAt ?? request.createdAt);
-    const now = this.deps.clock.now();
-    await this.record(this.event('request.cancel', requester.employeeId, request, 'allowed'));
-    const { won, decision } = await this.deps.requests.decide({ requestId, outcome: 'cancelled', by: [requester.employeeId], at: now });
-    if (!won) throw new AlreadyDecided(decision.outcome, decision.by, decision.at);
-    return { kind: 'decided', request: await this.finish(request, 'cancelled', [requester.employeeId], now) };
+    if (!request) return this.refuse(requester, 'cancel', { requestId }, 'unknown_request');
+    if (request.requesterId !== requester.employeeId) return this.refuse(requester, 'cancel', request, 'not_requester');
+    if (request.status !== 'pending') return this.lose(requester, 'cancel', request);
+    return this.decideBy(requester, 'cancel', request, { requestId, outcome: 'cancelled', by: [requester.employeeId], at: this.deps.clock.now() });
   }
 
   /**
    * Offboarding, a transfer or "Revoke all grants": every pending request of the requester is cancelled
-   * by the system (audited, compare-and-swap like any decision) and every card copy is updated in place,
-   * so no approver approves a dead request. Returns how many this call cancelled.
+   * by the system (compare-and-swap like any decision, the decision event by the winner only) and every
+   * card copy is updated in place, so no approver approves a dead request. Returns how many this call cancelled.
    */
   async cancelAllOf(requesterId: string, reason: SystemCancelReason): Promise<number> {
     let cancelled = 0;
     for (const request of await this.deps.requests.pendingOf(requesterId)) {
-      const now = this.deps.clock.now();
-      await this.record({ ...this.event('request.cancel', null, request, 'allowed'), reasonCode: reason });
-      const { won } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: now, reason });
+      const { won, decision } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: this.deps.clock.now(), reason });
       if (!won) continue; // decided meanwhile (an approver's click, expiry): that outcome stands
-      await this.finish(request, 'cancelled', [], now, reason);
+      await this.settle(request, decision);
       cancelled++;
     }
     return cancelled;
@@ -304,7 +348,7 @@ export class ApprovalService {
 
   /** Names for card rendering (requester, approvers, deciders). */
   async names(request: AccessRequest): Promise<Map<string, string>> {
-    const ids = new Set([request.requesterId, ...request.approverTiers.flat(), ...(request.decidedBy ?? [])]);
+    const ids = new Set([request.requesterId, ...allApprovers(request), ...(request.decidedBy ?? [])]);
     const names = new Map<string, string>();
     await Promise.all([...ids].map(async (id) => { const e = await this.deps.directory.byId(id); if (e) names.set(id, e.name); }));
     return names;
@@ -314,22 +358,33 @@ export class ApprovalService {
   async refreshCards(request: AccessRequest, grantExpired = false): Promise<void> {
     const fresh = (await this.deps.requests.get(request.requestId)) ?? request;
     const names = await this.names(fresh);
-    const eligible = new Set(fresh.approverTiers.flat());
-    const votes = fresh.status === 'pending' ? (await this.deps.requests.votes(fresh.requestId)).filter((v) => eligible.has(v.approverId)).length : (fresh.decidedBy?.length ?? 0);
+    const voters = await this.cardVoters(fresh);
     await Promise.all(fresh.cards.map(async (ref) => {
       const reader = await this.deps.directory.byId(ref.employeeId);
-      const ctx = { names, votes, audience: ref.role, locale: reader?.locale ?? 'zh-CN' } as const;
+      const ctx = { names, voters, audience: ref.role, locale: reader?.locale ?? 'zh-CN', readerId: ref.employeeId } as const;
       const view = grantExpired ? grantExpiredCardView(fresh, ctx) : approvalCardView(fresh, ctx);
       await this.deps.notifier.updateCard(ref, view).catch(() => undefined);
     }));
   }
 
+  /** Who the card's progress counts: the approvals so far while pending, the deciders once decided. */
+  async cardVoters(request: AccessRequest): Promise<string[]> {
+    return request.status === 'pending' ? this.voters(request) : (request.decidedBy ?? []);
+  }
+
   // ---- time: reminders, escalation, request expiry, grant expiry -------------------------------------
 
-  /** Everything due at the clock's now; idempotent (each notice is claimed once), safe to run anywhere. */
-  async sweep(): Promise<{ reminded: number; escalated: number; expired: number; grantsExpired: number }> {
+  /**
+   * Everything due at the clock's now; idempotent (each notice is claimed once), safe to run anywhere.
+   * First it finishes half-done decisions: won, but their decision event could not be recorded.
+   */
+  async sweep(): Promise<{ reminded: number; escalated: number; expired: number; grantsExpired: number; finished: number }> {
     const now = this.deps.clock.now();
-    const counts = { reminded: 0, escalated: 0, expired: 0, grantsExpired: 0 };
+    const counts = { reminded: 0, escalated: 0, expired: 0, grantsExpired: 0, finished: 0 };
+    for (const { request, decision } of await this.deps.requests.halfDecided(minutes(now, -HALF_DONE_AFTER_MINUTES))) {
+      await this.settle(request, decision);
+      counts.finished++;
+    }
     for (const r of await this.deps.requests.duePending(now)) {
       if (r.expiresAt <= now) {
         if (await this.expire(r, now)) counts.expired++;
@@ -339,10 +394,7 @@ export class ApprovalService {
         await this.remind(r);
         counts.reminded++;
       }
-      if (r.escalateAt <= now && r.tiersAsked < r.approverTiers.length && (await this.deps.requests.claimNotice(`${r.requestId}:escalate:${r.tiersAsked}`, now))) {
-        await this.escalate(r);
-        counts.escalated++;
-      }
+      if (r.escalateAt <= now) counts.escalated += await this.escalateDue(r, now);
     }
     for (const r of await this.deps.requests.expiredGrants(now)) {
       if (await this.deps.requests.claimNotice(`${r.requestId}:grant-expired`, now)) {
@@ -353,38 +405,74 @@ export class ApprovalService {
     return counts;
   }
 
+  /** Reminds the asked approvers of the parts still short of their quorum who have not approved yet. */
   private async remind(r: AccessRequest): Promise<void> {
-    await this.record(this.event('request.remind', null, r, 'allowed'));
+    await this.record(this.events.about('request.remind', null, r, 'allowed'));
     const requester = await this.deps.directory.byId(r.requesterId);
-    for (const id of r.approverTiers.slice(0, r.tiersAsked).flat()) {
+    const voters = await this.voters(r);
+    const short = progressOf(r, voters).filter((p) => p.votes < p.quorum).map((p) => p.name);
+    const ids = new Set(r.parts.filter((p) => short.includes(p.name)).flatMap(askedOf).filter((id) => !voters.includes(id)));
+    for (const id of ids) {
       const e = await this.deps.directory.byId(id);
       if (e?.status === 'active') await this.deps.notifier.tell(e, t('approval.dm.reminder', e.locale, { id: r.requestId, requester: requester?.name ?? r.requesterId })).catch(() => undefined);
     }
   }
 
-  private async escalate(r: AccessRequest): Promise<void> {
-    const next = r.approverTiers[r.tiersAsked] ?? [];
-    await this.record(this.event('request.escalate', null, r, 'allowed', { tier: r.tiersAsked + 1 }));
-    await this.deps.requests.update(r.requestId, { tiersAsked: r.tiersAsked + 1 });
-    const updated = { ...r, tiersAsked: r.tiersAsked + 1 };
-    await this.postCards(updated, next, false);
+  /**
+   * Escalates each part still short of its quorum that has another tier (each step claimed once). An
+   * approver newly asked by a part may have approved already for another: their approval counts now,
+   * so the request may be complete after the escalation.
+   */
+  private async escalateDue(r: AccessRequest, now: Date): Promise<number> {
+    let current = r;
+    let escalated = 0;
+    for (const part of r.parts) {
+      const p = current.parts.find((x) => x.name === part.name)!;
+      const voters = await this.voters(current);
+      const met = askedOf(p).filter((id) => voters.includes(id)).length >= p.quorum;
+      if (met || p.tiersAsked >= p.approverTiers.length) continue;
+      // A request stored before parts keeps its old notice key, so its escalation is not repeated.
+      const key = p.name === 'request' ? `${r.requestId}:escalate:${p.tiersAsked}` : `${r.requestId}:escalate:${p.name}:${p.tiersAsked}`;
+      if (!(await this.deps.requests.claimNotice(key, now))) continue;
+      current = await this.escalate(current, p);
+      escalated++;
+    }
+    if (escalated) await this.approveIfComplete(current);
+    return escalated;
+  }
+
+  private async escalate(r: AccessRequest, part: RequestPart): Promise<AccessRequest> {
+    const next = part.approverTiers[part.tiersAsked] ?? [];
+    await this.record(this.events.about('request.escalate', null, r, 'allowed', { tier: part.tiersAsked + 1, part: part.name }));
+    await this.deps.requests.askTiers(r.requestId, part.name, part.tiersAsked + 1);
+    const hadCard = new Set(askedApprovers(r));
+    const updated = { ...r, parts: r.parts.map((p) => (p.name === part.name ? { ...p, tiersAsked: p.tiersAsked + 1 } : p)) };
+    await this.postCards(updated, next.filter((id) => !hadCard.has(id)), false, await this.voters(updated));
     for (const id of next) {
       const e = await this.deps.directory.byId(id);
       if (e) await this.deps.notifier.tell(e, t('approval.dm.escalated', e.locale, { id: r.requestId })).catch(() => undefined);
     }
     await this.refreshCards(updated);
+    return updated;
+  }
+
+  /** After an escalation: approvals already given may now complete every part; the system then decides. */
+  private async approveIfComplete(r: AccessRequest): Promise<void> {
+    const voters = await this.voters(r);
+    if (!allPartsMet(r, voters)) return;
+    const { won, decision } = await this.deps.requests.decide({ requestId: r.requestId, outcome: 'approved', by: voters, at: this.deps.clock.now() });
+    if (won) await this.settle(r, decision);
   }
 
   private async expire(r: AccessRequest, now: Date): Promise<boolean> {
-    const { won } = await this.deps.requests.decide({ requestId: r.requestId, outcome: 'expired', by: [], at: now });
+    const { won, decision } = await this.deps.requests.decide({ requestId: r.requestId, outcome: 'expired', by: [], at: now });
     if (!won) return false;
-    await this.record(this.event('request.expire', null, r, 'denied'));
-    await this.finish(r, 'expired', [], now);
+    await this.settle(r, decision);
     return true;
   }
 
   private async grantExpired(r: AccessRequest): Promise<void> {
-    await this.record({ ...this.event('grant.expire', null, r, 'allowed'), ...(r.grantId ? { grantId: r.grantId } : {}) });
+    await this.record({ ...this.events.about('grant.expire', null, r, 'allowed'), ...(r.grantId ? { grantId: r.grantId } : {}) });
     await this.refreshCards(r, true);
     const requester = await this.deps.directory.byId(r.requesterId);
     if (!requester) return;
@@ -394,29 +482,62 @@ export class ApprovalService {
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  private async pendingForApprover(clicker: Employee, requestId: string, action: AuditAction): Promise<AccessRequest> {
-    if (!/^R-[A-P]{10}$/.test(requestId)) throw new ApprovalRefused('malformed');
+  /**
+   * The request a click may count on, re-authorised at click time: asked by some part, still active, still
+   * allowed to approve by the policy. A refusal is recorded (`request.vote` denied, reasonCode); a click
+   * on a decided request is recorded as lost.
+   */
+  private async clickable(clicker: Employee, requestId: string, kind: ClickKind): Promise<AccessRequest> {
+    if (!REQUEST_ID.test(requestId)) return this.refuse(clicker, kind, { requestId: undefined }, 'malformed');
     const request = await this.deps.requests.get(requestId);
-    if (!request) throw new ApprovalRefused('unknown_request', { id: requestId });
-    if (request.status !== 'pending') throw new AlreadyDecided(request.status, request.decidedBy ?? [], request.decidedAt ?? request.createdAt);
-    const refuse = async (reason: 'self_approval' | 'not_approver'): Promise<never> => {
-      await this.record({ ...this.event(action, clicker.employeeId, request, 'denied'), reasonCode: reason }).catch(() => undefined);
-      throw new ApprovalRefused(reason, { id: requestId });
-    };
-    if (clicker.employeeId === request.requesterId) return refuse('self_approval');
-    // Re-authorisation at click time: asked, still active, still allowed to approve by the policy, and
-    // still eligible against today's directory (a head who changed department no longer counts).
-    const asked = request.approverTiers.slice(0, request.tiersAsked).flat();
-    if (clicker.status !== 'active' || !asked.includes(clicker.employeeId)) return refuse('not_approver');
+    if (!request) return this.refuse(clicker, kind, { requestId }, 'unknown_request');
+    if (request.status !== 'pending') return this.lose(clicker, kind, request);
+    if (clicker.employeeId === request.requesterId) return this.refuse(clicker, kind, request, 'self_approval');
+    if (clicker.status !== 'active' || !askedApprovers(request).includes(clicker.employeeId)) return this.refuse(clicker, kind, request, 'not_approver');
     const allowed = await this.deps.engine.decide(principalOf(clicker), 'approve', { channel: 'dm', at: this.deps.clock.now() });
     const requester = await this.deps.directory.byId(request.requesterId);
-    if (!allowed.allowed || !requester) return refuse('not_approver');
+    if (!allowed.allowed || !requester) return this.refuse(clicker, kind, request, 'not_approver');
     return request;
   }
 
-  private async stale(requestId: string): Promise<void> {
-    const now = await this.deps.requests.get(requestId);
-    if (now && now.status !== 'pending') throw new AlreadyDecided(now.status, now.decidedBy ?? [], now.decidedAt ?? now.createdAt);
+  /** Records a refused click, then refuses it. (Refused either way: an unrecordable refusal changes nothing.) */
+  private async refuse(clicker: Employee, kind: ClickKind, target: AccessRequest | { requestId: string | undefined }, reason: RefusalReason): Promise<never> {
+    await this.record(this.events.click(clicker, kind, target, 'denied', reason)).catch(() => undefined);
+    throw new ApprovalRefused(reason, { id: (target.requestId ?? '').slice(0, 40) });
+  }
+
+  /** Records a click that lost to an earlier decision, then says who decided and when. */
+  private async lose(clicker: Employee, kind: ClickKind, decided: AccessRequest, decision?: RequestDecision): Promise<never> {
+    const outcome = decision?.outcome ?? (decided.status as FinalOutcome);
+    await this.record(this.events.lost(clicker, kind, decided, outcome)).catch(() => undefined);
+    throw new AlreadyDecided(outcome, decision?.by ?? decided.decidedBy ?? [], decision?.at ?? decided.decidedAt ?? decided.createdAt);
+  }
+
+  /** The compare-and-swap of a click: the winner settles the request, the loser is recorded as lost. */
+  private async decideBy(clicker: Employee, kind: ClickKind, request: AccessRequest, d: RequestDecision): Promise<DecisionResult> {
+    const { won, decision } = await this.deps.requests.decide(d);
+    if (won) return { kind: 'decided', request: await this.settle(request, decision) };
+    // Two approvals completing the request at once: the other click decided, with this approval in it.
+    if (kind === 'approve' && decision.outcome === 'approved' && decision.by.includes(clicker.employeeId)) {
+      return { kind: 'decided', request: (await this.deps.requests.get(request.requestId)) ?? request };
+    }
+    return this.lose(clicker, kind, request, decision);
+  }
+
+  /**
+   * The winner's part: the decision event (its id derived from the request id), then the effects. When
+   * the event cannot be recorded this throws and nothing happens; the sweeper calls this again later.
+   */
+  private async settle(request: AccessRequest, d: RequestDecision): Promise<AccessRequest> {
+    await this.record(this.events.decision(request, d));
+    if (d.outcome === 'approved') return this.onApproved(request, d.by, d.at);
+    return this.finish(request, d.outcome, d.by, d.at, d.reason);
+  }
+
+  /** Approvals so far that count: by approvers some part has asked. */
+  private async voters(request: AccessRequest): Promise<string[]> {
+    const asked = new Set(askedApprovers(request));
+    return (await this.deps.requests.votes(request.requestId)).map((v) => v.approverId).filter((id) => asked.has(id));
   }
 
   private async onApproved(request: AccessRequest, by: string[], now: Date): Promise<AccessRequest> {
@@ -432,8 +553,9 @@ export class ApprovalService {
       expiresAt: minutes(now, request.durationMinutes),
       grantedBy: by, purpose: request.purpose, createdAt: now, requestId: request.requestId,
     };
-    await recordThenShow(this.deps.recorder, { ...this.event('grant.start', by[0] ?? null, request, 'allowed'), grantId: grant.grantId, meta: { expiresAt: grant.expiresAt.toISOString(), kind: request.kind } },
-      () => this.deps.grants.create(grant));
+    // Its event id and the grant id derive from the request: the sweeper finishing this again adds neither twice.
+    const start = { ...this.events.about('grant.start', by[0] ?? null, request, 'allowed'), eventId: stepEventId(`request:${request.requestId}:grant`), grantId: grant.grantId, meta: { expiresAt: grant.expiresAt.toISOString(), kind: request.kind } };
+    await recordThenShow(this.deps.recorder, start, () => this.createOnce(grant));
     const exportId = request.kind === 'export' ? `X-${request.requestId.slice(2)}` : undefined;
     await this.deps.requests.update(request.requestId, { grantId: grant.grantId, grantExpiresAt: grant.expiresAt, ...(exportId ? { exportId } : {}) });
     await this.deps.wakeUps?.at(grant.expiresAt).catch(() => undefined);
@@ -446,6 +568,11 @@ export class ApprovalService {
       if (requester) await this.deps.exportWatch?.noteExport(requester, exportId);
     }
     return done;
+  }
+
+  private async createOnce(grant: Grant): Promise<void> {
+    if (await this.deps.grants.byId(grant.grantId)) return;
+    await this.deps.grants.create(grant);
   }
 
   /**
@@ -477,7 +604,7 @@ export class ApprovalService {
     const shown = applyDecision(customer, decision).find((f) => f.field === field);
     if (!shown || decision.fields[field]?.grantId !== grant.grantId) return;
     const event: AuditEventInput = {
-      ...this.event('reveal', requester.employeeId, request, 'allowed'), channelKind: channel, grantId: grant.grantId,
+      ...this.events.about('reveal', requester.employeeId, request, 'allowed'), channelKind: channel, grantId: grant.grantId,
       fields: [{ name: field, outcome: shown.outcome.replace(/\./g, '-') }],
     };
     await recordThenShow(this.deps.recorder, { ...event, eventId: newEventId(this.deps.clock.now()), action: 'grant.use' }, async () => {
@@ -506,31 +633,16 @@ export class ApprovalService {
     return done;
   }
 
-  private async postCards(request: AccessRequest, approverIds: string[], withRequester: boolean): Promise<void> {
+  private async postCards(request: AccessRequest, approverIds: string[], withRequester: boolean, voters: string[]): Promise<void> {
     const names = await this.names(request);
-    const votes = 0;
     const post = async (id: string, role: CardRef['role']) => {
       const e = await this.deps.directory.byId(id);
       if (!e || (role === 'approver' && e.status !== 'active')) return;
-      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, votes, audience: role, locale: e.locale }), role).catch(() => null);
+      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, voters, audience: role, locale: e.locale, readerId: id }), role).catch(() => null);
       if (ref) await this.deps.requests.addCard(request.requestId, ref);
     };
     for (const id of approverIds) await post(id, 'approver');
     if (withRequester) await post(request.requesterId, 'requester');
-  }
-
-  private event(action: AuditAction, actorId: string | null, r: AccessRequest, decision: 'allowed' | 'denied', meta: Record<string, number> = {}): AuditEventInput {
-    const now = this.deps.clock.now();
-    return {
-      v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
-      actor: { employeeId: actorId, platform: actorId ? this.deps.platform : 'system' },
-      channelKind: 'none', action, customerIds: r.customerIds,
-      fields: (r.fields.length ? r.fields : r.groups.flatMap((g) => [...FIELD_GROUPS[g]])).map((name) => ({ name, outcome: 'show' })),
-      decision, ruleIds: r.ruleIds.slice(0, 200), requestId: r.requestId,
-      ...(r.grantId ? { grantId: r.grantId } : {}), ...(r.exportId ? { exportId: r.exportId } : {}),
-      purpose: r.purpose,
-      meta: { kind: r.kind, durationMinutes: r.durationMinutes, quorum: r.quorum, ...auditFilterMeta(r), ...meta },
-    };
   }
 
   private record(event: AuditEventInput): Promise<void> {

@@ -1,8 +1,9 @@
 // Access requests (DESIGN.md: AccessRequest → Grant), platform-neutral. A request asks for one field of
 // one customer (`reveal`, minutes), field groups of one customer (`access`, hours or days) or a list
 // (`export`, a segment's rows with chosen fields) or an audit query's result as a file (`audit-export`,
-// the resolved filter as a page token: ids and codes only, never personal data). Approvers come from the policy; a quorum of them
-// approves, any one of them denies. The store is a port (bot/store/request-store.ts implements it).
+// the resolved filter as a page token: ids and codes only, never personal data). Approvers come from the policy, per
+// part of the request (parts.ts): every part needs its own quorum of its own approvers; any approver asked denies.
+// The store is a port (bot/store/request-store.ts implements it).
 import type { CustomerField, FieldGroup } from '../domain.ts';
 import type { ChatPlatform } from '../ports.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
@@ -38,6 +39,25 @@ export interface SegmentSpec {
   customerIds: string[]; // explicit ids, when the export names customers
 }
 
+/**
+ * What one part of a request is decided on: a field group the grant would widen, `export` (the requester's
+ * own manager or head agrees to any export), `audit-export` (settings.auditExport), or `request` (a request
+ * stored before requirements were kept per part: its old combined requirement, read as one part).
+ */
+export type PartName = FieldGroup | 'export' | 'audit-export' | 'request';
+
+/** One part's requirement, resolved against the directory when the request was made. */
+export interface RequestPart {
+  name: PartName;
+  /** Eligible approvers in escalation order: tier 0 is asked first, later tiers on escalation. */
+  approverTiers: string[][];
+  /** How many tiers have been asked (enough for the quorum at creation, +1 per escalation). */
+  tiersAsked: number;
+  quorum: number;
+  maxDurationMinutes: number;
+  ruleId: string; // the approval rule (or setting) behind this part
+}
+
 export interface AccessRequest {
   requestId: string;
   kind: RequestKind;
@@ -51,12 +71,9 @@ export interface AccessRequest {
   auditQuery?: string;
   purpose: string;
   durationMinutes: number;
-  quorum: number;
-  /** Eligible approvers in escalation order: tier 0 is asked first, later tiers on escalation. */
-  approverTiers: string[][];
-  /** How many tiers have been asked (1 at creation, +1 per escalation). */
-  tiersAsked: number;
-  ruleIds: string[]; // approval rules behind the requirement
+  /** Every part must reach its own quorum (approved only then); any asked approver's deny denies. */
+  parts: RequestPart[];
+  ruleIds: string[]; // rules behind the request (the lookup's and every part's)
   status: RequestStatus;
   createdAt: Date;
   remindAt: Date;
@@ -90,7 +107,14 @@ export interface RequestStore {
    */
   decide(decision: RequestDecision): Promise<{ won: boolean; decision: RequestDecision }>;
   /** Plain field updates after a won transition (status copy, grant id, ...). */
-  update(requestId: string, patch: Partial<Pick<AccessRequest, 'status' | 'decidedBy' | 'decidedAt' | 'denyReason' | 'grantId' | 'grantExpiresAt' | 'exportId' | 'tiersAsked'>>): Promise<void>;
+  update(requestId: string, patch: Partial<Pick<AccessRequest, 'status' | 'decidedBy' | 'decidedAt' | 'denyReason' | 'grantId' | 'grantExpiresAt' | 'exportId'>>): Promise<void>;
+  /** Records one part's escalation (its own field, so escalations of different parts cannot overwrite each other). */
+  askTiers(requestId: string, part: PartName, tiersAsked: number): Promise<void>;
+  /**
+   * Requests decided at or before `before` whose decision was never carried out (the stored copy still
+   * says pending): the decision event could not be recorded after the compare-and-swap was won.
+   */
+  halfDecided(before: Date): Promise<{ request: AccessRequest; decision: RequestDecision }[]>;
   addCard(requestId: string, card: CardRef): Promise<void>;
   /** Claims a one-time notice (reminder, escalation step, grant expiry): true for exactly one caller. */
   claimNotice(key: string, at: Date): Promise<boolean>;
