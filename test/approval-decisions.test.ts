@@ -63,8 +63,64 @@ test.serial('50 concurrent Approve clicks → exactly one decision; the others a
   t.is(answers.filter((a) => /该申请已由 李娜 于 .* 批准/.test(a)).length, 49);
   t.is(await count('request_decisions', { requestId: id }), 1);
   t.is(await count('grants', { requestId: id }), 1);
-  const refusals = await h.auditRecords({ requestId: id, action: 'request.approve', decision: 'denied' }, 3);
+  // Refused clicks are refused votes; the decision is one event by the winner; each losing click is `request.lost`.
+  const refusals = await h.auditRecords({ requestId: id, action: 'request.vote', decision: 'denied' }, 3);
   t.deepEqual(refusals.map((r) => r.reasonCode).sort(), ['not_approver', 'not_approver', 'self_approval']);
+  const lost = await h.auditRecords({ requestId: id, action: 'request.lost' }, 49);
+  t.is(lost.length, 49);
+  t.true(lost.every((e) => (e.meta as Record<string, unknown>).outcome === 'approved' && (e.actor as Record<string, unknown>).employeeId === h.employees.salesLeadEast.employeeId));
+  const decisions = await h.auditRecords({ requestId: id, action: { $in: ['request.approve', 'request.deny', 'request.cancel', 'request.expire'] } });
+  t.deepEqual(decisions.map((e) => [e.action, e.decision]), [['request.approve', 'allowed']]);
+  const attempts = await h.auditRecords({ requestId: id, action: 'request.vote', decision: 'allowed' });
+  t.true(attempts.length >= 1 && attempts.length <= 50, 'each counted click was recorded as an attempt before the compare-and-swap');
+  const [attempt] = attempts;
+  t.true((attempt!.seq as number) < (decisions[0]!.seq as number), 'the attempt precedes the decision');
+});
+
+test.serial('contact + identity by a support agent: each group is decided by its own approvers (contact 1 of manager / sales head; identity 2 of legal head / DPO)', async (t) => {
+  const id = await request('supportAgent', customer().customerId, ['contact', 'identity'], 30);
+  const card = (key: DemoEmployeeKey) => h.fake.calls.filter((x) => (x.method === 'chat.postMessage' || x.method === 'chat.update') && x.body.channel === h.dmOf(key) && String(x.body.text).includes(id)).at(-1);
+  // The support lead (manager) is asked for contact only; the legal head and the DPO for identity only.
+  t.regex(messageText(card('supportLead')!.body), /请您审批\*?: 联系方式/);
+  t.regex(messageText(card('legalHead')!.body), /请您审批\*?: 身份信息/);
+  t.regex(messageText(card('dpo')!.body), /所需批准\*?: 联系方式 0\/1 · 身份信息 0\/2/);
+  t.regex(await clickAnswer('supportLead', 'approval_approve', id), /联系方式 1\/1 · 身份信息 0\/2/, 'the manager decides contact, not identity');
+  t.regex(await clickAnswer('legalHead', 'approval_approve', id), /联系方式 1\/1 · 身份信息 1\/2/);
+  t.is(await count('request_decisions', { requestId: id }), 0, 'identity still needs its second approver');
+  t.is(await count('grants', { requestId: id }), 0);
+  t.regex(await clickAnswer('dpo', 'approval_approve', id), new RegExp(`您已批准申请 #${id}`));
+  const grant = await h.bot.conn.collection('grants').findOne({ requestId: id });
+  t.deepEqual([...(grant!.groups as string[])].sort(), ['contact', 'identity']);
+  t.deepEqual([...(grant!.grantedBy as string[])].sort(), [h.employees.supportLead.employeeId, h.employees.legalHead.employeeId, h.employees.dpo.employeeId].sort());
+  const decision = await h.auditRecords({ requestId: id, action: 'request.approve' });
+  t.is(decision.length, 1);
+  t.is((decision[0]!.actor as Record<string, unknown>).employeeId, h.employees.dpo.employeeId, 'the decision is recorded by the click that completed it');
+});
+
+test.serial('an empty group selection is refused with a message, and an identical pending request is not made twice', async (t) => {
+  const c = customer();
+  const before = await count('access_requests');
+  const reply = await h.ask(h.userId('salesRep'), h.dmOf('salesRep'), c.customerId);
+  const access = buttons(reply.body).find((b) => b.actionId.startsWith('approval_access'))!;
+  const since = h.fake.calls.length;
+  await h.click(h.userId('salesRep'), h.dmOf('salesRep'), access.actionId, access.value);
+  const modal = openedView(await modalAfter(h, since));
+  // The form states each group's own maximum, and that the shortest ticked one applies.
+  t.regex(JSON.stringify(modal), /联系方式（最多 240 分钟）/);
+  t.regex(JSON.stringify(modal), /不超过所选字段组中最短的上限/);
+  const empty = await submitView(h, h.userId('salesRep'), modal.callback_id, modal.private_metadata, requestValues('客户回访', 60, []));
+  t.regex(empty.body, /请至少勾选一个字段组/);
+  t.is(await count('access_requests'), before, 'nothing was created');
+  const first = await submitView(h, h.userId('salesRep'), modal.callback_id, modal.private_metadata, requestValues('客户回访', 60, ['contact']));
+  t.is(first.body, '');
+  await h.fake.waitFor((x) => x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesRep') && /#R-[A-P]{10}/.test(String(x.body.text)));
+  const [pending] = await h.bot.conn.collection('access_requests').find({ customerIds: c.customerId, status: 'pending' }).toArray();
+  const again = await submitView(h, h.userId('salesRep'), modal.callback_id, modal.private_metadata, requestValues('再次回访', 30, ['contact']));
+  t.regex(again.body, new RegExp(`您已有相同的待审批申请 #${String(pending!.requestId)}`));
+  t.is(await count('access_requests', { customerIds: c.customerId }), 1, 'the identical request was not duplicated');
+  t.regex(await clickAnswer('salesRep', 'approval_cancel', String(pending!.requestId)), /已撤回/);
+  const cancelled = await h.auditRecords({ requestId: pending!.requestId, action: 'request.cancel' });
+  t.deepEqual(cancelled.map((e) => (e.actor as Record<string, unknown>).employeeId), [h.employees.salesRep.employeeId]);
 });
 
 test.serial('quorum of 2 (identity: legal head and the DPO); Deny asks a reason; a stale click is answered', async (t) => {

@@ -304,7 +304,7 @@ export class ApprovalService {
     const after = await this.voters(request);
     if (allPartsMet(request, after)) {
       const by = [...after.filter((id) => id !== clicker.employeeId), clicker.employeeId];
-      return this.decideBy(clicker, 'approve', request, { requestId, outcome: 'approved', by, at: now });
+      return this.decideBy(clicker, 'approve', request, { requestId, outcome: 'approved', by, at: now }, true);
     }
     await this.refreshCards(request);
     return { kind: 'voted', request, voters: after };
@@ -514,11 +514,12 @@ export class ApprovalService {
   }
 
   /** The compare-and-swap of a click: the winner settles the request, the loser is recorded as lost. */
-  private async decideBy(clicker: Employee, kind: ClickKind, request: AccessRequest, d: RequestDecision): Promise<DecisionResult> {
+  private async decideBy(clicker: Employee, kind: ClickKind, request: AccessRequest, d: RequestDecision, voteStored = false): Promise<DecisionResult> {
     const { won, decision } = await this.deps.requests.decide(d);
     if (won) return { kind: 'decided', request: await this.settle(request, decision) };
-    // Two approvals completing the request at once: the other click decided, with this approval in it.
-    if (kind === 'approve' && decision.outcome === 'approved' && decision.by.includes(clicker.employeeId)) {
+    // Two approvers completing the request at once: the other click decided, with this stored approval in
+    // it, so this one counted too. (A repeated click of the same approver is a lost click, not a vote.)
+    if (voteStored && decision.outcome === 'approved' && decision.by.includes(clicker.employeeId)) {
       return { kind: 'decided', request: (await this.deps.requests.get(request.requestId)) ?? request };
     }
     return this.lose(clicker, kind, request, decision);
