@@ -381,3 +381,75 @@ test.serial('the approval state machine keeps its invariants over generated poli
   );
   t.pass();
 });
+
+// ---- focused cases on the same real stores -------------------------------------------------------------
+
+/** contact: 1 of the manager; identity: 2 of the legal heads then the DPOs (two tiers). */
+const FIXED: PolicySpec = {
+  contact: { approvers: [{ kind: 'manager' }], quorum: 1, maxDurationMinutes: 240 },
+  identity: { approvers: [{ kind: 'department_head', department: 'legal' }, { kind: 'role', role: 'dpo' }], quorum: 1, maxDurationMinutes: 60 },
+  finance: { approvers: [{ kind: 'department_head', department: 'finance' }], quorum: 1, maxDurationMinutes: 480 },
+};
+const ORIGIN = { platform: 'slack', channel: 'D1', channelKind: 'dm' } as const;
+const decisionEvents = (r: Real, id: string) => r.audit.list().filter((e) => e.requestId === id && e.action in DECISION_ACTIONS);
+
+test.serial('a decision whose event cannot be recorded takes no effect; the sweeper finishes it once, under the same event id', async (t) => {
+  const r = await freshSystem(FIXED);
+  const requester = (await r.dir.byId('E-0101'))!;
+  const req = await r.svc.submit(requester, { target: { kind: 'access', customerId: 'C-000001' }, purpose: 'callback', durationMinutes: 30, groups: ['contact'] }, ORIGIN);
+  r.audit.failDecisions = true;
+  const err = await t.throwsAsync(r.svc.approve((await r.dir.byId('E-0201'))!, req.requestId));
+  r.audit.failDecisions = false;
+  t.is((err as CustosError).code, ErrorCode.AuditUnavailable);
+  t.is(await r.conn.collection(GRANT_COLLECTION).countDocuments({ requestId: req.requestId }), 0, 'no grant without the decision event');
+  t.is(decisionEvents(r, req.requestId).length, 0);
+  t.is(r.audit.list().filter((e) => e.requestId === req.requestId && e.action === 'request.vote').length, 1, 'the attempt was recorded');
+  // A later click is told the request was decided (the compare-and-swap was won) and recorded as lost.
+  await t.throwsAsync(r.svc.approve((await r.dir.byId('E-0201'))!, req.requestId), { instanceOf: AlreadyDecided });
+  t.like(await r.svc.sweep(), { finished: 0 }, 'a fresh decision may still be finishing in its own process');
+  r.clock.t += 2 * MINUTE;
+  t.like(await r.svc.sweep(), { finished: 1 });
+  t.like(await r.svc.sweep(), { finished: 0 }, 'finished once');
+  const [decision] = decisionEvents(r, req.requestId);
+  t.is(decisionEvents(r, req.requestId).length, 1);
+  t.like(decision, { action: 'request.approve', decision: 'allowed', actor: { employeeId: 'E-0201', platform: 'slack' } });
+  const grant = await r.conn.collection(GRANT_COLLECTION).findOne({ requestId: req.requestId });
+  t.deepEqual(grant?.groups, ['contact']);
+  t.is((await r.requests.get(req.requestId))?.status, 'approved');
+  const lost = r.audit.list().filter((e) => e.requestId === req.requestId && e.action === 'request.lost');
+  t.is(lost.length, 1);
+  t.like(lost[0]?.meta, { vote: 'approve', outcome: 'approved' });
+});
+
+test.serial('escalation is per part: only the part short of its quorum asks its next tier', async (t) => {
+  const r = await freshSystem(FIXED);
+  const requester = (await r.dir.byId('E-0101'))!;
+  const req = await r.svc.submit(requester, { target: { kind: 'access', customerId: 'C-000002' }, purpose: 'callback', durationMinutes: 30, groups: ['contact', 'identity'] }, ORIGIN);
+  t.deepEqual(req.parts.map((p) => [p.name, p.tiersAsked, p.approverTiers]), [['contact', 1, [['E-0201']]], ['identity', 1, [['E-0302', 'E-0303'], ['E-0401', 'E-0402']]]]);
+  const voted = await r.svc.approve((await r.dir.byId('E-0201'))!, req.requestId);
+  t.is(voted.kind, 'voted');
+  await t.throwsAsync(r.svc.approve((await r.dir.byId('E-0401'))!, req.requestId), { instanceOf: ApprovalRefused, message: /not_approver/ }, 'the DPO is not asked yet');
+  r.clock.t += 241 * MINUTE;
+  t.like(await r.svc.sweep(), { escalated: 1 });
+  const escalations = r.audit.list().filter((e) => e.requestId === req.requestId && e.action === 'request.escalate');
+  t.deepEqual(escalations.map((e) => e.meta?.part), ['identity']);
+  t.deepEqual((await r.requests.get(req.requestId))!.parts.map((p) => p.tiersAsked), [1, 2]);
+  const done = await r.svc.approve((await r.dir.byId('E-0401'))!, req.requestId);
+  t.is(done.kind, 'decided');
+  t.deepEqual((await r.requests.get(req.requestId))!.decidedBy, ['E-0201', 'E-0401']);
+});
+
+test.serial('a request stored before per-part requirements is read as one part and still decided', async (t) => {
+  const r = await freshSystem(FIXED);
+  const at = r.clock.now();
+  await r.conn.collection(REQUEST_COLLECTION).insertOne({
+    requestId: 'R-AAAAAAAAAA', kind: 'access', requesterId: 'E-0101', customerIds: ['C-000001'], groups: ['contact', 'identity'], fields: [],
+    purpose: 'callback', durationMinutes: 30, quorum: 2, approverTiers: [{ ids: ['E-0201'] }, { ids: ['E-0302'] }], tiersAsked: 2, ruleIds: ['approval.contact'],
+    status: 'pending', createdAt: at, remindAt: new Date(at.getTime() + 60 * MINUTE), escalateAt: new Date(at.getTime() + 240 * MINUTE), expiresAt: new Date(at.getTime() + 1440 * MINUTE), cards: [],
+  });
+  const old = (await r.requests.get('R-AAAAAAAAAA'))!;
+  t.deepEqual(old.parts, [{ name: 'request', approverTiers: [['E-0201'], ['E-0302']], tiersAsked: 2, quorum: 2, maxDurationMinutes: 30, ruleId: 'approval.contact' }]);
+  t.is((await r.svc.approve((await r.dir.byId('E-0201'))!, 'R-AAAAAAAAAA')).kind, 'voted');
+  t.is((await r.svc.approve((await r.dir.byId('E-0302'))!, 'R-AAAAAAAAAA')).kind, 'decided');
+  t.deepEqual((await r.conn.collection(GRANT_COLLECTION).findOne({ requestId: 'R-AAAAAAAAAA' }))?.groups, ['contact', 'identity']);
+});
