@@ -105,7 +105,7 @@ test.serial('the auditor cannot approve their own export; the DPO denies it and 
   const { requestId } = await auditorRequestsExport('审计抽查（拒绝路径）');
   const self = await h.click(h.userId('auditor'), h.dmOf('auditor'), 'approval_approve', requestId);
   t.is(String((await h.replyTo(self.responseUrl)).body.text), '不能审批自己的申请。');
-  const refused = await h.auditRecords({ requestId, action: 'request.approve', decision: 'denied' });
+  const refused = await h.auditRecords({ requestId, action: 'request.vote', decision: 'denied' });
   t.is(refused[0]!.reasonCode, 'self_approval', 'the attempt is audited');
 
   const since = h.fake.calls.length;

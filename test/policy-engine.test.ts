@@ -98,7 +98,7 @@ test('approvals say who must approve widening each group that is not fully shown
   const d = await engine.decide(rep, 'lookup', dm(), base);
   t.deepEqual(d.approvals.identity, {
     approvers: [{ kind: 'department_head', department: 'legal' }, { kind: 'role', role: 'dpo' }],
-    quorum: 2, maxDurationMinutes: 60, reasonRequired: true, selfApproval: false,
+    quorum: 2, maxDurationMinutes: 60, reasonRequired: true, selfApproval: false, ruleId: 'approval.identity',
   });
   t.deepEqual(d.approvals.contact?.approvers, [{ kind: 'manager' }, { kind: 'department_head', department: 'sales' }]);
   t.is(d.approvals.profile, undefined, 'profile is fully shown');
