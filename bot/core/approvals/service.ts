@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuditAction, AuditEventInput, AuditRecorder } from '../audit.ts';
 import { looksLikePii, newEventId } from '../audit-event.ts';
 import { decodePageToken, describeFilter, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
-import { CUSTOMER_FIELDS, FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
+import { CUSTOMER_FIELDS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
 import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
 import type { Clock, CustomerReader } from '../ports.ts';
@@ -20,7 +20,7 @@ import { approvalCardView, grantExpiredCardView, type ApprovalView } from '../vi
 import type { Grant, GrantStore } from '../../../policies/grants.ts';
 import type { ApprovalRequirement, ChannelKind, Decision, PolicyEngine } from '../../../policies/types.ts';
 import { approverTiers, combineRequirements, type ApproverDirectory } from './approvers.ts';
-import { exportableFields } from './export-fields.ts';
+import { exportableFields, planExportFields, requestAuditFields, type ExportFieldOutcome } from './export-fields.ts';
 import type { Policy } from '../../../policies/load.ts';
 import { AlreadyDecided, ApprovalRefused } from './errors.ts';
 import type { ApprovalSettings } from './settings.ts';
@@ -74,6 +74,8 @@ export interface Prepared {
   groups: FieldGroup[]; // the groups a grant widens
   requestable: FieldGroup[]; // access: groups the requester may pick
   fields: CustomerField[];
+  /** export: what each column will hold if approved (export-fields.ts). */
+  fieldOutcomes?: ExportFieldOutcome[];
   maxDurationMinutes: number;
   quorum: number;
   tiers: string[][];
@@ -154,9 +156,12 @@ export class ApprovalService {
     if (decision.denyReason && ['off_hours', 'channel_denied', 'external_denied', 'purpose_required'].includes(decision.denyReason)) {
       throw new ApprovalRefused('export_denied', { reason: decision.denyReason });
     }
-    const widen: FieldGroup[] = [];
+    // Only a field that no export rule lets through asks for its group's approval; the grant widens
+    // exactly those groups (possibly none: the grant then only authorises the export itself).
     const policy = (this.deps.engine as PolicyEngine & { policy?: Policy }).policy;
-    const exportable = policy ? exportableFields(policy, principalOf(requester)) : new Set<CustomerField>();
+    const principal = principalOf(requester);
+    const exportable = policy ? exportableFields(policy, principal) : new Set<CustomerField>();
+    const widen: FieldGroup[] = [];
     for (const f of target.fields) {
       const permitted = exportable.has(f) || (decision.allowed && (decision.fields[f]?.outcome ?? 'hide') !== 'hide');
       if (permitted) continue;
@@ -164,14 +169,14 @@ export class ApprovalService {
       if (!decision.approvals[g]) throw new ApprovalRefused('not_requestable', { what: f });
       if (!widen.includes(g)) widen.push(g);
     }
-    const groups = widen.length ? widen : [groupOf(target.fields[0]!)];
     const reqs: ApprovalRequirement[] = widen.map((g) => decision.approvals[g]!);
     // An export always needs someone to say yes: the requester's manager first, then their head.
     const own: ApprovalRequirement = {
       approvers: [{ kind: 'manager' }, { kind: 'department_head', department: requester.department }],
       quorum: 1, maxDurationMinutes: this.deps.settings.exportWindowMinutes, reasonRequired: true, selfApproval: false,
     };
-    return this.withApprovers(requester, target, groups, [], [...new Set(target.fields)], [own, ...reqs], decision.ruleIds, []);
+    const prepared = await this.withApprovers(requester, target, widen, [], [...new Set(target.fields)], [own, ...reqs], decision.ruleIds, []);
+    return { ...prepared, fieldOutcomes: policy ? planExportFields(policy, principal, target.fields, widen) : [] };
   }
 
   /**
@@ -217,7 +222,7 @@ export class ApprovalService {
       requestId: newRequestId(), kind: target.kind, requesterId: requester.employeeId,
       customerIds: target.kind === 'export' ? [...target.segment.customerIds] : target.kind === 'audit-export' ? [] : [target.customerId],
       ...(target.kind === 'reveal' ? { field: target.field } : {}),
-      groups: p.groups, fields: p.fields,
+      groups: p.groups, fields: p.fields, ...(p.fieldOutcomes ? { fieldOutcomes: p.fieldOutcomes } : {}),
       ...(target.kind === 'export' ? { segment: target.segment } : {}),
       ...(target.kind === 'audit-export' ? { auditQuery: target.query } : {}),
       purpose, durationMinutes: d, quorum: p.quorum, approverTiers: p.tiers, tiersAsked: tiersForQuorum(p.tiers, p.quorum), ruleIds: p.ruleIds,
@@ -525,7 +530,7 @@ export class ApprovalService {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: actorId, platform: actorId ? this.deps.platform : 'system' },
       channelKind: 'none', action, customerIds: r.customerIds,
-      fields: (r.fields.length ? r.fields : r.groups.flatMap((g) => [...FIELD_GROUPS[g]])).map((name) => ({ name, outcome: 'show' })),
+      fields: requestAuditFields(r),
       decision, ruleIds: r.ruleIds.slice(0, 200), requestId: r.requestId,
       ...(r.grantId ? { grantId: r.grantId } : {}), ...(r.exportId ? { exportId: r.exportId } : {}),
       purpose: r.purpose,

@@ -4,6 +4,7 @@
 // the resolved filter as a page token: ids and codes only, never personal data). Approvers come from the policy; a quorum of them
 // approves, any one of them denies. The store is a port (bot/store/request-store.ts implements it).
 import type { CustomerField, FieldGroup } from '../domain.ts';
+import type { ExportFieldOutcome } from './export-fields.ts';
 import type { ChatPlatform } from '../ports.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
 
@@ -46,6 +47,8 @@ export interface AccessRequest {
   field?: CustomerField; // reveal
   groups: FieldGroup[]; // the groups a grant would widen
   fields: CustomerField[]; // export columns, reveal field; empty for access (whole groups)
+  /** export: each column's outcome(s) if approved (export-fields.ts), shown on the cards and audited. */
+  fieldOutcomes?: ExportFieldOutcome[];
   segment?: SegmentSpec; // export
   /** audit-export: the audit filter as a cursor-less page token (audit-query-service.ts), no purpose in it. */
   auditQuery?: string;

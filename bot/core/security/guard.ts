@@ -17,8 +17,11 @@ export interface SecurityCounters {
   take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
   /** Adds `member` to the detector's sliding window; returns how many distinct members it now holds. */
   note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number>;
-  /** True for exactly one caller per detector, user and window. */
-  tripOnce(detector: string, employeeId: string, windowMs: number): Promise<boolean>;
+  /**
+   * True for exactly one caller per detector, user and window: the first trip at `nowMs` (the caller's
+   * clock) opens a window of `windowMs` in which that detector trips no more. Detectors never share one.
+   */
+  tripOnce(detector: string, employeeId: string, nowMs: number, windowMs: number): Promise<boolean>;
   reset(employeeId: string): Promise<void>;
 }
 
@@ -95,9 +98,13 @@ export class SecurityService {
     const windowMs = d.windowMinutes * 60_000;
     try {
       const count = await this.deps.counters.note(detector, employee.employeeId, member, at.getTime(), windowMs);
-      // One alert per user and window whichever detector trips first: a harvest often trips several.
-      if (count <= d.max || !(await this.deps.counters.tripOnce('alert', employee.employeeId, windowMs))) return;
+      if (count <= d.max) return;
+      // Each detector on its own (issue 13, defect 6): one detector's alert never silences another's
+      // freeze. Alerts are de-duplicated per detector and window; the freeze is a compare-and-swap on
+      // the status, tried on every crossing, so it holds even when this detector already alerted.
+      const first = await this.deps.counters.tripOnce(detector, employee.employeeId, at.getTime(), windowMs);
       const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count) : false;
+      if (!first && !frozen) return;
       await this.deps.alerts.alert({
         employeeId: employee.employeeId, detector, count, max: d.max, windowMinutes: d.windowMinutes, frozen, at,
         auditQuery: `by ${employee.employeeId} since:${d.windowMinutes}m`,
