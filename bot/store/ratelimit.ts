@@ -8,7 +8,7 @@
 //    yields one alert per detector, not one per event, and one detector's trip never hides another's.
 // Time comes from the caller's clock (tests move it), never from Redis TIME.
 import type { Redis } from 'ioredis';
-import type { SecurityCounters } from '../core/security/guard.ts';
+import { FREEZE_CLAIM, type SecurityCounters } from '../core/security/guard.ts';
 import { DETECTORS } from '../core/security/settings.ts';
 
 const GCRA = `
@@ -67,6 +67,7 @@ export class RedisSecurityCounters implements SecurityCounters {
   /** After an unfreeze: the user starts afresh, every detector's window and trip mark cleared. */
   async reset(employeeId: string): Promise<void> {
     const perDetector = DETECTORS.flatMap((d) => [this.key('win', d, employeeId), this.key('tripped', d, employeeId)]);
+    perDetector.push(this.key('tripped', FREEZE_CLAIM, employeeId));
     // `tripped:alert` is the shared mark of earlier versions; dropped so an upgrade leaves nothing behind.
     await this.redis.del(this.key('gcra', employeeId), ...perDetector, this.key('tripped', 'alert', employeeId));
   }

@@ -25,6 +25,9 @@ export interface SecurityCounters {
   reset(employeeId: string): Promise<void>;
 }
 
+/** The per-user claim on an automatic freeze (a mark like a detector's trip; `reset` clears it). */
+export const FREEZE_CLAIM = 'freeze';
+
 export interface AnomalyAlert {
   employeeId: string;
   detector: DetectorName;
@@ -99,12 +102,11 @@ export class SecurityService {
     try {
       const count = await this.deps.counters.note(detector, employee.employeeId, member, at.getTime(), windowMs);
       if (count <= d.max) return;
-      // Each detector on its own (issue 13, defect 6): one detector's alert never silences another's
-      // freeze. Alerts are de-duplicated per detector and window; the freeze is a compare-and-swap on
-      // the status, tried on every crossing, so it holds even when this detector already alerted.
-      const first = await this.deps.counters.tripOnce(detector, employee.employeeId, at.getTime(), windowMs);
-      const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count) : false;
-      if (!first && !frozen) return;
+      // Each detector on its own (issue 13, defect 6): it trips once per window of its own, whatever
+      // the other detectors did, and its trip freezes where its policy says so; one detector's alert
+      // never silences another's freeze.
+      if (!(await this.deps.counters.tripOnce(detector, employee.employeeId, at.getTime(), windowMs))) return;
+      const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count, at, windowMs) : false;
       await this.deps.alerts.alert({
         employeeId: employee.employeeId, detector, count, max: d.max, windowMinutes: d.windowMinutes, frozen, at,
         auditQuery: `by ${employee.employeeId} since:${d.windowMinutes}m`,
@@ -114,10 +116,18 @@ export class SecurityService {
     }
   }
 
-  /** Freezes an active user (compare-and-swap on status) and records it; false if they were not active. */
-  private async freeze(employeeId: string, detector: DetectorName, count: number): Promise<boolean> {
+  /**
+   * Freezes an active user and records it; true when the user is frozen afterwards. Two detectors may
+   * trip at the same moment, and the store's status compare-and-swap is not atomic on FerretDB, so the
+   * freeze is claimed in Redis first (per user, for the detector's window; an unfreeze clears it): one
+   * freeze, one `admin.freeze` event. A detector that loses the claim reports what the winner did.
+   */
+  private async freeze(employeeId: string, detector: DetectorName, count: number, at: Date, windowMs: number): Promise<boolean> {
+    if (!(await this.deps.counters.tripOnce(FREEZE_CLAIM, employeeId, at.getTime(), windowMs))) {
+      return (await this.deps.directory.byId(employeeId))?.status === 'frozen';
+    }
     const frozen = await this.deps.directory.setStatus(employeeId, 'frozen', ['active']);
-    if (!frozen) return false;
+    if (!frozen) return (await this.deps.directory.byId(employeeId))?.status === 'frozen';
     await this.record(systemActor(), 'admin.freeze', employeeId, { detector, count, automatic: true });
     return true;
   }
