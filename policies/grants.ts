@@ -110,7 +110,10 @@ export function grantProblems(grant: Grant): string[] {
   const problems: string[] = [];
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(grant.grantId)) problems.push('grantId must be 1-64 letters, digits, _ or -');
   if (!grant.granteeId) problems.push('granteeId is required');
-  if (grant.groups.length === 0 || grant.groups.some((g) => !(FIELD_GROUP_NAMES as string[]).includes(g))) problems.push('groups must name known field groups');
+  // An export grant may widen no group: the policy already lets every requested field through, and
+  // the grant only authorises the export itself (issue 13, defect 8). Any other grant widens something.
+  const exportOnly = grant.actions.length > 0 && grant.actions.every((a) => a === 'export');
+  if ((grant.groups.length === 0 && !exportOnly) || grant.groups.some((g) => !(FIELD_GROUP_NAMES as string[]).includes(g))) problems.push('groups must name known field groups');
   if (grant.actions.length === 0 || grant.actions.some((a) => !(ACTIONS as readonly string[]).includes(a))) problems.push('actions must name known actions');
   if (!(grant.expiresAt instanceof Date) || Number.isNaN(grant.expiresAt.getTime())) problems.push('expiresAt must be a date');
   else if (grant.expiresAt.getTime() <= grant.createdAt.getTime()) problems.push('expiresAt must be after createdAt');

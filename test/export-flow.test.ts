@@ -12,8 +12,9 @@ import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { principalOf } from '../bot/core/identity.ts';
 import { applyDecision } from '../bot/core/view.ts';
-import { watermarkKey, ZERO_WIDTH } from '../bot/core/export-watermark.ts';
+import { watermarkKey } from '../bot/core/export-watermark.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
+import { parseCsvLine, stripMarker } from './helpers/export-csv.ts';
 import { SlackHarness, messageText } from './helpers/slack-bot.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { runExport } from '../workers/export/run.ts';
@@ -40,20 +41,8 @@ async function trace(text: string): Promise<string> {
   return stdout;
 }
 
-const strip = (s: string) => s.replace(new RegExp(ZERO_WIDTH.join('|'), 'g'), '');
-function parseLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
-    } else if (ch === '"') quoted = true; else if (ch === ',') { out.push(cur); cur = ''; } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
+const strip = stripMarker;
+const parseLine = parseCsvLine;
 
 test.serial('an approved export arrives in the DM as a watermarked CSV with exactly the permitted rows, columns and masks', async (t) => {
   const lead = 'salesLeadEast' as const;

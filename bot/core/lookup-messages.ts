@@ -66,6 +66,10 @@ const entries = {
     'zh-CN': '已分享到频道（按频道中权限最低的成员脱敏）。',
     en: 'Shared in the channel, masked for its least-privileged member.',
   },
+  'lookup.share.purposeRequired': {
+    'zh-CN': '本频道中有成员每次查看客户都须本人说明用途，分享的用途不能代替他们说明，因此未分享任何内容。请私下发送，或请对方自行查询并说明用途。',
+    en: 'Someone in this channel must state their own purpose for every customer they see; a share cannot state it for them, so nothing was shared. Send it privately, or ask them to look it up with their purpose.',
+  },
   'lookup.share.denied': {
     'zh-CN': '本频道中有成员无权查看该客户，因此未分享任何内容。',
     en: 'Someone in this channel may not see this customer, so nothing was shared.',

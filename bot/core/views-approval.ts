@@ -14,6 +14,9 @@ import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
 import { decodePageToken, describeFilter } from './audit-query-service.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
 import { t, type Locale } from './messages.ts';
+import type { ExportFieldOutcome } from './approvals/export-fields.ts';
+import { presetInfo } from '../../policies/mask/index.ts';
+import type { FieldOutcome } from '../../policies/types.ts';
 
 export type ApprovalButton = { action: 'approve' | 'deny' | 'cancel'; label: string; value: string; style?: 'primary' | 'danger' };
 
@@ -35,6 +38,8 @@ export interface RequestForm {
   duration: { label: string; max: number; initial: number };
   /** Access: the groups to tick, each with its own maximum duration (the request gets the shortest of those ticked). */
   groups?: { label: string; options: { value: FieldGroup; label: string; maxDurationMinutes: number }[] };
+  /** export: what the file will hold per field if approved, one sentence per field. */
+  fieldOutcomes?: { label: string; items: string[] };
   metadata: string;
 }
 
@@ -45,7 +50,22 @@ export function when(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-export function fieldsText(r: Pick<AccessRequest, 'kind' | 'fields' | 'groups'>, locale: Locale): string {
+/** An outcome in words: "shown in full", "masked (phone, e.g. 138****5678)", "hidden (empty)". */
+export function outcomeText(outcome: FieldOutcome, locale: Locale): string {
+  if (outcome === 'show' || outcome === 'hide') return t(`export.outcome.${outcome}`, locale);
+  const preset = outcome.slice(5);
+  return t('export.outcome.mask', locale, { preset, example: presetInfo(preset)?.example ?? '***' });
+}
+
+/** One export column and how the file holds it: "电话：脱敏（phone，如 138****5678）". */
+export function fieldOutcomeText(f: ExportFieldOutcome, locale: Locale): string {
+  const outcomes = f.outcomes.map((o) => outcomeText(o, locale)).join(' / ');
+  const how = f.outcomes.length > 1 ? t('export.outcome.varies', locale, { outcomes }) : outcomes;
+  return `${t(`field.${f.field}`, locale)}: ${how}`;
+}
+
+export function fieldsText(r: Pick<AccessRequest, 'kind' | 'fields' | 'groups' | 'fieldOutcomes'>, locale: Locale): string {
+  if (r.fieldOutcomes?.length) return r.fieldOutcomes.map((f) => fieldOutcomeText(f, locale)).join('; ');
   if (r.fields.length) return r.fields.map((f) => t(`field.${f}`, locale)).join(', ');
   return r.groups.map((g) => `${t(`group.${g}`, locale)} (${FIELD_GROUPS[g].map((f: CustomerField) => t(`field.${f}`, locale)).join(', ')})`).join('; ');
 }
@@ -117,7 +137,7 @@ export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView
     { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
     audit ? { label: t('approval.label.auditQuery', l), value: auditQueryText(r) }
       : { label: t(r.segment ? 'approval.label.segment' : 'approval.label.customers', l), value: customersText(r) },
-    { label: t('approval.label.fields', l), value: audit ? t('approval.auditColumns', l) : fieldsText(r, l) },
+    { label: t(r.fieldOutcomes?.length ? 'approval.label.fieldOutcomes' : 'approval.label.fields', l), value: audit ? t('approval.auditColumns', l) : fieldsText(r, l) },
     { label: t('approval.label.purpose', l), value: r.purpose },
     { label: t('approval.label.duration', l), value: t('approval.minutes', l, { n: r.durationMinutes }) },
     { label: t('approval.label.approvers', l), value: r.parts.map((p) => t('approval.partApprovers', l, { part: partText(p.name, l), names: askedOf(p).map((id) => nameOf(c.names, id)).join(', ') })).join(' · ') },
@@ -174,7 +194,7 @@ export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyM
 
 /** The request modal for a prepared target: bounds from the policy (per group for access), the summary of what is asked. */
 export function requestFormView(
-  p: { target: { kind: AccessRequest['kind'] }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number; groupMax: Partial<Record<FieldGroup, number>> },
+  p: { target: { kind: AccessRequest['kind'] }; requestable: FieldGroup[]; fields: CustomerField[]; groups: FieldGroup[]; maxDurationMinutes: number; groupMax: Partial<Record<FieldGroup, number>>; fieldOutcomes?: ExportFieldOutcome[] },
   what: string, locale: Locale, metadata: string,
 ): RequestForm {
   const initial = Math.min(p.maxDurationMinutes, p.target.kind === 'reveal' ? 15 : 60);
@@ -199,6 +219,9 @@ export function requestFormView(
           }),
         },
       }
+      : {}),
+    ...(p.fieldOutcomes?.length
+      ? { fieldOutcomes: { label: t('approval.modal.fieldOutcomes', locale), items: p.fieldOutcomes.map((f) => fieldOutcomeText(f, locale)) } }
       : {}),
     metadata,
   };

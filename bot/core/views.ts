@@ -120,7 +120,7 @@ export function errorView(err: unknown, locale: Locale, contact: string): View {
     switch (err.reason) {
       case 'purpose_required': return noticeView(t('lookup.purposeRequired', locale), 'refusal');
       case 'purpose_pii': return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
-      case 'audience_denied': return noticeView(t('lookup.share.denied', locale), 'refusal');
+      case 'audience_denied': return noticeView(t(err.denyReason === 'member_purpose_required' ? 'lookup.share.purposeRequired' : 'lookup.share.denied', locale), 'refusal');
       case 'denied': return noticeView(t('lookup.denied', locale, { reason: reasonText(err.denyReason ?? 'no_rule', locale), contact }), 'refusal');
     }
   }

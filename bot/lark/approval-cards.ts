@@ -56,7 +56,8 @@ export function renderRequestForm(form: RequestForm, nonce: string, problem?: st
     });
   }
   fields.push(submit(form.submit, { a: ACTION_REQUEST_SUBMIT, m: form.metadata, n: nonce }, 'primary'));
-  return card(form.title, [text(form.summary), { tag: 'form', name: 'request_form', elements: fields }]);
+  const outcomes = form.fieldOutcomes ? [text([form.fieldOutcomes.label, ...form.fieldOutcomes.items.map((i) => `• ${i}`)].join('\n'))] : [];
+  return card(form.title, [text(form.summary), ...outcomes, { tag: 'form', name: 'request_form', elements: fields }]);
 }
 
 function reasonInput(label: string): FormField {

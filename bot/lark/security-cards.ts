@@ -26,8 +26,9 @@ export class LarkSecurityAlerts implements SecurityAlerts {
     const employee = await this.deps.directory.byId(alert.employeeId);
     const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);
     const buttons = view.buttons.map((b) => button(b.label, { a: ACTION_SECURITY[b.decision], c: view.employeeId }, b.decision === 'unfreeze' ? 'primary' : b.decision === 'revoke' ? 'danger' : 'default'));
-    // One alert per user and window (the core's tripOnce); the uuid makes Lark drop a retried send.
-    await this.deps.api.sendCard('chat_id', this.deps.chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.employeeId}-${alert.at.getTime()}`);
+    // One alert per detector, user and window (the core's tripOnce); the uuid makes Lark drop a retried
+    // send, and names the detector: two detectors tripping on one lookup share its time but are two alerts.
+    await this.deps.api.sendCard('chat_id', this.deps.chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.detector}-${alert.employeeId}-${alert.at.getTime()}`);
   }
 }
 

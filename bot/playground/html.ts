@@ -25,6 +25,7 @@ export function renderViewHtml(view: PlaygroundView): string {
         button(b.action === 'deny' ? 'approval_deny_open' : `approval_${b.action}`, b.label, b.value)).join(' ')}</div>` : ''}</article>`;
     case 'request_form':
       return `<form class="request-form" data-kind="request_form" data-action="approval_submit" data-value="${escapeHtml(view.metadata)}"><h3>${escapeHtml(view.title)}</h3><p>${escapeHtml(view.summary)}</p>`
+        + (view.fieldOutcomes ? `<p class="field-outcomes">${escapeHtml(view.fieldOutcomes.label)}</p><ul>${view.fieldOutcomes.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>` : '')
         + `<label>${escapeHtml(view.reasonLabel)}<textarea name="purpose" required maxlength="500"></textarea></label>`
         + `<label>${escapeHtml(view.duration.label)}<input name="duration" type="number" min="1" max="${view.duration.max}" value="${view.duration.initial}" required></label>`
         + (view.groups ? `<fieldset><legend>${escapeHtml(view.groups.label)}</legend>${view.groups.options.map((o) =>

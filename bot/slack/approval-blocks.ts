@@ -45,6 +45,7 @@ export function renderApproval(view: ApprovalView): SlackMessage {
 export function renderRequestForm(form: RequestForm): types.ModalView {
   const blocks: types.KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(form.summary).slice(0, 3000) } },
+    ...(form.fieldOutcomes ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: outcomeList(form.fieldOutcomes) } }] : []),
     {
       type: 'input', block_id: INPUT_REASON, label: plain(form.reasonLabel, 2000),
       element: { type: 'plain_text_input', action_id: INPUT_REASON, multiline: true, max_length: 500 },
@@ -64,6 +65,11 @@ export function renderRequestForm(form: RequestForm): types.ModalView {
     });
   }
   return { type: 'modal', callback_id: VIEW_REQUEST, title: plain(form.title, 24), submit: plain(form.submit, 24), private_metadata: form.metadata, blocks };
+}
+
+/** An export's per-field outcomes as a bulleted list (a section holds at most 3000 characters). */
+function outcomeList(o: NonNullable<RequestForm['fieldOutcomes']>): string {
+  return [`*${escapeMrkdwn(o.label)}*`, ...o.items.map((i) => `• ${escapeMrkdwn(i)}`)].join('\n').slice(0, 3000);
 }
 
 export function renderDenyForm(form: DenyForm): types.ModalView {

@@ -4,10 +4,12 @@
 //    Replicas share the limit; no read-modify-write race.
 //  - sliding windows as sorted sets (member → last time seen): distinct members in the window (distinct
 //    customers; unique event ids for plain counts).
-//  - a "trip once" flag (SET NX with the window as expiry) so a burst yields one alert, not one per event.
+//  - a "trip once" mark per detector and user holding the end of its window (caller's clock), so a burst
+//    yields one alert per detector, not one per event, and one detector's trip never hides another's.
 // Time comes from the caller's clock (tests move it), never from Redis TIME.
 import type { Redis } from 'ioredis';
-import type { SecurityCounters } from '../core/security/guard.ts';
+import { FREEZE_CLAIM, type SecurityCounters } from '../core/security/guard.ts';
+import { DETECTORS } from '../core/security/settings.ts';
 
 const GCRA = `
 local now = tonumber(ARGV[1])
@@ -33,6 +35,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[1], window + 1000)
 return redis.call('ZCARD', KEYS[1])`;
 
+const TRIP = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local quietUntil = tonumber(redis.call('GET', KEYS[1]) or '0')
+if quietUntil > now then return 0 end
+redis.call('SET', KEYS[1], tostring(now + window), 'PX', window + 1000)
+return 1`;
+
 export class RedisSecurityCounters implements SecurityCounters {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
@@ -50,12 +60,15 @@ export class RedisSecurityCounters implements SecurityCounters {
     return Number(await this.redis.eval(WINDOW, 1, this.key('win', detector, employeeId), nowMs, windowMs, member));
   }
 
-  async tripOnce(detector: string, employeeId: string, windowMs: number): Promise<boolean> {
-    return (await this.redis.set(this.key('tripped', detector, employeeId), '1', 'PX', windowMs, 'NX')) === 'OK';
+  async tripOnce(detector: string, employeeId: string, nowMs: number, windowMs: number): Promise<boolean> {
+    return Number(await this.redis.eval(TRIP, 1, this.key('tripped', detector, employeeId), nowMs, windowMs)) === 1;
   }
 
+  /** After an unfreeze: the user starts afresh, every detector's window and trip mark cleared. */
   async reset(employeeId: string): Promise<void> {
-    const keys = [this.key('gcra', employeeId), ...['distinctCustomers', 'refusals', 'exports', 'offHours'].map((d) => this.key('win', d, employeeId)), this.key('tripped', 'alert', employeeId)];
-    await this.redis.del(...keys);
+    const perDetector = DETECTORS.flatMap((d) => [this.key('win', d, employeeId), this.key('tripped', d, employeeId)]);
+    perDetector.push(this.key('tripped', FREEZE_CLAIM, employeeId));
+    // `tripped:alert` is the shared mark of earlier versions; dropped so an upgrade leaves nothing behind.
+    await this.redis.del(this.key('gcra', employeeId), ...perDetector, this.key('tripped', 'alert', employeeId));
   }
 }

@@ -21,7 +21,10 @@ export function mergeAudience(action: Action, decisions: (Decision | null)[], pr
   if (decisions.some((d) => d === null)) return refused(action, 'unknown_member', []);
   const members = decisions as Decision[];
   const refusedMember = members.find((d) => !d.allowed);
-  if (refusedMember) return refused(action, 'audience_restricted', [...refusedMember.ruleIds]);
+  // A member whose every read needs a stated purpose is not covered by someone else's (or none): a
+  // purpose is the reader's own statement of why they process the data (PIPL Art. 6), so such a member
+  // blocks the shared card, and says so with its own reason.
+  if (refusedMember) return refused(action, refusedMember.denyReason === 'purpose_required' ? 'member_purpose_required' : 'audience_restricted', [...refusedMember.ruleIds]);
   const fields: FieldMap = {};
   const first = members[0]!;
   for (const field of Object.keys(first.fields) as (keyof FieldMap)[]) {

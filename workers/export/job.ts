@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { AuditAction, AuditEventInput, AuditRecorder } from '../../bot/core/audit.ts';
 import { newEventId } from '../../bot/core/audit-event.ts';
 import type { AccessRequest, RequestStore } from '../../bot/core/approvals/types.ts';
+import { auditFieldOutcomes, requestAuditFields } from '../../bot/core/approvals/export-fields.ts';
 import { decodePageToken, type AuditFilter, type AuditLogReader } from '../../bot/core/audit-query-service.ts';
 import { principalOf } from '../../bot/core/identity.ts';
 import type { Employee } from '../../bot/core/domain.ts';
@@ -51,7 +52,8 @@ export class ExportRefused extends Error {
   constructor(readonly reason: string) { super(`export refused: ${reason}`); }
 }
 
-type WrittenFile = Pick<ExportResult, 'rows' | 'capped' | 'bytes'> & { columns: string[] };
+// An audit export's columns are the audit table's (ids and codes), not customer fields: no `delivered`.
+type WrittenFile = Pick<ExportResult, 'rows' | 'capped' | 'bytes'> & Partial<Pick<ExportResult, 'delivered'>> & { columns: string[] };
 
 export async function performExport(deps: ExportJobDeps, job: { requestId: string; exportId: string }): Promise<WrittenFile | null> {
   const request = await deps.requests.get(job.requestId);
@@ -76,12 +78,14 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
     Object.assign(record, { tagId: earlier?.tagId ?? record.tagId, canaryId: earlier?.canaryId ?? record.canaryId });
     if (canary) canary.customerId = record.canaryId;
   }
-  const event = (action: AuditAction, meta: Record<string, number | boolean | string> = {}): AuditEventInput => {
+  // Before the file exists the events list the outcomes the approver saw; once written, the outcomes
+  // the file actually holds (per column, every outcome its cells got).
+  const event = (action: AuditAction, meta: Record<string, number | boolean | string> = {}, written?: WrittenFile): AuditEventInput => {
     const at = deps.clock.now();
     return {
       v: 1, eventId: newEventId(at), occurredAt: at.toISOString(),
       actor: { employeeId: requester.employeeId, platform: 'system' }, channelKind: 'dm', action,
-      customerIds: request.segment?.customerIds ?? [], fields: request.fields.map((name) => ({ name, outcome: 'show' })),
+      customerIds: request.segment?.customerIds ?? [], fields: written?.delivered ? auditFieldOutcomes(written.delivered) : requestAuditFields(request),
       decision: 'allowed', ruleIds: grant ? [`grant:${grant.grantId}`] : request.ruleIds.slice(0, 200), requestId: request.requestId,
       ...(grant ? { grantId: grant.grantId } : {}), exportId: job.exportId,
       purpose: request.purpose, meta,
@@ -98,12 +102,12 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
         exportId: job.exportId, request, grant: grant!, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, canary: canary!,
         progressEvery: deps.progressEvery ?? 5000, onProgress,
       }, file);
-    await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }), () => undefined);
+    await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }, result), () => undefined);
     const name = auditFilter ? 'custos-audit-export' : 'custos-export';
     const fileId = await deps.delivery.upload(requester, file, `${name}-${job.exportId}.csv`, `${name.replace(/-/g, ' ')} ${job.exportId}`);
     // Delivery into the requester's DM (Slack reports no per-user download; the file id stays in the
     // export record: its digits would trip the audit log's PII guard).
-    await deps.recorder.record(event('export.download', { delivered: true, bytes: result.bytes })).catch(() => undefined);
+    await deps.recorder.record(event('export.download', { delivered: true, bytes: result.bytes }, result)).catch(() => undefined);
     await deps.exports.update(job.exportId, { status: 'completed', completedAt: deps.clock.now(), rows: result.rows, capped: result.capped, columns: result.columns, ...(fileId ? { fileId } : {}) });
     const capped = result.capped ? t('export.capped', requester.locale, { max: deps.maxRows }) : '';
     await deps.delivery.progress(handle, t('export.done', requester.locale, { id: job.exportId, rows: result.rows, capped }));

@@ -4,21 +4,23 @@
 //
 // Scope = the requester's own export scope (when their policy has one) AND the requested segment; a
 // grant alone (no export rule) scopes to the segment the approver saw. Columns = requested fields the
-// requester's export decision does not hide, plus fields of the groups the grant widens. Per row, the
-// requester's rule-based decision for that customer gives each outcome (so own-account rules apply),
-// then the grant's groups are shown. A row the decision refuses is skipped: a scope bug can only hide.
+// requester's export rules let through, plus fields of the groups the grant widens. Each cell is the
+// policy engine's per-row `export` decision with the export's grant, exactly as a lookup decides with
+// its grants: the rules that match that customer (so own-account rules apply), widened only in the
+// groups the grant names, which are the groups whose approval was asked and given (approvals/
+// export-fields.ts). A row neither the rules nor a widening grant cover is skipped: a scope bug can only hide.
 import type { AccessRequest } from '../../bot/core/approvals/types.ts';
 import { FIELD_GROUPS, groupOf, type Customer, type CustomerField, type Employee } from '../../bot/core/domain.ts';
 import { canaryPosition, csvCell, encodeMarker, UTF8_BOM } from '../../bot/core/export-watermark.ts';
 import { principalOf } from '../../bot/core/identity.ts';
-import { exportableFields } from '../../bot/core/approvals/export-fields.ts';
+import { byRevealing, exportableFields, type ExportFieldOutcome } from '../../bot/core/approvals/export-fields.ts';
 import { t } from '../../bot/core/messages.ts';
 import type { ScopeFilter } from '../../bot/core/ports.ts';
 import { formatValue } from '../../bot/core/view.ts';
 import { mask } from '../../policies/mask/index.ts';
-import type { Grant } from '../../policies/grants.ts';
+import { isGrantActive, type Grant } from '../../policies/grants.ts';
 import type { PolicyEngineImpl } from '../../policies/index.ts';
-import type { DecisionContext, FieldOutcome } from '../../policies/types.ts';
+import type { DecisionContext, FieldOutcome, Principal } from '../../policies/types.ts';
 import '../../bot/core/lookup-messages.ts';
 import { openCsvFile } from './csv-file.ts';
 
@@ -29,7 +31,7 @@ export interface ExportSource {
 
 export interface ExportPlan {
   exportId: string;
-  request: Pick<AccessRequest, 'requestId' | 'fields' | 'segment' | 'purpose'>;
+  request: Pick<AccessRequest, 'requestId' | 'fields' | 'segment' | 'purpose' | 'fieldOutcomes'>;
   grant: Grant | null;
   requester: Employee;
   at: Date;
@@ -41,7 +43,11 @@ export interface ExportPlan {
   progressEvery?: number;
 }
 
-export interface ExportResult { rows: number; realRows: number; capped: boolean; columns: CustomerField[]; bytes: number }
+export interface ExportResult {
+  rows: number; realRows: number; capped: boolean; columns: CustomerField[]; bytes: number;
+  /** Each column with every outcome its written cells got (the canary's included), most revealing first. */
+  delivered: ExportFieldOutcome[];
+}
 
 export function exportScope(engine: PolicyEngineImpl, plan: ExportPlan, ctx: DecisionContext): { scope: ScopeFilter; columns: CustomerField[] } {
   const principal = principalOf(plan.requester);
@@ -61,12 +67,41 @@ function cellValue(c: Customer, field: CustomerField, outcome: FieldOutcome): st
   return outcome === 'show' ? formatValue(v) : mask(v, outcome.slice(5));
 }
 
+/**
+ * One record's column outcomes: the engine's `export` decision for this customer with the export's
+ * grant. Null when the row is not the requester's to export: neither their rules cover it nor does a
+ * grant that widens some group (a grant that widens nothing only authorises the export itself).
+ */
+export function rowOutcomes(engine: PolicyEngineImpl, principal: Principal, ctx: DecisionContext, grant: Grant | null, columns: readonly CustomerField[], c: Customer): FieldOutcome[] | null {
+  const byRule = engine.decideWith(principal, 'export', ctx, c, []);
+  const ruled = byRule.allowed && engine.inScope(byRule, c);
+  if (!ruled && !(grant && grant.groups.length > 0)) return null;
+  const d = grant ? engine.decideWith(principal, 'export', ctx, c, [grant]) : byRule;
+  if (!d.allowed || !engine.inScope(d, c)) return null;
+  return columns.map((f) => d.fields[f]?.outcome ?? 'hide');
+}
+
+/** One CSV line: the customer id with the invisible marker, then each column's cell at its outcome. */
+export function rowLine(c: Customer, marker: string, columns: readonly CustomerField[], outcomes: readonly FieldOutcome[]): string {
+  return `${[`${c.customerId}${marker}`, ...columns.map((f, i) => cellValue(c, f, outcomes[i]!))].map(csvCell).join(',')}\r\n`;
+}
+
+/** Collects the outcomes written per column, for the `export.complete` event. */
+function deliveredOutcomes(columns: readonly CustomerField[]): { add(outcomes: readonly FieldOutcome[]): void; list(): ExportFieldOutcome[] } {
+  const seen = columns.map(() => new Set<FieldOutcome>());
+  return {
+    add: (outcomes) => outcomes.forEach((o, i) => seen[i]!.add(o)),
+    list: () => columns.map((field, i) => ({ field, outcomes: [...seen[i]!].sort(byRevealing) })),
+  };
+}
+
 export async function runExport(engine: PolicyEngineImpl, source: ExportSource, plan: ExportPlan, file: string): Promise<ExportResult> {
   const locale = plan.requester.locale;
   const ctx: DecisionContext = { channel: 'dm', at: plan.at, purpose: plan.request.purpose };
   const principal = principalOf(plan.requester);
   const { scope, columns } = exportScope(engine, plan, ctx);
-  const widened = new Set(plan.grant && plan.grant.expiresAt > plan.at && !plan.grant.revokedAt ? plan.grant.groups : []);
+  const widened = new Set(plan.grant && isGrantActive(plan.grant, plan.at) ? plan.grant.groups : []);
+  const delivered = deliveredOutcomes(columns);
   const marker = encodeMarker(plan.key, plan.tagId, plan.exportId, plan.requester.employeeId);
   const total = Math.min(await source.count(scope), plan.maxRows);
   const canaryAt = canaryPosition(plan.key, plan.exportId, total);
@@ -77,23 +112,22 @@ export async function runExport(engine: PolicyEngineImpl, source: ExportSource, 
   await write(`${UTF8_BOM}${csvCell(header)}\r\n`);
   await write(`${[t('export.column.customerId', locale), ...columns.map((f) => t(`field.${f}`, locale))].map(csvCell).join(',')}\r\n`);
 
-  const line = (c: Customer, outcomes: FieldOutcome[]) =>
-    `${[`${c.customerId}${marker}`, ...columns.map((f, i) => cellValue(c, f, outcomes[i]!))].map(csvCell).join(',')}\r\n`;
-  const outcomesFor = (c: Customer): FieldOutcome[] | null => {
-    const d = engine.decideWith(principal, 'export', ctx, c, []);
-    const byRule = d.allowed && engine.inScope(d, c);
-    if (!byRule && widened.size === 0) return null;
-    return columns.map((f) => (widened.has(groupOf(f)) ? 'show' : byRule ? d.fields[f]?.outcome ?? 'hide' : 'hide'));
+  const line = (c: Customer, outcomes: FieldOutcome[]) => {
+    delivered.add(outcomes);
+    return rowLine(c, marker, columns, outcomes);
   };
+  const outcomesFor = (c: Customer): FieldOutcome[] | null => rowOutcomes(engine, principal, ctx, plan.grant, columns, c);
 
   let realRows = 0;
   let capped = false;
   let canaryWritten = false;
+  let lastOutcomes: FieldOutcome[] | null = null;
   const every = plan.progressEvery ?? 5000;
   for await (const c of source.stream(scope)) {
     if (realRows >= plan.maxRows) { capped = true; break; }
     const outcomes = outcomesFor(c);
     if (!outcomes) continue;
+    lastOutcomes = outcomes;
     if (!canaryWritten && realRows === canaryAt) {
       await write(line(plan.canary, outcomes));
       canaryWritten = true;
@@ -102,14 +136,15 @@ export async function runExport(engine: PolicyEngineImpl, source: ExportSource, 
     realRows++;
     if (realRows % every === 0) await plan.onProgress?.(realRows);
   }
-  if (!canaryWritten) {
-    const outcomes = columns.map((f) => (widened.has(groupOf(f)) ? 'show' as const : 'hide' as const));
-    await write(line(plan.canary, outcomes));
-  }
+  // A canary not yet placed looks like the last real row; in a file without real rows, like what the
+  // approver was told (the least revealing outcome each column may have), so the file holds nothing
+  // the card did not announce.
+  if (!canaryWritten) await write(line(plan.canary, lastOutcomes ?? columns.map((f): FieldOutcome => (widened.has(groupOf(f)) ? 'show'
+    : plan.request.fieldOutcomes?.find((x) => x.field === f)?.outcomes.at(-1) ?? 'hide'))));
   const rows = realRows + 1;
   await write(`${csvCell(`# end of export ${plan.exportId} · ${rows} rows${capped ? ` (cut at ${plan.maxRows})` : ''} · ${plan.requester.employeeId}`)}\r\n`);
   await out.close();
-  return { rows, realRows, capped, columns, bytes: out.bytes };
+  return { rows, realRows, capped, columns, bytes: out.bytes, delivered: delivered.list() };
 }
 
 export { FIELD_GROUPS };

@@ -10,7 +10,8 @@
 import type { AuditAction, AuditEventInput } from '../audit.ts';
 import { newEventId, stepEventId } from '../audit-event.ts';
 import { decodePageToken, describeFilter } from '../audit-query-service.ts';
-import { FIELD_GROUPS, type Employee } from '../domain.ts';
+import type { Employee } from '../domain.ts';
+import { requestAuditFields } from './export-fields.ts';
 import type { AccessRequest, FinalOutcome, RequestDecision } from './types.ts';
 
 export type ClickKind = 'approve' | 'deny' | 'cancel';
@@ -38,7 +39,7 @@ export class ApprovalEvents {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: actorId, platform: actorId ? this.platform : 'system' },
       channelKind: 'none', action, customerIds: r.customerIds,
-      fields: (r.fields.length ? r.fields : r.groups.flatMap((g) => [...FIELD_GROUPS[g]])).map((name) => ({ name, outcome: 'show' })),
+      fields: requestAuditFields(r),
       decision, ruleIds: r.ruleIds.slice(0, 200), requestId: r.requestId,
       ...(r.grantId ? { grantId: r.grantId } : {}), ...(r.exportId ? { exportId: r.exportId } : {}),
       purpose: r.purpose,

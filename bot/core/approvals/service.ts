@@ -30,7 +30,7 @@ import type { ApprovalRequirement, ChannelKind, Decision, PolicyEngine } from '.
 import { approverTiers, type ApproverDirectory } from './approvers.ts';
 import { ApprovalEvents, type ClickKind } from './events.ts';
 import { allApprovers, allPartsMet, askedApprovers, askedOf, maxDurationOf, progressOf, tiersForQuorum } from './parts.ts';
-import { exportableFields } from './export-fields.ts';
+import { exportableFields, planExportFields, type ExportFieldOutcome } from './export-fields.ts';
 import type { Policy } from '../../../policies/load.ts';
 import { AlreadyDecided, AlreadyPending, ApprovalRefused, type RefusalReason } from './errors.ts';
 import type { ApprovalSettings } from './settings.ts';
@@ -84,6 +84,8 @@ export interface Prepared {
   groups: FieldGroup[]; // the groups a grant widens
   requestable: FieldGroup[]; // access: groups the requester may pick
   fields: CustomerField[];
+  /** export: what each column will hold if approved (export-fields.ts). */
+  fieldOutcomes?: ExportFieldOutcome[];
   /** The most the request may last: the shortest of its parts' (before access groups are picked: the loosest group's). */
   maxDurationMinutes: number;
   /** Access: each requestable group's own maximum, for the form. */
@@ -187,9 +189,12 @@ export class ApprovalService {
     if (decision.denyReason && ['off_hours', 'channel_denied', 'external_denied', 'purpose_required'].includes(decision.denyReason)) {
       throw new ApprovalRefused('export_denied', { reason: decision.denyReason });
     }
-    const widen: FieldGroup[] = [];
+    // Only a field that no export rule lets through asks for its group's approval; the grant widens
+    // exactly those groups (possibly none: the grant then only authorises the export itself).
     const policy = (this.deps.engine as PolicyEngine & { policy?: Policy }).policy;
-    const exportable = policy ? exportableFields(policy, principalOf(requester)) : new Set<CustomerField>();
+    const principal = principalOf(requester);
+    const exportable = policy ? exportableFields(policy, principal) : new Set<CustomerField>();
+    const widen: FieldGroup[] = [];
     for (const f of target.fields) {
       const permitted = exportable.has(f) || (decision.allowed && (decision.fields[f]?.outcome ?? 'hide') !== 'hide');
       if (permitted) continue;
@@ -197,14 +202,14 @@ export class ApprovalService {
       if (!decision.approvals[g]) throw new ApprovalRefused('not_requestable', { what: f });
       if (!widen.includes(g)) widen.push(g);
     }
-    const groups = widen.length ? widen : [groupOf(target.fields[0]!)];
     const reqs: PartPlan[] = widen.map((g) => ({ name: g, req: decision.approvals[g]! }));
     // An export always needs someone to say yes: the requester's manager first, then their head.
     const own: ApprovalRequirement = {
       approvers: [{ kind: 'manager' }, { kind: 'department_head', department: requester.department }],
       quorum: 1, maxDurationMinutes: this.deps.settings.exportWindowMinutes, reasonRequired: true, selfApproval: false, ruleId: 'export.own-approval',
     };
-    return this.withApprovers(requester, target, groups, [], [...new Set(target.fields)], [{ name: 'export', req: own }, ...reqs], decision.ruleIds, []);
+    const prepared = await this.withApprovers(requester, target, widen, [], [...new Set(target.fields)], [{ name: 'export', req: own }, ...reqs], decision.ruleIds, []);
+    return { ...prepared, fieldOutcomes: policy ? planExportFields(policy, principal, target.fields, widen) : [] };
   }
 
   /**
@@ -267,7 +272,7 @@ export class ApprovalService {
       requestId: newRequestId(), kind: target.kind, requesterId: requester.employeeId,
       customerIds: target.kind === 'export' ? [...target.segment.customerIds] : target.kind === 'audit-export' ? [] : [target.customerId],
       ...(target.kind === 'reveal' ? { field: target.field } : {}),
-      groups: p.groups, fields: p.fields,
+      groups: p.groups, fields: p.fields, ...(p.fieldOutcomes ? { fieldOutcomes: p.fieldOutcomes } : {}),
       ...(target.kind === 'export' ? { segment: target.segment } : {}),
       ...(target.kind === 'audit-export' ? { auditQuery: target.query } : {}),
       purpose, durationMinutes: d, parts: p.parts, ruleIds: p.ruleIds,

@@ -5,6 +5,7 @@
 // part of the request (parts.ts): every part needs its own quorum of its own approvers; any approver asked denies.
 // The store is a port (bot/store/request-store.ts implements it).
 import type { CustomerField, FieldGroup } from '../domain.ts';
+import type { ExportFieldOutcome } from './export-fields.ts';
 import type { ChatPlatform } from '../ports.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
 
@@ -66,6 +67,8 @@ export interface AccessRequest {
   field?: CustomerField; // reveal
   groups: FieldGroup[]; // the groups a grant would widen
   fields: CustomerField[]; // export columns, reveal field; empty for access (whole groups)
+  /** export: each column's outcome(s) if approved (export-fields.ts), shown on the cards and audited. */
+  fieldOutcomes?: ExportFieldOutcome[];
   segment?: SegmentSpec; // export
   /** audit-export: the audit filter as a cursor-less page token (audit-query-service.ts), no purpose in it. */
   auditQuery?: string;

@@ -17,10 +17,16 @@ export interface SecurityCounters {
   take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
   /** Adds `member` to the detector's sliding window; returns how many distinct members it now holds. */
   note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number>;
-  /** True for exactly one caller per detector, user and window. */
-  tripOnce(detector: string, employeeId: string, windowMs: number): Promise<boolean>;
+  /**
+   * True for exactly one caller per detector, user and window: the first trip at `nowMs` (the caller's
+   * clock) opens a window of `windowMs` in which that detector trips no more. Detectors never share one.
+   */
+  tripOnce(detector: string, employeeId: string, nowMs: number, windowMs: number): Promise<boolean>;
   reset(employeeId: string): Promise<void>;
 }
+
+/** The per-user claim on an automatic freeze (a mark like a detector's trip; `reset` clears it). */
+export const FREEZE_CLAIM = 'freeze';
 
 export interface AnomalyAlert {
   employeeId: string;
@@ -95,9 +101,12 @@ export class SecurityService {
     const windowMs = d.windowMinutes * 60_000;
     try {
       const count = await this.deps.counters.note(detector, employee.employeeId, member, at.getTime(), windowMs);
-      // One alert per user and window whichever detector trips first: a harvest often trips several.
-      if (count <= d.max || !(await this.deps.counters.tripOnce('alert', employee.employeeId, windowMs))) return;
-      const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count) : false;
+      if (count <= d.max) return;
+      // Each detector on its own (issue 13, defect 6): it trips once per window of its own, whatever
+      // the other detectors did, and its trip freezes where its policy says so; one detector's alert
+      // never silences another's freeze.
+      if (!(await this.deps.counters.tripOnce(detector, employee.employeeId, at.getTime(), windowMs))) return;
+      const frozen = d.freeze ? await this.freeze(employee.employeeId, detector, count, at, windowMs) : false;
       await this.deps.alerts.alert({
         employeeId: employee.employeeId, detector, count, max: d.max, windowMinutes: d.windowMinutes, frozen, at,
         auditQuery: `by ${employee.employeeId} since:${d.windowMinutes}m`,
@@ -107,10 +116,18 @@ export class SecurityService {
     }
   }
 
-  /** Freezes an active user (compare-and-swap on status) and records it; false if they were not active. */
-  private async freeze(employeeId: string, detector: DetectorName, count: number): Promise<boolean> {
+  /**
+   * Freezes an active user and records it; true when the user is frozen afterwards. Two detectors may
+   * trip at the same moment, and the store's status compare-and-swap is not atomic on FerretDB, so the
+   * freeze is claimed in Redis first (per user, for the detector's window; an unfreeze clears it): one
+   * freeze, one `admin.freeze` event. A detector that loses the claim reports what the winner did.
+   */
+  private async freeze(employeeId: string, detector: DetectorName, count: number, at: Date, windowMs: number): Promise<boolean> {
+    if (!(await this.deps.counters.tripOnce(FREEZE_CLAIM, employeeId, at.getTime(), windowMs))) {
+      return (await this.deps.directory.byId(employeeId))?.status === 'frozen';
+    }
     const frozen = await this.deps.directory.setStatus(employeeId, 'frozen', ['active']);
-    if (!frozen) return false;
+    if (!frozen) return (await this.deps.directory.byId(employeeId))?.status === 'frozen';
     await this.record(systemActor(), 'admin.freeze', employeeId, { detector, count, automatic: true });
     return true;
   }
