@@ -45,13 +45,13 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     services.onClose(() => queues.close());
     features.push(...await approvalFeatures({
       conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
-      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
+      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security, identity: services.identity,
       onService: (approvals) => services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason)),
     }));
     // Keep / Revoke on access-review cards (the review worker posts them).
-    features.push(await reviewFeature({ conn, config, directory, recorder, clock, logger }));
+    features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
     const slack = createSlackApp(slackSettings, {
-      lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
+      lookup, directory, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
