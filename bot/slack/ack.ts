@@ -13,8 +13,8 @@ export const DECIDE_BY_MS = 2000;
 export interface AckRecord {
   /** Milliseconds from the request's arrival to the answer. */
   ms: number;
-  /** true when the listener answered; false when the watchdog (or a failure) did. */
-  byListener: boolean;
+  /** Who answered: the receiver itself (a click), a listener, or the watchdog / a failure on their behalf. */
+  by: 'receiver' | 'listener' | 'watchdog';
   status: number;
 }
 
@@ -41,7 +41,7 @@ export class SlackAck implements AckDeadline {
     this.watchdog = setTimeout(() => {
       if (this.done) return;
       onLate();
-      this.write(200, '', false);
+      this.write(200, '', 'watchdog');
     }, Math.max(0, receivedAt + ACK_DEADLINE_MS - now()));
   }
 
@@ -49,17 +49,17 @@ export class SlackAck implements AckDeadline {
 
   /** Bolt's `ack`: an empty 200, a text, or a JSON body (a view_submission's `response_action`). */
   readonly ack = async (response?: unknown): Promise<void> => {
-    if (response === undefined || response === '') this.write(200, '', true);
-    else if (typeof response === 'string') this.write(200, response, true);
-    else this.write(200, JSON.stringify(response), true, 'application/json');
+    if (response === undefined || response === '') this.write(200, '', 'listener');
+    else if (typeof response === 'string') this.write(200, response, 'listener');
+    else this.write(200, JSON.stringify(response), 'listener', 'application/json');
   };
 
-  /** An answer that is not the listener's (processing failed, or ended without acking). */
-  answer(status: number, text: string): void {
-    this.write(status, text, false);
+  /** An answer that is not the listener's: the receiver's own (a click), or a failure. */
+  answer(status: number, text: string, by: AckRecord['by'] = 'watchdog'): void {
+    this.write(status, text, by);
   }
 
-  private write(status: number, text: string, byListener: boolean, type = 'text/plain; charset=utf-8'): void {
+  private write(status: number, text: string, by: AckRecord['by'], type = 'text/plain; charset=utf-8'): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.watchdog);
@@ -67,7 +67,7 @@ export class SlackAck implements AckDeadline {
       this.res.writeHead(status, { 'content-type': type });
       this.res.end(text);
     }
-    this.onAck({ ms: this.now() - this.receivedAt, byListener, status });
+    this.onAck({ ms: this.now() - this.receivedAt, by, status });
   }
 }
 
@@ -89,3 +89,26 @@ export async function answerByDeadline<T>(
 }
 
 const LATE = Symbol('late');
+
+/**
+ * At most `limit` pieces of work at once; the rest wait their turn in order. Work after an ack (a click's
+ * decision) goes through this, so a burst of clicks cannot fill the event loop and starve the acks of
+ * the requests arriving behind them.
+ */
+export class WorkLimiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, Receiver } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
-import { SlackAck, type AckRecord } from './ack.ts';
+import { SlackAck, WorkLimiter, type AckRecord } from './ack.ts';
 import { verifySlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -21,14 +21,18 @@ export interface SlackHttpReceiverOptions {
   now?: () => number;
   /** Told of every answered payload (tests and the bench check answers against the deadline). */
   onAck?: (ack: AckRecord & { kind: string }) => void;
+  /** How many clicks are worked on at once after their ack (default 8). */
+  clickConcurrency?: number;
 }
 
 export class SlackHttpReceiver implements Receiver {
   private app: App | undefined;
   private readonly now: () => number;
+  private readonly clicks: WorkLimiter;
 
   constructor(private readonly opts: SlackHttpReceiverOptions) {
     this.now = opts.now ?? Date.now;
+    this.clicks = new WorkLimiter(opts.clickConcurrency ?? 8);
   }
 
   init(app: App): void { this.app = app; }
@@ -66,16 +70,21 @@ export class SlackHttpReceiver implements Receiver {
       () => this.opts.logger.warn({ kind }, 'slack: listener did not ack in time; acknowledged on its behalf'));
     const retryNum = Number(req.headers['x-slack-retry-num']);
     const retryReason = req.headers['x-slack-retry-reason'];
+    // A click (block_actions) is answered by an empty 200 whatever its listener does (its outcome goes
+    // to the response_url), so it is acked here, before Bolt, and its work waits its turn in the limiter.
+    const click = kind === 'block_actions';
+    if (click) ack.answer(200, '', 'receiver');
+    const process = () => this.app!.processEvent({
+      body,
+      ack: ack.ack,
+      customProperties: { ackDeadline: ack },
+      ...(Number.isInteger(retryNum) ? { retryNum } : {}),
+      ...(typeof retryReason === 'string' ? { retryReason } : {}),
+    });
     try {
-      await this.app!.processEvent({
-        body,
-        ack: ack.ack,
-        customProperties: { ackDeadline: ack },
-        ...(Number.isInteger(retryNum) ? { retryNum } : {}),
-        ...(typeof retryReason === 'string' ? { retryReason } : {}),
-      });
+      await (click ? this.clicks.run(process) : process());
       // Processing ended and nobody acked (no listener matched): nothing will, so answer now.
-      ack.answer(200, '');
+      ack.answer(200, '', 'receiver');
     } catch (err) {
       this.opts.logger.error({ err: errorSummary(err) }, 'slack: processing an event failed');
       ack.answer(500, 'error');

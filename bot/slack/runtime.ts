@@ -14,14 +14,17 @@ import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { createSlackApp } from './app.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
-import { SLACK_EVENTS_PATH } from './receiver.ts';
+import { SLACK_EVENTS_PATH, type SlackHttpReceiverOptions } from './receiver.ts';
 import { adminFeatures } from './security-features.ts';
 import { slackSecurity } from './security-runtime.ts';
 import { reviewFeature } from './review-handlers.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
-export type BotOverrides = ServiceOverrides;
+export interface BotOverrides extends ServiceOverrides {
+  /** Told of every answered Slack payload: how long after arrival, and who answered (tests, the bench). */
+  onSlackAck?: SlackHttpReceiverOptions['onAck'];
+}
 
 export interface RunningBot {
   url: string; // http://host:port of the bot's HTTP server
@@ -53,6 +56,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const slack = createSlackApp(slackSettings, {
       lookup, directory, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,
+      ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);
