@@ -28,6 +28,7 @@ import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
 import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
 import { larkUser } from './identity.ts';
+import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
@@ -65,6 +66,10 @@ export interface LarkHandlerDeps {
   onHandlerCall?: (eventType: string) => void;
 }
 
+/** Lark waits 3 s for a callback's answer; ours leaves room for decryption, checks and the network. */
+const CALLBACK_BUDGET_MS = 2000;
+const CALLBACK_CONCURRENCY = 8;
+
 type Data = Record<string, unknown>;
 type Handler = (data: Data) => Promise<unknown>;
 export type CallbackAnswer = { toast?: { type: 'success' | 'info' | 'warning' | 'error'; content: string }; card?: { type: 'raw'; data: LarkCard } };
@@ -80,6 +85,7 @@ interface Turn {
 export class LarkHandlers {
   private readonly channelKinds = new Map<string, { kind: ChannelKind; until: number }>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly callbacks = new WorkLimiter(CALLBACK_CONCURRENCY);
 
   constructor(private readonly deps: LarkHandlerDeps) {}
 
@@ -218,7 +224,8 @@ export class LarkHandlers {
     const decision = securityDecisionOf(str(value.a));
     if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
     const review = reviewDecisionOf(str(value.a));
-    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)));
+    // Review and approval decisions update every copy of their card themselves: a late toast is not re-sent.
+    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)), true);
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
@@ -227,17 +234,19 @@ export class LarkHandlers {
         return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
       default:
         if (!this.deps.approvals?.handles(str(value.a))) return {};
-        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)));
+        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)), this.deps.approvals.isDecision(str(value.a)));
     }
   }
 
   /**
    * Answers the callback with the outcome when it is ready in time; otherwise with an "in progress" toast,
-   * and the outcome replaces the clicked card later (or arrives as a new message).
+   * and the outcome replaces the clicked card later, or — a toast only — arrives as one new message,
+   * unless `inPlace` (the service updates every copy of the card, which then says the outcome). Work
+   * runs at most `CALLBACK_CONCURRENCY` at once, so a burst of clicks cannot starve the answers behind it.
    */
-  private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>): Promise<CallbackAnswer> {
-    const budget = this.deps.callbackBudgetMs ?? 2500;
-    const result = work();
+  private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>, inPlace = false): Promise<CallbackAnswer> {
+    const budget = this.deps.callbackBudgetMs ?? CALLBACK_BUDGET_MS;
+    const result = this.callbacks.run(work);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); });
     const first = await Promise.race([result, late]).finally(() => clearTimeout(timer));
@@ -245,7 +254,7 @@ export class LarkHandlers {
     this.background(async () => {
       const answer = await result;
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
-      else if (answer.toast) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
+      else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
     return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn.openId)) } };
   }

@@ -9,7 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, Receiver } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
-import { SlackAck, WorkLimiter, type AckRecord } from './ack.ts';
+import { WorkLimiter } from '../runtime/work-limiter.ts';
+import { SlackAck, type AckRecord } from './ack.ts';
 import { verifySlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
