@@ -95,3 +95,12 @@ test.serial('50 Approve clicks and 10 Deny forms at once: all answered in time, 
   const decisions = events.filter((e) => e.requestId === id && ['request.approve', 'request.deny', 'request.cancel', 'request.expire'].includes(String(e.action)));
   t.is(decisions.length, 1, `decision events: ${decisions.map((d) => `${String(d.action)}/${String(d.decision)}`).join(', ')}`);
 });
+
+test.serial('a signed body that is no Slack payload (an empty form, an empty object) is refused at once with 400, never held for the watchdog', async (t) => {
+  const acked = acks.length;
+  for (const [raw, type] of [['', FORM], ['payload=', FORM], ['{}', 'application/json']] as const) {
+    const res = await post(h.eventsUrl, sign(SIGNING_SECRET, raw, type));
+    t.is(res.status, 400, `${type}: ${raw}`);
+  }
+  t.is(acks.length, acked, 'nothing reached Bolt or its ack deadline');
+});
