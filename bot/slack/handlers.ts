@@ -6,7 +6,6 @@ import type { App, webApi } from '@slack/bolt';
 import { principalOf, type ChatIdentifier, type ChatUser } from '../core/identity.ts';
 import type { Asker, LookupService } from '../core/lookup.ts';
 import type { Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Employee } from '../core/domain.ts';
@@ -23,7 +22,6 @@ type WebClient = webApi.WebClient;
 
 export interface SlackHandlerDeps {
   lookup: LookupService;
-  directory: EmployeeDirectory;
   /** Who is asking, by the one rule of every handler; records identity refusals. */
   identity: ChatIdentifier;
   defaultLocale: Locale;

@@ -54,7 +54,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     // Keep / Revoke on access-review cards (the review worker posts them).
     features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
     const slack = createSlackApp(slackSettings, {
-      lookup, directory, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
+      lookup, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,
       ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
