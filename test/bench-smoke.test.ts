@@ -17,6 +17,10 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
   audit: { env: { BENCH_AUDIT_EVENTS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },
   export: { env: { BENCH_EXPORT_ROWS: '500' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   'audit-query': { env: { BENCH_AUDIT_QUERY_EVENTS: '3000', BENCH_AUDIT_QUERY_ROUNDS: '1', BENCH_AUDIT_QUERY_WARMUP: '0' }, figures: ['p95_ms', 'baseline_p95_ms', 'p95_ratio'] },
+  approvals: {
+    env: { BENCH_APPROVALS_REQUESTS: '2', BENCH_APPROVALS_CLICKS: '5', BENCH_APPROVALS_HELPS: '2' },
+    figures: ['p99_ms', 'baseline_p99_ms', 'p99_ratio', 'decision_events_per_request'],
+  },
   lookup: {
     env: { BENCH_LOOKUP_CUSTOMERS: '300', BENCH_LOOKUP_REQUESTS: '40', BENCH_LOOKUP_WARMUP: '5', BENCH_LOOKUP_CONCURRENCY: '4' },
     figures: ['rate', 'p50_ms', 'p99_ms', 'baseline_p99_ms', 'p99_ratio', 'audit_backlog', 'cpu_ms_per_lookup'],

@@ -126,28 +126,6 @@ export class LookupService {
     return recordThenShow(this.deps.recorder, shownEvent, () => ({ kind: 'card' as const, eventId: shownEvent.eventId, customer: shown }));
   }
 
-  /**
-   * Records that a chat user was refused before any decision (unknown, frozen, offboarded). Best effort:
-   * the refusal shows no data, so it is given whether or not the audit log accepts the event.
-   */
-  async recordIdentityRefusal(who: { platform: AuditPlatform; platformUserId: string; employeeId: string | null; code: string; correlationId?: string }): Promise<void> {
-    const event: AuditEventInput = {
-      v: 1,
-      eventId: this.mint(),
-      occurredAt: this.deps.clock.now().toISOString(),
-      actor: { employeeId: who.employeeId, platform: who.platform, platformUserId: who.platformUserId },
-      channelKind: 'none',
-      action: 'lookup.refused',
-      customerIds: [],
-      fields: [],
-      decision: 'denied',
-      ruleIds: [],
-      reasonCode: who.code,
-      ...(who.correlationId ? { correlationId: who.correlationId } : {}),
-    };
-    await this.deps.recorder.record(event).catch(() => undefined);
-  }
-
   private context(channel: ChannelKind, purpose: string | undefined): DecisionContext {
     return { channel, at: this.deps.clock.now(), ...(purpose ? { purpose } : {}) };
   }

@@ -43,12 +43,15 @@ export interface ApprovalTurn { employee: Employee; channelKind: ChannelKind; me
 /** What a request form carries back in its submit button: the target, and where it was asked. */
 interface FormMetadata { target: RequestTarget; channelKind: ChannelKind; origin: string }
 
+const DECISION_ACTIONS = new Set([ACTION_APPROVE, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_CANCEL]);
 const APPROVAL_ACTIONS = new Set([ACTION_REVEAL, ACTION_ACCESS, ACTION_AUDIT_EXPORT, ACTION_REQUEST_SUBMIT, ACTION_APPROVE, ACTION_DENY, ACTION_DENY_SUBMIT, ACTION_CANCEL]);
 
 export class LarkApprovalFlow {
   constructor(private readonly deps: LarkApprovalDeps) {}
 
   handles(action: string): boolean { return APPROVAL_ACTIONS.has(action); }
+  /** Approve, Deny and Cancel decide a request (recorded as `approval` when refused); the rest ask for one. */
+  isDecision(action: string): boolean { return DECISION_ACTIONS.has(action); }
   handlesText(text: string): boolean { return isExportCommand(text); }
 
   /** `export region:east fields:name,phone` → the request form card (or the reason it cannot be asked). */

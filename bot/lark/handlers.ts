@@ -13,10 +13,11 @@ import { createHash } from 'node:crypto';
 import { auditText, type AuditInput } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
-import { mostRestrictedPrincipal, principalOf, resolveEmployee, type ChatProfile } from '../core/identity.ts';
+import { principalOf, type ChatIdentifier, type ChatUser } from '../core/identity.ts';
 import type { Asker, LookupService } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
+import type { RefusedInteraction } from '../core/refusals.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
@@ -26,6 +27,8 @@ import { LarkApiError, type LarkApi } from './api.ts';
 import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
 import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
+import { larkUser } from './identity.ts';
+import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
@@ -39,6 +42,8 @@ export interface LarkHandlerDeps {
   api: LarkApi;
   lookup: LookupService;
   directory: EmployeeDirectory;
+  /** Who is asking, by the one rule of every handler (bound open_id, else the contact e-mail once); records refusals. */
+  identity: ChatIdentifier;
   offboarding: Offboarding;
   /** Requests, approvals and exports (approval-handlers.ts); without it those buttons and `export` do nothing. */
   approvals?: LarkApprovalFlow;
@@ -61,6 +66,10 @@ export interface LarkHandlerDeps {
   onHandlerCall?: (eventType: string) => void;
 }
 
+/** Lark waits 3 s for a callback's answer; ours leaves room for decryption, checks and the network. */
+const CALLBACK_BUDGET_MS = 2000;
+const CALLBACK_CONCURRENCY = 8;
+
 type Data = Record<string, unknown>;
 type Handler = (data: Data) => Promise<unknown>;
 export type CallbackAnswer = { toast?: { type: 'success' | 'info' | 'warning' | 'error'; content: string }; card?: { type: 'raw'; data: LarkCard } };
@@ -76,6 +85,7 @@ interface Turn {
 export class LarkHandlers {
   private readonly channelKinds = new Map<string, { kind: ChannelKind; until: number }>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly callbacks = new WorkLimiter(CALLBACK_CONCURRENCY);
 
   constructor(private readonly deps: LarkHandlerDeps) {}
 
@@ -160,7 +170,7 @@ export class LarkHandlers {
     try {
       if (this.deps.approvals?.handlesText(text)) {
         label = 'export';
-        const employee = await this.identify(turn, (l) => { locale = l; });
+        const employee = await this.identify(turn, 'request', (l) => { locale = l; });
         const asker = await this.asker(turn, employee);
         return await this.reply(turn, await this.deps.approvals.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
       }
@@ -169,7 +179,7 @@ export class LarkHandlers {
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
         return await this.reply(turn, renderView(view));
       }
-      const employee = await this.identify(turn, (l) => { locale = l; });
+      const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
       await this.reply(turn, renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined));
@@ -188,7 +198,7 @@ export class LarkHandlers {
   private auditCard(input: AuditInput, turn: Turn): Promise<LarkCard> {
     return this.deps.audit!.card(input, {
       openId: turn.openId, correlationId: turn.correlationId, ...(turn.group ? { groupChat: turn.chatId } : {}),
-      identify: (setLocale) => this.identify(turn, setLocale),
+      identify: (setLocale) => this.identify(turn, 'audit', setLocale),
       channel: () => this.channelKind(turn),
     });
   }
@@ -214,7 +224,8 @@ export class LarkHandlers {
     const decision = securityDecisionOf(str(value.a));
     if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
     const review = reviewDecisionOf(str(value.a));
-    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)));
+    // Review and approval decisions update every copy of their card themselves: a late toast is not re-sent.
+    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)), true);
     switch (str(value.a)) {
       case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
       case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
@@ -223,17 +234,19 @@ export class LarkHandlers {
         return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
       default:
         if (!this.deps.approvals?.handles(str(value.a))) return {};
-        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)));
+        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)), this.deps.approvals.isDecision(str(value.a)));
     }
   }
 
   /**
    * Answers the callback with the outcome when it is ready in time; otherwise with an "in progress" toast,
-   * and the outcome replaces the clicked card later (or arrives as a new message).
+   * and the outcome replaces the clicked card later, or — a toast only — arrives as one new message,
+   * unless `inPlace` (the service updates every copy of the card, which then says the outcome). Work
+   * runs at most `CALLBACK_CONCURRENCY` at once, so a burst of clicks cannot starve the answers behind it.
    */
-  private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>): Promise<CallbackAnswer> {
-    const budget = this.deps.callbackBudgetMs ?? 2500;
-    const result = work();
+  private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>, inPlace = false): Promise<CallbackAnswer> {
+    const budget = this.deps.callbackBudgetMs ?? CALLBACK_BUDGET_MS;
+    const result = this.callbacks.run(work);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); });
     const first = await Promise.race([result, late]).finally(() => clearTimeout(timer));
@@ -241,7 +254,7 @@ export class LarkHandlers {
     this.background(async () => {
       const answer = await result;
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
-      else if (answer.toast) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
+      else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
     return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn.openId)) } };
   }
@@ -250,7 +263,7 @@ export class LarkHandlers {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn, (l) => { locale = l; });
+      const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, { kind: 'id', value: customerId }, undefined);
       return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined) } };
@@ -266,7 +279,7 @@ export class LarkHandlers {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn, (l) => { locale = l; });
+      const employee = await this.identify(turn, 'share', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       if (asker.channel === 'dm') return { toast: { type: 'info', content: t('lookup.share.dmOnly', locale) } };
       const audience = await this.audience(turn, employee);
@@ -286,7 +299,7 @@ export class LarkHandlers {
     if (!this.deps.security || !/^E-\d{1,10}$/.test(employeeId)) return {};
     let locale = this.deps.defaultLocale;
     try {
-      const clicker = await this.identify(turn, (l) => { locale = l; });
+      const clicker = await this.identify(turn, 'security', (l) => { locale = l; });
       const r = await securityClick({ security: this.deps.security, directory: this.deps.directory }, { employee: clicker, openId: turn.openId }, decision, employeeId);
       return { toast: { type: r.ok ? 'success' : 'warning', content: r.line }, ...(r.card ? { card: { type: 'raw' as const, data: r.card } } : {}) };
     } catch (err) {
@@ -301,7 +314,7 @@ export class LarkHandlers {
     if (!this.deps.reviews) return {};
     let locale = this.deps.defaultLocale;
     try {
-      const clicker = await this.identify(turn, (l) => { locale = l; });
+      const clicker = await this.identify(turn, 'review', (l) => { locale = l; });
       return await this.deps.reviews.decide(clicker, turn.openId, reviewId, decision);
     } catch (err) {
       // A toast only: the review card must keep its buttons for the reviewer.
@@ -312,7 +325,8 @@ export class LarkHandlers {
   private async approvalAction(turn: Turn, messageId: string, value: Data, form: Data): Promise<CallbackAnswer> {
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn, (l) => { locale = l; });
+      const decision = this.deps.approvals!.isDecision(str(value.a));
+      const employee = await this.identify(turn, decision ? 'approval' : 'request', (l) => { locale = l; }, decision ? str(value.r) : undefined);
       const asker = await this.asker(turn, employee);
       return await this.deps.approvals!.onAction({ employee, channelKind: asker.channel, messageId }, value, form);
     } catch (err) {
@@ -348,24 +362,21 @@ export class LarkHandlers {
 
   // ---- shared steps ----------------------------------------------------------------------------------
 
-  private async identify(turn: Turn, setLocale: (l: Locale) => void): Promise<Employee> {
+  /** The shared identifier (refusals recorded there); the locale to answer in follows the outcome. */
+  private async identify(turn: Turn, interaction: RefusedInteraction, setLocale: (l: Locale) => void, requestId?: string): Promise<Employee> {
+    const user = this.user(turn.openId);
     try {
-      const employee = await resolveEmployee(this.deps.directory, 'lark', turn.openId, () => this.profile(turn.openId));
+      const employee = await this.deps.identity.identify(user, { interaction, correlationId: turn.correlationId, ...(requestId ? { requestId } : {}) });
       setLocale(employee.locale);
       return employee;
     } catch (err) {
-      setLocale(await this.localeOf(turn.openId));
-      if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
-        const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
-        await this.deps.lookup.recordIdentityRefusal({ platform: 'lark', platformUserId: turn.openId, employeeId, code: err.code, correlationId: turn.correlationId });
-      }
+      setLocale(await this.deps.identity.localeOf(user, this.deps.defaultLocale));
       throw err;
     }
   }
 
-  private async profile(openId: string): Promise<ChatProfile> {
-    const user = await this.deps.api.user(openId);
-    return user.email ? { email: user.email } : {};
+  private user(openId: string): ChatUser {
+    return larkUser(this.deps.api, openId);
   }
 
   private async asker(turn: Turn, employee: Employee): Promise<Asker> {
@@ -373,9 +384,8 @@ export class LarkHandlers {
   }
 
   /** The employee's locale when known, else the configured default (zh-CN unless set otherwise). */
-  private async localeOf(openId: string): Promise<Locale> {
-    const employee = await this.deps.directory.byChatId('lark', openId).catch(() => null);
-    return employee?.locale ?? this.deps.defaultLocale;
+  private localeOf(openId: string): Promise<Locale> {
+    return this.deps.identity.localeOf(this.user(openId), this.deps.defaultLocale);
   }
 
   private async channelKind(turn: Turn): Promise<ChannelKind> {
@@ -395,14 +405,14 @@ export class LarkHandlers {
     return kind;
   }
 
-  /** Every member of the group as a principal; unknown or inactive members count as the most restricted. */
+  /**
+   * Every member of the group as a principal, identified by the same rule as the asker (a member who
+   * never used custos is matched by e-mail once); anyone not an active employee counts as the most restricted.
+   */
   private async audience(turn: Turn, asker: Employee): Promise<Principal[]> {
     const members = await this.deps.api.chatMembers(turn.chatId);
     const others = members.filter((m) => m !== turn.openId);
-    const principals = await Promise.all(others.map(async (m) => {
-      const e = await this.deps.directory.byChatId('lark', m);
-      return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
-    }));
+    const principals = await Promise.all(others.map((m) => this.deps.identity.member(this.user(m))));
     return [principalOf(asker), ...principals];
   }
 

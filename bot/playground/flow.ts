@@ -4,10 +4,11 @@
 import { auditText } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
-import { mostRestrictedPrincipal, principalOf } from '../core/identity.ts';
+import { mostRestrictedPrincipal, principalOf, recordIdentityRefusal, requireActive } from '../core/identity.ts';
 import type { Asker, LookupService } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
+import type { RefusalDeps, RefusedInteraction } from '../core/refusals.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
@@ -22,6 +23,8 @@ export const PLAYGROUND_ACTIONS = [
   'approval_deny', 'approval_cancel', 'audit_page', 'audit_export',
 ] as const;
 export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
+/** The actions that decide a request (a refused one is recorded as an `approval` interaction). */
+const DECISIONS: ReadonlySet<PlaygroundAction> = new Set(['approval_approve', 'approval_deny_open', 'approval_deny', 'approval_cancel']);
 
 /** The simulated conversations: a DM with the bot, or a channel of the given kind with chosen members. */
 export const PLAYGROUND_CHANNELS = ['dm', 'private', 'public', 'shared'] as const satisfies readonly ChannelKind[];
@@ -43,6 +46,8 @@ export interface FlowResult { command: string; locale: Locale; replies: Reply[] 
 export interface FlowDeps {
   lookup: LookupService;
   directory: EmployeeDirectory;
+  /** The shared refusal path (bot/core/refusals.ts): a picked user who may not act is recorded like a chat user. */
+  refusals: RefusalDeps;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
@@ -72,7 +77,7 @@ export class PlaygroundFlow {
         locale = await this.localeOf(turn.employeeId);
         return this.only(command, locale, helpView(locale, this.deps.securityContact));
       }
-      const employee = await this.identify(turn);
+      const employee = await this.identify(turn, parsed.kind === 'audit' ? 'audit' : 'lookup');
       locale = employee.locale;
       if (parsed.kind === 'audit') {
         command = 'audit';
@@ -100,7 +105,7 @@ export class PlaygroundFlow {
   private async approval(action: Exclude<PlaygroundAction, typeof ACTION_PICK | typeof ACTION_SHARE>, value: string, turn: Turn, form: ApprovalForm): Promise<FlowResult> {
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn);
+      const employee = await this.identify(turn, DECISIONS.has(action) ? 'approval' : action.startsWith('audit') ? 'audit' : 'request');
       locale = employee.locale;
       const a = this.deps.approvals;
       if (!a) throw new Error('approvals are not wired');
@@ -127,7 +132,7 @@ export class PlaygroundFlow {
   private async share(customerId: string, turn: Turn): Promise<FlowResult> {
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn);
+      const employee = await this.identify(turn, 'share');
       locale = employee.locale;
       if (turn.channel === 'dm') return this.only('share', locale, noticeView(t('lookup.share.dmOnly', locale)));
       const audience = await this.audience(employee, turn.members);
@@ -150,18 +155,15 @@ export class PlaygroundFlow {
   }
 
   /** The picked employee, refused (and audited) like a chat user when unknown, frozen or offboarded. */
-  private async identify(turn: Turn): Promise<Employee> {
+  private async identify(turn: Turn, interaction: RefusedInteraction): Promise<Employee> {
     const employee = await this.deps.directory.byId(turn.employeeId);
-    let refusal: CustosError | undefined;
-    if (!employee) refusal = new CustosError(ErrorCode.EmployeeUnknown, 'playground user is not a known employee', { reason: 'no_employee' });
-    else if (employee.status === 'frozen') refusal = new CustosError(ErrorCode.EmployeeFrozen, 'employee is frozen', { employeeId: employee.employeeId });
-    else if (employee.status === 'offboarded') refusal = new CustosError(ErrorCode.EmployeeOffboarded, 'employee is offboarded', { employeeId: employee.employeeId });
-    if (!refusal) return employee!;
-    await this.deps.lookup.recordIdentityRefusal({
-      platform: 'playground', platformUserId: turn.employeeId, employeeId: employee?.employeeId ?? null,
-      code: refusal.code, correlationId: turn.requestId,
-    });
-    throw refusal;
+    try {
+      if (!employee) throw new CustosError(ErrorCode.EmployeeUnknown, 'playground user is not a known employee', { reason: 'no_employee' });
+      return requireActive(employee);
+    } catch (err) {
+      await recordIdentityRefusal(this.deps.refusals, err, { platform: 'playground', platformUserId: turn.employeeId, interaction, correlationId: turn.requestId });
+      throw err;
+    }
   }
 
   /** Every chosen member as a principal; unknown or inactive ones count as the most restricted. */

@@ -82,7 +82,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     });
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
-      lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
+      lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
       approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }),
     });
     // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.

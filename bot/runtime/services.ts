@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
+import { ChatIdentifier } from '../core/identity.ts';
 import type { Presenter } from '../core/lookup.ts';
 import type { OffboardingService } from '../core/offboarding.ts';
 import { systemClock, type Clock, type CustomerReader, type EmployeeDirectory } from '../core/ports.ts';
@@ -54,6 +55,8 @@ export interface BotServices {
   revoker: GrantAndRequestRevoker;
   /** Lookups behind the rate limit and the detectors. */
   lookup: GuardedLookupService;
+  /** The one identity rule of every handler (bound id, else the profile's e-mail once); records refusals. */
+  identity: ChatIdentifier;
   /** redis, database and audit queue, for /readyz. */
   readiness: ReadinessCheck[];
   /** Registers something to close, closed in reverse order by `close`. */
@@ -98,13 +101,14 @@ export async function buildServices(
       present: overrides.presenter ?? applyDecision,
       queryHmacKey: section(config, 'audit').hmacKey,
     }, security);
+    const identity = new ChatIdentifier({ directory, recorder, clock });
     const readiness: ReadinessCheck[] = [
       { name: 'redis', check: () => redis.ping() },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
       { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
     ];
     return {
-      conn, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, readiness,
+      conn, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, readiness,
       onClose: (c) => { closers.push(c); }, close,
     };
   } catch (err) {

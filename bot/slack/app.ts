@@ -7,7 +7,7 @@ import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { dedupeMiddleware, type Deduper } from './dedupe.ts';
 import { registerSlackHandlers, type SlackHandlerDeps } from './handlers.ts';
-import { errorSummary, SlackHttpReceiver } from './receiver.ts';
+import { errorSummary, SlackHttpReceiver, type SlackHttpReceiverOptions } from './receiver.ts';
 
 export interface SlackApp {
   app: App;
@@ -22,7 +22,7 @@ export interface SlackApp {
 /** Registers more listeners on the app (audit queries, security cards, …): features outside the lookup flow. */
 export type SlackFeature = (app: App) => void;
 
-export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { deduper: Deduper; features?: SlackFeature[] }): SlackApp {
+export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { deduper: Deduper; features?: SlackFeature[]; onAck?: SlackHttpReceiverOptions['onAck'] }): SlackApp {
   const logger = boltLogger(deps.logger);
   const clientOptions = {
     slackApiUrl: settings.apiUrl,
@@ -40,7 +40,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
     connection = socketReadiness(socket);
   } else {
     if (!settings.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in http mode');
-    receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger });
+    receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger, ...(deps.onAck ? { onAck: deps.onAck } : {}) });
     app = new App({ token: settings.botToken, receiver, logger, clientOptions });
   }
   app.use(dedupeMiddleware(deps.deduper, deps.logger));

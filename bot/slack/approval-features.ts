@@ -3,6 +3,7 @@
 // routed to Lark for the copies posted there, and the listeners.
 import type { App } from '@slack/bolt';
 import type { ApprovalService } from '../core/approvals/service.ts';
+import type { ChatIdentifier } from '../core/identity.ts';
 import { prepareBotApprovals, type BotApprovalDeps } from '../runtime/approvals.ts';
 import { registerSlackApprovalHandlers } from './approval-handlers.ts';
 import type { SlackFeature } from './app.ts';
@@ -10,6 +11,8 @@ import type { SlackFeature } from './app.ts';
 export interface ApprovalFeatureDeps extends BotApprovalDeps {
   /** Told the service once the app exists (offboarding cancels pending requests through it). */
   onService?: (approvals: ApprovalService) => void;
+  /** The one identity rule of every handler (bot/runtime/services.ts). */
+  identity: ChatIdentifier;
 }
 
 export async function approvalFeatures(deps: ApprovalFeatureDeps): Promise<SlackFeature[]> {
@@ -18,7 +21,7 @@ export async function approvalFeatures(deps: ApprovalFeatureDeps): Promise<Slack
     const approvals = build('slack', { slack: app.client });
     deps.onService?.(approvals);
     registerSlackApprovalHandlers(app, {
-      approvals, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger,
+      approvals, identity: deps.identity, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger,
     });
   };
   return [register];

@@ -5,27 +5,24 @@ import type { App, webApi } from '@slack/bolt';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditAsker, AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditView } from '../core/audit-query-views.ts';
-import type { Employee } from '../core/domain.ts';
-import { ErrorCode, isCustosError } from '../core/errors.ts';
-import { resolveEmployee } from '../core/identity.ts';
+import type { ChatIdentifier } from '../core/identity.ts';
 import type { Locale } from '../core/messages.ts';
-import type { Clock, EmployeeDirectory } from '../core/ports.ts';
-import type { LookupService } from '../core/lookup.ts';
+import type { Clock } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
 import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import { ACTION_AUDIT_NEWER, ACTION_AUDIT_OLDER, renderAuditView } from './audit-blocks.ts';
 import type { SlackMessage } from './blocks.ts';
 import { correlationIdOf } from './handlers.ts';
+import { slackUser } from './identity.ts';
 import { errorSummary } from './receiver.ts';
 
 type WebClient = webApi.WebClient;
 
 export interface SlackAuditDeps {
   audit: AuditQueryService;
-  directory: EmployeeDirectory;
-  /** Records identity refusals (unknown, frozen, offboarded) the same way lookups do. */
-  lookup: LookupService;
+  /** Who is asking, by the one rule of every handler; records identity refusals. */
+  identity: ChatIdentifier;
   clock: Clock;
   defaultLocale: Locale;
   securityContact: string;
@@ -62,7 +59,7 @@ async function runAudit(deps: SlackAuditDeps, text: string | null, turn: AuditTu
   let locale = deps.defaultLocale;
   let view: AuditView;
   try {
-    const employee = await identify(deps, turn);
+    const employee = await deps.identity.identify(slackUser(turn.client, turn.userId), { interaction: 'audit', correlationId: correlationIdOf(turn.correlationId) });
     locale = employee.locale;
     const asker: AuditAsker = { employee, platform: 'slack', platformUserId: turn.userId, channel: await channelKind(turn), correlationId: correlationIdOf(turn.correlationId) };
     view = await auditQueryView(deps.audit, asker, token !== undefined ? { token } : { text: text ?? '' }, deps.clock.now());
@@ -72,21 +69,6 @@ async function runAudit(deps: SlackAuditDeps, text: string | null, turn: AuditTu
   }
   await turn.reply(renderAuditView(view)).catch((e: unknown) => deps.logger.error({ err: errorSummary(e) }, 'slack: could not send the audit reply'));
   done('audit');
-}
-
-async function identify(deps: SlackAuditDeps, turn: AuditTurn): Promise<Employee> {
-  try {
-    return await resolveEmployee(deps.directory, 'slack', turn.userId, async () => {
-      const r = await turn.client.users.info({ user: turn.userId });
-      return r.user?.profile?.email ? { email: r.user.profile.email } : {};
-    });
-  } catch (err) {
-    if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
-      const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
-      await deps.lookup.recordIdentityRefusal({ platform: 'slack', platformUserId: turn.userId, employeeId, code: err.code, correlationId: correlationIdOf(turn.correlationId) });
-    }
-    throw err;
-  }
 }
 
 async function channelKind(turn: AuditTurn): Promise<ChannelKind> {

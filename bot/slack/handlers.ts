@@ -3,10 +3,9 @@
 // live in bot/core; this file translates Slack payloads in and Block Kit out.
 import { createHash } from 'node:crypto';
 import type { App, webApi } from '@slack/bolt';
-import { localeFor, mostRestrictedPrincipal, principalOf, resolveEmployee, type ChatProfile } from '../core/identity.ts';
+import { principalOf, type ChatIdentifier, type ChatUser } from '../core/identity.ts';
 import type { Asker, LookupService } from '../core/lookup.ts';
 import type { Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
 import type { Employee } from '../core/domain.ts';
@@ -14,15 +13,17 @@ import type { Logger } from '../logger.ts';
 import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type SlackMessage } from './blocks.ts';
+import { slackUser } from './identity.ts';
 import { errorSummary } from './receiver.ts';
 import { t } from '../core/messages.ts';
-import { ErrorCode, isCustosError } from '../core/errors.ts';
+import { isCustosError } from '../core/errors.ts';
 
 type WebClient = webApi.WebClient;
 
 export interface SlackHandlerDeps {
   lookup: LookupService;
-  directory: EmployeeDirectory;
+  /** Who is asking, by the one rule of every handler; records identity refusals. */
+  identity: ChatIdentifier;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
@@ -109,16 +110,16 @@ class SlackFlow {
   /** A query, help request or anything else a user typed (`label`: a button that replays a query). */
   async text(text: string, turn: Turn, label?: string): Promise<void> {
     const done = commandTimer(this.deps.metrics, 'slack');
-    const profile = memoProfile(turn);
+    const user = slackUser(turn.client, turn.userId);
     let locale = this.deps.defaultLocale;
     const command = parseCommandOrUsage(text);
     try {
       if (command.kind !== 'lookup') {
-        locale = await this.localeOf(turn, profile);
+        locale = await this.deps.identity.localeOf(user, this.deps.defaultLocale);
         const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
         return await this.send(turn, view);
       }
-      const employee = await this.identify(turn, profile, (l) => { locale = l; });
+      const employee = await this.identify(turn, user, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
       await this.send(turn, lookupResultView(result, locale));
@@ -132,10 +133,10 @@ class SlackFlow {
   /** "Share in channel": post the audience-masked card for the channel's least-privileged member. */
   async share(customerId: string, turn: Turn): Promise<void> {
     const done = commandTimer(this.deps.metrics, 'slack');
-    const profile = memoProfile(turn);
+    const user = slackUser(turn.client, turn.userId);
     let locale = this.deps.defaultLocale;
     try {
-      const employee = await this.identify(turn, profile, (l) => { locale = l; });
+      const employee = await this.identify(turn, user, 'share', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       if (asker.channel === 'dm') return await this.send(turn, noticeView(t('lookup.share.dmOnly', locale)));
       const audience = await this.audience(turn, employee);
@@ -151,31 +152,19 @@ class SlackFlow {
     }
   }
 
-  private async identify(turn: Turn, profile: () => Promise<ChatProfile>, setLocale: (l: Locale) => void): Promise<Employee> {
+  private async identify(turn: Turn, user: ChatUser, interaction: 'lookup' | 'share', setLocale: (l: Locale) => void): Promise<Employee> {
     try {
-      const employee = await resolveEmployee(this.deps.directory, 'slack', turn.userId, profile);
+      const employee = await this.deps.identity.identify(user, { interaction, correlationId: correlationIdOf(turn.correlationId) });
       setLocale(employee.locale);
       return employee;
     } catch (err) {
-      setLocale(await this.localeOf(turn, profile));
-      if (isCustosError(err, ErrorCode.EmployeeUnknown) || isCustosError(err, ErrorCode.EmployeeFrozen) || isCustosError(err, ErrorCode.EmployeeOffboarded)) {
-        const employeeId = typeof err.details.employeeId === 'string' ? err.details.employeeId : null;
-        await this.deps.lookup.recordIdentityRefusal({ platform: 'slack', platformUserId: turn.userId, employeeId, code: err.code, correlationId: correlationIdOf(turn.correlationId) });
-      }
+      setLocale(await this.deps.identity.localeOf(user, this.deps.defaultLocale));
       throw err;
     }
   }
 
   private async asker(turn: Turn, employee: Employee): Promise<Asker> {
     return { employee, platform: 'slack', platformUserId: turn.userId, channel: await this.channelKind(turn), correlationId: correlationIdOf(turn.correlationId) };
-  }
-
-  /** Employee's locale when known, else Slack's locale for the user, else the configured default. */
-  private async localeOf(turn: Turn, profile: () => Promise<ChatProfile>, known?: Employee | null): Promise<Locale> {
-    const employee = known !== undefined ? known : await this.deps.directory.byChatId('slack', turn.userId).catch(() => null);
-    if (employee) return employee.locale;
-    const p = await profile().catch(() => ({} as ChatProfile));
-    return localeFor(null, p.locale, this.deps.defaultLocale);
   }
 
   private async channelKind(turn: Turn): Promise<ChannelKind> {
@@ -196,7 +185,10 @@ class SlackFlow {
     return kind;
   }
 
-  /** Every member of the channel as a principal; unknown or inactive members count as the most restricted. */
+  /**
+   * Every member of the channel as a principal, identified by the same rule as the asker (a member who
+   * never used custos is matched by e-mail once); anyone not an active employee counts as the most restricted.
+   */
   private async audience(turn: Turn, asker: Employee): Promise<Principal[]> {
     const members: string[] = [];
     let cursor: string | undefined;
@@ -206,10 +198,7 @@ class SlackFlow {
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);
     const others = members.filter((m) => m !== turn.userId && m !== turn.botUserId);
-    const principals = await Promise.all(others.map(async (m) => {
-      const e = await this.deps.directory.byChatId('slack', m);
-      return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
-    }));
+    const principals = await Promise.all(others.map((m) => this.deps.identity.member(slackUser(turn.client, m))));
     return [principalOf(asker), ...principals];
   }
 
@@ -239,29 +228,4 @@ function parseCommandOrUsage(text: string): ReturnType<typeof parseCommand> | { 
   } catch (err) {
     return { kind: 'usage', error: err };
   }
-}
-
-/** users.info at most once per request, and only when needed (unbound users, locale of unknown users). */
-function memoProfile(turn: Turn): () => Promise<ChatProfile> {
-  let cached: Promise<ChatProfile> | undefined;
-  return () => {
-    cached ??= turn.client.users.info({ user: turn.userId }).then((r) => ({
-      ...(r.user?.profile?.email ? { email: r.user.profile.email } : {}),
-      ...(r.user?.locale ? { locale: r.user.locale } : {}),
-    }), (err: unknown) => {
-      // A user Slack will not describe to us (another organisation's member in a shared channel, a
-      // deleted account) has no e-mail we could match: an unknown user, refused as such — not an error.
-      if (isSlackPlatformError(err, PROFILE_UNAVAILABLE)) return {};
-      throw err;
-    });
-    return cached;
-  };
-}
-
-const PROFILE_UNAVAILABLE = new Set(['user_not_found', 'user_not_visible', 'account_inactive']);
-
-/** A Web API call Slack answered with `ok: false` and one of `codes` (bolt's stable error code, not its message). */
-function isSlackPlatformError(err: unknown, codes: Set<string>): boolean {
-  const e = err as { code?: unknown; data?: { error?: unknown } } | null;
-  return e?.code === 'slack_webapi_platform_error' && typeof e.data?.error === 'string' && codes.has(e.data.error);
 }

@@ -1,30 +1,39 @@
 // Our own Bolt receiver for HTTP mode. It owns the order of operations Slack's rules need:
-//   raw body (size-capped) → signature + timestamp window (401, nothing else happens) → parse →
-//   url_verification / ssl_check → app.processEvent with an `ack` that writes the HTTP response.
-// A watchdog acks with an empty 200 before Slack's 3-second deadline if a listener has not, so Slack
-// never retries because we were slow; listeners keep running and reply through the Web API.
+//   raw body (size-capped) → signature + timestamp window (401, nothing else happens) → parse → a body
+//   that is no Slack payload at all (an empty form) is a 400 at once → url_verification / ssl_check →
+//   app.processEvent with an ack (ack.ts) that writes the HTTP response once, before its deadline.
+// The deadline is counted from the request's arrival and handed to listeners (`context.ackDeadline`);
+// a watchdog acks with an empty 200 at 2.5 s for a listener that has not, and a request no listener
+// acked is answered as soon as processing ends — never held until the watchdog.
 // The HTTP server itself belongs to bot/http (health and readiness share the port).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, Receiver } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
+import { WorkLimiter } from '../runtime/work-limiter.ts';
+import { SlackAck, type AckRecord } from './ack.ts';
 import { verifySlackRequest } from './verify.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 1024 * 1024;
-const ACK_DEADLINE_MS = 2500;
 
 export interface SlackHttpReceiverOptions {
   signingSecrets: readonly string[];
   logger: Logger;
   now?: () => number;
+  /** Told of every answered payload (tests and the bench check answers against the deadline). */
+  onAck?: (ack: AckRecord & { kind: string }) => void;
+  /** How many clicks are worked on at once after their ack (default 8). */
+  clickConcurrency?: number;
 }
 
 export class SlackHttpReceiver implements Receiver {
   private app: App | undefined;
   private readonly now: () => number;
+  private readonly clicks: WorkLimiter;
 
   constructor(private readonly opts: SlackHttpReceiverOptions) {
     this.now = opts.now ?? Date.now;
+    this.clicks = new WorkLimiter(opts.clickConcurrency ?? 8);
   }
 
   init(app: App): void { this.app = app; }
@@ -34,6 +43,7 @@ export class SlackHttpReceiver implements Receiver {
 
   /** node:http handler for POST /slack/events. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = this.now();
     const raw = await readLimited(req, BODY_LIMIT);
     if (raw === null) return reply(res, 413, 'payload too large');
     const failure = verifySlackRequest({
@@ -48,43 +58,37 @@ export class SlackHttpReceiver implements Receiver {
       return reply(res, 401, 'unauthorized');
     }
     const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
-    if (!body) return reply(res, 400, 'bad request');
+    if (!body || !isSlackPayload(body)) return reply(res, 400, 'bad request');
     if (body.ssl_check !== undefined) return reply(res, 200, '');
     if (body.type === 'url_verification') return replyJson(res, { challenge: String(body.challenge ?? '') });
     if (!this.app) return reply(res, 503, 'not ready');
-    await this.dispatch(body, req, res);
+    await this.dispatch(body, req, res, receivedAt);
   }
 
-  private async dispatch(body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let acked = false;
-    const ack = async (response?: unknown): Promise<void> => {
-      if (acked) return;
-      acked = true;
-      clearTimeout(watchdog);
-      if (response === undefined || response === '') reply(res, 200, '');
-      else if (typeof response === 'string') reply(res, 200, response);
-      else replyJson(res, response);
-    };
-    const watchdog = setTimeout(() => {
-      if (!acked) this.opts.logger.warn('slack: listener did not ack in time; acknowledged on its behalf');
-      void ack();
-    }, ACK_DEADLINE_MS);
+  private async dispatch(body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse, receivedAt: number): Promise<void> {
+    const kind = payloadKind(body);
+    const ack = new SlackAck(res, receivedAt, this.now, (a) => this.opts.onAck?.({ ...a, kind }),
+      () => this.opts.logger.warn({ kind }, 'slack: listener did not ack in time; acknowledged on its behalf'));
     const retryNum = Number(req.headers['x-slack-retry-num']);
     const retryReason = req.headers['x-slack-retry-reason'];
+    // A click (block_actions) is answered by an empty 200 whatever its listener does (its outcome goes
+    // to the response_url), so it is acked here, before Bolt, and its work waits its turn in the limiter.
+    const click = kind === 'block_actions';
+    if (click) ack.answer(200, '', 'receiver');
+    const process = () => this.app!.processEvent({
+      body,
+      ack: ack.ack,
+      customProperties: { ackDeadline: ack },
+      ...(Number.isInteger(retryNum) ? { retryNum } : {}),
+      ...(typeof retryReason === 'string' ? { retryReason } : {}),
+    });
     try {
-      await this.app!.processEvent({
-        body,
-        ack,
-        ...(Number.isInteger(retryNum) ? { retryNum } : {}),
-        ...(typeof retryReason === 'string' ? { retryReason } : {}),
-      });
+      await (click ? this.clicks.run(process) : process());
+      // Processing ended and nobody acked (no listener matched): nothing will, so answer now.
+      ack.answer(200, '', 'receiver');
     } catch (err) {
       this.opts.logger.error({ err: errorSummary(err) }, 'slack: processing an event failed');
-      if (!acked) {
-        acked = true;
-        clearTimeout(watchdog);
-        reply(res, 500, 'error');
-      }
+      ack.answer(500, 'error');
     }
   }
 }
@@ -124,6 +128,16 @@ function parseBody(raw: Buffer, contentType: string): Record<string, unknown> | 
     return null;
   }
   return null;
+}
+
+/** Something Slack sends: an event envelope, an interaction payload (`type`) or a slash command. */
+function isSlackPayload(body: Record<string, unknown>): boolean {
+  return typeof body.type === 'string' || typeof body.command === 'string' || body.ssl_check !== undefined;
+}
+
+/** The payload's kind for logs and ack records: `block_actions`, `view_submission`, `command`, `event_callback`, … */
+function payloadKind(body: Record<string, unknown>): string {
+  return typeof body.command === 'string' ? 'command' : String(body.type).slice(0, 40);
 }
 
 function reply(res: ServerResponse, status: number, text: string): void {

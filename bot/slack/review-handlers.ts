@@ -6,8 +6,9 @@ import type { App } from '@slack/bolt';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
-import { t, userMessage, type Locale } from '../core/messages.ts';
-import type { Clock, EmployeeDirectory } from '../core/ports.ts';
+import type { ChatIdentifier } from '../core/identity.ts';
+import { userMessage, type Locale } from '../core/messages.ts';
+import type { Clock } from '../core/ports.ts';
 import type { AccessReviewService } from '../core/reviews/service.ts';
 import type { ReviewDecision } from '../core/reviews/types.ts';
 import { outcomeText } from '../core/reviews/views.ts';
@@ -15,12 +16,15 @@ import type { Logger } from '../logger.ts';
 import { chatClients, routedReviewNotifier } from '../runtime/chat-routing.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { SlackFeature } from './app.ts';
+import { correlationIdOf } from './handlers.ts';
+import { slackUser } from './identity.ts';
 import { errorSummary } from './receiver.ts';
 import { ACTION_REVIEW } from './review-blocks.ts';
 
 export interface SlackReviewDeps {
   reviews: AccessReviewService;
-  directory: EmployeeDirectory;
+  /** Who clicked, by the one rule of every handler; records identity refusals. */
+  identity: ChatIdentifier;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
@@ -28,14 +32,16 @@ export interface SlackReviewDeps {
 
 export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): void {
   for (const [decision, actionId] of Object.entries(ACTION_REVIEW) as [ReviewDecision, string][]) {
-    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond }) => {
+    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond, client }) => {
       await ack();
       const reviewId = action.type === 'button' ? action.value ?? '' : '';
       const reply = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => undefined);
       let locale = deps.defaultLocale;
       try {
-        const clicker = await deps.directory.byChatId('slack', body.user.id);
-        if (!clicker) return await reply(t('review.notReviewer', locale));
+        const who = await deps.identity.attempt(slackUser(client, body.user.id), { interaction: 'review', correlationId: correlationIdOf(body.trigger_id) }, locale);
+        // Unknown, frozen or offboarded: refused (and recorded by the identifier) before the service decides.
+        if (!who.ok) return await reply(userMessage(who.refusal, who.locale, { contact: deps.securityContact }));
+        const clicker = who.employee;
         locale = clicker.locale;
         const outcome = await deps.reviews.decide(clicker, 'slack', body.user.id, reviewId, decision);
         await reply(outcomeText(outcome, clicker, locale));
@@ -47,7 +53,7 @@ export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): vo
   }
 }
 
-export interface ReviewFeatureDeps { conn: Connection; config: Config; directory: EmployeeDirectory; recorder: AuditRecorder; clock: Clock; logger: Logger }
+export interface ReviewFeatureDeps { conn: Connection; config: Config; identity: ChatIdentifier; recorder: AuditRecorder; clock: Clock; logger: Logger }
 
 /**
  * The click handlers as a Slack feature (runtime.ts), with a notifier on the app's own Web API client
@@ -57,6 +63,6 @@ export async function reviewFeature(deps: ReviewFeatureDeps): Promise<SlackFeatu
   const build = await prepareReviewService(deps.conn);
   return (app) => {
     const reviews = build({ notifier: routedReviewNotifier(chatClients(deps.config, deps.logger, { slack: app.client }), deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
-    registerSlackReviewHandlers(app, { reviews, directory: deps.directory, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger });
+    registerSlackReviewHandlers(app, { reviews, identity: deps.identity, defaultLocale: deps.config.defaultLocale, securityContact: deps.config.securityContact, logger: deps.logger });
   };
 }

@@ -14,14 +14,17 @@ import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { createSlackApp } from './app.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
-import { SLACK_EVENTS_PATH } from './receiver.ts';
+import { SLACK_EVENTS_PATH, type SlackHttpReceiverOptions } from './receiver.ts';
 import { adminFeatures } from './security-features.ts';
 import { slackSecurity } from './security-runtime.ts';
 import { reviewFeature } from './review-handlers.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
-export type BotOverrides = ServiceOverrides;
+export interface BotOverrides extends ServiceOverrides {
+  /** Told of every answered Slack payload: how long after arrival, and who answered (tests, the bench). */
+  onSlackAck?: SlackHttpReceiverOptions['onAck'];
+}
 
 export interface RunningBot {
   url: string; // http://host:port of the bot's HTTP server
@@ -45,14 +48,15 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     services.onClose(() => queues.close());
     features.push(...await approvalFeatures({
       conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
-      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
+      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security, identity: services.identity,
       onService: (approvals) => services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason)),
     }));
     // Keep / Revoke on access-review cards (the review worker posts them).
-    features.push(await reviewFeature({ conn, config, directory, recorder, clock, logger }));
+    features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
     const slack = createSlackApp(slackSettings, {
-      lookup, directory, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
+      lookup, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
       logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,
+      ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);

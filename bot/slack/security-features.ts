@@ -10,7 +10,7 @@ import { registerSlackAuditHandlers } from './audit-handlers.ts';
 export async function adminFeatures(services: BotServices, config: Config, logger: Logger): Promise<SlackFeature[]> {
   const audit = await auditQueryService(services, config);
   return [(app) => registerSlackAuditHandlers(app, {
-    audit, directory: services.directory, lookup: services.lookup, clock: services.clock, metrics: services.metrics,
+    audit, identity: services.identity, clock: services.clock, metrics: services.metrics,
     defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
   })];
 }

@@ -3,13 +3,16 @@
 // clicker re-authorised by the core at click time), and `user_change` with `deleted: true`, which
 // offboards the employee at once.
 import type { App, types, webApi } from '@slack/bolt';
-import type { Locale } from '../core/messages.ts';
+import type { ChatIdentifier } from '../core/identity.ts';
+import { userMessage, type Locale } from '../core/messages.ts';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
 import { alertView, outcomeLine } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { escapeMrkdwn } from './blocks.ts';
+import { correlationIdOf } from './handlers.ts';
+import { slackUser } from './identity.ts';
 import { errorSummary } from './receiver.ts';
 
 export const ACTION_SECURITY = { unfreeze: 'security_unfreeze', keep: 'security_keep', revoke: 'security_revoke' } as const;
@@ -46,23 +49,29 @@ export interface SlackSecurityDeps {
   offboarding: OffboardingService;
   alerts: SlackSecurityAlerts;
   directory: EmployeeDirectory;
+  /** Who clicked, by the one rule of every handler (an admin never seen before is matched by e-mail). */
+  identity: ChatIdentifier;
   defaultLocale: Locale;
+  securityContact: string;
   logger: Logger;
 }
 
 export function registerSlackSecurityHandlers(app: App, deps: SlackSecurityDeps): void {
   deps.alerts.attach(app.client);
   for (const [decision, actionId] of Object.entries(ACTION_SECURITY) as [AdminDecision, string][]) {
-    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond }) => {
+    app.action({ type: 'block_actions', action_id: actionId }, async ({ ack, body, action, respond, client }) => {
       await ack();
       if (action.type !== 'button' || !/^E-\d{1,10}$/.test(action.value ?? '')) return;
+      const user = slackUser(client, body.user.id);
       try {
-        const clicker = await deps.directory.byChatId('slack', body.user.id);
-        const locale = clicker?.locale ?? deps.defaultLocale;
-        if (!clicker || clicker.status !== 'active') {
-          await respond({ response_type: 'ephemeral', replace_original: false, text: outcomeLine({ kind: 'not_allowed' }, '', locale) });
+        const who = await deps.identity.attempt(user, { interaction: 'security', correlationId: correlationIdOf(body.trigger_id) }, deps.defaultLocale);
+        if (!who.ok) {
+          // Unknown, frozen or offboarded: refused (and recorded by the identifier) before the service decides.
+          await respond({ response_type: 'ephemeral', replace_original: false, text: userMessage(who.refusal, who.locale, { contact: deps.securityContact }) });
           return;
         }
+        const clicker = who.employee;
+        const locale = clicker.locale;
         const outcome = await deps.security.decide(clicker, 'slack', body.user.id, decision, action.value!);
         const line = outcomeLine(outcome, `${clicker.name} (${clicker.employeeId})`, locale);
         if (outcome.kind !== 'done') {

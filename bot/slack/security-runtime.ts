@@ -20,7 +20,8 @@ export function slackSecurity(config: Config, logger: Logger): SlackSecurity {
   return {
     alerts: (directory) => (alerts = new SlackSecurityAlerts({ channel: config.securityChannel, directory, locale: config.defaultLocale, logger })),
     feature: (s) => (app) => registerSlackSecurityHandlers(app, {
-      security: s.security, offboarding: s.offboarding, alerts: alerts!, directory: s.directory, defaultLocale: config.defaultLocale, logger,
+      security: s.security, offboarding: s.offboarding, alerts: alerts!, directory: s.directory, identity: s.identity,
+      defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
     }),
   };
 }

@@ -1,6 +1,7 @@
 // Approval-flow requests for tests: modal submissions (view_submission), the modal opened after a
 // click, and a clock the test moves forward.
 import { randomBytes } from 'node:crypto';
+import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { RecordedCall } from '../fakes/slack-api.ts';
 import { FORM, post, sign } from './slack-sign.ts';
 import { SIGNING_SECRET, type SlackHarness } from './slack-bot.ts';
@@ -62,4 +63,18 @@ export function buttons(body: Record<string, unknown>): { actionId: string; valu
   const blocks = (typeof body.blocks === 'string' ? JSON.parse(body.blocks) : body.blocks) as { type: string; elements?: { type: string; action_id?: string; value?: string; text?: { text: string } }[] }[] | undefined;
   return (blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? [])
     .filter((e) => e.type === 'button').map((e) => ({ actionId: e.action_id ?? '', value: e.value ?? '', text: e.text?.text ?? '' }));
+}
+
+/**
+ * `key` asks for access to `groups` of `customerId` through the card's button and the request modal,
+ * as a user would; resolves with the request id from the first approver card posted afterwards.
+ */
+export async function requestAccess(h: SlackHarness, key: DemoEmployeeKey, customerId: string, groups: string[], minutes: number, reason = '客户回访'): Promise<string> {
+  const since = h.fake.calls.length;
+  await h.click(h.userId(key), h.dmOf(key), 'approval_access:1', JSON.stringify({ c: customerId }));
+  const modal = openedView(await modalAfter(h, since));
+  const res = await submitView(h, h.userId(key), modal.callback_id, modal.private_metadata, requestValues(reason, minutes, groups));
+  if (res.body) throw new Error(`request refused: ${res.body}`);
+  const card = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && /#R-[A-P]{10}/.test(String(x.body.text)));
+  return /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!;
 }

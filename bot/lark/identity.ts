@@ -1,0 +1,23 @@
+// A Lark user as the shared identifier (bot/core/identity.ts) sees them: the open_id and a profile read
+// from the contact API at most once per request, and only when needed (an unbound user). Every Lark
+// handler identifies its user through this and ChatIdentifier. Lark gives no per-user locale here, so
+// a user custos does not know is answered in the configured default language.
+import type { ChatProfile, ChatUser } from '../core/identity.ts';
+import { LarkApiError, type LarkApi } from './api.ts';
+
+export function larkUser(api: LarkApi, openId: string): ChatUser {
+  let cached: Promise<ChatProfile> | undefined;
+  const profile = () => {
+    cached ??= api.user(openId).then((u) => (u.email ? { email: u.email } : {}), (err: unknown) => {
+      // A user the contact API will not describe to us (outside the app's visibility, another tenant's
+      // member in a group): no e-mail we could match, so an unknown user — refused as such, not an error.
+      if (err instanceof LarkApiError && PROFILE_UNAVAILABLE.has(err.code)) return {};
+      throw err;
+    });
+    return cached;
+  };
+  return { platform: 'lark', id: openId, profile };
+}
+
+/** contact.user.get: 41050 no authority over the user (not visible to the app). */
+const PROFILE_UNAVAILABLE = new Set([41050]);
