@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { entryArgs } from './helpers/run-custos.ts';
 import { requireEnv } from './helpers/services.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +26,7 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
 
 function runBench(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', name], {
+    execFile(process.execPath, [...entryArgs('bench/run.ts'), name], {
       cwd: root, timeout: 110_000, maxBuffer: 16 * 1024 * 1024,
       env: { ...process.env, MONGODB_URI: requireEnv('MONGODB_URI'), REDIS_URL: requireEnv('REDIS_URL'), ...env },
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
