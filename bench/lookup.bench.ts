@@ -24,7 +24,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { App } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -50,6 +49,7 @@ import { customerModel } from '../bot/store/models.ts';
 import { AUDIT_QUEUE } from '../bot/queue/audit-producer.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { indexEqualityPushdown } from './ferretdb-pg.ts';
+import { runnable } from './processes.ts';
 import { databaseBackend, cpuMeter, now, percentile, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
 import type { Ask, LoadReply, LoadRequest } from './lookup-load.ts';
 
@@ -174,7 +174,8 @@ interface SlackApi { apiUrl: string; token: string }
 
 /** The load generator child (bench/lookup-load.ts): one request and its answer at a time over IPC. */
 function startLoadGenerator(): { child: ChildProcess; ask(req: LoadRequest): Promise<LoadReply> } {
-  const child = fork(fileURLToPath(new URL('./lookup-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const load = runnable('./lookup-load.ts', import.meta.url);
+  const child = fork(load.file, [], { execArgv: load.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = (req: LoadRequest) => new Promise<LoadReply>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`load generator exited (${code})`));
     child.once('exit', onExit);
@@ -190,7 +191,8 @@ function startLoadGenerator(): { child: ChildProcess; ask(req: LoadRequest): Pro
 
 /** `custos start --only worker` as its own process, the way docker/compose.yaml runs it. */
 function startWorkerProcess(workerEnv: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../bot/cli/main.ts', import.meta.url)), 'start', '--only', 'worker'], {
+  const cli = runnable('../bot/cli/main.ts', import.meta.url);
+  return spawn(process.execPath, [...cli.execArgv, cli.file, 'start', '--only', 'worker'], {
     env: { ...process.env, ...workerEnv }, stdio: ['ignore', 'inherit', 'inherit'],
   });
 }

@@ -5,9 +5,11 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleExtension, runnable } from './processes.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const available = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+const suffix = `.bench${moduleExtension(import.meta.url)}`;
+const available = readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length) {
@@ -17,7 +19,8 @@ if (unknown.length) {
 
 function runOne(name: string): Promise<{ code: number; last: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(dir, `${name}.bench.ts`)], {
+    const { file, execArgv } = runnable(`./${name}.bench.ts`, import.meta.url);
+    const child = spawn(process.execPath, [...execArgv, '--expose-gc', file], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -5,7 +5,10 @@
 // `node scripts/with-services.mjs --foreground`: start them, print the URLs, run until Ctrl-C.
 // `--prefer-postgres` (before `--`; `npm run bench` passes it): run FerretDB on the local PostgreSQL
 // server when it answers, since FerretDB-on-SQLite scans the collection for every non-_id filter.
+// `--build-js` (before `--`; `npm test` passes it): compile the sources to JavaScript once and name the
+// directory in CUSTOS_TEST_JS_DIR, for tests that start custos as a process (build-test-js.mjs).
 import { spawn } from 'node:child_process';
+import { buildTestJs, removeTestJs } from './build-test-js.mjs';
 import { startServices } from './services.mjs';
 
 const argv = process.argv.slice(2);
@@ -13,16 +16,25 @@ const dash = argv.indexOf('--');
 const own = dash >= 0 ? argv.slice(0, dash) : argv;
 const foreground = own.includes('--foreground');
 const preferPostgres = own.includes('--prefer-postgres');
+const buildJs = own.includes('--build-js');
 const cmd = dash >= 0 ? argv.slice(dash + 1) : [];
 if (!foreground && cmd.length === 0) {
-  process.stderr.write('usage: with-services.mjs [--prefer-postgres] --foreground | with-services.mjs [--prefer-postgres] -- COMMAND [ARGS…]\n');
+  process.stderr.write('usage: with-services.mjs [--prefer-postgres] --foreground | with-services.mjs [--prefer-postgres] [--build-js] -- COMMAND [ARGS…]\n');
   process.exit(2);
 }
 
 let services;
+let jsDir;
+try {
+  if (buildJs) jsDir = await buildTestJs();
+} catch (err) {
+  process.stderr.write(`build-test-js: ${err.message}\n`);
+  process.exit(1);
+}
 try {
   services = await startServices({ preferPostgres });
 } catch (err) {
+  if (jsDir) removeTestJs(jsDir);
   process.stderr.write(`services: ${err.message}\n`);
   process.exit(1);
 }
@@ -32,6 +44,7 @@ async function finish(code) {
   if (stopping) return;
   stopping = true;
   await services.stop().catch((e) => process.stderr.write(`services: stop failed: ${e.message}\n`));
+  if (jsDir) removeTestJs(jsDir);
   process.exit(code);
 }
 
@@ -41,7 +54,7 @@ if (foreground) {
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => finish(0));
 } else {
   // `npm run bench -- NAME` / `npm test -- FILE` append their arguments after ours.
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...services.env } });
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...services.env, ...(jsDir ? { CUSTOS_TEST_JS_DIR: jsDir } : {}) } });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => { child.kill(sig); setTimeout(() => finish(130), 10000).unref(); });
   }

@@ -13,6 +13,7 @@ import { AUDIT_QUEUE, createAuditProducer, type AuditProducer } from '../bot/que
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
 import { dropPrefix, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
+import { entryArgs } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
@@ -35,8 +36,9 @@ function envFor(prefix: string, dbName: string) {
 
 interface Child { proc: ChildProcess; log: string[]; started: Promise<void>; exited: Promise<{ code: number | null; signal: string | null }> }
 
-function spawnWorker(env: NodeJS.ProcessEnv, args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Runs `entry` (a path from the checkout root) with `args` as a child process. */
+function spawnWorker(env: NodeJS.ProcessEnv, entry: string, args: string[] = []): Child {
+  const proc = spawn(process.execPath, [...entryArgs(entry), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   let onStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => { onStarted = resolve; });
@@ -102,7 +104,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
   let storedWhileKilled = 0;
   const logs: string[][] = [];
   for (let round = 0; round < 10; round++) {
-    const child = spawnWorker(env, ['workers/main.ts']);
+    const child = spawnWorker(env, 'workers/main.ts');
     logs.push(child.log);
     await child.started;
     const before = await models.events.countDocuments({});
@@ -119,7 +121,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
   t.log(`kills with jobs in hand: ${killedWithJobsInHand}/10; stored before the final run: ${storedWhileKilled}/${acked.length}`);
   t.true(killedWithJobsInHand >= 1, 'at least one kill landed mid-batch');
 
-  const final = spawnWorker(env, ['workers/main.ts']);
+  const final = spawnWorker(env, 'workers/main.ts');
   logs.push(final.log);
   await final.started;
   await waitFor(async () => (await models.events.countDocuments({})) >= acked.length && (await queue.getActiveCount()) === 0
@@ -149,8 +151,8 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   t.teardown(() => producer.close());
   t.true(await producer.ready(5000));
 
-  const a = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
-  const b = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
+  const a = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
+  const b = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   await Promise.all([a.started, b.started]);
   const acked: string[] = [];
   await recordMany(producer, 0, 200, acked);
@@ -190,7 +192,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   // A backlog far longer than one batch, so the stop lands while the worker is busy.
   const acked: string[] = [];
   await recordMany(producer, 0, 1000, acked);
-  const first = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
+  const first = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   await first.started;
   await waitFor(async () => (await m.events.countDocuments({})) > 0, 30_000);
   const termAt = Date.now();
@@ -210,7 +212,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   t.is(await queue.getWaitingCount() + await queue.getPrioritizedCount(), acked.length - storedAtStop, 'every unstored event still queued');
   t.is((await allCheckpoints(m)).at(-1)?.lastSeq, storedAtStop, 'the stop wrote a checkpoint covering the chain');
 
-  const second = spawnWorker(env, ['bot/cli/main.ts', 'start', '--only', 'worker']);
+  const second = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   await second.started;
   await waitFor(async () => (await m.events.countDocuments({})) >= acked.length, 120_000);
   second.proc.kill('SIGTERM');

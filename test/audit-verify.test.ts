@@ -13,6 +13,7 @@ import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
 import { buildAuditLog } from './helpers/audit-log-fixture.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
@@ -30,7 +31,7 @@ function runVerify(...extra: string[]): Promise<{ code: number; stdout: string }
 
 function runVerifyWith(moreEnv: Record<string, string>, ...extra: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'audit', 'verify', ...extra], { cwd: root, env: { ...process.env, ...env, ...moreEnv } }, (err, stdout) => {
+    execFile(process.execPath, custosArgs(['audit', 'verify', ...extra]), { cwd: root, env: { ...process.env, ...env, ...moreEnv } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
     });
   });

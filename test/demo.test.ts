@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { demoEmployee } from '../bot/store/demo-company.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,7 +37,7 @@ test('custos demo reaches a working playground and Ctrl-C stops everything it st
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' };
   // Its own process group, so that the test can check that nothing of it survives.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bot/cli/main.ts'), 'demo', '--data-dir', dataDir, '--port', '0', '--customers', '40'],
+  const child = spawn(process.execPath, custosArgs(['demo', '--data-dir', dataDir, '--port', '0', '--customers', '40']),
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';

@@ -18,6 +18,7 @@ import { parseCsvLine, stripMarker } from './helpers/export-csv.ts';
 import { SlackHarness, messageText } from './helpers/slack-bot.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { runExport } from '../workers/export/run.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const run = promisify(execFile);
 const clock = movableClock();
@@ -37,7 +38,7 @@ async function trace(text: string): Promise<string> {
   const file = join(dir, 'leak.csv');
   await writeFile(file, text, 'utf8');
   const env = { ...process.env, MONGODB_URI: h.config.mongo!.uri, MONGODB_DB: h.config.mongo!.db, CUSTOS_AUDIT_HMAC_KEY: h.config.audit!.hmacKey.toString('base64'), CUSTOS_AUDIT_SIGNING_KEY: h.config.audit!.signingKey.toString('base64') };
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', 'export', 'trace', file], { env });
+  const { stdout } = await run(process.execPath, custosArgs(['export', 'trace', file]), { env });
   return stdout;
 }
 

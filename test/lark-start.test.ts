@@ -15,6 +15,7 @@ import { seedDemo } from '../bot/store/seed.ts';
 import { cardText, FakeLarkApi } from './fakes/lark-api.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 import { ENCRYPT_KEY, messageEvent, post, signed, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
@@ -45,7 +46,7 @@ async function freePort(): Promise<number> {
 
 test('custos start runs the Lark bot when LARK_APP_ID is set, answers a signed DM, audits it, and stops on SIGTERM', async (t) => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bot/cli/main.ts'), 'start'], {
+  const child = spawn(process.execPath, custosArgs(['start']), {
     cwd: root, env: { PATH: process.env.PATH, ...env, LARK_HTTP_PORT: String(port), HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -13,12 +13,13 @@ import { connectDatabase, ensureIndexes } from '../bot/store/db.ts';
 import { EmployeeStore } from '../bot/store/employee-store.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
 import { demoEmployee } from '../bot/store/demo-company.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const run = promisify(execFile);
 
 async function custos(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bot/cli/main.ts', ...args], { env, timeout: 110_000 }); // tsx start-up on a loaded 2-core machine; below ava's 120 s
+    const { stdout, stderr } = await run(process.execPath, custosArgs(args), { env, timeout: 110_000 }); // start-up on a loaded 2-core machine; below ava's 120 s
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };

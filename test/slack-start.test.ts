@@ -14,6 +14,7 @@ import { FakeSlackApi } from './fakes/slack-api.ts';
 import { messageText } from './helpers/slack-bot.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
+import { custosArgs } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'start-test-signing-secret-0123456789';
@@ -52,7 +53,7 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 30_000): Promise<
 }
 
 function startCustos(args: string[], port: number): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bot/cli/main.ts'), 'start', ...args], {
+  const child = spawn(process.execPath, custosArgs(['start', ...args]), {
     cwd: root, env: { PATH: process.env.PATH, ...env, HTTP_PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

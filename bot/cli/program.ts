@@ -1,10 +1,15 @@
 // The `custos` command. Each subcommand lives in its own module under bot/cli/commands and registers
-// itself on the program; only subcommands that work are registered.
+// itself on the program; only subcommands that work are registered. A run loads only the module of the
+// command it runs (commands/index.ts), so `custos --help` starts in a fraction of a second.
 import { Command, CommanderError } from 'commander';
 import { isCustosError } from '../core/errors.ts';
-import { registerCommands } from './commands/index.ts';
+import { commandFor, registerCommands } from './commands/index.ts';
 
-export function buildProgram(): Command {
+/**
+ * The program, with the command `argv` names loaded from its module (the others listed by summary), or,
+ * without `argv`, with every command loaded (what tests walk).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('custos')
     .description('custos: controlled customer lookups in Slack and Lark, with approvals and a tamper-evident audit log.\n'
       + 'Configuration comes from the environment (see README: Configuration).')
@@ -21,13 +26,13 @@ Examples:
 
 Run \`custos <command> --help\` for the options of each command.`)
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv === undefined ? undefined : (commandFor(argv) ?? null));
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {

@@ -1,15 +1,32 @@
 // Runs the real `custos` command as a child process (as an operator would), capturing its output.
+// Processes start node on the JavaScript `npm test` compiled once (scripts/build-test-js.mjs, named by
+// CUSTOS_TEST_JS_DIR); run without it (plain `npx ava`), they boot tsx on the sources instead.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * Node's arguments to run one of our entry points (`bot/cli/main.ts`, `workers/main.ts`, a path from the
+ * checkout root) as a process: its compiled JavaScript when the test run built it, else the source via tsx.
+ */
+export function entryArgs(entry: string): string[] {
+  const js = process.env.CUSTOS_TEST_JS_DIR;
+  if (js) return ['--enable-source-maps', path.join(js, entry.replace(/\.ts$/, '.js'))];
+  return ['--import', 'tsx', path.join(root, entry)];
+}
+
+/** Node's arguments for `custos ARGS…`. */
+export function custosArgs(args: readonly string[]): string[] {
+  return [...entryArgs('bot/cli/main.ts'), ...args];
+}
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bot/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, custosArgs(args), {
       cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -19,4 +36,26 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/**
+ * `custos ARGS…` inside this process, through `main` (what the binary runs), for what needs no process of
+ * its own: help texts. Output written to process.stdout / stderr meanwhile is captured; so only from
+ * serial tests, and not for commands that read the environment or start services.
+ */
+export async function runCliHere(args: string[]): Promise<CliResult> {
+  const { main } = await import('../../bot/cli/program.ts');
+  let stdout = '';
+  let stderr = '';
+  const { stdout: out, stderr: err } = process;
+  const [writeOut, writeErr, exitCode] = [out.write, err.write, process.exitCode];
+  out.write = ((chunk: string | Uint8Array) => { stdout += String(chunk); return true; }) as typeof out.write;
+  err.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof err.write;
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    out.write = writeOut;
+    err.write = writeErr;
+    process.exitCode = exitCode;
+  }
 }

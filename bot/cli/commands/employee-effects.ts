@@ -14,7 +14,6 @@ import type { EmployeeChangeHandler } from '../../store/employee-changes.ts';
 import { EmployeeStore } from '../../store/employee-store.ts';
 import { MongoGrantStore } from '../../store/grant-store.ts';
 import { MongoRequestStore } from '../../store/request-store.ts';
-import { workerApprovalParts } from '../../../workers/approvals/service.ts';
 
 const AUDIT_READY_MS = 5000;
 
@@ -23,6 +22,8 @@ export interface EmployeeEffects { handler: EmployeeChangeHandler; close(): Prom
 async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<PendingCanceller> {
   if (!config.slack && !config.lark) return storeCanceller(new MongoRequestStore(conn), systemClock);
   const logger = createLogger({ level: 'warn', name: 'import' });
+  // Loaded here, not at the top: it brings the chat SDKs, which only an import with a chat platform needs.
+  const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
   const { approvals } = await workerApprovalParts(conn, config, logger, systemClock, producer);
   return (id, reason) => approvals.cancelAllOf(id, reason);
 }
