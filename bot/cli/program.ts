@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCustosError } from '../core/errors.ts';
 import { registerCommands } from './commands/index.ts';
+import { addEnvFileOption, configErrorHint } from './env-file.ts';
 
 export function buildProgram(): Command {
   const program = new Command('custos')
@@ -22,6 +23,7 @@ Examples:
 Run \`custos <command> --help\` for the options of each command.`)
     .exitOverride();
   registerCommands(program);
+  addEnvFileOption(program);
   return program;
 }
 
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (isCustosError(err)) {
-      process.stderr.write(`custos: ${err.message}\n`);
+      process.stderr.write(`custos: ${err.message}\n${configErrorHint(err, argv)}`);
       return 1;
     }
     process.stderr.write(`custos: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -12,6 +12,8 @@ import { CustosError, ErrorCode } from './errors.ts';
 import { principalOf } from './identity.ts';
 import type { Clock, CustomerQuery, CustomerReader, ScopeFilter } from './ports.ts';
 import { recordThenShow } from './record.ts';
+import type { OffHoursDetail, WorkingHours } from './working-hours.ts';
+import type { PolicyEngineImpl } from '../../policies/engine/engine.ts';
 import type { ChannelKind, Decision, DecisionContext, FieldOutcome, PolicyEngine, Principal } from '../../policies/types.ts';
 
 export const MAX_CANDIDATES = 10;
@@ -65,9 +67,18 @@ export type ShareResult = { kind: 'card'; eventId: string; customer: ShownCustom
  * into a sentence. Audit failures surface as CustosError(AuditUnavailable) instead.
  */
 export class LookupRefused extends CustosError {
-  constructor(readonly reason: 'purpose_required' | 'purpose_pii' | 'denied' | 'audience_denied', readonly denyReason?: string) {
+  constructor(
+    readonly reason: 'purpose_required' | 'purpose_pii' | 'denied' | 'audience_denied', readonly denyReason?: string,
+    /** For `off_hours`: the hours and zone the refusal states (no personal data: policy and a time zone). */
+    readonly offHours?: OffHoursDetail,
+  ) {
     super(ErrorCode.PolicyDenied, `lookup refused: ${reason}${denyReason ? ` (${denyReason})` : ''}`, { reason, denyReason });
   }
+}
+
+/** The policy's working hours, when the engine carries its policy (createPolicyEngine's engines do). */
+function workingHoursOf(engine: PolicyEngine): WorkingHours | undefined {
+  return (engine as Partial<Pick<PolicyEngineImpl, 'policy'>>).policy?.settings.workingHours;
 }
 
 export class LookupService {
@@ -186,7 +197,12 @@ export class LookupService {
     }
     const purposeMissing = (decision.purposeRequired || decision.denyReason === 'purpose_required') && !purpose;
     if (purposeMissing && action === 'lookup') await this.refuse(asker, decision, action, query, new LookupRefused('purpose_required'));
-    if (!decision.allowed) await this.refuse(asker, decision, action, query, new LookupRefused('denied', decision.denyReason));
+    if (!decision.allowed) await this.refuse(asker, decision, action, query, new LookupRefused('denied', decision.denyReason, this.offHours(asker, decision)));
+  }
+
+  private offHours(asker: Asker, decision: Decision): OffHoursDetail | undefined {
+    const hours = decision.denyReason === 'off_hours' ? workingHoursOf(this.deps.engine) : undefined;
+    return hours ? { hours, timezone: asker.employee.timezone, at: this.deps.clock.now() } : undefined;
   }
 
   /**

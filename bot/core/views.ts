@@ -6,6 +6,7 @@ import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from 
 import { ErrorCode, isCustosError } from './errors.ts';
 import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
 import { hasMessage, t, userMessage, type Locale } from './messages.ts';
+import { offHoursText } from './working-hours.ts';
 
 export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
 export interface GroupView { group: FieldGroup; label: string; fields: FieldView[] }
@@ -121,7 +122,10 @@ export function errorView(err: unknown, locale: Locale, contact: string): View {
       case 'purpose_required': return noticeView(t('lookup.purposeRequired', locale), 'refusal');
       case 'purpose_pii': return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
       case 'audience_denied': return noticeView(t('lookup.share.denied', locale), 'refusal');
-      case 'denied': return noticeView(t('lookup.denied', locale, { reason: reasonText(err.denyReason ?? 'no_rule', locale), contact }), 'refusal');
+      case 'denied': {
+        const reason = err.offHours ? offHoursText(err.offHours, locale) : reasonText(err.denyReason ?? 'no_rule', locale);
+        return noticeView(t('lookup.denied', locale, { reason, contact }), 'refusal');
+      }
     }
   }
   if (isCustosError(err, ErrorCode.QueryInvalid)) {
