@@ -13,6 +13,7 @@ import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
 import { decodePageToken, describeFilter } from './audit-query-service.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
 import { t, type Locale } from './messages.ts';
+import { piiKindLabel } from './value-labels.ts';
 
 export type ApprovalButton = { action: 'approve' | 'deny' | 'cancel'; label: string; value: string; style?: 'primary' | 'danger' };
 
@@ -141,7 +142,10 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
 
 /** The sentence for a refusal or a stale click, in the reader's locale. */
 export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string): string | null {
-  if (err instanceof ApprovalRefused) return t(`approval.refused.${err.reason}`, locale, { contact, ...err.params });
+  if (err instanceof ApprovalRefused) {
+    const params: Record<string, string | number> = { contact, ...err.params };
+    return t(`approval.refused.${err.reason}`, locale, typeof params.kind === 'string' ? { ...params, kind: piiKindLabel(params.kind, locale) } : params);
+  }
   if (err instanceof AlreadyDecided) {
     // A system decision (expiry, offboarding) has nobody to name.
     return t(err.by.length ? 'approval.alreadyDecided' : 'approval.alreadyDecidedBySystem', locale, {

@@ -6,6 +6,7 @@ import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from 
 import { ErrorCode, isCustosError } from './errors.ts';
 import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
 import { hasMessage, t, userMessage, type Locale } from './messages.ts';
+import { valueLabel } from './value-labels.ts';
 import { offHoursText } from './working-hours.ts';
 
 export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
@@ -46,14 +47,14 @@ export function noticeView(text: string, tone: 'info' | 'refusal' | 'error' = 'i
 export function lookupResultView(result: LookupResult, locale: Locale): View {
   switch (result.kind) {
     case 'none':
-      return noticeView(t(ErrorCode.NotFound, locale));
+      return noticeView(result.idChecksum ? `${t(ErrorCode.NotFound, locale)} ${t('lookup.idChecksum', locale)}` : t(ErrorCode.NotFound, locale));
     case 'pick':
       return {
         kind: 'pick',
         intro: t(result.more ? 'lookup.pick.introMore' : 'lookup.pick.intro', locale, { count: result.candidates.length }),
         candidates: result.candidates.map((c) => ({
           customerId: c.customerId,
-          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.value)}`).join(' · '),
+          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.outcome.startsWith('mask:') ? f.value : valueLabel(f.field, f.value, locale))}`).join(' · '),
           button: { label: t('lookup.pick.button', locale), value: c.customerId },
         })),
       };
@@ -87,7 +88,9 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   for (const f of c.fields) {
     const g = groupOf(f.field);
     const list = byGroup.get(g) ?? [];
-    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: displayValue(f.value), masked: f.outcome.startsWith('mask:') });
+    // The badge says what the reader sees: a mask that left the value whole (a loose name) is not "masked".
+    const masked = f.outcome.startsWith('mask:') && !f.asIs;
+    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: displayValue(masked ? f.value : valueLabel(f.field, f.value, locale)), masked });
     byGroup.set(g, list);
   }
   const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
