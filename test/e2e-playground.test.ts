@@ -65,6 +65,19 @@ async function say(page: Page, text: string): Promise<void> {
   await page.locator('#log > li.to-you').nth(before).waitFor();
 }
 
+/** Fills the newest request form (contact details, 60 minutes, a reason), submits it, returns the request id. */
+async function submitContactRequest(page: Page): Promise<string> {
+  const form = page.locator('#log form.request-form').last();
+  await form.waitFor();
+  await form.locator('textarea[name="purpose"]').fill('续约前核对联系人');
+  await form.locator('input[name="duration"]').fill('60');
+  await form.locator('input[name="groups"][value="contact"]').check();
+  await form.locator('button[type="submit"]').click();
+  const sent = page.locator('#log p.notice', { hasText: '已提交' }).last();
+  await sent.waitFor();
+  return /R-[A-P]{10}/.exec((await sent.textContent())!)![0];
+}
+
 test('request access → approve → field shown → audit log as the auditor, in a real browser', async (t) => {
   t.true(existsSync(CHROMIUM), 'chromium is installed (.ci/run installs it)');
   const rep = demoEmployee('salesRep');
@@ -89,15 +102,7 @@ test('request access → approve → field shown → audit log as the auditor, i
 
     // 2. Request access to the contact group with a reason and a duration.
     await card.locator('button[data-action="approval_access"]').click();
-    const form = page.locator('#log form.request-form').last();
-    await form.waitFor();
-    await form.locator('textarea[name="purpose"]').fill('续约前核对联系人');
-    await form.locator('input[name="duration"]').fill('60');
-    await form.locator('input[name="groups"][value="contact"]').check();
-    await form.locator('button[type="submit"]').click();
-    const sent = page.locator('#log p.notice', { hasText: '已提交' }).last();
-    await sent.waitFor();
-    const requestId = /R-[A-P]{10}/.exec((await sent.textContent())!)![0];
+    const requestId = await submitContactRequest(page);
 
     // 3. The approver's inbox holds the request card; approving it is confirmed.
     await as(page, lead.employeeId);
@@ -219,16 +224,9 @@ test.serial('the README story in a browser, outside and inside Shanghai working 
       }
       t.deepEqual(await buttonsUsable(page, '#log article.card'), []);
       await card.locator('button[data-action="approval_access"]').click();
-      const form = page.locator('#log form.request-form').last();
-      await form.waitFor();
+      await page.locator('#log form.request-form').last().waitFor();
       t.deepEqual(await buttonsUsable(page, '#log form.request-form'), []);
-      await form.locator('textarea[name="purpose"]').fill('续约前核对联系人');
-      await form.locator('input[name="duration"]').fill('60');
-      await form.locator('input[name="groups"][value="contact"]').check();
-      await form.locator('button[type="submit"]').click();
-      const sent = page.locator('#log p.notice', { hasText: '已提交' }).last();
-      await sent.waitFor();
-      requestId = /R-[A-P]{10}/.exec((await sent.textContent())!)![0];
+      requestId = await submitContactRequest(page);
     });
 
     await step('reload-keeps-pending-card', async () => {
