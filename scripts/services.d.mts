@@ -6,4 +6,4 @@ export interface StartedServices {
 }
 export function freePort(): Promise<number>;
 export const DEFAULT_POSTGRES_URL: string;
-export function startServices(opts?: { log?: (message: string) => void; dataDir?: string; preferPostgres?: boolean }): Promise<StartedServices>;
+export function startServices(opts?: { log?: (message: string) => void; dataDir?: string; preferPostgres?: boolean; ownProcessGroup?: boolean }): Promise<StartedServices>;

@@ -52,7 +52,7 @@ function tcpExchange(port, payload) {
   });
 }
 
-async function startRedis(dir, log) {
+async function startRedis(dir, log, detached = false) {
   if (!onPath('redis-server')) {
     throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL');
   }
@@ -64,7 +64,7 @@ async function startRedis(dir, log) {
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
     '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--dir', data, '--daemonize', 'no',
     '--logfile', path.join(data, 'redis.log'),
-  ], { stdio: 'ignore' });
+  ], { stdio: 'ignore', detached });
   await waitFor('redis-server', child, async () => (await tcpExchange(port, 'PING\r\n')).startsWith('+PONG'), 15000);
   log(`redis    redis://127.0.0.1:${port}`);
   return { url: `redis://127.0.0.1:${port}`, child, port };
@@ -113,7 +113,7 @@ function postgresUrlFor(preferPostgres, log) {
   return undefined;
 }
 
-async function startMongo(dir, log, preferPostgres) {
+async function startMongo(dir, log, preferPostgres, detached = false) {
   const port = await freePort();
   const data = path.join(dir, 'mongo');
   mkdirSync(data, { recursive: true });
@@ -123,7 +123,7 @@ async function startMongo(dir, log, preferPostgres) {
   if (onPath('mongod') && process.env.CUSTOS_FORCE_FERRETDB !== '1') {
     backend = 'mongod';
     child = spawn('mongod', ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', data, '--quiet',
-      '--logpath', path.join(data, 'mongod.log')], { stdio: 'ignore' });
+      '--logpath', path.join(data, 'mongod.log')], { stdio: 'ignore', detached });
   } else {
     const bin = ensureFerretDb(log);
     // FerretDB's PostgreSQL backend pushes top-level equality filters down to PostgreSQL (as jsonb `@>`,
@@ -136,7 +136,7 @@ async function startMongo(dir, log, preferPostgres) {
     pgDatabaseUrl = pg ? await freshPostgresDatabase(pg, log) : undefined;
     const handler = pg ? ['--handler=postgresql', `--postgresql-url=${pgDatabaseUrl}`] : [`--sqlite-url=file:${data}/`];
     child = spawn(bin, [...handler, `--listen-addr=127.0.0.1:${port}`, '--log-level=error'],
-      { stdio: 'ignore', env: { ...process.env, DO_NOT_TRACK: '1' } });
+      { stdio: 'ignore', detached, env: { ...process.env, DO_NOT_TRACK: '1' } });
   }
   await waitFor('mongo server', child, async () => { await tcpExchange(port, null); return true; }, 30000);
   log(`mongo    mongodb://127.0.0.1:${port}`);
@@ -150,8 +150,11 @@ async function startMongo(dir, log, preferPostgres) {
  * CUSTOS_MONGO_BACKEND names what answers MONGODB_URI (mongod, ferretdb-postgresql, ferretdb-sqlite,
  * external) so a bench can say what it measured; CUSTOS_FERRETDB_PG_DATABASE_URL is the PostgreSQL
  * database FerretDB stores into, when it runs on PostgreSQL (benches add indexes there, bench/ferretdb-pg.ts).
+ * `ownProcessGroup` (`custos demo`) starts each server in its own process group: Ctrl-C in a terminal
+ * signals the whole foreground group, and the servers must outlive the workers that are still closing
+ * their connections; stop() ends them last.
  */
-export async function startServices({ log = (m) => process.stderr.write(`services: ${m}\n`), dataDir, preferPostgres = false } = {}) {
+export async function startServices({ log = (m) => process.stderr.write(`services: ${m}\n`), dataDir, preferPostgres = false, ownProcessGroup = false } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'custos-svc-'));
   const started = [];
   const env = {};
@@ -171,12 +174,12 @@ export async function startServices({ log = (m) => process.stderr.write(`service
   };
   try {
     if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-    else { const r = await startRedis(dir, log); started.push(r); env.REDIS_URL = r.url; }
+    else { const r = await startRedis(dir, log, ownProcessGroup); started.push(r); env.REDIS_URL = r.url; }
     if (process.env.MONGODB_URI) {
       env.MONGODB_URI = process.env.MONGODB_URI;
       env.CUSTOS_MONGO_BACKEND = process.env.CUSTOS_MONGO_BACKEND ?? 'external';
     } else {
-      const m = await startMongo(dir, log, preferPostgres);
+      const m = await startMongo(dir, log, preferPostgres, ownProcessGroup);
       started.push(m);
       env.MONGODB_URI = m.url;
       env.CUSTOS_MONGO_BACKEND = m.backend;

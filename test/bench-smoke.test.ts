@@ -14,6 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Tiny sizes for each bench, and the figures its result line must carry. */
 const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }> = {
   policy: { env: { POLICY_BENCH_ITERATIONS: '2000' }, figures: ['rate', 'baseline_rate', 'cost_ratio'] },
+  demo: { env: { BENCH_DEMO_CUSTOMERS: '20' }, figures: ['first_s', 'restart_s', 'seed_s', 'restart_ratio'] },
   import: { env: { BENCH_IMPORT_ROWS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   audit: { env: { BENCH_AUDIT_EVENTS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },
   export: { env: { BENCH_EXPORT_ROWS: '500' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },

@@ -166,9 +166,15 @@ function attr(html: string, pattern: RegExp): string | undefined {
   return raw?.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-async function inboxOf(employeeId: string): Promise<{ kind: string; html: string }[]> {
-  const res = await fetch(h.url('/playground/api/inbox'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId }) });
+async function inboxOf(employeeId: string, after = 0): Promise<{ kind: string; html: string }[]> {
+  const res = await fetch(h.url('/playground/api/inbox'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId, after }) });
   return ((await res.json()) as { inbox: { kind: string; html: string }[] }).inbox;
+}
+
+/** The inbox cursor now: items posted later have a greater seq. */
+async function inboxSeq(employeeId: string): Promise<number> {
+  const res = await fetch(h.url('/playground/api/inbox'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId }) });
+  return ((await res.json()) as { cursor: number }).cursor;
 }
 
 test('Export results under an audit table asks the DPO through the request form; a sales rep with the same value is refused', async (t) => {
@@ -191,14 +197,20 @@ test('Export results under an audit table asks the DPO through the request form;
   if (!requestId) return t.fail(textOf(sent.replies[0]!.html));
 
   // The DPO finds the approval card in their inbox and approves it; the auditor is told.
-  await inboxOf(auditor.employeeId); // drained, so what follows is what the approval told the auditor
+  const seen0 = await inboxSeq(auditor.employeeId); // what follows is what the approval told the auditor
   const card = (await inboxOf(dpo.employeeId)).find((i) => i.kind === 'approval' && i.html.includes(requestId));
   if (!card) return t.fail('no approval card in the DPO inbox');
   t.true(textOf(card.html).includes(`customer=${c.customerId}`), 'the DPO sees which audit query');
   const approved = await h.click(dpo.employeeId, 'approval_approve', requestId);
   t.true(textOf(approved.replies[0]!.html).includes(`#${requestId}`));
-  const told = (await inboxOf(auditor.employeeId)).map((i) => textOf(i.html));
-  t.true(told.some((x) => x.includes(requestId) && x.includes('不发送文件')), 'told it was approved, and that the playground delivers no file');
+  // The playground runs the export worker: the auditor is told of the approval and gets the file.
+  let told: string[] = [];
+  for (let i = 0; i < 150 && !told.some((x) => x.includes('下载导出文件')); i++) {
+    told = (await inboxOf(auditor.employeeId, seen0)).map((i) => textOf(i.html));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.true(told.some((x) => x.includes(requestId) && x.includes('批准')), told.join('\n'));
+  t.true(told.some((x) => x.includes('下载导出文件')), told.join('\n'));
   const { events } = await import('../bot/store/audit-model.ts').then((m) => m.auditModels(h.conn));
   let created: { actor: { platform: string }; meta: { kind: string } } | null = null;
   for (let i = 0; i < 150 && !created; i++) {

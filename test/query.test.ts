@@ -57,7 +57,7 @@ test('help words ask for help', (t) => {
 test('empty, malformed and over-long queries are refused with a problem code, never echoing the input', (t) => {
   const cases: [string, string][] = [
     ['', 'empty'], ['   ', 'empty'], ['purpose: why', 'empty'], ['$where: 1', 'malformed'], ['{"$ne": null}', 'malformed'],
-    ['12345', 'malformed'], ['张', 'malformed'], ['C-000123 purpose:', 'purpose_empty'], ['x'.repeat(600), 'too_long'],
+    ['12345', 'malformed'], ['张', 'too_short'], ['C-000123 purpose:', 'purpose_empty'], ['x'.repeat(600), 'too_long'],
     ['13812345678 <script>', 'malformed'],
   ];
   for (const [input, problem] of cases) {

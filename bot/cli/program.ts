@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCustosError } from '../core/errors.ts';
 import { commandFor, registerCommands } from './commands/index.ts';
+import { addEnvFileOption, configErrorHint } from './env-file.ts';
 
 /**
  * The program, with the command `argv` names loaded from its module (the others listed by summary), or,
@@ -27,6 +28,7 @@ Examples:
 Run \`custos <command> --help\` for the options of each command.`)
     .exitOverride();
   await registerCommands(program, argv === undefined ? undefined : (commandFor(argv) ?? null));
+  addEnvFileOption(program);
   return program;
 }
 
@@ -38,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (isCustosError(err)) {
-      process.stderr.write(`custos: ${err.message}\n`);
+      process.stderr.write(`custos: ${err.message}\n${configErrorHint(err, argv)}`);
       return 1;
     }
     process.stderr.write(`custos: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);

@@ -4,7 +4,7 @@
 // when new events arrive, and a page token carries only the resolved filter (ids, no personal data):
 // every page request is re-authorised and audited like the first.
 import type { AuditAction, AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
-import { hmacQuery, newEventId } from './audit-event.ts';
+import { hmacQuery, looksLikePii, newEventId } from './audit-event.ts';
 import type { AuditChannel, AuditDecision, ParsedAuditFilter, PersonRef } from './audit-query.ts';
 import { auditQueryInvalid } from './audit-query.ts';
 import type { Employee } from './domain.ts';
@@ -84,9 +84,9 @@ export interface AuditPage {
   pageSize: number;
 }
 
-/** Refused: not an auditor, or a purpose is required. Carries a stable reason for the message. */
+/** Refused: not an auditor, a purpose is required, or the purpose holds personal data. Carries a stable reason for the message. */
 export class AuditQueryRefused extends CustosError {
-  constructor(readonly reason: 'denied' | 'purpose_required', readonly denyReason?: string) {
+  constructor(readonly reason: 'denied' | 'purpose_required' | 'purpose_pii', readonly denyReason?: string) {
     super(ErrorCode.PolicyDenied, `audit query refused: ${reason}`, { reason, denyReason, surface: 'audit' });
   }
 }
@@ -127,7 +127,10 @@ export class AuditQueryService {
       channel: asker.channel, at: this.deps.clock.now(), ...(purpose ? { purpose } : {}),
     });
     let refusal: AuditQueryRefused | null = null;
-    if ((decision.purposeRequired || decision.denyReason === 'purpose_required') && !purpose) refusal = new AuditQueryRefused('purpose_required');
+    // A purpose is stored in the event: personal data in it is refused here, with a message, rather than
+    // by the event schema later (which can only say the event is invalid). The refusal omits the purpose.
+    if (purpose !== undefined && looksLikePii(purpose)) refusal = new AuditQueryRefused('purpose_pii');
+    else if ((decision.purposeRequired || decision.denyReason === 'purpose_required') && !purpose) refusal = new AuditQueryRefused('purpose_required');
     else if (!decision.allowed) refusal = new AuditQueryRefused('denied', decision.denyReason ?? 'no_rule');
     if (!refusal) return;
     const event: AuditEventInput = {

@@ -18,6 +18,7 @@ registerMessages({
   'audit.help.audited': { 'zh-CN': '审计查询本身也会被记录。', en: 'Audit queries are themselves recorded in the audit log.' },
   'audit.title': { 'zh-CN': '审计记录（{filters}）', en: 'Audit events ({filters})' },
   'audit.header': { 'zh-CN': '序号 · 时间 · 操作人 · 动作 · 结果 · 场景 · 客户', en: 'seq · time · actor · action · decision · where · customers' },
+  'audit.timezone': { 'zh-CN': '时间为 {timezone} 时间', en: 'times in {timezone}' },
   'audit.empty': { 'zh-CN': '没有匹配的审计记录。', en: 'No audit events match.' },
   'audit.footer': { 'zh-CN': '每页最多 {size} 条，按时间倒序。本次查询已记录（{eventId}）。', en: 'Up to {size} per page, newest first. This query was recorded ({eventId}).' },
   'audit.older': { 'zh-CN': '更早 ›', en: 'Older ›' },
@@ -27,7 +28,10 @@ registerMessages({
   'audit.verify.checkpoint': { 'zh-CN': '，最新签名检查点 #{n} 覆盖至序号 {lastSeq}', en: '; latest signed checkpoint #{n} covers seq {lastSeq}' },
   'audit.verify.broken': { 'zh-CN': '审计链已损坏：第一个问题在序号 {seq}（{problem}），之前 {events} 条已校验。请立即联系安全团队。', en: 'Audit chain BROKEN at seq {seq} ({problem}); {events} events verified before it. Alert the security team now.' },
   'audit.denied': { 'zh-CN': '您无权查询审计日志（原因：{reason}），此次尝试已记录。如需权限请联系 {contact}。', en: 'You may not query the audit log (reason: {reason}); this attempt was recorded. To ask for access contact {contact}.' },
-  'audit.purposeRequired': { 'zh-CN': '您的角色查询审计日志时必须说明目的：在末尾加上 `purpose: 目的`。', en: 'Your role must state a purpose for audit queries: add `purpose: why` at the end.' },
+  'audit.purposeRequired': {
+    'zh-CN': '您的角色查询审计日志时必须说明目的（PIPL）：在末尾加上 `purpose: 目的`，例如 `audit who-viewed C-000001 purpose: 例行审计抽查`。',
+    en: 'Your role must state a purpose for audit queries (PIPL): add `purpose: why` at the end, e.g. `audit who-viewed C-000001 purpose: routine audit check`.',
+  },
   'audit.decision.allowed': { 'zh-CN': '允许', en: 'allowed' },
   'audit.decision.denied': { 'zh-CN': '拒绝', en: 'denied' },
   'audit.decision.error': { 'zh-CN': '错误', en: 'error' },
@@ -95,7 +99,8 @@ export function auditTableView(page: AuditPage, locale: Locale, timezone: string
   return {
     kind: 'audit-table',
     title: t('audit.title', locale, { filters: describeFilter(page.filter) }),
-    header: t('audit.header', locale),
+    // The zone the times are in, stated once (the rows stay compact).
+    header: `${t('audit.header', locale)} (${t('audit.timezone', locale, { timezone })})`,
     rows,
     ...(rows.length === 0 ? { empty: t('audit.empty', locale) } : {}),
     footer: t('audit.footer', locale, { size: page.pageSize, eventId: page.eventId }),
@@ -119,9 +124,9 @@ export function auditHelpView(locale: Locale): View {
 
 export function auditErrorView(err: unknown, locale: Locale, contact: string): View {
   if (err instanceof AuditQueryRefused) {
-    return err.reason === 'purpose_required'
-      ? noticeView(t('audit.purposeRequired', locale), 'refusal')
-      : noticeView(t('audit.denied', locale, { reason: err.denyReason ?? 'no_rule', contact }), 'refusal');
+    if (err.reason === 'purpose_required') return noticeView(t('audit.purposeRequired', locale), 'refusal');
+    if (err.reason === 'purpose_pii') return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
+    return noticeView(t('audit.denied', locale, { reason: err.denyReason ?? 'no_rule', contact }), 'refusal');
   }
   if (isCustosError(err, ErrorCode.QueryInvalid) && err.details.surface === 'audit') {
     const problem = String(err.details.problem ?? 'empty');

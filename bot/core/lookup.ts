@@ -11,7 +11,10 @@ import { FIELD_GROUPS, type Customer, type CustomerField, type Employee, type Fi
 import { CustosError, ErrorCode } from './errors.ts';
 import { principalOf } from './identity.ts';
 import type { Clock, CustomerQuery, CustomerReader, ScopeFilter } from './ports.ts';
+import { idNumberChecksumOk } from './query.ts';
 import { recordThenShow } from './record.ts';
+import type { OffHoursDetail, WorkingHours } from './working-hours.ts';
+import type { PolicyEngineImpl } from '../../policies/engine/engine.ts';
 import type { ChannelKind, Decision, DecisionContext, FieldOutcome, PolicyEngine, Principal } from '../../policies/types.ts';
 
 export const MAX_CANDIDATES = 10;
@@ -19,7 +22,7 @@ export const MAX_CANDIDATES = 10;
 type DecideAs = Awaited<ReturnType<PolicyEngine['decideAs']>>;
 
 /** One field as it may be displayed: the value already masked on the server. */
-export interface ShownField { field: CustomerField; value: string; outcome: FieldOutcome }
+export interface ShownField { field: CustomerField; value: string; outcome: FieldOutcome; asIs?: true }
 
 /** Applies a decision to a customer (the policy engine's masking): fields in display order, hidden ones absent. */
 export type Presenter = (customer: Customer, decision: Decision) => ShownField[];
@@ -56,7 +59,8 @@ export type LookupResult =
   | { kind: 'card'; eventId: string; customer: ShownCustomer; shareable: boolean }
   /** `more`: more than MAX_CANDIDATES customers matched; the first ones are listed (the user should narrow the query). */
   | { kind: 'pick'; eventId: string; candidates: ShownCustomer[]; more?: boolean }
-  | { kind: 'none'; eventId: string };
+  /** `idChecksum`: the query was an ID number whose check digit is wrong (likely mistyped). */
+  | { kind: 'none'; eventId: string; idChecksum?: 'wrong' };
 
 export type ShareResult = { kind: 'card'; eventId: string; customer: ShownCustomer };
 
@@ -65,9 +69,23 @@ export type ShareResult = { kind: 'card'; eventId: string; customer: ShownCustom
  * into a sentence. Audit failures surface as CustosError(AuditUnavailable) instead.
  */
 export class LookupRefused extends CustosError {
-  constructor(readonly reason: 'purpose_required' | 'purpose_pii' | 'denied' | 'audience_denied', readonly denyReason?: string) {
+  constructor(
+    readonly reason: 'purpose_required' | 'purpose_pii' | 'denied' | 'audience_denied', readonly denyReason?: string,
+    /** For `off_hours`: the hours and zone the refusal states (no personal data: policy and a time zone). */
+    readonly offHours?: OffHoursDetail,
+  ) {
     super(ErrorCode.PolicyDenied, `lookup refused: ${reason}${denyReason ? ` (${denyReason})` : ''}`, { reason, denyReason });
   }
+}
+
+/** A "no match" for an ID number with a wrong check digit says so (the value is never echoed). */
+function checksumHint(query: CustomerQuery): { idChecksum?: 'wrong' } {
+  return query.kind === 'idNumber' && !idNumberChecksumOk(query.value) ? { idChecksum: 'wrong' } : {};
+}
+
+/** The policy's working hours, when the engine carries its policy (createPolicyEngine's engines do). */
+function workingHoursOf(engine: PolicyEngine): WorkingHours | undefined {
+  return (engine as Partial<Pick<PolicyEngineImpl, 'policy'>>).policy?.settings.workingHours;
 }
 
 export class LookupService {
@@ -86,11 +104,11 @@ export class LookupService {
       () => this.deps.customers.find(query, decision.scope, MAX_CANDIDATES + 1));
     const more = read.length > MAX_CANDIDATES;
     const found = read.slice(0, MAX_CANDIDATES);
-    if (found.length === 0) return { kind: 'none', eventId: base.eventId };
+    if (found.length === 0) return { kind: 'none', eventId: base.eventId, ...checksumHint(query) };
 
     const shown = await Promise.all(found.map((c) => this.view(decideAs, ctx, c, found.length > 1)));
     const visible = shown.filter((s): s is ShownCustomer => s !== null);
-    if (visible.length === 0) return { kind: 'none', eventId: base.eventId };
+    if (visible.length === 0) return { kind: 'none', eventId: base.eventId, ...checksumHint(query) };
     const shownEvent = this.shownEvent(base, visible);
     await this.recordGrantUse(base, visible);
     return recordThenShow(this.deps.recorder, shownEvent, () => (visible.length === 1 && !more
@@ -164,7 +182,12 @@ export class LookupService {
     }
     const purposeMissing = (decision.purposeRequired || decision.denyReason === 'purpose_required') && !purpose;
     if (purposeMissing && action === 'lookup') await this.refuse(asker, decision, action, query, new LookupRefused('purpose_required'));
-    if (!decision.allowed) await this.refuse(asker, decision, action, query, new LookupRefused('denied', decision.denyReason));
+    if (!decision.allowed) await this.refuse(asker, decision, action, query, new LookupRefused('denied', decision.denyReason, this.offHours(asker, decision)));
+  }
+
+  private offHours(asker: Asker, decision: Decision): OffHoursDetail | undefined {
+    const hours = decision.denyReason === 'off_hours' ? workingHoursOf(this.deps.engine) : undefined;
+    return hours ? { hours, timezone: asker.employee.timezone, at: this.deps.clock.now() } : undefined;
   }
 
   /**

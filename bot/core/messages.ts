@@ -6,7 +6,7 @@ export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
 type Params = Record<string, string | number>;
-type Catalogue = Record<string, { 'zh-CN': string; en: string }>;
+export type Catalogue = Record<string, { 'zh-CN': string; en: string }>;
 
 const catalogue: Catalogue = {
   [ErrorCode.ConfigInvalid]: { 'zh-CN': '配置无效：{problems}', en: 'The configuration is invalid: {problems}' },

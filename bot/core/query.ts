@@ -10,7 +10,7 @@ export type Command =
   | { kind: 'lookup'; query: CustomerQuery; purpose?: string };
 
 /** Why a query was refused; a stable code for the usage message and the audit log. */
-export type QueryProblem = 'empty' | 'malformed' | 'too_long' | 'purpose_empty' | 'purpose_too_long';
+export type QueryProblem = 'empty' | 'malformed' | 'too_short' | 'too_long' | 'purpose_empty' | 'purpose_too_long';
 
 const MAX_INPUT = 500;
 const MAX_PURPOSE = 200;
@@ -56,7 +56,19 @@ export function classify(raw: string): CustomerQuery {
   const phone = normalisePhone(s);
   if (phone) return { kind: 'phone', value: phone };
   if (isNameOrCompany(s)) return { kind: 'text', value: s };
+  // One letter ("王") would be a name fragment but matches too much: say how long a fragment must be.
+  if (/^[\p{L}\p{M}]$/u.test(s)) throw invalid('too_short');
   throw invalid('malformed');
+}
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+/** Whether an 18-character resident ID number's last character is its ISO 7064 MOD 11-2 check digit. */
+export function idNumberChecksumOk(id: string): boolean {
+  if (!/^\d{17}[\dX]$/.test(id)) return false;
+  const sum = ID_WEIGHTS.reduce((acc, w, i) => acc + w * Number(id[i]), 0);
+  return ID_CHECK[sum % 11] === id[17];
 }
 
 /**

@@ -5,7 +5,8 @@ import { mask } from '../../policies/mask/index.ts';
 import type { Decision, FieldOutcome } from '../../policies/types.ts';
 import { FIELD_GROUPS, FIELD_GROUP_NAMES, type Customer, type CustomerField, type FieldGroup } from './domain.ts';
 
-export interface ShownField { field: CustomerField; group: FieldGroup; value: string; outcome: FieldOutcome }
+/** `asIs`: a masked outcome whose mask left the value whole (a `loose` name): no "masked" badge. */
+export interface ShownField { field: CustomerField; group: FieldGroup; value: string; outcome: FieldOutcome; asIs?: true }
 
 function day(d: Date): string {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 10);
@@ -40,7 +41,8 @@ export function applyDecision(customer: Customer, decision: Decision): ShownFiel
       const value: unknown = customer[field];
       if (outcome === 'hide' || value === undefined || value === null) continue;
       const text = outcome === 'show' ? formatValue(value) : mask(value, outcome.slice(5));
-      shown.push({ field, group, value: text, outcome });
+      const asIs = outcome !== 'show' && text === formatValue(value);
+      shown.push({ field, group, value: text, outcome, ...(asIs ? { asIs: true as const } : {}) });
     }
   }
   return shown;

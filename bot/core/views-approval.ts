@@ -17,6 +17,7 @@ import { t, type Locale } from './messages.ts';
 import type { ExportFieldOutcome } from './approvals/export-fields.ts';
 import { presetInfo } from '../../policies/mask/index.ts';
 import type { FieldOutcome } from '../../policies/types.ts';
+import { piiKindLabel } from './value-labels.ts';
 
 export type ApprovalButton = { action: 'approve' | 'deny' | 'cancel'; label: string; value: string; style?: 'primary' | 'danger' };
 
@@ -182,7 +183,10 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
 
 /** The sentence for a refusal or a stale click, in the reader's locale. */
 export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string): string | null {
-  if (err instanceof ApprovalRefused) return t(`approval.refused.${err.reason}`, locale, { contact, ...err.params });
+  if (err instanceof ApprovalRefused) {
+    const params: Record<string, string | number> = { contact, ...err.params };
+    return t(`approval.refused.${err.reason}`, locale, typeof params.kind === 'string' ? { ...params, kind: piiKindLabel(params.kind, locale) } : params);
+  }
   if (err instanceof AlreadyDecided) {
     // A system decision (expiry, offboarding) has nobody to name.
     return t(err.by.length ? 'approval.alreadyDecided' : 'approval.alreadyDecidedBySystem', locale, {

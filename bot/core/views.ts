@@ -6,6 +6,8 @@ import { FIELD_GROUP_NAMES, groupOf, type CustomerField, type FieldGroup } from 
 import { ErrorCode, isCustosError } from './errors.ts';
 import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer } from './lookup.ts';
 import { hasMessage, t, userMessage, type Locale } from './messages.ts';
+import { valueLabel } from './value-labels.ts';
+import { offHoursText } from './working-hours.ts';
 
 export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
 export interface GroupView { group: FieldGroup; label: string; fields: FieldView[] }
@@ -45,14 +47,14 @@ export function noticeView(text: string, tone: 'info' | 'refusal' | 'error' = 'i
 export function lookupResultView(result: LookupResult, locale: Locale): View {
   switch (result.kind) {
     case 'none':
-      return noticeView(t(ErrorCode.NotFound, locale));
+      return noticeView(result.idChecksum ? `${t(ErrorCode.NotFound, locale)} ${t('lookup.idChecksum', locale)}` : t(ErrorCode.NotFound, locale));
     case 'pick':
       return {
         kind: 'pick',
         intro: t(result.more ? 'lookup.pick.introMore' : 'lookup.pick.intro', locale, { count: result.candidates.length }),
         candidates: result.candidates.map((c) => ({
           customerId: c.customerId,
-          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.value)}`).join(' · '),
+          summary: c.fields.map((f) => `${t(`field.${f.field}`, locale)}: ${displayValue(f.outcome.startsWith('mask:') ? f.value : valueLabel(f.field, f.value, locale))}`).join(' · '),
           button: { label: t('lookup.pick.button', locale), value: c.customerId },
         })),
       };
@@ -86,7 +88,9 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   for (const f of c.fields) {
     const g = groupOf(f.field);
     const list = byGroup.get(g) ?? [];
-    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: displayValue(f.value), masked: f.outcome.startsWith('mask:') });
+    // The badge says what the reader sees: a mask that left the value whole (a loose name) is not "masked".
+    const masked = f.outcome.startsWith('mask:') && !f.asIs;
+    list.push({ field: f.field, label: t(`field.${f.field}`, locale), value: displayValue(masked ? f.value : valueLabel(f.field, f.value, locale)), masked });
     byGroup.set(g, list);
   }
   const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
@@ -121,7 +125,10 @@ export function errorView(err: unknown, locale: Locale, contact: string): View {
       case 'purpose_required': return noticeView(t('lookup.purposeRequired', locale), 'refusal');
       case 'purpose_pii': return noticeView(t('lookup.problem.purpose_pii', locale), 'refusal');
       case 'audience_denied': return noticeView(t(err.denyReason === 'member_purpose_required' ? 'lookup.share.purposeRequired' : 'lookup.share.denied', locale), 'refusal');
-      case 'denied': return noticeView(t('lookup.denied', locale, { reason: reasonText(err.denyReason ?? 'no_rule', locale), contact }), 'refusal');
+      case 'denied': {
+        const reason = err.offHours ? offHoursText(err.offHours, locale) : reasonText(err.denyReason ?? 'no_rule', locale);
+        return noticeView(t('lookup.denied', locale, { reason, contact }), 'refusal');
+      }
     }
   }
   if (isCustosError(err, ErrorCode.QueryInvalid)) {

@@ -3,7 +3,8 @@
 // posts to a DM, the approval flow writes into the employee's playground inbox (inbox.ts).
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
-import type { CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
+import { parseExportCommand } from '../core/approvals/segment.ts';
+import type { AccessRequest, CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
@@ -18,8 +19,9 @@ export type PlaygroundView = View | ApprovalView | RequestForm | DenyForm | Audi
 
 export interface ApprovalForm { purpose?: string; duration?: string; groups?: string[]; reason?: string; metadata?: string }
 
-type FormTarget = CustomerTarget | Extract<RequestTarget, { kind: 'audit-export' }>;
+type FormTarget = CustomerTarget | Extract<RequestTarget, { kind: 'audit-export' | 'export' }>;
 interface Metadata { target: FormTarget; channelKind: ChannelKind }
+interface ExportMetadata { exportText: string; channelKind: ChannelKind }
 
 export interface ApprovalFlowDeps {
   approvals: ApprovalService;
@@ -58,6 +60,27 @@ export class PlaygroundApprovalFlow {
     } catch (err) {
       return this.error(err, l);
     }
+  }
+
+  /** `export …` typed in the box (the chat adapters' `/customer export …`): the export request form. */
+  async openExport(employee: Employee, text: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const l = employee.locale;
+    try {
+      const { segment, fields } = parseExportCommand(text);
+      const target: RequestTarget = { kind: 'export', segment, fields };
+      const prepared = await this.deps.approvals.prepare(employee, target, channel);
+      // The command itself travels in the form and is parsed again on submit (the page verifies nothing).
+      const meta: ExportMetadata = { exportText: text.trim(), channelKind: channel };
+      return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
+    } catch (err) {
+      return this.error(err, l);
+    }
+  }
+
+  /** The employee's own requests still waiting for a decision, one short line each. */
+  async pendingOf(employee: Employee): Promise<string[]> {
+    const mine = await this.deps.approvals.deps.requests.pendingOf(employee.employeeId);
+    return mine.map((r) => `${r.requestId} (${targetText(targetOf(r), employee.locale)})`);
   }
 
   async submit(employee: Employee, form: ApprovalForm): Promise<PlaygroundView> {
@@ -143,9 +166,29 @@ function parseButton(kind: 'reveal' | 'access', value: string): CustomerTarget {
   return { kind: 'reveal', customerId: o.c, field: o.f as CustomerField };
 }
 
+/** What a stored request asked for, as the form's summary names it. */
+function targetOf(r: AccessRequest): RequestTarget {
+  if (r.kind === 'export') return { kind: 'export', segment: r.segment ?? { conditions: {}, customerIds: r.customerIds }, fields: r.fields };
+  if (r.kind === 'audit-export') return { kind: 'audit-export', query: r.auditQuery ?? '' };
+  if (r.kind === 'reveal') return { kind: 'reveal', customerId: r.customerIds[0] ?? '', field: r.fields[0]! };
+  return { kind: 'access', customerId: r.customerIds[0] ?? '', groups: r.groups };
+}
+
 function parseMetadata(text: string): Metadata {
+  let exportText: unknown;
   try {
-    const m = JSON.parse(text) as Metadata;
+    exportText = (JSON.parse(text) as Partial<ExportMetadata>).exportText;
+  } catch {
+    throw new ApprovalRefused('malformed');
+  }
+  if (typeof exportText === 'string') {
+    const m = JSON.parse(text) as ExportMetadata;
+    if (!['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new ApprovalRefused('malformed');
+    const { segment, fields } = parseExportCommand(exportText);
+    return { target: { kind: 'export', segment, fields }, channelKind: m.channelKind };
+  }
+  try {
+    const m = JSON.parse(text) as { target?: CustomerTarget | Extract<RequestTarget, { kind: 'audit-export' }>; channelKind: ChannelKind };
     if (!m?.target || !['reveal', 'access', 'audit-export'].includes(m.target.kind) || !['dm', 'private', 'public', 'shared'].includes(m.channelKind)) throw new Error('shape');
     // The service decodes the filter again on submit; here only its shape.
     if (m.target.kind === 'audit-export') {

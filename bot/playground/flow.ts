@@ -13,7 +13,9 @@ import { parseCommand } from '../core/query.ts';
 import { errorView, helpView, lookupResultView, noticeView, sharedCardView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind, Principal } from '../../policies/types.ts';
+import { isExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
+import type { InboxItem, PlaygroundInbox } from './inbox.ts';
 
 /** Button action ids: the same names the Slack adapter uses, so a payload means the same everywhere. */
 export const ACTION_PICK = 'customer_pick';
@@ -41,7 +43,8 @@ export interface Turn {
 /** One reply: to the asker only (like an ephemeral Slack message), or posted into the channel. */
 export interface Reply { to: 'you' | 'channel'; view: PlaygroundView }
 
-export interface FlowResult { command: string; locale: Locale; replies: Reply[] }
+/** `again`: inbox items to show once more (the `pending` command's cards). */
+export interface FlowResult { command: string; locale: Locale; replies: Reply[]; again?: InboxItem[] }
 
 export interface FlowDeps {
   lookup: LookupService;
@@ -52,6 +55,12 @@ export interface FlowDeps {
   securityContact: string;
   logger: Logger;
   approvals?: PlaygroundApprovalFlow;
+  inbox?: PlaygroundInbox;
+}
+
+/** `pending` (or 待审批): the requests waiting for this employee's decision, and their own still waiting. */
+export function isPendingCommand(text: string): boolean {
+  return /^\s*\/?(pending|待审批|待处理)\s*$/i.test(text);
 }
 
 export class PlaygroundFlow {
@@ -62,11 +71,15 @@ export class PlaygroundFlow {
     let locale = this.deps.defaultLocale;
     let command = 'lookup';
     try {
-      let parsed: ReturnType<typeof parseCommand> | { kind: 'audit'; text: string };
+      let parsed: ReturnType<typeof parseCommand> | { kind: 'audit'; text: string } | { kind: 'export'; text: string } | { kind: 'pending' };
       try {
-        // `audit …` (or `/audit …`) is the chat adapters' /audit command; everything else is /customer.
+        // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` their
+        // `/customer export …`, `pending` the playground's list of waiting requests; the rest is /customer.
         const audit = auditText(text);
-        parsed = audit !== null ? { kind: 'audit', text: audit } : parseCommand(text);
+        const customer = text.trim().replace(/^\/customer\s+/i, '');
+        parsed = audit !== null ? { kind: 'audit', text: audit }
+          : isExportCommand(customer) ? { kind: 'export', text: customer }
+            : isPendingCommand(text) ? { kind: 'pending' } : parseCommand(text);
       } catch (err) {
         command = 'usage';
         locale = await this.localeOf(turn.employeeId);
@@ -79,6 +92,15 @@ export class PlaygroundFlow {
       }
       const employee = await this.identify(turn, parsed.kind === 'audit' ? 'audit' : 'lookup');
       locale = employee.locale;
+      if (parsed.kind === 'pending') {
+        command = 'pending';
+        return await this.pending(employee);
+      }
+      if (parsed.kind === 'export') {
+        command = 'export';
+        if (!this.deps.approvals) throw new Error('exports are not wired');
+        return this.only(command, locale, await this.deps.approvals.openExport(employee, parsed.text, turn.channel));
+      }
       if (parsed.kind === 'audit') {
         command = 'audit';
         if (!this.deps.approvals) throw new Error('audit queries are not wired');
@@ -148,6 +170,19 @@ export class PlaygroundFlow {
     } catch (err) {
       return this.fail('share', turn, err, locale);
     }
+  }
+
+  /** Pending cards waiting for this employee (shown again, clickable) and their own waiting requests. */
+  private async pending(employee: Employee): Promise<FlowResult> {
+    const l = employee.locale;
+    const cards = (await this.deps.inbox?.pendingCards(employee.employeeId)) ?? [];
+    const mine = (await this.deps.approvals?.pendingOf(employee)) ?? [];
+    const lines = [
+      ...(cards.length ? [t('playground.pending.cards', l, { count: cards.length })] : []),
+      ...(mine.length ? [t('playground.pending.mine', l, { list: mine.join('; ') })] : []),
+    ];
+    const replies: Reply[] = [{ to: 'you', view: noticeView(lines.length ? lines.join('\n') : t('playground.pending.none', l)) }];
+    return { command: 'pending', locale: l, replies, again: cards };
   }
 
   private asker(turn: Turn, employee: Employee): Asker {

@@ -1,54 +1,97 @@
-// The playground's stand-in for chat DMs: what the approval flow posts to an employee (approval cards,
-// one-line messages, revealed fields) waits in their inbox until the page shows it. Card updates reuse
-// the card's ref, so the page replaces the earlier copy in place as a chat client would.
+// The playground's stand-in for chat DMs: what the approval flow and the export worker post to an
+// employee (approval cards, one-line messages, revealed fields, export files) is kept in the store
+// (`playground_inbox`), so a reload or a restart shows it again, as a chat client shows its history.
+// Card updates reuse the card's ref: the page replaces the earlier copy in place, at its first position.
+import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import type { AccessRequest, CardRef } from '../core/approvals/types.ts';
 import type { CustomerField, Employee } from '../core/domain.ts';
 import { t } from '../core/messages.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { when, type ApprovalView } from '../core/views-approval.ts';
+import { renderViewHtml } from './html.ts';
+import './messages.ts';
 
-export interface InboxItem { ref: string; view: View | ApprovalView }
+/** One message as the page shows it: rendered HTML, and for approval cards their request and state. */
+export interface InboxItem { ref: string; kind: string; html: string; seq: number; requestId?: string; state?: string }
 
-const MAX_ITEMS = 200; // per employee; the oldest are dropped (a demo, not a mailbox)
+interface InboxDoc extends InboxItem { _id: string; employeeId: string; at: Date }
+
+const COLLECTION = 'playground_inbox';
+const HISTORY = 300; // messages per employee a page shows on (re)load: a demo, not a mailbox
+
+/** A ref no other process or restart will produce again (refs are kept in the store). */
+export function newRef(prefix: string): string {
+  return `${prefix}-${randomBytes(9).toString('base64url')}`;
+}
 
 export class PlaygroundInbox implements ApprovalNotifier {
-  private readonly items = new Map<string, InboxItem[]>();
-  private seq = 0;
+  private last = 0;
 
-  /** Everything posted to the employee since the last call. */
-  drain(employeeId: string): InboxItem[] {
-    const list = this.items.get(employeeId) ?? [];
-    this.items.delete(employeeId);
-    return list;
+  constructor(private readonly conn: Connection) {}
+
+  private get docs() { return this.conn.collection<InboxDoc>(COLLECTION); }
+
+  async ensureIndexes(): Promise<void> {
+    await this.docs.createIndex({ employeeId: 1, seq: 1 });
   }
 
-  private push(employeeId: string, item: InboxItem): void {
-    const list = this.items.get(employeeId) ?? [];
-    list.push(item);
-    this.items.set(employeeId, list.slice(-MAX_ITEMS));
+  /**
+   * Messages changed after `after` (a seq the page has seen; 0 on load), one per ref with its latest
+   * content, in the order they were first posted.
+   */
+  async since(employeeId: string, after: number): Promise<InboxItem[]> {
+    const docs = (await this.docs.find({ employeeId }).sort({ seq: -1 }).limit(HISTORY * 2).toArray()).reverse();
+    const byRef = new Map<string, { first: number; latest: InboxDoc }>();
+    for (const d of docs) byRef.set(d.ref, { first: byRef.get(d.ref)?.first ?? d.seq, latest: d });
+    return [...byRef.values()].filter((v) => v.latest.seq > after).sort((a, b) => a.first - b.first).slice(-HISTORY)
+      .map(({ latest: d }) => ({ ref: d.ref, kind: d.kind, html: d.html, seq: d.seq, ...(d.requestId ? { requestId: d.requestId, state: d.state! } : {}) }));
+  }
+
+  /** The approval cards in the employee's inbox whose latest copy is still pending (the `pending` command). */
+  async pendingCards(employeeId: string): Promise<InboxItem[]> {
+    return (await this.since(employeeId, 0)).filter((i) => i.kind === 'approval' && i.state === 'pending');
+  }
+
+  /** Posts a message; `extra` carries an approval card's request id and state. */
+  async push(employeeId: string, ref: string, view: { kind: string; html: string }, extra: { requestId?: string; state?: string } = {}): Promise<void> {
+    // Increasing within this process and across restarts (wall time, not the demo clock).
+    const seq = this.last = Math.max(this.last + 1, Date.now() * 1000);
+    await this.docs.insertOne({ _id: `${employeeId}:${seq}`, employeeId, ref, kind: view.kind, html: view.html, seq, at: new Date(), ...extra });
+  }
+
+  private pushView(employeeId: string, ref: string, view: View | ApprovalView): Promise<void> {
+    const extra = view.kind === 'approval' ? { requestId: view.requestId, state: view.status.state } : {};
+    return this.push(employeeId, ref, { kind: view.kind, html: renderViewHtml(view) }, extra);
   }
 
   async postCard(to: Employee, view: ApprovalView, role: CardRef['role']): Promise<CardRef> {
-    const ref: CardRef = { platform: 'playground', channel: 'inbox', ts: `card-${++this.seq}`, employeeId: to.employeeId, role };
-    this.push(to.employeeId, { ref: ref.ts, view });
+    const ref: CardRef = { platform: 'playground', channel: 'inbox', ts: newRef('card'), employeeId: to.employeeId, role };
+    await this.pushView(to.employeeId, ref.ts, view);
     return ref;
   }
 
   async updateCard(ref: CardRef, view: ApprovalView): Promise<void> {
-    if (ref.platform === 'playground') this.push(ref.employeeId, { ref: ref.ts, view });
+    if (ref.platform === 'playground') await this.pushView(ref.employeeId, ref.ts, view);
   }
 
   async tell(to: Employee, text: string): Promise<void> {
-    this.push(to.employeeId, { ref: `msg-${++this.seq}`, view: noticeView(text) });
+    await this.pushView(to.employeeId, newRef('msg'), noticeView(text));
   }
 
+  /**
+   * A one-time reveal: the value in the inbox, and the item names the customer and field so that the page
+   * can point from the card the requester is looking at (the masked field) to where the value is.
+   */
   async showReveal(request: AccessRequest, requester: Employee, revealed: { field: CustomerField; value: string; grantId: string; until: Date } | null): Promise<void> {
     const customer = request.customerIds[0] ?? '';
     const l = requester.locale;
     const text = revealed
       ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until) })})`
       : `${customer} · ${t('approval.dm.grantExpired', l, { id: request.requestId, grant: request.grantId ?? '' })}`;
-    this.push(requester.employeeId, { ref: `reveal-${request.requestId}`, view: noticeView(text) });
+    const field = revealed?.field ?? request.fields[0] ?? '';
+    const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${customer}" data-reveal-field="${field}" data-revealed="${revealed ? 'yes' : 'expired'}" `);
+    await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html });
   }
 }

@@ -10,6 +10,9 @@ import { escapeHtml } from './html.ts';
 export const ASSET_CSS = '/playground/app.css';
 export const ASSET_JS = '/playground/app.js';
 
+/** The tab icon (served at /favicon.ico, where browsers ask for it): a shield in the page's accent colour. */
+export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M8 1 2 3v5c0 3.5 2.6 6 6 7 3.4-1 6-3.5 6-7V3z" fill="#1d6fb8"/></svg>';
+
 function employeeLabel(e: Employee): string {
   const status = e.status === 'active' ? '' : ` [${e.status}]`;
   return `${e.name} · ${e.employeeId} · ${e.department} ${e.roles.join('/')} · ${e.region}${e.external ? ' · external' : ''}${status}`;
@@ -31,10 +34,11 @@ export function renderPage(employees: Employee[], locale: Locale): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(t('playground.title', locale))}</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="${ASSET_CSS}">
 <script type="module" src="${ASSET_JS}"></script>
 </head>
-<body data-you="${escapeHtml(t('playground.you', locale))}" data-in-channel="${escapeHtml(t('playground.inChannel', locale))}" data-failed="${escapeHtml(t('playground.failed', locale))}" data-inbox="${escapeHtml(t('playground.inbox', locale))}">
+<body data-working="${escapeHtml(t('playground.working', locale))}" data-revealed="${escapeHtml(t('playground.revealed', locale))}" data-reveal-expired="${escapeHtml(t('playground.revealExpired', locale))}" data-you="${escapeHtml(t('playground.you', locale))}" data-in-channel="${escapeHtml(t('playground.inChannel', locale))}" data-failed="${escapeHtml(t('playground.failed', locale))}" data-inbox="${escapeHtml(t('playground.inbox', locale))}">
 <header>
 <h1>${escapeHtml(t('playground.title', locale))}</h1>
 <p class="warning" role="alert" id="local-only">${escapeHtml(t('playground.warning', locale))}</p>
@@ -50,7 +54,7 @@ export function renderPage(employees: Employee[], locale: Locale): string {
 <select id="members" name="members" multiple size="6" aria-label="${escapeHtml(t('playground.members', locale))}">${employeeOptions(employees)}</select>
 </fieldset>
 </form>
-<section aria-labelledby="log-title">
+<section id="log-section" aria-labelledby="log-title">
 <h2 id="log-title">${escapeHtml(t('playground.log', locale))}</h2>
 <ol id="log" aria-live="polite"></ol>
 </section>
@@ -58,6 +62,7 @@ export function renderPage(employees: Employee[], locale: Locale): string {
 <label for="text">${escapeHtml(t('playground.message', locale))}</label>
 <input id="text" name="text" autocomplete="off" required maxlength="500" placeholder="${escapeHtml(t('playground.placeholder', locale))}">
 <button type="submit" id="send">${escapeHtml(t('playground.send', locale))}</button>
+<span id="progress" class="progress" role="status" aria-live="polite" hidden>${escapeHtml(t('playground.working', locale))}</span>
 </form>
 </main>
 </body>

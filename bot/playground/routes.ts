@@ -15,8 +15,9 @@ import type { Metrics } from '../metrics.ts';
 import { APP_CSS, APP_JS } from './assets.ts';
 import { PLAYGROUND_ACTIONS, PLAYGROUND_CHANNELS, type FlowResult, type PlaygroundFlow, type Turn } from './flow.ts';
 import { renderViewHtml } from './html.ts';
-import type { PlaygroundInbox } from './inbox.ts';
-import { ASSET_CSS, ASSET_JS, renderPage } from './page.ts';
+import { DOWNLOAD_PATH, type PlaygroundFiles } from './export-delivery.ts';
+import type { InboxItem, PlaygroundInbox } from './inbox.ts';
+import { ASSET_CSS, ASSET_JS, FAVICON_SVG, renderPage } from './page.ts';
 
 export const API_MESSAGE = '/playground/api/message';
 export const API_ACTION = '/playground/api/action';
@@ -29,15 +30,17 @@ const context = {
   channel: z.enum(PLAYGROUND_CHANNELS).default('dm'),
   members: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/)).max(200).default([]),
 };
-const messageBody = z.object({ ...context, text: z.string().max(2000) });
+/** The last inbox seq the page has shown: replies carry what changed after it. */
+const after = z.number().int().min(0).optional();
+const messageBody = z.object({ ...context, after, text: z.string().max(2000) });
 const actionBody = z.object({
-  ...context, action: z.enum(PLAYGROUND_ACTIONS), value: z.string().min(1).max(2000),
+  ...context, after, action: z.enum(PLAYGROUND_ACTIONS), value: z.string().min(1).max(2000),
   form: z.object({
     purpose: z.string().max(2000).optional(), duration: z.string().max(20).optional(),
     groups: z.array(z.string().max(32)).max(20).optional(), reason: z.string().max(2000).optional(),
   }).default({}),
 });
-const inboxBody = z.object({ employeeId: context.employeeId });
+const inboxBody = z.object({ employeeId: context.employeeId, after });
 
 export interface PlaygroundRouteDeps {
   flow: PlaygroundFlow;
@@ -47,6 +50,7 @@ export interface PlaygroundRouteDeps {
   logger: Logger;
   metrics?: Metrics;
   inbox?: PlaygroundInbox;
+  files?: PlaygroundFiles;
 }
 
 export function playgroundRoutes(deps: PlaygroundRouteDeps): Route[] {
@@ -67,13 +71,30 @@ export function playgroundRoutes(deps: PlaygroundRouteDeps): Route[] {
     },
     { method: 'GET', path: ASSET_CSS, handler: guard((_req, res) => send(res, 200, 'text/css; charset=utf-8', APP_CSS)) },
     { method: 'GET', path: ASSET_JS, handler: guard((_req, res) => send(res, 200, 'text/javascript; charset=utf-8', APP_JS)) },
+    { method: 'GET', path: '/favicon.ico', handler: guard((_req, res) => send(res, 200, 'image/svg+xml', FAVICON_SVG)) },
+    { method: 'GET', path: DOWNLOAD_PATH, handler: guard(download(deps)) },
     { method: 'POST', path: API_MESSAGE, handler: guard(api(deps, messageBody, (b, turn) => deps.flow.text(b.text, turn))) },
     { method: 'POST', path: API_ACTION, handler: guard(api(deps, actionBody, (b, turn) => deps.flow.action(b.action, b.value, turn, stripUndefined(b.form)))) },
     { method: 'POST', path: API_INBOX, handler: guard(inbox(deps)) },
   ];
 }
 
-/** What the approval flow posted to the employee (approval cards, messages) since the page last asked. */
+/** An export file from the requester's inbox, as an attachment (the bytes the export worker wrote). */
+function download(deps: PlaygroundRouteDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const id = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
+    const file = /^[A-Za-z0-9_-]{24}$/.test(id) ? await deps.files?.get(id) : null;
+    if (!file) return refuse(res, 404, 'no such file');
+    res.writeHead(200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+    });
+    res.end(file.data);
+  };
+}
+
+/** What the approval flow and the export worker posted to the employee since the page last saw (`after`). */
 function inbox(deps: PlaygroundRouteDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'send application/json');
@@ -85,13 +106,18 @@ function inbox(deps: PlaygroundRouteDeps) {
     } catch {
       return refuse(res, 400, 'the body must be one JSON object of at most 16 KiB');
     }
-    if (!parsed.success) return refuse(res, 400, 'invalid fields: employeeId');
-    send(res, 200, 'application/json', JSON.stringify({ inbox: drainInbox(deps, parsed.data.employeeId) }));
+    if (!parsed.success) return refuse(res, 400, 'invalid fields: employeeId, after');
+    send(res, 200, 'application/json', JSON.stringify(await inboxSince(deps, parsed.data.employeeId, parsed.data.after ?? 0)));
   };
 }
 
-function drainInbox(deps: PlaygroundRouteDeps, employeeId: string): { ref: string; kind: string; html: string }[] {
-  return (deps.inbox?.drain(employeeId) ?? []).map((i) => ({ ref: i.ref, kind: i.view.kind, html: renderViewHtml(i.view) }));
+/** The inbox items after `after`, and the cursor the page sends next time. */
+async function inboxSince(deps: PlaygroundRouteDeps, employeeId: string, after: number | undefined, again: InboxItem[] = []): Promise<{ inbox: (InboxItem & { again?: true })[]; cursor: number }> {
+  if (!deps.inbox || after === undefined) return { inbox: again.map((i) => ({ ...i, again: true })), cursor: after ?? 0 };
+  const items = await deps.inbox.since(employeeId, after);
+  const shownAgain = new Set(again.map((i) => i.ref));
+  const inbox = [...items.filter((i) => !shownAgain.has(i.ref)), ...again.map((i) => ({ ...i, again: true as const }))];
+  return { inbox, cursor: Math.max(after, ...items.map((i) => i.seq), ...again.map((i) => i.seq)) };
 }
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
@@ -127,7 +153,8 @@ function api<S extends typeof messageBody | typeof actionBody>(
       requestId,
       command: result.command,
       replies: result.replies.map((r) => ({ to: r.to, kind: r.view.kind, html: renderViewHtml(r.view) })),
-      inbox: drainInbox(deps, body.employeeId),
+      // `pending` shows the pending approval cards again, at the bottom, with their refs (clicks update them).
+      ...(await inboxSince(deps, body.employeeId, body.after, result.again ?? [])),
     }));
   };
 }

@@ -27,6 +27,13 @@ import { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
 import { PlaygroundApprovalFlow } from './approvals-flow.ts';
 import { PlaygroundInbox } from './inbox.ts';
+import { PlaygroundExportDelivery, PlaygroundFiles } from './export-delivery.ts';
+import { approvalQueues } from '../queue/approval-queues.ts';
+import { ExportStore } from '../store/export-store.ts';
+import { watermarkKey } from '../core/export-watermark.ts';
+import { MongoAuditLogReader } from '../store/audit-query-store.ts';
+import { auditModels } from '../store/audit-model.ts';
+import { startExportWorker } from '../../workers/export/worker.ts';
 
 const SWEEP_MS = 15_000;
 
@@ -75,22 +82,39 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       engine, customers, recorder, present: applyDecision, clock, grants,
       queryHmacKey: section(config, 'audit').hmacKey,
     });
-    const inbox = new PlaygroundInbox();
+    const inbox = new PlaygroundInbox(conn);
+    await inbox.ensureIndexes();
+    const files = new PlaygroundFiles(conn);
+    // Approved exports go to the export queue and this process's export worker delivers them into the
+    // requester's inbox as a download (what Slack and Lark do with files.uploadV2 / im files).
+    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
+    closers.push(() => queues.close());
     const approvals = new ApprovalService({
       engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
-      settings: approvalSettingsOf(policy), platform: 'playground',
+      settings: approvalSettingsOf(policy), platform: 'playground', exports: queues.exports,
     });
+    const exportStore = new ExportStore(conn);
+    await exportStore.ensureIndexes();
+    const exporter = startExportWorker({
+      redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, logger: log.child({ worker: 'export' }),
+      deps: {
+        engine, customers, directory, grants, requests, exports: exportStore, recorder, clock,
+        key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(policy).exportMaxRows,
+        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)),
+      },
+    });
+    closers.push(() => exporter.close());
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
       lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
-      approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }),
+      approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }), inbox,
     });
     // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.
     const sweeper = setInterval(() => { approvals.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.name : typeof err }, 'playground: approval sweep failed')); }, SWEEP_MS);
     sweeper.unref();
     closers.push(async () => clearInterval(sweeper));
     const routes = [
-      ...playgroundRoutes({ flow, employees: directory, defaultLocale: config.defaultLocale, bindHost: config.http.host, logger: log, metrics, inbox }),
+      ...playgroundRoutes({ flow, employees: directory, defaultLocale: config.defaultLocale, bindHost: config.http.host, logger: log, metrics, inbox, files }),
       metrics.route,
     ];
     const readiness: ReadinessCheck[] = [

@@ -7,6 +7,7 @@ import { CustomerStore, type UpsertCounts } from './customer-store.ts';
 import { ensureIndexes } from './db.ts';
 import { demoEmployeeList } from './demo-company.ts';
 import { demoCustomers } from './demo-data.ts';
+import { clearDemoSeedMarker, writeDemoSeedMarker } from './demo-seed-marker.ts';
 import { EmployeeStore } from './employee-store.ts';
 
 export const DEFAULT_DEMO_CUSTOMERS = 2000;
@@ -17,6 +18,8 @@ export interface SeedOptions {
   customers?: number;
   seed?: string;
   onProgress?: (written: number, total: number) => void;
+  /** Customers per write (and per progress report); default 1000. */
+  batchSize?: number;
 }
 
 export interface SeedResult { employees: UpsertCounts; customers: UpsertCounts; seed: string }
@@ -25,6 +28,8 @@ export async function seedDemo(conn: Connection, cipher: FieldCipher, opts: Seed
   const total = opts.customers ?? DEFAULT_DEMO_CUSTOMERS;
   const seed = opts.seed ?? DEFAULT_DEMO_SEED;
   await ensureIndexes(conn);
+  // Cleared first and written last: a marker always means "this seed, this size, completed" (demo restarts).
+  await clearDemoSeedMarker(conn);
   const employees = await new EmployeeStore(conn).upsertMany(demoEmployeeList());
   const store = new CustomerStore(conn, cipher);
   const customers: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
@@ -41,8 +46,9 @@ export async function seedDemo(conn: Connection, cipher: FieldCipher, opts: Seed
   };
   for (const customer of demoCustomers(total, seed)) {
     batch.push(customer);
-    if (batch.length >= BATCH) await flush();
+    if (batch.length >= (opts.batchSize ?? BATCH)) await flush();
   }
   if (batch.length > 0) await flush();
+  await writeDemoSeedMarker(conn, { seed, customers: total, completedAt: new Date() });
   return { employees, customers, seed };
 }

@@ -28,6 +28,12 @@ async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
     // deleted together with the records it vouches for is only noticed against such an outside copy.
     const cpLine = cp ? `latest checkpoint #${cp.n} covers seq ${cp.lastSeq}, signature ${cp.sig}` : 'no checkpoints yet';
     const fromLine = result.from ? `verified from archived checkpoint #${result.from.n} (seq 1-${result.from.lastSeq} archived), signature ${result.from.sig}\n` : '';
+    if (result.ok && result.events === 0 && !result.from && !cp) {
+      // Not "chain intact": an empty log usually means the wrong database (e.g. the demo's is custos_demo).
+      process.stdout.write(`the audit log is empty: no events in database "${mongo.db}", nothing to verify`
+        + ' (the demo\'s settings: --env-file .data/demo/demo.env)\n');
+      return;
+    }
     if (result.ok) {
       process.stdout.write(`${result.events} events, chain intact\n${fromLine}${cpLine}\n`);
       return;
@@ -43,7 +49,7 @@ async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
 const VERIFY_HELP = `
 Needs MONGODB_URI, CUSTOS_AUDIT_HMAC_KEY and CUSTOS_AUDIT_SIGNING_KEY (the key the worker signs
 checkpoints with; see README: Configuration). Streams the whole log, so it is safe on millions of events.
-Prints "N events, chain intact" and exits 0, or "audit chain BROKEN at seq S: <what is wrong>" for an
+Prints "N events, chain intact" and exits 0 ("the audit log is empty" when there is nothing to verify), or "audit chain BROKEN at seq S: <what is wrong>" for an
 edited, deleted, inserted, reordered or truncated record and exits 1. Note the printed signature of the
 latest checkpoint somewhere outside the database.
 
