@@ -28,8 +28,11 @@ export const COMMANDS: readonly CommandEntry[] = [
  * program needs only the list of commands (`custos --help`, an unknown command).
  */
 export function commandFor(argv: readonly string[]): CommandEntry | undefined {
+  // The first word naming a command is the command: global options and their values (`--env-file FILE`)
+  // may stand before it, and none of them is a command's name.
   const operands = argv.filter((a) => !a.startsWith('-'));
-  const name = operands[0] === 'help' ? operands[1] : operands[0];
+  const at = operands.findIndex((a) => a === 'help' || COMMANDS.some((c) => c.name === a));
+  const name = operands[at] === 'help' ? operands[at + 1] : operands[at];
   return COMMANDS.find((c) => c.name === name);
 }
 
