@@ -7,12 +7,11 @@ import { principalOf } from '../bot/core/identity.ts';
 import '../bot/core/lookup-messages.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision } from '../bot/core/view.ts';
-import { displayValue } from '../bot/core/views.ts';
-import { valueLabel } from '../bot/core/value-labels.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { cardButtons, cardFieldMap, cardText } from './fakes/lark-api.ts';
 import { LarkHarness, PUBLIC_GROUP } from './helpers/lark-bot.ts';
 import { menuEvent } from './helpers/lark-sign.ts';
+import { shownValue } from './helpers/shown-value.ts';
 
 const h = new LarkHarness(import.meta.url, { customers: 120, publicMembers: ['salesRep', 'supportAgent'] });
 const all: Customer[] = [];
@@ -27,7 +26,7 @@ async function expectedFields(key: DemoEmployeeKey, c: Customer, channel: 'dm' |
   const e = h.employees[key];
   const engine = (await import('../policies/index.ts')).createPolicyEngine((await import('../policies/index.ts')).loadPolicy(h.config.policyDir));
   const decision = await engine.decide(principalOf(e), 'lookup', { channel, at: h.clock.now() }, c);
-  return new Map(applyDecision(c, decision).map((f) => [tr(`field.${f.field}`, e.locale), displayValue(f.outcome.startsWith('mask:') ? f.value : valueLabel(f.field, f.value, e.locale))]));
+  return new Map(applyDecision(c, decision).map((f) => [tr(`field.${f.field}`, e.locale), shownValue(f, e.locale)]));
 }
 
 test.serial('a DM lookup by customer id shows exactly the policy\'s fields and masks, in Chinese, and is audited', async (t) => {

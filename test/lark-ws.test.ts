@@ -13,13 +13,12 @@ import '../bot/core/lookup-messages.ts';
 import { startLarkBot } from '../bot/lark/runtime.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision } from '../bot/core/view.ts';
-import { displayValue } from '../bot/core/views.ts';
-import { valueLabel } from '../bot/core/value-labels.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { cardButtons, cardFieldMap, cardText, type SentMessage } from './fakes/lark-api.ts';
 import { FakeLarkWs } from './fakes/lark-ws.ts';
 import { LarkHarness } from './helpers/lark-bot.ts';
 import { cardAction, eventId, messageEvent } from './helpers/lark-sign.ts';
+import { shownValue } from './helpers/shown-value.ts';
 
 const APP_ID = 'cli_a1b2c3d4e5f60718';
 const socket = new FakeLarkWs();
@@ -51,7 +50,7 @@ async function expectedFields(key: DemoEmployeeKey, c: Customer): Promise<Map<st
   const e = h.employees[key];
   const policies = await import('../policies/index.ts');
   const decision = await policies.createPolicyEngine(policies.loadPolicy(h.config.policyDir)).decide(principalOf(e), 'lookup', { channel: 'dm', at: h.clock.now() }, c);
-  return new Map(applyDecision(c, decision).map((f) => [tr(`field.${f.field}`, e.locale), displayValue(f.outcome.startsWith('mask:') ? f.value : valueLabel(f.field, f.value, e.locale))]));
+  return new Map(applyDecision(c, decision).map((f) => [tr(`field.${f.field}`, e.locale), shownValue(f, e.locale)]));
 }
 
 test.serial('the WebSocket URL is asked for at LARK_DOMAIN with the app\'s credentials, and pings are answered', async (t) => {

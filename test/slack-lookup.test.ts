@@ -10,11 +10,11 @@ import { t as tr } from '../bot/core/messages.ts';
 import type { CustomerQuery, QueryKind } from '../bot/core/ports.ts';
 import { auditOutcome } from '../bot/core/lookup.ts';
 import { applyDecision as presentDecision } from '../bot/core/view.ts';
-import { displayValue } from '../bot/core/views.ts';
 import { classify } from '../bot/core/query.ts';
 import { escapeMrkdwn } from '../bot/slack/blocks.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { cardFields, messageText, PUBLIC_CHANNEL, SlackHarness } from './helpers/slack-bot.ts';
+import { shownValue } from './helpers/shown-value.ts';
 
 const h = new SlackHarness(import.meta.url, { customers: 150, publicMembers: ['salesRep', 'supportAgent'] });
 const all: Customer[] = [];
@@ -61,7 +61,7 @@ async function expectedCard(key: DemoEmployeeKey, c: Customer, purpose: string |
   const decision = await h.engine.decide(principalOf(e), 'lookup', { channel: 'dm', at: h.clock.now(), ...(purpose ? { purpose } : {}) }, c);
   const shown = presentDecision(c, decision);
   return {
-    lines: new Map(shown.map((f) => [tr(`field.${f.field}`, e.locale), escapeMrkdwn(displayValue(f.value))])),
+    lines: new Map(shown.map((f) => [tr(`field.${f.field}`, e.locale), escapeMrkdwn(shownValue(f, e.locale))])),
     fields: shown.map((f) => ({ name: f.field, outcome: auditOutcome(f.outcome) })),
   };
 }

@@ -7,9 +7,9 @@ import { principalOf } from '../bot/core/identity.ts';
 import '../bot/core/lookup-messages.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision as presentDecision } from '../bot/core/view.ts';
-import { displayValue } from '../bot/core/views.ts';
 import { escapeMrkdwn } from '../bot/slack/blocks.ts';
 import { cardFields, messageText, PRIVATE_CHANNEL, SlackHarness } from './helpers/slack-bot.ts';
+import { shownValue } from './helpers/shown-value.ts';
 
 const GUEST_CHANNEL = 'G0GUESTS';
 const h = new SlackHarness(import.meta.url, {
@@ -51,7 +51,7 @@ test.serial('the shared card shows the view of the channel\'s least-privileged m
   const members = (['salesRep', 'financeClerk', 'supportAgent', 'legalCounsel'] as const).map((k) => principalOf(h.employees[k]));
   const ctx = { channel: 'private' as const, at: h.clock.now() };
   const audience = await h.engine.decideForAudience(members, 'lookup', ctx, own);
-  const expected = new Map(presentDecision(own, audience).map((f) => [tr(`field.${f.field}`, 'zh-CN'), escapeMrkdwn(displayValue(f.value))]));
+  const expected = new Map(presentDecision(own, audience).map((f) => [tr(`field.${f.field}`, 'zh-CN'), escapeMrkdwn(shownValue(f, 'zh-CN'))]));
   const got = cardFields(shared.body);
   t.deepEqual(got, expected, 'exactly the audience decision');
   t.true(got.size > 0);

@@ -7,12 +7,12 @@ import { principalOf } from '../bot/core/identity.ts';
 import '../bot/core/lookup-messages.ts';
 import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision } from '../bot/core/view.ts';
-import { displayValue } from '../bot/core/views.ts';
 import { escapeMrkdwn } from '../bot/slack/blocks.ts';
 import type { Customer } from '../bot/core/domain.ts';
 import { FakeSlackSocket } from './fakes/slack-socket.ts';
 import { cardFields, SlackHarness } from './helpers/slack-bot.ts';
 import { slashCommandBody } from './helpers/slack-sign.ts';
+import { shownValue } from './helpers/shown-value.ts';
 
 const APP_TOKEN = 'xapp-1-A0FAKE-1-socket-test-token';
 const socket = new FakeSlackSocket();
@@ -55,7 +55,7 @@ test.serial('a slash command over the socket is acked within 3 s and answered wi
   const reply = await h.replyTo(responseUrl);
   t.true(reply.ok, reply.error);
   const decision = await h.engine.decide(principalOf(e), 'lookup', { channel: 'dm', at: h.clock.now() }, customer);
-  const expected = new Map(applyDecision(customer, decision).map((f) => [tr(`field.${f.field}`, e.locale), escapeMrkdwn(displayValue(f.value))]));
+  const expected = new Map(applyDecision(customer, decision).map((f) => [tr(`field.${f.field}`, e.locale), escapeMrkdwn(shownValue(f, e.locale))]));
   const shown = cardFields(reply.body);
   for (const [label, value] of expected) t.is(shown.get(label), value, label);
   t.false(JSON.stringify(reply.body).includes(customer.phone!), 'the raw phone never reaches the card');
