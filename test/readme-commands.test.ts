@@ -4,12 +4,11 @@
 // company — the others run in a second process with the data dir the README names replaced by the
 // test's) and each line `E-0012> text` of a ```playground block (typed as that employee; the answer must
 // be neither a refusal nor an error).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { startDemo } from './helpers/demo-process.ts';
 import { runCli } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,16 +36,6 @@ function custosArgs(line: string): string[] | null {
   return m ? m[1]!.split(/\s+/) : null;
 }
 
-async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('readmeBlocks finds sh and playground lines in the named sections only', (t) => {
   const md = '## Try it\n\n```sh\nnpm ci\nnpm run -s custos -- demo \\\n  --port 0\n```\n\n```playground\nE-0012> help\n```\n## Other\n```sh\nnpm run -s custos -- start\n```\n';
   t.deepEqual(readmeBlocks(md), { sh: ['npm ci', 'npm run -s custos -- demo --port 0'], playground: [{ employeeId: 'E-0012', text: 'help' }] });
@@ -58,18 +47,8 @@ test('every command of the README\'s "Try it" and CLI sections runs as written a
   const runs = blocks.sh.map(custosArgs).filter((a): a is string[] => a !== null);
   const demoArgs = runs.find((a) => a[0] === 'demo');
   t.truthy(demoArgs, 'the Try it section starts the demo');
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custos-readme-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bot/cli/main.ts'), ...demoArgs!, '--data-dir', dataDir, '--port', '0', '--customers', '40'],
-    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } });
-  const url = await until('the playground URL', 180_000, () => /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1]);
+  const demo = startDemo(t, root, demoArgs!, { urlWithinMs: 180_000 });
+  const url = await demo.url;
 
   for (const { employeeId, text } of blocks.playground) {
     const res = await fetch(new URL('/playground/api/message', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ employeeId, text }) });
@@ -78,11 +57,11 @@ test('every command of the README\'s "Try it" and CLI sections runs as written a
     for (const r of answer.replies) t.notRegex(r.html, /data-tone="(refusal|error)"/, `${employeeId}> ${text}: ${r.html.slice(0, 300)}`);
   }
   for (const args of runs.filter((a) => a[0] !== 'demo')) {
-    const line = args.map((a) => a.replace(/^\.data\/demo(?=\/|$)/, dataDir)).map((a) => a.replace(/^<.*>$/, ''));
+    const line = args.map((a) => a.replace(/^\.data\/demo(?=\/|$)/, demo.dataDir)).map((a) => a.replace(/^<.*>$/, ''));
     const r = await runCli(line, { HOME: process.env.HOME });
     t.is(r.code, 0, `custos ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   }
-  process.kill(child.pid!, 'SIGINT');
-  t.is(await exited, 0, stderr.slice(-2000));
-  t.notRegex(stderr, /ECONNREFUSED/, 'a clean shutdown');
+  process.kill(demo.child.pid!, 'SIGINT');
+  t.is(await demo.exited, 0, demo.stderr().slice(-2000));
+  t.notRegex(demo.stderr(), /ECONNREFUSED/, 'a clean shutdown');
 });
