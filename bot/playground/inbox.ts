@@ -88,7 +88,7 @@ export class PlaygroundInbox implements ApprovalNotifier {
     const customer = request.customerIds[0] ?? '';
     const l = requester.locale;
     const text = revealed
-      ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until) })})`
+      ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until, requester.timezone) })})`
       : `${customer} · ${t('approval.dm.grantExpired', l, { id: request.requestId, grant: request.grantId ?? '' })}`;
     const field = revealed?.field ?? request.fields[0] ?? '';
     const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${customer}" data-reveal-field="${field}" data-revealed="${revealed ? 'yes' : 'expired'}" `);

@@ -23,6 +23,7 @@ import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
 import type { Clock, CustomerReader } from '../ports.ts';
 import { recordThenShow } from '../record.ts';
+import { localTime, usableZone } from '../local-time.ts';
 import { applyDecision } from '../view.ts';
 import { approvalCardView, grantExpiredCardView, type ApprovalView } from '../views-approval.ts';
 import type { Grant, GrantStore } from '../../../policies/grants.ts';
@@ -366,7 +367,7 @@ export class ApprovalService {
     const voters = await this.cardVoters(fresh);
     await Promise.all(fresh.cards.map(async (ref) => {
       const reader = await this.deps.directory.byId(ref.employeeId);
-      const ctx = { names, voters, audience: ref.role, locale: reader?.locale ?? 'zh-CN', readerId: ref.employeeId } as const;
+      const ctx = { names, voters, audience: ref.role, locale: reader?.locale ?? 'zh-CN', timezone: usableZone(reader?.timezone), readerId: ref.employeeId } as const;
       const view = grantExpired ? grantExpiredCardView(fresh, ctx) : approvalCardView(fresh, ctx);
       await this.deps.notifier.updateCard(ref, view).catch(() => undefined);
     }));
@@ -631,7 +632,7 @@ export class ApprovalService {
       // Without an export queue (the playground) no file follows: the requester is told so, not promised one.
       const exportText = this.deps.exports ? 'approval.dm.auditExportApproved' : 'approval.dm.auditExportApprovedNoFiles';
       const text = outcome === 'approved' && done.kind === 'audit-export' ? t(exportText, requester.locale, { id: done.requestId, by: byNames })
-        : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt?.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' })
+        : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt ? localTime(done.grantExpiresAt, requester.timezone) : '' })
         : outcome === 'denied' ? t('approval.dm.denied', requester.locale, { id: done.requestId, by: byNames, reason: reason ?? '' })
           : t('approval.dm.expired', requester.locale, { id: done.requestId });
       await this.deps.notifier.tell(requester, text).catch(() => undefined);
@@ -644,7 +645,7 @@ export class ApprovalService {
     const post = async (id: string, role: CardRef['role']) => {
       const e = await this.deps.directory.byId(id);
       if (!e || (role === 'approver' && e.status !== 'active')) return;
-      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, voters, audience: role, locale: e.locale, readerId: id }), role).catch(() => null);
+      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, voters, audience: role, locale: e.locale, timezone: e.timezone, readerId: id }), role).catch(() => null);
       if (ref) await this.deps.requests.addCard(request.requestId, ref);
     };
     for (const id of approverIds) await post(id, 'approver');
