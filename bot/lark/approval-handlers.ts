@@ -14,7 +14,7 @@ import { isExportCommand, parseExportCommand } from '../core/approvals/segment.t
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
-import { t, userMessage, type Locale } from '../core/messages.ts';
+import { t, userMessage } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
 import type { Reader } from '../core/local-time.ts';
 import { approvalCardView, approvalErrorText, denyFormView, requestFormView, targetText, votedText } from '../core/views-approval.ts';

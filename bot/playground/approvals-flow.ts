@@ -9,7 +9,7 @@ import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
 import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
-import { t, userMessage, type Locale } from '../core/messages.ts';
+import { t, userMessage } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { approvalErrorText, denyFormView, requestFormView, targetText, votedText, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';

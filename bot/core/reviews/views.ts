@@ -2,7 +2,7 @@
 // decision, escalation or closing, the reminder, and the DPO summary — zh-CN and en in the catalogue.
 import '../lookup-messages.ts';
 import type { Employee } from '../domain.ts';
-import { registerMessages, t, type Locale } from '../messages.ts';
+import { registerMessages, t } from '../messages.ts';
 import { when } from '../views-approval.ts';
 import type { Reader } from '../local-time.ts';
 import type { Grant } from '../../../policies/grants.ts';
