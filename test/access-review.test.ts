@@ -103,10 +103,12 @@ test('the Lark card is an accepted 2.0 card whose buttons carry the review id', 
     cycle: { cycleId: 'RV-20260630', openedAt: new Date('2026-06-30T00:30:00Z'), periodStart: new Date('2026-05-31T00:30:00Z') },
     grant: grant('G-1', h.employees.salesRep, ['C-000001'], ['identity'], HOUR), grantee: '张伟 (E-0012)',
     activity: { lookups: 3, distinctCustomers: 2, top: [{ customerId: 'C-000001', count: 2 }] }, deadline: new Date('2026-07-02T00:30:00Z'),
-  }, 'en');
+  }, { locale: 'en', timezone: 'Europe/London' });
   const card = renderReviewCard(view) as unknown as Record<string, unknown>;
   t.is(cardProblem(card, JSON.stringify(card).length), undefined);
   t.regex(cardText(card), /Access review: 张伟 \(E-0012\)[\s\S]*Lookups this period: 3 lookups of 2 customers; most: C-000001 ×2/);
+  // The deadline on the reviewer's clock (London in summer: UTC+1), the zone named.
+  t.true(cardText(card).includes('2026-07-02 01:30 (Europe/London)'), cardText(card));
   t.deepEqual(cardButtons(card).map((b) => [b.label, b.value]), [['Keep', { a: 'review_keep', r: 'RV-20260630.G-1' }], ['Revoke', { a: 'review_revoke', r: 'RV-20260630.G-1' }]]);
 });
 

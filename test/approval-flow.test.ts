@@ -154,6 +154,31 @@ test.serial('reveal: approved reveal updates the original card for the requester
   clock.advance(-16 * MINUTE);
 });
 
+test.serial('reveal after the card\'s response_url has expired (30 minutes): the value comes as a new ephemeral card to the requester only', async (t) => {
+  const c = maskedPhoneCustomer(2);
+  const card = await h.ask(h.userId('salesRep'), h.dmOf('salesRep'), c.customerId);
+  const reveal = buttons(card.body).find((b) => b.actionId.startsWith('approval_reveal') && b.text.includes('电话'))!;
+  const since = h.fake.calls.length;
+  const click = await h.click(h.userId('salesRep'), h.dmOf('salesRep'), reveal.actionId, reveal.value);
+  const modal = openedView(await modalAfter(h, since));
+  await submitView(h, h.userId('salesRep'), modal.callback_id, modal.private_metadata, requestValues('核对来电号码', 15));
+  const leadCard = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf('salesLeadEast'));
+  const requestId = /#(R-[A-P]{10})/.exec(String(leadCard.body.text))![1]!;
+  // The approver takes longer than Slack keeps the requester's card updatable.
+  h.fake.expireResponseUrl(click.responseUrl);
+  await h.click(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), 'approval_approve', requestId);
+  const path = new URL(click.responseUrl).pathname;
+  const refused = await h.fake.waitFor((x) => x.method === 'response_url' && x.path === path && x.body.replace_original === true);
+  t.false(refused.ok, 'the expired response_url is refused');
+  const shown = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postEphemeral' && x.ok && messageText(x.body).includes(c.phone!));
+  t.is(shown.body.user, h.userId('salesRep'), 'to the requester only');
+  t.is(shown.body.channel, h.dmOf('salesRep'), 'where the reveal was asked from');
+  const label = [...cardFields(shown.body).keys()].find((k) => k.startsWith(`电话（依据授权 #G-${requestId.slice(2)} 显示至`));
+  t.truthy(label, 'the card says under which grant and until when');
+  t.is(cardFields(shown.body).get(label!), c.phone);
+  t.false(h.fake.calls.slice(since).some((x) => x.method === 'chat.postMessage' && messageText(x.body).includes(c.phone!)), 'never as a message kept in history');
+});
+
 async function waitCalls(since: number, pred: (c: Harness['fake']['calls'][number]) => boolean, atLeast: number, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {

@@ -31,7 +31,7 @@ import { CustosError, ErrorCode } from '../bot/core/errors.ts';
 import { principalOf } from '../bot/core/identity.ts';
 import type { CustomerReader } from '../bot/core/ports.ts';
 import { GRANT_COLLECTION, MongoGrantStore, REVOCATION_COLLECTION } from '../bot/store/grant-store.ts';
-import { DECISION_COLLECTION, MongoRequestStore, NOTICE_COLLECTION, REQUEST_COLLECTION, VOTE_COLLECTION } from '../bot/store/request-store.ts';
+import { ASK_COLLECTION, DECISION_COLLECTION, MongoRequestStore, NOTICE_COLLECTION, REQUEST_COLLECTION, VOTE_COLLECTION } from '../bot/store/request-store.ts';
 import { createPolicyEngine, type PolicyEngineImpl } from '../policies/index.ts';
 import { checkPolicyTexts } from '../policies/load.ts';
 import { testDatabase } from './helpers/services.ts';
@@ -353,7 +353,7 @@ test.before(async () => { db = await testDatabase(import.meta.url); });
 test.after.always(async () => { await db?.drop(); });
 
 async function freshSystem(p: PolicySpec): Promise<Real> {
-  for (const c of [REQUEST_COLLECTION, DECISION_COLLECTION, VOTE_COLLECTION, NOTICE_COLLECTION, GRANT_COLLECTION, REVOCATION_COLLECTION]) await db.conn.collection(c).deleteMany({});
+  for (const c of [REQUEST_COLLECTION, ASK_COLLECTION, DECISION_COLLECTION, VOTE_COLLECTION, NOTICE_COLLECTION, GRANT_COLLECTION, REVOCATION_COLLECTION]) await db.conn.collection(c).deleteMany({});
   const { policy, problems } = checkPolicyTexts([{ file: 'generated.yaml', text: policyText(p) }]);
   if (!policy) throw new Error(problems.map((x) => x.message).join('; '));
   const grants = new MongoGrantStore(db.conn);

@@ -291,3 +291,54 @@ test.serial('the README story in a browser, outside and inside Shanghai working 
   }
   rmSync(shots, { recursive: true, force: true });
 });
+
+test.serial('an approved one-time reveal shows the value in place on the card the requester is looking at, with its grant and the requester\'s zone', async (t) => {
+  h.setClock(INSIDE);
+  const rep = demoEmployee('salesRep');
+  const lead = demoEmployee('salesLeadEast');
+  const all: Customer[] = [];
+  for await (const c of h.customers.stream({})) all.push(c);
+  // Not the customers the other tests use: those grant the rep the whole contact group.
+  const customer = all.filter((c) => c.region === 'east' && c.ownerId !== rep.employeeId && c.phone)[2]!;
+  const page = await browser!.newPage();
+  try {
+    await page.goto(h.url('/'));
+    await as(page, rep.employeeId);
+    await say(page, customer.customerId);
+    const card = page.locator(`#log > li[data-employee="${rep.employeeId}"] article.card[data-customer-id="${customer.customerId}"]`).last();
+    const phone = card.locator('[data-field="phone"]');
+    t.is(await phone.locator('dd').count(), 1);
+    t.regex(await phone.getAttribute('class') ?? '', /\bmasked\b/);
+    t.false((await phone.locator('dd').textContent())!.includes(customer.phone!));
+
+    await card.locator('button[data-action="approval_reveal"][data-value*="phone"]').click();
+    const form = page.locator('#log form.request-form').last();
+    await form.waitFor();
+    await form.locator('textarea[name="purpose"]').fill('回访前核对号码');
+    await form.locator('button[type="submit"]').click();
+    const sent = page.locator('#log p.notice', { hasText: '已提交' }).last();
+    await sent.waitFor();
+    const requestId = /R-[A-P]{10}/.exec((await sent.textContent())!)![0];
+
+    await as(page, lead.employeeId);
+    const approval = page.locator(`#log article.approval[data-request-id="${requestId}"]`).last();
+    await approval.waitFor({ timeout: 20_000 });
+    await approval.locator('button[data-action="approval_approve"]').click();
+    await page.locator(`#log article.approval[data-request-id="${requestId}"][data-state="approved"]`).waitFor();
+
+    // Back as the rep, without typing anything: the card already on the page shows the number in place.
+    await as(page, rep.employeeId);
+    await inboxEntry(page, `[data-reveal-customer="${customer.customerId}"][data-revealed="yes"]`);
+    await page.locator(`#log > li[data-employee="${rep.employeeId}"] article.card[data-customer-id="${customer.customerId}"] [data-field="phone"].revealed`).last().waitFor();
+    t.true((await phone.locator('dd').textContent())!.startsWith(customer.phone!), await phone.locator('dd').textContent() ?? '');
+    t.notRegex(await phone.getAttribute('class') ?? '', /\bmasked\b/);
+    const note = await phone.locator('.reveal-note').textContent() ?? '';
+    t.true(note.includes(`G-${requestId.slice(2)}`), note);
+    t.regex(note, /\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Asia\/Shanghai\)/);
+  } catch (err) {
+    await keepArtifacts(page, 'e2e-playground-reveal');
+    throw err;
+  } finally {
+    await page.close();
+  }
+});

@@ -29,26 +29,26 @@ function checked(card: unknown): Record<string, unknown> {
 }
 
 test('approver and requester copies: Approve / Deny, Cancel; a decided card has no buttons', (t) => {
-  const approver = checked(renderApproval(approvalCardView(request, { names, voters: ['E-0007'], audience: 'approver', locale: 'zh-CN', readerId: 'E-0011' })));
+  const approver = checked(renderApproval(approvalCardView(request, { names, voters: ['E-0007'], audience: 'approver', locale: 'zh-CN', timezone: 'Asia/Shanghai', readerId: 'E-0011' })));
   t.deepEqual(cardButtons(approver).map((b) => b.value), [{ a: 'approve', r: 'R-ABCDEFGHIJ' }, { a: 'deny', r: 'R-ABCDEFGHIJ' }]);
   for (const part of ['张伟 (E-0012)', 'C-000001', '续约跟进', '60 分钟', '待审批']) t.true(cardText(approver).includes(part), part);
   // Each part names its own approvers and progress; this approver is told which parts they decide.
   t.true(cardText(approver).includes('可审批人: 联系方式：李娜 · 财务：赵敏, 李娜'), cardText(approver));
   t.true(cardText(approver).includes('所需批准: 联系方式 0/1 · 财务 1/2'), cardText(approver));
   t.true(cardText(approver).includes('请您审批: 联系方式, 财务'), cardText(approver));
-  const other = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'en', readerId: 'E-0007' })));
+  const other = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'en', timezone: 'Asia/Shanghai', readerId: 'E-0007' })));
   t.true(cardText(other).includes('You are asked to decide: Finance'), cardText(other));
-  const requester = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'requester', locale: 'en' })));
+  const requester = checked(renderApproval(approvalCardView(request, { names, voters: [], audience: 'requester', locale: 'en', timezone: 'Asia/Shanghai' })));
   t.deepEqual(cardButtons(requester).map((b) => b.value.a), ['cancel']);
   t.false(cardText(requester).includes('You are asked to decide'));
   const decided = { ...request, status: 'denied' as const, decidedBy: ['E-0011'], decidedAt: at, denyReason: 'no' };
-  const done = checked(renderApproval(approvalCardView(decided, { names, voters: ['E-0011'], audience: 'approver', locale: 'zh-CN' })));
+  const done = checked(renderApproval(approvalCardView(decided, { names, voters: ['E-0011'], audience: 'approver', locale: 'zh-CN', timezone: 'Asia/Shanghai' })));
   t.is(cardButtons(done).length, 0);
   t.is((done.header as { template: string }).template, 'red');
 });
 
 test('Deny shows the reason form in place of the buttons, with a problem line when there is one', (t) => {
-  const view = approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'zh-CN' });
+  const view = approvalCardView(request, { names, voters: [], audience: 'approver', locale: 'zh-CN', timezone: 'Asia/Shanghai' });
   const card = checked(renderApproval(view, { form: denyFormView(request.requestId, 'zh-CN'), problem: '请填写申请理由。' }));
   t.deepEqual(cardFormFields(card), ['reason']);
   t.deepEqual(cardButtons(card).map((b) => b.value), [{ a: 'deny_submit', r: 'R-ABCDEFGHIJ' }]);

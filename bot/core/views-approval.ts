@@ -18,6 +18,7 @@ import type { ExportFieldOutcome } from './approvals/export-fields.ts';
 import { presetInfo } from '../../policies/mask/index.ts';
 import type { FieldOutcome } from '../../policies/types.ts';
 import { piiKindLabel } from './value-labels.ts';
+import { localTime } from './local-time.ts';
 
 export type ApprovalButton = { action: 'approve' | 'deny' | 'cancel'; label: string; value: string; style?: 'primary' | 'danger' };
 
@@ -46,9 +47,9 @@ export interface RequestForm {
 
 export interface DenyForm { kind: 'deny_form'; title: string; submit: string; reasonLabel: string; metadata: string }
 
-/** Times as the reader's clock would not be known here: UTC, minute precision, unambiguous. */
-export function when(d: Date): string {
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** A time on the reader's clock, the zone named (local-time.ts). */
+export function when(d: Date, timezone: string): string {
+  return localTime(d, timezone);
 }
 
 /** An outcome in words: "shown in full", "masked (phone, e.g. 138****5678)", "hidden (empty)". */
@@ -108,6 +109,8 @@ export interface CardContext {
   voters: readonly string[];
   audience: 'approver' | 'requester';
   locale: Locale;
+  /** The reader's time zone: every time on the card is on their clock, the zone named. */
+  timezone: string;
   /** The approver reading this copy: their line says which parts they are asked to decide. */
   readerId?: string;
 }
@@ -146,7 +149,7 @@ export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView
   ];
   const mine = c.audience === 'approver' && c.readerId ? partsAsking(r, c.readerId) : [];
   if (mine.length) lines.push({ label: t('approval.label.yourParts', l), value: mine.map((p) => partText(p, l)).join(', ') });
-  const status = statusOf(r, c.names, l);
+  const status = statusOf(r, c.names, l, c.timezone);
   const buttons: ApprovalButton[] = [];
   if (r.status === 'pending') {
     if (c.audience === 'approver') {
@@ -162,15 +165,15 @@ export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView
 /** The card with the grant-expired status (after `grant.expire`). */
 export function grantExpiredCardView(r: AccessRequest, c: CardContext): ApprovalView {
   const view = approvalCardView(r, c);
-  return { ...view, status: { state: 'grant_expired', text: t('approval.status.grantExpired', c.locale, { grant: r.grantId ?? '', until: when(r.grantExpiresAt ?? r.expiresAt) }) } };
+  return { ...view, status: { state: 'grant_expired', text: t('approval.status.grantExpired', c.locale, { grant: r.grantId ?? '', until: when(r.grantExpiresAt ?? r.expiresAt, c.timezone) }) } };
 }
 
-function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Locale): ApprovalView['status'] {
+function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Locale, zone: string): ApprovalView['status'] {
   const by = (r.decidedBy ?? []).map((id) => nameOf(names, id)).join(', ');
-  const at = r.decidedAt ? when(r.decidedAt) : '';
+  const at = r.decidedAt ? when(r.decidedAt, zone) : '';
   switch (r.status) {
-    case 'pending': return { state: 'pending', text: t('approval.status.pending', l, { expires: when(r.expiresAt) }) };
-    case 'approved': return r.kind === 'audit-export' ? { state: 'approved', text: t('approval.status.approvedExport', l, { by, at }) } : { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt) : '' }) };
+    case 'pending': return { state: 'pending', text: t('approval.status.pending', l, { expires: when(r.expiresAt, zone) }) };
+    case 'approved': return r.kind === 'audit-export' ? { state: 'approved', text: t('approval.status.approvedExport', l, { by, at }) } : { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt, zone) : '' }) };
     case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
     case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
     case 'cancelled': {
@@ -182,7 +185,7 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
 }
 
 /** The sentence for a refusal or a stale click, in the reader's locale. */
-export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string): string | null {
+export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyMap<string, string>, contact: string, timezone: string): string | null {
   if (err instanceof ApprovalRefused) {
     const params: Record<string, string | number> = { contact, ...err.params };
     return t(`approval.refused.${err.reason}`, locale, typeof params.kind === 'string' ? { ...params, kind: piiKindLabel(params.kind, locale) } : params);
@@ -190,7 +193,7 @@ export function approvalErrorText(err: unknown, locale: Locale, names: ReadonlyM
   if (err instanceof AlreadyDecided) {
     // A system decision (expiry, offboarding) has nobody to name.
     return t(err.by.length ? 'approval.alreadyDecided' : 'approval.alreadyDecidedBySystem', locale, {
-      outcome: t(`approval.outcome.${err.outcome}`, locale), by: err.by.map((id) => nameOf(names, id)).join(', '), at: when(err.at),
+      outcome: t(`approval.outcome.${err.outcome}`, locale), by: err.by.map((id) => nameOf(names, id)).join(', '), at: when(err.at, timezone),
     });
   }
   return null;

@@ -8,6 +8,7 @@ import { LookupRefused, type LookupResult, type ShareResult, type ShownCustomer 
 import { hasMessage, t, userMessage, type Locale } from './messages.ts';
 import { valueLabel } from './value-labels.ts';
 import { offHoursText } from './working-hours.ts';
+import { localTime } from './local-time.ts';
 
 export interface FieldView { field: CustomerField; label: string; value: string; masked: boolean }
 export interface GroupView { group: FieldGroup; label: string; fields: FieldView[] }
@@ -44,7 +45,8 @@ export function noticeView(text: string, tone: 'info' | 'refusal' | 'error' = 'i
   return { kind: 'notice', tone, text };
 }
 
-export function lookupResultView(result: LookupResult, locale: Locale): View {
+/** A lookup's answer for its asker: their language, grant times on their clock (`timezone`, named). */
+export function lookupResultView(result: LookupResult, locale: Locale, timezone: string): View {
   switch (result.kind) {
     case 'none':
       return noticeView(result.idChecksum ? `${t(ErrorCode.NotFound, locale)} ${t('lookup.idChecksum', locale)}` : t(ErrorCode.NotFound, locale));
@@ -59,13 +61,14 @@ export function lookupResultView(result: LookupResult, locale: Locale): View {
         })),
       };
     case 'card':
-      return cardView(result.customer, locale, t('lookup.card.footer', locale, { eventId: result.eventId }),
+      return cardView(result.customer, locale, timezone, t('lookup.card.footer', locale, { eventId: result.eventId }),
         result.shareable ? { label: t('lookup.share.button', locale), value: result.customer.customerId } : undefined);
   }
 }
 
-export function sharedCardView(result: ShareResult, locale: Locale, askerName: string): View {
-  return cardView(result.customer, locale, t('lookup.card.footerShared', locale, { asker: askerName, eventId: result.eventId }), undefined);
+/** The card a channel reads: its language and zone are the deployment's, not one reader's. */
+export function sharedCardView(result: ShareResult, locale: Locale, askerName: string, timezone: string): View {
+  return cardView(result.customer, locale, timezone, t('lookup.card.footerShared', locale, { asker: askerName, eventId: result.eventId }), undefined);
 }
 
 const MAX_REVEAL_BUTTONS = 4;
@@ -79,11 +82,11 @@ function requestButtons(c: ShownCustomer, locale: Locale): { kind: 'reveal' | 'a
   return [...reveals, { kind: 'access', label: t('approval.button.access', locale), value: JSON.stringify({ c: c.customerId }) }];
 }
 
-function grantFooter(c: ShownCustomer, locale: Locale): string {
-  return (c.grants ?? []).map((g) => t('approval.grantFooter', locale, { grant: g.grantId, until: `${g.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` })).join('\n');
+function grantFooter(c: ShownCustomer, locale: Locale, timezone: string): string {
+  return (c.grants ?? []).map((g) => t('approval.grantFooter', locale, { grant: g.grantId, until: localTime(g.expiresAt, timezone) })).join('\n');
 }
 
-function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { label: string; value: string } | undefined): View {
+function cardView(c: ShownCustomer, locale: Locale, timezone: string, footer: string, share: { label: string; value: string } | undefined): View {
   const byGroup = new Map<FieldGroup, FieldView[]>();
   for (const f of c.fields) {
     const g = groupOf(f.field);
@@ -96,7 +99,7 @@ function cardView(c: ShownCustomer, locale: Locale, footer: string, share: { lab
   const groups = FIELD_GROUP_NAMES.filter((g) => byGroup.has(g)).map((g) => ({ group: g, label: t(`group.${g}`, locale), fields: byGroup.get(g)! }));
   const name = c.fields.find((f) => f.field === 'name');
   const requests = requestButtons(c, locale);
-  const grants = grantFooter(c, locale);
+  const grants = grantFooter(c, locale, timezone);
   return {
     kind: 'card',
     customerId: c.customerId,

@@ -14,8 +14,9 @@ import { isExportCommand, parseExportCommand } from '../core/approvals/segment.t
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
-import { t, userMessage, type Locale } from '../core/messages.ts';
+import { t, userMessage } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
+import type { Reader } from '../core/local-time.ts';
 import { approvalCardView, approvalErrorText, denyFormView, requestFormView, targetText, votedText } from '../core/views-approval.ts';
 import { askedApprovers } from '../core/approvals/parts.ts';
 import type { Logger } from '../logger.ts';
@@ -64,7 +65,7 @@ export class LarkApprovalFlow {
       const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: '' };
       return renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta)), newNonce());
     } catch (err) {
-      return renderView(noticeView(await this.errorText(err, locale), 'refusal'));
+      return renderView(noticeView(await this.errorText(err, turn.employee), 'refusal'));
     }
   }
 
@@ -88,7 +89,7 @@ export class LarkApprovalFlow {
         default: return {};
       }
     } catch (err) {
-      return toast('error', await this.errorText(err, locale, requestId));
+      return toast('error', await this.errorText(err, turn.employee, requestId));
     }
   }
 
@@ -123,7 +124,7 @@ export class LarkApprovalFlow {
       request = await this.deps.approvals.submit(turn.employee, input, origin);
     } catch (err) {
       // Nothing was created: the same form again, with the problem on top and a fresh nonce.
-      const problem = await this.errorText(err, locale);
+      const problem = await this.errorText(err, turn.employee);
       const prepared = await this.deps.approvals.prepare(turn.employee, meta.target, meta.channelKind).catch(() => null);
       const card = prepared ? renderRequestForm(requestFormView(prepared, targetText(meta.target, locale), locale, metadata), newNonce(), problem) : renderView(noticeView(problem, 'refusal'));
       return { ...toast('error', problem), card: { type: 'raw', data: card } };
@@ -149,12 +150,12 @@ export class LarkApprovalFlow {
     if (!request) throw new ApprovalRefused(REQUEST_ID.test(requestId) ? 'unknown_request' : 'malformed', { id: requestId.slice(0, 40) });
     const names = await this.deps.approvals.names(request);
     const voters = await this.deps.approvals.cardVoters(request);
-    const view = approvalCardView(request, { names, voters, audience: 'approver', locale, readerId: turn.employee.employeeId });
+    const view = approvalCardView(request, { names, voters, audience: 'approver', locale, timezone: turn.employee.timezone, readerId: turn.employee.employeeId });
     const card = renderApproval(view, { form: denyFormView(requestId, locale), ...(problem ? { problem } : {}) });
     const answer: CallbackAnswer = { card: { type: 'raw', data: card } };
     if (request.status !== 'pending') {
       const stale = new AlreadyDecided(request.status, request.decidedBy ?? [], request.decidedAt ?? request.createdAt);
-      return { ...answer, ...toast('info', await this.errorText(stale, locale, requestId)) };
+      return { ...answer, ...toast('info', await this.errorText(stale, turn.employee, requestId)) };
     }
     return problem ? { ...answer, ...toast('error', problem) } : answer;
   }
@@ -167,17 +168,18 @@ export class LarkApprovalFlow {
     } catch (err) {
       // A missing or personal reason: the form stays open with the problem; anything else is a toast.
       if (err instanceof ApprovalRefused && (err.reason === 'reason_required' || err.reason === 'reason_pii')) {
-        return this.openDeny(turn, requestId, await this.errorText(err, locale));
+        return this.openDeny(turn, requestId, await this.errorText(err, turn.employee));
       }
       throw err;
     }
   }
 
   /** The sentence for a refusal or a stale click ("already approved by X at T"), in the reader's locale. */
-  private async errorText(err: unknown, locale: Locale, requestId = ''): Promise<string> {
+  private async errorText(err: unknown, reader: Reader, requestId = ''): Promise<string> {
+    const { locale } = reader;
     const request = REQUEST_ID.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId).catch(() => null) : null;
     const names = request ? await this.deps.approvals.names(request) : new Map<string, string>();
-    const text = approvalErrorText(err, locale, names, this.deps.securityContact);
+    const text = approvalErrorText(err, locale, names, this.deps.securityContact, reader.timezone);
     if (text) return text;
     this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'lark: approval flow failed');
     return userMessage(err, locale, { contact: this.deps.securityContact });

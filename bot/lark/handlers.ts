@@ -9,6 +9,7 @@
 //    cannot be updated (230054, 220340, …) so the user always sees the outcome.
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
+import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import { createHash } from 'node:crypto';
 import { auditText, type AuditInput } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
@@ -182,7 +183,7 @@ export class LarkHandlers {
       const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
-      await this.reply(turn, renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined));
+      await this.reply(turn, renderView(lookupResultView(result, locale, employee.timezone), turn.group ? turn.chatId : undefined));
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
@@ -266,7 +267,7 @@ export class LarkHandlers {
       const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, { kind: 'id', value: customerId }, undefined);
-      return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale), turn.group ? turn.chatId : undefined) } };
+      return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale, employee.timezone), turn.group ? turn.chatId : undefined) } };
     } catch (err) {
       return this.failAnswer(err, locale);
     } finally {
@@ -285,7 +286,7 @@ export class LarkHandlers {
       const audience = await this.audience(turn, employee);
       const result = await this.deps.lookup.share(asker, customerId, audience);
       // The group reads the shared card in the workspace's default language.
-      await this.deps.api.sendCard('chat_id', turn.chatId, renderView(sharedCardView(result, this.deps.defaultLocale, employee.name)), `${turn.correlationId}-s`);
+      await this.deps.api.sendCard('chat_id', turn.chatId, renderView(sharedCardView(result, this.deps.defaultLocale, employee.name, DEFAULT_TIMEZONE)), `${turn.correlationId}-s`);
       return { toast: { type: 'success', content: t('lookup.share.done', locale) } };
     } catch (err) {
       return this.failAnswer(err, locale);

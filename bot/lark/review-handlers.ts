@@ -30,7 +30,7 @@ export class LarkReviewFlow {
 
   async decide(clicker: Employee, openId: string, reviewId: string, decision: ReviewDecision): Promise<CallbackAnswer> {
     const outcome = await this.reviews.decide(clicker, 'lark', openId, reviewId, decision);
-    const toast = { type: TOAST[outcome.kind], content: outcomeText(outcome, clicker, clicker.locale) };
+    const toast = { type: TOAST[outcome.kind], content: outcomeText(outcome, clicker, clicker) };
     // A refused click leaves the card as it is (it may be someone else's forwarded card).
     const settled = outcome.kind === 'done' || outcome.kind === 'already' ? await this.reviews.settledCardFor(reviewId, clicker) : null;
     return settled ? { toast, card: { type: 'raw', data: renderReviewCard(settled) } } : { toast };

@@ -9,7 +9,7 @@ import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
 import { auditErrorView, type AuditTableView } from '../core/audit-query-views.ts';
 import { FIELD_GROUP_NAMES, type CustomerField, type Employee, type FieldGroup } from '../core/domain.ts';
-import { t, userMessage, type Locale } from '../core/messages.ts';
+import { t, userMessage } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { approvalErrorText, denyFormView, requestFormView, targetText, votedText, type ApprovalView, type DenyForm, type RequestForm } from '../core/views-approval.ts';
@@ -42,7 +42,7 @@ export class PlaygroundApprovalFlow {
       const meta: Metadata = { target, channelKind: channel };
       return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
     } catch (err) {
-      return this.error(err, l);
+      return this.error(err, employee);
     }
   }
 
@@ -58,7 +58,7 @@ export class PlaygroundApprovalFlow {
       const meta: Metadata = { target, channelKind: channel };
       return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
     } catch (err) {
-      return this.error(err, l);
+      return this.error(err, employee);
     }
   }
 
@@ -73,7 +73,7 @@ export class PlaygroundApprovalFlow {
       const meta: ExportMetadata = { exportText: text.trim(), channelKind: channel };
       return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
     } catch (err) {
-      return this.error(err, l);
+      return this.error(err, employee);
     }
   }
 
@@ -96,7 +96,7 @@ export class PlaygroundApprovalFlow {
         { platform: 'playground', channel: 'playground', channelKind: meta.channelKind });
       return noticeView(t('playground.request.sent', l, { id: request.requestId }));
     } catch (err) {
-      return this.error(err, l);
+      return this.error(err, employee);
     }
   }
 
@@ -106,12 +106,12 @@ export class PlaygroundApprovalFlow {
       const result = await this.deps.approvals.approve(employee, requestId);
       return noticeView(result.kind === 'voted' ? votedText(result, l) : t('approval.done.approved', l, { id: requestId }));
     } catch (err) {
-      return this.decisionError(err, l, requestId);
+      return this.decisionError(err, employee, requestId);
     }
   }
 
   openDeny(employee: Employee, requestId: string): PlaygroundView {
-    if (!/^R-[A-P]{10}$/.test(requestId)) return this.error(new ApprovalRefused('malformed'), employee.locale);
+    if (!/^R-[A-P]{10}$/.test(requestId)) return this.error(new ApprovalRefused('malformed'), employee);
     return denyFormView(requestId, employee.locale);
   }
 
@@ -120,7 +120,7 @@ export class PlaygroundApprovalFlow {
       await this.deps.approvals.deny(employee, requestId, reason);
       return noticeView(t('playground.request.denied', employee.locale, { id: requestId }));
     } catch (err) {
-      return this.decisionError(err, employee.locale, requestId);
+      return this.decisionError(err, employee, requestId);
     }
   }
 
@@ -129,7 +129,7 @@ export class PlaygroundApprovalFlow {
       await this.deps.approvals.cancel(employee, requestId);
       return noticeView(t('approval.done.cancelled', employee.locale, { id: requestId }));
     } catch (err) {
-      return this.decisionError(err, employee.locale, requestId);
+      return this.decisionError(err, employee, requestId);
     }
   }
 
@@ -144,15 +144,17 @@ export class PlaygroundApprovalFlow {
     }
   }
 
-  private async decisionError(err: unknown, l: Locale, requestId: string): Promise<PlaygroundView> {
+  private async decisionError(err: unknown, reader: Employee, requestId: string): Promise<PlaygroundView> {
+    const l = reader.locale;
     const request = /^R-[A-P]{10}$/.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId).catch(() => null) : null;
     const names = request ? await this.deps.approvals.names(request) : new Map<string, string>();
-    const text = approvalErrorText(err, l, names, this.deps.securityContact);
+    const text = approvalErrorText(err, l, names, this.deps.securityContact, reader.timezone);
     return text ? noticeView(text, 'refusal') : noticeView(userMessage(err, l, { contact: this.deps.securityContact }), 'error');
   }
 
-  private error(err: unknown, l: Locale): PlaygroundView {
-    const text = approvalErrorText(err, l, new Map(), this.deps.securityContact);
+  private error(err: unknown, reader: Employee): PlaygroundView {
+    const l = reader.locale;
+    const text = approvalErrorText(err, l, new Map(), this.deps.securityContact, reader.timezone);
     return text ? noticeView(text, 'refusal') : noticeView(userMessage(err, l, { contact: this.deps.securityContact }), 'error');
   }
 }

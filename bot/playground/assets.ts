@@ -70,12 +70,14 @@ function busy(delta) {
   $('log').setAttribute('aria-busy', String(inFlight > 0));
 }
 
-function append(html, cls, meta, ref, again) {
+function append(html, cls, meta, ref, again, employeeId) {
   // An updated card replaces its earlier copy in place, as chat clients update a message; shown "again"
   // (the pending command) it moves to the bottom.
   const old = ref ? document.querySelector('#log > li[data-ref="' + CSS.escape(ref) + '"]') : null;
   const li = document.createElement('li');
   if (ref) li.dataset.ref = ref;
+  // Whose answer this is: a reveal goes onto the requester's own card, not a colleague's of the same customer.
+  if (employeeId) li.dataset.employee = employeeId;
   li.className = cls;
   if (meta) { const m = document.createElement('div'); m.className = 'meta'; m.textContent = meta; li.append(m); }
   const content = document.createElement('div');
@@ -86,17 +88,27 @@ function append(html, cls, meta, ref, again) {
   li.scrollIntoView({ block: 'nearest' });
 }
 
-/** An approved one-time reveal also says so on the card the requester is looking at, next to the masked field. */
+/**
+ * An approved one-time reveal shows the value in place, on the newest card of that customer the requester
+ * was shown (as Slack and Lark replace the card): the masked text is kept aside, the value put in with the
+ * grant line under it; at expiry the masked text comes back. Values are set as text, never as HTML.
+ */
 function noteReveal(li) {
   const r = li.querySelector('[data-reveal-customer]');
   if (!r) return;
-  const cards = document.querySelectorAll('#log article.card[data-customer-id="' + CSS.escape(r.dataset.revealCustomer) + '"]');
-  const dd = cards[cards.length - 1]?.querySelector('[data-field="' + CSS.escape(r.dataset.revealField) + '"] dd');
+  const mine = '#log > li[data-employee="' + CSS.escape($('who').value) + '"] ';
+  const cards = document.querySelectorAll(mine + 'article.card[data-customer-id="' + CSS.escape(r.dataset.revealCustomer) + '"]');
+  const field = cards[cards.length - 1]?.querySelector('[data-field="' + CSS.escape(r.dataset.revealField) + '"]');
+  const dd = field?.querySelector('dd');
   if (!dd) return;
-  dd.querySelector('.reveal-note')?.remove();
+  if (dd.dataset.masked === undefined && field.classList.contains('masked')) dd.dataset.masked = dd.firstChild?.textContent ?? '';
+  const revealed = r.dataset.revealed === 'yes';
+  dd.replaceChildren(document.createTextNode(revealed ? r.dataset.revealValue ?? '' : dd.dataset.masked ?? ''));
+  field.classList.toggle('masked', !revealed);
+  field.classList.toggle('revealed', revealed);
   const note = document.createElement('span');
   note.className = 'reveal-note';
-  note.textContent = r.dataset.revealed === 'yes' ? body.dataset.revealed : body.dataset.revealExpired;
+  note.textContent = r.dataset.revealNote ?? (revealed ? body.dataset.revealed : body.dataset.revealExpired);
   dd.append(note);
 }
 
@@ -123,7 +135,7 @@ async function post(path, payload, button) {
     const answer = await res.json();
     if (!res.ok || !Array.isArray(answer.replies)) throw new Error('request failed');
     for (const r of answer.replies) {
-      append(r.html, r.to === 'channel' ? 'from-bot to-channel' : 'from-bot to-you', (r.to === 'channel' ? body.dataset.inChannel : body.dataset.you) + ' · ' + answer.requestId);
+      append(r.html, r.to === 'channel' ? 'from-bot to-channel' : 'from-bot to-you', (r.to === 'channel' ? body.dataset.inChannel : body.dataset.you) + ' · ' + answer.requestId, undefined, undefined, ctx.employeeId);
     }
     showInbox(ctx.employeeId, answer);
     // A decision or a submitted form is final (its card is updated); other buttons may be used again.

@@ -1,6 +1,7 @@
 // The playground's conversation logic: the same core calls the Slack adapter makes (parse → identify →
 // audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a platform.
 // Only identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
+import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import { auditText } from '../core/audit-query-run.ts';
 import type { Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
@@ -107,7 +108,7 @@ export class PlaygroundFlow {
         return this.only(command, locale, await this.deps.approvals.audit(employee, turn.channel, turn.requestId, { text: parsed.text }));
       }
       const result = await this.deps.lookup.lookup(this.asker(turn, employee), parsed.query, parsed.purpose);
-      return this.only(command, locale, lookupResultView(result, locale));
+      return this.only(command, locale, lookupResultView(result, locale, employee.timezone));
     } catch (err) {
       return this.fail(command, turn, err, locale);
     }
@@ -163,7 +164,7 @@ export class PlaygroundFlow {
         command: 'share', locale,
         replies: [
           // The channel reads the shared card in the deployment's default language, as in Slack.
-          { to: 'channel', view: sharedCardView(result, this.deps.defaultLocale, employee.name) },
+          { to: 'channel', view: sharedCardView(result, this.deps.defaultLocale, employee.name, DEFAULT_TIMEZONE) },
           { to: 'you', view: noticeView(t('lookup.share.done', locale)) },
         ],
       };

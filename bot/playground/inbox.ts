@@ -10,7 +10,7 @@ import type { CustomerField, Employee } from '../core/domain.ts';
 import { t } from '../core/messages.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { when, type ApprovalView } from '../core/views-approval.ts';
-import { renderViewHtml } from './html.ts';
+import { escapeHtml, renderViewHtml } from './html.ts';
 import './messages.ts';
 
 /** One message as the page shows it: rendered HTML, and for approval cards their request and state. */
@@ -81,17 +81,22 @@ export class PlaygroundInbox implements ApprovalNotifier {
   }
 
   /**
-   * A one-time reveal: the value in the inbox, and the item names the customer and field so that the page
-   * can point from the card the requester is looking at (the masked field) to where the value is.
+   * A one-time reveal, as Slack and Lark show it: the value in place on the card the requester is looking
+   * at. The inbox item carries the customer, field, value and grant line; the page puts the value into
+   * that card's masked field (and masks it again at expiry). The item itself keeps the value too, so a
+   * page that no longer shows the card (a reload) still has it.
    */
   async showReveal(request: AccessRequest, requester: Employee, revealed: { field: CustomerField; value: string; grantId: string; until: Date } | null): Promise<void> {
     const customer = request.customerIds[0] ?? '';
     const l = requester.locale;
     const text = revealed
-      ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until) })})`
+      ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until, requester.timezone) })})`
       : `${customer} · ${t('approval.dm.grantExpired', l, { id: request.requestId, grant: request.grantId ?? '' })}`;
     const field = revealed?.field ?? request.fields[0] ?? '';
-    const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${customer}" data-reveal-field="${field}" data-revealed="${revealed ? 'yes' : 'expired'}" `);
+    const inPlace = revealed
+      ? ` data-reveal-value="${escapeHtml(revealed.value)}" data-reveal-note="${escapeHtml(t('approval.revealed', l, { field: t(`field.${revealed.field}`, l), grant: revealed.grantId, until: when(revealed.until, requester.timezone) }))}"`
+      : ` data-reveal-note="${escapeHtml(t('playground.revealExpired', l))}"`;
+    const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${escapeHtml(customer)}" data-reveal-field="${escapeHtml(field)}" data-revealed="${revealed ? 'yes' : 'expired'}"${inPlace} `);
     await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html });
   }
 }

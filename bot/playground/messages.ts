@@ -32,7 +32,7 @@ const entries = {
   'playground.pending.cards': { 'zh-CN': '等待您审批的申请：{count} 条（见下方卡片）。', en: 'Requests waiting for your decision: {count} (cards below).' },
   'playground.pending.mine': { 'zh-CN': '您提交、仍在等待审批的申请：{list}', en: 'Your requests still waiting for a decision: {list}' },
   'playground.working': { 'zh-CN': '处理中…', en: 'Working…' },
-  'playground.revealed': { 'zh-CN': '已批准一次性查看：值在下方收件箱消息中', en: 'One-time reveal approved: the value is in the inbox message below' },
+  'playground.revealed': { 'zh-CN': '一次性查看已批准', en: 'One-time reveal approved' },
   'playground.revealExpired': { 'zh-CN': '一次性查看已过期', en: 'The one-time reveal has expired' },
   'playground.failed': { 'zh-CN': '请求失败，请重试。', en: 'The request failed; please try again.' },
 };

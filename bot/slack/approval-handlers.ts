@@ -17,6 +17,7 @@ import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domai
 import { isIdentityRefusal, type ChatIdentifier } from '../core/identity.ts';
 import { t, userMessage, type Locale } from '../core/messages.ts';
 import type { RefusedInteraction } from '../core/refusals.ts';
+import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import { approvalErrorText, denyFormView, requestFormView, targetText, votedText } from '../core/views-approval.ts';
 import { noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
@@ -141,9 +142,11 @@ class ApprovalFlow {
 
   async exportCommand(client: WebClient, userId: string, channelId: string, channelName: string, text: string, triggerId: string, responseUrl: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify({ client, userId, correlationId: triggerId }, 'request');
       locale = employee.locale;
+      zone = employee.timezone;
       const { segment, fields } = parseExportCommand(text);
       const channelKind = await channelKindOf(client, channelId, channelName);
       const target: RequestTarget = { kind: 'export', segment, fields };
@@ -151,15 +154,17 @@ class ApprovalFlow {
       const meta: FormMetadata = { target, channel: channelId, channelKind, responseUrl };
       await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta))) });
     } catch (err) {
-      await reply(await this.errorText(err, locale, { client, userId })).catch(() => undefined);
+      await reply(await this.errorText(err, locale, zone, { client, userId })).catch(() => undefined);
     }
   }
 
   async openRequest(client: WebClient, userId: string, channelId: string, kind: 'reveal' | 'access' | 'audit-export', value: string, triggerId: string, responseUrl: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify({ client, userId, correlationId: triggerId }, 'request');
       locale = employee.locale;
+      zone = employee.timezone;
       const asked: RequestTarget = kind === 'audit-export' ? { kind, query: value } : parseRequestButton(kind, value);
       const channelKind = await channelKindOf(client, channelId, channelId.startsWith('D') ? 'directmessage' : '');
       const prepared = await this.deps.approvals.prepare(employee, asked, channelKind);
@@ -168,7 +173,7 @@ class ApprovalFlow {
       const what = targetText(target, locale);
       await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, what, locale, JSON.stringify(meta))) });
     } catch (err) {
-      await reply(await this.errorText(err, locale, { client, userId })).catch(() => undefined);
+      await reply(await this.errorText(err, locale, zone, { client, userId })).catch(() => undefined);
     }
   }
 
@@ -181,9 +186,11 @@ class ApprovalFlow {
 
   private async submitOutcome(who: Who, form: RequestForm): Promise<FormOutcome> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify(who, 'request');
       locale = employee.locale;
+      zone = employee.timezone;
       const meta = parseMetadata(form.metadata);
       const durationMinutes = /^\d{1,7}$/.test(form.duration.trim()) ? Number(form.duration.trim()) : Number.NaN;
       const picked = form.groups.filter((g): g is FieldGroup => (FIELD_GROUP_NAMES as string[]).includes(g));
@@ -194,34 +201,38 @@ class ApprovalFlow {
       return null;
     } catch (err) {
       const block = err instanceof ApprovalRefused && err.reason === 'duration_invalid' ? INPUT_DURATION : INPUT_REASON;
-      return { block, text: await this.errorText(err, locale, who) };
+      return { block, text: await this.errorText(err, locale, zone, who) };
     }
   }
 
   async approve(who: Who, requestId: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify(who, 'approval', requestId);
       locale = employee.locale;
+      zone = employee.timezone;
       const result = await this.deps.approvals.approve(employee, requestId);
       await reply(result.kind === 'voted'
         ? votedText(result, locale)
         : t('approval.done.approved', locale, { id: requestId }));
     } catch (err) {
-      await reply(await this.decisionErrorText(err, locale, requestId, who)).catch(() => undefined);
+      await reply(await this.decisionErrorText(err, locale, zone, requestId, who)).catch(() => undefined);
     }
   }
 
   async openDeny(who: Who, requestId: string, triggerId: string, responseUrl: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify(who, 'approval', requestId);
       locale = employee.locale;
+      zone = employee.timezone;
       if (!/^R-[A-P]{10}$/.test(requestId)) throw new ApprovalRefused('malformed');
       const meta: DenyMetadata = { r: requestId, u: responseUrl };
       await who.client.views.open({ trigger_id: triggerId, view: renderDenyForm({ ...denyFormView(requestId, locale), metadata: JSON.stringify(meta) }) });
     } catch (err) {
-      await reply(await this.decisionErrorText(err, locale, requestId, who)).catch(() => undefined);
+      await reply(await this.decisionErrorText(err, locale, zone, requestId, who)).catch(() => undefined);
     }
   }
 
@@ -235,25 +246,29 @@ class ApprovalFlow {
   /** null once denied; otherwise the sentence saying why not. */
   private async denyOutcome(who: Who, requestId: string, reason: string): Promise<string | null> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify(who, 'approval', requestId);
       locale = employee.locale;
+      zone = employee.timezone;
       await this.deps.approvals.deny(employee, requestId, reason);
       return null;
     } catch (err) {
-      return this.decisionErrorText(err, locale, requestId, who);
+      return this.decisionErrorText(err, locale, zone, requestId, who);
     }
   }
 
   async cancel(who: Who, requestId: string, reply: Reply): Promise<void> {
     let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
     try {
       const employee = await this.identify(who, 'approval', requestId);
       locale = employee.locale;
+      zone = employee.timezone;
       await this.deps.approvals.cancel(employee, requestId);
       await reply(t('approval.done.cancelled', locale, { id: requestId }));
     } catch (err) {
-      await reply(await this.decisionErrorText(err, locale, requestId, who)).catch(() => undefined);
+      await reply(await this.decisionErrorText(err, locale, zone, requestId, who)).catch(() => undefined);
     }
   }
 
@@ -273,15 +288,15 @@ class ApprovalFlow {
     if (!res?.ok) this.deps.logger.warn({ status: res?.status }, 'slack: a late form outcome could not be told');
   }
 
-  private async decisionErrorText(err: unknown, locale: Locale, requestId: string, who: Pick<Who, 'client' | 'userId'>): Promise<string> {
+  private async decisionErrorText(err: unknown, locale: Locale, zone: string, requestId: string, who: Pick<Who, 'client' | 'userId'>): Promise<string> {
     const request = /^R-[A-P]{10}$/.test(requestId) ? await this.deps.approvals.deps.requests.get(requestId).catch(() => null) : null;
     const names = request ? await this.deps.approvals.names(request) : new Map<string, string>();
-    return approvalErrorText(err, locale, names, this.deps.securityContact) ?? this.errorText(err, locale, who);
+    return approvalErrorText(err, locale, names, this.deps.securityContact, zone) ?? this.errorText(err, locale, zone, who);
   }
 
   /** The sentence for a refusal; an identity refusal in the user's locale (the employee's, else Slack's). */
-  private async errorText(err: unknown, locale: Locale, who: Pick<Who, 'client' | 'userId'>): Promise<string> {
-    const known = approvalErrorText(err, locale, new Map(), this.deps.securityContact);
+  private async errorText(err: unknown, locale: Locale, zone: string, who: Pick<Who, 'client' | 'userId'>): Promise<string> {
+    const known = approvalErrorText(err, locale, new Map(), this.deps.securityContact, zone);
     if (known) return known;
     if (isIdentityRefusal(err)) {
       const theirs = await this.deps.identity.localeOf(slackUser(who.client, who.userId), locale);

@@ -1,6 +1,7 @@
 // The approval flow's chat I/O on Slack: cards into DMs (conversations.open + chat.postMessage), every
 // copy updated in place (chat.update), one-line DMs, and the requester-only reveal on the ephemeral
-// lookup card through its response_url (replace_original), re-masked the same way at expiry.
+// lookup card through its response_url (replace_original), re-masked the same way at expiry; when that URL
+// is spent, a new ephemeral card to the requester in the channel the reveal was asked from.
 import type { webApi } from '@slack/bolt';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import type { AccessRequest, CardRef } from '../core/approvals/types.ts';
@@ -48,15 +49,33 @@ export class SlackApprovalNotifier implements ApprovalNotifier {
     if (channel) await this.client.chat.postMessage({ channel, ...renderView(noticeView(text)) });
   }
 
+  /**
+   * The reveal replaces the requester's ephemeral card through its response_url. Slack accepts a
+   * response_url for 30 minutes and 5 posts, and an approval often takes longer: then the card comes as a
+   * new ephemeral message to the requester in the channel it was asked from (chat.postEphemeral — still
+   * seen by the requester only, and not kept in the channel's history). Re-masking at expiry needs no
+   * fallback: an ephemeral message does not outlive the requester's session.
+   */
   async showReveal(request: AccessRequest, requester: Employee, revealed: Revealed | null): Promise<void> {
     const url = request.origin?.responseUrl;
-    if (!url) return;
+    const channel = request.origin?.platform === 'slack' ? request.origin.channel : '';
+    const user = requester.chat.slack;
+    if (!url && !(revealed && channel && user)) return;
     const view = await revealCardView(this.lookup, 'slack', request, requester, revealed);
     if (!view) return;
-    const res = await fetch(url, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ response_type: 'ephemeral', replace_original: true, ...renderView(view) }),
-    });
-    if (!res.ok) this.logger.warn({ status: res.status }, 'slack: the reveal could not update the original card');
+    if (url) {
+      const res = await fetch(url, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: true, ...renderView(view) }),
+      }).catch(() => null);
+      if (res?.ok) return;
+      this.logger.warn({ status: res?.status ?? 0 }, 'slack: the reveal could not update the original card');
+    }
+    if (!revealed || !channel || !user) return;
+    try {
+      await this.client.chat.postEphemeral({ channel, user, ...renderView(view) });
+    } catch (err) {
+      this.logger.warn({ err: errorSummary(err) }, 'slack: the reveal could not be shown to the requester');
+    }
   }
 }

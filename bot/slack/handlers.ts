@@ -1,6 +1,7 @@
 // The Slack listeners: `/customer`, @mentions, DMs, and the card's buttons. Each acknowledges first and
 // then works, replying through the Web API or the response_url (Slack's 3-second rule). All decisions
 // live in bot/core; this file translates Slack payloads in and Block Kit out.
+import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import { createHash } from 'node:crypto';
 import type { App, webApi } from '@slack/bolt';
 import { principalOf, type ChatIdentifier, type ChatUser } from '../core/identity.ts';
@@ -122,7 +123,7 @@ class SlackFlow {
       const employee = await this.identify(turn, user, 'lookup', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
       const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
-      await this.send(turn, lookupResultView(result, locale));
+      await this.send(turn, lookupResultView(result, locale, employee.timezone));
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
@@ -142,7 +143,7 @@ class SlackFlow {
       const audience = await this.audience(turn, employee);
       const result = await this.deps.lookup.share(asker, customerId, audience);
       // The channel reads the shared card in the workspace's default language.
-      const message = renderView(sharedCardView(result, this.deps.defaultLocale, employee.name));
+      const message = renderView(sharedCardView(result, this.deps.defaultLocale, employee.name, DEFAULT_TIMEZONE));
       await turn.client.chat.postMessage({ channel: turn.channelId, ...message });
       await this.send(turn, noticeView(t('lookup.share.done', locale)));
     } catch (err) {

@@ -44,7 +44,7 @@ export function registerSlackReviewHandlers(app: App, deps: SlackReviewDeps): vo
         const clicker = who.employee;
         locale = clicker.locale;
         const outcome = await deps.reviews.decide(clicker, 'slack', body.user.id, reviewId, decision);
-        await reply(outcomeText(outcome, clicker, locale));
+        await reply(outcomeText(outcome, clicker, clicker));
       } catch (err) {
         deps.logger.error({ err: errorSummary(err) }, 'slack: review decision failed');
         await reply(userMessage(err, locale, { contact: deps.securityContact })).catch(() => undefined);

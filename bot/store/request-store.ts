@@ -7,6 +7,8 @@
 //   request_decisions  unique requestId             — exactly one final outcome per request
 //   request_votes      unique (requestId, approverId) — one vote per approver (quorum)
 //   request_notices    unique key                   — each reminder / escalation / expiry notice once
+//   request_asks       unique key                   — one pending request per (requester, what is asked):
+//                                                     two identical submissions at the same instant make one
 // The request document's `status` is a copy written by the winner; `get` merges the decision in, so a
 // reader never sees "pending" after the decision exists.
 import type { Collection, Connection } from 'mongoose';
@@ -16,6 +18,7 @@ export const REQUEST_COLLECTION = 'access_requests';
 export const DECISION_COLLECTION = 'request_decisions';
 export const VOTE_COLLECTION = 'request_votes';
 export const NOTICE_COLLECTION = 'request_notices';
+export const ASK_COLLECTION = 'request_asks';
 
 type Doc = Record<string, unknown>;
 
@@ -70,12 +73,14 @@ export class MongoRequestStore implements RequestStore {
   private readonly decisions: Collection;
   private readonly voteRows: Collection;
   private readonly notices: Collection;
+  private readonly asks: Collection;
 
   constructor(conn: Connection) {
     this.requests = conn.collection(REQUEST_COLLECTION);
     this.decisions = conn.collection(DECISION_COLLECTION);
     this.voteRows = conn.collection(VOTE_COLLECTION);
     this.notices = conn.collection(NOTICE_COLLECTION);
+    this.asks = conn.collection(ASK_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -85,6 +90,23 @@ export class MongoRequestStore implements RequestStore {
     await this.decisions.createIndex({ requestId: 1 }, { unique: true });
     await this.voteRows.createIndex({ requestId: 1, approverId: 1 }, { unique: true });
     await this.notices.createIndex({ key: 1 }, { unique: true });
+    await this.asks.createIndex({ key: 1 }, { unique: true });
+  }
+
+  async claimAsk(key: string, requestId: string, at: Date): Promise<{ requestId: string; at: Date } | null> {
+    try {
+      await this.asks.insertOne({ key, requestId, at });
+      return null;
+    } catch (err) {
+      if (!isDuplicate(err)) throw err;
+      const held = await this.asks.findOne({ key });
+      // Released between the insert and this read: report a holder that is gone, so the caller retries.
+      return held ? { requestId: String(held.requestId), at: new Date(held.at as Date) } : { requestId: '', at: new Date(0) };
+    }
+  }
+
+  async releaseAsk(key: string, requestId: string): Promise<void> {
+    await this.asks.deleteOne({ key, requestId });
   }
 
   async create(request: AccessRequest): Promise<void> {

@@ -82,6 +82,14 @@ export class FakeSlackApi {
   /** A fresh response_url served by this fake (what Slack puts into slash commands and actions). */
   responseUrl(): string { return `${this.base}/response/${++this.responseUrlCounter}`; }
 
+  /**
+   * Slack accepts posts to a response_url for 30 minutes after the interaction (and up to 5 of them); the
+   * fake runs on real time, so a test ages a URL past its 30 minutes explicitly. Posts to it are then
+   * refused with a non-2xx status (all the bot relies on).
+   */
+  expireResponseUrl(url: string): void { this.expiredResponseUrls.add(new URL(url).pathname); }
+  private readonly expiredResponseUrls = new Set<string>();
+
   async start(): Promise<void> {
     this.server = createServer((req, res) => { void this.handle(req, res); });
     this.server.keepAliveTimeout = 1000;
@@ -191,9 +199,10 @@ export class FakeSlackApi {
   private handleResponseUrl(path: string, body: Record<string, unknown>, res: ServerResponse): void {
     let error: string | undefined;
     try { checkMessage(body); } catch (err) { error = err instanceof SlackRefusal ? err.code : 'internal_error'; }
+    if (this.expiredResponseUrls.has(path)) error = 'expired_url';
     this.record({ method: 'response_url', path, body, ok: error === undefined, ...(error ? { error } : {}), at: Date.now() });
     // Real Slack answers 404 "invalid_blocks"-style failures with a non-2xx status; respond() then throws.
-    res.writeHead(error ? 400 : 200, { 'content-type': 'text/plain' });
+    res.writeHead(error === 'expired_url' ? 404 : error ? 400 : 200, { 'content-type': 'text/plain' });
     res.end(error ?? 'ok');
   }
 

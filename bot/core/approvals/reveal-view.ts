@@ -7,6 +7,7 @@ import type { ChatPlatform } from '../ports.ts';
 import { lookupResultView, type View } from '../views.ts';
 import { when } from '../views-approval.ts';
 import type { AccessRequest } from './types.ts';
+import type { Reader } from '../local-time.ts';
 
 export interface Revealed { field: CustomerField; value: string; grantId: string; until: Date }
 
@@ -22,18 +23,19 @@ export async function revealCardView(lookup: LookupService | undefined, platform
         { employee: requester, platform, platformUserId, channel: request.origin?.channelKind ?? 'dm' },
         { kind: 'id', value: customerId }, undefined,
       );
-      view = lookupResultView(result, requester.locale);
+      view = lookupResultView(result, requester.locale, requester.timezone);
     } catch {
       // e.g. a purpose is required for lookups: show the revealed field alone
     }
   }
-  return revealed ? withRevealed(view, revealed, requester.locale) : view;
+  return revealed ? withRevealed(view, revealed, requester) : view;
 }
 
 /** The card with the revealed field's value in place (and a line saying under which grant, until when). */
-export function withRevealed(view: View, revealed: Revealed, locale: Employee['locale']): View {
+export function withRevealed(view: View, revealed: Revealed, reader: Reader): View {
   if (view.kind !== 'card') return view;
-  const label = t('approval.revealed', locale, { field: t(`field.${revealed.field}`, locale), grant: revealed.grantId, until: when(revealed.until) });
+  const { locale } = reader;
+  const label = t('approval.revealed', locale, { field: t(`field.${revealed.field}`, locale), grant: revealed.grantId, until: when(revealed.until, reader.timezone) });
   let placed = false;
   const groups = view.groups.map((g) => ({
     ...g,

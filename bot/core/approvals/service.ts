@@ -14,7 +14,7 @@
 // Requirements compose by conjunction (parts.ts): each part of a request (a field group, the export's own
 // approval, the audit export) has its own approvers, quorum and escalation; an approval counts for every
 // part that asks the approver, and the request is approved only when every part has its quorum.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AuditEventInput, AuditRecorder } from '../audit.ts';
 import { looksLikePii, newEventId, stepEventId } from '../audit-event.ts';
 import { decodePageToken, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
@@ -23,6 +23,7 @@ import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
 import type { Clock, CustomerReader } from '../ports.ts';
 import { recordThenShow } from '../record.ts';
+import { localTime, usableZone } from '../local-time.ts';
 import { applyDecision } from '../view.ts';
 import { approvalCardView, grantExpiredCardView, type ApprovalView } from '../views-approval.ts';
 import type { Grant, GrantStore } from '../../../policies/grants.ts';
@@ -109,13 +110,22 @@ const HALF_DONE_AFTER_MINUTES = 1;
 
 function minutes(at: Date, n: number): Date { return new Date(at.getTime() + n * MINUTE); }
 
-/** Whether two requests ask for the same thing (a second identical pending request is not made). */
-function sameAsk(a: AccessRequest, b: AccessRequest): boolean {
-  const key = (r: AccessRequest) => JSON.stringify([
+/** What a request asks for, in one canonical string: identical asks give the same string. */
+function askOf(r: AccessRequest): string {
+  return JSON.stringify([
     r.kind, [...r.customerIds].sort(), r.field ?? null, [...r.groups].sort(), [...r.fields].sort(), r.auditQuery ?? null,
     r.segment ? [Object.entries(r.segment.conditions).sort(), [...r.segment.customerIds].sort()] : null,
   ]);
-  return key(a) === key(b);
+}
+
+/** Whether two requests ask for the same thing (a second identical pending request is not made). */
+function sameAsk(a: AccessRequest, b: AccessRequest): boolean {
+  return askOf(a) === askOf(b);
+}
+
+/** The unique key of "this requester asks for this": a hash, so customer ids and filters are not repeated in it. */
+function askKey(r: AccessRequest): string {
+  return createHash('sha256').update(JSON.stringify([r.requesterId, askOf(r)])).digest('base64url');
 }
 
 export function newRequestId(): string {
@@ -282,10 +292,39 @@ export class ApprovalService {
     };
     const same = (await this.deps.requests.pendingOf(requester.employeeId)).find((x) => sameAsk(x, request));
     if (same) throw new AlreadyPending(same);
-    await recordThenShow(this.deps.recorder, this.events.about('request.create', requester.employeeId, request, 'allowed'), () => this.deps.requests.create(request));
+    const key = askKey(request);
+    await this.claimAsk(key, request);
+    try {
+      await recordThenShow(this.deps.recorder, this.events.about('request.create', requester.employeeId, request, 'allowed'), () => this.deps.requests.create(request));
+    } catch (err) {
+      await this.deps.requests.releaseAsk(key, request.requestId).catch(() => undefined); // nothing was made: the ask is free again
+      throw err;
+    }
     for (const at of [request.remindAt, request.escalateAt, request.expiresAt]) await this.deps.wakeUps?.at(at).catch(() => undefined);
     await this.postCards(request, askedApprovers(request), true, []);
     return (await this.deps.requests.get(request.requestId)) ?? request;
+  }
+
+  /**
+   * One pending request per ask, made certain by a unique insert (the read of pending requests above cannot
+   * see a twin submitted at the same instant, and FerretDB has no atomic conditional update). The slot's
+   * holder answers a duplicate while it is pending — or about to be, when it was claimed moments ago and is
+   * still being created; a decided holder, or one that was never created, frees the slot for this request.
+   */
+  private async claimAsk(key: string, request: AccessRequest): Promise<void> {
+    const now = this.deps.clock.now();
+    let last = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const held = await this.deps.requests.claimAsk(key, request.requestId, now);
+      if (!held) return;
+      last = held.requestId || last;
+      const holder = held.requestId ? await this.deps.requests.get(held.requestId) : null;
+      if (holder?.status === 'pending') throw new AlreadyPending(holder);
+      if (!holder && held.requestId && now.getTime() - held.at.getTime() < HALF_DONE_AFTER_MINUTES * MINUTE) throw new AlreadyPending({ requestId: held.requestId });
+      if (held.requestId) await this.deps.requests.releaseAsk(key, held.requestId);
+    }
+    // Three holders came and went between our inserts: the latest one answers; the race is not run further.
+    throw new AlreadyPending({ requestId: last });
   }
 
   /**
@@ -366,7 +405,7 @@ export class ApprovalService {
     const voters = await this.cardVoters(fresh);
     await Promise.all(fresh.cards.map(async (ref) => {
       const reader = await this.deps.directory.byId(ref.employeeId);
-      const ctx = { names, voters, audience: ref.role, locale: reader?.locale ?? 'zh-CN', readerId: ref.employeeId } as const;
+      const ctx = { names, voters, audience: ref.role, locale: reader?.locale ?? 'zh-CN', timezone: usableZone(reader?.timezone), readerId: ref.employeeId } as const;
       const view = grantExpired ? grantExpiredCardView(fresh, ctx) : approvalCardView(fresh, ctx);
       await this.deps.notifier.updateCard(ref, view).catch(() => undefined);
     }));
@@ -631,7 +670,7 @@ export class ApprovalService {
       // Without an export queue (the playground) no file follows: the requester is told so, not promised one.
       const exportText = this.deps.exports ? 'approval.dm.auditExportApproved' : 'approval.dm.auditExportApprovedNoFiles';
       const text = outcome === 'approved' && done.kind === 'audit-export' ? t(exportText, requester.locale, { id: done.requestId, by: byNames })
-        : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt?.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' })
+        : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt ? localTime(done.grantExpiresAt, requester.timezone) : '' })
         : outcome === 'denied' ? t('approval.dm.denied', requester.locale, { id: done.requestId, by: byNames, reason: reason ?? '' })
           : t('approval.dm.expired', requester.locale, { id: done.requestId });
       await this.deps.notifier.tell(requester, text).catch(() => undefined);
@@ -644,7 +683,7 @@ export class ApprovalService {
     const post = async (id: string, role: CardRef['role']) => {
       const e = await this.deps.directory.byId(id);
       if (!e || (role === 'approver' && e.status !== 'active')) return;
-      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, voters, audience: role, locale: e.locale, readerId: id }), role).catch(() => null);
+      const ref = await this.deps.notifier.postCard(e, approvalCardView(request, { names, voters, audience: role, locale: e.locale, timezone: e.timezone, readerId: id }), role).catch(() => null);
       if (ref) await this.deps.requests.addCard(request.requestId, ref);
     };
     for (const id of approverIds) await post(id, 'approver');

@@ -119,6 +119,13 @@ export interface RequestStore {
    */
   halfDecided(before: Date): Promise<{ request: AccessRequest; decision: RequestDecision }[]>;
   addCard(requestId: string, card: CardRef): Promise<void>;
+  /**
+   * Claims the one slot of an ask (requester + what is asked, hashed) for `requestId`: null for exactly one
+   * caller (a unique insert), else the request holding the slot and since when.
+   */
+  claimAsk(key: string, requestId: string, at: Date): Promise<{ requestId: string; at: Date } | null>;
+  /** Frees the slot if `requestId` still holds it (its request was decided, or never created). */
+  releaseAsk(key: string, requestId: string): Promise<void>;
   /** Claims a one-time notice (reminder, escalation step, grant expiry): true for exactly one caller. */
   claimNotice(key: string, at: Date): Promise<boolean>;
   /** Pending requests with a reminder, escalation or expiry due at `now`. */

@@ -99,8 +99,8 @@ export class AccessReviewService {
     return (await this.deps.people.dpos()).find((d) => !exclude.includes(d.employeeId)) ?? null;
   }
 
-  private async cardOf(item: ReviewItem, cycle: ReviewCycle, grant: Grant, to: Employee, status?: (locale: Employee['locale']) => string): Promise<ReviewCardView> {
-    return reviewCardView(await this.factsOf(item, cycle, grant), to.locale, status?.(to.locale));
+  private async cardOf(item: ReviewItem, cycle: ReviewCycle, grant: Grant, to: Employee, status?: (reader: Employee) => string): Promise<ReviewCardView> {
+    return reviewCardView(await this.factsOf(item, cycle, grant), to, status?.(to));
   }
 
   /** What a card about `item` shows, whoever reads it (the grantee's lookups in the period are read here). */
@@ -125,7 +125,7 @@ export class AccessReviewService {
     // The grant store's revocation is itself a compare-and-swap: an expired or already revoked grant stays as it is.
     const revoked = decision === 'revoke' ? (await this.deps.grants.revoke(item.grantId, clicker.employeeId, at)) !== null : false;
     await this.record(actor, item, decision, { decision: 'allowed', revoked });
-    await this.settleCards(item, (locale) => decidedStatus(result.decision, clicker, locale));
+    await this.settleCards(item, (reader) => decidedStatus(result.decision, clicker, reader));
     if (revoked) await this.tellGrantee(item);
     return { kind: 'done', decision, record: result.decision, revoked };
   }
@@ -141,7 +141,7 @@ export class AccessReviewService {
     if (item.decision) {
       const decision = item.decision;
       const by = await this.deps.people.byId(decision.by);
-      return settledView(await this.cardOf(item, cycle, grant, reader), decidedStatus(decision, by, reader.locale));
+      return settledView(await this.cardOf(item, cycle, grant, reader), decidedStatus(decision, by, reader));
     }
     return cycle.closedAt ? settledView(await this.cardOf(item, cycle, grant, reader), t('review.status.unanswered', reader.locale, { cycle: cycle.cycleId })) : null;
   }
@@ -152,7 +152,7 @@ export class AccessReviewService {
   }
 
   /** Replaces every copy of the card by its settled state (no buttons). */
-  private async settleCards(item: ReviewItem, status: (locale: Employee['locale']) => string): Promise<void> {
+  private async settleCards(item: ReviewItem, status: (reader: Employee) => string): Promise<void> {
     if (item.cards.length === 0) return;
     const [cycle, grant] = [await this.deps.store.cycle(item.cycleId), await this.deps.grants.byId(item.grantId)];
     if (!cycle || !grant) return;
@@ -160,7 +160,7 @@ export class AccessReviewService {
     for (const ref of item.cards) {
       const to = await this.deps.people.byId(ref.employeeId);
       if (!to) continue;
-      await this.deps.notifier.update(ref, settledView(reviewCardView(facts, to.locale), status(to.locale)));
+      await this.deps.notifier.update(ref, settledView(reviewCardView(facts, to), status(to)));
     }
   }
 
@@ -192,7 +192,7 @@ export class AccessReviewService {
       if (await this.deps.store.claimed(key)) continue;
       const reviewer = await this.deps.people.byId(reviewerId);
       if (!reviewer) continue;
-      const deadline = when(new Date(cycle.openedAt.getTime() + this.deps.timing.escalateHours * HOUR));
+      const deadline = when(new Date(cycle.openedAt.getTime() + this.deps.timing.escalateHours * HOUR), reviewer.timezone);
       const facts = { cycleId: cycle.cycleId, reviewer: reviewerId, waiting: items.length };
       if (await this.step(key, 'review.remind', facts, () => this.deps.notifier.tell(reviewer, t('review.reminder', reviewer.locale, { count: items.length, cycle: cycle.cycleId, deadline })))) sent++;
     }
@@ -213,7 +213,7 @@ export class AccessReviewService {
       if (await this.step(key, 'review.escalate', facts, async () => {
         await this.deps.store.setEscalated(item.reviewId, target.employeeId);
         const reviewerName = employeeLabel(reviewer, item.reviewerId);
-        const view = await this.cardOf(item, cycle, grant, target, (locale) => t('review.status.escalated', locale, { reviewer: reviewerName, cycle: cycle.cycleId }));
+        const view = await this.cardOf(item, cycle, grant, target, (reader) => t('review.status.escalated', reader.locale, { reviewer: reviewerName, cycle: cycle.cycleId }));
         const ref = await this.deps.notifier.post(target, view);
         if (ref) await this.deps.store.addCard(item.reviewId, ref);
       })) escalated++;
@@ -237,8 +237,8 @@ export class AccessReviewService {
     // The audit record holds what the DPOs are told (counts only) and how many were told.
     const { cycle: _c, counts: period, ...tally } = facts;
     return this.step(key, 'review.close', { cycleId: cycle.cycleId, ...tally, ...period, dpos: dpos.length }, async () => {
-      for (const item of unanswered) await this.settleCards(item, (locale) => t('review.status.unanswered', locale, { cycle: cycle.cycleId }));
-      for (const dpo of dpos) await this.deps.notifier.tell(dpo, summaryText(facts, dpo.locale));
+      for (const item of unanswered) await this.settleCards(item, (reader) => t('review.status.unanswered', reader.locale, { cycle: cycle.cycleId }));
+      for (const dpo of dpos) await this.deps.notifier.tell(dpo, summaryText(facts, dpo));
       await this.deps.store.closeCycle(cycle.cycleId, this.deps.clock.now());
     });
   }

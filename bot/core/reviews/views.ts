@@ -2,8 +2,9 @@
 // decision, escalation or closing, the reminder, and the DPO summary — zh-CN and en in the catalogue.
 import '../lookup-messages.ts';
 import type { Employee } from '../domain.ts';
-import { registerMessages, t, type Locale } from '../messages.ts';
+import { registerMessages, t } from '../messages.ts';
 import { when } from '../views-approval.ts';
+import type { Reader } from '../local-time.ts';
 import type { Grant } from '../../../policies/grants.ts';
 import type { ReviewOutcome } from './service.ts';
 import type { DecisionRecord, LookupActivity, PeriodCounts, ReviewCycle, ReviewDecision, ReviewItem } from './types.ts';
@@ -52,7 +53,8 @@ export interface CardFacts { item: ReviewItem; cycle: ReviewCycle; grant: Grant;
 const name = (e: Employee | null, id: string) => (e ? `${e.name} (${e.employeeId})` : id);
 
 /** The card as the reviewer first sees it: the grant, the grantee's lookups of the period, Keep / Revoke. */
-export function reviewCardView(f: CardFacts, locale: Locale, status?: string): ReviewCardView {
+export function reviewCardView(f: CardFacts, reader: Reader, status?: string): ReviewCardView {
+  const { locale, timezone } = reader;
   const g = f.grant;
   const target = g.target.kind === 'customers' ? g.target.customerIds.join(', ') : t('review.segment', locale, { segment: g.target.segmentId });
   const top = f.activity.top.map((c) => `${c.customerId} ×${c.count}`).join(', ');
@@ -67,10 +69,10 @@ export function reviewCardView(f: CardFacts, locale: Locale, status?: string): R
       { label: t('review.line.groups', locale), value: g.groups.map((x) => t(`group.${x}`, locale)).join(', ') },
       { label: t('review.line.purpose', locale), value: g.purpose },
       { label: t('review.line.grantedBy', locale), value: g.grantedBy.join(', ') },
-      { label: t('review.line.expires', locale), value: when(g.expiresAt) },
+      { label: t('review.line.expires', locale), value: when(g.expiresAt, timezone) },
       { label: t('review.line.lookups', locale), value: lookups },
     ],
-    status: status ?? t('review.status.pending', locale, { deadline: when(f.deadline), cycle: f.cycle.cycleId }),
+    status: status ?? t('review.status.pending', locale, { deadline: when(f.deadline, timezone), cycle: f.cycle.cycleId }),
     buttons: [
       { decision: 'keep', label: t('review.button.keep', locale), style: 'primary' },
       { decision: 'revoke', label: t('review.button.revoke', locale), style: 'danger' },
@@ -83,32 +85,33 @@ export function settledView(view: ReviewCardView, status: string): ReviewCardVie
   return { ...view, status, buttons: [] };
 }
 
-export function decidedStatus(d: DecisionRecord, by: Employee | null, locale: Locale): string {
-  return t(`review.status.${d.decision}`, locale, { by: name(by, d.by), at: when(d.at) });
+export function decidedStatus(d: DecisionRecord, by: Employee | null, reader: Reader): string {
+  return t(`review.status.${d.decision}`, reader.locale, { by: name(by, d.by), at: when(d.at, reader.timezone) });
 }
 
-export function alreadyText(d: DecisionRecord, by: Employee | null, locale: Locale): string {
-  return t('review.already', locale, { by: name(by, d.by), at: when(d.at), decision: t(`review.decision.${d.decision}`, locale) });
+export function alreadyText(d: DecisionRecord, by: Employee | null, reader: Reader): string {
+  return t('review.already', reader.locale, { by: name(by, d.by), at: when(d.at, reader.timezone), decision: t(`review.decision.${d.decision}`, reader.locale) });
 }
 
 /** What the clicker is told about their Keep / Revoke click, on every platform. */
-export function outcomeText(outcome: ReviewOutcome, clicker: Employee, locale: Locale): string {
+export function outcomeText(outcome: ReviewOutcome, clicker: Employee, reader: Reader): string {
   switch (outcome.kind) {
-    case 'done': return decidedStatus(outcome.record, clicker, locale);
-    case 'already': return alreadyText(outcome.decision, outcome.by, locale);
-    case 'not_reviewer': return t('review.notReviewer', locale);
-    case 'unknown': return t('review.unknown', locale);
+    case 'done': return decidedStatus(outcome.record, clicker, reader);
+    case 'already': return alreadyText(outcome.decision, outcome.by, reader);
+    case 'not_reviewer': return t('review.notReviewer', reader.locale);
+    case 'unknown': return t('review.unknown', reader.locale);
   }
 }
 
 export interface SummaryFacts { cycle: ReviewCycle; total: number; kept: number; revoked: number; unanswered: number; escalated: number; counts: PeriodCounts }
 
 /** The DPO's summary: counts only, no names, no customers. */
-export function summaryText(s: SummaryFacts, locale: Locale): string {
+export function summaryText(s: SummaryFacts, reader: Reader): string {
+  const { locale, timezone } = reader;
   return [
     t('review.summary.title', locale, { cycle: s.cycle.cycleId }),
     t('review.summary.decisions', locale, { total: s.total, kept: s.kept, revoked: s.revoked, unanswered: s.unanswered, escalated: s.escalated }),
-    t('review.summary.activity', locale, { from: when(s.cycle.periodStart), to: when(s.cycle.openedAt), ...s.counts }),
+    t('review.summary.activity', locale, { from: when(s.cycle.periodStart, timezone), to: when(s.cycle.openedAt, timezone), ...s.counts }),
   ].join('\n');
 }
 
