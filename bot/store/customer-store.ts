@@ -7,7 +7,7 @@ import type { CustomerQuery, CustomerReader, ScopeFilter } from '../core/ports.t
 import { nfkc, type FieldCipher } from './crypto.ts';
 import { fromCustomerDoc, toCustomerDoc } from './customer-doc.ts';
 import { customerModel, type CustomerDoc } from './models.ts';
-import { escapeRegex, normaliseSearchText, queryTokens } from './search-tokens.ts';
+import { matchesFragment, normaliseSearchText, queryTokens } from './search-tokens.ts';
 
 export interface UpsertCounts { inserted: number; updated: number; unchanged: number }
 
@@ -33,8 +33,27 @@ export class CustomerStore implements CustomerReader {
     // as the lookup (or uses `$or`) must narrow the result, not overwrite a condition. The lookup's own
     // top-level equality stays outside it so FerretDB can answer it from an index instead of a scan.
     const filter = { ...lookupFilter(query, this.cipher), $and: [scope] } as QueryFilter<CustomerDoc>;
-    const docs = await this.model.find(filter).sort({ customerId: 1 }).limit(n).lean<CustomerDoc[]>();
-    return docs.map((d) => fromCustomerDoc(d, this.cipher));
+    if (query.kind !== 'text') {
+      const docs = await this.model.find(filter).sort({ customerId: 1 }).limit(n).lean<CustomerDoc[]>();
+      return docs.map((d) => fromCustomerDoc(d, this.cipher));
+    }
+    return this.findFragment(filter, query.value, n);
+  }
+
+  /** Token candidates, decrypted in id order, until `n` really contain the fragment (false positives dropped). */
+  private async findFragment(filter: QueryFilter<CustomerDoc>, fragment: string, n: number): Promise<Customer[]> {
+    const out: Customer[] = [];
+    const cursor = this.model.find(filter).sort({ customerId: 1 }).lean<CustomerDoc[]>().cursor({ batchSize: Math.min(n * 2, STREAM_BATCH) });
+    try {
+      for await (const doc of cursor) {
+        const c = fromCustomerDoc(doc as CustomerDoc, this.cipher);
+        if (matchesFragment(fragment, c.name, c.company)) out.push(c);
+        if (out.length >= n) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+    return out;
   }
 
   async *stream(scope: ScopeFilter): AsyncIterable<Customer> {
@@ -142,8 +161,12 @@ export function lookupFilter(query: CustomerQuery, cipher: FieldCipher): Record<
       return { biIdNumber: cipher.blindIndexOf('idNumber', query.value) };
     case 'text': {
       const fragment = normaliseSearchText(query.value);
-      if (fragment === '') throw new CustosError(ErrorCode.QueryInvalid, 'empty name or company fragment', { kind: 'text' });
-      return { tokens: { $all: queryTokens(fragment) }, search: { $regex: escapeRegex(fragment), $options: 'i' } };
+      if (fragment === '') throw new CustosError(ErrorCode.QueryInvalid, 'empty name or company fragment', { kind: 'text', problem: 'empty' });
+      const tokens = queryTokens((g) => cipher.searchToken(g), fragment);
+      if (tokens.length === 0) {
+        throw new CustosError(ErrorCode.QueryInvalid, 'name or company fragment too short: give at least two Chinese characters or three letters', { kind: 'text', problem: 'too_short' });
+      }
+      return { tokens: { $all: tokens } };
     }
   }
 }
