@@ -83,7 +83,7 @@ const schema = z.object({
   CUSTOS_KEY_CACHE_SECONDS: z.coerce.number().int().min(1, 'CUSTOS_KEY_CACHE_SECONDS must be 1-3600').max(3600, 'CUSTOS_KEY_CACHE_SECONDS must be 1-3600').default(300),
   // File listing erased customer ids, one a line: appended by `custos customer erase`, re-applied at
   // every start so a database restored from a backup cannot bring an erased customer back.
-  CUSTOS_ERASURE_LIST: z.string().min(1).default('data/erasures.txt'),
+  CUSTOS_ERASURE_LIST: z.string().min(1).default('.data/erasures.txt'),
   CUSTOS_AUDIT_HMAC_KEY: key32('CUSTOS_AUDIT_HMAC_KEY').optional(),
   CUSTOS_AUDIT_SIGNING_KEY: key32('CUSTOS_AUDIT_SIGNING_KEY').optional(),
   CUSTOS_POLICY_DIR: z.string().min(1).default('policies'),

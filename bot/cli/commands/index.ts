@@ -15,6 +15,7 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'audit', summary: 'the tamper-evident audit log', load: () => import('./audit.ts') },
+  { name: 'customer', summary: 'act on one customer record (erasure on request)', load: () => import('./customer.ts') },
   { name: 'demo', summary: 'run a self-contained demo: local services, the demo company, the audit worker and the local playground', load: () => import('./demo.ts') },
   { name: 'export', summary: 'approved exports', load: () => import('./export.ts') },
   { name: 'import', summary: 'load customers or employees from a CSV or JSON Lines file (idempotent upsert by id)', load: () => import('./import.ts') },
