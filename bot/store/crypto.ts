@@ -73,6 +73,11 @@ export class FieldCipher {
     return this.encryptKey.id;
   }
 
+  /** Every configured master key id, the current one first. */
+  get keyIds(): string[] {
+    return [...this.keysById.keys()];
+  }
+
   /** A fresh data key for a new customer, and its wrapped form to store. */
   newDataKey(customerId: string): { key: Buffer; wrapped: string } {
     const key = randomBytes(32);
