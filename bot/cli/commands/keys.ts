@@ -65,6 +65,13 @@ export function register(program: Command): void {
   const keys = program.command('keys').description('master-key status and rotation of the per-customer data keys');
   keys.command('status')
     .description('how many customers each master key id still wraps')
+    .addHelpText('after', `
+Needs MONGODB_URI, CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY. Prints, per master key id, how many
+customers' data keys it wraps; a key with 0 customers may be removed from CUSTOS_DATA_KEYS.
+
+Examples:
+  $ custos keys status
+`)
     .action(async () => { await status(); });
   keys.command('rotate')
     .description('re-wrap every customer data key under the first key of CUSTOS_DATA_KEYS (resumable)')
@@ -76,8 +83,8 @@ atomic update, and a new run continues with the customers still under an old key
 left (e.g. changed meanwhile): run it again. When \`custos keys status\` shows 0 for an old key, remove it.
 
 Examples:
-  $ CUSTOS_DATA_KEYS=k2:NEW,k1:OLD custos keys rotate
-  $ custos keys status
+  $ custos keys rotate                  # with CUSTOS_DATA_KEYS=k2:NEW,k1:OLD
+  $ custos keys rotate --batch 200
 `)
     .action(async (flags: { batch: number }) => { await rotate(flags); });
 }
