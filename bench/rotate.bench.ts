@@ -8,10 +8,9 @@ import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { toCustomerDoc } from '../bot/store/customer-doc.ts';
-import { UPDATE_CHUNK } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { demoCustomers } from '../bot/store/demo-data.ts';
-import { keyStatus, rotateKeys } from '../bot/store/key-rotation.ts';
+import { keyStatus, ROTATE_UPDATE_CHUNK, rotateKeys } from '../bot/store/key-rotation.ts';
 import { customerSchema } from '../bot/store/models.ts';
 import { now, report, requireEnv, round } from './lib.ts';
 
@@ -47,7 +46,7 @@ async function rawReadWrite(conn: Connection, count: number): Promise<number> {
     const batch = await coll.find({ kek: 'k1' }, { projection: { customerId: 1, dek: 1 } }).limit(Math.min(BATCH, count - done)).toArray();
     if (batch.length === 0) break;
     const updates = batch.map((d) => ({ updateOne: { filter: { _id: d._id, dek: d.dek }, update: { $set: { dek: String(d.dek), kek: 'raw' } } } }));
-    for (let i = 0; i < updates.length; i += UPDATE_CHUNK) await coll.bulkWrite(updates.slice(i, i + UPDATE_CHUNK), { ordered: false });
+    for (let i = 0; i < updates.length; i += ROTATE_UPDATE_CHUNK) await coll.bulkWrite(updates.slice(i, i + ROTATE_UPDATE_CHUNK), { ordered: false });
     done += batch.length;
   }
   return (now() - t0) / 1000;
