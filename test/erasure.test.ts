@@ -3,7 +3,7 @@
 // the audit queue is down (nothing), and that a database restored from a backup taken before the
 // erasure loses the customer again once the erasure list is re-applied.
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AuditEventInput, AuditRecorder } from '../bot/core/audit.ts';
@@ -16,6 +16,7 @@ import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { applyErasureList, CustomerEraser, TOMBSTONE_COLLECTION } from '../bot/store/erasure.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
+import { importFile } from '../bot/store/import.ts';
 import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { runCli } from './helpers/run-custos.ts';
@@ -98,6 +99,14 @@ test('an erased customer is found by no query kind, its requests are cancelled a
   t.is((await grants.byId('G-on-2'))?.revokedAt, undefined);
   t.like(await requests.get('R-on-1'), { status: 'cancelled', denyReason: 'erased' });
   t.like(await requests.get('R-on-2'), { status: 'pending' });
+
+  // An import carrying the erased id is refused for that row, not a silent re-creation.
+  const file = path.join(path.dirname(list), 'again.jsonl');
+  writeFileSync(file, `${JSON.stringify(person(1))}\n`);
+  const imported = await importFile(db.conn, cipher, 'customers', file);
+  t.like(imported, { inserted: 0, rejected: 1, written: false });
+  t.regex(imported.errors[0]!.reason, /was erased at 2026-06-01T02:00:00.000Z .*does not bring an erased customer back/);
+  t.is(await store.get('C-000001'), null);
 
   // A backup from before the erasure is restored: the erasure list takes the customer out again.
   await db.conn.collection(CUSTOMER_COLLECTION).insertOne(backup!);

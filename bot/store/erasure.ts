@@ -66,6 +66,13 @@ export async function tombstoneOf(conn: Connection, customerId: string): Promise
   return doc ? { customerId, erasedAt: new Date(doc.erasedAt as Date) } : null;
 }
 
+/** Which of `ids` have a tombstone, with their erasure time. */
+export async function erasedAmong(conn: Connection, ids: readonly string[]): Promise<Map<string, Date>> {
+  if (ids.length === 0) return new Map();
+  const docs = await conn.collection(TOMBSTONE_COLLECTION).find({ _id: { $in: ids as never[] } }).toArray();
+  return new Map(docs.map((d) => [String(d.customerId), new Date(d.erasedAt as Date)]));
+}
+
 /** Tombstones first (kept if there already is one), then the documents: never a gap with neither. */
 async function eraseDocuments(conn: Connection, ids: readonly string[], at: Date): Promise<number> {
   const tombs = conn.collection(TOMBSTONE_COLLECTION);
