@@ -7,7 +7,7 @@ import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { demoEmployee } from '../bot/store/demo-company.ts';
 import { EmployeeStore } from '../bot/store/employee-store.ts';
-import { fromCustomerDoc } from '../bot/store/customer-doc.ts';
+import { customerDigest, fromCustomerDoc } from '../bot/store/customer-doc.ts';
 import { CUSTOMER_COLLECTION, type CustomerDoc } from '../bot/store/models.ts';
 import { testDatabase } from './helpers/services.ts';
 
@@ -153,6 +153,18 @@ test('after a new data key is prepended, existing records still read and new wri
   t.is(raw?.kek, 'k2');
   const withoutNewKey = new CustomerStore(db.conn, cipher);
   await t.throwsAsync(() => withoutNewKey.find({ kind: 'id', value: 'C-000901' }, {}, 1), { message: /key id "k2"/ });
+});
+
+test('a customer stored in the format before per-customer keys says how to fix it, and an unchanged upsert rewrites it', async (t) => {
+  const c: Customer = { ...lin, customerId: 'C-000950', name: '旧格式', company: '旧公司', phone: '13700000950' };
+  await db.conn.collection(CUSTOMER_COLLECTION).insertOne({
+    _id: 'C-000950', customerId: 'C-000950', name: c.name, type: 'person', region: 'south', tier: 'standard', ownerId: 'E-0015', status: 'active',
+    enc: { phone: cipher.encrypt(c.phone!, 'C-000950:phone') }, tokens: [], search: c.name, rowHash: customerDigest(c, cipher),
+  } as never);
+  await t.throwsAsync(() => customers.get('C-000950'), { message: /format before per-customer data keys; run the import .* again/ });
+  t.deepEqual(await customers.upsertMany([c]), { inserted: 0, updated: 1, unchanged: 0 });
+  t.deepEqual(await customers.get('C-000950'), c);
+  t.false('name' in (await db.conn.collection(CUSTOMER_COLLECTION).findOne({ _id: 'C-000950' as never }))!);
 });
 
 test('employees: lookup by id, e-mail (any case) and chat id; bulk upsert is idempotent', async (t) => {

@@ -2,6 +2,7 @@
 // customer's own data key, blind indexes, search tokens and the row digest on the way in; unwrapping and
 // unsealing on the way out.
 import { CUSTOMER_FIELDS, SENSITIVE_FIELDS, type Customer } from '../core/domain.ts';
+import { CustosError, ErrorCode } from '../core/errors.ts';
 import { normaliseEmail, normaliseIdNumber, normalisePhone, type FieldCipher } from './crypto.ts';
 import type { BlindIndexes, CustomerDoc } from './models.ts';
 import { searchTokens } from './search-tokens.ts';
@@ -70,6 +71,11 @@ export function fromCustomerDoc(doc: CustomerDoc, cipher: FieldCipher): Customer
   for (const f of PLAIN_FIELDS) {
     const v = (doc as unknown as Record<string, unknown>)[f];
     if (v !== undefined && v !== null) c[f] = v;
+  }
+  if (typeof doc.dek !== 'string' || typeof doc.sealed !== 'string') {
+    throw new CustosError(ErrorCode.CryptoTampered,
+      `customer ${doc.customerId} is stored in the format before per-customer data keys; run the import (or custos seed --demo) again to rewrite it`,
+      { customerId: doc.customerId });
   }
   const key = cipher.unwrapDataKey(doc.customerId, doc.dek);
   const personal = JSON.parse(cipher.unseal(key, doc.sealed, encryptionContext(doc.customerId, 'sealed'))) as Record<string, unknown>;

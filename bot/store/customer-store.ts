@@ -125,7 +125,8 @@ export class CustomerStore implements CustomerReader {
     for (let i = 0; i < docs.length; i += UPDATE_CHUNK) {
       const chunk = docs.slice(i, i + UPDATE_CHUNK);
       const res = await this.model.collection.bulkWrite(chunk.map((d) => ({
-        replaceOne: { filter: { _id: d.customerId as never, rowHash: { $ne: d.rowHash } }, replacement: d },
+        // A document still in the format before per-customer keys (no `sealed`) is rewritten even when unchanged.
+        replaceOne: { filter: { _id: d.customerId as never, $or: [{ rowHash: { $ne: d.rowHash } }, { sealed: { $exists: false } }] }, replacement: d },
       })), { ordered: false });
       counts.updated += res.matchedCount;
       counts.unchanged += chunk.length - res.matchedCount;
