@@ -13,7 +13,7 @@ import { canonicalJson, toCustomerDoc } from '../bot/store/customer-doc.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { demoCustomers } from '../bot/store/demo-data.ts';
-import { keyStatus } from '../bot/store/key-rotation.ts';
+import { keyStatus, reindexCustomers } from '../bot/store/key-rotation.ts';
 import { custosArgs, root, runCli } from './helpers/run-custos.ts';
 import { testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 
@@ -96,4 +96,21 @@ test('keys rotate survives SIGKILL at random points; every customer ends wrapped
   }
   t.is(read, N);
   t.deepEqual(different, [], 'every customer decrypts with k2 alone to what was written');
+});
+
+test('keys reindex rewrites every customer under a new blind-index and search-token key; a second run rewrites nothing', async (t) => {
+  const db = await testDatabase(import.meta.url);
+  t.teardown(db.drop);
+  await ensureIndexes(db.conn);
+  const customers = [...demoCustomers(40, 'reindex-test')];
+  await new CustomerStore(db.conn, new FieldCipher({ dataKeys: [k1], blindIndexKey })).upsertMany(customers);
+  const newKeys = new FieldCipher({ dataKeys: [k1], blindIndexKey: randomBytes(32), searchTokenKey: randomBytes(32) });
+  const store = new CustomerStore(db.conn, newKeys);
+  const withPhone = customers.find((c) => c.phone)!;
+  t.deepEqual(await store.find({ kind: 'phone', value: withPhone.phone! }, {}, 5), [], 'not found under the new keys before the re-index');
+  t.deepEqual(await reindexCustomers(store, { batchSize: 7 }), { rewritten: 40, unchanged: 0 });
+  t.deepEqual((await store.find({ kind: 'phone', value: withPhone.phone! }, {}, 5)).map((c) => c.customerId).includes(withPhone.customerId), true);
+  const fragment = Array.from(customers[3]!.name).slice(0, 3).join('');
+  t.true((await store.find({ kind: 'text', value: fragment }, {}, 50)).some((c) => c.customerId === customers[3]!.customerId), fragment);
+  t.deepEqual(await reindexCustomers(store, { batchSize: 7 }), { rewritten: 0, unchanged: 40 }, 'resumable: what is current is left alone');
 });

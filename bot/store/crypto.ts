@@ -47,6 +47,7 @@ export class FieldCipher {
   private readonly blindIndexKey: Buffer;
   private readonly searchTokenKey: Buffer;
   private readonly keyCache: KeyCache;
+  private digestTag: string | undefined;
 
   constructor(config: CryptoConfig) {
     const first = config.dataKeys[0];
@@ -206,9 +207,14 @@ export class FieldCipher {
     return this.blindIndex(kind, NORMALISERS[kind](raw));
   }
 
-  /** A keyed digest of arbitrary text (e.g. a row's canonical JSON), so equal content is detectable without exposing it. */
+  /**
+   * A keyed digest of arbitrary text (e.g. a row's canonical JSON), so equal content is detectable without
+   * exposing it. It also depends on the search-token key, so a document written under other blind-index
+   * or token keys never looks unchanged (`custos keys reindex` and re-imports rewrite it).
+   */
   digest(text: string): string {
-    return createHmac('sha256', this.blindIndexKey).update(`row\u0000${text}`, 'utf8').digest('base64url');
+    this.digestTag ??= this.searchToken('\u0000digest');
+    return createHmac('sha256', this.blindIndexKey).update(`row\u0000${this.digestTag}\u0000${text}`, 'utf8').digest('base64url');
   }
 }
 

@@ -7,7 +7,9 @@
 // up the customers still under an old key. The update is conditional on the wrapped key it read (a
 // compare-and-swap), so a customer rewritten meanwhile by an import is never overwritten with a stale key.
 import type { Connection } from 'mongoose';
+import type { Customer } from '../core/domain.ts';
 import type { FieldCipher } from './crypto.ts';
+import type { CustomerStore } from './customer-store.ts';
 import { CUSTOMER_COLLECTION } from './models.ts';
 
 /**
@@ -57,4 +59,33 @@ export async function rotateKeys(
     }
   }
   return { keyId: current, rewrapped, skipped, byKey: await keyStatus(conn, cipher.keyIds) };
+}
+
+export interface ReindexReport { rewritten: number; unchanged: number }
+
+/**
+ * Blind-index / search-token key rotation: every customer decrypted and written again, so its blind
+ * indexes, tokens and row digest are computed under the configured keys. Resumable: a customer already
+ * under the current keys has an equal row digest and is left alone, so a run after a crash rewrites only
+ * what the crashed one had not reached. Run it with the bot stopped: until a customer is rewritten, exact
+ * and fragment lookups (computed under the new keys) do not find it.
+ */
+export async function reindexCustomers(
+  store: CustomerStore, opts: { batchSize: number; onProgress?: (r: ReindexReport) => void },
+): Promise<ReindexReport> {
+  const report: ReindexReport = { rewritten: 0, unchanged: 0 };
+  let batch: Customer[] = [];
+  const flush = async () => {
+    const counts = await store.upsertMany(batch);
+    report.rewritten += counts.updated + counts.inserted;
+    report.unchanged += counts.unchanged;
+    batch = [];
+    opts.onProgress?.({ ...report });
+  };
+  for await (const c of store.stream({})) {
+    batch.push(c);
+    if (batch.length >= opts.batchSize) await flush();
+  }
+  if (batch.length) await flush();
+  return report;
 }

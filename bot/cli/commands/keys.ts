@@ -5,7 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, section } from '../../config.ts';
 import { FieldCipher } from '../../store/crypto.ts';
 import { connectDatabase, ensureIndexes } from '../../store/db.ts';
-import { keyStatus, rotateKeys } from '../../store/key-rotation.ts';
+import { CustomerStore } from '../../store/customer-store.ts';
+import { keyStatus, reindexCustomers, rotateKeys } from '../../store/key-rotation.ts';
 
 function batchSize(value: string): number {
   const n = Number(value);
@@ -61,6 +62,22 @@ async function rotate(flags: { batch: number }): Promise<void> {
   });
 }
 
+async function reindex(flags: { batch: number }): Promise<void> {
+  await withData(async ({ conn, cipher }) => {
+    let lastReport = 0;
+    const r = await reindexCustomers(new CustomerStore(conn, cipher), {
+      batchSize: flags.batch,
+      onProgress: ({ rewritten, unchanged }) => {
+        if (Date.now() - lastReport >= 1000) {
+          lastReport = Date.now();
+          process.stderr.write(`keys reindex: ${rewritten} rewritten, ${unchanged} already current\n`);
+        }
+      },
+    });
+    process.stdout.write(`re-indexed: ${r.rewritten} customer(s) rewritten under the current blind-index and search-token keys, ${r.unchanged} already were\n`);
+  });
+}
+
 export function register(program: Command): void {
   const keys = program.command('keys').description('master-key status and rotation of the per-customer data keys');
   keys.command('status')
@@ -87,4 +104,16 @@ Examples:
   $ custos keys rotate --batch 200
 `)
     .action(async (flags: { batch: number }) => { await rotate(flags); });
+  keys.command('reindex')
+    .description('rewrite every customer under the current CUSTOS_BLIND_INDEX_KEY and CUSTOS_SEARCH_TOKEN_KEY (resumable)')
+    .option('--batch <N>', 'customers per write batch', batchSize, 500)
+    .addHelpText('after', `
+Needs MONGODB_URI, CUSTOS_DATA_KEYS and the NEW CUSTOS_BLIND_INDEX_KEY / CUSTOS_SEARCH_TOKEN_KEY. Run it
+with the bot stopped: until a customer is rewritten, lookups under the new keys do not find it. Safe to
+interrupt and run again: customers already under the current keys are left alone.
+
+Examples:
+  $ custos keys reindex
+`)
+    .action(async (flags: { batch: number }) => { await reindex(flags); });
 }
