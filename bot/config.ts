@@ -9,7 +9,7 @@ import { LOCALES, type Locale } from './core/messages.ts';
 
 /** Settings that may be given as `NAME_FILE` (a path whose content is the value). */
 const SECRET_SETTINGS = [
-  'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
+  'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_SEARCH_TOKEN_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
   'CUSTOS_AUDIT_SIGNING_KEY', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN',
   'LARK_APP_SECRET', 'LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN',
 ] as const;
@@ -76,6 +76,14 @@ const schema = z.object({
   CUSTOS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'CUSTOS_QUEUE_PREFIX must be 1-32 letters, digits, _ or -').default('custos'),
   CUSTOS_DATA_KEYS: dataKeys.optional(),
   CUSTOS_BLIND_INDEX_KEY: key32('CUSTOS_BLIND_INDEX_KEY').optional(),
+  // Key of the name / company fragment-search tokens; unset: derived from CUSTOS_BLIND_INDEX_KEY (HKDF).
+  CUSTOS_SEARCH_TOKEN_KEY: key32('CUSTOS_SEARCH_TOKEN_KEY').optional(),
+  // Unwrapped per-customer data keys kept in memory (never persisted): how many, and for how long.
+  CUSTOS_KEY_CACHE_SIZE: z.coerce.number().int().min(0, 'CUSTOS_KEY_CACHE_SIZE must be 0 (no cache) to 1000000').max(1_000_000, 'CUSTOS_KEY_CACHE_SIZE must be 0 (no cache) to 1000000').default(10_000),
+  CUSTOS_KEY_CACHE_SECONDS: z.coerce.number().int().min(1, 'CUSTOS_KEY_CACHE_SECONDS must be 1-3600').max(3600, 'CUSTOS_KEY_CACHE_SECONDS must be 1-3600').default(300),
+  // File listing erased customer ids, one a line: appended by `custos customer erase`, re-applied at
+  // every start so a database restored from a backup cannot bring an erased customer back.
+  CUSTOS_ERASURE_LIST: z.string().min(1).default('.data/erasures.txt'),
   CUSTOS_AUDIT_HMAC_KEY: key32('CUSTOS_AUDIT_HMAC_KEY').optional(),
   CUSTOS_AUDIT_SIGNING_KEY: key32('CUSTOS_AUDIT_SIGNING_KEY').optional(),
   CUSTOS_POLICY_DIR: z.string().min(1).default('policies'),
@@ -138,7 +146,10 @@ export interface Config {
   defaultLocale: Locale;
   mongo: { uri: string; db: string } | undefined;
   redis: { url: string; queuePrefix: string } | undefined;
-  crypto: { dataKeys: { id: string; key: Buffer }[]; blindIndexKey: Buffer } | undefined;
+  crypto: {
+    dataKeys: { id: string; key: Buffer }[]; blindIndexKey: Buffer; searchTokenKey?: Buffer;
+    keyCacheSize: number; keyCacheSeconds: number; erasureList: string;
+  } | undefined;
   audit: { hmacKey: Buffer; signingKey: Buffer } | undefined;
   /** Audit queue / worker tuning; always present (defaults). */
   auditPipeline: AuditPipelineSettings;
@@ -302,7 +313,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     mongo: r.MONGODB_URI ? { uri: r.MONGODB_URI, db: r.MONGODB_DB } : undefined,
     redis: r.REDIS_URL ? { url: r.REDIS_URL, queuePrefix: r.CUSTOS_QUEUE_PREFIX } : undefined,
     crypto: r.CUSTOS_DATA_KEYS && r.CUSTOS_BLIND_INDEX_KEY
-      ? { dataKeys: r.CUSTOS_DATA_KEYS, blindIndexKey: b64(r.CUSTOS_BLIND_INDEX_KEY) }
+      ? {
+        dataKeys: r.CUSTOS_DATA_KEYS, blindIndexKey: b64(r.CUSTOS_BLIND_INDEX_KEY),
+        ...(r.CUSTOS_SEARCH_TOKEN_KEY ? { searchTokenKey: b64(r.CUSTOS_SEARCH_TOKEN_KEY) } : {}),
+        keyCacheSize: r.CUSTOS_KEY_CACHE_SIZE, keyCacheSeconds: r.CUSTOS_KEY_CACHE_SECONDS, erasureList: r.CUSTOS_ERASURE_LIST,
+      }
       : undefined,
     audit: r.CUSTOS_AUDIT_HMAC_KEY && r.CUSTOS_AUDIT_SIGNING_KEY
       ? { hmacKey: b64(r.CUSTOS_AUDIT_HMAC_KEY), signingKey: b64(r.CUSTOS_AUDIT_SIGNING_KEY) }

@@ -66,3 +66,17 @@ test('duplicate data key ids are refused', (t) => {
   const problems = problemsOf(() => loadConfig({ CUSTOS_DATA_KEYS: `a:${k},a:${k}` }));
   t.true(problems.some((p) => p.includes('twice')));
 });
+
+test('encryption settings: search-token key, key cache bounds and the erasure list, with defaults and clear refusals', (t) => {
+  const base = { CUSTOS_DATA_KEYS: `k1:${randomKey()}`, CUSTOS_BLIND_INDEX_KEY: randomKey() };
+  const defaults = loadConfig(base, { require: ['crypto'] }).crypto!;
+  t.like(defaults, { keyCacheSize: 10_000, keyCacheSeconds: 300, erasureList: '.data/erasures.txt' });
+  t.is(defaults.searchTokenKey, undefined, 'derived from the blind-index key when not given');
+  const set = loadConfig({ ...base, CUSTOS_SEARCH_TOKEN_KEY: randomKey(), CUSTOS_KEY_CACHE_SIZE: '0', CUSTOS_KEY_CACHE_SECONDS: '60', CUSTOS_ERASURE_LIST: '/var/lib/custos/erasures.txt' }, { require: ['crypto'] }).crypto!;
+  t.like(set, { keyCacheSize: 0, keyCacheSeconds: 60, erasureList: '/var/lib/custos/erasures.txt' });
+  t.is(set.searchTokenKey?.length, 32);
+  const problems = problemsOf(() => loadConfig({ ...base, CUSTOS_SEARCH_TOKEN_KEY: 'short', CUSTOS_KEY_CACHE_SIZE: '-1', CUSTOS_KEY_CACHE_SECONDS: '0' }));
+  t.true(problems.some((p) => p.includes('CUSTOS_SEARCH_TOKEN_KEY must be 32 random bytes')), problems.join('\n'));
+  t.true(problems.some((p) => p.includes('CUSTOS_KEY_CACHE_SIZE must be 0 (no cache) to 1000000')));
+  t.true(problems.some((p) => p.includes('CUSTOS_KEY_CACHE_SECONDS must be 1-3600')));
+});

@@ -50,6 +50,13 @@ test('operators outside the allow-list, unknown variables and encrypted fields a
   t.true(problems.some((p) => /scope\.phone .*encrypted at rest/.test(p)));
 });
 
+test('names, companies, birth dates and free-text notes are encrypted too, so a scope on them is refused at load', (t) => {
+  for (const field of ['name', 'company', 'wechat', 'birthDate', 'afterSalesNotes', 'disputes']) {
+    const problems = problemsOf(rule('sales.enc', `    scope: { ${field}: { $exists: true } }`));
+    t.deepEqual(problems.map((p) => p.replace(/^.*?\]: /, '')), [`"${field}" is encrypted at rest, so a scope cannot test it`], field);
+  }
+});
+
 test('variables are values only: never list items, and roles only with $in', (t) => {
   const problems = problemsOf(rule('sales.vars', '    scope: { region: { $in: [$principal.region] }, ownerId: $principal.roles }'));
   t.true(problems.some((p) => /scope\.region\.\$in\[0\].*variables cannot be list items/.test(p)));

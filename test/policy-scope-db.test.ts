@@ -95,7 +95,7 @@ const condition = fc.oneof(
   fc.record({ satisfaction: fc.record({ $gt: fc.integer({ min: 0, max: 5 }), $lte: fc.integer({ min: 1, max: 5 }) }) }),
   fc.record({ openTickets: fc.record({ $eq: fc.nat(5) }) }),
   fc.record({ industry: fc.record({ $exists: fc.boolean() }) }),
-  fc.record({ company: fc.record({ $exists: fc.boolean() }), creditRating: fc.constantFrom(...CREDIT_RATINGS) }),
+  fc.record({ stage: fc.record({ $exists: fc.boolean() }), creditRating: fc.constantFrom(...CREDIT_RATINGS) }),
   fc.constant({ ownerId: '$principal.employeeId' }),
   fc.constant({ region: '$principal.region' }),
   fc.constant({ ownerId: '$principal.managerId' }),

@@ -38,7 +38,7 @@ test('e-mail addresses are lower-cased; ID numbers get an upper-case X', (t) => 
 });
 
 test('names and company fragments in Chinese or Latin script are text queries', (t) => {
-  for (const s of ['张伟', '欧阳娜娜', '星河科技', 'Emily Carter', "O'Brien & Sons", '上海河科医疗', '58同城']) {
+  for (const s of ['张伟', 'Wan', '王F', '欧阳娜娜', '星河科技', 'Emily Carter', "O'Brien & Sons", '上海河科医疗', '58同城']) {
     t.deepEqual(lookup(s).query, { kind: 'text', value: s }, s);
   }
 });
@@ -57,7 +57,7 @@ test('help words ask for help', (t) => {
 test('empty, malformed and over-long queries are refused with a problem code, never echoing the input', (t) => {
   const cases: [string, string][] = [
     ['', 'empty'], ['   ', 'empty'], ['purpose: why', 'empty'], ['$where: 1', 'malformed'], ['{"$ne": null}', 'malformed'],
-    ['12345', 'malformed'], ['张', 'too_short'], ['C-000123 purpose:', 'purpose_empty'], ['x'.repeat(600), 'too_long'],
+    ['12345', 'malformed'], ['张', 'too_short'], ['Wu', 'too_short'], ['C-000123 purpose:', 'purpose_empty'], ['x'.repeat(600), 'too_long'],
     ['13812345678 <script>', 'malformed'],
   ];
   for (const [input, problem] of cases) {

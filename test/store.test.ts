@@ -7,7 +7,8 @@ import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { demoEmployee } from '../bot/store/demo-company.ts';
 import { EmployeeStore } from '../bot/store/employee-store.ts';
-import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
+import { customerDigest, fromCustomerDoc } from '../bot/store/customer-doc.ts';
+import { CUSTOMER_COLLECTION, type CustomerDoc } from '../bot/store/models.ts';
 import { testDatabase } from './helpers/services.ts';
 
 const oldKey = { id: 'k1', key: randomBytes(32) };
@@ -50,19 +51,31 @@ test.before(async () => {
 test.after.always(async () => { await db?.drop(); });
 
 const SECRETS = ['13987654321', '139-8765-4321', 'nana.ouyang@example.com', 'Nana.OuYang', '11010519491231002X', '6222020200112233445',
-  '漕溪北路', '1234567', 'john.smith', '110101199003071233'];
+  '漕溪北路', '1234567', 'john.smith', '110101199003071233', '欧阳娜娜', '欧阳', '星河科技', 'wxid_nana', '1949-12-31', '19491231',
+  '电话沟通报价', '需要上门培训', '云服务年度合同', '逾期付款争议', 'John Smith', 'Acme', '林小华', '河科电子'];
 
-test('stored documents contain no plaintext phone, e-mail, ID number, bank number or address', async (t) => {
+test('stored documents contain no plaintext personal value: names, companies, contact, identity, notes', async (t) => {
   const raw = await db.conn.collection(CUSTOMER_COLLECTION).find({}).toArray();
   t.is(raw.length >= 3, true);
   const dump = JSON.stringify(raw).toLowerCase();
   for (const s of SECRETS) t.false(dump.includes(s.toLowerCase()), `found ${s} in the stored documents`);
   const doc = raw.find((d) => d.customerId === 'C-000001')!;
   // Non-sensitive fields sit at the top level under their domain names (scope filters rely on that).
-  t.like(doc, { name: '欧阳娜娜', ownerId: 'E-0012', region: 'east', tier: 'gold', stage: 'negotiation' });
-  t.deepEqual(Object.keys(doc.enc).sort(), ['address', 'bankAccount', 'email', 'idNumber', 'phone']);
+  t.like(doc, { ownerId: 'E-0012', region: 'east', tier: 'gold', stage: 'negotiation', kek: 'k1' });
+  t.regex(String(doc.dek), /^k1:/, 'the data key is stored wrapped under the master key k1');
   t.deepEqual(['biEmail', 'biIdNumber', 'biPhone'].filter((k) => typeof (doc as Record<string, unknown>)[k] === 'string'), ['biEmail', 'biIdNumber', 'biPhone']);
-  for (const f of ['phone', 'email', 'address', 'idNumber', 'bankAccount']) t.false(f in doc, `${f} must not be stored at the top level`);
+  for (const f of ['name', 'company', 'phone', 'email', 'address', 'wechat', 'idNumber', 'birthDate', 'bankAccount', 'followUps', 'afterSalesNotes', 'contracts', 'disputes']) {
+    t.false(f in doc, `${f} must not be stored in plaintext`);
+  }
+  t.true((doc.tokens as string[]).every((x) => /^[A-Za-z0-9_-]{11}$/.test(x)), 'search tokens are 64-bit keyed digests, not n-grams');
+});
+
+test('a sealed value moved onto another customer fails its integrity check instead of decrypting', async (t) => {
+  const raw = await db.conn.collection(CUSTOMER_COLLECTION).findOne({ customerId: 'C-000001' });
+  const copy = { ...raw!, _id: 'C-000777', customerId: 'C-000777' } as unknown as CustomerDoc;
+  t.throws(() => fromCustomerDoc(copy, cipher), { message: /integrity check/ });
+  const otherKey = await db.conn.collection(CUSTOMER_COLLECTION).findOne({ customerId: 'C-000003' });
+  t.throws(() => fromCustomerDoc({ ...raw!, sealed: otherKey!.sealed } as unknown as CustomerDoc, cipher), { message: /integrity check/ });
 });
 
 test('a customer reads back decrypted, equal to what was written', async (t) => {
@@ -83,16 +96,18 @@ test('exact lookups find the customer whatever the spelling of phone, e-mail or 
 test('name and company fragments find customers, Chinese and Latin, case-insensitively', async (t) => {
   const ids = async (value: string) => (await customers.find({ kind: 'text', value }, {}, 10)).map((c) => c.customerId);
   t.deepEqual(await ids('欧阳'), ['C-000001']);
-  t.deepEqual(await ids('娜'), ['C-000001']);
+  await t.throwsAsync(() => ids('娜'), { message: /too short/ }, 'one Chinese character has no bigram to look up');
+  await t.throwsAsync(() => ids('jo'), { message: /too short/ }, 'two letters have no trigram to look up');
   t.deepEqual(await ids('星河'), ['C-000001']);
   t.deepEqual(await ids('河科'), ['C-000001', 'C-000003'], '"星河科技" and "深圳河科电子" both contain 河科');
   t.deepEqual(await ids('smi'), ['C-000002']);
   t.deepEqual(await ids('JOHN SMITH'), ['C-000002']);
   t.deepEqual(await ids('ａｃｍｅ'), ['C-000002'], 'full-width letters');
   t.deepEqual(await ids('(asia)'), ['C-000002'], 'regex characters are literal');
-  t.deepEqual(await ids('.*'), []);
+  t.deepEqual(await ids('.*?'), []);
   t.deepEqual(await ids('河星'), []);
   t.deepEqual(await ids('娜娜娜'), [], 'holding every bigram of the fragment is not enough: the fragment itself must occur');
+  t.deepEqual(await ids('smith smith'), [], 'nor is holding every trigram: false positives are dropped after decryption');
 });
 
 test('the record scope narrows every lookup and is never overridden by it', async (t) => {
@@ -134,9 +149,22 @@ test('after a new data key is prepended, existing records still read and new wri
   await store.upsertMany([{ customerId: 'C-000901', name: 'Rotated Record', type: 'person', region: 'west', tier: 'standard',
     ownerId: 'E-0016', status: 'lead', phone: '13600000001' }]);
   const raw = await db.conn.collection(CUSTOMER_COLLECTION).findOne({ customerId: 'C-000901' });
-  t.true(String(raw?.enc.phone).startsWith('k2:'));
+  t.true(String(raw?.dek).startsWith('k2:'));
+  t.is(raw?.kek, 'k2');
   const withoutNewKey = new CustomerStore(db.conn, cipher);
   await t.throwsAsync(() => withoutNewKey.find({ kind: 'id', value: 'C-000901' }, {}, 1), { message: /key id "k2"/ });
+});
+
+test('a customer stored in the format before per-customer keys says how to fix it, and an unchanged upsert rewrites it', async (t) => {
+  const c: Customer = { ...lin, customerId: 'C-000950', name: '旧格式', company: '旧公司', phone: '13700000950' };
+  await db.conn.collection(CUSTOMER_COLLECTION).insertOne({
+    _id: 'C-000950', customerId: 'C-000950', name: c.name, type: 'person', region: 'south', tier: 'standard', ownerId: 'E-0015', status: 'active',
+    enc: { phone: cipher.encrypt(c.phone!, 'C-000950:phone') }, tokens: [], search: c.name, rowHash: customerDigest(c, cipher),
+  } as never);
+  await t.throwsAsync(() => customers.get('C-000950'), { message: /format before per-customer data keys; run the import .* again/ });
+  t.deepEqual(await customers.upsertMany([c]), { inserted: 0, updated: 1, unchanged: 0 });
+  t.deepEqual(await customers.get('C-000950'), c);
+  t.false('name' in (await db.conn.collection(CUSTOMER_COLLECTION).findOne({ _id: 'C-000950' as never }))!);
 });
 
 test('employees: lookup by id, e-mail (any case) and chat id; bulk upsert is idempotent', async (t) => {

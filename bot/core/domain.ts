@@ -49,8 +49,15 @@ export const GROUP_OWNER: Record<FieldGroup, Department | null> = {
   legal: 'legal',
 };
 
-/** Values stored encrypted at rest (AES-256-GCM) and never logged. */
-export const SENSITIVE_FIELDS = ['phone', 'email', 'address', 'idNumber', 'bankAccount'] as const;
+/**
+ * Values stored encrypted at rest (sealed under the customer's own data key, bot/store/envelope.ts) and
+ * never logged: everything that identifies a person or may hold personal data in free text. What stays
+ * plaintext are closed-set and numeric fields that policy scopes filter on (region, owner, status …).
+ */
+export const SENSITIVE_FIELDS = [
+  'name', 'company', 'phone', 'email', 'address', 'wechat', 'idNumber', 'birthDate', 'bankAccount',
+  'followUps', 'afterSalesNotes', 'contracts', 'disputes',
+] as const;
 export type SensitiveField = (typeof SENSITIVE_FIELDS)[number];
 
 export function groupOf(field: CustomerField): FieldGroup {

@@ -17,6 +17,7 @@ export const ErrorCode = {
   EmployeeFrozen: 'custos_employee_frozen',
   EmployeeOffboarded: 'custos_employee_offboarded',
   QueryInvalid: 'custos_query_invalid',
+  ErasureInvalid: 'custos_erasure_invalid',
   NotFound: 'custos_not_found',
   Internal: 'custos_internal',
 } as const;

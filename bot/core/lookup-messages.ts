@@ -36,7 +36,7 @@ const entries = {
   'lookup.reason.no_rule': { 'zh-CN': '没有策略允许您的角色查询客户', en: 'no policy lets your role look customers up' },
   'lookup.problem.empty': { 'zh-CN': '请输入要查询的内容。', en: 'Please say what to look up.' },
   'lookup.problem.malformed': { 'zh-CN': '无法识别查询内容的类型。', en: 'The query is not a customer id, phone number, e-mail, ID number or name.' },
-  'lookup.problem.too_short': { 'zh-CN': '按姓名或公司查询时请至少输入两个字（例如“王芳”），或输入客户编号、手机号、邮箱。', en: 'A name or company fragment needs at least two letters (e.g. "Wang F"), or give a customer id, phone number or e-mail.' },
+  'lookup.problem.too_short': { 'zh-CN': '按姓名或公司查询时请至少输入两个汉字（例如“王芳”）或三个字母（例如“Wan”），或输入客户编号、手机号、邮箱。', en: 'A name or company fragment needs at least two Chinese characters (e.g. "王芳") or three letters (e.g. "Wan"), or give a customer id, phone number or e-mail.' },
   'lookup.idChecksum': { 'zh-CN': '另外，该身份证号的最后一位校验码不正确，可能输错了。', en: 'Also, the check digit (last character) of that ID number is wrong: it may be mistyped.' },
   'lookup.problem.too_long': { 'zh-CN': '查询内容过长。', en: 'The query is too long.' },
   'lookup.problem.purpose_empty': { 'zh-CN': '`purpose:` 后面需要写明目的。', en: '`purpose:` needs a reason after it.' },

@@ -55,7 +55,10 @@ export function classify(raw: string): CustomerQuery {
   if (/^\d{17}[\dXx]$/.test(s)) return { kind: 'idNumber', value: s.toUpperCase() };
   const phone = normalisePhone(s);
   if (phone) return { kind: 'phone', value: phone };
-  if (isNameOrCompany(s)) return { kind: 'text', value: s };
+  if (isNameOrCompany(s)) {
+    if (!longEnoughToSearch(s)) throw invalid('too_short');
+    return { kind: 'text', value: s };
+  }
   // One letter ("王") would be a name fragment but matches too much: say how long a fragment must be.
   if (/^[\p{L}\p{M}]$/u.test(s)) throw invalid('too_short');
   throw invalid('malformed');
@@ -96,6 +99,17 @@ function isNameOrCompany(s: string): boolean {
   if (!/^[\p{L}\p{M}\d][\p{L}\p{M}\d .&'·\-（）()]*$/u.test(s)) return false;
   const letters = s.match(/[\p{L}]/gu) ?? [];
   return letters.length >= 2;
+}
+
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
+/**
+ * Names and companies are searched through keyed n-gram tokens (bot/store/search-tokens.ts): bigrams
+ * that hold a Chinese character, trigrams otherwise. A shorter fragment has no n-gram to look up.
+ */
+function longEnoughToSearch(s: string): boolean {
+  const chars = Array.from(s);
+  return chars.length >= 3 || (chars.length === 2 && chars.some((c) => CJK.test(c)));
 }
 
 function invalid(problem: QueryProblem): CustosError {

@@ -19,6 +19,7 @@ import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { createAuditProducer } from '../queue/audit-producer.ts';
+import { applyErasureList } from '../store/erasure.ts';
 import { FieldCipher } from '../store/crypto.ts';
 import { CustomerStore } from '../store/customer-store.ts';
 import { connectDatabase, ensureIndexes } from '../store/db.ts';
@@ -76,6 +77,9 @@ export async function buildServices(
   try {
     await ensureIndexes(conn);
     const cipher = new FieldCipher(section(config, 'crypto'));
+    // A database restored from a backup must not bring erased customers back (bot/store/erasure.ts).
+    const reErased = await applyErasureList(conn, section(config, 'crypto').erasureList, clock);
+    if (reErased > 0) logger.warn({ reErased }, 'erasure list re-applied: customers erased before had come back (a restored backup?) and were erased again');
     const store = new CustomerStore(conn, cipher);
     const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
     const directory = new EmployeeStore(conn);

@@ -12,11 +12,29 @@
 // so a phone number and an e-mail can never collide. Equal inputs in different spellings
 // (`+86 138-1234-5678`, `13812345678`) normalise to the same string and so to the same index value;
 // without the key the index reveals nothing and cannot be brute-forced from a dump.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+//
+// Envelope encryption (customer documents): every customer has its own random 256-bit data key (DEK);
+// the DEK is stored WRAPPED (AES-256-GCM) under the first master key of CUSTOS_DATA_KEYS, as
+// `<keyId>:<iv>:<tag>:<ciphertext>` with the customer id as additional data, and all of the customer's
+// personal values are sealed together under the DEK. Destroying the wrapped DEK makes every copy of the
+// sealed values (backups included) undecryptable; rotating the master key only re-wraps 32-byte DEKs.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { CustosError, ErrorCode } from '../core/errors.ts';
+import { KeyCache } from './key-cache.ts';
 
 export interface DataKey { id: string; key: Buffer }
-export interface CryptoConfig { dataKeys: DataKey[]; blindIndexKey: Buffer }
+export interface CryptoConfig {
+  dataKeys: DataKey[];
+  blindIndexKey: Buffer;
+  /** Key of the fragment-search tokens; derived from the blind-index key (HKDF) when not given. */
+  searchTokenKey?: Buffer;
+  keyCacheSize?: number;
+  keyCacheSeconds?: number;
+  now?: () => number;
+}
+
+/** Bytes of a search token (64 bits): see README "Encryption at rest" for why this length. */
+export const SEARCH_TOKEN_BYTES = 8;
 
 export type BlindIndexKind = 'phone' | 'email' | 'idNumber';
 
@@ -27,6 +45,9 @@ export class FieldCipher {
   private readonly encryptKey: DataKey;
   private readonly keysById: Map<string, Buffer>;
   private readonly blindIndexKey: Buffer;
+  private readonly searchTokenKey: Buffer;
+  private readonly keyCache: KeyCache;
+  private digestTag: string | undefined;
 
   constructor(config: CryptoConfig) {
     const first = config.dataKeys[0];
@@ -38,6 +59,104 @@ export class FieldCipher {
     this.encryptKey = first;
     this.keysById = new Map(config.dataKeys.map((k) => [k.id, k.key]));
     this.blindIndexKey = config.blindIndexKey;
+    this.searchTokenKey = config.searchTokenKey
+      ?? Buffer.from(hkdfSync('sha256', config.blindIndexKey, Buffer.alloc(0), 'custos search tokens v1', 32));
+    if (this.searchTokenKey.length !== 32) throw new CustosError(ErrorCode.ConfigInvalid, 'search token key is not 32 bytes');
+    this.keyCache = new KeyCache({
+      maxEntries: config.keyCacheSize ?? 10_000,
+      ttlMs: (config.keyCacheSeconds ?? 300) * 1000,
+      ...(config.now ? { now: config.now } : {}),
+    });
+  }
+
+  /** The id of the master key that wraps new data keys (the first of CUSTOS_DATA_KEYS). */
+  get currentKeyId(): string {
+    return this.encryptKey.id;
+  }
+
+  /** Every configured master key id, the current one first. */
+  get keyIds(): string[] {
+    return [...this.keysById.keys()];
+  }
+
+  /** A fresh data key for a new customer, and its wrapped form to store. */
+  newDataKey(customerId: string): { key: Buffer; wrapped: string } {
+    const key = randomBytes(32);
+    const wrapped = this.encryptWith(this.encryptKey, key, wrapContext(customerId));
+    this.keyCache.set(cacheKey(customerId, wrapped), key);
+    return { key, wrapped };
+  }
+
+  /** The customer's data key from its wrapped form (cached, bounded in size and time). */
+  unwrapDataKey(customerId: string, wrapped: string): Buffer {
+    const cached = this.keyCache.get(cacheKey(customerId, wrapped));
+    if (cached) return cached;
+    const key = this.decryptBytes(wrapped, wrapContext(customerId));
+    if (key.length !== 32) throw tampered(wrapContext(customerId), 'data key is not 32 bytes');
+    this.keyCache.set(cacheKey(customerId, wrapped), key);
+    return key;
+  }
+
+  /** The wrapped key re-wrapped under the current master key, or null when it already is. */
+  rewrapDataKey(customerId: string, wrapped: string): string | null {
+    if (FieldCipher.keyIdOf(wrapped) === this.encryptKey.id) return null;
+    const key = this.decryptBytes(wrapped, wrapContext(customerId));
+    return this.encryptWith(this.encryptKey, key, wrapContext(customerId));
+  }
+
+  /** Seals `plain` under a customer's data key; `context` is authenticated (binds it to the customer). */
+  seal(dataKey: Buffer, plain: string, context: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${ct.toString('base64')}`;
+  }
+
+  unseal(dataKey: Buffer, sealed: string, context: string): string {
+    const parts = sealed.split(':');
+    if (parts.length !== 3) throw tampered(context, 'malformed value');
+    return this.openWith(dataKey, parts as [string, string, string], context).toString('utf8');
+  }
+
+  /** A 64-bit keyed token of one normalised n-gram (fragment search, search-tokens.ts). */
+  searchToken(gram: string): string {
+    return createHmac('sha256', this.searchTokenKey).update(gram, 'utf8').digest().subarray(0, SEARCH_TOKEN_BYTES).toString('base64url');
+  }
+
+  private encryptWith(k: DataKey, plain: Buffer, context: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', k.key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return `${k.id}:${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${ct.toString('base64')}`;
+  }
+
+  private decryptBytes(stored: string, context: string): Buffer {
+    const parts = stored.split(':');
+    if (parts.length !== 4) throw tampered(context, 'malformed value');
+    const [keyId, ...rest] = parts as [string, string, string, string];
+    const key = this.keysById.get(keyId);
+    if (!key) {
+      throw new CustosError(ErrorCode.CryptoKeyUnknown,
+        `value encrypted under key id "${keyId}", which is not in CUSTOS_DATA_KEYS (keep old keys listed after the new one until \`custos keys status\` shows none left under it)`,
+        { keyId, context });
+    }
+    return this.openWith(key, rest as [string, string, string], context);
+  }
+
+  private openWith(key: Buffer, [ivB64, tagB64, ctB64]: [string, string, string], context: string): Buffer {
+    const iv = Buffer.from(ivB64, 'base64');
+    const tag = Buffer.from(tagB64, 'base64');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw tampered(context, 'bad iv or tag length');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(Buffer.from(ctB64, 'base64')), decipher.final()]);
+    } catch (err) {
+      throw tampered(context, 'authentication failed', err);
+    }
   }
 
   /** Encrypts `plain` under the current key; `context` (e.g. `C-000001:phone`) is authenticated, not stored. */
@@ -88,10 +207,24 @@ export class FieldCipher {
     return this.blindIndex(kind, NORMALISERS[kind](raw));
   }
 
-  /** A keyed digest of arbitrary text (e.g. a row's canonical JSON), so equal content is detectable without exposing it. */
+  /**
+   * A keyed digest of arbitrary text (e.g. a row's canonical JSON), so equal content is detectable without
+   * exposing it. It also depends on the search-token key, so a document written under other blind-index
+   * or token keys never looks unchanged (`custos keys reindex` and re-imports rewrite it).
+   */
   digest(text: string): string {
-    return createHmac('sha256', this.blindIndexKey).update(`row\u0000${text}`, 'utf8').digest('base64url');
+    this.digestTag ??= this.searchToken('\u0000digest');
+    return createHmac('sha256', this.blindIndexKey).update(`row\u0000${this.digestTag}\u0000${text}`, 'utf8').digest('base64url');
   }
+}
+
+/** The cache holds a key for a customer AND a wrapping: a wrapped key copied onto another customer misses. */
+function cacheKey(customerId: string, wrapped: string): string {
+  return `${customerId}\u0000${wrapped}`;
+}
+
+function wrapContext(customerId: string): string {
+  return `${customerId}:dek`;
 }
 
 function tampered(context: string, why: string, cause?: unknown): CustosError {

@@ -1,19 +1,16 @@
-// The ONE place where customers become stored documents and back: encryption, blind indexes, search
-// tokens and the row digest on the way in; decryption on the way out.
+// The ONE place where customers become stored documents and back: the personal values sealed under the
+// customer's own data key, blind indexes, search tokens and the row digest on the way in; unwrapping and
+// unsealing on the way out.
 import { CUSTOMER_FIELDS, SENSITIVE_FIELDS, type Customer } from '../core/domain.ts';
+import { CustosError, ErrorCode } from '../core/errors.ts';
 import { normaliseEmail, normaliseIdNumber, normalisePhone, type FieldCipher } from './crypto.ts';
-import type { BlindIndexes, CustomerDoc, EncryptedFields } from './models.ts';
-import { searchText, searchTokens } from './search-tokens.ts';
+import type { BlindIndexes, CustomerDoc } from './models.ts';
+import { searchTokens } from './search-tokens.ts';
 
-/** Plaintext fields copied 1:1 between the domain object and the document. */
-const PLAIN_FIELDS = [
-  'name', 'type', 'company', 'industry', 'region', 'tier', 'ownerId', 'status', 'wechat', 'birthDate',
-  'leadSource', 'campaigns', 'interests', 'stage', 'pipelineValue', 'lastContactAt', 'followUps',
-  'contractAmount', 'outstanding', 'paymentStatus', 'creditRating', 'openTickets', 'lastTicketAt',
-  'satisfaction', 'afterSalesNotes', 'contracts', 'disputes',
-] as const satisfies readonly (keyof Customer & keyof CustomerDoc)[];
+/** Plaintext fields copied 1:1 between the domain object and the document (closed sets and numbers). */
+const PLAIN_FIELDS = CUSTOMER_FIELDS.filter((f) => !(SENSITIVE_FIELDS as readonly string[]).includes(f));
 
-/** GCM additional data: binds a ciphertext to its customer and field. */
+/** GCM additional data: binds a ciphertext to its customer and what it holds. */
 export function encryptionContext(customerId: string, field: string): string {
   return `${customerId}:${field}`;
 }
@@ -40,19 +37,18 @@ function sortKeys(value: unknown): unknown {
 export function toCustomerDoc(c: Customer, cipher: FieldCipher): CustomerDoc {
   const doc: Record<string, unknown> = { customerId: c.customerId };
   for (const f of PLAIN_FIELDS) if (c[f] !== undefined) doc[f] = c[f];
-  const enc: EncryptedFields = {};
-  for (const f of SENSITIVE_FIELDS) {
-    const v = c[f];
-    if (v !== undefined) enc[f] = cipher.encrypt(v, encryptionContext(c.customerId, f));
-  }
+  const personal: Record<string, unknown> = {};
+  for (const f of SENSITIVE_FIELDS) if (c[f] !== undefined) personal[f] = c[f];
+  const { key, wrapped } = cipher.newDataKey(c.customerId);
+  doc.dek = wrapped;
+  doc.kek = cipher.currentKeyId;
+  doc.sealed = cipher.seal(key, JSON.stringify(personal), encryptionContext(c.customerId, 'sealed'));
   const bi: BlindIndexes = {};
   if (c.phone !== undefined) bi.biPhone = cipher.blindIndex('phone', normalisePhone(c.phone));
   if (c.email !== undefined) bi.biEmail = cipher.blindIndex('email', normaliseEmail(c.email));
   if (c.idNumber !== undefined) bi.biIdNumber = cipher.blindIndex('idNumber', normaliseIdNumber(c.idNumber));
-  doc.enc = enc;
   Object.assign(doc, bi);
-  doc.tokens = searchTokens(c.name, c.company);
-  doc.search = searchText(c.name, c.company);
+  doc.tokens = searchTokens((g) => cipher.searchToken(g), c.name, c.company);
   doc.rowHash = customerDigest(c, cipher);
   return doc as unknown as CustomerDoc;
 }
@@ -73,13 +69,25 @@ export function customerDigest(c: Customer, cipher: FieldCipher): string {
 export function fromCustomerDoc(doc: CustomerDoc, cipher: FieldCipher): Customer {
   const c: Record<string, unknown> = { customerId: doc.customerId };
   for (const f of PLAIN_FIELDS) {
-    const v = doc[f];
+    const v = (doc as unknown as Record<string, unknown>)[f];
     if (v !== undefined && v !== null) c[f] = v;
   }
-  const enc = doc.enc ?? {};
-  for (const f of SENSITIVE_FIELDS) {
-    const v = enc[f];
-    if (typeof v === 'string') c[f] = cipher.decrypt(v, encryptionContext(doc.customerId, f));
+  if (typeof doc.dek !== 'string' || typeof doc.sealed !== 'string') {
+    throw new CustosError(ErrorCode.CryptoTampered,
+      `customer ${doc.customerId} is stored in the format before per-customer data keys; run the import (or custos seed --demo) again to rewrite it`,
+      { customerId: doc.customerId });
   }
+  const key = cipher.unwrapDataKey(doc.customerId, doc.dek);
+  const personal = JSON.parse(cipher.unseal(key, doc.sealed, encryptionContext(doc.customerId, 'sealed'))) as Record<string, unknown>;
+  for (const f of SENSITIVE_FIELDS) if (personal[f] !== undefined) c[f] = personal[f];
+  reviveDates(c);
   return c as unknown as Customer;
+}
+
+/** The sealed JSON holds dates as ISO strings; the domain has Date objects. */
+function reviveDates(c: Record<string, unknown>): void {
+  const followUps = c.followUps as { at: unknown }[] | undefined;
+  if (followUps) for (const f of followUps) f.at = new Date(f.at as string);
+  const contracts = c.contracts as { signedAt: unknown }[] | undefined;
+  if (contracts) for (const k of contracts) k.signedAt = new Date(k.signedAt as string);
 }

@@ -7,7 +7,7 @@ import type { CustomerQuery, CustomerReader, ScopeFilter } from '../core/ports.t
 import { nfkc, type FieldCipher } from './crypto.ts';
 import { fromCustomerDoc, toCustomerDoc } from './customer-doc.ts';
 import { customerModel, type CustomerDoc } from './models.ts';
-import { escapeRegex, normaliseSearchText, queryTokens } from './search-tokens.ts';
+import { matchesFragment, normaliseSearchText, queryTokens } from './search-tokens.ts';
 
 export interface UpsertCounts { inserted: number; updated: number; unchanged: number }
 
@@ -33,8 +33,27 @@ export class CustomerStore implements CustomerReader {
     // as the lookup (or uses `$or`) must narrow the result, not overwrite a condition. The lookup's own
     // top-level equality stays outside it so FerretDB can answer it from an index instead of a scan.
     const filter = { ...lookupFilter(query, this.cipher), $and: [scope] } as QueryFilter<CustomerDoc>;
-    const docs = await this.model.find(filter).sort({ customerId: 1 }).limit(n).lean<CustomerDoc[]>();
-    return docs.map((d) => fromCustomerDoc(d, this.cipher));
+    if (query.kind !== 'text') {
+      const docs = await this.model.find(filter).sort({ customerId: 1 }).limit(n).lean<CustomerDoc[]>();
+      return docs.map((d) => fromCustomerDoc(d, this.cipher));
+    }
+    return this.findFragment(filter, query.value, n);
+  }
+
+  /** Token candidates, decrypted in id order, until `n` really contain the fragment (false positives dropped). */
+  private async findFragment(filter: QueryFilter<CustomerDoc>, fragment: string, n: number): Promise<Customer[]> {
+    const out: Customer[] = [];
+    const cursor = this.model.find(filter).sort({ customerId: 1 }).lean<CustomerDoc[]>().cursor({ batchSize: Math.min(n * 2, STREAM_BATCH) });
+    try {
+      for await (const doc of cursor) {
+        const c = fromCustomerDoc(doc as CustomerDoc, this.cipher);
+        if (matchesFragment(fragment, c.name, c.company)) out.push(c);
+        if (out.length >= n) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+    return out;
   }
 
   async *stream(scope: ScopeFilter): AsyncIterable<Customer> {
@@ -106,7 +125,8 @@ export class CustomerStore implements CustomerReader {
     for (let i = 0; i < docs.length; i += UPDATE_CHUNK) {
       const chunk = docs.slice(i, i + UPDATE_CHUNK);
       const res = await this.model.collection.bulkWrite(chunk.map((d) => ({
-        replaceOne: { filter: { _id: d.customerId as never, rowHash: { $ne: d.rowHash } }, replacement: d },
+        // A document still in the format before per-customer keys (no `sealed`) is rewritten even when unchanged.
+        replaceOne: { filter: { _id: d.customerId as never, $or: [{ rowHash: { $ne: d.rowHash } }, { sealed: { $exists: false } }] }, replacement: d },
       })), { ordered: false });
       counts.updated += res.matchedCount;
       counts.unchanged += chunk.length - res.matchedCount;
@@ -142,8 +162,12 @@ export function lookupFilter(query: CustomerQuery, cipher: FieldCipher): Record<
       return { biIdNumber: cipher.blindIndexOf('idNumber', query.value) };
     case 'text': {
       const fragment = normaliseSearchText(query.value);
-      if (fragment === '') throw new CustosError(ErrorCode.QueryInvalid, 'empty name or company fragment', { kind: 'text' });
-      return { tokens: { $all: queryTokens(fragment) }, search: { $regex: escapeRegex(fragment), $options: 'i' } };
+      if (fragment === '') throw new CustosError(ErrorCode.QueryInvalid, 'empty name or company fragment', { kind: 'text', problem: 'empty' });
+      const tokens = queryTokens((g) => cipher.searchToken(g), fragment);
+      if (tokens.length === 0) {
+        throw new CustosError(ErrorCode.QueryInvalid, 'name or company fragment too short: give at least two Chinese characters or three letters', { kind: 'text', problem: 'too_short' });
+      }
+      return { tokens: { $all: tokens } };
     }
   }
 }

@@ -19,6 +19,7 @@ import type { Customer, Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import type { FieldCipher } from './crypto.ts';
 import { toCustomerDoc } from './customer-doc.ts';
+import { erasedAmong } from './erasure.ts';
 import { CustomerStore, type UpsertCounts } from './customer-store.ts';
 import { EmployeeStore } from './employee-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
@@ -83,6 +84,14 @@ function customerSpec(store: CustomerStore, cipher: FieldCipher): KindSpec<Custo
     columns: CUSTOMER_COLUMNS,
     parse: parseCustomerRow,
     uniqueKeys: (c) => [{ field: 'customerId', key: c.customerId }],
+    // An erased customer stays erased: a row with its id is refused, never silently re-creates it.
+    conflicts: async (rows) => {
+      const erased = await erasedAmong(store.model.db, rows.map((r) => r.value.customerId));
+      return rows.filter((r) => erased.has(r.value.customerId)).map((r) => ({
+        line: r.line, field: 'customerId',
+        reason: `was erased at ${erased.get(r.value.customerId)!.toISOString()} (custos customer erase); an import does not bring an erased customer back`,
+      }));
+    },
     prepare: (values) => values.map((c) => toCustomerDoc(c, cipher)),
     write: (docs) => store.upsertDocs(docs),
   };

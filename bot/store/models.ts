@@ -1,10 +1,12 @@
 // The mongoose models of record for customers and employees: document shapes and every index a lookup
 // path needs. Documents are converted to and from domain objects only in customer-doc.ts / employee-doc.ts.
 //
-// Customer documents keep every NON-sensitive field in plaintext at the top level under the same name
-// as in bot/core/domain.ts, because the policy engine's record-scope filters (`{ ownerId: 'E-0001' }`,
-// `{ region: 'east' }`) run directly against this collection. Sensitive fields live only in `enc`
-// (AES-256-GCM, see crypto.ts); phone / email / idNumber also get keyed blind indexes in `bi`.
+// Customer documents keep every NON-sensitive field (closed sets and numbers) in plaintext at the top
+// level under the same name as in bot/core/domain.ts, because the policy engine's record-scope filters
+// (`{ ownerId: 'E-0001' }`, `{ region: 'east' }`) run directly against this collection. Every personal
+// value (SENSITIVE_FIELDS: name, company, contact, identity, bank account, free-text notes) lives only
+// in `sealed`, encrypted under the customer's own data key, which is stored wrapped in `dek` (crypto.ts);
+// phone / email / idNumber also get keyed blind indexes, name and company keyed n-gram `tokens`.
 // A customer's `_id` is its customerId (a string): writes address documents by `_id`, the one field
 // FerretDB pushes down to its storage, so bulk upserts never scan the collection (customer-store.ts).
 //
@@ -12,14 +14,12 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import {
   CREDIT_RATINGS, CUSTOMER_STATUSES, CUSTOMER_TIERS, CUSTOMER_TYPES, DEPARTMENTS, EMPLOYEE_STATUSES,
-  PAYMENT_STATUSES, REGIONS, ROLES, SALES_STAGES, type SensitiveField,
+  PAYMENT_STATUSES, REGIONS, ROLES, SALES_STAGES,
 } from '../core/domain.ts';
 
 export const CUSTOMER_COLLECTION = 'customers';
 export const EMPLOYEE_COLLECTION = 'employees';
 
-/** Encrypted values, compact `keyId:iv:tag:ciphertext` strings (crypto.ts). */
-export type EncryptedFields = Partial<Record<SensitiveField, string>>;
 /** Blind indexes (HMAC-SHA256, base64url) of the normalised phone / e-mail / ID number. */
 /**
  * Blind indexes are top-level fields (not `bi.phone`): FerretDB pushes equality on top-level fields down
@@ -32,23 +32,18 @@ export interface CustomerDoc {
   /** Equal to customerId once stored; absent on documents being built. */
   _id?: string;
   customerId: string;
-  name: string;
   type: (typeof CUSTOMER_TYPES)[number];
-  company?: string;
   industry?: string;
   region: (typeof REGIONS)[number];
   tier: (typeof CUSTOMER_TIERS)[number];
   ownerId: string;
   status: (typeof CUSTOMER_STATUSES)[number];
-  wechat?: string;
-  birthDate?: string;
   leadSource?: string;
   campaigns?: string[];
   interests?: string[];
   stage?: (typeof SALES_STAGES)[number];
   pipelineValue?: number;
   lastContactAt?: Date;
-  followUps?: { at: Date; by: string; note: string }[];
   contractAmount?: number;
   outstanding?: number;
   paymentStatus?: (typeof PAYMENT_STATUSES)[number];
@@ -56,17 +51,17 @@ export interface CustomerDoc {
   openTickets?: number;
   lastTicketAt?: Date;
   satisfaction?: number;
-  afterSalesNotes?: string;
-  contracts?: { contractNo: string; title: string; signedAt: Date; amount: number }[];
-  disputes?: string[];
-  enc: EncryptedFields;
+  /** The customer's data key, wrapped by a master key: `<masterKeyId>:<iv>:<tag>:<ciphertext>`. */
+  dek: string;
+  /** Id of the master key `dek` is wrapped under (equality-indexed: `keys status`, `keys rotate`). */
+  kek: string;
+  /** Every personal value as one JSON object sealed under the data key: `<iv>:<tag>:<ciphertext>`. */
+  sealed: string;
   biPhone?: string;
   biEmail?: string;
   biIdNumber?: string;
-  /** Unigrams and bigrams of the normalised name and company (search-tokens.ts). */
+  /** Keyed 64-bit tokens of the n-grams of the normalised name and company (search-tokens.ts). */
   tokens: string[];
-  /** Normalised `name\ncompany`, what the confirming fragment regex runs over. */
-  search: string;
   /** Keyed digest of the plaintext customer: an import of identical content changes nothing. */
   rowHash: string;
 }
@@ -88,29 +83,21 @@ export interface EmployeeDoc {
   rowHash?: string;
 }
 
-const followUp = new Schema({ at: { type: Date, required: true }, by: String, note: String }, { _id: false });
-const contract = new Schema({ contractNo: String, title: String, signedAt: Date, amount: Number }, { _id: false });
-
 export const customerSchema = new Schema<CustomerDoc>({
   _id: { type: String }, // = customerId (see above); declared so mongoose does not cast it to an ObjectId
   customerId: { type: String, required: true },
-  name: { type: String, required: true },
   type: { type: String, enum: CUSTOMER_TYPES, required: true },
-  company: String,
   industry: String,
   region: { type: String, enum: REGIONS, required: true },
   tier: { type: String, enum: CUSTOMER_TIERS, required: true },
   ownerId: { type: String, required: true },
   status: { type: String, enum: CUSTOMER_STATUSES, required: true },
-  wechat: String,
-  birthDate: String,
   leadSource: String,
   campaigns: { type: [String], default: undefined },
   interests: { type: [String], default: undefined },
   stage: { type: String, enum: SALES_STAGES },
   pipelineValue: Number,
   lastContactAt: Date,
-  followUps: { type: [followUp], default: undefined },
   contractAmount: Number,
   outstanding: Number,
   paymentStatus: { type: String, enum: PAYMENT_STATUSES },
@@ -118,17 +105,13 @@ export const customerSchema = new Schema<CustomerDoc>({
   openTickets: Number,
   lastTicketAt: Date,
   satisfaction: Number,
-  afterSalesNotes: String,
-  contracts: { type: [contract], default: undefined },
-  disputes: { type: [String], default: undefined },
-  enc: {
-    phone: String, email: String, address: String, idNumber: String, bankAccount: String,
-  },
+  dek: { type: String, required: true },
+  kek: { type: String, required: true },
+  sealed: { type: String, required: true },
   biPhone: String,
   biEmail: String,
   biIdNumber: String,
   tokens: { type: [String], required: true },
-  search: { type: String, required: true },
   rowHash: { type: String, required: true },
 }, { collection: CUSTOMER_COLLECTION, versionKey: false, minimize: true, autoIndex: false, strict: 'throw' });
 
@@ -140,6 +123,8 @@ customerSchema.index({ biIdNumber: 1 }, { name: 'bi_idNumber' });
 customerSchema.index({ tokens: 1 }, { name: 'tokens' });
 customerSchema.index({ ownerId: 1, customerId: 1 }, { name: 'owner_customer' });
 customerSchema.index({ region: 1, customerId: 1 }, { name: 'region_customer' });
+// `keys status` / `keys rotate`: customers per master key id.
+customerSchema.index({ kek: 1, customerId: 1 }, { name: 'kek_customer' });
 
 export const employeeSchema = new Schema<EmployeeDoc>({
   employeeId: { type: String, required: true },

@@ -4,6 +4,8 @@ import type { Connection } from 'mongoose';
 import { loadConfig, section } from '../config.ts';
 import { FieldCipher } from './crypto.ts';
 import { connectDatabase, ensureIndexes } from './db.ts';
+import { applyErasureList } from './erasure.ts';
+import { systemClock } from '../core/ports.ts';
 
 export interface DataStores { conn: Connection; cipher: FieldCipher; close: () => Promise<void> }
 
@@ -13,6 +15,8 @@ export async function openDataStores(env: NodeJS.ProcessEnv = process.env): Prom
   const conn = await connectDatabase(section(config, 'mongo'));
   try {
     await ensureIndexes(conn);
+    // Erased customers stay erased, also in a database restored from a backup (erasure.ts).
+    await applyErasureList(conn, section(config, 'crypto').erasureList, systemClock);
   } catch (err) {
     await conn.close().catch(() => undefined);
     throw err;

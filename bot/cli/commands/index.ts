@@ -15,9 +15,11 @@ export interface CommandEntry {
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'audit', summary: 'the tamper-evident audit log', load: () => import('./audit.ts') },
+  { name: 'customer', summary: 'act on one customer record (erasure on request)', load: () => import('./customer.ts') },
   { name: 'demo', summary: 'run a self-contained demo: local services, the demo company, the audit worker and the local playground', load: () => import('./demo.ts') },
   { name: 'export', summary: 'approved exports', load: () => import('./export.ts') },
   { name: 'import', summary: 'load customers or employees from a CSV or JSON Lines file (idempotent upsert by id)', load: () => import('./import.ts') },
+  { name: 'keys', summary: 'master-key status and rotation of the per-customer data keys', load: () => import('./keys.ts') },
   { name: 'policy', summary: 'validate, test and explain access policies', load: () => import('./policy.ts') },
   { name: 'seed', summary: 'load a deterministic demo company (staff + customers) into the configured database', load: () => import('./seed.ts') },
   { name: 'start', summary: 'run custos (the chat bot and the background workers) until SIGTERM', load: () => import('./start.ts') },

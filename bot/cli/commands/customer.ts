@@ -1,0 +1,53 @@
+// `custos customer erase ID --reason REF`: erases one customer's personal data on request (PIPL Art. 47).
+// See bot/store/erasure.ts for what is destroyed, in which order, and what stays (the audit log).
+import type { Command } from 'commander';
+import { loadConfig, section } from '../../config.ts';
+import { CustosError, ErrorCode } from '../../core/errors.ts';
+import { systemClock } from '../../core/ports.ts';
+import { createAuditProducer } from '../../queue/audit-producer.ts';
+import { connectDatabase, ensureIndexes } from '../../store/db.ts';
+import { CustomerEraser } from '../../store/erasure.ts';
+
+const AUDIT_READY_MS = 5000;
+
+async function erase(customerId: string, flags: { reason: string }): Promise<void> {
+  const config = loadConfig(process.env, { require: ['mongo', 'redis', 'crypto'] });
+  const redis = section(config, 'redis');
+  const producer = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+  const conn = await connectDatabase(section(config, 'mongo'));
+  try {
+    // Fail closed: an erasure that cannot be audited does not happen.
+    if (!(await producer.ready(AUDIT_READY_MS))) {
+      throw new CustosError(ErrorCode.AuditUnavailable, 'the audit queue (REDIS_URL) is unreachable, so nothing was erased; try again when it is up');
+    }
+    await ensureIndexes(conn);
+    const eraser = new CustomerEraser({ conn, recorder: producer, clock: systemClock, erasureList: section(config, 'crypto').erasureList });
+    const r = await eraser.erase(customerId, flags.reason, { employeeId: null, platform: 'cli' });
+    process.stdout.write(`erased ${r.customerId} at ${r.erasedAt.toISOString()}: data key, values, blind indexes and search tokens destroyed; `
+      + `${r.requestsCancelled} pending request(s) cancelled, ${r.grantsRevoked} grant(s) revoked; recorded as customer.erase\n`);
+  } finally {
+    await producer.close().catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+}
+
+export function register(program: Command): void {
+  const customer = program.command('customer').description('act on one customer record (erasure on request)');
+  customer.command('erase')
+    .description("erase one customer's personal data for good, keeping a tombstone and the audit log")
+    .argument('<id>', 'the customer id, e.g. C-000123')
+    .requiredOption('--reason <ref>', 'reference of the erasure request (e.g. DSR-2026-017); recorded in the audit log, so no personal data')
+    .addHelpText('after', `
+Needs MONGODB_URI, REDIS_URL (the audit queue: no queue, no erasure), CUSTOS_DATA_KEYS,
+CUSTOS_BLIND_INDEX_KEY and CUSTOS_ERASURE_LIST (default .data/erasures.txt; keep it with your backups'
+restore procedure: every start re-erases the ids it lists).
+
+Records customer.erase first, then destroys the customer's wrapped data key, sealed values, blind indexes
+and search tokens, leaves a tombstone (id + time), cancels pending requests and revokes grants naming it.
+Audit events stay: they hold ids, never values. Exports made before still trace (custos export trace).
+
+Examples:
+  $ custos customer erase C-000123 --reason DSR-2026-017
+`)
+    .action(async (id: string, flags: { reason: string }) => { await erase(id, flags); });
+}

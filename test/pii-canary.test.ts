@@ -1,0 +1,102 @@
+// The PII canary, from the outside: a whole demo company plus canary customers imported from a file
+// (every personal field with a value no other record holds, names and companies included), looked up
+// through the real Slack bot by every query kind and shared into a channel, with the real audit worker.
+// Then every document of every MongoDB collection, every Redis key and value under the test's prefix
+// (queued jobs included) and every captured log line at trace level are searched for each canary value:
+// none may appear. And every lookup a user is allowed still shows the right values.
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Customer } from '../bot/core/domain.ts';
+import { FieldCipher, idCheckChar, luhnCheckDigit } from '../bot/store/crypto.ts';
+import { importFile } from '../bot/store/import.ts';
+import { PRIVATE_CHANNEL, SlackHarness, messageText } from './helpers/slack-bot.ts';
+import { redisDump } from './helpers/services.ts';
+
+const h = new SlackHarness(import.meta.url, { customers: 60, logLevel: 'trace', privateMembers: ['salesRep', 'supportAgent'] });
+
+const withCheck = (first17: string) => first17 + idCheckChar(first17);
+
+/** Values chosen so that no demo record, label or message can contain them by chance. */
+function canary(i: number, ownerId: string): Customer {
+  return {
+    customerId: `C-90000${i}`, name: `雀鸮${['甲', '乙', '丙'][i]}翎`, type: 'company', company: `Quixotic Zephyr${i} Holdings`,
+    region: 'east', tier: 'gold', ownerId, status: 'active',
+    phone: `1399876${i}210`, email: `zephyr.canary${i}@quixotic.example`, address: `上海市鹮鹬路${i}77号`, wechat: `wxid_canary_${i}zq`,
+    idNumber: withCheck(`110105198704230${i}${i + 3}`), birthDate: '1987-04-23',
+    bankAccount: `62220299887766${i}554${luhnCheckDigit(`62220299887766${i}554`)}`, leadSource: 'referral',
+    followUps: [{ at: new Date('2026-04-20T02:00:00Z'), by: ownerId, note: `canarynote${i} 约见鹮鹬` }],
+    afterSalesNotes: `canarysupport${i} 鸺鹠`, disputes: [`canarydispute${i} 鸲鹆`],
+    contracts: [{ contractNo: `HT-2026-99000${i}`, title: `canarycontract${i} 鹪鹩`, signedAt: new Date('2025-06-01T00:00:00Z'), amount: 1000 }],
+  };
+}
+
+/** The strings that must appear nowhere at rest, per canary (the birth date in both spellings). */
+function secretsOf(c: Customer): Record<string, string> {
+  return {
+    name: c.name, company: c.company!, companyFragment: 'Quixotic', phone: c.phone!, email: c.email!, address: c.address!,
+    wechat: c.wechat!, idNumber: c.idNumber!, birthDigits: '19870423', birthDate: c.birthDate!, bankAccount: c.bankAccount!,
+    followUp: c.followUps![0]!.note, afterSales: c.afterSalesNotes!, dispute: c.disputes![0]!, contract: c.contracts![0]!.title,
+  };
+}
+
+let canaries: Customer[] = [];
+
+test.before(async () => {
+  await h.start();
+  canaries = [0, 1, 2].map((i) => canary(i, h.employees.salesRep.employeeId));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-canary-'));
+  const file = path.join(dir, 'canaries.jsonl');
+  writeFileSync(file, canaries.map((c) => JSON.stringify(c)).join('\n'));
+  const report = await importFile(h.bot.conn, new FieldCipher(h.config.crypto!), 'customers', file);
+  if (report.inserted !== canaries.length) throw new Error(`canary import: ${JSON.stringify(report)}`);
+});
+test.after.always(async () => { await h.close(); });
+
+test.serial('no canary value (names included) reaches MongoDB, Redis or the logs, while every allowed lookup shows it', async (t) => {
+  const [c0, c1, c2] = canaries as [Customer, Customer, Customer];
+  const rep = h.userId('salesRep');
+  const dm = h.dmOf('salesRep');
+  // Every query kind by the owner, who sees the values in full.
+  for (const [query, c, shows] of [
+    [c0.customerId, c0, c0.name], [`+86 ${c1.phone!.slice(0, 3)} ${c1.phone!.slice(3)}`, c1, c1.name], [c2.email!.toUpperCase(), c2, c2.name],
+    [c0.idNumber!, c0, c0.name], [c1.name.slice(0, 2), c1, c1.name], ['Zephyr2 Hold', c2, c2.name],
+  ] as const) {
+    const reply = await h.ask(rep, dm, query);
+    const text = messageText(reply.body);
+    t.true(reply.ok, query);
+    t.true(text.includes(shows), `"${query}" shows ${c.customerId}'s name: ${text.slice(0, 200)}`);
+  }
+  const byId = messageText((await h.ask(rep, dm, c0.customerId)).body);
+  for (const v of [c0.phone!, c0.email!, c0.company!]) t.true(byId.includes(v), `the owner sees ${v}`);
+  // A one-character name is refused with the usage hint, never run as a scan.
+  t.regex(messageText((await h.ask(rep, dm, '雀')).body), /两个汉字|two Chinese characters/);
+  // Shared into a channel.
+  const mine = await h.ask(rep, PRIVATE_CHANNEL, c0.customerId);
+  const share = (mine.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === 'actions')!.elements![0]!;
+  await h.replyTo((await h.click(rep, PRIVATE_CHANNEL, share.action_id, share.value)).responseUrl);
+  // Support sees the canary masked; a rep of another region does not find it at all.
+  await h.ask(h.userId('supportAgent'), h.dmOf('supportAgent'), c0.phone!);
+  await h.ask(h.userId('salesRepNorth'), h.dmOf('salesRepNorth'), c0.name);
+
+  await h.auditRecords({ 'meta.stage': 'shown' }, 8);
+  const mongo: string[] = [];
+  const db = h.bot.conn.db!;
+  const collections = await db.listCollections().toArray();
+  for (const { name } of collections) mongo.push(name, JSON.stringify(await db.collection(name).find({}).toArray()));
+  const mongoText = mongo.join('\n');
+  t.true(collections.some((x) => x.name === 'customers') && mongoText.includes(c0.customerId), 'the scan sees the customers collection');
+  t.true(collections.length >= 4, `the scan sees every collection (${collections.map((x) => x.name).join(', ')})`);
+  const redis = await redisDump(h.prefix);
+  t.true(redis.keys > 0 && redis.text.includes('audit'), 'the scan sees the Redis keys, job payloads included');
+  const logs = h.logLines.join('');
+  t.true(logs.length > 0, 'the scan sees log lines');
+  for (const c of canaries) {
+    for (const [where, haystack] of [['MongoDB', mongoText], ['Redis', redis.text], ['logs', logs]] as const) {
+      for (const [kind, value] of Object.entries(secretsOf(c))) {
+        t.false(haystack.toLowerCase().includes(value.toLowerCase()), `canary ${c.customerId} ${kind} found in ${where}`);
+      }
+    }
+  }
+});
