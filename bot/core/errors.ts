@@ -18,6 +18,8 @@ export const ErrorCode = {
   EmployeeOffboarded: 'custos_employee_offboarded',
   QueryInvalid: 'custos_query_invalid',
   NotFound: 'custos_not_found',
+  ScimRefused: 'custos_scim_refused',
+  ImportScimManaged: 'custos_import_scim_managed',
   Internal: 'custos_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
