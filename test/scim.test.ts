@@ -5,6 +5,9 @@
 // to roles, and a battery of bad input, each refused with the right SCIM error, audited, and leaving
 // the directory exactly as it was. Pure parts (mapping, filter/PATCH composition) are table and
 // property tests without the server.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import type { ScimSettings } from '../bot/config.ts';
@@ -14,6 +17,8 @@ import { departmentOf, employeeIdOf, rolesOf, statusOf } from '../bot/scim/mappi
 import { renderUser } from '../bot/scim/user-resource.ts';
 import type { ScimError } from '../bot/scim/errors.ts';
 import type { ScimUserDoc } from '../bot/store/scim-store.ts';
+import { FieldCipher } from '../bot/store/crypto.ts';
+import { importFile } from '../bot/store/import.ts';
 import { ENTERPRISE, ERROR, LIST, oktaUser, PATCH_OP, SCIM_TOKEN, SCIM_TOKEN_2, ScimClient, USER, type ScimBody } from './helpers/scim.ts';
 import { SlackHarness } from './helpers/slack-bot.ts';
 
@@ -206,6 +211,23 @@ test.serial('an employee imported by CSV is linked, not duplicated; a freeze is 
   t.is(after!.chat.slack, rep.chat.slack ?? after!.chat.slack, 'chat bindings kept');
   t.like((await h.auditRecords({ action: 'scim.create', 'meta.subject': rep.employeeId }))[0], { meta: { change: 'link' } });
   await h.directory.setStatus(rep.employeeId, 'active');
+});
+
+test.serial('a CSV import does not change a SCIM-managed employee unless --override-scim', async (t) => {
+  // E-8001 was provisioned by Entra above (finance, active).
+  const dir = await mkdtemp(join(tmpdir(), 'custos-scim-'));
+  const file = join(dir, 'hr.csv');
+  await writeFile(file, 'employeeId,email,name,department,roles,region\nE-8001,boss@contoso.example,Renamed By HR,finance,staff,east\n');
+  const cipher = new FieldCipher(h.config.crypto!);
+  const refused = await importFile(h.bot.conn, cipher, 'employees', file);
+  t.like(refused, { written: false, rejected: 1 });
+  t.like(refused.errors[0], { line: 2, field: 'employeeId' });
+  t.regex(refused.errors[0]!.reason, /SCIM.*--override-scim/);
+  t.is((await h.directory.byId('E-8001'))!.name, 'givenName familyName', 'unchanged');
+  const overridden = await importFile(h.bot.conn, cipher, 'employees', file, { overrideScim: true });
+  t.like(overridden, { written: true, rejected: 0, updated: 1 });
+  t.is((await h.directory.byId('E-8001'))!.name, 'Renamed By HR');
+  await rm(dir, { recursive: true, force: true });
 });
 
 test.serial('Groups map to roles: members added and removed through PATCH; If-Match guards writes', async (t) => {
