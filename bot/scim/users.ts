@@ -241,10 +241,7 @@ export class ScimUsers {
   }
 
   private async mintEmployeeId(): Promise<string> {
-    for (;;) {
-      const id = `E-${await this.deps.store.nextEmployeeNumber()}`;
-      if (!(await this.deps.directory.byId(id))) return id;
-    }
+    return this.deps.store.reserveEmployeeId(async (id) => !(await this.deps.directory.byId(id)));
   }
 
   private async answer(status: number, doc: ScimUserDoc, base: string): Promise<Answer> {

@@ -9,7 +9,7 @@ import type { Collection, Connection } from 'mongoose';
 
 export const SCIM_USERS = 'scim_users';
 export const SCIM_GROUPS = 'scim_groups';
-const SCIM_COUNTERS = 'scim_counters';
+const SCIM_MINTED_IDS = 'scim_minted_ids';
 
 /** The attributes of a SCIM User custos keeps (the rest of what an IdP may send is dropped). */
 export interface ScimUserData {
@@ -53,12 +53,12 @@ export interface ScimGroupDoc {
 export class ScimStore {
   readonly users: Collection<ScimUserDoc>;
   readonly groups: Collection<ScimGroupDoc>;
-  private readonly counters: Collection<{ _id: string; n: number }>;
+  private readonly minted: Collection<{ _id: string }>;
 
   constructor(conn: Connection) {
     this.users = conn.collection<ScimUserDoc>(SCIM_USERS);
     this.groups = conn.collection<ScimGroupDoc>(SCIM_GROUPS);
-    this.counters = conn.collection<{ _id: string; n: number }>(SCIM_COUNTERS);
+    this.minted = conn.collection<{ _id: string }>(SCIM_MINTED_IDS);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -122,9 +122,22 @@ export class ScimStore {
     return res.modifiedCount === 1;
   }
 
-  /** The next number of the employee ids SCIM mints for users that bring none (E-900001, …). */
-  async nextEmployeeNumber(): Promise<number> {
-    const doc = await this.counters.findOneAndUpdate({ _id: 'employeeId' }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
-    return 900_000 + (doc?.n ?? 1);
+  /**
+   * Reserves a fresh employee id for a user that brings none (E-900001, …). Reserved by inserting it as a
+   * unique `_id`: FerretDB's conditional updates (an `$inc` counter) are not atomic under concurrency,
+   * an insert with a unique key is, so two concurrent creates never get the same id.
+   */
+  async reserveEmployeeId(isFree: (id: string) => Promise<boolean>): Promise<string> {
+    let n = 900_001 + await this.minted.countDocuments({});
+    for (;;) {
+      const id = `E-${n++}`;
+      try {
+        await this.minted.insertOne({ _id: id });
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 11000) continue;
+        throw err;
+      }
+      if (await isFree(id)) return id;
+    }
   }
 }
