@@ -331,6 +331,26 @@ test.serial('SCIM is off without tokens: the endpoint does not exist', async (t)
   }
 });
 
+test.serial('rate limit per token: past the burst 429 tooMany with Retry-After; the other token is not affected', async (t) => {
+  const limited = new SlackHarness(`${import.meta.url}#rate`, {
+    customers: 1, workers: false,
+    extraEnv: { CUSTOS_SCIM_TOKENS: `${SCIM_TOKEN},${SCIM_TOKEN_2}`, CUSTOS_SCIM_RATE_PER_MINUTE: '1', CUSTOS_SCIM_RATE_BURST: '3' },
+  });
+  await limited.start();
+  try {
+    const one = new ScimClient(limited.bot.url);
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await one.get('/ServiceProviderConfig')).status);
+    t.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    const refused = await one.get('/Users');
+    t.like(refused.body, { status: '429', scimType: 'tooMany' });
+    t.true(Number(refused.headers.get('retry-after')) >= 1);
+    t.is((await new ScimClient(limited.bot.url, SCIM_TOKEN_2).get('/ServiceProviderConfig')).status, 200, 'each token has its own budget');
+  } finally {
+    await limited.close();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Pure parts.
 
