@@ -213,8 +213,11 @@ export class ScimUsers {
     }
     const groups = await this.deps.store.groupsOf(doc._id);
     const next = toEmployee(data, this.deps.settings, { employeeId: doc.employeeId, managerId, groupNames: groups.map((g) => g.displayName), before, defaultLocale: this.deps.defaultLocale });
-    const holder = await this.deps.directory.byEmail(next.email);
-    if (holder && holder.employeeId !== next.employeeId) throw new ScimError(409, 'the e-mail address belongs to another employee', 'uniqueness');
+    // A new user's e-mail was checked when it was matched (adoptable); an unchanged one needs no check.
+    if (before && before.email !== next.email) {
+      const holder = await this.deps.directory.byEmail(next.email);
+      if (holder && holder.employeeId !== next.employeeId) throw new ScimError(409, 'the e-mail address belongs to another employee', 'uniqueness');
+    }
     if (before?.status === 'offboarded' && next.status !== 'offboarded' && !this.deps.settings.allowReactivation) {
       throw new ScimError(403, 'this employee was offboarded; bringing them back needs CUSTOS_SCIM_ALLOW_REACTIVATION=true (they come back with no grants and must link their chat account again)');
     }
