@@ -5,13 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from './core/errors.ts';
+import { DEPARTMENTS, REGIONS, ROLES, type Department, type Region, type Role } from './core/domain.ts';
 import { LOCALES, type Locale } from './core/messages.ts';
 
 /** Settings that may be given as `NAME_FILE` (a path whose content is the value). */
 const SECRET_SETTINGS = [
   'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_SEARCH_TOKEN_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
   'CUSTOS_AUDIT_SIGNING_KEY', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN',
-  'LARK_APP_SECRET', 'LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN',
+  'LARK_APP_SECRET', 'LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN', 'CUSTOS_SCIM_TOKENS',
 ] as const;
 
 const key32 = (name: string) =>
@@ -65,6 +66,32 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** `Name=value,Name=value`: an IdP name (department, group) mapped onto one of `allowed`. */
+const nameMap = (setting: string, allowed: readonly string[]) => z.string().transform((v, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf('=');
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    const to = eq > 0 ? part.slice(eq + 1).trim() : '';
+    if (!name || !allowed.includes(to)) {
+      ctx.addIssue({ code: 'custom', message: `${setting} must be a comma-separated list of IdP-name=value, each value one of ${allowed.join(', ')} (got "${part.slice(0, 40)}")` });
+      return z.NEVER;
+    }
+    out[name.toLowerCase()] = to;
+  }
+  return out;
+});
+
+/** Bearer tokens for the SCIM endpoint; several so one can be rotated while the IdP still uses the other. */
+const scimTokens = z.string().transform((v, ctx) => {
+  const tokens = v.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tokens.some((t) => t.length < 32 || !/^[\x21-\x7e]+$/.test(t))) {
+    ctx.addIssue({ code: 'custom', message: 'CUSTOS_SCIM_TOKENS must be comma-separated tokens of at least 32 printable characters each (generate one with: openssl rand -base64 32)' });
+    return z.NEVER;
+  }
+  return tokens;
+});
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -136,6 +163,16 @@ const schema = z.object({
   HTTP_PORT: port.default(3000),
   // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
   CUSTOS_PLAYGROUND_ALLOW_REMOTE: z.enum(['true', 'false'], { error: 'CUSTOS_PLAYGROUND_ALLOW_REMOTE must be true or false' }).default('false'),
+  // SCIM 2.0 provisioning from an identity provider (README: SCIM). No tokens: the endpoint answers 404.
+  CUSTOS_SCIM_TOKENS: scimTokens.optional(),
+  CUSTOS_SCIM_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(600),
+  CUSTOS_SCIM_RATE_BURST: z.coerce.number().int().min(1).max(100_000).default(100),
+  CUSTOS_SCIM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
+  CUSTOS_SCIM_DEFAULT_DEPARTMENT: z.enum(DEPARTMENTS, { error: `CUSTOS_SCIM_DEFAULT_DEPARTMENT must be one of ${DEPARTMENTS.join(', ')}` }).optional(),
+  CUSTOS_SCIM_DEFAULT_REGION: z.enum(REGIONS, { error: `CUSTOS_SCIM_DEFAULT_REGION must be one of ${REGIONS.join(', ')}` }).default('east'),
+  CUSTOS_SCIM_DEPARTMENTS: nameMap('CUSTOS_SCIM_DEPARTMENTS', DEPARTMENTS).default({}),
+  CUSTOS_SCIM_GROUP_ROLES: nameMap('CUSTOS_SCIM_GROUP_ROLES', ROLES).default({}),
+  CUSTOS_SCIM_ALLOW_REACTIVATION: z.enum(['true', 'false'], { error: 'CUSTOS_SCIM_ALLOW_REACTIVATION must be true or false' }).default('false'),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -169,6 +206,23 @@ export interface Config {
   auditArchivedCheckpoint: number | undefined;
   /** The periodic access review (workers/reviews). */
   review: ReviewSettings;
+  /** SCIM 2.0 provisioning (bot/scim); undefined when no token is configured (the endpoint is off). */
+  scim: ScimSettings | undefined;
+}
+
+export interface ScimSettings {
+  tokens: string[]; // any of them is accepted (rotation); compared in constant time
+  ratePerMinute: number; // sustained requests per token
+  rateBurst: number;
+  maxBodyBytes: number;
+  /** Department of a user whose IdP department is missing or unmapped; unset: such a user is refused. */
+  defaultDepartment: Department | undefined;
+  defaultRegion: Region;
+  /** Lower-cased IdP department name → custos department. */
+  departments: Record<string, Department>;
+  /** Lower-cased IdP group displayName → custos role. */
+  groupRoles: Record<string, Role>;
+  allowReactivation: boolean;
 }
 
 export interface ReviewSettings {
@@ -360,6 +414,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       closeHours: r.CUSTOS_REVIEW_CLOSE_HOURS,
       sweepMinutes: r.CUSTOS_REVIEW_SWEEP_MINUTES,
     },
+    scim: r.CUSTOS_SCIM_TOKENS
+      ? {
+        tokens: r.CUSTOS_SCIM_TOKENS, ratePerMinute: r.CUSTOS_SCIM_RATE_PER_MINUTE, rateBurst: r.CUSTOS_SCIM_RATE_BURST,
+        maxBodyBytes: r.CUSTOS_SCIM_MAX_BODY_BYTES, defaultDepartment: r.CUSTOS_SCIM_DEFAULT_DEPARTMENT, defaultRegion: r.CUSTOS_SCIM_DEFAULT_REGION,
+        departments: r.CUSTOS_SCIM_DEPARTMENTS as Record<string, Department>, groupRoles: r.CUSTOS_SCIM_GROUP_ROLES as Record<string, Role>,
+        allowReactivation: r.CUSTOS_SCIM_ALLOW_REACTIVATION === 'true',
+      }
+      : undefined,
   };
 }
 

@@ -12,10 +12,12 @@ export const AUDIT_ACTIONS = [
   'customer.erase',
   // A chat interaction refused before any service decided (bot/core/refusals.ts).
   'interaction.refused',
+  // Provisioning from an identity provider over SCIM 2.0 (bot/scim); ids only, never names or e-mails.
+  'scim.create', 'scim.update', 'scim.deactivate', 'scim.delete', 'scim.refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_PLATFORMS = ['slack', 'lark', 'playground', 'cli', 'system'] as const;
+export const AUDIT_PLATFORMS = ['slack', 'lark', 'playground', 'cli', 'system', 'scim'] as const;
 export type AuditPlatform = (typeof AUDIT_PLATFORMS)[number];
 
 export const AUDIT_QUERY_KINDS = ['id', 'phone', 'email', 'idNumber', 'text', 'segment', 'audit'] as const;

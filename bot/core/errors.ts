@@ -19,6 +19,8 @@ export const ErrorCode = {
   QueryInvalid: 'custos_query_invalid',
   ErasureInvalid: 'custos_erasure_invalid',
   NotFound: 'custos_not_found',
+  ScimRefused: 'custos_scim_refused',
+  ImportScimManaged: 'custos_import_scim_managed',
   Internal: 'custos_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -11,7 +11,7 @@ import { newEventId } from './audit-event.ts';
 import type { Clock, EmployeeDirectory } from './ports.ts';
 import type { AccessRevoker } from './security/guard.ts';
 
-export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'admin';
+export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'admin' | 'scim';
 
 export interface OffboardingDeps {
   directory: EmployeeDirectory;
@@ -34,9 +34,9 @@ export class OffboardingService {
   }
 
   /** A department change already written by the import: revoke what the old department's work earned. */
-  async transferred(employeeId: string, from: string, to: string): Promise<OffboardResult> {
+  async transferred(employeeId: string, from: string, to: string, route: OffboardingRoute = 'import'): Promise<OffboardResult> {
     const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, 'transfer', this.deps.clock.now(), 'transferred');
-    await this.record(employeeId, 'import', `transfer:${from}->${to}`, grants, requests);
+    await this.record(employeeId, route, `transfer:${from}->${to}`, grants, requests);
     return { employeeId, changed: true, grants, requests };
   }
 
@@ -56,7 +56,7 @@ export class OffboardingService {
 
   private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string, action: AuditAction = 'admin.offboard'): Promise<void> {
     const now = this.deps.clock.now();
-    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'import' ? 'cli' : 'system';
+    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'import' ? 'cli' : route === 'scim' ? 'scim' : 'system';
     const event: AuditEventInput = {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: null, platform, ...(platformUserId ? { platformUserId } : {}) },

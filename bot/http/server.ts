@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
-export interface Route { method: 'GET' | 'POST'; path: string; handler: RouteHandler }
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** `path` matches exactly; `prefix` matches itself and everything below it (`/scim/v2` → `/scim/v2/Users/…`). */
+export type Route = { method: HttpMethod; path: string; handler: RouteHandler } | { methods: 'any'; prefix: string; handler: RouteHandler };
 export interface ReadinessCheck { name: string; check: () => Promise<unknown> }
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -18,10 +20,10 @@ export function createHttpServer(opts: { routes: Route[]; readiness: ReadinessCh
     ...opts.routes,
   ];
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const route = routes.find((r) => r.path === path && r.method === req.method);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = routes.find((r) => ('prefix' in r ? underPrefix(path, r.prefix) : r.path === path && r.method === req.method));
     if (!route) {
-      const known = routes.some((r) => r.path === path);
+      const known = routes.some((r) => 'path' in r && r.path === path);
       return json(res, known ? 405 : 404, { error: known ? 'method not allowed' : 'not found' });
     }
     Promise.resolve(route.handler(req, res)).catch((err: unknown) => {
@@ -34,6 +36,10 @@ export function createHttpServer(opts: { routes: Route[]; readiness: ReadinessCh
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   return server;
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
 }
 
 async function readiness(res: ServerResponse, checks: ReadinessCheck[]): Promise<void> {

@@ -15,6 +15,7 @@ import { closeServer, createHttpServer, listen, type Route } from '../http/serve
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { scimRoutes } from '../scim/index.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
@@ -80,7 +81,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     services.onClose(() => handlers.drain());
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
-    const routes: Route[] = [metrics.route];
+    // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
+    const routes: Route[] = [metrics.route, ...await scimRoutes(services, config, logger)];
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

@@ -11,6 +11,7 @@ import { closeServer, createHttpServer, listen, type Route } from '../http/serve
 import type { Logger } from '../logger.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { scimRoutes } from '../scim/index.ts';
 import { createSlackApp } from './app.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
@@ -60,6 +61,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);
+    // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
+    routes.push(...await scimRoutes(services, config, logger));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);

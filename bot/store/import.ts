@@ -22,6 +22,7 @@ import { toCustomerDoc } from './customer-doc.ts';
 import { erasedAmong } from './erasure.ts';
 import { CustomerStore, type UpsertCounts } from './customer-store.ts';
 import { EmployeeStore } from './employee-store.ts';
+import { ScimStore } from './scim-store.ts';
 import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
@@ -60,6 +61,8 @@ export interface ImportOptions {
   employeeChanges?: EmployeeChangeHandler;
   /** Employees: lets a row set an offboarded employee back to active or frozen; otherwise that row is refused. */
   allowReactivation?: boolean;
+  /** Employees: lets a row change an employee managed through SCIM; otherwise that row is refused. */
+  overrideScim?: boolean;
 }
 
 interface Valid<T> { line: number; value: T }
@@ -115,7 +118,15 @@ async function refusedReactivations(store: EmployeeStore, rows: Valid<Employee>[
   return rows.filter((r) => back.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'status', reason: REACTIVATION_REFUSED }));
 }
 
-function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean): KindSpec<Employee, Employee[]> {
+const SCIM_MANAGED = 'is managed by the identity provider through SCIM; change it there, or pass --override-scim to change it here anyway';
+
+/** Rows for employees a SCIM user points at, as errors (when overriding is not asked for). */
+async function scimManaged(scim: ScimStore, rows: Valid<Employee>[]): Promise<RowError[]> {
+  const managed = await scim.managedEmployees(rows.map((r) => r.value.employeeId));
+  return rows.filter((r) => managed.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'employeeId', reason: SCIM_MANAGED }));
+}
+
+function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean, scim: ScimStore | null): KindSpec<Employee, Employee[]> {
   return {
     columns: EMPLOYEE_COLUMNS,
     parse: parseEmployeeRow,
@@ -125,7 +136,8 @@ function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | und
       const owner = new Map(held.map((d) => [d.email, d.employeeId]));
       const taken = rows.filter((r) => owner.has(r.value.email) && owner.get(r.value.email) !== r.value.employeeId)
         .map((r) => ({ line: r.line, field: 'email', reason: `already belongs to employee ${owner.get(r.value.email)}` }));
-      return allowReactivation ? taken : [...taken, ...(await refusedReactivations(store, rows))];
+      const managed = scim ? await scimManaged(scim, rows) : [];
+      return allowReactivation ? [...taken, ...managed] : [...taken, ...managed, ...(await refusedReactivations(store, rows))];
     },
     preflight: async (rows) => {
       const c = await employeeChanges(store, rows.map((r) => r.value));
@@ -271,6 +283,6 @@ export async function importFile(conn: Connection, cipher: FieldCipher, kind: Im
   await assertReadable(file);
   if (kind === 'customers') return new Importer(customerSpec(new CustomerStore(conn, cipher), cipher), kind, file, format, opts).run();
   const changes: EmployeeChangeReport = { offboarded: [], transferred: [], reactivated: [], keptFrozen: [] };
-  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false), kind, file, format, opts).run();
+  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false, opts.overrideScim ? null : new ScimStore(conn)), kind, file, format, opts).run();
   return { ...report, changes };
 }

@@ -8,7 +8,7 @@ import { employeeEffects } from './employee-effects.ts';
 
 export const IMPORT_EXIT_REJECTED = 1;
 
-interface ImportFlags { format?: string; skipInvalid?: boolean; batchSize?: number; allowReactivation?: boolean }
+interface ImportFlags { format?: string; skipInvalid?: boolean; batchSize?: number; allowReactivation?: boolean; overrideScim?: boolean }
 
 function batchSize(value: string): number {
   const n = Number(value);
@@ -59,6 +59,7 @@ function action(kind: ImportKind) {
         batchSize: flags.batchSize,
         ...(effects ? { employeeChanges: effects.handler } : {}),
         allowReactivation: flags.allowReactivation ?? false,
+        overrideScim: flags.overrideScim ?? false,
         onProgress: (phase, rows) => process.stderr.write(`import: ${phase === 'validate' ? 'checked' : 'imported'} ${rows} rows…\n`),
       });
       printReport(report);
@@ -121,6 +122,7 @@ Examples:
     .argument('<FILE>', 'CSV or JSON Lines file of employees')
     .description('import the employee directory; chat bindings made in chat are kept unless the file gives them'))
     .option('--allow-reactivation', 'let rows set offboarded employees back to active (default: such a row is an error)')
+    .option('--override-scim', 'let rows change employees the identity provider manages through SCIM (default: such a row is an error)')
     .addHelpText('after', `${COMMON_HELP}
 
 Columns (employeeId, email, name, department, roles and region are required):
@@ -142,6 +144,9 @@ Reactivation: a row that sets an offboarded employee back to active (or frozen) 
 them back. With the flag they come back with no grants and no pending requests, their chat bindings
 are cleared (they are matched by e-mail again on their next message, unless the row gives chat ids),
 and the reactivation is audited (admin.reactivate); it too needs the audit queue.
+
+SCIM: an employee the identity provider manages through SCIM (README: SCIM) is changed there; a row
+for them is an error unless --override-scim is given (the IdP may then overwrite it on its next sync).
 
 Examples:
   $ custos import employees staff.csv
