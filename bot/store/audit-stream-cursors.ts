@@ -1,0 +1,49 @@
+// Durable per-sink cursors of the audit stream (workers/stream): the last seq (and its hash) a sink has
+// confirmed stored. One document per cursor key; moved only by compare-and-swap on both seq and hash,
+// so two stream replicas never both advance it and a cursor can never be moved backwards or sideways.
+// Plain updateOne / insertOne with a unique _id: works on FerretDB 1.24 and MongoDB alike.
+import type { Collection } from 'mongodb';
+import type { Connection } from 'mongoose';
+import { GENESIS_HASH } from '../core/audit-event.ts';
+import type { CursorPort, StreamPosition } from '../../workers/stream/follower.ts';
+import { isDuplicateKey } from './audit-store.ts';
+
+export const AUDIT_STREAM_CURSORS_COLLECTION = 'audit_stream_cursors';
+
+interface CursorDoc { _id: string; seq: number; hash: string; updatedAt: Date }
+
+export const START_POSITION: StreamPosition = { seq: 0, hash: GENESIS_HASH };
+
+export class MongoStreamCursors implements CursorPort {
+  private readonly coll: Collection<CursorDoc>;
+
+  constructor(conn: Connection, private readonly now: () => Date = () => new Date()) {
+    this.coll = conn.db!.collection<CursorDoc>(AUDIT_STREAM_CURSORS_COLLECTION);
+  }
+
+  async read(key: string): Promise<StreamPosition> {
+    const doc = await this.coll.findOne({ _id: key });
+    return doc ? { seq: doc.seq, hash: doc.hash } : START_POSITION;
+  }
+
+  async advance(key: string, from: StreamPosition, to: StreamPosition): Promise<boolean> {
+    if (to.seq <= from.seq) return false;
+    if (from.seq === 0) {
+      // The first advance creates the document; a rival's insert wins by the unique _id.
+      try {
+        await this.coll.insertOne({ _id: key, seq: to.seq, hash: to.hash, updatedAt: this.now() });
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    }
+    const res = await this.coll.updateOne({ _id: key, seq: from.seq, hash: from.hash }, { $set: { seq: to.seq, hash: to.hash, updatedAt: this.now() } });
+    return res.modifiedCount === 1;
+  }
+
+  /** Every cursor (for the lag gauge and `custos start --only stream` logs). */
+  async all(): Promise<(StreamPosition & { key: string })[]> {
+    return (await this.coll.find({}).toArray()).map((d) => ({ key: d._id, seq: d.seq, hash: d.hash }));
+  }
+}

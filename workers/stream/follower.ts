@@ -1,0 +1,113 @@
+// One sink's follower: reads the audit chain (or the checkpoint chain) after the sink's durable cursor,
+// sends it in batches, and advances the cursor only past batches the sink CONFIRMED stored (Splunk's
+// indexer acknowledgement, an OTLP answer without rejections, the bytes taken by the syslog socket).
+// At least once: after any failure, whatever was in flight is sent again from the cursor (minus
+// `rewind` for sinks without acknowledgements), and the receiver de-duplicates by `seq`.
+// The cursor moves by compare-and-swap from the position this follower read, so two replicas following
+// the same sink can both send (duplicates, harmless) but never both advance, never past each other.
+// Several batches may be in flight at once (`window`): sending, acknowledging and reading overlap, while
+// the cursor still moves strictly in order, one confirmed batch after another.
+
+/** A position in a chain: the last delivered item's seq and hash (0 and the genesis hash at the start). */
+export interface StreamPosition { seq: number; hash: string }
+
+export interface CursorPort {
+  read(sink: string): Promise<StreamPosition>;
+  /** Moves the cursor from `from` to `to` iff it is still at `from`; false when another replica moved it. */
+  advance(sink: string, from: StreamPosition, to: StreamPosition): Promise<boolean>;
+}
+
+export interface SourcePort<T extends StreamPosition> {
+  /** Up to `limit` items with seq > `afterSeq`, in seq order, gapless. */
+  readAfter(afterSeq: number, limit: number): Promise<T[]>;
+}
+
+/** A sent batch; `confirm` resolves once the sink has durably stored it and rejects if it will not. */
+export interface SentBatch { confirm(): Promise<void> }
+
+export interface SinkPort<T> {
+  readonly name: string;
+  send(items: T[]): Promise<SentBatch>;
+}
+
+export interface FollowerOptions {
+  /** The cursor's key: the sink's name, plus `:checkpoints` for the checkpoint chain. */
+  cursorKey: string;
+  batchSize: number;
+  /** Batches in flight at once (sent, not yet confirmed). */
+  window: number;
+  /** After a failure, resend from this many items before the cursor (sinks without acknowledgements). */
+  rewind: number;
+}
+
+interface InFlight { last: StreamPosition; confirmed: Promise<void> }
+
+export class Follower<T extends StreamPosition> {
+  private pos: StreamPosition | null = null;
+  private nextSeq = 0; // the last seq sent (or read to be sent)
+  private inFlight: InFlight[] = [];
+  private rewindNext = false;
+
+  constructor(
+    private readonly cursors: CursorPort,
+    private readonly source: SourcePort<T>,
+    private readonly sink: SinkPort<T>,
+    private readonly opts: FollowerOptions,
+  ) {}
+
+  /** The cursor as this follower last knew it (null before the first step). */
+  get position(): StreamPosition | null { return this.pos; }
+
+  /**
+   * One round: fills the window with new batches, then waits for the oldest one's confirmation and
+   * advances the cursor past it. Returns whether anything moved (false: caught up). Throws on a sink or
+   * database failure, after forgetting everything in flight (the next round starts again from the cursor).
+   */
+  async step(): Promise<boolean> {
+    try {
+      return await this.round();
+    } catch (err) {
+      this.reset();
+      if (this.opts.rewind > 0) this.rewindNext = true;
+      throw err;
+    }
+  }
+
+  /** Forgets what is in flight and re-reads the cursor next round (a crash, a rival's advance). */
+  reset(): void {
+    for (const f of this.inFlight) f.confirmed.catch(() => undefined);
+    this.inFlight = [];
+    this.pos = null;
+  }
+
+  private async round(): Promise<boolean> {
+    if (this.pos === null) {
+      this.pos = await this.cursors.read(this.opts.cursorKey);
+      this.nextSeq = this.rewindNext ? Math.max(0, this.pos.seq - this.opts.rewind) : this.pos.seq;
+      this.rewindNext = false;
+    }
+    let sent = false;
+    while (this.inFlight.length < this.opts.window) {
+      const items = await this.source.readAfter(this.nextSeq, this.opts.batchSize);
+      if (items.length === 0) break;
+      const batch = await this.sink.send(items);
+      const confirmed = batch.confirm();
+      confirmed.catch(() => undefined); // awaited in order below; a rejection here must not go unhandled
+      const last = items.at(-1)!;
+      this.inFlight.push({ last: { seq: last.seq, hash: last.hash }, confirmed });
+      this.nextSeq = last.seq;
+      sent = true;
+    }
+    const head = this.inFlight[0];
+    if (!head) return sent;
+    await head.confirmed;
+    this.inFlight.shift();
+    if (head.last.seq <= this.pos.seq) return true; // a resent (rewound) batch: already behind the cursor
+    if (!(await this.cursors.advance(this.opts.cursorKey, this.pos, head.last))) {
+      this.reset(); // another replica moved the cursor: start again from where it is now
+      return true;
+    }
+    this.pos = head.last;
+    return true;
+  }
+}
