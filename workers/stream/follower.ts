@@ -40,7 +40,7 @@ export interface FollowerOptions {
   rewind: number;
 }
 
-interface InFlight { last: StreamPosition; confirmed: Promise<void> }
+interface InFlight { last: StreamPosition; batch: SentBatch }
 
 export class Follower<T extends StreamPosition> {
   private pos: StreamPosition | null = null;
@@ -75,7 +75,6 @@ export class Follower<T extends StreamPosition> {
 
   /** Forgets what is in flight and re-reads the cursor next round (a crash, a rival's advance). */
   reset(): void {
-    for (const f of this.inFlight) f.confirmed.catch(() => undefined);
     this.inFlight = [];
     this.pos = null;
   }
@@ -91,16 +90,16 @@ export class Follower<T extends StreamPosition> {
       const items = await this.source.readAfter(this.nextSeq, this.opts.batchSize);
       if (items.length === 0) break;
       const batch = await this.sink.send(items);
-      const confirmed = batch.confirm();
-      confirmed.catch(() => undefined); // awaited in order below; a rejection here must not go unhandled
       const last = items.at(-1)!;
-      this.inFlight.push({ last: { seq: last.seq, hash: last.hash }, confirmed });
+      this.inFlight.push({ last: { seq: last.seq, hash: last.hash }, batch });
       this.nextSeq = last.seq;
       sent = true;
     }
     const head = this.inFlight[0];
     if (!head) return sent;
-    await head.confirmed;
+    // Confirmation is asked for in order, when a batch is the oldest in flight; the later ones were
+    // being stored meanwhile, so their own confirmation is usually immediate.
+    await head.batch.confirm();
     this.inFlight.shift();
     if (head.last.seq <= this.pos.seq) return true; // a resent (rewound) batch: already behind the cursor
     if (!(await this.cursors.advance(this.opts.cursorKey, this.pos, head.last))) {
