@@ -48,7 +48,7 @@ export class OtlpLogsSink implements SinkPort<StreamItem> {
     }
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new SinkError(this.name, `collector answered ${res.statusCode}`, [429, 502, 503, 504].includes(res.statusCode));
-    let rejected = 0;
+    let rejected: number;
     try {
       const answer = JSON.parse(text || '{}') as { partialSuccess?: { rejectedLogRecords?: string | number; errorMessage?: string } };
       rejected = Number(answer.partialSuccess?.rejectedLogRecords ?? 0);
