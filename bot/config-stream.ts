@@ -42,7 +42,7 @@ const schema = z.object({
   CUSTOS_STREAM_SYSLOG_PORT: int('CUSTOS_STREAM_SYSLOG_PORT', 1, 65_535).optional(),
   CUSTOS_STREAM_SYSLOG_TLS: bool('CUSTOS_STREAM_SYSLOG_TLS').default('false'),
   CUSTOS_STREAM_SYSLOG_CA_FILE: z.string().min(1).optional(),
-  CUSTOS_STREAM_SYSLOG_REPLAY: int('CUSTOS_STREAM_SYSLOG_REPLAY', 0, 1_000_000).default(1000),
+  CUSTOS_STREAM_SYSLOG_REPLAY: int('CUSTOS_STREAM_SYSLOG_REPLAY', 0, 1_000_000).default(10_000),
   CUSTOS_STREAM_SYSLOG_HOSTNAME: z.string().regex(/^[!-~]{1,255}$/, 'CUSTOS_STREAM_SYSLOG_HOSTNAME must be printable ASCII without spaces (RFC 5424 HOSTNAME)').default('custos'),
   CUSTOS_STREAM_OTLP_URL: httpUrl('CUSTOS_STREAM_OTLP_URL', 'http://otel-collector:4318/v1/logs').optional(),
   CUSTOS_STREAM_OTLP_HEADERS: z.string().default('').transform((v, ctx) => {

@@ -36,7 +36,7 @@ test('all three sinks configured', (t) => {
   });
   t.deepEqual(s.sinks.map((k) => k.kind), ['splunk', 'syslog', 'otlp']);
   t.like(s.sinks[0], { url: 'https://splunk.example.com:8088', token: TOKEN, channel: CHANNEL });
-  t.like(s.sinks[1], { host: 'siem.example.com', port: 6514, tls: true, replay: 1000 });
+  t.like(s.sinks[1], { host: 'siem.example.com', port: 6514, tls: true, replay: 10_000 });
   t.deepEqual((s.sinks[2] as { headers: Record<string, string> }).headers, { authorization: 'Bearer x', 'x-tenant': 't1' });
   t.is(s.anchorFile, '/var/lib/custos/anchors.jsonl');
 });

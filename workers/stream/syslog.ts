@@ -3,7 +3,9 @@
 // structured data under `custos@32473` (32473 is the enterprise number RFC 5612 reserves for
 // documentation: replace it with your own if your collector filters on it); the record's JSON is the MSG.
 // Syslog has no acknowledgement: a batch counts as delivered once the socket took its bytes, and after
-// a broken connection the follower resends the last CUSTOS_STREAM_SYSLOG_REPLAY records (at least once).
+// a broken connection the follower resends the last CUSTOS_STREAM_SYSLOG_REPLAY records. That is at
+// least once only while what sat in TCP buffers when the collector died is within the replay (kernel
+// buffers can hold megabytes when the collector reads slowly): prefer HEC or OTLP for evidence.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
