@@ -14,6 +14,7 @@ import { parseAnchors } from '../bot/core/audit-anchors.ts';
 import { verifyReceivedChain, type StreamRecord } from '../bot/core/audit-stream-record.ts';
 import type { StreamSettings, StreamSinkSettings } from '../bot/config-stream.ts';
 import { createLogger } from '../bot/logger.ts';
+import { createMetrics } from '../bot/metrics.ts';
 import { systemClock } from '../bot/core/ports.ts';
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { verifyStoredChain } from '../bot/store/audit-chain-check.ts';
@@ -26,7 +27,7 @@ import { FakeSplunkHec } from './fakes/splunk-hec.ts';
 import { FakeSyslogReceiver } from './fakes/syslog-receiver.ts';
 import { FakeOtlpReceiver } from './fakes/otlp-receiver.ts';
 import { entryArgs, root, runCli } from './helpers/run-custos.ts';
-import { randomKey, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+import { randomKey, requireEnv, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 
 const TOKEN = '5e2f6a1c-7d3b-4c8e-9f10-2a3b4c5d6e7f';
 const CHANNEL = 'c0ffee00-1234-4abc-8def-0123456789ab';
@@ -186,6 +187,9 @@ test.serial('sinks killed and restarted at random points while events flow: the 
   await c.write(80);
   await new Promise((r) => setTimeout(r, 300));
   t.is((await cursors.read('splunk')).seq, 0, 'nothing acknowledged while HEC is down');
+  const metrics = createMetrics({ conn: c.conn, redis: { url: requireEnv('REDIS_URL'), queuePrefix: uniqueName(import.meta.url, 'prefix') }, clock: systemClock });
+  t.teardown(() => metrics.close());
+  t.regex(await metrics.registry.getSingleMetricAsString('custos_audit_stream_lag'), /custos_audit_stream_lag\{sink="splunk"\} 80\n/);
   await hec.start();
   for (let round = 0; round < 8; round++) {
     await c.write(20 + Math.floor(Math.random() * 40));

@@ -28,18 +28,26 @@ export class MongoStreamCursors implements CursorPort {
 
   async advance(key: string, from: StreamPosition, to: StreamPosition): Promise<boolean> {
     if (to.seq <= from.seq) return false;
-    if (from.seq === 0) {
-      // The first advance creates the document; a rival's insert wins by the unique _id.
-      try {
-        await this.coll.insertOne({ _id: key, seq: to.seq, hash: to.hash, updatedAt: this.now() });
-        return true;
-      } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
-      }
-    }
     const res = await this.coll.updateOne({ _id: key, seq: from.seq, hash: from.hash }, { $set: { seq: to.seq, hash: to.hash, updatedAt: this.now() } });
-    return res.modifiedCount === 1;
+    if (res.modifiedCount === 1) return true;
+    if (from.seq !== 0) return false;
+    return this.insert({ _id: key, seq: to.seq, hash: to.hash, updatedAt: this.now() });
+  }
+
+  /** Creates the cursor at the start of the chain if it does not exist, so its lag shows before any delivery. */
+  async register(key: string): Promise<void> {
+    await this.insert({ _id: key, ...START_POSITION, updatedAt: this.now() });
+  }
+
+  /** Inserts a cursor; false when it exists (a rival's insert wins by the unique _id). */
+  private async insert(doc: CursorDoc): Promise<boolean> {
+    try {
+      await this.coll.insertOne(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
   }
 
   /** Every cursor (for the lag gauge and `custos start --only stream` logs). */

@@ -83,6 +83,7 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
     }
   }
 
+  for (const l of lanes) await cursors.register(l.key);
   const running = lanes.map(run);
   logger.info({ lanes: lanes.map((l) => l.key) }, 'audit stream started');
   return {
