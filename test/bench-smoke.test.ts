@@ -17,6 +17,7 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
   demo: { env: { BENCH_DEMO_CUSTOMERS: '20' }, figures: ['first_s', 'restart_s', 'seed_s', 'restart_ratio'] },
   import: { env: { BENCH_IMPORT_ROWS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   audit: { env: { BENCH_AUDIT_EVENTS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },
+  stream: { env: { BENCH_STREAM_EVENTS: '1000', BENCH_STREAM_LIVE: '200', BENCH_STREAM_BATCH: '200' }, figures: ['rate', 'baseline_rate', 'ratio', 'lag_ms_p99', 'read_rate'] },
   export: { env: { BENCH_EXPORT_ROWS: '500' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   'audit-query': { env: { BENCH_AUDIT_QUERY_EVENTS: '3000', BENCH_AUDIT_QUERY_ROUNDS: '1', BENCH_AUDIT_QUERY_WARMUP: '0' }, figures: ['p95_ms', 'baseline_p95_ms', 'p95_ratio'] },
   approvals: {

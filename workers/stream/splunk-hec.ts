@@ -9,6 +9,24 @@ import type { SplunkSinkSettings } from '../../bot/config-stream.ts';
 import type { SentBatch, SinkPort } from './follower.ts';
 import { SinkError, itemTime, type StreamItem } from './items.ts';
 
+/** One HEC event object (Splunk's JSON event protocol): the record is the event, seq an indexed field. */
+export function hecEnvelope(item: StreamItem, index: string | undefined): Record<string, unknown> {
+  return {
+    time: itemTime(item).getTime() / 1000,
+    host: 'custos',
+    source: 'custos',
+    sourcetype: item.kind === 'event' ? 'custos:audit' : 'custos:checkpoint',
+    ...(index ? { index } : {}),
+    fields: { custos_kind: item.kind, custos_seq: String(item.seq) },
+    event: item.body,
+  };
+}
+
+/** A batch as one request body: event objects one per line (HEC accepts them concatenated). */
+export function hecBody(items: StreamItem[], index: string | undefined): string {
+  return items.map((i) => JSON.stringify(hecEnvelope(i, index))).join('\n');
+}
+
 interface HecAnswer { text?: string; code?: number; ackId?: number; acks?: Record<string, boolean> }
 
 export class SplunkHecSink implements SinkPort<StreamItem> {
@@ -25,7 +43,7 @@ export class SplunkHecSink implements SinkPort<StreamItem> {
   }
 
   async send(items: StreamItem[]): Promise<SentBatch> {
-    const body = items.map((i) => JSON.stringify(this.envelope(i))).join('\n');
+    const body = hecBody(items, this.settings.index);
     const answer = await this.post('/services/collector/event', body);
     if (typeof answer.ackId !== 'number') {
       // Without an ackId nothing could ever confirm the batch: the token has acknowledgement disabled.
@@ -37,18 +55,6 @@ export class SplunkHecSink implements SinkPort<StreamItem> {
 
   async close(): Promise<void> {
     await this.agent.close();
-  }
-
-  private envelope(item: StreamItem): Record<string, unknown> {
-    return {
-      time: itemTime(item).getTime() / 1000,
-      host: 'custos',
-      source: 'custos',
-      sourcetype: item.kind === 'event' ? 'custos:audit' : 'custos:checkpoint',
-      ...(this.settings.index ? { index: this.settings.index } : {}),
-      fields: { custos_kind: item.kind, custos_seq: String(item.seq) },
-      event: item.body,
-    };
   }
 
   /** Polls the ack endpoint until the batch is indexed; rejects after the configured timeout. */
