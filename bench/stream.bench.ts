@@ -85,8 +85,9 @@ try {
   // The stream: from an empty cursor to the end of the chain.
   const cursors = new MongoStreamCursors(conn);
   const t1 = now();
-  const stream = await startStreamWorker(conn, { sinks: [sinkSettings], batchSize: BATCH, window: WINDOW, pollMs: 20, backoffMaxMs: 1000, lagAlert: 10 * N, anchorFile: undefined, anchorUrl: undefined }, logger);
-  while ((await cursors.read('splunk')).seq < N) await new Promise((r) => setTimeout(r, 5));
+  const stream = await startStreamWorker(conn, { sinks: [sinkSettings], batchSize: BATCH, window: WINDOW, pollMs: 50, backoffMaxMs: 1000, lagAlert: 10 * N, anchorFile: undefined, anchorUrl: undefined }, logger);
+  // Polled every 25 ms: more often would itself load the database the stream reads from.
+  while ((await cursors.read('splunk')).seq < N) await new Promise((r) => setTimeout(r, 25));
   const streamMs = now() - t1;
   const after = await rawPost();
   console.error(`stream: ${N} records acknowledged in ${round(streamMs)} ms; raw post of the same bodies: ${round(before)} ms before, ${round(after)} ms after`);
@@ -99,7 +100,7 @@ try {
     storedAt.set(res.lastSeq, Date.now());
     await new Promise((r) => setTimeout(r, 20));
   }
-  while ((await cursors.read('splunk')).seq < N + LIVE) await new Promise((r) => setTimeout(r, 5));
+  while ((await cursors.read('splunk')).seq < N + LIVE) await new Promise((r) => setTimeout(r, 25));
   await stream.close();
   const stored = new Map<number, number>();
   const docs = await models.events.collection.find({ seq: { $gt: N } }, { projection: { seq: 1, storedAt: 1 } }).toArray();

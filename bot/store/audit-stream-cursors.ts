@@ -5,7 +5,7 @@
 import type { Collection } from 'mongodb';
 import type { Connection } from 'mongoose';
 import { GENESIS_HASH } from '../core/audit-event.ts';
-import type { CursorPort, StreamPosition } from '../../workers/stream/follower.ts';
+import type { CursorPort, StreamPosition } from '../core/audit-stream-ports.ts';
 import { isDuplicateKey } from './audit-store.ts';
 
 export const AUDIT_STREAM_CURSORS_COLLECTION = 'audit_stream_cursors';

@@ -1,7 +1,6 @@
 // Reads of the audit chain for the stream (workers/stream), in seq order on the unique seq index. A gap
 // in what comes back means the chain is broken: the read fails rather than letting a sink skip a record.
-import type { StreamItem } from '../../workers/stream/items.ts';
-import type { SourcePort } from '../../workers/stream/follower.ts';
+import type { SourcePort, StreamItem } from '../core/audit-stream-ports.ts';
 import { streamCheckpointOf, streamRecordOf } from '../core/audit-stream-record.ts';
 import type { Document, FindCursor } from 'mongodb';
 import type { AuditModels } from './audit-model.ts';

@@ -8,27 +8,9 @@
 // Several batches may be in flight at once (`window`): sending, acknowledging and reading overlap, while
 // the cursor still moves strictly in order, one confirmed batch after another.
 
-/** A position in a chain: the last delivered item's seq and hash (0 and the genesis hash at the start). */
-export interface StreamPosition { seq: number; hash: string }
+import type { CursorPort, SentBatch, SinkPort, SourcePort, StreamPosition } from '../../bot/core/audit-stream-ports.ts';
 
-export interface CursorPort {
-  read(sink: string): Promise<StreamPosition>;
-  /** Moves the cursor from `from` to `to` iff it is still at `from`; false when another replica moved it. */
-  advance(sink: string, from: StreamPosition, to: StreamPosition): Promise<boolean>;
-}
-
-export interface SourcePort<T extends StreamPosition> {
-  /** Up to `limit` items with seq > `afterSeq`, in seq order, gapless. */
-  readAfter(afterSeq: number, limit: number): Promise<T[]>;
-}
-
-/** A sent batch; `confirm` resolves once the sink has durably stored it and rejects if it will not. */
-export interface SentBatch { confirm(): Promise<void> }
-
-export interface SinkPort<T> {
-  readonly name: string;
-  send(items: T[]): Promise<SentBatch>;
-}
+export type { CursorPort, SentBatch, SinkPort, SourcePort, StreamPosition };
 
 export interface FollowerOptions {
   /** The cursor's key: the sink's name, plus `:checkpoints` for the checkpoint chain. */

@@ -1,10 +1,8 @@
 // The items a sink is given: audit records (the event chain) and signed checkpoints (their own chain,
 // positioned by checkpoint number). `seq` / `hash` are the follower's position in the chain concerned.
-import type { StreamCheckpoint, StreamRecord } from '../../bot/core/audit-stream-record.ts';
+import type { StreamItem } from '../../bot/core/audit-stream-ports.ts';
 
-export type StreamItem =
-  | { kind: 'event'; seq: number; hash: string; body: StreamRecord }
-  | { kind: 'checkpoint'; seq: number; hash: string; body: StreamCheckpoint };
+export type { StreamItem };
 
 /** When the item happened, for the sink's own timestamp field. */
 export function itemTime(item: StreamItem): Date {
