@@ -16,6 +16,7 @@ import type { Clock } from './core/ports.ts';
 import type { Route } from './http/server.ts';
 import { AUDIT_QUEUE } from './queue/audit-producer.ts';
 import { AUDIT_EVENTS_COLLECTION } from './store/audit-model.ts';
+import { AUDIT_STREAM_CURSORS_COLLECTION } from './store/audit-stream-cursors.ts';
 import { GRANT_COLLECTION, REVOCATION_COLLECTION } from './store/grant-store.ts';
 import { EMPLOYEE_COLLECTION } from './store/models.ts';
 
@@ -86,6 +87,15 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   liveGauge(registry, 'custos_audit_lag_seconds', 'Time from event to stored for the most recently stored audit record', [], async (g) => {
     const last = await db().collection(AUDIT_EVENTS_COLLECTION).find({}, { projection: { occurredAt: 1, storedAt: 1 } }).sort({ seq: -1 }).limit(1).next();
     if (last?.storedAt instanceof Date && last.occurredAt instanceof Date) g.set((last.storedAt.getTime() - last.occurredAt.getTime()) / 1000);
+  });
+  liveGauge(registry, 'custos_audit_stream_lag', 'Audit records not yet confirmed by each SIEM sink of the audit stream (chain end minus the sink\'s cursor)', ['sink'], async (g) => {
+    const last = await db().collection(AUDIT_EVENTS_COLLECTION).find({}, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
+    const end = last ? Number(last.seq) : 0;
+    // Event cursors only (keyed by the sink's name); the checkpoint lanes are `<sink>:checkpoints`.
+    for (const c of await db().collection(AUDIT_STREAM_CURSORS_COLLECTION).find({}, { projection: { seq: 1 } }).toArray()) {
+      const key = String(c._id);
+      if (!key.includes(':')) g.set({ sink: key }, Math.max(0, end - Number(c.seq)));
+    }
   });
   liveGauge(registry, 'custos_approvals_pending', 'Access requests created and not yet approved, denied, expired or cancelled (from the audit log)', [], async (g) => {
     const events = db().collection(AUDIT_EVENTS_COLLECTION);

@@ -19,6 +19,7 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
   rotate: { env: { BENCH_ROTATE_CUSTOMERS: '200' }, figures: ['rate', 'baseline_rate', 'ratio'] },
   scim: { env: { BENCH_SCIM_USERS: '10' }, figures: ['rate', 'baseline_rate', 'ratio', 'deprovision_p99_ms'] },
   audit: { env: { BENCH_AUDIT_EVENTS: '1000' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },
+  stream: { env: { BENCH_STREAM_EVENTS: '1000', BENCH_STREAM_LIVE: '200', BENCH_STREAM_BATCH: '200' }, figures: ['rate', 'baseline_rate', 'ratio', 'lag_ms_p99', 'read_rate'] },
   export: { env: { BENCH_EXPORT_ROWS: '500' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   'audit-query': { env: { BENCH_AUDIT_QUERY_EVENTS: '3000', BENCH_AUDIT_QUERY_ROUNDS: '1', BENCH_AUDIT_QUERY_WARMUP: '0' }, figures: ['p95_ms', 'baseline_p95_ms', 'p95_ratio'] },
   approvals: {

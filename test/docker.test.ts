@@ -14,16 +14,19 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
 
 /** Every setting name in config.ts's zod schema (the `NAME: z.` lines of the schema object). */
+/** The settings each configuration module's schema declares (bot/config.ts and its sections, e.g. config-stream.ts). */
 function configSettings(): string[] {
-  const source = read('bot/config.ts');
-  const body = source.slice(source.indexOf('const schema = z.object({'), source.indexOf('\n});', source.indexOf('const schema = z.object({')));
-  return [...body.matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+  return ['bot/config.ts', 'bot/config-stream.ts'].flatMap((file) => {
+    const source = read(file);
+    const body = source.slice(source.indexOf('const schema = z.object({'), source.indexOf('\n});', source.indexOf('const schema = z.object({')));
+    return [...body.matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+  });
 }
 
 interface Service { command?: string[]; image?: string; healthcheck?: { test?: string[]; disable?: boolean }; environment?: Record<string, string>; ports?: string[]; env_file?: string; build?: { dockerfile: string } }
 const compose = parse(read('docker/compose.yaml'), { merge: true }) as { services: Record<string, Service> };
 
-test('.env.example lists every setting bot/config.ts reads', (t) => {
+test('.env.example lists every setting bot/config.ts and bot/config-stream.ts read', (t) => {
   const settings = configSettings();
   t.true(settings.length >= 30, `found ${settings.length} settings`);
   const example = read('docker/.env.example');

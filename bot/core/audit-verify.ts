@@ -8,6 +8,7 @@
 // After an archive (README: Retention and archive) the records up to a signed checkpoint are gone; the
 // walk then starts from that checkpoint, which the operator names explicitly (`fromCheckpoint`): starting
 // wherever the oldest remaining record happens to be would make deleting old records undetectable.
+import { checkpointAnchorProblem } from './audit-anchors.ts';
 import {
   GENESIS_HASH, chainHash, checkpointSignature, recordMac, sameHex, type AuditCheckpoint,
 } from './audit-event.ts';
@@ -27,6 +28,8 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** Start after this checkpoint's lastSeq: records (and checkpoints) before it were archived. */
   fromCheckpoint?: number;
+  /** Signed checkpoints kept outside the database (audit-anchors.ts): the chain must agree with each. */
+  anchors?: readonly AuditCheckpoint[];
 }
 
 /** Where the walk starts: seq 1 from genesis, or the record after an archived checkpoint. */
@@ -104,6 +107,9 @@ export async function verifyAuditChain(
   // Checkpoints by the seq they vouch for, so the walk can compare as it passes each one.
   const bySeq = new Map<number, AuditCheckpoint[]>();
   for (const cp of checkpoints) bySeq.set(cp.lastSeq, [...(bySeq.get(cp.lastSeq) ?? []), cp]);
+  const anchors = opts.anchors ?? [];
+  const anchorsBySeq = new Map<number, AuditCheckpoint[]>();
+  for (const a of anchors) anchorsBySeq.set(a.lastSeq, [...(anchorsBySeq.get(a.lastSeq) ?? []), a]);
 
   let expectedSeq = anchor.seq + 1;
   let prevHash = anchor.hash;
@@ -119,12 +125,24 @@ export async function verifyAuditChain(
         break;
       }
     }
+    for (const a of anchorsBySeq.get(expectedSeq) ?? []) {
+      if (firstProblem) break;
+      if (a.lastHash !== rec.hash) {
+        firstProblem = { seq: expectedSeq, problem: `hash differs from the one in anchored checkpoint #${a.n} (kept outside the database): the chain was rewritten` };
+      }
+    }
     if (firstProblem) break;
     base.events++;
     prevHash = String(rec.hash);
     expectedSeq++;
   }
   if (!firstProblem) firstProblem = checkCheckpoints(checkpoints, signingKey, anchor);
+  if (!firstProblem) firstProblem = checkpointAnchorProblem(checkpoints, anchors);
+  const anchored = anchors.reduce((max, a) => Math.max(max, a.lastSeq), 0);
+  const lastWalked = expectedSeq - 1;
+  if (!firstProblem && anchored > lastWalked) {
+    firstProblem = { seq: lastWalked + 1, problem: `the chain ends at seq ${lastWalked} but anchored checkpoint covers seq ${anchored}: records were deleted from the end (truncated)` };
+  }
   const vouched = checkpoints.reduce((max, cp) => Math.max(max, cp.lastSeq), 0);
   const lastSeq = expectedSeq - 1;
   if (!firstProblem && vouched > lastSeq) {

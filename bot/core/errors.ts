@@ -11,6 +11,7 @@ export const ErrorCode = {
   GrantInvalid: 'custos_grant_invalid',
   AuditUnavailable: 'custos_audit_unavailable',
   AuditEventInvalid: 'custos_audit_event_invalid',
+  AuditAnchorsInvalid: 'custos_audit_anchors_invalid',
   CryptoKeyUnknown: 'custos_crypto_key_unknown',
   CryptoTampered: 'custos_crypto_tampered',
   EmployeeUnknown: 'custos_employee_unknown',

@@ -2,11 +2,15 @@
 // "N events, chain intact" and exits 0, or names the first bad seq and what is wrong and exits 1.
 // After an archive, `--from-checkpoint N` (or CUSTOS_AUDIT_ARCHIVED_CHECKPOINT) starts the walk at
 // signed checkpoint N (see audit-verify.ts).
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import mongoose from 'mongoose';
 import { loadConfig, section } from '../../config.ts';
 import { verifyStoredChain } from '../../store/audit-chain-check.ts';
 import { auditModels } from '../../store/audit-model.ts';
+import { parseAnchors } from '../../core/audit-anchors.ts';
+import type { AuditCheckpoint } from '../../core/audit-event.ts';
+import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export const VERIFY_EXIT_BROKEN = 1;
 
@@ -16,13 +20,25 @@ function checkpointNumber(value: string): number {
   return n;
 }
 
-async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
+/** The anchored checkpoints in FILE; an unreadable or invalid file stops before the database is read. */
+function readAnchors(file: string, signingKey: Buffer): AuditCheckpoint[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CustosError(ErrorCode.AuditAnchorsInvalid, `--anchors ${file} cannot be read (${(err as { code?: string }).code ?? 'error'}); give the anchor file CUSTOS_STREAM_ANCHOR_FILE points to, or a copy of it`, { file });
+  }
+  return parseAnchors(text, signingKey);
+}
+
+async function verify(flags: { fromCheckpoint?: number; anchors?: string }): Promise<void> {
   const config = loadConfig(process.env, { require: ['mongo', 'audit'] });
+  const anchors = flags.anchors === undefined ? undefined : readAnchors(flags.anchors, section(config, 'audit').signingKey);
   const mongo = section(config, 'mongo');
   const conn = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
   try {
     const models = await auditModels(conn);
-    const result = await verifyStoredChain(models, section(config, 'audit').signingKey, flags.fromCheckpoint ?? config.auditArchivedCheckpoint);
+    const result = await verifyStoredChain(models, section(config, 'audit').signingKey, flags.fromCheckpoint ?? config.auditArchivedCheckpoint, anchors);
     const cp = result.latestCheckpoint;
     // The latest checkpoint's signature, for operators to note down outside the database: a checkpoint
     // deleted together with the records it vouches for is only noticed against such an outside copy.
@@ -34,8 +50,9 @@ async function verify(flags: { fromCheckpoint?: number }): Promise<void> {
         + ' (the demo\'s settings: --env-file .data/demo/demo.env)\n');
       return;
     }
+    const anchorLine = anchors ? `checked against ${anchors.length} anchored checkpoint${anchors.length === 1 ? '' : 's'} (up to #${Math.max(...anchors.map((a) => a.n))})\n` : '';
     if (result.ok) {
-      process.stdout.write(`${result.events} events, chain intact\n${fromLine}${cpLine}\n`);
+      process.stdout.write(`${result.events} events, chain intact\n${anchorLine}${fromLine}${cpLine}\n`);
       return;
     }
     const p = result.problem!;
@@ -56,6 +73,11 @@ latest checkpoint somewhere outside the database.
 Examples:
   $ custos audit verify
   $ custos audit verify --from-checkpoint 12     # seq 1 to checkpoint 12 were archived
+  $ custos audit verify --anchors /var/lib/custos/anchors.jsonl   # also against checkpoints kept outside the database
+
+With --anchors FILE (JSON lines of signed checkpoints, as the audit stream writes to
+CUSTOS_STREAM_ANCHOR_FILE or a SIEM holds), the chain must also agree with every anchored checkpoint:
+a database whose records were rewritten and whose own checkpoints were re-signed is still caught.
 `;
 
 export function register(program: Command): void {
@@ -63,6 +85,7 @@ export function register(program: Command): void {
   audit.command('verify')
     .description('walk the audit chain and its signed checkpoints; exit 0 if intact, 1 naming the first bad seq')
     .option('--from-checkpoint <N>', 'start at signed checkpoint N: the records it covers were archived (compare its printed signature with your archived copy); default CUSTOS_AUDIT_ARCHIVED_CHECKPOINT', checkpointNumber)
+    .option('--anchors <FILE>', 'also check the chain against signed checkpoints kept outside the database (JSON lines)')
     .addHelpText('after', VERIFY_HELP)
     .action(verify);
 }

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../logger.ts';
 import { WORKER_CONFIG_SECTIONS, startWorkers, stopOnSignals } from '../../../workers/main.ts';
 import { botConfigSections, chatPlatformConfigured, startBotOrPlayground } from '../../playground/component.ts';
 import { LARK_CONFIG_SECTIONS, startLarkBot } from '../../lark/runtime.ts';
+import { STREAM_CONFIG_SECTIONS, startStream, streamConfigured } from '../../../workers/stream/start.ts';
 
 interface Running { close(): Promise<void> }
 
@@ -30,6 +31,8 @@ const COMPONENTS: Component[] = [
   },
   // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
   { name: 'lark', requires: LARK_CONFIG_SECTIONS, start: startLarkBot, enabled: larkConfigured },
+  // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
+  { name: 'stream', requires: STREAM_CONFIG_SECTIONS, start: startStream, enabled: streamConfigured },
 ];
 
 async function start(opts: { only?: string }): Promise<void> {
@@ -56,14 +59,17 @@ Parts: worker (the audit chain writer: needs MONGODB_URI, REDIS_URL, CUSTOS_AUDI
 CUSTOS_AUDIT_SIGNING_KEY; plus the approval sweeper, exports and access reviews when Slack or Lark and
 the data keys are configured); bot (Slack when SLACK_BOT_TOKEN is set,
 else the local playground; also CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY; /healthz, /readyz and
-/metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT). Without --only, the
-worker and every configured bot run in this process. SIGTERM or Ctrl-C stops gracefully: in-flight
+/metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT); stream (the audit
+stream to Splunk HEC, syslog and OTLP sinks and the checkpoint anchors, when CUSTOS_STREAM_SINKS or
+CUSTOS_STREAM_ANCHOR_FILE / _URL is set; needs MONGODB_URI). Without --only, the
+worker and every configured part run in this process. SIGTERM or Ctrl-C stops gracefully: in-flight
 jobs finish or are released, queues and database connections are closed. See README: Configuration.
 
 Examples:
   $ custos start                    # workers + the configured bot(s)
   $ custos start --only worker      # the workers alone (run bots elsewhere)
   $ custos start --only bot
+  $ custos start --only stream      # the audit stream to the SIEM sinks alone
 `;
 
 export function register(program: Command): void {

@@ -1,0 +1,120 @@
+// Reads of the audit chain for the stream (workers/stream), in seq order on the unique seq index. A gap
+// in what comes back means the chain is broken: the read fails rather than letting a sink skip a record.
+import type { SourcePort, StreamItem } from '../core/audit-stream-ports.ts';
+import { streamCheckpointOf, streamRecordOf } from '../core/audit-stream-record.ts';
+import type { Document, FindCursor } from 'mongodb';
+import type { AuditModels } from './audit-model.ts';
+
+class ChainGap extends Error {}
+
+function gapless(items: StreamItem[], afterSeq: number, what: string): StreamItem[] {
+  items.forEach((it, i) => {
+    if (it.seq !== afterSeq + 1 + i) throw new ChainGap(`audit stream: ${what} ${afterSeq + 1 + i} is missing from the database; run custos audit verify`);
+  });
+  return items;
+}
+
+/**
+ * The event chain after a seq, through ONE open, sorted database cursor that later reads continue
+ * (getMore), so the server runs one query per catch-up instead of one per batch: on FerretDB's SQLite
+ * backend every query scans the collection, and a query per batch made reading quadratic. A read that
+ * does not continue where the cursor stands, or a cursor that ran dry (caught up), opens a new one.
+ * Reads are serialised: the read-ahead (`prefetching`) and the follower share the cursor.
+ */
+export function eventSource(models: AuditModels): SourcePort<StreamItem> {
+  let cursor: FindCursor<Document> | null = null;
+  let at = -1; // the seq the open cursor continues after
+  let queue: Promise<unknown> = Promise.resolve();
+  // Walk the seq index (hint) rather than sort: MongoDB then returns index order with no sort stage, and
+  // FerretDB starts answering at once instead of sorting the whole rest of the chain first. Should a
+  // server return another order anyway, the gapless check notices and reads sorted from then on.
+  let sorted = false;
+
+  function open(afterSeq: number, limit: number): FindCursor<Document> {
+    const c = models.events.collection.find({ seq: { $gt: afterSeq } }, { projection: { _id: 0 } }).batchSize(Math.max(limit, 1000));
+    return sorted ? c.sort({ seq: 1 }) : c.hint({ seq: 1 });
+  }
+
+  async function readChecked(afterSeq: number, limit: number): Promise<StreamItem[]> {
+    try {
+      return await read(afterSeq, limit);
+    } catch (err) {
+      if (sorted || !(err instanceof ChainGap)) throw err;
+      sorted = true;
+      await cursor?.close().catch(() => undefined);
+      cursor = null;
+      return read(afterSeq, limit);
+    }
+  }
+
+  async function read(afterSeq: number, limit: number): Promise<StreamItem[]> {
+    if (!cursor || at !== afterSeq) {
+      await cursor?.close().catch(() => undefined);
+      cursor = open(afterSeq, limit);
+      at = afterSeq;
+    }
+    const items: StreamItem[] = [];
+    try {
+      while (items.length < limit) {
+        const doc = await cursor.next();
+        if (!doc) { await cursor.close(); cursor = null; break; }
+        const body = streamRecordOf(doc);
+        items.push({ kind: 'event', seq: body.seq, hash: body.hash, body });
+      }
+    } catch (err) {
+      await cursor?.close().catch(() => undefined);
+      cursor = null;
+      throw err;
+    }
+    at = items.at(-1)?.seq ?? afterSeq;
+    return gapless(items, afterSeq, 'seq');
+  }
+
+  return {
+    readAfter(afterSeq, limit) {
+      const result = queue.then(() => readChecked(afterSeq, limit));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+export function checkpointSource(models: AuditModels): SourcePort<StreamItem> {
+  return {
+    async readAfter(afterN, limit) {
+      const docs = await models.checkpoints.collection.find({ n: { $gt: afterN } }, { projection: { _id: 0 } }).sort({ n: 1 }).limit(limit).toArray();
+      return gapless(docs.map((d) => {
+        const body = streamCheckpointOf(d);
+        return { kind: 'checkpoint' as const, seq: body.seq, hash: body.hash, body };
+      }), afterN, 'checkpoint');
+    },
+  };
+}
+
+/** The chain's last seq (0 when empty), for the lag. */
+export async function chainEnd(models: AuditModels): Promise<number> {
+  const doc = await models.events.collection.find({}, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).next();
+  return doc ? Number(doc.seq) : 0;
+}
+
+/**
+ * Reads the next range while the current one is being sent: the read of batch N+1 overlaps the send of
+ * batch N. Only a read that continues exactly where the caller asks is used; anything else reads afresh.
+ */
+export function prefetching<T extends { seq: number }>(source: SourcePort<T & { hash: string }>): SourcePort<T & { hash: string }> {
+  let ahead: { after: number; limit: number; items: Promise<(T & { hash: string })[]> } | null = null;
+  return {
+    async readAfter(afterSeq, limit) {
+      const hit = ahead && ahead.after === afterSeq && ahead.limit === limit ? ahead.items : null;
+      ahead = null;
+      const items = await (hit ?? source.readAfter(afterSeq, limit));
+      const last = items.at(-1);
+      if (last && items.length === limit) {
+        const next = source.readAfter(last.seq, limit);
+        next.catch(() => undefined); // a failed read-ahead is simply read again when asked for
+        ahead = { after: last.seq, limit, items: next };
+      }
+      return items;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// `custos start --only stream` (and plain `custos start` when a sink or an anchor is configured): its
+// own database connection and the CUSTOS_STREAM_* settings, parsed here so a stream problem is reported
+// with the stream's settings only.
+import mongoose from 'mongoose';
+import { loadStreamConfig } from '../../bot/config-stream.ts';
+import { section, type Config } from '../../bot/config.ts';
+import type { Logger } from '../../bot/logger.ts';
+import { startStreamWorker, type RunningStream } from './worker.ts';
+
+export const STREAM_CONFIG_SECTIONS = ['mongo'] as const;
+
+export function streamConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.CUSTOS_STREAM_SINKS || env.CUSTOS_STREAM_ANCHOR_FILE || env.CUSTOS_STREAM_ANCHOR_URL);
+}
+
+export async function startStream(config: Config, logger: Logger): Promise<RunningStream> {
+  const settings = loadStreamConfig(process.env);
+  const mongo = section(config, 'mongo');
+  const conn = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
+  try {
+    const stream = await startStreamWorker(conn, settings, logger.child({ worker: 'stream' }));
+    return {
+      async close() {
+        await stream.close();
+        await conn.close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    await conn.close().catch(() => undefined);
+    throw err;
+  }
+}

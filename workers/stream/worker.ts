@@ -1,0 +1,105 @@
+// The audit stream worker (`custos start --only stream`): for every configured sink, one follower for
+// the event chain and one for the signed checkpoints; for each anchor (file, URL), one follower for the
+// checkpoints. Followers run independently: a sink that is down only grows its own lag, retried with
+// exponential back-off, and catches up in order when it is back. Past CUSTOS_STREAM_LAG_ALERT records
+// behind, the sink's lag is reported as an error log line (and in custos_audit_stream_lag{sink}).
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Connection } from 'mongoose';
+import type { StreamSettings, StreamSinkSettings } from '../../bot/config-stream.ts';
+import type { Logger } from '../../bot/logger.ts';
+import { auditModels, type AuditModels } from '../../bot/store/audit-model.ts';
+import { MongoStreamCursors } from '../../bot/store/audit-stream-cursors.ts';
+import { chainEnd, checkpointSource, eventSource, prefetching } from '../../bot/store/audit-stream-source.ts';
+import { AnchorFileSink, AnchorUrlSink } from './anchors.ts';
+import { Follower, type SinkPort } from './follower.ts';
+import { SinkError, type StreamItem } from './items.ts';
+import { OtlpLogsSink } from './otlp.ts';
+import { SplunkHecSink } from './splunk-hec.ts';
+import { SyslogSink } from './syslog.ts';
+
+const LAG_CHECK_MS = 5000;
+
+type Sink = SinkPort<StreamItem> & { close?(): Promise<void> };
+
+export interface RunningStream { close(): Promise<void> }
+
+function sinkFor(s: StreamSinkSettings): { sink: Sink; rewind: number } {
+  if (s.kind === 'splunk') return { sink: new SplunkHecSink(s), rewind: 0 };
+  if (s.kind === 'syslog') return { sink: new SyslogSink(s), rewind: s.replay };
+  return { sink: new OtlpLogsSink(s), rewind: 0 };
+}
+
+interface Lane { key: string; follower: Follower<StreamItem>; events: boolean }
+
+export async function startStreamWorker(conn: Connection, settings: StreamSettings, logger: Logger): Promise<RunningStream> {
+  const models: AuditModels = await auditModels(conn);
+  const cursors = new MongoStreamCursors(conn);
+  const sinks: Sink[] = [];
+  const lanes: Lane[] = [];
+  const lane = (sink: Sink, key: string, events: boolean, rewind: number) => {
+    const source = events ? prefetching(eventSource(models)) : checkpointSource(models);
+    lanes.push({ key, events, follower: new Follower(cursors, source, sink, { cursorKey: key, batchSize: events ? settings.batchSize : 100, window: events ? settings.window : 1, rewind }) });
+  };
+  for (const s of settings.sinks) {
+    const { sink, rewind } = sinkFor(s);
+    sinks.push(sink);
+    lane(sink, s.kind, true, rewind);
+    lane(sink, `${s.kind}:checkpoints`, false, rewind > 0 ? 10 : 0);
+  }
+  if (settings.anchorFile) { const sink = new AnchorFileSink(settings.anchorFile); sinks.push(sink); lane(sink, 'anchor-file:checkpoints', false, 0); }
+  if (settings.anchorUrl) { const sink = new AnchorUrlSink(settings.anchorUrl); sinks.push(sink); lane(sink, 'anchor-url:checkpoints', false, 0); }
+
+  let stopping = false;
+  const wake = new AbortController();
+
+  async function run(l: Lane): Promise<void> {
+    const log = logger.child({ sink: l.key });
+    let failures = 0;
+    let alerting = false;
+    let lagCheckedAt = 0;
+    while (!stopping) {
+      let moved = false;
+      try {
+        moved = await l.follower.step();
+        if (failures > 0) log.info({ failures, seq: l.follower.position?.seq }, 'audit stream: sink reachable again; catching up');
+        failures = 0;
+      } catch (err) {
+        failures++;
+        const retryable = !(err instanceof SinkError) || err.retryable;
+        log.warn({ err: { name: (err as Error).name, message: (err as Error).message }, failures, retryable }, 'audit stream: delivery failed; retrying from the cursor');
+      }
+      // At most every 5 s: finding the chain's end is a sort on some servers (FerretDB scans).
+      if (l.events && (!moved || failures > 0) && Date.now() - lagCheckedAt >= LAG_CHECK_MS) {
+        lagCheckedAt = Date.now();
+        alerting = await checkLag(l, log, alerting);
+      }
+      if (stopping) break;
+      const wait = failures > 0 ? Math.min(settings.backoffMaxMs, 200 * 2 ** Math.min(failures - 1, 20)) : moved ? 0 : settings.pollMs;
+      if (wait > 0) await sleep(wait, undefined, { signal: wake.signal }).catch(() => undefined);
+    }
+  }
+
+  async function checkLag(l: Lane, log: Logger, alerting: boolean): Promise<boolean> {
+    try {
+      const lag = (await chainEnd(models)) - (await cursors.read(l.key)).seq;
+      if (lag > settings.lagAlert && !alerting) log.error({ lag, threshold: settings.lagAlert }, 'audit stream: ALERT sink lag past CUSTOS_STREAM_LAG_ALERT');
+      if (lag <= settings.lagAlert && alerting) log.info({ lag }, 'audit stream: sink lag back under the threshold');
+      return lag > settings.lagAlert;
+    } catch {
+      return alerting;
+    }
+  }
+
+  for (const l of lanes) await cursors.register(l.key);
+  const running = lanes.map(run);
+  logger.info({ lanes: lanes.map((l) => l.key) }, 'audit stream started');
+  return {
+    async close() {
+      stopping = true;
+      wake.abort();
+      await Promise.race([Promise.all(running), sleep(10_000)]);
+      for (const s of sinks) await s.close?.().catch(() => undefined);
+      logger.info('audit stream stopped');
+    },
+  };
+}
