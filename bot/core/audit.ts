@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = [
   'grant.expire', 'grant.revoke', 'export.start', 'export.complete', 'export.download', 'audit.query',
   'audit.verify', 'admin.freeze', 'admin.unfreeze', 'admin.offboard', 'admin.reactivate',
   'review.open', 'review.keep', 'review.revoke', 'review.remind', 'review.escalate', 'review.close', 'heartbeat',
+  // CRM sync (bot/sync): one per run (counts and cursors, no PII) and one per customer deleted by its source.
+  'sync.run', 'sync.delete',
   // A chat interaction refused before any service decided (bot/core/refusals.ts).
   'interaction.refused',
 ] as const;

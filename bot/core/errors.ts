@@ -18,6 +18,9 @@ export const ErrorCode = {
   EmployeeOffboarded: 'custos_employee_offboarded',
   QueryInvalid: 'custos_query_invalid',
   NotFound: 'custos_not_found',
+  SyncMappingInvalid: 'custos_sync_mapping_invalid',
+  SyncSourceUnknown: 'custos_sync_source_unknown',
+  SyncSourceFailed: 'custos_sync_source_failed',
   Internal: 'custos_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
