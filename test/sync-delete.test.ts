@@ -2,7 +2,7 @@
 // pending requests on it are cancelled, grants on it revoked, and `sync.delete` is recorded before any
 // of it. Records that fail validation are skipped and reported by source id and field, never the value;
 // the rest of the page is stored. An owner move changes who owns the customer on the next lookup.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import type { AccessRequest } from '../bot/core/approvals/types.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
@@ -22,7 +22,7 @@ const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 7)
 const NOW = new Date('2026-06-01T00:00:00Z');
 const OWNERS: Record<string, string> = { 'ann@example.com': 'E-0001', 'bo@example.com': 'E-0002' };
 
-async function setup(t: import('ava').ExecutionContext) {
+async function setup(t: ExecutionContext) {
   const db = await testDatabase(import.meta.url);
   t.teardown(db.drop);
   await ensureIndexes(db.conn);
