@@ -87,7 +87,8 @@ export class SyncRunner {
   /** Applies changes that did not come through the cursor (push API, webhooks); returns what happened. */
   async apply(changes: readonly SourceChange[]): Promise<RunReport> {
     const report: RunReport = { source: this.source, pages: 1, ...emptyCounts(), cursorBefore: null, cursorAfter: null, superseded: false, rejections: [] };
-    await this.applyInto(changes, report);
+    try { await this.applyInto(changes, report); } catch (err) { await this.finish(report, err); throw err; }
+    await this.finish(report, null);
     return report;
   }
 

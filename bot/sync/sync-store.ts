@@ -105,6 +105,11 @@ export class SyncStore {
     return doc?.result;
   }
 
+  /** Gives a claimed id back (its apply failed), so the sender's retry applies it. */
+  async releaseDelivery(source: string, id: string): Promise<void> {
+    await this.deliveries.deleteOne({ _id: `${source}:${id}` as never });
+  }
+
   async setDeliveryResult(source: string, id: string, result: unknown): Promise<void> {
     await this.deliveries.updateOne({ _id: `${source}:${id}` as never }, { $set: { result } });
   }
