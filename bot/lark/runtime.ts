@@ -15,6 +15,7 @@ import { closeServer, createHttpServer, listen, type Route } from '../http/serve
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
@@ -81,6 +82,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     const routes: Route[] = [metrics.route];
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
+    routes.push(...await syncHttpRoutes(services, logger));
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

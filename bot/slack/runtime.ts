@@ -11,6 +11,7 @@ import { closeServer, createHttpServer, listen, type Route } from '../http/serve
 import type { Logger } from '../logger.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { createSlackApp } from './app.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
@@ -60,6 +61,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
+    routes.push(...await syncHttpRoutes(services, logger));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);
