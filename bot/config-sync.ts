@@ -73,7 +73,8 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
     else pushSecrets.set(source, secret);
   }
   for (const k of Object.keys(env)) {
-    const m = /^CUSTOS_SYNC_PUSH_SECRET_(.+?)(_FILE)?$/.exec(k);
+    // Empty counts as unset, as a shell `VAR=` usually means (bot/config.ts does the same).
+    const m = env[k] ? /^CUSTOS_SYNC_PUSH_SECRET_(.+?)(_FILE)?$/.exec(k) : null;
     if (m && parsed.success && !parsed.data.CUSTOS_SYNC_SOURCES.some((s) => pushSecretSetting(s) === `CUSTOS_SYNC_PUSH_SECRET_${m[1]}`)) {
       problems.push(`${k} is set but no source in CUSTOS_SYNC_SOURCES has that name; add the source or remove the setting`);
     }
