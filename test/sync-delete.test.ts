@@ -5,6 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import type { AccessRequest } from '../bot/core/approvals/types.ts';
+import { createMetrics } from '../bot/metrics.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
@@ -15,7 +16,7 @@ import { parseMapping } from '../bot/sync/mapping.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
 import { ModelSource, RecordingAudit } from './helpers/sync-model-source.ts';
-import { testDatabase } from './helpers/services.ts';
+import { requireEnv, testDatabase, uniqueName } from './helpers/services.ts';
 
 const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8'));
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }], blindIndexKey: Buffer.alloc(32, 8) });
@@ -113,4 +114,20 @@ test('an owner move in the source moves the customer to the new owner on the nex
   t.is((await w.customers.get('C-000020'))!.ownerId, 'E-0002');
   const status = await w.store.statusOf('model');
   t.like(status, { source: 'model', cursor: '2', version: 2, lastError: null });
+});
+
+test('/metrics shows each source\'s lag, records by operation and failed runs', async (t) => {
+  const w = await setup(t);
+  w.source.put('a1', acme('30'));
+  w.source.put('bad', { ...acme('31'), Phone: 'nope' });
+  await w.runner.run();
+  w.source.down = true;
+  await t.throwsAsync(w.runner.run());
+  const metrics = createMetrics({ conn: w.conn, redis: { url: requireEnv('REDIS_URL'), queuePrefix: uniqueName(import.meta.url, 'prefix') }, clock: { now: () => new Date(NOW.getTime() + 90_000) } });
+  t.teardown(() => metrics.close());
+  const text = await metrics.registry.metrics();
+  t.regex(text, /custos_sync_lag_seconds\{source="model"\} 90\n/);
+  t.regex(text, /custos_sync_records_total\{source="model",op="upserted"\} 1\n/);
+  t.regex(text, /custos_sync_records_total\{source="model",op="rejected"\} 1\n/);
+  t.regex(text, /custos_sync_errors_total\{source="model"\} 1\n/);
 });

@@ -18,6 +18,8 @@ export interface SourceStatus {
 
 const isDuplicate = (err: unknown) => (err as { code?: unknown }).code === 11000;
 
+export const SYNC_STATUS_COLLECTION = 'sync_status';
+
 export class SyncStore {
   private readonly cursors: Collection;
   private readonly links: Collection;
@@ -30,7 +32,7 @@ export class SyncStore {
     this.links = conn.collection('sync_links');
     this.tombstones = conn.collection('sync_tombstones');
     this.deliveries = conn.collection('sync_deliveries');
-    this.status = conn.collection('sync_status');
+    this.status = conn.collection(SYNC_STATUS_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -117,7 +119,7 @@ export class SyncStore {
   async recordRun(source: string, at: Date, counts: SyncCounts, error: string | null): Promise<void> {
     await this.status.updateOne({ _id: source as never }, {
       $set: { source, lastRunAt: at, lastError: error, ...(error ? {} : { lastSuccessAt: at }) },
-      $inc: { 'counts.upserted': counts.upserted, 'counts.unchanged': counts.unchanged, 'counts.deleted': counts.deleted, 'counts.rejected': counts.rejected },
+      $inc: { errors: error ? 1 : 0, 'counts.upserted': counts.upserted, 'counts.unchanged': counts.unchanged, 'counts.deleted': counts.deleted, 'counts.rejected': counts.rejected },
     }, { upsert: true });
   }
 
