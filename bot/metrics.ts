@@ -19,6 +19,7 @@ import { AUDIT_EVENTS_COLLECTION } from './store/audit-model.ts';
 import { AUDIT_STREAM_CURSORS_COLLECTION } from './store/audit-stream-cursors.ts';
 import { GRANT_COLLECTION, REVOCATION_COLLECTION } from './store/grant-store.ts';
 import { EMPLOYEE_COLLECTION } from './store/models.ts';
+import { SYNC_STATUS_COLLECTION } from './sync/sync-store.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -120,6 +121,24 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   liveGauge(registry, 'custos_freezes', 'Freezes ever recorded in the audit log (admin.freeze events)', [], async (g) => {
     g.set(await db().collection(AUDIT_EVENTS_COLLECTION).countDocuments({ action: 'admin.freeze' }));
+  });
+
+  // CRM sync (bot/sync): read from each source's status document, written after every run.
+  const syncRows = async () => db().collection(SYNC_STATUS_COLLECTION).find({}).toArray();
+  liveGauge(registry, 'custos_sync_lag_seconds', 'Seconds since each CRM sync source last ran without error (never synced: since its first failed run)', ['source'], async (g) => {
+    const now = opts.clock.now().getTime();
+    for (const r of await syncRows()) {
+      const since = (r.lastSuccessAt ?? r.lastRunAt) as Date | undefined;
+      if (since) g.set({ source: String(r._id) }, Math.max(0, (now - new Date(since).getTime()) / 1000));
+    }
+  });
+  liveGauge(registry, 'custos_sync_records_total', 'Records a CRM sync source applied, by operation (upserted, unchanged, deleted, rejected)', ['source', 'op'], async (g) => {
+    for (const r of await syncRows()) {
+      for (const op of ['upserted', 'unchanged', 'deleted', 'rejected'] as const) g.set({ source: String(r._id), op }, Number((r.counts as Record<string, number> | undefined)?.[op] ?? 0));
+    }
+  });
+  liveGauge(registry, 'custos_sync_errors_total', 'Failed runs of each CRM sync source', ['source'], async (g) => {
+    for (const r of await syncRows()) g.set({ source: String(r._id) }, Number(r.errors ?? 0));
   });
 
   const count = (event: AuditEventInput) => {

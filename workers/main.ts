@@ -1,4 +1,4 @@
-// Starts every background worker of custos (audit, approvals, exports, access reviews) on one database connection.
+// Starts every background worker of custos (audit, approvals, exports, access reviews, CRM sync) on one database connection.
 // `startWorkers(config, logger)` is what `custos start` uses; running this file directly
 // (`node --import tsx workers/main.ts`) starts them with the environment's configuration and stops
 // them gracefully on SIGTERM / SIGINT.
@@ -11,6 +11,7 @@ import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
 import { startApprovalWorkers } from './approvals/start.ts';
 import { startReviewWorkers } from './reviews/start.ts';
+import { startSyncWorkers } from './sync/start.ts';
 
 export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
 
@@ -36,8 +37,11 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
     // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack or Lark configured.
     const reviewWorkers = await startReviewWorkers(conn, config, logger, clock);
+    // CRM sync runs on CUSTOS_SYNC_INTERVAL for each source with a connector (CUSTOS_SYNC_SOURCES).
+    const syncWorkers = await startSyncWorkers(conn, config, logger, clock);
     return {
       async close() {
+        await syncWorkers?.close();
         await reviewWorkers?.close();
         await approvalWorkers?.close();
         await auditWorker.close();

@@ -22,6 +22,9 @@ export const ErrorCode = {
   NotFound: 'custos_not_found',
   ScimRefused: 'custos_scim_refused',
   ImportScimManaged: 'custos_import_scim_managed',
+  SyncMappingInvalid: 'custos_sync_mapping_invalid',
+  SyncSourceUnknown: 'custos_sync_source_unknown',
+  SyncSourceFailed: 'custos_sync_source_failed',
   Internal: 'custos_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

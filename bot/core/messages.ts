@@ -36,6 +36,9 @@ const catalogue: Catalogue = {
   },
   [ErrorCode.QueryInvalid]: { 'zh-CN': '无法理解该查询。{usage}', en: 'That query could not be understood. {usage}' },
   [ErrorCode.NotFound]: { 'zh-CN': '没有您可查看的匹配客户。', en: 'No customer you may see matches.' },
+  [ErrorCode.SyncMappingInvalid]: { 'zh-CN': '同步映射文件无效，该数据源已停止同步。', en: 'The sync mapping file is invalid; that source stopped syncing.' },
+  [ErrorCode.SyncSourceUnknown]: { 'zh-CN': '未配置该同步数据源。', en: 'That sync source is not configured.' },
+  [ErrorCode.SyncSourceFailed]: { 'zh-CN': '同步数据源暂时不可用，稍后重试。', en: 'The sync source is unavailable for now; it will be retried.' },
   [ErrorCode.Internal]: { 'zh-CN': '内部错误，请稍后重试。', en: 'Something went wrong; please try again.' },
 };
 

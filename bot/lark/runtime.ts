@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
+import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
@@ -83,6 +84,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
     const routes: Route[] = [metrics.route, ...await scimRoutes(services, config, logger)];
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
+    routes.push(...await syncHttpRoutes(services, logger));
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

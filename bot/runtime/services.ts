@@ -41,6 +41,8 @@ export interface ServiceOverrides {
 
 export interface BotServices {
   conn: Connection;
+  /** The field cipher the customer store encrypts with (the CRM sync stores through the same path). */
+  cipher: FieldCipher;
   customers: CustomerReader;
   directory: EmployeeStore;
   grants: MongoGrantStore;
@@ -112,7 +114,7 @@ export async function buildServices(
       { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
     ];
     return {
-      conn, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, readiness,
+      conn, cipher, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, readiness,
       onClose: (c) => { closers.push(c); }, close,
     };
   } catch (err) {

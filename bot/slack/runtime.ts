@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
+import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { createSlackApp } from './app.ts';
 import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
@@ -63,6 +64,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     routes.push(metrics.route);
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
     routes.push(...await scimRoutes(services, config, logger));
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
+    routes.push(...await syncHttpRoutes(services, logger));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);

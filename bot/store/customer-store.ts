@@ -105,6 +105,12 @@ export class CustomerStore implements CustomerReader {
     return counts;
   }
 
+  /** Deletes one customer (its source deleted it); true when there was one. */
+  async remove(customerId: string): Promise<boolean> {
+    const res = await this.model.collection.deleteOne({ _id: customerId as never });
+    return res.deletedCount > 0;
+  }
+
   /** insertMany unordered; returns the documents that already existed (duplicate key). */
   private async insertNew(docs: readonly CustomerDoc[], counts: UpsertCounts): Promise<CustomerDoc[]> {
     // Copies with `_id` set: the driver would otherwise add an ObjectId to the caller's objects.

@@ -191,6 +191,13 @@ export class MongoGrantStore implements GrantStore {
     return results.filter(Boolean).length;
   }
 
+  /** Active grants naming `customerId` (a customer deleted by its CRM sync loses them all). */
+  async activeOnCustomer(customerId: string, at: Date): Promise<Grant[]> {
+    const docs = await this.model.find({ customerIds: customerId, expiresAt: { $gt: at }, ...NOT_REVOKED }).lean<GrantDoc[]>().exec();
+    const revoked = await this.revokedIds(docs.map((d) => d.grantId));
+    return docs.filter((d) => !revoked.has(d.grantId)).map(fromGrantDoc).filter((g) => isGrantActive(g, at));
+  }
+
   async expiredBetween(since: Date, until: Date): Promise<Grant[]> {
     const docs = await this.model.find({ expiresAt: { $gt: since, $lte: until } }).sort({ expiresAt: 1 }).lean<GrantDoc[]>().exec();
     return docs.map(fromGrantDoc);

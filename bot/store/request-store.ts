@@ -198,4 +198,10 @@ export class MongoRequestStore implements RequestStore {
     const docs = await this.requests.find({ requesterId, status: 'pending' }).toArray();
     return docs.map((d) => toRequest(d as Doc));
   }
+
+  /** Pending requests naming `customerId` (a customer deleted by its CRM sync has its requests cancelled). */
+  async pendingOnCustomer(customerId: string): Promise<AccessRequest[]> {
+    const docs = await this.requests.find({ customerIds: customerId, status: 'pending' }).toArray();
+    return docs.map((d) => toRequest(d as Doc));
+  }
 }

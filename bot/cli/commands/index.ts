@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'policy', summary: 'validate, test and explain access policies', load: () => import('./policy.ts') },
   { name: 'seed', summary: 'load a deterministic demo company (staff + customers) into the configured database', load: () => import('./seed.ts') },
   { name: 'start', summary: 'run custos (the chat bot and the background workers) until SIGTERM', load: () => import('./start.ts') },
+  { name: 'sync', summary: 'keep customers in step with a CRM (Salesforce, 简道云, pushed systems)', load: () => import('./sync.ts') },
 ];
 
 /**

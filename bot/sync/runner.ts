@@ -1,0 +1,208 @@
+// The sync framework: pulls a source's changes page by page through its connector, maps and validates
+// each record exactly as `custos import` does (parseCustomerRow), stores through CustomerStore (so
+// encryption and blind indexes are the import's), and only then advances the source's cursor (a
+// compare-and-swap). A crash anywhere re-reads the page from the stored cursor and re-applies it: upserts
+// by id and deletions are idempotent, so nothing is lost or doubled.
+// Deletions leave a tombstone (id and time), cancel pending requests and revoke grants on the customer,
+// and are audited (`sync.delete`) before they take effect. Each run is audited (`sync.run`) with counts
+// and cursors only. Reconciliation diffs the source's live ids against the ids this source linked, and
+// re-reads every live record (a source like 简道云 sends no webhook for API edits or bulk imports).
+import type { AuditAction, AuditEventInput, AuditRecorder } from '../core/audit.ts';
+import { newEventId } from '../core/audit-event.ts';
+import type { Customer } from '../core/domain.ts';
+import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
+import type { Clock } from '../core/ports.ts';
+import type { CustomerStore } from '../store/customer-store.ts';
+import { parseCustomerRow } from '../store/import-schemas.ts';
+import type { CustomerAccessRevoker } from './customer-revoker.ts';
+import { mapRecord, type SyncMapping } from './mapping.ts';
+import type { SyncCounts, SyncStore } from './sync-store.ts';
+import type { Connector, SourceChange, SourceRecord } from './types.ts';
+
+export interface SyncDeps {
+  customers: Pick<CustomerStore, 'upsertMany' | 'remove'>;
+  store: SyncStore;
+  employees: { byEmail(email: string): Promise<{ employeeId: string } | null> };
+  revoker: CustomerAccessRevoker;
+  recorder: AuditRecorder;
+  clock: Clock;
+}
+
+/** A record refused by validation: named by its source id and the field, never the value. */
+export interface Rejection { sourceId: string; field: string; reason: string }
+
+export interface RunReport extends SyncCounts {
+  source: string;
+  pages: number;
+  cursorBefore: string | null;
+  cursorAfter: string | null;
+  /** Another run moved the cursor first; this run stopped after storing its page (harmless). */
+  superseded: boolean;
+  rejections: Rejection[];
+}
+
+const READ_BY_IDS_CHUNK = 100;
+const MAX_REPORTED = 100;
+
+const emptyCounts = (): SyncCounts => ({ upserted: 0, unchanged: 0, deleted: 0, rejected: 0 });
+
+export class SyncRunner {
+  constructor(private readonly deps: SyncDeps, private readonly connector: Connector, private readonly mapping: SyncMapping) {}
+
+  get source(): string { return this.connector.source; }
+
+  /** Reads every page after the stored cursor (from the start with `full`, then reconciles). */
+  async run(opts: { full?: boolean } = {}): Promise<RunReport> {
+    const start = await this.deps.store.cursor(this.source);
+    const report: RunReport = { source: this.source, pages: 0, ...emptyCounts(), cursorBefore: start.cursor, cursorAfter: start.cursor, superseded: false, rejections: [] };
+    let state = opts.full ? { ...start, cursor: null } : start;
+    try {
+      for (;;) {
+        const page = await this.connector.readChanges(state.cursor);
+        await this.applyInto(page.changes, report);
+        report.pages++;
+        if (!(await this.deps.store.advance(this.source, state.version, page.nextCursor, this.deps.clock.now()))) { report.superseded = true; break; }
+        state = { ...state, cursor: page.nextCursor, version: state.version + 1 };
+        report.cursorAfter = page.nextCursor;
+        if (page.done) break;
+      }
+      if (opts.full) await this.reconcileInto(report);
+    } catch (err) {
+      await this.finish(report, err);
+      throw isCustosError(err) ? err : new CustosError(ErrorCode.SyncSourceFailed, `sync of ${this.source} failed; the cursor stays where the last stored page left it`, { source: this.source }, { cause: err });
+    }
+    await this.finish(report, null);
+    return report;
+  }
+
+  /** Diffs live ids with linked ids (deleting what is gone) and re-reads every live record. */
+  async reconcile(): Promise<RunReport> {
+    const c = await this.deps.store.cursor(this.source);
+    const report: RunReport = { source: this.source, pages: 0, ...emptyCounts(), cursorBefore: c.cursor, cursorAfter: c.cursor, superseded: false, rejections: [] };
+    try { await this.reconcileInto(report); } catch (err) { await this.finish(report, err); throw err; }
+    await this.finish(report, null);
+    return report;
+  }
+
+  /** Applies changes that did not come through the cursor (push API, webhooks); returns what happened. */
+  async apply(changes: readonly SourceChange[]): Promise<RunReport> {
+    const report: RunReport = { source: this.source, pages: 1, ...emptyCounts(), cursorBefore: null, cursorAfter: null, superseded: false, rejections: [] };
+    try { await this.applyInto(changes, report); } catch (err) { await this.finish(report, err); throw err; }
+    await this.finish(report, null);
+    return report;
+  }
+
+  /** A verified webhook's ids: re-read them (the body's values are never trusted); ids gone are deletions. */
+  async refresh(sourceIds: readonly string[]): Promise<RunReport> {
+    return this.apply(await this.readAsChanges(sourceIds));
+  }
+
+  private async readAsChanges(sourceIds: readonly string[]): Promise<SourceChange[]> {
+    const changes: SourceChange[] = [];
+    for (let i = 0; i < sourceIds.length; i += READ_BY_IDS_CHUNK) {
+      const ids = sourceIds.slice(i, i + READ_BY_IDS_CHUNK);
+      const found = new Map((await this.connector.readByIds(ids)).map((r: SourceRecord) => [r.sourceId, r]));
+      for (const id of ids) {
+        const r = found.get(id);
+        changes.push(r ? { op: 'upsert', sourceId: id, fields: r.fields } : { op: 'delete', sourceId: id });
+      }
+    }
+    return changes;
+  }
+
+  private async reconcileInto(report: RunReport): Promise<void> {
+    const live = new Set<string>();
+    for await (const ids of this.connector.listLiveIds()) for (const id of ids) live.add(id);
+    const gone = (await this.deps.store.linkedIds(this.source)).filter((l) => !live.has(l.sourceId));
+    await this.applyInto(gone.map((g) => ({ op: 'delete', sourceId: g.sourceId })), report);
+    await this.applyInto(await this.readAsChanges([...live].sort()), report);
+  }
+
+  /** In order: consecutive upserts go as one batch; a delete (or a repeated id) closes the batch first. */
+  private async applyInto(changes: readonly SourceChange[], report: RunReport): Promise<void> {
+    let batch = new Map<string, Record<string, unknown>>();
+    const flush = async () => { if (batch.size) await this.upsertBatch(batch, report); batch = new Map(); };
+    for (const ch of changes) {
+      if (ch.op === 'upsert') {
+        if (batch.has(ch.sourceId)) await flush();
+        batch.set(ch.sourceId, ch.fields);
+      } else {
+        await flush();
+        await this.deleteOne(ch.sourceId, report);
+      }
+    }
+    await flush();
+  }
+
+  private reject(report: RunReport, rejections: Rejection[]): void {
+    report.rejected += new Set(rejections.map((r) => r.sourceId)).size;
+    for (const r of rejections) if (report.rejections.length < MAX_REPORTED) report.rejections.push(r);
+  }
+
+  private async upsertBatch(batch: Map<string, Record<string, unknown>>, report: RunReport): Promise<void> {
+    const owners = new Map<string, string | null>();
+    const valid: Customer[] = [];
+    const links: { sourceId: string; customerId: string }[] = [];
+    const taken = new Set<string>();
+    for (const [sourceId, fields] of batch) {
+      const mapped = mapRecord(this.mapping, fields);
+      if (!mapped.ok) { this.reject(report, mapped.problems.map((p) => ({ sourceId, ...p }))); continue; }
+      const ownerId = await this.ownerOf(mapped.value.ownerRef, owners);
+      if (!ownerId) { this.reject(report, [{ sourceId, field: 'ownerId', reason: `${this.mapping.owner.from} names no known employee` }]); continue; }
+      const parsed = parseCustomerRow({ ...mapped.value.row, ownerId });
+      if (!parsed.ok) { this.reject(report, parsed.problems.map((p) => ({ sourceId, ...p }))); continue; }
+      if (taken.has(parsed.value.customerId)) { this.reject(report, [{ sourceId, field: 'customerId', reason: 'another record in the same page carries this customer number' }]); continue; }
+      taken.add(parsed.value.customerId);
+      valid.push(parsed.value);
+      links.push({ sourceId, customerId: parsed.value.customerId });
+    }
+    if (valid.length === 0) return;
+    // Link first: a crash after the link and before the write leaves a link to a customer that the
+    // re-applied page writes; never a stored customer that a later deletion could not find.
+    await this.deps.store.link(this.source, links);
+    const counts = await this.deps.customers.upsertMany(valid);
+    await this.deps.store.clearTombstones(valid.map((c) => c.customerId));
+    report.upserted += counts.inserted + counts.updated;
+    report.unchanged += counts.unchanged;
+  }
+
+  private async ownerOf(ref: string | undefined, cache: Map<string, string | null>): Promise<string | null> {
+    if (ref === undefined) return null;
+    if (cache.has(ref)) return cache.get(ref)!;
+    const fromTable = this.mapping.owner.table[ref];
+    const id = fromTable ?? (this.mapping.owner.byEmail ? (await this.deps.employees.byEmail(ref.toLowerCase()))?.employeeId ?? null : null);
+    cache.set(ref, id);
+    return id;
+  }
+
+  private async deleteOne(sourceId: string, report: RunReport): Promise<void> {
+    const customerId = await this.deps.store.customerOf(this.source, sourceId);
+    if (!customerId) return; // never stored, or already deleted: nothing to do
+    const at = this.deps.clock.now();
+    await this.audit('sync.delete', [customerId], 'allowed', { source: this.source });
+    const { grants, requests } = await this.deps.revoker.revokeOnCustomer(customerId, `sync:${this.source}`, at);
+    await this.deps.customers.remove(customerId);
+    await this.deps.store.tombstone(customerId, at);
+    await this.deps.store.unlink(this.source, sourceId);
+    report.deleted++;
+    void grants; void requests;
+  }
+
+  private async finish(report: RunReport, err: unknown): Promise<void> {
+    const code = err === null ? null : isCustosError(err) ? err.code : ErrorCode.SyncSourceFailed;
+    await this.deps.store.recordRun(this.source, this.deps.clock.now(), report, code);
+    await this.audit('sync.run', [], err === null ? 'allowed' : 'error', {
+      source: this.source, pages: report.pages, upserted: report.upserted, unchanged: report.unchanged,
+      deleted: report.deleted, rejected: report.rejected,
+      cursorBefore: report.cursorBefore ?? '', cursorAfter: report.cursorAfter ?? '',
+    }, code ?? undefined).catch((e: unknown) => { if (err === null) throw e; });
+  }
+
+  private async audit(action: AuditAction, customerIds: string[], decision: AuditEventInput['decision'], meta: Record<string, string | number>, reasonCode?: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.recorder.record({
+      v: 1, eventId: newEventId(now), occurredAt: now.toISOString(), actor: { employeeId: null, platform: 'system' },
+      channelKind: 'none', action, customerIds, fields: [], decision, ruleIds: [], meta, ...(reasonCode ? { reasonCode } : {}),
+    });
+  }
+}

@@ -1,0 +1,141 @@
+// What the sync framework keeps in MongoDB besides the customers themselves (which go through
+// CustomerStore, the import path):
+//   sync_cursors     one document per cursor move, unique (source, version): advancing is a unique
+//                    insert, so of two runs racing from the same version exactly one wins (FerretDB does
+//                    not apply conditional updates atomically; see grant-store.ts) and the loser stops.
+//   sync_links       source record id → custos customer id (deletions arrive with the source id only).
+//   sync_tombstones  a customer deleted by its source: id and time only, no personal data.
+//   sync_deliveries  webhook delivery ids and push batch ids already handled (unique): duplicates are no-ops.
+//   sync_status      per source: last run, last error code, counts (for `custos sync status`).
+import type { Collection, Connection } from 'mongoose';
+
+export interface CursorState { cursor: string | null; version: number; at: Date | null }
+export interface SyncCounts { upserted: number; unchanged: number; deleted: number; rejected: number }
+export interface SourceStatus {
+  source: string; cursor: string | null; version: number; lastRunAt: Date | null; lastSuccessAt: Date | null;
+  lastError: string | null; counts: SyncCounts;
+}
+
+const isDuplicate = (err: unknown) => (err as { code?: unknown }).code === 11000;
+
+export const SYNC_STATUS_COLLECTION = 'sync_status';
+
+export class SyncStore {
+  private readonly cursors: Collection;
+  private readonly links: Collection;
+  private readonly tombstones: Collection;
+  private readonly deliveries: Collection;
+  private readonly status: Collection;
+
+  constructor(conn: Connection) {
+    this.cursors = conn.collection('sync_cursors');
+    this.links = conn.collection('sync_links');
+    this.tombstones = conn.collection('sync_tombstones');
+    this.deliveries = conn.collection('sync_deliveries');
+    this.status = conn.collection(SYNC_STATUS_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.cursors.createIndex({ source: 1, version: 1 }, { unique: true });
+    await this.links.createIndex({ source: 1, customerId: 1 });
+  }
+
+  async cursor(source: string): Promise<CursorState> {
+    const [doc] = await this.cursors.find({ source }).sort({ version: -1 }).limit(1).toArray();
+    return doc ? { cursor: (doc.cursor as string | null) ?? null, version: Number(doc.version), at: doc.at as Date } : { cursor: null, version: 0, at: null };
+  }
+
+  /** Compare-and-swap: moves the cursor from `fromVersion` to `cursor`; false when another run moved it first. */
+  async advance(source: string, fromVersion: number, cursor: string | null, at: Date): Promise<boolean> {
+    try {
+      await this.cursors.insertOne({ _id: `${source}:${fromVersion + 1}` as never, source, version: fromVersion + 1, cursor, at });
+      return true;
+    } catch (err) {
+      if (isDuplicate(err)) return false;
+      throw err;
+    }
+  }
+
+  async link(source: string, pairs: { sourceId: string; customerId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await this.links.bulkWrite(pairs.map((p) => ({
+      replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },
+    })), { ordered: false });
+  }
+
+  async customerOf(source: string, sourceId: string): Promise<string | null> {
+    const doc = await this.links.findOne({ _id: `${source}:${sourceId}` as never });
+    return doc ? String(doc.customerId) : null;
+  }
+
+  /** Every (sourceId, customerId) this source has linked, for reconciliation. */
+  async linkedIds(source: string): Promise<{ sourceId: string; customerId: string }[]> {
+    const docs = await this.links.find({ source }, { projection: { sourceId: 1, customerId: 1 } }).toArray();
+    return docs.map((d) => ({ sourceId: String(d.sourceId), customerId: String(d.customerId) }));
+  }
+
+  async unlink(source: string, sourceId: string): Promise<void> {
+    await this.links.deleteOne({ _id: `${source}:${sourceId}` as never });
+  }
+
+  async tombstone(customerId: string, at: Date): Promise<void> {
+    await this.tombstones.replaceOne({ _id: customerId as never }, { customerId, deletedAt: at }, { upsert: true });
+  }
+
+  async clearTombstones(customerIds: string[]): Promise<void> {
+    if (customerIds.length) await this.tombstones.deleteMany({ _id: { $in: customerIds as never[] } });
+  }
+
+  async tombstoned(customerId: string): Promise<{ customerId: string; deletedAt: Date } | null> {
+    const doc = await this.tombstones.findOne({ _id: customerId as never });
+    return doc ? { customerId: String(doc.customerId), deletedAt: doc.deletedAt as Date } : null;
+  }
+
+  /** Claims a delivery / batch id once; false when it was already claimed (a duplicate). */
+  async claimDelivery(source: string, id: string, at: Date, result?: unknown): Promise<boolean> {
+    try {
+      await this.deliveries.insertOne({ _id: `${source}:${id}` as never, at, ...(result === undefined ? {} : { result }) });
+      return true;
+    } catch (err) {
+      if (isDuplicate(err)) return false;
+      throw err;
+    }
+  }
+
+  async deliveryResult(source: string, id: string): Promise<unknown> {
+    const doc = await this.deliveries.findOne({ _id: `${source}:${id}` as never });
+    return doc?.result;
+  }
+
+  /** Gives a claimed id back (its apply failed), so the sender's retry applies it. */
+  async releaseDelivery(source: string, id: string): Promise<void> {
+    await this.deliveries.deleteOne({ _id: `${source}:${id}` as never });
+  }
+
+  async setDeliveryResult(source: string, id: string, result: unknown): Promise<void> {
+    await this.deliveries.updateOne({ _id: `${source}:${id}` as never }, { $set: { result } });
+  }
+
+  async recordRun(source: string, at: Date, counts: SyncCounts, error: string | null): Promise<void> {
+    await this.status.updateOne({ _id: source as never }, {
+      $set: { source, lastRunAt: at, lastError: error, ...(error ? {} : { lastSuccessAt: at }) },
+      $inc: { errors: error ? 1 : 0, 'counts.upserted': counts.upserted, 'counts.unchanged': counts.unchanged, 'counts.deleted': counts.deleted, 'counts.rejected': counts.rejected },
+    }, { upsert: true });
+  }
+
+  async statusOf(source: string): Promise<SourceStatus> {
+    const c = await this.cursor(source);
+    const doc = await this.status.findOne({ _id: source as never });
+    const counts = (doc?.counts ?? {}) as Partial<SyncCounts>;
+    return {
+      source, cursor: c.cursor, version: c.version,
+      lastRunAt: (doc?.lastRunAt as Date | undefined) ?? null, lastSuccessAt: (doc?.lastSuccessAt as Date | undefined) ?? null,
+      lastError: (doc?.lastError as string | null | undefined) ?? null,
+      counts: { upserted: counts.upserted ?? 0, unchanged: counts.unchanged ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 },
+    };
+  }
+
+  async sources(): Promise<string[]> {
+    return (await this.status.distinct('_id')).map(String);
+  }
+}

@@ -1,0 +1,37 @@
+// The connector port: what a CRM connector must offer the sync framework. Connectors only talk to their
+// source; they never touch the database — storing, cursors, deletions and audit are the framework's
+// (bot/sync/runner.ts), so a new connector (Zoho, 金蝶云星空, 纷享销客) fits without changing it.
+
+/** One change in the source, with the source's own record id (never the custos customer id). */
+export type SourceChange =
+  | { op: 'upsert'; sourceId: string; fields: Record<string, unknown> }
+  | { op: 'delete'; sourceId: string };
+
+/** One page of changes after `cursor`; `nextCursor` is where the next page starts. */
+export interface ChangePage {
+  changes: SourceChange[];
+  nextCursor: string | null;
+  /** No further page right now (the caller stores `nextCursor` and stops). */
+  done: boolean;
+}
+
+export interface SourceRecord { sourceId: string; fields: Record<string, unknown> }
+
+/** A verified webhook: the source ids it says changed (the framework re-reads them, never trusts the body's values). */
+export type WebhookResult =
+  | { ok: true; deliveryId: string; sourceIds: string[] }
+  | { ok: false; reason: 'signature' | 'stale' | 'duplicate' | 'malformed' };
+
+export interface WebhookRequest { headers: Record<string, string | undefined>; body: Buffer }
+
+export interface Connector {
+  readonly source: string;
+  /** Changes after `cursor` (null = from the very beginning: a backfill), one page at a time. */
+  readChanges(cursor: string | null): Promise<ChangePage>;
+  /** The current records with these ids; ids absent from the answer no longer exist in the source. */
+  readByIds(sourceIds: readonly string[]): Promise<SourceRecord[]>;
+  /** Every live record id, in pages (reconciliation diffs them against custos's ids). */
+  listLiveIds(): AsyncIterable<string[]>;
+  /** Verifies a webhook BEFORE its body is parsed; absent for sources without webhooks. */
+  verifyWebhook?(req: WebhookRequest, now: Date): Promise<WebhookResult>;
+}
