@@ -172,24 +172,14 @@ export class FieldCipher {
   decrypt(stored: string, context: string): string {
     const parts = stored.split(':');
     if (parts.length !== 4) throw tampered(context, 'malformed value');
-    const [keyId, ivB64, tagB64, ctB64] = parts as [string, string, string, string];
+    const [keyId, ...rest] = parts as [string, string, string, string];
     const key = this.keysById.get(keyId);
     if (!key) {
       throw new CustosError(ErrorCode.CryptoKeyUnknown,
         `value encrypted under key id "${keyId}", which is not in CUSTOS_DATA_KEYS (keep old keys listed after the new one until data is re-encrypted)`,
         { keyId, context });
     }
-    const iv = Buffer.from(ivB64, 'base64');
-    const tag = Buffer.from(tagB64, 'base64');
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw tampered(context, 'bad iv or tag length');
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(context, 'utf8'));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(Buffer.from(ctB64, 'base64')), decipher.final()]).toString('utf8');
-    } catch (err) {
-      throw tampered(context, 'authentication failed', err);
-    }
+    return this.openWith(key, rest as [string, string, string], context).toString('utf8');
   }
 
   /** The key id a stored value was encrypted under (for rotation reports). */
