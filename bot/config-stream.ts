@@ -1,8 +1,8 @@
 // Configuration of the audit stream (workers/stream) and of checkpoint anchors: the CUSTOS_STREAM_*
 // settings, parsed once with zod, every problem reported at once with how to fix it (as bot/config.ts
 // does for the rest). Secrets (the HEC token, OTLP headers) may come from files (`NAME_FILE`).
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readSettingFile, zodProblems } from './config-env.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 
 export const STREAM_SINK_KINDS = ['splunk', 'syslog', 'otlp'] as const;
@@ -92,14 +92,8 @@ function resolveFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('CUSTOS_STREAM_') && v !== '') out[k] = v;
   for (const name of SECRET_SETTINGS) {
-    const file = env[`${name}_FILE`];
-    if (!file) continue;
-    if (out[name] !== undefined) { problems.push(`${name} and ${name}_FILE are both set; set only one of them`); continue; }
-    try {
-      out[name] = readFileSync(file, 'utf8').trim();
-    } catch {
-      problems.push(`${name}_FILE points to ${file}, which cannot be read; fix the path or its permissions`);
-    }
+    const fromFile = readSettingFile(env, name, problems);
+    if (fromFile !== undefined) out[name] = fromFile;
   }
   return out;
 }
@@ -109,12 +103,7 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamSe
   const problems: string[] = [];
   const values = resolveFiles(env, problems);
   const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? '');
-      problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
-    }
-  }
+  if (!parsed.success) zodProblems(parsed.error, problems);
   const listed = parsed.success ? parsed.data.CUSTOS_STREAM_SINKS : [];
   for (const kind of listed) {
     for (const [name, how] of REQUIRED[kind]) {

@@ -7,9 +7,9 @@
 //   CUSTOS_SYNC_RECONCILE_INTERVAL   seconds between reconciliations (default 3600)
 //   CUSTOS_SYNC_PUSH_SECRET_<SOURCE> per push source: the HMAC secret its system signs requests with
 //                                    (at least 32 characters; <SOURCE> upper-cased, '-' as '_')
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { readSettingFile, zodProblems } from './config-env.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 
 export interface SyncConfig {
@@ -42,14 +42,7 @@ const schema = z.object({
 });
 
 function valueOf(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (file) {
-    if (env[name]) { problems.push(`${name} and ${name}_FILE are both set; set only one of them`); return undefined; }
-    try { return readFileSync(file, 'utf8').trim(); } catch {
-      problems.push(`${name}_FILE points to ${file}, which cannot be read; fix the path or its permissions`);
-      return undefined;
-    }
-  }
+  if (env[`${name}_FILE`]) return readSettingFile(env, name, problems);
   return env[name] || undefined;
 }
 
@@ -58,12 +51,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   const problems: string[] = [];
   const plain = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(plain);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      const name = String(i.path[0] ?? '');
-      problems.push(i.message.includes(name) ? i.message : `${name}: ${i.message}`);
-    }
-  }
+  if (!parsed.success) zodProblems(parsed.error, problems);
   const pushSecrets = new Map<string, string>();
   for (const source of parsed.success ? parsed.data.CUSTOS_SYNC_SOURCES : []) {
     const name = pushSecretSetting(source);

@@ -2,8 +2,8 @@
 // message that lists every problem with how to fix it. Secrets may come from files (`NAME_FILE`), the
 // usual way to pass Docker / Kubernetes secrets. Commands say which sections they need (`require`), so
 // `custos policy check` does not demand a database URL while `custos start` demands everything it uses.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readSettingFile, zodProblems } from './config-env.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 import { DEPARTMENTS, REGIONS, ROLES, type Department, type Region, type Role } from './core/domain.ts';
 import { LOCALES, type Locale } from './core/messages.ts';
@@ -299,17 +299,8 @@ const HOW_TO_SET: Record<string, string> = {
 function resolveFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { ...env };
   for (const name of SECRET_SETTINGS) {
-    const file = env[`${name}_FILE`];
-    if (file === undefined || file === '') continue;
-    if (env[name] !== undefined && env[name] !== '') {
-      problems.push(`${name} and ${name}_FILE are both set; set only one of them`);
-      continue;
-    }
-    try {
-      out[name] = readFileSync(file, 'utf8').trim();
-    } catch {
-      problems.push(`${name}_FILE points to ${file}, which cannot be read; fix the path or its permissions`);
-    }
+    const fromFile = readSettingFile(env, name, problems);
+    if (fromFile !== undefined) out[name] = fromFile;
   }
   // Empty strings count as unset, as a shell `VAR=` usually means.
   for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
@@ -324,12 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
   const problems: string[] = [];
   const values = resolveFiles(env, problems);
   const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? '');
-      problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
-    }
-  }
+  if (!parsed.success) zodProblems(parsed.error, problems);
   for (const section of opts.require ?? []) {
     for (const name of SECTIONS[section]) {
       if (values[name] === undefined) problems.push(`${name} is required here; ${HOW_TO_SET[name] ?? `set ${name}`}`);

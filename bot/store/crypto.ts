@@ -161,25 +161,12 @@ export class FieldCipher {
 
   /** Encrypts `plain` under the current key; `context` (e.g. `C-000001:phone`) is authenticated, not stored. */
   encrypt(plain: string, context: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.encryptKey.key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(context, 'utf8'));
-    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return `${this.encryptKey.id}:${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${ct.toString('base64')}`;
+    return this.encryptWith(this.encryptKey, Buffer.from(plain, 'utf8'), context);
   }
 
   /** Decrypts a stored value; the same `context` as at encryption time must be given. */
   decrypt(stored: string, context: string): string {
-    const parts = stored.split(':');
-    if (parts.length !== 4) throw tampered(context, 'malformed value');
-    const [keyId, ...rest] = parts as [string, string, string, string];
-    const key = this.keysById.get(keyId);
-    if (!key) {
-      throw new CustosError(ErrorCode.CryptoKeyUnknown,
-        `value encrypted under key id "${keyId}", which is not in CUSTOS_DATA_KEYS (keep old keys listed after the new one until data is re-encrypted)`,
-        { keyId, context });
-    }
-    return this.openWith(key, rest as [string, string, string], context).toString('utf8');
+    return this.decryptBytes(stored, context).toString('utf8');
   }
 
   /** The key id a stored value was encrypted under (for rotation reports). */
