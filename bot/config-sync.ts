@@ -5,6 +5,7 @@
 //   CUSTOS_SYNC_MAPPINGS             directory holding one mapping file <source>.yaml per source (default ./sync)
 //   CUSTOS_SYNC_INTERVAL             seconds between incremental runs of each pulled source (default 300)
 //   CUSTOS_SYNC_RECONCILE_INTERVAL   seconds between reconciliations (default 3600)
+//   CUSTOS_SYNC_QUOTA_SHARE          largest share (0–1] of a source's request rate and API quota custos may use (default 0.5)
 //   CUSTOS_SYNC_PUSH_SECRET_<SOURCE> per push source: the HMAC secret its system signs requests with
 //                                    (at least 32 characters; <SOURCE> upper-cased, '-' as '_')
 import path from 'node:path';
@@ -17,6 +18,8 @@ export interface SyncConfig {
   mappingsDir: string;
   intervalSeconds: number;
   reconcileSeconds: number;
+  /** Share of each source's rate and quota custos may use (bot/sync/rate-budget.ts). */
+  quotaShare: number;
   /** Source → push secret, for the sources that push (POST /sync/v1/SOURCE/records). */
   pushSecrets: Map<string, string>;
 }
@@ -39,6 +42,8 @@ const schema = z.object({
   CUSTOS_SYNC_MAPPINGS: z.string().default('sync'),
   CUSTOS_SYNC_INTERVAL: seconds('CUSTOS_SYNC_INTERVAL', 300, 10),
   CUSTOS_SYNC_RECONCILE_INTERVAL: seconds('CUSTOS_SYNC_RECONCILE_INTERVAL', 3600, 60),
+  CUSTOS_SYNC_QUOTA_SHARE: z.coerce.number({ error: 'CUSTOS_SYNC_QUOTA_SHARE must be a number between 0 and 1, e.g. 0.5' })
+    .gt(0, 'CUSTOS_SYNC_QUOTA_SHARE must be above 0 (custos needs some of the quota)').max(1, 'CUSTOS_SYNC_QUOTA_SHARE must be at most 1 (the whole quota)').default(0.5),
 });
 
 function valueOf(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
@@ -74,6 +79,6 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   const r = parsed.data;
   return {
     sources: r.CUSTOS_SYNC_SOURCES, mappingsDir: path.resolve(r.CUSTOS_SYNC_MAPPINGS),
-    intervalSeconds: r.CUSTOS_SYNC_INTERVAL, reconcileSeconds: r.CUSTOS_SYNC_RECONCILE_INTERVAL, pushSecrets,
+    intervalSeconds: r.CUSTOS_SYNC_INTERVAL, reconcileSeconds: r.CUSTOS_SYNC_RECONCILE_INTERVAL, quotaShare: r.CUSTOS_SYNC_QUOTA_SHARE, pushSecrets,
   };
 }

@@ -25,6 +25,7 @@ export const ErrorCode = {
   SyncMappingInvalid: 'custos_sync_mapping_invalid',
   SyncSourceUnknown: 'custos_sync_source_unknown',
   SyncSourceFailed: 'custos_sync_source_failed',
+  SyncBudgetExhausted: 'custos_sync_budget_exhausted',
   Internal: 'custos_internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

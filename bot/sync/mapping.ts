@@ -23,6 +23,8 @@ const fieldSpec = z.union([
 
 export const mappingSchema = z.strictObject({
   source: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case source name such as salesforce'),
+  /** Which connector reads this source (salesforce, jiandaoyun, …); default: the source's own name. */
+  connector: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a connector name such as salesforce').optional(),
   object: z.string().min(1).max(100).optional(),
   /** The CRM field holding the custos customer number: C-000123, or a number padded to it. */
   customerId: z.strictObject({ from: crmField, numeric: z.boolean().default(false) }),

@@ -17,19 +17,39 @@ import { MongoRequestStore } from '../store/request-store.ts';
 import { StoreCustomerRevoker } from './customer-revoker.ts';
 import { loadMapping, type SyncMapping } from './mapping.ts';
 import { PushOnlyConnector } from './push-connector.ts';
+import { RateBudget } from './rate-budget.ts';
 import { pushRoutes } from './push-route.ts';
 import { SyncRunner } from './runner.ts';
 import { SyncStore } from './sync-store.ts';
 import type { Connector } from './types.ts';
 import type { Route } from '../http/server.ts';
 
-/** Connectors by source name; a new CRM adds one line here and nothing else in the framework. */
-export type ConnectorFactory = (source: string, mapping: SyncMapping) => Connector;
+/**
+ * What a connector is built from. It reads its own settings from `env` (named `CUSTOS_SYNC_<SOURCE>_…`,
+ * parsed with zod, every problem thrown at once as ConfigInvalid) and calls its source through `budget`.
+ */
+export interface ConnectorContext {
+  source: string;
+  mapping: SyncMapping;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  logger: Logger;
+  budget: (perSecond: number) => RateBudget;
+}
+
+/** Connectors by name (the mapping's `connector`, else the source's name); a new CRM adds one line here. */
+export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
 export const CONNECTORS: Record<string, ConnectorFactory> = {};
 
-export interface SyncSetup { store: SyncStore; runners: Map<string, SyncRunner>; routes: Route[] }
+export interface SyncSetup {
+  store: SyncStore;
+  runners: Map<string, SyncRunner>;
+  /** Sources read through a connector (scheduled by the sync worker); the rest are push-only. */
+  pulled: Set<string>;
+  routes: Route[];
+}
 
-export interface SyncSetupDeps { conn: Connection; cipher: FieldCipher; recorder: AuditRecorder; clock: Clock; logger: Logger; connectors?: Record<string, ConnectorFactory> }
+export interface SyncSetupDeps { conn: Connection; cipher: FieldCipher; recorder: AuditRecorder; clock: Clock; logger: Logger; env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> }
 
 async function loadMappings(config: SyncConfig): Promise<Map<string, SyncMapping>> {
   const problems: string[] = [];
@@ -59,15 +79,21 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
     revoker: new StoreCustomerRevoker(new MongoGrantStore(deps.conn), new MongoRequestStore(deps.conn)),
   };
   const runners = new Map<string, SyncRunner>();
+  const pulled = new Set<string>();
   const missing: string[] = [];
   for (const [source, mapping] of mappings) {
-    const factory = factories[source];
+    const factory = factories[mapping.connector ?? source];
     if (!factory && !config.pushSecrets.has(source)) { missing.push(source); continue; }
-    runners.set(source, new SyncRunner(syncDeps, factory ? factory(source, mapping) : new PushOnlyConnector(source), mapping));
+    const ctx: ConnectorContext = {
+      source, mapping, env: deps.env ?? process.env, clock: deps.clock, logger: deps.logger.child({ source }),
+      budget: (perSecond) => new RateBudget({ source, perSecond, share: config.quotaShare, clock: deps.clock }),
+    };
+    if (factory) pulled.add(source);
+    runners.set(source, new SyncRunner(syncDeps, factory ? factory(ctx) : new PushOnlyConnector(source), mapping));
   }
   if (missing.length) {
     throw new CustosError(ErrorCode.ConfigInvalid, `sync source(s) ${missing.join(', ')} have no connector; give each a push secret (CUSTOS_SYNC_PUSH_SECRET_<SOURCE>) so its system can push to /sync/v1/<source>/records`, { sources: missing });
   }
   const routes = pushRoutes([...config.pushSecrets].map(([source, secret]) => ({ source, secret, runner: runners.get(source)! })), { store, clock: deps.clock, logger: deps.logger });
-  return { store, runners, routes };
+  return { store, runners, pulled, routes };
 }

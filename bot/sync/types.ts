@@ -22,6 +22,16 @@ export type WebhookResult =
   | { ok: true; deliveryId: string; sourceIds: string[] }
   | { ok: false; reason: 'signature' | 'stale' | 'duplicate' | 'malformed' };
 
+/** One field of the source's record type, as the source describes it (for `custos sync check`). */
+export interface SourceField { name: string; type: string }
+
+/**
+ * What one answer of the source said about its quota (rate budget input, bot/sync/rate-budget.ts):
+ * `used`/`limit` from a usage header (Salesforce `Sforce-Limit-Info: api-usage=25/15000`), `retryAfterMs`
+ * from a 429's `Retry-After`.
+ */
+export interface QuotaSignal { used?: number; limit?: number; retryAfterMs?: number }
+
 export interface WebhookRequest { headers: Record<string, string | undefined>; body: Buffer }
 
 export interface Connector {
@@ -34,4 +44,6 @@ export interface Connector {
   listLiveIds(): AsyncIterable<string[]>;
   /** Verifies a webhook BEFORE its body is parsed; absent for sources without webhooks. */
   verifyWebhook?(req: WebhookRequest, now: Date): Promise<WebhookResult>;
+  /** The source's fields for the mapped object (`custos sync check` compares the mapping with them). */
+  describeFields?(): Promise<SourceField[]>;
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
-import { buildSync, CONNECTORS, type ConnectorFactory } from '../../bot/sync/setup.ts';
+import { buildSync, type ConnectorFactory } from '../../bot/sync/setup.ts';
 import { startSyncWorker } from './worker.ts';
 
 export async function startSyncWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock, opts: { env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> } = {}): Promise<{ close(): Promise<void> } | null> {
@@ -17,9 +17,8 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
   const log = logger.child({ worker: 'sync' });
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
   try {
-    const setup = await buildSync(syncConfig, { conn, cipher: new FieldCipher(config.crypto), recorder, clock, logger: log, ...(opts.connectors ? { connectors: opts.connectors } : {}) });
-    const factories = opts.connectors ?? CONNECTORS;
-    const pulled = new Map([...setup.runners].filter(([source]) => factories[source] !== undefined));
+    const setup = await buildSync(syncConfig, { conn, cipher: new FieldCipher(config.crypto), recorder, clock, logger: log, env: opts.env ?? process.env, ...(opts.connectors ? { connectors: opts.connectors } : {}) });
+    const pulled = new Map([...setup.runners].filter(([source]) => setup.pulled.has(source)));
     if (pulled.size === 0) { await recorder.close(); return null; }
     const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log });
     return { async close() { await worker.close(); await recorder.close(); } };
