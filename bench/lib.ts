@@ -1,6 +1,6 @@
 // Small helpers shared by the benches: timing, percentiles, peak memory sampling, the JSON result line,
 // the database backend measured, a policy with the per-user throttles raised.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -79,7 +79,7 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** Pids of every process whose command name is `command` (ferretdb, postgres, redis-server). */
+/** Pids of every process whose command name is `command` (postgres: a shared server, all its backends). */
 function pidsOf(command: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -91,22 +91,66 @@ function pidsOf(command: string): number[] {
   return pids;
 }
 
+/** Socket inodes listening on a TCP port (IPv4 and IPv6), from /proc/net/tcp*. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is "ADDR:PORT" in hex; state 0A is LISTEN; column 9 is the inode.
+      if (cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A' && cols[9]) inodes.add(cols[9]);
+    }
+  }
+  return inodes;
+}
+
 /**
- * CPU used per process group between `start()` and `stop()`: named pids (this process, a child) and every
- * process of the given command names. Where a bench's time goes when several processes share the cores.
+ * The process listening on `port`: this bench's own Redis or FerretDB, not another one that happens to
+ * run on the same (shared) machine under the same command name.
  */
-export function cpuMeter(named: Record<string, number>, commands: string[]): { stop(): Record<string, number> } {
-  const read = (): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(named)) out[name] = cpuSecondsOf(pid);
-    for (const command of commands) out[command] = pidsOf(command).reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+export function pidListeningOn(port: number): number | undefined {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try { fds = readdirSync(`/proc/${entry}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(entry);
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU used per process group between `start()` and `stop()`: named pids (this process, a child, a
+ * service found by its port) and every process of the given command names. Counted per pid, so a
+ * process that exits or starts in between never makes a figure negative. Where a bench's time goes when
+ * several processes share the cores.
+ */
+export function cpuMeter(named: Record<string, number | undefined>, commands: string[]): { stop(): Record<string, number> } {
+  const read = (): Map<string, Map<number, number>> => {
+    const out = new Map<string, Map<number, number>>();
+    for (const [name, pid] of Object.entries(named)) if (pid !== undefined) out.set(name, new Map([[pid, cpuSecondsOf(pid)]]));
+    for (const command of commands) out.set(command, new Map(pidsOf(command).map((pid) => [pid, cpuSecondsOf(pid)])));
     return out;
   };
   const before = read();
   return {
     stop: () => {
-      const after = read();
-      return Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]));
+    const after = read();
+      return Object.fromEntries([...after].map(([name, pids]) => {
+        const was = before.get(name) ?? new Map<number, number>();
+        let used = 0;
+        for (const [pid, cpu] of pids) used += Math.max(0, cpu - (was.get(pid) ?? 0));
+        return [name, used];
+      }));
     },
   };
 }

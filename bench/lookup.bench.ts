@@ -50,7 +50,7 @@ import { AUDIT_QUEUE } from '../bot/queue/audit-producer.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { indexEqualityPushdown } from './ferretdb-pg.ts';
 import { runnable } from './processes.ts';
-import { databaseBackend, cpuMeter, now, percentile, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
+import { databaseBackend, cpuMeter, now, percentile, pidListeningOn, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
 import type { Ask, LoadReply, LoadRequest } from './lookup-load.ts';
 
 const CUSTOMERS = Number(process.env.BENCH_LOOKUP_CUSTOMERS ?? 100_000);
@@ -238,7 +238,10 @@ async function main(): Promise<void> {
       if (reply.type !== 'driven') throw new Error('load generator did not drive');
       return reply;
     };
-    const meter = (named: Record<string, number>) => cpuMeter({ bot: process.pid, load: load.child.pid!, ...named }, ['ferretdb', 'postgres', 'redis-server']);
+    // This bench's own FerretDB and Redis, found by their ports (other ones may share the machine);
+    // PostgreSQL is the machine's server, counted whole.
+    const services = { ferretdb: pidListeningOn(Number(new URL(section(config, 'mongo').uri).port)), 'redis-server': pidListeningOn(Number(new URL(section(config, 'redis').url).port)) };
+    const meter = (named: Record<string, number>) => cpuMeter({ bot: process.pid, load: load.child.pid!, ...services, ...named }, ['postgres']);
 
     const baseline = await startBaseline(section(config, 'mongo'), cipher, slack, section(config, 'redis').url);
     await drive(baseline.url, pick(WARMUP, 0));
