@@ -80,9 +80,10 @@ export class FakeJiandaoyun {
 
   /** Sends one 数据推送 delivery to `url`, signed as documented; `tamper` alters it after signing. */
   async deliver(url: string, secret: string, op: 'data_create' | 'data_update' | 'data_remove', id: string, opts: {
-    deliverId?: string; timestamp?: number; nonce?: string; tamper?: (d: { body: string; headers: Record<string, string>; query: URLSearchParams }) => void;
+    deliverId?: string; timestamp?: number; nonce?: string; data?: Record<string, unknown>; tamper?: (d: { body: string; headers: Record<string, string>; query: URLSearchParams }) => void;
   } = {}): Promise<Response> {
-    const data = op === 'data_remove' ? { _id: id } : this.view(id) ?? { _id: id };
+    // `data` lets a test send an older snapshot (a delivery that arrives after a newer one).
+    const data = opts.data ?? (op === 'data_remove' ? { _id: id } : this.view(id) ?? { _id: id });
     const body = JSON.stringify({ op, data });
     const timestamp = String(opts.timestamp ?? Math.floor(this.opts.clock.now().getTime() / 1000));
     const nonce = opts.nonce ?? randomBytes(3).toString('hex');
