@@ -4,8 +4,12 @@
 // stored (duplicates applied once, reordered deliveries ending on the current record), a forgery
 // battery with no side effect, and quota exhaustion then recovery from the stored cursor.
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import { loadSyncConfig } from '../bot/config-sync.ts';
 import { closeServer, createHttpServer, listen } from '../bot/http/server.ts';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
@@ -19,9 +23,11 @@ import { jiandaoyunConnector } from '../bot/sync/jiandaoyun/index.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { RateBudget } from '../bot/sync/rate-budget.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
+import { buildSync } from '../bot/sync/setup.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
 import { WEBHOOK_PATH, webhookRoutes } from '../bot/sync/webhook-route.ts';
 import { FakeJiandaoyun } from './fakes/jiandaoyun.ts';
+import { runCli } from './helpers/run-custos.ts';
 import { RecordingAudit } from './helpers/sync-model-source.ts';
 import { testDatabase } from './helpers/services.ts';
 
@@ -278,4 +284,49 @@ test('settings: every problem at once, named by its full setting', (t) => {
   t.regex(err!.message, /CUSTOS_SYNC_CRM_CN_API_URL must be an http\(s\) URL/);
   const ok = loadJdyConfig('jiandaoyun', { CUSTOS_SYNC_JIANDAOYUN_API_KEY: API_KEY, CUSTOS_SYNC_JIANDAOYUN_APP_ID: APP_ID, CUSTOS_SYNC_JIANDAOYUN_ENTRY_ID: ENTRY_ID });
   t.deepEqual(ok, { apiUrl: 'https://api.jiandaoyun.com', apiKey: API_KEY, appId: APP_ID, entryId: ENTRY_ID, webhookSecret: null });
+});
+
+test('custos sync check names the mapped field the form lacks and the field whose sample values fail (never a value); a good mapping passes', async (t) => {
+  const clock = new TestClock();
+  const fake = new FakeJiandaoyun({ apiKey: API_KEY, appId: APP_ID, entryId: ENTRY_ID, clock });
+  const url = await fake.start();
+  t.teardown(() => fake.close());
+  for (let i = 1; i <= 5; i++) fake.create(customer(i, i <= 2 ? { phone: 'not-a-phone-555' } : {}));
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-jdy-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const good = readFileSync(new URL('./fixtures/sync/jiandaoyun.yaml', import.meta.url), 'utf8');
+  writeFileSync(path.join(dir, 'jiandaoyun.yaml'), good.replace('  phone: phone\n', '  phone: phone\n  email: mail\n'));
+  const env = {
+    CUSTOS_SYNC_SOURCES: 'jiandaoyun', CUSTOS_SYNC_MAPPINGS: dir, CUSTOS_SYNC_JIANDAOYUN_API_URL: url, CUSTOS_SYNC_JIANDAOYUN_API_KEY: API_KEY,
+    CUSTOS_SYNC_JIANDAOYUN_APP_ID: APP_ID, CUSTOS_SYNC_JIANDAOYUN_ENTRY_ID: ENTRY_ID,
+  };
+  const bad = await runCli(['sync', 'check', 'jiandaoyun'], env);
+  t.not(bad.code, 0);
+  t.regex(bad.stdout, /5 sample record\(s\)/);
+  t.regex(bad.stdout, /problem: email: maps from "mail", which jiandaoyun does not have/);
+  t.regex(bad.stdout, /problem: phone: 2 of 5 sample record\(s\) fail/);
+  t.false(`${bad.stdout}${bad.stderr}`.includes('not-a-phone-555'), 'no value is shown');
+  t.regex(bad.stderr, /the jiandaoyun mapping has 2 problem\(s\)/);
+
+  writeFileSync(path.join(dir, 'jiandaoyun.yaml'), good);
+  for (const id of [...fake.records.keys()].slice(0, 2)) fake.update(id, { phone: '13900000000' });
+  const ok = await runCli(['sync', 'check', 'jiandaoyun'], env);
+  t.is(ok.code, 0, ok.stdout + ok.stderr);
+  t.regex(ok.stdout, /mapping OK/);
+});
+
+test('buildSync registers the 简道云 connector and mounts its webhook route only when a secret is set', async (t) => {
+  const db = await testDatabase(import.meta.url);
+  t.teardown(db.drop);
+  const fixtures = fileURLToPath(new URL('./fixtures/sync/', import.meta.url));
+  const env = { CUSTOS_SYNC_JIANDAOYUN_API_KEY: API_KEY, CUSTOS_SYNC_JIANDAOYUN_APP_ID: APP_ID, CUSTOS_SYNC_JIANDAOYUN_ENTRY_ID: ENTRY_ID };
+  const deps = { conn: db.conn, cipher, recorder: new RecordingAudit(), clock: new TestClock(), logger: createLogger({ level: 'silent' }) };
+  const config = loadSyncConfig({ CUSTOS_SYNC_SOURCES: 'jiandaoyun', CUSTOS_SYNC_MAPPINGS: fixtures });
+  const without = await buildSync(config, { ...deps, env });
+  t.true(without.pulled.has('jiandaoyun'));
+  t.deepEqual(without.routes.map((r) => ('path' in r ? r.path : r.prefix)), []);
+  const withSecret = await buildSync(config, { ...deps, env: { ...env, CUSTOS_SYNC_JIANDAOYUN_WEBHOOK_SECRET: SECRET } });
+  t.deepEqual(withSecret.routes.map((r) => ('path' in r ? r.path : r.prefix)), ['/sync/v1/jiandaoyun/webhook']);
+  const broken = await t.throwsAsync(() => buildSync(config, { ...deps, env: {} }));
+  t.regex(broken!.message, /CUSTOS_SYNC_JIANDAOYUN_API_KEY is required/);
 });
