@@ -330,3 +330,28 @@ test('buildSync registers the 简道云 connector and mounts its webhook route o
   const broken = await t.throwsAsync(() => buildSync(config, { ...deps, env: {} }));
   t.regex(broken!.message, /CUSTOS_SYNC_JIANDAOYUN_API_KEY is required/);
 });
+
+test('a record edited again while its window is being paged (behind the scan) lands in the next window, not lost', async (t) => {
+  const clock = new TestClock();
+  const fake = new FakeJiandaoyun({ apiKey: API_KEY, appId: APP_ID, entryId: ENTRY_ID, clock });
+  const url = await fake.start();
+  t.teardown(() => fake.close());
+  const ids = seed(fake, 1, 150);
+  clock.advance(120_000);
+  const connector = jiandaoyunConnector({
+    source: 'jiandaoyun', mapping, clock, logger: createLogger({ level: 'silent' }),
+    env: { CUSTOS_SYNC_JIANDAOYUN_API_URL: url, CUSTOS_SYNC_JIANDAOYUN_API_KEY: API_KEY, CUSTOS_SYNC_JIANDAOYUN_APP_ID: APP_ID, CUSTOS_SYNC_JIANDAOYUN_ENTRY_ID: ENTRY_ID },
+    budget: (perSecond) => new RateBudget({ source: 'jiandaoyun', perSecond, share: 1, clock, sleep: async (ms) => { clock.advance(ms); } }),
+  });
+  const first = await connector.readChanges(null);
+  t.false(first.done);
+  fake.update(ids[5]!, { name: '翻页时修改' }); // behind the scan: its id was on the first page
+  const second = await connector.readChanges(first.nextCursor);
+  t.true(second.done);
+  t.false(second.changes.some((c) => c.sourceId === ids[5]), 'this window has passed the record');
+  clock.advance(120_000);
+  const next = await connector.readChanges(second.nextCursor);
+  const again = next.changes.find((c) => c.sourceId === ids[5]);
+  t.is(again?.op === 'upsert' ? again.fields.name : undefined, '翻页时修改');
+  t.is(next.changes.length, 1, 'only that record changed since');
+});
