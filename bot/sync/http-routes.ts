@@ -1,4 +1,5 @@
-// The sync routes a bot runtime mounts on its HTTP server: one push route per source with a push secret.
+// The sync routes a bot runtime mounts on its HTTP server: one push route per source with a push secret,
+// one webhook route per source whose connector verifies webhooks (bot/sync/webhook-route.ts).
 // No CUSTOS_SYNC_SOURCES, no routes (sync is off).
 import { loadSyncConfig } from '../config-sync.ts';
 import type { Route } from '../http/server.ts';
@@ -10,6 +11,6 @@ export async function syncHttpRoutes(services: Pick<BotServices, 'conn' | 'ciphe
   const config = loadSyncConfig(env);
   if (config.sources.length === 0) return [];
   const { routes } = await buildSync(config, { ...services, logger });
-  logger.info({ sources: config.sources, pushRoutes: routes.length }, 'sync: push routes mounted');
+  logger.info({ sources: config.sources, routes: routes.length }, 'sync: push and webhook routes mounted');
   return routes;
 }

@@ -19,6 +19,8 @@ import { loadMapping, type SyncMapping } from './mapping.ts';
 import { PushOnlyConnector } from './push-connector.ts';
 import { RateBudget } from './rate-budget.ts';
 import { pushRoutes } from './push-route.ts';
+import { jiandaoyunConnector } from './jiandaoyun/index.ts';
+import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
 import { SyncRunner } from './runner.ts';
 import { SyncStore } from './sync-store.ts';
 import type { Connector } from './types.ts';
@@ -39,7 +41,9 @@ export interface ConnectorContext {
 
 /** Connectors by name (the mapping's `connector`, else the source's name); a new CRM adds one line here. */
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
-export const CONNECTORS: Record<string, ConnectorFactory> = {};
+export const CONNECTORS: Record<string, ConnectorFactory> = {
+  jiandaoyun: jiandaoyunConnector,
+};
 
 export interface SyncSetup {
   store: SyncStore;
@@ -81,6 +85,7 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
   const runners = new Map<string, SyncRunner>();
   const pulled = new Set<string>();
   const missing: string[] = [];
+  const hooked: WebhookSource[] = [];
   for (const [source, mapping] of mappings) {
     const factory = factories[mapping.connector ?? source];
     if (!factory && !config.pushSecrets.has(source)) { missing.push(source); continue; }
@@ -89,11 +94,18 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
       budget: (perSecond) => new RateBudget({ source, perSecond, share: config.quotaShare, clock: deps.clock }),
     };
     if (factory) pulled.add(source);
-    runners.set(source, new SyncRunner(syncDeps, factory ? factory(ctx) : new PushOnlyConnector(source), mapping));
+    const connector: Connector = factory ? factory(ctx) : new PushOnlyConnector(source);
+    const runner = new SyncRunner(syncDeps, connector, mapping);
+    runners.set(source, runner);
+    if (connector.verifyWebhook) hooked.push({ source, connector, runner });
   }
   if (missing.length) {
     throw new CustosError(ErrorCode.ConfigInvalid, `sync source(s) ${missing.join(', ')} have no connector; give each a push secret (CUSTOS_SYNC_PUSH_SECRET_<SOURCE>) so its system can push to /sync/v1/<source>/records`, { sources: missing });
   }
-  const routes = pushRoutes([...config.pushSecrets].map(([source, secret]) => ({ source, secret, runner: runners.get(source)! })), { store, clock: deps.clock, logger: deps.logger });
+  const routeDeps = { store, clock: deps.clock, logger: deps.logger };
+  const routes = [
+    ...pushRoutes([...config.pushSecrets].map(([source, secret]) => ({ source, secret, runner: runners.get(source)! })), routeDeps),
+    ...webhookRoutes(hooked, routeDeps),
+  ];
   return { store, runners, pulled, routes };
 }

@@ -32,7 +32,8 @@ export interface SourceField { name: string; type: string }
  */
 export interface QuotaSignal { used?: number; limit?: number; retryAfterMs?: number }
 
-export interface WebhookRequest { headers: Record<string, string | undefined>; body: Buffer }
+/** A webhook as received: raw body (verified before parsing), headers, and the query string (简道云 signs `timestamp` and `nonce` given there). */
+export interface WebhookRequest { headers: Record<string, string | string[] | undefined>; body: Buffer; query?: URLSearchParams }
 
 export interface Connector {
   readonly source: string;

@@ -1,5 +1,6 @@
-// `custos sync run SOURCE [--full]` and `custos sync status`: one sync run of a configured CRM source
-// now (the worker runs them on CUSTOS_SYNC_INTERVAL), and each source's cursor, last run and counts.
+// `custos sync run SOURCE [--full]`, `custos sync status` and `custos sync check SOURCE`: one sync run of a
+// configured CRM source now (the worker runs them on CUSTOS_SYNC_INTERVAL), each source's cursor, last
+// run and counts, and the mapping checked against the live source (bot/sync/check.ts).
 import type { Command } from 'commander';
 import { loadSyncConfig } from '../../config-sync.ts';
 import { loadConfig } from '../../config.ts';
@@ -54,6 +55,31 @@ async function status(): Promise<void> {
   }
 }
 
+/** The mapping against the live source (fields and a sample page); no database, no audit queue needed. */
+async function check(source: string): Promise<void> {
+  // Loaded here, not at the top: only this command needs the connectors and the checker.
+  const [{ default: path }, { loadMapping }, { CONNECTORS }, { RateBudget }, { checkSource }] = await Promise.all([
+    import('node:path'), import('../../sync/mapping.ts'), import('../../sync/setup.ts'), import('../../sync/rate-budget.ts'), import('../../sync/check.ts'),
+  ]);
+  const syncConfig = loadSyncConfig();
+  if (!syncConfig.sources.includes(source)) {
+    throw new CustosError(ErrorCode.SyncSourceUnknown, `no sync source "${source}": CUSTOS_SYNC_SOURCES lists ${syncConfig.sources.join(', ') || 'none'}`, { source });
+  }
+  const mapping = await loadMapping(path.join(syncConfig.mappingsDir, `${source}.yaml`));
+  const factory = CONNECTORS[mapping.connector ?? source];
+  if (!factory) throw new CustosError(ErrorCode.SyncSourceUnknown, `${source} has no connector (a push source): there is no source to check against; each pushed line is checked as it arrives`, { source });
+  const connector = factory({
+    source, mapping, env: process.env, clock: systemClock, logger: createLogger({ level: 'warn', name: 'sync' }),
+    budget: (perSecond) => new RateBudget({ source, perSecond, share: syncConfig.quotaShare, clock: systemClock }),
+  });
+  const r = await checkSource(mapping, connector);
+  process.stdout.write(`sync check ${source}: ${r.sourceFields} source field(s), ${r.sampled} sample record(s)\n`);
+  if (r.unmapped.length) process.stdout.write(`  not mapped (information): ${r.unmapped.join(', ')}\n`);
+  for (const p of r.problems) process.stdout.write(`  problem: ${p}\n`);
+  if (r.problems.length) throw new CustosError(ErrorCode.SyncMappingInvalid, `the ${source} mapping has ${r.problems.length} problem(s), listed above; fix ${path.join(syncConfig.mappingsDir, `${source}.yaml`)} or the source`, { source });
+  process.stdout.write('  mapping OK\n');
+}
+
 export function register(program: Command): void {
   const sync = program.command('sync').description('keep customers in step with a CRM (Salesforce, 简道云, pushed systems)');
   sync.command('run <SOURCE>')
@@ -80,4 +106,16 @@ Examples:
   $ custos sync status
 `)
     .action(status);
+  sync.command('check <SOURCE>')
+    .description('check SOURCE\'s mapping against the live source: its field list and a sample page')
+    .addHelpText('after', `
+Needs CUSTOS_SYNC_SOURCES, the mapping file and the source's own settings (CUSTOS_SYNC_<SOURCE>_…); no
+database. Names every mapped field the source lacks and every field whose sample values fail the
+import's row schema (with how many and why, never a value), and lists source fields the mapping does
+not read. Exits non-zero when there is a problem.
+
+Examples:
+  $ custos sync check jiandaoyun
+`)
+    .action(check);
 }
