@@ -11,6 +11,7 @@ import test from 'ava';
 import { loadConfig, section } from '../bot/config.ts';
 import { parseAnchors, anchorLine } from '../bot/core/audit-anchors.ts';
 import { sealSignature, type ArchiveSeal } from '../bot/core/audit-archive.ts';
+import { newEventId } from '../bot/core/audit-event.ts';
 import { systemClock } from '../bot/core/ports.ts';
 import { createLogger } from '../bot/logger.ts';
 import { createAuditProducer, type AuditProducer } from '../bot/queue/audit-producer.ts';
@@ -110,14 +111,20 @@ test.serial('a stream sink that has not delivered the range blocks the archive, 
 });
 
 test.serial('a crash between writing the bundle and finishing the removal: the log still verifies, a re-run finishes', async (t) => {
-  const crashing = archiver({ beforeRemove: async (from) => { if (from > 10) throw new Error('injected crash'); } });
+  let recordedFirst = false;
+  const crashing = archiver({
+    beforeRemove: async (from) => {
+      // Before the first record goes, audit.archive was accepted: the worker stores it.
+      if (from === 1) recordedFirst = await until(async () => (await archiveEvents(1)).length === 1);
+      if (from > 10) throw new Error('injected crash');
+    },
+  });
   await t.throwsAsync(crashing.archive(daysAgo(1200)), { message: 'injected crash' });
+  t.true(recordedFirst, 'audit.archive is in the chain before anything is removed');
   const records = new ArchiveRecords(db.conn.db!);
   const pending = await records.unfinished();
   t.like(pending, { firstSeq: 1, lastSeq: 30, checkpoint: 1, state: 'removing' });
   t.is(await models.events.countDocuments({ seq: { $lte: 30 } }), 20, 'the first chunk was removed, the rest not yet');
-  // Recorded before anything was removed: the event reaches the chain.
-  t.true(await until(async () => (await archiveEvents(1)).length === 1));
   const mid = await verifyStoredChain(models, key);
   t.true(mid.ok, mid.problem?.problem);
   t.like(mid, { from: { n: 1, lastSeq: 30 }, archive: { state: 'removing' } });
@@ -129,7 +136,10 @@ test.serial('a crash between writing the bundle and finishing the removal: the l
   t.true(after.ok, after.problem?.problem);
   t.like(after, { from: { n: 1, lastSeq: 30 }, archive: { firstSeq: 1, lastSeq: 30, state: 'done' } });
   // The same event id both times: one audit.archive record, naming the range and the bundle's hash.
-  await new Promise((r) => setTimeout(r, 300));
+  // A marker recorded after the re-run's event: once it is stored, the queue ahead of it was drained.
+  const marker = newEventId(new Date());
+  await producer.record({ v: 1, eventId: marker, occurredAt: new Date().toISOString(), actor: { employeeId: null, platform: 'cli' }, channelKind: 'none', action: 'heartbeat', customerIds: [], fields: [], decision: 'allowed', ruleIds: [] });
+  t.true(await until(async () => (await models.events.countDocuments({ eventId: marker })) === 1));
   const evs = await archiveEvents(1);
   t.is(evs.length, 1);
   t.deepEqual(evs[0]!.archive, { firstSeq: 1, lastSeq: 30, checkpoint: 1, events: 30, bundleSha256: pending!.bundleSha256 });
