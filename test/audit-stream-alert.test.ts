@@ -8,11 +8,13 @@ import type { StreamSettings } from '../bot/config-stream.ts';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import { newEventId } from '../bot/core/audit-event.ts';
 import { systemClock } from '../bot/core/ports.ts';
+import { streamLagView } from '../bot/core/security/notices.ts';
 import { createLogger } from '../bot/logger.ts';
 import { channelNotices } from '../bot/runtime/security-notices.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { ChainWriter } from '../workers/audit/chain-writer.ts';
 import { startStreamWorker } from '../workers/stream/worker.ts';
+import { FakeLarkApi } from './fakes/lark-api.ts';
 import { FakeSlackApi } from './fakes/slack-api.ts';
 import { FakeSplunkHec } from './fakes/splunk-hec.ts';
 import { randomKey, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
@@ -78,4 +80,23 @@ test('a sink past the lag threshold: one message to the security channel per cro
 test('without a security channel there is no notifier: the lag stays a log line and a metric', (t) => {
   const config = loadConfig(testEnv('x', 'y', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'a'.repeat(32) }), { require: ['mongo'] });
   t.is(channelNotices(config, logger), null);
+});
+
+test('on Lark the same notice is a card in LARK_SECURITY_CHAT (red for the alert, green for the recovery)', async (t) => {
+  const chat = 'oc_securitygroup01';
+  const lark = new FakeLarkApi({ chats: [{ chatId: chat, mode: 'group', type: 'private', members: [] }] });
+  await lark.start();
+  t.teardown(() => lark.stop());
+  const config = loadConfig(testEnv('x', 'y', {
+    LARK_APP_ID: lark.appId, LARK_APP_SECRET: lark.appSecret, LARK_DOMAIN: lark.domain, LARK_SECURITY_CHAT: chat,
+  }), { require: ['mongo'] });
+  const notices = channelNotices(config, logger)!;
+  const at = new Date('2026-12-03T08:00:00Z');
+  await notices.notice(streamLagView({ sink: 'otlp', lag: 12_345, threshold: 10_000, recovered: false, at }, 'zh-CN'));
+  await notices.notice(streamLagView({ sink: 'otlp', lag: 3, threshold: 10_000, recovered: true, at }, 'zh-CN'));
+  const [alert, ok] = lark.sent().filter((m) => m.receiveId === chat);
+  t.regex(JSON.stringify(alert?.card), /审计流告警：otlp 落后 12345 条/);
+  t.regex(JSON.stringify(alert?.card), /"template":"red"/);
+  t.regex(JSON.stringify(ok?.card), /审计流已恢复：otlp/);
+  t.regex(JSON.stringify(ok?.card), /"template":"green"/);
 });
