@@ -147,7 +147,9 @@ const schema = z.object({
   // Where anomaly alert cards go (a Slack channel id, e.g. C0123ABCD); unset: alerts are only logged.
   CUSTOS_SECURITY_CHANNEL: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'CUSTOS_SECURITY_CHANNEL must be a Slack channel id such as C0123ABCD').optional(),
   // How long audit events are kept before they may be archived (PIPL Art. 55-56: at least 3 years).
-  CUSTOS_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1095, 'CUSTOS_AUDIT_RETENTION_DAYS must be at least 1095 (3 years)').max(36_500).default(1095),
+  CUSTOS_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1095, 'CUSTOS_AUDIT_RETENTION_DAYS must be at least 1095 (3 years): audit events are kept that long before `custos audit archive` may move them out').max(36_500).default(1095),
+  // Where `custos audit archive` writes its signed bundles (keep them on write-once storage afterwards).
+  CUSTOS_AUDIT_ARCHIVE_DIR: z.string().min(1).default('.data/audit-archive'),
   // After an archive: the signed checkpoint it ended at; chain verification starts there (unset: seq 1).
   CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: z.coerce.number().int().min(1, 'CUSTOS_AUDIT_ARCHIVED_CHECKPOINT must be a checkpoint number (1, 2, 3 …)').optional(),
   // Periodic access review (README: Access review): when cycles open, the period they look back on,
@@ -204,6 +206,8 @@ export interface Config {
   auditRetentionDays: number;
   /** The signed checkpoint the last archive ended at: verification starts there (unset: from seq 1). */
   auditArchivedCheckpoint: number | undefined;
+  /** Where `custos audit archive` writes bundles. */
+  auditArchiveDir: string;
   /** The periodic access review (workers/reviews). */
   review: ReviewSettings;
   /** SCIM 2.0 provisioning (bot/scim); undefined when no token is configured (the endpoint is off). */
@@ -392,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     securityChannel: r.CUSTOS_SECURITY_CHANNEL,
     auditRetentionDays: r.CUSTOS_AUDIT_RETENTION_DAYS,
     auditArchivedCheckpoint: r.CUSTOS_AUDIT_ARCHIVED_CHECKPOINT,
+    auditArchiveDir: r.CUSTOS_AUDIT_ARCHIVE_DIR,
     review: {
       schedule: { pattern: r.CUSTOS_REVIEW_SCHEDULE.trim().split(/\s+/).join(' '), tz: r.CUSTOS_REVIEW_TZ },
       lookbackDays: r.CUSTOS_REVIEW_LOOKBACK_DAYS,

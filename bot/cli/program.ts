@@ -24,6 +24,7 @@ Examples:
   custos policy explain --as zhang.wei@demo.custos.local --customer C-000001
   custos start                                 run the bot(s) and the workers (--only bot|worker|lark)
   custos audit verify                          check the audit chain and its signed checkpoints
+  custos audit archive --before 2023-01-01     move events past the retention window to a signed bundle
 
 Run \`custos <command> --help\` for the options of each command.`)
     .exitOverride();

@@ -87,6 +87,14 @@ export const auditEventSchema = z.strictObject({
     z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'meta keys must be identifiers'),
     z.union([freeText(200), z.number(), z.boolean()]),
   ).refine((m) => Object.keys(m).length <= 32, 'at most 32 meta entries').optional(),
+  // Its own slot rather than `meta`: a hex hash is not free text (its digit runs look like numbers).
+  archive: z.strictObject({
+    firstSeq: z.number().int().min(1),
+    lastSeq: z.number().int().min(1),
+    checkpoint: z.number().int().min(1),
+    events: z.number().int().min(1),
+    bundleSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex'),
+  }).optional(),
 });
 
 /**

@@ -16,6 +16,9 @@ export const AUDIT_ACTIONS = [
   'interaction.refused',
   // Provisioning from an identity provider over SCIM 2.0 (bot/scim); ids only, never names or e-mails.
   'scim.create', 'scim.update', 'scim.deactivate', 'scim.delete', 'scim.refused',
+  // Events past the retention window moved to a signed bundle (bot/store/audit-archiver.ts): recorded
+  // before they are removed from the live collection, with the range and the bundle's hash.
+  'audit.archive',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -44,6 +47,8 @@ export interface AuditEventInput {
   query?: { kind: (typeof AUDIT_QUERY_KINDS)[number]; hmac: string }; // HMAC of the raw query text
   correlationId?: string; // follows one platform request through logs and the audit record
   meta?: Record<string, string | number | boolean>; // small, non-PII facts (counts, durations)
+  /** audit.archive only: the archived seq range, its closing checkpoint and the bundle's SHA-256. */
+  archive?: { firstSeq: number; lastSeq: number; checkpoint: number; events: number; bundleSha256: string };
 }
 
 export interface AuditRecorder {

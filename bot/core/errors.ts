@@ -12,6 +12,8 @@ export const ErrorCode = {
   AuditUnavailable: 'custos_audit_unavailable',
   AuditEventInvalid: 'custos_audit_event_invalid',
   AuditAnchorsInvalid: 'custos_audit_anchors_invalid',
+  AuditArchiveRefused: 'custos_audit_archive_refused',
+  AuditArchiveInvalid: 'custos_audit_archive_invalid',
   CryptoKeyUnknown: 'custos_crypto_key_unknown',
   CryptoTampered: 'custos_crypto_tampered',
   EmployeeUnknown: 'custos_employee_unknown',

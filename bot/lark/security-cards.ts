@@ -6,6 +6,7 @@ import type { Employee } from '../core/domain.ts';
 import type { Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
+import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
 import { alertView, outcomeLine } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import type { LarkApi } from './api.ts';
@@ -17,8 +18,13 @@ export function securityDecisionOf(action: string): AdminDecision | undefined {
   return (Object.keys(ACTION_SECURITY) as AdminDecision[]).find((d) => ACTION_SECURITY[d] === action);
 }
 
+/** A notice without buttons (bot/core/security/notices.ts) to the security group; its key de-duplicates a retried send. */
+export async function postLarkSecurityNotice(api: LarkApi, chat: string, view: NoticeView): Promise<void> {
+  await api.sendCard('chat_id', chat, card(view.title, [text(view.lines.join('\n'))], view.tone === 'alert' ? 'red' : 'green'), view.key);
+}
+
 /** Posts alert cards to the security group; without one, alerts are only logged (bot/runtime/security.ts). */
-export class LarkSecurityAlerts implements SecurityAlerts {
+export class LarkSecurityAlerts implements SecurityAlerts, SecurityNotices {
   constructor(private readonly deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {}
 
   async alert(alert: AnomalyAlert): Promise<void> {
@@ -29,6 +35,10 @@ export class LarkSecurityAlerts implements SecurityAlerts {
     // One alert per detector, user and window (the core's tripOnce); the uuid makes Lark drop a retried
     // send, and names the detector: two detectors tripping on one lookup share its time but are two alerts.
     await this.deps.api.sendCard('chat_id', this.deps.chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.detector}-${alert.employeeId}-${alert.at.getTime()}`);
+  }
+
+  async notice(view: NoticeView): Promise<void> {
+    if (this.deps.chat) await postLarkSecurityNotice(this.deps.api, this.deps.chat, view);
   }
 }
 

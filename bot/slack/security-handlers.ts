@@ -8,6 +8,7 @@ import { userMessage, type Locale } from '../core/messages.ts';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
+import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
 import { alertView, outcomeLine } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { escapeMrkdwn } from './blocks.ts';
@@ -19,8 +20,17 @@ export const ACTION_SECURITY = { unfreeze: 'security_unfreeze', keep: 'security_
 
 type KnownBlock = types.KnownBlock;
 
-/** Posts alert cards; the Web API client is attached once the Bolt app exists. */
-export class SlackSecurityAlerts implements SecurityAlerts {
+/** A notice without buttons (bot/core/security/notices.ts) to the security channel. */
+export async function postSlackSecurityNotice(client: webApi.WebClient, channel: string, view: NoticeView): Promise<void> {
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: view.title.slice(0, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: view.lines.map(escapeMrkdwn).join('\n') } },
+  ];
+  await client.chat.postMessage({ channel, text: view.title, blocks });
+}
+
+/** Posts alert cards and notices; the Web API client is attached once the Bolt app exists. */
+export class SlackSecurityAlerts implements SecurityAlerts, SecurityNotices {
   private client: webApi.WebClient | undefined;
 
   constructor(private readonly deps: { channel: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {}
@@ -41,6 +51,10 @@ export class SlackSecurityAlerts implements SecurityAlerts {
       },
     ];
     await this.client.chat.postMessage({ channel: this.deps.channel, text: view.title, blocks });
+  }
+
+  async notice(view: NoticeView): Promise<void> {
+    if (this.client && this.deps.channel) await postSlackSecurityNotice(this.client, this.deps.channel, view);
   }
 }
 

@@ -3,6 +3,7 @@
 import type { SourcePort, StreamItem } from '../core/audit-stream-ports.ts';
 import { streamCheckpointOf, streamRecordOf } from '../core/audit-stream-record.ts';
 import type { Document, FindCursor } from 'mongodb';
+import { ArchiveRecords } from './audit-archive-store.ts';
 import type { AuditModels } from './audit-model.ts';
 
 class ChainGap extends Error {}
@@ -22,6 +23,7 @@ function gapless(items: StreamItem[], afterSeq: number, what: string): StreamIte
  * Reads are serialised: the read-ahead (`prefetching`) and the follower share the cursor.
  */
 export function eventSource(models: AuditModels): SourcePort<StreamItem> {
+  const archives = new ArchiveRecords(models.events.db.db!);
   let cursor: FindCursor<Document> | null = null;
   let at = -1; // the seq the open cursor continues after
   let queue: Promise<unknown> = Promise.resolve();
@@ -47,9 +49,13 @@ export function eventSource(models: AuditModels): SourcePort<StreamItem> {
     }
   }
 
-  async function read(afterSeq: number, limit: number): Promise<StreamItem[]> {
+  async function read(asked: number, limit: number): Promise<StreamItem[]> {
+    let afterSeq = asked;
     if (!cursor || at !== afterSeq) {
       await cursor?.close().catch(() => undefined);
+      // Records up to an archive's end may be gone (custos audit archive refuses while a sink still
+      // needs them): a new sink, or a rewind, continues after them instead of stopping at a "gap".
+      afterSeq = Math.max(afterSeq, await archives.archivedThrough());
       cursor = open(afterSeq, limit);
       at = afterSeq;
     }

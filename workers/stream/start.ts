@@ -5,6 +5,7 @@ import mongoose from 'mongoose';
 import { loadStreamConfig } from '../../bot/config-stream.ts';
 import { section, type Config } from '../../bot/config.ts';
 import type { Logger } from '../../bot/logger.ts';
+import { channelNotices } from '../../bot/runtime/security-notices.ts';
 import { startStreamWorker, type RunningStream } from './worker.ts';
 
 export const STREAM_CONFIG_SECTIONS = ['mongo'] as const;
@@ -18,7 +19,10 @@ export async function startStream(config: Config, logger: Logger): Promise<Runni
   const mongo = section(config, 'mongo');
   const conn = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
   try {
-    const stream = await startStreamWorker(conn, settings, logger.child({ worker: 'stream' }));
+    const log = logger.child({ worker: 'stream' });
+    // Lag alerts also go to the security channel(s) when a chat platform and its channel are configured.
+    const notices = channelNotices(config, log);
+    const stream = await startStreamWorker(conn, settings, log, notices ? { notices, locale: config.defaultLocale } : null);
     return {
       async close() {
         await stream.close();

@@ -2,10 +2,15 @@
 // the event chain and one for the signed checkpoints; for each anchor (file, URL), one follower for the
 // checkpoints. Followers run independently: a sink that is down only grows its own lag, retried with
 // exponential back-off, and catches up in order when it is back. Past CUSTOS_STREAM_LAG_ALERT records
-// behind, the sink's lag is reported as an error log line (and in custos_audit_stream_lag{sink}).
+// behind, the sink's lag is reported as an error log line (and in custos_audit_stream_lag{sink}) and as
+// a message to the security channel, once per crossing; going back under the threshold sends a
+// recovery message. The crossing is remembered per process: a restart while a sink is still behind
+// tells the channel again (better twice than never).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from 'mongoose';
 import type { StreamSettings, StreamSinkSettings } from '../../bot/config-stream.ts';
+import type { Locale } from '../../bot/core/messages.ts';
+import { streamLagView, type SecurityNotices } from '../../bot/core/security/notices.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { auditModels, type AuditModels } from '../../bot/store/audit-model.ts';
 import { MongoStreamCursors } from '../../bot/store/audit-stream-cursors.ts';
@@ -31,7 +36,10 @@ function sinkFor(s: StreamSinkSettings): { sink: Sink; rewind: number } {
 
 interface Lane { key: string; follower: Follower<StreamItem>; events: boolean }
 
-export async function startStreamWorker(conn: Connection, settings: StreamSettings, logger: Logger): Promise<RunningStream> {
+/** Where lag alerts go besides the log: the security channel (bot/runtime/security-notices.ts). */
+export interface StreamAlerting { notices: SecurityNotices; locale: Locale; now?: () => Date }
+
+export async function startStreamWorker(conn: Connection, settings: StreamSettings, logger: Logger, alerting?: StreamAlerting | null): Promise<RunningStream> {
   const models: AuditModels = await auditModels(conn);
   const cursors = new MongoStreamCursors(conn);
   const sinks: Sink[] = [];
@@ -49,6 +57,7 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
   if (settings.anchorFile) { const sink = new AnchorFileSink(settings.anchorFile); sinks.push(sink); lane(sink, 'anchor-file:checkpoints', false, 0); }
   if (settings.anchorUrl) { const sink = new AnchorUrlSink(settings.anchorUrl); sinks.push(sink); lane(sink, 'anchor-url:checkpoints', false, 0); }
 
+  const alertingTo = alerting ?? null;
   let stopping = false;
   const wake = new AbortController();
 
@@ -82,12 +91,22 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
   async function checkLag(l: Lane, log: Logger, alerting: boolean): Promise<boolean> {
     try {
       const lag = (await chainEnd(models)) - (await cursors.read(l.key)).seq;
+      const crossed = lag > settings.lagAlert !== alerting;
       if (lag > settings.lagAlert && !alerting) log.error({ lag, threshold: settings.lagAlert }, 'audit stream: ALERT sink lag past CUSTOS_STREAM_LAG_ALERT');
       if (lag <= settings.lagAlert && alerting) log.info({ lag }, 'audit stream: sink lag back under the threshold');
+      if (crossed) await tellChannel(l.key, lag, !(lag > settings.lagAlert), log);
       return lag > settings.lagAlert;
     } catch {
       return alerting;
     }
+  }
+
+  /** Only a crossing is told (the caller keeps the state); a failed post is logged, never retried per tick. */
+  async function tellChannel(sink: string, lag: number, recovered: boolean, log: Logger): Promise<void> {
+    if (!alertingTo) return;
+    const at = (alertingTo.now ?? (() => new Date()))();
+    await alertingTo.notices.notice(streamLagView({ sink, lag, threshold: settings.lagAlert, recovered, at }, alertingTo.locale))
+      .catch((err: Error) => log.warn({ err: { name: err.name } }, 'audit stream: lag message to the security channel failed'));
   }
 
   for (const l of lanes) await cursors.register(l.key);

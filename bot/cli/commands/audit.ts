@@ -11,6 +11,7 @@ import { auditModels } from '../../store/audit-model.ts';
 import { parseAnchors } from '../../core/audit-anchors.ts';
 import type { AuditCheckpoint } from '../../core/audit-event.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
+import { registerArchive, verifyBundle } from './audit-archive.ts';
 
 export const VERIFY_EXIT_BROKEN = 1;
 
@@ -31,7 +32,8 @@ function readAnchors(file: string, signingKey: Buffer): AuditCheckpoint[] {
   return parseAnchors(text, signingKey);
 }
 
-async function verify(flags: { fromCheckpoint?: number; anchors?: string }): Promise<void> {
+async function verify(flags: { fromCheckpoint?: number; anchors?: string; archive?: string }): Promise<void> {
+  if (flags.archive !== undefined) { await verifyBundle(flags.archive); return; }
   const config = loadConfig(process.env, { require: ['mongo', 'audit'] });
   const anchors = flags.anchors === undefined ? undefined : readAnchors(flags.anchors, section(config, 'audit').signingKey);
   const mongo = section(config, 'mongo');
@@ -43,7 +45,9 @@ async function verify(flags: { fromCheckpoint?: number; anchors?: string }): Pro
     // The latest checkpoint's signature, for operators to note down outside the database: a checkpoint
     // deleted together with the records it vouches for is only noticed against such an outside copy.
     const cpLine = cp ? `latest checkpoint #${cp.n} covers seq ${cp.lastSeq}, signature ${cp.sig}` : 'no checkpoints yet';
-    const fromLine = result.from ? `verified from archived checkpoint #${result.from.n} (seq 1-${result.from.lastSeq} archived), signature ${result.from.sig}\n` : '';
+    const a = result.archive;
+    const archiveNote = a && a.checkpoint === result.from?.n ? ` by custos audit archive, bundle SHA-256 ${a.bundleSha256}${a.state === 'done' ? '' : ' (removal unfinished: run custos audit archive again)'}` : '';
+    const fromLine = result.from ? `verified from archived checkpoint #${result.from.n} (seq 1-${result.from.lastSeq} archived${archiveNote}), signature ${result.from.sig}\n` : '';
     if (result.ok && result.events === 0 && !result.from && !cp) {
       // Not "chain intact": an empty log usually means the wrong database (e.g. the demo's is custos_demo).
       process.stdout.write(`the audit log is empty: no events in database "${mongo.db}", nothing to verify`
@@ -74,6 +78,12 @@ Examples:
   $ custos audit verify
   $ custos audit verify --from-checkpoint 12     # seq 1 to checkpoint 12 were archived
   $ custos audit verify --anchors /var/lib/custos/anchors.jsonl   # also against checkpoints kept outside the database
+  $ custos audit verify --archive custos-audit-seq-1-48210.jsonl.gz  # one archive bundle alone
+
+After \`custos audit archive\`, the walk starts at the archive's closing checkpoint by itself (the archive
+record in the database, signed): the first live event must link to the archive's closing hash.
+With --archive BUNDLE, only the bundle is checked (needs CUSTOS_AUDIT_SIGNING_KEY, no database): its
+seal's signature, every record's hash and MAC, the links, the checkpoints and the closing checkpoint.
 
 With --anchors FILE (JSON lines of signed checkpoints, as the audit stream writes to
 CUSTOS_STREAM_ANCHOR_FILE or a SIEM holds), the chain must also agree with every anchored checkpoint:
@@ -86,6 +96,8 @@ export function register(program: Command): void {
     .description('walk the audit chain and its signed checkpoints; exit 0 if intact, 1 naming the first bad seq')
     .option('--from-checkpoint <N>', 'start at signed checkpoint N: the records it covers were archived (compare its printed signature with your archived copy); default CUSTOS_AUDIT_ARCHIVED_CHECKPOINT', checkpointNumber)
     .option('--anchors <FILE>', 'also check the chain against signed checkpoints kept outside the database (JSON lines)')
+    .option('--archive <BUNDLE>', 'check one archive bundle alone (written by custos audit archive) instead of the database')
     .addHelpText('after', VERIFY_HELP)
     .action(verify);
+  registerArchive(audit);
 }
