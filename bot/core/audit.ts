@@ -16,6 +16,10 @@ export const AUDIT_ACTIONS = [
   'interaction.refused',
   // Provisioning from an identity provider over SCIM 2.0 (bot/scim); ids only, never names or e-mails.
   'scim.create', 'scim.update', 'scim.deactivate', 'scim.delete', 'scim.refused',
+  // The policy files a process loaded at start: version and each file's SHA-256 (bot/runtime/policy-load.ts).
+  'policy.load',
+  // A DPO report written (bot/reports): which report, its period and id; ids only, like every event.
+  'report.generate',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
