@@ -44,7 +44,9 @@ export function policyLoadFacts(ruleIds: readonly string[]): { version: string; 
  * event is accepted before the first lookup); when the queue is down, it is retried in the background
  * with the same event id (the log keeps it once) until accepted or `stop()` is called.
  */
-export async function recordPolicyLoad(recorder: AuditRecorder, policy: Policy, component: string, clock: Clock, logger: Logger): Promise<() => void> {
+export async function recordPolicyLoad(
+  recorder: AuditRecorder, policy: Policy, component: string, clock: Clock, logger: Logger, retryMs = RETRY_MS,
+): Promise<() => void> {
   const event = policyLoadEvent(policy, component, clock.now());
   let timer: NodeJS.Timeout | undefined;
   const attempt = async (): Promise<void> => {
@@ -52,7 +54,7 @@ export async function recordPolicyLoad(recorder: AuditRecorder, policy: Policy, 
       await recorder.record(event);
     } catch {
       logger.warn({ version: policy.version }, 'policy.load could not be recorded yet (audit queue down); retrying');
-      timer = setTimeout(() => { void attempt(); }, RETRY_MS);
+      timer = setTimeout(() => { void attempt(); }, retryMs);
       timer.unref();
     }
   };
