@@ -15,6 +15,8 @@ export interface Policy {
   /** sha256 over the files' names and contents: abilities are cached per principal and version. */
   version: string;
   files: string[];
+  /** Each file's SHA-256 (hex) as loaded: recorded in the `policy.load` audit event (DPO compliance pack). */
+  fileDigests?: { file: string; sha256: string }[];
   settings: Settings;
   rules: (PolicyRule & { file: string })[];
   context: (ContextRule & { file: string })[];
@@ -102,6 +104,7 @@ export function checkPolicyTexts(entries: { file: string; text: string }[]): { p
     policy: {
       version: hash.digest('hex').slice(0, 16),
       files: entries.map((e) => e.file),
+      fileDigests: entries.map((e) => ({ file: e.file, sha256: createHash('sha256').update(e.text).digest('hex') })),
       settings: parts.find((p) => p.policy.settings)?.policy.settings ?? DEFAULT_SETTINGS,
       rules: parts.flatMap((p) => tag(p.file, p.policy.rules)),
       context: parts.flatMap((p) => tag(p.file, p.policy.context)),

@@ -19,6 +19,10 @@ export const AUDIT_ACTIONS = [
   // Events past the retention window moved to a signed bundle (bot/store/audit-archiver.ts): recorded
   // before they are removed from the live collection, with the range and the bundle's hash.
   'audit.archive',
+  // The policy files a process loaded at start: version and each file's SHA-256 (bot/runtime/policy-load.ts).
+  'policy.load',
+  // A DPO report written (bot/reports): which report, its period and id; ids only, like every event.
+  'report.generate',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

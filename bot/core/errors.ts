@@ -21,6 +21,7 @@ export const ErrorCode = {
   EmployeeOffboarded: 'custos_employee_offboarded',
   QueryInvalid: 'custos_query_invalid',
   ErasureInvalid: 'custos_erasure_invalid',
+  ReportInvalid: 'custos_report_invalid',
   NotFound: 'custos_not_found',
   ScimRefused: 'custos_scim_refused',
   ImportScimManaged: 'custos_import_scim_managed',

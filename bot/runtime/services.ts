@@ -27,6 +27,7 @@ import { EmployeeStore } from '../store/employee-store.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
+import { recordPolicyLoad } from './policy-load.ts';
 import { securityServices } from './security.ts';
 
 export interface ServiceOverrides {
@@ -100,6 +101,12 @@ export async function buildServices(
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
     const recorder = metrics.wrapRecorder(rawRecorder);
+    // The policy now in force goes on the record (`policy.load`; the DPO's compliance pack lists it).
+    // Not with an injected recorder: tests that bring their own count exactly the events they cause.
+    if (!overrides.recorder) {
+      const stop = await recordPolicyLoad(rawRecorder, policy, 'bot', clock, logger);
+      closers.push(async () => stop());
+    }
     // Rate limit and anomaly detectors around every lookup; offboarding (issue 8).
     const { security, offboarding, revoker } = securityServices({ conn, redis, config, engine, policy, directory, grants, recorder, alerts: alerts(directory), clock, logger });
     const lookup = new GuardedLookupService({

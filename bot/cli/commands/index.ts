@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'import', summary: 'load customers or employees from a CSV or JSON Lines file (idempotent upsert by id)', load: () => import('./import.ts') },
   { name: 'keys', summary: 'master-key status and rotation of the per-customer data keys', load: () => import('./keys.ts') },
   { name: 'policy', summary: 'validate, test and explain access policies', load: () => import('./policy.ts') },
+  { name: 'report', summary: 'reports for the DPO: one customer\'s accesses, the disclosure register, the compliance pack', load: () => import('./report.ts') },
   { name: 'seed', summary: 'load a deterministic demo company (staff + customers) into the configured database', load: () => import('./seed.ts') },
   { name: 'start', summary: 'run custos (the chat bot and the background workers) until SIGTERM', load: () => import('./start.ts') },
   { name: 'sync', summary: 'keep customers in step with a CRM (Salesforce, 简道云, pushed systems)', load: () => import('./sync.ts') },
