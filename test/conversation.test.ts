@@ -17,6 +17,7 @@ import { applyDecision } from '../bot/core/view.ts';
 import type { View } from '../bot/core/views.ts';
 import { ACTION_NAMES, decodeAction, decodeForm, encodeAction, interactionOf, type Action, type ActionName } from '../bot/conversation/codec.ts';
 import { Conversation } from '../bot/conversation/layer.ts';
+import { TurnPeople } from '../bot/conversation/people.ts';
 import type { ConversationPort, PlatformId, ReplyKind, Turn } from '../bot/conversation/types.ts';
 import { createLogger } from '../bot/logger.ts';
 import { AUDIT_QUEUE, createAuditProducer, type AuditJobData } from '../bot/queue/audit-producer.ts';
@@ -284,7 +285,6 @@ test.serial('share: the audience is the asker first, then every other member onc
     const asker = (await directory.byChatId('slack', SLACK.salesRep!))!;
     const tr0 = turn('slack', SLACK.salesRep!, { conversationId: 'C0SHARE' });
     const port = new TablePort('chat', { members: { C0SHARE: members }, profiles: { U0BYMAIL: { email: people.legalCounsel.email } } }, 'U0BOT');
-    const { TurnPeople } = await import('../bot/conversation/people.ts');
     const audience = await new TurnPeople({ directory, refusals: { recorder: producer, clock }, defaultLocale: 'zh-CN' }, tr0, port).audience(asker);
     const others = [...new Set(members)].filter((m) => m !== SLACK.salesRep && m !== 'U0BOT');
     t.deepEqual(audience[0], principalOf(asker));
