@@ -10,8 +10,7 @@ import type { Deduper } from '../bot/slack/dedupe.ts';
 import { dedupeKey } from '../bot/slack/dedupe.ts';
 import { verifySlackRequest } from '../bot/slack/verify.ts';
 import type { View } from '../bot/core/views.ts';
-import type { LookupService } from '../bot/core/lookup.ts';
-import type { ChatIdentifier } from '../bot/core/identity.ts';
+import type { Conversation } from '../bot/conversation/layer.ts';
 import { FakeSlackApi } from './fakes/slack-api.ts';
 import { signature } from './helpers/slack-sign.ts';
 
@@ -72,7 +71,7 @@ test('SLACK_MODE=socket builds a Socket Mode app (no HTTP receiver); http mode n
   t.teardown(() => fake.stop());
   const logger = createLogger({ level: 'silent' });
   const deps = {
-    lookup: {} as LookupService, identity: {} as ChatIdentifier, defaultLocale: 'en' as const, securityContact: '#sec', logger,
+    conversation: {} as Conversation, logger,
     deduper: { firstDelivery: async () => true, forget: async () => undefined } satisfies Deduper,
   };
   const socket = createSlackApp({ mode: 'socket', botToken: 'xoxb-1', appToken: 'xapp-1', signingSecret: undefined, apiUrl: fake.apiUrl, apiRetries: 0 }, deps);

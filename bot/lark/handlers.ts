@@ -1,6 +1,7 @@
 // The Lark listeners: DMs and @mentions (text commands, same grammar as Slack), the bot menu, card
 // button callbacks, and the contact events that offboard an employee. All decisions live in bot/core;
-// this file translates Lark payloads in and card JSON 2.0 out.
+// identity, locale, channel kind, audience and refusals in the conversation layer (bot/conversation);
+// this file translates Lark payloads in and card JSON 2.0 out, and gives the layer its port.
 //  - Every handler is wrapped: deduplicated by `event_id` (Lark re-pushes for hours), and it never
 //    throws (under the SDK's adapters and WSClient a throw would crash the process or answer 500).
 //  - Events are answered at once and worked on afterwards (Lark wants 200 within 3 s).
@@ -9,26 +10,25 @@
 //    cannot be updated (230054, 220340, …) so the user always sees the outcome.
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
-import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import { createHash } from 'node:crypto';
 import { auditText, type AuditInput } from '../core/audit-query-run.ts';
+import type { Conversation } from '../conversation/layer.ts';
+import type { ConversationPort, ReplyKind, Turn as ConversationTurn } from '../conversation/types.ts';
 import type { Employee } from '../core/domain.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
-import { principalOf, type ChatIdentifier, type ChatUser } from '../core/identity.ts';
-import type { Asker, LookupService } from '../core/lookup.ts';
+import type { Asker } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { RefusedInteraction } from '../core/refusals.ts';
-import { parseCommand } from '../core/query.ts';
-import { errorView, helpView, lookupResultView, noticeView, sharedCardView, type View } from '../core/views.ts';
+import { errorView, helpView, noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { commandTimer, type CommandObserver } from '../metrics.ts';
-import type { ChannelKind, Principal } from '../../policies/types.ts';
+import type { ChannelKind } from '../../policies/types.ts';
 import { LarkApiError, type LarkApi } from './api.ts';
 import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
 import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
 import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
-import { larkUser } from './identity.ts';
+import { larkProfile } from './identity.ts';
 import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
@@ -41,10 +41,12 @@ import type { ReviewDecision } from '../core/reviews/types.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
-  lookup: LookupService;
   directory: EmployeeDirectory;
-  /** Who is asking, by the one rule of every handler (bound open_id, else the contact e-mail once); records refusals. */
-  identity: ChatIdentifier;
+  /**
+   * Every turn goes through the one conversation layer: it identifies (bound open_id, else the contact
+   * e-mail once), records refusals, works out channel kinds and audiences, and runs lookups and shares.
+   */
+  conversation: Conversation;
   offboarding: Offboarding;
   /** Requests, approvals and exports (approval-handlers.ts); without it those buttons and `export` do nothing. */
   approvals?: LarkApprovalFlow;
@@ -54,7 +56,6 @@ export interface LarkHandlerDeps {
   logger: Logger;
   /** How long a card callback may work before answering with a toast and finishing by patch. */
   callbackBudgetMs?: number;
-  channelCacheMs?: number;
   /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
   audit?: LarkAudit;
   /** Keep / Revoke on access-review cards (review-handlers.ts); absent: those buttons do nothing. */
@@ -84,7 +85,6 @@ interface Turn {
 }
 
 export class LarkHandlers {
-  private readonly channelKinds = new Map<string, { kind: ChannelKind; until: number }>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly callbacks = new WorkLimiter(CALLBACK_CONCURRENCY);
 
@@ -156,38 +156,29 @@ export class LarkHandlers {
     const openId = str(obj(obj(d.operator).operator_id).open_id);
     if (!openId) return;
     const turn: Turn = { openId, chatId: '', group: false, correlationId: correlationIdOf(str(d.event_id)) };
-    const locale = await this.localeOf(openId);
+    const locale = await this.localeOf(turn);
     const key = str(d.event_key);
     const view = key === 'lookup' ? noticeView(t('lark.menu.lookup', locale)) : helpView(locale, this.deps.securityContact);
     await this.reply(turn, renderView(view));
   }
 
-  /** A query, help request or anything else a user typed. */
+  /** A query, help request or anything else a user typed: the layer's, except `export …` (a request form). */
   private async text(text: string, turn: Turn): Promise<void> {
+    if (this.deps.approvals?.handlesText(text)) return this.exportText(text, turn);
+    await this.deps.conversation.text(this.neutral(turn), text, this.port(turn));
+  }
+
+  private async exportText(text: string, turn: Turn): Promise<void> {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
-    const command = parseOrUsage(text);
-    let label: string = command.kind;
     try {
-      if (this.deps.approvals?.handlesText(text)) {
-        label = 'export';
-        const employee = await this.identify(turn, 'request', (l) => { locale = l; });
-        const asker = await this.asker(turn, employee);
-        return await this.reply(turn, await this.deps.approvals.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
-      }
-      if (command.kind !== 'lookup') {
-        locale = await this.localeOf(turn.openId);
-        const view = command.kind === 'help' ? helpView(locale, this.deps.securityContact) : errorView(command.error, locale, this.deps.securityContact);
-        return await this.reply(turn, renderView(view));
-      }
-      const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
+      const employee = await this.identify(turn, 'request', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
-      const result = await this.deps.lookup.lookup(asker, command.query, command.purpose);
-      await this.reply(turn, renderView(lookupResultView(result, locale, employee.timezone), turn.group ? turn.chatId : undefined));
+      await this.reply(turn, await this.deps.approvals!.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
-      done(label);
+      done('export');
     }
   }
 
@@ -228,8 +219,8 @@ export class LarkHandlers {
     // Review and approval decisions update every copy of their card themselves: a late toast is not re-sent.
     if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)), true);
     switch (str(value.a)) {
-      case ACTION_PICK: return this.withinBudget(turn, messageId, () => this.pick(turn, customerId));
-      case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.share(turn, customerId));
+      case ACTION_PICK:
+      case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.click(turn, str(value.a), customerId));
       case ACTION_AUDIT_PAGE:
         if (!this.deps.audit || !str(value.t)) return {};
         return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
@@ -257,41 +248,22 @@ export class LarkHandlers {
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
       else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
-    return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn.openId)) } };
+    return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn)) } };
   }
 
-  private async pick(turn: Turn, customerId: string): Promise<CallbackAnswer> {
-    const done = commandTimer(this.deps.metrics, 'lark');
-    let locale = this.deps.defaultLocale;
-    try {
-      const employee = await this.identify(turn, 'lookup', (l) => { locale = l; });
-      const asker = await this.asker(turn, employee);
-      const result = await this.deps.lookup.lookup(asker, { kind: 'id', value: customerId }, undefined);
-      return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(lookupResultView(result, locale, employee.timezone), turn.group ? turn.chatId : undefined) } };
-    } catch (err) {
-      return this.failAnswer(err, locale);
-    } finally {
-      done('pick');
-    }
-  }
-
-  /** "Share in group": post the audience-masked card for the chat's least-privileged member. */
-  private async share(turn: Turn, customerId: string): Promise<CallbackAnswer> {
-    const done = commandTimer(this.deps.metrics, 'lark');
-    let locale = this.deps.defaultLocale;
-    try {
-      const employee = await this.identify(turn, 'share', (l) => { locale = l; });
-      const asker = await this.asker(turn, employee);
-      if (asker.channel === 'dm') return { toast: { type: 'info', content: t('lookup.share.dmOnly', locale) } };
-      const audience = await this.audience(turn, employee);
-      const result = await this.deps.lookup.share(asker, customerId, audience);
-      // The group reads the shared card in the workspace's default language.
-      await this.deps.api.sendCard('chat_id', turn.chatId, renderView(sharedCardView(result, this.deps.defaultLocale, employee.name, DEFAULT_TIMEZONE)), `${turn.correlationId}-s`);
-      return { toast: { type: 'success', content: t('lookup.share.done', locale) } };
-    } catch (err) {
-      return this.failAnswer(err, locale);
-    } finally {
-      done('share');
+  /** Pick / Share on a lookup card, by the layer; its private replies become the callback's answer. */
+  private async click(turn: Turn, action: string, value: string): Promise<CallbackAnswer> {
+    const replies: { view: View; kind: ReplyKind }[] = [];
+    const port: ConversationPort = { ...this.port(turn), replyPrivately: async (view, kind) => { replies.push({ view, kind }); } };
+    const { locale } = await this.deps.conversation.click(this.neutral(turn), action, value, port);
+    const last = replies.at(-1);
+    if (!last) return {};
+    const text = last.view.kind === 'notice' ? last.view.text : '';
+    switch (last.kind) {
+      case 'answer': return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(last.view, turn.group ? turn.chatId : undefined) } };
+      case 'done': return { toast: { type: 'success', content: text } };
+      case 'notice': return { toast: { type: 'info', content: text } };
+      case 'failure': return { toast: { type: 'error', content: text || t(ErrorCode.Internal, locale) }, card: { type: 'raw', data: renderView(last.view) } };
     }
   }
 
@@ -363,21 +335,15 @@ export class LarkHandlers {
 
   // ---- shared steps ----------------------------------------------------------------------------------
 
-  /** The shared identifier (refusals recorded there); the locale to answer in follows the outcome. */
+  /** The layer's identification (refusals recorded there); the locale to answer in follows the outcome. */
   private async identify(turn: Turn, interaction: RefusedInteraction, setLocale: (l: Locale) => void, requestId?: string): Promise<Employee> {
-    const user = this.user(turn.openId);
-    try {
-      const employee = await this.deps.identity.identify(user, { interaction, correlationId: turn.correlationId, ...(requestId ? { requestId } : {}) });
-      setLocale(employee.locale);
-      return employee;
-    } catch (err) {
-      setLocale(await this.deps.identity.localeOf(user, this.deps.defaultLocale));
-      throw err;
+    const who = await this.deps.conversation.identify(this.neutral(turn), this.port(turn), { interaction, ...(requestId ? { requestId } : {}) });
+    if (!who.ok) {
+      setLocale(who.locale);
+      throw who.refusal;
     }
-  }
-
-  private user(openId: string): ChatUser {
-    return larkUser(this.deps.api, openId);
+    setLocale(who.employee.locale);
+    return who.employee;
   }
 
   private async asker(turn: Turn, employee: Employee): Promise<Asker> {
@@ -385,36 +351,35 @@ export class LarkHandlers {
   }
 
   /** The employee's locale when known, else the configured default (zh-CN unless set otherwise). */
-  private localeOf(openId: string): Promise<Locale> {
-    return this.deps.identity.localeOf(this.user(openId), this.deps.defaultLocale);
+  private localeOf(turn: Turn): Promise<Locale> {
+    return this.deps.conversation.localeOf(this.neutral(turn), this.port(turn));
   }
 
-  private async channelKind(turn: Turn): Promise<ChannelKind> {
-    if (!turn.group) return 'dm';
-    const cached = this.channelKinds.get(turn.chatId);
-    if (cached && cached.until > Date.now()) return cached.kind;
-    let kind: ChannelKind;
-    try {
-      const chat = await this.deps.api.chat(turn.chatId);
-      kind = chat.mode === 'p2p' ? 'dm' : chat.external ? 'shared' : chat.private ? 'private' : 'public';
-      this.channelKinds.set(turn.chatId, { kind, until: Date.now() + (this.deps.channelCacheMs ?? 300_000) });
-    } catch (err) {
-      // Unknown chat (the bot left, no permission): assume the strictest kind.
-      this.deps.logger.info({ err: errName(err) }, 'lark: chat info failed; assuming a shared chat');
-      kind = 'shared';
-    }
-    return kind;
+  /** A chat outside a group (p2p, the bot menu) is a DM; a group's kind is Lark's, cached by the layer. */
+  private channelKind(turn: Turn): Promise<ChannelKind> {
+    return this.deps.conversation.channelKind(this.neutral(turn), this.port(turn));
   }
 
-  /**
-   * Every member of the group as a principal, identified by the same rule as the asker (a member who
-   * never used custos is matched by e-mail once); anyone not an active employee counts as the most restricted.
-   */
-  private async audience(turn: Turn, asker: Employee): Promise<Principal[]> {
-    const members = await this.deps.api.chatMembers(turn.chatId);
-    const others = members.filter((m) => m !== turn.openId);
-    const principals = await Promise.all(others.map((m) => this.deps.identity.member(this.user(m))));
-    return [principalOf(asker), ...principals];
+  private neutral(turn: Turn): ConversationTurn {
+    return { platform: 'lark', userId: turn.openId, conversationId: turn.chatId, correlationId: turn.correlationId, ...(turn.group ? {} : { kind: 'dm' as const }) };
+  }
+
+  /** What only Lark can answer or do for one turn: contact API, chat info and members, replies as cards. */
+  private port(turn: Turn): ConversationPort {
+    const { api } = this.deps;
+    return {
+      identity: 'chat',
+      profile: (openId) => larkProfile(api, openId),
+      conversationKind: async (chatId) => {
+        const chat = await api.chat(chatId);
+        return chat.mode === 'p2p' ? 'dm' : chat.external ? 'shared' : chat.private ? 'private' : 'public';
+      },
+      members: (chatId) => api.chatMembers(chatId),
+      // A lookup card from a group keeps the group's id in its buttons, so its Share posts there.
+      replyPrivately: (view) => this.reply(turn, renderView(view, turn.group ? turn.chatId : undefined)),
+      // The group reads the shared card; the uuid makes a redelivered share one message.
+      replyInConversation: async (view) => { await api.sendCard('chat_id', turn.chatId, renderView(view), `${turn.correlationId}-s`); },
+    };
   }
 
   /** In a DM, into the DM; from a group, privately to the asker (Lark has no ephemeral bot replies here). */
@@ -450,14 +415,6 @@ export function stripMentions(text: string, mentions: Data[] = []): string {
 /** A short stable id from Lark's event id (not the raw id: it is an opaque long token). */
 export function correlationIdOf(larkId: string): string {
   return `lk-${createHash('sha256').update(larkId).digest('base64url').slice(0, 22)}`;
-}
-
-function parseOrUsage(text: string): ReturnType<typeof parseCommand> | { kind: 'usage'; error: unknown } {
-  try {
-    return parseCommand(text);
-  } catch (err) {
-    return { kind: 'usage', error: err };
-  }
 }
 
 /** The object at `v`, or an empty one: payload fields are read defensively, never trusted to exist. */

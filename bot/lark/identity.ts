@@ -8,15 +8,20 @@ import { LarkApiError, type LarkApi } from './api.ts';
 export function larkUser(api: LarkApi, openId: string): ChatUser {
   let cached: Promise<ChatProfile> | undefined;
   const profile = () => {
-    cached ??= api.user(openId).then((u) => (u.email ? { email: u.email } : {}), (err: unknown) => {
-      // A user the contact API will not describe to us (outside the app's visibility, another tenant's
-      // member in a group): no e-mail we could match, so an unknown user — refused as such, not an error.
-      if (err instanceof LarkApiError && PROFILE_UNAVAILABLE.has(err.code)) return {};
-      throw err;
-    });
+    cached ??= larkProfile(api, openId);
     return cached;
   };
   return { platform: 'lark', id: openId, profile };
+}
+
+/** The contact API's user as a profile (the conversation layer's port memoises it per turn). */
+export function larkProfile(api: LarkApi, openId: string): Promise<ChatProfile> {
+  return api.user(openId).then((u) => (u.email ? { email: u.email } : {}), (err: unknown) => {
+    // A user the contact API will not describe to us (outside the app's visibility, another tenant's
+    // member in a group): no e-mail we could match, so an unknown user — refused as such, not an error.
+    if (err instanceof LarkApiError && PROFILE_UNAVAILABLE.has(err.code)) return {};
+    throw err;
+  });
 }
 
 /** contact.user.get: 41050 no authority over the user (not visible to the app). */

@@ -70,7 +70,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     services.onClose(() => approvals.close());
     services.revoker.useCanceller((id, reason) => approvals.approvals.cancelAllOf(id, reason));
     const handlers = new LarkHandlers({
-      api, lookup: services.lookup, directory, identity: services.identity, security: services.security, approvals: approvals.flow, ...common,
+      api, conversation: services.conversation, directory, security: services.security, approvals: approvals.flow, ...common,
       offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
       // Keep / Revoke on access-review cards (the review worker posts them).
       reviews: await larkReviews({ conn, config, api, recorder, clock, logger }),

@@ -1,19 +1,17 @@
-// The playground's conversation logic: the same core calls the Slack adapter makes (parse → identify →
-// audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a platform.
-// Only identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
-import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
+// The playground's conversation logic: the same conversation layer the chat adapters use (parse →
+// identify → audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a
+// platform (the layer's `picked` identity rule). Only identity and channel membership are simulated;
+// policy, masking, queue and audit are the real ones.
 import { auditText } from '../core/audit-query-run.ts';
+import type { Conversation } from '../conversation/layer.ts';
+import type { ConversationPort, Turn as ConversationTurn } from '../conversation/types.ts';
 import type { Employee } from '../core/domain.ts';
-import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
-import { mostRestrictedPrincipal, principalOf, recordIdentityRefusal, requireActive } from '../core/identity.ts';
-import type { Asker, LookupService } from '../core/lookup.ts';
+import { isCustosError } from '../core/errors.ts';
 import { t, type Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
-import type { RefusalDeps, RefusedInteraction } from '../core/refusals.ts';
-import { parseCommand } from '../core/query.ts';
-import { errorView, helpView, lookupResultView, noticeView, sharedCardView } from '../core/views.ts';
+import type { RefusedInteraction } from '../core/refusals.ts';
+import { errorView, noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
-import type { ChannelKind, Principal } from '../../policies/types.ts';
+import type { ChannelKind } from '../../policies/types.ts';
 import { isExportCommand } from '../core/approvals/segment.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 import type { InboxItem, PlaygroundInbox } from './inbox.ts';
@@ -48,10 +46,8 @@ export interface Reply { to: 'you' | 'channel'; view: PlaygroundView }
 export interface FlowResult { command: string; locale: Locale; replies: Reply[]; again?: InboxItem[] }
 
 export interface FlowDeps {
-  lookup: LookupService;
-  directory: EmployeeDirectory;
-  /** The shared refusal path (bot/core/refusals.ts): a picked user who may not act is recorded like a chat user. */
-  refusals: RefusalDeps;
+  /** The conversation layer: a picked user who may not act is refused and recorded like a chat user. */
+  conversation: Conversation;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
@@ -67,72 +63,30 @@ export function isPendingCommand(text: string): boolean {
 export class PlaygroundFlow {
   constructor(private readonly deps: FlowDeps) {}
 
-  /** Anything typed into the message box: help, a lookup, or a usage error. */
+  /** Anything typed into the message box: the playground's own `audit`, `export` and `pending`, else the layer's help, lookup or usage. */
   async text(text: string, turn: Turn): Promise<FlowResult> {
-    let locale = this.deps.defaultLocale;
-    let command = 'lookup';
-    try {
-      let parsed: ReturnType<typeof parseCommand> | { kind: 'audit'; text: string } | { kind: 'export'; text: string } | { kind: 'pending' };
-      try {
-        // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` their
-        // `/customer export …`, `pending` the playground's list of waiting requests; the rest is /customer.
-        const audit = auditText(text);
-        const customer = text.trim().replace(/^\/customer\s+/i, '');
-        parsed = audit !== null ? { kind: 'audit', text: audit }
-          : isExportCommand(customer) ? { kind: 'export', text: customer }
-            : isPendingCommand(text) ? { kind: 'pending' } : parseCommand(text);
-      } catch (err) {
-        command = 'usage';
-        locale = await this.localeOf(turn.employeeId);
-        return this.only(command, locale, errorView(err, locale, this.deps.securityContact));
-      }
-      if (parsed.kind === 'help') {
-        command = 'help';
-        locale = await this.localeOf(turn.employeeId);
-        return this.only(command, locale, helpView(locale, this.deps.securityContact));
-      }
-      const employee = await this.identify(turn, parsed.kind === 'audit' ? 'audit' : 'lookup');
-      locale = employee.locale;
-      if (parsed.kind === 'pending') {
-        command = 'pending';
-        return await this.pending(employee);
-      }
-      if (parsed.kind === 'export') {
-        command = 'export';
-        if (!this.deps.approvals) throw new Error('exports are not wired');
-        return this.only(command, locale, await this.deps.approvals.openExport(employee, parsed.text, turn.channel));
-      }
-      if (parsed.kind === 'audit') {
-        command = 'audit';
-        if (!this.deps.approvals) throw new Error('audit queries are not wired');
-        return this.only(command, locale, await this.deps.approvals.audit(employee, turn.channel, turn.requestId, { text: parsed.text }));
-      }
-      const result = await this.deps.lookup.lookup(this.asker(turn, employee), parsed.query, parsed.purpose);
-      return this.only(command, locale, lookupResultView(result, locale, employee.timezone));
-    } catch (err) {
-      return this.fail(command, turn, err, locale);
-    }
+    // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` their
+    // `/customer export …`, `pending` the playground's list of waiting requests; the rest is /customer.
+    const audit = auditText(text);
+    const customer = text.trim().replace(/^\/customer\s+/i, '');
+    if (audit !== null) return this.own('audit', turn, 'audit', (e) => this.approvalsOf().audit(e, turn.channel, turn.requestId, { text: audit }));
+    if (isExportCommand(customer)) return this.own('export', turn, 'lookup', (e) => this.approvalsOf().openExport(e, customer, turn.channel));
+    if (isPendingCommand(text)) return this.ownResult('pending', turn, 'lookup', (e) => this.pending(e));
+    return this.layer(turn, (nt, port) => this.deps.conversation.text(nt, text, port));
   }
 
   /** A button on an earlier reply, posted back with its action id and value. */
   async action(action: PlaygroundAction, value: string, turn: Turn, form: ApprovalForm = {}): Promise<FlowResult> {
-    if (action === ACTION_PICK) {
-      const r = await this.text(value, turn);
-      return { ...r, command: 'pick' };
-    }
-    if (action === ACTION_SHARE) return this.share(value, turn);
+    if (action === ACTION_PICK || action === ACTION_SHARE) return this.layer(turn, (nt, port) => this.deps.conversation.click(nt, action, value, port));
     return this.approval(action, value, turn, form);
   }
 
   /** Request forms, decisions and audit paging, through the same core services as the chat adapters. */
-  private async approval(action: Exclude<PlaygroundAction, typeof ACTION_PICK | typeof ACTION_SHARE>, value: string, turn: Turn, form: ApprovalForm): Promise<FlowResult> {
-    let locale = this.deps.defaultLocale;
-    try {
-      const employee = await this.identify(turn, DECISIONS.has(action) ? 'approval' : action.startsWith('audit') ? 'audit' : 'request');
-      locale = employee.locale;
-      const a = this.deps.approvals;
-      if (!a) throw new Error('approvals are not wired');
-      const view = await (() => {
+  private approval(action: Exclude<PlaygroundAction, typeof ACTION_PICK | typeof ACTION_SHARE>, value: string, turn: Turn, form: ApprovalForm): Promise<FlowResult> {
+    const interaction = DECISIONS.has(action) ? 'approval' : action.startsWith('audit') ? 'audit' : 'request';
+    return this.own(action, turn, interaction, (employee) => {
+      const a = this.approvalsOf();
+      return (() => {
         switch (action) {
           case 'approval_reveal': return a.open(employee, 'reveal', value, turn.channel);
           case 'approval_access': return a.open(employee, 'access', value, turn.channel);
@@ -145,32 +99,55 @@ export class PlaygroundFlow {
           case 'audit_export': return a.openAuditExport(employee, value, turn.channel);
         }
       })();
-      return this.only(action, locale, view);
+    });
+  }
+
+  /** A turn the layer runs; its replies collected for the page (`you`, or posted into the channel). */
+  private async layer(turn: Turn, run: (turn: ConversationTurn, port: ConversationPort) => Promise<{ command: string; locale: Locale }>): Promise<FlowResult> {
+    const replies: Reply[] = [];
+    const handled = await run(this.neutral(turn), this.port(turn, replies));
+    return { command: handled.command, locale: handled.locale, replies };
+  }
+
+  /** A playground-only command (requests, approvals, audit, pending) on the layer's identification. */
+  private own(command: string, turn: Turn, interaction: RefusedInteraction, work: (e: Employee) => PlaygroundView | Promise<PlaygroundView>): Promise<FlowResult> {
+    return this.ownResult(command, turn, interaction, async (e) => this.only(command, e.locale, await work(e)));
+  }
+
+  private async ownResult(command: string, turn: Turn, interaction: RefusedInteraction, work: (e: Employee) => Promise<FlowResult>): Promise<FlowResult> {
+    let locale = this.deps.defaultLocale;
+    try {
+      const who = await this.deps.conversation.identify(this.neutral(turn), this.port(turn, []), { interaction });
+      if (!who.ok) {
+        locale = who.locale;
+        throw who.refusal;
+      }
+      locale = who.employee.locale;
+      return await work(who.employee);
     } catch (err) {
-      return this.fail(action, turn, err, locale);
+      return this.fail(command, turn, err, locale);
     }
   }
 
-  /** "Share in channel": the audience-masked card for the channel's least-privileged member. */
-  private async share(customerId: string, turn: Turn): Promise<FlowResult> {
-    let locale = this.deps.defaultLocale;
-    try {
-      const employee = await this.identify(turn, 'share');
-      locale = employee.locale;
-      if (turn.channel === 'dm') return this.only('share', locale, noticeView(t('lookup.share.dmOnly', locale)));
-      const audience = await this.audience(employee, turn.members);
-      const result = await this.deps.lookup.share(this.asker(turn, employee), customerId, audience);
-      return {
-        command: 'share', locale,
-        replies: [
-          // The channel reads the shared card in the deployment's default language, as in Slack.
-          { to: 'channel', view: sharedCardView(result, this.deps.defaultLocale, employee.name, DEFAULT_TIMEZONE) },
-          { to: 'you', view: noticeView(t('lookup.share.done', locale)) },
-        ],
-      };
-    } catch (err) {
-      return this.fail('share', turn, err, locale);
-    }
+  private approvalsOf(): PlaygroundApprovalFlow {
+    if (!this.deps.approvals) throw new Error('approvals are not wired');
+    return this.deps.approvals;
+  }
+
+  private neutral(turn: Turn): ConversationTurn {
+    return { platform: 'playground', userId: turn.employeeId, conversationId: turn.channel, correlationId: turn.requestId, kind: turn.channel };
+  }
+
+  /** The simulated platform: the page names the members; replies are collected for the page. */
+  private port(turn: Turn, replies: Reply[]): ConversationPort {
+    return {
+      identity: 'picked',
+      profile: async () => ({}),
+      conversationKind: async () => turn.channel,
+      members: async () => (turn.channel === 'dm' ? [] : turn.members),
+      replyPrivately: async (view) => { replies.push({ to: 'you', view }); },
+      replyInConversation: async (view) => { replies.push({ to: 'channel', view }); },
+    };
   }
 
   /** Pending cards waiting for this employee (shown again, clickable) and their own waiting requests. */
@@ -184,37 +161,6 @@ export class PlaygroundFlow {
     ];
     const replies: Reply[] = [{ to: 'you', view: noticeView(lines.length ? lines.join('\n') : t('playground.pending.none', l)) }];
     return { command: 'pending', locale: l, replies, again: cards };
-  }
-
-  private asker(turn: Turn, employee: Employee): Asker {
-    return { employee, platform: 'playground', platformUserId: employee.employeeId, channel: turn.channel, correlationId: turn.requestId };
-  }
-
-  /** The picked employee, refused (and audited) like a chat user when unknown, frozen or offboarded. */
-  private async identify(turn: Turn, interaction: RefusedInteraction): Promise<Employee> {
-    const employee = await this.deps.directory.byId(turn.employeeId);
-    try {
-      if (!employee) throw new CustosError(ErrorCode.EmployeeUnknown, 'playground user is not a known employee', { reason: 'no_employee' });
-      return requireActive(employee);
-    } catch (err) {
-      await recordIdentityRefusal(this.deps.refusals, err, { platform: 'playground', platformUserId: turn.employeeId, interaction, correlationId: turn.requestId });
-      throw err;
-    }
-  }
-
-  /** Every chosen member as a principal; unknown or inactive ones count as the most restricted. */
-  private async audience(asker: Employee, members: string[]): Promise<Principal[]> {
-    const others = [...new Set(members)].filter((m) => m !== asker.employeeId);
-    const principals = await Promise.all(others.map(async (m) => {
-      const e = await this.deps.directory.byId(m);
-      return e && e.status === 'active' ? principalOf(e) : mostRestrictedPrincipal(m);
-    }));
-    return [principalOf(asker), ...principals];
-  }
-
-  private async localeOf(employeeId: string): Promise<Locale> {
-    const e = await this.deps.directory.byId(employeeId).catch(() => null);
-    return e?.locale ?? this.deps.defaultLocale;
   }
 
   private only(command: string, locale: Locale, view: PlaygroundView): FlowResult {

@@ -2,6 +2,7 @@
 // configured. The same wiring as the Slack bot (database, policy engine, fail-closed audit producer,
 // LookupService) with the playground's routes, plus /healthz, /readyz and /metrics on one port.
 // It binds to loopback unless told otherwise, and says loudly that it is for local use.
+import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
@@ -106,7 +107,8 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     closers.push(() => exporter.close());
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
-      lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
+      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log, metrics }),
+      defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
       approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }), inbox,
     });
     // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.

@@ -3,6 +3,7 @@
 // /metrics), Redis for dedupe / nonces / rate limits, the security services and the guarded lookup
 // service. The adapters add only their SDK, receiver and listeners on top. Tests and the bench pass
 // seams (`overrides`) to count customer reads or point the audit producer at a dead Redis.
+import { Conversation } from '../conversation/layer.ts';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
@@ -61,6 +62,8 @@ export interface BotServices {
   lookup: GuardedLookupService;
   /** The one identity rule of every handler (bound id, else the profile's e-mail once); records refusals. */
   identity: ChatIdentifier;
+  /** The conversation layer every chat adapter hands its turns to (bot/conversation). */
+  conversation: Conversation;
   /** redis, database and audit queue, for /readyz. */
   readiness: ReadinessCheck[];
   /** Registers something to close, closed in reverse order by `close`. */
@@ -115,13 +118,16 @@ export async function buildServices(
       queryHmacKey: section(config, 'audit').hmacKey,
     }, security);
     const identity = new ChatIdentifier({ directory, recorder, clock });
+    const conversation = new Conversation({
+      lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics,
+    });
     const readiness: ReadinessCheck[] = [
       { name: 'redis', check: () => redis.ping() },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
       { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
     ];
     return {
-      conn, cipher, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, readiness,
+      conn, cipher, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, conversation, readiness,
       onClose: (c) => { closers.push(c); }, close,
     };
   } catch (err) {

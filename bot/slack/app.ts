@@ -22,7 +22,7 @@ export interface SlackApp {
 /** Registers more listeners on the app (audit queries, security cards, …): features outside the lookup flow. */
 export type SlackFeature = (app: App) => void;
 
-export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { deduper: Deduper; features?: SlackFeature[]; onAck?: SlackHttpReceiverOptions['onAck'] }): SlackApp {
+export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { logger: Logger; deduper: Deduper; features?: SlackFeature[]; onAck?: SlackHttpReceiverOptions['onAck'] }): SlackApp {
   const logger = boltLogger(deps.logger);
   const clientOptions = {
     slackApiUrl: settings.apiUrl,

@@ -7,18 +7,23 @@ import type { ChatProfile, ChatUser } from '../core/identity.ts';
 export function slackUser(client: webApi.WebClient, userId: string): ChatUser {
   let cached: Promise<ChatProfile> | undefined;
   const profile = () => {
-    cached ??= client.users.info({ user: userId }).then((r) => ({
-      ...(r.user?.profile?.email ? { email: r.user.profile.email } : {}),
-      ...(r.user?.locale ? { locale: r.user.locale } : {}),
-    }), (err: unknown) => {
-      // A user Slack will not describe to us (another organisation's member in a shared channel, a
-      // deleted account) has no e-mail we could match: an unknown user, refused as such — not an error.
-      if (isSlackPlatformError(err, PROFILE_UNAVAILABLE)) return {};
-      throw err;
-    });
+    cached ??= slackProfile(client, userId);
     return cached;
   };
   return { platform: 'slack', id: userId, profile };
+}
+
+/** `users.info` as a profile (the conversation layer's port memoises it per turn). */
+export function slackProfile(client: webApi.WebClient, userId: string): Promise<ChatProfile> {
+  return client.users.info({ user: userId }).then((r) => ({
+    ...(r.user?.profile?.email ? { email: r.user.profile.email } : {}),
+    ...(r.user?.locale ? { locale: r.user.locale } : {}),
+  }), (err: unknown) => {
+    // A user Slack will not describe to us (another organisation's member in a shared channel, a
+    // deleted account) has no e-mail we could match: an unknown user, refused as such — not an error.
+    if (isSlackPlatformError(err, PROFILE_UNAVAILABLE)) return {};
+    throw err;
+  });
 }
 
 const PROFILE_UNAVAILABLE = new Set(['user_not_found', 'user_not_visible', 'account_inactive']);

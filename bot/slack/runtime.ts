@@ -56,8 +56,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     // Keep / Revoke on access-review cards (the review worker posts them).
     features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
     const slack = createSlackApp(slackSettings, {
-      lookup, identity: services.identity, defaultLocale: config.defaultLocale, securityContact: config.securityContact,
-      logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features, metrics,
+      conversation: services.conversation, logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features,
       ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
