@@ -25,7 +25,9 @@ const rank = (file) => {
 export default {
   files: ['test/**/*.test.ts'],
   extensions: { ts: 'module' },
-  nodeArguments: ['--import=tsx'],
+  // tsx's ESM loader alone: the code is ESM throughout, and tsx's CommonJS hook (which every require()
+  // inside mongoose, Bolt and the rest then passes through) costs each test process about 0.3 s of CPU.
+  nodeArguments: ['--import=tsx/esm'],
   workerThreads: false,
   timeout: '120s',
   concurrency: 2,
