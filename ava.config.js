@@ -5,14 +5,14 @@
 // a file missing from or added to the list still runs.
 const LONGEST_FIRST = [
   'audit-query', // 50,000 chained events; FerretDB scans the log for every query
+  'bench-smoke', // every bench end to end, two processes each (about 2.5 minutes under load)
   'audit-crash', // worker processes killed and restarted 14 times
-  'audit-verify', // `custos audit verify` as a process, 19 times
-  'bench-smoke', // every bench end to end, two processes each
   'import',
   'admin-ops',
   'export-flow',
   'cross-platform',
   'e2e-playground',
+  'audit-verify', // `custos audit verify` 19 times, 3 of them as a process
   'lark-abuse',
   'demo',
 ];
