@@ -11,15 +11,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now, report, requireEnv, round } from './lib.ts';
+import { runnable } from './processes.ts';
 
-// The demo is started from the sources with tsx even when this bench runs compiled (the bench smoke
-// test): the demo finds its services script and data beside the sources, and its start-up is what is
-// measured. `npm run bench` and the smoke test both run from the repository root.
+// `custos` runs the way this bench runs: from the sources with tsx (`npm run bench`), or compiled when
+// the bench is (the bench smoke test), sparing a tsx start per process; both the demo and the seed run the
+// same way, so the figures compare like with like. The compiled demo finds its services script by walking
+// up to the checkout (bot/cli/commands/demo.ts). `npm run bench` and the smoke test both run from the
+// repository root.
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = here.includes(`${path.sep}.test-artifacts${path.sep}`) ? process.cwd() : here;
 const CUSTOMERS = Number(process.env.BENCH_DEMO_CUSTOMERS ?? 500);
 const AT = '2026-06-30T10:30+08:00'; // inside Shanghai working hours, whatever the hour of the run
-const MAIN = path.join(root, 'bot/cli/main.ts');
+const cli = runnable('../bot/cli/main.ts', import.meta.url);
+const custos = (...args: string[]) => [...cli.execArgv, cli.file, ...args];
 
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...extra };
@@ -28,7 +32,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Starts the demo, waits for the first lookup to be answered with a card, stops it; returns seconds. */
 async function demoToFirstLookup(dataDir: string): Promise<number> {
   const t0 = now();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'demo', '--data-dir', dataDir, '--port', '0', '--customers', String(CUSTOMERS), '--at', AT],
+  const child = spawn(process.execPath, custos('demo', '--data-dir', dataDir, '--port', '0', '--customers', String(CUSTOMERS), '--at', AT),
     { cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -60,7 +64,7 @@ async function seedAlone(): Promise<number> {
   });
   const t0 = now();
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'seed', '--demo', '--customers', String(CUSTOMERS)], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, custos('seed', '--demo', '--customers', String(CUSTOMERS)), { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('exit', resolve);
   });
   if (code !== 0) throw new Error(`custos seed --demo exited ${code}`);

@@ -8,6 +8,12 @@ import { CustosError, ErrorCode } from './core/errors.ts';
 export const STREAM_SINK_KINDS = ['splunk', 'syslog', 'otlp'] as const;
 export type StreamSinkKind = (typeof STREAM_SINK_KINDS)[number];
 
+/** Whether plain `custos start` runs the stream: a sink or an anchor is configured. Here, not in
+ * workers/stream, so deciding costs no load of the stream's modules. */
+export function streamConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.CUSTOS_STREAM_SINKS || env.CUSTOS_STREAM_ANCHOR_FILE || env.CUSTOS_STREAM_ANCHOR_URL);
+}
+
 const SECRET_SETTINGS = ['CUSTOS_STREAM_SPLUNK_TOKEN', 'CUSTOS_STREAM_OTLP_HEADERS'] as const;
 
 const httpUrl = (name: string, example: string) =>

@@ -1,5 +1,8 @@
-// `custos audit verify` as a user runs it (a real child process) against a chain written by the real
-// worker, then against each tamper mode: it must name the first bad seq and exit non-zero.
+// `custos audit verify` against a chain written by the real worker, then against each tamper mode: it
+// must name the first bad seq and exit non-zero. As a user runs it (a real child process) for the intact
+// chain, an edited record and the archived checkpoint set in the environment; through the same `main` in
+// this process (runCliHere: same parsing, same code, same output and exit code) for the other tamper
+// modes, which spares sixteen process starts.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +16,7 @@ import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
 import { buildAuditLog } from './helpers/audit-log-fixture.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
-import { custosArgs } from './helpers/run-custos.ts';
+import { custosArgs, runCliHere } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
@@ -25,11 +28,18 @@ const N = 40;
 let models: AuditModels;
 let pristine: { events: Record<string, unknown>[]; checkpoints: Record<string, unknown>[] };
 
-function runVerify(...extra: string[]): Promise<{ code: number; stdout: string }> {
-  return runVerifyWith({}, ...extra);
+/** `custos audit verify` in this process (see the top of the file). */
+async function runVerify(...extra: string[]): Promise<{ code: number; stdout: string }> {
+  const { code, stdout } = await runCliHere(['audit', 'verify', ...extra], { ...process.env, ...env });
+  return { code, stdout };
 }
 
-function runVerifyWith(moreEnv: Record<string, string>, ...extra: string[]): Promise<{ code: number; stdout: string }> {
+/** `custos audit verify` as a real child process. */
+function runVerifyProcess(...extra: string[]): Promise<{ code: number; stdout: string }> {
+  return runVerifyProcessWith({}, ...extra);
+}
+
+function runVerifyProcessWith(moreEnv: Record<string, string>, ...extra: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, custosArgs(['audit', 'verify', ...extra]), { cwd: root, env: { ...process.env, ...env, ...moreEnv } }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout });
@@ -75,7 +85,7 @@ test.after.always(async () => { await db.drop(); await dropPrefix(prefix); });
 
 test.serial('an untouched chain: "N events, chain intact", exit 0', async (t) => {
   t.is(pristine.events.length, N);
-  const { code, stdout } = await runVerify();
+  const { code, stdout } = await runVerifyProcess();
   t.is(code, 0, stdout);
   t.regex(stdout, new RegExp(`^${N} events, chain intact`));
   t.regex(stdout, /latest checkpoint #\d+ covers seq 40/);
@@ -84,7 +94,7 @@ test.serial('an untouched chain: "N events, chain intact", exit 0', async (t) =>
 test.serial('edited record → first bad seq named, exit 1', async (t) => {
   await restore();
   await models.events.collection.updateOne({ seq: 10 }, { $set: { decision: 'denied' } });
-  const { code, stdout } = await runVerify();
+  const { code, stdout } = await runVerifyProcess();
   t.is(code, 1);
   t.regex(stdout, /BROKEN at seq 10: .*edited/);
 });
@@ -155,7 +165,7 @@ test.serial('archived head: plain verify refuses and names the checkpoint to sta
   t.is(code, 0, stdout);
   t.regex(stdout, new RegExp(`^${N - mid.lastSeq} events, chain intact\nverified from archived checkpoint #${mid.n} \\(seq 1-${mid.lastSeq} archived\\)`));
   // Recorded in the configuration once, every verification (the CLI, `/audit verify`) starts there.
-  const configured = await runVerifyWith({ CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: String(mid.n) });
+  const configured = await runVerifyProcessWith({ CUSTOS_AUDIT_ARCHIVED_CHECKPOINT: String(mid.n) });
   t.is(configured.code, 0, configured.stdout);
   t.regex(configured.stdout, new RegExp(`verified from archived checkpoint #${mid.n}`));
 });

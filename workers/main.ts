@@ -9,8 +9,7 @@ import { systemClock, type Clock } from '../bot/core/ports.ts';
 import { createLogger, type Logger } from '../bot/logger.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
-import { startApprovalWorkers } from './approvals/start.ts';
-import { startReviewWorkers } from './reviews/start.ts';
+import { stopOnSignals } from './signals.ts';
 import { startSyncWorkers } from './sync/start.ts';
 
 export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
@@ -33,10 +32,15 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
       settings: config.auditPipeline,
       logger: logger.child({ worker: 'audit' }),
     });
+    // The chat workers' modules are loaded only when configured (each start function checks again): they
+    // pull in Bolt and the Lark SDK, half a second of CPU that a process running only the audit worker
+    // (`custos start --only worker` without Slack or Lark) need not spend.
+    const chat = Boolean(config.slack || config.lark);
     // Approvals (sweeper) and exports need Slack or Lark and the crypto keys; without them only the audit worker runs.
-    const approvalWorkers = await startApprovalWorkers(conn, config, logger, clock);
+    const approvalWorkers = chat && config.crypto
+      ? await (await import('./approvals/start.ts')).startApprovalWorkers(conn, config, logger, clock) : null;
     // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack or Lark configured.
-    const reviewWorkers = await startReviewWorkers(conn, config, logger, clock);
+    const reviewWorkers = chat ? await (await import('./reviews/start.ts')).startReviewWorkers(conn, config, logger, clock) : null;
     // CRM sync runs on CUSTOS_SYNC_INTERVAL for each source with a connector (CUSTOS_SYNC_SOURCES).
     const syncWorkers = await startSyncWorkers(conn, config, logger, clock);
     return {
@@ -51,22 +55,6 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
   } catch (err) {
     await conn.close().catch(() => undefined);
     throw err;
-  }
-}
-
-/** Runs `stop` once on the first SIGTERM / SIGINT, then exits. */
-export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      stop().then(() => process.exit(0), (err: Error) => {
-        logger.error({ err: { name: err.name } }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
   }
 }
 

@@ -40,22 +40,27 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
 
 /**
  * `custos ARGS…` inside this process, through `main` (what the binary runs), for what needs no process of
- * its own: help texts. Output written to process.stdout / stderr meanwhile is captured; so only from
- * serial tests, and not for commands that read the environment or start services.
+ * its own: help texts, and commands that run and return (e.g. `audit verify`) when a test runs them many
+ * times, with `env` in place of the process's environment meanwhile. Output written to process.stdout /
+ * stderr meanwhile is captured and the environment swapped; so only from serial tests, and not for
+ * commands that start services or install signal handlers. A file that runs a command here still runs it
+ * once as a real process (runCli), to prove the binary.
  */
-export async function runCliHere(args: string[]): Promise<CliResult> {
+export async function runCliHere(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
   const { main } = await import('../../bot/cli/program.ts');
   let stdout = '';
   let stderr = '';
   const { stdout: out, stderr: err } = process;
-  const [writeOut, writeErr, exitCode] = [out.write, err.write, process.exitCode];
+  const [writeOut, writeErr, exitCode, processEnv] = [out.write, err.write, process.exitCode, process.env];
   out.write = ((chunk: string | Uint8Array) => { stdout += String(chunk); return true; }) as typeof out.write;
   err.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof err.write;
+  if (env) process.env = { ...env };
   try {
     return { code: await main(args), stdout, stderr };
   } finally {
     out.write = writeOut;
     err.write = writeErr;
     process.exitCode = exitCode;
+    process.env = processEnv;
   }
 }

@@ -10,10 +10,6 @@ import { startStreamWorker, type RunningStream } from './worker.ts';
 
 export const STREAM_CONFIG_SECTIONS = ['mongo'] as const;
 
-export function streamConfigured(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.CUSTOS_STREAM_SINKS || env.CUSTOS_STREAM_ANCHOR_FILE || env.CUSTOS_STREAM_ANCHOR_URL);
-}
-
 export async function startStream(config: Config, logger: Logger): Promise<RunningStream> {
   const settings = loadStreamConfig(process.env);
   const mongo = section(config, 'mongo');

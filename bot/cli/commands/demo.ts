@@ -23,7 +23,8 @@ import type { Settings } from '../../../policies/schema.ts';
 import { withinWorkingHours } from '../../../policies/engine/hours.ts';
 import { demoClock, parseDemoTime, suggestedDemoTime } from '../demo-clock.ts';
 import type * as Services from '../../../scripts/services.mjs';
-import { startWorkers, stopOnSignals } from '../../../workers/main.ts';
+import { startWorkers } from '../../../workers/main.ts';
+import { stopOnSignals } from '../../../workers/signals.ts';
 
 
 interface DemoFlags { dataDir: string; port: number; customers: number; at?: Date }

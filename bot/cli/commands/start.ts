@@ -1,20 +1,25 @@
 // `custos start [--only <component>]`: runs the long-lived parts of custos in this process and stops
 // them gracefully on SIGTERM / SIGINT (finish or release in-flight jobs, close queues and database).
-// Each component is one entry in COMPONENTS: what it needs from the configuration and how it starts.
+// Each component is one entry in COMPONENTS: whether a plain start runs it, and its module, loaded only
+// when it runs, with what it needs from the configuration and how it starts: `--only worker` or
+// `--only stream` loads neither Bolt nor the Lark SDK (a second of CPU per process start).
 import { Option, type Command } from 'commander';
+import { streamConfigured } from '../../config-stream.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
-import { WORKER_CONFIG_SECTIONS, startWorkers, stopOnSignals } from '../../../workers/main.ts';
-import { botConfigSections, chatPlatformConfigured, startBotOrPlayground } from '../../playground/component.ts';
-import { LARK_CONFIG_SECTIONS, startLarkBot } from '../../lark/runtime.ts';
-import { STREAM_CONFIG_SECTIONS, startStream, streamConfigured } from '../../../workers/stream/start.ts';
+import { chatPlatformConfigured } from '../../playground/component.ts';
+import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
 
-interface Component {
-  name: string;
+interface ComponentModule {
   requires: readonly ConfigSection[];
   start: (config: Config, logger: Logger) => Promise<Running>;
+}
+
+interface Component {
+  name: string;
+  load: (env: NodeJS.ProcessEnv) => Promise<ComponentModule>;
   /** Whether a plain `custos start` runs it (default: always); `--only NAME` runs it regardless. */
   enabled?: (env: NodeJS.ProcessEnv) => boolean;
 }
@@ -22,21 +27,43 @@ interface Component {
 const larkConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.LARK_APP_ID);
 
 const COMPONENTS: Component[] = [
-  { name: 'worker', requires: WORKER_CONFIG_SECTIONS, start: startWorkers },
+  {
+    name: 'worker',
+    load: async () => {
+      const { WORKER_CONFIG_SECTIONS, startWorkers } = await import('../../../workers/main.ts');
+      return { requires: WORKER_CONFIG_SECTIONS, start: (config, logger) => startWorkers(config, logger) };
+    },
+  },
   // A chat platform when configured, else the local playground (bot/playground/component.ts). Not when
   // Lark alone is configured: the unauthenticated playground must never run beside a real deployment.
   {
-    name: 'bot', requires: botConfigSections(process.env), start: startBotOrPlayground,
+    name: 'bot',
+    load: async (env) => (await import('../../playground/component.ts')).botComponent(env),
     enabled: (env) => chatPlatformConfigured(env) || !larkConfigured(env),
   },
   // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
-  { name: 'lark', requires: LARK_CONFIG_SECTIONS, start: startLarkBot, enabled: larkConfigured },
+  {
+    name: 'lark',
+    load: async () => {
+      const { LARK_CONFIG_SECTIONS, startLarkBot } = await import('../../lark/runtime.ts');
+      return { requires: LARK_CONFIG_SECTIONS, start: (config, logger) => startLarkBot(config, logger) };
+    },
+    enabled: larkConfigured,
+  },
   // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
-  { name: 'stream', requires: STREAM_CONFIG_SECTIONS, start: startStream, enabled: streamConfigured },
+  {
+    name: 'stream',
+    load: async () => {
+      const { STREAM_CONFIG_SECTIONS, startStream } = await import('../../../workers/stream/start.ts');
+      return { requires: STREAM_CONFIG_SECTIONS, start: startStream };
+    },
+    enabled: streamConfigured,
+  },
 ];
 
 async function start(opts: { only?: string }): Promise<void> {
-  const runnable = COMPONENTS.filter((c) => (opts.only === undefined ? (c.enabled?.(process.env) ?? true) : c.name === opts.only));
+  const chosen = COMPONENTS.filter((c) => (opts.only === undefined ? (c.enabled?.(process.env) ?? true) : c.name === opts.only));
+  const runnable = await Promise.all(chosen.map(async (c) => ({ name: c.name, ...(await c.load(process.env)) })));
   const config = loadConfig(process.env, { require: [...new Set(runnable.flatMap((c) => c.requires))] });
   const logger = createLogger({ level: config.logLevel });
   const running: Running[] = [];
