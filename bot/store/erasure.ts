@@ -5,7 +5,10 @@
 //      a backup taken before, is erased again at the next start (applyErasureList);
 //   3. a tombstone (id + time) is written and the customer document deleted: its wrapped data key, the
 //      sealed values, blind indexes and search tokens go with it, so nothing can decrypt or find it;
-//   4. pending requests naming the customer are cancelled and grants naming it revoked.
+//   4. pending requests naming the customer are cancelled and grants naming it revoked. With a chat
+//      platform configured the approval service cancels them (every card copy, on every platform, then
+//      says the customer's data was erased, and each cancel is audited as request.cancel by the winner of
+//      the compare-and-swap); without one the request store alone does (RequestCanceller).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Connection } from 'mongoose';
@@ -24,9 +27,13 @@ const APPLY_CHUNK = 500;
 export interface EraseActor { employeeId: string | null; platform: AuditPlatform }
 export interface EraseReport { customerId: string; erasedAt: Date; requestsCancelled: number; grantsRevoked: number }
 export interface Tombstone { customerId: string; erasedAt: Date }
+/** Cancels the pending requests naming an erased customer; returns how many this call cancelled. */
+export type RequestCanceller = (customerId: string, at: Date) => Promise<number>;
+
+export interface EraserDeps { conn: Connection; recorder: AuditRecorder; clock: Clock; erasureList: string; cancelRequests?: RequestCanceller }
 
 export class CustomerEraser {
-  constructor(private readonly deps: { conn: Connection; recorder: AuditRecorder; clock: Clock; erasureList: string }) {}
+  constructor(private readonly deps: EraserDeps) {}
 
   async erase(customerId: string, reason: string, actor: EraseActor): Promise<EraseReport> {
     const id = customerId.trim().toUpperCase();
@@ -46,7 +53,8 @@ export class CustomerEraser {
     });
     appendToList(this.deps.erasureList, id);
     await eraseDocuments(conn, [id], now);
-    const requestsCancelled = await cancelRequestsOn(conn, id, now);
+    const cancel = this.deps.cancelRequests ?? ((customer: string, at: Date) => storeCancelRequestsOn(conn, customer, at));
+    const requestsCancelled = await cancel(id, now);
     const grantsRevoked = await revokeGrantsOn(conn, id, now);
     return { customerId: id, erasedAt: now, requestsCancelled, grantsRevoked };
   }
@@ -83,7 +91,8 @@ async function eraseDocuments(conn: Connection, ids: readonly string[], at: Date
   return res.deletedCount;
 }
 
-async function cancelRequestsOn(conn: Connection, customerId: string, at: Date): Promise<number> {
+/** The store-only canceller (no chat client): compare-and-swap per request, card copies left as they are. */
+export async function storeCancelRequestsOn(conn: Connection, customerId: string, at: Date): Promise<number> {
   const store = new MongoRequestStore(conn);
   const pending = await conn.collection(REQUEST_COLLECTION).find({ customerIds: customerId, status: 'pending' }, { projection: { requestId: 1 } }).toArray();
   let cancelled = 0;

@@ -58,7 +58,7 @@ export interface ExportWatch { noteExport(requester: Employee, exportId: string)
  * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
  * card copy can say it (a cancel by the requester leaves it empty).
  */
-export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked';
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked' | 'erased';
 
 /** Wakes the sweeper at a time (a delayed BullMQ job); the periodic sweep covers anything missed. */
 export interface WakeUps { at(when: Date): Promise<void> }
@@ -384,6 +384,21 @@ export class ApprovalService {
     for (const request of await this.deps.requests.pendingOf(requesterId)) {
       const { won, decision } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: this.deps.clock.now(), reason });
       if (!won) continue; // decided meanwhile (an approver's click, expiry): that outcome stands
+      await this.settle(request, decision);
+      cancelled++;
+    }
+    return cancelled;
+  }
+
+  /**
+   * A customer erased on request (bot/store/erasure.ts): every pending request naming it is cancelled by
+   * the system, like cancelAllOf, and every card copy says why in place. Returns how many this call cancelled.
+   */
+  async cancelAllOn(customerId: string, reason: SystemCancelReason): Promise<number> {
+    let cancelled = 0;
+    for (const request of await this.deps.requests.pendingOnCustomer(customerId)) {
+      const { won, decision } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: this.deps.clock.now(), reason });
+      if (!won) continue;
       await this.settle(request, decision);
       cancelled++;
     }

@@ -134,6 +134,8 @@ export interface RequestStore {
   expiredGrants(now: Date): Promise<AccessRequest[]>;
   /** Pending requests of a requester (for `/customer requests`, offboarding). */
   pendingOf(requesterId: string): Promise<AccessRequest[]>;
+  /** Pending requests naming the customer (an erasure or a CRM deletion cancels them). */
+  pendingOnCustomer(customerId: string): Promise<AccessRequest[]>;
 }
 
 /** What the requester asks for, before purpose and duration are known (the modal's starting point). */
