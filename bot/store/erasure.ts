@@ -26,7 +26,14 @@ const APPLY_CHUNK = 500;
 
 export interface EraseActor { employeeId: string | null; platform: AuditPlatform }
 export interface EraseReport { customerId: string; erasedAt: Date; requestsCancelled: number; grantsRevoked: number }
-export interface Tombstone { customerId: string; erasedAt: Date }
+export interface Tombstone {
+  customerId: string;
+  erasedAt: Date;
+  /** The CRM records (`source:sourceId`, ids only) linked to the customer when it was erased (bot/sync). */
+  sourceRecords: string[];
+  /** Set when a source record re-created after the erasure brought the id back (the list skips it then). */
+  recreatedAt?: Date;
+}
 /** Cancels the pending requests naming an erased customer; returns how many this call cancelled. */
 export type RequestCanceller = (customerId: string, at: Date) => Promise<number>;
 
@@ -52,7 +59,8 @@ export class CustomerEraser {
       customerIds: [id], fields: [], decision: 'allowed', ruleIds: [], purpose: reason.trim(),
     });
     appendToList(this.deps.erasureList, id);
-    await eraseDocuments(conn, [id], now);
+    await tombstoneFor(conn, id, now);
+    await conn.collection(CUSTOMER_COLLECTION).deleteOne({ _id: id as never });
     const cancel = this.deps.cancelRequests ?? ((customer: string, at: Date) => storeCancelRequestsOn(conn, customer, at));
     const requestsCancelled = await cancel(id, now);
     const grantsRevoked = await revokeGrantsOn(conn, id, now);
@@ -69,25 +77,62 @@ function checkRequest(id: string, reason: string): void {
   if (pii) throw new CustosError(ErrorCode.ErasureInvalid, `--reason looks like it holds personal data (${pii}); give a reference such as DSR-2026-017 instead`, { field: 'reason' });
 }
 
+const toTombstone = (d: Record<string, unknown>): Tombstone => ({
+  customerId: String(d.customerId), erasedAt: new Date(d.erasedAt as Date),
+  sourceRecords: Array.isArray(d.sourceRecords) ? d.sourceRecords.map(String) : [],
+  ...(d.recreatedAt ? { recreatedAt: new Date(d.recreatedAt as Date) } : {}),
+});
+
 export async function tombstoneOf(conn: Connection, customerId: string): Promise<Tombstone | null> {
   const doc = await conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: customerId as never });
-  return doc ? { customerId, erasedAt: new Date(doc.erasedAt as Date) } : null;
+  return doc && !doc.recreatedAt ? toTombstone(doc) : null;
 }
 
-/** Which of `ids` have a tombstone, with their erasure time. */
-export async function erasedAmong(conn: Connection, ids: readonly string[]): Promise<Map<string, Date>> {
+/** Which of `ids` are erased (and not re-created since), with their tombstones. */
+export async function erasedTombstones(conn: Connection, ids: readonly string[]): Promise<Map<string, Tombstone>> {
   if (ids.length === 0) return new Map();
-  const docs = await conn.collection(TOMBSTONE_COLLECTION).find({ _id: { $in: ids as never[] } }).toArray();
-  return new Map(docs.map((d) => [String(d.customerId), new Date(d.erasedAt as Date)]));
+  const docs = await conn.collection(TOMBSTONE_COLLECTION).find({ _id: { $in: ids as never[] }, recreatedAt: { $exists: false } }).toArray();
+  return new Map(docs.map((d) => [String(d.customerId), toTombstone(d)]));
 }
 
-/** Tombstones first (kept if there already is one), then the documents: never a gap with neither. */
+/** Which of `ids` are erased (and not re-created since), with their erasure time. */
+export async function erasedAmong(conn: Connection, ids: readonly string[]): Promise<Map<string, Date>> {
+  return new Map([...(await erasedTombstones(conn, ids))].map(([id, t]) => [id, t.erasedAt]));
+}
+
+/**
+ * A source record re-created after the erasure carries the id again (bot/sync/runner.ts decides that):
+ * the tombstone stays, marked, so the erasure list no longer takes the new customer out at start.
+ */
+export async function markRecreated(conn: Connection, customerId: string, sourceRecord: string, at: Date): Promise<void> {
+  await conn.collection(TOMBSTONE_COLLECTION).updateOne({ _id: customerId as never }, { $set: { recreatedAt: at, recreatedFrom: sourceRecord } });
+}
+
+/** The CRM records linked to the customer (sync_links, bot/sync/sync-store.ts): ids, never values. */
+async function linkedSourceRecords(conn: Connection, customerId: string): Promise<string[]> {
+  const links = await conn.collection('sync_links').find({ customerId }, { projection: { source: 1, sourceId: 1 } }).toArray();
+  return links.map((l) => `${String(l.source)}:${String(l.sourceId)}`);
+}
+
+/** Erasing on request: a fresh tombstone (an earlier one, of a customer re-created since, is replaced). */
+async function tombstoneFor(conn: Connection, id: string, at: Date): Promise<void> {
+  const sourceRecords = await linkedSourceRecords(conn, id);
+  await conn.collection(TOMBSTONE_COLLECTION).replaceOne({ _id: id as never }, { customerId: id, erasedAt: at, sourceRecords }, { upsert: true });
+}
+
+/**
+ * Re-applying the list: tombstones first (kept if there already is one), then the documents, never a gap
+ * with neither. An id whose source record was re-created after its erasure is left alone.
+ */
 async function eraseDocuments(conn: Connection, ids: readonly string[], at: Date): Promise<number> {
   const tombs = conn.collection(TOMBSTONE_COLLECTION);
-  for (const id of ids) {
-    await tombs.updateOne({ _id: id as never }, { $setOnInsert: { customerId: id, erasedAt: at } }, { upsert: true });
+  const recreated = new Set((await tombs.find({ _id: { $in: ids as never[] }, recreatedAt: { $exists: true } }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+  const gone = ids.filter((id) => !recreated.has(id));
+  for (const id of gone) {
+    await tombs.updateOne({ _id: id as never }, { $setOnInsert: { customerId: id, erasedAt: at, sourceRecords: [] } }, { upsert: true });
   }
-  const res = await conn.collection(CUSTOMER_COLLECTION).deleteMany({ _id: { $in: ids as never[] } });
+  if (gone.length === 0) return 0;
+  const res = await conn.collection(CUSTOMER_COLLECTION).deleteMany({ _id: { $in: gone as never[] } });
   return res.deletedCount;
 }
 
