@@ -7,6 +7,8 @@
 // data was erased (no buttons), the cancel is audited; no query kind finds the customer; the export made
 // before still traces to its employee; `custos audit verify` finds the chain intact with customer.erase
 // in it; and a raw customer document from a dump taken before cannot be read once the list is re-applied.
+// And erasure asked in chat: `/customer erase C-… reason: REF` by the admin on Slack makes a request the
+// DPO decides on Lark; the erasure runs once, by the winning approval; refused attempts are recorded.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { applyErasureList } from '../bot/store/erasure.ts';
 import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
 import { cardButtons, cardText, FakeLarkApi, type SentMessage } from './fakes/lark-api.ts';
 import { openIdOf } from './helpers/lark-bot.ts';
-import { ENCRYPT_KEY, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
+import { cardAction, ENCRYPT_KEY, post, signed, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
 import { runCli } from './helpers/run-custos.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
@@ -147,4 +149,62 @@ test.serial('after an erasure: approver cards on Slack and Lark say why, no quer
   t.is(await applyErasureList(h.bot.conn, erasureList, clock), 1);
   t.is(await h.customers.get(target.customerId), null);
   t.regex(messageText((await h.ask(h.userId('salesHead'), h.dmOf('salesHead'), target.customerId)).body), notFound);
+});
+
+/** `/customer <text>` on Slack as `key` in their DM; the ephemeral answer's text. */
+async function slash(key: DemoEmployeeKey, text: string): Promise<string> {
+  const { responseUrl } = await h.command(h.userId(key), h.dmOf(key), text);
+  return messageText((await h.replyTo(responseUrl, 60_000)).body);
+}
+
+/** A signed card callback to the Lark bot as `key`; its toast. */
+async function larkClick(key: DemoEmployeeKey, message: SentMessage, value: Record<string, string>): Promise<string> {
+  const e = h.employees[key];
+  const res = await post(`${larkBot.url}/lark/events`, signed(cardAction({ openId: openIdOf(e), value, messageId: message.messageId, chatId: larkDm(e) })));
+  return res.text ? (JSON.parse(res.text) as { toast?: { content: string } }).toast?.content ?? '' : '';
+}
+
+test.serial('erasure asked in chat: the admin asks on Slack, the DPO approves on Lark, it runs once; refused attempts are recorded', async (t) => {
+  t.timeout(600_000);
+  const all: Customer[] = [];
+  for await (const c of h.customers.stream({ region: 'north' })) all.push(c);
+  const target = all.find((c) => c.status !== 'blocked' && c.phone)!;
+
+  // Someone who may not `admin` is refused and told why; the attempt is recorded, nothing is made.
+  const refused = await slash('salesRep', `erase ${target.customerId} reason: DSR-2026-050`);
+  t.regex(refused, /无权申请删除客户个人信息.*已记录/);
+  const denied = await h.auditRecords({ action: 'customer.erase', decision: 'denied', 'actor.employeeId': h.employees.salesRep.employeeId });
+  t.like(denied[0], { reasonCode: 'erase_denied', customerIds: [target.customerId] });
+  // A malformed command says how to write it (and is recorded too).
+  t.regex(await slash('admin', `erase ${target.customerId}`), /用法：`\/customer erase C-000123 reason:/);
+  t.like((await h.auditRecords({ action: 'customer.erase', decision: 'denied', reasonCode: 'malformed' }))[0], { decision: 'denied' });
+  // A reference holding personal data is refused without echoing it.
+  const pii = await slash('admin', `erase ${target.customerId} reason: call ${target.phone}`);
+  t.regex(pii, /个人信息/);
+  t.false(pii.includes(target.phone!));
+
+  const asked = await slash('admin', `erase ${target.customerId} reason: DSR-2026-051`);
+  const id = /#(R-[A-P]{10})/.exec(asked)?.[1];
+  t.truthy(id, asked);
+  t.regex(asked, /已提交删除申请 .*欧阳明.*批准后才会删除/);
+  t.truthy(await h.customers.get(target.customerId), 'nothing is erased before the decision');
+  const dpoCard = await lark.waitFor((m) => m.receiveId === openIdOf(h.employees.dpo) && cardText(m.card).includes(id!));
+  t.regex(cardText(dpoCard.card), new RegExp(`删除客户个人信息[\\s\\S]*${target.customerId}[\\s\\S]*永久删除[\\s\\S]*DSR-2026-051`));
+  t.false(cardText(dpoCard.card).includes(target.name), 'the card names the customer by id only');
+  t.deepEqual(cardButtons(dpoCard.card).map((b) => b.value.a), ['approve', 'deny']);
+
+  // Two approve clicks at once: one wins and erases, the other is told it was already decided.
+  const [a, b] = await Promise.all([larkClick('dpo', dpoCard, { a: 'approve', r: id! }), larkClick('dpo', dpoCard, { a: 'approve', r: id! })]);
+  t.true([a, b].some((x) => new RegExp(`已批准申请 #${id}`).test(x)), `${a} / ${b}`);
+  t.is(await h.customers.get(target.customerId), null, 'erased once approved');
+  const erasedEvents = await h.auditRecords({ action: 'customer.erase', decision: 'allowed', customerIds: target.customerId });
+  t.is(erasedEvents.length, 1, 'erased exactly once');
+  t.like(erasedEvents[0], { purpose: 'DSR-2026-051', actor: { employeeId: h.employees.admin.employeeId } });
+  t.like((await h.auditRecords({ action: 'request.approve', requestId: id! }))[0], { decision: 'allowed' });
+  const patched = await lark.waitFor((m) => m.messageId === dpoCard.messageId && m.patches.length > 0 && /客户 C-\d{6} 的个人信息已删除/.test(cardText(m.card)));
+  t.deepEqual(cardButtons(patched.card), []);
+  await h.fake.waitFor((x) => x.method === 'chat.postMessage' && x.body.channel === h.dmOf('admin') && String(x.body.text).includes(`#${id}`) && /个人信息已删除/.test(String(x.body.text)));
+  t.regex(messageText((await h.ask(h.userId('salesHead'), h.dmOf('salesHead'), target.customerId)).body), /没有您可查看的匹配客户/);
+  // Asked again: the customer is gone, so there is nothing to ask for (recorded).
+  t.regex(await slash('admin', `erase ${target.customerId} reason: DSR-2026-052`), new RegExp(`找不到您可查看的客户 ${target.customerId}`));
 });

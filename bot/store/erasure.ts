@@ -12,6 +12,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
 import type { AuditPlatform, AuditRecorder } from '../core/audit.ts';
 import { CUSTOMER_ID_RE, looksLikePii, newEventId } from '../core/audit-event.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -42,7 +43,8 @@ export interface EraserDeps { conn: Connection; recorder: AuditRecorder; clock: 
 export class CustomerEraser {
   constructor(private readonly deps: EraserDeps) {}
 
-  async erase(customerId: string, reason: string, actor: EraseActor): Promise<EraseReport> {
+  /** `cancelRequests` (this call only) overrides the deps' canceller: an approved chat request brings its own. */
+  async erase(customerId: string, reason: string, actor: EraseActor, cancelRequests?: RequestCanceller): Promise<EraseReport> {
     const id = customerId.trim().toUpperCase();
     checkRequest(id, reason);
     const { conn } = this.deps;
@@ -61,7 +63,7 @@ export class CustomerEraser {
     appendToList(this.deps.erasureList, id);
     await tombstoneFor(conn, id, now);
     await conn.collection(CUSTOMER_COLLECTION).deleteOne({ _id: id as never });
-    const cancel = this.deps.cancelRequests ?? ((customer: string, at: Date) => storeCancelRequestsOn(conn, customer, at));
+    const cancel = cancelRequests ?? this.deps.cancelRequests ?? ((customer: string, at: Date) => storeCancelRequestsOn(conn, customer, at));
     const requestsCancelled = await cancel(id, now);
     const grantsRevoked = await revokeGrantsOn(conn, id, now);
     return { customerId: id, erasedAt: now, requestsCancelled, grantsRevoked };
@@ -183,4 +185,12 @@ export async function applyErasureList(conn: Connection, file: string, clock: Cl
   let erased = 0;
   for (let i = 0; i < ids.length; i += APPLY_CHUNK) erased += await eraseDocuments(conn, ids.slice(i, i + APPLY_CHUNK), clock.now());
   return erased;
+}
+
+/** The approval service's port (CustomerErasure): an approved chat request erases through the same path as the CLI. */
+export function eraserOf(conn: Connection, config: Config, recorder: AuditRecorder, clock: Clock): {
+  erase(customerId: string, reason: string, actor: EraseActor, cancel: (customerId: string) => Promise<number>): Promise<EraseReport>;
+} {
+  const eraser = new CustomerEraser({ conn, recorder, clock, erasureList: section(config, 'crypto').erasureList });
+  return { erase: (customerId, reason, actor, cancel) => eraser.erase(customerId, reason, actor, (id) => cancel(id)) };
 }
