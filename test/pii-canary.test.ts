@@ -1,6 +1,8 @@
 // The PII canary, from the outside: a whole demo company plus canary customers imported from a file
 // (every personal field with a value no other record holds, names and companies included), looked up
-// through the real Slack bot by every query kind and shared into a channel, with the real audit worker.
+// through the real Slack bot by every query kind and shared into a channel, revealed (request, approval,
+// the value shown) and exported (request, approval, the export worker's CSV upload), with the real audit
+// worker.
 // Then every document of every MongoDB collection, every Redis key and value under the test's prefix
 // (queued jobs included) and every captured log line at trace level are searched for each canary value:
 // none may appear. And every lookup a user is allowed still shows the right values.
@@ -13,8 +15,24 @@ import { FieldCipher, idCheckChar, luhnCheckDigit } from '../bot/store/crypto.ts
 import { importFile } from '../bot/store/import.ts';
 import { PRIVATE_CHANNEL, SlackHarness, messageText } from './helpers/slack-bot.ts';
 import { redisDump } from './helpers/services.ts';
+import { buttons, modalAfter, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
+import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 
-const h = new SlackHarness(import.meta.url, { customers: 60, logLevel: 'trace', privateMembers: ['salesRep', 'supportAgent'] });
+/** `requestId`'s approver card, wherever it was posted, approved by its reader. */
+async function approveFirstCard(since: number, requestId: string): Promise<void> {
+  const card = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && String(x.body.text).includes(requestId)
+    && buttons(x.body).some((b) => b.actionId === 'approval_approve'), 60_000);
+  const approver = (Object.keys(h.employees) as DemoEmployeeKey[]).find((k) => h.dmOf(k) === card.body.channel)!;
+  await h.click(h.userId(approver), h.dmOf(approver), 'approval_approve', requestId);
+}
+
+/** The request id the requester's own card names, once it is posted after `since`. */
+async function ownRequestId(key: DemoEmployeeKey, since: number): Promise<string> {
+  const own = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf(key) && /#R-[A-P]{10}/.test(String(x.body.text)), 60_000);
+  return /#(R-[A-P]{10})/.exec(String(own.body.text))![1]!;
+}
+
+const h = new SlackHarness(import.meta.url, { customers: 60, grants: true, logLevel: 'trace', privateMembers: ['salesRep', 'supportAgent'] });
 
 const withCheck = (first17: string) => first17 + idCheckChar(first17);
 
@@ -76,6 +94,28 @@ test.serial('no canary value (names included) reaches MongoDB, Redis or the logs
   const mine = await h.ask(rep, PRIVATE_CHANNEL, c0.customerId);
   const share = (mine.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === 'actions')!.elements![0]!;
   await h.replyTo((await h.click(rep, PRIVATE_CHANNEL, share.action_id, share.value)).responseUrl);
+  // A reveal: the east lead asks for a canary's masked phone, the approver approves, the value is shown.
+  const leadCard = await h.ask(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), c1.customerId);
+  const reveal = buttons(leadCard.body).find((b) => b.actionId.startsWith('approval_reveal'));
+  t.truthy(reveal, `the lead's card offers a reveal: ${messageText(leadCard.body).slice(0, 200)}`);
+  let since = h.fake.calls.length;
+  const click = await h.click(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), reveal!.actionId, reveal!.value);
+  let modal = openedView(await modalAfter(h, since));
+  t.is((await submitView(h, h.userId('salesLeadEast'), modal.callback_id, modal.private_metadata, requestValues('核对来电号码', 15))).body, '');
+  await approveFirstCard(since, await ownRequestId('salesLeadEast', since));
+  const revealPath = new URL(click.responseUrl).pathname;
+  const revealed = await h.fake.waitFor((x) => x.method === 'response_url' && x.path === revealPath && x.body.replace_original === true, 60_000);
+  t.true(Object.values(secretsOf(c1)).some((v) => messageText(revealed.body).includes(v)), 'the revealed value is shown to the requester');
+  // An export of the region: approved, the worker writes and uploads the CSV holding the canaries.
+  since = h.fake.calls.length;
+  await h.command(h.userId('salesLeadEast'), h.dmOf('salesLeadEast'), 'export region:east fields:name,company,email,address');
+  modal = openedView(await modalAfter(h, since));
+  t.is((await submitView(h, h.userId('salesLeadEast'), modal.callback_id, modal.private_metadata, requestValues('季度客户回访', 120))).body, '');
+  await approveFirstCard(since, await ownRequestId('salesLeadEast', since));
+  await h.fake.waitFor((x) => x.method === 'files.completeUploadExternal' && x.ok, 60_000);
+  const csv = [...h.fake.files.values()].find((f) => f.completed)!.bytes.toString('utf8');
+  t.true(canaries.some((c) => csv.includes(c.customerId)), 'the export holds the canaries');
+  await h.auditRecords({ action: 'export.complete' }, 1);
   // Support sees the canary masked; a rep of another region does not find it at all.
   await h.ask(h.userId('supportAgent'), h.dmOf('supportAgent'), c0.phone!);
   await h.ask(h.userId('salesRepNorth'), h.dmOf('salesRepNorth'), c0.name);
