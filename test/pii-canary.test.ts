@@ -2,12 +2,14 @@
 // (every personal field with a value no other record holds, names and companies included), looked up
 // through the real Slack bot by every query kind and shared into a channel, revealed (request, approval,
 // the value shown) and exported (request, approval, the export worker's CSV upload), with the real audit
-// worker.
+// worker; and one canary pushed by a CRM through the signed push API (bot/sync/push-route.ts).
 // Then every document of every MongoDB collection, every Redis key and value under the test's prefix
 // (queued jobs included) and every captured log line at trace level are searched for each canary value:
 // none may appear. And every lookup a user is allowed still shows the right values.
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { PUSH_PATH } from '../bot/sync/push-route.ts';
+import { pushSignature } from '../bot/sync/push-signature.ts';
 import os from 'node:os';
 import path from 'node:path';
 import type { Customer } from '../bot/core/domain.ts';
@@ -60,6 +62,14 @@ function secretsOf(c: Customer): Record<string, string> {
 }
 
 let canaries: Customer[] = [];
+
+// A push source: the bot reads its sync settings from the process environment (this file's worker only).
+const PUSH_SECRET = 'canary-push-secret-0123456789abcdef0123456789';
+const mappings = mkdtempSync(path.join(os.tmpdir(), 'custos-canary-sync-'));
+writeFileSync(path.join(mappings, 'erp.yaml'), readFileSync(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8').replace(/^source: model$/m, 'source: erp'));
+Object.assign(process.env, { CUSTOS_SYNC_SOURCES: 'erp', CUSTOS_SYNC_MAPPINGS: mappings, CUSTOS_SYNC_PUSH_SECRET_ERP: PUSH_SECRET });
+/** The pushed canary's values (the mapping fills name, company and phone). */
+const PUSHED = { customerId: 'C-900007', name: '雀鸮戊翎', phone: '13998767210' };
 
 test.before(async () => {
   await h.start();
@@ -116,6 +126,17 @@ test.serial('no canary value (names included) reaches MongoDB, Redis or the logs
   const csv = [...h.fake.files.values()].find((f) => f.completed)!.bytes.toString('utf8');
   t.true(canaries.some((c) => csv.includes(c.customerId)), 'the export holds the canaries');
   await h.auditRecords({ action: 'export.complete' }, 1);
+  // A CRM pushes a canary through the signed push API; the owner finds it by name and by phone.
+  const body = JSON.stringify({ op: 'upsert', id: 'ERP-CANARY-7', fields: { Number__c: '900007', Name: PUSHED.name, Region__c: 'CN-E', Owner: { Email: h.employees.salesRep.email }, Phone: PUSHED.phone } });
+  const ts = String(Math.floor(h.clock.now().getTime() / 1000)); // the bot's clock judges the window
+  const pushed = await fetch(`${h.bot.url}${PUSH_PATH('erp')}`, {
+    method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', 'x-custos-request-timestamp': ts, 'x-custos-signature': pushSignature(PUSH_SECRET, ts, Buffer.from(body)), 'x-custos-batch-id': 'canary-batch-1' },
+  });
+  const pushText = await pushed.text();
+  t.is(pushed.status, 200, pushText);
+  t.regex(pushText, /"status":"upserted"/);
+  t.true(messageText((await h.ask(rep, dm, PUSHED.phone)).body).includes(PUSHED.name), 'the pushed canary is found by phone, name shown');
+  t.true(messageText((await h.ask(rep, dm, PUSHED.name.slice(0, 2))).body).includes(PUSHED.customerId), 'and by a name fragment');
   // Support sees the canary masked; a rep of another region does not find it at all.
   await h.ask(h.userId('supportAgent'), h.dmOf('supportAgent'), c0.phone!);
   await h.ask(h.userId('salesRepNorth'), h.dmOf('salesRepNorth'), c0.name);
@@ -132,10 +153,12 @@ test.serial('no canary value (names included) reaches MongoDB, Redis or the logs
   t.true(redis.keys > 0 && redis.text.includes('audit'), 'the scan sees the Redis keys, job payloads included');
   const logs = h.logLines.join('');
   t.true(logs.length > 0, 'the scan sees log lines');
-  for (const c of canaries) {
+  t.true(mongoText.includes(PUSHED.customerId), 'the scan sees the pushed customer');
+  const pushedSecrets = { name: PUSHED.name, phone: PUSHED.phone };
+  for (const [id, secrets] of [...canaries.map((c) => [c.customerId, secretsOf(c)] as const), [PUSHED.customerId, pushedSecrets] as const]) {
     for (const [where, haystack] of [['MongoDB', mongoText], ['Redis', redis.text], ['logs', logs]] as const) {
-      for (const [kind, value] of Object.entries(secretsOf(c))) {
-        t.false(haystack.toLowerCase().includes(value.toLowerCase()), `canary ${c.customerId} ${kind} found in ${where}`);
+      for (const [kind, value] of Object.entries(secrets)) {
+        t.false(haystack.toLowerCase().includes(value.toLowerCase()), `canary ${id} ${kind} found in ${where}`);
       }
     }
   }
