@@ -20,7 +20,7 @@ import { applyErasureList } from '../bot/store/erasure.ts';
 import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
 import { cardButtons, cardText, FakeLarkApi, type SentMessage } from './fakes/lark-api.ts';
 import { openIdOf } from './helpers/lark-bot.ts';
-import { cardAction, ENCRYPT_KEY, post, signed, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
+import { cardAction, ENCRYPT_KEY, messageEvent, post, signed, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
 import { runCli } from './helpers/run-custos.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
@@ -207,4 +207,18 @@ test.serial('erasure asked in chat: the admin asks on Slack, the DPO approves on
   t.regex(messageText((await h.ask(h.userId('salesHead'), h.dmOf('salesHead'), target.customerId)).body), /没有您可查看的匹配客户/);
   // Asked again: the customer is gone, so there is nothing to ask for (recorded).
   t.regex(await slash('admin', `erase ${target.customerId} reason: DSR-2026-052`), new RegExp(`找不到您可查看的客户 ${target.customerId}`));
+});
+
+test.serial('on Lark the same command is answered by the same core: the DPO may decide erasures but not ask for them (recorded)', async (t) => {
+  const dpo = h.employees.dpo;
+  let some: Customer | undefined;
+  for await (const c of h.customers.stream({ region: 'south' })) { some ??= c; }
+  const id = some!.customerId;
+  const since = lark.sent().length;
+  await post(`${larkBot.url}/lark/events`, signed(messageEvent({ openId: openIdOf(dpo), chatId: larkDm(dpo), text: `erase ${id} reason: DSR-2026-060` })));
+  const answer = await lark.waitFor((m) => lark.sent().indexOf(m) >= since && /无权申请删除客户个人信息/.test(cardText(m.card)));
+  t.truthy(answer);
+  const denied = await h.auditRecords({ action: 'customer.erase', decision: 'denied', 'actor.employeeId': dpo.employeeId });
+  t.like(denied[0], { reasonCode: 'erase_denied', customerIds: [id], actor: { platform: 'lark' } });
+  t.truthy(await h.customers.get(id), 'nothing erased');
 });

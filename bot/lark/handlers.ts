@@ -170,10 +170,10 @@ export class LarkHandlers {
     let label: string = command.kind;
     try {
       if (this.deps.approvals?.handlesText(text)) {
-        label = 'export';
+        label = /^\s*erase/i.test(text) ? 'erase' : 'export';
         const employee = await this.identify(turn, 'request', (l) => { locale = l; });
         const asker = await this.asker(turn, employee);
-        return await this.reply(turn, await this.deps.approvals.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
+        return await this.reply(turn, await this.deps.approvals.textCommand({ employee, channelKind: asker.channel, messageId: '' }, text));
       }
       if (command.kind !== 'lookup') {
         locale = await this.localeOf(turn.openId);
