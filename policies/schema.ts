@@ -95,6 +95,12 @@ const settingsSchema = z.object({
     quorum: z.number().int().min(1).max(5),
     maxDurationMinutes: z.number().int().min(1).max(60 * 24 * 30),
   }).strict().optional(),
+  // Who approves erasing a customer's personal data when it is asked for in chat (issue 19); default:
+  // the DPO, quorum 1. Whoever asks must be allowed `admin`; self-approval is never allowed.
+  erasure: z.object({
+    approvers: z.array(approverSchema).min(1),
+    quorum: z.number().int().min(1).max(5),
+  }).strict().optional(),
   // Rate limit and anomaly detectors (issue 8); optional, defaults in bot/core/security/settings.ts.
   security: securitySettingsSchema.optional(),
 }).strict();

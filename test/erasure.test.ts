@@ -1,7 +1,8 @@
 // `custos customer erase`: what is destroyed (and found by no query kind afterwards), what stays (the
 // audit event, recorded BEFORE anything is destroyed; other customers; other grants), what happens when
 // the audit queue is down (nothing), and that a database restored from a backup taken before the
-// erasure loses the customer again once the erasure list is re-applied.
+// erasure loses the customer again once the erasure list is re-applied; and that a CRM sync brings an
+// erased customer back only from a source record re-created after the erasure, never the erased record.
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,14 @@ import { MongoGrantStore } from '../bot/store/grant-store.ts';
 import { importFile } from '../bot/store/import.ts';
 import { CUSTOMER_COLLECTION } from '../bot/store/models.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
+import { readFileSync as readText } from 'node:fs';
+import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
+import { parseMapping } from '../bot/sync/mapping.ts';
+import { SyncRunner } from '../bot/sync/runner.ts';
+import { SyncStore } from '../bot/sync/sync-store.ts';
+import { erasedTombstones, markRecreated } from '../bot/store/erasure.ts';
 import { runCli } from './helpers/run-custos.ts';
+import { ModelSource, RecordingAudit } from './helpers/sync-model-source.ts';
 import { redisDump, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }], blindIndexKey: Buffer.alloc(32, 8) });
@@ -93,7 +101,7 @@ test('an erased customer is found by no query kind, its requests are cancelled a
   t.is((await store.find({ kind: 'text', value: '河科' }, {}, 10)).map((c) => c.customerId).join(), 'C-000002', 'others are still found');
   t.like(await db.conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: 'C-000001' as never }), { customerId: 'C-000001', erasedAt: clock.now() });
   const tomb = await db.conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: 'C-000001' as never });
-  t.deepEqual(Object.keys(tomb!).sort(), ['_id', 'customerId', 'erasedAt'], 'the tombstone holds the id and the time, nothing else');
+  t.deepEqual(Object.keys(tomb!).sort(), ['_id', 'customerId', 'erasedAt', 'sourceRecords'], 'the tombstone holds the id, the time and linked CRM record ids, nothing else');
   t.is(readFileSync(list, 'utf8'), 'C-000001\n');
   t.is((await grants.byId('G-on-1'))?.revokedBy, 'erasure');
   t.is((await grants.byId('G-on-2'))?.revokedAt, undefined);
@@ -162,4 +170,56 @@ test('the CLI records customer.erase in the audit queue and erases; a second run
   const second = await runCli(['customer', 'erase', 'C-000003', '--reason', 'DSR-2026-019'], env);
   t.is(second.code, 1);
   t.regex(second.stderr, /C-000003 was already erased at/);
+});
+
+test('a CRM sync does not bring an erased customer back from the erased record; a record re-created after the erasure does, audited, and the list then spares it', async (t) => {
+  const { db, store, list, recorder, eraser } = await setUp();
+  t.teardown(db.drop);
+  const mapping = parseMapping(readText(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8'));
+  const syncStore = new SyncStore(db.conn);
+  await syncStore.ensureIndexes();
+  const source = new ModelSource('model');
+  const audit = new RecordingAudit();
+  const runner = new SyncRunner({
+    customers: store, store: syncStore, recorder: audit, clock,
+    employees: { byEmail: async (e) => (e === 'ann@example.com' ? { employeeId: 'E-0001' } : null) },
+    revoker: new StoreCustomerRevoker(new MongoGrantStore(db.conn), new MongoRequestStore(db.conn)),
+    erasures: { erased: (ids) => erasedTombstones(db.conn, ids), recreated: (id, record, at) => markRecreated(db.conn, id, record, at) },
+  }, source, mapping);
+  const acme = (phone: string) => ({ Number__c: '7', Name: '测试客户', Region__c: 'CN-E', Owner: { Email: 'ann@example.com' }, Phone: phone });
+  source.put('a7', acme('13800138000'));
+  t.is((await runner.run()).upserted, 1);
+  t.truthy(await store.get('C-000007'));
+
+  await eraser.erase('C-000007', 'DSR-2026-020', actor);
+  t.deepEqual((await db.conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: 'C-000007' as never }))!.sourceRecords, ['model:a7']);
+  // The erased record changes in the CRM: refused, named by its source id, no value.
+  source.put('a7', acme('13800138001'));
+  const again = await runner.run();
+  t.like(again, { upserted: 0, rejected: 1 });
+  t.regex(again.rejections[0]!.reason, /was erased at 2026-06-01T02:00:00.000Z .*only a record re-created in model after the erasure/);
+  t.is(again.rejections[0]!.sourceId, 'a7');
+  t.false(JSON.stringify(again.rejections).includes('1380013800'));
+  t.is(await store.get('C-000007'), null);
+  t.false(audit.events.some((e) => e.action === 'customer.recreate'));
+
+  // The record is deleted in the CRM and the person re-entered as a new record with the same number.
+  source.remove('a7');
+  source.put('a8', acme('13800138002'));
+  const back = await runner.run();
+  t.is(back.upserted, 1);
+  t.is((await store.get('C-000007'))?.phone, '13800138002', 'the re-created record, with its new values');
+  t.like(audit.events.find((e) => e.action === 'customer.recreate'), { customerIds: ['C-000007'], meta: { source: 'model', erasedAt: '2026-06-01T02:00:00.000Z' } });
+  t.like(await db.conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: 'C-000007' as never }), { recreatedFrom: 'model:a8' });
+  t.is(await applyErasureList(db.conn, list, clock), 0, 'the erasure list spares a customer re-created after its erasure');
+  t.truthy(await store.get('C-000007'));
+
+  // Erased again on a second request: the old record ids are refused again, the tombstone is fresh.
+  await eraser.erase('C-000007', 'DSR-2026-021', actor);
+  const stone = await db.conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: 'C-000007' as never });
+  t.deepEqual(stone!.sourceRecords, ['model:a8']);
+  t.false('recreatedAt' in stone!);
+  t.is(await applyErasureList(db.conn, list, clock), 0);
+  t.is(await store.get('C-000007'), null);
+  t.is(recorder.events.filter((e) => e.event.action === 'customer.erase').length, 2);
 });

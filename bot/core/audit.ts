@@ -10,6 +10,8 @@ export const AUDIT_ACTIONS = [
   'review.open', 'review.keep', 'review.revoke', 'review.remind', 'review.escalate', 'review.close', 'heartbeat',
   // A customer's personal data erased on request (PIPL Art. 47): recorded before anything is destroyed.
   'customer.erase',
+  // An erased customer's id carried again by a source record re-created after the erasure (bot/sync).
+  'customer.recreate',
   // CRM sync (bot/sync): one per run (counts and cursors, no PII) and one per customer deleted by its source.
   'sync.run', 'sync.delete',
   // A chat interaction refused before any service decided (bot/core/refusals.ts).

@@ -85,7 +85,7 @@ function auditFilterText(query: string): string {
 export function targetText(target: RequestTarget, locale: Locale): string {
   switch (target.kind) {
     case 'reveal': return `${target.customerId} · ${t(`field.${target.field}`, locale)}`;
-    case 'access': return target.customerId;
+    case 'access': case 'erase': return target.customerId;
     case 'audit-export': return auditFilterText(target.query);
     case 'export': {
       const selection = [...Object.entries(target.segment.conditions).map(([k, v]) => `${k}:${v}`), ...target.segment.customerIds].join(' ');
@@ -117,7 +117,7 @@ export interface CardContext {
 
 /** A part's name in words: the field group's name, or what the export / audit-export part stands for. */
 export function partText(name: PartName, locale: Locale): string {
-  return name === 'export' || name === 'audit-export' || name === 'request' ? t(`approval.part.${name}`, locale) : t(`group.${name}`, locale);
+  return name === 'export' || name === 'audit-export' || name === 'erase' || name === 'request' ? t(`approval.part.${name}`, locale) : t(`group.${name}`, locale);
 }
 
 /** Per-part progress, e.g. "身份信息 1/2 · 联系方式 1/1". */
@@ -136,6 +136,7 @@ function nameOf(names: ReadonlyMap<string, string>, id: string): string {
 
 export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView {
   const l = c.locale;
+  if (r.kind === 'erase') return withStatus(r, c, eraseLines(r, c));
   const audit = r.kind === 'audit-export';
   const lines = [
     { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
@@ -147,6 +148,24 @@ export function approvalCardView(r: AccessRequest, c: CardContext): ApprovalView
     { label: t('approval.label.approvers', l), value: r.parts.map((p) => t('approval.partApprovers', l, { part: partText(p.name, l), names: askedOf(p).map((id) => nameOf(c.names, id)).join(', ') })).join(' · ') },
     { label: t('approval.label.quorum', l), value: progressText(r, c.voters, l) },
   ];
+  return withStatus(r, c, lines);
+}
+
+/** An erasure request's card: which customer, what happens if approved, the reference; no fields or duration. */
+function eraseLines(r: AccessRequest, c: CardContext): ApprovalView['lines'] {
+  const l = c.locale;
+  return [
+    { label: t('approval.label.requester', l), value: `${nameOf(c.names, r.requesterId)} (${r.requesterId})` },
+    { label: t('approval.label.customers', l), value: customersText(r) },
+    { label: t('approval.label.erasure', l), value: t('approval.erasure.effect', l) },
+    { label: t('approval.label.reference', l), value: r.purpose },
+    { label: t('approval.label.approvers', l), value: r.parts.map((p) => t('approval.partApprovers', l, { part: partText(p.name, l), names: askedOf(p).map((id) => nameOf(c.names, id)).join(', ') })).join(' · ') },
+    { label: t('approval.label.quorum', l), value: progressText(r, c.voters, l) },
+  ];
+}
+
+function withStatus(r: AccessRequest, c: CardContext, lines: ApprovalView['lines']): ApprovalView {
+  const l = c.locale;
   const mine = c.audience === 'approver' && c.readerId ? partsAsking(r, c.readerId) : [];
   if (mine.length) lines.push({ label: t('approval.label.yourParts', l), value: mine.map((p) => partText(p, l)).join(', ') });
   const status = statusOf(r, c.names, l, c.timezone);
@@ -173,12 +192,12 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
   const at = r.decidedAt ? when(r.decidedAt, zone) : '';
   switch (r.status) {
     case 'pending': return { state: 'pending', text: t('approval.status.pending', l, { expires: when(r.expiresAt, zone) }) };
-    case 'approved': return r.kind === 'audit-export' ? { state: 'approved', text: t('approval.status.approvedExport', l, { by, at }) } : { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt, zone) : '' }) };
+    case 'approved': return r.kind === 'erase' ? { state: 'approved', text: t('approval.status.erased', l, { by, at, customer: r.customerIds[0] ?? '' }) } : r.kind === 'audit-export' ? { state: 'approved', text: t('approval.status.approvedExport', l, { by, at }) } : { state: 'approved', text: t('approval.status.approved', l, { by, at, grant: r.grantId ?? '', until: r.grantExpiresAt ? when(r.grantExpiresAt, zone) : '' }) };
     case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
     case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
     case 'cancelled': {
-      // A system cancel (offboarding, transfer, revoke all) keeps its reason code in denyReason.
-      const key = r.denyReason && ['offboarded', 'transferred', 'revoked'].includes(r.denyReason) ? `approval.status.cancelled.${r.denyReason}` : 'approval.status.cancelled';
+      // A system cancel (offboarding, transfer, revoke all, erasure) keeps its reason code in denyReason.
+      const key = r.denyReason && ['offboarded', 'transferred', 'revoked', 'erased'].includes(r.denyReason) ? `approval.status.cancelled.${r.denyReason}` : 'approval.status.cancelled';
       return { state: 'cancelled', text: t(key, l, { at }) };
     }
   }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
 import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
+import { askErasure, isEraseCommand } from '../core/approvals/erase-command.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
@@ -53,7 +54,15 @@ export class LarkApprovalFlow {
   handles(action: string): boolean { return APPROVAL_ACTIONS.has(action); }
   /** Approve, Deny and Cancel decide a request (recorded as `approval` when refused); the rest ask for one. */
   isDecision(action: string): boolean { return DECISION_ACTIONS.has(action); }
-  handlesText(text: string): boolean { return isExportCommand(text); }
+  handlesText(text: string): boolean { return isExportCommand(text) || isEraseCommand(text); }
+
+  /** A typed approval command: `export …` (the request form) or `erase C-… reason: REF` (an erasure request). */
+  async textCommand(turn: ApprovalTurn, text: string): Promise<LarkCard> {
+    if (!isEraseCommand(text)) return this.exportForm(turn, text);
+    const origin: RequestOrigin = { platform: 'lark', channel: turn.employee.chat.lark ?? '', channelKind: turn.channelKind };
+    const answer = await askErasure(this.deps.approvals, turn.employee, text, origin, this.deps.securityContact, turn.employee.chat.lark);
+    return renderView(noticeView(answer.text, answer.ok ? 'info' : 'refusal'));
+  }
 
   /** `export region:east fields:name,phone` → the request form card (or the reason it cannot be asked). */
   async exportForm(turn: ApprovalTurn, text: string): Promise<LarkCard> {

@@ -162,23 +162,23 @@ export class LarkHandlers {
     await this.reply(turn, renderView(view));
   }
 
-  /** A query, help request or anything else a user typed: the layer's, except `export …` (a request form). */
+  /** A query, help request or anything else a user typed: the layer's, except `export …` / `erase …` (requests). */
   private async text(text: string, turn: Turn): Promise<void> {
-    if (this.deps.approvals?.handlesText(text)) return this.exportText(text, turn);
+    if (this.deps.approvals?.handlesText(text)) return this.requestText(text, turn);
     await this.deps.conversation.text(this.neutral(turn), text, this.port(turn));
   }
 
-  private async exportText(text: string, turn: Turn): Promise<void> {
+  private async requestText(text: string, turn: Turn): Promise<void> {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, 'request', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
-      await this.reply(turn, await this.deps.approvals!.exportForm({ employee, channelKind: asker.channel, messageId: '' }, text));
+      await this.reply(turn, await this.deps.approvals!.textCommand({ employee, channelKind: asker.channel, messageId: '' }, text));
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
-      done('export');
+      done(/^\s*erase/i.test(text) ? 'erase' : 'export');
     }
   }
 

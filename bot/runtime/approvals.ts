@@ -15,6 +15,7 @@ import { MongoRequestStore } from '../store/request-store.ts';
 import type { Policy } from '../../policies/load.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { chatClients, routedApprovalNotifier, type ChatClients } from './chat-routing.ts';
+import { eraserOf } from '../store/erasure.ts';
 
 export interface BotApprovalDeps {
   conn: Connection;
@@ -46,5 +47,6 @@ export async function prepareBotApprovals(deps: BotApprovalDeps): Promise<(platf
     settings: approvalSettingsOf(deps.engine.policy), platform,
     ...(deps.exports ? { exports: deps.exports } : {}), ...(deps.wakeUps ? { wakeUps: deps.wakeUps } : {}),
     ...(deps.exportWatch ? { exportWatch: deps.exportWatch } : {}),
+    erasure: eraserOf(deps.conn, deps.config, deps.recorder, deps.clock),
   });
 }

@@ -11,6 +11,7 @@ import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs, webApi } from 
 import { parseRequestButton } from '../core/approvals/buttons.ts';
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
+import { askErasure, isEraseCommand } from '../core/approvals/erase-command.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
@@ -61,6 +62,15 @@ export function registerSlackApprovalHandlers(app: App, deps: SlackApprovalDeps)
     await ack();
     await flow.exportCommand(client, command.user_id, command.channel_id, command.channel_name, command.text, command.trigger_id, command.response_url,
       (text) => respond({ response_type: 'ephemeral', ...renderView(noticeView(text, 'refusal')) }).then(() => undefined));
+  });
+
+  // `/customer erase C-000123 reason: REF`: an erasure request for the DPO (bot/core/approvals/erase-command.ts).
+  app.use(async (args) => {
+    const body = args.body as { command?: string; text?: string };
+    if (body.command !== '/customer' || !isEraseCommand(body.text ?? '')) return args.next();
+    const { ack, command, respond, client } = args as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+    await ack();
+    await flow.eraseCommand(client, command, (text, ok) => respond({ response_type: 'ephemeral', ...renderView(noticeView(text, ok ? 'info' : 'refusal')) }).then(() => undefined));
   });
 
   for (const [actionId, kind] of [[ACTION_REVEAL, 'reveal'], [ACTION_ACCESS, 'access']] as const) {
@@ -155,6 +165,22 @@ class ApprovalFlow {
       await client.views.open({ trigger_id: triggerId, view: renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta))) });
     } catch (err) {
       await reply(await this.errorText(err, locale, zone, { client, userId })).catch(() => undefined);
+    }
+  }
+
+  async eraseCommand(client: WebClient, command: { user_id: string; channel_id: string; channel_name: string; text: string; trigger_id: string; response_url: string }, reply: (text: string, ok: boolean) => Promise<void>): Promise<void> {
+    let locale = this.deps.defaultLocale;
+    let zone = DEFAULT_TIMEZONE;
+    try {
+      const employee = await this.identify({ client, userId: command.user_id, correlationId: command.trigger_id }, 'request');
+      locale = employee.locale;
+      zone = employee.timezone;
+      const channelKind = await channelKindOf(client, command.channel_id, command.channel_name);
+      const origin: RequestOrigin = { platform: 'slack', channel: command.channel_id, channelKind, responseUrl: command.response_url };
+      const answer = await askErasure(this.deps.approvals, employee, command.text, origin, this.deps.securityContact, command.user_id);
+      await reply(answer.text, answer.ok);
+    } catch (err) {
+      await reply(await this.errorText(err, locale, zone, { client, userId: command.user_id }), false).catch(() => undefined);
     }
   }
 

@@ -5,10 +5,14 @@
 //      a backup taken before, is erased again at the next start (applyErasureList);
 //   3. a tombstone (id + time) is written and the customer document deleted: its wrapped data key, the
 //      sealed values, blind indexes and search tokens go with it, so nothing can decrypt or find it;
-//   4. pending requests naming the customer are cancelled and grants naming it revoked.
+//   4. pending requests naming the customer are cancelled and grants naming it revoked. With a chat
+//      platform configured the approval service cancels them (every card copy, on every platform, then
+//      says the customer's data was erased, and each cancel is audited as request.cancel by the winner of
+//      the compare-and-swap); without one the request store alone does (RequestCanceller).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
 import type { AuditPlatform, AuditRecorder } from '../core/audit.ts';
 import { CUSTOMER_ID_RE, looksLikePii, newEventId } from '../core/audit-event.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -23,12 +27,24 @@ const APPLY_CHUNK = 500;
 
 export interface EraseActor { employeeId: string | null; platform: AuditPlatform }
 export interface EraseReport { customerId: string; erasedAt: Date; requestsCancelled: number; grantsRevoked: number }
-export interface Tombstone { customerId: string; erasedAt: Date }
+export interface Tombstone {
+  customerId: string;
+  erasedAt: Date;
+  /** The CRM records (`source:sourceId`, ids only) linked to the customer when it was erased (bot/sync). */
+  sourceRecords: string[];
+  /** Set when a source record re-created after the erasure brought the id back (the list skips it then). */
+  recreatedAt?: Date;
+}
+/** Cancels the pending requests naming an erased customer; returns how many this call cancelled. */
+export type RequestCanceller = (customerId: string, at: Date) => Promise<number>;
+
+export interface EraserDeps { conn: Connection; recorder: AuditRecorder; clock: Clock; erasureList: string; cancelRequests?: RequestCanceller }
 
 export class CustomerEraser {
-  constructor(private readonly deps: { conn: Connection; recorder: AuditRecorder; clock: Clock; erasureList: string }) {}
+  constructor(private readonly deps: EraserDeps) {}
 
-  async erase(customerId: string, reason: string, actor: EraseActor): Promise<EraseReport> {
+  /** `cancelRequests` (this call only) overrides the deps' canceller: an approved chat request brings its own. */
+  async erase(customerId: string, reason: string, actor: EraseActor, cancelRequests?: RequestCanceller): Promise<EraseReport> {
     const id = customerId.trim().toUpperCase();
     checkRequest(id, reason);
     const { conn } = this.deps;
@@ -45,8 +61,10 @@ export class CustomerEraser {
       customerIds: [id], fields: [], decision: 'allowed', ruleIds: [], purpose: reason.trim(),
     });
     appendToList(this.deps.erasureList, id);
-    await eraseDocuments(conn, [id], now);
-    const requestsCancelled = await cancelRequestsOn(conn, id, now);
+    await tombstoneFor(conn, id, now);
+    await conn.collection(CUSTOMER_COLLECTION).deleteOne({ _id: id as never });
+    const cancel = cancelRequests ?? this.deps.cancelRequests ?? ((customer: string, at: Date) => storeCancelRequestsOn(conn, customer, at));
+    const requestsCancelled = await cancel(id, now);
     const grantsRevoked = await revokeGrantsOn(conn, id, now);
     return { customerId: id, erasedAt: now, requestsCancelled, grantsRevoked };
   }
@@ -61,29 +79,67 @@ function checkRequest(id: string, reason: string): void {
   if (pii) throw new CustosError(ErrorCode.ErasureInvalid, `--reason looks like it holds personal data (${pii}); give a reference such as DSR-2026-017 instead`, { field: 'reason' });
 }
 
+const toTombstone = (d: Record<string, unknown>): Tombstone => ({
+  customerId: String(d.customerId), erasedAt: new Date(d.erasedAt as Date),
+  sourceRecords: Array.isArray(d.sourceRecords) ? d.sourceRecords.map(String) : [],
+  ...(d.recreatedAt ? { recreatedAt: new Date(d.recreatedAt as Date) } : {}),
+});
+
 export async function tombstoneOf(conn: Connection, customerId: string): Promise<Tombstone | null> {
   const doc = await conn.collection(TOMBSTONE_COLLECTION).findOne({ _id: customerId as never });
-  return doc ? { customerId, erasedAt: new Date(doc.erasedAt as Date) } : null;
+  return doc && !doc.recreatedAt ? toTombstone(doc) : null;
 }
 
-/** Which of `ids` have a tombstone, with their erasure time. */
-export async function erasedAmong(conn: Connection, ids: readonly string[]): Promise<Map<string, Date>> {
+/** Which of `ids` are erased (and not re-created since), with their tombstones. */
+export async function erasedTombstones(conn: Connection, ids: readonly string[]): Promise<Map<string, Tombstone>> {
   if (ids.length === 0) return new Map();
-  const docs = await conn.collection(TOMBSTONE_COLLECTION).find({ _id: { $in: ids as never[] } }).toArray();
-  return new Map(docs.map((d) => [String(d.customerId), new Date(d.erasedAt as Date)]));
+  const docs = await conn.collection(TOMBSTONE_COLLECTION).find({ _id: { $in: ids as never[] }, recreatedAt: { $exists: false } }).toArray();
+  return new Map(docs.map((d) => [String(d.customerId), toTombstone(d)]));
 }
 
-/** Tombstones first (kept if there already is one), then the documents: never a gap with neither. */
+/** Which of `ids` are erased (and not re-created since), with their erasure time. */
+export async function erasedAmong(conn: Connection, ids: readonly string[]): Promise<Map<string, Date>> {
+  return new Map([...(await erasedTombstones(conn, ids))].map(([id, t]) => [id, t.erasedAt]));
+}
+
+/**
+ * A source record re-created after the erasure carries the id again (bot/sync/runner.ts decides that):
+ * the tombstone stays, marked, so the erasure list no longer takes the new customer out at start.
+ */
+export async function markRecreated(conn: Connection, customerId: string, sourceRecord: string, at: Date): Promise<void> {
+  await conn.collection(TOMBSTONE_COLLECTION).updateOne({ _id: customerId as never }, { $set: { recreatedAt: at, recreatedFrom: sourceRecord } });
+}
+
+/** The CRM records linked to the customer (sync_links, bot/sync/sync-store.ts): ids, never values. */
+async function linkedSourceRecords(conn: Connection, customerId: string): Promise<string[]> {
+  const links = await conn.collection('sync_links').find({ customerId }, { projection: { source: 1, sourceId: 1 } }).toArray();
+  return links.map((l) => `${String(l.source)}:${String(l.sourceId)}`);
+}
+
+/** Erasing on request: a fresh tombstone (an earlier one, of a customer re-created since, is replaced). */
+async function tombstoneFor(conn: Connection, id: string, at: Date): Promise<void> {
+  const sourceRecords = await linkedSourceRecords(conn, id);
+  await conn.collection(TOMBSTONE_COLLECTION).replaceOne({ _id: id as never }, { customerId: id, erasedAt: at, sourceRecords }, { upsert: true });
+}
+
+/**
+ * Re-applying the list: tombstones first (kept if there already is one), then the documents, never a gap
+ * with neither. An id whose source record was re-created after its erasure is left alone.
+ */
 async function eraseDocuments(conn: Connection, ids: readonly string[], at: Date): Promise<number> {
   const tombs = conn.collection(TOMBSTONE_COLLECTION);
-  for (const id of ids) {
-    await tombs.updateOne({ _id: id as never }, { $setOnInsert: { customerId: id, erasedAt: at } }, { upsert: true });
+  const recreated = new Set((await tombs.find({ _id: { $in: ids as never[] }, recreatedAt: { $exists: true } }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+  const gone = ids.filter((id) => !recreated.has(id));
+  for (const id of gone) {
+    await tombs.updateOne({ _id: id as never }, { $setOnInsert: { customerId: id, erasedAt: at, sourceRecords: [] } }, { upsert: true });
   }
-  const res = await conn.collection(CUSTOMER_COLLECTION).deleteMany({ _id: { $in: ids as never[] } });
+  if (gone.length === 0) return 0;
+  const res = await conn.collection(CUSTOMER_COLLECTION).deleteMany({ _id: { $in: gone as never[] } });
   return res.deletedCount;
 }
 
-async function cancelRequestsOn(conn: Connection, customerId: string, at: Date): Promise<number> {
+/** The store-only canceller (no chat client): compare-and-swap per request, card copies left as they are. */
+export async function storeCancelRequestsOn(conn: Connection, customerId: string, at: Date): Promise<number> {
   const store = new MongoRequestStore(conn);
   const pending = await conn.collection(REQUEST_COLLECTION).find({ customerIds: customerId, status: 'pending' }, { projection: { requestId: 1 } }).toArray();
   let cancelled = 0;
@@ -129,4 +185,12 @@ export async function applyErasureList(conn: Connection, file: string, clock: Cl
   let erased = 0;
   for (let i = 0; i < ids.length; i += APPLY_CHUNK) erased += await eraseDocuments(conn, ids.slice(i, i + APPLY_CHUNK), clock.now());
   return erased;
+}
+
+/** The approval service's port (CustomerErasure): an approved chat request erases through the same path as the CLI. */
+export function eraserOf(conn: Connection, config: Config, recorder: AuditRecorder, clock: Clock): {
+  erase(customerId: string, reason: string, actor: EraseActor, cancel: (customerId: string) => Promise<number>): Promise<EraseReport>;
+} {
+  const eraser = new CustomerEraser({ conn, recorder, clock, erasureList: section(config, 'crypto').erasureList });
+  return { erase: (customerId, reason, actor, cancel) => eraser.erase(customerId, reason, actor, (id) => cancel(id)) };
 }

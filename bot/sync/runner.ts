@@ -13,14 +13,28 @@ import type { Customer } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
 import type { CustomerStore } from '../store/customer-store.ts';
+import type { Tombstone } from '../store/erasure.ts';
 import { parseCustomerRow } from '../store/import-schemas.ts';
 import type { CustomerAccessRevoker } from './customer-revoker.ts';
 import { mapRecord, type SyncMapping } from './mapping.ts';
 import type { SyncCounts, SyncStore } from './sync-store.ts';
 import type { Connector, SourceChange, SourceRecord } from './types.ts';
 
+/**
+ * Erased customers (bot/store/erasure.ts). A record carrying an erased id is refused, unless it is a
+ * source record re-created after the erasure: this source had the customer linked to a record when it was
+ * erased, and the record now carrying the id has another record id (a CRM gives a re-created record a new
+ * id). The erased record itself, a source that had never linked the customer, or a tombstone without link
+ * information (written when the erasure list is re-applied) cannot show that: refused.
+ */
+export interface SyncErasures {
+  erased(customerIds: readonly string[]): Promise<Map<string, Tombstone>>;
+  recreated(customerId: string, sourceRecord: string, at: Date): Promise<void>;
+}
+
 export interface SyncDeps {
   customers: Pick<CustomerStore, 'upsertMany' | 'remove'>;
+  erasures?: SyncErasures;
   store: SyncStore;
   employees: { byEmail(email: string): Promise<{ employeeId: string } | null> };
   revoker: CustomerAccessRevoker;
@@ -156,7 +170,12 @@ export class SyncRunner {
       valid.push(parsed.value);
       links.push({ sourceId, customerId: parsed.value.customerId });
     }
+    const recreated = await this.checkErasures(valid, links, report);
     if (valid.length === 0) return;
+    for (const r of recreated) {
+      await this.audit('customer.recreate', [r.customerId], 'allowed', { source: this.source, erasedAt: r.erasedAt.toISOString() });
+      await this.deps.erasures!.recreated(r.customerId, `${this.source}:${r.sourceId}`, this.deps.clock.now());
+    }
     // Link first: a crash after the link and before the write leaves a link to a customer that the
     // re-applied page writes; never a stored customer that a later deletion could not find.
     await this.deps.store.link(this.source, links);
@@ -164,6 +183,29 @@ export class SyncRunner {
     await this.deps.store.clearTombstones(valid.map((c) => c.customerId));
     report.upserted += counts.inserted + counts.updated;
     report.unchanged += counts.unchanged;
+  }
+
+  /**
+   * Takes the records carrying an erased id out of `valid` / `links` (rejected), except those of a source
+   * record re-created after the erasure, which are returned (audited and marked before they are stored).
+   */
+  private async checkErasures(valid: Customer[], links: { sourceId: string; customerId: string }[], report: RunReport): Promise<{ customerId: string; sourceId: string; erasedAt: Date }[]> {
+    if (!this.deps.erasures || valid.length === 0) return [];
+    const erased = await this.deps.erasures.erased(valid.map((c) => c.customerId));
+    if (erased.size === 0) return [];
+    const recreated: { customerId: string; sourceId: string; erasedAt: Date }[] = [];
+    for (let i = valid.length - 1; i >= 0; i--) {
+      const stone = erased.get(valid[i]!.customerId);
+      if (!stone) continue;
+      const { sourceId, customerId } = links[i]!;
+      // Re-created only when provable: this source had linked the customer, and under another record id.
+      const ours = stone.sourceRecords.filter((r) => r.startsWith(`${this.source}:`));
+      if (ours.length > 0 && !ours.includes(`${this.source}:${sourceId}`)) { recreated.push({ customerId, sourceId, erasedAt: stone.erasedAt }); continue; }
+      this.reject(report, [{ sourceId, field: 'customerId', reason: `was erased at ${stone.erasedAt.toISOString()} (custos customer erase); only a record re-created in ${this.source} after the erasure (a new record id) brings the customer number back` }]);
+      valid.splice(i, 1);
+      links.splice(i, 1);
+    }
+    return recreated;
   }
 
   private async ownerOf(ref: string | undefined, cache: Map<string, string | null>): Promise<string | null> {

@@ -22,6 +22,7 @@ import { pushRoutes } from './push-route.ts';
 import { jiandaoyunConnector } from './jiandaoyun/index.ts';
 import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
 import { SyncRunner } from './runner.ts';
+import { erasedTombstones, markRecreated } from '../store/erasure.ts';
 import { SyncStore } from './sync-store.ts';
 import type { Connector } from './types.ts';
 import type { Route } from '../http/server.ts';
@@ -80,6 +81,7 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
   const syncDeps = {
     customers: new CustomerStore(deps.conn, deps.cipher), store, recorder: deps.recorder, clock: deps.clock,
     employees: new EmployeeStore(deps.conn),
+    erasures: { erased: (ids: readonly string[]) => erasedTombstones(deps.conn, ids), recreated: (id: string, record: string, at: Date) => markRecreated(deps.conn, id, record, at) },
     revoker: new StoreCustomerRevoker(new MongoGrantStore(deps.conn), new MongoRequestStore(deps.conn)),
   };
   const runners = new Map<string, SyncRunner>();

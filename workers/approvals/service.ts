@@ -19,6 +19,7 @@ import { CustomerStore } from '../../bot/store/customer-store.ts';
 import { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { MongoGrantStore } from '../../bot/store/grant-store.ts';
 import { MongoRequestStore } from '../../bot/store/request-store.ts';
+import { eraserOf } from '../../bot/store/erasure.ts';
 import { createPolicyEngine, loadPolicy, type PolicyEngineImpl } from '../../policies/index.ts';
 
 export interface WorkerApprovalParts {
@@ -45,6 +46,8 @@ export async function workerApprovalParts(conn: Connection, config: Config, logg
     engine, customers, requests, grants, directory, recorder, clock,
     notifier: chat.notifier, settings: approvalSettingsOf(engine.policy), platform: 'slack',
     ...(exports ? { exports } : {}),
+    // The sweeper finishes an approved erasure whose effects were cut short (a crash after the decision).
+    erasure: eraserOf(conn, config, recorder, clock),
   });
   return { approvals, engine, customers, directory, grants, requests, chat };
 }

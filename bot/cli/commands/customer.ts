@@ -1,14 +1,30 @@
 // `custos customer erase ID --reason REF`: erases one customer's personal data on request (PIPL Art. 47).
 // See bot/store/erasure.ts for what is destroyed, in which order, and what stays (the audit log).
 import type { Command } from 'commander';
-import { loadConfig, section } from '../../config.ts';
+import type { Connection } from 'mongoose';
+import { loadConfig, section, type Config } from '../../config.ts';
+import type { AuditRecorder } from '../../core/audit.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 import { systemClock } from '../../core/ports.ts';
 import { createAuditProducer } from '../../queue/audit-producer.ts';
 import { connectDatabase, ensureIndexes } from '../../store/db.ts';
-import { CustomerEraser } from '../../store/erasure.ts';
+import { CustomerEraser, type RequestCanceller } from '../../store/erasure.ts';
+import { createLogger } from '../../logger.ts';
 
 const AUDIT_READY_MS = 5000;
+
+/**
+ * With Slack or Lark configured, pending requests on the customer are cancelled through the approval
+ * service with chat clients of its own (as `custos import employees` does for offboardings), so every
+ * approver's card copy says in place that the customer's data was erased; without, the store alone.
+ */
+async function chatCanceller(conn: Connection, config: Config, recorder: AuditRecorder): Promise<RequestCanceller | undefined> {
+  if (!config.slack && !config.lark) return undefined;
+  // Loaded here, not at the top: it brings the chat SDKs, which only a deployment with a chat platform needs.
+  const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
+  const { approvals } = await workerApprovalParts(conn, config, createLogger({ level: 'warn', name: 'customer-erase' }), systemClock, recorder);
+  return (customerId) => approvals.cancelAllOn(customerId, 'erased');
+}
 
 async function erase(customerId: string, flags: { reason: string }): Promise<void> {
   const config = loadConfig(process.env, { require: ['mongo', 'redis', 'crypto'] });
@@ -21,7 +37,8 @@ async function erase(customerId: string, flags: { reason: string }): Promise<voi
       throw new CustosError(ErrorCode.AuditUnavailable, 'the audit queue (REDIS_URL) is unreachable, so nothing was erased; try again when it is up');
     }
     await ensureIndexes(conn);
-    const eraser = new CustomerEraser({ conn, recorder: producer, clock: systemClock, erasureList: section(config, 'crypto').erasureList });
+    const cancelRequests = await chatCanceller(conn, config, producer);
+    const eraser = new CustomerEraser({ conn, recorder: producer, clock: systemClock, erasureList: section(config, 'crypto').erasureList, ...(cancelRequests ? { cancelRequests } : {}) });
     const r = await eraser.erase(customerId, flags.reason, { employeeId: null, platform: 'cli' });
     process.stdout.write(`erased ${r.customerId} at ${r.erasedAt.toISOString()}: data key, values, blind indexes and search tokens destroyed; `
       + `${r.requestsCancelled} pending request(s) cancelled, ${r.grantsRevoked} grant(s) revoked; recorded as customer.erase\n`);

@@ -5,7 +5,7 @@ import { CustosError, ErrorCode } from '../errors.ts';
 export const REFUSAL_REASONS = [
   'malformed', 'unknown_customer', 'not_requestable', 'duration_invalid', 'reason_required', 'reason_pii',
   'no_approvers', 'unknown_request', 'self_approval', 'not_approver', 'not_requester', 'already_voted',
-  'export_denied', 'segment_invalid', 'channel_denied', 'groups_required', 'already_pending',
+  'export_denied', 'segment_invalid', 'channel_denied', 'groups_required', 'already_pending', 'erase_denied',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

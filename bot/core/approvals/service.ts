@@ -15,12 +15,13 @@
 // approval, the audit export) has its own approvers, quorum and escalation; an approval counts for every
 // part that asks the approver, and the request is approved only when every part has its quorum.
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuditEventInput, AuditRecorder } from '../audit.ts';
+import type { AuditEventInput, AuditPlatform, AuditRecorder } from '../audit.ts';
 import { looksLikePii, newEventId, stepEventId } from '../audit-event.ts';
 import { decodePageToken, encodePageToken, type AuditFilter } from '../audit-query-service.ts';
 import { CUSTOMER_FIELDS, groupOf, type Customer, type CustomerField, type Employee, type FieldGroup } from '../domain.ts';
 import { principalOf } from '../identity.ts';
 import { t } from '../messages.ts';
+import { ErrorCode, isCustosError } from '../errors.ts';
 import type { Clock, CustomerReader } from '../ports.ts';
 import { recordThenShow } from '../record.ts';
 import { localTime, usableZone } from '../local-time.ts';
@@ -58,7 +59,15 @@ export interface ExportWatch { noteExport(requester: Employee, exportId: string)
  * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
  * card copy can say it (a cancel by the requester leaves it empty).
  */
-export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked';
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked' | 'erased';
+
+/**
+ * Erases a customer's personal data (bot/store/erasure.ts's CustomerEraser): the effect of an approved
+ * erasure request. `cancelRequests` cancels the pending requests naming the customer (with card updates).
+ */
+export interface CustomerErasure {
+  erase(customerId: string, reason: string, actor: { employeeId: string | null; platform: AuditPlatform }, cancelRequests: (customerId: string) => Promise<number>): Promise<unknown>;
+}
 
 /** Wakes the sweeper at a time (a delayed BullMQ job); the periodic sweep covers anything missed. */
 export interface WakeUps { at(when: Date): Promise<void> }
@@ -76,6 +85,8 @@ export interface ApprovalDeps {
   exports?: ExportQueue;
   exportWatch?: ExportWatch;
   wakeUps?: WakeUps;
+  /** Without it no erasure request can be made (refused as erase_denied: unavailable). */
+  erasure?: CustomerErasure;
   platform: 'slack' | 'lark' | 'playground';
 }
 
@@ -107,6 +118,8 @@ const CUSTOMER_ID = /^C-\d{1,12}$/;
 const REQUEST_ID = /^R-[A-P]{10}$/;
 /** A decision this old whose effects never happened was left half-done (its event could not be written). */
 const HALF_DONE_AFTER_MINUTES = 1;
+/** An erasure's reference (e.g. DSR-2026-017) is at most this long, as for `custos customer erase --reason`. */
+const MAX_ERASE_REFERENCE = 200;
 
 function minutes(at: Date, n: number): Date { return new Date(at.getTime() + n * MINUTE); }
 
@@ -144,6 +157,7 @@ export class ApprovalService {
   async prepare(requester: Employee, target: RequestTarget, channel: ChannelKind, purpose = 'pending'): Promise<Prepared> {
     if (target.kind === 'export') return this.prepareExport(requester, target, channel, purpose);
     if (target.kind === 'audit-export') return this.prepareAuditExport(requester, target, channel, purpose);
+    if (target.kind === 'erase') return this.prepareErase(requester, target, channel, purpose);
     if (!CUSTOMER_ID.test(target.customerId)) throw new ApprovalRefused('malformed');
     if (target.kind === 'reveal' && channel !== 'dm' && channel !== 'private') throw new ApprovalRefused('channel_denied');
     const principal = principalOf(requester);
@@ -238,6 +252,48 @@ export class ApprovalService {
     const a = this.deps.settings.auditExport;
     const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false, ruleId: 'settings.auditExport' };
     return this.withApprovers(requester, stored, [], [], [], [{ name: 'audit-export', req: requirement }], decision.ruleIds, []);
+  }
+
+  /**
+   * Erasing a customer's personal data, asked in chat: the requester must be allowed `admin` right now,
+   * from a DM or private channel, the customer must exist, and the policy's `settings.erasure` approvers
+   * (the DPO) decide; the erasure itself runs once, by the winner of the decision (onEraseApproved).
+   */
+  private async prepareErase(requester: Employee, target: Extract<RequestTarget, { kind: 'erase' }>, channel: ChannelKind, purpose: string): Promise<Prepared> {
+    if (!CUSTOMER_ID.test(target.customerId)) throw new ApprovalRefused('malformed');
+    if (channel !== 'dm' && channel !== 'private') throw new ApprovalRefused('channel_denied');
+    if (!this.deps.erasure) throw new ApprovalRefused('erase_denied', { reason: 'unavailable' });
+    const decision = await this.deps.engine.decide(principalOf(requester), 'admin', { channel, at: this.deps.clock.now(), purpose });
+    if (!decision.allowed) throw new ApprovalRefused('erase_denied', { reason: decision.denyReason ?? 'no_rule' });
+    const customer = (await this.deps.customers.find({ kind: 'id', value: target.customerId }, {}, 1))[0];
+    if (!customer) throw new ApprovalRefused('unknown_customer', { customer: target.customerId });
+    const e = this.deps.settings.erasure;
+    const requirement: ApprovalRequirement = { approvers: e.approvers, quorum: e.quorum, maxDurationMinutes: e.maxDurationMinutes, reasonRequired: true, selfApproval: false, ruleId: 'settings.erasure' };
+    return this.withApprovers(requester, target, [], [], [], [{ name: 'erase', req: requirement }], decision.ruleIds, []);
+  }
+
+  /**
+   * `erase C-000123 reason: DSR-2026-017` in chat (erase-command.ts parsed it): an erasure request, made
+   * through the approval flow. A refusal (not allowed, unknown customer, bad reference) is recorded as a
+   * denied `customer.erase` before it is thrown, so an attempt leaves evidence even when nothing is made.
+   */
+  async requestErasure(requester: Employee, ask: { customerId: string; reference: string } | null, origin: RequestOrigin, platformUserId?: string): Promise<AccessRequest> {
+    try {
+      if (!ask) throw new ApprovalRefused('malformed');
+      if (ask.reference.trim().length > MAX_ERASE_REFERENCE) throw new ApprovalRefused('reason_pii', { kind: 'too long' });
+      return await this.submit(requester, { target: { kind: 'erase', customerId: ask.customerId }, purpose: ask.reference, durationMinutes: 1 }, origin);
+    } catch (err) {
+      if (err instanceof ApprovalRefused && !(err instanceof AlreadyPending)) {
+        const now = this.deps.clock.now();
+        await this.record({
+          v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
+          actor: { employeeId: requester.employeeId, platform: this.deps.platform, ...(platformUserId ? { platformUserId } : {}) },
+          channelKind: origin.channelKind, action: 'customer.erase', customerIds: ask && CUSTOMER_ID.test(ask.customerId) ? [ask.customerId] : [],
+          fields: [], decision: 'denied', ruleIds: [], reasonCode: err.reason,
+        });
+      }
+      throw err;
+    }
   }
 
   /** Resolves each requirement into a part of its own; every part must be able to reach its quorum. */
@@ -384,6 +440,21 @@ export class ApprovalService {
     for (const request of await this.deps.requests.pendingOf(requesterId)) {
       const { won, decision } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: this.deps.clock.now(), reason });
       if (!won) continue; // decided meanwhile (an approver's click, expiry): that outcome stands
+      await this.settle(request, decision);
+      cancelled++;
+    }
+    return cancelled;
+  }
+
+  /**
+   * A customer erased on request (bot/store/erasure.ts): every pending request naming it is cancelled by
+   * the system, like cancelAllOf, and every card copy says why in place. Returns how many this call cancelled.
+   */
+  async cancelAllOn(customerId: string, reason: SystemCancelReason): Promise<number> {
+    let cancelled = 0;
+    for (const request of await this.deps.requests.pendingOnCustomer(customerId)) {
+      const { won, decision } = await this.deps.requests.decide({ requestId: request.requestId, outcome: 'cancelled', by: [], at: this.deps.clock.now(), reason });
+      if (!won) continue;
       await this.settle(request, decision);
       cancelled++;
     }
@@ -587,6 +658,7 @@ export class ApprovalService {
 
   private async onApproved(request: AccessRequest, by: string[], now: Date): Promise<AccessRequest> {
     if (request.kind === 'audit-export') return this.onAuditExportApproved(request, by, now);
+    if (request.kind === 'erase') return this.onEraseApproved(request, by, now);
     const grant: Grant = {
       grantId: `G-${request.requestId.slice(2)}`,
       granteeId: request.requesterId,
@@ -634,6 +706,19 @@ export class ApprovalService {
     return done;
   }
 
+  /**
+   * An approved erasure: the decision is won (exactly one caller gets here, or the sweeper finishing a
+   * half-done one), then the eraser records `customer.erase` and destroys the data; pending requests on the
+   * customer are cancelled with their cards updated. Run again by the sweeper after a crash, the customer
+   * is already gone: nothing is erased twice, the request is finished.
+   */
+  private async onEraseApproved(request: AccessRequest, by: string[], now: Date): Promise<AccessRequest> {
+    const customerId = request.customerIds[0]!;
+    await this.deps.erasure!.erase(customerId, request.purpose, { employeeId: request.requesterId, platform: this.deps.platform }, (id) => this.cancelAllOn(id, 'erased'))
+      .catch((err: unknown) => { if (!isCustosError(err, ErrorCode.ErasureInvalid)) throw err; });
+    return this.finish(request, 'approved', by, now);
+  }
+
   /** Shows the revealed field to the requester (audited as a reveal using the grant). */
   private async reveal(request: AccessRequest, requester: Employee, grant: Grant): Promise<void> {
     const field = request.field;
@@ -669,7 +754,8 @@ export class ApprovalService {
       const byNames = by.map((id) => names.get(id) ?? id).join(', ');
       // Without an export queue (the playground) no file follows: the requester is told so, not promised one.
       const exportText = this.deps.exports ? 'approval.dm.auditExportApproved' : 'approval.dm.auditExportApprovedNoFiles';
-      const text = outcome === 'approved' && done.kind === 'audit-export' ? t(exportText, requester.locale, { id: done.requestId, by: byNames })
+      const text = outcome === 'approved' && done.kind === 'erase' ? t('approval.dm.erased', requester.locale, { id: done.requestId, by: byNames, customer: done.customerIds[0] ?? '' })
+        : outcome === 'approved' && done.kind === 'audit-export' ? t(exportText, requester.locale, { id: done.requestId, by: byNames })
         : outcome === 'approved' ? t('approval.dm.approved', requester.locale, { id: done.requestId, by: byNames, grant: done.grantId ?? '', until: done.grantExpiresAt ? localTime(done.grantExpiresAt, requester.timezone) : '' })
         : outcome === 'denied' ? t('approval.dm.denied', requester.locale, { id: done.requestId, by: byNames, reason: reason ?? '' })
           : t('approval.dm.expired', requester.locale, { id: done.requestId });

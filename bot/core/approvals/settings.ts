@@ -13,11 +13,14 @@ export interface ApprovalSettings {
   /** How long an approved export may take to start (the export grant's lifetime). */
   exportWindowMinutes: number;
   auditExport: AuditExportSettings;
+  /** Who decides an erasure request made in chat (issue 19: the DPO), from `settings.erasure`. */
+  erasure: AuditExportSettings;
 }
 
 export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = {
   remindAfterMinutes: 60, escalateAfterMinutes: 240, requestTtlMinutes: 1440, exportMaxRows: 5000, exportWindowMinutes: 1440,
   auditExport: { approvers: [{ kind: 'role', role: 'dpo' }], quorum: 1, maxDurationMinutes: 1440 },
+  erasure: { approvers: [{ kind: 'role', role: 'dpo' }], quorum: 1, maxDurationMinutes: 1440 },
 };
 
 export function approvalSettingsOf(policy: Pick<Policy, 'settings'> | undefined): ApprovalSettings {
@@ -27,6 +30,7 @@ export function approvalSettingsOf(policy: Pick<Policy, 'settings'> | undefined)
     ...(s?.approvalTimeouts ?? {}),
     ...(s?.exportMaxRows ? { exportMaxRows: s.exportMaxRows } : {}),
     ...(s?.auditExport ? { auditExport: auditExportOf(s.auditExport) } : {}),
+    ...(s?.erasure ? { erasure: auditExportOf({ ...s.erasure, maxDurationMinutes: DEFAULT_APPROVAL_SETTINGS.erasure.maxDurationMinutes }) } : {}),
   };
 }
 

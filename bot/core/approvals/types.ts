@@ -9,7 +9,8 @@ import type { ExportFieldOutcome } from './export-fields.ts';
 import type { ChatPlatform } from '../ports.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
 
-export const REQUEST_KINDS = ['reveal', 'access', 'export', 'audit-export'] as const;
+// `erase`: a customer's personal data erased on request (PIPL Art. 47), decided by settings.erasure (the DPO).
+export const REQUEST_KINDS = ['reveal', 'access', 'export', 'audit-export', 'erase'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
@@ -45,7 +46,7 @@ export interface SegmentSpec {
  * own manager or head agrees to any export), `audit-export` (settings.auditExport), or `request` (a request
  * stored before requirements were kept per part: its old combined requirement, read as one part).
  */
-export type PartName = FieldGroup | 'export' | 'audit-export' | 'request';
+export type PartName = FieldGroup | 'export' | 'audit-export' | 'erase' | 'request';
 
 /** One part's requirement, resolved against the directory when the request was made. */
 export interface RequestPart {
@@ -134,6 +135,8 @@ export interface RequestStore {
   expiredGrants(now: Date): Promise<AccessRequest[]>;
   /** Pending requests of a requester (for `/customer requests`, offboarding). */
   pendingOf(requesterId: string): Promise<AccessRequest[]>;
+  /** Pending requests naming the customer (an erasure or a CRM deletion cancels them). */
+  pendingOnCustomer(customerId: string): Promise<AccessRequest[]>;
 }
 
 /** What the requester asks for, before purpose and duration are known (the modal's starting point). */
@@ -141,7 +144,8 @@ export type RequestTarget =
   | { kind: 'reveal'; customerId: string; field: CustomerField }
   | { kind: 'access'; customerId: string; groups?: FieldGroup[] }
   | { kind: 'export'; segment: SegmentSpec; fields: CustomerField[] }
-  | { kind: 'audit-export'; query: string };
+  | { kind: 'audit-export'; query: string }
+  | { kind: 'erase'; customerId: string };
 
 /** The targets a lookup card's buttons name: one customer. */
 export type CustomerTarget = Extract<RequestTarget, { kind: 'reveal' | 'access' }>;
