@@ -8,6 +8,7 @@
 //   sync_deliveries  webhook delivery ids and push batch ids already handled (unique): duplicates are no-ops.
 //   sync_status      per source: last run, last error code, counts (for `custos sync status`).
 import type { Collection, Connection } from 'mongoose';
+import { UPDATE_CHUNK } from '../store/customer-store.ts';
 
 export interface CursorState { cursor: string | null; version: number; at: Date | null }
 export interface SyncCounts { upserted: number; unchanged: number; deleted: number; rejected: number }
@@ -57,10 +58,12 @@ export class SyncStore {
   }
 
   async link(source: string, pairs: { sourceId: string; customerId: string }[]): Promise<void> {
-    if (pairs.length === 0) return;
-    await this.links.bulkWrite(pairs.map((p) => ({
-      replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },
-    })), { ordered: false });
+    // In UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
+    for (let i = 0; i < pairs.length; i += UPDATE_CHUNK) {
+      await this.links.bulkWrite(pairs.slice(i, i + UPDATE_CHUNK).map((p) => ({
+        replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },
+      })), { ordered: false });
+    }
   }
 
   async customerOf(source: string, sourceId: string): Promise<string | null> {
