@@ -58,7 +58,7 @@ export interface ExportWatch { noteExport(requester: Employee, exportId: string)
  * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
  * card copy can say it (a cancel by the requester leaves it empty).
  */
-export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked';
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'roleRemoved' | 'revoked';
 
 /** Wakes the sweeper at a time (a delayed BullMQ job); the periodic sweep covers anything missed. */
 export interface WakeUps { at(when: Date): Promise<void> }
