@@ -95,8 +95,8 @@ test('bulkWrite upserts (replaceOne and updateOne with $set/$unset), unordered, 
   t.deepEqual(await c.findOne({ key: 'c' }, { projection: { _id: 0 } }), { key: 'c', w: 2 });
 });
 
-// FerretDB 1.24 deadlocks on one `update` command with >= 100 statements, so the store sends at most
-// UPDATE_CHUNK per command; this proves a large change set goes through that way.
+// FerretDB 1.24 hangs when the `update` commands in progress carry as many statements as its connection
+// pool holds (50 on PostgreSQL), so the store sends at most UPDATE_CHUNK per command; this proves a large change set goes through that way.
 test('a large replace set goes through in UPDATE_CHUNK-sized bulkWrites', async (t) => {
   const c = await fresh('chunk_probe');
   await c.createIndex({ key: 1 }, { unique: true });

@@ -13,11 +13,14 @@ import fc from 'fast-check';
 import type { ScimSettings } from '../bot/config.ts';
 import { applyPatch, patchOperations } from '../bot/scim/users.ts';
 import { parseFilter } from '../bot/scim/filter.ts';
-import { departmentOf, employeeIdOf, rolesOf, statusOf } from '../bot/scim/mapping.ts';
+import { departmentOf, employeeIdOf, lostRoles, rolesOf, statusOf } from '../bot/scim/mapping.ts';
 import { renderUser } from '../bot/scim/user-resource.ts';
 import type { ScimError } from '../bot/scim/errors.ts';
 import type { ScimUserDoc } from '../bot/store/scim-store.ts';
+import { approvalCardView } from '../bot/core/views-approval.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
+import { MongoGrantStore } from '../bot/store/grant-store.ts';
+import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { importFile } from '../bot/store/import.ts';
 import { ENTERPRISE, ERROR, LIST, oktaUser, PATCH_OP, SCIM_TOKEN, SCIM_TOKEN_2, ScimClient, USER, type ScimBody } from './helpers/scim.ts';
 import { SlackHarness } from './helpers/slack-bot.ts';
@@ -213,6 +216,22 @@ test.serial('an employee imported by CSV is linked, not duplicated; a freeze is 
   await h.directory.setStatus(rep.employeeId, 'active');
 });
 
+test.serial('linking a CSV lead the IdP puts in no mapped group is a role lost: their grant is revoked', async (t) => {
+  const lead = h.employees.marketingLead;
+  const grants = new MongoGrantStore(h.bot.conn);
+  await grants.create({
+    grantId: 'G-link-lead', granteeId: lead.employeeId, target: { kind: 'customers', customerIds: ['C-000003'] }, groups: ['contact'], actions: ['lookup'],
+    expiresAt: new Date(h.clock.now().getTime() + 3_600_000), grantedBy: [h.employees.admin.employeeId], purpose: 'renewal', createdAt: h.clock.now(),
+  });
+  const linked = await scim.post('/Users', { schemas: [USER, ENTERPRISE], userName: lead.email, emails: [{ value: lead.email, primary: true }], displayName: lead.name, active: true, [ENTERPRISE]: { department: 'Marketing' } });
+  t.is(linked.status, 201);
+  t.is((await h.directory.byId(lead.employeeId))!.department, 'marketing', 'same department: no transfer');
+  t.deepEqual((await h.directory.byId(lead.employeeId))!.roles, ['staff'], 'roles come from the IdP groups from now on');
+  t.is((await grants.activeFor(lead.employeeId, h.clock.now())).length, 0);
+  const [record] = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': lead.employeeId });
+  t.like(record!.meta as object, { route: 'scim', change: 'roles-removed:lead', grants: 1 });
+});
+
 test.serial('a CSV import does not change a SCIM-managed employee unless --override-scim', async (t) => {
   // E-8001 was provisioned by Entra above (finance, active).
   const dir = await mkdtemp(join(tmpdir(), 'custos-scim-'));
@@ -261,6 +280,45 @@ test.serial('Groups map to roles: members added and removed through PATCH; If-Ma
   t.deepEqual((await idOf('group.b@example.com')).roles, ['staff']);
 });
 
+test.serial('a role lost through a group change is a transfer: grants revoked, pending requests cancelled, audited; a role gained revokes nothing', async (t) => {
+  const u = await scim.post('/Users', oktaUser('role.loser@example.com', 'Role', 'Loser'));
+  const employeeId = (await h.directory.byEmail('role.loser@example.com'))!.employeeId;
+  const grants = new MongoGrantStore(h.bot.conn);
+  const requests = new MongoRequestStore(h.bot.conn);
+  const at = () => h.clock.now();
+  const grant = (grantId: string) => grants.create({
+    grantId, granteeId: employeeId, target: { kind: 'customers', customerIds: ['C-000001'] }, groups: ['contact'], actions: ['lookup'],
+    expiresAt: new Date(at().getTime() + 3_600_000), grantedBy: [h.employees.admin.employeeId], purpose: 'renewal', createdAt: at(),
+  });
+  // Staff joins custos-leads: a role gained takes nothing away.
+  await grant('G-role-1');
+  const g = await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'custos-leads', members: [{ value: u.body.id }] });
+  t.is(g.status, 201);
+  t.deepEqual((await h.directory.byId(employeeId))!.roles, ['lead']);
+  t.is((await grants.activeFor(employeeId, at())).length, 1, 'joining a group revoked nothing');
+
+  // As a lead they hold a grant and have a request waiting; then the IdP takes them out of the group.
+  await requests.create({
+    requestId: 'R-PONMLKJIHG', kind: 'access', requesterId: employeeId, customerIds: ['C-000002'], groups: ['contact'], fields: [], purpose: 'callback',
+    durationMinutes: 60, parts: [{ name: 'contact', approverTiers: [[h.employees.salesHead.employeeId]], tiersAsked: 1, quorum: 1, maxDurationMinutes: 240, ruleId: 'r' }],
+    ruleIds: ['r'], status: 'pending', createdAt: at(), remindAt: new Date(at().getTime() + 3_600_000), escalateAt: new Date(at().getTime() + 7_200_000),
+    expiresAt: new Date(at().getTime() + 86_400_000), cards: [],
+  });
+  const removed = await scim.patch(`/Groups/${g.body.id}`, [{ op: 'Remove', path: `members[value eq "${u.body.id}"]` }]);
+  t.is(removed.status, 200);
+  // Answered only after the effects: the role is gone, and with it the grant and the pending request.
+  t.deepEqual((await h.directory.byId(employeeId))!.roles, ['staff']);
+  t.is((await grants.activeFor(employeeId, at())).length, 0, 'the grant stops working');
+  t.like(await requests.get('R-PONMLKJIHG'), { status: 'cancelled', denyReason: 'roleRemoved' });
+  const [record] = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': employeeId });
+  t.like(record!.meta as object, { route: 'scim', change: 'roles-removed:lead', grants: 1, requests: 1 });
+  t.is((await h.directory.byId(employeeId))!.status, 'active', 'still employed');
+  // What an approver's card copy now says.
+  const card = approvalCardView((await requests.get('R-PONMLKJIHG'))!, { names: new Map(), voters: [], audience: 'approver', locale: 'en', timezone: 'UTC' });
+  t.regex(card.status.text, /the requester lost a role/);
+  await scim.delete(`/Groups/${g.body.id}`);
+});
+
 test.serial('DELETE offboards the employee and forgets the SCIM user; discovery endpoints describe what is supported', async (t) => {
   const u = await scim.post('/Users', oktaUser('to.delete@example.com', 'To', 'Delete'));
   const employeeId = (await h.directory.byEmail('to.delete@example.com'))!.employeeId;
@@ -270,7 +328,7 @@ test.serial('DELETE offboards the employee and forgets the SCIM user; discovery 
   t.truthy((await h.auditRecords({ action: 'scim.delete', 'meta.subject': employeeId }))[0]);
 
   const spc = await scim.get('/ServiceProviderConfig');
-  t.like(spc.body, { patch: { supported: true }, bulk: { supported: false }, filter: { supported: true }, etag: { supported: true } });
+  t.like(spc.body, { patch: { supported: true }, bulk: { supported: false }, filter: { supported: true }, etag: { supported: true }, sort: { supported: false }, changePassword: { supported: false } });
   t.deepEqual((await scim.get('/ResourceTypes')).body.Resources.map((r: { id: string }) => r.id), ['User', 'Group']);
   t.is((await scim.get(`/Schemas/${ENTERPRISE}`)).body.name, 'EnterpriseUser');
   t.is((await new ScimClient(h.bot.url, SCIM_TOKEN_2).get('/ServiceProviderConfig')).status, 200, 'the second (rotation) token works too');
@@ -302,6 +360,10 @@ test.serial('bad input battery: each refused with its SCIM error, audited, nothi
     ['manager not provisioned', () => scim.patch(`/Users/${id}`, [{ op: 'add', path: `${ENTERPRISE}:manager`, value: 'no-such-user' }]), 400, 'invalidValue'],
     ['employeeNumber change', () => scim.patch(`/Users/${id}`, [{ op: 'add', path: `${ENTERPRISE}:employeeNumber`, value: 'E-7777' }]), 400, 'mutability'],
     ['unknown endpoint', () => scim.get('/Widgets'), 404, undefined],
+    ['Bulk (not offered)', () => scim.send('POST', '/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', path: '/Users', bulkId: 'b1', data: oktaUser('bulk@example.com', 'B', 'Ulk') }] }), 501, undefined],
+    ['Me (not offered)', () => scim.get('/Me'), 501, undefined],
+    ['sorting (not offered)', () => scim.get('/Users?sortBy=userName&sortOrder=descending'), 501, undefined],
+    ['POST .search (not offered)', () => scim.send('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "battery@example.com"' }), 501, undefined],
     ['wrong content type', () => scim.send('POST', '/Users', JSON.stringify(oktaUser('ct@example.com', 'C', 'T')), { 'content-type': 'text/plain' }), 415, undefined],
   ];
   for (const [name, send, status, scimType] of cases) {
@@ -372,6 +434,10 @@ test('mapping table: departments, roles, employee numbers, status', (t) => {
   t.deepEqual(rolesOf([], SETTINGS), ['staff']);
   t.deepEqual(rolesOf(['Custos-Leads', 'other'], SETTINGS), ['lead']);
   t.deepEqual(rolesOf(['custos-dpo', 'custos-leads'], SETTINGS), ['lead', 'dpo']);
+  t.deepEqual(lostRoles(['lead', 'dpo'], ['dpo']), ['lead']);
+  t.deepEqual(lostRoles(['lead'], ['staff']), ['lead']);
+  t.deepEqual(lostRoles(['staff'], ['lead']), [], 'joining a mapped group loses nothing');
+  t.deepEqual(lostRoles(['lead'], ['lead', 'auditor']), []);
   const num = (employeeNumber: string) => { try { return employeeIdOf({ userName: 'u', active: true, enterprise: { employeeNumber } }); } catch (e) { return (e as ScimError).scimType; } };
   t.is(num('42'), 'E-0042');
   t.is(num('e-0042'), 'E-0042');

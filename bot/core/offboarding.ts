@@ -41,6 +41,18 @@ export class OffboardingService {
   }
 
   /**
+   * Roles already taken away (an identity-provider group change): handled like a transfer. custos does not
+   * record which role a grant or a pending request relied on, so all of them go; the person asks again
+   * under the roles they have now. Without this a grant approved for a lead would keep working for
+   * someone who is no longer one until it expired.
+   */
+  async rolesRemoved(employeeId: string, removed: readonly string[], route: OffboardingRoute): Promise<OffboardResult> {
+    const { grants, requests } = await this.deps.revoker.revokeAll(employeeId, 'role-removed', this.deps.clock.now(), 'roleRemoved');
+    await this.record(employeeId, route, `roles-removed:${removed.join(',')}`, grants, requests);
+    return { employeeId, changed: true, grants, requests };
+  }
+
+  /**
    * An offboarded employee back at `to`. Whatever access is left is revoked (offboarding revoked it all;
    * this catches anything since) and the chat bindings are dropped while still offboarded: a chat
    * account may have changed hands meanwhile, and a bound id is trusted without an e-mail check. The

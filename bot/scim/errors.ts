@@ -23,3 +23,5 @@ export class ScimError extends Error {
 
 export const badRequest = (scimType: ScimType, detail: string) => new ScimError(400, detail, scimType);
 export const notFound = (what: string) => new ScimError(404, `${what} not found`);
+/** A SCIM feature this endpoint does not offer (RFC 7644 §3.12: 501 Not Implemented); ServiceProviderConfig says so too. */
+export const notImplemented = (detail: string) => new ScimError(501, detail);

@@ -1,23 +1,27 @@
 // SCIM Groups: an IdP group whose displayName CUSTOS_SCIM_GROUP_ROLES maps to a custos role gives that
 // role to its members (a group without a mapping is kept, and gives nothing). Membership changes
 // (PATCH members add/remove, PUT, DELETE) recompute the roles of exactly the users that joined or left;
-// the policy decides by current roles, so the change applies to the next lookup. Audited as scim.*
+// the policy decides by current roles, so the change applies to the next lookup. A member who loses a
+// role is treated like a transfer (OffboardingService.rolesRemoved): their grants are revoked and pending
+// requests cancelled, since a grant approved under the old role must not keep working. `staff` is only
+// what a user in no mapped group has, so joining a mapped group takes nothing away. Audited as scim.*
 // with the group id and how many employees changed.
 import { scimPatch, ScimError as PatchError, type ScimPatchOperation } from 'scim-patch';
 import { z } from 'zod';
 import type { ScimSettings } from '../config.ts';
+import type { OffboardingService } from '../core/offboarding.ts';
 import type { Clock } from '../core/ports.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import type { ScimGroupDoc, ScimStore } from '../store/scim-store.ts';
 import type { ScimAudit } from './audit.ts';
 import { badRequest, notFound, ScimError } from './errors.ts';
 import { parseFilter } from './filter.ts';
-import { rolesOf } from './mapping.ts';
+import { lostRoles, rolesOf } from './mapping.ts';
 import { GROUP_SCHEMA, listResponse, MAX_PAGE, PATCH_SCHEMA } from './protocol.ts';
 import { etag } from './user-resource.ts';
 import { newScimId, type Answer, type Caller } from './users.ts';
 
-export interface ScimGroupsDeps { store: ScimStore; directory: EmployeeStore; audit: ScimAudit; clock: Clock; settings: ScimSettings }
+export interface ScimGroupsDeps { store: ScimStore; directory: EmployeeStore; offboarding: OffboardingService; audit: ScimAudit; clock: Clock; settings: ScimSettings }
 
 const groupSchema = z.object({
   displayName: z.string().trim().min(1).max(256),
@@ -129,12 +133,19 @@ export class ScimGroups {
     if (found !== ids.length) throw badRequest('invalidValue', 'members must be ids of Users provisioned here');
   }
 
+  /**
+   * Writes each user's roles from their groups; a member who lost a role then has their grants and
+   * pending requests revoked (the new roles are in place first, so nothing is granted again meanwhile).
+   */
   private async recomputeRoles(userIds: string[]): Promise<void> {
     for (const id of userIds) {
       const user = await this.deps.store.userById(id);
       if (!user) continue;
-      const groups = await this.deps.store.groupsOf(id);
-      await this.deps.directory.model.collection.updateOne({ employeeId: user.employeeId }, { $set: { roles: rolesOf(groups.map((g) => g.displayName), this.deps.settings) }, $unset: { rowHash: 1 } });
+      const before = await this.deps.directory.byId(user.employeeId);
+      const roles = rolesOf((await this.deps.store.groupsOf(id)).map((g) => g.displayName), this.deps.settings);
+      await this.deps.directory.model.collection.updateOne({ employeeId: user.employeeId }, { $set: { roles }, $unset: { rowHash: 1 } });
+      const lost = before && before.status !== 'offboarded' ? lostRoles(before.roles, roles) : [];
+      if (lost.length > 0) await this.deps.offboarding.rolesRemoved(user.employeeId, lost, 'scim');
     }
   }
 }

@@ -19,7 +19,7 @@ export async function scimRoutes(services: BotServices, config: Config, logger: 
   const audit = new ScimAudit(services.recorder, services.clock);
   const common = { store, directory: services.directory, audit, clock: services.clock, settings };
   const users = new ScimUsers({ ...common, offboarding: services.offboarding, defaultLocale: config.defaultLocale });
-  const groups = new ScimGroups(common);
+  const groups = new ScimGroups({ ...common, offboarding: services.offboarding });
   const limiter = new RedisSecurityCounters(services.redis, section(config, 'redis').queuePrefix);
   return [scimRoute({ settings, users, groups, audit, limiter, clock: services.clock, logger: logger.child({ module: 'scim' }) })];
 }

@@ -34,6 +34,11 @@ export function rolesOf(groupNames: readonly string[], settings: ScimSettings): 
   return roles.size === 0 ? ['staff'] : ROLES.filter((r) => roles.has(r));
 }
 
+/** Roles in `before` and not in `after`. `staff` is what a user in no mapped group has: joining one loses nothing. */
+export function lostRoles(before: readonly Role[], after: readonly Role[]): Role[] {
+  return before.filter((r) => !after.includes(r) && r !== 'staff');
+}
+
 export function emailOf(data: ScimUserData): string {
   const emails = data.emails ?? [];
   const chosen = emails.find((e) => e.primary) ?? emails.find((e) => e.type?.toLowerCase() === 'work') ?? emails[0];

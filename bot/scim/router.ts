@@ -12,7 +12,7 @@ import type { Clock } from '../core/ports.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { ScimAudit } from './audit.ts';
-import { badRequest, notFound, ScimError } from './errors.ts';
+import { badRequest, notFound, notImplemented, ScimError } from './errors.ts';
 import type { ScimGroups } from './groups.ts';
 import { listResponse, resourceTypes, schemas, SCIM_CONTENT_TYPE, serviceProviderConfig } from './protocol.ts';
 import type { Answer, Caller, ScimUsers } from './users.ts';
@@ -81,6 +81,7 @@ async function dispatch(deps: ScimRouterDeps, method: string, url: URL, req: Inc
     if (!found) throw notFound(`${collection} ${id.slice(0, 64)}`);
     return { status: 200, body: found };
   }
+  unsupported(collection, id, url.searchParams);
   const service = collection === 'Users' ? deps.users : collection === 'Groups' ? deps.groups : null;
   if (!service) throw notFound(`endpoint /${(collection ?? '').slice(0, 40)}`);
   if (!id) {
@@ -95,6 +96,17 @@ async function dispatch(deps: ScimRouterDeps, method: string, url: URL, req: Inc
     case 'DELETE': return service.delete(id, caller);
     default: throw new ScimError(405, `${method} is not allowed on /${collection}/{id}`);
   }
+}
+
+/**
+ * The optional parts of SCIM custos does not offer, refused as such (501) rather than as unknown paths
+ * or silently ignored: an IdP that tries them learns why. ServiceProviderConfig says the same.
+ */
+function unsupported(collection: string | undefined, id: string | undefined, query: URLSearchParams): void {
+  if (collection === 'Bulk') throw notImplemented('bulk operations are not supported (ServiceProviderConfig bulk.supported is false); send each change as its own request');
+  if (collection === 'Me') throw notImplemented('the /Me alias is not supported: a token here stands for the identity provider, not for a user');
+  if (collection === '.search' || id === '.search') throw notImplemented('POST .search is not supported; query with GET and filter');
+  if (query.has('sortBy') || query.has('sortOrder')) throw notImplemented('sorting is not supported (ServiceProviderConfig sort.supported is false); results come in a stable order by id');
 }
 
 /** The body as JSON, refused past `limit` bytes (413, read no further) or when it is not JSON (400). */

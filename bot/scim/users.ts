@@ -21,7 +21,7 @@ import type { ScimStore, ScimUserData, ScimUserDoc } from '../store/scim-store.t
 import type { ScimAudit } from './audit.ts';
 import { badRequest, notFound, ScimError } from './errors.ts';
 import { parseFilter } from './filter.ts';
-import { emailOf, employeeIdOf, toEmployee } from './mapping.ts';
+import { emailOf, employeeIdOf, lostRoles, toEmployee } from './mapping.ts';
 import { ENTERPRISE_SCHEMA, listResponse, MAX_PAGE, PATCH_SCHEMA, USER_SCHEMA } from './protocol.ts';
 import { etag, parseUser, patchTarget, renderUser } from './user-resource.ts';
 
@@ -238,9 +238,10 @@ export class ScimUsers {
       return;
     }
     await writeEmployee(directory, next);
-    if (before && before.department !== next.department && next.status !== 'offboarded') {
-      await offboarding.transferred(next.employeeId, before.department, next.department, 'scim');
-    }
+    if (!before || next.status === 'offboarded') return;
+    // A transfer revokes everything, a lost role included; a lost role alone is handled the same way.
+    if (before.department !== next.department) await offboarding.transferred(next.employeeId, before.department, next.department, 'scim');
+    else if (lostRoles(before.roles, next.roles).length > 0) await offboarding.rolesRemoved(next.employeeId, lostRoles(before.roles, next.roles), 'scim');
   }
 
   private async mintEmployeeId(): Promise<string> {

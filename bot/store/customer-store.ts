@@ -14,11 +14,15 @@ export interface UpsertCounts { inserted: number; updated: number; unchanged: nu
 export const MAX_FIND_LIMIT = 1000;
 const STREAM_BATCH = 500;
 /**
- * Update / replace statements per write command. FerretDB 1.24 (SQLite) deadlocks the whole database on
- * an `update` command carrying 100 or more statements (measured: 99 pass, 100 hang), so bulk updates are
- * sent in chunks well below that. Inserts are not affected.
+ * Update / replace statements per write command, for every bulk update custos sends. FerretDB 1.24
+ * holds one backend connection per statement of an `update` command until the command ends, and waits
+ * for a free one when its pool (50 connections on PostgreSQL, ~100 on SQLite) is used up: one command
+ * with 50 statements, or several concurrent ones adding up to 50 (measured: 2 x 20 pass, 3 x 20 hang),
+ * hangs FerretDB for every client, with idle connections and no CPU. That is what stopped an employee
+ * import's offboarding pass (its 200-row batches rewritten 50 statements at a time) at 1,000+ rows.
+ * 10 leaves room for a few writers at once (an import, a key rotation, the bots). Inserts are not affected.
  */
-export const UPDATE_CHUNK = 50;
+export const UPDATE_CHUNK = 10;
 
 export class CustomerStore implements CustomerReader {
   readonly model: Model<CustomerDoc>;

@@ -9,14 +9,11 @@
 import type { Connection } from 'mongoose';
 import type { Customer } from '../core/domain.ts';
 import type { FieldCipher } from './crypto.ts';
-import type { CustomerStore } from './customer-store.ts';
+import { UPDATE_CHUNK, type CustomerStore } from './customer-store.ts';
 import { CUSTOMER_COLLECTION } from './models.ts';
 
-/**
- * Update statements per write command. FerretDB 1.24 on PostgreSQL hung on a 50-statement `update` of
- * these conditional single-document updates (measured: 30 pass, 50 hang); SQLite's limit is 100.
- */
-export const ROTATE_UPDATE_CHUNK = 25;
+/** Update statements per write command: the shared FerretDB-safe size (see UPDATE_CHUNK). */
+export const ROTATE_UPDATE_CHUNK = UPDATE_CHUNK;
 
 export interface RotateProgress { rewrapped: number; remaining: number }
 export interface RotateReport { keyId: string; rewrapped: number; skipped: number; byKey: Record<string, number> }

@@ -58,8 +58,7 @@ export class SyncStore {
   }
 
   async link(source: string, pairs: { sourceId: string; customerId: string }[]): Promise<void> {
-    // In chunks: FerretDB deadlocks on a write command of 100 or more update statements (customer-store.ts),
-    // and a page of 100 records already linked is exactly that.
+    // In UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
     for (let i = 0; i < pairs.length; i += UPDATE_CHUNK) {
       await this.links.bulkWrite(pairs.slice(i, i + UPDATE_CHUNK).map((p) => ({
         replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },

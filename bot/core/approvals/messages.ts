@@ -48,6 +48,7 @@ registerMessages({
   'approval.status.cancelled': { 'zh-CN': '申请人已于 {at} 撤回', en: 'Cancelled by the requester at {at}' },
   'approval.status.cancelled.offboarded': { 'zh-CN': '申请人已离职，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the requester has left the company. No decision needed' },
   'approval.status.cancelled.transferred': { 'zh-CN': '申请人已调岗，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the requester changed department. No decision needed' },
+  'approval.status.cancelled.roleRemoved': { 'zh-CN': '申请人已失去某个角色，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the requester lost a role. No decision needed' },
   'approval.status.cancelled.revoked': { 'zh-CN': '管理员已撤销申请人的全部权限，申请已于 {at} 撤销，无需审批', en: 'Cancelled at {at}: an admin revoked all of the requester\'s access. No decision needed' },
   'approval.status.cancelled.erased': { 'zh-CN': '该客户的个人信息已应其请求删除，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the customer\'s personal data was erased at their request. No decision needed' },
   'approval.status.grantExpired': { 'zh-CN': '授权 #{grant} 已于 {until} 到期，字段已重新脱敏', en: 'Grant #{grant} expired at {until}; the fields are masked again' },

@@ -59,7 +59,7 @@ export interface ExportWatch { noteExport(requester: Employee, exportId: string)
  * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
  * card copy can say it (a cancel by the requester leaves it empty).
  */
-export type SystemCancelReason = 'offboarded' | 'transferred' | 'revoked' | 'erased';
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'roleRemoved' | 'revoked' | 'erased';
 
 /**
  * Erases a customer's personal data (bot/store/erasure.ts's CustomerEraser): the effect of an approved
