@@ -18,6 +18,7 @@ import { StoreCustomerRevoker } from './customer-revoker.ts';
 import { loadMapping, type SyncMapping } from './mapping.ts';
 import { PushOnlyConnector } from './push-connector.ts';
 import { RateBudget } from './rate-budget.ts';
+import { salesforceConnector } from './salesforce/connector.ts';
 import { pushRoutes } from './push-route.ts';
 import { SyncRunner } from './runner.ts';
 import { SyncStore } from './sync-store.ts';
@@ -39,7 +40,9 @@ export interface ConnectorContext {
 
 /** Connectors by name (the mapping's `connector`, else the source's name); a new CRM adds one line here. */
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
-export const CONNECTORS: Record<string, ConnectorFactory> = {};
+export const CONNECTORS: Record<string, ConnectorFactory> = {
+  salesforce: salesforceConnector,
+};
 
 export interface SyncSetup {
   store: SyncStore;
