@@ -38,8 +38,7 @@ function schemaFor(p: string) {
       .refine((u) => { const url = new URL(u); return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)); },
         `${p}LOGIN_URL must use https (the client secret and tokens travel over it); plain http is allowed for a loopback host only`),
     [`${p}CLIENT_ID`]: z.string({ error: `${p}CLIENT_ID is required: the connected app's consumer key (README "Salesforce")` }).min(1),
-    [`${p}API_VERSION`]: z.string().regex(/^\d{2}\.0$/, `${p}API_VERSION must look like 62.0`)
-      .refine((v) => Number(v) >= 31, `${p}API_VERSION must be 31.0 or later (getDeleted and query paging need it)`).default('62.0'),
+    [`${p}API_VERSION`]: z.string().refine((v) => /^\d{2}\.0$/.test(v) && Number(v) >= 31, `${p}API_VERSION must look like 62.0 and be 31.0 or later (getDeleted and query paging need it)`).default('62.0'),
     [`${p}BATCH_SIZE`]: z.coerce.number({ error: `${p}BATCH_SIZE must be a number between 200 and 2000` }).int(`${p}BATCH_SIZE must be a whole number`)
       .min(200, `${p}BATCH_SIZE must be at least 200 (Salesforce's smallest query batch)`).max(2000, `${p}BATCH_SIZE must be at most 2000 (Salesforce's largest query batch)`).default(2000),
     [`${p}REQUESTS_PER_SECOND`]: z.coerce.number({ error: `${p}REQUESTS_PER_SECOND must be a number` }).positive(`${p}REQUESTS_PER_SECOND must be above 0`).default(20),
