@@ -3,22 +3,24 @@
 // deletions from getDeleted (tombstone, requests cancelled, grants revoked), an owner move seen through
 // the real policy engine, a missed getDeleted window caught by reconciliation, the API quota and 429s.
 import test from 'ava';
+import type { Connection } from 'mongoose';
 import type { AccessRequest } from '../bot/core/approvals/types.ts';
 import { LookupService } from '../bot/core/lookup.ts';
 import { applyDecision } from '../bot/core/view.ts';
 import { ErrorCode } from '../bot/core/errors.ts';
 import { loadSalesforceSettings } from '../bot/sync/salesforce/settings.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
+import type { FakeSalesforce } from './fakes/salesforce.ts';
 import { ANN, BO, createAccounts, customerIdOf, salesforceSync } from './helpers/salesforce-sync.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 3600_000;
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
-async function storedIds(conn: import('mongoose').Connection): Promise<string[]> {
+async function storedIds(conn: Connection): Promise<string[]> {
   return sorted((await conn.collection('customers').find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
 }
-const fakeIds = (fake: import('./fakes/salesforce.ts').FakeSalesforce) => sorted([...fake.accounts.keys()].map((id) => customerIdOf(fake, id)));
+const fakeIds = (fake: FakeSalesforce) => sorted([...fake.accounts.keys()].map((id) => customerIdOf(fake, id)));
 
 test('a backfill reads every page through nextRecordsUrl and stores the mapped customers, encrypted', async (t) => {
   const w = await salesforceSync(t);
