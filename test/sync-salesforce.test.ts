@@ -3,6 +3,11 @@
 // deletions from getDeleted (tombstone, requests cancelled, grants revoked), an owner move seen through
 // the real policy engine, a missed getDeleted window caught by reconciliation, the API quota and 429s.
 import test from 'ava';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection as SfConnection } from '@jsforce/jsforce-node';
 import type { Connection } from 'mongoose';
 import type { AccessRequest } from '../bot/core/approvals/types.ts';
 import { LookupService } from '../bot/core/lookup.ts';
@@ -205,4 +210,41 @@ test('settings: every problem at once, with what to do', (t) => {
   t.regex(msg, /CLIENT_SECRET \(or CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET_FILE\) is required/);
   const ok = loadSalesforceSettings('salesforce', { CUSTOS_SYNC_SALESFORCE_CLIENT_ID: 'id', CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: 's' });
   t.like(ok, { loginUrl: 'https://login.salesforce.com', apiVersion: '62.0', batchSize: 2000, auth: { flow: 'client-credentials' } });
+});
+
+test('the JWT bearer flow signs in with the private key; an expired token is fetched again; a wrong secret is a clear error', async (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-sf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const keyFile = path.join(dir, 'custos-sf.key');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const w = await salesforceSync(t, {
+    fake: { jwt: { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), username: 'custos@example.com' } },
+    env: { CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: '', CUSTOS_SYNC_SALESFORCE_PRIVATE_KEY_FILE: keyFile, CUSTOS_SYNC_SALESFORCE_USERNAME: 'custos@example.com' },
+  });
+  createAccounts(w.fake, 3);
+  t.is((await w.runner.run()).upserted, 3);
+  w.fake.expireTokens();
+  createAccounts(w.fake, 2);
+  t.is((await w.runner.run()).upserted, 2, 'signed in again after a 401 INVALID_SESSION_ID');
+  t.deepEqual(w.fake.calls.map((c) => c.status).filter((s) => s !== 200), [401]);
+
+  const wrong = await salesforceSync(t, { env: { CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: 'not-the-secret' } });
+  const err = await t.throwsAsync(wrong.runner.run());
+  t.regex(err!.message, /Salesforce refused custos's sign-in for sync source salesforce \(invalid_client\); check the connected app and its client credentials/);
+  t.false(err!.message.includes('not-the-secret'));
+});
+
+test('the fake org refuses SOQL outside the subset it knows with MALFORMED_QUERY, and unknown fields with INVALID_FIELD', async (t) => {
+  const w = await salesforceSync(t);
+  const conn = new SfConnection({ oauth2: { loginUrl: w.fake.url, clientId: w.fake.clientId, clientSecret: w.fake.clientSecret }, version: '62.0' });
+  await conn.authorize({ grant_type: 'client_credentials' });
+  for (const [soql, code] of [
+    ['SELECT Id FROM Account GROUP BY Name', 'MALFORMED_QUERY'], ['SELECT COUNT() FROM Account', 'MALFORMED_QUERY'],
+    ['SELECT Id FROM Account WHERE Name LIKE \'A%\'', 'MALFORMED_QUERY'], ['SELECT Secret__c FROM Account', 'INVALID_FIELD'],
+    ['SELECT Id FROM Contact', 'INVALID_TYPE'],
+  ] as const) {
+    const e = await t.throwsAsync(conn.query(soql));
+    t.is((e as { errorCode?: string }).errorCode, code, soql);
+  }
 });
