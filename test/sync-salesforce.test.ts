@@ -248,3 +248,15 @@ test('the fake org refuses SOQL outside the subset it knows with MALFORMED_QUERY
     t.is((e as { errorCode?: string }).errorCode, code, soql);
   }
 });
+
+test('an expired query locator (INVALID_QUERY_LOCATOR) makes the connector re-query from its cursor; nothing lost or doubled', async (t) => {
+  const w = await salesforceSync(t);
+  createAccounts(w.fake, 500);
+  let queries = 0;
+  w.fake.onRequest = (c) => { if (c.path.startsWith('/query') && ++queries === 2) w.fake.expireLocators(); };
+  const report = await w.runner.run();
+  t.is(report.upserted, 500);
+  t.deepEqual(w.fake.calls.map((c) => [c.path.replace(/01gFK\d+/, 'LOC'), c.status]), [['/query', 200], ['/query/LOC-200', 400], ['/query', 200], ['/query/LOC-200', 200]]);
+  t.regex(w.fake.calls[2]!.soql!, /WHERE SystemModstamp > .* AND Id > '001FK\d{10}AAA'\)/);
+  t.deepEqual(await storedIds(w.conn), fakeIds(w.fake));
+});

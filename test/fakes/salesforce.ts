@@ -143,6 +143,8 @@ export class FakeSalesforce {
   restoreQuota(): void { this.used = 0; }
   throttle(count: number, retryAfterS: number): void { this.throttled = { count, retryAfterS }; }
   expireTokens(): void { this.tokens.clear(); }
+  /** Every open query locator expires (Salesforce drops them after about 15 minutes idle). */
+  expireLocators(): void { this.locators.clear(); }
 
   // ---- HTTP --------------------------------------------------------------------------------------
 

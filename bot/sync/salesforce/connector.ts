@@ -59,7 +59,12 @@ export class SalesforceConnector implements Connector {
     const locator = cursor === null ? undefined : this.locators.get(cursor);
     if (locator) {
       this.locators.delete(cursor!);
-      return this.queryPage(await this.api.get<QueryResult>(locator, this.batchHeader), at);
+      try {
+        return this.queryPage(await this.api.get<QueryResult>(locator, this.batchHeader), at);
+      } catch (err) {
+        // Locators expire (about 15 minutes idle); the query from the cursor reads the same records on.
+        if (!(err instanceof SalesforceRefused && err.errorCode === 'INVALID_QUERY_LOCATOR')) throw err;
+      }
     }
     if (cursor !== null && cursor !== this.afterDeletions && now.getTime() - Date.parse(at.deletionsUntil) > DELETED_MIN_SPAN_MS) {
       const page = await this.deletionPage(at, now);
