@@ -8,7 +8,7 @@
 //   sync_deliveries  webhook delivery ids and push batch ids already handled (unique): duplicates are no-ops.
 //   sync_status      per source: last run, last error code, counts (for `custos sync status`).
 import type { Collection, Connection } from 'mongoose';
-import { isDuplicateKey } from '../store/audit-store.ts';
+import { duplicateKeyIndexes } from '../store/customer-store.ts';
 
 export interface CursorState { cursor: string | null; version: number; at: Date | null }
 export interface SyncCounts { upserted: number; unchanged: number; deleted: number; rejected: number }
@@ -58,32 +58,26 @@ export class SyncStore {
   }
 
   /**
-   * Links source ids to customers. One read of the page's existing links, one insertMany of the new ones
-   * and a replace only where the customer changed: a page re-read links nothing twice, and a backfill
-   * costs two statements per page instead of one upsert per record (FerretDB runs a bulk of upserts one
-   * by one).
+   * Links source ids to customers: one unordered insertMany, then a replace only for the links that
+   * existed already (a re-read page, a record whose customer number changed). A backfill costs one
+   * statement per page instead of one upsert per record (FerretDB runs a bulk of upserts one by one,
+   * and cannot push `$in` down, so reading the existing links first would scan them every page).
    */
   async link(source: string, pairs: { sourceId: string; customerId: string }[]): Promise<void> {
     if (pairs.length === 0) return;
-    const id = (p: { sourceId: string }) => `${source}:${p.sourceId}`;
-    const existing = new Map((await this.links.find({ _id: { $in: pairs.map(id) as never[] } }, { projection: { customerId: 1 } }).toArray())
-      .map((d) => [String(d._id), String(d.customerId)]));
-    const fresh = pairs.filter((p) => !existing.has(id(p)));
-    const moved = pairs.filter((p) => existing.has(id(p)) && existing.get(id(p)) !== p.customerId);
-    if (fresh.length) {
-      try {
-        await this.links.insertMany(fresh.map((p) => ({ _id: id(p) as never, source, sourceId: p.sourceId, customerId: p.customerId })), { ordered: false });
-      } catch (err) {
-        // Another run linked some of them meanwhile: the replace below makes them this page's.
-        if (!isDuplicateKey(err)) throw err;
-        moved.push(...fresh);
-      }
+    const doc = (p: { sourceId: string; customerId: string }) => ({ _id: `${source}:${p.sourceId}` as never, source, sourceId: p.sourceId, customerId: p.customerId });
+    let existing: typeof pairs = [];
+    try {
+      await this.links.insertMany(pairs.map(doc), { ordered: false });
+    } catch (err) {
+      const duplicates = duplicateKeyIndexes(err);
+      if (!duplicates) throw err;
+      existing = duplicates.map((i) => pairs[i]!);
     }
-    if (moved.length) {
-      await this.links.bulkWrite(moved.map((p) => ({
-        replaceOne: { filter: { _id: id(p) as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },
-      })), { ordered: false });
-    }
+    if (existing.length === 0) return;
+    await this.links.bulkWrite(existing.map((p) => ({
+      replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never, customerId: { $ne: p.customerId } }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId } },
+    })), { ordered: false });
   }
 
   async customerOf(source: string, sourceId: string): Promise<string | null> {
