@@ -11,6 +11,8 @@ const dir = path.dirname(fileURLToPath(import.meta.url));
 const suffix = `.bench${moduleExtension(import.meta.url)}`;
 const available = readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// Options (`--source=salesforce`) go to every bench run; each reads the ones it knows.
+const options = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length) {
   console.error(`unknown bench: ${unknown.join(', ')}; available: ${available.join(', ')}`);
@@ -20,7 +22,7 @@ if (unknown.length) {
 function runOne(name: string): Promise<{ code: number; last: string }> {
   return new Promise((resolve) => {
     const { file, execArgv } = runnable(`./${name}.bench.ts`, import.meta.url);
-    const child = spawn(process.execPath, [...execArgv, '--expose-gc', file], {
+    const child = spawn(process.execPath, [...execArgv, '--expose-gc', file, ...options], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

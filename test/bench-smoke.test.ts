@@ -20,6 +20,7 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
   policy: { env: { POLICY_BENCH_ITERATIONS: '2000' }, figures: ['rate', 'baseline_rate', 'cost_ratio'] },
   demo: { env: { BENCH_DEMO_CUSTOMERS: '20' }, figures: ['first_s', 'restart_s', 'seed_s', 'restart_ratio'] },
   import: { env: { BENCH_IMPORT_ROWS: '300' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
+  sync: { env: { BENCH_SYNC_RECORDS: '300' }, figures: ['rate', 'baseline_rate', 'ratio', 'peak_rss_mb'] },
   rotate: { env: { BENCH_ROTATE_CUSTOMERS: '50' }, figures: ['rate', 'baseline_rate', 'ratio'] },
   scim: { env: { BENCH_SCIM_USERS: '10' }, figures: ['rate', 'baseline_rate', 'ratio', 'deprovision_p99_ms'] },
   audit: { env: { BENCH_AUDIT_EVENTS: '300' }, figures: ['rate', 'baseline_rate', 'ratio', 'chain_ok'] },

@@ -145,7 +145,7 @@ export class CustomerStore implements CustomerReader {
 }
 
 /** Indexes of the documents an unordered insertMany rejected as duplicates, or null for any other failure. */
-function duplicateKeyIndexes(err: unknown): number[] | null {
+export function duplicateKeyIndexes(err: unknown): number[] | null {
   const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
   const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
   if (list.length === 0) return null;

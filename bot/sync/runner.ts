@@ -73,6 +73,7 @@ export class SyncRunner {
     try {
       for (;;) {
         const page = await this.connector.readChanges(state.cursor);
+        if (page.reconcile) await this.reconcileInto(report);
         await this.applyInto(page.changes, report);
         report.pages++;
         if (!(await this.deps.store.advance(this.source, state.version, page.nextCursor, this.deps.clock.now()))) { report.superseded = true; break; }

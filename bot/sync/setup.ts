@@ -18,6 +18,7 @@ import { StoreCustomerRevoker } from './customer-revoker.ts';
 import { loadMapping, type SyncMapping } from './mapping.ts';
 import { PushOnlyConnector } from './push-connector.ts';
 import { RateBudget } from './rate-budget.ts';
+import { salesforceConnector } from './salesforce/connector.ts';
 import { pushRoutes } from './push-route.ts';
 import { jiandaoyunConnector } from './jiandaoyun/index.ts';
 import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
@@ -44,6 +45,7 @@ export interface ConnectorContext {
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
 export const CONNECTORS: Record<string, ConnectorFactory> = {
   jiandaoyun: jiandaoyunConnector,
+  salesforce: salesforceConnector,
 };
 
 export interface SyncSetup {

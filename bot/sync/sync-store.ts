@@ -8,7 +8,7 @@
 //   sync_deliveries  webhook delivery ids and push batch ids already handled (unique): duplicates are no-ops.
 //   sync_status      per source: last run, last error code, counts (for `custos sync status`).
 import type { Collection, Connection } from 'mongoose';
-import { UPDATE_CHUNK } from '../store/customer-store.ts';
+import { duplicateKeyIndexes, UPDATE_CHUNK } from '../store/customer-store.ts';
 
 export interface CursorState { cursor: string | null; version: number; at: Date | null }
 export interface SyncCounts { upserted: number; unchanged: number; deleted: number; rejected: number }
@@ -57,11 +57,27 @@ export class SyncStore {
     }
   }
 
+  /**
+   * Links source ids to customers: one unordered insertMany, then a replace only for the links that
+   * existed already (a re-read page, a record whose customer number changed). A backfill costs one
+   * statement per page instead of one upsert per record (FerretDB runs a bulk of upserts one by one,
+   * and cannot push `$in` down, so reading the existing links first would scan them every page).
+   */
   async link(source: string, pairs: { sourceId: string; customerId: string }[]): Promise<void> {
-    // In UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
-    for (let i = 0; i < pairs.length; i += UPDATE_CHUNK) {
-      await this.links.bulkWrite(pairs.slice(i, i + UPDATE_CHUNK).map((p) => ({
-        replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId }, upsert: true },
+    if (pairs.length === 0) return;
+    const doc = (p: { sourceId: string; customerId: string }) => ({ _id: `${source}:${p.sourceId}` as never, source, sourceId: p.sourceId, customerId: p.customerId });
+    let existing: typeof pairs = [];
+    try {
+      await this.links.insertMany(pairs.map(doc), { ordered: false });
+    } catch (err) {
+      const duplicates = duplicateKeyIndexes(err);
+      if (!duplicates) throw err;
+      existing = duplicates.map((i) => pairs[i]!);
+    }
+    // Replaces in UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
+    for (let i = 0; i < existing.length; i += UPDATE_CHUNK) {
+      await this.links.bulkWrite(existing.slice(i, i + UPDATE_CHUNK).map((p) => ({
+        replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never, customerId: { $ne: p.customerId } }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId } },
       })), { ordered: false });
     }
   }

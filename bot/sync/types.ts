@@ -13,6 +13,11 @@ export interface ChangePage {
   nextCursor: string | null;
   /** No further page right now (the caller stores `nextCursor` and stops). */
   done: boolean;
+  /**
+   * The source cannot list every change since the cursor (Salesforce's deletion log no longer reaches
+   * back to it): the runner reconciles before it stores `nextCursor`, so a crash reconciles again.
+   */
+  reconcile?: boolean;
 }
 
 export interface SourceRecord { sourceId: string; fields: Record<string, unknown> }
