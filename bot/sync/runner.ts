@@ -15,6 +15,7 @@ import type { Clock } from '../core/ports.ts';
 import type { CustomerStore } from '../store/customer-store.ts';
 import type { Tombstone } from '../store/erasure.ts';
 import { parseCustomerRow } from '../store/import-schemas.ts';
+import { auditableCursor } from './audit-cursor.ts';
 import type { CustomerAccessRevoker } from './customer-revoker.ts';
 import { mapRecord, type SyncMapping } from './mapping.ts';
 import type { SyncCounts, SyncStore } from './sync-store.ts';
@@ -237,7 +238,7 @@ export class SyncRunner {
     await this.audit('sync.run', [], err === null ? 'allowed' : 'error', {
       source: this.source, pages: report.pages, upserted: report.upserted, unchanged: report.unchanged,
       deleted: report.deleted, rejected: report.rejected,
-      cursorBefore: report.cursorBefore ?? '', cursorAfter: report.cursorAfter ?? '',
+      cursorBefore: auditableCursor(report.cursorBefore), cursorAfter: auditableCursor(report.cursorAfter),
     }, code ?? undefined).catch((e: unknown) => { if (err === null) throw e; });
   }
 
