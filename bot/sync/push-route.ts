@@ -14,6 +14,7 @@ import { BATCH_HEADER, verifyPush } from './push-signature.ts';
 import type { SyncRunner } from './runner.ts';
 import type { SyncStore } from './sync-store.ts';
 import type { SourceChange } from './types.ts';
+import { readBodyLimited, sendJson } from '../http/body.ts';
 
 export const PUSH_PATH = (source: string) => `/sync/v1/${source}/records`;
 export const MAX_PUSH_BYTES = 4 * 1024 * 1024;
@@ -32,23 +33,6 @@ const lineSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('delete'), id: z.string().min(1).max(128) }),
 ]);
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-/** The raw body, or null when it exceeds `max` (the rest is not read). */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 function parseLines(body: Buffer): { changes: { line: number; change: SourceChange }[]; invalid: LineResult[] } {
   const changes: { line: number; change: SourceChange }[] = [];
   const invalid: LineResult[] = [];
@@ -65,23 +49,23 @@ function parseLines(body: Buffer): { changes: { line: number; change: SourceChan
 }
 
 async function handle(src: PushSource, deps: PushDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req, MAX_PUSH_BYTES);
-  if (body === null) return send(res, 413, { error: `body larger than ${MAX_PUSH_BYTES} bytes; send smaller batches` });
+  const body = await readBodyLimited(req, MAX_PUSH_BYTES);
+  if (body === null) return sendJson(res, 413, { error: `body larger than ${MAX_PUSH_BYTES} bytes; send smaller batches` });
   const verdict = verifyPush(src.secret, req.headers, body, deps.clock.now());
   if (verdict !== 'ok') {
     deps.logger.warn({ source: src.source, verdict }, 'sync push: refused unsigned or stale request');
-    return send(res, 401, { error: 'invalid or stale signature' });
+    return sendJson(res, 401, { error: 'invalid or stale signature' });
   }
   const batchId = req.headers[BATCH_HEADER];
   if (typeof batchId !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(batchId)) {
-    return send(res, 400, { error: `${BATCH_HEADER} is required: 1 to 64 letters, digits or _ . : -, unique per batch` });
+    return sendJson(res, 400, { error: `${BATCH_HEADER} is required: 1 to 64 letters, digits or _ . : -, unique per batch` });
   }
   const { changes, invalid } = parseLines(body);
-  if (changes.length + invalid.length > MAX_PUSH_LINES) return send(res, 413, { error: `more than ${MAX_PUSH_LINES} lines; send smaller batches` });
+  if (changes.length + invalid.length > MAX_PUSH_LINES) return sendJson(res, 413, { error: `more than ${MAX_PUSH_LINES} lines; send smaller batches` });
   if (!(await deps.store.claimDelivery(src.source, `push:${batchId}`, deps.clock.now()))) {
     const earlier = await deps.store.deliveryResult(src.source, `push:${batchId}`);
-    if (earlier === undefined) return send(res, 409, { error: 'this batch id is being applied; retry shortly' });
-    return send(res, 200, { batchId, replayed: true, results: earlier });
+    if (earlier === undefined) return sendJson(res, 409, { error: 'this batch id is being applied; retry shortly' });
+    return sendJson(res, 200, { batchId, replayed: true, results: earlier });
   }
   let results: LineResult[];
   try {
@@ -91,7 +75,7 @@ async function handle(src: PushSource, deps: PushDeps, req: IncomingMessage, res
     throw err;
   }
   await deps.store.setDeliveryResult(src.source, `push:${batchId}`, results);
-  send(res, 200, { batchId, replayed: false, results });
+  sendJson(res, 200, { batchId, replayed: false, results });
 }
 
 async function applyLines(src: PushSource, changes: { line: number; change: SourceChange }[], invalid: LineResult[]): Promise<LineResult[]> {

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import type { SyncRunner } from './runner.ts';
 import type { SyncStore } from './sync-store.ts';
 import type { Connector } from './types.ts';
+import { readBodyLimited, sendJson } from '../http/body.ts';
 
 export const WEBHOOK_PATH = (source: string) => `/sync/v1/${source}/webhook`;
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -23,41 +24,25 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export interface WebhookSource { source: string; connector: Pick<Connector, 'verifyWebhook'>; runner: Pick<SyncRunner, 'refresh'> }
 export interface WebhookDeps { store: SyncStore; clock: Clock; logger: Logger }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function handle(src: WebhookSource, deps: WebhookDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req, MAX_WEBHOOK_BYTES);
-  if (body === null) return send(res, 413, { error: `body larger than ${MAX_WEBHOOK_BYTES} bytes` });
+  const body = await readBodyLimited(req, MAX_WEBHOOK_BYTES);
+  if (body === null) return sendJson(res, 413, { error: `body larger than ${MAX_WEBHOOK_BYTES} bytes` });
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const verdict = await src.connector.verifyWebhook!({ headers: req.headers, body, query }, deps.clock.now());
   if (!verdict.ok) {
     deps.logger.warn({ source: src.source, verdict: verdict.reason }, 'sync webhook: refused');
     // A correctly signed body custos cannot read is the sender's bug, not a forgery: 400 says so.
-    return verdict.reason === 'malformed' ? send(res, 400, { error: 'the delivery names no record id' }) : send(res, 401, { error: 'invalid or stale signature' });
+    return verdict.reason === 'malformed' ? sendJson(res, 400, { error: 'the delivery names no record id' }) : sendJson(res, 401, { error: 'invalid or stale signature' });
   }
   const claimId = `webhook:${verdict.deliveryId}`;
-  if (!(await deps.store.claimDelivery(src.source, claimId, deps.clock.now()))) return send(res, 200, { duplicate: true });
+  if (!(await deps.store.claimDelivery(src.source, claimId, deps.clock.now()))) return sendJson(res, 200, { duplicate: true });
   try {
     const report = await src.runner.refresh(verdict.sourceIds);
-    send(res, 200, { duplicate: false, upserted: report.upserted, unchanged: report.unchanged, deleted: report.deleted, rejected: report.rejected });
+    sendJson(res, 200, { duplicate: false, upserted: report.upserted, unchanged: report.unchanged, deleted: report.deleted, rejected: report.rejected });
   } catch (err) {
     await deps.store.releaseDelivery(src.source, claimId);
     deps.logger.warn({ source: src.source, code: (err as { code?: unknown }).code ?? 'error' }, 'sync webhook: re-read failed; the delivery is given back for the sender to retry');
-    send(res, 503, { error: 'the record could not be re-read now; retry later' });
+    sendJson(res, 503, { error: 'the record could not be re-read now; retry later' });
   }
 }
 
