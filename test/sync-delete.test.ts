@@ -78,7 +78,7 @@ test('a deletion tombstones the customer, cancels its pending requests, revokes 
   t.deepEqual(Object.keys(raw!).sort(), ['_id', 'customerId', 'deletedAt'], 'id and time only');
   t.truthy((await w.grants.byId('g1'))!.revokedAt);
   t.falsy((await w.grants.byId('g2'))!.revokedAt);
-  t.is((await w.requests.get('r1'))!.status, 'cancelled');
+  t.like(await w.requests.get('r1'), { status: 'cancelled', denyReason: 'deletedAtSource' }, 'without a chat platform, the store alone, with the same reason');
   t.is((await w.requests.get('r2'))!.status, 'pending');
   const del = w.audit.events.filter((e) => e.action === 'sync.delete');
   t.deepEqual(del.map((e) => [e.customerIds, e.meta]), [[['C-000001'], { source: 'model' }]]);
