@@ -9,6 +9,8 @@ import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { buildSync, type ConnectorFactory } from '../../bot/sync/setup.ts';
 import { startSyncWorker } from './worker.ts';
+import { channelNotices } from '../../bot/runtime/security-notices.ts';
+import { SyncLagWatch } from '../../bot/sync/lag-watch.ts';
 import type { AuditRecorder } from '../../bot/core/audit.ts';
 import type { PendingOnCustomerCanceller } from '../../bot/sync/customer-revoker.ts';
 
@@ -38,7 +40,9 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
     });
     const pulled = new Map([...setup.runners].filter(([source]) => setup.pulled.has(source)));
     if (pulled.size === 0) { await recorder.close(); return null; }
-    const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log });
+    const notices = channelNotices(config, log);
+    const lagWatch = new SyncLagWatch({ store: setup.store, notices, locale: config.defaultLocale, clock, logger: log, thresholdSeconds: syncConfig.lagAlertSeconds });
+    const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log, lagWatch });
     return { async close() { await worker.close(); await recorder.close(); } };
   } catch (err) {
     await recorder.close();
