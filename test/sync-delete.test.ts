@@ -114,6 +114,8 @@ test('an owner move in the source moves the customer to the new owner on the nex
   t.is((await w.customers.get('C-000020'))!.ownerId, 'E-0002');
   const status = await w.store.statusOf('model');
   t.like(status, { source: 'model', cursor: '2', version: 2, lastError: null });
+  t.deepEqual(await w.store.freshnessOf('C-000020'), { source: 'model', at: NOW }, 'lookup cards name the source (no label, no product name: its own name) and its last good run');
+  t.is(await w.store.freshnessOf('C-999999'), null);
 });
 
 test('/metrics shows each source\'s lag, records by operation and failed runs', async (t) => {
