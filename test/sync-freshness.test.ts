@@ -38,3 +38,15 @@ test('the freshness line in English, on the reader\'s clock, as one footer line 
   const none = lookupResultView({ ...result, customer: { customerId: 'C-000001', fields: [] } }, 'en', 'Europe/London');
   if (none.kind === 'card') t.false(none.footer.includes('As of'));
 });
+
+test('the name on cards: the mapping\'s label, else the connector\'s product name, else the source', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { parseMapping } = await import('../bot/sync/mapping.ts');
+  const { SyncRunner } = await import('../bot/sync/runner.ts');
+  const { ModelSource } = await import('./helpers/sync-model-source.ts');
+  const yaml = readFileSync(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8');
+  const runner = (text: string, source = 'model') => new SyncRunner({} as never, new ModelSource(source), parseMapping(text));
+  t.is(runner(`label: 华东 CRM\n${yaml}`).label, '华东 CRM');
+  t.is(runner(`connector: jiandaoyun\n${yaml}`).label, '简道云');
+  t.is(runner(yaml).label, 'model');
+});

@@ -17,9 +17,10 @@ import type { PendingOnCustomerCanceller } from '../../bot/sync/customer-revoker
 /**
  * With Slack or Lark configured, a customer deleted in its CRM has its pending requests cancelled through
  * the approval service (chat clients of its own, as the sweeper has), so every approver's card copy says
- * in place that the customer was deleted in the CRM; without a chat platform, the store alone.
+ * in place that the customer was deleted in the CRM; without a chat platform, the store alone. `custos sync
+ * run` uses it too.
  */
-async function chatCanceller(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder): Promise<PendingOnCustomerCanceller | undefined> {
+export async function chatCanceller(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder): Promise<PendingOnCustomerCanceller | undefined> {
   if (!config.slack && !config.lark) return undefined;
   const { workerApprovalParts } = await import('../approvals/service.ts');
   const { approvals } = await workerApprovalParts(conn, config, logger, clock, recorder);
