@@ -5,6 +5,8 @@
 //   CUSTOS_SYNC_MAPPINGS             directory holding one mapping file <source>.yaml per source (default ./sync)
 //   CUSTOS_SYNC_INTERVAL             seconds between incremental runs of each pulled source (default 300)
 //   CUSTOS_SYNC_RECONCILE_INTERVAL   seconds between reconciliations (default 3600)
+//   CUSTOS_SYNC_LAG_ALERT            seconds since a pulled source's last good run after which the security channel
+//                                    is told, once per crossing (default 3 × CUSTOS_SYNC_INTERVAL)
 //   CUSTOS_SYNC_QUOTA_SHARE          largest share (0–1] of a source's request rate and API quota custos may use (default 0.5)
 //   CUSTOS_SYNC_PUSH_SECRET_<SOURCE> per push source: the HMAC secret its system signs requests with
 //                                    (at least 32 characters; <SOURCE> upper-cased, '-' as '_')
@@ -18,6 +20,8 @@ export interface SyncConfig {
   mappingsDir: string;
   intervalSeconds: number;
   reconcileSeconds: number;
+  /** Lag (seconds since a pulled source's last good run) past which the security channel is told. */
+  lagAlertSeconds: number;
   /** Share of each source's rate and quota custos may use (bot/sync/rate-budget.ts). */
   quotaShare: number;
   /** Source → push secret, for the sources that push (POST /sync/v1/SOURCE/records). */
@@ -42,6 +46,9 @@ const schema = z.object({
   CUSTOS_SYNC_MAPPINGS: z.string().default('sync'),
   CUSTOS_SYNC_INTERVAL: seconds('CUSTOS_SYNC_INTERVAL', 300, 10),
   CUSTOS_SYNC_RECONCILE_INTERVAL: seconds('CUSTOS_SYNC_RECONCILE_INTERVAL', 3600, 60),
+  // No default here: it follows CUSTOS_SYNC_INTERVAL (three missed runs), set below.
+  CUSTOS_SYNC_LAG_ALERT: z.coerce.number({ error: 'CUSTOS_SYNC_LAG_ALERT must be a number of seconds' })
+    .int('CUSTOS_SYNC_LAG_ALERT must be a whole number of seconds').min(10, 'CUSTOS_SYNC_LAG_ALERT must be at least 10 seconds').optional(),
   CUSTOS_SYNC_QUOTA_SHARE: z.coerce.number({ error: 'CUSTOS_SYNC_QUOTA_SHARE must be a number between 0 and 1, e.g. 0.5' })
     .gt(0, 'CUSTOS_SYNC_QUOTA_SHARE must be above 0 (custos needs some of the quota)').max(1, 'CUSTOS_SYNC_QUOTA_SHARE must be at most 1 (the whole quota)').default(0.5),
 });
@@ -79,6 +86,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   const r = parsed.data;
   return {
     sources: r.CUSTOS_SYNC_SOURCES, mappingsDir: path.resolve(r.CUSTOS_SYNC_MAPPINGS),
-    intervalSeconds: r.CUSTOS_SYNC_INTERVAL, reconcileSeconds: r.CUSTOS_SYNC_RECONCILE_INTERVAL, quotaShare: r.CUSTOS_SYNC_QUOTA_SHARE, pushSecrets,
+    intervalSeconds: r.CUSTOS_SYNC_INTERVAL, reconcileSeconds: r.CUSTOS_SYNC_RECONCILE_INTERVAL,
+    lagAlertSeconds: r.CUSTOS_SYNC_LAG_ALERT ?? 3 * r.CUSTOS_SYNC_INTERVAL, quotaShare: r.CUSTOS_SYNC_QUOTA_SHARE, pushSecrets,
   };
 }

@@ -78,7 +78,7 @@ test('a deletion tombstones the customer, cancels its pending requests, revokes 
   t.deepEqual(Object.keys(raw!).sort(), ['_id', 'customerId', 'deletedAt'], 'id and time only');
   t.truthy((await w.grants.byId('g1'))!.revokedAt);
   t.falsy((await w.grants.byId('g2'))!.revokedAt);
-  t.is((await w.requests.get('r1'))!.status, 'cancelled');
+  t.like(await w.requests.get('r1'), { status: 'cancelled', denyReason: 'deletedAtSource' }, 'without a chat platform, the store alone, with the same reason');
   t.is((await w.requests.get('r2'))!.status, 'pending');
   const del = w.audit.events.filter((e) => e.action === 'sync.delete');
   t.deepEqual(del.map((e) => [e.customerIds, e.meta]), [[['C-000001'], { source: 'model' }]]);
@@ -114,6 +114,8 @@ test('an owner move in the source moves the customer to the new owner on the nex
   t.is((await w.customers.get('C-000020'))!.ownerId, 'E-0002');
   const status = await w.store.statusOf('model');
   t.like(status, { source: 'model', cursor: '2', version: 2, lastError: null });
+  t.deepEqual(await w.store.freshnessOf('C-000020'), { source: 'model', at: NOW }, 'lookup cards name the source (no label, no product name: its own name) and its last good run');
+  t.is(await w.store.freshnessOf('C-999999'), null);
 });
 
 test('/metrics shows each source\'s lag, records by operation and failed runs', async (t) => {

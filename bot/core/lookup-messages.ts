@@ -54,6 +54,7 @@ const entries = {
     en: 'More than {count} customers you may see match; the first {count} are listed. Narrow the query, or pick one:',
   },
   'lookup.pick.button': { 'zh-CN': '查看', en: 'Open' },
+  'lookup.card.freshness': { 'zh-CN': '数据截至 {at}（来自 {source}）', en: 'As of {at} from {source}' },
   'lookup.card.footer': {
     'zh-CN': '已按您的权限脱敏 · 审计编号 {eventId}',
     en: 'Masked for your role · audit ref {eventId}',

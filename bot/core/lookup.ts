@@ -36,6 +36,8 @@ export interface LookupDeps {
   queryHmacKey: Buffer;
   /** Grant details for "shown under grant #id until T" (issue 6); without it cards name no grant. */
   grants?: { byId(grantId: string): Promise<{ grantId: string; expiresAt: Date } | null> };
+  /** Where and when a synced customer's data comes from (bot/sync's SyncStore); without it cards say nothing. */
+  freshness?: { freshnessOf(customerId: string): Promise<{ source: string; at: Date } | null> };
 }
 
 export interface Asker {
@@ -53,6 +55,8 @@ export interface ShownCustomer {
   requestable?: FieldGroup[];
   /** Grants that widened what is shown, with their expiry. */
   grants?: { grantId: string; expiresAt: Date }[];
+  /** A synced customer's source and that source's last good run (cards only); absent for imported ones. */
+  freshness?: { source: string; at: Date };
 }
 
 export type LookupResult =
@@ -111,6 +115,7 @@ export class LookupService {
     if (visible.length === 0) return { kind: 'none', eventId: base.eventId, ...checksumHint(query) };
     const shownEvent = this.shownEvent(base, visible);
     await this.recordGrantUse(base, visible);
+    if (visible.length === 1 && !more) visible[0] = await this.withFreshness(visible[0]!);
     return recordThenShow(this.deps.recorder, shownEvent, () => (visible.length === 1 && !more
       ? { kind: 'card' as const, eventId: shownEvent.eventId, customer: visible[0]!, shareable: asker.channel !== 'dm' }
       : { kind: 'pick' as const, eventId: shownEvent.eventId, candidates: visible, ...(more ? { more } : {}) }));
@@ -139,9 +144,14 @@ export class LookupService {
     if (!perCustomer.allowed || !this.deps.engine.inScope(perCustomer, customer)) {
       throw new LookupRefused('audience_denied', perCustomer.denyReason ?? 'not_in_scope');
     }
-    const shown: ShownCustomer = { customerId: customer.customerId, fields: this.deps.present(customer, perCustomer) };
+    const shown = await this.withFreshness({ customerId: customer.customerId, fields: this.deps.present(customer, perCustomer) });
     const shownEvent = { ...this.shownEvent(base, [shown]), meta: { stage: 'shown', audience: audience.length } };
     return recordThenShow(this.deps.recorder, shownEvent, () => ({ kind: 'card' as const, eventId: shownEvent.eventId, customer: shown }));
+  }
+
+  private async withFreshness(c: ShownCustomer): Promise<ShownCustomer> {
+    const freshness = await this.deps.freshness?.freshnessOf(c.customerId);
+    return freshness ? { ...c, freshness } : c;
   }
 
   private context(channel: ChannelKind, purpose: string | undefined): DecisionContext {

@@ -196,8 +196,8 @@ function statusOf(r: AccessRequest, names: ReadonlyMap<string, string>, l: Local
     case 'denied': return { state: 'denied', text: t('approval.status.denied', l, { by, at, reason: r.denyReason ?? '' }) };
     case 'expired': return { state: 'expired', text: t('approval.status.expired', l, { at }) };
     case 'cancelled': {
-      // A system cancel (offboarding, transfer, a role lost, revoke all, erasure) keeps its reason code in denyReason.
-      const key = r.denyReason && ['offboarded', 'transferred', 'roleRemoved', 'revoked', 'erased'].includes(r.denyReason) ? `approval.status.cancelled.${r.denyReason}` : 'approval.status.cancelled';
+      // A system cancel (offboarding, transfer, a role lost, revoke all, erasure, a CRM deletion) keeps its reason code in denyReason.
+      const key = r.denyReason && ['offboarded', 'transferred', 'roleRemoved', 'revoked', 'erased', 'deletedAtSource'].includes(r.denyReason) ? `approval.status.cancelled.${r.denyReason}` : 'approval.status.cancelled';
       return { state: 'cancelled', text: t(key, l, { at }) };
     }
   }

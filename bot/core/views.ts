@@ -100,12 +100,15 @@ function cardView(c: ShownCustomer, locale: Locale, timezone: string, footer: st
   const name = c.fields.find((f) => f.field === 'name');
   const requests = requestButtons(c, locale);
   const grants = grantFooter(c, locale, timezone);
+  // Every renderer shows the footer as it is, so freshness is one more line of it on Slack, Lark and the playground.
+  const fresh = c.freshness ? t('lookup.card.freshness', locale, { at: localTime(c.freshness.at, timezone), source: c.freshness.source }) : '';
+  footer = [fresh, grants, footer].filter(Boolean).join('\n');
   return {
     kind: 'card',
     customerId: c.customerId,
     title: name ? `${c.customerId} · ${name.value}` : c.customerId,
     groups,
-    footer: grants ? `${grants}\n${footer}` : footer,
+    footer,
     ...(share ? { share } : {}),
     ...(requests.length ? { requests } : {}),
   };

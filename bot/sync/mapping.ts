@@ -25,6 +25,8 @@ export const mappingSchema = z.strictObject({
   source: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case source name such as salesforce'),
   /** Which connector reads this source (salesforce, jiandaoyun, …); default: the source's own name. */
   connector: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a connector name such as salesforce').optional(),
+  /** The source's name on lookup cards ("as of … from <label>"); default: the connector's product name, else the source. */
+  label: z.string().trim().min(1).max(40).optional(),
   object: z.string().min(1).max(100).optional(),
   /** The CRM field holding the custos customer number: C-000123, or a number padded to it. */
   customerId: z.strictObject({ from: crmField, numeric: z.boolean().default(false) }),

@@ -56,6 +56,8 @@ export interface RunReport extends SyncCounts {
   rejections: Rejection[];
 }
 
+const PRODUCT_NAMES: Record<string, string> = { salesforce: 'Salesforce', jiandaoyun: '简道云' };
+
 const READ_BY_IDS_CHUNK = 100;
 const MAX_REPORTED = 100;
 
@@ -65,6 +67,9 @@ export class SyncRunner {
   constructor(private readonly deps: SyncDeps, private readonly connector: Connector, private readonly mapping: SyncMapping) {}
 
   get source(): string { return this.connector.source; }
+
+  /** The source's name on lookup cards: the mapping's `label`, else its connector's product name, else the source. */
+  get label(): string { return this.mapping.label ?? PRODUCT_NAMES[this.mapping.connector ?? this.source] ?? this.source; }
 
   /** Reads every page after the stored cursor (from the start with `full`, then reconciles). */
   async run(opts: { full?: boolean } = {}): Promise<RunReport> {
@@ -234,7 +239,7 @@ export class SyncRunner {
 
   private async finish(report: RunReport, err: unknown): Promise<void> {
     const code = err === null ? null : isCustosError(err) ? err.code : ErrorCode.SyncSourceFailed;
-    await this.deps.store.recordRun(this.source, this.deps.clock.now(), report, code);
+    await this.deps.store.recordRun(this.source, this.deps.clock.now(), report, code, this.label);
     await this.audit('sync.run', [], err === null ? 'allowed' : 'error', {
       source: this.source, pages: report.pages, upserted: report.upserted, unchanged: report.unchanged,
       deleted: report.deleted, rejected: report.rejected,

@@ -14,7 +14,7 @@ import { CustomerStore } from '../store/customer-store.ts';
 import { EmployeeStore } from '../store/employee-store.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
-import { StoreCustomerRevoker } from './customer-revoker.ts';
+import { StoreCustomerRevoker, type PendingOnCustomerCanceller } from './customer-revoker.ts';
 import { loadMapping, type SyncMapping } from './mapping.ts';
 import { PushOnlyConnector } from './push-connector.ts';
 import { RateBudget } from './rate-budget.ts';
@@ -56,7 +56,11 @@ export interface SyncSetup {
   routes: Route[];
 }
 
-export interface SyncSetupDeps { conn: Connection; cipher: FieldCipher; recorder: AuditRecorder; clock: Clock; logger: Logger; env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> }
+export interface SyncSetupDeps {
+  conn: Connection; cipher: FieldCipher; recorder: AuditRecorder; clock: Clock; logger: Logger; env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory>;
+  /** Cancels pending requests on a deleted customer with card updates (the approval service); else the store alone. */
+  cancelPending?: PendingOnCustomerCanceller;
+}
 
 async function loadMappings(config: SyncConfig): Promise<Map<string, SyncMapping>> {
   const problems: string[] = [];
@@ -84,7 +88,7 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
     customers: new CustomerStore(deps.conn, deps.cipher), store, recorder: deps.recorder, clock: deps.clock,
     employees: new EmployeeStore(deps.conn),
     erasures: { erased: (ids: readonly string[]) => erasedTombstones(deps.conn, ids), recreated: (id: string, record: string, at: Date) => markRecreated(deps.conn, id, record, at) },
-    revoker: new StoreCustomerRevoker(new MongoGrantStore(deps.conn), new MongoRequestStore(deps.conn)),
+    revoker: new StoreCustomerRevoker(new MongoGrantStore(deps.conn), new MongoRequestStore(deps.conn), deps.cancelPending),
   };
   const runners = new Map<string, SyncRunner>();
   const pulled = new Set<string>();

@@ -39,6 +39,7 @@ export class SyncStore {
   async ensureIndexes(): Promise<void> {
     await this.cursors.createIndex({ source: 1, version: 1 }, { unique: true });
     await this.links.createIndex({ source: 1, customerId: 1 });
+    await this.links.createIndex({ customerId: 1 });
   }
 
   async cursor(source: string): Promise<CursorState> {
@@ -135,11 +136,26 @@ export class SyncStore {
     await this.deliveries.updateOne({ _id: `${source}:${id}` as never }, { $set: { result } });
   }
 
-  async recordRun(source: string, at: Date, counts: SyncCounts, error: string | null): Promise<void> {
+  async recordRun(source: string, at: Date, counts: SyncCounts, error: string | null, label?: string): Promise<void> {
     await this.status.updateOne({ _id: source as never }, {
-      $set: { source, lastRunAt: at, lastError: error, ...(error ? {} : { lastSuccessAt: at }) },
+      $set: { source, lastRunAt: at, lastError: error, ...(error ? {} : { lastSuccessAt: at }), ...(label ? { label } : {}) },
       $inc: { errors: error ? 1 : 0, 'counts.upserted': counts.upserted, 'counts.unchanged': counts.unchanged, 'counts.deleted': counts.deleted, 'counts.rejected': counts.rejected },
     }, { upsert: true });
+  }
+
+  /**
+   * How fresh a synced customer's data is: the source that linked it (by its card label) and that
+   * source's last good run — every change up to then was applied. The time is per source (sync_status),
+   * not per customer, so a run that changes nothing writes no customer row (upsertMany skips unchanged
+   * rows); the source per customer is its sync link. Null for a customer no source linked (imported).
+   */
+  async freshnessOf(customerId: string): Promise<{ source: string; at: Date } | null> {
+    const link = await this.links.findOne({ customerId });
+    if (!link) return null;
+    const status = await this.status.findOne({ _id: link.source as never });
+    const at = status?.lastSuccessAt as Date | undefined;
+    if (!at) return null;
+    return { source: (status!.label as string | undefined) ?? String(link.source), at };
   }
 
   async statusOf(source: string): Promise<SourceStatus> {

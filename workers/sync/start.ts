@@ -9,6 +9,23 @@ import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { buildSync, type ConnectorFactory } from '../../bot/sync/setup.ts';
 import { startSyncWorker } from './worker.ts';
+import { channelNotices } from '../../bot/runtime/security-notices.ts';
+import { SyncLagWatch } from '../../bot/sync/lag-watch.ts';
+import type { AuditRecorder } from '../../bot/core/audit.ts';
+import type { PendingOnCustomerCanceller } from '../../bot/sync/customer-revoker.ts';
+
+/**
+ * With Slack or Lark configured, a customer deleted in its CRM has its pending requests cancelled through
+ * the approval service (chat clients of its own, as the sweeper has), so every approver's card copy says
+ * in place that the customer was deleted in the CRM; without a chat platform, the store alone. `custos sync
+ * run` uses it too.
+ */
+export async function chatCanceller(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder): Promise<PendingOnCustomerCanceller | undefined> {
+  if (!config.slack && !config.lark) return undefined;
+  const { workerApprovalParts } = await import('../approvals/service.ts');
+  const { approvals } = await workerApprovalParts(conn, config, logger, clock, recorder);
+  return (customerId) => approvals.cancelAllOn(customerId, 'deletedAtSource');
+}
 
 export async function startSyncWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock, opts: { env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> } = {}): Promise<{ close(): Promise<void> } | null> {
   const syncConfig = loadSyncConfig(opts.env ?? process.env);
@@ -17,10 +34,16 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
   const log = logger.child({ worker: 'sync' });
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
   try {
-    const setup = await buildSync(syncConfig, { conn, cipher: new FieldCipher(config.crypto), recorder, clock, logger: log, env: opts.env ?? process.env, ...(opts.connectors ? { connectors: opts.connectors } : {}) });
+    const cancelPending = await chatCanceller(conn, config, log, clock, recorder);
+    const setup = await buildSync(syncConfig, {
+      conn, cipher: new FieldCipher(config.crypto), recorder, clock, logger: log, env: opts.env ?? process.env,
+      ...(opts.connectors ? { connectors: opts.connectors } : {}), ...(cancelPending ? { cancelPending } : {}),
+    });
     const pulled = new Map([...setup.runners].filter(([source]) => setup.pulled.has(source)));
     if (pulled.size === 0) { await recorder.close(); return null; }
-    const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log });
+    const notices = channelNotices(config, log);
+    const lagWatch = new SyncLagWatch({ store: setup.store, notices, locale: config.defaultLocale, clock, logger: log, thresholdSeconds: syncConfig.lagAlertSeconds });
+    const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log, lagWatch });
     return { async close() { await worker.close(); await recorder.close(); } };
   } catch (err) {
     await recorder.close();

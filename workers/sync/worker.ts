@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import { isCustosError } from '../../bot/core/errors.ts';
 import type { Logger } from '../../bot/logger.ts';
 import type { SyncRunner } from '../../bot/sync/runner.ts';
+import type { SyncLagWatch } from '../../bot/sync/lag-watch.ts';
 import { startScheduledWorker, type RunningScheduledWorker } from '../scheduled.ts';
 
 export const SYNC_QUEUE = 'crm-sync';
@@ -19,6 +20,8 @@ export interface SyncWorkerOptions {
   intervalMs: number;
   reconcileMs: number;
   logger: Logger;
+  /** Checked after every run, good or failed (bot/sync/lag-watch.ts). */
+  lagWatch?: Pick<SyncLagWatch, 'check'> | null;
 }
 
 const retention = { removeOnComplete: { age: 24 * 3600, count: 50 }, removeOnFail: { age: 7 * 24 * 3600, count: 200 } };
@@ -42,6 +45,8 @@ export function startSyncWorker(opts: SyncWorkerOptions): Promise<RunningSchedul
       } catch (err) {
         opts.logger.warn({ source, code: isCustosError(err) ? err.code : 'error' }, `sync ${kind} failed; the cursor stays where it was`);
         throw err;
+      } finally {
+        await opts.lagWatch?.check(source).catch(() => undefined);
       }
     },
   });

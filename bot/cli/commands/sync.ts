@@ -25,7 +25,11 @@ async function runSource(source: string, flags: { full?: boolean }): Promise<voi
   try {
     // Fail closed: deletions and runs are audited, so without the audit queue nothing is synced.
     if (!(await producer.ready(AUDIT_READY_MS))) throw new CustosError(ErrorCode.AuditUnavailable, 'the audit queue is not reachable (REDIS_URL); nothing was synced');
-    const setup = await buildSync(syncConfig, { conn: stores.conn, cipher: stores.cipher, recorder: producer, clock: systemClock, logger: createLogger({ level: 'warn', name: 'sync' }) });
+    const logger = createLogger({ level: 'warn', name: 'sync' });
+    // Loaded here, not at the top: it brings the chat SDKs, which only a deployment with a chat platform needs.
+    const { chatCanceller } = await import('../../../workers/sync/start.ts');
+    const cancelPending = await chatCanceller(stores.conn, config, logger, systemClock, producer);
+    const setup = await buildSync(syncConfig, { conn: stores.conn, cipher: stores.cipher, recorder: producer, clock: systemClock, logger, ...(cancelPending ? { cancelPending } : {}) });
     const r = await setup.runners.get(source)!.run({ full: flags.full ?? false });
     for (const x of r.rejections) process.stderr.write(`${source}: record ${x.sourceId}: ${x.field}: ${x.reason}\n`);
     process.stdout.write(`sync ${source}${flags.full ? ' (full)' : ''}: ${r.pages} page(s), ${r.upserted} upserted, ${r.unchanged} unchanged, ${r.deleted} deleted, ${r.rejected} rejected\n`

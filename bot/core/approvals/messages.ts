@@ -51,6 +51,7 @@ registerMessages({
   'approval.status.cancelled.roleRemoved': { 'zh-CN': '申请人已失去某个角色，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the requester lost a role. No decision needed' },
   'approval.status.cancelled.revoked': { 'zh-CN': '管理员已撤销申请人的全部权限，申请已于 {at} 撤销，无需审批', en: 'Cancelled at {at}: an admin revoked all of the requester\'s access. No decision needed' },
   'approval.status.cancelled.erased': { 'zh-CN': '该客户的个人信息已应其请求删除，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the customer\'s personal data was erased at their request. No decision needed' },
+  'approval.status.cancelled.deletedAtSource': { 'zh-CN': '该客户已在 CRM 中删除，申请已于 {at} 自动撤销，无需审批', en: 'Cancelled at {at}: the customer was deleted in the CRM. No decision needed' },
   'approval.status.grantExpired': { 'zh-CN': '授权 #{grant} 已于 {until} 到期，字段已重新脱敏', en: 'Grant #{grant} expired at {until}; the fields are masked again' },
   'approval.created': { 'zh-CN': '已提交申请 #{id}，已通知：{approvers}。', en: 'Request #{id} submitted; asked: {approvers}.' },
   'approval.voted': { 'zh-CN': '已记录您的批准（{progress}），仍需其他审批人批准。', en: 'Your approval is recorded ({progress}); another approver must still approve.' },

@@ -59,7 +59,7 @@ export interface ExportWatch { noteExport(requester: Employee, exportId: string)
  * Why the system cancelled a requester's pending requests; stored in the request's `denyReason` so every
  * card copy can say it (a cancel by the requester leaves it empty).
  */
-export type SystemCancelReason = 'offboarded' | 'transferred' | 'roleRemoved' | 'revoked' | 'erased';
+export type SystemCancelReason = 'offboarded' | 'transferred' | 'roleRemoved' | 'revoked' | 'erased' | 'deletedAtSource';
 
 /**
  * Erases a customer's personal data (bot/store/erasure.ts's CustomerEraser): the effect of an approved
@@ -447,7 +447,7 @@ export class ApprovalService {
   }
 
   /**
-   * A customer erased on request (bot/store/erasure.ts): every pending request naming it is cancelled by
+   * A customer erased on request (bot/store/erasure.ts) or deleted in its CRM (bot/sync): every pending request naming it is cancelled by
    * the system, like cancelAllOf, and every card copy says why in place. Returns how many this call cancelled.
    */
   async cancelAllOn(customerId: string, reason: SystemCancelReason): Promise<number> {
