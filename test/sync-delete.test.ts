@@ -8,15 +8,12 @@ import type { AccessRequest } from '../bot/core/approvals/types.ts';
 import { createMetrics } from '../bot/metrics.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
-import { ensureIndexes } from '../bot/store/db.ts';
-import { MongoGrantStore } from '../bot/store/grant-store.ts';
-import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
-import { SyncStore } from '../bot/sync/sync-store.ts';
 import { ModelSource, RecordingAudit } from './helpers/sync-model-source.ts';
-import { requireEnv, testDatabase, uniqueName } from './helpers/services.ts';
+import { requireEnv, uniqueName } from './helpers/services.ts';
+import { syncDatabase } from './helpers/sync-db.ts';
 
 const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8'));
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }], blindIndexKey: Buffer.alloc(32, 8) });
@@ -24,15 +21,7 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 const OWNERS: Record<string, string> = { 'ann@example.com': 'E-0001', 'bo@example.com': 'E-0002' };
 
 async function setup(t: ExecutionContext) {
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  await ensureIndexes(db.conn);
-  const store = new SyncStore(db.conn);
-  await store.ensureIndexes();
-  const grants = new MongoGrantStore(db.conn);
-  await grants.ensureIndexes();
-  const requests = new MongoRequestStore(db.conn);
-  await requests.ensureIndexes();
+  const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
   const customers = new CustomerStore(db.conn, cipher);
   const source = new ModelSource('model');
   const audit = new RecordingAudit();

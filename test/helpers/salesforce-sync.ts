@@ -7,19 +7,15 @@ import type { Employee } from '../../bot/core/domain.ts';
 import { createLogger } from '../../bot/logger.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { CustomerStore } from '../../bot/store/customer-store.ts';
-import { ensureIndexes } from '../../bot/store/db.ts';
 import { EmployeeStore } from '../../bot/store/employee-store.ts';
-import { MongoGrantStore } from '../../bot/store/grant-store.ts';
-import { MongoRequestStore } from '../../bot/store/request-store.ts';
 import { StoreCustomerRevoker } from '../../bot/sync/customer-revoker.ts';
 import { parseMapping } from '../../bot/sync/mapping.ts';
 import { RateBudget } from '../../bot/sync/rate-budget.ts';
 import { SyncRunner } from '../../bot/sync/runner.ts';
 import { salesforceConnector } from '../../bot/sync/salesforce/connector.ts';
-import { SyncStore } from '../../bot/sync/sync-store.ts';
 import { FakeSalesforce, type FakeSalesforceOptions } from '../fakes/salesforce.ts';
 import { RecordingAudit } from './sync-model-source.ts';
-import { testDatabase } from './services.ts';
+import { syncDatabase } from './sync-db.ts';
 
 export const SF_FIXTURES = new URL('../fixtures/sync/salesforce/', import.meta.url);
 export const sfMapping = parseMapping(readFileSync(new URL('salesforce.yaml', SF_FIXTURES), 'utf8'));
@@ -54,15 +50,7 @@ export function sfEnv(fake: FakeSalesforce, extra: Record<string, string> = {}):
 export async function salesforceSync(t: ExecutionContext, opts: { fake?: FakeSalesforceOptions; share?: number; env?: Record<string, string> } = {}) {
   // 2026-06-01 is a Monday; 02:00Z is 10:00 in Shanghai, inside the policy's working hours.
   const clock = new RunningClock(new Date('2026-06-01T02:00:00Z'));
-  const db = await testDatabase('sync-salesforce.test.ts');
-  t.teardown(db.drop);
-  await ensureIndexes(db.conn);
-  const store = new SyncStore(db.conn);
-  await store.ensureIndexes();
-  const grants = new MongoGrantStore(db.conn);
-  await grants.ensureIndexes();
-  const requests = new MongoRequestStore(db.conn);
-  await requests.ensureIndexes();
+  const { db, store, grants, requests } = await syncDatabase(t, 'sync-salesforce.test.ts');
   const employees = new EmployeeStore(db.conn);
   await employees.upsertMany([ANN, BO]);
   const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 21) }], blindIndexKey: Buffer.alloc(32, 22) });
