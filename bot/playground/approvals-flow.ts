@@ -4,6 +4,7 @@
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { parseExportCommand } from '../core/approvals/segment.ts';
+import { askErasure } from '../core/approvals/erase-command.ts';
 import type { AccessRequest, CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
@@ -75,6 +76,16 @@ export class PlaygroundApprovalFlow {
     } catch (err) {
       return this.error(err, employee);
     }
+  }
+
+  /**
+   * `erase C-… reason: REF` typed in the box: an erasure request straight away (no form: the reference is
+   * the reason and there is no duration), answered with who was asked or why not (refusals recorded).
+   */
+  async erase(employee: Employee, text: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const origin = { platform: 'playground' as const, channel: 'playground', channelKind: channel };
+    const answer = await askErasure(this.deps.approvals, employee, text, origin, this.deps.securityContact, employee.employeeId);
+    return noticeView(answer.text, answer.ok ? 'info' : 'refusal');
   }
 
   /** The employee's own requests still waiting for a decision, one short line each. */

@@ -35,6 +35,7 @@ import { watermarkKey } from '../core/export-watermark.ts';
 import { MongoAuditLogReader } from '../store/audit-query-store.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { startExportWorker } from '../../workers/export/worker.ts';
+import { eraserOf } from '../store/erasure.ts';
 
 const SWEEP_MS = 15_000;
 
@@ -93,6 +94,8 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const approvals = new ApprovalService({
       engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
       settings: approvalSettingsOf(policy), platform: 'playground', exports: queues.exports,
+      // Approved erasures run here too (the DPO approves in the inbox): the same eraser as the chat bots.
+      erasure: eraserOf(conn, config, recorder, clock),
     });
     const exportStore = new ExportStore(conn);
     await exportStore.ensureIndexes();
