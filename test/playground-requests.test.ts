@@ -93,3 +93,56 @@ test.serial('erase typed by someone who may not admin is refused, told why and r
   const help = await h.say(rep.employeeId, 'help');
   t.regex(textOf(help.replies[0]!.html), /删除客户个人信息（管理员）：\s*\/customer erase C-000123 reason:/);
 });
+
+// Reports from chat (issue 20): `audit report …` by a holder of `audit.query` is an audit export the DPO
+// approves; the export worker delivers the CLI's report for that period into the asker's inbox.
+test.serial('audit report typed by the auditor, approved by the DPO, delivers the CLI report; a sales rep is refused and recorded', async (t) => {
+  const auditor = demoEmployee('auditor');
+  const c = [...all].reverse().find((x) => x.phone && x.ownerId !== rep.employeeId && x.region === 'east')!; // not one erased above
+  const seen = await h.say(rep.employeeId, c.customerId);
+  await h.auditFor(seen.requestId, 1);
+
+  const form = await h.say(auditor.employeeId, `audit report customer ${c.customerId} from 2026-06-01 to 2026-07-31`);
+  t.is(form.replies[0]!.kind, 'request_form', textOf(form.replies[0]!.html));
+  t.true(textOf(form.replies[0]!.html).includes(`report customer ${c.customerId} 2026-06-01 2026-07-31`));
+  const metadata = /data-action="approval_submit" data-value="([^"]+)"/.exec(form.replies[0]!.html)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const sent = await h.click(auditor.employeeId, 'approval_submit', metadata, { form: { purpose: '客户访问报告', duration: '60' } });
+  const requestId = /(R-[A-P]{10})/.exec(textOf(sent.replies[0]!.html))?.[1];
+  if (!requestId) return t.fail(textOf(sent.replies[0]!.html));
+  const card = (await inboxOf(dpo.employeeId)).find((i) => i.kind === 'approval' && i.html.includes(requestId));
+  if (!card) return t.fail('no approval card in the DPO inbox');
+  t.true(textOf(card.html).includes(`report customer ${c.customerId}`), 'the DPO sees which report');
+  await h.click(dpo.employeeId, 'approval_approve', requestId);
+
+  let link: string | undefined;
+  for (let i = 0; i < 200 && !link; i++) {
+    link = (await inboxOf(auditor.employeeId)).map((x) => /href="([^"]+)"[^>]*download="custos-report-customer-/.exec(x.html)?.[1]).find(Boolean);
+    if (!link) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!link) return t.fail('no report file delivered');
+  const delivered = await (await fetch(h.url(link.replace(/&amp;/g, '&')))).text();
+  const exportId = `X-${requestId.slice(2)}`;
+  const { ExportStore } = await import('../bot/store/export-store.ts');
+  const record = (await new ExportStore(h.conn).byId(exportId))!;
+  const { reportCsv } = await import('../workers/export/report-run.ts');
+  const { ReportSource } = await import('../bot/reports/source.ts');
+  const { watermarkKey } = await import('../bot/core/export-watermark.ts');
+  const expected = await reportCsv(new ReportSource(h.conn), {
+    exportId, ask: { kind: 'customer', customerId: c.customerId, from: '2026-06-01', to: '2026-07-31' },
+    requester: auditor, at: record.createdAt, key: watermarkKey(h.config.audit!.hmacKey), tagId: record.tagId,
+  });
+  t.is(delivered.replace(/^\uFEFF/, ''), expected.text.replace(/^\uFEFF/, ''), 'the file is the report module\'s CSV for that period');
+  t.true(expected.rows >= 1, 'the rep\'s view is in the report');
+  t.true(delivered.includes(rep.employeeId), delivered);
+  for (const action of ['export.start', 'export.complete', 'export.download']) {
+    t.like((await records({ action, exportId }))[0], { decision: 'allowed', actor: { employeeId: auditor.employeeId } }, action);
+  }
+  t.like((await records({ action: 'export.start', exportId }))[0], { meta: { report: 'customer' } });
+
+  // Someone without audit.query is refused and the attempt recorded; a malformed ask gets the usage.
+  const refused = await h.say(rep.employeeId, 'audit report disclosures from 2026-06-01 to 2026-06-30');
+  t.regex(textOf(refused.replies[0]!.html), /无法申请导出（原因：no_rule）/);
+  t.like((await records({ action: 'report.generate', decision: 'denied', 'actor.employeeId': rep.employeeId }))[0], { reasonCode: 'no_rule', meta: { report: 'disclosures' } });
+  const usage = await h.say(auditor.employeeId, 'audit report disclosures from 2026-02-30 to 2026-03-01');
+  t.regex(textOf(usage.replies[0]!.html), /用法：\s*audit report customer C-000123/);
+});

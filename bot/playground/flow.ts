@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import { isExportCommand } from '../core/approvals/segment.ts';
 import { isEraseCommand } from '../core/approvals/erase-command.ts';
+import { isAuditReportCommand } from '../core/audit-report-command.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 import type { InboxItem, PlaygroundInbox } from './inbox.ts';
 
@@ -70,6 +71,8 @@ export class PlaygroundFlow {
     // `/customer export …` / `/customer erase …`, `pending` the playground's list of waiting requests; the rest is /customer.
     const audit = auditText(text);
     const customer = text.trim().replace(/^\/customer\s+/i, '');
+    // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
+    if (audit !== null && isAuditReportCommand(audit)) return this.own('audit-report', turn, 'audit', (e) => this.approvalsOf().openReport(e, audit, turn.channel));
     if (audit !== null) return this.own('audit', turn, 'audit', (e) => this.approvalsOf().audit(e, turn.channel, turn.requestId, { text: audit }));
     if (isExportCommand(customer)) return this.own('export', turn, 'lookup', (e) => this.approvalsOf().openExport(e, customer, turn.channel));
     // `erase C-… reason: REF` (the chat adapters' `/customer erase …`): an erasure request, not a lookup.

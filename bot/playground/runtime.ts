@@ -2,6 +2,7 @@
 // configured. The same wiring as the Slack bot (database, policy engine, fail-closed audit producer,
 // LookupService) with the playground's routes, plus /healthz, /readyz and /metrics on one port.
 // It binds to loopback unless told otherwise, and says loudly that it is for local use.
+import { ReportSource } from '../reports/source.ts';
 import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
@@ -104,7 +105,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       deps: {
         engine, customers, directory, grants, requests, exports: exportStore, recorder, clock,
         key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(policy).exportMaxRows,
-        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)),
+        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn),
       },
     });
     closers.push(() => exporter.close());
