@@ -20,6 +20,10 @@ const entries = {
     'zh-CN': '部分角色需要说明查询目的：在查询后加上 `purpose: 目的`。每次查询都会记录审计日志。',
     en: 'Some roles must state a purpose: add `purpose: why` to the query. Every lookup is recorded in the audit log.',
   },
+  'lookup.help.requests': {
+    'zh-CN': '删除客户个人信息（管理员）：`/customer erase C-000123 reason: 删除请求编号`，由数据保护官批准后执行。',
+    en: 'Erasing a customer\'s personal data (admins): `/customer erase C-000123 reason: REF`, carried out once the DPO approves.',
+  },
   'lookup.help.contact': { 'zh-CN': '权限问题请联系：{contact}', en: 'Questions about access: {contact}' },
   'lookup.purposeRequired': {
     'zh-CN': '您的角色查询客户时必须说明目的。请在查询后加上 `purpose: 目的`，例如 `/customer C-000123 purpose: 续约跟进`。',

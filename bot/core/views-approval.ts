@@ -12,6 +12,7 @@ import { askedOf, partsAsking, progressOf } from './approvals/parts.ts';
 import type { AccessRequest, PartName, RequestStatus, RequestTarget } from './approvals/types.ts';
 import { AlreadyDecided, ApprovalRefused } from './approvals/errors.ts';
 import { decodePageToken, describeFilter } from './audit-query-service.ts';
+import { parseReportSpec } from './audit-report-command.ts';
 import { FIELD_GROUPS, type CustomerField, type FieldGroup } from './domain.ts';
 import { t, type Locale } from './messages.ts';
 import type { ExportFieldOutcome } from './approvals/export-fields.ts';
@@ -78,6 +79,8 @@ function auditQueryText(r: AccessRequest): string {
 }
 
 function auditFilterText(query: string): string {
+  // A report asked in chat (audit-report-command.ts): its spec is ids and dates, shown as it is.
+  if (parseReportSpec(query)) return query;
   try { return describeFilter(decodePageToken(query).filter); } catch { return '?'; }
 }
 

@@ -37,7 +37,7 @@ export function helpView(locale: Locale, contact: string): View {
     kind: 'help',
     title: t('lookup.help.title', locale),
     lines: [t('lookup.usage', locale), t('lookup.help.kinds', locale), t('lookup.help.where', locale),
-      t('lookup.help.purpose', locale), t('lookup.help.contact', locale, { contact })],
+      t('lookup.help.purpose', locale), t('lookup.help.requests', locale), t('lookup.help.contact', locale, { contact })],
   };
 }
 

@@ -4,6 +4,8 @@
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { parseExportCommand } from '../core/approvals/segment.ts';
+import { askErasure } from '../core/approvals/erase-command.ts';
+import { parseAuditReport, reportSpec } from '../core/audit-report-command.ts';
 import type { AccessRequest, CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
@@ -62,6 +64,21 @@ export class PlaygroundApprovalFlow {
     }
   }
 
+  /** `audit report …` typed in the box: the request form for the report (an audit export the DPO decides). */
+  async openReport(employee: Employee, auditText: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const l = employee.locale;
+    const ask = parseAuditReport(auditText);
+    if (!ask) return noticeView(t('approval.report.usage', l), 'refusal');
+    try {
+      const prepared = await this.deps.approvals.prepare(employee, { kind: 'audit-export', query: reportSpec(ask) }, channel);
+      const target = prepared.target as Extract<RequestTarget, { kind: 'audit-export' }>;
+      const meta: Metadata = { target, channelKind: channel };
+      return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));
+    } catch (err) {
+      return this.error(err, employee);
+    }
+  }
+
   /** `export …` typed in the box (the chat adapters' `/customer export …`): the export request form. */
   async openExport(employee: Employee, text: string, channel: ChannelKind): Promise<PlaygroundView> {
     const l = employee.locale;
@@ -75,6 +92,16 @@ export class PlaygroundApprovalFlow {
     } catch (err) {
       return this.error(err, employee);
     }
+  }
+
+  /**
+   * `erase C-… reason: REF` typed in the box: an erasure request straight away (no form: the reference is
+   * the reason and there is no duration), answered with who was asked or why not (refusals recorded).
+   */
+  async erase(employee: Employee, text: string, channel: ChannelKind): Promise<PlaygroundView> {
+    const origin = { platform: 'playground' as const, channel: 'playground', channelKind: channel };
+    const answer = await askErasure(this.deps.approvals, employee, text, origin, this.deps.securityContact, employee.employeeId);
+    return noticeView(answer.text, answer.ok ? 'info' : 'refusal');
   }
 
   /** The employee's own requests still waiting for a decision, one short line each. */

@@ -13,6 +13,8 @@ import { errorView, noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import { isExportCommand } from '../core/approvals/segment.ts';
+import { isEraseCommand } from '../core/approvals/erase-command.ts';
+import { isAuditReportCommand } from '../core/audit-report-command.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 import type { InboxItem, PlaygroundInbox } from './inbox.ts';
 
@@ -63,14 +65,18 @@ export function isPendingCommand(text: string): boolean {
 export class PlaygroundFlow {
   constructor(private readonly deps: FlowDeps) {}
 
-  /** Anything typed into the message box: the playground's own `audit`, `export` and `pending`, else the layer's help, lookup or usage. */
+  /** Anything typed into the message box: the playground's own `audit`, `export`, `erase` and `pending`, else the layer's help, lookup or usage. */
   async text(text: string, turn: Turn): Promise<FlowResult> {
-    // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` their
-    // `/customer export …`, `pending` the playground's list of waiting requests; the rest is /customer.
+    // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` / `erase …` their
+    // `/customer export …` / `/customer erase …`, `pending` the playground's list of waiting requests; the rest is /customer.
     const audit = auditText(text);
     const customer = text.trim().replace(/^\/customer\s+/i, '');
+    // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
+    if (audit !== null && isAuditReportCommand(audit)) return this.own('audit-report', turn, 'audit', (e) => this.approvalsOf().openReport(e, audit, turn.channel));
     if (audit !== null) return this.own('audit', turn, 'audit', (e) => this.approvalsOf().audit(e, turn.channel, turn.requestId, { text: audit }));
     if (isExportCommand(customer)) return this.own('export', turn, 'lookup', (e) => this.approvalsOf().openExport(e, customer, turn.channel));
+    // `erase C-… reason: REF` (the chat adapters' `/customer erase …`): an erasure request, not a lookup.
+    if (isEraseCommand(customer)) return this.own('erase', turn, 'request', (e) => this.approvalsOf().erase(e, customer, turn.channel));
     if (isPendingCommand(text)) return this.ownResult('pending', turn, 'lookup', (e) => this.pending(e));
     return this.layer(turn, (nt, port) => this.deps.conversation.text(nt, text, port));
   }

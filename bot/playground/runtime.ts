@@ -3,6 +3,7 @@
 // LookupService) with the playground's routes, plus /healthz, /readyz and /metrics on one port.
 // It binds to loopback unless told otherwise, and says loudly that it is for local use.
 import { SyncStore } from '../sync/sync-store.ts';
+import { ReportSource } from '../reports/source.ts';
 import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
@@ -36,6 +37,7 @@ import { watermarkKey } from '../core/export-watermark.ts';
 import { MongoAuditLogReader } from '../store/audit-query-store.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { startExportWorker } from '../../workers/export/worker.ts';
+import { eraserOf } from '../store/erasure.ts';
 
 const SWEEP_MS = 15_000;
 
@@ -94,6 +96,8 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const approvals = new ApprovalService({
       engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
       settings: approvalSettingsOf(policy), platform: 'playground', exports: queues.exports,
+      // Approved erasures run here too (the DPO approves in the inbox): the same eraser as the chat bots.
+      erasure: eraserOf(conn, config, recorder, clock),
     });
     const exportStore = new ExportStore(conn);
     await exportStore.ensureIndexes();
@@ -102,7 +106,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       deps: {
         engine, customers, directory, grants, requests, exports: exportStore, recorder, clock,
         key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(policy).exportMaxRows,
-        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)),
+        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn),
       },
     });
     closers.push(() => exporter.close());

@@ -21,6 +21,9 @@ import type { ExportRecord, ExportStore } from '../../bot/store/export-store.ts'
 import { isGrantActive, type Grant, type GrantStore } from '../../policies/grants.ts';
 import type { PolicyEngineImpl } from '../../policies/index.ts';
 import { runAuditExport } from './audit-run.ts';
+import { runReportExport } from './report-run.ts';
+import { parseReportSpec } from '../../bot/core/audit-report-command.ts';
+import type { ReportSource } from '../../bot/reports/source.ts';
 import { makeCanary } from './canary.ts';
 import { runExport, type ExportResult } from './run.ts';
 
@@ -45,6 +48,8 @@ export interface ExportJobDeps {
   delivery: ExportDelivery;
   /** The audit log, for `audit-export` requests; without it they are refused. */
   auditLog?: AuditLogReader;
+  /** What reports read, for a report asked in chat (an `audit-export` whose query is a report spec). */
+  reports?: ReportSource;
   progressEvery?: number;
 }
 
@@ -64,6 +69,7 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
   const requester = await deps.directory.byId(request.requesterId);
   if (!requester || requester.status !== 'active') throw new ExportRefused('requester_inactive');
   const auditFilter = request.kind === 'audit-export' ? await auditExportFilter(deps, request, requester, now) : null;
+  const report = auditFilter === 'report' ? parseReportSpec(request.auditQuery ?? '') : null;
 
   // An audit export has no canary row (see audit-run.ts): its record's canary id stays empty.
   const canary = auditFilter ? null
@@ -93,17 +99,19 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
   };
   const file = join(tmpdir(), `custos-${job.exportId}-${process.pid}.csv`);
   try {
-    await recordThenShow(deps.recorder, event('export.start', { maxRows: deps.maxRows }), () => undefined);
+    await recordThenShow(deps.recorder, event('export.start', { maxRows: deps.maxRows, ...(report ? { report: report.kind } : {}) }), () => undefined);
     const handle = await deps.delivery.start(requester, t('export.progress', requester.locale, { id: job.exportId, rows: 0 }));
     const onProgress = (rows: number) => deps.delivery.progress(handle, t('export.progress', requester.locale, { id: job.exportId, rows }));
-    const result: WrittenFile = auditFilter
+    const result: WrittenFile = report
+      ? await runReportExport(deps.reports!, { exportId: job.exportId, ask: report, requester, at: now, key: deps.key, tagId: record.tagId }, file)
+      : auditFilter && auditFilter !== 'report'
       ? await runAuditExport(deps.auditLog!, { exportId: job.exportId, filter: auditFilter, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, onProgress }, file)
       : await runExport(deps.engine, deps.customers, {
         exportId: job.exportId, request, grant: grant!, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, canary: canary!,
         progressEvery: deps.progressEvery ?? 5000, onProgress,
       }, file);
     await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }, result), () => undefined);
-    const name = auditFilter ? 'custos-audit-export' : 'custos-export';
+    const name = report ? `custos-report-${report.kind}` : auditFilter ? 'custos-audit-export' : 'custos-export';
     const fileId = await deps.delivery.upload(requester, file, `${name}-${job.exportId}.csv`, `${name.replace(/-/g, ' ')} ${job.exportId}`);
     // Delivery into the requester's DM (Slack reports no per-user download; the file id stays in the
     // export record: its digits would trip the audit log's PII guard).
@@ -139,10 +147,15 @@ async function exportGrant(deps: ExportJobDeps, request: AccessRequest, now: Dat
  * An audit export's filter, once the requester is re-authorised for audit queries now (a role change
  * since the approval ends it) and the log can be read; a stored query we cannot read is refused.
  */
-async function auditExportFilter(deps: ExportJobDeps, request: AccessRequest, requester: Employee, now: Date): Promise<AuditFilter> {
+async function auditExportFilter(deps: ExportJobDeps, request: AccessRequest, requester: Employee, now: Date): Promise<AuditFilter | 'report'> {
   if (!deps.auditLog) throw new ExportRefused('audit_log_unavailable');
   const decision = await deps.engine.decide(principalOf(requester), 'audit.query', { channel: 'dm', at: now, purpose: request.purpose });
   if (!decision.allowed) throw new ExportRefused('audit_query_denied');
+  // A report asked in chat: the same re-authorisation, then the report module (report-run.ts) reads.
+  if (parseReportSpec(request.auditQuery ?? '')) {
+    if (!deps.reports) throw new ExportRefused('reports_unavailable');
+    return 'report';
+  }
   try {
     return decodePageToken(request.auditQuery ?? '').filter;
   } catch {

@@ -14,6 +14,7 @@
 // Requirements compose by conjunction (parts.ts): each part of a request (a field group, the export's own
 // approval, the audit export) has its own approvers, quorum and escalation; an approval counts for every
 // part that asks the approver, and the request is approved only when every part has its quorum.
+import { parseReportSpec, reportSpec, type AuditReportAsk } from '../audit-report-command.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditEventInput, AuditPlatform, AuditRecorder } from '../audit.ts';
 import { looksLikePii, newEventId, stepEventId } from '../audit-event.ts';
@@ -243,6 +244,8 @@ export class ApprovalService {
    */
   private async prepareAuditExport(requester: Employee, target: Extract<RequestTarget, { kind: 'audit-export' }>, channel: ChannelKind, purpose: string): Promise<Prepared> {
     if (channel !== 'dm' && channel !== 'private') throw new ApprovalRefused('channel_denied');
+    const report = parseReportSpec(target.query);
+    if (report) return this.prepareAuditReport(requester, report, channel, purpose);
     let filter: AuditFilter;
     try { filter = decodePageToken(target.query).filter; } catch { throw new ApprovalRefused('malformed'); }
     const decision = await this.deps.engine.decide(principalOf(requester), 'audit.query', { channel, at: this.deps.clock.now(), purpose });
@@ -252,6 +255,26 @@ export class ApprovalService {
     const a = this.deps.settings.auditExport;
     const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false, ruleId: 'settings.auditExport' };
     return this.withApprovers(requester, stored, [], [], [], [{ name: 'audit-export', req: requirement }], decision.ruleIds, []);
+  }
+
+  /**
+   * A report asked in chat (`audit report …`): an audit export whose query is the report's spec, under the
+   * same rule (`audit.query` now) and approvers. A refusal is recorded as a denied `report.generate`.
+   */
+  private async prepareAuditReport(requester: Employee, report: AuditReportAsk, channel: ChannelKind, purpose: string): Promise<Prepared> {
+    const decision = await this.deps.engine.decide(principalOf(requester), 'audit.query', { channel, at: this.deps.clock.now(), purpose });
+    if (!decision.allowed) {
+      const now = this.deps.clock.now();
+      await this.record({
+        v: 1, eventId: newEventId(now), occurredAt: now.toISOString(), actor: { employeeId: requester.employeeId, platform: this.deps.platform },
+        channelKind: channel, action: 'report.generate', customerIds: report.customerId ? [report.customerId] : [], fields: [], decision: 'denied',
+        ruleIds: decision.ruleIds, reasonCode: decision.denyReason ?? 'no_rule', meta: { report: report.kind },
+      });
+      throw new ApprovalRefused('export_denied', { reason: decision.denyReason ?? 'no_rule' });
+    }
+    const a = this.deps.settings.auditExport;
+    const requirement: ApprovalRequirement = { approvers: a.approvers, quorum: a.quorum, maxDurationMinutes: a.maxDurationMinutes, reasonRequired: true, selfApproval: false, ruleId: 'settings.auditExport' };
+    return this.withApprovers(requester, { kind: 'audit-export', query: reportSpec(report) }, [], [], [], [{ name: 'audit-export', req: requirement }], decision.ruleIds, []);
   }
 
   /**
