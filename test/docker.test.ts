@@ -22,8 +22,24 @@ function configSettings(): string[] {
   });
 }
 
-/** Settings named per source (bot/config-sync.ts): one example of the family is listed. */
-const SETTING_FAMILIES = [/^CUSTOS_SYNC_PUSH_SECRET_[A-Z0-9_]+$/];
+/** Each connector's settings, `CUSTOS_SYNC_<SOURCE>_<NAME>`, by the file that parses them. */
+const CONNECTOR_SETTINGS: Record<string, string[]> = {
+  'bot/sync/salesforce/settings.ts': ['LOGIN_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'PRIVATE_KEY_FILE', 'USERNAME', 'API_VERSION', 'BATCH_SIZE', 'REQUESTS_PER_SECOND'],
+  'bot/sync/jiandaoyun/config.ts': ['API_URL', 'API_KEY', 'APP_ID', 'ENTRY_ID', 'WEBHOOK_SECRET'],
+};
+
+/** Settings named per source (bot/config-sync.ts and the connectors): one example of each family is listed. */
+const SETTING_FAMILIES = [
+  /^CUSTOS_SYNC_PUSH_SECRET_[A-Z0-9_]+$/,
+  ...Object.values(CONNECTOR_SETTINGS).map((names) => new RegExp(`^CUSTOS_SYNC_[A-Z0-9_]+_(?:${names.join('|')})$`)),
+];
+
+test('the connector settings this file allows are the ones each connector parses', (t) => {
+  for (const [file, names] of Object.entries(CONNECTOR_SETTINGS)) {
+    const source = read(file);
+    for (const name of names) t.true(source.includes(`\${p}${name}\``) || source.includes(`'${name}'`) || source.includes(`${name}:`), `${file} parses ${name}`);
+  }
+});
 
 interface Service { command?: string[]; image?: string; healthcheck?: { test?: string[]; disable?: boolean }; environment?: Record<string, string>; ports?: string[]; env_file?: string; build?: { dockerfile: string } }
 const compose = parse(read('docker/compose.yaml'), { merge: true }) as { services: Record<string, Service> };
