@@ -112,7 +112,8 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     closers.push(() => exporter.close());
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
-      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log, metrics }),
+      // No metrics here: the playground's route times every command, the layer's and its own alike.
+      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log }),
       defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
       approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }), inbox,
     });
