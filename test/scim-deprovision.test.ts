@@ -38,7 +38,7 @@ test.before(async () => {
     extraEnv: {
       LARK_APP_ID: lark.appId, LARK_APP_SECRET: lark.appSecret, LARK_ENCRYPT_KEY: ENCRYPT_KEY, LARK_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
       LARK_DOMAIN: lark.domain, LARK_HTTP_PORT: '0',
-      CUSTOS_SCIM_TOKENS: SCIM_TOKEN, CUSTOS_SCIM_DEPARTMENTS: 'Sales & Marketing=sales',
+      CUSTOS_SCIM_TOKENS: SCIM_TOKEN, CUSTOS_SCIM_DEPARTMENTS: 'Sales & Marketing=sales', CUSTOS_SCIM_ALLOW_REACTIVATION: 'true',
     },
   });
   await h.start();
@@ -133,4 +133,22 @@ test.serial('a user with a live grant and a pending request on Slack and Lark is
   t.is((await h.auditRecords({ action: 'admin.offboard', 'meta.subject': rep.employeeId })).length, 1);
   // And the Slack bot's endpoint sees the same user.
   t.is((await new ScimClient(h.bot.url).get(`/Users/${linked.body.id}`)).body.active, false);
+});
+
+test.serial('reactivation through SCIM (allowed by CUSTOS_SCIM_ALLOW_REACTIVATION) follows --allow-reactivation: no grant back, chat bindings cleared, audited first', async (t) => {
+  const rep = h.employees.salesRep;
+  const scim = new ScimClient(h.bot.url);
+  const user = (await scim.get(`/Users?filter=${encodeURIComponent(`userName eq "${rep.email}"`)}`)).body.Resources[0];
+  t.is(user.active, false, 'the deprovisioning test above left the rep offboarded');
+  const back = await scim.patch(`/Users/${user.id}`, [{ op: 'Replace', path: 'active', value: 'True' }]);
+  t.is(back.status, 200);
+  t.is(back.body.active, true);
+  const after = (await h.directory.byId(rep.employeeId))!;
+  t.is(after.status, 'active');
+  t.deepEqual(after.chat ?? {}, {}, 'Slack and Lark bindings dropped: a chat account may have changed hands');
+  t.is((await new MongoGrantStore(h.bot.conn).activeFor(rep.employeeId, clock.now())).length, 0, 'no grant comes back');
+  const [reactivate] = await h.auditRecords({ action: 'admin.reactivate', 'meta.subject': rep.employeeId });
+  t.like(reactivate, { actor: { platform: 'scim' }, meta: { route: 'scim', change: 'reactivate:active' } });
+  const [update] = await h.auditRecords({ action: 'scim.update', 'meta.subject': rep.employeeId, 'meta.change': 'reactivate' });
+  t.true((update?.seq as number) < (reactivate!.seq as number), 'the SCIM change is recorded before the reactivation it causes');
 });
