@@ -1,6 +1,7 @@
 // Per-test-file isolation on the real services started by scripts/with-services.mjs: each file gets its
 // own database and its own BullMQ / Redis key prefix, dropped again when the file is done.
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -70,6 +71,9 @@ export function testEnv(dbName: string, prefix: string, extra: Record<string, st
     CUSTOS_BLIND_INDEX_KEY: randomKey(),
     CUSTOS_AUDIT_HMAC_KEY: randomKey(),
     CUSTOS_AUDIT_SIGNING_KEY: randomKey(),
+    // Its own erasure list: the default (.data/erasures.txt) is shared by every process started from the
+    // checkout, and an id one test erases would be erased again at the next start of every other one.
+    CUSTOS_ERASURE_LIST: path.join(os.tmpdir(), `custos-erasures-${dbName}-${randomBytes(4).toString('hex')}.txt`),
     ...extra,
   };
 }
