@@ -14,9 +14,6 @@ import { closeServer, createHttpServer, listen } from '../bot/http/server.ts';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
-import { ensureIndexes } from '../bot/store/db.ts';
-import { MongoGrantStore } from '../bot/store/grant-store.ts';
-import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { loadJdyConfig } from '../bot/sync/jiandaoyun/config.ts';
 import { jiandaoyunConnector } from '../bot/sync/jiandaoyun/index.ts';
@@ -24,12 +21,12 @@ import { parseMapping } from '../bot/sync/mapping.ts';
 import { RateBudget } from '../bot/sync/rate-budget.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
 import { buildSync } from '../bot/sync/setup.ts';
-import { SyncStore } from '../bot/sync/sync-store.ts';
 import { WEBHOOK_PATH, webhookRoutes } from '../bot/sync/webhook-route.ts';
 import { FakeJiandaoyun } from './fakes/jiandaoyun.ts';
 import { runCli } from './helpers/run-custos.ts';
 import { RecordingAudit } from './helpers/sync-model-source.ts';
 import { testDatabase } from './helpers/services.ts';
+import { syncDatabase } from './helpers/sync-db.ts';
 
 const API_KEY = 'jdy-api-key-0123456789abcdef0123';
 const APP_ID = '59264073a2a60c0c08e20bfb';
@@ -50,11 +47,7 @@ async function setup(t: ExecutionContext, opts: { secret?: string } = {}) {
   const fake = new FakeJiandaoyun({ apiKey: API_KEY, appId: APP_ID, entryId: ENTRY_ID, clock });
   const url = await fake.start();
   t.teardown(() => fake.close());
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  await ensureIndexes(db.conn);
-  const store = new SyncStore(db.conn);
-  await store.ensureIndexes();
+  const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
   const customers = new CustomerStore(db.conn, cipher);
   const audit = new RecordingAudit();
   const logger = createLogger({ level: 'silent' });
@@ -69,7 +62,7 @@ async function setup(t: ExecutionContext, opts: { secret?: string } = {}) {
   });
   const runner = new SyncRunner({
     customers, store, recorder: audit, clock, employees: { byEmail: async (e) => (EMPLOYEES[e] ? { employeeId: EMPLOYEES[e] } : null) },
-    revoker: new StoreCustomerRevoker(new MongoGrantStore(db.conn), new MongoRequestStore(db.conn)),
+    revoker: new StoreCustomerRevoker(grants, requests),
   }, connector, mapping);
   const server = createHttpServer({ routes: webhookRoutes([{ source: 'jiandaoyun', connector, runner }], { store, clock, logger }), readiness: [], logger });
   const address: AddressInfo = await listen(server, '127.0.0.1', 0);

@@ -9,18 +9,14 @@ import { closeServer, createHttpServer, listen } from '../bot/http/server.ts';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
-import { ensureIndexes } from '../bot/store/db.ts';
-import { MongoGrantStore } from '../bot/store/grant-store.ts';
-import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { PushOnlyConnector } from '../bot/sync/push-connector.ts';
 import { PUSH_PATH, pushRoutes } from '../bot/sync/push-route.ts';
 import { pushSignature } from '../bot/sync/push-signature.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
-import { SyncStore } from '../bot/sync/sync-store.ts';
 import { RecordingAudit } from './helpers/sync-model-source.ts';
-import { testDatabase } from './helpers/services.ts';
+import { syncDatabase } from './helpers/sync-db.ts';
 
 const SECRET = 'erp-secret-0123456789abcdef0123456789abcdef';
 const OTHER_SECRET = 'crm-secret-0123456789abcdef0123456789abcdef';
@@ -31,17 +27,13 @@ const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 9)
 const FORGERY_COUNT = Number(process.env.SYNC_FORGERY_COUNT ?? 520);
 
 async function setup(t: ExecutionContext) {
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  await ensureIndexes(db.conn);
-  const store = new SyncStore(db.conn);
-  await store.ensureIndexes();
+  const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
   const customers = new CustomerStore(db.conn, cipher);
   const audit = new RecordingAudit();
   const clock = { now: () => NOW };
   const deps = {
     customers, store, recorder: audit, clock, employees: { byEmail: async (e: string) => (e === 'ann@example.com' ? { employeeId: 'E-0001' } : null) },
-    revoker: new StoreCustomerRevoker(new MongoGrantStore(db.conn), new MongoRequestStore(db.conn)),
+    revoker: new StoreCustomerRevoker(grants, requests),
   };
   const logger = createLogger({ level: 'silent' });
   const routes = pushRoutes([
