@@ -230,8 +230,10 @@ export class SyncRunner {
     const at = this.deps.clock.now();
     await this.audit('sync.delete', [customerId], 'allowed', { source: this.source });
     const { grants, requests } = await this.deps.revoker.revokeOnCustomer(customerId, `sync:${this.source}`, at);
-    await this.deps.customers.remove(customerId);
+    // The tombstone goes first, so at every instant a customer gone from custos has its tombstone; the
+    // link goes last, so a crash anywhere in between re-runs the whole deletion idempotently.
     await this.deps.store.tombstone(customerId, at);
+    await this.deps.customers.remove(customerId);
     await this.deps.store.unlink(this.source, sourceId);
     report.deleted++;
     void grants; void requests;

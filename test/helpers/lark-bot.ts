@@ -136,7 +136,7 @@ export class LarkHarness {
     return { status: res.status, answer: res.text ? JSON.parse(res.text) as never : {} };
   }
 
-  async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 20_000): Promise<Record<string, unknown>[]> {
+  async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const docs = await this.db.conn.collection('audit_events').find(filter).sort({ seq: 1 }).toArray();

@@ -157,7 +157,7 @@ export class SlackHarness {
   }
 
   /** Stored audit records matching `filter`, once at least `atLeast` of them are there. */
-  async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 20_000): Promise<Record<string, unknown>[]> {
+  async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const docs = await this.db.conn.collection('audit_events').find(filter).sort({ seq: 1 }).toArray();
