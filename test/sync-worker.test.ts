@@ -20,7 +20,7 @@ const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/model.yaml', 
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 11) }], blindIndexKey: Buffer.alloc(32, 12) });
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) { if (await check()) return; await new Promise((r) => setTimeout(r, 50)); }
+  for (let i = 0; i < 1200; i++) { if (await check()) return; await new Promise((r) => setTimeout(r, 50)); } // up to 60 s under CI load
   throw new Error(`never happened: ${what}`);
 }
 
