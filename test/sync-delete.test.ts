@@ -9,6 +9,7 @@ import { createMetrics } from '../bot/metrics.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
 import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
+import { SyncFreshness } from '../bot/sync/freshness.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
 import { ModelSource, RecordingAudit } from './helpers/sync-model-source.ts';
@@ -103,8 +104,9 @@ test('an owner move in the source moves the customer to the new owner on the nex
   t.is((await w.customers.get('C-000020'))!.ownerId, 'E-0002');
   const status = await w.store.statusOf('model');
   t.like(status, { source: 'model', cursor: '2', version: 2, lastError: null });
-  t.deepEqual(await w.store.freshnessOf('C-000020'), { source: 'model', at: NOW }, 'lookup cards name the source (no label, no product name: its own name) and its last good run');
-  t.is(await w.store.freshnessOf('C-999999'), null);
+  const freshness = new SyncFreshness(w.store);
+  t.deepEqual(await freshness.freshnessOf('C-000020'), { source: 'model', at: NOW }, 'lookup cards name the source (no label, no product name: its own name) and its last good run');
+  t.is(await freshness.freshnessOf('C-999999'), null);
 });
 
 test('/metrics shows each source\'s lag, records by operation and failed runs', async (t) => {

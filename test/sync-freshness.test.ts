@@ -3,6 +3,7 @@
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { lookupResultView } from '../bot/core/views.ts';
+import { SyncFreshness } from '../bot/sync/freshness.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
 import { SlackHarness, messageText } from './helpers/slack-bot.ts';
 
@@ -49,4 +50,36 @@ test('the name on cards: the mapping\'s label, else the connector\'s product nam
   t.is(runner(`label: 华东 CRM\n${yaml}`).label, '华东 CRM');
   t.is(runner(`connector: jiandaoyun\n${yaml}`).label, '简道云');
   t.is(runner(yaml).label, 'model');
+});
+
+// The cache that keeps the freshness line off the hot path: counted reads on a store double.
+function countingStore(successes: Map<string, { source: string; at: Date }>, links: Record<string, string>) {
+  const reads = { statuses: 0, links: 0 };
+  return {
+    reads,
+    lastSuccesses: async () => { reads.statuses++; return new Map(successes); },
+    sourceOfCustomer: async (id: string) => { reads.links++; return links[id] ?? null; },
+  };
+}
+
+test('while no source has ever synced, lookups read nothing for freshness beyond one status read per interval', async (t) => {
+  let now = 0;
+  const store = countingStore(new Map(), { 'C-000001': 'salesforce' });
+  const freshness = new SyncFreshness(store, 5_000, () => now);
+  await Promise.all(Array.from({ length: 50 }, () => freshness.freshnessOf('C-000001')));
+  for (let i = 0; i < 50; i++) t.is(await freshness.freshnessOf('C-000001'), null);
+  t.deepEqual(store.reads, { statuses: 1, links: 0 }, 'one shared status read, no link read');
+  now += 5_001;
+  await freshness.freshnessOf('C-000001');
+  t.is(store.reads.statuses, 2, 'refreshed after the interval');
+});
+
+test('once a source has run, one link read per lookup; the source\'s name and last run come from memory', async (t) => {
+  const at = new Date('2026-06-01T06:05:00Z');
+  const store = countingStore(new Map([['salesforce', { source: 'Salesforce', at }]]), { 'C-000001': 'salesforce', 'C-000002': 'gone' });
+  const freshness = new SyncFreshness(store, 5_000, () => 0);
+  t.deepEqual(await freshness.freshnessOf('C-000001'), { source: 'Salesforce', at });
+  t.is(await freshness.freshnessOf('C-000002'), null, 'linked to a source without a good run');
+  t.is(await freshness.freshnessOf('C-000003'), null, 'imported');
+  t.deepEqual(store.reads, { statuses: 1, links: 3 });
 });

@@ -2,6 +2,7 @@
 // configured. The same wiring as the Slack bot (database, policy engine, fail-closed audit producer,
 // LookupService) with the playground's routes, plus /healthz, /readyz and /metrics on one port.
 // It binds to loopback unless told otherwise, and says loudly that it is for local use.
+import { SyncFreshness } from '../sync/freshness.ts';
 import { SyncStore } from '../sync/sync-store.ts';
 import { ReportSource } from '../reports/source.ts';
 import { Conversation } from '../conversation/layer.ts';
@@ -83,7 +84,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     closers.push(() => metrics.close());
     const recorder = metrics.wrapRecorder(producer);
     const lookup = new LookupService({
-      engine, customers, recorder, present: applyDecision, clock, grants, freshness: new SyncStore(conn),
+      engine, customers, recorder, present: applyDecision, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)),
       queryHmacKey: section(config, 'audit').hmacKey,
     });
     const inbox = new PlaygroundInbox(conn);

@@ -3,6 +3,7 @@
 // /metrics), Redis for dedupe / nonces / rate limits, the security services and the guarded lookup
 // service. The adapters add only their SDK, receiver and listeners on top. Tests and the bench pass
 // seams (`overrides`) to count customer reads or point the audit producer at a dead Redis.
+import { SyncFreshness } from '../sync/freshness.ts';
 import { SyncStore } from '../sync/sync-store.ts';
 import { Conversation } from '../conversation/layer.ts';
 import { Redis } from 'ioredis';
@@ -114,7 +115,7 @@ export async function buildServices(
     // Rate limit and anomaly detectors around every lookup; offboarding (issue 8).
     const { security, offboarding, revoker } = securityServices({ conn, redis, config, engine, policy, directory, grants, recorder, alerts: alerts(directory), clock, logger });
     const lookup = new GuardedLookupService({
-      engine, customers, recorder, clock, grants, freshness: new SyncStore(conn),
+      engine, customers, recorder, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)),
       present: overrides.presenter ?? applyDecision,
       queryHmacKey: section(config, 'audit').hmacKey,
     }, security);

@@ -149,13 +149,20 @@ export class SyncStore {
    * not per customer, so a run that changes nothing writes no customer row (upsertMany skips unchanged
    * rows); the source per customer is its sync link. Null for a customer no source linked (imported).
    */
-  async freshnessOf(customerId: string): Promise<{ source: string; at: Date } | null> {
-    const link = await this.links.findOne({ customerId });
-    if (!link) return null;
-    const status = await this.status.findOne({ _id: link.source as never });
-    const at = status?.lastSuccessAt as Date | undefined;
-    if (!at) return null;
-    return { source: (status!.label as string | undefined) ?? String(link.source), at };
+  /** The source that last synced a customer, or null for an imported one. */
+  async sourceOfCustomer(customerId: string): Promise<string | null> {
+    const link = await this.links.findOne({ customerId }, { projection: { source: 1 } });
+    return link ? String(link.source) : null;
+  }
+
+  /** Each source's name on cards (its label, else its own name) and its last good run, for sources that had one. */
+  async lastSuccesses(): Promise<Map<string, { source: string; at: Date }>> {
+    const out = new Map<string, { source: string; at: Date }>();
+    for (const doc of await this.status.find({ lastSuccessAt: { $exists: true } }).toArray()) {
+      const at = doc.lastSuccessAt as Date | null;
+      if (at) out.set(String(doc._id), { source: (doc.label as string | undefined) ?? String(doc._id), at });
+    }
+    return out;
   }
 
   async statusOf(source: string): Promise<SourceStatus> {

@@ -4,6 +4,7 @@
 // as a lookup, like the card shown at approval), so they keep the card with the field masked again rather
 // than a card stripped to its title; the requester's next lookup is masked anyway (read-time check). That
 // lookup has no rate limit or detectors around it: the requester did not ask for it.
+import { SyncFreshness } from '../../bot/sync/freshness.ts';
 import { SyncStore } from '../../bot/sync/sync-store.ts';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
@@ -41,7 +42,7 @@ export async function workerApprovalParts(conn: Connection, config: Config, logg
   const engine = createPolicyEngine(loadPolicy(config.policyDir), { grants });
   const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
   const directory = new EmployeeStore(conn);
-  const lookup = new LookupService({ engine, customers, recorder, clock, grants, freshness: new SyncStore(conn), present: applyDecision, queryHmacKey: section(config, 'audit').hmacKey });
+  const lookup = new LookupService({ engine, customers, recorder, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)), present: applyDecision, queryHmacKey: section(config, 'audit').hmacKey });
   const chat = workerChat(config, logger, lookup);
   const approvals = new ApprovalService({
     engine, customers, requests, grants, directory, recorder, clock,
