@@ -21,6 +21,7 @@ import { RateBudget } from './rate-budget.ts';
 import { salesforceConnector } from './salesforce/connector.ts';
 import { pushRoutes } from './push-route.ts';
 import { jiandaoyunConnector } from './jiandaoyun/index.ts';
+import { kingdeeConnector } from './kingdee/index.ts';
 import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
 import { SyncRunner } from './runner.ts';
 import { erasedTombstones, markRecreated } from '../store/erasure.ts';
@@ -45,6 +46,7 @@ export interface ConnectorContext {
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
 export const CONNECTORS: Record<string, ConnectorFactory> = {
   jiandaoyun: jiandaoyunConnector,
+  kingdee: kingdeeConnector,
   salesforce: salesforceConnector,
 };
 
