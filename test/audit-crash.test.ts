@@ -93,7 +93,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const qConn = testRedis();
   const queue = new Queue(AUDIT_QUEUE, { connection: qConn, prefix });
   t.teardown(async () => { await queue.close(); qConn.disconnect(); });
@@ -109,7 +109,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
     await child.started;
     const before = await models.events.countDocuments({});
     // Kill as soon as this process has stored something (it is writing batches), at a random moment.
-    await waitFor(async () => (await models.events.countDocuments({})) > before, 15_000);
+    await waitFor(async () => (await models.events.countDocuments({})) > before, 60_000);
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 60)));
     child.proc.kill('SIGKILL');
     const active = await queue.getActiveCount();
@@ -149,7 +149,7 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
 
   const a = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   const b = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
@@ -158,7 +158,7 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   await recordMany(producer, 0, 200, acked);
   // Kill whichever holds the chain-writer lease; the other must take over.
   const holder = () => [a, b].find((c) => c.log.join('').includes('chain-writer lease acquired'));
-  await waitFor(async () => holder() !== undefined, 15_000);
+  await waitFor(async () => holder() !== undefined, 60_000);
   const first = holder()!;
   const survivor = first === a ? b : a;
   first.proc.kill('SIGKILL');
@@ -184,7 +184,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const qConn = testRedis();
   const queue = new Queue(AUDIT_QUEUE, { connection: qConn, prefix });
   t.teardown(async () => { await queue.close(); qConn.disconnect(); });
@@ -194,7 +194,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   await recordMany(producer, 0, 1000, acked);
   const first = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   await first.started;
-  await waitFor(async () => (await m.events.countDocuments({})) > 0, 30_000);
+  await waitFor(async () => (await m.events.countDocuments({})) > 0, 60_000);
   const termAt = Date.now();
   first.proc.kill('SIGTERM');
   const exit = await first.exited;

@@ -32,7 +32,7 @@ test.before(async (t) => {
   const models = await auditModels(h.bot.conn);
   // The bot records `policy.load` as it starts; the fixture continues the chain after it, or the two
   // would claim the same seq.
-  for (let i = 0; i < 300 && !(await models.events.exists({ action: 'policy.load' })); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && !(await models.events.exists({ action: 'policy.load' })); i++) await new Promise((r) => setTimeout(r, 100));
   const actors = Object.values(h.employees).map((e) => e.employeeId);
   rows = await buildAuditLog(models, {
     events: EVENTS, end: new Date(h.clock.now().getTime() - 60_000), spanDays: 60, actors, customers: 2000,
