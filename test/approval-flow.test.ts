@@ -179,7 +179,7 @@ test.serial('reveal after the card\'s response_url has expired (30 minutes): the
   t.false(h.fake.calls.slice(since).some((x) => x.method === 'chat.postMessage' && messageText(x.body).includes(c.phone!)), 'never as a message kept in history');
 });
 
-async function waitCalls(since: number, pred: (c: Harness['fake']['calls'][number]) => boolean, atLeast: number, timeoutMs = 10_000) {
+async function waitCalls(since: number, pred: (c: Harness['fake']['calls'][number]) => boolean, atLeast: number, timeoutMs = 60_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const found = h.fake.calls.slice(since).filter(pred);

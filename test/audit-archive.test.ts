@@ -77,7 +77,7 @@ test.before(async () => {
   models = await auditModels(db.conn);
   await seedHistory();
   producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
-  await producer.ready(5000);
+  await producer.ready(60_000);
   worker = await startAuditWorker({
     redisUrl: section(config, 'redis').url, prefix, models, signingKey: key, clock: systemClock,
     settings: config.auditPipeline, logger: createLogger({ level: 'silent' }),

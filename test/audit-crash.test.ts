@@ -67,11 +67,15 @@ async function recordMany(producer: AuditProducer, from: number, n: number, acke
   }
 }
 
-async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<void> {
+/**
+ * Polls `cond` every `everyMs` until it holds. Each poll is a count the database answers by reading the
+ * collection, so only the wait that times a kill polls fast; the others poll every 250 ms.
+ */
+async function waitFor(cond: () => Promise<boolean>, ms: number, everyMs = 250): Promise<void> {
   const until = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -93,7 +97,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const qConn = testRedis();
   const queue = new Queue(AUDIT_QUEUE, { connection: qConn, prefix });
   t.teardown(async () => { await queue.close(); qConn.disconnect(); });
@@ -109,7 +113,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
     await child.started;
     const before = await models.events.countDocuments({});
     // Kill as soon as this process has stored something (it is writing batches), at a random moment.
-    await waitFor(async () => (await models.events.countDocuments({})) > before, 15_000);
+    await waitFor(async () => (await models.events.countDocuments({})) > before, 60_000, 50);
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 60)));
     child.proc.kill('SIGKILL');
     const active = await queue.getActiveCount();
@@ -149,7 +153,7 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
 
   const a = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   const b = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
@@ -158,7 +162,7 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   await recordMany(producer, 0, 200, acked);
   // Kill whichever holds the chain-writer lease; the other must take over.
   const holder = () => [a, b].find((c) => c.log.join('').includes('chain-writer lease acquired'));
-  await waitFor(async () => holder() !== undefined, 15_000);
+  await waitFor(async () => holder() !== undefined, 60_000);
   const first = holder()!;
   const survivor = first === a ? b : a;
   first.proc.kill('SIGKILL');
@@ -184,7 +188,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   const config = loadConfig(env, { require: ['redis', 'audit'] });
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const qConn = testRedis();
   const queue = new Queue(AUDIT_QUEUE, { connection: qConn, prefix });
   t.teardown(async () => { await queue.close(); qConn.disconnect(); });
@@ -194,13 +198,13 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   await recordMany(producer, 0, 1000, acked);
   const first = spawnWorker(env, 'bot/cli/main.ts', ['start', '--only', 'worker']);
   await first.started;
-  await waitFor(async () => (await m.events.countDocuments({})) > 0, 30_000);
+  await waitFor(async () => (await m.events.countDocuments({})) > 0, 60_000, 50); // the stop must land mid-run
   const termAt = Date.now();
   first.proc.kill('SIGTERM');
   const exit = await first.exited;
   const log = first.log.join('');
   t.is(exit.code, 0, log.slice(-2000));
-  t.true(Date.now() - termAt < 15_000, 'stops promptly');
+  t.true(Date.now() - termAt < 60_000, 'stops promptly (generous: the machine may be loaded)');
   t.regex(log, /shutting down/);
   t.regex(log, /audit worker stopped/);
   t.notRegex(log, /still in flight at shutdown/, 'the batch in hand was finished, not abandoned');

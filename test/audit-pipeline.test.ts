@@ -54,7 +54,7 @@ function event(clock: Clock, over: Partial<AuditEventInput> = {}): AuditEventInp
   };
 }
 
-async function waitFor(cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+async function waitFor(cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error('condition not met in time');
@@ -67,7 +67,7 @@ const systemClock: Clock = { now: () => new Date() };
 test.serial('recorded events are stored once each in a chain that verifies; recording twice stores once; the canary never leaks', async (t) => {
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500, logger });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const worker = await startAuditWorker({
     redisUrl: section(config, 'redis').url, prefix, models, signingKey: auditKeys.signingKey,
     clock: systemClock, settings: config.auditPipeline, logger,
@@ -126,7 +126,7 @@ test.serial('recorded events are stored once each in a chain that verifies; reco
 test.serial('events stored more than a minute after they occurred are marked late', async (t) => {
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   const before = await models.events.countDocuments({});
   const past: Clock = { now: () => new Date(Date.now() - 5 * 60_000) };
   const lateEvent = event(past);
@@ -163,7 +163,7 @@ test.serial('Redis unreachable: record fails within its timeout and the data pat
 test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → record rejects within its timeout', async (t) => {
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 300 });
   t.teardown(() => producer.close());
-  t.true(await producer.ready(5000));
+  t.true(await producer.ready(60_000));
   let reads = 0;
   await recordThenShow(producer, event(systemClock), () => { reads++; });
   t.is(reads, 1);

@@ -61,7 +61,7 @@ test('a sink past the lag threshold: one message to the security channel per cro
   await hec.stop(); // the sink goes down; 40 more events make it 40+ behind (threshold 25)
   await writer.write(Array.from({ length: 40 }, (_, i) => event(100 + i)));
 
-  const alert = await slack.waitFor((c) => c.method === 'chat.postMessage' && c.ok && String(c.body.text).startsWith('Audit stream alert'), 20_000);
+  const alert = await slack.waitFor((c) => c.method === 'chat.postMessage' && c.ok && String(c.body.text).startsWith('Audit stream alert'), 60_000);
   t.regex(String(alert.body.text), /^Audit stream alert: splunk is (4\d|50) events behind$/);
   const blocks = JSON.stringify(alert.body.blocks);
   t.regex(blocks, /passed the threshold of 25 \(CUSTOS_STREAM_LAG_ALERT\)/);
@@ -71,7 +71,7 @@ test('a sink past the lag threshold: one message to the security channel per cro
   await new Promise((r) => setTimeout(r, 6000));
   t.is(posts(slack).length, 1, 'one message per crossing, not one per check');
   await hec.start();
-  const ok = await slack.waitFor((c) => c.method === 'chat.postMessage' && c.ok && String(c.body.text).startsWith('Audit stream recovered'), 20_000);
+  const ok = await slack.waitFor((c) => c.method === 'chat.postMessage' && c.ok && String(c.body.text).startsWith('Audit stream recovered'), 60_000);
   t.is(String(ok.body.text), 'Audit stream recovered: splunk');
   t.regex(JSON.stringify(ok.body.blocks), /splunk is back under the threshold: \d+ events behind \(threshold 25\)/);
   t.is(posts(slack).length, 2);

@@ -144,7 +144,7 @@ test.serial('every record reaches Splunk HEC (acknowledged), syslog over TLS and
   await syslog.until(() => syslog.messages.filter((m) => m.msgId === 'CHECKPOINT').length >= cps.length, 10_000, 'checkpoints');
   await otlp.until(() => otlp.records.length >= n + cps.length, 10_000, 'checkpoints');
   await t.notThrowsAsync(async () => {
-    for (let i = 0; i < 100 && readFileSync(anchorFile, 'utf8').trim().split('\n').length < cps.length; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 1200 && readFileSync(anchorFile, 'utf8').trim().split('\n').length < cps.length; i++) await new Promise((r) => setTimeout(r, 50));
   });
   const anchors = parseAnchors(readFileSync(anchorFile, 'utf8'), c.key);
   t.deepEqual(anchors.map((a) => a.sig), cps.map((cp) => cp.sig));
@@ -152,7 +152,7 @@ test.serial('every record reaches Splunk HEC (acknowledged), syslog over TLS and
   // The cursors follow the receivers' copies (a batch is acknowledged after it is indexed).
   const cursors = new MongoStreamCursors(c.conn);
   const atEnd = async () => (await cursors.all()).filter((k) => !k.key.includes(':') && k.seq === n).length;
-  for (let i = 0; i < 200 && (await atEnd()) < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && (await atEnd()) < 3; i++) await new Promise((r) => setTimeout(r, 50));
   t.deepEqual((await cursors.all()).filter((k) => !k.key.includes(':')).map((k) => [k.key, k.seq]).sort(), [['otlp', n], ['splunk', n], ['syslog', n]], 'each sink\'s cursor at the end of the chain');
 });
 

@@ -58,7 +58,7 @@ async function restore(): Promise<void> {
 test.before(async () => {
   models = await auditModels(db.conn);
   const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
-  await producer.ready(5000);
+  await producer.ready(60_000);
   for (let i = 0; i < N; i++) {
     const e: AuditEventInput = {
       v: 1, eventId: newEventId(new Date()), occurredAt: new Date().toISOString(),
@@ -73,7 +73,7 @@ test.before(async () => {
     redisUrl: section(config, 'redis').url, prefix, models, signingKey: section(config, 'audit').signingKey,
     clock: { now: () => new Date() }, settings: config.auditPipeline, logger: createLogger({ level: 'silent' }),
   });
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 60_000;
   while ((await models.events.countDocuments({})) < N && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   await worker.close(); // writes the shutdown checkpoint
   pristine = {

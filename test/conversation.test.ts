@@ -61,7 +61,7 @@ test.before(async () => {
   const lookup = new LookupService({
     engine: createPolicyEngine(loadPolicy('policies')), customers, recorder: producer, present: applyDecision, clock, queryHmacKey: Buffer.alloc(32, 7),
   });
-  await producer.ready(5000);
+  await producer.ready(60_000);
   layer = new Conversation({
     lookup, directory, refusals: { recorder: producer, clock }, defaultLocale: 'zh-CN', securityContact: 'security@example.com',
     logger: createLogger({ level: 'silent' }),

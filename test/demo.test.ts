@@ -27,7 +27,7 @@ test('custos demo reaches a working playground and Ctrl-C stops everything it st
   const url = await demo.url;
   const ports = [...demo.stderr().matchAll(/(?:redis|mongodb):\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
   t.is(ports.length, 2, demo.stderr());
-  await until('readiness', 30_000, async () => ((await fetch(new URL('/readyz', url))).status === 200 ? true : undefined));
+  await until('readiness', 60_000, async () => ((await fetch(new URL('/readyz', url))).status === 200 ? true : undefined));
 
   // Keys were generated into the data dir, readable by the owner only.
   const keys = path.join(dataDir, 'demo-keys.env');
@@ -50,6 +50,6 @@ test('custos demo reaches a working playground and Ctrl-C stops everything it st
   for (const port of [...ports, Number(new URL(url).port)]) t.false(await portOpen(port), `port ${port} still open`);
   // tsx's esbuild helper notices its parent is gone on its own; give stragglers a moment.
   const group = () => spawnSync('pgrep', ['-a', '-g', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
-  const left = await until('the process group to empty', 5000, () => (group() === '' ? '' : undefined)).catch(() => group());
+  const left = await until('the process group to empty', 60_000, () => (group() === '' ? '' : undefined)).catch(() => group());
   t.is(left, '', `processes left in the demo's group: ${left}`);
 });

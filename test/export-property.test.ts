@@ -223,7 +223,7 @@ test.serial('end to end through Slack and the export worker: the modal and the c
     const { segment, fields } = parseExportCommand(`export region:${e.region} ${fieldsText}`);
     t.true(shown.includes(say('approval.modal.fieldOutcomes', e.locale)), 'the form says how each field will be exported');
     await submitView(h, h.userId(key), modal.callback_id, modal.private_metadata, requestValues('季度客户回访', 30));
-    const posted = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && /#R-[A-P]{10}/.test(String(c.body.text)), 20_000);
+    const posted = await h.fake.waitFor((c) => h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && /#R-[A-P]{10}/.test(String(c.body.text)), 60_000);
     const requestId = /#(R-[A-P]{10})/.exec(String(posted.body.text))![1]!;
     const store = new MongoRequestStore(conn);
     const request = (await store.get(requestId))!;

@@ -93,7 +93,7 @@ test.serial('a user never seen before is resolved by e-mail in every handler: lo
 test.serial('refused clicks are recorded on approval, review and security buttons for unknown, offboarded and frozen clickers; the toast says why', async (t) => {
   const { id } = await requestAccess(east[2]!);
   await h.push(userDeleted(h.openId('legalLead')));
-  for (let i = 0; i < 100 && (await h.directory.byId(h.employees.legalLead.employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && (await h.directory.byId(h.employees.legalLead.employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 50));
   await h.directory.setStatus(h.employees.ordersClerk.employeeId, 'frozen');
   const clickers = [
     { who: 'ou_nobody', employeeId: null, code: 'custos_employee_unknown', text: /未找到与您的账号对应的员工记录/ },

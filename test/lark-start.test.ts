@@ -64,10 +64,10 @@ test('custos start runs the Lark bot when LARK_APP_ID is set, answers a signed D
     t.false(stderr.includes('custos playground'), 'no playground beside a Lark deployment');
     const res = await post(`${base}/lark/events`, signed(messageEvent({ openId: 'ou_rep', chatId: 'oc_rep', text: 'C-000001' })));
     t.is(res.status, 200);
-    const reply = await fake.waitFor((m) => m.receiveId === 'oc_rep', 30_000);
+    const reply = await fake.waitFor((m) => m.receiveId === 'oc_rep', 60_000);
     t.true(cardText(reply.card).startsWith('C-000001'));
     t.false(cardText(reply.card).includes(tr('custos_internal', 'zh-CN')));
-    const until = Date.now() + 30_000;
+    const until = Date.now() + 60_000;
     let records: unknown[] = [];
     while (records.length === 0 && Date.now() < until) {
       records = await db.conn.collection('audit_events').find({ 'actor.platform': 'lark', action: 'lookup', customerIds: 'C-000001' }).toArray();

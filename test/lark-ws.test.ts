@@ -129,7 +129,7 @@ test.serial('a card click over the socket is answered through the acknowledgemen
 test.serial('when the connection drops, the bot asks for a fresh URL, reconnects and keeps answering', async (t) => {
   const endpointCalls = h.fake.callsOf('ws.endpoint').length;
   socket.drop();
-  await socket.connected(2, 20_000);
+  await socket.connected(2, 60_000);
   t.true(h.fake.callsOf('ws.endpoint').length > endpointCalls, 'a fresh URL was asked for');
   t.is(socket.refused, 0);
   const c = all.find((x) => x.ownerId === h.employees.salesRep.employeeId)!;
@@ -139,7 +139,7 @@ test.serial('when the connection drops, the bot asks for a fresh URL, reconnects
 });
 
 /** Polls /readyz until its status is `status`; returns the last body. */
-async function readyz(status: number, timeoutMs = 15_000): Promise<{ checks: Record<string, string> }> {
+async function readyz(status: number, timeoutMs = 60_000): Promise<{ checks: Record<string, string> }> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(`${h.bot.url}/readyz`);
@@ -156,7 +156,7 @@ test.serial('/readyz reports the connection: not ready while Lark is unreachable
   socket.drop();
   t.is((await readyz(503)).checks['lark-connection'], 'failed');
   socket.unavailable = false;
-  await socket.connected(before + 1, 20_000);
+  await socket.connected(before + 1, 60_000);
   t.is((await readyz(200)).checks['lark-connection'], 'ok');
 });
 
@@ -201,7 +201,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();

@@ -35,7 +35,7 @@ test.serial('Slack user_change (deleted) offboards at once: grants revoked, audi
   const res = await post(h.eventsUrl, sign(SIGNING_SECRET, userChangeBody(h.userId('salesRep'), true), JSON_TYPE));
   t.is(res.status, 200);
   // Slack is acked first (3-second rule); the listener finishes the offboarding right after.
-  for (let i = 0; i < 300 && (await h.directory.byId(rep.employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && (await h.directory.byId(rep.employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 100));
   t.is((await h.directory.byId(rep.employeeId))?.status, 'offboarded', 'offboarded while handling that event');
   // The status changes first, then the grants are revoked, then the audit record: wait for the record.
   const records = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': rep.employeeId });

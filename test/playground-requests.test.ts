@@ -37,7 +37,7 @@ async function records(filter: Record<string, unknown>, min = 1): Promise<Record
 /** Polls an inbox until an item's visible text matches. */
 async function waitInbox(employeeId: string, match: RegExp): Promise<string[]> {
   let texts: string[] = [];
-  for (let i = 0; i < 150 && !texts.some((x) => match.test(x)); i++) {
+  for (let i = 0; i < 600 && !texts.some((x) => match.test(x)); i++) {
     texts = (await inboxOf(employeeId)).map((x) => textOf(x.html));
     if (!texts.some((x) => match.test(x))) await new Promise((r) => setTimeout(r, 100));
   }
@@ -115,7 +115,7 @@ test.serial('audit report typed by the auditor, approved by the DPO, delivers th
   await h.click(dpo.employeeId, 'approval_approve', requestId);
 
   let link: string | undefined;
-  for (let i = 0; i < 200 && !link; i++) {
+  for (let i = 0; i < 600 && !link; i++) {
     link = (await inboxOf(auditor.employeeId)).map((x) => /href="([^"]+)"[^>]*download="custos-report-customer-/.exec(x.html)?.[1]).find(Boolean);
     if (!link) await new Promise((r) => setTimeout(r, 100));
   }

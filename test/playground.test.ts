@@ -205,7 +205,7 @@ test('Export results under an audit table asks the DPO through the request form;
   t.true(textOf(approved.replies[0]!.html).includes(`#${requestId}`));
   // The playground runs the export worker: the auditor is told of the approval and gets the file.
   let told: string[] = [];
-  for (let i = 0; i < 150 && !told.some((x) => x.includes('下载导出文件')); i++) {
+  for (let i = 0; i < 600 && !told.some((x) => x.includes('下载导出文件')); i++) {
     told = (await inboxOf(auditor.employeeId, seen0)).map((i) => textOf(i.html));
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -213,7 +213,7 @@ test('Export results under an audit table asks the DPO through the request form;
   t.true(told.some((x) => x.includes('下载导出文件')), told.join('\n'));
   const { events } = await import('../bot/store/audit-model.ts').then((m) => m.auditModels(h.conn));
   let created: { actor: { platform: string }; meta: { kind: string } } | null = null;
-  for (let i = 0; i < 150 && !created; i++) {
+  for (let i = 0; i < 600 && !created; i++) {
     created = await events.findOne({ requestId, action: 'request.create' }).lean<{ actor: { platform: string }; meta: { kind: string } }>();
     if (!created) await new Promise((r) => setTimeout(r, 100));
   }

@@ -80,7 +80,7 @@ test('SLACK_MODE=socket builds a Socket Mode app (no HTTP receiver); http mode n
   const http = createSlackApp({ mode: 'http', botToken: 'xoxb-1', appToken: undefined, signingSecret: 'sixteen-chars-secret', apiUrl: fake.apiUrl, apiRetries: 0 }, deps);
   t.truthy(http.receiver);
   // Let both apps' auth.test calls finish before the fake goes away.
-  for (let i = 0; i < 100 && fake.callsTo('auth.test').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && fake.callsTo('auth.test').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
   t.is(fake.callsTo('auth.test').length, 2);
   t.throws(() => createSlackApp({ mode: 'http', botToken: 'xoxb-1', appToken: undefined, signingSecret: undefined, apiUrl: fake.apiUrl, apiRetries: 0 }, deps));
 });

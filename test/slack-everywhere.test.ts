@@ -84,7 +84,7 @@ async function slackDeletes(key: DemoEmployeeKey): Promise<void> {
   });
   const res = await post(h.eventsUrl, sign(SIGNING_SECRET, body, JSON_TYPE));
   if (res.status !== 200) throw new Error(`user_change answered ${res.status}`);
-  for (let i = 0; i < 100 && (await h.directory.byId(h.employees[key].employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && (await h.directory.byId(h.employees[key].employeeId))?.status !== 'offboarded'; i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 test.serial('refused clicks are recorded on approval, review and security buttons for unknown, offboarded and frozen clickers; the message says why', async (t) => {

@@ -96,10 +96,10 @@ test.serial('/readyz follows the socket: not ready while Slack cannot be reached
   h.fake.socketMode(APP_TOKEN, () => 'ws://127.0.0.1:1/unreachable'); // Slack hands out a URL nobody answers
   socket.drop();
   let state = await readyz();
-  for (let i = 0; i < 50 && state.status === 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
+  for (let i = 0; i < 600 && state.status === 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
   t.deepEqual(state, { status: 503, socket: 'failed' });
   h.fake.socketMode(APP_TOKEN, () => socket.url());
-  await socket.connected(before + 1, 30_000);
-  for (let i = 0; i < 50 && state.status !== 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
+  await socket.connected(before + 1, 60_000);
+  for (let i = 0; i < 600 && state.status !== 200; i++) { await new Promise((r) => setTimeout(r, 100)); state = await readyz(); }
   t.deepEqual(state, { status: 200, socket: 'ok' });
 });

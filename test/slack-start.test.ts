@@ -42,7 +42,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -67,7 +67,7 @@ async function lookupThrough(port: number): Promise<string> {
   const raw = slashCommandBody({ text: 'C-000001', userId: 'UREP', channelId: 'DREP', responseUrl });
   const res = await post(`http://127.0.0.1:${port}/slack/events`, sign(SECRET, raw, FORM));
   if (res.status !== 200) throw new Error(`status ${res.status}`);
-  const reply = await fake.waitFor((c) => c.method === 'response_url' && c.path === new URL(responseUrl).pathname, 15_000);
+  const reply = await fake.waitFor((c) => c.method === 'response_url' && c.path === new URL(responseUrl).pathname, 60_000);
   return messageText(reply.body);
 }
 

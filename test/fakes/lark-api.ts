@@ -107,7 +107,7 @@ export class FakeLarkApi {
   sentTo(receiveId: string): SentMessage[] { return this.sent().filter((m) => m.receiveId === receiveId); }
 
   /** Resolves with the first message (already sent or arriving later) that satisfies `pred`. */
-  waitFor(pred: (m: SentMessage) => boolean, timeoutMs = 15_000): Promise<SentMessage> {
+  waitFor(pred: (m: SentMessage) => boolean, timeoutMs = 60_000): Promise<SentMessage> {
     const found = this.sent().find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -104,12 +104,12 @@ export class FakeLarkWs {
    * (`tryConnect`: connect() resolves, then communicate()); a frame pushed before the ping reached us could
    * arrive in between and be lost, so "connected" means "pinged".
    */
-  async connected(n = 1, timeoutMs = 15_000): Promise<void> {
+  async connected(n = 1, timeoutMs = 60_000): Promise<void> {
     await this.waiting.until(() => this.connections >= n && this.current?.readyState === 1 && this.currentPinged, timeoutMs, `${n} connection(s)`);
   }
 
   /** Resolves once at least `n` pings have arrived. */
-  async pinged(n = 1, timeoutMs = 10_000): Promise<void> {
+  async pinged(n = 1, timeoutMs = 60_000): Promise<void> {
     await this.waiting.until(() => this.pings >= n, timeoutMs, `${n} ping(s)`);
   }
 
@@ -143,7 +143,7 @@ export class FakeLarkWs {
   }
 
   /** The client's response to data frame `messageId`, once it arrives. */
-  async ackFor(messageId: string, timeoutMs = 10_000): Promise<LarkWsAck> {
+  async ackFor(messageId: string, timeoutMs = 60_000): Promise<LarkWsAck> {
     await this.waiting.until(() => this.acks.some((a) => a.messageId === messageId), timeoutMs, `ack of ${messageId}`);
     return this.acks.find((a) => a.messageId === messageId)!;
   }

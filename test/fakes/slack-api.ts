@@ -108,7 +108,7 @@ export class FakeSlackApi {
   callsTo(method: string): RecordedCall[] { return this.calls.filter((c) => c.method === method); }
 
   /** Resolves with the first recorded call (already made or future) matching `pred`. */
-  waitFor(pred: (c: RecordedCall) => boolean, timeoutMs = 10_000): Promise<RecordedCall> {
+  waitFor(pred: (c: RecordedCall) => boolean, timeoutMs = 60_000): Promise<RecordedCall> {
     const found = this.calls.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -126,7 +126,7 @@ export class FakeSlackApi {
    * that should answer it. Unlike `waitFor` it neither scans past calls nor runs a predicate per call, so
    * a load generator's cost stays constant however many calls the fake has recorded.
    */
-  nextCallTo(path: string, timeoutMs = 10_000): Promise<RecordedCall> {
+  nextCallTo(path: string, timeoutMs = 60_000): Promise<RecordedCall> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pathWaiters.delete(path);

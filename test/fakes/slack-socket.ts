@@ -48,7 +48,7 @@ export class FakeSlackSocket {
   }
 
   /** Resolves once at least `n` connections have been opened. */
-  async connected(n = 1, timeoutMs = 15_000): Promise<void> {
+  async connected(n = 1, timeoutMs = 60_000): Promise<void> {
     await this.waiting.until(() => this.connections >= n && this.current?.readyState === 1, timeoutMs, `${n} connection(s)`);
   }
 
@@ -72,7 +72,7 @@ export class FakeSlackSocket {
   }
 
   /** The acknowledgement of `envelopeId`, once it arrives. */
-  async ackFor(envelopeId: string, timeoutMs = 10_000): Promise<SocketAck> {
+  async ackFor(envelopeId: string, timeoutMs = 60_000): Promise<SocketAck> {
     await this.waiting.until(() => this.acks.some((a) => a.envelopeId === envelopeId), timeoutMs, `ack of ${envelopeId}`);
     return this.acks.find((a) => a.envelopeId === envelopeId)!;
   }

@@ -78,7 +78,7 @@ export class PlaygroundHarness {
   }
 
   /** Audit records with this correlation id, once at least `min` are stored by the worker. */
-  async auditFor(correlationId: string, min = 1, timeoutMs = 15_000): Promise<StoredAuditRecord[]> {
+  async auditFor(correlationId: string, min = 1, timeoutMs = 60_000): Promise<StoredAuditRecord[]> {
     const { events } = await auditModels(this.db.conn);
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -138,7 +138,7 @@ export class SlackHarness {
     return this.replyTo(responseUrl);
   }
 
-  replyTo(responseUrl: string, timeoutMs = 15_000): Promise<RecordedCall> {
+  replyTo(responseUrl: string, timeoutMs = 60_000): Promise<RecordedCall> {
     const path = new URL(responseUrl).pathname;
     return this.fake.waitFor((c) => c.method === 'response_url' && c.path === path, timeoutMs);
   }

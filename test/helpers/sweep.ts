@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { section, type Config } from '../../bot/config.ts';
 import { SWEEP_QUEUE } from '../../bot/queue/approval-queues.ts';
 
-export async function sweepNow(config: Config, timeoutMs = 30_000): Promise<void> {
+export async function sweepNow(config: Config, timeoutMs = 60_000): Promise<void> {
   const { url, queuePrefix } = section(config, 'redis');
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue(SWEEP_QUEUE, { connection, prefix: queuePrefix });
