@@ -21,6 +21,7 @@ import { RateBudget } from './rate-budget.ts';
 import { salesforceConnector } from './salesforce/connector.ts';
 import { pushRoutes } from './push-route.ts';
 import { jiandaoyunConnector } from './jiandaoyun/index.ts';
+import { zohoConnector } from './zoho/index.ts';
 import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
 import { SyncRunner } from './runner.ts';
 import { erasedTombstones, markRecreated } from '../store/erasure.ts';
@@ -46,6 +47,7 @@ export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
 export const CONNECTORS: Record<string, ConnectorFactory> = {
   jiandaoyun: jiandaoyunConnector,
   salesforce: salesforceConnector,
+  zoho: (ctx) => zohoConnector(ctx),
 };
 
 export interface SyncSetup {
