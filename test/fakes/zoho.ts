@@ -55,6 +55,7 @@ export class FakeZoho {
   concurrencyLimit = 10;
   url = '';
   private inFlight = 0;
+  private busyFor = 0;
   private server: http.Server | null = null;
   private tokens = new Map<string, number>();
   private pageTokens = new Map<string, PageToken>();
@@ -100,6 +101,8 @@ export class FakeZoho {
   /** The deleted-records list forgets `id` (the recycle bin emptied past its retention). */
   forgetDeleted(id: string): void { this.deleted.splice(0, this.deleted.length, ...this.deleted.filter((d) => d.id !== id)); }
 
+  /** The next `n` calls find the org's concurrency limit reached (other integrations busy). */
+  busy(n: number): void { this.busyFor = n; }
   exhaustCredits(): void { this.creditsUsed = this.creditLimit; }
   restoreCredits(): void { this.creditsUsed = 0; }
   expireTokens(): void { this.tokens.clear(); }
@@ -143,6 +146,7 @@ export class FakeZoho {
     const issued = this.tokens.get(auth.replace(/^Zoho-oauthtoken /, ''));
     if (!auth.startsWith('Zoho-oauthtoken ') || issued === undefined || this.now() - issued >= HOUR) return send(401, err('INVALID_TOKEN', 'invalid oauth token'));
     if (this.creditsUsed >= this.creditLimit) return send(429, err('TOO_MANY_REQUESTS', 'API credit limit for the 24-hour window is exceeded'));
+    if (this.busyFor > 0) { this.busyFor--; return send(429, err('TOO_MANY_REQUESTS', 'concurrency limit exceeded')); }
     if (this.inFlight >= this.concurrencyLimit) return send(429, err('TOO_MANY_REQUESTS', 'concurrency limit exceeded'));
     this.creditsUsed++;
     this.inFlight++;
