@@ -13,11 +13,11 @@ import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { signedHeaders } from './fakes/dingtalk.ts';
-import { cardFields, cardText, DingTalkHarness } from './helpers/dingtalk-bot.ts';
+import { cardFields, cardText, DingTalkHarness, INNER_GROUP, OTHER_ORG_GROUP } from './helpers/dingtalk-bot.ts';
 import { testRedis } from './helpers/services.ts';
 import { shownValue } from './helpers/shown-value.ts';
 
-const h = new DingTalkHarness(import.meta.url, { customers: 80, unbound: ['salesRepSouth'] });
+const h = new DingTalkHarness(import.meta.url, { customers: 80, unbound: ['salesRepSouth'], innerMembers: ['salesRep', 'supportAgent', 'marketingStaff'] });
 const all: Customer[] = [];
 
 test.before(async () => {
@@ -26,10 +26,10 @@ test.before(async () => {
 });
 test.after.always(async () => { await h.close(); });
 
-async function expectedFields(key: DemoEmployeeKey, c: Customer): Promise<Map<string, string>> {
+async function expectedFields(key: DemoEmployeeKey, c: Customer, channel: 'dm' | 'private' | 'shared' = 'dm'): Promise<Map<string, string>> {
   const e = h.employees[key];
   const engine = createPolicyEngine(loadPolicy(h.config.policyDir));
-  const decision = await engine.decide(principalOf(e), 'lookup', { channel: 'dm', at: h.clock.now() }, c);
+  const decision = await engine.decide(principalOf(e), 'lookup', { channel, at: h.clock.now() }, c);
   return new Map(applyDecision(c, decision).map((f) => [tr(`field.${f.field}`, e.locale), shownValue(f, e.locale)]));
 }
 
@@ -150,4 +150,16 @@ test.serial('the same message delivered 4 times is answered once and audited onc
   t.is(h.fake.cardsIn(space).length, cardsBefore + 2, 'one card for the four deliveries, one for the next message');
   t.is((await h.auditRecords({ correlationId: correlationIdOf(msgId) })).length, records.length, 'one set of audit events');
   t.is(h.logLines.filter((l) => l.includes('duplicate delivery dropped')).length, 3);
+});
+
+test.serial('an @mention in a group is answered in the asker\'s 1:1 chat, never in the group, by the group\'s kind', async (t) => {
+  const c = all.find((x) => x.ownerId === h.employees.salesRep.employeeId) ?? all[7]!;
+  for (const [group, kind] of [[INNER_GROUP, 'private'], [OTHER_ORG_GROUP, 'shared']] as const) {
+    const card = await h.ask('salesRep', `/customer ${c.customerId}`, group);
+    t.is(card.space, `robot:${h.userId('salesRep')}`);
+    t.deepEqual(cardFields(card), await expectedFields('salesRep', c, kind), `${kind}: the policy's fields for that kind`);
+    const records = await h.auditRecords({ 'actor.platform': 'dingtalk', action: 'lookup', customerIds: c.customerId, channelKind: kind });
+    t.is(records.length, 1, kind);
+  }
+  t.deepEqual([...h.fake.cards.values()].filter((card) => card.space.startsWith('group:')), [], 'nothing posted into a group');
 });

@@ -1,9 +1,10 @@
-// The four DingTalk Open API calls the adapter makes, over fetch (the official @alicloud/dingtalk SDK
-// is a generated client of hundreds of endpoints; four small calls do not justify it):
+// The DingTalk Open API calls the adapter makes, over fetch (the official @alicloud/dingtalk SDK is a
+// generated client of hundreds of endpoints; five small calls do not justify it):
 //  - POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn} (cached, renewed early);
 //  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {org_email, email, …}};
 //  - POST /v1.0/card/instances/createAndDeliver (an interactive card into a 1:1 robot chat or a group);
-//  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId).
+//  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId);
+//  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule).
 // Errors become one DingTalkApiError with the API name and DingTalk's code, never its message text or
 // a request body (cards hold customer data).
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,8 @@ export class DingTalkApiError extends Error {
 const USER_NOT_FOUND = '60121';
 const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
+const MEMBER_PAGE = 100;
+const MAX_MEMBER_PAGES = 50;
 
 /** A card's variables as the template reads them: DingTalk takes strings only. */
 export type CardParams = Record<string, string>;
@@ -41,6 +44,25 @@ export class DingTalkApi {
     const result = (body.result ?? {}) as { org_email?: unknown; email?: unknown };
     const email = typeof result.org_email === 'string' && result.org_email ? result.org_email : result.email;
     return typeof email === 'string' && email ? email : null;
+  }
+
+  /**
+   * Every member (userid) of an internal group, page by page. DingTalk answers this only for groups
+   * inside the organisation; for any other it fails, and the caller treats the group as the strictest kind.
+   */
+  async innerGroupMembers(conversationId: string): Promise<string[]> {
+    const members: string[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_MEMBER_PAGES; page++) {
+      const body = await this.call('im.innerGroups.members.query', `${this.s.apiUrl}/v1.0/im/innerGroups/members/query`, 'POST', {
+        openConversationId: conversationId, maxResults: MEMBER_PAGE, ...(nextToken ? { nextToken } : {}),
+      }, await this.accessToken());
+      members.push(...(Array.isArray(body.userIds) ? body.userIds.filter((u): u is string => typeof u === 'string') : []));
+      if (body.hasMore !== true || typeof body.nextToken !== 'string' || !body.nextToken) return members;
+      nextToken = body.nextToken;
+    }
+    // A group larger than we page through: refuse rather than decide on part of the audience.
+    throw new DingTalkApiError('im.innerGroups.members.query', 'too_many_members', 200);
   }
 
   /** Creates a card and delivers it; returns its outTrackId, the handle for updates. */

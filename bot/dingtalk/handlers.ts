@@ -86,10 +86,11 @@ export class DingTalkHandlers {
     return {
       identity: 'chat',
       profile: (userId) => profileOf(api, userId),
-      // A 1:1 chat is known from the payload; a group's kind is not told to robots, so the layer assumes
-      // the strictest (shared) until group support reads it (README: DingTalk, not done yet).
-      conversationKind: () => Promise.reject(new Error('group kind unknown')),
-      members: () => Promise.reject(new Error('group members unknown')),
+      // A 1:1 chat is known from the payload. A group is `private` when DingTalk lists its members as an
+      // internal group (invitation-only, inside the organisation); any other group (cross-organisation,
+      // or one the app may not read) fails here and the layer assumes the strictest kind, `shared`.
+      conversationKind: async (cid) => { await api.innerGroupMembers(cid); return 'private'; },
+      members: (cid) => api.innerGroupMembers(cid),
       replyPrivately: async (view: View, _kind: ReplyKind) => { await api.deliverCard({ kind: 'robot', userId: turn.userId }, renderView(view)); },
       replyInConversation: async (view: View) => { await api.deliverCard({ kind: 'group', conversationId: turn.conversationId }, renderView(view)); },
     };

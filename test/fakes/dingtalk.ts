@@ -7,7 +7,8 @@
 //    `x-acs-dingtalk-access-token` (else HTTP 401); the app's card template and robotCode; an
 //    outTrackId used once; `cardParamMap` values strings only; the open space id matching its deliver
 //    model (`dtv1.card//IM_ROBOT.<userId>` with imRobotOpenDeliverModel, `…IM_GROUP.<cid>` with
-//    imGroupOpenDeliverModel); updates only of cards that exist.
+//    imGroupOpenDeliverModel); updates only of cards that exist;
+//  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required.
 // It also signs robot callbacks as DingTalk does (`signedHeaders`), for the tests' driver.
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,15 @@ import type { AddressInfo } from 'node:net';
 import { Waiting } from './waiting.ts';
 
 export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string }
+
+/** A group chat: `inner` when it is an internal group of the organisation (members readable). */
+export interface FakeDingTalkGroup { conversationId: string; inner: boolean; members: string[] }
+
+const API_BY_ROUTE = new Map([
+  ['POST /v1.0/card/instances/createAndDeliver', 'card.createAndDeliver'],
+  ['PUT /v1.0/card/instances', 'card.update'],
+  ['POST /v1.0/im/innerGroups/members/query', 'im.innerGroups.members.query'],
+]);
 
 export interface DingTalkCall { api: string; ok: boolean; code: string; body: Record<string, unknown>; at: number }
 
@@ -35,12 +45,14 @@ export class FakeDingTalkApi {
   readonly corpId = 'dingcorp0001';
   private readonly tokens = new Map<string, number>();
   private readonly users = new Map<string, FakeDingTalkUser>();
+  private readonly groups = new Map<string, FakeDingTalkGroup>();
   private readonly waiting = new Waiting('fake dingtalk');
   private server: Server | undefined;
   private base = '';
 
-  constructor(opts: { users?: FakeDingTalkUser[] } = {}) {
+  constructor(opts: { users?: FakeDingTalkUser[]; groups?: FakeDingTalkGroup[] } = {}) {
     for (const u of opts.users ?? []) this.users.set(u.userId, u);
+    for (const g of opts.groups ?? []) this.groups.set(g.conversationId, g);
   }
 
   get url(): string { return this.base; }
@@ -78,9 +90,10 @@ export class FakeDingTalkApi {
     if (key === 'POST /v1.0/oauth2/accessToken') return this.accessToken(res, body);
     if (key === 'POST /topapi/v2/user/get') return this.userGet(res, body, url.searchParams.get('access_token') ?? '');
     const token = req.headers['x-acs-dingtalk-access-token'];
-    const api = key === 'POST /v1.0/card/instances/createAndDeliver' ? 'card.createAndDeliver' : key === 'PUT /v1.0/card/instances' ? 'card.update' : 'unknown';
+    const api = API_BY_ROUTE.get(key) ?? 'unknown';
     if (api === 'unknown') return this.answer(res, api, 404, { code: 'NotFound', message: 'no such API' }, body);
     if (typeof token !== 'string' || !this.validToken(token)) return this.answer(res, api, 401, { code: 'InvalidAuthentication', message: 'token invalid' }, body);
+    if (api === 'im.innerGroups.members.query') return this.groupMembers(res, body);
     return api === 'card.createAndDeliver' ? this.createAndDeliver(res, body) : this.update(res, body);
   }
 
@@ -99,6 +112,19 @@ export class FakeDingTalkApi {
     if (!user) return this.answer(res, 'user.get', 200, { errcode: 60121, errmsg: '找不到该用户' }, body, '60121');
     const result = { userid: user.userId, name: 'n/a', ...(user.orgEmail ? { org_email: user.orgEmail } : {}), ...(user.email ? { email: user.email } : {}) };
     return this.answer(res, 'user.get', 200, { errcode: 0, errmsg: 'ok', result, request_id: randomUUID() }, body, '0');
+  }
+
+  /** Internal groups only; members in pages of `maxResults`, `nextToken` an offset as DingTalk's is opaque. */
+  private groupMembers(res: ServerResponse, body: Record<string, unknown>): void {
+    const api = 'im.innerGroups.members.query';
+    const group = typeof body.openConversationId === 'string' ? this.groups.get(body.openConversationId) : undefined;
+    const size = body.maxResults;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) return this.answer(res, api, 400, { code: 'InvalidParameter', message: 'maxResults required' }, body);
+    if (!group || !group.inner) return this.answer(res, api, 400, { code: 'InvalidParameter', message: 'not an internal group of this organisation' }, body);
+    const from = typeof body.nextToken === 'string' ? Number(body.nextToken) : 0;
+    const userIds = group.members.slice(from, from + size);
+    const more = from + size < group.members.length;
+    return this.answer(res, api, 200, { success: true, userIds, hasMore: more, ...(more ? { nextToken: String(from + size) } : {}) }, body);
   }
 
   private createAndDeliver(res: ServerResponse, body: Record<string, unknown>): void {

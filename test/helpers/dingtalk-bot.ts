@@ -24,7 +24,11 @@ export function userIdOf(e: Employee): string {
   return `dt${e.employeeId.replace(/\D/g, '')}`;
 }
 
-export interface DingTalkHarnessOptions { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides }
+export interface DingTalkHarnessOptions { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[] }
+
+/** An internal group (members readable) and a cross-organisation one (not). */
+export const INNER_GROUP = 'cidInnerGroup001';
+export const OTHER_ORG_GROUP = 'cidOtherOrgGroup01';
 
 export class DingTalkHarness {
   readonly fake: FakeDingTalkApi;
@@ -45,7 +49,11 @@ export class DingTalkHarness {
     const t0 = Date.now();
     this.clock = { now: () => new Date(WORKDAY + (Date.now() - t0)) };
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
-    this.fake = new FakeDingTalkApi({ users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email })) });
+    const inner = (opts.innerMembers ?? []).map((k) => userIdOf(this.employees[k]));
+    this.fake = new FakeDingTalkApi({
+      users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email })),
+      groups: [{ conversationId: INNER_GROUP, inner: true, members: inner }, { conversationId: OTHER_ORG_GROUP, inner: false, members: [] }],
+    });
   }
 
   async start(): Promise<this> {
@@ -99,11 +107,11 @@ export class DingTalkHarness {
     return { status: res.status, text: await res.text() };
   }
 
-  /** `text` typed by `key` in their 1:1 robot chat; resolves with the card custos delivered. */
-  async ask(key: DemoEmployeeKey | string, text: string): Promise<DeliveredCard> {
+  /** `text` typed by `key` in their 1:1 robot chat (or @mentioning the bot in `group`); resolves with the card custos delivered to them. */
+  async ask(key: DemoEmployeeKey | string, text: string, group?: string): Promise<DeliveredCard> {
     const userId = key in this.employees ? this.userId(key as DemoEmployeeKey) : key;
     const before = new Set(this.fake.cards.keys());
-    const res = await this.post(JSON.stringify(this.message(userId, text)));
+    const res = await this.post(JSON.stringify(this.message(userId, text, group ? { group } : {})));
     if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
     return this.fake.waitForCard((c) => c.space === `robot:${userId}` && !before.has(c.outTrackId));
   }
