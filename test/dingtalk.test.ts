@@ -12,8 +12,8 @@ import { loadDingTalkConfig } from '../bot/dingtalk/config.ts';
 import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
-import { signedHeaders } from './fakes/dingtalk.ts';
-import { cardFields, cardText, DingTalkHarness, INNER_GROUP, OTHER_ORG_GROUP } from './helpers/dingtalk-bot.ts';
+import { encryptedEvent, signedHeaders } from './fakes/dingtalk.ts';
+import { cardFields, cardText, DingTalkHarness, EVENT_AES_KEY, EVENT_TOKEN, INNER_GROUP, OTHER_ORG_GROUP } from './helpers/dingtalk-bot.ts';
 import { testRedis } from './helpers/services.ts';
 import { shownValue } from './helpers/shown-value.ts';
 
@@ -162,4 +162,32 @@ test.serial('an @mention in a group is answered in the asker\'s 1:1 chat, never 
     t.is(records.length, 1, kind);
   }
   t.deepEqual([...h.fake.cards.values()].filter((card) => card.space.startsWith('group:')), [], 'nothing posted into a group');
+});
+
+test.serial('user_leave_org offboards the bound employee: refused from the next lookup, audited; forged events change nothing', async (t) => {
+  const e = h.employees.marketingStaff;
+  const userId = h.userId('marketingStaff');
+  const event = { EventType: 'user_leave_org', TimeStamp: String(Date.now()), UserId: [userId], CorpId: h.fake.corpId };
+  const sealed = (o: Partial<Parameters<typeof encryptedEvent>[0]> = {}) => encryptedEvent({ token: EVENT_TOKEN, aesKey: EVENT_AES_KEY, ownerKey: h.fake.appKey, event, ...o });
+  const genuine = sealed();
+  const forged = [
+    sealed({ token: 'another-token' }), // bad signature
+    sealed({ ownerKey: 'dingotherapp0001' }), // meant for another app
+    sealed({ aesKey: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg' }), // undecryptable with our key
+    sealed({ timestamp: Date.now() - 3_700_000 }), sealed({ timestamp: Date.now() + 3_700_000 }),
+    { ...genuine, body: JSON.stringify({ encrypt: sealed({ event: { ...event, UserId: [h.userId('dpo')] } }).encrypt }) }, // another body
+    { ...genuine, query: genuine.query.replace(/nonce=\w+/, 'nonce=other1') },
+  ];
+  for (const f of forged) t.is((await h.event(f.query, f.body)).status, 401);
+  t.is((await h.directory.byId(e.employeeId))?.status, 'active', 'no forged event offboarded anyone');
+  const res = await h.event(genuine.query, genuine.body);
+  t.is(res.status, 200);
+  t.truthy(res.json.encrypt && res.json.msg_signature && res.json.timeStamp && res.json.nonce, 'the encrypted `success` DingTalk expects');
+  t.is((await h.directory.byId(e.employeeId))?.status, 'offboarded');
+  const records = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': e.employeeId });
+  t.is((records[0]!.actor as { platform: string }).platform, 'dingtalk');
+  t.is((await h.event(genuine.query, genuine.body)).status, 200, 'a redelivery is harmless');
+  const card = await h.ask('marketingStaff', 'C-000001');
+  t.is(cardText(card), tr(ErrorCode.EmployeeOffboarded, 'zh-CN', { contact: '#security-desk' }));
+  t.is((await h.directory.byId(h.employees.dpo.employeeId))?.status, 'active');
 });

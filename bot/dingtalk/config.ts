@@ -22,6 +22,8 @@ export interface DingTalkSettings {
   apiUrl: string;
   oapiUrl: string;
   httpPort: number;
+  /** The event subscription's token and EncodingAESKey (offboarding on `user_leave_org`); unset: /dingtalk/events is off. */
+  events: { token: string; aesKey: string } | undefined;
 }
 
 /** Whether plain `custos start` runs the DingTalk adapter (decided without loading it). */
@@ -43,6 +45,8 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9._-]{4,128}$/, 'DINGTALK_CARD_TEMPLATE_ID must be a card template id such as 3f1b…-….schema'),
   DINGTALK_API_URL: url('DINGTALK_API_URL', 'https://api.dingtalk.com').default('https://api.dingtalk.com'),
   DINGTALK_OAPI_URL: url('DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com').default('https://oapi.dingtalk.com'),
+  DINGTALK_EVENT_TOKEN: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'DINGTALK_EVENT_TOKEN must be the event subscription\'s token (Events & Callbacks → 加密 token)').optional(),
+  DINGTALK_EVENT_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, 'DINGTALK_EVENT_AES_KEY must be the event subscription\'s 43-character EncodingAESKey (Events & Callbacks → 加密 aes_key)').optional(),
   DINGTALK_HTTP_PORT: z.coerce.number({ error: 'DINGTALK_HTTP_PORT must be a port number (0-65535)' }).int().min(0).max(65535, 'DINGTALK_HTTP_PORT must be a port number (0-65535)').default(3002),
 });
 
@@ -51,8 +55,13 @@ export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTa
   const problems: string[] = [];
   const values: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('DINGTALK_') && v !== '') values[k] = v;
-  const secret = readSettingFile(env, 'DINGTALK_APP_SECRET', problems);
-  if (secret !== undefined) values.DINGTALK_APP_SECRET = secret;
+  for (const name of ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY']) {
+    const fromFile = readSettingFile(env, name, problems);
+    if (fromFile !== undefined) values[name] = fromFile;
+  }
+  if ((values.DINGTALK_EVENT_TOKEN === undefined) !== (values.DINGTALK_EVENT_AES_KEY === undefined)) {
+    problems.push('DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together; set both (offboarding events) or neither');
+  }
   const parsed = schema.safeParse(values);
   if (!parsed.success) zodProblems(parsed.error, problems);
   if (problems.length > 0 || !parsed.success) {
@@ -66,5 +75,6 @@ export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTa
     mode: r.DINGTALK_MODE, appKey: r.DINGTALK_APP_KEY, appSecret: r.DINGTALK_APP_SECRET, robotCode: r.DINGTALK_ROBOT_CODE ?? r.DINGTALK_APP_KEY,
     corpId: r.DINGTALK_CORP_ID, cardTemplateId: r.DINGTALK_CARD_TEMPLATE_ID,
     apiUrl: r.DINGTALK_API_URL.replace(/\/+$/, ''), oapiUrl: r.DINGTALK_OAPI_URL.replace(/\/+$/, ''), httpPort: r.DINGTALK_HTTP_PORT,
+    events: r.DINGTALK_EVENT_TOKEN && r.DINGTALK_EVENT_AES_KEY ? { token: r.DINGTALK_EVENT_TOKEN, aesKey: r.DINGTALK_EVENT_AES_KEY } : undefined,
   };
 }

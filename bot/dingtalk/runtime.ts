@@ -2,16 +2,18 @@
 // dingtalk`): the shared services (bot/runtime/services.ts: database, policy engine with grants, the
 // fail-closed audit producer, Redis, rate limit and detectors, the conversation layer, /metrics), the
 // Open API client (DINGTALK_API_URL / DINGTALK_OAPI_URL), and the verifying receiver on
-// POST /dingtalk/callback (plus /healthz, /readyz, /metrics) on DINGTALK_HTTP_PORT.
+// POST /dingtalk/callback, POST /dingtalk/events when the event subscription is configured (offboarding),
+// plus /healthz, /readyz and /metrics, on DINGTALK_HTTP_PORT.
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
-import { closeServer, createHttpServer, listen } from '../http/server.ts';
+import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
+import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
 import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
 import type { Redis } from 'ioredis';
@@ -52,10 +54,16 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const receiver = new DingTalkReceiver({
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
-    const server = createHttpServer({
-      routes: [services.metrics.route, { method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }],
-      readiness: services.readiness, logger,
-    });
+    const routes: Route[] = [services.metrics.route, { method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }];
+    if (settings.events) {
+      // Offboarding on `user_leave_org` (events.ts), when the event subscription is configured.
+      const events = new DingTalkEvents({
+        crypto: new EventCrypto(settings.events.token, settings.events.aesKey, settings.appKey),
+        directory: services.directory, offboarding: services.offboarding, logger, ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
+    }
+    const server = createHttpServer({ routes, readiness: services.readiness, logger });
     const address = await listen(server, config.http.host, settings.httpPort);
     services.onClose(() => closeServer(server));
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');

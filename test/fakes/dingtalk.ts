@@ -10,7 +10,7 @@
 //    imGroupOpenDeliverModel); updates only of cards that exist;
 //  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required.
 // It also signs robot callbacks as DingTalk does (`signedHeaders`), for the tests' driver.
-import { createHmac, randomUUID } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Waiting } from './waiting.ts';
@@ -213,4 +213,25 @@ export function robotMessage(o: { userId: string; conversationId: string; text: 
     sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=test',
     text: { content: o.text }, robotCode: o.robotCode, msgtype: 'text',
   };
+}
+
+/**
+ * An event-subscription request as DingTalk sends it (written here from DingTalk's description, apart
+ * from bot/dingtalk/events.ts, so the two are checked against each other): AES-256-CBC, key
+ * base64(aesKey + '='), IV its first 16 bytes, PKCS#7 to 32 bytes over random(16) ‖ length ‖ JSON ‖
+ * owner key; `msg_signature` = sha1 hex of the sorted [token, timestamp, nonce, encrypt].
+ */
+export function encryptedEvent(o: { token: string; aesKey: string; ownerKey: string; event: unknown; timestamp?: number; nonce?: string }): { query: string; body: string; encrypt: string } {
+  const key = Buffer.from(`${o.aesKey}=`, 'base64');
+  const json = Buffer.from(JSON.stringify(o.event), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(json.length);
+  const plain = Buffer.concat([randomBytes(16), len, json, Buffer.from(o.ownerKey, 'utf8')]);
+  const pad = 32 - (plain.length % 32);
+  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
+  const encrypt = Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+  const timestamp = String(o.timestamp ?? Date.now());
+  const nonce = o.nonce ?? randomBytes(6).toString('hex');
+  const signature = createHash('sha1').update([o.token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
+  return { query: `msg_signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, body: JSON.stringify({ encrypt }), encrypt };
 }

@@ -26,6 +26,9 @@ export function userIdOf(e: Employee): string {
 
 export interface DingTalkHarnessOptions { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[] }
 
+export const EVENT_TOKEN = 'custos-event-token';
+export const EVENT_AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
 /** An internal group (members readable) and a cross-organisation one (not). */
 export const INNER_GROUP = 'cidInnerGroup001';
 export const OTHER_ORG_GROUP = 'cidOtherOrgGroup01';
@@ -63,6 +66,7 @@ export class DingTalkHarness {
     const env = testEnv(this.db.name, this.prefix, {
       DINGTALK_APP_KEY: this.fake.appKey, DINGTALK_APP_SECRET: this.fake.appSecret, DINGTALK_CORP_ID: this.fake.corpId,
       DINGTALK_CARD_TEMPLATE_ID: this.fake.cardTemplateId, DINGTALK_API_URL: this.fake.url, DINGTALK_OAPI_URL: this.fake.url,
+      DINGTALK_EVENT_TOKEN: EVENT_TOKEN, DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
       DINGTALK_HTTP_PORT: '0', CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
     });
@@ -114,6 +118,12 @@ export class DingTalkHarness {
     const res = await this.post(JSON.stringify(this.message(userId, text, group ? { group } : {})));
     if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
     return this.fake.waitForCard((c) => c.space === `robot:${userId}` && !before.has(c.outTrackId));
+  }
+
+  /** POSTs an event-subscription request (query string and body as DingTalk sends them). */
+  async event(query: string, body: string): Promise<{ status: number; json: Record<string, string> }> {
+    const res = await fetch(`${this.bot.url}/dingtalk/events?${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, json: await res.json() as Record<string, string> };
   }
 
   async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
