@@ -10,6 +10,7 @@ import { t as tr } from '../bot/core/messages.ts';
 import { applyDecision } from '../bot/core/view.ts';
 import { loadDingTalkConfig } from '../bot/dingtalk/config.ts';
 import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
+import { DingTalkApi, DingTalkApiError } from '../bot/dingtalk/api.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { encryptedEvent, signedHeaders } from './fakes/dingtalk.ts';
@@ -190,4 +191,21 @@ test.serial('user_leave_org offboards the bound employee: refused from the next 
   const card = await h.ask('marketingStaff', 'C-000001');
   t.is(cardText(card), tr(ErrorCode.EmployeeOffboarded, 'zh-CN', { contact: '#security-desk' }));
   t.is((await h.directory.byId(h.employees.dpo.employeeId))?.status, 'active');
+});
+
+test.serial('the Open API client against the fake: cards updated in place by outTrackId; what DingTalk refuses is refused', async (t) => {
+  const api = new DingTalkApi(loadDingTalkConfig({
+    DINGTALK_APP_KEY: h.fake.appKey, DINGTALK_APP_SECRET: h.fake.appSecret, DINGTALK_CARD_TEMPLATE_ID: h.fake.cardTemplateId,
+    DINGTALK_API_URL: h.fake.url, DINGTALK_OAPI_URL: h.fake.url,
+  }));
+  const id = await api.deliverCard({ kind: 'robot', userId: h.userId('dpo') }, { title: 'a', tone: 'info' });
+  await api.updateCard(id, { title: 'b' });
+  t.deepEqual(h.fake.cards.get(id)!.params, { title: 'b', tone: 'info' }, 'updated by key, in place');
+  const refused = async (p: Promise<unknown>, code: string) => t.is((await t.throwsAsync(p, { instanceOf: DingTalkApiError }))!.code, code);
+  await refused(api.deliverCard({ kind: 'robot', userId: h.userId('dpo') }, { n: 1 as unknown as string }), 'InvalidParameter');
+  await refused(api.updateCard('custos-unknown', { title: 'c' }), 'InvalidParameter');
+  await refused(api.innerGroupMembers(OTHER_ORG_GROUP), 'InvalidParameter');
+  t.is(await api.userEmail('dtnobody'), null, '60121: not in the organisation');
+  const wrong = new DingTalkApi(loadDingTalkConfig({ DINGTALK_APP_KEY: h.fake.appKey, DINGTALK_APP_SECRET: 'x'.repeat(32), DINGTALK_CARD_TEMPLATE_ID: 't.schema', DINGTALK_API_URL: h.fake.url }));
+  await refused(wrong.accessToken(), 'invalidClientIdOrSecret');
 });
