@@ -294,5 +294,6 @@ export async function writeEmployee(directory: EmployeeStore, e: Employee): Prom
   if (e.managerId) set.managerId = e.managerId; else unset.managerId = 1;
   if (!e.chat.slack) unset['chat.slack'] = 1;
   if (!e.chat.lark) unset['chat.lark'] = 1;
+  if (!e.chat.dingtalk) unset['chat.dingtalk'] = 1;
   await directory.model.collection.updateOne({ employeeId: e.employeeId }, { $set: set, $unset: unset }, { upsert: true });
 }

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { streamConfigured } from '../../config-stream.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
+import { dingtalkConfigured } from '../../dingtalk/config.ts';
 import { chatPlatformConfigured } from '../../playground/component.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
@@ -35,11 +36,11 @@ const COMPONENTS: Component[] = [
     },
   },
   // A chat platform when configured, else the local playground (bot/playground/component.ts). Not when
-  // Lark alone is configured: the unauthenticated playground must never run beside a real deployment.
+  // Lark or DingTalk alone is configured: the unauthenticated playground must never run beside a real deployment.
   {
     name: 'bot',
     load: async (env) => (await import('../../playground/component.ts')).botComponent(env),
-    enabled: (env) => chatPlatformConfigured(env) || !larkConfigured(env),
+    enabled: (env) => chatPlatformConfigured(env) || !(larkConfigured(env) || dingtalkConfigured(env)),
   },
   // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
   {
@@ -49,6 +50,15 @@ const COMPONENTS: Component[] = [
       return { requires: LARK_CONFIG_SECTIONS, start: (config, logger) => startLarkBot(config, logger) };
     },
     enabled: larkConfigured,
+  },
+  // DingTalk, when DINGTALK_APP_KEY is set (its own DINGTALK_HTTP_PORT; settings in bot/dingtalk/config.ts).
+  {
+    name: 'dingtalk',
+    load: async () => {
+      const { DINGTALK_CONFIG_SECTIONS, startDingTalkBot } = await import('../../dingtalk/runtime.ts');
+      return { requires: DINGTALK_CONFIG_SECTIONS, start: (config, logger) => startDingTalkBot(config, logger) };
+    },
+    enabled: dingtalkConfigured,
   },
   // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
   {
@@ -86,7 +96,8 @@ Parts: worker (the audit chain writer: needs MONGODB_URI, REDIS_URL, CUSTOS_AUDI
 CUSTOS_AUDIT_SIGNING_KEY; plus the approval sweeper, exports and access reviews when Slack or Lark and
 the data keys are configured); bot (Slack when SLACK_BOT_TOKEN is set,
 else the local playground; also CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY; /healthz, /readyz and
-/metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT); stream (the audit
+/metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT); dingtalk (when
+DINGTALK_APP_KEY is set; its own DINGTALK_HTTP_PORT); stream (the audit
 stream to Splunk HEC, syslog and OTLP sinks and the checkpoint anchors, when CUSTOS_STREAM_SINKS or
 CUSTOS_STREAM_ANCHOR_FILE / _URL is set; needs MONGODB_URI). Without --only, the
 worker and every configured part run in this process. SIGTERM or Ctrl-C stops gracefully: in-flight

@@ -1,0 +1,117 @@
+// The DingTalk Open API calls the adapter makes, over fetch (the official @alicloud/dingtalk SDK is a
+// generated client of hundreds of endpoints; five small calls do not justify it):
+//  - POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn} (cached, renewed early);
+//  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {org_email, email, …}};
+//  - POST /v1.0/card/instances/createAndDeliver (an interactive card into a 1:1 robot chat or a group);
+//  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId);
+//  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule).
+// Errors become one DingTalkApiError with the API name and DingTalk's code, never its message text or
+// a request body (cards hold customer data).
+import { randomUUID } from 'node:crypto';
+import type { DingTalkSettings } from './config.ts';
+
+export class DingTalkApiError extends Error {
+  constructor(readonly api: string, readonly code: string, readonly httpStatus: number) {
+    super(`dingtalk ${api} failed with ${code} (HTTP ${httpStatus})`);
+    this.name = 'DingTalkApiError';
+  }
+}
+
+/** topapi/v2/user/get: 60121 "找不到该用户" (not in the organisation, or outside the app's range). */
+const USER_NOT_FOUND = '60121';
+const TOKEN_MARGIN_MS = 300_000;
+const TIMEOUT_MS = 10_000;
+const MEMBER_PAGE = 100;
+const MAX_MEMBER_PAGES = 50;
+
+/** A card's variables as the template reads them: DingTalk takes strings only. */
+export type CardParams = Record<string, string>;
+export type CardSpace = { kind: 'robot'; userId: string } | { kind: 'group'; conversationId: string };
+
+export class DingTalkApi {
+  private token: { value: string; until: number } | undefined;
+  private pendingToken: Promise<string> | undefined;
+
+  constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'>, private readonly now: () => number = Date.now) {}
+
+  /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
+  async userEmail(userId: string): Promise<string | null> {
+    const token = await this.accessToken();
+    const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get?access_token=${encodeURIComponent(token)}`, 'POST', { userid: userId, language: 'zh_CN' });
+    const code = String(body.errcode ?? '');
+    if (code === USER_NOT_FOUND) return null;
+    if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
+    const result = (body.result ?? {}) as { org_email?: unknown; email?: unknown };
+    const email = typeof result.org_email === 'string' && result.org_email ? result.org_email : result.email;
+    return typeof email === 'string' && email ? email : null;
+  }
+
+  /**
+   * Every member (userid) of an internal group, page by page. DingTalk answers this only for groups
+   * inside the organisation; for any other it fails, and the caller treats the group as the strictest kind.
+   */
+  async innerGroupMembers(conversationId: string): Promise<string[]> {
+    const members: string[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_MEMBER_PAGES; page++) {
+      const body = await this.call('im.innerGroups.members.query', `${this.s.apiUrl}/v1.0/im/innerGroups/members/query`, 'POST', {
+        openConversationId: conversationId, maxResults: MEMBER_PAGE, ...(nextToken ? { nextToken } : {}),
+      }, await this.accessToken());
+      members.push(...(Array.isArray(body.userIds) ? body.userIds.filter((u): u is string => typeof u === 'string') : []));
+      if (body.hasMore !== true || typeof body.nextToken !== 'string' || !body.nextToken) return members;
+      nextToken = body.nextToken;
+    }
+    // A group larger than we page through: refuse rather than decide on part of the audience.
+    throw new DingTalkApiError('im.innerGroups.members.query', 'too_many_members', 200);
+  }
+
+  /** Creates a card and delivers it; returns its outTrackId, the handle for updates. */
+  async deliverCard(space: CardSpace, params: CardParams): Promise<string> {
+    const outTrackId = `custos-${randomUUID()}`;
+    const where = space.kind === 'robot'
+      ? { openSpaceId: `dtv1.card//IM_ROBOT.${space.userId}`, imRobotOpenSpaceModel: { supportForward: false }, imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.s.robotCode } }
+      : { openSpaceId: `dtv1.card//IM_GROUP.${space.conversationId}`, imGroupOpenSpaceModel: { supportForward: false }, imGroupOpenDeliverModel: { robotCode: this.s.robotCode } };
+    const body = await this.call('card.createAndDeliver', `${this.s.apiUrl}/v1.0/card/instances/createAndDeliver`, 'POST', {
+      cardTemplateId: this.s.cardTemplateId, outTrackId, callbackType: 'HTTP', userIdType: 1,
+      cardData: { cardParamMap: params }, ...where,
+    }, await this.accessToken());
+    const results = ((body.result as { deliverResults?: { success?: boolean; errorMsg?: string }[] } | undefined)?.deliverResults) ?? [];
+    if (results.length === 0 || results.some((r) => r.success !== true)) throw new DingTalkApiError('card.createAndDeliver', 'not_delivered', 200);
+    return outTrackId;
+  }
+
+  /** Replaces the card's variables in place (everyone who sees the card sees the new data). */
+  async updateCard(outTrackId: string, params: CardParams): Promise<void> {
+    await this.call('card.update', `${this.s.apiUrl}/v1.0/card/instances`, 'PUT', {
+      outTrackId, cardData: { cardParamMap: params }, cardUpdateOptions: { updateCardDataByKey: true },
+    }, await this.accessToken());
+  }
+
+  /** The app's access token, shared by concurrent callers and renewed five minutes before it expires. */
+  async accessToken(): Promise<string> {
+    if (this.token && this.token.until > this.now()) return this.token.value;
+    this.pendingToken ??= this.fetchToken().finally(() => { this.pendingToken = undefined; });
+    return this.pendingToken;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const body = await this.call('oauth2.accessToken', `${this.s.apiUrl}/v1.0/oauth2/accessToken`, 'POST', { appKey: this.s.appKey, appSecret: this.s.appSecret });
+    if (typeof body.accessToken !== 'string' || typeof body.expireIn !== 'number') throw new DingTalkApiError('oauth2.accessToken', 'malformed', 200);
+    this.token = { value: body.accessToken, until: this.now() + body.expireIn * 1000 - TOKEN_MARGIN_MS };
+    return body.accessToken;
+  }
+
+  private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, token?: string): Promise<Record<string, unknown>> {
+    const res = await fetch(url, {
+      method, body: JSON.stringify(payload), signal: AbortSignal.timeout(TIMEOUT_MS),
+      headers: { 'content-type': 'application/json', ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
+    });
+    const body = await res.json().catch(() => ({})) as Record<string, unknown>;
+    // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.
+    if (!res.ok) {
+      if (res.status === 401 && token) this.token = undefined; // revoked or expired early: buy a new one next time
+      throw new DingTalkApiError(api, typeof body.code === 'string' ? body.code.slice(0, 64) : `http_${res.status}`, res.status);
+    }
+    return body;
+  }
+}

@@ -1,0 +1,80 @@
+// The DingTalk section of the configuration (DINGTALK_*), parsed with zod and reported with every
+// problem at once, as bot/config.ts does for the rest. Its own module so that adding the platform
+// touches no shared schema; `custos start` runs the adapter when DINGTALK_APP_KEY is set.
+import { z } from 'zod';
+import { readSettingFile, zodProblems } from '../config-env.ts';
+import { CustosError, ErrorCode } from '../core/errors.ts';
+
+export interface DingTalkSettings {
+  /** `http`: DingTalk POSTs robot messages to DINGTALK_HTTP_PORT; `stream`: not available yet (see README). */
+  mode: 'http';
+  /** The app's AppKey (Client ID); with the secret it buys the access token. */
+  appKey: string;
+  /** The app's AppSecret: signs every callback (`sign` header) and buys the access token. */
+  appSecret: string;
+  /** The robot's code (an internal app's robot has its AppKey as code). */
+  robotCode: string;
+  /** The organisation (corpId) the robot belongs to; callbacks naming another are refused. */
+  corpId: string | undefined;
+  /** The interactive card template (card builder) every reply is rendered into; see README: DingTalk. */
+  cardTemplateId: string;
+  /** https://api.dingtalk.com (tokens, cards) and https://oapi.dingtalk.com (contacts), or the tests' fake. */
+  apiUrl: string;
+  oapiUrl: string;
+  httpPort: number;
+  /** The event subscription's token and EncodingAESKey (offboarding on `user_leave_org`); unset: /dingtalk/events is off. */
+  events: { token: string; aesKey: string } | undefined;
+}
+
+/** Whether plain `custos start` runs the DingTalk adapter (decided without loading it). */
+export function dingtalkConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.DINGTALK_APP_KEY);
+}
+
+const url = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
+
+const schema = z.object({
+  DINGTALK_MODE: z.enum(['http'], { error: 'DINGTALK_MODE must be http (Stream mode is not available yet; see README: DingTalk)' }).default('http'),
+  DINGTALK_APP_KEY: z.string({ error: 'DINGTALK_APP_KEY is required; copy the AppKey (Client ID) from the app\'s Credentials page' })
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, 'DINGTALK_APP_KEY must be the AppKey (Client ID), such as dingxxxxxxxxxxxxxxxx'),
+  DINGTALK_APP_SECRET: z.string({ error: 'DINGTALK_APP_SECRET is required; copy the AppSecret (Client Secret) from the app\'s Credentials page' })
+    .min(16, 'DINGTALK_APP_SECRET looks too short; copy the AppSecret (Client Secret) from the app\'s Credentials page'),
+  DINGTALK_ROBOT_CODE: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'DINGTALK_ROBOT_CODE must be the robot\'s code (an internal app\'s robot uses its AppKey)').optional(),
+  DINGTALK_CORP_ID: z.string().regex(/^ding[A-Za-z0-9]{4,60}$/, 'DINGTALK_CORP_ID must be the organisation\'s CorpId (ding…)').optional(),
+  DINGTALK_CARD_TEMPLATE_ID: z.string({ error: 'DINGTALK_CARD_TEMPLATE_ID is required; publish the custos card template in the card builder and copy its id (…schema)' })
+    .regex(/^[A-Za-z0-9._-]{4,128}$/, 'DINGTALK_CARD_TEMPLATE_ID must be a card template id such as 3f1b…-….schema'),
+  DINGTALK_API_URL: url('DINGTALK_API_URL', 'https://api.dingtalk.com').default('https://api.dingtalk.com'),
+  DINGTALK_OAPI_URL: url('DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com').default('https://oapi.dingtalk.com'),
+  DINGTALK_EVENT_TOKEN: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'DINGTALK_EVENT_TOKEN must be the event subscription\'s token (Events & Callbacks → 加密 token)').optional(),
+  DINGTALK_EVENT_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, 'DINGTALK_EVENT_AES_KEY must be the event subscription\'s 43-character EncodingAESKey (Events & Callbacks → 加密 aes_key)').optional(),
+  DINGTALK_HTTP_PORT: z.coerce.number({ error: 'DINGTALK_HTTP_PORT must be a port number (0-65535)' }).int().min(0).max(65535, 'DINGTALK_HTTP_PORT must be a port number (0-65535)').default(3002),
+});
+
+/** Parses the DINGTALK_* settings; throws one CustosError(ConfigInvalid) listing every problem. */
+export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTalkSettings {
+  const problems: string[] = [];
+  const values: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('DINGTALK_') && v !== '') values[k] = v;
+  for (const name of ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY']) {
+    const fromFile = readSettingFile(env, name, problems);
+    if (fromFile !== undefined) values[name] = fromFile;
+  }
+  if ((values.DINGTALK_EVENT_TOKEN === undefined) !== (values.DINGTALK_EVENT_AES_KEY === undefined)) {
+    problems.push('DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together; set both (offboarding events) or neither');
+  }
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) zodProblems(parsed.error, problems);
+  if (problems.length > 0 || !parsed.success) {
+    const unique = [...new Set(problems)];
+    throw new CustosError(ErrorCode.ConfigInvalid,
+      `invalid DingTalk configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p}`).join('\n')}`,
+      { problems: unique });
+  }
+  const r = parsed.data;
+  return {
+    mode: r.DINGTALK_MODE, appKey: r.DINGTALK_APP_KEY, appSecret: r.DINGTALK_APP_SECRET, robotCode: r.DINGTALK_ROBOT_CODE ?? r.DINGTALK_APP_KEY,
+    corpId: r.DINGTALK_CORP_ID, cardTemplateId: r.DINGTALK_CARD_TEMPLATE_ID,
+    apiUrl: r.DINGTALK_API_URL.replace(/\/+$/, ''), oapiUrl: r.DINGTALK_OAPI_URL.replace(/\/+$/, ''), httpPort: r.DINGTALK_HTTP_PORT,
+    events: r.DINGTALK_EVENT_TOKEN && r.DINGTALK_EVENT_AES_KEY ? { token: r.DINGTALK_EVENT_TOKEN, aesKey: r.DINGTALK_EVENT_AES_KEY } : undefined,
+  };
+}

@@ -1,0 +1,103 @@
+// POST /dingtalk/callback: robot messages in HTTP mode. In this order, each failure a 401 that reaches
+// nothing else (no API call, no audit event, no job):
+//  1. the `timestamp` and `sign` headers are checked (verify.ts), before the body is read or parsed;
+//  2. the body is read (at most 64 KB) and must be a robot message for our robot (robotCode) in our
+//     organisation (corpId);
+//  3. the signature is bound to the body: DingTalk's signature covers only the timestamp, so the first
+//     body a signature arrives with is remembered for the window (Redis) and the same signature with
+//     another body is refused — a captured request cannot be altered. The same signature with the
+//     same body is a redelivery, passed on and dropped by its msgId.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+import type { DingTalkSettings } from './config.ts';
+import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
+import { verifySignature, WINDOW_MS } from './verify.ts';
+
+export const DINGTALK_CALLBACK_PATH = '/dingtalk/callback';
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Remembers which body a signature first came with. Fails closed: a Redis outage refuses callbacks. */
+export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
+
+export function redisLedger(redis: Redis, namespace: string): SignatureLedger {
+  // Twice the window on both sides: a signature stays bound for as long as it could still be accepted.
+  const ttl = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
+  return {
+    async bind(sign, bodyHash) {
+      try {
+        const key = `${namespace}:${sign}`;
+        if ((await redis.set(key, bodyHash, 'EX', ttl, 'NX')) === 'OK') return 'first';
+        return (await redis.get(key)) === bodyHash ? 'same' : 'other';
+      } catch {
+        return 'unavailable';
+      }
+    },
+  };
+}
+
+export interface DingTalkReceiverDeps {
+  settings: Pick<DingTalkSettings, 'appSecret' | 'robotCode' | 'corpId'>;
+  handlers: DingTalkHandlers;
+  ledger: SignatureLedger;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class DingTalkReceiver {
+  constructor(private readonly deps: DingTalkReceiverDeps) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+    const sign = header('sign');
+    const verdict = verifySignature({ timestamp: header('timestamp'), sign }, this.deps.settings.appSecret, (this.deps.now ?? Date.now)());
+    if (!verdict.ok) {
+      req.resume(); // discarded unread
+      return this.refuse(res, verdict.reason);
+    }
+    const raw = await readBody(req);
+    if (raw === undefined) return send(res, 413, { error: 'body too large' });
+    const message = parse(raw);
+    if (!message) return this.refuse(res, 'malformed_body');
+    const { robotCode, corpId } = this.deps.settings;
+    if (message.robotCode !== undefined && message.robotCode !== robotCode) return this.refuse(res, 'wrong_robot');
+    if (corpId && message.chatbotCorpId !== corpId) return this.refuse(res, 'wrong_corp');
+    // Last, so a refused request leaves nothing behind, not even a ledger entry.
+    const bound = await this.deps.ledger.bind(sign!, createHash('sha256').update(raw).digest('base64url'));
+    if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
+    await this.deps.handlers.message(message);
+    return send(res, 200, {});
+  }
+
+  private refuse(res: ServerResponse, reason: string): void {
+    this.deps.logger.warn({ reason }, 'dingtalk: callback refused');
+    send(res, 401, { error: 'unauthorized' });
+  }
+}
+
+function parse(raw: Buffer): RobotMessage | null {
+  try {
+    const r = RobotMessage.safeParse(JSON.parse(raw.toString('utf8')));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,87 @@
+// The DingTalk bot as a running component (`custos start` when DINGTALK_APP_KEY is set; `--only
+// dingtalk`): the shared services (bot/runtime/services.ts: database, policy engine with grants, the
+// fail-closed audit producer, Redis, rate limit and detectors, the conversation layer, /metrics), the
+// Open API client (DINGTALK_API_URL / DINGTALK_OAPI_URL), and the verifying receiver on
+// POST /dingtalk/callback, POST /dingtalk/events when the event subscription is configured (offboarding),
+// plus /healthz, /readyz and /metrics, on DINGTALK_HTTP_PORT.
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'mongoose';
+import type { Config } from '../config.ts';
+import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import type { EmployeeStore } from '../store/employee-store.ts';
+import { DingTalkApi } from './api.ts';
+import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
+import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
+import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
+import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
+import type { Redis } from 'ioredis';
+
+export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
+/** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
+const EVENT_TTL_SECONDS = 86_400;
+
+export interface DingTalkOverrides extends ServiceOverrides {
+  /** Wall-clock for the signature window (tests move it). */
+  now?: () => number;
+  onHandled?: (msgId: string) => void;
+}
+
+export interface RunningDingTalkBot {
+  url: string;
+  address: AddressInfo;
+  conn: Connection;
+  directory: EmployeeStore;
+  handlers: DingTalkHandlers;
+  close(): Promise<void>;
+}
+
+export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
+  const prefix = config.redis?.queuePrefix ?? 'custos';
+  const api = new DingTalkApi(settings, overrides.now);
+  // Anomaly alerts are logged here; a DingTalk security group is not wired yet (README: DingTalk).
+  const services = await buildServices(config, logger, overrides, () => ({
+    alert: async (a) => { logger.warn({ employeeId: a.employeeId, detector: a.detector, frozen: a.frozen }, 'dingtalk: security alert (logged only)'); },
+  }));
+  try {
+    const handlers = new DingTalkHandlers({
+      api, conversation: services.conversation, logger,
+      events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS),
+      ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
+    });
+    services.onClose(() => handlers.drain());
+    const receiver = new DingTalkReceiver({
+      settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
+    });
+    const routes: Route[] = [services.metrics.route, { method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }];
+    if (settings.events) {
+      // Offboarding on `user_leave_org` (events.ts), when the event subscription is configured.
+      const events = new DingTalkEvents({
+        crypto: new EventCrypto(settings.events.token, settings.events.aesKey, settings.appKey),
+        directory: services.directory, offboarding: services.offboarding, logger, ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
+    }
+    const server = createHttpServer({ routes, readiness: services.readiness, logger });
+    const address = await listen(server, config.http.host, settings.httpPort);
+    services.onClose(() => closeServer(server));
+    logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
+    return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, close: services.close };
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+}
+
+/**
+ * First delivery of a key within the TTL (`SET NX`). When Redis cannot answer the message is let through
+ * (a repeated reply is harmless; the audit gate still decides what is shown), unlike the signature
+ * ledger, which fails closed.
+ */
+function redisOnce(redis: Redis, namespace: string, ttlSeconds: number): OnceGuard {
+  return {
+    first: async (key) => (await redis.set(`${namespace}:${key}`, '1', 'EX', ttlSeconds, 'NX').catch(() => 'OK')) === 'OK',
+    forget: async (key) => { await redis.del(`${namespace}:${key}`).catch(() => undefined); },
+  };
+}

@@ -1,0 +1,237 @@
+// A local fake of the DingTalk Open API (node:http) for tests, serving both hosts the adapter uses
+// (api.dingtalk.com and oapi.dingtalk.com: tests point DINGTALK_API_URL and DINGTALK_OAPI_URL here).
+// It records every call and refuses what DingTalk refuses:
+//  - POST /v1.0/oauth2/accessToken: wrong appKey / appSecret → HTTP 400; tokens last `expireIn` 7200 s;
+//  - POST /topapi/v2/user/get?access_token=…: a bad token → errcode 40014, an unknown userid → 60121;
+//  - POST /v1.0/card/instances/createAndDeliver and PUT /v1.0/card/instances: the token in
+//    `x-acs-dingtalk-access-token` (else HTTP 401); the app's card template and robotCode; an
+//    outTrackId used once; `cardParamMap` values strings only; the open space id matching its deliver
+//    model (`dtv1.card//IM_ROBOT.<userId>` with imRobotOpenDeliverModel, `…IM_GROUP.<cid>` with
+//    imGroupOpenDeliverModel); updates only of cards that exist;
+//  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required.
+// It also signs robot callbacks as DingTalk does (`signedHeaders`), for the tests' driver.
+import { createCipheriv, createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Waiting } from './waiting.ts';
+
+export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string }
+
+/** A group chat: `inner` when it is an internal group of the organisation (members readable). */
+export interface FakeDingTalkGroup { conversationId: string; inner: boolean; members: string[] }
+
+const API_BY_ROUTE = new Map([
+  ['POST /v1.0/card/instances/createAndDeliver', 'card.createAndDeliver'],
+  ['PUT /v1.0/card/instances', 'card.update'],
+  ['POST /v1.0/im/innerGroups/members/query', 'im.innerGroups.members.query'],
+]);
+
+export interface DingTalkCall { api: string; ok: boolean; code: string; body: Record<string, unknown>; at: number }
+
+export interface DeliveredCard {
+  outTrackId: string;
+  /** `robot:<userId>` (a 1:1 robot chat) or `group:<conversationId>`. */
+  space: string;
+  params: Record<string, string>;
+  updates: Record<string, string>[];
+}
+
+export class FakeDingTalkApi {
+  readonly calls: DingTalkCall[] = [];
+  readonly cards = new Map<string, DeliveredCard>();
+  readonly appKey = 'dingtestappkey0001';
+  readonly appSecret = 'test-dingtalk-app-secret-0123456789';
+  readonly cardTemplateId = 'custos-test-template.schema';
+  readonly corpId = 'dingcorp0001';
+  private readonly tokens = new Map<string, number>();
+  private readonly users = new Map<string, FakeDingTalkUser>();
+  private readonly groups = new Map<string, FakeDingTalkGroup>();
+  private readonly waiting = new Waiting('fake dingtalk');
+  private server: Server | undefined;
+  private base = '';
+
+  constructor(opts: { users?: FakeDingTalkUser[]; groups?: FakeDingTalkGroup[] } = {}) {
+    for (const u of opts.users ?? []) this.users.set(u.userId, u);
+    for (const g of opts.groups ?? []) this.groups.set(g.conversationId, g);
+  }
+
+  get url(): string { return this.base; }
+  setUser(user: FakeDingTalkUser): void { this.users.set(user.userId, user); }
+  callsOf(api: string): DingTalkCall[] { return this.calls.filter((c) => c.api === api); }
+  cardsIn(space: string): DeliveredCard[] { return [...this.cards.values()].filter((c) => c.space === space); }
+
+  /** Waits (polling, ≥ 60 s) for a delivered card matching `pred`. */
+  async waitForCard(pred: (c: DeliveredCard) => boolean, timeoutMs = 60_000): Promise<DeliveredCard> {
+    await this.waiting.until(() => [...this.cards.values()].some(pred), timeoutMs, 'matching card');
+    return [...this.cards.values()].find(pred)!;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => { void this.route(req, res); });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.base);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse((await readAll(req)).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return this.answer(res, 'malformed', 400, { code: 'InvalidParameter', message: 'body is not JSON' }, {});
+    }
+    const key = `${req.method} ${url.pathname}`;
+    if (key === 'POST /v1.0/oauth2/accessToken') return this.accessToken(res, body);
+    if (key === 'POST /topapi/v2/user/get') return this.userGet(res, body, url.searchParams.get('access_token') ?? '');
+    const token = req.headers['x-acs-dingtalk-access-token'];
+    const api = API_BY_ROUTE.get(key) ?? 'unknown';
+    if (api === 'unknown') return this.answer(res, api, 404, { code: 'NotFound', message: 'no such API' }, body);
+    if (typeof token !== 'string' || !this.validToken(token)) return this.answer(res, api, 401, { code: 'InvalidAuthentication', message: 'token invalid' }, body);
+    if (api === 'im.innerGroups.members.query') return this.groupMembers(res, body);
+    return api === 'card.createAndDeliver' ? this.createAndDeliver(res, body) : this.update(res, body);
+  }
+
+  private accessToken(res: ServerResponse, body: Record<string, unknown>): void {
+    if (body.appKey !== this.appKey || body.appSecret !== this.appSecret) {
+      return this.answer(res, 'oauth2.accessToken', 400, { code: 'invalidClientIdOrSecret', message: 'wrong app key or secret' }, body);
+    }
+    const token = randomUUID().replace(/-/g, '');
+    this.tokens.set(token, Date.now() + 7_200_000);
+    return this.answer(res, 'oauth2.accessToken', 200, { accessToken: token, expireIn: 7200 }, body);
+  }
+
+  private userGet(res: ServerResponse, body: Record<string, unknown>, token: string): void {
+    if (!this.validToken(token)) return this.answer(res, 'user.get', 200, { errcode: 40014, errmsg: '不合法的access_token' }, body, '40014');
+    const user = typeof body.userid === 'string' ? this.users.get(body.userid) : undefined;
+    if (!user) return this.answer(res, 'user.get', 200, { errcode: 60121, errmsg: '找不到该用户' }, body, '60121');
+    const result = { userid: user.userId, name: 'n/a', ...(user.orgEmail ? { org_email: user.orgEmail } : {}), ...(user.email ? { email: user.email } : {}) };
+    return this.answer(res, 'user.get', 200, { errcode: 0, errmsg: 'ok', result, request_id: randomUUID() }, body, '0');
+  }
+
+  /** Internal groups only; members in pages of `maxResults`, `nextToken` an offset as DingTalk's is opaque. */
+  private groupMembers(res: ServerResponse, body: Record<string, unknown>): void {
+    const api = 'im.innerGroups.members.query';
+    const group = typeof body.openConversationId === 'string' ? this.groups.get(body.openConversationId) : undefined;
+    const size = body.maxResults;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) return this.answer(res, api, 400, { code: 'InvalidParameter', message: 'maxResults required' }, body);
+    if (!group || !group.inner) return this.answer(res, api, 400, { code: 'InvalidParameter', message: 'not an internal group of this organisation' }, body);
+    const from = typeof body.nextToken === 'string' ? Number(body.nextToken) : 0;
+    const userIds = group.members.slice(from, from + size);
+    const more = from + size < group.members.length;
+    return this.answer(res, api, 200, { success: true, userIds, hasMore: more, ...(more ? { nextToken: String(from + size) } : {}) }, body);
+  }
+
+  private createAndDeliver(res: ServerResponse, body: Record<string, unknown>): void {
+    const bad = (message: string) => this.answer(res, 'card.createAndDeliver', 400, { code: 'InvalidParameter', message }, body);
+    const outTrackId = body.outTrackId;
+    if (body.cardTemplateId !== this.cardTemplateId) return bad('cardTemplateId unknown');
+    if (typeof outTrackId !== 'string' || outTrackId.length === 0 || outTrackId.length > 200) return bad('outTrackId invalid');
+    if (this.cards.has(outTrackId)) return bad('outTrackId already used');
+    const params = paramMap(body.cardData);
+    if (!params) return bad('cardParamMap values must be strings');
+    const space = this.space(body);
+    if (!space) return bad('openSpaceId does not match its deliver model or robotCode');
+    this.cards.set(outTrackId, { outTrackId, space, params, updates: [] });
+    this.waiting.wake();
+    const [type, id] = space.split(':');
+    return this.answer(res, 'card.createAndDeliver', 200, {
+      success: true, result: { outTrackId, deliverResults: [{ spaceType: type === 'robot' ? 'IM_ROBOT' : 'IM_GROUP', spaceId: id, success: true, carrierId: randomUUID() }] },
+    }, body);
+  }
+
+  private update(res: ServerResponse, body: Record<string, unknown>): void {
+    const card = typeof body.outTrackId === 'string' ? this.cards.get(body.outTrackId) : undefined;
+    const params = paramMap(body.cardData);
+    if (!card || !params) return this.answer(res, 'card.update', 400, { code: 'InvalidParameter', message: card ? 'cardParamMap values must be strings' : 'card not found' }, body);
+    const byKey = (body.cardUpdateOptions as { updateCardDataByKey?: boolean } | undefined)?.updateCardDataByKey === true;
+    card.params = byKey ? { ...card.params, ...params } : params;
+    card.updates.push(params);
+    this.waiting.wake();
+    return this.answer(res, 'card.update', 200, { success: true, result: true }, body);
+  }
+
+  private space(body: Record<string, unknown>): string | null {
+    const id = typeof body.openSpaceId === 'string' ? body.openSpaceId : '';
+    const robot = /^dtv1\.card\/\/IM_ROBOT\.([A-Za-z0-9_$:-]{1,100})$/.exec(id);
+    const group = /^dtv1\.card\/\/IM_GROUP\.([A-Za-z0-9_$:+/=-]{1,200})$/.exec(id);
+    const robotModel = body.imRobotOpenDeliverModel as { spaceType?: string; robotCode?: string } | undefined;
+    const groupModel = body.imGroupOpenDeliverModel as { robotCode?: string } | undefined;
+    if (robot && robotModel?.spaceType === 'IM_ROBOT' && robotModel.robotCode === this.appKey) return `robot:${robot[1]}`;
+    if (group && groupModel?.robotCode === this.appKey) return `group:${group[1]}`;
+    return null;
+  }
+
+  private validToken(token: string): boolean {
+    const until = this.tokens.get(token);
+    return until !== undefined && until > Date.now();
+  }
+
+  private answer(res: ServerResponse, api: string, status: number, payload: unknown, body: Record<string, unknown>, code?: string): void {
+    this.calls.push({ api, ok: status === 200 && (code === undefined || code === '0'), code: code ?? String(status), body, at: Date.now() });
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(payload));
+  }
+}
+
+function paramMap(cardData: unknown): Record<string, string> | null {
+  const map = (cardData as { cardParamMap?: unknown } | undefined)?.cardParamMap;
+  if (!map || typeof map !== 'object' || Array.isArray(map)) return null;
+  const entries = Object.entries(map as Record<string, unknown>);
+  return entries.every(([, v]) => typeof v === 'string') ? Object.fromEntries(entries) as Record<string, string> : null;
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** DingTalk's callback headers: `timestamp` (ms) and `sign` = base64(HMAC-SHA256(secret, `${timestamp}\n${secret}`)). */
+export function signedHeaders(secret: string, timestamp = Date.now()): { timestamp: string; sign: string } {
+  const ts = String(timestamp);
+  return { timestamp: ts, sign: createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64') };
+}
+
+/** A robot text message as DingTalk delivers it (receive-message payload). */
+export function robotMessage(o: { userId: string; conversationId: string; text: string; group?: boolean; msgId?: string; robotCode: string; corpId: string }): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    conversationId: o.conversationId,
+    atUsers: o.group ? [{ dingtalkId: '$:LWCP_v1:$bot', staffId: '' }] : [],
+    chatbotCorpId: o.corpId, chatbotUserId: '$:LWCP_v1:$bot',
+    msgId: o.msgId ?? `msg${randomUUID().replace(/-/g, '')}`,
+    senderNick: '测试', isAdmin: false, senderStaffId: o.userId,
+    sessionWebhookExpiredTime: now + 5_400_000, createAt: now, senderCorpId: o.corpId,
+    conversationType: o.group ? '2' : '1', senderId: `$:LWCP_v1:$${o.userId}`,
+    ...(o.group ? { conversationTitle: '测试群', isInAtList: true } : {}),
+    sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=test',
+    text: { content: o.text }, robotCode: o.robotCode, msgtype: 'text',
+  };
+}
+
+/**
+ * An event-subscription request as DingTalk sends it (written here from DingTalk's description, apart
+ * from bot/dingtalk/events.ts, so the two are checked against each other): AES-256-CBC, key
+ * base64(aesKey + '='), IV its first 16 bytes, PKCS#7 to 32 bytes over random(16) ‖ length ‖ JSON ‖
+ * owner key; `msg_signature` = sha1 hex of the sorted [token, timestamp, nonce, encrypt].
+ */
+export function encryptedEvent(o: { token: string; aesKey: string; ownerKey: string; event: unknown; timestamp?: number; nonce?: string }): { query: string; body: string; encrypt: string } {
+  const key = Buffer.from(`${o.aesKey}=`, 'base64');
+  const json = Buffer.from(JSON.stringify(o.event), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(json.length);
+  const plain = Buffer.concat([randomBytes(16), len, json, Buffer.from(o.ownerKey, 'utf8')]);
+  const pad = 32 - (plain.length % 32);
+  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
+  const encrypt = Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+  const timestamp = String(o.timestamp ?? Date.now());
+  const nonce = o.nonce ?? randomBytes(6).toString('hex');
+  const signature = createHash('sha1').update([o.token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
+  return { query: `msg_signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, body: JSON.stringify({ encrypt }), encrypt };
+}

@@ -1,0 +1,147 @@
+// A whole DingTalk bot for one test file: the demo company seeded into this file's database, demo
+// employees bound to DingTalk userids (except the ones a test wants unbound, found by the contact
+// API's e-mail), the fake DingTalk Open API, the audit worker, and the real bot on an ephemeral port.
+// Robot messages are signed as DingTalk signs them and POSTed to custos's real callback endpoint.
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../bot/config.ts';
+import type { Employee } from '../../bot/core/domain.ts';
+import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
+import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
+import { createLogger, type Logger } from '../../bot/logger.ts';
+import { FieldCipher } from '../../bot/store/crypto.ts';
+import { CustomerStore } from '../../bot/store/customer-store.ts';
+import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { EmployeeStore } from '../../bot/store/employee-store.ts';
+import { seedDemo } from '../../bot/store/seed.ts';
+import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
+import { FakeDingTalkApi, robotMessage, signedHeaders, type DeliveredCard } from '../fakes/dingtalk.ts';
+import { dropPrefix, testDatabase, testEnv, uniqueName } from './services.ts';
+
+/** A Tuesday, 10:30 in Shanghai: inside every demo employee's working hours. */
+const WORKDAY = Date.parse('2026-06-30T02:30:00Z');
+
+export function userIdOf(e: Employee): string {
+  return `dt${e.employeeId.replace(/\D/g, '')}`;
+}
+
+export interface DingTalkHarnessOptions { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[] }
+
+export const EVENT_TOKEN = 'custos-event-token';
+export const EVENT_AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+/** An internal group (members readable) and a cross-organisation one (not). */
+export const INNER_GROUP = 'cidInnerGroup001';
+export const OTHER_ORG_GROUP = 'cidOtherOrgGroup01';
+
+export class DingTalkHarness {
+  readonly fake: FakeDingTalkApi;
+  readonly employees = demoEmployees();
+  readonly logLines: string[] = [];
+  readonly logger: Logger;
+  readonly handled: string[] = [];
+  readonly clock: { now(): Date };
+  config!: Config;
+  bot!: RunningDingTalkBot;
+  customers!: CustomerStore;
+  directory!: EmployeeStore;
+  prefix = '';
+  private workers: RunningWorkers | undefined;
+  private db!: Awaited<ReturnType<typeof testDatabase>>;
+
+  constructor(private readonly file: string, private readonly opts: DingTalkHarnessOptions = {}) {
+    const t0 = Date.now();
+    this.clock = { now: () => new Date(WORKDAY + (Date.now() - t0)) };
+    this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
+    const inner = (opts.innerMembers ?? []).map((k) => userIdOf(this.employees[k]));
+    this.fake = new FakeDingTalkApi({
+      users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email })),
+      groups: [{ conversationId: INNER_GROUP, inner: true, members: inner }, { conversationId: OTHER_ORG_GROUP, inner: false, members: [] }],
+    });
+  }
+
+  async start(): Promise<this> {
+    this.db = await testDatabase(this.file);
+    this.prefix = uniqueName(this.file, 'prefix');
+    await this.fake.start();
+    const env = testEnv(this.db.name, this.prefix, {
+      DINGTALK_APP_KEY: this.fake.appKey, DINGTALK_APP_SECRET: this.fake.appSecret, DINGTALK_CORP_ID: this.fake.corpId,
+      DINGTALK_CARD_TEMPLATE_ID: this.fake.cardTemplateId, DINGTALK_API_URL: this.fake.url, DINGTALK_OAPI_URL: this.fake.url,
+      DINGTALK_EVENT_TOKEN: EVENT_TOKEN, DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
+      DINGTALK_HTTP_PORT: '0', CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
+      CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
+    });
+    this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
+    const cipher = new FieldCipher(this.config.crypto!);
+    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 120, seed: 'dingtalk-tests' });
+    this.customers = new CustomerStore(this.db.conn, cipher);
+    this.directory = new EmployeeStore(this.db.conn);
+    const unbound = new Set(this.opts.unbound ?? []);
+    await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
+      .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'dingtalk', userIdOf(e))));
+    this.workers = await startWorkers(this.config, this.logger, this.clock);
+    this.bot = await startDingTalkBot(this.config, this.logger, {
+      clock: this.clock, onHandled: (id) => this.handled.push(id), ...this.opts.overrides,
+    }, loadDingTalkConfig(env));
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await this.bot?.close().catch(() => undefined);
+    await this.workers?.close().catch(() => undefined);
+    await this.fake.stop();
+    await this.db?.drop();
+    if (this.prefix) await dropPrefix(this.prefix);
+  }
+
+  get callbackUrl(): string { return `${this.bot.url}/dingtalk/callback`; }
+  get conn() { return this.db.conn; }
+  userId(key: DemoEmployeeKey): string { return userIdOf(this.employees[key]); }
+
+  /** A robot message from `userId` (1:1 unless `group`), as DingTalk would send it. */
+  message(userId: string, text: string, o: { group?: string; msgId?: string } = {}): Record<string, unknown> {
+    return robotMessage({
+      userId, text, conversationId: o.group ?? `cid-dm-${userId}`, robotCode: this.fake.appKey, corpId: this.fake.corpId,
+      ...(o.group ? { group: true } : {}), ...(o.msgId ? { msgId: o.msgId } : {}),
+    });
+  }
+
+  /** POSTs `body` with the given headers (default: signed now with the app secret). */
+  async post(body: string, headers: Record<string, string> = signedHeaders(this.fake.appSecret)): Promise<{ status: number; text: string }> {
+    const res = await fetch(this.callbackUrl, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** `text` typed by `key` in their 1:1 robot chat (or @mentioning the bot in `group`); resolves with the card custos delivered to them. */
+  async ask(key: DemoEmployeeKey | string, text: string, group?: string): Promise<DeliveredCard> {
+    const userId = key in this.employees ? this.userId(key as DemoEmployeeKey) : key;
+    const before = new Set(this.fake.cards.keys());
+    const res = await this.post(JSON.stringify(this.message(userId, text, group ? { group } : {})));
+    if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
+    return this.fake.waitForCard((c) => c.space === `robot:${userId}` && !before.has(c.outTrackId));
+  }
+
+  /** POSTs an event-subscription request (query string and body as DingTalk sends them). */
+  async event(query: string, body: string): Promise<{ status: number; json: Record<string, string> }> {
+    const res = await fetch(`${this.bot.url}/dingtalk/events?${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, json: await res.json() as Record<string, string> };
+  }
+
+  async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const docs = await this.db.conn.collection('audit_events').find(filter).sort({ seq: 1 }).toArray();
+      if (docs.length >= atLeast || Date.now() > until) return docs as Record<string, unknown>[];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** The card's fields as `label → value` (what the reader sees). */
+export function cardFields(card: DeliveredCard): Map<string, string> {
+  return new Map((JSON.parse(card.params.fields ?? '[]') as { label: string; value: string }[]).map((f) => [f.label, f.value]));
+}
+
+/** The card's title, lines and footer as one text. */
+export function cardText(card: DeliveredCard): string {
+  return [card.params.title, ...(JSON.parse(card.params.lines ?? '[]') as string[]), card.params.footer].filter(Boolean).join('\n');
+}
