@@ -26,7 +26,7 @@ export interface CustomerReader {
   stream(scope: ScopeFilter): AsyncIterable<Customer>;
 }
 
-export type ChatPlatform = 'slack' | 'lark';
+export type ChatPlatform = 'slack' | 'lark' | 'wecom';
 
 export interface EmployeeDirectory {
   byId(employeeId: string): Promise<Employee | null>;

@@ -28,6 +28,7 @@ export function fromEmployeeDoc(doc: EmployeeDoc): Employee {
   if (doc.managerId) e.managerId = doc.managerId;
   if (doc.chat?.slack) e.chat.slack = doc.chat.slack;
   if (doc.chat?.lark) e.chat.lark = doc.chat.lark;
+  if (doc.chat?.wecom) e.chat.wecom = doc.chat.wecom;
   return e;
 }
 
@@ -37,6 +38,7 @@ function employeeDigest(e: Employee): string {
   for (const f of IMPORTED_FIELDS) picked[f] = f === 'email' ? e.email.toLowerCase() : e[f];
   if (e.chat.slack) picked.slack = e.chat.slack;
   if (e.chat.lark) picked.lark = e.chat.lark;
+  if (e.chat.wecom) picked.wecom = e.chat.wecom;
   return createHash('sha256').update(canonicalJson(picked)).digest('base64url');
 }
 
@@ -91,7 +93,7 @@ export class EmployeeStore implements EmployeeDirectory {
   }
 
   async unbindChat(employeeId: string, whileStatus: EmployeeStatus): Promise<void> {
-    await this.model.updateOne({ employeeId, status: whileStatus }, { $unset: { 'chat.slack': 1, 'chat.lark': 1 } });
+    await this.model.updateOne({ employeeId, status: whileStatus }, { $unset: { 'chat.slack': 1, 'chat.lark': 1, 'chat.wecom': 1 } });
   }
 
   /** Every employee (the directory is small), sorted by id. */
@@ -126,6 +128,7 @@ export class EmployeeStore implements EmployeeDirectory {
       }
       if (e.chat.slack) set['chat.slack'] = e.chat.slack;
       if (e.chat.lark) set['chat.lark'] = e.chat.lark;
+      if (e.chat.wecom) set['chat.wecom'] = e.chat.wecom;
       // On insert the upsert takes employeeId from the equality filter.
       const update: Record<string, unknown> = { $set: set };
       if (Object.keys(unset).length > 0) update.$unset = unset;
