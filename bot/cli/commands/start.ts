@@ -25,6 +25,7 @@ interface Component {
 }
 
 const larkConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.LARK_APP_ID);
+const wecomConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.WECOM_CORP_ID);
 
 const COMPONENTS: Component[] = [
   {
@@ -39,7 +40,7 @@ const COMPONENTS: Component[] = [
   {
     name: 'bot',
     load: async (env) => (await import('../../playground/component.ts')).botComponent(env),
-    enabled: (env) => chatPlatformConfigured(env) || !larkConfigured(env),
+    enabled: (env) => chatPlatformConfigured(env) || !(larkConfigured(env) || wecomConfigured(env)),
   },
   // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
   {
@@ -49,6 +50,16 @@ const COMPONENTS: Component[] = [
       return { requires: LARK_CONFIG_SECTIONS, start: (config, logger) => startLarkBot(config, logger) };
     },
     enabled: larkConfigured,
+  },
+  // WeCom (企业微信), when WECOM_CORP_ID is set (its own port, WECOM_HTTP_PORT); its section is its own (bot/wecom/config.ts).
+  {
+    name: 'wecom',
+    load: async () => {
+      const { WECOM_CONFIG_SECTIONS, startWeComBot } = await import('../../wecom/runtime.ts');
+      const { loadWeComConfig } = await import('../../wecom/config.ts');
+      return { requires: WECOM_CONFIG_SECTIONS, start: (config, logger) => startWeComBot(config, loadWeComConfig(process.env), logger) };
+    },
+    enabled: wecomConfigured,
   },
   // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
   {
