@@ -23,6 +23,7 @@ export interface WeComReceiverDeps {
   agentId: number;
   logger: Logger;
   now?: () => number;
+  onHandlerCall?: (msgType: string) => void;
 }
 
 const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true, processEntities: false, trimValues: false });
@@ -51,6 +52,7 @@ export class WeComReceiver {
     // Another application's callback (a shared URL, a misconfiguration): not ours to act on.
     if (fields.AgentID && fields.AgentID !== String(this.deps.agentId)) return send(res, 200, '');
     try {
+      this.deps.onHandlerCall?.(fields.MsgType ?? '');
       await this.deps.handlers.handle(fields);
       return send(res, 200, '');
     } catch (err) {

@@ -25,6 +25,8 @@ export const WECOM_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as co
 export interface WeComOverrides extends ServiceOverrides {
   /** Wall-clock for the timestamp window (tests move it). */
   now?: () => number;
+  /** Observes every callback that passed verification, by MsgType (tests count them). */
+  onHandlerCall?: (msgType: string) => void;
 }
 
 export interface RunningWeComBot {
@@ -53,6 +55,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     const receiver = new WeComReceiver({
       verifier: new WeComVerifier(settings), handlers, corpId: settings.corpId, agentId: settings.agentId, logger,
       ...(overrides.now ? { now: overrides.now } : {}),
+      ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
     const routes: Route[] = [
       metrics.route,

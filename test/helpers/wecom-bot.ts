@@ -30,6 +30,7 @@ export class WeComHarness {
   readonly fake: FakeWeComApi;
   readonly employees = demoEmployees();
   readonly logLines: string[] = [];
+  readonly handlerCalls: string[] = [];
   readonly logger: Logger;
   readonly aesKey = randomBytes(32).toString('base64').slice(0, 43);
   readonly clock: { now(): Date };
@@ -68,7 +69,7 @@ export class WeComHarness {
     await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
       .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'wecom', userIdOf(e))));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
-    this.bot = await startWeComBot(this.config, loadWeComConfig(env), this.logger, { clock: this.clock, ...this.opts.overrides });
+    this.bot = await startWeComBot(this.config, loadWeComConfig(env), this.logger, { clock: this.clock, onHandlerCall: (k) => this.handlerCalls.push(k), ...this.opts.overrides });
     this.driver = new WeComCallbackDriver({ url: `${this.bot.url}/wecom/callback`, token: WECOM_TOKEN, aesKey: this.aesKey, corpId: this.fake.corpId, agentId: this.fake.agentId });
     return this;
   }
