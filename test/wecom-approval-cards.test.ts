@@ -88,3 +88,12 @@ test.serial('a click older than 72 hours or no click at all: the outcome arrives
   t.is(fake.apiCalls('message/update_template_card').length, updates + 1, 'no code, no update attempt');
   t.true(fake.messages.at(-1)!.text!.endsWith('已撤回'));
 });
+
+test.serial('an expired access token (42001) is fetched again once and the message still goes out', async (t) => {
+  const tokens = fake.apiCalls('gettoken').length;
+  fake.expireTokens();
+  await notifier.tell(approver, '授权即将到期');
+  t.is(fake.apiCalls('gettoken').length, tokens + 1);
+  t.deepEqual(fake.calls.slice(-3).map((c) => [c.api, c.errcode]), [['message/send', 42001], ['gettoken', 0], ['message/send', 0]]);
+  t.is(fake.messages.at(-1)!.text, '授权即将到期');
+});
