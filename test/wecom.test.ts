@@ -147,3 +147,12 @@ test.serial('update_user with Status 5 (left the company) offboards; other updat
   await h.driver.send({ MsgType: 'event', Event: 'change_contact', ChangeType: 'update_user', UserID: h.userId('financeClerk'), Status: '5', FromUserName: 'sys', CreateTime: String(Number(at) + 1), AgentID: '' });
   t.is((await h.directory.byId(e.employeeId))!.status, 'offboarded');
 });
+
+test('the employee import carries WeCom bindings (`chat.wecom`), for apps WeCom gives no e-mail', async (t) => {
+  const { parseEmployeeRow } = await import('../bot/store/import-schemas.ts');
+  const e = h.employees.supportAgent;
+  const row = { employeeId: e.employeeId, email: e.email, name: e.name, department: e.department, roles: e.roles.join(';'), region: e.region, timezone: e.timezone, 'chat.wecom': 'zhangwei' };
+  const parsed = parseEmployeeRow(row);
+  if (!parsed.ok) return t.fail(JSON.stringify(parsed.problems));
+  t.is(parsed.value.chat.wecom, 'zhangwei');
+});
