@@ -101,7 +101,7 @@ export class TurnPeople {
   private chatPlatform(): ChatPlatform | null {
     if (this.port.identity === 'picked') return null;
     const p = this.turn.platform;
-    if (p === 'slack' || p === 'lark' || p === 'dingtalk') return p;
+    if (p === 'slack' || p === 'lark' || p === 'dingtalk' || p === 'wecom') return p;
     throw new CustosError(ErrorCode.Internal, 'no chat identity binding for this platform', { platform: p });
   }
 }

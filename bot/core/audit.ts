@@ -28,7 +28,7 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_PLATFORMS = ['slack', 'lark', 'dingtalk', 'playground', 'cli', 'system', 'scim'] as const;
+export const AUDIT_PLATFORMS = ['slack', 'lark', 'dingtalk', 'playground', 'cli', 'system', 'scim', 'wecom'] as const;
 export type AuditPlatform = (typeof AUDIT_PLATFORMS)[number];
 
 export const AUDIT_QUERY_KINDS = ['id', 'phone', 'email', 'idNumber', 'text', 'segment', 'audit'] as const;

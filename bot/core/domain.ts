@@ -113,7 +113,7 @@ export interface Customer {
   disputes?: string[];
 }
 
-export interface ChatIdentities { slack?: string; lark?: string; dingtalk?: string }
+export interface ChatIdentities { slack?: string; lark?: string; dingtalk?: string; wecom?: string }
 
 export interface Employee {
   employeeId: string; // E-0001

@@ -11,7 +11,7 @@ import { newEventId } from './audit-event.ts';
 import type { Clock, EmployeeDirectory } from './ports.ts';
 import type { AccessRevoker } from './security/guard.ts';
 
-export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'dingtalk' | 'admin' | 'scim';
+export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'dingtalk' | 'wecom' | 'admin' | 'scim';
 
 export interface OffboardingDeps {
   directory: EmployeeDirectory;
@@ -68,7 +68,7 @@ export class OffboardingService {
 
   private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string, action: AuditAction = 'admin.offboard'): Promise<void> {
     const now = this.deps.clock.now();
-    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'dingtalk' ? 'dingtalk' : route === 'import' ? 'cli' : route === 'scim' ? 'scim' : 'system';
+    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'dingtalk' ? 'dingtalk' : route === 'wecom' ? 'wecom' : route === 'import' ? 'cli' : route === 'scim' ? 'scim' : 'system';
     const event: AuditEventInput = {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: null, platform, ...(platformUserId ? { platformUserId } : {}) },

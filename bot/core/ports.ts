@@ -26,7 +26,7 @@ export interface CustomerReader {
   stream(scope: ScopeFilter): AsyncIterable<Customer>;
 }
 
-export type ChatPlatform = 'slack' | 'lark' | 'dingtalk';
+export type ChatPlatform = 'slack' | 'lark' | 'dingtalk' | 'wecom';
 
 export interface EmployeeDirectory {
   byId(employeeId: string): Promise<Employee | null>;

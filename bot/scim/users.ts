@@ -295,5 +295,6 @@ export async function writeEmployee(directory: EmployeeStore, e: Employee): Prom
   if (!e.chat.slack) unset['chat.slack'] = 1;
   if (!e.chat.lark) unset['chat.lark'] = 1;
   if (!e.chat.dingtalk) unset['chat.dingtalk'] = 1;
+  if (!e.chat.wecom) unset['chat.wecom'] = 1;
   await directory.model.collection.updateOne({ employeeId: e.employeeId }, { $set: set, $unset: unset }, { upsert: true });
 }

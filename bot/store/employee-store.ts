@@ -29,6 +29,7 @@ export function fromEmployeeDoc(doc: EmployeeDoc): Employee {
   if (doc.chat?.slack) e.chat.slack = doc.chat.slack;
   if (doc.chat?.lark) e.chat.lark = doc.chat.lark;
   if (doc.chat?.dingtalk) e.chat.dingtalk = doc.chat.dingtalk;
+  if (doc.chat?.wecom) e.chat.wecom = doc.chat.wecom;
   return e;
 }
 
@@ -39,6 +40,7 @@ function employeeDigest(e: Employee): string {
   if (e.chat.slack) picked.slack = e.chat.slack;
   if (e.chat.lark) picked.lark = e.chat.lark;
   if (e.chat.dingtalk) picked.dingtalk = e.chat.dingtalk;
+  if (e.chat.wecom) picked.wecom = e.chat.wecom;
   return createHash('sha256').update(canonicalJson(picked)).digest('base64url');
 }
 
@@ -93,7 +95,7 @@ export class EmployeeStore implements EmployeeDirectory {
   }
 
   async unbindChat(employeeId: string, whileStatus: EmployeeStatus): Promise<void> {
-    await this.model.updateOne({ employeeId, status: whileStatus }, { $unset: { 'chat.slack': 1, 'chat.lark': 1, 'chat.dingtalk': 1 } });
+    await this.model.updateOne({ employeeId, status: whileStatus }, { $unset: { 'chat.slack': 1, 'chat.lark': 1, 'chat.dingtalk': 1, 'chat.wecom': 1 } });
   }
 
   /** Every employee (the directory is small), sorted by id. */
@@ -129,6 +131,7 @@ export class EmployeeStore implements EmployeeDirectory {
       if (e.chat.slack) set['chat.slack'] = e.chat.slack;
       if (e.chat.lark) set['chat.lark'] = e.chat.lark;
       if (e.chat.dingtalk) set['chat.dingtalk'] = e.chat.dingtalk;
+      if (e.chat.wecom) set['chat.wecom'] = e.chat.wecom;
       // On insert the upsert takes employeeId from the equality filter.
       const update: Record<string, unknown> = { $set: set };
       if (Object.keys(unset).length > 0) update.$unset = unset;

@@ -7,7 +7,7 @@
 //   - structured columns (followUps, contracts) hold a JSON array: `[{"at":"2026-04-20T02:00:00Z","by":"E-0012","note":"…"}]`;
 //   - dates are ISO 8601 (`2026-05-01` or `2026-05-01T08:00:00Z`); birthDate is `YYYY-MM-DD`;
 //   - booleans (external) are true/false, yes/no or 1/0;
-//   - employee chat ids are the columns `chat.slack` and `chat.lark` (JSON Lines: `"chat":{"slack":"U…"}`).
+//   - employee chat ids are the columns `chat.slack`, `chat.lark` and `chat.wecom` (JSON Lines: `"chat":{"slack":"U…"}`).
 // Reasons never repeat the offending value: import files hold personal data and reasons reach logs.
 import { z } from 'zod';
 import {
@@ -21,7 +21,7 @@ export const LIST_SEPARATOR = ';';
 export const CUSTOMER_COLUMNS: readonly string[] = ['customerId', ...CUSTOMER_FIELDS];
 export const EMPLOYEE_COLUMNS: readonly string[] = [
   'employeeId', 'email', 'name', 'department', 'roles', 'managerId', 'region', 'timezone', 'locale', 'status', 'external',
-  'chat.slack', 'chat.lark',
+  'chat.slack', 'chat.lark', 'chat.wecom',
 ];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v === null ? undefined : v);
@@ -160,14 +160,14 @@ export const employeeRowSchema = z.strictObject({
   locale: z.preprocess((v) => blankToUndefined(v) ?? 'zh-CN', z.enum(['zh-CN', 'en'], { error: 'must be zh-CN or en' })),
   status: z.preprocess((v) => blankToUndefined(v) ?? 'active', z.enum(EMPLOYEE_STATUSES, { error: `must be one of: ${EMPLOYEE_STATUSES.join(', ')}` })),
   external: z.preprocess((v) => blankToUndefined(v) ?? false, boolean),
-  chat: z.strictObject({ slack: optText(64), lark: optText(128) }).optional(),
+  chat: z.strictObject({ slack: optText(64), lark: optText(128), wecom: optText(64) }).optional(),
 }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined) });
 
 /** CSV rows name chat ids `chat.slack` / `chat.lark`; the schema wants them nested. */
 export function nestChatColumns(row: Record<string, unknown>): Record<string, unknown> {
-  if (!('chat.slack' in row) && !('chat.lark' in row)) return row;
-  const { 'chat.slack': slack, 'chat.lark': lark, ...rest } = row;
-  return { ...rest, chat: { slack, lark } };
+  if (!('chat.slack' in row) && !('chat.lark' in row) && !('chat.wecom' in row)) return row;
+  const { 'chat.slack': slack, 'chat.lark': lark, 'chat.wecom': wecom, ...rest } = row;
+  return { ...rest, chat: { slack, lark, wecom } };
 }
 
 export interface FieldProblem { field: string; reason: string }

@@ -78,7 +78,7 @@ export interface EmployeeDoc {
   locale: 'zh-CN' | 'en';
   status: (typeof EMPLOYEE_STATUSES)[number];
   external: boolean;
-  chat: { slack?: string; lark?: string; dingtalk?: string };
+  chat: { slack?: string; lark?: string; dingtalk?: string; wecom?: string };
   /** Keyed digest of the imported fields (not chat bindings), for unchanged detection on re-import. */
   rowHash?: string;
 }
@@ -138,7 +138,7 @@ export const employeeSchema = new Schema<EmployeeDoc>({
   locale: { type: String, enum: ['zh-CN', 'en'], required: true },
   status: { type: String, enum: EMPLOYEE_STATUSES, required: true },
   external: { type: Boolean, required: true },
-  chat: { slack: String, lark: String, dingtalk: String },
+  chat: { slack: String, lark: String, dingtalk: String, wecom: String },
   rowHash: String,
 }, { collection: EMPLOYEE_COLLECTION, versionKey: false, minimize: true, autoIndex: false, strict: 'throw' });
 
@@ -149,6 +149,7 @@ employeeSchema.index({ email: 1 }, { unique: true, name: 'email_unique' });
 employeeSchema.index({ 'chat.slack': 1 }, { name: 'chat_slack' });
 employeeSchema.index({ 'chat.lark': 1 }, { name: 'chat_lark' });
 employeeSchema.index({ 'chat.dingtalk': 1 }, { name: 'chat_dingtalk' });
+employeeSchema.index({ 'chat.wecom': 1 }, { name: 'chat_wecom' });
 employeeSchema.index({ managerId: 1 }, { name: 'managerId' });
 
 /** The Customer model on `conn` (compiled once per connection). */

@@ -26,6 +26,7 @@ interface Component {
 }
 
 const larkConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.LARK_APP_ID);
+const wecomConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.WECOM_CORP_ID);
 
 const COMPONENTS: Component[] = [
   {
@@ -36,11 +37,11 @@ const COMPONENTS: Component[] = [
     },
   },
   // A chat platform when configured, else the local playground (bot/playground/component.ts). Not when
-  // Lark or DingTalk alone is configured: the unauthenticated playground must never run beside a real deployment.
+  // Lark, DingTalk or WeCom alone is configured: the unauthenticated playground must never run beside a real deployment.
   {
     name: 'bot',
     load: async (env) => (await import('../../playground/component.ts')).botComponent(env),
-    enabled: (env) => chatPlatformConfigured(env) || !(larkConfigured(env) || dingtalkConfigured(env)),
+    enabled: (env) => chatPlatformConfigured(env) || !(larkConfigured(env) || dingtalkConfigured(env) || wecomConfigured(env)),
   },
   // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
   {
@@ -59,6 +60,16 @@ const COMPONENTS: Component[] = [
       return { requires: DINGTALK_CONFIG_SECTIONS, start: (config, logger) => startDingTalkBot(config, logger) };
     },
     enabled: dingtalkConfigured,
+  },
+  // WeCom (企业微信), when WECOM_CORP_ID is set (its own port, WECOM_HTTP_PORT); its section is its own (bot/wecom/config.ts).
+  {
+    name: 'wecom',
+    load: async () => {
+      const { WECOM_CONFIG_SECTIONS, startWeComBot } = await import('../../wecom/runtime.ts');
+      const { loadWeComConfig } = await import('../../wecom/config.ts');
+      return { requires: WECOM_CONFIG_SECTIONS, start: (config, logger) => startWeComBot(config, loadWeComConfig(process.env), logger) };
+    },
+    enabled: wecomConfigured,
   },
   // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
   {

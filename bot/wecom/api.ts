@@ -1,0 +1,94 @@
+// The WeCom server API custos uses, over fetch: `gettoken` (cached until shortly before `expires_in`,
+// fetched again once when WeCom says the token expired or is invalid), application messages
+// (`message/send`: text and template cards), the one update a button card allows
+// (`message/update_template_card` with a click's response_code) and the contact API (`user/get`).
+// WeCom answers HTTP 200 with `errcode`; anything but 0 is thrown as WeComApiError with that code.
+import type { Logger } from '../logger.ts';
+import type { WeComConfig } from './config.ts';
+import type { TemplateCard } from './render.ts';
+
+export class WeComApiError extends Error {
+  constructor(readonly api: string, readonly code: number) {
+    super(`wecom ${api} failed with errcode ${code}`);
+    this.name = 'WeComApiError';
+  }
+}
+
+/** 40014 invalid access_token, 42001 access_token expired: fetch a new one and retry once. */
+const TOKEN_ERRORS = new Set([40014, 42001]);
+const TOKEN_MARGIN_MS = 300_000;
+const TIMEOUT_MS = 10_000;
+
+type Reply = Record<string, unknown> & { errcode?: number };
+
+export interface WeComUser { userid: string; email?: string; bizMail?: string; status?: number }
+
+export class WeComApi {
+  private token: { value: string; until: number } | undefined;
+  private fetching: Promise<string> | undefined;
+
+  constructor(private readonly cfg: Pick<WeComConfig, 'corpId' | 'secret' | 'agentId' | 'apiUrl'>, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+
+  async sendText(userId: string, content: string): Promise<{ msgid: string }> {
+    const r = await this.call('message/send', { touser: userId, msgtype: 'text', agentid: this.cfg.agentId, text: { content } });
+    return { msgid: String(r.msgid ?? '') };
+  }
+
+  /** A button card; WeCom also returns a response_code for it (unused: custos updates with the click's). */
+  async sendCard(userId: string, card: TemplateCard): Promise<{ msgid: string }> {
+    const r = await this.call('message/send', { touser: userId, msgtype: 'template_card', agentid: this.cfg.agentId, template_card: card });
+    return { msgid: String(r.msgid ?? '') };
+  }
+
+  /** The single permitted update of a clicked card: its buttons replaced by one label stating the outcome. */
+  async finishCard(userId: string, responseCode: string, label: string): Promise<void> {
+    await this.call('message/update_template_card', { userids: [userId], agentid: this.cfg.agentId, response_code: responseCode, button: { replace_name: label } });
+  }
+
+  async user(userId: string): Promise<WeComUser> {
+    const r = await this.call('user/get', undefined, { userid: userId });
+    const s = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    const email = s(r.email);
+    const bizMail = s(r.biz_mail);
+    return { userid: userId, ...(email ? { email } : {}), ...(bizMail ? { bizMail } : {}), ...(typeof r.status === 'number' ? { status: r.status } : {}) };
+  }
+
+  private async call(api: string, body: unknown, query: Record<string, string> = {}, retried = false): Promise<Reply> {
+    const token = await this.accessToken();
+    const r = await this.request(api, body, { ...query, access_token: token });
+    if (r.errcode && TOKEN_ERRORS.has(r.errcode) && !retried) {
+      this.token = undefined;
+      return this.call(api, body, query, true);
+    }
+    if (r.errcode) throw new WeComApiError(api, r.errcode);
+    return r;
+  }
+
+  private accessToken(): Promise<string> {
+    if (this.token && this.token.until > this.now()) return Promise.resolve(this.token.value);
+    this.fetching ??= this.fetchToken().finally(() => { this.fetching = undefined; });
+    return this.fetching;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const r = await this.request('gettoken', undefined, { corpid: this.cfg.corpId, corpsecret: this.cfg.secret });
+    if (r.errcode || typeof r.access_token !== 'string') throw new WeComApiError('gettoken', r.errcode ?? -1);
+    const ttl = typeof r.expires_in === 'number' ? r.expires_in * 1000 : 7_200_000;
+    this.token = { value: r.access_token, until: this.now() + Math.max(ttl - TOKEN_MARGIN_MS, 0) };
+    return r.access_token;
+  }
+
+  private async request(api: string, body: unknown, query: Record<string, string>): Promise<Reply> {
+    const url = `${this.cfg.apiUrl}/cgi-bin/${api}?${new URLSearchParams(query).toString()}`;
+    const res = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    if (!res.ok) {
+      this.logger.warn({ api, status: res.status }, 'wecom: API answered an HTTP error');
+      throw new WeComApiError(api, -res.status);
+    }
+    return await res.json() as Reply;
+  }
+}

@@ -1,0 +1,84 @@
+// The approval flow's chat I/O on WeCom (the ApprovalNotifier port), shaped by WeCom's rule for button
+// cards: a `button_interaction` card can be updated once, with the `response_code` of a click on it,
+// within 72 hours. So a card copy is updated in place only for its final state (approved, denied,
+// expired, cancelled), and only when a click left a fresh code; every other change (progress towards a
+// quorum, a grant expiring after the decision) and every case without a usable code arrives as a new
+// message, so the reader always sees the outcome. A card's reference is its task_id (unique within the
+// app, and what the click event names); the click handler stores the click's code under it.
+import type { Redis } from 'ioredis';
+import type { ApprovalNotifier } from '../core/approvals/service.ts';
+import { revealCardView, type Revealed } from '../core/approvals/reveal-view.ts';
+import type { AccessRequest, CardRef } from '../core/approvals/types.ts';
+import type { Employee } from '../core/domain.ts';
+import type { LookupService } from '../core/lookup.ts';
+import type { ApprovalView } from '../core/views-approval.ts';
+import type { Logger } from '../logger.ts';
+import { WeComApiError, type WeComApi } from './api.ts';
+import { buttonCard, clipBytes, clipChars, LIMITS, renderView } from './render.ts';
+import type { Action } from '../conversation/codec.ts';
+
+/** WeCom honours a response_code for 72 hours; custos stops trusting it a little earlier. */
+export const RESPONSE_CODE_TTL_SECONDS = 72 * 3600 - 600;
+
+/** Response codes of clicked cards, by task_id: each used at most once (GETDEL), gone after 72 h. */
+export class ResponseCodes {
+  constructor(private readonly redis: Redis, private readonly namespace: string) {}
+
+  async remember(taskId: string, code: string): Promise<void> {
+    await this.redis.set(`${this.namespace}:${taskId}`, code, 'EX', RESPONSE_CODE_TTL_SECONDS);
+  }
+
+  /** The code, removed so it cannot be used twice; null when there is none (never clicked, used, expired). */
+  take(taskId: string): Promise<string | null> {
+    return this.redis.getdel(`${this.namespace}:${taskId}`);
+  }
+}
+
+const FINAL = new Set<ApprovalView['status']['state']>(['approved', 'denied', 'expired', 'cancelled']);
+
+export class WeComApprovalNotifier implements ApprovalNotifier {
+  constructor(private readonly deps: { api: WeComApi; codes: ResponseCodes; logger: Logger; lookup?: LookupService }) {}
+
+  async postCard(to: Employee, view: ApprovalView, role: CardRef['role']): Promise<CardRef | null> {
+    const userId = to.chat.wecom;
+    if (!userId) return null;
+    await this.deps.api.sendText(userId, approvalText(view));
+    const buttons = view.buttons.map((b) => ({ label: b.label, action: { name: b.action, requestId: b.value } as Action, style: b.style === 'danger' ? 2 as const : 1 as const }));
+    if (buttons.length === 0) return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
+    const card = buttonCard(view.title, view.status.text, buttons);
+    await this.deps.api.sendCard(userId, card);
+    return { platform: 'wecom', channel: userId, ts: card.task_id, employeeId: to.employeeId, role };
+  }
+
+  /** The final state in place when a click's code allows it (the one update), else a new message. */
+  async updateCard(ref: CardRef, view: ApprovalView): Promise<void> {
+    if (ref.platform !== 'wecom') return;
+    const code = FINAL.has(view.status.state) && ref.ts ? await this.deps.codes.take(ref.ts) : null;
+    if (code) {
+      try {
+        await this.deps.api.finishCard(ref.channel, code, clipChars(view.status.text, LIMITS.buttonChars));
+        return;
+      } catch (err) {
+        this.deps.logger.info({ code: err instanceof WeComApiError ? err.code : -1 }, 'wecom: card not updatable; the outcome goes as a new message');
+      }
+    }
+    await this.deps.api.sendText(ref.channel, approvalText(view));
+  }
+
+  async tell(to: Employee, text: string): Promise<void> {
+    if (to.chat.wecom) await this.deps.api.sendText(to.chat.wecom, clipBytes(text, LIMITS.textBytes));
+  }
+
+  /** A revealed field (or its re-masking) as a new message: a lookup's text message cannot be edited. */
+  async showReveal(request: AccessRequest, requester: Employee, revealed: Revealed | null): Promise<void> {
+    const userId = requester.chat.wecom;
+    if (request.origin?.platform !== 'wecom' || !userId) return;
+    const view = await revealCardView(this.deps.lookup, 'wecom', request, requester, revealed);
+    if (view) await this.deps.api.sendText(userId, renderView(view).text);
+  }
+}
+
+/** The request card as text: title, one `label: value` line each, the status. */
+export function approvalText(view: ApprovalView): string {
+  return clipBytes([view.title, ...view.lines.map((l) => `${l.label}: ${l.value}`), '——', view.status.text].join('\n'), LIMITS.textBytes);
+}

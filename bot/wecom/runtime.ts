@@ -1,0 +1,76 @@
+// The WeCom bot as a running component (`custos start` when WECOM_CORP_ID is set; `--only wecom`): the
+// shared services (bot/runtime/services.ts: database, policy engine, the fail-closed audit producer,
+// Redis, rate limit and detectors around lookups, the conversation layer, /metrics), Redis for
+// delivery ids, the WeCom API client (WECOM_API_URL) and our verifying receiver on GET and POST
+// /wecom/callback (plus /healthz, /readyz, SCIM and CRM push routes) on WECOM_HTTP_PORT.
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'mongoose';
+import { section, type Config } from '../config.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
+import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { scimRoutes } from '../scim/index.ts';
+import { syncHttpRoutes } from '../sync/http-routes.ts';
+import { WeComApi } from './api.ts';
+import type { WeComConfig } from './config.ts';
+import { WeComHandlers } from './handlers.ts';
+import { WeComOffboarding } from './offboard.ts';
+import { redisOnce } from './once.ts';
+import { WECOM_CALLBACK_PATH, WeComReceiver } from './receiver.ts';
+import { WeComVerifier } from './verify.ts';
+
+export const WECOM_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
+
+export interface WeComOverrides extends ServiceOverrides {
+  /** Wall-clock for the timestamp window (tests move it). */
+  now?: () => number;
+  /** Observes every callback that passed verification, by MsgType (tests count them). */
+  onHandlerCall?: (msgType: string) => void;
+}
+
+export interface RunningWeComBot {
+  url: string;
+  address: AddressInfo;
+  conn: Connection;
+  directory: EmployeeDirectory;
+  handlers: WeComHandlers;
+  close(): Promise<void>;
+}
+
+export async function startWeComBot(config: Config, settings: WeComConfig, logger: Logger, overrides: WeComOverrides = {}): Promise<RunningWeComBot> {
+  const api = new WeComApi(settings, logger);
+  // Alerts are logged for now; the freeze itself does not depend on them (issue 17 item 5 adds cards).
+  const services = await buildServices(config, logger, overrides, () => ({
+    alert: async (a) => { logger.warn({ detector: a.detector, employeeId: a.employeeId }, 'wecom: security alert (no WeCom alert recipient yet)'); },
+  }));
+  const { conn, directory, redis, metrics } = services;
+  try {
+    const handlers = new WeComHandlers({
+      api, conversation: services.conversation, logger,
+      offboarding: new WeComOffboarding({ directory, service: services.offboarding, logger }),
+      events: redisOnce(redis, `${section(config, 'redis').queuePrefix}:wecom-delivery`, logger),
+    });
+    services.onClose(() => handlers.drain());
+    const receiver = new WeComReceiver({
+      verifier: new WeComVerifier(settings), handlers, corpId: settings.corpId, agentId: settings.agentId, logger,
+      ...(overrides.now ? { now: overrides.now } : {}),
+      ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
+    });
+    const routes: Route[] = [
+      metrics.route,
+      { method: 'GET', path: WECOM_CALLBACK_PATH, handler: receiver.verifyUrl.bind(receiver) },
+      { method: 'POST', path: WECOM_CALLBACK_PATH, handler: receiver.callback.bind(receiver) },
+      ...await scimRoutes(services, config, logger),
+      ...await syncHttpRoutes(services, logger),
+    ];
+    const server = createHttpServer({ routes, readiness: services.readiness, logger });
+    const address = await listen(server, config.http.host, settings.httpPort);
+    services.onClose(() => closeServer(server));
+    logger.info({ port: address.port }, 'wecom bot started');
+    return { url: `http://${address.address}:${address.port}`, address, conn, directory, handlers, close: services.close };
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+}

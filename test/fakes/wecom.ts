@@ -1,0 +1,236 @@
+// A local fake of the WeCom (企业微信) server API (node:http) and a driver that sends WeCom's callbacks
+// to custos the way WeCom does: the message as XML, AES-256-CBC encrypted with the EncodingAESKey
+// (random(16) + msg_len + msg + receiveid, via @wecom/crypto), wrapped in `<xml><Encrypt/></xml>` and
+// signed with msg_signature = sha1(sorted token, timestamp, nonce, ciphertext) in the query.
+// The fake serves gettoken, message/send (text, template_card), message/update_template_card and
+// user/get; records every call; and refuses what WeCom refuses: a wrong secret (40001), a missing or
+// unknown access token (41001 / 40014), an expired one (42001), a wrong agentid (40056), a card that
+// breaks the documented shape (at most 6 buttons, keys ≤ 1024 bytes, task_id ≤ 128 bytes of
+// [A-Za-z0-9_-@] and unique within the app; errcode 40058 is this fake's choice for "invalid
+// parameter"), and a card update whose response_code is unknown, already used (one update only) or
+// older than 72 hours. Text over 2048 bytes is cut, as WeCom does, and the cut is recorded.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encrypt, getSignature } from '@wecom/crypto';
+import { Waiting } from './waiting.ts';
+
+export interface FakeWeComUser { userid: string; email?: string }
+export interface WeComCall { api: string; query: Record<string, string>; body: Record<string, unknown>; errcode: number; at: number }
+export interface WeComMessage {
+  msgid: string; touser: string; msgtype: 'text' | 'template_card';
+  text?: string; truncated?: boolean;
+  card?: { task_id: string; main_title: { title: string }; sub_title_text?: string; button_list: { text: string; key: string; style?: number }[] };
+  /** The update made through a click's response_code (at most one). */
+  update?: Record<string, unknown>;
+}
+
+export const RESPONSE_CODE_TTL_MS = 72 * 3600_000;
+const TEXT_LIMIT = 2048;
+const TASK_ID = /^[A-Za-z0-9_\-@]{1,128}$/;
+
+export class FakeWeComApi {
+  readonly corpId = 'wwfake0123456789ab';
+  readonly secret = 'fake-app-secret-0123456789';
+  readonly agentId = 1000002;
+  readonly calls: WeComCall[] = [];
+  readonly messages: WeComMessage[] = [];
+  /** The fake's clock (ms), for the 72-hour response_code limit and token expiry. */
+  now: () => number = Date.now;
+  tokenTtlSeconds = 7200;
+  private readonly tokens = new Map<string, number>();
+  private readonly users = new Map<string, FakeWeComUser>();
+  private readonly taskIds = new Set<string>();
+  private readonly codes = new Map<string, { msgid: string; userid: string; issued: number; used: boolean }>();
+  private readonly waiting = new Waiting('fake WeCom');
+  private server: Server | undefined;
+  url = '';
+
+  constructor(users: FakeWeComUser[] = []) {
+    for (const u of users) this.users.set(u.userid, u);
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => { void this.route(req, res); });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => { if (this.server) this.server.close(() => resolve()); else resolve(); });
+  }
+
+  setUser(u: FakeWeComUser): void { this.users.set(u.userid, u); }
+  /** Makes every issued token expired (42001 on next use). */
+  expireTokens(): void { for (const k of this.tokens.keys()) this.tokens.set(k, 0); }
+
+  sentTo(userid: string): WeComMessage[] { return this.messages.filter((m) => m.touser === userid); }
+  apiCalls(api: string): WeComCall[] { return this.calls.filter((c) => c.api === api); }
+
+  async waitFor(pred: (m: WeComMessage) => boolean, timeoutMs = 60_000): Promise<WeComMessage> {
+    let found: WeComMessage | undefined;
+    await this.waiting.until(() => (found = this.messages.find(pred)) !== undefined, timeoutMs, 'matching message');
+    return found!;
+  }
+
+  /** A click on a card's button as WeCom reports it: the event's fields, with a fresh response_code. */
+  click(m: WeComMessage, key: string): Record<string, string> {
+    const code = `rc-${randomUUID()}`;
+    this.codes.set(code, { msgid: m.msgid, userid: m.touser, issued: this.now(), used: false });
+    return { MsgType: 'event', Event: 'template_card_event', FromUserName: m.touser, CreateTime: String(Math.floor(this.now() / 1000)),
+      EventKey: key, TaskId: m.card?.task_id ?? '', CardType: 'button_interaction', ResponseCode: code, AgentID: String(this.agentId) };
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams);
+    const raw = await readAll(req);
+    let body: Record<string, unknown>;
+    try { body = raw.length ? JSON.parse(raw.toString('utf8')) as Record<string, unknown> : {}; } catch { return this.answer(res, 'bad-json', query, {}, { errcode: 47001, errmsg: 'data format error' }); }
+    const api = url.pathname.replace(/^\/cgi-bin\//, '');
+    if (api === 'gettoken') return this.answer(res, api, query, body, this.getToken(query));
+    const tokenError = this.checkToken(query.access_token);
+    if (tokenError) return this.answer(res, api, query, body, { errcode: tokenError, errmsg: 'access_token' });
+    switch (api) {
+      case 'message/send': return this.answer(res, api, query, body, this.send(body));
+      case 'message/update_template_card': return this.answer(res, api, query, body, this.update(body));
+      case 'user/get': {
+        const u = this.users.get(query.userid ?? '');
+        return this.answer(res, api, query, body, u ? { errcode: 0, errmsg: 'ok', userid: u.userid, status: 1, ...(u.email ? { email: u.email } : {}) } : { errcode: 60111, errmsg: 'userid not found' });
+      }
+      default: return this.answer(res, api, query, body, { errcode: 404, errmsg: 'unknown api' }, 404);
+    }
+  }
+
+  private getToken(q: Record<string, string>): Record<string, unknown> {
+    if (q.corpid !== this.corpId) return { errcode: 40013, errmsg: 'invalid corpid' };
+    if (q.corpsecret !== this.secret) return { errcode: 40001, errmsg: 'invalid credential' };
+    const token = randomBytes(24).toString('hex');
+    this.tokens.set(token, this.now() + this.tokenTtlSeconds * 1000);
+    return { errcode: 0, errmsg: 'ok', access_token: token, expires_in: this.tokenTtlSeconds };
+  }
+
+  private checkToken(token: string | undefined): number {
+    if (!token) return 41001;
+    const until = this.tokens.get(token);
+    if (until === undefined) return 40014;
+    return until <= this.now() ? 42001 : 0;
+  }
+
+  private send(b: Record<string, unknown>): Record<string, unknown> {
+    if (b.agentid !== this.agentId) return { errcode: 40056, errmsg: 'invalid agentid' };
+    const touser = typeof b.touser === 'string' ? b.touser : '';
+    if (!this.users.has(touser)) return { errcode: 81013, errmsg: 'user & party & tag all invalid', invaliduser: touser };
+    const msgid = `msg-${randomUUID()}`;
+    if (b.msgtype === 'text') {
+      const content = (b.text as { content?: unknown } | undefined)?.content;
+      if (typeof content !== 'string' || content === '') return { errcode: 44004, errmsg: 'empty content' };
+      const bytes = Buffer.from(content);
+      const truncated = bytes.length > TEXT_LIMIT;
+      this.push({ msgid, touser, msgtype: 'text', text: truncated ? bytes.subarray(0, TEXT_LIMIT).toString('utf8') : content, ...(truncated ? { truncated } : {}) });
+      return { errcode: 0, errmsg: 'ok', msgid };
+    }
+    if (b.msgtype === 'template_card') {
+      const card = b.template_card as WeComMessage['card'] & { card_type?: string };
+      const problem = cardProblem(card, this.taskIds);
+      if (problem) return { errcode: 40058, errmsg: problem };
+      this.taskIds.add(card!.task_id);
+      this.push({ msgid, touser, msgtype: 'template_card', card: card! });
+      return { errcode: 0, errmsg: 'ok', msgid, response_code: `send-${randomUUID()}` };
+    }
+    return { errcode: 40008, errmsg: 'invalid message type' };
+  }
+
+  private update(b: Record<string, unknown>): Record<string, unknown> {
+    if (b.agentid !== this.agentId) return { errcode: 40056, errmsg: 'invalid agentid' };
+    const code = this.codes.get(typeof b.response_code === 'string' ? b.response_code : '');
+    if (!code) return { errcode: 40058, errmsg: 'invalid response_code' };
+    if (code.used) return { errcode: 40058, errmsg: 'response_code already used' };
+    if (this.now() - code.issued > RESPONSE_CODE_TTL_MS) return { errcode: 40058, errmsg: 'response_code expired' };
+    code.used = true;
+    const m = this.messages.find((x) => x.msgid === code.msgid)!;
+    m.update = b.button ? { button: b.button } : { template_card: b.template_card };
+    this.waiting.wake();
+    return { errcode: 0, errmsg: 'ok' };
+  }
+
+  private push(m: WeComMessage): void {
+    this.messages.push(m);
+    this.waiting.wake();
+  }
+
+  private answer(res: ServerResponse, api: string, query: Record<string, string>, body: Record<string, unknown>, reply: Record<string, unknown>, status = 200): void {
+    const { access_token: _t, corpsecret: _s, ...safe } = query;
+    this.calls.push({ api, query: safe, body, errcode: Number(reply.errcode ?? 0), at: this.now() });
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(reply));
+  }
+}
+
+function cardProblem(card: (WeComMessage['card'] & { card_type?: string }) | undefined, taskIds: Set<string>): string | null {
+  if (!card || card.card_type !== 'button_interaction') return 'card_type';
+  if (!card.main_title?.title) return 'main_title.title';
+  if (typeof card.task_id !== 'string' || !TASK_ID.test(card.task_id)) return 'task_id';
+  if (taskIds.has(card.task_id)) return 'task_id repeated';
+  const buttons = card.button_list;
+  if (!Array.isArray(buttons) || buttons.length < 1 || buttons.length > 6) return 'button_list';
+  if (buttons.some((x) => !x.text || typeof x.key !== 'string' || x.key === '' || Buffer.byteLength(x.key) > 1024)) return 'button';
+  if (new Set(buttons.map((x) => x.key)).size !== buttons.length) return 'button key repeated';
+  return null;
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+// ---- the callback driver -----------------------------------------------------------------------------
+
+export interface SignOptions {
+  token?: string; aesKey?: string; receiveId?: string; timestampSeconds?: number; nonce?: string;
+  /** Changes the signed request after signing (tampering). */
+  tamper?: (r: { query: Record<string, string>; body: string }) => void;
+}
+
+/** A message as WeCom's plaintext XML: every field in CDATA except the numeric ones. */
+export function messageXml(fields: Record<string, string>): string {
+  const numeric = new Set(['CreateTime', 'AgentID', 'MsgId']);
+  return `<xml>${Object.entries(fields).map(([k, v]) => (numeric.has(k) ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`)).join('')}</xml>`;
+}
+
+export class WeComCallbackDriver {
+  constructor(readonly opts: { url: string; token: string; aesKey: string; corpId: string; agentId: number; now?: () => number }) {}
+
+  /** The signed query and envelope for `plaintext`, as WeCom would POST it. */
+  sign(plaintext: string, o: SignOptions = {}): { query: Record<string, string>; body: string } {
+    const ciphertext = encrypt(o.aesKey ?? this.opts.aesKey, plaintext, o.receiveId ?? this.opts.corpId);
+    const timestamp = String(o.timestampSeconds ?? Math.floor((this.opts.now ?? Date.now)() / 1000));
+    const nonce = o.nonce ?? String(Math.floor(Math.random() * 1e9));
+    const query = { msg_signature: getSignature(o.token ?? this.opts.token, timestamp, nonce, ciphertext), timestamp, nonce };
+    const body = `<xml><ToUserName><![CDATA[${this.opts.corpId}]]></ToUserName><AgentID><![CDATA[${this.opts.agentId}]]></AgentID><Encrypt><![CDATA[${ciphertext}]]></Encrypt></xml>`;
+    const r = { query, body };
+    o.tamper?.(r);
+    return r;
+  }
+
+  async post(r: { query: Record<string, string>; body: string }): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${this.opts.url}?${new URLSearchParams(r.query).toString()}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: r.body });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** Sends the message `fields` (ToUserName and AgentID added) encrypted and signed. */
+  send(fields: Record<string, string>, o: SignOptions = {}): Promise<{ status: number; text: string }> {
+    return this.post(this.sign(messageXml({ ToUserName: this.opts.corpId, ...fields, AgentID: fields.AgentID ?? String(this.opts.agentId) }), o));
+  }
+
+  /** The URL check WeCom makes when the callback URL is saved. */
+  async verifyUrl(echo: string, o: SignOptions = {}): Promise<{ status: number; text: string }> {
+    const ciphertext = encrypt(o.aesKey ?? this.opts.aesKey, echo, o.receiveId ?? this.opts.corpId);
+    const timestamp = String(o.timestampSeconds ?? Math.floor((this.opts.now ?? Date.now)() / 1000));
+    const nonce = o.nonce ?? '1372623149';
+    const q = { msg_signature: getSignature(o.token ?? this.opts.token, timestamp, nonce, ciphertext), timestamp, nonce, echostr: ciphertext };
+    const res = await fetch(`${this.opts.url}?${new URLSearchParams(q).toString()}`);
+    return { status: res.status, text: await res.text() };
+  }
+}
