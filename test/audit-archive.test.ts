@@ -21,6 +21,7 @@ import { AuditArchiver } from '../bot/store/audit-archiver.ts';
 import { verifyStoredChain } from '../bot/store/audit-chain-check.ts';
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, readTail } from '../bot/store/audit-store.ts';
+import { AUDIT_STREAM_BLOCKS_COLLECTION, writeStreamBlocks } from '../bot/store/audit-stream-blocks.ts';
 import { AUDIT_STREAM_CURSORS_COLLECTION } from '../bot/store/audit-stream-cursors.ts';
 import { checkpointSource, eventSource } from '../bot/store/audit-stream-source.ts';
 import { startAuditWorker, type RunningAuditWorker } from '../workers/audit/worker.ts';
@@ -111,6 +112,10 @@ test.serial('a stream sink that has not delivered the range blocks the archive, 
 });
 
 test.serial('a crash between writing the bundle and finishing the removal: the log still verifies, a re-run finishes', async (t) => {
+  // The stream's block copies of records 1-40 (the fixture stores events only): archived with the events.
+  const stored = await models.events.collection.find({ seq: { $lte: 40 } }).sort({ seq: 1 }).toArray();
+  for (const part of [stored.slice(0, 10), stored.slice(10)]) t.is(await writeStreamBlocks(db.conn.db!, part as never), null);
+  const blocks = db.conn.db!.collection(AUDIT_STREAM_BLOCKS_COLLECTION);
   let recordedFirst = false;
   const crashing = archiver({
     beforeRemove: async (from) => {
@@ -132,6 +137,8 @@ test.serial('a crash between writing the bundle and finishing the removal: the l
   const again = await archiver().archive(daysAgo(1200));
   t.like(again, { kind: 'archived', resumed: true, record: { firstSeq: 1, lastSeq: 30, state: 'done' } });
   t.is(await models.events.countDocuments({ seq: { $lte: 30 } }), 0);
+  // (Blocks the audit worker wrote since, e.g. for audit.archive itself, start after 80.)
+  t.deepEqual((await blocks.find({}).toArray()).map((b) => b._id as unknown as number).filter((id) => id <= 80), [], 'no stream block holds an archived record (1-10 and 11-40 both start inside the range)');
   const after = await verifyStoredChain(models, key);
   t.true(after.ok, after.problem?.problem);
   t.like(after, { from: { n: 1, lastSeq: 30 }, archive: { firstSeq: 1, lastSeq: 30, state: 'done' } });

@@ -3,6 +3,7 @@
 // once, for every adapter. The ask travels as an `audit-export` request whose query is the spec below
 // (ids and dates only), so the DPO decides it like any audit export (settings.auditExport).
 import { parsePeriod } from '../reports/period.ts';
+import type { RequestTarget } from './approvals/types.ts';
 import { isCustosError } from './errors.ts';
 
 export interface AuditReportAsk { kind: 'customer' | 'disclosures'; customerId?: string; from: string; to: string }
@@ -37,6 +38,15 @@ export function parseAuditReport(auditText: string): AuditReportAsk | null {
 /** The request's stored query for a report: `report customer C-000123 2026-06-01 2026-06-30`. */
 export function reportSpec(ask: AuditReportAsk): string {
   return `report ${ask.kind} ${ask.customerId ?? '-'} ${ask.from} ${ask.to}`;
+}
+
+/**
+ * What every chat adapter asks the approval service for when `audit report …` is typed: an audit export
+ * whose query is the spec. Null when the words are not a well-formed ask (answer `approval.report.usage`).
+ */
+export function reportRequestTarget(auditText: string): Extract<RequestTarget, { kind: 'audit-export' }> | null {
+  const ask = parseAuditReport(auditText);
+  return ask ? { kind: 'audit-export', query: reportSpec(ask) } : null;
 }
 
 /** A stored query that is a report spec, read back (null for an audit filter token or anything else). */

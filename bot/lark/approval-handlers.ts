@@ -12,6 +12,7 @@ import { parseRequestButton, REQUEST_ID } from '../core/approvals/buttons.ts';
 import { AlreadyDecided, ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import { askErasure, isEraseCommand } from '../core/approvals/erase-command.ts';
+import { reportRequestTarget } from '../core/audit-report-command.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type AccessRequest, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
@@ -65,12 +66,26 @@ export class LarkApprovalFlow {
   }
 
   /** `export region:east fields:name,phone` → the request form card (or the reason it cannot be asked). */
-  async exportForm(turn: ApprovalTurn, text: string): Promise<LarkCard> {
+  exportForm(turn: ApprovalTurn, text: string): Promise<LarkCard> {
+    return this.typedForm(turn, () => {
+      const { segment, fields } = parseExportCommand(text);
+      return { kind: 'export', segment, fields };
+    });
+  }
+
+  /** `audit report …` (the words after `audit`) → the report's request form card, the usage, or the refusal. */
+  async reportForm(turn: ApprovalTurn, auditText: string): Promise<LarkCard> {
+    const asked = reportRequestTarget(auditText);
+    if (!asked) return renderView(noticeView(t('approval.report.usage', turn.employee.locale), 'refusal'));
+    return this.typedForm(turn, () => asked);
+  }
+
+  /** A request typed as words: its form card as the service prepared it, or why it cannot be asked. */
+  private async typedForm(turn: ApprovalTurn, targetOf: () => RequestTarget): Promise<LarkCard> {
     const locale = turn.employee.locale;
     try {
-      const { segment, fields } = parseExportCommand(text);
-      const target: RequestTarget = { kind: 'export', segment, fields };
-      const prepared = await this.deps.approvals.prepare(turn.employee, target, turn.channelKind);
+      const prepared = await this.deps.approvals.prepare(turn.employee, targetOf(), turn.channelKind);
+      const target = prepared.target; // an audit export's query as the service re-encoded it
       const meta: FormMetadata = { target, channelKind: turn.channelKind, origin: '' };
       return renderRequestForm(requestFormView(prepared, targetText(target, locale), locale, JSON.stringify(meta)), newNonce());
     } catch (err) {

@@ -12,6 +12,7 @@
 //    Share button posts the group's least-privileged view into the group.
 import { createHash } from 'node:crypto';
 import { auditText, type AuditInput } from '../core/audit-query-run.ts';
+import { isAuditReportCommand } from '../core/audit-report-command.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, Turn as ConversationTurn } from '../conversation/types.ts';
 import type { Employee } from '../core/domain.ts';
@@ -146,6 +147,8 @@ export class LarkHandlers {
     // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
     const typed = textOf(str(message.content));
     const audit = this.deps.audit ? auditText(withMentionIds(typed, mentions)) : null;
+    // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
+    if (audit !== null && this.deps.approvals && isAuditReportCommand(audit)) return this.requestText(audit, turn, 'report');
     if (audit !== null) return this.audit({ text: audit }, turn);
     // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
     const text = stripMentions(typed, mentions).replace(/^\/customer\b\s*/i, '');
@@ -168,17 +171,19 @@ export class LarkHandlers {
     await this.deps.conversation.text(this.neutral(turn), text, this.port(turn));
   }
 
-  private async requestText(text: string, turn: Turn): Promise<void> {
+  /** `export …` / `erase …` typed, or `audit report …` (`report`: the words after `audit`). */
+  private async requestText(text: string, turn: Turn, kind: 'typed' | 'report' = 'typed'): Promise<void> {
     const done = commandTimer(this.deps.metrics, 'lark');
     let locale = this.deps.defaultLocale;
     try {
       const employee = await this.identify(turn, 'request', (l) => { locale = l; });
       const asker = await this.asker(turn, employee);
-      await this.reply(turn, await this.deps.approvals!.textCommand({ employee, channelKind: asker.channel, messageId: '' }, text));
+      const at = { employee, channelKind: asker.channel, messageId: '' };
+      await this.reply(turn, kind === 'report' ? await this.deps.approvals!.reportForm(at, text) : await this.deps.approvals!.textCommand(at, text));
     } catch (err) {
       await this.fail(turn, err, locale);
     } finally {
-      done(/^\s*erase/i.test(text) ? 'erase' : 'export');
+      done(kind === 'report' ? 'report' : /^\s*erase/i.test(text) ? 'erase' : 'export');
     }
   }
 

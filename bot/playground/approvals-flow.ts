@@ -5,7 +5,7 @@ import { ApprovalRefused } from '../core/approvals/errors.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { parseExportCommand } from '../core/approvals/segment.ts';
 import { askErasure } from '../core/approvals/erase-command.ts';
-import { parseAuditReport, reportSpec } from '../core/audit-report-command.ts';
+import { reportRequestTarget } from '../core/audit-report-command.ts';
 import type { AccessRequest, CustomerTarget, RequestTarget } from '../core/approvals/types.ts';
 import { auditQueryView } from '../core/audit-query-run.ts';
 import type { AuditQueryService } from '../core/audit-query-service.ts';
@@ -67,10 +67,10 @@ export class PlaygroundApprovalFlow {
   /** `audit report …` typed in the box: the request form for the report (an audit export the DPO decides). */
   async openReport(employee: Employee, auditText: string, channel: ChannelKind): Promise<PlaygroundView> {
     const l = employee.locale;
-    const ask = parseAuditReport(auditText);
-    if (!ask) return noticeView(t('approval.report.usage', l), 'refusal');
+    const asked = reportRequestTarget(auditText);
+    if (!asked) return noticeView(t('approval.report.usage', l), 'refusal');
     try {
-      const prepared = await this.deps.approvals.prepare(employee, { kind: 'audit-export', query: reportSpec(ask) }, channel);
+      const prepared = await this.deps.approvals.prepare(employee, asked, channel);
       const target = prepared.target as Extract<RequestTarget, { kind: 'audit-export' }>;
       const meta: Metadata = { target, channelKind: channel };
       return requestFormView(prepared, targetText(target, l), l, JSON.stringify(meta));

@@ -12,6 +12,7 @@ import { parseRequestButton } from '../core/approvals/buttons.ts';
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { isExportCommand, parseExportCommand } from '../core/approvals/segment.ts';
 import { askErasure, isEraseCommand } from '../core/approvals/erase-command.ts';
+import { isAuditReportCommand, reportRequestTarget } from '../core/audit-report-command.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { REQUEST_KINDS, type RequestOrigin, type RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type Employee, type FieldGroup } from '../core/domain.ts';
@@ -48,6 +49,9 @@ export interface SlackApprovalDeps {
 /** What the modal carries back (private_metadata): the target and where the request came from. */
 interface FormMetadata { target: RequestTarget; channel: string; channelKind: ChannelKind; responseUrl?: string }
 
+/** The parts of a slash command the typed requests read. */
+type SlashCommand = { user_id: string; channel_id: string; channel_name: string; text: string; trigger_id: string; response_url: string };
+
 /** What the Deny modal carries back: the request, and the card it was opened from (to answer a late outcome there). */
 interface DenyMetadata { r: string; u?: string }
 
@@ -71,6 +75,16 @@ export function registerSlackApprovalHandlers(app: App, deps: SlackApprovalDeps)
     const { ack, command, respond, client } = args as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs;
     await ack();
     await flow.eraseCommand(client, command, (text, ok) => respond({ response_type: 'ephemeral', ...renderView(noticeView(text, ok ? 'info' : 'refusal')) }).then(() => undefined));
+  });
+
+  // `/audit report …`: a report file the DPO approves (an audit export, bot/core/audit-report-command.ts),
+  // answered here before the `/audit` query listener sees it.
+  app.use(async (args) => {
+    const body = args.body as { command?: string; text?: string };
+    if (body.command !== '/audit' || !isAuditReportCommand(body.text ?? '')) return args.next();
+    const { ack, command, respond, client } = args as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+    await ack();
+    await flow.reportCommand(client, command, (text) => respond({ response_type: 'ephemeral', ...renderView(noticeView(text, 'refusal')) }).then(() => undefined));
   });
 
   for (const [actionId, kind] of [[ACTION_REVEAL, 'reveal'], [ACTION_ACCESS, 'access']] as const) {
@@ -168,7 +182,7 @@ class ApprovalFlow {
     }
   }
 
-  async eraseCommand(client: WebClient, command: { user_id: string; channel_id: string; channel_name: string; text: string; trigger_id: string; response_url: string }, reply: (text: string, ok: boolean) => Promise<void>): Promise<void> {
+  async eraseCommand(client: WebClient, command: SlashCommand, reply: (text: string, ok: boolean) => Promise<void>): Promise<void> {
     let locale = this.deps.defaultLocale;
     let zone = DEFAULT_TIMEZONE;
     try {
@@ -181,6 +195,18 @@ class ApprovalFlow {
       await reply(answer.text, answer.ok);
     } catch (err) {
       await reply(await this.errorText(err, locale, zone, { client, userId: command.user_id }), false).catch(() => undefined);
+    }
+  }
+
+  /** `/audit report …`: the request form for the report, or the usage when the words are not an ask. */
+  async reportCommand(client: WebClient, command: SlashCommand, reply: Reply): Promise<void> {
+    const asked = reportRequestTarget(command.text);
+    if (asked) return this.openRequest(client, command.user_id, command.channel_id, 'audit-export', asked.query, command.trigger_id, command.response_url, reply);
+    try {
+      const employee = await this.identify({ client, userId: command.user_id, correlationId: command.trigger_id }, 'request');
+      await reply(t('approval.report.usage', employee.locale));
+    } catch (err) {
+      await reply(await this.errorText(err, this.deps.defaultLocale, DEFAULT_TIMEZONE, { client, userId: command.user_id })).catch(() => undefined);
     }
   }
 

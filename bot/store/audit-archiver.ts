@@ -27,6 +27,7 @@ import type { Clock } from '../core/ports.ts';
 import { BundleWriter, checkBundleFile, fileSha256 } from './audit-archive-file.ts';
 import { ArchiveRecords, archiveRecordSignature, type ArchiveRecord } from './audit-archive-store.ts';
 import type { AuditModels } from './audit-model.ts';
+import { removeStreamBlocksThrough } from './audit-stream-blocks.ts';
 import { AUDIT_STREAM_CURSORS_COLLECTION } from './audit-stream-cursors.ts';
 
 const DAY_MS = 86_400_000;
@@ -110,6 +111,7 @@ export class AuditArchiver {
       await this.deps.beforeRemove?.(from, to);
       await this.deps.models.events.collection.deleteMany({ seq: { $gte: from, $lte: to } });
     }
+    await removeStreamBlocksThrough(this.deps.models.events.db.db!, record.lastSeq); // the stream's copies go too
     const removedAt = this.deps.clock.now();
     await this.records.markDone(record._id, removedAt);
     return { ...record, state: 'done', removedAt };

@@ -11,6 +11,7 @@ import type { Clock } from '../../bot/core/ports.ts';
 import type { AuditModels } from '../../bot/store/audit-model.ts';
 import { markActorIdSince } from '../../bot/store/audit-actor-index.ts';
 import { appendRecords, isDuplicateKey, readTail, storedEventIds } from '../../bot/store/audit-store.ts';
+import { writeStreamBlocks } from '../../bot/store/audit-stream-blocks.ts';
 
 const MAX_CONFLICT_RETRIES = 50;
 
@@ -18,6 +19,8 @@ export interface WriteResult { stored: number; duplicates: number; lastSeq: numb
 
 export class ChainWriter {
   private tail: { seq: number; hash: string } | null | undefined = undefined; // undefined: unknown
+  /** Why the last batch's stream block could not be stored (null: stored), for the worker to log. */
+  blockFailure: unknown = null;
 
   constructor(
     private readonly models: AuditModels,
@@ -50,6 +53,8 @@ export class ChainWriter {
       const records = this.buildRecords(pending, this.tail);
       const err = await appendRecords(this.models, records);
       if (err === null) {
+        // The stream's copy (bot/store/audit-stream-blocks.ts); without it the stream reads the events.
+        this.blockFailure = await writeStreamBlocks(this.models.events.db.db!, records);
         const last = records.at(-1)!;
         this.tail = { seq: last.seq, hash: last.hash };
         return { stored: records.length, duplicates: events.length - records.length, lastSeq: last.seq };

@@ -143,6 +143,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
         const started = performance.now();
         const result = await writer.write(valid.map((v) => v.event));
         sinceCheckpoint += result.stored;
+        if (writer.blockFailure) logger.warn({ err: { name: (writer.blockFailure as Error).name } }, 'audit worker: stream block not stored; the stream reads those records from the events');
         logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq, writeMs: Math.round(performance.now() - started) }, 'audit worker: batch stored');
         break;
       } catch (err) {

@@ -27,12 +27,23 @@ export function hecBody(items: StreamItem[], index: string | undefined): string 
   return items.map((i) => JSON.stringify(hecEnvelope(i, index))).join('\n');
 }
 
+/** Adds to a bounded set (oldest out): batches a restarted follower forgot must not pile up. */
+function remember(set: Set<number>, id: number): void {
+  set.add(id);
+  if (set.size > 256) set.delete(set.values().next().value!);
+}
+
 interface HecAnswer { text?: string; code?: number; ackId?: number; acks?: Record<string, boolean> }
 
 export class SplunkHecSink implements SinkPort<StreamItem> {
   readonly name = 'splunk';
   private readonly agent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
   private readonly headers: Record<string, string>;
+  // Acknowledgement is asked for every batch still waiting at once (the ack endpoint takes a list), and
+  // answers for later batches are kept for their own confirmation: one ack request per round instead
+  // of one per batch. Splunk reports an ackId true once, so a kept answer is the only copy.
+  private readonly waiting = new Set<number>();
+  private readonly indexed = new Set<number>();
 
   constructor(private readonly settings: SplunkSinkSettings) {
     this.headers = {
@@ -50,6 +61,8 @@ export class SplunkHecSink implements SinkPort<StreamItem> {
       throw new SinkError(this.name, 'HEC answered without an ackId: enable indexer acknowledgement on the token', false);
     }
     const ackId = answer.ackId;
+    this.indexed.delete(ackId); // a reused ackId (the indexer restarted) is a new batch
+    remember(this.waiting, ackId);
     return { confirm: () => this.waitForAck(ackId) };
   }
 
@@ -61,9 +74,19 @@ export class SplunkHecSink implements SinkPort<StreamItem> {
   private async waitForAck(ackId: number): Promise<void> {
     const until = Date.now() + this.settings.ackTimeoutMs;
     for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
-      const answer = await this.post(`/services/collector/ack?channel=${encodeURIComponent(this.settings.channel)}`, JSON.stringify({ acks: [ackId] }));
-      if (answer.acks?.[String(ackId)] === true) return;
-      if (Date.now() + delay > until) throw new SinkError(this.name, `ackId ${ackId} not acknowledged within ${this.settings.ackTimeoutMs} ms; the batch will be sent again`);
+      if (this.indexed.delete(ackId)) return;
+      const asked = [...new Set([ackId, ...this.waiting])];
+      const answer = await this.post(`/services/collector/ack?channel=${encodeURIComponent(this.settings.channel)}`, JSON.stringify({ acks: asked }));
+      for (const id of asked) {
+        if (answer.acks?.[String(id)] !== true) continue;
+        this.waiting.delete(id);
+        remember(this.indexed, id);
+      }
+      if (this.indexed.delete(ackId)) return;
+      if (Date.now() + delay > until) {
+        this.waiting.delete(ackId);
+        throw new SinkError(this.name, `ackId ${ackId} not acknowledged within ${this.settings.ackTimeoutMs} ms; the batch will be sent again`);
+      }
       await sleep(delay);
     }
   }
