@@ -92,8 +92,10 @@ test('a record deleted in Salesforce leaves a tombstone only; its pending reques
   const phone = w.fake.accounts.get(gone)!.Phone!;
   w.fake.remove(gone);
   w.clock.jump(2 * MINUTE);
+  const before = w.fake.calls.length;
   const report = await w.runner.run();
   t.is(report.deleted, 1);
+  t.false(w.fake.calls.slice(before).some((c) => c.soql === 'SELECT Id FROM Account ORDER BY Id ASC'), 'found through getDeleted, no reconciliation needed');
   t.is(await w.customers.get(goneId), null);
   t.truthy(await w.customers.get(customerIdOf(w.fake, kept)));
   const stone = await w.conn.collection('sync_tombstones').findOne({ _id: goneId as never });
