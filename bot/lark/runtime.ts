@@ -84,8 +84,9 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
     const routes: Route[] = [metrics.route, ...await scimRoutes(services, config, logger)];
-    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
-    routes.push(...await syncHttpRoutes(services, logger));
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
+    // them cancels pending requests through the approval service, which updates every card copy.
+    routes.push(...await syncHttpRoutes(services, logger, process.env, (id) => approvals.approvals.cancelAllOn(id, 'deletedAtSource')));
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

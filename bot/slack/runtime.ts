@@ -9,6 +9,7 @@ import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
+import type { ApprovalService } from '../core/approvals/service.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
@@ -47,11 +48,15 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const features = await adminFeatures(services, config, logger);
     features.push(secured.feature(services));
     const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
+    let approvalService: ApprovalService | undefined;
     services.onClose(() => queues.close());
     features.push(...await approvalFeatures({
       conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
       exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security, identity: services.identity,
-      onService: (approvals) => services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason)),
+      onService: (approvals) => {
+        approvalService = approvals;
+        services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
+      },
     }));
     // Keep / Revoke on access-review cards (the review worker posts them).
     features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
@@ -63,8 +68,10 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     routes.push(metrics.route);
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
     routes.push(...await scimRoutes(services, config, logger));
-    // CRM sync: POST /sync/v1/SOURCE/records for each push source (bot/sync).
-    routes.push(...await syncHttpRoutes(services, logger));
+    // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
+    // them cancels pending requests through the approval service, which updates every card copy.
+    const service = approvalService;
+    routes.push(...await syncHttpRoutes(services, logger, process.env, service && ((id) => service.cancelAllOn(id, 'deletedAtSource'))));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const server = createHttpServer({ routes, readiness, logger });
     const address = await listen(server, config.http.host, config.http.port);

@@ -299,8 +299,10 @@ export class FakeSalesforce {
     if (start < this.now() - 15 * DAY) { answer(400, errorBody('INVALID_REPLICATION_DATE', 'startDate cannot be more than 15 days ago')); return; }
     const latest = Math.min(end, Math.floor(this.now() / 60_000) * 60_000);
     const deletedRecords = this.deleteLog.filter((d) => d.at >= start && d.at < latest).map((d) => ({ id: d.id, deletedDate: sfDateTime(d.at) }));
-    const earliest = this.deleteLog[0]?.at ?? this.earliestDeleteLog;
-    answer(200, JSON.stringify({ deletedRecords, earliestDateAvailable: sfDateTime(Math.max(earliest, this.earliestDeleteLog)), latestDateCovered: sfDateTime(latest) }));
+    // earliestDateAvailable is "the timestamp of the last physically deleted object" (GetDeletedResult):
+    // when the log was last purged, not its oldest entry — a deletion logged after the caller's cursor
+    // must not look like a purge.
+    answer(200, JSON.stringify({ deletedRecords, earliestDateAvailable: sfDateTime(this.earliestDeleteLog), latestDateCovered: sfDateTime(latest) }));
   }
 
   private describe(): unknown {

@@ -8,21 +8,26 @@ export const SF_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 /**
  * Where the connector stands: the last stored record's SystemModstamp and Id (ties on SystemModstamp are
  * ordered by Id), and the time up to which deletions were read (getDeleted's `latestDateCovered`).
- * Written as `modstamp|id|deletionsUntil` so `custos sync status` and the audit show it readably, the
- * Id base64url-encoded: record ids hold digit runs (001D000000IRFma) that the audit's PII guard would
- * take for a long number, and every fourth character of base64 over ASCII letters and digits is a
- * letter, so the encoded id never holds more than three digits in a row.
+ * Written as `modstamp|id|deletionsUntil`, the Id as Salesforce spells it, so `custos sync status` shows
+ * the record it stopped at. The audit records cursors through the runner's `auditableCursor`
+ * (bot/sync/audit-cursor.ts), which fingerprints one the PII guard would refuse (an id such as
+ * 001D000000IRFma holds a long digit run), so the cursor needs no encoding of its own.
  */
 export interface SfCursor { modstamp: string | null; id: string | null; deletionsUntil: string }
 
 export function encodeCursor(c: SfCursor): string {
-  return `${c.modstamp ?? ''}|${c.id ? Buffer.from(c.id).toString('base64url') : ''}|${c.deletionsUntil}`;
+  return `${c.modstamp ?? ''}|${c.id ?? ''}|${c.deletionsUntil}`;
 }
 
+/**
+ * Reads a stored cursor. Cursors stored before this format wrote the Id base64url-encoded (20 or 24
+ * characters, never a record id's 15 or 18), so those are still read and the sync resumes where it was.
+ */
 export function decodeCursor(s: string): SfCursor | null {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?\|([A-Za-z0-9_-]{20,24})?\|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/.exec(s);
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?\|([A-Za-z0-9_-]{15,24})?\|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/.exec(s);
   if (!m || Boolean(m[1]) !== Boolean(m[2])) return null;
-  const id = m[2] ? Buffer.from(m[2], 'base64url').toString('latin1') : null;
+  const written = m[2];
+  const id = written === undefined ? null : SF_ID.test(written) ? written : Buffer.from(written, 'base64url').toString('latin1');
   if (id !== null && !SF_ID.test(id)) return null;
   return { modstamp: m[1] ?? null, id, deletionsUntil: m[3]! };
 }
