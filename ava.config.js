@@ -15,6 +15,12 @@ const LONGEST_FIRST = [
   'audit-verify', // `custos audit verify` 19 times, 3 of them as a process
   'lark-abuse',
   'demo',
+  'dingtalk', // a 1,008-request forged battery and a bot per test
+  'sync-kingdee',
+  'sync-suite-salesforce', // the shared connector suite: a crash-and-resume and a property test per connector
+  'sync-suite-zoho',
+  'sync-suite-jiandaoyun',
+  'sync-suite-kingdee',
 ];
 
 const rank = (file) => {
