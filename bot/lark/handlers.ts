@@ -215,6 +215,8 @@ export class LarkHandlers {
    */
   private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>, inPlace = false): Promise<CallbackAnswer> {
     const budget = this.deps.callbackBudgetMs ?? CALLBACK_BUDGET_MS;
+    // The "working" toast's locale is asked alongside the work, so a late answer is sent at the budget, not after one more read.
+    const locale = this.localeOf(turn).catch(() => this.deps.defaultLocale);
     const result = this.callbacks.run(work);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); });
@@ -225,7 +227,7 @@ export class LarkHandlers {
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
       else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
-    return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn)) } };
+    return { toast: { type: 'info', content: t('lark.working', await locale) } };
   }
 
   /**
