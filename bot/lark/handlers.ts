@@ -227,7 +227,9 @@ export class LarkHandlers {
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
       else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
-    return { toast: { type: 'info', content: t('lark.working', await locale) } };
+    // Not known by now (a burst queues reads): the default language, rather than miss Lark's 3 s.
+    const known = await Promise.race([locale, new Promise<Locale>((resolve) => { setImmediate(() => resolve(this.deps.defaultLocale)); })]);
+    return { toast: { type: 'info', content: t('lark.working', known) } };
   }
 
   /**
