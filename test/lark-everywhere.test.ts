@@ -80,7 +80,7 @@ test.serial('a user never seen before is resolved by e-mail in every handler: lo
   t.is((await callback(h.openId('salesLeadEast'), { a: 'approve', r: id })).toast, tr('approval.done.approved', 'zh-CN', { id }));
   t.is(await boundTo('salesLeadEast'), h.openId('salesLeadEast'));
 
-  t.is((await callback(h.openId('financeHead'), { a: LARK_ACTION_REVIEW.keep, r: 'V-NOPE' })).toast, tr('review.unknown', 'zh-CN'));
+  t.is((await callback(h.openId('financeHead'), { a: LARK_ACTION_REVIEW.keep, r: 'RV-20260301.NOPE' })).toast, tr('review.unknown', 'zh-CN'));
   t.is(await boundTo('financeHead'), h.openId('financeHead'));
 
   const frozen = h.employees.salesRepSouth;
@@ -104,7 +104,7 @@ test.serial('refused clicks are recorded on approval, review and security button
     const toasts = {
       approval: (await callback(c.who, { a: 'approve', r: id })).toast,
       deny: (await callback(c.who, { a: 'deny_submit', r: id }, { form: { reason: '不属于本区域' } })).toast,
-      review: (await callback(c.who, { a: LARK_ACTION_REVIEW.revoke, r: 'V-ANY' })).toast,
+      review: (await callback(c.who, { a: LARK_ACTION_REVIEW.revoke, r: 'RV-20260301.ANY' })).toast,
       security: (await callback(c.who, { a: ACTION_SECURITY.unfreeze, c: h.employees.salesRep.employeeId }, { chatId: SECURITY_GROUP })).toast,
     };
     for (const [what, toast] of Object.entries(toasts)) {

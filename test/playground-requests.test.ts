@@ -146,3 +146,33 @@ test.serial('audit report typed by the auditor, approved by the DPO, delivers th
   const usage = await h.say(auditor.employeeId, 'audit report disclosures from 2026-02-30 to 2026-03-01');
   t.regex(textOf(usage.replies[0]!.html), /用法：\s*audit report customer C-000123/);
 });
+
+// Issue 17, stage c: every click goes through the conversation layer, so an identity refusal on an
+// approval button is answered and recorded the same way on every platform (slack-everywhere and
+// lark-everywhere hold the same check for Slack and Lark).
+test.serial('an unknown or offboarded employee clicking Approve, or submitting a Deny form, is refused with the reason and the refusal is audited', async (t) => {
+  const target = [...all].reverse().find((c) => c.phone && c.status !== 'blocked')!;
+  const asked = await h.say(admin.employeeId, `erase ${target.customerId} reason: DSR-2026-090`);
+  const requestId = /#(R-[A-P]{10})/.exec(textOf(asked.replies[0]!.html))?.[1];
+  if (!requestId) return t.fail(textOf(asked.replies[0]!.html));
+  const gone = demoEmployee('legalLead');
+  await h.directory.setStatus(gone.employeeId, 'offboarded');
+  const clickers = [
+    { who: 'E-9999999', employeeId: null, code: 'custos_employee_unknown', text: /未找到与您的账号对应的员工记录/ },
+    { who: gone.employeeId, employeeId: gone.employeeId, code: 'custos_employee_offboarded', text: /已离职停用/ },
+  ];
+  for (const c of clickers) {
+    const approve = await h.click(c.who, 'approval_approve', requestId);
+    t.is(approve.replies.length, 1);
+    t.regex(textOf(approve.replies[0]!.html), c.text, `${c.code}: approve`);
+    const deny = await h.click(c.who, 'approval_deny', requestId, { form: { reason: '不属于本区域' } });
+    t.regex(textOf(deny.replies[0]!.html), c.text, `${c.code}: deny form`);
+    const refused = await records({ action: 'interaction.refused', 'actor.platformUserId': c.who }, 2);
+    t.is(refused.length, 2);
+    for (const r of refused) {
+      t.like(r, { decision: 'denied', reasonCode: c.code, requestId, meta: { interaction: 'approval' }, actor: { employeeId: c.employeeId, platform: 'playground', platformUserId: c.who } });
+    }
+  }
+  t.deepEqual(await records({ action: 'request.approve', requestId }, 0), [], 'no refused click decided anything');
+  t.truthy(await h.customers.get(target.customerId), 'nothing erased');
+});

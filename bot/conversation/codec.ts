@@ -4,8 +4,10 @@
 // refused the same way everywhere, before any service is asked. Values carry ids only (customer,
 // request, review, employee ids; an audit page token of ids and codes), never personal data.
 import { z } from 'zod';
+import type { RequestTarget } from '../core/approvals/types.ts';
 import { FIELD_GROUP_NAMES, type FieldGroup } from '../core/domain.ts';
 import type { RefusedInteraction } from '../core/refusals.ts';
+import type { ChannelKind } from '../../policies/types.ts';
 
 const CUSTOMER_ID = z.string().regex(/^C-\d{1,12}$/);
 const REQUEST_ID = z.string().regex(/^R-[A-P]{10}$/);
@@ -149,6 +151,8 @@ export const FORMS = {
   }),
   deny: z.strictObject({ reason: z.string().max(2000) }),
 } as const;
+/** The request form's inputs, as the service reports a problem with one of them. */
+export type FormInput = 'purpose' | 'duration' | 'reason';
 export type FormName = keyof typeof FORMS;
 export type Form<N extends FormName> = z.infer<(typeof FORMS)[N]>;
 
@@ -156,4 +160,50 @@ export type Form<N extends FormName> = z.infer<(typeof FORMS)[N]>;
 export function decodeForm<N extends FormName>(name: N, raw: unknown): Form<N> | null {
   const r = FORMS[name].safeParse(raw);
   return r.success ? r.data as Form<N> : null;
+}
+
+// ---- what a request form carries back -----------------------------------------------------------------
+
+const GROUP = z.enum(FIELD_GROUP_NAMES as [FieldGroup, ...FieldGroup[]]);
+/** The target as the service prepared it; shapes only, the service prepares it again on submit. */
+const TARGET = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('reveal'), customerId: CUSTOMER_ID, field: FIELD }),
+  z.object({ kind: z.literal('access'), customerId: CUSTOMER_ID, groups: z.array(GROUP).max(FIELD_GROUP_NAMES.length).optional() }),
+  z.object({
+    kind: z.literal('export'),
+    segment: z.object({ conditions: z.record(z.string().max(64), z.string().max(200)), customerIds: z.array(CUSTOMER_ID).max(5000) }),
+    fields: z.array(FIELD).max(64),
+  }),
+  // A filter token, or an audit report's spec (`report customer C-… FROM TO`); the service decodes either again.
+  z.object({ kind: z.literal('audit-export'), query: z.string().regex(/^[A-Za-z0-9_ -]{1,1900}$/) }),
+]);
+const METADATA = z.object({
+  target: TARGET,
+  channelKind: z.enum(['dm', 'private', 'public', 'shared']),
+  /** The card the form came from (Slack channel, Lark message id); Lark's forms before stage c call it `origin`. */
+  channel: z.string().max(200).optional(),
+  origin: z.string().max(200).optional(),
+  responseUrl: z.string().url().max(2000).optional(),
+});
+export interface FormMetadata { target: Exclude<RequestTarget, { kind: 'erase' }>; channelKind: ChannelKind; channel?: string; responseUrl?: string }
+
+/** The metadata a request form carries (Slack private_metadata, a Lark button value, the playground's form). */
+export function encodeFormMetadata(m: FormMetadata): string {
+  return JSON.stringify(m);
+}
+
+/** A request form's metadata as we wrote it, or null (refused as malformed). */
+export function decodeFormMetadata(text: string): FormMetadata | null {
+  const m = text.length <= 20_000 ? json(METADATA, text) : null;
+  if (!m) return null;
+  const channel = m.channel ?? m.origin;
+  return {
+    target: m.target as FormMetadata['target'], channelKind: m.channelKind,
+    ...(channel !== undefined ? { channel } : {}), ...(m.responseUrl ? { responseUrl: m.responseUrl } : {}),
+  };
+}
+
+/** The request a Deny form decides: its metadata is the request id. */
+export function decodeDenyMetadata(text: string): string | null {
+  return REQUEST_ID.safeParse(text).success ? text : null;
 }

@@ -2,7 +2,12 @@
 // typed or decodes what was clicked (codec.ts), identifies the asker and records any refusal (every
 // path, every platform), resolves the locale, the channel kind and the audience, dispatches to the core
 // services, and fails the same way everywhere: a refusal says why and whom to ask, anything else a safe
-// sentence and an error log with ids only. Adapters translate payloads in and views out.
+// sentence and an error log with ids only. Adapters translate payloads in and views out. What each
+// click and form does beyond lookups (requests, decisions, reviews, alerts, audit) is in flows.ts.
+import { isEraseCommand } from '../core/approvals/erase-command.ts';
+import { isExportCommand } from '../core/approvals/segment.ts';
+import { isAuditReportCommand } from '../core/audit-report-command.ts';
+import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import type { Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
@@ -16,9 +21,12 @@ import type { Logger } from '../logger.ts';
 import { commandTimer, type CommandObserver } from '../metrics.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 import { ChannelKinds } from './channels.ts';
-import { decodeAction, type Action } from './codec.ts';
+import { decodeAction, type Action, type FormInput } from './codec.ts';
+import { Flows, type Explain, type FlowServices, type Step } from './flows.ts';
 import { TurnPeople, type IdentifyFor, type Identified } from './people.ts';
-import type { ConversationPort, Handled, Turn } from './types.ts';
+import type { ConversationPort, Handled, ReplyView, Turn } from './types.ts';
+
+export type { FlowServices } from './flows.ts';
 
 export interface ConversationDeps {
   lookup: LookupService;
@@ -31,10 +39,15 @@ export interface ConversationDeps {
   /** Times each command (`custos_command_duration_seconds{platform=…}`). */
   metrics?: CommandObserver;
   channelCacheMs?: number;
+  /** Approvals, reviews, security and audit queries (an adapter's own, see `with`); without one its clicks are refused. */
+  flows?: FlowServices;
 }
 
 /** The state of one turn as it goes: who is asking and the locale to answer in, once known. */
-interface Ctx { turn: Turn; port: ConversationPort; people: TurnPeople; locale: Locale }
+interface Ctx extends Step { people: TurnPeople }
+
+/** How a turn's failure is answered: `explain` for its own refusals; `form` when a form was submitted (its default input). */
+interface RunOptions { explain?: Explain; form?: FormInput }
 
 /** Thrown inside a turn to end it with this refusal (already recorded). */
 class Refused extends Error {
@@ -42,14 +55,24 @@ class Refused extends Error {
 }
 
 export class Conversation {
-  private readonly kinds: ChannelKinds;
+  private readonly flows: Flows;
 
-  constructor(private readonly deps: ConversationDeps) {
-    this.kinds = new ChannelKinds({ clock: deps.refusals.clock, logger: deps.logger, ...(deps.channelCacheMs !== undefined ? { cacheMs: deps.channelCacheMs } : {}) });
+  constructor(private readonly deps: ConversationDeps, private readonly kinds = new ChannelKinds({ clock: deps.refusals.clock, logger: deps.logger, ...(deps.channelCacheMs !== undefined ? { cacheMs: deps.channelCacheMs } : {}) })) {
+    this.flows = new Flows({ flows: deps.flows ?? {}, directory: deps.directory, clock: deps.refusals.clock, securityContact: deps.securityContact });
   }
 
-  /** Words the user typed (`/customer …`, a mention, a DM): help, a lookup, or a usage error. */
+  /**
+   * The same layer (and channel-kind cache) with an adapter's services for clicks and forms. Read at
+   * each turn, so an adapter may fill `flows` as its features start (Slack builds them on its app).
+   */
+  with(flows: FlowServices): Conversation {
+    return new Conversation({ ...this.deps, flows }, this.kinds);
+  }
+
+  /** Words the user typed (`/customer …`, a mention, a DM): help, a lookup, an export or erasure request, or a usage error. */
   text(turn: Turn, text: string, port: ConversationPort): Promise<Handled> {
+    if (this.deps.flows?.approvals && isExportCommand(text)) return this.run(turn, port, 'export', (s) => this.flows.exportText(s, text));
+    if (this.deps.flows?.approvals && isEraseCommand(text)) return this.run(turn, port, 'erase', (s) => this.flows.erase(s, text));
     const command = parseOrUsage(text);
     return this.run(turn, port, command.kind, async (ctx) => {
       if (command.kind !== 'lookup') {
@@ -57,16 +80,22 @@ export class Conversation {
         const view = command.kind === 'help' ? helpView(ctx.locale, this.deps.securityContact) : errorView(command.error, ctx.locale, this.deps.securityContact);
         return port.replyPrivately(view, 'notice');
       }
-      const employee = await this.employee(ctx, { interaction: 'lookup' });
-      const result = await this.deps.lookup.lookup(await this.asker(ctx, employee), command.query, command.purpose);
+      const employee = await ctx.employee({ interaction: 'lookup' });
+      const result = await this.deps.lookup.lookup(await ctx.asker(employee), command.query, command.purpose);
       await port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer');
     });
   }
 
+  /** The words of an audit query (Slack's `/audit …`, `audit …` typed elsewhere). */
+  audit(turn: Turn, text: string, port: ConversationPort): Promise<Handled> {
+    // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
+    if (this.deps.flows?.approvals && isAuditReportCommand(text)) return this.run(turn, port, 'report', (s) => this.flows.reportText(s, text));
+    return this.run(turn, port, 'audit', (s) => this.flows.audit(s, { text }), { explain: this.flows.auditProblem });
+  }
+
   /**
    * A button on a card we rendered, by its wire id and value. Decoded first: a tampered or unknown
-   * value is refused and recorded before anyone is identified or any service asked. The actions moved
-   * onto the layer so far are the lookup card's Pick and Share; others belong to their adapters' flows.
+   * value is refused and recorded before anyone is identified or any service asked.
    */
   async click(turn: Turn, wireId: string, value: string, port: ConversationPort): Promise<Handled> {
     const decoded = decodeAction(wireId, value);
@@ -78,28 +107,55 @@ export class Conversation {
           reasonCode: decoded.reason, interaction: decoded.interaction, correlationId: turn.correlationId,
         });
         ctx.locale = await ctx.people.localeOf(turn.userId);
-        throw new CustosError(ErrorCode.QueryInvalid, 'card action refused', { problem: 'malformed' });
-      });
+        // A lookup card's button is a query that could not be understood; any other a button that is not valid.
+        if (decoded.interaction === 'lookup' || decoded.interaction === 'share' || decoded.interaction === 'menu') {
+          throw new CustosError(ErrorCode.QueryInvalid, 'card action refused', { problem: 'malformed' });
+        }
+        throw new ApprovalRefused('malformed');
+      }, { explain: (err, s) => this.flows.decisionProblem(err, s, '') });
     }
     return this.act(turn, decoded.action, port);
   }
 
+  /** A submitted form: the request form (its metadata, its inputs) or the Deny form (the request id, the reason). */
+  submit(turn: Turn, form: 'request' | 'deny', metadata: string, inputs: unknown, port: ConversationPort): Promise<Handled> {
+    if (form === 'request') {
+      return this.run(turn, port, 'request_submit', (s) => this.flows.submitRequest(s, metadata, inputs),
+        { form: 'purpose', explain: (err, s) => this.flows.requestProblem(err, s, metadata) });
+    }
+    return this.run(turn, port, 'deny_submit', (s) => this.flows.submitDeny(s, metadata, inputs),
+      { form: 'reason', explain: (err, s) => this.flows.denyProblem(err, s, metadata) });
+  }
+
   private act(turn: Turn, action: Action, port: ConversationPort): Promise<Handled> {
+    const f = this.flows;
+    const decision = (requestId: string): RunOptions => ({ explain: (err, s) => f.decisionProblem(err, s, requestId) });
     switch (action.name) {
       case 'pick': return this.run(turn, port, 'pick', async (ctx) => {
-        const employee = await this.employee(ctx, { interaction: 'lookup' });
-        const result = await this.deps.lookup.lookup(await this.asker(ctx, employee), { kind: 'id', value: action.customerId }, undefined);
+        const employee = await ctx.employee({ interaction: 'lookup' });
+        const result = await this.deps.lookup.lookup(await ctx.asker(employee), { kind: 'id', value: action.customerId }, undefined);
         await port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer');
       });
       case 'share': return this.run(turn, port, 'share', (ctx) => this.share(ctx, action.customerId));
-      default: throw new CustosError(ErrorCode.Internal, 'action not handled by the conversation layer yet', { action: action.name });
+      case 'reveal': return this.run(turn, port, 'reveal', (s) => f.openRequest(s, { kind: 'reveal', customerId: action.customerId, field: action.field as never }), decision(''));
+      case 'access': return this.run(turn, port, 'access', (s) => f.openRequest(s, { kind: 'access', customerId: action.customerId }), decision(''));
+      case 'audit_export': return this.run(turn, port, 'audit_export', (s) => f.openRequest(s, { kind: 'audit-export', query: action.token }), decision(''));
+      case 'approve': return this.run(turn, port, 'approve', (s) => f.approve(s, action.requestId), decision(action.requestId));
+      case 'deny': return this.run(turn, port, 'deny', (s) => f.openDeny(s, action.requestId), decision(action.requestId));
+      case 'cancel': return this.run(turn, port, 'cancel', (s) => f.cancel(s, action.requestId), decision(action.requestId));
+      case 'review_keep':
+      case 'review_revoke': return this.run(turn, port, 'review', (s) => f.review(s, action.name === 'review_keep' ? 'keep' : 'revoke', action.reviewId));
+      case 'security_unfreeze':
+      case 'security_keep':
+      case 'security_revoke': return this.run(turn, port, 'security', (s) => f.security(s, SECURITY[action.name], action.employeeId));
+      case 'audit_page': return this.run(turn, port, 'audit', (s) => f.audit(s, { token: action.token }), { explain: f.auditProblem });
     }
   }
 
   /** "Share in channel": the audience-masked card for the conversation's least-privileged member. */
   private async share(ctx: Ctx, customerId: string): Promise<void> {
-    const employee = await this.employee(ctx, { interaction: 'share' });
-    const asker = await this.asker(ctx, employee);
+    const employee = await ctx.employee({ interaction: 'share' });
+    const asker = await ctx.asker(employee);
     if (asker.channel === 'dm') return ctx.port.replyPrivately(noticeView(t('lookup.share.dmOnly', ctx.locale)), 'notice');
     const audience = await ctx.people.audience(employee);
     const result = await this.deps.lookup.share(asker, customerId, audience);
@@ -109,8 +165,8 @@ export class Conversation {
   }
 
   /**
-   * The asker for a path an adapter still runs itself (requests, approvals, audit queries): the same
-   * identification, refusal record and locale as the layer's own paths.
+   * The asker for a command an adapter still runs itself (the playground's `pending` and `audit
+   * report`): the same identification, refusal record and locale as the layer's own paths.
    */
   identify(turn: Turn, port: ConversationPort, why: IdentifyFor): Promise<Identified> {
     return new TurnPeople(this.deps, turn, port).identify(why);
@@ -126,44 +182,61 @@ export class Conversation {
     return this.kinds.of(turn, port);
   }
 
-  private async employee(ctx: Ctx, why: IdentifyFor): Promise<Employee> {
-    const who = await ctx.people.identify(why);
-    if (!who.ok) {
-      ctx.locale = who.locale;
-      throw new Refused(who.refusal);
-    }
-    ctx.locale = who.employee.locale;
-    return who.employee;
+  private context(turn: Turn, port: ConversationPort): Ctx {
+    const people = new TurnPeople(this.deps, turn, port);
+    const ctx: Ctx = {
+      turn, port, people, locale: this.deps.defaultLocale, zone: DEFAULT_TIMEZONE,
+      employee: async (why) => {
+        const who = await people.identify(why);
+        if (!who.ok) {
+          ctx.locale = who.locale;
+          throw new Refused(who.refusal);
+        }
+        ctx.locale = who.employee.locale;
+        ctx.zone = who.employee.timezone;
+        ctx.identified = who.employee;
+        return who.employee;
+      },
+      asker: async (employee: Employee): Promise<Asker> => (
+        { employee, platform: turn.platform, platformUserId: turn.userId, channel: await this.kinds.of(turn, port), correlationId: turn.correlationId }
+      ),
+    };
+    return ctx;
   }
 
-  private async asker(ctx: Ctx, employee: Employee): Promise<Asker> {
-    return { employee, platform: ctx.turn.platform, platformUserId: ctx.turn.userId, channel: await this.kinds.of(ctx.turn, ctx.port), correlationId: ctx.turn.correlationId };
-  }
-
-  /** Runs one turn's work: timed, and any failure answered privately in the locale known by then. */
-  private async run(turn: Turn, port: ConversationPort, command: string, work: (ctx: Ctx) => Promise<void>): Promise<Handled> {
+  /** Runs one turn's work: timed, and any failure answered privately (or on the form) in the locale known by then. */
+  private async run(turn: Turn, port: ConversationPort, command: string, work: (ctx: Ctx) => Promise<void>, options: RunOptions = {}): Promise<Handled> {
     const done = commandTimer(this.deps.metrics, turn.platform);
-    const ctx: Ctx = { turn, port, people: new TurnPeople(this.deps, turn, port), locale: this.deps.defaultLocale };
+    const ctx = this.context(turn, port);
     try {
       await work(ctx);
       return { command, locale: ctx.locale, failed: false };
     } catch (err) {
-      await this.fail(ctx, err instanceof Refused ? err.refusal : err);
+      await this.fail(ctx, err instanceof Refused ? err.refusal : err, options);
       return { command, locale: ctx.locale, failed: true };
     } finally {
       done(command);
     }
   }
 
-  private async fail(ctx: Ctx, err: unknown): Promise<void> {
-    const view = errorView(err, ctx.locale, this.deps.securityContact);
+  private async fail(ctx: Ctx, err: unknown, options: RunOptions): Promise<void> {
+    const failure = (await options.explain?.(err, ctx).catch(() => null)) ?? this.flows.fallback(err, ctx);
+    const { view } = failure;
     // CustosError details hold only safe facts (codes, paths, field names) by contract.
     if (view.kind === 'notice' && view.tone === 'error') {
       this.deps.logger.error({ platform: ctx.turn.platform, correlationId: ctx.turn.correlationId, err: errName(err), details: isCustosError(err) ? err.details : undefined }, 'conversation: command failed');
     }
-    await ctx.port.replyPrivately(view, 'failure')
-      .catch((e: unknown) => this.deps.logger.error({ platform: ctx.turn.platform, err: errName(e) }, 'conversation: could not send the reply'));
+    const sent = options.form && ctx.port.formProblem
+      ? ctx.port.formProblem(failure.problem ?? { input: options.form, text: textOf(view) })
+      : ctx.port.replyPrivately(view, 'failure');
+    await sent.catch((e: unknown) => this.deps.logger.error({ platform: ctx.turn.platform, err: errName(e) }, 'conversation: could not send the reply'));
   }
+}
+
+const SECURITY = { security_unfreeze: 'unfreeze', security_keep: 'keep', security_revoke: 'revoke' } as const;
+
+function textOf(view: ReplyView): string {
+  return view.kind === 'notice' ? view.text : '';
 }
 
 function parseOrUsage(text: string): ReturnType<typeof parseCommand> | { kind: 'usage'; error: unknown } {

@@ -4,9 +4,12 @@
 // platform can answer or do), and renders the neutral views the layer replies with. The layer itself
 // never sees a platform payload, and an adapter never decides who may do what.
 import type { AuditPlatform } from '../core/audit.ts';
+import type { AuditTableView } from '../core/audit-query-views.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import type { Locale } from '../core/messages.ts';
+import type { ReviewCardView } from '../core/reviews/views.ts';
 import type { View } from '../core/views.ts';
+import type { ApprovalView, DenyForm, RequestForm } from '../core/views-approval.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 
 /**
@@ -28,6 +31,11 @@ export interface Turn {
   kind?: ChannelKind;
   /** What to assume when the platform cannot tell the kind (default `shared`, the strictest). */
   kindIfUnseen?: ChannelKind;
+  /**
+   * The card a request form is opened from, so its outcome (a reveal) can update it later: Slack's
+   * channel and response_url, Lark's message id. Carried in the form's metadata, never audited.
+   */
+  origin?: { channel: string; responseUrl?: string };
 }
 
 /** What the user asked: words they typed, or a button / form on a card we rendered (see codec.ts). */
@@ -48,6 +56,27 @@ export type ReplyKind = 'answer' | 'notice' | 'done' | 'failure';
  */
 export type IdentityRule = 'chat' | 'picked';
 
+/** What the layer replies with: the core's views, and an audit table (`/audit`, its pages). */
+export type ReplyView = View | AuditTableView;
+
+/** A form to open for the asker: a request form, or the Deny reason form with the approver's card it belongs to. */
+export type FormView = { kind: 'request'; form: RequestForm } | { kind: 'deny'; form: DenyForm; card: ApprovalView };
+
+/**
+ * A submitted form the service refused: the sentence, the input it belongs to, and (when the asker can
+ * fix it) the form again to show with the problem on top. Platforms with modals show it on the form.
+ */
+export interface FormProblem { input: 'purpose' | 'duration' | 'reason'; text: string; retry?: FormView }
+
+/** A clicked card that changes for everyone who sees it: a security alert acted on, a review settled. */
+export type CardUpdate = { kind: 'security'; title: string; line: string } | { kind: 'review'; view: ReviewCardView };
+
+/**
+ * Sentences a platform says its own way (message keys): the playground names its inbox where a chat
+ * names the DM. Each falls back to the layer's (`conversation.*`, messages.ts).
+ */
+export interface PortSentences { submitted?: string; denied?: string }
+
 /** What only the platform can answer or do. Small on purpose: a new platform implements this and a renderer. */
 export interface ConversationPort {
   identity: IdentityRule;
@@ -60,9 +89,16 @@ export interface ConversationPort {
   /** The app's own user, a member that reads nothing it did not post. */
   botUserId?: string;
   /** To the asker only (ephemeral, a DM, the callback's answer). */
-  replyPrivately(view: View, kind: ReplyKind): Promise<void>;
+  replyPrivately(view: ReplyView, kind: ReplyKind): Promise<void>;
   /** Into the conversation, for everyone in it (a shared card). */
   replyInConversation(view: View): Promise<void>;
+  /** Opens a form for the asker (a Slack modal, a Lark form card, the playground's inline form); without it forms are refused. */
+  openForm?(form: FormView): Promise<void>;
+  /** A submitted form's problem, where the platform can show it on the form; without it, a private reply. */
+  formProblem?(problem: FormProblem): Promise<void>;
+  /** Replaces the clicked card for everyone; without it, the outcome is a private reply only. */
+  updateCard?(update: CardUpdate): Promise<void>;
+  sentences?: PortSentences;
 }
 
 /** How one turn went, for metrics and for adapters that answer synchronously (the playground). */

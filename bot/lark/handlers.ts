@@ -10,61 +10,49 @@
 //    cannot be updated (230054, 220340, …) so the user always sees the outcome.
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
-import { createHash } from 'node:crypto';
-import { auditText, type AuditInput } from '../core/audit-query-run.ts';
-import { isAuditReportCommand } from '../core/audit-report-command.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { auditText } from '../core/audit-query-run.ts';
+import { actionName, type ActionName } from '../conversation/codec.ts';
 import type { Conversation } from '../conversation/layer.ts';
-import type { ConversationPort, ReplyKind, Turn as ConversationTurn } from '../conversation/types.ts';
-import type { Employee } from '../core/domain.ts';
+import type { CardUpdate, ConversationPort, FormView, ReplyKind, ReplyView, Turn as ConversationTurn } from '../conversation/types.ts';
 import { ErrorCode, isCustosError } from '../core/errors.ts';
-import type { Asker } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
-import type { RefusedInteraction } from '../core/refusals.ts';
-import { errorView, helpView, noticeView, type View } from '../core/views.ts';
+import type { ApprovalService } from '../core/approvals/service.ts';
+import { helpView, noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
-import { commandTimer, type CommandObserver } from '../metrics.ts';
-import type { ChannelKind } from '../../policies/types.ts';
 import { LarkApiError, type LarkApi } from './api.ts';
-import { ACTION_AUDIT_PAGE } from './audit-cards.ts';
-import { withMentionIds, type LarkAudit } from './audit-handlers.ts';
-import { ACTION_PICK, ACTION_SHARE, renderView, type LarkCard } from './cards.ts';
+import { ACTION_DENY_SUBMIT, ACTION_REQUEST_SUBMIT, INPUT_DURATION, INPUT_GROUPS, INPUT_REASON, renderApproval, renderRequestForm } from './approval-cards.ts';
+import './approval-messages.ts';
+import { renderAuditCard } from './audit-cards.ts';
+import { withMentionIds } from './audit-handlers.ts';
+import { card, renderView, text as textElement, type LarkCard } from './cards.ts';
 import { larkProfile } from './identity.ts';
 import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
-import { securityClick, securityDecisionOf } from './security-cards.ts';
-import type { AdminDecision, SecurityService } from '../core/security/guard.ts';
-import type { LarkApprovalFlow } from './approval-handlers.ts';
-import { reviewDecisionOf, type LarkReviewFlow } from './review-handlers.ts';
-import type { ReviewDecision } from '../core/reviews/types.ts';
+import { renderReviewCard } from './review-cards.ts';
 
 export interface LarkHandlerDeps {
   api: LarkApi;
-  directory: EmployeeDirectory;
   /**
-   * Every turn goes through the one conversation layer: it identifies (bound open_id, else the contact
-   * e-mail once), records refusals, works out channel kinds and audiences, and runs lookups and shares.
+   * Every turn goes through the one conversation layer, with the bot's services for clicks and forms
+   * (`Conversation.with`): it identifies (bound open_id, else the contact e-mail once), records
+   * refusals, works out channel kinds and audiences, and dispatches lookups, shares, requests,
+   * decisions, reviews, security alerts and audit queries.
    */
   conversation: Conversation;
   offboarding: Offboarding;
-  /** Requests, approvals and exports (approval-handlers.ts); without it those buttons and `export` do nothing. */
-  approvals?: LarkApprovalFlow;
+  /** Claims a request form copy's nonce (a Lark form card can be submitted from every copy); absent: no forms. */
+  approvals?: ApprovalService;
   events: OnceGuard;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
   /** How long a card callback may work before answering with a toast and finishing by patch. */
   callbackBudgetMs?: number;
-  /** `audit …` queries (admins, auditors, the DPO); absent: the words are read as a lookup. */
-  audit?: LarkAudit;
-  /** Keep / Revoke on access-review cards (review-handlers.ts); absent: those buttons do nothing. */
-  reviews?: LarkReviewFlow;
-  /** Decides clicks on the security group's alert cards; absent: those buttons do nothing. */
-  security?: SecurityService;
-  /** Times each command (`custos_command_duration_seconds{platform="lark"}`). */
-  metrics?: CommandObserver;
+  /** `audit …` is an audit query (admins, auditors, the DPO); absent: the words are read as a lookup. */
+  audit?: boolean;
   /** Observes every handler call (tests count them). */
   onHandlerCall?: (eventType: string) => void;
 }
@@ -83,7 +71,18 @@ interface Turn {
   chatId: string; // the chat the request came from
   group: boolean;
   correlationId: string;
+  /** The clicked card, where a request form opened from it sends its outcome (a reveal) later. */
+  messageId?: string;
 }
+
+/** Where each action's value is in a Lark button's value object. */
+const VALUE_KEY: Record<ActionName, string> = {
+  pick: 'c', share: 'c', reveal: 'v', access: 'v', audit_export: 'v', approve: 'r', deny: 'r', cancel: 'r',
+  review_keep: 'r', review_revoke: 'r', security_unfreeze: 'c', security_keep: 'c', security_revoke: 'c', audit_page: 't',
+};
+const IN_PLACE: ReadonlySet<ActionName> = new Set(['approve', 'deny', 'cancel', 'review_keep', 'review_revoke']);
+/** Commands whose refusal replaces the clicked card: the lookup card's own buttons. Elsewhere a toast keeps the card usable. */
+const CARD_ON_FAILURE: ReadonlySet<string> = new Set(['pick', 'share']);
 
 export class LarkHandlers {
   private readonly pending = new Set<Promise<unknown>>();
@@ -147,12 +146,13 @@ export class LarkHandlers {
     // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
     const typed = textOf(str(message.content));
     const audit = this.deps.audit ? auditText(withMentionIds(typed, mentions)) : null;
-    // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
-    if (audit !== null && this.deps.approvals && isAuditReportCommand(audit)) return this.requestText(audit, turn, 'report');
-    if (audit !== null) return this.audit({ text: audit }, turn);
+    if (audit !== null) {
+      await this.deps.conversation.audit(this.neutral(turn), audit, this.port(turn));
+      return;
+    }
     // Slack users type `/customer …`; the same words work here (Lark has no slash commands).
     const text = stripMentions(typed, mentions).replace(/^\/customer\b\s*/i, '');
-    await this.text(text, turn);
+    await this.deps.conversation.text(this.neutral(turn), text, this.port(turn));
   }
 
   private async onMenu(d: Data): Promise<void> {
@@ -165,41 +165,6 @@ export class LarkHandlers {
     await this.reply(turn, renderView(view));
   }
 
-  /** A query, help request or anything else a user typed: the layer's, except `export …` / `erase …` (requests). */
-  private async text(text: string, turn: Turn): Promise<void> {
-    if (this.deps.approvals?.handlesText(text)) return this.requestText(text, turn);
-    await this.deps.conversation.text(this.neutral(turn), text, this.port(turn));
-  }
-
-  /** `export …` / `erase …` typed, or `audit report …` (`report`: the words after `audit`). */
-  private async requestText(text: string, turn: Turn, kind: 'typed' | 'report' = 'typed'): Promise<void> {
-    const done = commandTimer(this.deps.metrics, 'lark');
-    let locale = this.deps.defaultLocale;
-    try {
-      const employee = await this.identify(turn, 'request', (l) => { locale = l; });
-      const asker = await this.asker(turn, employee);
-      const at = { employee, channelKind: asker.channel, messageId: '' };
-      await this.reply(turn, kind === 'report' ? await this.deps.approvals!.reportForm(at, text) : await this.deps.approvals!.textCommand(at, text));
-    } catch (err) {
-      await this.fail(turn, err, locale);
-    } finally {
-      done(kind === 'report' ? 'report' : /^\s*erase/i.test(text) ? 'erase' : 'export');
-    }
-  }
-
-  /** `audit …` typed, or a page turn: answered privately, like every reply to one person. */
-  private async audit(input: AuditInput, turn: Turn): Promise<void> {
-    await this.reply(turn, await this.auditCard(input, turn));
-  }
-
-  private auditCard(input: AuditInput, turn: Turn): Promise<LarkCard> {
-    return this.deps.audit!.card(input, {
-      openId: turn.openId, correlationId: turn.correlationId, ...(turn.group ? { groupChat: turn.chatId } : {}),
-      identify: (setLocale) => this.identify(turn, 'audit', setLocale),
-      channel: () => this.channelKind(turn),
-    });
-  }
-
   // ---- card callbacks --------------------------------------------------------------------------------
 
   private async onCardAction(d: Data): Promise<CallbackAnswer> {
@@ -208,31 +173,38 @@ export class LarkHandlers {
     const value = obj(action.value);
     const context = obj(d.context);
     if (!openId) return {};
-    const customerId = str(value.c);
     const groupChat = str(value.g);
     // A button on a private copy names the group it belongs to; otherwise it lives in the chat it was clicked in.
+    const messageId = str(context.open_message_id);
     const turn: Turn = {
       openId,
       chatId: groupChat || str(context.open_chat_id),
       group: groupChat !== '',
       correlationId: correlationIdOf(str(d.event_id) || str(d.token)),
+      messageId,
     };
-    const messageId = str(context.open_message_id);
-    const decision = securityDecisionOf(str(value.a));
-    if (decision) return this.withinBudget(turn, messageId, () => this.securityAction(turn, decision, customerId));
-    const review = reviewDecisionOf(str(value.a));
-    // Review and approval decisions update every copy of their card themselves: a late toast is not re-sent.
-    if (review) return this.withinBudget(turn, messageId, () => this.reviewAction(turn, review, str(value.r)), true);
-    switch (str(value.a)) {
-      case ACTION_PICK:
-      case ACTION_SHARE: return this.withinBudget(turn, messageId, () => this.click(turn, str(value.a), customerId));
-      case ACTION_AUDIT_PAGE:
-        if (!this.deps.audit || !str(value.t)) return {};
-        return this.withinBudget(turn, messageId, async () => ({ card: { type: 'raw', data: await this.auditCard({ token: str(value.t) }, turn) } }));
-      default:
-        if (!this.deps.approvals?.handles(str(value.a))) return {};
-        return this.withinBudget(turn, messageId, () => this.approvalAction(turn, messageId, value, obj(action.form_value)), this.deps.approvals.isDecision(str(value.a)));
+    const a = str(value.a);
+    const form = obj(action.form_value);
+    const name = actionName(a);
+    // Approval and review decisions update every copy of their card themselves: a late toast is not re-sent.
+    const inPlace = a === ACTION_DENY_SUBMIT || (name !== null && IN_PLACE.has(name));
+    return this.withinBudget(turn, messageId, () => this.callback(turn, (port) => {
+      if (a === ACTION_REQUEST_SUBMIT) return this.submitRequest(turn, str(value.m), str(value.n), form, port);
+      if (a === ACTION_DENY_SUBMIT) return this.deps.conversation.submit(this.neutral(turn), 'deny', str(value.r), { reason: str(form[INPUT_REASON]) }, port);
+      return this.deps.conversation.click(this.neutral(turn), a, name ? str(value[VALUE_KEY[name]]) : '', port);
+    }), inPlace);
+  }
+
+  /** A request form copy submits once: its nonce is claimed before the layer creates the request. */
+  private async submitRequest(turn: Turn, metadata: string, nonce: string, form: Data, port: ConversationPort): Promise<{ command: string; locale: Locale }> {
+    const inputs = { purpose: str(form[INPUT_REASON]), duration: str(form[INPUT_DURATION]), groups: Array.isArray(form[INPUT_GROUPS]) ? (form[INPUT_GROUPS] as unknown[]).map(String) : [] };
+    const approvals = this.deps.approvals;
+    if (approvals && /^[0-9a-f]{24}$/.test(nonce) && !(await approvals.deps.requests.claimNotice(`lark-form:${nonce}`, approvals.deps.clock.now()))) {
+      const locale = await this.localeOf(turn);
+      await port.replyPrivately(noticeView(t('lark.approval.alreadySubmitted', locale)), 'notice');
+      return { command: 'request_submit', locale };
     }
+    return this.deps.conversation.submit(this.neutral(turn), 'request', metadata, inputs, port);
   }
 
   /**
@@ -243,6 +215,8 @@ export class LarkHandlers {
    */
   private async withinBudget(turn: Turn, messageId: string, work: () => Promise<CallbackAnswer>, inPlace = false): Promise<CallbackAnswer> {
     const budget = this.deps.callbackBudgetMs ?? CALLBACK_BUDGET_MS;
+    // The "working" toast's locale is asked alongside the work, so a late answer is sent at the budget, not after one more read.
+    const locale = this.localeOf(turn).catch(() => this.deps.defaultLocale);
     const result = this.callbacks.run(work);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); });
@@ -253,71 +227,55 @@ export class LarkHandlers {
       if (answer.card) await this.updateCard(turn, messageId, answer.card.data);
       else if (answer.toast && !inPlace) await this.reply({ ...turn, group: false }, renderView(noticeView(answer.toast.content)));
     });
-    return { toast: { type: 'info', content: t('lark.working', await this.localeOf(turn)) } };
+    // Not known by now (a burst queues reads): the default language, rather than miss Lark's 3 s.
+    const known = await Promise.race([locale, new Promise<Locale>((resolve) => { setImmediate(() => resolve(this.deps.defaultLocale)); })]);
+    return { toast: { type: 'info', content: t('lark.working', known) } };
   }
 
-  /** Pick / Share on a lookup card, by the layer; its private replies become the callback's answer. */
-  private async click(turn: Turn, action: string, value: string): Promise<CallbackAnswer> {
-    const replies: { view: View; kind: ReplyKind }[] = [];
-    const port: ConversationPort = { ...this.port(turn), replyPrivately: async (view, kind) => { replies.push({ view, kind }); } };
-    const { locale } = await this.deps.conversation.click(this.neutral(turn), action, value, port);
+  /**
+   * One click or form by the layer, its replies gathered into the callback's answer: a toast says what
+   * happened; a card replaces the clicked one only where that card itself changes (a lookup card, an
+   * audit page, a form opened or refused, an alert acted on). A refused decision keeps the card usable.
+   */
+  private async callback(turn: Turn, run: (port: ConversationPort) => Promise<{ command: string; locale: Locale }>): Promise<CallbackAnswer> {
+    const replies: { view: ReplyView; kind: ReplyKind }[] = [];
+    let answer: CallbackAnswer = {};
+    const group = turn.group ? turn.chatId : undefined;
+    const port: ConversationPort = {
+      ...this.port(turn),
+      replyPrivately: async (view, kind) => { replies.push({ view, kind }); },
+      openForm: async (form) => { answer = { ...answer, ...await this.openForm(turn, form) }; },
+      formProblem: async (p) => {
+        answer = { toast: { type: 'error', content: p.text }, ...(p.retry ? { card: { type: 'raw', data: formCard(p.retry, p.text) } } : {}) };
+      },
+      updateCard: async (u) => { answer = { ...answer, card: { type: 'raw', data: updatedCard(u) } }; },
+    };
+    const { command, locale } = await run(port);
     const last = replies.at(-1);
-    if (!last) return {};
+    if (!last) return answer;
     const text = last.view.kind === 'notice' ? last.view.text : '';
     switch (last.kind) {
-      case 'answer': return { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(last.view, turn.group ? turn.chatId : undefined) } };
-      case 'done': return { toast: { type: 'success', content: text } };
-      case 'notice': return { toast: { type: 'info', content: text } };
-      case 'failure': return { toast: { type: 'error', content: text || t(ErrorCode.Internal, locale) }, card: { type: 'raw', data: renderView(last.view) } };
+      case 'answer': return last.view.kind === 'audit-table' || command === 'audit'
+        ? { card: { type: 'raw', data: renderAuditCard(last.view, group) } }
+        : { toast: { type: 'success', content: t('lark.opened', locale) }, card: { type: 'raw', data: renderView(last.view as View, group) } };
+      case 'done': return {
+        ...answer, toast: { type: 'success', content: text },
+        // A submitted form is replaced by what happened.
+        ...(command === 'request_submit' ? { card: { type: 'raw' as const, data: renderView(noticeView(text)) } } : {}),
+      };
+      case 'notice': return { ...answer, toast: { type: 'info', content: text } };
+      case 'failure': return {
+        toast: { type: 'error', content: text || t(ErrorCode.Internal, locale) },
+        ...(CARD_ON_FAILURE.has(command) ? { card: { type: 'raw' as const, data: renderView(last.view as View) } } : {}),
+      };
     }
   }
 
-  /** Unfreeze / Keep frozen / Revoke on an alert card; the card changes for everyone only when it was done. */
-  private async securityAction(turn: Turn, decision: AdminDecision, employeeId: string): Promise<CallbackAnswer> {
-    if (!this.deps.security || !/^E-\d{1,10}$/.test(employeeId)) return {};
-    let locale = this.deps.defaultLocale;
-    try {
-      const clicker = await this.identify(turn, 'security', (l) => { locale = l; });
-      const r = await securityClick({ security: this.deps.security, directory: this.deps.directory }, { employee: clicker, openId: turn.openId }, decision, employeeId);
-      return { toast: { type: r.ok ? 'success' : 'warning', content: r.line }, ...(r.card ? { card: { type: 'raw' as const, data: r.card } } : {}) };
-    } catch (err) {
-      // A toast only: an error card would replace the alert for the whole group.
-      const view = errorView(err, locale, this.deps.securityContact);
-      return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) } };
-    }
-  }
-
-  /** Keep / Revoke: the core decides and updates every copy; the callback shows the clicker the outcome. */
-  private async reviewAction(turn: Turn, decision: ReviewDecision, reviewId: string): Promise<CallbackAnswer> {
-    if (!this.deps.reviews) return {};
-    let locale = this.deps.defaultLocale;
-    try {
-      const clicker = await this.identify(turn, 'review', (l) => { locale = l; });
-      return await this.deps.reviews.decide(clicker, turn.openId, reviewId, decision);
-    } catch (err) {
-      // A toast only: the review card must keep its buttons for the reviewer.
-      return { toast: (await this.failAnswer(err, locale)).toast! };
-    }
-  }
-
-  private async approvalAction(turn: Turn, messageId: string, value: Data, form: Data): Promise<CallbackAnswer> {
-    let locale = this.deps.defaultLocale;
-    try {
-      const decision = this.deps.approvals!.isDecision(str(value.a));
-      const employee = await this.identify(turn, decision ? 'approval' : 'request', (l) => { locale = l; }, decision ? str(value.r) : undefined);
-      const asker = await this.asker(turn, employee);
-      return await this.deps.approvals!.onAction({ employee, channelKind: asker.channel, messageId }, value, form);
-    } catch (err) {
-      // A toast only: the clicked card (an approver's copy, a form) must stay usable.
-      const { toast } = await this.failAnswer(err, locale);
-      return toast ? { toast } : {};
-    }
-  }
-
-  private async failAnswer(err: unknown, locale: Locale): Promise<CallbackAnswer> {
-    const view = errorView(err, locale, this.deps.securityContact);
-    if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: card action failed');
-    return { toast: { type: 'error', content: view.kind === 'notice' ? view.text : t(ErrorCode.Internal, locale) }, card: { type: 'raw', data: renderView(view) } };
+  /** A request form goes into the clicker's DM as a new card; the Deny form opens on the approver's own copy. */
+  private async openForm(turn: Turn, form: FormView): Promise<CallbackAnswer> {
+    if (form.kind === 'deny') return { card: { type: 'raw', data: formCard(form) } };
+    await this.deps.api.sendCard('open_id', turn.openId, formCard(form));
+    return { toast: { type: 'info', content: t('lark.approval.formSent', await this.localeOf(turn)) } };
   }
 
   /** Patches the clicked card; when Lark says it cannot be updated, the outcome arrives as a new message. */
@@ -340,38 +298,23 @@ export class LarkHandlers {
 
   // ---- shared steps ----------------------------------------------------------------------------------
 
-  /** The layer's identification (refusals recorded there); the locale to answer in follows the outcome. */
-  private async identify(turn: Turn, interaction: RefusedInteraction, setLocale: (l: Locale) => void, requestId?: string): Promise<Employee> {
-    const who = await this.deps.conversation.identify(this.neutral(turn), this.port(turn), { interaction, ...(requestId ? { requestId } : {}) });
-    if (!who.ok) {
-      setLocale(who.locale);
-      throw who.refusal;
-    }
-    setLocale(who.employee.locale);
-    return who.employee;
-  }
-
-  private async asker(turn: Turn, employee: Employee): Promise<Asker> {
-    return { employee, platform: 'lark', platformUserId: turn.openId, channel: await this.channelKind(turn), correlationId: turn.correlationId };
-  }
-
-  /** The employee's locale when known, else the configured default (zh-CN unless set otherwise). */
+  /** The employee's locale when known, else Lark's for the user, else the configured default. */
   private localeOf(turn: Turn): Promise<Locale> {
     return this.deps.conversation.localeOf(this.neutral(turn), this.port(turn));
   }
 
-  /** A chat outside a group (p2p, the bot menu) is a DM; a group's kind is Lark's, cached by the layer. */
-  private channelKind(turn: Turn): Promise<ChannelKind> {
-    return this.deps.conversation.channelKind(this.neutral(turn), this.port(turn));
-  }
-
+  /** A chat outside a group (p2p, the bot menu) is a DM; the clicked card is where a request form's outcome goes back. */
   private neutral(turn: Turn): ConversationTurn {
-    return { platform: 'lark', userId: turn.openId, conversationId: turn.chatId, correlationId: turn.correlationId, ...(turn.group ? {} : { kind: 'dm' as const }) };
+    return {
+      platform: 'lark', userId: turn.openId, conversationId: turn.chatId, correlationId: turn.correlationId,
+      ...(turn.group ? {} : { kind: 'dm' as const }), ...(turn.messageId ? { origin: { channel: turn.messageId } } : {}),
+    };
   }
 
   /** What only Lark can answer or do for one turn: contact API, chat info and members, replies as cards. */
   private port(turn: Turn): ConversationPort {
     const { api } = this.deps;
+    const group = turn.group ? turn.chatId : undefined;
     return {
       identity: 'chat',
       profile: (openId) => larkProfile(api, openId),
@@ -380,10 +323,12 @@ export class LarkHandlers {
         return chat.mode === 'p2p' ? 'dm' : chat.external ? 'shared' : chat.private ? 'private' : 'public';
       },
       members: (chatId) => api.chatMembers(chatId),
-      // A lookup card from a group keeps the group's id in its buttons, so its Share posts there.
-      replyPrivately: (view) => this.reply(turn, renderView(view, turn.group ? turn.chatId : undefined)),
+      // A card from a group keeps the group's id in its buttons, so its Share (or page) acts there.
+      replyPrivately: (view) => this.reply(turn, view.kind === 'audit-table' ? renderAuditCard(view, group) : renderView(view, group)),
       // The group reads the shared card; the uuid makes a redelivered share one message.
       replyInConversation: async (view) => { await api.sendCard('chat_id', turn.chatId, renderView(view), `${turn.correlationId}-s`); },
+      // `export …` typed: the form card is the reply (privately, like every reply to one person).
+      openForm: (form) => this.reply(turn, formCard(form)),
     };
   }
 
@@ -392,12 +337,18 @@ export class LarkHandlers {
     if (turn.group || !turn.chatId) await this.deps.api.sendCard('open_id', turn.openId, card, `${turn.correlationId}-r`);
     else await this.deps.api.sendCard('chat_id', turn.chatId, card, `${turn.correlationId}-r`);
   }
+}
 
-  private async fail(turn: Turn, err: unknown, locale: Locale): Promise<void> {
-    const view: View = errorView(err, locale, this.deps.securityContact);
-    if (view.kind === 'notice' && view.tone === 'error') this.deps.logger.error({ err: errName(err) }, 'lark: lookup failed');
-    await this.reply(turn, renderView(view)).catch((e: unknown) => this.deps.logger.error({ err: errName(e) }, 'lark: could not send the reply'));
-  }
+/** A form as a card: a request form with a fresh nonce (one copy, one submission), or the Deny form on the approval card. */
+function formCard(form: FormView, problem?: string): LarkCard {
+  if (form.kind === 'request') return renderRequestForm(form.form, randomBytes(12).toString('hex'), problem);
+  return renderApproval(form.card, { form: form.form, ...(problem ? { problem } : {}) });
+}
+
+/** An alert acted on names the user and the outcome (its evidence is not sent back with a click); a review shows its settled card. */
+function updatedCard(update: CardUpdate): LarkCard {
+  if (update.kind === 'review') return renderReviewCard(update.view);
+  return card(update.title, [textElement(update.line)], 'grey');
 }
 
 /** `{"text":"@_user_1 C-000123"}` → the text; anything else → ''. */

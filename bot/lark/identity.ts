@@ -1,18 +1,8 @@
-// A Lark user as the shared identifier (bot/core/identity.ts) sees them: the open_id and a profile read
-// from the contact API at most once per request, and only when needed (an unbound user). Every Lark
-// handler identifies its user through this and ChatIdentifier. Lark gives no per-user locale here, so
-// a user custos does not know is answered in the configured default language.
-import type { ChatProfile, ChatUser } from '../core/identity.ts';
+// A Lark user's profile as the conversation layer's port gives it: read from the contact API at most
+// once per turn, and only when needed (an unbound user). Lark gives no per-user locale here, so a user
+// custos does not know is answered in the configured default language.
+import type { ChatProfile } from '../core/identity.ts';
 import { LarkApiError, type LarkApi } from './api.ts';
-
-export function larkUser(api: LarkApi, openId: string): ChatUser {
-  let cached: Promise<ChatProfile> | undefined;
-  const profile = () => {
-    cached ??= larkProfile(api, openId);
-    return cached;
-  };
-  return { platform: 'lark', id: openId, profile };
-}
 
 /** The contact API's user as a profile (the conversation layer's port memoises it per turn). */
 export function larkProfile(api: LarkApi, openId: string): Promise<ChatProfile> {

@@ -20,7 +20,6 @@ import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
-import { LarkAudit } from './audit-handlers.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { startLongConnection, type LongConnection } from './long-connection.ts';
@@ -69,12 +68,15 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     });
     services.onClose(() => approvals.close());
     services.revoker.useCanceller((id, reason) => approvals.approvals.cancelAllOf(id, reason));
+    // The services behind clicks and forms, dispatched by the layer: requests and decisions, Keep / Revoke
+    // on access-review cards (the review worker posts them), alert cards, `audit …` queries.
+    const conversation = services.conversation.with({
+      approvals: approvals.approvals, security: services.security,
+      reviews: await larkReviews({ conn, config, api, recorder, clock, logger }), audit: await auditQueryService(services, config),
+    });
     const handlers = new LarkHandlers({
-      api, conversation: services.conversation, directory, security: services.security, approvals: approvals.flow, ...common,
+      api, conversation, approvals: approvals.approvals, audit: true, ...common,
       offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
-      // Keep / Revoke on access-review cards (the review worker posts them).
-      reviews: await larkReviews({ conn, config, api, recorder, clock, logger }),
-      audit: new LarkAudit({ audit: await auditQueryService(services, config), clock, ...common }),
       events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),

@@ -1,22 +1,17 @@
 // Lark side of security operations: the anomaly alert card posted to the security group
-// (LARK_SECURITY_CHAT) with Unfreeze / Keep frozen / Revoke all grants, and the clicks on it. As on
-// Slack, the clicker is re-authorised by the core at click time (`admin` in the policy) and every click,
-// allowed or not, is audited there; the card is updated for everyone once an action was taken.
-import type { Employee } from '../core/domain.ts';
+// (LARK_SECURITY_CHAT) with Unfreeze / Keep frozen / Revoke all grants. Their clicks go through the
+// conversation layer: the clicker is re-authorised by the core at click time (`admin` in the policy),
+// every click is audited there, and the card is updated for everyone once an action was taken.
 import type { Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import type { AdminDecision, AnomalyAlert, SecurityAlerts, SecurityService } from '../core/security/guard.ts';
+import type { AdminDecision, AnomalyAlert, SecurityAlerts } from '../core/security/guard.ts';
 import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
-import { alertView, outcomeLine } from '../core/security/views.ts';
+import { alertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import type { LarkApi } from './api.ts';
-import { button, card, text, type LarkCard } from './cards.ts';
+import { button, card, text } from './cards.ts';
 
 export const ACTION_SECURITY: Record<AdminDecision, string> = { unfreeze: 'sec_unfreeze', keep: 'sec_keep', revoke: 'sec_revoke' };
-
-export function securityDecisionOf(action: string): AdminDecision | undefined {
-  return (Object.keys(ACTION_SECURITY) as AdminDecision[]).find((d) => ACTION_SECURITY[d] === action);
-}
 
 /** A notice without buttons (bot/core/security/notices.ts) to the security group; its key de-duplicates a retried send. */
 export async function postLarkSecurityNotice(api: LarkApi, chat: string, view: NoticeView): Promise<void> {
@@ -40,20 +35,4 @@ export class LarkSecurityAlerts implements SecurityAlerts, SecurityNotices {
   async notice(view: NoticeView): Promise<void> {
     if (this.deps.chat) await postLarkSecurityNotice(this.deps.api, this.deps.chat, view);
   }
-}
-
-export interface SecurityClickAnswer { line: string; ok: boolean; card?: LarkCard }
-
-/** A click on an alert card by the employee `clicker` (already identified, active). */
-export async function securityClick(
-  deps: { security: SecurityService; directory: EmployeeDirectory },
-  clicker: { employee: Employee; openId: string }, decision: AdminDecision, employeeId: string,
-): Promise<SecurityClickAnswer> {
-  const locale = clicker.employee.locale;
-  const outcome = await deps.security.decide(clicker.employee, 'lark', clicker.openId, decision, employeeId);
-  const line = outcomeLine(outcome, `${clicker.employee.name} (${clicker.employee.employeeId})`, locale);
-  if (outcome.kind !== 'done') return { line, ok: false };
-  // The card's evidence is not sent back with a click: the updated card names the user and the outcome.
-  const subject = await deps.directory.byId(employeeId);
-  return { line, ok: true, card: card(`${subject?.name ?? employeeId} (${employeeId})`, [text(line)], 'grey') };
 }

@@ -1,7 +1,7 @@
-// The playground's conversation logic: the same conversation layer the chat adapters use (parse →
-// identify → audited lookup → neutral view), with "who am I" chosen on the page instead of verified by a
-// platform (the layer's `picked` identity rule). Only identity and channel membership are simulated;
-// policy, masking, queue and audit are the real ones.
+// The playground's conversation logic: the same conversation layer the chat adapters use for every
+// message, click and form (parse or decode → identify → the core service → neutral view), with "who am
+// I" chosen on the page instead of verified by a platform (the layer's `picked` identity rule). Only
+// identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
 import { auditText } from '../core/audit-query-run.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, Turn as ConversationTurn } from '../conversation/types.ts';
@@ -12,8 +12,6 @@ import type { RefusedInteraction } from '../core/refusals.ts';
 import { errorView, noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
-import { isExportCommand } from '../core/approvals/segment.ts';
-import { isEraseCommand } from '../core/approvals/erase-command.ts';
 import { isAuditReportCommand } from '../core/audit-report-command.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 import type { InboxItem, PlaygroundInbox } from './inbox.ts';
@@ -26,8 +24,6 @@ export const PLAYGROUND_ACTIONS = [
   'approval_deny', 'approval_cancel', 'audit_page', 'audit_export',
 ] as const;
 export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
-/** The actions that decide a request (a refused one is recorded as an `approval` interaction). */
-const DECISIONS: ReadonlySet<PlaygroundAction> = new Set(['approval_approve', 'approval_deny_open', 'approval_deny', 'approval_cancel']);
 
 /** The simulated conversations: a DM with the bot, or a channel of the given kind with chosen members. */
 export const PLAYGROUND_CHANNELS = ['dm', 'private', 'public', 'shared'] as const satisfies readonly ChannelKind[];
@@ -48,7 +44,7 @@ export interface Reply { to: 'you' | 'channel'; view: PlaygroundView }
 export interface FlowResult { command: string; locale: Locale; replies: Reply[]; again?: InboxItem[] }
 
 export interface FlowDeps {
-  /** The conversation layer: a picked user who may not act is refused and recorded like a chat user. */
+  /** The conversation layer with the playground's approval and audit services: a picked user who may not act is refused and recorded like a chat user. */
   conversation: Conversation;
   defaultLocale: Locale;
   securityContact: string;
@@ -65,7 +61,7 @@ export function isPendingCommand(text: string): boolean {
 export class PlaygroundFlow {
   constructor(private readonly deps: FlowDeps) {}
 
-  /** Anything typed into the message box: the playground's own `audit`, `export`, `erase` and `pending`, else the layer's help, lookup or usage. */
+  /** Anything typed into the message box: the layer's audit, export, erase, help, lookup or usage; the playground's own `pending` and `audit report`. */
   async text(text: string, turn: Turn): Promise<FlowResult> {
     // `audit …` (or `/audit …`) is the chat adapters' /audit command, `export …` / `erase …` their
     // `/customer export …` / `/customer erase …`, `pending` the playground's list of waiting requests; the rest is /customer.
@@ -73,39 +69,24 @@ export class PlaygroundFlow {
     const customer = text.trim().replace(/^\/customer\s+/i, '');
     // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
     if (audit !== null && isAuditReportCommand(audit)) return this.own('audit-report', turn, 'audit', (e) => this.approvalsOf().openReport(e, audit, turn.channel));
-    if (audit !== null) return this.own('audit', turn, 'audit', (e) => this.approvalsOf().audit(e, turn.channel, turn.requestId, { text: audit }));
-    if (isExportCommand(customer)) return this.own('export', turn, 'lookup', (e) => this.approvalsOf().openExport(e, customer, turn.channel));
-    // `erase C-… reason: REF` (the chat adapters' `/customer erase …`): an erasure request, not a lookup.
-    if (isEraseCommand(customer)) return this.own('erase', turn, 'request', (e) => this.approvalsOf().erase(e, customer, turn.channel));
+    if (audit !== null) return this.layer(turn, (nt, port) => this.deps.conversation.audit(nt, audit, port));
     if (isPendingCommand(text)) return this.ownResult('pending', turn, 'lookup', (e) => this.pending(e));
-    return this.layer(turn, (nt, port) => this.deps.conversation.text(nt, text, port));
+    return this.layer(turn, (nt, port) => this.deps.conversation.text(nt, customer, port));
   }
 
-  /** A button on an earlier reply, posted back with its action id and value. */
+  /** A button on an earlier reply, posted back with its action id and value (and a form's inputs). */
   async action(action: PlaygroundAction, value: string, turn: Turn, form: ApprovalForm = {}): Promise<FlowResult> {
-    if (action === ACTION_PICK || action === ACTION_SHARE) return this.layer(turn, (nt, port) => this.deps.conversation.click(nt, action, value, port));
-    return this.approval(action, value, turn, form);
-  }
-
-  /** Request forms, decisions and audit paging, through the same core services as the chat adapters. */
-  private approval(action: Exclude<PlaygroundAction, typeof ACTION_PICK | typeof ACTION_SHARE>, value: string, turn: Turn, form: ApprovalForm): Promise<FlowResult> {
-    const interaction = DECISIONS.has(action) ? 'approval' : action.startsWith('audit') ? 'audit' : 'request';
-    return this.own(action, turn, interaction, (employee) => {
-      const a = this.approvalsOf();
-      return (() => {
-        switch (action) {
-          case 'approval_reveal': return a.open(employee, 'reveal', value, turn.channel);
-          case 'approval_access': return a.open(employee, 'access', value, turn.channel);
-          case 'approval_submit': return a.submit(employee, { ...form, metadata: value });
-          case 'approval_approve': return a.approve(employee, value);
-          case 'approval_deny_open': return a.openDeny(employee, value);
-          case 'approval_deny': return a.deny(employee, value, form.reason ?? '');
-          case 'approval_cancel': return a.cancel(employee, value);
-          case 'audit_page': return a.audit(employee, turn.channel, turn.requestId, { token: value });
-          case 'audit_export': return a.openAuditExport(employee, value, turn.channel);
-        }
-      })();
-    });
+    const c = this.deps.conversation;
+    switch (action) {
+      case 'approval_submit': {
+        const inputs = { purpose: form.purpose ?? '', duration: form.duration ?? '', groups: form.groups ?? [] };
+        return this.layer(turn, (nt, port) => c.submit(nt, 'request', value, inputs, port));
+      }
+      case 'approval_deny': return this.layer(turn, (nt, port) => c.submit(nt, 'deny', value, { reason: form.reason ?? '' }, port));
+      // The Deny button: the playground's own id, as `approval_deny` names the form it opens.
+      case 'approval_deny_open': return this.layer(turn, (nt, port) => c.click(nt, 'deny', value, port));
+      default: return this.layer(turn, (nt, port) => c.click(nt, action, value, port));
+    }
   }
 
   /** A turn the layer runs; its replies collected for the page (`you`, or posted into the channel). */
@@ -115,7 +96,7 @@ export class PlaygroundFlow {
     return { command: handled.command, locale: handled.locale, replies };
   }
 
-  /** A playground-only command (requests, approvals, audit, pending) on the layer's identification. */
+  /** A playground-only command (`audit report`, `pending`) on the layer's identification. */
   private own(command: string, turn: Turn, interaction: RefusedInteraction, work: (e: Employee) => PlaygroundView | Promise<PlaygroundView>): Promise<FlowResult> {
     return this.ownResult(command, turn, interaction, async (e) => this.only(command, e.locale, await work(e)));
   }
@@ -141,10 +122,10 @@ export class PlaygroundFlow {
   }
 
   private neutral(turn: Turn): ConversationTurn {
-    return { platform: 'playground', userId: turn.employeeId, conversationId: turn.channel, correlationId: turn.requestId, kind: turn.channel };
+    return { platform: 'playground', userId: turn.employeeId, conversationId: turn.channel, correlationId: turn.requestId, kind: turn.channel, origin: { channel: 'playground' } };
   }
 
-  /** The simulated platform: the page names the members; replies are collected for the page. */
+  /** The simulated platform: the page names the members; replies (forms inline) are collected for the page. */
   private port(turn: Turn, replies: Reply[]): ConversationPort {
     return {
       identity: 'picked',
@@ -153,6 +134,9 @@ export class PlaygroundFlow {
       members: async () => (turn.channel === 'dm' ? [] : turn.members),
       replyPrivately: async (view) => { replies.push({ to: 'you', view }); },
       replyInConversation: async (view) => { replies.push({ to: 'channel', view }); },
+      openForm: async (form) => { replies.push({ to: 'you', view: form.form }); },
+      // The playground's inbox is where approvers and outcomes are; its sentences say so.
+      sentences: { submitted: 'playground.request.sent', denied: 'playground.request.denied' },
     };
   }
 

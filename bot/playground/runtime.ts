@@ -114,9 +114,9 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
     const flow = new PlaygroundFlow({
       // No metrics here: the playground's route times every command, the layer's and its own alike.
-      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log }),
+      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log, flows: { approvals, audit } }),
       defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
-      approvals: new PlaygroundApprovalFlow({ approvals, audit, securityContact: config.securityContact, clock }), inbox,
+      approvals: new PlaygroundApprovalFlow({ approvals, securityContact: config.securityContact }), inbox,
     });
     // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.
     const sweeper = setInterval(() => { approvals.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.name : typeof err }, 'playground: approval sweep failed')); }, SWEEP_MS);

@@ -1,33 +1,59 @@
-// The Slack listeners: `/customer`, @mentions, DMs, and the lookup card's Pick and Share buttons. Each
-// acknowledges first and then works, replying through the Web API or the response_url (Slack's
-// 3-second rule). Identity, locale, channel kind, audience, dispatch and refusals live in the
+// The Slack listeners: `/customer` and `/audit`, @mentions, DMs, every button on our cards and both
+// modals. Each acknowledges first and then works, replying through the Web API or the response_url
+// (Slack's 3-second rule). Identity, locale, channel kind, audience, dispatch and refusals live in the
 // conversation layer (bot/conversation); this file turns Slack payloads into turns and gives the layer
-// a port: users.info, conversations.info / members, and how to reply here.
+// a port: users.info, conversations.info / members, how to reply, open a modal and update a card here.
 import { createHash } from 'node:crypto';
-import type { App, webApi } from '@slack/bolt';
+import type { App, types, webApi } from '@slack/bolt';
 import type { Conversation } from '../conversation/layer.ts';
-import type { ConversationPort, Turn } from '../conversation/types.ts';
+import type { CardUpdate, ConversationPort, FormView, ReplyView, Turn } from '../conversation/types.ts';
+import type { Logger } from '../logger.ts';
 import type { ChannelKind } from '../../policies/types.ts';
-import { ACTION_PICK, ACTION_SHARE, renderView, type SlackMessage } from './blocks.ts';
+import { renderDenyForm, renderRequestForm } from './approval-blocks.ts';
+import { renderAuditView } from './audit-blocks.ts';
+import { escapeMrkdwn, renderView, type SlackMessage } from './blocks.ts';
+import { registerSlackForms } from './forms.ts';
 import { slackProfile } from './identity.ts';
 
 type WebClient = webApi.WebClient;
+type KnownBlock = types.KnownBlock;
 
 export interface SlackHandlerDeps {
   /** Every turn goes through the one conversation layer (identifies, records refusals, dispatches). */
   conversation: Conversation;
+  logger?: Logger;
 }
 
-/** How one request is answered: to the asker (ephemeral, the response_url) and into its channel. */
-interface Reach { client: WebClient; channelId: string; reply: (message: SlackMessage) => Promise<unknown>; botUserId?: string }
+/** How one request is answered: to the asker (ephemeral, the response_url) and into its channel; where its modals open. */
+export interface Reach {
+  client: WebClient;
+  channelId: string;
+  reply: (message: SlackMessage) => Promise<unknown>;
+  botUserId?: string;
+  triggerId?: string;
+  /** The clicked card's response_url: a Deny modal's late outcome is told there. */
+  responseUrl?: string;
+  /** Replaces the clicked card in the channel (a security alert acted on). */
+  replace?: (message: SlackMessage) => Promise<unknown>;
+}
+
+/** Buttons whose answer replaces the card they are on (the pick list, an audit page); every other answer is a new ephemeral. */
+const REPLACING = /^(customer_pick|audit_older|audit_newer)$/;
 
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   const { conversation } = deps;
 
   app.command('/customer', async ({ ack, command, respond, client }) => {
     await ack();
+    const reach: Reach = { client, channelId: command.channel_id, triggerId: command.trigger_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
+    const turn = slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name, command.response_url);
+    await conversation.text(turn, command.text, slackPort(reach));
+  });
+
+  app.command('/audit', async ({ ack, command, respond, client }) => {
+    await ack();
     const reach: Reach = { client, channelId: command.channel_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
-    await conversation.text(slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name), command.text, slackPort(reach));
+    await conversation.audit(slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name), command.text, slackPort(reach));
   });
 
   app.event('app_mention', async ({ event, client, body }) => {
@@ -46,39 +72,46 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     await conversation.text(turn, stripMentions(message.text ?? ''), slackPort(reach));
   });
 
-  app.action({ type: 'block_actions', action_id: ACTION_PICK }, async ({ ack, body, action, respond, client }) => {
+  // Every button on our cards (lookup, approval, review, security alert, audit page): the layer decodes
+  // the id and value (card buttons carry `<action>:<index>` ids, unique within the card's actions block).
+  app.action({ type: 'block_actions', action_id: /^[a-z_]{1,40}(:\d{1,3})?$/ }, async ({ ack, body, action, respond, client, context }) => {
     await ack();
-    const channelId = body.channel?.id ?? body.container?.channel_id;
-    if (!channelId || action.type !== 'button' || !action.value) return;
-    const reach: Reach = { client, channelId, reply: (m) => respond({ response_type: 'ephemeral', replace_original: true, ...m }) };
-    await conversation.click(slackTurn(body.user.id, channelId, body.trigger_id), ACTION_PICK, action.value, slackPort(reach));
+    if (action.type !== 'button') return;
+    const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
+    const replacing = REPLACING.test(action.action_id);
+    const original = ((body as { message?: { blocks?: KnownBlock[] } }).message?.blocks ?? []).filter((b) => b.type !== 'actions');
+    const reach: Reach = {
+      client, channelId, triggerId: body.trigger_id, responseUrl: body.response_url,
+      ...(context.botUserId ? { botUserId: context.botUserId } : {}),
+      reply: (m) => respond({ response_type: 'ephemeral', replace_original: replacing, ...m }),
+      // The card in the channel is updated in place: the outcome replaces the buttons.
+      replace: (m) => respond({ replace_original: true, text: m.text, blocks: [...original, ...m.blocks] }),
+    };
+    const turn = slackTurn(body.user.id, channelId, body.trigger_id, channelId.startsWith('D') ? 'directmessage' : undefined, body.response_url);
+    await conversation.click(turn, action.action_id, action.value ?? '', slackPort(reach));
   });
 
-  app.action({ type: 'block_actions', action_id: ACTION_SHARE }, async ({ ack, body, action, respond, client, context }) => {
-    await ack();
-    const channelId = body.channel?.id ?? body.container?.channel_id;
-    if (!channelId || action.type !== 'button' || !action.value) return;
-    const reach: Reach = {
-      client, channelId, ...(context.botUserId ? { botUserId: context.botUserId } : {}),
-      reply: (m) => respond({ response_type: 'ephemeral', replace_original: false, ...m }),
-    };
-    await conversation.click(slackTurn(body.user.id, channelId, body.trigger_id), ACTION_SHARE, action.value, slackPort(reach));
-  });
+  registerSlackForms(app, conversation, deps.logger);
 }
 
-/** `channelHint`: a slash command's channel_name ("directmessage", "privategroup"), the only word on a channel the bot cannot see. */
-export function slackTurn(userId: string, channelId: string, slackId: string, channelHint?: string): Turn {
+/**
+ * `channelHint`: a slash command's channel_name ("directmessage", "privategroup"), the only word on a
+ * channel the bot cannot see. `responseUrl`: the card or command a request form is opened from.
+ */
+export function slackTurn(userId: string, channelId: string, slackId: string, channelHint?: string, responseUrl?: string): Turn {
   return {
     platform: 'slack', userId, conversationId: channelId, correlationId: correlationIdOf(slackId),
     // The bot cannot see the conversation (not a member): the strictest kind, unless Slack told us it
     // is a direct message, where replies are private anyway.
     kindIfUnseen: channelHint === 'directmessage' ? 'dm' : 'shared',
+    origin: { channel: channelId, ...(responseUrl ? { responseUrl } : {}) },
   };
 }
 
 /** What only Slack can answer or do, for one request. */
 export function slackPort(reach: Reach): ConversationPort {
   const { client } = reach;
+  let replaced = false;
   return {
     identity: 'chat',
     profile: (userId) => slackProfile(client, userId),
@@ -94,9 +127,36 @@ export function slackPort(reach: Reach): ConversationPort {
       return members;
     },
     ...(reach.botUserId ? { botUserId: reach.botUserId } : {}),
-    replyPrivately: async (view) => { await reach.reply(renderView(view)); },
+    // Once the clicked card itself says the outcome, the same words are not sent again beside it.
+    replyPrivately: async (view, kind) => { if (!(replaced && kind === 'done')) await reach.reply(renderReply(view)); },
     replyInConversation: async (view) => { await client.chat.postMessage({ channel: reach.channelId, ...renderView(view) }); },
+    openForm: async (form) => {
+      if (!reach.triggerId) throw new Error('no trigger_id to open a modal with');
+      await client.views.open({ trigger_id: reach.triggerId, view: renderForm(form, reach.responseUrl) });
+    },
+    updateCard: async (update) => {
+      const message = updateMessage(update);
+      if (!message || !reach.replace) return;
+      await reach.replace(message);
+      replaced = true;
+    },
   };
+}
+
+function renderReply(view: ReplyView): SlackMessage {
+  return view.kind === 'audit-table' ? renderAuditView(view) : renderView(view);
+}
+
+/** A request modal; the Deny modal also carries the card it was opened from, to tell a late outcome there. */
+function renderForm(form: FormView, responseUrl: string | undefined): ReturnType<typeof renderRequestForm> {
+  if (form.kind === 'request') return renderRequestForm(form.form);
+  return renderDenyForm({ ...form.form, metadata: JSON.stringify({ r: form.form.metadata, ...(responseUrl ? { u: responseUrl } : {}) }) });
+}
+
+/** An alert acted on: its buttons give way to the outcome. Review cards are updated by the service's notifier. */
+function updateMessage(update: CardUpdate): SlackMessage | null {
+  if (update.kind !== 'security') return null;
+  return { text: update.line, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(update.line) }] }] };
 }
 
 export function kindOf(c: { is_im?: boolean; is_ext_shared?: boolean; is_private?: boolean } | undefined): ChannelKind {

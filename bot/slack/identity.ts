@@ -1,17 +1,7 @@
-// A Slack user as the shared identifier (bot/core/identity.ts) sees them: the user id and a profile read
-// from `users.info` at most once per request, and only when needed (an unbound user, the locale of a
-// user custos does not know). Every Slack handler identifies its user through this and ChatIdentifier.
+// A Slack user's profile as the conversation layer's port gives it (bot/conversation/people.ts reads it
+// at most once per turn, and only when needed: an unbound user, the locale of a user custos does not know).
 import type { webApi } from '@slack/bolt';
-import type { ChatProfile, ChatUser } from '../core/identity.ts';
-
-export function slackUser(client: webApi.WebClient, userId: string): ChatUser {
-  let cached: Promise<ChatProfile> | undefined;
-  const profile = () => {
-    cached ??= slackProfile(client, userId);
-    return cached;
-  };
-  return { platform: 'slack', id: userId, profile };
-}
+import type { ChatProfile } from '../core/identity.ts';
 
 /** `users.info` as a profile (the conversation layer's port memoises it per turn). */
 export function slackProfile(client: webApi.WebClient, userId: string): Promise<ChatProfile> {

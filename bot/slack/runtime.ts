@@ -15,12 +15,10 @@ import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { createSlackApp } from './app.ts';
-import { approvalFeatures } from './approval-features.ts';
 import { redisDeduper } from './dedupe.ts';
 import { SLACK_EVENTS_PATH, type SlackHttpReceiverOptions } from './receiver.ts';
-import { adminFeatures } from './security-features.ts';
+import { slackFlows } from './features.ts';
 import { slackSecurity } from './security-runtime.ts';
-import { reviewFeature } from './review-handlers.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
@@ -44,24 +42,22 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
   const services = await buildServices(config, logger, overrides, secured.alerts);
   const { conn, directory, lookup, recorder, clock, metrics } = services;
   try {
-    // Audit queries, the security channel's alert cards and offboarding (issue 8); approvals (issue 6).
-    const features = await adminFeatures(services, config, logger);
-    features.push(secured.feature(services));
+    // The security channel's alert cards and offboarding (issue 8); the services behind clicks and forms:
+    // approvals (issue 6), access reviews, security decisions, audit queries, dispatched by the layer.
     const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
     let approvalService: ApprovalService | undefined;
     services.onClose(() => queues.close());
-    features.push(...await approvalFeatures({
-      conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
-      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security, identity: services.identity,
+    const { flows, feature } = await slackFlows({
+      services, conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
+      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
       onService: (approvals) => {
         approvalService = approvals;
         services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
       },
-    }));
-    // Keep / Revoke on access-review cards (the review worker posts them).
-    features.push(await reviewFeature({ conn, config, identity: services.identity, recorder, clock, logger }));
+    });
+    const features = [secured.feature(services), feature];
     const slack = createSlackApp(slackSettings, {
-      conversation: services.conversation, logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features,
+      conversation: services.conversation.with(flows), logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features,
       ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];

@@ -19,9 +19,6 @@ export function slackSecurity(config: Config, logger: Logger): SlackSecurity {
   let alerts: SlackSecurityAlerts | undefined;
   return {
     alerts: (directory) => (alerts = new SlackSecurityAlerts({ channel: config.securityChannel, directory, locale: config.defaultLocale, logger })),
-    feature: (s) => (app) => registerSlackSecurityHandlers(app, {
-      security: s.security, offboarding: s.offboarding, alerts: alerts!, directory: s.directory, identity: s.identity,
-      defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger,
-    }),
+    feature: (s) => (app) => registerSlackSecurityHandlers(app, { offboarding: s.offboarding, alerts: alerts!, directory: s.directory, logger }),
   };
 }
