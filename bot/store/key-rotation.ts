@@ -44,12 +44,17 @@ export type Rewrap = (customerId: string, dek: string) => string | null;
 
 export interface PassCounts { read: number; rewrapped: number; skipped: number }
 
-/** How many customers each master key id wraps, e.g. `{ k2: 1000, k1: 0 }` (configured ids always listed). */
+/**
+ * How many customers each master key id wraps, e.g. `{ k2: 1000, k1: 0 }` (configured ids always listed).
+ * One `$group` pass: FerretDB counts by fetching every matching document, so a `distinct` plus a count
+ * per key read the collection twice (80 s each at 100,000 customers under load).
+ */
 export async function keyStatus(conn: Connection, keyIds: readonly string[]): Promise<Record<string, number>> {
-  const customers = conn.collection(CUSTOMER_COLLECTION);
-  const ids = new Set<string>([...keyIds, ...(await customers.distinct('kek')).map(String)]);
-  const out: Record<string, number> = {};
-  for (const id of ids) out[id] = await customers.countDocuments({ kek: id });
+  const groups = await conn.collection(CUSTOMER_COLLECTION).aggregate<{ _id: unknown; n: number }>([
+    { $group: { _id: '$kek', n: { $sum: 1 } } },
+  ]).toArray();
+  const out: Record<string, number> = Object.fromEntries(keyIds.map((id) => [id, 0]));
+  for (const g of groups) if (g._id !== null && g._id !== undefined) out[String(g._id)] = g.n;
   return out;
 }
 
