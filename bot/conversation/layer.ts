@@ -89,7 +89,7 @@ export class Conversation {
   /** The words of an audit query (Slack's `/audit …`, `audit …` typed elsewhere). */
   audit(turn: Turn, text: string, port: ConversationPort): Promise<Handled> {
     // `audit report …` asks for a report file (an audit export the DPO approves), not a query.
-    if (this.deps.flows?.approvals && isAuditReportCommand(text)) return this.run(turn, port, 'report', (s) => this.flows.reportText(s, text));
+    if (this.deps.flows?.approvals && isAuditReportCommand(text)) return this.run(turn, port, 'report', (s) => this.flows.reportText(s, text), { explain: (err, s) => this.flows.decisionProblem(err, s, '') });
     return this.run(turn, port, 'audit', (s) => this.flows.audit(s, { text }), { explain: this.flows.auditProblem });
   }
 

@@ -52,8 +52,9 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   app.command('/audit', async ({ ack, command, respond, client }) => {
     await ack();
-    const reach: Reach = { client, channelId: command.channel_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
-    await conversation.audit(slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name), command.text, slackPort(reach));
+    // trigger_id and response_url: `/audit report …` opens the report's request form (a modal).
+    const reach: Reach = { client, channelId: command.channel_id, triggerId: command.trigger_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
+    await conversation.audit(slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name, command.response_url), command.text, slackPort(reach));
   });
 
   app.event('app_mention', async ({ event, client, body }) => {
