@@ -8,56 +8,38 @@
 // approved on Lark is shown on the Slack card it was asked from.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import type { Customer, Employee } from '../bot/core/domain.ts';
-import { startLarkBot, type RunningLarkBot } from '../bot/lark/runtime.ts';
-import { demoEmployeeList, type DemoEmployeeKey } from '../bot/store/demo-company.ts';
+import type { Customer } from '../bot/core/domain.ts';
+import type { RunningLarkBot } from '../bot/lark/runtime.ts';
+import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
-import { cardButtons, cardText, FakeLarkApi, type SentMessage } from './fakes/lark-api.ts';
+import { cardButtons, cardText, type SentMessage } from './fakes/lark-api.ts';
 import type { RecordedCall } from './fakes/slack-api.ts';
 import { reviewGrant, ReviewJobs } from './helpers/access-review.ts';
 import { openIdOf } from './helpers/lark-bot.ts';
-import { cardAction, ENCRYPT_KEY, post, signed, userDeleted, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
+import { cardAction, post, signed, userDeleted } from './helpers/lark-sign.ts';
 import { buttons, denyValues, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
-import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
+import { larkDmOf as larkDm, SlackAndLark } from './helpers/slack-and-lark.ts';
+import { messageText, SIGNING_SECRET, type SlackHarness } from './helpers/slack-bot.ts';
 import { JSON_TYPE, post as slackHttp, sign } from './helpers/slack-sign.ts';
 
 const HOUR = 3_600_000;
 const clock = movableClock();
-const larkDm = (e: Employee) => `oc_dm_${e.employeeId.replace(/\D/g, '')}`;
-const lark = new FakeLarkApi({
-  users: demoEmployeeList().map((e) => ({ openId: openIdOf(e), email: e.email })),
-  chats: demoEmployeeList().map((e) => ({ chatId: larkDm(e), mode: 'p2p' as const, members: [openIdOf(e)] })),
+const two = new SlackAndLark(import.meta.url, {
+  customers: 60, clock,
+  extraEnv: { CUSTOS_REVIEW_FOLLOW_UP_HOURS: '24', CUSTOS_REVIEW_ESCALATE_HOURS: '48', CUSTOS_REVIEW_CLOSE_HOURS: '96' },
 });
-/** Reached on Lark only (not bound to Slack). */
-const LARK_ONLY: DemoEmployeeKey[] = ['dpo', 'salesHead'];
+const { lark, all } = two;
 let h: SlackHarness;
 let larkBot: RunningLarkBot;
 let jobs: ReviewJobs;
-const all: Customer[] = [];
 
 test.before(async () => {
-  await lark.start();
-  h = new SlackHarness(import.meta.url, {
-    customers: 60, grants: true, clock, unbound: LARK_ONLY,
-    extraEnv: {
-      LARK_APP_ID: lark.appId, LARK_APP_SECRET: lark.appSecret, LARK_ENCRYPT_KEY: ENCRYPT_KEY, LARK_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
-      LARK_DOMAIN: lark.domain, LARK_HTTP_PORT: '0',
-      CUSTOS_REVIEW_FOLLOW_UP_HOURS: '24', CUSTOS_REVIEW_ESCALATE_HOURS: '48', CUSTOS_REVIEW_CLOSE_HOURS: '96',
-    },
-  });
-  await h.start();
-  // The requester is bound to both: reached on Slack (first), offboarded through Lark's directory event.
-  for (const key of [...LARK_ONLY, 'salesRep'] as DemoEmployeeKey[]) await h.directory.bindChatId(h.employees[key].employeeId, 'lark', openIdOf(h.employees[key]));
-  // A loaded machine must not turn a callback's answer into "working…" (the budget is lark-flows' subject).
-  larkBot = await startLarkBot(h.config, h.logger, { clock, callbackBudgetMs: 60_000 });
+  ({ h, larkBot } = await two.start());
   jobs = await new ReviewJobs(h.prefix).ready();
-  for await (const c of h.customers.stream({})) all.push(c);
 });
 test.after.always(async () => {
   await jobs?.close();
-  await larkBot?.close().catch(() => undefined);
-  await h?.close();
-  await lark.stop();
+  await two.close();
 });
 
 let nth = 0;

@@ -7,49 +7,33 @@
 // every card copy on both platforms says the requester has left, the next lookup is refused, and the
 // audit log holds the chain scim.deactivate → request.cancel → admin.offboard.
 import test from 'ava';
-import type { Customer, Employee } from '../bot/core/domain.ts';
-import { startLarkBot, type RunningLarkBot } from '../bot/lark/runtime.ts';
-import { demoEmployeeList, type DemoEmployeeKey } from '../bot/store/demo-company.ts';
+import type { Customer } from '../bot/core/domain.ts';
+import type { RunningLarkBot } from '../bot/lark/runtime.ts';
+import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { MongoGrantStore } from '../bot/store/grant-store.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
-import { cardButtons, cardText, FakeLarkApi, type SentMessage } from './fakes/lark-api.ts';
+import { cardButtons, cardText, type SentMessage } from './fakes/lark-api.ts';
 import type { RecordedCall } from './fakes/slack-api.ts';
 import { openIdOf } from './helpers/lark-bot.ts';
-import { ENCRYPT_KEY, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
 import { ENTERPRISE, SCIM_TOKEN, ScimClient, USER } from './helpers/scim.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
-import { messageText, SlackHarness } from './helpers/slack-bot.ts';
+import { SlackAndLark } from './helpers/slack-and-lark.ts';
+import { messageText, type SlackHarness } from './helpers/slack-bot.ts';
 
 const clock = movableClock();
-const larkDm = (e: Employee) => `oc_dm_${e.employeeId.replace(/\D/g, '')}`;
-const lark = new FakeLarkApi({
-  users: demoEmployeeList().map((e) => ({ openId: openIdOf(e), email: e.email })),
-  chats: demoEmployeeList().map((e) => ({ chatId: larkDm(e), mode: 'p2p' as const, members: [openIdOf(e)] })),
+const two = new SlackAndLark(import.meta.url, {
+  customers: 40, clock,
+  extraEnv: { CUSTOS_SCIM_TOKENS: SCIM_TOKEN, CUSTOS_SCIM_DEPARTMENTS: 'Sales & Marketing=sales', CUSTOS_SCIM_ALLOW_REACTIVATION: 'true' },
 });
-const LARK_ONLY: DemoEmployeeKey[] = ['dpo', 'salesHead'];
+const { lark, all } = two;
 let h: SlackHarness;
 let larkBot: RunningLarkBot;
-const all: Customer[] = [];
 
 test.before(async () => {
-  await lark.start();
-  h = new SlackHarness(import.meta.url, {
-    customers: 40, grants: true, clock, unbound: LARK_ONLY,
-    extraEnv: {
-      LARK_APP_ID: lark.appId, LARK_APP_SECRET: lark.appSecret, LARK_ENCRYPT_KEY: ENCRYPT_KEY, LARK_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
-      LARK_DOMAIN: lark.domain, LARK_HTTP_PORT: '0',
-      CUSTOS_SCIM_TOKENS: SCIM_TOKEN, CUSTOS_SCIM_DEPARTMENTS: 'Sales & Marketing=sales', CUSTOS_SCIM_ALLOW_REACTIVATION: 'true',
-    },
-  });
-  await h.start();
-  for (const key of [...LARK_ONLY, 'salesRep'] as DemoEmployeeKey[]) await h.directory.bindChatId(h.employees[key].employeeId, 'lark', openIdOf(h.employees[key]));
-  larkBot = await startLarkBot(h.config, h.logger, { clock, callbackBudgetMs: 60_000 });
-  for await (const c of h.customers.stream({})) all.push(c);
+  ({ h, larkBot } = await two.start());
 });
 test.after.always(async () => {
-  await larkBot?.close().catch(() => undefined);
-  await h?.close();
-  await lark.stop();
+  await two.close();
 });
 
 function slackCopy(key: DemoEmployeeKey, id: string, method: 'chat.postMessage' | 'chat.update', pattern = /./): Promise<RecordedCall> {

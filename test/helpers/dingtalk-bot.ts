@@ -8,14 +8,13 @@ import type { Employee } from '../../bot/core/domain.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
 import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
-import { FieldCipher } from '../../bot/store/crypto.ts';
-import { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
-import { EmployeeStore } from '../../bot/store/employee-store.ts';
-import { seedDemo } from '../../bot/store/seed.ts';
+import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 import { FakeDingTalkApi, robotMessage, signedHeaders, type DeliveredCard } from '../fakes/dingtalk.ts';
-import { dropPrefix, testDatabase, testEnv, uniqueName } from './services.ts';
+import { closeHarness, seedBoundCompany } from './bound-company.ts';
+import { testDatabase, testEnv, uniqueName } from './services.ts';
 
 /** A Tuesday, 10:30 in Shanghai: inside every demo employee's working hours. */
 const WORKDAY = Date.parse('2026-06-30T02:30:00Z');
@@ -71,13 +70,9 @@ export class DingTalkHarness {
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
-    const cipher = new FieldCipher(this.config.crypto!);
-    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 120, seed: 'dingtalk-tests' });
-    this.customers = new CustomerStore(this.db.conn, cipher);
-    this.directory = new EmployeeStore(this.db.conn);
-    const unbound = new Set(this.opts.unbound ?? []);
-    await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
-      .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'dingtalk', userIdOf(e))));
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'dingtalk-tests' }, {
+      platform: 'dingtalk', idOf: userIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
+    }));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     this.bot = await startDingTalkBot(this.config, this.logger, {
       clock: this.clock, onHandled: (id) => this.handled.push(id), ...this.opts.overrides,
@@ -86,11 +81,7 @@ export class DingTalkHarness {
   }
 
   async close(): Promise<void> {
-    await this.bot?.close().catch(() => undefined);
-    await this.workers?.close().catch(() => undefined);
-    await this.fake.stop();
-    await this.db?.drop();
-    if (this.prefix) await dropPrefix(this.prefix);
+    await closeHarness({ bot: this.bot, workers: this.workers, fake: this.fake, db: this.db, prefix: this.prefix });
   }
 
   get callbackUrl(): string { return `${this.bot.url}/dingtalk/callback`; }

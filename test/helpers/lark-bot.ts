@@ -7,14 +7,13 @@ import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
 import { startLarkBot, type LarkOverrides, type RunningLarkBot } from '../../bot/lark/runtime.ts';
-import { FieldCipher } from '../../bot/store/crypto.ts';
-import { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, type DemoEmployeeKey, demoEmployees } from '../../bot/store/demo-company.ts';
-import { EmployeeStore } from '../../bot/store/employee-store.ts';
-import { seedDemo } from '../../bot/store/seed.ts';
+import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 import { FakeLarkApi, type FakeLarkChat, type SentMessage } from '../fakes/lark-api.ts';
-import { dropPrefix, testDatabase, testEnv, uniqueName } from './services.ts';
+import { closeHarness, seedBoundCompany } from './bound-company.ts';
+import { testDatabase, testEnv, uniqueName } from './services.ts';
 import { cardAction, ENCRYPT_KEY, messageEvent, post, signed, VERIFICATION_TOKEN } from './lark-sign.ts';
 
 export const PUBLIC_GROUP = 'oc_public';
@@ -87,14 +86,9 @@ export class LarkHarness {
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
       ...(this.opts.extraEnv ?? {}),
     }), { require: ['mongo', 'redis', 'crypto', 'audit', 'lark'] });
-    const cipher = new FieldCipher(this.config.crypto!);
-    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 150, seed: this.opts.seed ?? 'lark-tests' });
-    this.customers = new CustomerStore(this.db.conn, cipher);
-    this.directory = new EmployeeStore(this.db.conn);
-    const unbound = new Set(this.opts.unbound ?? []);
-    // All at once: one round trip's wait instead of one per employee, in every test file's start-up.
-    await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
-      .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'lark', openIdOf(e))));
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 150, seed: this.opts.seed ?? 'lark-tests' }, {
+      platform: 'lark', idOf: openIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
+    }));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     this.bot = await startLarkBot(this.config, this.logger, {
       clock: this.clock, onHandlerCall: (type) => this.handlerCalls.push(type), ...this.opts.overrides,
@@ -103,11 +97,7 @@ export class LarkHarness {
   }
 
   async close(): Promise<void> {
-    await this.bot?.close().catch(() => undefined);
-    await this.workers?.close().catch(() => undefined);
-    await this.fake.stop();
-    await this.db?.drop();
-    if (this.prefix) await dropPrefix(this.prefix);
+    await closeHarness({ bot: this.bot, workers: this.workers, fake: this.fake, db: this.db, prefix: this.prefix });
   }
 
   get eventsUrl(): string { return `${this.bot.url}/lark/events`; }

@@ -7,17 +7,16 @@ import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
 import { startBot, type BotOverrides, type RunningBot } from '../../bot/slack/runtime.ts';
-import { FieldCipher } from '../../bot/store/crypto.ts';
-import { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, type DemoEmployeeKey, demoEmployees } from '../../bot/store/demo-company.ts';
-import { EmployeeStore } from '../../bot/store/employee-store.ts';
+import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { MongoGrantStore } from '../../bot/store/grant-store.ts';
-import { seedDemo } from '../../bot/store/seed.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { FakeSlackApi, type FakeChannel, type RecordedCall } from '../fakes/slack-api.ts';
-import { dropPrefix, testDatabase, testEnv, uniqueName } from './services.ts';
+import { closeHarness, seedBoundCompany } from './bound-company.ts';
+import { testDatabase, testEnv, uniqueName } from './services.ts';
 import { blockActionBody, eventBody, FORM, JSON_TYPE, post, sign, slashCommandBody, type EventInput } from './slack-sign.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
@@ -95,14 +94,9 @@ export class SlackHarness {
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
       ...(this.opts.extraEnv ?? {}),
     }), { require: ['mongo', 'redis', 'crypto', 'audit', 'slack'] });
-    const cipher = new FieldCipher(this.config.crypto!);
-    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 150, seed: 'slack-tests' });
-    this.customers = new CustomerStore(this.db.conn, cipher);
-    this.directory = new EmployeeStore(this.db.conn);
-    const unbound = new Set(this.opts.unbound ?? []);
-    // All at once: one round trip's wait instead of one per employee, in every test file's start-up.
-    await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
-      .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'slack', slackIdOf(e))));
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 150, seed: 'slack-tests' }, {
+      platform: 'slack', idOf: slackIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
+    }));
     this.engine = createPolicyEngine(loadPolicy(this.config.policyDir), this.opts.grants ? { grants: new MongoGrantStore(this.db.conn) } : {});
     if (this.opts.workers !== false) this.workers = await startWorkers(this.config, this.logger, this.clock);
     const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, url: this.opts.botRedisUrl } } : this.config;
@@ -111,11 +105,7 @@ export class SlackHarness {
   }
 
   async close(): Promise<void> {
-    await this.bot?.close().catch(() => undefined);
-    await this.workers?.close().catch(() => undefined);
-    await this.fake.stop();
-    await this.db?.drop();
-    if (this.prefix) await dropPrefix(this.prefix);
+    await closeHarness({ bot: this.bot, workers: this.workers, fake: this.fake, db: this.db, prefix: this.prefix });
   }
 
   get eventsUrl(): string { return `${this.bot.url}/slack/events`; }

@@ -7,16 +7,15 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
-import { FieldCipher } from '../../bot/store/crypto.ts';
-import { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, type DemoEmployeeKey, demoEmployees } from '../../bot/store/demo-company.ts';
-import { EmployeeStore } from '../../bot/store/employee-store.ts';
-import { seedDemo } from '../../bot/store/seed.ts';
+import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { loadWeComConfig } from '../../bot/wecom/config.ts';
 import { startWeComBot, type RunningWeComBot, type WeComOverrides } from '../../bot/wecom/runtime.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
 import { FakeWeComApi, WeComCallbackDriver, type WeComMessage } from '../fakes/wecom.ts';
-import { dropPrefix, testDatabase, testEnv, uniqueName } from './services.ts';
+import { closeHarness, seedBoundCompany } from './bound-company.ts';
+import { testDatabase, testEnv, uniqueName } from './services.ts';
 
 /** A Tuesday, 10:30 in Shanghai: inside every demo employee's working hours. */
 const WORKDAY = Date.parse('2026-06-30T02:30:00Z');
@@ -61,13 +60,9 @@ export class WeComHarness {
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
-    const cipher = new FieldCipher(this.config.crypto!);
-    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 120, seed: 'wecom-tests' });
-    this.customers = new CustomerStore(this.db.conn, cipher);
-    this.directory = new EmployeeStore(this.db.conn);
-    const unbound = new Set(this.opts.unbound ?? []);
-    await Promise.all((Object.entries(this.employees) as [DemoEmployeeKey, Employee][])
-      .filter(([key]) => !unbound.has(key)).map(([, e]) => this.directory.bindChatId(e.employeeId, 'wecom', userIdOf(e))));
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'wecom-tests' }, {
+      platform: 'wecom', idOf: userIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
+    }));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     this.bot = await startWeComBot(this.config, loadWeComConfig(env), this.logger, { clock: this.clock, onHandlerCall: (k) => this.handlerCalls.push(k), ...this.opts.overrides });
     this.driver = new WeComCallbackDriver({ url: `${this.bot.url}/wecom/callback`, token: WECOM_TOKEN, aesKey: this.aesKey, corpId: this.fake.corpId, agentId: this.fake.agentId });
@@ -75,11 +70,7 @@ export class WeComHarness {
   }
 
   async close(): Promise<void> {
-    await this.bot?.close().catch(() => undefined);
-    await this.workers?.close().catch(() => undefined);
-    await this.fake.stop();
-    await this.db?.drop();
-    if (this.prefix) await dropPrefix(this.prefix);
+    await closeHarness({ bot: this.bot, workers: this.workers, fake: this.fake, db: this.db, prefix: this.prefix });
   }
 
   get conn() { return this.db.conn; }

@@ -1,0 +1,43 @@
+// What every chat-platform harness (Slack, Lark, DingTalk, WeCom) sets up the same way: the demo company
+// seeded into the test database, each employee bound to their id on the platform (except the ones a test
+// keeps unbound), and the tear-down of bot, workers, fake platform API, database and Redis prefix.
+import type { Connection } from 'mongoose';
+import type { Config } from '../../bot/config.ts';
+import type { Employee } from '../../bot/core/domain.ts';
+import { FieldCipher } from '../../bot/store/crypto.ts';
+import { CustomerStore } from '../../bot/store/customer-store.ts';
+import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { EmployeeStore } from '../../bot/store/employee-store.ts';
+import { seedDemo } from '../../bot/store/seed.ts';
+import { dropPrefix } from './services.ts';
+
+export interface BindOn {
+  platform: string;
+  idOf: (e: Employee) => string;
+  employees: Record<DemoEmployeeKey, Employee>;
+  unbound?: readonly DemoEmployeeKey[];
+}
+
+/** The demo company with `customers` customers, every employee but `unbound` bound on `bind.platform`. */
+export async function seedBoundCompany(conn: Connection, config: Config, seed: { customers: number; seed: string }, bind: BindOn): Promise<{ customers: CustomerStore; directory: EmployeeStore }> {
+  const cipher = new FieldCipher(config.crypto!);
+  await seedDemo(conn, cipher, seed);
+  const customers = new CustomerStore(conn, cipher);
+  const directory = new EmployeeStore(conn);
+  const unbound = new Set(bind.unbound ?? []);
+  // All at once: one round trip's wait instead of one per employee, in every test file's start-up.
+  await Promise.all((Object.entries(bind.employees) as [DemoEmployeeKey, Employee][])
+    .filter(([key]) => !unbound.has(key)).map(([, e]) => directory.bindChatId(e.employeeId, bind.platform as never, bind.idOf(e))));
+  return { customers, directory };
+}
+
+interface Closable { close(): Promise<unknown> }
+
+/** Bot, then workers, then the fake platform API, then the database and the Redis prefix; each only if started. */
+export async function closeHarness(parts: { bot: Closable | undefined; workers: Closable | undefined; fake: { stop(): Promise<unknown> }; db: { drop(): Promise<unknown> } | undefined; prefix: string | undefined }): Promise<void> {
+  await parts.bot?.close().catch(() => undefined);
+  await parts.workers?.close().catch(() => undefined);
+  await parts.fake.stop();
+  await parts.db?.drop();
+  if (parts.prefix) await dropPrefix(parts.prefix);
+}
