@@ -1,9 +1,5 @@
 // `custos start` with only Lark configured: the Lark bot and the workers run (no playground beside a real
 // deployment), a signed DM is answered and audited, and SIGTERM stops the process cleanly.
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { loadConfig } from '../bot/config.ts';
 import '../bot/core/lookup-messages.ts';
@@ -15,9 +11,8 @@ import { seedDemo } from '../bot/store/seed.ts';
 import { cardText, FakeLarkApi } from './fakes/lark-api.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 import { ENCRYPT_KEY, messageEvent, post, signed, VERIFICATION_TOKEN } from './helpers/lark-sign.ts';
-import { custosArgs } from './helpers/run-custos.ts';
+import { startCustosReady } from './helpers/run-custos.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
 const prefix = uniqueName(import.meta.url, 'prefix');
 const rep = demoEmployee('supportAgent');
@@ -36,32 +31,10 @@ test.before(async () => {
 });
 test.after.always(async () => { await fake.stop(); await db.drop(); await dropPrefix(prefix); });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('custos start runs the Lark bot when LARK_APP_ID is set, answers a signed DM, audits it, and stops on SIGTERM', async (t) => {
-  const port = await freePort();
-  const child = spawn(process.execPath, custosArgs(['start']), {
-    cwd: root, env: { PATH: process.env.PATH, ...env, LARK_HTTP_PORT: String(port), HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, base, exited, stderr } = await startCustosReady(env, 'LARK_HTTP_PORT');
   try {
-    const base = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200).catch(() => false);
-      if (ok) break;
-      if (Date.now() > end) throw new Error(`not ready: ${stderr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    t.false(stderr.includes('custos playground'), 'no playground beside a Lark deployment');
+    t.false(stderr().includes('custos playground'), 'no playground beside a Lark deployment');
     const res = await post(`${base}/lark/events`, signed(messageEvent({ openId: 'ou_rep', chatId: 'oc_rep', text: 'C-000001' })));
     t.is(res.status, 200);
     const reply = await fake.waitFor((m) => m.receiveId === 'oc_rep', 60_000);

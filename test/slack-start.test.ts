@@ -1,7 +1,6 @@
 // `custos start` as an operator runs it: bot and workers in one process, or `--only bot`; /healthz and
 // /readyz on the bot's port; a signed /customer answered and audited; SIGTERM stops it cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -14,7 +13,7 @@ import { FakeSlackApi } from './fakes/slack-api.ts';
 import { messageText } from './helpers/slack-bot.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
-import { custosArgs } from './helpers/run-custos.ts';
+import { custosArgs, freePort } from './helpers/run-custos.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'start-test-signing-secret-0123456789';
@@ -33,14 +32,6 @@ test.before(async () => {
   await new EmployeeStore(db.conn).bindChatId(rep.employeeId, 'slack', 'UREP');
 });
 test.after.always(async () => { await fake.stop(); await db.drop(); await dropPrefix(prefix); });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until<T>(fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

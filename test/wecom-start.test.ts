@@ -1,11 +1,7 @@
 // `custos start` with only WeCom configured: the WeCom bot and the workers run (no playground beside a
 // real deployment), WeCom's URL check and a signed, encrypted message are answered, the lookup is
 // audited, and SIGTERM stops the process cleanly.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { loadConfig } from '../bot/config.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
@@ -14,9 +10,8 @@ import { EmployeeStore } from '../bot/store/employee-store.ts';
 import { seedDemo } from '../bot/store/seed.ts';
 import { FakeWeComApi, WeComCallbackDriver } from './fakes/wecom.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
-import { custosArgs } from './helpers/run-custos.ts';
+import { startCustosReady } from './helpers/run-custos.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const db = await testDatabase(import.meta.url);
 const prefix = uniqueName(import.meta.url, 'prefix');
 const rep = demoEmployee('supportAgent');
@@ -37,32 +32,10 @@ test.before(async () => {
 });
 test.after.always(async () => { await fake.stop(); await db.drop(); await dropPrefix(prefix); });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('custos start runs the WeCom bot when WECOM_CORP_ID is set, answers the URL check and a message, audits it, and stops on SIGTERM', async (t) => {
-  const port = await freePort();
-  const child = spawn(process.execPath, custosArgs(['start']), {
-    cwd: root, env: { PATH: process.env.PATH, ...env, WECOM_HTTP_PORT: String(port), HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, base, exited, stderr } = await startCustosReady(env, 'WECOM_HTTP_PORT');
   try {
-    const base = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200).catch(() => false);
-      if (ok) break;
-      if (Date.now() > end) throw new Error(`not ready: ${stderr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    t.false(stderr.includes('custos playground'), 'no playground beside a WeCom deployment');
+    t.false(stderr().includes('custos playground'), 'no playground beside a WeCom deployment');
     const driver = new WeComCallbackDriver({ url: `${base}/wecom/callback`, token, aesKey, corpId: fake.corpId, agentId: fake.agentId });
     t.deepEqual(await driver.verifyUrl('5927381'), { status: 200, text: '5927381' });
     const res = await driver.send({ FromUserName: 'rep01', CreateTime: String(Math.floor(Date.now() / 1000)), MsgType: 'text', Content: 'C-000001', MsgId: '88001' });

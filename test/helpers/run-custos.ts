@@ -1,7 +1,8 @@
 // Runs the real `custos` command as a child process (as an operator would), capturing its output.
 // Processes start node on the JavaScript `npm test` compiled once (scripts/build-test-js.mjs, named by
 // CUSTOS_TEST_JS_DIR); run without it (plain `npx ava`), they boot tsx on the sources instead.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,5 +63,38 @@ export async function runCliHere(args: string[], env?: NodeJS.ProcessEnv): Promi
     err.write = writeErr;
     process.exitCode = exitCode;
     process.env = processEnv;
+  }
+}
+
+/** A free local port (the system picks one; it is closed again before the caller binds it). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface StartedCustos { child: ChildProcess; base: string; exited: Promise<number | null>; stderr(): string }
+
+/**
+ * `custos start` as an operator runs it, its chat bot on a free port named by `portSetting` (e.g.
+ * LARK_HTTP_PORT); resolves once `/readyz` answers 200, or throws with the process's last output after 60 s.
+ */
+export async function startCustosReady(env: NodeJS.ProcessEnv, portSetting: string): Promise<StartedCustos> {
+  const port = await freePort();
+  const child = spawn(process.execPath, custosArgs(['start']), {
+    cwd: root, env: { PATH: process.env.PATH, ...env, [portSetting]: String(port), HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200).catch(() => false);
+    if (ok) return { child, base, exited, stderr: () => stderr };
+    if (Date.now() > end) { child.kill('SIGKILL'); throw new Error(`not ready: ${stderr.slice(-2000)}`); }
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
