@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
-import { readBody, send } from './receiver.ts';
+import { readBodyLimited, sendJson } from '../http/body.ts';
 import { WINDOW_MS } from './verify.ts';
 
 export const DINGTALK_EVENTS_PATH = '/dingtalk/events';
@@ -84,7 +84,7 @@ export class DingTalkEvents {
     if (!/^\d{10,13}$/.test(timestamp) || !/^[0-9a-f]{40}$/.test(signature) || !/^[A-Za-z0-9]{1,64}$/.test(nonce)) return this.refuse(req, res, 'malformed');
     const ms = timestamp.length === 13 ? Number(timestamp) : Number(timestamp) * 1000;
     if (Math.abs(ms - now) > WINDOW_MS) return this.refuse(req, res, 'stale_or_future');
-    const raw = await readBody(req);
+    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     const body = raw ? EventBody.safeParse(safeJson(raw)) : undefined;
     if (!body?.success) return this.refuse(req, res, 'malformed_body');
     if (!this.deps.crypto.verify(signature, timestamp, nonce, body.data.encrypt)) return this.refuse(req, res, 'bad_signature');
@@ -109,13 +109,13 @@ export class DingTalkEvents {
     const timeStamp = String((this.deps.now ?? Date.now)());
     const nonce = randomBytes(8).toString('hex');
     const encrypt = this.deps.crypto.encrypt('success');
-    send(res, 200, { msg_signature: this.deps.crypto.signature(timeStamp, nonce, encrypt), timeStamp, nonce, encrypt });
+    sendJson(res, 200, { msg_signature: this.deps.crypto.signature(timeStamp, nonce, encrypt), timeStamp, nonce, encrypt });
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, reason: string): void {
     req.resume();
     this.deps.logger.warn({ reason }, 'dingtalk: event refused');
-    send(res, 401, { error: 'unauthorized' });
+    sendJson(res, 401, { error: 'unauthorized' });
   }
 }
 

@@ -7,6 +7,7 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
+import { readBodyLimited, sendJson } from '../http/body.ts';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -56,8 +57,8 @@ export class DingTalkReceiver {
       req.resume(); // discarded unread
       return this.refuse(res, verdict.reason);
     }
-    const raw = await readBody(req);
-    if (raw === undefined) return send(res, 413, { error: 'body too large' });
+    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
+    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
     const message = parse(raw);
     if (!message) return this.refuse(res, 'malformed_body');
     const { robotCode, corpId } = this.deps.settings;
@@ -67,12 +68,12 @@ export class DingTalkReceiver {
     const bound = await this.deps.ledger.bind(sign!, createHash('sha256').update(raw).digest('base64url'));
     if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
     await this.deps.handlers.message(message);
-    return send(res, 200, {});
+    return sendJson(res, 200, {});
   }
 
   private refuse(res: ServerResponse, reason: string): void {
     this.deps.logger.warn({ reason }, 'dingtalk: callback refused');
-    send(res, 401, { error: 'unauthorized' });
+    sendJson(res, 401, { error: 'unauthorized' });
   }
 }
 
@@ -83,21 +84,4 @@ function parse(raw: Buffer): RobotMessage | null {
   } catch {
     return null;
   }
-}
-
-export async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
-
-export function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

@@ -3,6 +3,7 @@
 // 401 and reaches no handler. Only then does the SDK's EventDispatcher see the decrypted payload, with
 // `needCheck: false` (its own check is the weak one we replace). Unlike `adaptDefault`, a handler error
 // here is caught and answered (500), never an unhandled rejection that ends the process.
+import { readBodyLimited, sendJson } from '../http/body.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventDispatcher } from '@larksuiteoapi/node-sdk';
 import type { Logger } from '../logger.ts';
@@ -24,46 +25,29 @@ export class LarkReceiver {
   constructor(private readonly deps: LarkReceiverDeps) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    if (raw === undefined) return send(res, 413, { error: 'body too large' });
+    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
+    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
     const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
     const verdict = this.deps.verifier.verify(raw, {
       timestamp: header('x-lark-request-timestamp'), nonce: header('x-lark-request-nonce'), signature: header('x-lark-signature'),
     }, (this.deps.now ?? Date.now)());
     if (!verdict.ok) {
       this.deps.logger.warn({ reason: verdict.reason }, 'lark: request refused by the verifier');
-      return send(res, 401, { error: 'unauthorized' });
+      return sendJson(res, 401, { error: 'unauthorized' });
     }
-    if (verdict.kind === 'challenge') return send(res, 200, { challenge: verdict.challenge });
+    if (verdict.kind === 'challenge') return sendJson(res, 200, { challenge: verdict.challenge });
     if (!(await this.deps.nonces.first(verdict.nonce))) {
       this.deps.logger.warn({ reason: 'replayed_nonce' }, 'lark: request refused by the verifier');
-      return send(res, 401, { error: 'unauthorized' });
+      return sendJson(res, 401, { error: 'unauthorized' });
     }
     // The SDK reads headers from the prototype (they stay out of JSON.stringify); it never re-checks them here.
     const data = Object.assign(Object.create({ headers: req.headers }) as object, verdict.payload);
     try {
       const result: unknown = await this.deps.dispatcher.invoke(data, { needCheck: false });
-      return send(res, 200, result && typeof result === 'object' ? result : {});
+      return sendJson(res, 200, result && typeof result === 'object' ? result : {});
     } catch (err) {
       this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'lark: handler failed');
-      return send(res, 500, { error: 'internal error' });
+      return sendJson(res, 500, { error: 'internal error' });
     }
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }
