@@ -75,7 +75,7 @@ test.serial('1,000 mixed forged requests: 401 each, no Slack API call, no audit 
   for (const [how, list] of statuses) t.true(list.every((s) => s === 401), `${how}: all 401 (${list.length})`);
   t.is(statuses.size, 7, 'every kind of forgery was tried');
   await new Promise((r) => setTimeout(r, 1000)); // anything that slipped through would show by now
-  t.is(h.fake.calls.length, callsBefore, 'no call to the Slack API');
+  t.deepEqual(h.fake.calls.slice(callsBefore).map((c) => c.method), [], 'no call to the Slack API');
   t.is(await auditJobs(), jobsBefore, 'no audit job');
   t.is((await h.allAuditRecords()).length, recordsBefore, 'no audit event');
   t.is(await dedupeKeys(), 0, 'not even a dedupe key');

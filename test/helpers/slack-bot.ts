@@ -101,6 +101,9 @@ export class SlackHarness {
     if (this.opts.workers !== false) this.workers = await startWorkers(this.config, this.logger, this.clock);
     const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, url: this.opts.botRedisUrl } } : this.config;
     this.bot = await startBot(botConfig, this.logger, { clock: this.clock, engine: this.engine, ...this.opts.overrides });
+    // Bolt calls auth.test from its constructor without awaiting it; on a loaded machine that call can land
+    // in the middle of a test that counts API calls, so start() returns only once it has been made.
+    await this.fake.waitFor((c) => c.method === 'auth.test', 60_000);
     return this;
   }
 
