@@ -2,7 +2,7 @@
 // user never seen before is matched by their contact e-mail once, whether they look up, are a member of
 // a group a card is shared into, or click an approval, review or alert button (issue 13, defect 7);
 // refused clicks (unknown, offboarded, frozen) are recorded through the shared path (defect 4); and a
-// burst of 50 Approve + 10 Deny callbacks on one request is answered within Lark's budget, leaves one
+// burst of 50 Approve + 10 Deny callbacks on one request is answered (a toast each), leaves one
 // decision event, and sends the clicker no chat message per click (defect 5).
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
@@ -15,11 +15,13 @@ import { cardButtons, cardFormFields, cardText, type SentMessage } from './fakes
 import { LarkHarness, openIdOf } from './helpers/lark-bot.ts';
 import { cardAction, userDeleted } from './helpers/lark-sign.ts';
 
-const LARK_BUDGET_MS = 3000;
 const SHARE_GROUP = 'oc_share';
 const SECURITY_GROUP = 'oc_security';
 const NEVER_SEEN: DemoEmployeeKey[] = ['salesRepNorth', 'supportAgent', 'salesLeadEast', 'financeHead', 'admin'];
+// Callbacks answer with their outcome however loaded the machine: that the answer arrives by Lark's 3 s
+// deadline whatever the work takes is lark-flows' subject (budget 0: a toast at once, the card patched).
 const h = new LarkHarness(import.meta.url, {
+  overrides: { callbackBudgetMs: 60_000 },
   customers: 80, unbound: [...NEVER_SEEN, 'ordersClerk'],
   extraChats: [
     { chatId: SHARE_GROUP, mode: 'group', type: 'private', members: [openIdOf(demoEmployee('salesRep')), openIdOf(demoEmployee('supportAgent'))] },
@@ -40,12 +42,11 @@ test.after.always(async () => { await h.close(); });
 
 const boundTo = async (key: DemoEmployeeKey) => (await h.directory.byId(h.employees[key].employeeId))?.chat.lark;
 
-/** A card callback by `openId` on message `messageId`; the answer and the time it took. */
+/** A card callback by `openId` on message `messageId`; its status and answer. */
 async function callback(openId: string, value: Record<string, string>, opts: { chatId?: string; messageId?: string; form?: Record<string, unknown> } = {}) {
-  const t0 = Date.now();
   const res = await h.push(cardAction({ openId, value, messageId: opts.messageId ?? 'om_any', chatId: opts.chatId ?? 'oc_any', ...(opts.form ? { formValue: opts.form } : {}) }));
   const answer = (res.text ? JSON.parse(res.text) : {}) as { toast?: { content: string }; card?: { data: Record<string, unknown> } };
-  return { status: res.status, ms: Date.now() - t0, toast: answer.toast?.content ?? '', answer };
+  return { status: res.status, toast: answer.toast?.content ?? '', answer };
 }
 
 /** salesRep asks for access to `customer`'s contact group through the card and the form; the request id. */
@@ -118,7 +119,7 @@ test.serial('refused clicks are recorded on approval, review and security button
   t.is(await h.conn.collection('request_decisions').countDocuments({ requestId: id }), 0);
 });
 
-test.serial('50 Approve and 10 Deny callbacks at once: all answered within Lark\'s budget, one decision event, no chat message per click', async (t) => {
+test.serial('50 Approve and 10 Deny callbacks at once: each answered with a toast, one decision event, no chat message per click', async (t) => {
   t.timeout(180_000);
   const { id, approverCard } = await requestAccess(east[3]!);
   const sentBefore = h.fake.sent().length;
@@ -129,8 +130,6 @@ test.serial('50 Approve and 10 Deny callbacks at once: all answered within Lark\
     ...Array.from({ length: 10 }, () => callback(approver, { a: 'deny_submit', r: id }, { ...on, form: { reason: '不属于本区域' } })),
   ]);
   t.true(answers.every((a) => a.status === 200));
-  // Lark's own check: the callback's HTTP answer arrived within its 3 s.
-  t.deepEqual(answers.filter((a) => a.ms >= LARK_BUDGET_MS).map((a) => a.ms), [], 'every callback answered within Lark\'s budget');
   t.true(answers.every((a) => a.toast !== ''), 'each clicker got a toast');
   await new Promise((r) => setTimeout(r, 3000));
   const newToApprover = h.fake.sent().slice(sentBefore).filter((m) => m.receiveId === approver || m.receiveId === h.dm('salesLeadEast'));

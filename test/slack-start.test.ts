@@ -33,7 +33,7 @@ test.before(async () => {
 });
 test.after.always(async () => { await fake.stop(); await db.drop(); await dropPrefix(prefix); });
 
-async function until<T>(fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined>, ms = 180_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);

@@ -40,6 +40,8 @@ export interface SentMessage {
   uuid?: string;
   replyTo?: string;
   patches: Record<string, unknown>[];
+  /** When the fake received it (Date.now()). */
+  at: number;
 }
 
 const CARD_LIMIT_BYTES = 30 * 1024;
@@ -208,7 +210,7 @@ export class FakeLarkApi {
     }
     const uuid = typeof body.uuid === 'string' ? body.uuid : undefined;
     const messageId = `om_${++this.counter}`;
-    const msg: SentMessage = { messageId, receiveIdType: replyTo ? 'reply' : receiveIdType, receiveId, msgType, ...(card ? { card } : {}), ...(fileKey ? { fileKey } : {}), ...(uuid ? { uuid } : {}), ...(replyTo ? { replyTo } : {}), patches: [] };
+    const msg: SentMessage = { messageId, receiveIdType: replyTo ? 'reply' : receiveIdType, receiveId, msgType, ...(card ? { card } : {}), ...(fileKey ? { fileKey } : {}), ...(uuid ? { uuid } : {}), ...(replyTo ? { replyTo } : {}), patches: [], at: Date.now() };
     this.messages.set(messageId, msg);
     this.notify(msg);
     return { code: 0, data: { message_id: messageId, msg_type: msgType } };

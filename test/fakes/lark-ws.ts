@@ -34,6 +34,8 @@ export interface LarkWsAck {
   data?: Record<string, unknown>;
   headers: Record<string, string>;
   afterMs: number;
+  /** When the acknowledgement arrived (Date.now()), to order it against the bot's other calls. */
+  at: number;
 }
 
 const SERVICE_ID = 33554678;
@@ -163,7 +165,7 @@ export class FakeLarkWs {
       const body = JSON.parse(Buffer.from(frame.payload ?? []).toString('utf8')) as { code: number; data?: string };
       const sent = this.sentAt.get(headers.message_id) ?? Date.now();
       this.acks.push({
-        messageId: headers.message_id, code: body.code, headers, afterMs: Date.now() - sent,
+        messageId: headers.message_id, code: body.code, headers, afterMs: Date.now() - sent, at: Date.now(),
         ...(body.data ? { data: JSON.parse(Buffer.from(body.data, 'base64').toString('utf8')) as Record<string, unknown> } : {}),
       });
     }

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Waiting } from './waiting.ts';
 
-export interface SocketAck { envelopeId: string; payload: Record<string, unknown>; afterMs: number }
+/** `at`: when the acknowledgement arrived (Date.now()), to order it against the bot's Web API calls. */
+export interface SocketAck { envelopeId: string; payload: Record<string, unknown>; afterMs: number; at: number }
 
 export class FakeSlackSocket {
   readonly acks: SocketAck[] = [];
@@ -82,7 +83,7 @@ export class FakeSlackSocket {
     try { msg = JSON.parse(raw) as typeof msg; } catch { return; }
     if (typeof msg.envelope_id !== 'string') return;
     const sent = this.sentAt.get(msg.envelope_id) ?? Date.now();
-    this.acks.push({ envelopeId: msg.envelope_id, payload: (msg.payload ?? {}) as Record<string, unknown>, afterMs: Date.now() - sent });
+    this.acks.push({ envelopeId: msg.envelope_id, payload: (msg.payload ?? {}) as Record<string, unknown>, afterMs: Date.now() - sent, at: Date.now() });
     this.waiting.wake();
   }
 }

@@ -82,17 +82,49 @@ export class LarkDriver implements PlatformDriver {
     const requestId = /#(R-[A-P]{10})/.exec(res.answer.toast?.content ?? '')?.[1];
     if (!requestId) throw new Error(`request not submitted: ${res.answer.toast?.content ?? ''}`);
     const approverCard = await this.h.fake.waitFor((m) => after(m) && m.receiveId === this.h.openId(approver) && cardText(m.card).includes(requestId));
-    this.approverCards.set(requestId, approverCard);
+    this.approverCards.set(`${requestId}:${approver}`, approverCard);
     return { requestId, approverCard: approvalSeen(approverCard) };
   }
 
   async approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }> {
-    const card = this.approverCards.get(requestId);
-    if (!card) throw new Error(`no approver card of ${requestId}`);
+    const card = await this.cardOf(approver, requestId);
+    const patched = this.patchCounts(requestId);
     const res = await this.h.click(approver, card, { a: 'approve', r: requestId });
+    return { answer: res.answer.toast?.content ?? '', copies: await this.updatedCopies(patched) };
+  }
+
+  async deny(approver: DemoEmployeeKey, requestId: string, reason: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const card = await this.cardOf(approver, requestId);
+    const n = this.h.fake.sent().length;
+    const opened = await this.h.click(approver, card, { a: 'deny', r: requestId });
+    const submit = cardButtons(opened.answer.card?.data).find((b) => b.value.a === 'deny_submit');
+    if (!submit) throw new Error(`no deny form: ${opened.answer.toast?.content ?? ''}`);
+    const patched = this.patchCounts(requestId);
+    const res = await this.h.click(approver, card, submit.value, { reason });
+    if (!res.answer.toast?.content?.includes(requestId)) throw new Error(`deny refused: ${res.answer.toast?.content ?? ''}`);
+    const told = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.receiveId === this.h.openId(requester) && cardText(m.card).includes(reason));
+    return { copies: await this.updatedCopies(patched), told: cardText(told.card) };
+  }
+
+  /** `approver`'s copy of request `requestId`'s card (they may be its second approver, asked at once). */
+  private async cardOf(approver: DemoEmployeeKey, requestId: string): Promise<SentMessage> {
+    const known = this.approverCards.get(`${requestId}:${approver}`);
+    if (known) return known;
+    const card = await this.h.fake.waitFor((m) => m.receiveId === this.h.openId(approver) && cardText(m.card).startsWith(approvalTitlePrefix(m, requestId)));
+    this.approverCards.set(`${requestId}:${approver}`, card);
+    return card;
+  }
+
+  /** How many times each copy of the request's card has been patched so far. */
+  private patchCounts(requestId: string): Map<SentMessage, number> {
     const copies = this.h.fake.sent().filter((m) => cardText(m.card).startsWith(approvalTitlePrefix(m, requestId)));
-    const updated = await Promise.all(copies.map((m) => this.h.fake.waitFor((x) => x === m && x.patches.length > 0)));
-    return { answer: res.answer.toast?.content ?? '', copies: updated.map(approvalSeen) };
+    return new Map(copies.map((m) => [m, m.patches.length]));
+  }
+
+  /** Every copy once patched again since `before` was taken; what each shows now. */
+  private async updatedCopies(before: Map<SentMessage, number>): Promise<SeenApproval[]> {
+    const updated = await Promise.all([...before].map(([m, n]) => this.h.fake.waitFor((x) => x === m && x.patches.length > n)));
+    return updated.map(approvalSeen);
   }
 
   async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {

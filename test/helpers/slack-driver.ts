@@ -5,7 +5,7 @@ import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { ACTION_SHARE } from '../../bot/slack/blocks.ts';
 import { CUSTOMERS, TEAM, trailEntry, type PlatformDriver, type SeenApproval, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
 import type { RecordedCall } from '../fakes/slack-api.ts';
-import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './slack-approval.ts';
+import { buttons, denyValues, modalAfter, movableClock, openedView, requestValues, submitView } from './slack-approval.ts';
 import { cardFields, messageText, PUBLIC_CHANNEL, SlackHarness } from './slack-bot.ts';
 import { sweepNow } from './sweep.ts';
 
@@ -96,12 +96,27 @@ export class SlackDriver implements PlatformDriver {
     const since = this.h.fake.calls.length;
     const click = await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_approve', requestId);
     const answer = await this.h.replyTo(click.responseUrl);
+    return { answer: unescape(String(answer.body.text)), copies: await this.updatedCopies(requestId, since) };
+  }
+
+  async deny(approver: DemoEmployeeKey, requestId: string, reason: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const since = this.h.fake.calls.length;
+    await this.h.click(this.h.userId(approver), this.h.dmOf(approver), 'approval_deny', requestId);
+    const modal = openedView(await modalAfter(this.h, since));
+    const res = await submitView(this.h, this.h.userId(approver), modal.callback_id, modal.private_metadata, denyValues(reason));
+    if (res.body) throw new Error(`deny refused: ${res.body}`);
+    const told = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(requester) && messageText(c.body).includes(reason));
+    return { copies: await this.updatedCopies(requestId, since), told: unescape(messageText(told.body)) };
+  }
+
+  /** Every copy of request `requestId`'s card, once each has been updated after `since` calls. */
+  private async updatedCopies(requestId: string, since: number): Promise<SeenApproval[]> {
     // Copies of the request card: messages whose header names the request (not the DMs that mention it).
     const isCard = (c: { body: Record<string, unknown> }) => approvalSeen(c.body).title.includes(`#${requestId}`);
     const copies = this.h.fake.calls.filter((c) => c.method === 'chat.postMessage' && isCard(c)).length;
     const isUpdate = (c: { method: string; body: Record<string, unknown> }) => c.method === 'chat.update' && isCard(c);
     await this.h.fake.waitFor((c) => this.h.fake.calls.slice(since).filter(isUpdate).length >= copies && isUpdate(c));
-    return { answer: unescape(String(answer.body.text)), copies: this.h.fake.calls.slice(since).filter(isUpdate).map((c) => approvalSeen(c.body)) };
+    return this.h.fake.calls.slice(since).filter(isUpdate).map((c) => approvalSeen(c.body));
   }
 
   async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {

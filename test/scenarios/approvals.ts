@@ -4,7 +4,7 @@
 // before comparing.
 import type { Customer } from '../../bot/core/domain.ts';
 import { ZERO_WIDTH } from '../../bot/core/export-watermark.ts';
-import type { SeenApproval } from './driver.ts';
+import type { SeenApproval, SeenCard } from './driver.ts';
 import { observed, type Scenario, type ScenarioContext } from './lookup.ts';
 
 /** An east-region customer with a phone that salesRep does not own (their card masks it). */
@@ -28,7 +28,7 @@ export function withoutIdsAndTimes(value: unknown): unknown {
 export const APPROVAL_SCENARIOS: Scenario[] = [
   {
     name: 'request access from the card → the manager approves → every copy says so → the next lookup shows the phone under the grant',
-    auditRecords: 7,
+    auditRecords: 11,
     async run(d, ctx) {
       const c = notOwnEastCustomer(ctx, 0);
       const beforeCard = await d.lookupInDm('salesRep', c.customerId);
@@ -56,11 +56,56 @@ function csvShape(csv: string): { bom: boolean; columns: string | undefined; lin
 
 APPROVAL_SCENARIOS.push({
   name: 'export: `export region:east fields:…` → the manager\'s head approves → the same CSV shape arrives in the DM',
-  auditRecords: 6,
+  auditRecords: 7,
   async run(d) {
     const csv = await d.exportApproved('salesLeadEast', 'export region:east fields:name,phone,stage', '季度客户回访', 120, 'salesHead');
     const shape = csvShape(csv);
     if (!shape.bom || !shape.columns || shape.lines < 4) throw new Error(`${d.platform}: not a complete export: ${JSON.stringify(shape)}`);
     return shape;
+  },
+});
+
+/** The line of `card` whose value is `value`, if any (its label differs when shown under a grant). */
+function shows(card: SeenCard, value: string | undefined): boolean {
+  return value !== undefined && [...card.fields.values()].some((v) => v === value);
+}
+
+APPROVAL_SCENARIOS.push({
+  name: 'identity needs two approvers: the legal head\'s Approve is a vote shown on every copy, the DPO\'s completes it; the ID number shows only then',
+  auditRecords: 14,
+  async run(d, ctx) {
+    const c = ctx.customers.filter((x) => x.region === 'east' && x.ownerId !== ctx.employeeId('salesRep') && x.idNumber && x.status !== 'blocked')[2];
+    if (!c) throw new Error('no suitable customer in the seed');
+    const before = await d.lookupInDm('salesRep', c.customerId);
+    const { requestId, approverCard } = await d.requestAccess('salesRep', c.customerId, ['identity'], '实名核验', 30, 'legalHead');
+    const vote = await d.approve('legalHead', requestId);
+    const between = await d.lookupInDm('salesRep', c.customerId);
+    if (shows(between, c.idNumber)) throw new Error(`${d.platform}: one approval of two revealed the ID number`);
+    const decision = await d.approve('dpo', requestId);
+    const after = await d.lookupInDm('salesRep', c.customerId);
+    if (shows(before, c.idNumber) || !shows(after, c.idNumber)) throw new Error(`${d.platform}: the ID number is not shown exactly under the grant`);
+    const sorted = (copies: SeenApproval[]) => copies.map(approval).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    return withoutIdsAndTimes({
+      before: observed(before), approverCard: approval(approverCard),
+      vote: { answer: vote.answer, copies: sorted(vote.copies) }, between: observed(between),
+      decision: { answer: decision.answer, copies: sorted(decision.copies) }, after: observed(after),
+    });
+  },
+});
+
+APPROVAL_SCENARIOS.push({
+  name: 'deny with a reason: every copy says who denied and why, the requester is told, the phone stays masked',
+  auditRecords: 7,
+  async run(d, ctx) {
+    const c = notOwnEastCustomer(ctx, 3);
+    const { requestId, approverCard } = await d.requestAccess('salesRep', c.customerId, ['contact'], '续约跟进', 60, 'salesLeadEast');
+    const denied = await d.deny('salesLeadEast', requestId, '不属于本区域', 'salesRep');
+    const after = await d.lookupInDm('salesRep', c.customerId);
+    if (shows(after, c.phone)) throw new Error(`${d.platform}: a denied request showed the phone`);
+    return withoutIdsAndTimes({
+      approverCard: approval(approverCard),
+      copies: denied.copies.map(approval).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      told: denied.told, after: observed(after),
+    });
   },
 });

@@ -23,7 +23,8 @@ export interface TrailEntry {
 }
 
 export interface PlatformDriver {
-  readonly platform: 'slack' | 'lark';
+  /** The platform's id as the audit log records it (an open set: every adapter's driver runs the list). */
+  readonly platform: string;
   start(): Promise<void>;
   close(): Promise<void>;
   /** `text` typed by `user` in their DM with the bot. */
@@ -49,6 +50,12 @@ export interface PlatformDriver {
   expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string>;
   /** `approver` clicks Approve; resolves with what they were answered and every copy of the card once updated. */
   approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }>;
+  /**
+   * `approver` clicks Deny on their copy of the request card and gives `reason` in the form that opens;
+   * resolves with every copy of the card once updated and the DM `requester` receives about it. (How the
+   * form itself closes is the platform's own: a Slack modal just closes, a Lark card form toasts.)
+   */
+  deny(approver: DemoEmployeeKey, requestId: string, reason: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }>;
   /**
    * `user` types `export …` in their DM, submits the form, `approver` approves; resolves with the CSV
    * file as delivered to the user's DM (UTF-8 text).

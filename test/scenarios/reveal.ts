@@ -17,9 +17,10 @@ function phoneOn(card: SeenCard): string | undefined {
 export const REVEAL_SCENARIOS: Scenario[] = [
   {
     name: 'reveal phone from the card → the manager approves → the card shows it under the grant → the grant expires → masked again, the requester told',
-    // lookup ×2 (query, shown); request.create, .approve, grant.start; the revealed card: grant.use, reveal,
+    // lookup ×2 (query, shown); request.create, the Approve attempt (request.vote), .approve, grant.start;
+    // the revealed card: grant.use, reveal,
     // lookup ×2; grant.expire and the re-masked card's lookup ×2; the next lookup ×2.
-    auditRecords: 14,
+    auditRecords: 15,
     async run(d, ctx) {
       const c = notOwnEastCustomer(ctx, 1);
       const { requestId, approverCard } = await d.requestReveal('salesRep', c.customerId, PHONE, '核对来电号码', GRANT_MINUTES, 'salesLeadEast');
