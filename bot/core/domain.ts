@@ -113,7 +113,8 @@ export interface Customer {
   disputes?: string[];
 }
 
-export interface ChatIdentities { slack?: string; lark?: string; dingtalk?: string; wecom?: string }
+/** An employee's user id on each chat platform, keyed by platform id (an open set: platform-id.ts). */
+export type ChatIdentities = { [platform: string]: string | undefined };
 
 export interface Employee {
   employeeId: string; // E-0001
