@@ -4,8 +4,9 @@
 import type { Customer, Employee, EmployeeStatus } from './domain.ts';
 import type { PlatformId } from './platform-id.ts';
 
-/** A MongoDB-style filter produced by the policy engine (record scope). Always combined with `$and`. */
-export type ScopeFilter = Record<string, unknown>;
+import type { ScopeFilter } from '../domain/scope.ts';
+
+export type { ScopeFilter };
 
 /** What a user typed, classified by the query parser. Values are raw user input: never log them. */
 export type CustomerQuery =
