@@ -102,9 +102,12 @@ export class EmployeeStore implements EmployeeDirectory {
     const key = chatKey(platform, chatUserId);
     const holder = await this.byChatId(platform, chatUserId);
     if (holder) return holder.employeeId === employeeId ? holder : null;
+    // The keys of the bindings it holds already go in too: a document not yet migrated (written by an
+    // older version) keeps all of them findable once it has a key list.
+    const held = await this.model.findOne({ employeeId }, { chat: 1 }).lean<EmployeeDoc>();
     const bound = await this.model.findOneAndUpdate(
       { employeeId, [path]: { $exists: false } },
-      { $set: { [path]: chatUserId }, $addToSet: { chatKeys: key } },
+      { $set: { [path]: chatUserId }, $addToSet: { chatKeys: { $each: [...(held ? chatKeysOf(chatOf(held)) : []), key] } } },
       { returnDocument: 'after' },
     ).lean<EmployeeDoc>();
     if (!bound) {
