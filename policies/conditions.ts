@@ -1,7 +1,7 @@
 // Record conditions (rule scopes, grant segments): a small, checked subset of MongoDB query syntax
 // that the database and CASL's in-memory matcher evaluate identically. Principal variables such as
 // `$principal.region` may appear only as values and are substituted before CASL sees the rule.
-import { CUSTOMER_FIELDS, SENSITIVE_FIELDS } from '../bot/core/domain.ts';
+import { CUSTOMER_FIELDS, SENSITIVE_FIELDS } from '../bot/domain/domain.ts';
 import type { Principal } from './types.ts';
 
 /** Operators both CASL's matcher and MongoDB / FerretDB evaluate the same way. */

@@ -2,8 +2,8 @@
 // for some field groups and actions. The store is a port (bot/store/grant-store.ts implements it with
 // mongoose); the engine re-checks expiry and revocation itself, with the decision's clock time, so a
 // store that returns a stale grant still cannot widen anything.
-import { CustosError, ErrorCode } from '../bot/core/errors.ts';
-import { FIELD_GROUP_NAMES, type FieldGroup } from '../bot/core/domain.ts';
+import { CustosError, ErrorCode } from '../bot/domain/errors.ts';
+import { FIELD_GROUP_NAMES, type FieldGroup } from '../bot/domain/domain.ts';
 import { checkConditions, variablesIn, type Conditions } from './conditions.ts';
 import { ACTIONS, type Action } from './types.ts';
 

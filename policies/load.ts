@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ZodError } from 'zod';
-import { CustosError, ErrorCode } from '../bot/core/errors.ts';
+import { CustosError, ErrorCode } from '../bot/domain/errors.ts';
 import { policyFileSchema, type ApprovalRule, type ContextRule, type PolicyFile, type PolicyRule, type Settings } from './schema.ts';
 
 export interface PolicyProblem { file: string; path: string; ruleId?: string; message: string }

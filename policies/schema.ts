@@ -1,11 +1,11 @@
 // The zod schema of a policy file. Structure is checked here; record conditions are checked by
 // conditions.ts and reported through the same problem list, so a broken file gets every problem at once.
 import { z } from 'zod';
-import { CUSTOMER_FIELDS, DEPARTMENTS, FIELD_GROUP_NAMES, REGIONS, ROLES } from '../bot/core/domain.ts';
+import { CUSTOMER_FIELDS, DEPARTMENTS, FIELD_GROUP_NAMES, REGIONS, ROLES } from '../bot/domain/domain.ts';
 import { isPreset, PRESET_NAMES } from './mask/index.ts';
 import { ACTIONS, CHANNEL_KINDS } from './types.ts';
 import { checkConditions } from './conditions.ts';
-import { securitySettingsSchema } from '../bot/core/security/settings.ts';
+import { securitySettingsSchema } from './security-settings.ts';
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, 'rule ids are 1-80 lower-case letters, digits, ".", "_" or "-"');
 
@@ -101,7 +101,7 @@ const settingsSchema = z.object({
     approvers: z.array(approverSchema).min(1),
     quorum: z.number().int().min(1).max(5),
   }).strict().optional(),
-  // Rate limit and anomaly detectors (issue 8); optional, defaults in bot/core/security/settings.ts.
+  // Rate limit and anomaly detectors (issue 8); optional, defaults in policies/security-settings.ts.
   security: securitySettingsSchema.optional(),
 }).strict();
 

@@ -1,7 +1,7 @@
 // The policy engine's contract: what callers pass in and what an explained decision looks like.
 // Pure types; the engine (policies/engine/engine.ts, `createPolicyEngine`) implements `PolicyEngine`.
-import type { CustomerField, Department, FieldGroup, Region, Role, Customer } from '../bot/core/domain.ts';
-import type { ScopeFilter } from '../bot/core/ports.ts';
+import type { CustomerField, Department, FieldGroup, Region, Role, Customer } from '../bot/domain/domain.ts';
+import type { ScopeFilter } from '../bot/domain/scope.ts';
 
 export const ACTIONS = ['lookup', 'reveal', 'export', 'request', 'approve', 'audit.query', 'admin'] as const;
 export type Action = (typeof ACTIONS)[number];

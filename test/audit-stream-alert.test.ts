@@ -45,7 +45,7 @@ test('a sink past the lag threshold: one message to the security channel per cro
     SLACK_BOT_TOKEN: slack.token, SLACK_SIGNING_SECRET: 'a'.repeat(32), SLACK_API_URL: slack.apiUrl, SLACK_API_RETRIES: '0',
     CUSTOS_SECURITY_CHANNEL: SECURITY, CUSTOS_LOCALE: 'en',
   }), { require: ['mongo'] });
-  const notices = channelNotices(config, logger);
+  const notices = await channelNotices(config, logger);
   t.truthy(notices, 'Slack and CUSTOS_SECURITY_CHANNEL configured: notices go there');
 
   const key = Buffer.from(randomKey(), 'base64');
@@ -77,9 +77,9 @@ test('a sink past the lag threshold: one message to the security channel per cro
   t.is(posts(slack).length, 2);
 });
 
-test('without a security channel there is no notifier: the lag stays a log line and a metric', (t) => {
+test('without a security channel there is no notifier: the lag stays a log line and a metric', async (t) => {
   const config = loadConfig(testEnv('x', 'y', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'a'.repeat(32) }), { require: ['mongo'] });
-  t.is(channelNotices(config, logger), null);
+  t.is(await channelNotices(config, logger), null);
 });
 
 test('on Lark the same notice is a card in LARK_SECURITY_CHAT (red for the alert, green for the recovery)', async (t) => {
@@ -90,7 +90,7 @@ test('on Lark the same notice is a card in LARK_SECURITY_CHAT (red for the alert
   const config = loadConfig(testEnv('x', 'y', {
     LARK_APP_ID: lark.appId, LARK_APP_SECRET: lark.appSecret, LARK_DOMAIN: lark.domain, LARK_SECURITY_CHAT: chat,
   }), { require: ['mongo'] });
-  const notices = channelNotices(config, logger)!;
+  const notices = (await channelNotices(config, logger))!;
   const at = new Date('2026-12-03T08:00:00Z');
   await notices.notice(streamLagView({ sink: 'otlp', lag: 12_345, threshold: 10_000, recovered: false, at }, 'zh-CN'));
   await notices.notice(streamLagView({ sink: 'otlp', lag: 3, threshold: 10_000, recovered: true, at }, 'zh-CN'));

@@ -35,7 +35,7 @@ test('a source past the lag threshold: one message to the security channel per c
   const store = new SyncStore(db.conn);
   await store.ensureIndexes();
   let now = new Date('2026-06-01T08:00:00Z');
-  const watch = new SyncLagWatch({ store, notices: channelNotices(config, logger), locale: 'en', clock: { now: () => now }, logger, thresholdSeconds: 900 });
+  const watch = new SyncLagWatch({ store, notices: await channelNotices(config, logger), locale: 'en', clock: { now: () => now }, logger, thresholdSeconds: 900 });
   const posts = () => slack.callsTo('chat.postMessage').filter((c) => c.ok && c.body.channel === SECURITY);
   const run = async (minutes: number, error: string | null) => {
     now = new Date(now.getTime() + minutes * 60_000);

@@ -7,6 +7,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { loadConfig, section, type Config } from '../bot/config.ts';
 import { systemClock, type Clock } from '../bot/core/ports.ts';
 import { createLogger, type Logger } from '../bot/logger.ts';
+import { chatPlatforms } from '../bot/runtime/chat-routing.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
 import { stopOnSignals } from './signals.ts';
@@ -35,7 +36,7 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     // The chat workers' modules are loaded only when configured (each start function checks again): they
     // pull in Bolt and the Lark SDK, half a second of CPU that a process running only the audit worker
     // (`custos start --only worker` without Slack or Lark) need not spend.
-    const chat = Boolean(config.slack || config.lark);
+    const chat = chatPlatforms(config).length > 0;
     // Approvals (sweeper) and exports need Slack or Lark and the crypto keys; without them only the audit worker runs.
     const approvalWorkers = chat && config.crypto
       ? await (await import('./approvals/start.ts')).startApprovalWorkers(conn, config, logger, clock) : null;

@@ -12,10 +12,7 @@ import type { View } from '../core/views.ts';
 import type { ApprovalView, DenyForm, RequestForm } from '../core/views-approval.ts';
 import type { ChannelKind } from '../../policies/types.ts';
 
-/**
- * A platform's id as the audit log records it. One alias, so opening the set of platforms (issue 17,
- * item 2) changes this line and the audit schema, not every signature of the layer.
- */
+/** A platform's id: an open string (bot/core/platform-id.ts); the registry (bot/platforms.ts) knows the set. */
 export type PlatformId = AuditPlatform;
 
 /** One incoming request: who sent it, from which conversation, and the id that follows it through logs and audit. */

@@ -4,7 +4,8 @@
 // writing and checking cannot drift apart.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { AUDIT_ACTIONS, AUDIT_PLATFORMS, AUDIT_QUERY_KINDS, type AuditEventInput } from './audit.ts';
+import { AUDIT_ACTIONS, AUDIT_QUERY_KINDS, type AuditEventInput } from './audit.ts';
+import { platformIdSchema } from './platform-id.ts';
 import { CustosError, ErrorCode } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -64,7 +65,7 @@ export const auditEventSchema = z.strictObject({
   occurredAt: z.iso.datetime({ offset: true }),
   actor: z.strictObject({
     employeeId: token(64).nullable(),
-    platform: z.enum(AUDIT_PLATFORMS),
+    platform: platformIdSchema,
     platformUserId: token(128).optional(),
   }),
   channelKind: z.enum(['dm', 'private', 'public', 'shared', 'none']),

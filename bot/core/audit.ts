@@ -2,6 +2,8 @@
 // bot/core/audit-event.ts; the BullMQ producer (bot/queue) implements AuditRecorder.
 // Rule (DESIGN.md): no customer data is read or shown unless its audit event was accepted.
 
+import type { PlatformId } from './platform-id.ts';
+
 export const AUDIT_ACTIONS = [
   'lookup', 'lookup.refused', 'share', 'reveal', 'request.create', 'request.cancel', 'request.approve',
   'request.deny', 'request.expire', 'request.remind', 'request.escalate', 'request.vote', 'request.lost', 'interaction.refused', 'grant.start', 'grant.use',
@@ -28,8 +30,13 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_PLATFORMS = ['slack', 'lark', 'dingtalk', 'playground', 'cli', 'system', 'scim', 'wecom'] as const;
-export type AuditPlatform = (typeof AUDIT_PLATFORMS)[number];
+/**
+ * Who acted, as the audit log records it: a chat platform's id (open: any registered platform, plus the
+ * playground) or one of the non-chat routes below. Validated by pattern (platform-id.ts), not by a list, so
+ * a new platform needs no schema change and old events stay valid.
+ */
+export type AuditPlatform = PlatformId;
+export const NON_CHAT_ACTORS = ['cli', 'system', 'scim'] as const;
 
 export const AUDIT_QUERY_KINDS = ['id', 'phone', 'email', 'idNumber', 'text', 'segment', 'audit'] as const;
 

@@ -8,10 +8,17 @@
 // matched by e-mail again on first use, as for a new employee); audited before the status changes.
 import type { AuditAction, AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
 import { newEventId } from './audit-event.ts';
+import type { PlatformId } from './platform-id.ts';
 import type { Clock, EmployeeDirectory } from './ports.ts';
 import type { AccessRevoker } from './security/guard.ts';
 
-export type OffboardingRoute = 'import' | 'slack' | 'lark' | 'dingtalk' | 'wecom' | 'admin' | 'scim';
+/** Who reported it: a directory import, an administrator, SCIM, or a chat platform's own event (its id). */
+export type OffboardingRoute = 'import' | 'admin' | 'scim' | PlatformId;
+
+/** The audited actor of a route: a platform reports as itself; the import as the CLI, an admin as the system. */
+export function routeActor(route: OffboardingRoute): AuditPlatform {
+  return route === 'import' ? 'cli' : route === 'admin' ? 'system' : route;
+}
 
 export interface OffboardingDeps {
   directory: EmployeeDirectory;
@@ -68,7 +75,7 @@ export class OffboardingService {
 
   private async record(employeeId: string, route: OffboardingRoute, change: string, grants: number, requests: number, platformUserId?: string, action: AuditAction = 'admin.offboard'): Promise<void> {
     const now = this.deps.clock.now();
-    const platform: AuditPlatform = route === 'slack' ? 'slack' : route === 'lark' ? 'lark' : route === 'dingtalk' ? 'dingtalk' : route === 'wecom' ? 'wecom' : route === 'import' ? 'cli' : route === 'scim' ? 'scim' : 'system';
+    const platform = routeActor(route);
     const event: AuditEventInput = {
       v: 1, eventId: newEventId(now), occurredAt: now.toISOString(),
       actor: { employeeId: null, platform, ...(platformUserId ? { platformUserId } : {}) },

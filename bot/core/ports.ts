@@ -2,9 +2,11 @@
 // imports no SDK, no bullmq and no mongoose; adapters in bot/store, bot/queue, bot/slack, bot/lark
 // implement these.
 import type { Customer, Employee, EmployeeStatus } from './domain.ts';
+import type { PlatformId } from './platform-id.ts';
 
-/** A MongoDB-style filter produced by the policy engine (record scope). Always combined with `$and`. */
-export type ScopeFilter = Record<string, unknown>;
+import type { ScopeFilter } from '../domain/scope.ts';
+
+export type { ScopeFilter };
 
 /** What a user typed, classified by the query parser. Values are raw user input: never log them. */
 export type CustomerQuery =
@@ -26,7 +28,8 @@ export interface CustomerReader {
   stream(scope: ScopeFilter): AsyncIterable<Customer>;
 }
 
-export type ChatPlatform = 'slack' | 'lark' | 'dingtalk' | 'wecom';
+/** A chat platform whose user ids the directory binds: any registered platform (an open set, platform-id.ts). */
+export type ChatPlatform = PlatformId;
 
 export interface EmployeeDirectory {
   byId(employeeId: string): Promise<Employee | null>;

@@ -15,7 +15,7 @@ export async function larkApprovals(deps: LarkApprovalFeatureDeps): Promise<{ ap
   const redis = deps.config.redis!;
   const queues = approvalQueues(redis.url, redis.queuePrefix, deps.clock);
   try {
-    const approvals = (await prepareBotApprovals({ ...deps, exports: queues.exports, wakeUps: queues.wakeUps }))('lark', { lark: deps.api });
+    const approvals = (await prepareBotApprovals({ ...deps, exports: queues.exports, wakeUps: queues.wakeUps }))('lark', { platform: 'lark', client: deps.api });
     return { approvals, close: () => queues.close() };
   } catch (err) {
     await queues.close();

@@ -8,7 +8,7 @@ import type { AuditRecorder } from '../core/audit.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AccessReviewService } from '../core/reviews/service.ts';
 import type { Logger } from '../logger.ts';
-import { chatClients, routedReviewNotifier } from '../runtime/chat-routing.ts';
+import { PlatformChats, routedReviewNotifier } from '../runtime/chat-routing.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { LarkApi } from './api.ts';
 
@@ -17,6 +17,6 @@ export interface LarkReviewFeatureDeps { conn: Connection; config: Config; api: 
 /** Its cards are updated through the bot's own SDK client, copies on Slack through Slack's. */
 export async function larkReviews(deps: LarkReviewFeatureDeps): Promise<AccessReviewService> {
   const build = await prepareReviewService(deps.conn);
-  const notifier = routedReviewNotifier(chatClients(deps.config, deps.logger, { lark: deps.api }), deps.logger);
+  const notifier = routedReviewNotifier(new PlatformChats(deps.config, deps.logger, { own: { platform: 'lark', client: deps.api } }));
   return build({ notifier, recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
 }

@@ -14,7 +14,9 @@ import type { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
 import type { Policy } from '../../policies/load.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
-import { chatClients, routedApprovalNotifier, type ChatClients } from './chat-routing.ts';
+import { PlatformChats, routedApprovalNotifier } from './chat-routing.ts';
+import type { ChatContext } from './platform-module.ts';
+import type { AuditPlatform } from '../core/audit.ts';
 import { eraserOf } from '../store/erasure.ts';
 
 export interface BotApprovalDeps {
@@ -36,14 +38,15 @@ export interface BotApprovalDeps {
 
 /**
  * Creates the request store's indexes, then returns how to build the service once the bot's own SDK
- * client exists (Bolt's `app.client` only does inside a feature). `platform` is the audited actor's.
+ * client exists (Bolt's `app.client` only does inside a feature). `platform` is the audited actor's;
+ * `own` the bot's own client for its platform (ChatContext.own).
  */
-export async function prepareBotApprovals(deps: BotApprovalDeps): Promise<(platform: 'slack' | 'lark', own: ChatClients) => ApprovalService> {
+export async function prepareBotApprovals(deps: BotApprovalDeps): Promise<(platform: AuditPlatform, own?: ChatContext['own']) => ApprovalService> {
   const requests = new MongoRequestStore(deps.conn);
   await requests.ensureIndexes();
   return (platform, own) => new ApprovalService({
     engine: deps.engine, customers: deps.customers, requests, grants: deps.grants, directory: deps.directory,
-    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(chatClients(deps.config, deps.logger, own), deps.logger, deps.lookup),
+    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(new PlatformChats(deps.config, deps.logger, { lookup: deps.lookup, ...(own ? { own } : {}) })),
     settings: approvalSettingsOf(deps.engine.policy), platform,
     ...(deps.exports ? { exports: deps.exports } : {}), ...(deps.wakeUps ? { wakeUps: deps.wakeUps } : {}),
     ...(deps.exportWatch ? { exportWatch: deps.exportWatch } : {}),

@@ -292,9 +292,7 @@ export async function writeEmployee(directory: EmployeeStore, e: Employee): Prom
   };
   const unset: Record<string, 1> = { rowHash: 1 };
   if (e.managerId) set.managerId = e.managerId; else unset.managerId = 1;
-  if (!e.chat.slack) unset['chat.slack'] = 1;
-  if (!e.chat.lark) unset['chat.lark'] = 1;
-  if (!e.chat.dingtalk) unset['chat.dingtalk'] = 1;
-  if (!e.chat.wecom) unset['chat.wecom'] = 1;
+  // SCIM knows no chat ids: `e.chat` is what is stored, or empty on a reactivation (every binding dropped).
+  if (!Object.values(e.chat).some(Boolean)) { unset.chat = 1; set.chatKeys = []; }
   await directory.model.collection.updateOne({ employeeId: e.employeeId }, { $set: set, $unset: unset }, { upsert: true });
 }

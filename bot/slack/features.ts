@@ -8,7 +8,7 @@ import type { FlowServices } from '../conversation/layer.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { prepareBotApprovals, type BotApprovalDeps } from '../runtime/approvals.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
-import { chatClients, routedReviewNotifier } from '../runtime/chat-routing.ts';
+import { PlatformChats, routedReviewNotifier } from '../runtime/chat-routing.ts';
 import type { BotServices } from '../runtime/services.ts';
 import { prepareReviewService } from '../store/review-service.ts';
 import type { SlackFeature } from './app.ts';
@@ -25,9 +25,9 @@ export async function slackFlows(deps: SlackFlowDeps): Promise<{ flows: FlowServ
   const approvals = await prepareBotApprovals(deps);
   const reviews = await prepareReviewService(deps.conn as Connection);
   const feature = (app: App) => {
-    flows.approvals = approvals('slack', { slack: app.client });
+    flows.approvals = approvals('slack', { platform: 'slack', client: app.client });
     deps.onService?.(flows.approvals);
-    flows.reviews = reviews({ notifier: routedReviewNotifier(chatClients(deps.config, deps.logger, { slack: app.client }), deps.logger), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
+    flows.reviews = reviews({ notifier: routedReviewNotifier(new PlatformChats(deps.config, deps.logger, { own: { platform: 'slack', client: app.client } })), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
   };
   return { flows, feature };
 }

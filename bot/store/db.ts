@@ -2,6 +2,7 @@
 // so a deploy step or the CLI decides when, and so "the unique index exists" holds before the first
 // write that relies on it.
 import mongoose, { type Connection } from 'mongoose';
+import { EmployeeStore } from './employee-store.ts';
 import { customerModel, employeeModel } from './models.ts';
 
 export interface MongoSettings { uri: string; db: string }
@@ -16,7 +17,10 @@ export async function connectDatabase(settings: MongoSettings, opts: { serverSel
   }).asPromise();
 }
 
-/** Creates every index of the customer and employee collections (idempotent). */
+/**
+ * Creates every index of the customer and employee collections, then gives employees stored before the
+ * chat-id key index their keys (EmployeeStore.migrateChatKeys). Idempotent.
+ */
 export async function ensureIndexes(conn: Connection): Promise<void> {
   for (const model of [customerModel(conn), employeeModel(conn)]) {
     await model.createCollection().catch((err: unknown) => {
@@ -25,4 +29,5 @@ export async function ensureIndexes(conn: Connection): Promise<void> {
     });
     await model.createIndexes();
   }
+  await new EmployeeStore(conn).migrateChatKeys();
 }

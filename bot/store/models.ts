@@ -78,7 +78,14 @@ export interface EmployeeDoc {
   locale: 'zh-CN' | 'en';
   status: (typeof EMPLOYEE_STATUSES)[number];
   external: boolean;
-  chat: { slack?: string; lark?: string; dingtalk?: string; wecom?: string };
+  /** User id per chat platform, keyed by platform id (an open set: bot/core/platform-id.ts). */
+  chat?: Record<string, string>;
+  /**
+   * `<platform>:<user id>` for every binding in `chat`: what byChatId looks up, through one index for
+   * every platform (an open map cannot be indexed per key without knowing the keys; FerretDB has no
+   * wildcard index). Absent on documents written before it existed: migrateChatKeys() fills it in.
+   */
+  chatKeys?: string[];
   /** Keyed digest of the imported fields (not chat bindings), for unchanged detection on re-import. */
   rowHash?: string;
 }
@@ -138,7 +145,8 @@ export const employeeSchema = new Schema<EmployeeDoc>({
   locale: { type: String, enum: ['zh-CN', 'en'], required: true },
   status: { type: String, enum: EMPLOYEE_STATUSES, required: true },
   external: { type: Boolean, required: true },
-  chat: { slack: String, lark: String, dingtalk: String, wecom: String },
+  chat: { type: Map, of: String },
+  chatKeys: { type: [String], default: undefined },
   rowHash: String,
 }, { collection: EMPLOYEE_COLLECTION, versionKey: false, minimize: true, autoIndex: false, strict: 'throw' });
 
@@ -146,10 +154,7 @@ employeeSchema.index({ employeeId: 1 }, { unique: true, name: 'employeeId_unique
 employeeSchema.index({ email: 1 }, { unique: true, name: 'email_unique' });
 // Not unique: most employees have no binding, and FerretDB supports neither sparse nor partial indexes,
 // so uniqueness of a binding is enforced by the compare-and-swap in employee-store.ts instead.
-employeeSchema.index({ 'chat.slack': 1 }, { name: 'chat_slack' });
-employeeSchema.index({ 'chat.lark': 1 }, { name: 'chat_lark' });
-employeeSchema.index({ 'chat.dingtalk': 1 }, { name: 'chat_dingtalk' });
-employeeSchema.index({ 'chat.wecom': 1 }, { name: 'chat_wecom' });
+employeeSchema.index({ chatKeys: 1 }, { name: 'chat_keys' });
 employeeSchema.index({ managerId: 1 }, { name: 'managerId' });
 
 /** The Customer model on `conn` (compiled once per connection). */

@@ -1,7 +1,7 @@
 // The decision for everyone who will see a message: allowed only if every member is allowed, each field
 // at the strictest outcome any member gets, and the scope the intersection of theirs. An unknown member
 // (null) counts as the most restricted principal there is: an external guest no rule applies to.
-import type { Customer } from '../../bot/core/domain.ts';
+import type { Customer } from '../../bot/domain/domain.ts';
 import type { Action, Decision, FieldDecision } from '../types.ts';
 import { ALWAYS_FALSE, FIELD_ACTIONS } from './compile.ts';
 import { registerPredicate } from './predicates.ts';

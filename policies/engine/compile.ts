@@ -3,8 +3,8 @@
 // same rules, and the context rules to check. Done once per principal and policy version.
 import { createMongoAbility, type MongoAbility, type RawRuleOf } from '@casl/ability';
 import { rulesToCondition } from '@casl/ability/extra';
-import type { Customer, CustomerField } from '../../bot/core/domain.ts';
-import type { ScopeFilter } from '../../bot/core/ports.ts';
+import type { Customer, CustomerField } from '../../bot/domain/domain.ts';
+import type { ScopeFilter } from '../../bot/domain/scope.ts';
 import { interpolate, withExplicitExistence, type Conditions } from '../conditions.ts';
 import type { Policy } from '../load.ts';
 import type { ApprovalRule, ContextRule } from '../schema.ts';

@@ -2,8 +2,8 @@
 // once (compile.ts); a decision then checks context rules, matches the record against the compiled
 // CASL rules, and looks the field outcomes up in a memo keyed by which conditional rules matched.
 // Decisions are frozen and may be shared between calls: treat them as read-only.
-import type { Customer } from '../../bot/core/domain.ts';
-import type { ScopeFilter } from '../../bot/core/ports.ts';
+import type { Customer } from '../../bot/domain/domain.ts';
+import type { ScopeFilter } from '../../bot/domain/scope.ts';
 import { variablesIn } from '../conditions.ts';
 import { isGrantActive, type Grant, type GrantSource } from '../grants.ts';
 import type { Policy } from '../load.ts';

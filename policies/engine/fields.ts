@@ -1,6 +1,6 @@
 // Per-field outcomes from the rules that apply to one principal and record, with the rule ids and a
 // one-line reason behind each, plus what an approval would need for the groups not fully shown.
-import { CUSTOMER_FIELDS, FIELD_GROUPS, FIELD_GROUP_NAMES, GROUP_OWNER, groupOf, type CustomerField, type FieldGroup } from '../../bot/core/domain.ts';
+import { CUSTOMER_FIELDS, FIELD_GROUPS, FIELD_GROUP_NAMES, GROUP_OWNER, groupOf, type CustomerField, type FieldGroup } from '../../bot/domain/domain.ts';
 import type { ApprovalRule, PolicyRule } from '../schema.ts';
 import type { ApprovalRequirement, FieldDecision, FieldOutcome } from '../types.ts';
 import { wider } from './outcomes.ts';

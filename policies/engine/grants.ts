@@ -1,7 +1,7 @@
 // Decisions widened by active grants. A grant becomes one more CASL rule (its customers or segment as
 // conditions), so the widened scope filter and the in-memory check still come from the same rules.
 // Grants do not bypass context rules: those were checked before we get here.
-import { FIELD_GROUPS, type Customer } from '../../bot/core/domain.ts';
+import { FIELD_GROUPS, type Customer } from '../../bot/domain/domain.ts';
 import type { Grant } from '../grants.ts';
 import { withExplicitExistence } from '../conditions.ts';
 import type { Decision } from '../types.ts';

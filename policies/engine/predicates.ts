@@ -1,6 +1,6 @@
 // The in-memory scope check behind each decision, kept beside it rather than in it so the decision
 // itself stays plain, serialisable data. Decisions are frozen once registered.
-import type { Customer } from '../../bot/core/domain.ts';
+import type { Customer } from '../../bot/domain/domain.ts';
 import type { Decision } from '../types.ts';
 
 const predicates = new WeakMap<Decision, (c: Customer) => boolean>();

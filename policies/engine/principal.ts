@@ -1,5 +1,5 @@
 // Principals as the policy sees them, and which rules apply to them.
-import type { Employee } from '../../bot/core/domain.ts';
+import type { Employee } from '../../bot/domain/domain.ts';
 import type { Who } from '../schema.ts';
 import type { Principal } from '../types.ts';
 

@@ -12,12 +12,13 @@ import { auditModels } from '../../bot/store/audit-model.ts';
 import { MongoAuditLogReader } from '../../bot/store/audit-query-store.ts';
 import { ExportStore } from '../../bot/store/export-store.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
+import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
 import { startExportWorker } from '../export/worker.ts';
 import { workerApprovalParts } from './service.ts';
 import { startSweeper } from './sweeper.ts';
 
 export async function startApprovalWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
-  if ((!config.slack && !config.lark) || !config.crypto) return null;
+  if (chatPlatforms(config).length === 0 || !config.crypto) return null;
   const redis = section(config, 'redis');
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
   const queues = approvalQueues(redis.url, redis.queuePrefix, clock);
@@ -40,6 +41,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
       await sweeper.close();
       await queues.close();
       await recorder.close();
+      await parts.chat.close();
     },
   };
 }

@@ -28,11 +28,9 @@ import { makeCanary } from './canary.ts';
 import { runExport, type ExportResult } from './run.ts';
 
 /** Where the file and its progress go (Slack: a DM message updated in place, files.uploadV2). */
-export interface ExportDelivery {
-  start(to: Employee, text: string): Promise<unknown>;
-  progress(handle: unknown, text: string): Promise<void>;
-  upload(to: Employee, file: string, filename: string, title: string): Promise<string | undefined>;
-}
+/** The requester's chat, as a platform module delivers into it (bot/runtime/platform-module.ts). */
+export type { ExportDelivery } from '../../bot/runtime/platform-module.ts';
+import type { ExportDelivery } from '../../bot/runtime/platform-module.ts';
 
 export interface ExportJobDeps {
   engine: PolicyEngineImpl;

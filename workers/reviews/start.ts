@@ -7,11 +7,12 @@ import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { prepareReviewService } from '../../bot/store/review-service.ts';
+import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
 import { workerChat } from '../approvals/chat.ts';
 import { startReviewWorker } from './worker.ts';
 
 export async function startReviewWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
-  if (!config.slack && !config.lark) return null;
+  if (chatPlatforms(config).length === 0) return null;
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'reviews' });
   const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });

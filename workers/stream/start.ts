@@ -17,7 +17,7 @@ export async function startStream(config: Config, logger: Logger): Promise<Runni
   try {
     const log = logger.child({ worker: 'stream' });
     // Lag alerts also go to the security channel(s) when a chat platform and its channel are configured.
-    const notices = channelNotices(config, log);
+    const notices = await channelNotices(config, log);
     const stream = await startStreamWorker(conn, settings, log, notices ? { notices, locale: config.defaultLocale } : null);
     return {
       async close() {

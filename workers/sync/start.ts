@@ -9,19 +9,20 @@ import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { buildSync, type ConnectorFactory } from '../../bot/sync/setup.ts';
 import { startSyncWorker } from './worker.ts';
+import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
 import { channelNotices } from '../../bot/runtime/security-notices.ts';
 import { SyncLagWatch } from '../../bot/sync/lag-watch.ts';
 import type { AuditRecorder } from '../../bot/core/audit.ts';
 import type { PendingOnCustomerCanceller } from '../../bot/sync/customer-revoker.ts';
 
 /**
- * With Slack or Lark configured, a customer deleted in its CRM has its pending requests cancelled through
+ * With a chat platform configured, a customer deleted in its CRM has its pending requests cancelled through
  * the approval service (chat clients of its own, as the sweeper has), so every approver's card copy says
  * in place that the customer was deleted in the CRM; without a chat platform, the store alone. `custos sync
  * run` uses it too.
  */
 export async function chatCanceller(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder): Promise<PendingOnCustomerCanceller | undefined> {
-  if (!config.slack && !config.lark) return undefined;
+  if (chatPlatforms(config).length === 0) return undefined;
   const { workerApprovalParts } = await import('../approvals/service.ts');
   const { approvals } = await workerApprovalParts(conn, config, logger, clock, recorder);
   return (customerId) => approvals.cancelAllOn(customerId, 'deletedAtSource');
@@ -41,7 +42,7 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
     });
     const pulled = new Map([...setup.runners].filter(([source]) => setup.pulled.has(source)));
     if (pulled.size === 0) { await recorder.close(); return null; }
-    const notices = channelNotices(config, log);
+    const notices = await channelNotices(config, log);
     const lagWatch = new SyncLagWatch({ store: setup.store, notices, locale: config.defaultLocale, clock, logger: log, thresholdSeconds: syncConfig.lagAlertSeconds });
     const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log, lagWatch });
     return { async close() { await worker.close(); await recorder.close(); } };

@@ -2,13 +2,14 @@
 // them gracefully on SIGTERM / SIGINT (finish or release in-flight jobs, close queues and database).
 // Each component is one entry in COMPONENTS: whether a plain start runs it, and its module, loaded only
 // when it runs, with what it needs from the configuration and how it starts: `--only worker` or
-// `--only stream` loads neither Bolt nor the Lark SDK (a second of CPU per process start).
+// `--only stream` loads neither Bolt nor the Lark SDK (a second of CPU per process start). The chat
+// platforms come from the registry (bot/platforms.ts): one component per platform module.
 import { Option, type Command } from 'commander';
 import { streamConfigured } from '../../config-stream.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
-import { dingtalkConfigured } from '../../dingtalk/config.ts';
-import { chatPlatformConfigured } from '../../playground/component.ts';
+import { PLATFORMS } from '../../platforms.ts';
+import type { PlatformModule } from '../../runtime/platform-module.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
@@ -25,8 +26,28 @@ interface Component {
   enabled?: (env: NodeJS.ProcessEnv) => boolean;
 }
 
-const larkConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.LARK_APP_ID);
-const wecomConfigured = (env: NodeJS.ProcessEnv) => Boolean(env.WECOM_CORP_ID);
+/** A chat platform's bot, from its module (bot/platforms.ts): its own port, its own settings. */
+function platformComponent(m: PlatformModule): Component {
+  return {
+    name: m.component ?? m.id,
+    load: async (env) => ({ requires: m.requires, start: (config, logger) => m.start(config, logger, env) }),
+    enabled: (env) => m.configured(env),
+  };
+}
+
+/**
+ * "bot": the platform whose component is named so (Slack) when configured, else the local playground
+ * (bot/playground/component.ts). A plain start runs the playground only when no platform is configured:
+ * the unauthenticated playground must never run beside a real deployment.
+ */
+function botComponent(): Component {
+  const chat = PLATFORMS.all().find((m) => m.component === 'bot');
+  return {
+    name: 'bot',
+    load: async (env) => (chat?.configured(env) ? platformComponent(chat).load(env) : (await import('../../playground/component.ts')).playgroundComponent()),
+    enabled: (env) => Boolean(chat?.configured(env)) || PLATFORMS.configured(env).length === 0,
+  };
+}
 
 const COMPONENTS: Component[] = [
   {
@@ -36,41 +57,9 @@ const COMPONENTS: Component[] = [
       return { requires: WORKER_CONFIG_SECTIONS, start: (config, logger) => startWorkers(config, logger) };
     },
   },
-  // A chat platform when configured, else the local playground (bot/playground/component.ts). Not when
-  // Lark, DingTalk or WeCom alone is configured: the unauthenticated playground must never run beside a real deployment.
-  {
-    name: 'bot',
-    load: async (env) => (await import('../../playground/component.ts')).botComponent(env),
-    enabled: (env) => chatPlatformConfigured(env) || !(larkConfigured(env) || dingtalkConfigured(env) || wecomConfigured(env)),
-  },
-  // Lark / Feishu, when LARK_APP_ID is set (its own port, LARK_HTTP_PORT, so it runs beside Slack).
-  {
-    name: 'lark',
-    load: async () => {
-      const { LARK_CONFIG_SECTIONS, startLarkBot } = await import('../../lark/runtime.ts');
-      return { requires: LARK_CONFIG_SECTIONS, start: (config, logger) => startLarkBot(config, logger) };
-    },
-    enabled: larkConfigured,
-  },
-  // DingTalk, when DINGTALK_APP_KEY is set (its own DINGTALK_HTTP_PORT; settings in bot/dingtalk/config.ts).
-  {
-    name: 'dingtalk',
-    load: async () => {
-      const { DINGTALK_CONFIG_SECTIONS, startDingTalkBot } = await import('../../dingtalk/runtime.ts');
-      return { requires: DINGTALK_CONFIG_SECTIONS, start: (config, logger) => startDingTalkBot(config, logger) };
-    },
-    enabled: dingtalkConfigured,
-  },
-  // WeCom (企业微信), when WECOM_CORP_ID is set (its own port, WECOM_HTTP_PORT); its section is its own (bot/wecom/config.ts).
-  {
-    name: 'wecom',
-    load: async () => {
-      const { WECOM_CONFIG_SECTIONS, startWeComBot } = await import('../../wecom/runtime.ts');
-      const { loadWeComConfig } = await import('../../wecom/config.ts');
-      return { requires: WECOM_CONFIG_SECTIONS, start: (config, logger) => startWeComBot(config, loadWeComConfig(process.env), logger) };
-    },
-    enabled: wecomConfigured,
-  },
+  botComponent(),
+  // Every other registered platform when its key setting is set (LARK_APP_ID, DINGTALK_APP_KEY, WECOM_CORP_ID, …).
+  ...PLATFORMS.all().filter((m) => m.component !== 'bot').map(platformComponent),
   // The audit stream to SIEM sinks and checkpoint anchors, when CUSTOS_STREAM_SINKS or an anchor is set.
   {
     name: 'stream',
@@ -108,7 +97,8 @@ CUSTOS_AUDIT_SIGNING_KEY; plus the approval sweeper, exports and access reviews 
 the data keys are configured); bot (Slack when SLACK_BOT_TOKEN is set,
 else the local playground; also CUSTOS_DATA_KEYS and CUSTOS_BLIND_INDEX_KEY; /healthz, /readyz and
 /metrics on HTTP_PORT); lark (when LARK_APP_ID is set; its own LARK_HTTP_PORT); dingtalk (when
-DINGTALK_APP_KEY is set; its own DINGTALK_HTTP_PORT); stream (the audit
+DINGTALK_APP_KEY is set; its own DINGTALK_HTTP_PORT); wecom (when WECOM_CORP_ID is set; its own
+WECOM_HTTP_PORT); stream (the audit
 stream to Splunk HEC, syslog and OTLP sinks and the checkpoint anchors, when CUSTOS_STREAM_SINKS or
 CUSTOS_STREAM_ANCHOR_FILE / _URL is set; needs MONGODB_URI). Without --only, the
 worker and every configured part run in this process. SIGTERM or Ctrl-C stops gracefully: in-flight

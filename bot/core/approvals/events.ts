@@ -7,7 +7,7 @@
 //                     THE decision, once per request, by the winner of the transition, before any effect.
 //                     Its event id derives from the request id, so a retry (the sweeper finishing a
 //                     decision whose event could not be written) cannot add a second one.
-import type { AuditAction, AuditEventInput } from '../audit.ts';
+import type { AuditAction, AuditEventInput, AuditPlatform } from '../audit.ts';
 import { newEventId, stepEventId } from '../audit-event.ts';
 import { decodePageToken, describeFilter } from '../audit-query-service.ts';
 import type { Employee } from '../domain.ts';
@@ -30,7 +30,7 @@ function auditFilterMeta(r: AccessRequest): { filters?: string } {
 }
 
 export class ApprovalEvents {
-  constructor(private readonly now: () => Date, private readonly platform: 'slack' | 'lark' | 'playground') {}
+  constructor(private readonly now: () => Date, private readonly platform: AuditPlatform) {}
 
   /** An event about request `r` (its customers, fields, purpose and parts). */
   about(action: AuditAction, actorId: string | null, r: AccessRequest, decision: 'allowed' | 'denied', meta: Record<string, number | string> = {}): AuditEventInput {

@@ -88,7 +88,7 @@ export interface ApprovalDeps {
   wakeUps?: WakeUps;
   /** Without it no erasure request can be made (refused as erase_denied: unavailable). */
   erasure?: CustomerErasure;
-  platform: 'slack' | 'lark' | 'playground';
+  platform: AuditPlatform;
 }
 
 /** What a request would need: the modal's bounds and the approvers it would go to. */

@@ -6,7 +6,7 @@
 // The store is a port (bot/store/request-store.ts implements it).
 import type { CustomerField, FieldGroup } from '../domain.ts';
 import type { ExportFieldOutcome } from './export-fields.ts';
-import type { ChatPlatform } from '../ports.ts';
+import type { PlatformId } from '../platform-id.ts';
 import type { ChannelKind } from '../../../policies/types.ts';
 
 // `erase`: a customer's personal data erased on request (PIPL Art. 47), decided by settings.erasure (the DPO).
@@ -19,7 +19,7 @@ export type FinalOutcome = Exclude<RequestStatus, 'pending'>;
 
 /** Where a card copy was posted, so every copy can be updated in place. */
 export interface CardRef {
-  platform: ChatPlatform | 'playground';
+  platform: PlatformId; // a chat platform, or the playground
   channel: string;
   ts: string; // Slack message ts / Lark message id
   employeeId: string;
@@ -28,7 +28,7 @@ export interface CardRef {
 
 /** The lookup card a reveal came from (updated for the requester only). */
 export interface RequestOrigin {
-  platform: ChatPlatform | 'playground';
+  platform: PlatformId;
   channel: string;
   channelKind: ChannelKind;
   /** Slack response_url of the ephemeral card; secret-ish, never logged, never audited. */

@@ -3,11 +3,11 @@
 // Lark takes files up to 30 MB; a larger export fails with LarkApiError 234006 before anything is
 // uploaded (the job fails and the requester's progress card says so through the worker's retry path).
 import { readFile } from 'node:fs/promises';
-import type { Employee } from '../../bot/core/domain.ts';
-import { noticeView } from '../../bot/core/views.ts';
-import type { LarkApi } from '../../bot/lark/api.ts';
-import { renderView } from '../../bot/lark/cards.ts';
-import type { ExportDelivery } from './job.ts';
+import type { Employee } from '../core/domain.ts';
+import { noticeView } from '../core/views.ts';
+import type { LarkApi } from './api.ts';
+import { renderView } from './cards.ts';
+import type { ExportDelivery } from '../runtime/platform-module.ts';
 
 export class LarkExportDelivery implements ExportDelivery {
   constructor(private readonly api: LarkApi) {}

@@ -2,8 +2,8 @@
 // and the file uploaded into that DM with files.uploadV2 (getUploadURLExternal → upload →
 // completeUploadExternal).
 import type { webApi } from '@slack/bolt';
-import type { Employee } from '../../bot/core/domain.ts';
-import type { ExportDelivery } from './job.ts';
+import type { Employee } from '../core/domain.ts';
+import type { ExportDelivery } from '../runtime/platform-module.ts';
 
 export class SlackExportDelivery implements ExportDelivery {
   constructor(private readonly client: webApi.WebClient) {}

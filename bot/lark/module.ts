@@ -1,0 +1,29 @@
+// Lark / Feishu as a platform module (bot/runtime/platform-module.ts), listed in bot/platforms.ts.
+// Cheap to import: the Lark SDK and the bot load inside start() and chat().
+import { loadConfig, section } from '../config.ts';
+import type { PlatformModule } from '../runtime/platform-module.ts';
+import type { LarkApi } from './api.ts';
+
+export const larkPlatform: PlatformModule = {
+  id: 'lark',
+  configured: (env, config) => (config ? Boolean(config.lark) : Boolean(env.LARK_APP_ID)),
+  requires: ['mongo', 'redis', 'crypto', 'audit', 'lark'],
+  settings: (env) => section(loadConfig(env, { require: ['lark'] }), 'lark'),
+  async start(config, logger) {
+    return (await import('./runtime.ts')).startLarkBot(config, logger);
+  },
+  async chat({ config, logger, lookup, own }) {
+    const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { postLarkSecurityNotice }, { LarkExportDelivery }] = await Promise.all([
+      import('./api.ts'), import('./approval-notifier.ts'), import('./review-notifier.ts'), import('./security-cards.ts'), import('./export-delivery.ts'),
+    ]);
+    const api = own?.platform === 'lark' ? own.client as LarkApi : Api.create(section(config, 'lark'), logger);
+    const chat = config.lark?.securityChat;
+    return {
+      approvals: new LarkApprovalNotifier(api, logger, lookup),
+      reviews: new LarkReviewNotifier(api, logger),
+      delivery: new LarkExportDelivery(api),
+      ...(chat ? { securityNotice: (view) => postLarkSecurityNotice(api, chat, view) } : {}),
+    };
+  },
+  testkit: ['test/fakes/lark-api.ts', 'test/fakes/lark-ws.ts', 'test/helpers/lark-bot.ts', 'test/helpers/lark-sign.ts', 'test/helpers/lark-driver.ts'],
+};

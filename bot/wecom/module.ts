@@ -1,0 +1,35 @@
+// WeCom (企业微信) as a platform module (bot/runtime/platform-module.ts), listed in bot/platforms.ts.
+// Cheap to import: the API client and the bot load inside start() and chat(). Its approval cards keep
+// each clicked card's response_code in Redis under wecomResponseCodes() (the click handler stores it,
+// the notifier uses it once for the final state).
+import { section } from '../config.ts';
+import type { PlatformModule } from '../runtime/platform-module.ts';
+import { loadWeComConfig } from './config.ts';
+
+/** The Redis namespace of clicked cards' response codes (shared by the click handler and the notifier). */
+export function wecomResponseCodes(queuePrefix: string): string {
+  return `${queuePrefix}:wecom-rc`;
+}
+
+export const wecomPlatform: PlatformModule = {
+  id: 'wecom',
+  configured: (env) => Boolean(env.WECOM_CORP_ID),
+  requires: ['mongo', 'redis', 'crypto', 'audit'],
+  settings: (env) => loadWeComConfig(env),
+  async start(config, logger, env) {
+    return (await import('./runtime.ts')).startWeComBot(config, loadWeComConfig(env), logger);
+  },
+  async chat({ config, env, logger, lookup, redis }) {
+    const settings = loadWeComConfig(env);
+    const r = section(config, 'redis');
+    const [{ Redis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }] = await Promise.all([import('ioredis'), import('./api.ts'), import('./approval-notifier.ts')]);
+    // A connection of its own when the caller has none; it connects on first use (a click's code).
+    const own = redis ? null : new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const codes = new ResponseCodes((redis ?? own)!, wecomResponseCodes(r.queuePrefix));
+    return {
+      approvals: new WeComApprovalNotifier({ api: new WeComApi(settings, logger), codes, logger, ...(lookup ? { lookup } : {}) }),
+      ...(own ? { close: async () => { own.disconnect(); } } : {}),
+    };
+  },
+  testkit: ['test/fakes/wecom.ts', 'test/helpers/wecom-bot.ts'],
+};
