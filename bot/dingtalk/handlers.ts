@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
+import { auditText } from '../core/audit-query-run.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
@@ -87,8 +88,11 @@ export class DingTalkHandlers {
       ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }),
     };
     // Slack users type `/customer …`; the same words work here. DingTalk strips the @mention itself.
-    const text = m.text.content.trim().replace(/^\/customer\b\s*/i, '');
-    await this.deps.conversation.text(turn, text, this.port(turn));
+    const typed = m.text.content.trim();
+    // `audit …` is an audit query (its pages and Export results are buttons on the table card).
+    const audit = auditText(typed);
+    if (audit !== null) await this.deps.conversation.audit(turn, audit, this.port(turn));
+    else await this.deps.conversation.text(turn, typed.replace(/^\/customer\b\s*/i, ''), this.port(turn));
   }
 
   private async onClick(c: CardClick): Promise<void> {
