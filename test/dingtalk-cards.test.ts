@@ -9,12 +9,12 @@ import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { ApprovalService } from '../bot/core/approvals/service.ts';
 import { approvalSettingsOf } from '../bot/core/approvals/settings.ts';
-import { DingTalkApprovalNotifier } from '../bot/dingtalk/notifiers.ts';
+import { DingTalkApprovalNotifier, DingTalkReviewNotifier, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { loadPolicy } from '../policies/index.ts';
 import { cardButtons, cardCallback, type DeliveredCard } from './fakes/dingtalk.ts';
-import { cardText, DingTalkHarness } from './helpers/dingtalk-bot.ts';
+import { cardText, DingTalkHarness, INNER_GROUP } from './helpers/dingtalk-bot.ts';
 import { testRedis } from './helpers/services.ts';
 
 const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
@@ -167,4 +167,36 @@ test.serial('1,008 forged card callbacks are refused with 401 and leave nothing 
   await updatedTo(lead, /批准/);
   t.is((await h.auditRecords({ requestId, action: 'request.approve' })).length, 1);
   redis.disconnect();
+});
+
+test.serial('a security alert goes to the security group with its three buttons; the admin\'s click updates it in place, anyone else\'s is refused and recorded', async (t) => {
+  const alerts = new DingTalkSecurityAlerts({ cards: h.bot.cards, conversationId: INNER_GROUP, directory: h.directory, locale: 'zh-CN' });
+  const subject = h.employees.supportAgent;
+  await alerts.alert({ employeeId: subject.employeeId, detector: 'volume' as never, count: 40, max: 30, windowMinutes: 10, frozen: true, at: h.clock.now(), auditQuery: `by ${subject.employeeId} since:10m` });
+  const card = await h.fake.waitForCard((c) => c.space === `group:${INNER_GROUP}` && cardText(c).includes(subject.employeeId));
+  t.deepEqual(cardButtons(card).map((b) => b.id), ['security_unfreeze', 'security_keep', 'security_revoke']);
+  const mark = seen();
+  await h.click('salesRep', card, 'security_keep');
+  const refusal = await newCard('salesRep', mark);
+  t.is(cardText(refusal), '您无权处理安全告警，此次操作已记录。');
+  t.is(card.updates.length, 0, 'a refused click changes nobody\'s card');
+  const denied = await h.auditRecords({ 'actor.employeeId': h.employees.salesRep.employeeId, action: 'admin.freeze', decision: 'denied' });
+  t.is(denied.length, 1, 'the refusal is recorded, once');
+  await h.click('admin', card, 'security_keep');
+  const settled = await updatedTo(card, /陈静/);
+  t.deepEqual(cardButtons(settled), [], 'acted on: no buttons left for anyone in the group');
+});
+
+test.serial('the review notifier posts Keep / Revoke cards and updates them in place; a stale Keep is refused', async (t) => {
+  const notifier = new DingTalkReviewNotifier({ cards: h.bot.cards, logger: h.logger });
+  const view = { reviewId: 'RV-20260630.G-AAAAAAAAAA', title: '访问复核', lines: [{ label: '授权', value: 'G-AAAAAAAAAA' }], status: '待复核', buttons: [{ decision: 'keep' as const, label: '保留', style: 'primary' as const }, { decision: 'revoke' as const, label: '撤销', style: 'danger' as const }] };
+  const ref = (await notifier.post((await h.directory.byId(h.employees.salesHead.employeeId))!, view))!;
+  t.like(ref, { platform: 'dingtalk', channel: h.userId('salesHead') });
+  const card = h.fake.cards.get(ref.ts)!;
+  const keep = h.clickBody('salesHead', card, 'review_keep');
+  t.deepEqual(cardButtons(card).map((b) => [b.id, b.value]), [['review_keep', view.reviewId], ['review_revoke', view.reviewId]]);
+  await notifier.update(ref, { ...view, status: '已由 王强 保留', buttons: [] });
+  t.is(card.params.footer, '已由 王强 保留');
+  t.deepEqual(cardButtons(card), []);
+  t.is((await h.postCard(keep)).status, 401, 'the settled card\'s old button');
 });
