@@ -1,9 +1,7 @@
-// Cards custos delivered, and what a click on each may say. A DingTalk card callback names the card
-// (outTrackId), the clicker and the button's params; the callback is accepted only for a card we
-// delivered, from someone who can see it (the owner of a 1:1 robot card; anyone in a group card's
-// group, whom the core then authorises), for a button that card carries now. So a forged or replayed
-// click cannot invent an action, aim one at someone else's card or revive a button a decided card no
-// longer shows. Kept in Redis (fail closed: no ledger, no click) for longer than any card is actionable.
+// Cards custos delivered, and what a click on each may say: a card callback is accepted only for a card
+// we delivered, from someone who sees it (a 1:1 card's owner; anyone in a group card's group, whom the
+// core then authorises), for a button the card carries now — so a forged or replayed click cannot invent
+// an action, aim at someone else's card or revive a decided card's button. Redis; fails closed.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';

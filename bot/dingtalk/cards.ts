@@ -1,8 +1,6 @@
-// Every neutral view (bot/conversation/types.ts ReplyView and FormView, the approval, review and
-// security cards) as the variables of custos's one DingTalk card template. DingTalk cards are built
-// once in the card builder and filled per message through `cardParamMap`, whose values must be strings;
-// lists travel as JSON strings that the template loops over (README: DingTalk lists the variables).
-// Texts arrive finished in the reader's language (zh-CN or en) and masked by the core; shown as plain text.
+// Every neutral view (ReplyView, FormView, approval, review and security cards) as the string variables
+// (`cardParamMap`) of custos's one DingTalk card template; lists travel as JSON strings (README: DingTalk
+// setup). Texts arrive finished in the reader's language (zh-CN or en), masked by the core; plain text.
 //  title   the card's title ('' for none)         tone     info | refusal | error | card | pending | done
 //  lines   JSON ["…"]: paragraphs                 fields   JSON [{group, label, value}]
 //  footer  the audit reference / status line      buttons  JSON [{id, text, value, style}]

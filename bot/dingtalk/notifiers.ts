@@ -1,9 +1,7 @@
-// The core's outgoing ports on DingTalk, the same shapes as Slack's and Lark's notifiers (the platform
-// registry wires them): approval cards, access-review cards and security alerts / notices. Every card
-// goes through DingTalkCards, so the card ledger knows its buttons (card-callback.ts accepts only
-// those), and every copy is updated in place by its outTrackId (CardRef.ts): all readers of a card
-// see its new state, and its old buttons stop working. A card DingTalk will not update any more is
-// sent again as a new card, so the reader still sees the outcome.
+// The core's outgoing ports on DingTalk, shaped as Slack's and Lark's (the platform registry wires them):
+// approval, access-review and security cards. All go through DingTalkCards (the ledger learns their
+// buttons); each copy is updated in place by its outTrackId (CardRef.ts), its old buttons then refused.
+// A card DingTalk will not update is sent again as a new card, so the reader still sees the outcome.
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import { revealCardView, type Revealed } from '../core/approvals/reveal-view.ts';
 import type { AccessRequest, CardRef } from '../core/approvals/types.ts';
