@@ -22,6 +22,12 @@ export interface DingTalkSettings {
   apiUrl: string;
   oapiUrl: string;
   httpPort: number;
+  /** The `token` in the card callback URL registered with DingTalk; unset: /dingtalk/card is off and cards carry no buttons that work. */
+  cardCallbackToken: string | undefined;
+  /** The callbackRouteKey the card callback URL was registered under; every card names it. */
+  cardRouteKey: string | undefined;
+  /** The group (openConversationId) security alerts and notices go to; unset: they are logged only. */
+  securityConversationId: string | undefined;
   /** The event subscription's token and EncodingAESKey (offboarding on `user_leave_org`); unset: /dingtalk/events is off. */
   events: { token: string; aesKey: string } | undefined;
 }
@@ -47,6 +53,9 @@ const schema = z.object({
   DINGTALK_OAPI_URL: url('DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com').default('https://oapi.dingtalk.com'),
   DINGTALK_EVENT_TOKEN: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'DINGTALK_EVENT_TOKEN must be the event subscription\'s token (Events & Callbacks → 加密 token)').optional(),
   DINGTALK_EVENT_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, 'DINGTALK_EVENT_AES_KEY must be the event subscription\'s 43-character EncodingAESKey (Events & Callbacks → 加密 aes_key)').optional(),
+  DINGTALK_CARD_CALLBACK_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'DINGTALK_CARD_CALLBACK_TOKEN must be 32-128 letters, digits, _ or - (e.g. openssl rand -hex 24), the `token` of the card callback URL you register').optional(),
+  DINGTALK_CARD_ROUTE_KEY: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'DINGTALK_CARD_ROUTE_KEY must be the callbackRouteKey you registered the card callback URL under').optional(),
+  DINGTALK_SECURITY_CONVERSATION_ID: z.string().regex(/^[A-Za-z0-9+/=_-]{4,200}$/, 'DINGTALK_SECURITY_CONVERSATION_ID must be the security group\'s openConversationId (cid…)').optional(),
   DINGTALK_HTTP_PORT: z.coerce.number({ error: 'DINGTALK_HTTP_PORT must be a port number (0-65535)' }).int().min(0).max(65535, 'DINGTALK_HTTP_PORT must be a port number (0-65535)').default(3002),
 });
 
@@ -55,7 +64,7 @@ export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTa
   const problems: string[] = [];
   const values: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('DINGTALK_') && v !== '') values[k] = v;
-  for (const name of ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY']) {
+  for (const name of ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY', 'DINGTALK_CARD_CALLBACK_TOKEN']) {
     const fromFile = readSettingFile(env, name, problems);
     if (fromFile !== undefined) values[name] = fromFile;
   }
@@ -75,6 +84,7 @@ export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTa
     mode: r.DINGTALK_MODE, appKey: r.DINGTALK_APP_KEY, appSecret: r.DINGTALK_APP_SECRET, robotCode: r.DINGTALK_ROBOT_CODE ?? r.DINGTALK_APP_KEY,
     corpId: r.DINGTALK_CORP_ID, cardTemplateId: r.DINGTALK_CARD_TEMPLATE_ID,
     apiUrl: r.DINGTALK_API_URL.replace(/\/+$/, ''), oapiUrl: r.DINGTALK_OAPI_URL.replace(/\/+$/, ''), httpPort: r.DINGTALK_HTTP_PORT,
+    cardCallbackToken: r.DINGTALK_CARD_CALLBACK_TOKEN, cardRouteKey: r.DINGTALK_CARD_ROUTE_KEY, securityConversationId: r.DINGTALK_SECURITY_CONVERSATION_ID,
     events: r.DINGTALK_EVENT_TOKEN && r.DINGTALK_EVENT_AES_KEY ? { token: r.DINGTALK_EVENT_TOKEN, aesKey: r.DINGTALK_EVENT_AES_KEY } : undefined,
   };
 }

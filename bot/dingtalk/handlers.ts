@@ -1,19 +1,24 @@
 // DingTalk robot messages into the conversation layer (bot/conversation): a 1:1 message or an
 // @mention in a group becomes a Turn (the sender's DingTalk userid, the conversation, a correlation id
 // derived from msgId) and its text; the layer identifies, authorises, dispatches and records refusals,
-// and replies through this file's port as interactive cards (cards.ts).
+// and replies through this file's port as interactive cards (cards.ts). A verified card click
+// (card-callback.ts) becomes a click or a form submission on the same layer; its port updates the
+// clicked card in place (a settled review, an alert acted on, a submitted form).
 //  - Each msgId is handled once: DingTalk redelivers a message it thinks failed, and a redelivery
 //    must not answer twice or audit twice (`events`, Redis SET NX).
 //  - The asker's own answer always goes to their 1:1 robot chat, never into a group.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation } from '../conversation/layer.ts';
-import type { ConversationPort, ReplyKind, Turn } from '../conversation/types.ts';
+import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
+import { auditText } from '../core/audit-query-run.ts';
 import type { ChatProfile } from '../core/identity.ts';
-import type { View } from '../core/views.ts';
+import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import type { DingTalkApi } from './api.ts';
-import { renderView } from './cards.ts';
+import type { CardClick } from './card-callback.ts';
+import type { DingTalkCards } from './card-ledger.ts';
+import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
 
 /** Once-only keys (bot/lark/guards.ts has the same contract; kept local so adapters import no adapter). */
 export interface OnceGuard { first(key: string): Promise<boolean>; forget(key: string): Promise<void> }
@@ -33,6 +38,7 @@ export type RobotMessage = z.infer<typeof RobotMessage>;
 
 export interface DingTalkHandlerDeps {
   api: DingTalkApi;
+  cards: DingTalkCards;
   conversation: Conversation;
   events: OnceGuard;
   logger: Logger;
@@ -54,15 +60,20 @@ export class DingTalkHandlers {
     this.background(m.msgId, () => this.onMessage(m));
   }
 
+  /** Takes a verified, first-delivered card click (card-callback.ts); the work continues after DingTalk has its answer. */
+  click(c: CardClick): void {
+    this.background(c.correlationId, () => this.onClick(c), false);
+  }
+
   /** Waits for work started after a callback was answered (shutdown, tests). */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private background(msgId: string, work: () => Promise<void>): void {
+  private background(msgId: string, work: () => Promise<void>, retryable = true): void {
     const p: Promise<void> = work().then(() => this.deps.onHandled?.(msgId), async (err: unknown) => {
       this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'dingtalk: message handling failed');
-      await this.deps.events.forget(`msg:${msgId}`);
+      if (retryable) await this.deps.events.forget(`msg:${msgId}`);
     }).finally(() => { this.pending.delete(p); });
     this.pending.add(p);
   }
@@ -77,12 +88,49 @@ export class DingTalkHandlers {
       ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }),
     };
     // Slack users type `/customer …`; the same words work here. DingTalk strips the @mention itself.
-    const text = m.text.content.trim().replace(/^\/customer\b\s*/i, '');
-    await this.deps.conversation.text(turn, text, this.port(turn));
+    const typed = m.text.content.trim();
+    // `audit …` is an audit query (its pages and Export results are buttons on the table card).
+    const audit = auditText(typed);
+    if (audit !== null) await this.deps.conversation.audit(turn, audit, this.port(turn));
+    else await this.deps.conversation.text(turn, typed.replace(/^\/customer\b\s*/i, ''), this.port(turn));
+  }
+
+  private async onClick(c: CardClick): Promise<void> {
+    const group = c.space.startsWith('group:');
+    const turn: Turn = {
+      platform: 'dingtalk', userId: c.userId, conversationId: group ? c.space.slice('group:'.length) : '', correlationId: c.correlationId,
+      ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }), origin: { channel: c.outTrackId },
+    };
+    const port = this.clickPort(turn, c);
+    const conversation = this.deps.conversation;
+    if (c.action === FORM_ACTIONS.request) await conversation.submit(turn, 'request', c.value, requestInputs(c.inputs), port);
+    else if (c.action === FORM_ACTIONS.deny) await conversation.submit(turn, 'deny', c.value, { reason: text(c.inputs.reason) }, port);
+    else await conversation.click(turn, c.action, c.value, port);
+  }
+
+  /** The message port, plus what a click can do: open a form card, say a form's problem, update the clicked card. */
+  private clickPort(turn: Turn, c: CardClick): ConversationPort {
+    const cards = this.deps.cards;
+    const own = { kind: 'robot' as const, userId: c.userId };
+    const form = c.action === FORM_ACTIONS.request || c.action === FORM_ACTIONS.deny;
+    const base = this.port(turn);
+    return {
+      ...base,
+      // A submitted form is replaced by what happened, so it cannot be sent twice; anything else is a new card.
+      replyPrivately: async (view: ReplyView, kind: ReplyKind) => {
+        if (form && kind !== 'failure') await cards.update(c.outTrackId, c.space, renderView(view));
+        else await cards.deliver(own, renderView(view));
+      },
+      openForm: async (f) => { await cards.deliver(own, renderForm(f)); },
+      // The form card stays as it was (its inputs still there); the problem arrives beside it.
+      formProblem: async (p) => { await cards.deliver(own, renderView(noticeView(p.text, 'refusal'))); },
+      updateCard: async (u) => { await cards.update(c.outTrackId, c.space, renderUpdate(u)); },
+    };
   }
 
   private port(turn: Turn): ConversationPort {
     const api = this.deps.api;
+    const cards = this.deps.cards;
     return {
       identity: 'chat',
       profile: (userId) => profileOf(api, userId),
@@ -91,8 +139,8 @@ export class DingTalkHandlers {
       // or one the app may not read) fails here and the layer assumes the strictest kind, `shared`.
       conversationKind: async (cid) => { await api.innerGroupMembers(cid); return 'private'; },
       members: (cid) => api.innerGroupMembers(cid),
-      replyPrivately: async (view: View, _kind: ReplyKind) => { await api.deliverCard({ kind: 'robot', userId: turn.userId }, renderView(view)); },
-      replyInConversation: async (view: View) => { await api.deliverCard({ kind: 'group', conversationId: turn.conversationId }, renderView(view)); },
+      replyPrivately: async (view: ReplyView, _kind: ReplyKind) => { await cards.deliver({ kind: 'robot', userId: turn.userId }, renderView(view)); },
+      replyInConversation: async (view: View) => { await cards.deliver({ kind: 'group', conversationId: turn.conversationId }, renderView(view)); },
     };
   }
 }
@@ -101,6 +149,15 @@ export class DingTalkHandlers {
 async function profileOf(api: DingTalkApi, userId: string): Promise<ChatProfile> {
   const email = await api.userEmail(userId);
   return email ? { email } : {};
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+/** The request form's inputs as the codec's schema reads them (DingTalk sends numbers and lists as it likes). */
+function requestInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  const g = inputs.groups;
+  const groups = Array.isArray(g) ? g : typeof g === 'string' && g ? g.split(',') : [];
+  return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
 /** A short id for logs and the audit record, derived from DingTalk's message id (never the id itself). */

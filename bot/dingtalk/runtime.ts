@@ -3,15 +3,21 @@
 // fail-closed audit producer, Redis, rate limit and detectors, the conversation layer, /metrics), the
 // Open API client (DINGTALK_API_URL / DINGTALK_OAPI_URL), and the verifying receiver on
 // POST /dingtalk/callback, POST /dingtalk/events when the event subscription is configured (offboarding),
-// plus /healthz, /readyz and /metrics, on DINGTALK_HTTP_PORT.
+// POST /dingtalk/card for card clicks when DINGTALK_CARD_CALLBACK_TOKEN is set, plus /healthz, /readyz
+// and /metrics, on DINGTALK_HTTP_PORT. Approvals and reviews behind the clicks come from the platform
+// registry (`flows`); security-alert clicks use the shared security service.
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
-import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import type { FlowServices } from '../conversation/flows.ts';
+import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
+import { DINGTALK_CARD_PATH, DingTalkCardCallback } from './card-callback.ts';
+import { CardLedger, DingTalkCards } from './card-ledger.ts';
+import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
 import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
@@ -26,6 +32,8 @@ export interface DingTalkOverrides extends ServiceOverrides {
   /** Wall-clock for the signature window (tests move it). */
   now?: () => number;
   onHandled?: (msgId: string) => void;
+  /** The services behind clicks and forms (approvals, reviews, audit), built on this bot's cards. */
+  flows?: (services: BotServices, cards: DingTalkCards) => Promise<FlowServices>;
 }
 
 export interface RunningDingTalkBot {
@@ -34,19 +42,27 @@ export interface RunningDingTalkBot {
   conn: Connection;
   directory: EmployeeStore;
   handlers: DingTalkHandlers;
+  cards: DingTalkCards;
   close(): Promise<void>;
 }
 
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
   const prefix = config.redis?.queuePrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
-  // Anomaly alerts are logged here; a DingTalk security group is not wired yet (README: DingTalk).
+  let alerts: DingTalkSecurityAlerts | undefined;
+  // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons; they are logged either way.
   const services = await buildServices(config, logger, overrides, () => ({
-    alert: async (a) => { logger.warn({ employeeId: a.employeeId, detector: a.detector, frozen: a.frozen }, 'dingtalk: security alert (logged only)'); },
+    alert: async (a) => {
+      logger.warn({ employeeId: a.employeeId, detector: a.detector, frozen: a.frozen }, 'dingtalk: security alert');
+      await alerts?.alert(a);
+    },
   }));
   try {
+    const cards = new DingTalkCards(api, new CardLedger(services.redis, `${prefix}:dingtalk-cards`));
+    alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
+    const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const handlers = new DingTalkHandlers({
-      api, conversation: services.conversation, logger,
+      api, cards, conversation: services.conversation.with(flows), logger,
       events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS),
       ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
     });
@@ -55,6 +71,10 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
     const routes: Route[] = [services.metrics.route, { method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }];
+    if (settings.cardCallbackToken) {
+      const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
+      routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks.handle.bind(clicks) });
+    }
     if (settings.events) {
       // Offboarding on `user_leave_org` (events.ts), when the event subscription is configured.
       const events = new DingTalkEvents({
@@ -67,7 +87,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const address = await listen(server, config.http.host, settings.httpPort);
     services.onClose(() => closeServer(server));
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, close: services.close };
+    return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

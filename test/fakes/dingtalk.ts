@@ -235,3 +235,20 @@ export function encryptedEvent(o: { token: string; aesKey: string; ownerKey: str
   const signature = createHash('sha1').update([o.token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
   return { query: `msg_signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, body: JSON.stringify({ encrypt }), encrypt };
 }
+
+/**
+ * A card click as DingTalk's card callback delivers it (HTTP mode, the registered callback URL): the
+ * card's outTrackId, the clicker, and `content`, the JSON string of `{cardPrivateData: {actionIds,
+ * params}}` with the params the template's button sends (custos's `action` and `value`, plus a form's inputs).
+ */
+export function cardCallback(o: { outTrackId: string; userId: string; corpId: string; params: Record<string, unknown>; actionId?: string }): string {
+  return JSON.stringify({
+    type: 'actionCallback', outTrackId: o.outTrackId, corpId: o.corpId, userId: o.userId,
+    content: JSON.stringify({ cardPrivateData: { actionIds: [o.actionId ?? 'submit'], params: o.params } }),
+  });
+}
+
+/** The buttons on a delivered card as the template shows them. */
+export function cardButtons(card: DeliveredCard): { id: string; text: string; value: string }[] {
+  return JSON.parse(card.params.buttons ?? '[]') as { id: string; text: string; value: string }[];
+}

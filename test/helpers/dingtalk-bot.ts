@@ -12,7 +12,7 @@ import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/main.ts';
-import { FakeDingTalkApi, robotMessage, signedHeaders, type DeliveredCard } from '../fakes/dingtalk.ts';
+import { cardButtons, cardCallback, FakeDingTalkApi, robotMessage, signedHeaders, type DeliveredCard } from '../fakes/dingtalk.ts';
 import { closeHarness, seedBoundCompany } from './bound-company.ts';
 import { testDatabase, testEnv, uniqueName } from './services.ts';
 
@@ -30,6 +30,8 @@ export const EVENT_AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 
 /** An internal group (members readable) and a cross-organisation one (not). */
 export const INNER_GROUP = 'cidInnerGroup001';
+/** The `token` of the card callback URL (DINGTALK_CARD_CALLBACK_TOKEN). */
+export const CARD_TOKEN = 'card-callback-token-0123456789abcdef';
 export const OTHER_ORG_GROUP = 'cidOtherOrgGroup01';
 
 export class DingTalkHarness {
@@ -65,7 +67,7 @@ export class DingTalkHarness {
     const env = testEnv(this.db.name, this.prefix, {
       DINGTALK_APP_KEY: this.fake.appKey, DINGTALK_APP_SECRET: this.fake.appSecret, DINGTALK_CORP_ID: this.fake.corpId,
       DINGTALK_CARD_TEMPLATE_ID: this.fake.cardTemplateId, DINGTALK_API_URL: this.fake.url, DINGTALK_OAPI_URL: this.fake.url,
-      DINGTALK_EVENT_TOKEN: EVENT_TOKEN, DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
+      DINGTALK_EVENT_TOKEN: EVENT_TOKEN, DINGTALK_CARD_CALLBACK_TOKEN: CARD_TOKEN, DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
       DINGTALK_HTTP_PORT: '0', CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
     });
@@ -109,6 +111,25 @@ export class DingTalkHarness {
     const res = await this.post(JSON.stringify(this.message(userId, text, group ? { group } : {})));
     if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
     return this.fake.waitForCard((c) => c.space === `robot:${userId}` && !before.has(c.outTrackId));
+  }
+
+  /** POSTs a card callback body to /dingtalk/card with `token` (default: the registered one). */
+  async postCard(body: string, token: string | null = CARD_TOKEN): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${this.bot.url}/dingtalk/card${token === null ? '' : `?token=${encodeURIComponent(token)}`}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** The body of `key` clicking the button `id` on `card` (the first whose text matches), with a form's inputs. */
+  clickBody(key: DemoEmployeeKey, card: DeliveredCard, id: string, inputs: Record<string, unknown> = {}, match: (text: string) => boolean = () => true): string {
+    const b = cardButtons(card).find((x) => x.id === id && match(x.text));
+    if (!b) throw new Error(`no ${id} button on the card: ${cardText(card)}`);
+    return cardCallback({ outTrackId: card.outTrackId, userId: this.userId(key), corpId: this.fake.corpId, params: { action: b.id, value: b.value, ...inputs } });
+  }
+
+  /** Clicks and expects DingTalk's answer to be accepted. */
+  async click(key: DemoEmployeeKey, card: DeliveredCard, id: string, inputs: Record<string, unknown> = {}, match?: (text: string) => boolean): Promise<void> {
+    const res = await this.postCard(this.clickBody(key, card, id, inputs, match));
+    if (res.status !== 200) throw new Error(`card callback answered ${res.status}`);
   }
 
   /** POSTs an event-subscription request (query string and body as DingTalk sends them). */
