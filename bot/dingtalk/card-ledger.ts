@@ -51,6 +51,11 @@ export class CardLedger {
 }
 
 /** Delivering and updating cards through the Open API, each recorded in the ledger. */
+/** The Redis namespace of delivered cards' buttons (shared by the bot and every process's notifiers). */
+export function dingtalkCardLedger(queuePrefix: string): string {
+  return `${queuePrefix}:dingtalk-cards`;
+}
+
 export class DingTalkCards {
   constructor(readonly api: DingTalkApi, readonly ledger: CardLedger) {}
 

@@ -1,6 +1,7 @@
 // DingTalk as a platform module (bot/runtime/platform-module.ts), listed in bot/platforms.ts. Cheap to
-// import: the bot loads inside start(). It has no outgoing notifiers yet: chat() offers none, so
-// approval and review cards reach DingTalk users once a notifier is added here (one field each).
+// import: the bot and the API client load inside start() and chat(). Its cards go through the card
+// ledger in Redis (card-ledger.ts), so a click is honoured only on a card custos delivered.
+import { section } from '../config.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
 import { dingtalkConfigured, loadDingTalkConfig } from './config.ts';
 
@@ -10,10 +11,32 @@ export const dingtalkPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),
   async start(config, logger, env) {
-    return (await import('./runtime.ts')).startDingTalkBot(config, logger, {}, loadDingTalkConfig(env));
+    const [{ startDingTalkBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    return startDingTalkBot(config, logger, {
+      // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
+      flows: async (services) => {
+        const built = await chatFlows(services, config, logger, 'dingtalk');
+        services.onClose(() => built.close());
+        return built.flows;
+      },
+    }, loadDingTalkConfig(env));
   },
-  async chat() {
-    return {};
+  async chat({ config, env, logger, lookup, redis }) {
+    const settings = loadDingTalkConfig(env);
+    const r = section(config, 'redis');
+    const [{ Redis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers] = await Promise.all([
+      import('ioredis'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
+    ]);
+    // A connection of its own when the caller has none; it connects on first use.
+    const own = redis ? null : new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const cards = new DingTalkCards(new DingTalkApi(settings), new CardLedger((redis ?? own)!, dingtalkCardLedger(r.queuePrefix)));
+    const group = settings.securityConversationId;
+    return {
+      approvals: new notifiers.DingTalkApprovalNotifier({ cards, logger, ...(lookup ? { lookup } : {}) }),
+      reviews: new notifiers.DingTalkReviewNotifier({ cards, logger }),
+      ...(group ? { securityNotice: (view) => notifiers.postDingTalkNotice(cards, group, view) } : {}),
+      ...(own ? { close: async () => { own.disconnect(); } } : {}),
+    };
   },
   testkit: ['test/fakes/dingtalk.ts', 'test/helpers/dingtalk-bot.ts'],
 };

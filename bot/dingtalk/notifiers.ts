@@ -93,8 +93,11 @@ export class DingTalkSecurityAlerts implements SecurityAlerts, SecurityNotices {
   }
 
   async notice(view: NoticeView): Promise<void> {
-    const conversationId = this.deps.conversationId;
-    if (!conversationId) return;
-    await this.deps.cards.deliver({ kind: 'group', conversationId }, renderView({ kind: 'help', title: view.title, lines: view.lines }));
+    if (this.deps.conversationId) await postDingTalkNotice(this.deps.cards, this.deps.conversationId, view);
   }
+}
+
+/** A security notice (a lagging sync source, a stalled audit stream) as a card in the security group. */
+export async function postDingTalkNotice(cards: DingTalkCards, conversationId: string, view: NoticeView): Promise<void> {
+  await cards.deliver({ kind: 'group', conversationId }, renderView({ kind: 'help', title: view.title, lines: view.lines }));
 }

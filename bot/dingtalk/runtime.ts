@@ -16,7 +16,7 @@ import { buildServices, type BotServices, type ServiceOverrides } from '../runti
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { DINGTALK_CARD_PATH, DingTalkCardCallback } from './card-callback.ts';
-import { CardLedger, DingTalkCards } from './card-ledger.ts';
+import { CardLedger, DingTalkCards, dingtalkCardLedger } from './card-ledger.ts';
 import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
@@ -58,7 +58,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     },
   }));
   try {
-    const cards = new DingTalkCards(api, new CardLedger(services.redis, `${prefix}:dingtalk-cards`));
+    const cards = new DingTalkCards(api, new CardLedger(services.redis, dingtalkCardLedger(prefix)));
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const handlers = new DingTalkHandlers({

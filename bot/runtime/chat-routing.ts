@@ -27,6 +27,8 @@ export interface ChatOptions {
   lookup?: LookupService;
   /** The calling bot's own client for its own platform (see ChatContext.own). */
   own?: ChatContext['own'];
+  /** This process's Redis (ChatContext.redis), so a module that keeps state there needs no connection of its own. */
+  redis?: ChatContext['redis'];
   env?: NodeJS.ProcessEnv;
   registry?: PlatformRegistry;
 }
@@ -43,6 +45,7 @@ export class PlatformChats {
     const ctx: ChatContext = {
       config, logger, env: opts.env ?? process.env,
       ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.own ? { own: opts.own } : {}),
+      ...(opts.redis ? { redis: opts.redis } : {}),
     };
     const modules = registry.all().filter((m) => m.configured(ctx.env, config));
     this.loaded = Promise.all(modules.map(async (m) => ({ id: m.id, chat: await m.chat(ctx) })));
