@@ -257,10 +257,10 @@ async function openForm(port: ConversationPort, form: FormView): Promise<void> {
   await port.openForm(form);
 }
 
-/** Requests come from a chat or the playground (the platform set opens in stage d, issue 17 item 2). */
+/** Requests come from a chat platform or the playground (the platform set opens in stage d, issue 17 item 2). */
 function chatPlatform(turn: Turn): RequestOrigin['platform'] {
   const p = turn.platform;
-  if (p === 'slack' || p === 'lark' || p === 'playground') return p;
+  if (p === 'slack' || p === 'lark' || p === 'dingtalk' || p === 'wecom' || p === 'playground') return p;
   throw new CustosError(ErrorCode.Internal, 'no requests from this platform', { platform: p });
 }
 
