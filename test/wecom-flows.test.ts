@@ -103,7 +103,7 @@ async function request(key: DemoEmployeeKey, customerId: string, button: 'reveal
 
 const approverCard = (key: DemoEmployeeKey, id: string) => h.fake.waitFor((m) => m.touser === uid(key) && m.msgtype === 'template_card' && m.card!.button_list.some((b) => b.key === `approve|${id}`));
 
-test.serial('a reveal asked on WeCom: two approvers click Approve (quorum 2), the 4× delivered click counts once, each card\'s one update is the outcome, the requester sees the value', async (t) => {
+test.serial('identity access asked on WeCom: two approvers click Approve (quorum 2), the 4× delivered click counts once, each card\'s one update is the outcome, the requester then sees the ID number', async (t) => {
   const c = customerWith('idNumber', 0);
   const id = await request('salesRep', c.customerId, 'access|', '', '身份信息 30 核对合同主体');
   const [legal, dpo] = await Promise.all([approverCard('legalHead', id), approverCard('dpo', id)]);
@@ -120,9 +120,12 @@ test.serial('a reveal asked on WeCom: two approvers click Approve (quorum 2), th
 
   const m = h.fake.messages.length;
   await click(dpo, `approve|${id}`);
-  const shown = await next('salesRep', m, (x) => x.text?.includes(c.idNumber!) === true);
-  t.truthy(shown, 'the requester sees the revealed ID number');
+  await next('salesRep', m, (x) => x.text?.includes(id) === true && /批准/.test(x.text));
   await h.fake.waitFor(() => Boolean(legal.update && dpo.update));
+  const j = h.fake.messages.length;
+  await say('salesRep', c.customerId);
+  const again = await next('salesRep', j, (x) => x.text?.includes('审计编号') === true);
+  t.true(again.text!.includes(c.idNumber!), 'under the grant the requester sees the ID number');
   const updates = h.fake.apiCalls('message/update_template_card');
   t.is(updates.length, 2, 'one update per clicked card');
   t.is(new Set(updates.map((u) => u.body.response_code)).size, 2, 'each code used once');
@@ -173,7 +176,7 @@ test.serial('a prompt answered with 取消 submits nothing', async (t) => {
   t.is((await h.auditRecords({ action: 'request.create' }, 0, 0)).length, created);
 });
 
-test.serial('forged and undecryptable clicks are refused: no vote, no update, no message, no audit event', async (t) => {
+test.serial('forged and undecryptable clicks are refused with no side effect; the genuine one reveals the phone to the requester', async (t) => {
   const c = customerWith('phone', 2);
   const id = await request('salesRep', c.customerId, 'reveal|', '"f":"phone"', '核对地址');
   const card = await approverCard('salesLeadEast', id);
@@ -191,6 +194,12 @@ test.serial('forged and undecryptable clicks are refused: no vote, no update, no
   t.is(h.fake.calls.length, calls, 'no WeCom API call');
   t.is((await h.auditRecords({ action: 'request.vote', requestId: id }, 0, 0)).length, 0);
   t.is((await approvals.deps.requests.get(id))?.status, 'pending');
+
+  // The genuine click: one approver decides; the requester sees the revealed phone in a new message.
+  const k = h.fake.messages.length;
+  await click(card, `approve|${id}`);
+  t.truthy(await next('salesRep', k, (x) => x.text?.includes(c.phone!) === true));
+  t.is((await h.auditRecords({ action: 'request.approve', requestId: id })).length, 1);
 });
 
 test.serial('an access review card on WeCom: Keep through the endpoint; the card\'s one update says kept; audited', async (t) => {
