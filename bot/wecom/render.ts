@@ -132,6 +132,8 @@ function decodedButton(label: string, wireId: string, value: string): { label: s
 /** The text; and a card when there are buttons whose keys fit (a longer one, an audit page token, is left out: the query can be typed again). */
 function withButtons(lines: string[], title: string, subtitle: string, buttons: { label: string; action: Action; style?: TemplateButton['style'] }[]): Rendered {
   const text = clipBytes(lines.join('\n'), LIMITS.textBytes);
-  const fitting = buttons.filter((b) => Buffer.byteLength(buttonKey(b.action)) <= LIMITS.keyBytes);
-  return fitting.length ? { text, card: buttonCard(title, subtitle, fitting) } : { text };
+  // WeCom refuses a repeated key and an empty label or title: one button per key, named at least by its id.
+  const fitting = buttons.filter((b, i) => Buffer.byteLength(buttonKey(b.action)) <= LIMITS.keyBytes && buttons.findIndex((x) => buttonKey(x.action) === buttonKey(b.action)) === i)
+    .map((b) => (b.label.trim() ? b : { ...b, label: b.action.name }));
+  return fitting.length ? { text, card: buttonCard(title.trim() || 'custos', subtitle.trim(), fitting) } : { text };
 }
