@@ -241,3 +241,17 @@ test.serial('a security alert card: Unfreeze by the admin through the endpoint; 
   t.is(events.length, 1);
   t.like(events[0]!.actor, { employeeId: h.employees.admin.employeeId, platform: 'wecom' });
 });
+
+test.serial('an audit query typed on WeCom: the table as text, Export results on its card opens the request prompt', async (t) => {
+  await h.ask(uid('supportAgent'), 'C-000003');
+  await h.auditRecords({ action: 'lookup', customerIds: 'C-000003' });
+  const n = h.fake.messages.length;
+  await say('auditor', 'audit customer:C-000003 purpose: 季度核查');
+  const table = await next('auditor', n, (m) => m.msgtype === 'text');
+  t.regex(table.text!, /审计记录（customer=C-000003）[\s\S]*C-000003/);
+  const card = await next('auditor', n, (m) => m.msgtype === 'template_card');
+  const m = h.fake.messages.length;
+  await click(card, keyOf(card, 'audit_export|'));
+  t.truthy(await next('auditor', m, (x) => x.text?.includes('10 分钟内回复') === true));
+  await say('auditor', '取消');
+});
