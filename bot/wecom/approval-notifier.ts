@@ -14,7 +14,7 @@ import type { LookupService } from '../core/lookup.ts';
 import type { ApprovalView } from '../core/views-approval.ts';
 import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
-import { buttonCard, clipBytes, clipChars, LIMITS, renderView } from './render.ts';
+import { buttonCard, clipBytes, finalLabel, LIMITS, renderView } from './render.ts';
 import type { Action } from '../conversation/codec.ts';
 
 /** WeCom honours a response_code for 72 hours; custos stops trusting it a little earlier. */
@@ -56,7 +56,7 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
     const code = FINAL.has(view.status.state) && ref.ts ? await this.deps.codes.take(ref.ts) : null;
     if (code) {
       try {
-        await this.deps.api.finishCard(ref.channel, code, clipChars(view.status.text, LIMITS.buttonChars));
+        await this.deps.api.finishCard(ref.channel, code, finalLabel(view.status.state as 'approved', view.status.text));
         return;
       } catch (err) {
         this.deps.logger.info({ code: err instanceof WeComApiError ? err.code : -1 }, 'wecom: card not updatable; the outcome goes as a new message');

@@ -15,6 +15,8 @@ export interface WeComConfig {
   /** The API base; tests point it at their fake (WECOM_API_URL). */
   apiUrl: string;
   httpPort: number;
+  /** Members who receive alert cards and security notices (WECOM_SECURITY_USERS); none: only logged. */
+  securityUsers: string[];
 }
 
 const AES_KEY = z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'WECOM_ENCODING_AES_KEY must be the 43-character EncodingAESKey from the app\'s 接收消息 settings')
@@ -28,6 +30,7 @@ const schema = z.object({
   WECOM_ENCODING_AES_KEY: z.string({ error: 'WECOM_ENCODING_AES_KEY is required: the EncodingAESKey of the app\'s 接收消息 settings' }).pipe(AES_KEY),
   WECOM_API_URL: z.url({ protocol: /^https?$/, error: 'WECOM_API_URL must be an http(s) URL such as https://qyapi.weixin.qq.com' }).default('https://qyapi.weixin.qq.com'),
   WECOM_HTTP_PORT: z.string().regex(/^\d{1,5}$/, 'WECOM_HTTP_PORT must be a port number').default('3004'),
+  WECOM_SECURITY_USERS: z.string().regex(/^[A-Za-z0-9_@.-]{1,64}(\|[A-Za-z0-9_@.-]{1,64}){0,49}$/, 'WECOM_SECURITY_USERS must be WeCom userids separated by | (at most 50), such as zhangsan|lisi').optional(),
 });
 
 
@@ -42,5 +45,6 @@ export function loadWeComConfig(env: NodeJS.ProcessEnv = process.env): WeComConf
   return {
     corpId: v.WECOM_CORP_ID, agentId: Number(v.WECOM_AGENT_ID), secret: v.WECOM_SECRET, token: v.WECOM_TOKEN,
     encodingAesKey: v.WECOM_ENCODING_AES_KEY, apiUrl: v.WECOM_API_URL.replace(/\/+$/, ''), httpPort: Number(v.WECOM_HTTP_PORT),
+    securityUsers: v.WECOM_SECURITY_USERS ? v.WECOM_SECURITY_USERS.split('|') : [],
   };
 }

@@ -9,15 +9,19 @@
 //    conversation is that member, of kind `dm`.
 import { createHash } from 'node:crypto';
 import type { Conversation } from '../conversation/layer.ts';
-import type { ConversationPort, Turn } from '../conversation/types.ts';
+import { auditText } from '../core/audit-query-run.ts';
+import type { CardUpdate, ConversationPort, ReplyView, Turn } from '../conversation/types.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import { isCustosError } from '../core/errors.ts';
-import type { View } from '../core/views.ts';
+import { t } from '../core/messages.ts';
+import { noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
 import type { WeComOffboarding } from './offboard.ts';
 import type { OnceGuard } from './once.ts';
-import { parseButtonKey, renderView } from './render.ts';
+import type { ResponseCodes } from './approval-notifier.ts';
+import { answerInputs, promptText, type PendingReasons } from './reasons.ts';
+import { clipBytes, finalLabel, LIMITS, parseButtonKey, renderView } from './render.ts';
 
 export type Fields = Record<string, string>;
 
@@ -26,8 +30,16 @@ export interface WeComHandlerDeps {
   conversation: Conversation;
   offboarding: WeComOffboarding;
   events: OnceGuard;
+  /** Response codes of clicked cards (approval-notifier.ts) and prompts waiting for a reason (reasons.ts). */
+  codes: ResponseCodes;
+  reasons: PendingReasons;
+  /** Who receives alert cards (WECOM_SECURITY_USERS). */
+  securityUsers: readonly string[];
   logger: Logger;
 }
+
+/** WeCom's task_id alphabet (≤ 128 bytes of letters, digits and `_-@`). */
+const TASK_ID = /^[A-Za-z0-9_\-@]{1,128}$/;
 
 /** user/get errors that mean "no profile for you" rather than a failure: 60011 no privilege, 60111 no such user. */
 const PROFILE_UNAVAILABLE = new Set([60011, 60111]);
@@ -70,15 +82,31 @@ export class WeComHandlers {
   private async turn(f: Fields, id: string): Promise<void> {
     const userId = f.FromUserName ?? '';
     if (!userId) return;
-    const turn: Turn = { platform: 'wecom', userId, conversationId: userId, correlationId: correlationIdOf(id), kind: 'dm' };
+    const turn: Turn = { platform: 'wecom', userId, conversationId: userId, correlationId: correlationIdOf(id), kind: 'dm', origin: { channel: userId } };
     if (f.MsgType === 'text') {
-      await this.deps.conversation.text(turn, (f.Content ?? '').replace(/^\/customer\b\s*/i, ''), this.port(userId));
+      const port = this.port(turn);
+      const text = f.Content ?? '';
+      // The answer to a prompt (reasons.ts), when one is waiting: the form submitted, or dropped.
+      const awaited = await this.deps.reasons.take(userId);
+      if (awaited) {
+        const inputs = answerInputs(awaited, text);
+        if (inputs) await this.deps.conversation.submit(turn, awaited.form, awaited.metadata, inputs, port);
+        else await this.send(userId, noticeView(t('wecom.reason.cancelled', await this.deps.conversation.localeOf(turn, port))));
+        return;
+      }
+      // `audit …` is an audit query (admins, auditors, the DPO); anything else a lookup, `/customer` optional.
+      const audit = auditText(text);
+      if (audit !== null) await this.deps.conversation.audit(turn, audit, port);
+      else await this.deps.conversation.text(turn, text.replace(/^\/customer\b\s*/i, ''), port);
       return;
     }
     if (f.MsgType === 'event' && f.Event === 'template_card_event') {
+      // The card's one permitted update belongs to this click: kept for its final state (72 h).
+      const taskId = f.TaskId && TASK_ID.test(f.TaskId) && f.ResponseCode && f.ResponseCode.length <= 512 ? f.TaskId : undefined;
+      if (taskId) await this.deps.codes.remember(taskId, f.ResponseCode!);
       const key = parseButtonKey(f.EventKey ?? '');
       // A key custos never wrote is still a click: the layer refuses it and records the refusal.
-      await this.deps.conversation.click(turn, key?.wireId ?? (f.EventKey ?? ''), key?.value ?? '', this.port(userId));
+      await this.deps.conversation.click(turn, key?.wireId ?? (f.EventKey ?? ''), key?.value ?? '', this.port(turn, taskId));
     }
   }
 
@@ -88,9 +116,10 @@ export class WeComHandlers {
     if (userId && left) await this.deps.offboarding.userLeft(userId);
   }
 
-  /** The layer's port for a one-to-one application chat with `userId`. */
-  private port(userId: string): ConversationPort {
-    const reply = (view: View) => this.send(userId, view);
+  /** The layer's port for a one-to-one application chat with the turn's user; `clickedTask`: the card clicked. */
+  private port(turn: Turn, clickedTask?: string): ConversationPort {
+    const userId = turn.userId;
+    const reply = (view: ReplyView) => this.send(userId, view);
     return {
       identity: 'chat',
       profile: (id) => this.profile(id),
@@ -98,10 +127,34 @@ export class WeComHandlers {
       members: async () => [userId],
       replyPrivately: reply,
       replyInConversation: reply,
+      openForm: async (form) => {
+        await this.deps.reasons.arm(userId, form);
+        await this.deps.api.sendText(userId, clipBytes(promptText(form, await this.deps.conversation.localeOf(turn, this.port(turn))), LIMITS.textBytes));
+      },
+      // The problem, and the prompt again when the member can fix it (a bad duration, a reason with PII).
+      formProblem: async (problem) => {
+        await this.deps.api.sendText(userId, clipBytes(problem.text, LIMITS.textBytes));
+        if (problem.retry) await this.port(turn).openForm!(problem.retry);
+      },
+      updateCard: (update) => this.updateCard(turn.userId, clickedTask, update),
     };
   }
 
-  private async send(userId: string, view: View): Promise<void> {
+  /**
+   * An alert acted on: the clicked card's one update states the outcome; the other security members
+   * are told in a message (their copies keep their buttons; a click there is answered "already done").
+   * A settled review card is updated by the review notifier, which holds the copies.
+   */
+  private async updateCard(userId: string, taskId: string | undefined, update: CardUpdate): Promise<void> {
+    if (update.kind !== 'security') return;
+    const code = taskId ? await this.deps.codes.take(taskId) : null;
+    if (code) await this.deps.api.finishCard(userId, code, finalLabel('done', update.line)).catch((err: unknown) => { this.deps.logger.info({ err: errName(err) }, 'wecom: alert card not updatable; the outcome is in the reply'); });
+    for (const other of this.deps.securityUsers.filter((u) => u !== userId)) {
+      await this.deps.api.sendText(other, clipBytes(`${update.title}\n${update.line}`, LIMITS.textBytes));
+    }
+  }
+
+  private async send(userId: string, view: ReplyView): Promise<void> {
     const out = renderView(view);
     await this.deps.api.sendText(userId, out.text);
     if (out.card) await this.deps.api.sendCard(userId, out.card);

@@ -5,11 +5,26 @@
 // conversation layer's one codec when WeCom sends the click back. Values are masked by the core; text
 // messages are plain text, so nothing in a value can format or link.
 import { randomBytes } from 'node:crypto';
-import { encodeAction, type Action } from '../conversation/codec.ts';
-import type { View } from '../core/views.ts';
+import { decodeAction, encodeAction, type Action } from '../conversation/codec.ts';
+import type { ReplyView } from '../conversation/types.ts';
+import type { ReviewCardView } from '../core/reviews/views.ts';
+import type { NoticeView } from '../core/security/notices.ts';
+import type { AlertView } from '../core/security/views.ts';
+
+/**
+ * The label a clicked card's buttons become in its one update (a button's length, so a word, not the
+ * status sentence: the clicker's reply and the messages carry the sentence). In the language of the
+ * view it replaces, which is the reader's: Chinese when the view's text is.
+ */
+const FINAL_LABELS = {
+  approved: ['已批准', 'Approved'], denied: ['已拒绝', 'Denied'], expired: ['已过期', 'Expired'], cancelled: ['已撤回', 'Cancelled'], done: ['已处理', 'Done'],
+} as const;
+export function finalLabel(outcome: keyof typeof FINAL_LABELS, viewText: string): string {
+  return FINAL_LABELS[outcome][/[\u3400-\u9fff]/.test(viewText) ? 0 : 1];
+}
 
 /** WeCom's limits on what custos sends (message/send; the fake enforces the same). */
-export const LIMITS = { textBytes: 2048, buttons: 6, keyBytes: 1024, taskIdBytes: 128, buttonChars: 10, titleChars: 26, subtitleChars: 112 } as const;
+export const LIMITS = { textBytes: 2048, buttons: 6, keyBytes: 1024, taskIdBytes: 128, buttonChars: 10, titleChars: 26, subtitleChars: 112, sourceChars: 13 } as const;
 
 export interface TemplateButton { text: string; style: 1 | 2 | 3 | 4; key: string }
 export interface TemplateCard {
@@ -67,7 +82,15 @@ export function buttonCard(title: string, subtitle: string, buttons: { label: st
   };
 }
 
-export function renderView(view: View): Rendered {
+type Neutral = ReplyView | ReviewCardView | AlertView | NoticeView;
+
+/** Every neutral view custos shows on WeCom: its text, and a card when it has buttons. */
+export function renderView(view: Neutral): Rendered {
+  if (!('kind' in view)) {
+    if ('reviewId' in view) return withButtons([view.title, ...lineTexts(view.lines), '——', view.status], view.title, view.status, view.buttons.map((b) => ({ label: b.label, action: { name: b.decision === 'keep' ? 'review_keep' as const : 'review_revoke' as const, reviewId: view.reviewId }, style: b.style === 'danger' ? 2 as const : 1 as const })));
+    if ('employeeId' in view) return withButtons([view.title, ...view.lines], view.title, view.lines[0] ?? '', view.buttons.map((b) => ({ label: b.label, action: { name: SECURITY_ACTION[b.decision], employeeId: view.employeeId }, style: b.decision === 'revoke' ? 2 as const : 1 as const })));
+    return { text: clipBytes([view.title, ...view.lines].join('\n'), LIMITS.textBytes) };
+  }
   switch (view.kind) {
     case 'notice':
       return { text: clipBytes(view.text, LIMITS.textBytes) };
@@ -76,14 +99,41 @@ export function renderView(view: View): Rendered {
     case 'pick': {
       const lines = view.candidates.map((c) => `${c.customerId}  ${c.summary}`);
       // Six buttons at most: the rest are listed, and their ids can be typed.
-      const buttons = view.candidates.slice(0, LIMITS.buttons).map((c) => ({ label: c.customerId, action: { name: 'pick' as const, customerId: c.button.value } }));
-      return { text: clipBytes([view.intro, ...lines].join('\n'), LIMITS.textBytes), card: buttonCard(view.intro, '', buttons) };
+      const buttons = view.candidates.map((c) => ({ label: c.customerId, action: { name: 'pick' as const, customerId: c.button.value } }));
+      return withButtons([view.intro, ...lines], view.intro, '', buttons);
     }
     case 'card': {
       // One block per field group: its name, then `label: value` per field. Share is not offered: an
       // application message is a one-to-one chat, where the layer would refuse it anyway.
       const blocks = view.groups.map((g) => [`【${g.label}】`, ...g.fields.map((f) => `${f.label}: ${f.value}`)].join('\n'));
-      return { text: clipBytes([view.title, ...blocks, '——', view.footer].join('\n'), LIMITS.textBytes) };
+      const buttons = (view.requests ?? []).flatMap((r) => decodedButton(r.label, r.kind, r.value));
+      return withButtons([view.title, ...blocks, '——', view.footer], view.title, view.footer, buttons);
+    }
+    case 'audit-table': {
+      const pages = [view.newer && { ...view.newer, wire: 'audit_newer' }, view.older && { ...view.older, wire: 'audit_older' }, view.export && { ...view.export, wire: 'audit_export' }];
+      const buttons = pages.flatMap((b) => (b ? decodedButton(b.label, b.wire, b.value) : []));
+      return withButtons([view.title, view.header, ...(view.rows.length ? view.rows : [view.empty ?? '']), '——', view.footer], view.title, view.footer, buttons);
     }
   }
+}
+
+const SECURITY_ACTION = { unfreeze: 'security_unfreeze', keep: 'security_keep', revoke: 'security_revoke' } as const;
+
+function lineTexts(lines: { label: string; value: string }[]): string[] {
+  return lines.map((l) => `${l.label}: ${l.value}`);
+}
+
+/** A button for a value the core made (opaque to us): decoded by the one codec, or left out. */
+function decodedButton(label: string, wireId: string, value: string): { label: string; action: Action }[] {
+  const d = decodeAction(wireId, value);
+  return d.ok ? [{ label, action: d.action }] : [];
+}
+
+/** The text; and a card when there are buttons whose keys fit (a longer one, an audit page token, is left out: the query can be typed again). */
+function withButtons(lines: string[], title: string, subtitle: string, buttons: { label: string; action: Action; style?: TemplateButton['style'] }[]): Rendered {
+  const text = clipBytes(lines.join('\n'), LIMITS.textBytes);
+  // WeCom refuses a repeated key and an empty label or title: one button per key, named at least by its id.
+  const fitting = buttons.filter((b, i) => Buffer.byteLength(buttonKey(b.action)) <= LIMITS.keyBytes && buttons.findIndex((x) => buttonKey(x.action) === buttonKey(b.action)) === i)
+    .map((b) => (b.label.trim() ? b : { ...b, label: b.action.name }));
+  return fitting.length ? { text, card: buttonCard(title.trim() || 'custos', subtitle.trim(), fitting) } : { text };
 }

@@ -9,10 +9,15 @@ import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
-import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import type { FlowServices } from '../conversation/layer.ts';
+import { auditQueryService } from '../runtime/audit-query.ts';
+import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { WeComApi } from './api.ts';
+import { ResponseCodes } from './approval-notifier.ts';
+import { WeComSecurityAlerts } from './notices.ts';
+import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
 import { WeComOffboarding } from './offboard.ts';
@@ -27,7 +32,16 @@ export interface WeComOverrides extends ServiceOverrides {
   now?: () => number;
   /** Observes every callback that passed verification, by MsgType (tests count them). */
   onHandlerCall?: (msgType: string) => void;
+  /**
+   * The approval and review services behind clicks and forms, built on this bot's parts (the WeCom
+   * notifiers need its API client and response codes). Until the platform registry wires them, tests
+   * pass them here; without them, requests and reviews are refused as not wired.
+   */
+  flows?: (parts: WeComParts) => Promise<FlowServices>;
 }
+
+/** What the WeCom notifiers are built on. */
+export interface WeComParts { services: BotServices; api: WeComApi; codes: ResponseCodes; config: Config }
 
 export interface RunningWeComBot {
   url: string;
@@ -40,16 +54,21 @@ export interface RunningWeComBot {
 
 export async function startWeComBot(config: Config, settings: WeComConfig, logger: Logger, overrides: WeComOverrides = {}): Promise<RunningWeComBot> {
   const api = new WeComApi(settings, logger);
-  // Alerts are logged for now; the freeze itself does not depend on them (issue 17 item 5 adds cards).
-  const services = await buildServices(config, logger, overrides, () => ({
-    alert: async (a) => { logger.warn({ detector: a.detector, employeeId: a.employeeId }, 'wecom: security alert (no WeCom alert recipient yet)'); },
+  // Alert cards go to WECOM_SECURITY_USERS when set, else they are only logged; the freeze does not depend on them.
+  const services = await buildServices(config, logger, overrides, (directory) => new WeComSecurityAlerts({
+    api, users: settings.securityUsers, directory, locale: config.defaultLocale, logger,
   }));
   const { conn, directory, redis, metrics } = services;
+  const prefix = section(config, 'redis').queuePrefix;
   try {
+    const codes = new ResponseCodes(redis, `${prefix}:wecom-rc`);
+    // Alert clicks and audit queries need nothing of WeCom's; requests and reviews come with `flows`.
+    const flows: FlowServices = { security: services.security, audit: await auditQueryService(services, config), ...await overrides.flows?.({ services, api, codes, config }) };
     const handlers = new WeComHandlers({
-      api, conversation: services.conversation, logger,
+      api, conversation: services.conversation.with(flows), logger, codes, securityUsers: settings.securityUsers,
+      reasons: new PendingReasons(redis, `${prefix}:wecom-reason`),
       offboarding: new WeComOffboarding({ directory, service: services.offboarding, logger }),
-      events: redisOnce(redis, `${section(config, 'redis').queuePrefix}:wecom-delivery`, logger),
+      events: redisOnce(redis, `${prefix}:wecom-delivery`, logger),
     });
     services.onClose(() => handlers.drain());
     const receiver = new WeComReceiver({

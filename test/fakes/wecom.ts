@@ -20,7 +20,7 @@ export interface WeComCall { api: string; query: Record<string, string>; body: R
 export interface WeComMessage {
   msgid: string; touser: string; msgtype: 'text' | 'template_card';
   text?: string; truncated?: boolean;
-  card?: { task_id: string; main_title: { title: string }; sub_title_text?: string; button_list: { text: string; key: string; style?: number }[] };
+  card?: { task_id: string; source?: { desc?: string }; main_title: { title: string }; sub_title_text?: string; button_list: { text: string; key: string; style?: number }[] };
   /** The update made through a click's response_code (at most one). */
   update?: Record<string, unknown>;
 }
@@ -147,8 +147,10 @@ export class FakeWeComApi {
     if (!code) return { errcode: 40058, errmsg: 'invalid response_code' };
     if (code.used) return { errcode: 40058, errmsg: 'response_code already used' };
     if (this.now() - code.issued > RESPONSE_CODE_TTL_MS) return { errcode: 40058, errmsg: 'response_code expired' };
-    code.used = true;
     const m = this.messages.find((x) => x.msgid === code.msgid)!;
+    const replace = (b.button as { replace_name?: unknown } | undefined)?.replace_name;
+    if (b.button && (typeof replace !== 'string' || replace === '' || chars(replace) > 10)) return { errcode: 40058, errmsg: 'button.replace_name' };
+    code.used = true;
     m.update = b.button ? { button: b.button } : { template_card: b.template_card };
     this.waiting.wake();
     return { errcode: 0, errmsg: 'ok' };
@@ -169,14 +171,22 @@ export class FakeWeComApi {
 
 function cardProblem(card: (WeComMessage['card'] & { card_type?: string }) | undefined, taskIds: Set<string>): string | null {
   if (!card || card.card_type !== 'button_interaction') return 'card_type';
-  if (!card.main_title?.title) return 'main_title.title';
+  // The documented lengths (message/send, 按钮交互型): title ≤ 26 characters, sub_title_text ≤ 112,
+  // source.desc ≤ 13, button text ≤ 10. WeCom calls them 建议 (advised); custos keeps to them, so the fake refuses more.
+  if (!card.main_title?.title || chars(card.main_title.title) > 26) return 'main_title.title';
+  if (card.sub_title_text !== undefined && chars(card.sub_title_text) > 112) return 'sub_title_text';
+  if (card.source?.desc !== undefined && chars(card.source.desc) > 13) return 'source.desc';
   if (typeof card.task_id !== 'string' || !TASK_ID.test(card.task_id)) return 'task_id';
   if (taskIds.has(card.task_id)) return 'task_id repeated';
   const buttons = card.button_list;
   if (!Array.isArray(buttons) || buttons.length < 1 || buttons.length > 6) return 'button_list';
-  if (buttons.some((x) => !x.text || typeof x.key !== 'string' || x.key === '' || Buffer.byteLength(x.key) > 1024)) return 'button';
+  if (buttons.some((x) => !x.text || chars(x.text) > 10 || typeof x.key !== 'string' || x.key === '' || Buffer.byteLength(x.key) > 1024)) return 'button';
   if (new Set(buttons.map((x) => x.key)).size !== buttons.length) return 'button key repeated';
   return null;
+}
+
+function chars(s: string): number {
+  return Array.from(s).length;
 }
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {

@@ -43,8 +43,8 @@ export class WeComHarness {
   private prefix = '';
   private msgId = 7_000_000_000_000_000;
 
-  constructor(private readonly file: string, private readonly opts: { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: WeComOverrides } = {}) {
-    this.clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
+  constructor(private readonly file: string, private readonly opts: { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: WeComOverrides; extraEnv?: Record<string, string>; clock?: { now(): Date } } = {}) {
+    this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     this.fake = new FakeWeComApi(demoEmployeeList().map((e) => ({ userid: userIdOf(e), email: e.email })));
   }
@@ -58,6 +58,7 @@ export class WeComHarness {
       WECOM_TOKEN, WECOM_ENCODING_AES_KEY: this.aesKey, WECOM_API_URL: this.fake.url, WECOM_HTTP_PORT: '0',
       CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
+      ...this.opts.extraEnv,
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
     ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'wecom-tests' }, {
