@@ -17,17 +17,32 @@ export const wecomPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
   async start(config, logger, env) {
-    return (await import('./runtime.ts')).startWeComBot(config, loadWeComConfig(env), logger);
+    const [{ startWeComBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    return startWeComBot(config, loadWeComConfig(env), logger, {
+      // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
+      // clicked card's stored response_code once).
+      flows: async ({ services }) => {
+        const built = await chatFlows(services, config, logger, 'wecom');
+        services.onClose(() => built.close());
+        return built.flows;
+      },
+    });
   },
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadWeComConfig(env);
     const r = section(config, 'redis');
-    const [{ Redis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }] = await Promise.all([import('ioredis'), import('./api.ts'), import('./approval-notifier.ts')]);
+    const [{ Redis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
+      import('ioredis'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'),
+    ]);
     // A connection of its own when the caller has none; it connects on first use (a click's code).
     const own = redis ? null : new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     const codes = new ResponseCodes((redis ?? own)!, wecomResponseCodes(r.queuePrefix));
+    const api = new WeComApi(settings, logger);
+    const users = settings.securityUsers;
     return {
-      approvals: new WeComApprovalNotifier({ api: new WeComApi(settings, logger), codes, logger, ...(lookup ? { lookup } : {}) }),
+      approvals: new WeComApprovalNotifier({ api, codes, logger, ...(lookup ? { lookup } : {}) }),
+      reviews: new WeComReviewNotifier({ api, codes, logger }),
+      ...(users.length > 0 ? { securityNotice: (view) => postWeComNotice(api, users, view) } : {}),
       ...(own ? { close: async () => { own.disconnect(); } } : {}),
     };
   },

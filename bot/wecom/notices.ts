@@ -73,6 +73,11 @@ export class WeComSecurityAlerts implements SecurityAlerts, SecurityNotices {
   }
 
   async notice(view: NoticeView): Promise<void> {
-    for (const userId of this.deps.users) await this.deps.api.sendText(userId, renderView(view).text);
+    await postWeComNotice(this.deps.api, this.deps.users, view);
   }
+}
+
+/** A security notice (a lagging sync source, a stalled audit stream) as a text to each security member. */
+export async function postWeComNotice(api: WeComApi, users: readonly string[], view: NoticeView): Promise<void> {
+  for (const userId of users) await api.sendText(userId, renderView(view).text);
 }
