@@ -54,12 +54,14 @@ export function eventSource(models: AuditModels): SourcePort<StreamItem> {
     }
   }
 
-  // A record found without its block at a read's start is given this many reads before its block counts
-  // as missing: the chain writer stores the block right after the records, so a stream that is caught
-  // up regularly finds the records a moment before their block. Falling back to the events at once would
-  // cost FerretDB a conversion of every block and every event (range filters are not pushed down).
+  // A record found without its block right where the blocks read so far ended is given this many reads
+  // before its block counts as missing: the chain writer stores the block right after the records, so a
+  // stream that is caught up regularly finds the records a moment before their block. Falling back at
+  // once would cost FerretDB a conversion of every block and every event (no range filter is pushed
+  // down). Anywhere else (a fresh start, an archive's end, inside a block) there is no such wait.
   const LATE_BLOCK_READS = 3;
   let late = { seq: -1, reads: 0 };
+  let blocksEnded = -1; // where the last read from blocks ended
 
   async function read(afterSeq: number, wanted: number): Promise<StreamItem[]> {
     let limit = wanted;
@@ -67,7 +69,10 @@ export function eventSource(models: AuditModels): SourcePort<StreamItem> {
       await cursor?.close().catch(() => undefined);
       cursor = null;
       const fromBlocks = await blockReader.read(afterSeq, limit);
-      if (fromBlocks.length > 0) return gapless(fromBlocks, afterSeq, 'seq');
+      if (fromBlocks.length > 0) {
+        blocksEnded = fromBlocks.at(-1)!.seq;
+        return gapless(fromBlocks, afterSeq, 'seq');
+      }
       // Records up to an archive's end may be gone (custos audit archive refuses while a sink still
       // needs them): a new sink, or a rewind, continues after them instead of stopping at a "gap".
       const archived = await archives.archivedThrough();
@@ -75,8 +80,10 @@ export function eventSource(models: AuditModels): SourcePort<StreamItem> {
       // Caught up? One equality look-up, which FerretDB pushes down to the database, instead of a
       // query that would convert the whole chain only to find nothing after the cursor.
       if (!(await models.events.collection.findOne({ seq: afterSeq + 1 }, { projection: { _id: 1 } }))) return [];
-      late = late.seq === afterSeq ? { seq: afterSeq, reads: late.reads + 1 } : { seq: afterSeq, reads: 1 };
-      if (late.reads <= LATE_BLOCK_READS) return [];
+      if (afterSeq === blocksEnded) {
+        late = late.seq === afterSeq ? { seq: afterSeq, reads: late.reads + 1 } : { seq: afterSeq, reads: 1 };
+        if (late.reads <= LATE_BLOCK_READS) return [];
+      }
       // Inside a block (a batch smaller than a block), or records without one: find them by range.
       const fromRange = await blockReader.readRange(afterSeq, limit);
       if (fromRange.length > 0) return gapless(fromRange, afterSeq, 'seq');
