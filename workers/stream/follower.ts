@@ -6,7 +6,11 @@
 // The cursor moves by compare-and-swap from the position this follower read, so two replicas following
 // the same sink can both send (duplicates, harmless) but never both advance, never past each other.
 // Several batches may be in flight at once (`window`): sending, acknowledging and reading overlap, while
-// the cursor still moves strictly in order, one confirmed batch after another.
+// the cursor still moves strictly in order, only ever to the end of a confirmed batch. It is written
+// once per `commitEvery` confirmed batches (and whenever nothing else is in flight, and before giving up
+// after a failure), not after each: on FerretDB each compare-and-swap cost ~45 ms at load ~20, a fifth
+// of the whole per-batch time. The price is that a crash resends up to that many confirmed batches
+// (at least once, de-duplicated by seq anyway).
 
 import type { CursorPort, SentBatch, SinkPort, SourcePort, StreamPosition } from '../../bot/core/audit-stream-ports.ts';
 
@@ -20,12 +24,16 @@ export interface FollowerOptions {
   window: number;
   /** After a failure, resend from this many items before the cursor (sinks without acknowledgements). */
   rewind: number;
+  /** Confirmed batches the durable cursor may trail by before it is written (1: after each). */
+  commitEvery: number;
 }
 
 interface InFlight { last: StreamPosition; batch: SentBatch }
 
 export class Follower<T extends StreamPosition> {
-  private pos: StreamPosition | null = null;
+  private pos: StreamPosition | null = null; // the durable cursor, as this follower last read or wrote it
+  private confirmed: StreamPosition | null = null; // the end of the last confirmed batch (never behind pos)
+  private uncommitted = 0; // confirmed batches past pos
   private nextSeq = 0; // the last seq sent (or read to be sent)
   private inFlight: InFlight[] = [];
   private rewindNext = false;
@@ -49,6 +57,9 @@ export class Follower<T extends StreamPosition> {
     try {
       return await this.round();
     } catch (err) {
+      // What was confirmed stays confirmed: keep it (else a sink failing every few batches would never
+      // see the cursor move), then start again from the cursor.
+      await this.commit().catch(() => undefined);
       this.reset();
       if (this.opts.rewind > 0) this.rewindNext = true;
       throw err;
@@ -59,11 +70,14 @@ export class Follower<T extends StreamPosition> {
   reset(): void {
     this.inFlight = [];
     this.pos = null;
+    this.confirmed = null;
+    this.uncommitted = 0;
   }
 
   private async round(): Promise<boolean> {
     if (this.pos === null) {
       this.pos = await this.cursors.read(this.opts.cursorKey);
+      this.confirmed = this.pos;
       this.nextSeq = this.rewindNext ? Math.max(0, this.pos.seq - this.opts.rewind) : this.pos.seq;
       this.rewindNext = false;
     }
@@ -78,17 +92,30 @@ export class Follower<T extends StreamPosition> {
       sent = true;
     }
     const head = this.inFlight[0];
-    if (!head) return sent;
+    if (!head) return (await this.commit()) || sent; // nothing in flight: write what is confirmed
     // Confirmation is asked for in order, when a batch is the oldest in flight; the later ones were
     // being stored meanwhile, so their own confirmation is usually immediate.
     await head.batch.confirm();
     this.inFlight.shift();
-    if (head.last.seq <= this.pos.seq) return true; // a resent (rewound) batch: already behind the cursor
-    if (!(await this.cursors.advance(this.opts.cursorKey, this.pos, head.last))) {
+    if (head.last.seq > this.confirmed!.seq) { // else a resent (rewound) batch, already behind
+      this.confirmed = head.last;
+      this.uncommitted++;
+    }
+    if (this.uncommitted >= this.opts.commitEvery) await this.commit();
+    return true;
+  }
+
+  /** Writes the cursor to the end of the last confirmed batch; true if that moved (or a rival had). */
+  private async commit(): Promise<boolean> {
+    const from = this.pos;
+    const to = this.confirmed;
+    if (!from || !to || to.seq <= from.seq) return false;
+    if (!(await this.cursors.advance(this.opts.cursorKey, from, to))) {
       this.reset(); // another replica moved the cursor: start again from where it is now
       return true;
     }
-    this.pos = head.last;
+    this.pos = to;
+    this.uncommitted = 0;
     return true;
   }
 }
