@@ -22,6 +22,7 @@ const LONGEST_FIRST = [
   'sync-suite-zoho',
   'sync-suite-jiandaoyun',
   'sync-suite-kingdee',
+  'sync-suite-sharecrm',
 ];
 
 const rank = (file) => {
