@@ -18,10 +18,12 @@ const LONGEST_FIRST = [
   'demo',
   'dingtalk', // a 1,008-request forged battery and a bot per test
   'sync-kingdee',
+  'sync-sharecrm',
   'sync-suite-salesforce', // the shared connector suite: a crash-and-resume and a property test per connector
   'sync-suite-zoho',
   'sync-suite-jiandaoyun',
   'sync-suite-kingdee',
+  'sync-suite-sharecrm',
 ];
 
 const rank = (file) => {

@@ -1,6 +1,7 @@
-// `npm run bench -- sync [--source=salesforce|zoho]`: N accounts (BENCH_SYNC_RECORDS, default 100,000) synced
-// from the source's fake CRM (test/fakes/salesforce.ts through real jsforce, or test/fakes/zoho.ts; in
-// this process, over HTTP on loopback) through the source's connector and the sync runner (mapping,
+// `npm run bench -- sync [--source=salesforce|zoho|kingdee|sharecrm|jiandaoyun]` (or BENCH_SYNC_SOURCE): N accounts
+// (BENCH_SYNC_RECORDS, default 100,000) synced from the source's fake CRM (test/fakes/salesforce.ts through
+// real jsforce, test/fakes/zoho.ts, kingdee.ts, sharecrm.ts or jiandaoyun.ts; in this process, over HTTP on loopback)
+// through the source's connector and the sync runner (mapping,
 // validation, AES-GCM, blind indexes, links, cursor) — against the raw import path on the same records in
 // the same run: the same mapped and validated customers stored with CustomerStore.upsertMany in batches of
 // the same size (what `custos import customers` stores through), only the upserts timed. Peak RSS is
@@ -28,8 +29,14 @@ import { salesforceConnector } from '../bot/sync/salesforce/connector.ts';
 import type { ConnectorContext } from '../bot/sync/setup.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
 import type { Connector } from '../bot/sync/types.ts';
+import { jiandaoyunConnector } from '../bot/sync/jiandaoyun/index.ts';
+import { kingdeeConnector } from '../bot/sync/kingdee/index.ts';
+import { shareCrmConnector } from '../bot/sync/sharecrm/index.ts';
 import { zohoConnector } from '../bot/sync/zoho/index.ts';
+import { FakeJiandaoyun } from '../test/fakes/jiandaoyun.ts';
+import { FakeKingdee } from '../test/fakes/kingdee.ts';
 import { FakeSalesforce } from '../test/fakes/salesforce.ts';
+import { FakeShareCrm } from '../test/fakes/sharecrm.ts';
 import { FakeZoho } from '../test/fakes/zoho.ts';
 import { now, peakRss, report, requireEnv, round } from './lib.ts';
 
@@ -90,7 +97,65 @@ function zoho(clock: Clock): BenchSource {
   };
 }
 
-const SOURCES: Record<string, (clock: Clock) => BenchSource> = { salesforce, zoho };
+function kingdee(clock: Clock): BenchSource {
+  const credentials = { acctId: 'bench-acct', username: 'custos-sync', appId: 'bench_app', appSecret: 'bench-app-secret' };
+  const fake = new FakeKingdee({ credentials, clock });
+  const groups = ['HB', 'HD', 'HN'];
+  const mapping = parseMapping(readFileSync(new URL('../test/fixtures/sync/kingdee.yaml', import.meta.url), 'utf8'));
+  return {
+    mapping, pageSize: BATCH, start: () => fake.start().then(() => undefined), close: () => fake.close(), calls: () => fake.requests.length,
+    fill: (n) => { for (let i = 1; i <= n; i++) fake.create({ FNumber: String(i), FName: `Bench Account ${i}`, FTEL: `139${String(i).padStart(8, '0')}`, 'FGroup.FNumber': groups[i % 3]!, 'FSeller.FNumber': 'XS001', 'FUseOrgId.FNumber': '100' }); },
+    *records() { for (const r of fake.rows.values()) yield { ...r.fields, FGroup: { FNumber: r.fields['FGroup.FNumber'] }, FSeller: { FNumber: r.fields['FSeller.FNumber'] } }; },
+    connector: (ctx) => kingdeeConnector({ ...ctx, mapping, env: {
+      CUSTOS_SYNC_KINGDEE_SERVER_URL: fake.url, CUSTOS_SYNC_KINGDEE_ACCT_ID: credentials.acctId, CUSTOS_SYNC_KINGDEE_USERNAME: credentials.username,
+      CUSTOS_SYNC_KINGDEE_APP_ID: credentials.appId, CUSTOS_SYNC_KINGDEE_APP_SECRET: credentials.appSecret, CUSTOS_SYNC_KINGDEE_PAGE_SIZE: String(BATCH), CUSTOS_SYNC_KINGDEE_REQUESTS_PER_SECOND: '1000',
+    } }),
+    onPage: (cb) => { fake.afterQuery = () => cb(); },
+  };
+}
+
+function sharecrm(clock: Clock): BenchSource {
+  const credentials = { appId: 'FSAID_bench', appSecret: 'bench-app-secret', permanentCode: 'BENCHPERMANENTCODE', openUserId: 'FSUID_BENCH' };
+  const fake = new FakeShareCrm({ credentials, clock });
+  fake.enforceRate = false; // custos paces itself below; the fake's 100-calls-per-20-s window would measure only the wait
+  const regions = ['huabei', 'huadong', 'huanan'];
+  const mapping = parseMapping(readFileSync(new URL('../test/fixtures/sync/sharecrm.yaml', import.meta.url), 'utf8'));
+  const pageSize = 100; // the most custos asks 纷享销客 for in one query
+  return {
+    mapping, pageSize, start: () => fake.start().then(() => undefined), close: () => fake.close(), calls: () => fake.requests.length,
+    fill: (n) => { for (let i = 1; i <= n; i++) fake.create({ account_no: String(i), name: `Bench Account ${i}`, tel: `139${String(i).padStart(8, '0')}`, region__c: regions[i % 3]!, owner: ['1000'] }); },
+    *records() { for (const r of fake.rows.values()) yield r.fields; },
+    connector: (ctx) => shareCrmConnector({ ...ctx, mapping, env: {
+      CUSTOS_SYNC_SHARECRM_API_URL: fake.url, CUSTOS_SYNC_SHARECRM_APP_ID: credentials.appId, CUSTOS_SYNC_SHARECRM_APP_SECRET: credentials.appSecret,
+      CUSTOS_SYNC_SHARECRM_PERMANENT_CODE: credentials.permanentCode, CUSTOS_SYNC_SHARECRM_OPEN_USER_ID: credentials.openUserId,
+      CUSTOS_SYNC_SHARECRM_PAGE_SIZE: String(pageSize), CUSTOS_SYNC_SHARECRM_REQUESTS_PER_SECOND: '1000',
+    } }),
+    onPage: (cb) => { fake.afterQuery = () => cb(); },
+  };
+}
+
+function jiandaoyun(): BenchSource {
+  const keys = { apiKey: 'jdy-bench-api-key-0123456789abcdef', appId: '59264073a2a60c0c08e20bfb', entryId: '59264073a2a60c0c08e20bfd' };
+  // The fake's records are stamped ten minutes ago: the connector reads windows that end a minute before now.
+  const fake = new FakeJiandaoyun({ ...keys, clock: { now: () => new Date(Date.now() - 600_000) } });
+  const regions = ['华北', '华东', '华南'];
+  const mapping = parseMapping(readFileSync(new URL('../test/fixtures/sync/jiandaoyun.yaml', import.meta.url), 'utf8'));
+  let pages: (() => void) | null = null;
+  return {
+    mapping, pageSize: 100, start: () => fake.start().then(() => undefined), close: () => fake.close(), calls: () => fake.requests.length,
+    fill: (n) => { for (let i = 1; i <= n; i++) fake.create({ number: String(i), name: `Bench Account ${i}`, region: regions[i % 3]!, tier: 'A', phone: `139${String(i).padStart(8, '0')}`, owner: OWNER.email }); },
+    *records() { for (const id of fake.records.keys()) yield fake.view(id)!; },
+    connector: (ctx) => {
+      const c = jiandaoyunConnector({ ...ctx, mapping, env: { CUSTOS_SYNC_JIANDAOYUN_API_URL: fake.url, CUSTOS_SYNC_JIANDAOYUN_API_KEY: keys.apiKey, CUSTOS_SYNC_JIANDAOYUN_APP_ID: keys.appId, CUSTOS_SYNC_JIANDAOYUN_ENTRY_ID: keys.entryId } });
+      const read = c.readChanges.bind(c);
+      c.readChanges = (cursor) => { pages?.(); return read(cursor); };
+      return c;
+    },
+    onPage: (cb) => { pages = cb; },
+  };
+}
+
+const SOURCES: Record<string, (clock: Clock) => BenchSource> = { salesforce, zoho, kingdee, sharecrm, jiandaoyun };
 const source = (process.argv.find((a) => a.startsWith('--source='))?.slice(9) ?? process.env.BENCH_SYNC_SOURCE ?? 'salesforce');
 if (!(source in SOURCES)) { process.stderr.write(`sync bench: --source must be one of ${Object.keys(SOURCES).join(', ')}\n`); process.exit(2); }
 

@@ -28,6 +28,7 @@ const CONNECTOR_SETTINGS: Record<string, string[]> = {
   'bot/sync/jiandaoyun/config.ts': ['API_URL', 'API_KEY', 'APP_ID', 'ENTRY_ID', 'WEBHOOK_SECRET'],
   'bot/sync/zoho/settings.ts': ['ACCOUNTS_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'REFRESH_TOKEN', 'PER_PAGE', 'REQUESTS_PER_SECOND', 'NOTIFY_URL', 'CHANNEL_ID', 'CHANNEL_TOKEN', 'CHANNEL_MINUTES'],
   'bot/sync/kingdee/settings.ts': ['SERVER_URL', 'ACCT_ID', 'USERNAME', 'APP_ID', 'APP_SECRET', 'LCID', 'FORM_ID', 'USE_ORG', 'PAGE_SIZE', 'REQUESTS_PER_SECOND'],
+  'bot/sync/sharecrm/settings.ts': ['API_URL', 'APP_ID', 'APP_SECRET', 'PERMANENT_CODE', 'OPEN_USER_ID', 'PAGE_SIZE', 'REQUESTS_PER_SECOND'],
 };
 
 /** Settings named per source (bot/config-sync.ts and the connectors): one example of each family is listed. */

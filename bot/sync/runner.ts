@@ -56,7 +56,7 @@ export interface RunReport extends SyncCounts {
   rejections: Rejection[];
 }
 
-const PRODUCT_NAMES: Record<string, string> = { salesforce: 'Salesforce', jiandaoyun: '简道云', kingdee: '金蝶云星空', zoho: 'Zoho CRM' };
+const PRODUCT_NAMES: Record<string, string> = { salesforce: 'Salesforce', jiandaoyun: '简道云', kingdee: '金蝶云星空', sharecrm: '纷享销客', zoho: 'Zoho CRM' };
 
 const READ_BY_IDS_CHUNK = 100;
 const MAX_REPORTED = 100;

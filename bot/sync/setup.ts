@@ -22,6 +22,7 @@ import { salesforceConnector } from './salesforce/connector.ts';
 import { pushRoutes } from './push-route.ts';
 import { jiandaoyunConnector } from './jiandaoyun/index.ts';
 import { kingdeeConnector } from './kingdee/index.ts';
+import { shareCrmConnector } from './sharecrm/index.ts';
 import { zohoConnector } from './zoho/index.ts';
 import { webhookRoutes, type WebhookSource } from './webhook-route.ts';
 import { SyncRunner } from './runner.ts';
@@ -49,6 +50,7 @@ export const CONNECTORS: Record<string, ConnectorFactory> = {
   jiandaoyun: jiandaoyunConnector,
   kingdee: kingdeeConnector,
   salesforce: salesforceConnector,
+  sharecrm: (ctx) => shareCrmConnector(ctx),
   zoho: (ctx) => zohoConnector(ctx),
 };
 

@@ -34,6 +34,8 @@ export class FakeJiandaoyun {
   private server: Server | null = null;
   private nextId = 0x64f0a1b2c3d4e5f600000000n;
   private recent: number[] = [];
+  /** The ids in order, kept between list calls (a bench lists 100,000 records a page at a time). */
+  private sortedIds: string[] | null = null;
   private exhausted = { after: 0, count: 0 };
   url = '';
 
@@ -57,6 +59,7 @@ export class FakeJiandaoyun {
     const id = (this.nextId++).toString(16).padStart(24, '0');
     const at = this.opts.clock.now().toISOString();
     this.records.set(id, { fields: structuredClone(fields), createTime: at, updateTime: at });
+    this.sortedIds = null;
     return id;
   }
 
@@ -67,7 +70,7 @@ export class FakeJiandaoyun {
     r.updateTime = this.opts.clock.now().toISOString();
   }
 
-  remove(id: string): void { this.records.delete(id); }
+  remove(id: string): void { this.records.delete(id); this.sortedIds = null; }
 
   /** After `after` more accepted requests, the next `count` requests get 429 (quota exhausted). */
   exhaust(count: number, after = 0): void { this.exhausted = { after, count }; }
@@ -131,9 +134,12 @@ export class FakeJiandaoyun {
     const fields = Array.isArray(body.fields) ? body.fields.map(String) : null;
     const match = this.filter(body.filter);
     if (match === 'invalid') return this.answer(res, path, body, 400, { code: 1, msg: 'The request is invalid.' });
-    const ids = [...this.records.keys()].filter((id) => id > after).sort();
+    const ids = (this.sortedIds ??= [...this.records.keys()].sort());
+    let lo = 0; let hi = ids.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (ids[mid]! <= after) lo = mid + 1; else hi = mid; }
     const out: Record<string, unknown>[] = [];
-    for (const id of ids) {
+    for (let i = lo; i < ids.length; i++) {
+      const id = ids[i]!;
       const v = this.view(id)!;
       if (!match(v)) continue;
       out.push(fields ? Object.fromEntries(Object.entries(v).filter(([k]) => k === '_id' || fields.includes(k))) : v);
