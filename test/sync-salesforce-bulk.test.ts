@@ -4,7 +4,7 @@
 // locator and hands over to incremental SOQL from the job's createdDate; below the threshold it is paged
 // SOQL. A failed job fails one run with an error saying so and the next run starts a new job; a job gone
 // mid-download (404) is replaced, nothing lost or doubled. The SIGKILL variant is
-// test/sync-sf-bulk-crash.test.ts.
+// test/sync-sf-bulk-crash.test.ts (resumed from the stored locator, same job).
 import test from 'ava';
 import type { Connection } from 'mongoose';
 import { ErrorCode } from '../bot/core/errors.ts';
