@@ -78,7 +78,7 @@ owner: { from: Owner.Email }
     mapping, pageSize: BATCH, start: () => fake.start().then(() => undefined), close: () => fake.close(), calls: () => fake.calls.length,
     fill: (n) => { for (let i = 1; i <= n; i++) fake.create({ Name: `Bench Account ${i}`, AccountNumber: String(i), Phone: `139${String(i).padStart(8, '0')}`, Region__c: regions[i % 3]!, Tier__c: tiers[i % 3]!, ownerEmail: OWNER.email }); },
     *records() { for (const a of fake.accounts.values()) yield { ...a, Owner: { Email: OWNER.email } }; },
-    connector: (ctx) => salesforceConnector({ ...ctx, mapping, env: { CUSTOS_SYNC_SALESFORCE_LOGIN_URL: fake.url, CUSTOS_SYNC_SALESFORCE_CLIENT_ID: fake.clientId, CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: fake.clientSecret, CUSTOS_SYNC_SALESFORCE_BATCH_SIZE: String(BATCH), CUSTOS_SYNC_SALESFORCE_REQUESTS_PER_SECOND: '1000' } }),
+    connector: (ctx) => salesforceConnector({ ...ctx, mapping, env: { CUSTOS_SYNC_SALESFORCE_LOGIN_URL: fake.url, CUSTOS_SYNC_SALESFORCE_CLIENT_ID: fake.clientId, CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: fake.clientSecret, CUSTOS_SYNC_SALESFORCE_BATCH_SIZE: String(BATCH), CUSTOS_SYNC_SALESFORCE_REQUESTS_PER_SECOND: '1000', CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD: '0' } }),
     onPage: (cb) => { fake.onRequest = (c) => { if (c.path.startsWith('/query')) cb(); }; },
   };
 }

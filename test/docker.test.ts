@@ -24,7 +24,7 @@ function configSettings(): string[] {
 
 /** Each connector's settings, `CUSTOS_SYNC_<SOURCE>_<NAME>`, by the file that parses them. */
 const CONNECTOR_SETTINGS: Record<string, string[]> = {
-  'bot/sync/salesforce/settings.ts': ['LOGIN_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'PRIVATE_KEY_FILE', 'USERNAME', 'API_VERSION', 'BATCH_SIZE', 'REQUESTS_PER_SECOND'],
+  'bot/sync/salesforce/settings.ts': ['LOGIN_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'PRIVATE_KEY_FILE', 'USERNAME', 'API_VERSION', 'BATCH_SIZE', 'REQUESTS_PER_SECOND', 'BULK_THRESHOLD'],
   'bot/sync/jiandaoyun/config.ts': ['API_URL', 'API_KEY', 'APP_ID', 'ENTRY_ID', 'WEBHOOK_SECRET'],
   'bot/sync/zoho/settings.ts': ['ACCOUNTS_URL', 'CLIENT_ID', 'CLIENT_SECRET', 'REFRESH_TOKEN', 'PER_PAGE', 'REQUESTS_PER_SECOND', 'NOTIFY_URL', 'CHANNEL_ID', 'CHANNEL_TOKEN', 'CHANNEL_MINUTES'],
   'bot/sync/kingdee/settings.ts': ['SERVER_URL', 'ACCT_ID', 'USERNAME', 'APP_ID', 'APP_SECRET', 'LCID', 'FORM_ID', 'USE_ORG', 'PAGE_SIZE', 'REQUESTS_PER_SECOND'],

@@ -245,7 +245,7 @@ test('the fake org refuses SOQL outside the subset it knows with MALFORMED_QUERY
   const conn = new SfConnection({ oauth2: { loginUrl: w.fake.url, clientId: w.fake.clientId, clientSecret: w.fake.clientSecret }, version: '62.0' });
   await conn.authorize({ grant_type: 'client_credentials' });
   for (const [soql, code] of [
-    ['SELECT Id FROM Account GROUP BY Name', 'MALFORMED_QUERY'], ['SELECT COUNT() FROM Account', 'MALFORMED_QUERY'],
+    ['SELECT Id FROM Account GROUP BY Name', 'MALFORMED_QUERY'], ['SELECT COUNT(Id) FROM Account', 'MALFORMED_QUERY'],
     ['SELECT Id FROM Account WHERE Name LIKE \'A%\'', 'MALFORMED_QUERY'], ['SELECT Secret__c FROM Account', 'INVALID_FIELD'],
     ['SELECT Id FROM Contact', 'INVALID_TYPE'],
   ] as const) {

@@ -25,6 +25,8 @@ export interface ScheduledWorkerOptions {
   logger: Logger;
   /** The log message when the worker reports an error. */
   errorMessage: string;
+  /** Jobs at once (default 1); only for handlers whose jobs are safe to overlap. */
+  concurrency?: number;
 }
 
 export interface RunningScheduledWorker { close(): Promise<void> }
@@ -39,7 +41,7 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
   }
   const workerConnection = connection.duplicate({ maxRetriesPerRequest: null });
   workerConnection.on('error', () => undefined);
-  const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: 1 });
+  const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
   worker.on('error', (err) => opts.logger.warn({ err: { name: err.name } }, opts.errorMessage));
   return {
     async close() {

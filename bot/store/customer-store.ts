@@ -131,13 +131,24 @@ export class CustomerStore implements CustomerReader {
     }
   }
 
+  /**
+   * Replaces the documents whose row digest differs (or that predate per-customer keys: no `sealed`).
+   * The comparison reads each stored digest by `_id` alone, the one filter FerretDB answers from its
+   * index: a write filtered on `_id` plus any other condition (the conditional replace this was) scans
+   * the whole collection once per statement there, which made re-reading a few thousand unchanged
+   * records (a reconciliation) take tens of minutes and looked like a stalled sync worker. Only what
+   * changed is written, by `_id` alone.
+   */
   private async replaceIfChanged(docs: CustomerDoc[], counts: UpsertCounts): Promise<void> {
-    for (let i = 0; i < docs.length; i += UPDATE_CHUNK) {
-      const chunk = docs.slice(i, i + UPDATE_CHUNK);
-      const res = await this.model.collection.bulkWrite(chunk.map((d) => ({
-        // A document still in the format before per-customer keys (no `sealed`) is rewritten even when unchanged.
-        replaceOne: { filter: { _id: d.customerId as never, $or: [{ rowHash: { $ne: d.rowHash } }, { sealed: { $exists: false } }] }, replacement: d },
-      })), { ordered: false });
+    const changed: CustomerDoc[] = [];
+    for (const d of docs) {
+      const stored = await this.model.collection.findOne({ _id: d.customerId as never }, { projection: { rowHash: 1, sealed: 1 } });
+      if (!stored || stored.rowHash !== d.rowHash || stored.sealed === undefined) changed.push(d);
+    }
+    counts.unchanged += docs.length - changed.length;
+    for (let i = 0; i < changed.length; i += UPDATE_CHUNK) {
+      const chunk = changed.slice(i, i + UPDATE_CHUNK);
+      const res = await this.model.collection.bulkWrite(chunk.map((d) => ({ replaceOne: { filter: { _id: d.customerId as never }, replacement: d } })), { ordered: false });
       counts.updated += res.matchedCount;
       counts.unchanged += chunk.length - res.matchedCount;
     }

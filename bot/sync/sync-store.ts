@@ -75,10 +75,17 @@ export class SyncStore {
       if (!duplicates) throw err;
       existing = duplicates.map((i) => pairs[i]!);
     }
-    // Replaces in UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
-    for (let i = 0; i < existing.length; i += UPDATE_CHUNK) {
-      await this.links.bulkWrite(existing.slice(i, i + UPDATE_CHUNK).map((p) => ({
-        replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never, customerId: { $ne: p.customerId } }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId } },
+    // Only links that now point elsewhere are rewritten, each read and written by `_id` alone: FerretDB
+    // scans the whole collection per statement for any other filter (see CustomerStore.replaceIfChanged).
+    // In UPDATE_CHUNK-sized commands: a larger one can hang FerretDB (see UPDATE_CHUNK).
+    const moved: typeof pairs = [];
+    for (const p of existing) {
+      const stored = await this.links.findOne({ _id: `${source}:${p.sourceId}` as never }, { projection: { customerId: 1 } });
+      if (stored?.customerId !== p.customerId) moved.push(p);
+    }
+    for (let i = 0; i < moved.length; i += UPDATE_CHUNK) {
+      await this.links.bulkWrite(moved.slice(i, i + UPDATE_CHUNK).map((p) => ({
+        replaceOne: { filter: { _id: `${source}:${p.sourceId}` as never }, replacement: { source, sourceId: p.sourceId, customerId: p.customerId } },
       })), { ordered: false });
     }
   }

@@ -1,5 +1,6 @@
 // The SOQL subset the fake Salesforce understands — exactly the forms the connector sends, nothing more:
 //   SELECT f, Rel.f, … FROM Object [WHERE cond] [ORDER BY f [ASC|DESC], …] [LIMIT n]
+//   SELECT COUNT() FROM Object [WHERE cond]  (answered with totalSize and no records)
 //   cond: comparisons (= != < <= > >=) of a field with a 'string', a number or a dateTime literal
 //   (2026-06-01T08:00:00Z or …+08:00), `f IN ('a', 'b')`, AND, OR and parentheses.
 // Anything else is a SoqlError with Salesforce's MALFORMED_QUERY (or INVALID_FIELD / INVALID_TYPE).
@@ -14,7 +15,7 @@ export type Cond =
   | { kind: 'in'; field: string; values: Value[] }
   | { kind: 'and'; left: Cond; right: Cond }
   | { kind: 'or'; left: Cond; right: Cond };
-export interface SoqlQuery { fields: string[]; object: string; where: Cond | null; orderBy: { field: string; desc: boolean }[]; limit: number | null }
+export interface SoqlQuery { fields: string[]; count: boolean; object: string; where: Cond | null; orderBy: { field: string; desc: boolean }[]; limit: number | null }
 
 const TOKEN = /\s*(?:(?<dt>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?(?:Z|[+-]\d\d:\d\d))|(?<str>'(?:[^'\\]|\\.)*')|(?<num>\d+(?:\.\d+)?)|(?<op><=|>=|!=|=|<|>)|(?<punct>[(),])|(?<word>[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*))/y;
 
@@ -59,8 +60,10 @@ class Parser {
   }
   query(): SoqlQuery {
     this.word('SELECT');
-    const fields = [this.field()];
-    while (this.peek()?.v === ',') { this.i++; fields.push(this.field()); }
+    const count = this.isWord('COUNT') && this.toks[this.i + 1]?.v === '(';
+    const fields: string[] = [];
+    if (count) { this.i++; this.punct('('); this.punct(')'); } else fields.push(this.field());
+    while (!count && this.peek()?.v === ',') { this.i++; fields.push(this.field()); }
     this.word('FROM');
     const object = this.field();
     let where: Cond | null = null;
@@ -80,7 +83,8 @@ class Parser {
     let limit: number | null = null;
     if (this.isWord('LIMIT')) { this.i++; const v = this.value(); if (typeof v !== 'number') throw new SoqlError('MALFORMED_QUERY', 'LIMIT needs a number'); limit = v; }
     if (this.peek()) throw new SoqlError('MALFORMED_QUERY', `unexpected '${this.peek()!.v}'`);
-    return { fields, object, where, orderBy, limit };
+    if (count && (orderBy.length > 0 || limit !== null)) throw new SoqlError('MALFORMED_QUERY', 'COUNT() takes no ORDER BY or LIMIT here');
+    return { fields, count, object, where, orderBy, limit };
   }
   private or(): Cond {
     let left = this.and();

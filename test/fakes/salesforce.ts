@@ -17,6 +17,8 @@
 //        latestDateCovered}; 400 INVALID_REPLICATION_DATE when start is not a minute before end or is
 //        more than 15 days back
 //   GET  sobjects/Account/describe  {name, label, fields:[{name, type, label, relationshipName, referenceTo}]}
+//   GET  query?q=SELECT COUNT() FROM Account  {totalSize, done: true, records: []}
+//   Bulk API 2.0 query jobs (POST jobs/query, GET jobs/query/<id>, GET jobs/query/<id>/results): ./salesforce-bulk.ts
 // Errors are JSON arrays [{"message":…,"errorCode":…}]. Record dateTimes have second precision and read
 // 2026-06-01T08:00:00.000+0000. `throttle(n, s)` answers the next n calls 429 with Retry-After: s.
 // The control API (create, update, remove, moveOwner, exhaust/restore quota, purge the delete log,
@@ -24,6 +26,7 @@
 import { createVerify, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FakeBulkQueries, sfBulkDateTime } from './salesforce-bulk.ts';
 import { SoqlError, matches, namedFields, parseSoql, type SoqlQuery } from './salesforce-soql.ts';
 
 export const FAKE_API_VERSION = '62.0';
@@ -36,7 +39,7 @@ export interface FakeAccount {
 export type AccountInput = { Name: string; AccountNumber?: string | null; Phone?: string | null; Region__c?: string | null; Tier__c?: string | null; ownerEmail: string };
 
 interface User { Id: string; Email: string; Name: string }
-export interface FakeCall { method: string; path: string; soql?: string; status: number }
+export interface FakeCall { method: string; path: string; soql?: string; search?: string; status: number }
 
 const ACCOUNT_FIELDS: Record<string, string> = {
   Id: 'id', Name: 'string', AccountNumber: 'string', Phone: 'phone', Region__c: 'picklist', Tier__c: 'picklist',
@@ -72,11 +75,14 @@ export class FakeSalesforce {
   url = '';
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Bulk API 2.0 query jobs; `bulk.created` lists the jobs custos created. */
+  readonly bulk: FakeBulkQueries;
 
   constructor(private readonly opts: FakeSalesforceOptions = {}) {
     this.clientId = opts.clientId ?? '3MVG9fake.consumer.key';
     this.clientSecret = opts.clientSecret ?? 'fake-consumer-secret-0123456789';
     this.dailyLimit = opts.dailyLimit ?? 15000;
+    this.bulk = new FakeBulkQueries((soql) => this.bulkRows(soql), () => this.now(), '005FK0000000000AAA');
   }
 
   now(): number { return Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000) * 1000; }
@@ -161,8 +167,9 @@ export class FakeSalesforce {
     const m = /^\/services\/data\/v(\d+\.0)(\/.*)$/.exec(url.pathname);
     if (!m) { send(404, errorBody('NOT_FOUND', 'The requested resource does not exist')); return; }
     const rest = m[2]!;
-    const soql = rest === '/query' || rest === '/query/' ? url.searchParams.get('q') ?? undefined : undefined;
-    const call: FakeCall = { method: req.method ?? 'GET', path: rest, ...(soql !== undefined ? { soql } : {}), status: 0 };
+    const isJobCreate = rest === '/jobs/query' && req.method === 'POST';
+    const soql = rest === '/query' || rest === '/query/' ? url.searchParams.get('q') ?? undefined : isJobCreate ? jobSoql(body) : undefined;
+    const call: FakeCall = { method: req.method ?? 'GET', path: rest, ...(soql !== undefined ? { soql } : {}), ...(url.search ? { search: url.search } : {}), status: 0 };
     this.calls.push(call);
     const answer = (status: number, payload: string, headers: Record<string, string> = {}) => {
       call.status = status;
@@ -181,7 +188,11 @@ export class FakeSalesforce {
     this.used++;
     try {
       const v = `/services/data/v${m[1]}`;
-      if (req.method !== 'GET') answer(405, errorBody('METHOD_NOT_ALLOWED', `HTTP Method '${req.method}' not allowed. Allowed are GET`));
+      const job = /^\/jobs\/query\/(\w+)(\/results)?\/?$/.exec(rest);
+      if (isJobCreate) this.bulk.create(body, m[1]!, answer);
+      else if (req.method !== 'GET') answer(405, errorBody('METHOD_NOT_ALLOWED', `HTTP Method '${req.method}' not allowed. Allowed are GET`));
+      else if (job?.[2]) this.bulk.results(job[1]!, url.searchParams, answer);
+      else if (job) this.bulk.get(job[1]!, answer);
       else if (soql !== undefined) answer(200, JSON.stringify(this.query(soql, v, batchSizeOf(req.headers['sforce-query-options']))));
       else if (/^\/query\/[\w-]+$/.test(rest)) this.queryMore(rest.slice(7), v, batchSizeOf(req.headers['sforce-query-options']), answer);
       else if (/^\/sobjects\/Account\/deleted\/?$/.test(rest)) this.deleted(url.searchParams, answer);
@@ -262,6 +273,7 @@ export class FakeSalesforce {
     const q = parseSoql(soql);
     this.check(q);
     let rows = [...this.accounts.values()].filter((a) => matches(q.where, (f) => this.fieldValue(a, f)));
+    if (q.count) return { totalSize: rows.length, done: true, records: [] };
     rows.sort((x, y) => {
       for (const o of q.orderBy) {
         const a = this.fieldValue(x, o.field);
@@ -305,6 +317,17 @@ export class FakeSalesforce {
     answer(200, JSON.stringify({ deletedRecords, earliestDateAvailable: sfDateTime(this.earliestDeleteLog), latestDateCovered: sfDateTime(latest) }));
   }
 
+  /** A bulk query's rows as CSV text values (dateTimes as 2026-06-01T08:00:00.000Z), in storage order. */
+  private bulkRows(soql: string): { fields: string[]; object: string; rows: (string | null)[][] } {
+    const q = parseSoql(soql);
+    this.check(q);
+    const rows = [...this.accounts.values()].filter((a) => matches(q.where, (f) => this.fieldValue(a, f))).map((a) => q.fields.map((f) => {
+      const v = this.fieldValue(a, f);
+      return v === null ? null : ACCOUNT_FIELDS[f] === 'datetime' ? sfBulkDateTime(Number(v)) : f === 'IsDeleted' ? 'false' : String(v);
+    }));
+    return { fields: q.fields, object: q.object, rows };
+  }
+
   private describe(): unknown {
     return {
       name: 'Account', label: 'Account', queryable: true, replicateable: true,
@@ -313,6 +336,10 @@ export class FakeSalesforce {
       })),
     };
   }
+}
+
+function jobSoql(body: string): string | undefined {
+  try { const q = (JSON.parse(body) as { query?: unknown }).query; return typeof q === 'string' ? q : undefined; } catch { return undefined; }
 }
 
 function batchSizeOf(header: string | string[] | undefined): number {

@@ -38,12 +38,16 @@ export function employee(employeeId: string, email: string, region: Employee['re
 export const ANN = employee('E-0001', 'ann@example.com', 'north');
 export const BO = employee('E-0002', 'bo@example.com', 'south');
 
-/** The connector's settings for the fake org. */
+/**
+ * The connector's settings for the fake org. Bulk API 2.0 is off unless a test sets
+ * CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD (test/sync-salesforce-bulk.test.ts): the other tests count the
+ * SOQL requests of a backfill, which the threshold's COUNT() query would add to.
+ */
 export function sfEnv(fake: FakeSalesforce, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CUSTOS_SYNC_SALESFORCE_LOGIN_URL: fake.url, CUSTOS_SYNC_SALESFORCE_CLIENT_ID: fake.clientId,
     CUSTOS_SYNC_SALESFORCE_CLIENT_SECRET: fake.clientSecret, CUSTOS_SYNC_SALESFORCE_BATCH_SIZE: '200',
-    CUSTOS_SYNC_SALESFORCE_REQUESTS_PER_SECOND: '1000', ...extra,
+    CUSTOS_SYNC_SALESFORCE_REQUESTS_PER_SECOND: '1000', CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD: '0', ...extra,
   };
 }
 

@@ -3,6 +3,9 @@
 // CUSTOS_SYNC_RECONCILE_INTERVAL. Both are safe to repeat or overlap: the cursor moves by compare-and-swap
 // only after a page is stored, and every write is an idempotent upsert or deletion. Push-only sources
 // have nothing to pull and get no schedule. A failing run is logged by source and error code only.
+// Two jobs at once: a reconciliation re-reads every record and takes minutes on a large source; with one
+// job at a time the incremental runs (and their deletions) waited behind it, and a worker killed mid-
+// reconciliation restarted it from the beginning ahead of them (test/sync-worker-crash.test.ts).
 import type { Job } from 'bullmq';
 import { isCustosError } from '../../bot/core/errors.ts';
 import type { Logger } from '../../bot/logger.ts';
@@ -32,7 +35,7 @@ export function startSyncWorker(opts: SyncWorkerOptions): Promise<RunningSchedul
     { id: `sync-reconcile:${source}`, repeat: { every: opts.reconcileMs }, jobName: `reconcile:${source}`, jobOpts: retention },
   ]);
   return startScheduledWorker({
-    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules,
+    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules, concurrency: 2,
     async handle(job: Job) {
       const [kind, source] = job.name.split(':') as [string, string];
       const runner = opts.runners.get(source);

@@ -36,12 +36,27 @@ export class SalesforceApi {
   constructor(private readonly source: string, private readonly settings: SalesforceSettings, private readonly budget: RateBudget, private readonly clock: Clock) {}
 
   /** GET a REST path (relative to /services/data/vXX.X, or absolute like a nextRecordsUrl), within the budget. */
-  get<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  async get<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+    return (await this.send<T>('GET', url, undefined, headers)).body;
+  }
+
+  /** POST a JSON body (a Bulk API 2.0 query job), within the budget. */
+  async post<T>(url: string, body: unknown): Promise<T> {
+    return (await this.send<T>('POST', url, JSON.stringify(body), { 'Content-Type': 'application/json; charset=UTF-8' })).body;
+  }
+
+  /**
+   * One request within the budget; the answer's body (JSON parsed; CSV parsed by jsforce into one object
+   * per row, keyed by the header row) and its headers (Bulk API 2.0's Sforce-Locator is only there).
+   */
+  send<T>(method: 'GET' | 'POST', url: string, body: string | undefined, headers: Record<string, string> = {}): Promise<{ body: T; headers: Record<string, string | undefined> }> {
     return this.budget.call(async () => {
       const conn = await this.connection();
       this.last = null;
       try {
-        return await conn.request<T>({ method: 'GET', url, headers }, { ...REQUEST_OPTIONS, transport: this.recording(conn._transport) });
+        const answer = await conn.request<T>({ method, url, headers, ...(body !== undefined ? { body } : {}) }, { ...REQUEST_OPTIONS, transport: this.recording(conn._transport) });
+        const seen = this.last as RawResponse | null; // set by the recording transport meanwhile
+        return { body: answer, headers: seen?.headers ?? {} };
       } catch (err) {
         throw this.refusal(err);
       } finally {

@@ -6,6 +6,8 @@
 // One run: a getDeleted page (deletions since the cursor's `deletionsUntil`), then the query pages. The
 // stored cursor is the last stored record's (SystemModstamp, Id), so a fresh process (after a crash) re-
 // issues the query from there; within a process the next page is read with the query's nextRecordsUrl.
+// A backfill (no cursor) of more records than _BULK_THRESHOLD (SELECT COUNT()) goes through a Bulk API 2.0
+// query job instead (./bulk.ts), whose cursor hands over to this incremental SOQL when it is done.
 // When the deletion log cannot cover the gap (cursor older than the window, INVALID_REPLICATION_DATE,
 // or earliestDateAvailable after the cursor), the page asks the runner to reconcile (`reconcile: true`).
 import { CustosError, ErrorCode } from '../../core/errors.ts';
@@ -13,9 +15,10 @@ import type { Clock } from '../../core/ports.ts';
 import type { ConnectorContext } from '../setup.ts';
 import type { ChangePage, Connector, SourceChange, SourceField, SourceRecord } from '../types.ts';
 import { SalesforceApi, SalesforceRefused } from './api.ts';
+import { SalesforceBulkBackfill, decodeBulkCursor, isBulkCursor } from './bulk.ts';
 import { loadSalesforceSettings, type SalesforceSettings } from './settings.ts';
 import {
-  SF_ID, byIdsQuery, changesQuery, decodeCursor, encodeCursor, liveIdsQuery, selectedFields, soqlDateTime, type SfCursor,
+  SF_ID, byIdsQuery, changesQuery, countQuery, decodeCursor, encodeCursor, liveIdsQuery, selectedFields, soqlDateTime, type SfCursor,
 } from './soql.ts';
 
 /** getDeleted answers for no more than 15 days back; an hour of margin for clocks and long runs. */
@@ -43,17 +46,28 @@ export class SalesforceConnector implements Connector {
   /** The cursor a deletion page returned: the next call goes on to the query, whatever the time. */
   private afterDeletions: string | null = null;
   private readonly batchHeader: Record<string, string>;
+  private readonly bulk: SalesforceBulkBackfill;
+  private readonly bulkThreshold: number;
 
   constructor(
     readonly source: string, private readonly object: string, mapping: ConnectorContext['mapping'],
-    private readonly api: SalesforceApi, private readonly clock: Clock, settings: Pick<SalesforceSettings, 'batchSize'>,
+    private readonly api: SalesforceApi, private readonly clock: Clock, settings: Pick<SalesforceSettings, 'batchSize' | 'bulkThreshold'>,
+    sleep?: (ms: number) => Promise<void>,
   ) {
     this.fields = selectedFields(mapping);
     this.batchHeader = { 'Sforce-Query-Options': `batchSize=${settings.batchSize}` };
+    this.bulkThreshold = settings.bulkThreshold;
+    this.bulk = new SalesforceBulkBackfill({ source, object, fields: this.fields, api, batchSize: settings.batchSize, ...(sleep ? { sleep } : {}) });
   }
 
   async readChanges(cursor: string | null): Promise<ChangePage> {
     const now = this.clock.now();
+    if (cursor !== null && isBulkCursor(cursor)) {
+      const c = decodeBulkCursor(cursor);
+      if (!c) throw new CustosError(ErrorCode.SyncSourceFailed, `the stored cursor of sync source ${this.source} is not a Salesforce cursor; run "custos sync run ${this.source} --full"`, { source: this.source });
+      return this.bulk.read(c);
+    }
+    if (cursor === null && await this.backfillIsLarge()) return this.bulk.start(soqlDateTime(now));
     const at = cursor === null ? { modstamp: null, id: null, deletionsUntil: soqlDateTime(now) } : decodeCursor(cursor);
     if (!at) throw new CustosError(ErrorCode.SyncSourceFailed, `the stored cursor of sync source ${this.source} is not a Salesforce cursor; run "custos sync run ${this.source} --full"`, { source: this.source });
     const locator = cursor === null ? undefined : this.locators.get(cursor);
@@ -73,6 +87,13 @@ export class SalesforceConnector implements Connector {
     }
     const q = changesQuery(this.object, this.fields, at);
     return this.queryPage(await this.api.get<QueryResult>(`/query?q=${encodeURIComponent(q)}`, this.batchHeader), at);
+  }
+
+  /** More records than the threshold: a backfill for Bulk API 2.0 (one COUNT() query to know). */
+  private async backfillIsLarge(): Promise<boolean> {
+    if (this.bulkThreshold <= 0) return false;
+    const res = await this.api.get<QueryResult>(`/query?q=${encodeURIComponent(countQuery(this.object))}`);
+    return res.totalSize > this.bulkThreshold;
   }
 
   private queryPage(res: QueryResult, at: SfCursor): ChangePage {

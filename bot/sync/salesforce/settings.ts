@@ -10,6 +10,8 @@
 //   _API_VERSION          REST API version (default 62.0)
 //   _BATCH_SIZE           records per query page, 200–2000 (default 2000; Sforce-Query-Options batchSize)
 //   _REQUESTS_PER_SECOND  requests per second custos paces itself to before CUSTOS_SYNC_QUOTA_SHARE (default 20)
+//   _BULK_THRESHOLD       a full backfill of more records than this (SELECT COUNT()) goes through a Bulk API 2.0
+//                         query job instead of paged SOQL (default 10000, Salesforce's own guidance; 0 = never)
 import { z } from 'zod';
 import { readSettingFile, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
@@ -23,6 +25,8 @@ export interface SalesforceSettings {
   apiVersion: string;
   batchSize: number;
   perSecond: number;
+  /** Backfills of more records than this use Bulk API 2.0; 0 never. */
+  bulkThreshold: number;
   auth: SalesforceAuth;
 }
 
@@ -42,6 +46,8 @@ function schemaFor(p: string) {
     [`${p}BATCH_SIZE`]: z.coerce.number({ error: `${p}BATCH_SIZE must be a number between 200 and 2000` }).int(`${p}BATCH_SIZE must be a whole number`)
       .min(200, `${p}BATCH_SIZE must be at least 200 (Salesforce's smallest query batch)`).max(2000, `${p}BATCH_SIZE must be at most 2000 (Salesforce's largest query batch)`).default(2000),
     [`${p}REQUESTS_PER_SECOND`]: z.coerce.number({ error: `${p}REQUESTS_PER_SECOND must be a number` }).positive(`${p}REQUESTS_PER_SECOND must be above 0`).default(20),
+    [`${p}BULK_THRESHOLD`]: z.coerce.number({ error: `${p}BULK_THRESHOLD must be a number of records (0 turns Bulk API 2.0 off)` }).int(`${p}BULK_THRESHOLD must be a whole number`)
+      .min(0, `${p}BULK_THRESHOLD must be 0 (never) or more`).default(10_000),
   });
 }
 
@@ -80,7 +86,7 @@ export function loadSalesforceSettings(source: string, env: NodeJS.ProcessEnv): 
   const clientId = String(r[`${p}CLIENT_ID`]);
   return {
     loginUrl: String(r[`${p}LOGIN_URL`]).replace(/\/+$/, ''), apiVersion: String(r[`${p}API_VERSION`]),
-    batchSize: Number(r[`${p}BATCH_SIZE`]), perSecond: Number(r[`${p}REQUESTS_PER_SECOND`]),
+    batchSize: Number(r[`${p}BATCH_SIZE`]), perSecond: Number(r[`${p}REQUESTS_PER_SECOND`]), bulkThreshold: Number(r[`${p}BULK_THRESHOLD`]),
     auth: privateKey !== undefined ? { flow: 'jwt', clientId, privateKey, username: username! } : { flow: 'client-credentials', clientId, clientSecret: secret! },
   };
 }

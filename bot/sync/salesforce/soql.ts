@@ -57,6 +57,10 @@ export function byIdsQuery(object: string, fields: readonly string[], ids: reado
   return `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (${ids.map((id) => `'${id}'`).join(', ')})`;
 }
 
+export function countQuery(object: string): string {
+  return `SELECT COUNT() FROM ${object}`;
+}
+
 export function liveIdsQuery(object: string): string {
   return `SELECT Id FROM ${object} ORDER BY Id ASC`;
 }
