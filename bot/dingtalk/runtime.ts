@@ -16,7 +16,7 @@ import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
 import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 
 export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
 /** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
@@ -38,7 +38,7 @@ export interface RunningDingTalkBot {
 }
 
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
-  const prefix = config.redis?.queuePrefix ?? 'custos';
+  const prefix = config.redis?.keyPrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
   // Anomaly alerts are logged here; a DingTalk security group is not wired yet (README: DingTalk).
   const services = await buildServices(config, logger, overrides, () => ({
@@ -79,7 +79,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
  * (a repeated reply is harmless; the audit gate still decides what is shown), unlike the signature
  * ledger, which fails closed.
  */
-function redisOnce(redis: Redis, namespace: string, ttlSeconds: number): OnceGuard {
+function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: number): OnceGuard {
   return {
     first: async (key) => (await redis.set(`${namespace}:${key}`, '1', 'EX', ttlSeconds, 'NX').catch(() => 'OK')) === 'OK',
     forget: async (key) => { await redis.del(`${namespace}:${key}`).catch(() => undefined); },

@@ -49,7 +49,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     const handlers = new WeComHandlers({
       api, conversation: services.conversation, logger,
       offboarding: new WeComOffboarding({ directory, service: services.offboarding, logger }),
-      events: redisOnce(redis, `${section(config, 'redis').queuePrefix}:wecom-delivery`, logger),
+      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, logger),
     });
     services.onClose(() => handlers.drain());
     const receiver = new WeComReceiver({

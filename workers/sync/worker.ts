@@ -3,6 +3,7 @@
 // CUSTOS_SYNC_RECONCILE_INTERVAL. Both are safe to repeat or overlap: the cursor moves by compare-and-swap
 // only after a page is stored, and every write is an idempotent upsert or deletion. Push-only sources
 // have nothing to pull and get no schedule. A failing run is logged by source and error code only.
+import type { RedisTarget } from '../../bot/store/redis-client.ts';
 import type { Job } from 'bullmq';
 import { isCustosError } from '../../bot/core/errors.ts';
 import type { Logger } from '../../bot/logger.ts';
@@ -13,7 +14,7 @@ import { startScheduledWorker, type RunningScheduledWorker } from '../scheduled.
 export const SYNC_QUEUE = 'crm-sync';
 
 export interface SyncWorkerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   /** The runners of the sources to pull (push-only sources excluded). */
   runners: Map<string, SyncRunner>;
@@ -32,7 +33,7 @@ export function startSyncWorker(opts: SyncWorkerOptions): Promise<RunningSchedul
     { id: `sync-reconcile:${source}`, repeat: { every: opts.reconcileMs }, jobName: `reconcile:${source}`, jobOpts: retention },
   ]);
   return startScheduledWorker({
-    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules,
+    redis: opts.redis, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules,
     async handle(job: Job) {
       const [kind, source] = job.name.split(':') as [string, string];
       const runner = opts.runners.get(source);
