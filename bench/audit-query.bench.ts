@@ -49,7 +49,7 @@ const config = loadConfig({
 const staff = demoEmployees();
 const end = new Date();
 const conn = await mongoose.createConnection(config.mongo!.uri, { dbName, autoIndex: false }).asPromise();
-const producer = createAuditProducer({ redisUrl: config.redis!.url, prefix, timeoutMs: 2000, logger: createLogger({ level: 'warn' }) });
+const producer = createAuditProducer({ redis: config.redis!, prefix, timeoutMs: 2000, logger: createLogger({ level: 'warn' }) });
 try {
   // Insert first, index after: one index build is cheaper than maintaining eleven per insert.
   const t0 = now();

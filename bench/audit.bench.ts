@@ -3,6 +3,7 @@
 // indexes and the same batch size, in the same run. The two are measured in alternating rounds so that
 // load from other processes on the machine hits both alike. Target: rate ≥ 50% of the raw rate, chain intact.
 // Last stdout line: {"bench":"audit","rate":…,"baseline_rate":…,"ratio":…,"chain_ok":true}
+import { standaloneUrl } from '../bot/config-redis.ts';
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { Queue } from 'bullmq';
@@ -45,7 +46,7 @@ function event(i: number): AuditEventInput {
 }
 
 const conn = await mongoose.createConnection(config.mongo!.uri, { dbName, autoIndex: false }).asPromise();
-const redis = new Redis(config.redis!.url, { maxRetriesPerRequest: null });
+const redis = new Redis(standaloneUrl(config.redis!), { maxRetriesPerRequest: null });
 const queue = new Queue(AUDIT_QUEUE, { connection: redis, prefix });
 try {
   const models = await auditModels(conn);
@@ -54,7 +55,7 @@ try {
   const specs = (await models.events.collection.indexes()).filter((ix) => ix.name !== '_id_');
   await raw.createIndexes(specs.map((ix) => ({ key: ix.key, unique: ix.unique === true, name: ix.name })));
   const worker = await startAuditWorker({
-    redisUrl: config.redis!.url, prefix, models, signingKey, clock: { now: () => new Date() },
+    redis: config.redis!, prefix, models, signingKey, clock: { now: () => new Date() },
     settings: config.auditPipeline, logger: createLogger({ level: process.env.BENCH_LOG ?? 'warn' }),
   });
   const perRound = Math.ceil(N / ROUNDS);

@@ -21,6 +21,7 @@
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
+import { standaloneUrl } from '../bot/config-redis.ts';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
   const config = loadConfig(botEnv, { require: ['mongo', 'redis', 'crypto', 'audit', 'slack'] });
   const cipher = new FieldCipher(section(config, 'crypto'));
   const conn = await mongoose.createConnection(section(config, 'mongo').uri, { dbName, autoIndex: false }).asPromise();
-  const auditQueue = new Queue(AUDIT_QUEUE, { connection: { url: section(config, 'redis').url }, prefix });
+  const auditQueue = new Queue(AUDIT_QUEUE, { connection: { url: standaloneUrl(section(config, 'redis')) }, prefix });
   const logger = createLogger({ level: 'warn' });
   let worker: ChildProcess | undefined;
   try {
@@ -240,10 +241,10 @@ async function main(): Promise<void> {
     };
     // This bench's own FerretDB and Redis, found by their ports (other ones may share the machine);
     // PostgreSQL is the machine's server, counted whole.
-    const services = { ferretdb: pidListeningOn(Number(new URL(section(config, 'mongo').uri).port)), 'redis-server': pidListeningOn(Number(new URL(section(config, 'redis').url).port)) };
+    const services = { ferretdb: pidListeningOn(Number(new URL(section(config, 'mongo').uri).port)), 'redis-server': pidListeningOn(Number(new URL(standaloneUrl(section(config, 'redis'))).port)) };
     const meter = (named: Record<string, number>) => cpuMeter({ bot: process.pid, load: load.child.pid!, ...services, ...named }, ['postgres']);
 
-    const baseline = await startBaseline(section(config, 'mongo'), cipher, slack, section(config, 'redis').url);
+    const baseline = await startBaseline(section(config, 'mongo'), cipher, slack, standaloneUrl(section(config, 'redis')));
     await drive(baseline.url, pick(WARMUP, 0));
     const baseMeter = meter({});
     const base = await drive(baseline.url, pick(REQUESTS, WARMUP));
@@ -289,7 +290,7 @@ async function main(): Promise<void> {
     await auditQueue.close().catch(() => undefined);
     await conn.dropDatabase().catch(() => undefined);
     await conn.close().catch(() => undefined);
-    const r = new Redis(section(config, 'redis').url);
+    const r = new Redis(standaloneUrl(section(config, 'redis')));
     let cursor = '0';
     do {
       const [nextCursor, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

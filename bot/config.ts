@@ -4,13 +4,14 @@
 // `custos policy check` does not demand a database URL while `custos start` demands everything it uses.
 import { z } from 'zod';
 import { readSettingFile, zodProblems } from './config-env.ts';
+import { parseRedisSection, redisConfigured, REDIS_SECRET_SETTINGS, type RedisSettings } from './config-redis.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 import { DEPARTMENTS, REGIONS, ROLES, type Department, type Region, type Role } from './core/domain.ts';
 import { LOCALES, type Locale } from './core/messages.ts';
 
 /** Settings that may be given as `NAME_FILE` (a path whose content is the value). */
 const SECRET_SETTINGS = [
-  'MONGODB_URI', 'REDIS_URL', 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_SEARCH_TOKEN_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
+  'MONGODB_URI', ...REDIS_SECRET_SETTINGS, 'CUSTOS_DATA_KEYS', 'CUSTOS_BLIND_INDEX_KEY', 'CUSTOS_SEARCH_TOKEN_KEY', 'CUSTOS_AUDIT_HMAC_KEY',
   'CUSTOS_AUDIT_SIGNING_KEY', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN',
   'LARK_APP_SECRET', 'LARK_ENCRYPT_KEY', 'LARK_VERIFICATION_TOKEN', 'CUSTOS_SCIM_TOKENS',
 ] as const;
@@ -99,8 +100,7 @@ const schema = z.object({
   CUSTOS_LOCALE: z.enum(LOCALES).default('zh-CN'),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'MONGODB_DB must be 1-63 letters, digits, _ or -').default('custos'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://').optional(),
-  CUSTOS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'CUSTOS_QUEUE_PREFIX must be 1-32 letters, digits, _ or -').default('custos'),
+  // REDIS_* and CUSTOS_QUEUE_PREFIX: bot/config-redis.ts.
   CUSTOS_DATA_KEYS: dataKeys.optional(),
   CUSTOS_BLIND_INDEX_KEY: key32('CUSTOS_BLIND_INDEX_KEY').optional(),
   // Key of the name / company fragment-search tokens; unset: derived from CUSTOS_BLIND_INDEX_KEY (HKDF).
@@ -184,7 +184,8 @@ export interface Config {
   logLevel: Raw['LOG_LEVEL'];
   defaultLocale: Locale;
   mongo: { uri: string; db: string } | undefined;
-  redis: { url: string; queuePrefix: string } | undefined;
+  /** Standalone, Cluster or Sentinel (bot/config-redis.ts); clients come from bot/store/redis-client.ts. */
+  redis: RedisSettings | undefined;
   crypto: {
     dataKeys: { id: string; key: Buffer }[]; blindIndexKey: Buffer; searchTokenKey?: Buffer;
     keyCacheSize: number; keyCacheSeconds: number; erasureList: string;
@@ -285,7 +286,7 @@ export type ConfigSection = keyof typeof SECTIONS;
 
 const HOW_TO_SET: Record<string, string> = {
   MONGODB_URI: 'set MONGODB_URI=mongodb://HOST:PORT (or run `npm run services` to start one locally)',
-  REDIS_URL: 'set REDIS_URL=redis://HOST:PORT (or run `npm run services` to start one locally)',
+  REDIS_URL: 'set REDIS_URL=redis://HOST:PORT (or run `npm run services` to start one locally); a Redis Cluster: REDIS_CLUSTER_NODES=HOST:PORT,…; Sentinel: REDIS_SENTINELS=HOST:PORT,… and REDIS_SENTINEL_NAME',
   CUSTOS_DATA_KEYS: 'set CUSTOS_DATA_KEYS=k1:$(openssl rand -base64 32)',
   CUSTOS_BLIND_INDEX_KEY: 'set CUSTOS_BLIND_INDEX_KEY=$(openssl rand -base64 32)',
   CUSTOS_AUDIT_HMAC_KEY: 'set CUSTOS_AUDIT_HMAC_KEY=$(openssl rand -base64 32)',
@@ -320,7 +321,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
   const values = resolveFiles(env, problems);
   const parsed = schema.safeParse(values);
   if (!parsed.success) zodProblems(parsed.error, problems);
+  const redis = parseRedisSection(values, problems);
   for (const section of opts.require ?? []) {
+    if (section === 'redis') {
+      if (!redisConfigured(values)) problems.push(`REDIS_URL is required here; ${HOW_TO_SET.REDIS_URL}`);
+      continue;
+    }
     for (const name of SECTIONS[section]) {
       if (values[name] === undefined) problems.push(`${name} is required here; ${HOW_TO_SET[name] ?? `set ${name}`}`);
     }
@@ -355,7 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     logLevel: r.LOG_LEVEL,
     defaultLocale: r.CUSTOS_LOCALE,
     mongo: r.MONGODB_URI ? { uri: r.MONGODB_URI, db: r.MONGODB_DB } : undefined,
-    redis: r.REDIS_URL ? { url: r.REDIS_URL, queuePrefix: r.CUSTOS_QUEUE_PREFIX } : undefined,
+    redis,
     crypto: r.CUSTOS_DATA_KEYS && r.CUSTOS_BLIND_INDEX_KEY
       ? {
         dataKeys: r.CUSTOS_DATA_KEYS, blindIndexKey: b64(r.CUSTOS_BLIND_INDEX_KEY),

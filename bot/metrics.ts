@@ -8,7 +8,8 @@
 //    Approval counts come from the audit log itself (request.create vs its terminal events), which is
 //    durable and written exactly once per event, so they survive restarts and agree across replicas.
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis } from './store/redis-client.ts';
+import type { RedisSettings } from './config-redis.ts';
 import type { Connection } from 'mongoose';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEventInput, AuditRecorder } from './core/audit.ts';
@@ -28,7 +29,7 @@ const REQUEST_OUTCOMES = { 'request.approve': 'approved', 'request.deny': 'denie
 
 export interface MetricsOptions {
   conn: Connection;
-  redis: { url: string; queuePrefix: string };
+  redis: RedisSettings;
   clock: Clock;
 }
 
@@ -71,7 +72,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
   // Metrics read the queue through their own connection: scraping must never disturb the producer's.
-  const queueConn = new Redis(opts.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, lazyConnect: false });
+  const queueConn = createRedis(opts.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, lazyConnect: false });
   queueConn.on('error', () => undefined); // a failed scrape shows as missing series, /readyz names the failure
   const queue = new Queue(AUDIT_QUEUE, { connection: queueConn, prefix: opts.redis.queuePrefix });
   queue.on('error', () => undefined);

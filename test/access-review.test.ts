@@ -68,7 +68,7 @@ function grant(grantId: string, grantee: Employee, customerIds: string[], groups
 
 /** The review service as the worker builds it, but with its audit queue unreachable (Redis on a closed port). */
 async function reviewsWithoutAudit() {
-  const recorder = createAuditProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: h.prefix, timeoutMs: 500 });
+  const recorder = createAuditProducer({ redis: 'redis://127.0.0.1:1', prefix: h.prefix, timeoutMs: 500 });
   const build = await prepareReviewService(h.bot.conn);
   return { reviews: build({ notifier: workerChat(h.config, h.logger).reviews, recorder, clock, timing: h.config.review }), close: () => recorder.close() };
 }

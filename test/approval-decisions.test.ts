@@ -20,7 +20,7 @@ const MINUTE = 60_000;
 test.before(async () => {
   await h.start();
   for await (const c of h.customers.stream({})) all.push(c);
-  producer = createAuditProducer({ redisUrl: h.config.redis!.url, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
+  producer = createAuditProducer({ redis: h.config.redis!, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
   worker = await workerApprovalParts(h.bot.conn, h.config, h.logger, clock, producer);
 });
 test.after.always(async () => {

@@ -77,10 +77,10 @@ test.before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'custos-archive-'));
   models = await auditModels(db.conn);
   await seedHistory();
-  producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 2000 });
   await producer.ready(60_000);
   worker = await startAuditWorker({
-    redisUrl: section(config, 'redis').url, prefix, models, signingKey: key, clock: systemClock,
+    redis: section(config, 'redis'), prefix, models, signingKey: key, clock: systemClock,
     settings: config.auditPipeline, logger: createLogger({ level: 'silent' }),
   });
 });

@@ -95,7 +95,7 @@ test.serial('worker SIGKILLed mid-batch 10 times, then restarted: every acknowle
   prefixes.push(prefix);
   const env = envFor(prefix, db.name);
   const config = loadConfig(env, { require: ['redis', 'audit'] });
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   const qConn = testRedis();
@@ -151,7 +151,7 @@ test.serial('two worker processes (custos start --only worker) at once, one kill
   const m = await auditModels(other.conn);
   const env = envFor(prefix, other.name);
   const config = loadConfig(env, { require: ['redis', 'audit'] });
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
 
@@ -186,7 +186,7 @@ test.serial('SIGTERM mid-run (custos start --only worker): the batch in hand is 
   const m = await auditModels(other.conn);
   const env = envFor(prefix, other.name);
   const config = loadConfig(env, { require: ['redis', 'audit'] });
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   const qConn = testRedis();

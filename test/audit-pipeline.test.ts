@@ -65,11 +65,11 @@ async function waitFor(cond: () => Promise<boolean>, ms = 60_000): Promise<void>
 const systemClock: Clock = { now: () => new Date() };
 
 test.serial('recorded events are stored once each in a chain that verifies; recording twice stores once; the canary never leaks', async (t) => {
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500, logger });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 1500, logger });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   const worker = await startAuditWorker({
-    redisUrl: section(config, 'redis').url, prefix, models, signingKey: auditKeys.signingKey,
+    redis: section(config, 'redis'), prefix, models, signingKey: auditKeys.signingKey,
     clock: systemClock, settings: config.auditPipeline, logger,
   });
 
@@ -124,7 +124,7 @@ test.serial('recorded events are stored once each in a chain that verifies; reco
 });
 
 test.serial('events stored more than a minute after they occurred are marked late', async (t) => {
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 1500 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 1500 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   const before = await models.events.countDocuments({});
@@ -134,7 +134,7 @@ test.serial('events stored more than a minute after they occurred are marked lat
   await producer.record(lateEvent);
   await producer.record(onTime);
   const worker = await startAuditWorker({
-    redisUrl: section(config, 'redis').url, prefix, models, signingKey: auditKeys.signingKey,
+    redis: section(config, 'redis'), prefix, models, signingKey: auditKeys.signingKey,
     clock: systemClock, settings: config.auditPipeline, logger,
   });
   await waitFor(async () => (await models.events.countDocuments({})) >= before + 2);
@@ -146,7 +146,7 @@ test.serial('events stored more than a minute after they occurred are marked lat
 
 test.serial('Redis unreachable: record fails within its timeout and the data path is never reached', async (t) => {
   // A port nothing listens on.
-  const producer = createAuditProducer({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 300 });
+  const producer = createAuditProducer({ redis: 'redis://127.0.0.1:1', prefix, timeoutMs: 300 });
   t.teardown(() => producer.close());
   let reads = 0;
   const countingReader = { find: async () => { reads++; return [{ customerId: 'C-000123' }]; } };
@@ -161,7 +161,7 @@ test.serial('Redis unreachable: record fails within its timeout and the data pat
 });
 
 test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → record rejects within its timeout', async (t) => {
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 300 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 300 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   let reads = 0;

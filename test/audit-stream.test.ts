@@ -3,6 +3,7 @@
 // in order, each at least once and de-duplicable by seq, and the chain verifies from each receiver's
 // copy alone; sinks killed and restarted at random points while events flow; the stream worker
 // SIGKILLed mid-flow and restarted; anchors catch a database rewritten together with its checkpoints.
+import { standaloneSettings } from '../bot/config-redis.ts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,7 +188,7 @@ test.serial('sinks killed and restarted at random points while events flow: the 
   await c.write(80);
   await new Promise((r) => setTimeout(r, 300));
   t.is((await cursors.read('splunk')).seq, 0, 'nothing acknowledged while HEC is down');
-  const metrics = createMetrics({ conn: c.conn, redis: { url: requireEnv('REDIS_URL'), queuePrefix: uniqueName(import.meta.url, 'prefix') }, clock: systemClock });
+  const metrics = createMetrics({ conn: c.conn, redis: standaloneSettings(requireEnv('REDIS_URL'), uniqueName(import.meta.url, 'prefix')), clock: systemClock });
   t.teardown(() => metrics.close());
   t.regex(await metrics.registry.getSingleMetricAsString('custos_audit_stream_lag'), /custos_audit_stream_lag\{sink="splunk"\} 80\n/);
   await hec.start();

@@ -57,7 +57,7 @@ async function restore(): Promise<void> {
 
 test.before(async () => {
   models = await auditModels(db.conn);
-  const producer = createAuditProducer({ redisUrl: section(config, 'redis').url, prefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 2000 });
   await producer.ready(60_000);
   for (let i = 0; i < N; i++) {
     const e: AuditEventInput = {
@@ -70,7 +70,7 @@ test.before(async () => {
   }
   await producer.close();
   const worker = await startAuditWorker({
-    redisUrl: section(config, 'redis').url, prefix, models, signingKey: section(config, 'audit').signingKey,
+    redis: section(config, 'redis'), prefix, models, signingKey: section(config, 'audit').signingKey,
     clock: { now: () => new Date() }, settings: config.auditPipeline, logger: createLogger({ level: 'silent' }),
   });
   const until = Date.now() + 60_000;

@@ -31,7 +31,7 @@ import { dropPrefix, randomKey, requireEnv, testDatabase, testRedis, uniqueName 
 import type { ChannelKind } from '../policies/types.ts';
 
 const prefix = uniqueName(import.meta.url, 'prefix');
-const producer = createAuditProducer({ redisUrl: requireEnv('REDIS_URL'), prefix, timeoutMs: 2000 });
+const producer = createAuditProducer({ redis: requireEnv('REDIS_URL'), prefix, timeoutMs: 2000 });
 const queueRedis = testRedis();
 const queue = new Queue<AuditJobData>(AUDIT_QUEUE, { connection: queueRedis, prefix });
 let now = new Date('2026-03-02T02:00:00Z');

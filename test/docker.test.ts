@@ -15,7 +15,7 @@ const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
 
 /** Every setting name in the zod schemas of config.ts and the sections' config-*.ts (the `NAME: z.` lines). */
 function configSettings(): string[] {
-  return ['bot/config.ts', 'bot/config-stream.ts', 'bot/config-sync.ts'].flatMap((file) => {
+  return ['bot/config.ts', 'bot/config-redis.ts', 'bot/config-stream.ts', 'bot/config-sync.ts'].flatMap((file) => {
     const source = read(file);
     const body = source.slice(source.indexOf('const schema = z.object({'), source.indexOf('\n});', source.indexOf('const schema = z.object({')));
     return [...body.matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);

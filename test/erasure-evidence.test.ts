@@ -9,6 +9,7 @@
 // in it; and a raw customer document from a dump taken before cannot be read once the list is re-applied.
 // And erasure asked in chat: `/customer erase C-… reason: REF` by the admin on Slack makes a request the
 // DPO decides on Lark; the erasure runs once, by the winning approval; refused attempts are recorded.
+import { standaloneUrl } from '../bot/config-redis.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,7 +58,7 @@ function cliEnv(): NodeJS.ProcessEnv {
   const c = h.config;
   const b64 = (k: Buffer) => k.toString('base64');
   return {
-    NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: c.mongo!.uri, MONGODB_DB: c.mongo!.db, REDIS_URL: c.redis!.url, CUSTOS_QUEUE_PREFIX: h.prefix,
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: c.mongo!.uri, MONGODB_DB: c.mongo!.db, REDIS_URL: standaloneUrl(c.redis!), CUSTOS_QUEUE_PREFIX: h.prefix,
     CUSTOS_DATA_KEYS: c.crypto!.dataKeys.map((k) => `${k.id}:${b64(k.key)}`).join(','), CUSTOS_BLIND_INDEX_KEY: b64(c.crypto!.blindIndexKey),
     CUSTOS_AUDIT_HMAC_KEY: b64(c.audit!.hmacKey), CUSTOS_AUDIT_SIGNING_KEY: b64(c.audit!.signingKey), CUSTOS_ERASURE_LIST: erasureList,
     SLACK_BOT_TOKEN: h.fake.token, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: h.fake.apiUrl, SLACK_API_RETRIES: '0', ...larkEnv(),

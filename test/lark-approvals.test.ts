@@ -202,7 +202,7 @@ test.serial('a file over Lark\'s 30 MB upload limit is refused before anything i
 });
 
 test.serial('grant expiry through the workers\' Lark notifier: the sweep patches both copies, re-masks the lookup card and tells the requester', async (t) => {
-  const producer = createAuditProducer({ redisUrl: h.config.redis!.url, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: h.config.redis!, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
   try {
     const worker = await workerApprovalParts(h.conn, h.config, h.logger, clock, producer);
     const c = maskedPhoneCustomer(6);

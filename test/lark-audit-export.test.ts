@@ -151,7 +151,7 @@ test.serial('someone who may not query the audit log cannot ask for an audit exp
 test.serial('with the audit queue unreachable the export request is refused with the mapped sentence and nothing is created', async (t) => {
   if (!exportValue) return t.fail('needs the value from the first test');
   // A second bot on the same database and fake, whose audit producer points at a dead Redis.
-  const dead = createAuditProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: h.prefix, timeoutMs: 300 });
+  const dead = createAuditProducer({ redis: 'redis://127.0.0.1:1', prefix: h.prefix, timeoutMs: 300 });
   const bot = await startLarkBot(h.config, h.logger, { clock: h.clock, recorder: dead, callbackBudgetMs: 60_000 });
   try {
     const url = `${bot.url}/lark/events`;

@@ -61,7 +61,7 @@ test('every listed series has the value the scenario implies', async (t) => {
   await h.say(rep.employeeId, 'help');
 
   // Approvals and a freeze, as the approval and admin features record them.
-  const producer = createAuditProducer({ redisUrl: h.config.redis!.url, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
+  const producer = createAuditProducer({ redis: h.config.redis!, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   const requests = [randomUUID(), randomUUID(), randomUUID()].map((id) => `req-${id}`);

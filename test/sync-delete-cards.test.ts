@@ -21,7 +21,7 @@ const h = new SlackHarness(import.meta.url, { customers: 40, grants: true, clock
 const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/model.yaml', import.meta.url), 'utf8'));
 let producer: AuditProducer;
 
-test.before(async () => { await h.start(); producer = createAuditProducer({ redisUrl: h.config.redis!.url, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 }); });
+test.before(async () => { await h.start(); producer = createAuditProducer({ redis: h.config.redis!, prefix: h.config.redis!.queuePrefix, timeoutMs: 2000 }); });
 test.after.always(async () => { await producer?.close(); await h.close(); });
 
 test('the approver\'s card of a request cancelled by a CRM deletion says so in place', async (t) => {

@@ -2,6 +2,7 @@
 // pending requests on it are cancelled, grants on it revoked, and `sync.delete` is recorded before any
 // of it. Records that fail validation are skipped and reported by source id and field, never the value;
 // the rest of the page is stored. An owner move changes who owns the customer on the next lookup.
+import { standaloneSettings } from '../bot/config-redis.ts';
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import type { AccessRequest } from '../bot/core/approvals/types.ts';
@@ -116,7 +117,7 @@ test('/metrics shows each source\'s lag, records by operation and failed runs', 
   await w.runner.run();
   w.source.down = true;
   await t.throwsAsync(w.runner.run());
-  const metrics = createMetrics({ conn: w.conn, redis: { url: requireEnv('REDIS_URL'), queuePrefix: uniqueName(import.meta.url, 'prefix') }, clock: { now: () => new Date(NOW.getTime() + 90_000) } });
+  const metrics = createMetrics({ conn: w.conn, redis: standaloneSettings(requireEnv('REDIS_URL'), uniqueName(import.meta.url, 'prefix')), clock: { now: () => new Date(NOW.getTime() + 90_000) } });
   t.teardown(() => metrics.close());
   const text = await metrics.registry.metrics();
   t.regex(text, /custos_sync_lag_seconds\{source="model"\} 90\n/);

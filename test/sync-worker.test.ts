@@ -41,7 +41,7 @@ test('scheduled runs bring creations and deletions over without a command', asyn
   }, source, mapping);
   source.put('a1', { Number__c: 1, Name: 'A', Region__c: 'CN-N', Owner: { Email: 'ann@example.com' } });
   source.put('a2', { Number__c: 2, Name: 'B', Region__c: 'CN-S', Owner: { Email: 'ann@example.com' } });
-  const worker = await startSyncWorker({ redisUrl: requireEnv('REDIS_URL'), prefix, runners: new Map([['model', runner]]), intervalMs: 300, reconcileMs: 600, logger: createLogger({ level: 'silent' }) });
+  const worker = await startSyncWorker({ redis: requireEnv('REDIS_URL'), prefix, runners: new Map([['model', runner]]), intervalMs: 300, reconcileMs: 600, logger: createLogger({ level: 'silent' }) });
   t.teardown(() => worker.close());
   await until(async () => (await customers.count()) === 2, 'both customers stored');
   source.remove('a1');

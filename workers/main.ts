@@ -25,7 +25,7 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
   try {
     const models = await auditModels(conn);
     const auditWorker = await startAuditWorker({
-      redisUrl: redis.url,
+      redis,
       prefix: redis.queuePrefix,
       models,
       signingKey: audit.signingKey,

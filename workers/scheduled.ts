@@ -4,7 +4,7 @@
 // in MongoDB anyway, and one job at a time keeps a replica from racing itself. Connection errors are
 // left to BullMQ's reconnects; a failing job is logged by its error's name only (no data in logs).
 import { Queue, Worker, type Job, type JobSchedulerTemplateOptions, type RepeatOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../bot/store/redis-client.ts';
 import type { Logger } from '../bot/logger.ts';
 
 export interface Schedule {
@@ -17,7 +17,7 @@ export interface Schedule {
 }
 
 export interface ScheduledWorkerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   queue: string;
   schedules: Schedule[];
@@ -32,14 +32,14 @@ export interface ScheduledWorkerOptions {
 export interface RunningScheduledWorker { close(): Promise<void> }
 
 export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promise<RunningScheduledWorker> {
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   // NameType is `string`: scheduler ids are not job names (libraries.md §3.4, typing gotcha).
   const queue = new Queue<Record<string, never>, unknown, string>(opts.queue, { connection, prefix: opts.prefix });
   for (const s of opts.schedules) {
     await queue.upsertJobScheduler(s.id, s.repeat, { name: s.jobName, data: {}, ...(s.jobOpts ? { opts: s.jobOpts } : {}) });
   }
-  const workerConnection = connection.duplicate({ maxRetriesPerRequest: null });
+  const workerConnection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   workerConnection.on('error', () => undefined);
   const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
   worker.on('error', (err) => opts.logger.warn({ err: { name: err.name } }, opts.errorMessage));

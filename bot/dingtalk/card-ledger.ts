@@ -3,7 +3,7 @@
 // core then authorises), for a button the card carries now — so a forged or replayed click cannot invent
 // an action, aim at someone else's card or revive a decided card's button. Redis; fails closed.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';
 import { buttonsIn } from './cards.ts';
 
@@ -18,7 +18,7 @@ const spaceKey = (s: CardSpace) => (s.kind === 'robot' ? `robot:${s.userId}` : `
 const buttonKey = (id: string, value: string) => createHash('sha256').update(`${id}\n${value}`).digest('base64url');
 
 export class CardLedger {
-  constructor(private readonly redis: Redis, private readonly namespace: string) {}
+  constructor(private readonly redis: RedisClient, private readonly namespace: string) {}
 
   async remember(outTrackId: string, space: string, params: CardParams): Promise<void> {
     const entry: Entry = { space, buttons: buttonsIn(params).map((b) => buttonKey(b.id, b.value)) };

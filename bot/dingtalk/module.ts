@@ -24,11 +24,11 @@ export const dingtalkPlatform: PlatformModule = {
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadDingTalkConfig(env);
     const r = section(config, 'redis');
-    const [{ Redis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers] = await Promise.all([
-      import('ioredis'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
+    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers] = await Promise.all([
+      import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use.
-    const own = redis ? null : new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
     const cards = new DingTalkCards(new DingTalkApi(settings), new CardLedger((redis ?? own)!, dingtalkCardLedger(r.queuePrefix)));
     const group = settings.securityConversationId;
     return {

@@ -10,7 +10,7 @@
 import { readBodyLimited, sendJson } from '../http/body.ts';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import type { DingTalkSettings } from './config.ts';
 import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
@@ -22,7 +22,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** Remembers which body a signature first came with. Fails closed: a Redis outage refuses callbacks. */
 export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
 
-export function redisLedger(redis: Redis, namespace: string): SignatureLedger {
+export function redisLedger(redis: RedisClient, namespace: string): SignatureLedger {
   // Twice the window on both sides: a signature stays bound for as long as it could still be accepted.
   const ttl = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
   return {

@@ -22,7 +22,7 @@ import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
 import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 
 export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
 /** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
@@ -47,7 +47,7 @@ export interface RunningDingTalkBot {
 }
 
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
-  const prefix = config.redis?.queuePrefix ?? 'custos';
+  const prefix = config.redis?.keyPrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
   let alerts: DingTalkSecurityAlerts | undefined;
   // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons; they are logged either way.
@@ -99,7 +99,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
  * (a repeated reply is harmless; the audit gate still decides what is shown), unlike the signature
  * ledger, which fails closed.
  */
-function redisOnce(redis: Redis, namespace: string, ttlSeconds: number): OnceGuard {
+function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: number): OnceGuard {
   return {
     first: async (key) => (await redis.set(`${namespace}:${key}`, '1', 'EX', ttlSeconds, 'NX').catch(() => 'OK')) === 'OK',
     forget: async (key) => { await redis.del(`${namespace}:${key}`).catch(() => undefined); },

@@ -13,7 +13,7 @@ export interface LarkApprovalFeatureDeps extends Omit<BotApprovalDeps, 'exports'
 
 export async function larkApprovals(deps: LarkApprovalFeatureDeps): Promise<{ approvals: ApprovalService; close(): Promise<void> }> {
   const redis = deps.config.redis!;
-  const queues = approvalQueues(redis.url, redis.queuePrefix, deps.clock);
+  const queues = approvalQueues(redis, redis.queuePrefix, deps.clock);
   try {
     const approvals = (await prepareBotApprovals({ ...deps, exports: queues.exports, wakeUps: queues.wakeUps }))('lark', { platform: 'lark', client: deps.api });
     return { approvals, close: () => queues.close() };

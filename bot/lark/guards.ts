@@ -5,7 +5,7 @@
 // When Redis cannot answer, event dedupe lets the request through (fail open, logged): a repeated reply
 // is harmless and the audit gate still decides whether any customer data is shown. The nonce check
 // fails closed instead (`unavailable`): a replay must never pass because Redis was slow.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 
 export const NONCE_TTL_SECONDS = 600; // twice the ±300 s timestamp window
@@ -18,7 +18,7 @@ export interface OnceGuard {
   forget(key: string): Promise<void>;
 }
 
-export function redisOnce(redis: Redis, namespace: string, ttlSeconds: number, logger: Logger, failOpen = true): OnceGuard {
+export function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: number, logger: Logger, failOpen = true): OnceGuard {
   const k = (key: string) => `${namespace}:${key}`;
   return {
     async first(key) {

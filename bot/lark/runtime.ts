@@ -77,7 +77,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, ...common,
       offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
-      events: redisOnce(redis, `${redisSettings.queuePrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
+      events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
@@ -94,7 +94,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       const receiver = new LarkReceiver({
         verifier: new LarkVerifier({ encryptKey: settings.encryptKey ?? '', verificationToken: settings.verificationToken ?? '' }),
         dispatcher, logger,
-        nonces: redisOnce(redis, `${redisSettings.queuePrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, false),
+        nonces: redisOnce(redis, `${redisSettings.keyPrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, false),
         ...(overrides.now ? { now: overrides.now } : {}),
       });
       routes.push({ method: 'POST', path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });

@@ -77,7 +77,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const policy = loadPolicy(config.policyDir);
     // Decisions see active grants (approvals); the engine re-checks expiry with the decision's clock.
     const engine = createPolicyEngine(policy, { grants });
-    const producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
+    const producer = createAuditProducer({ redis: redisSettings, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
     closers.push(() => producer.close());
     if (!(await producer.ready(2000))) log.warn('audit queue not reachable yet; lookups are refused until it is');
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
@@ -92,7 +92,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const files = new PlaygroundFiles(conn);
     // Approved exports go to the export queue and this process's export worker delivers them into the
     // requester's inbox as a download (what Slack and Lark do with files.uploadV2 / im files).
-    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
+    const queues = approvalQueues(redisSettings, redisSettings.queuePrefix, clock);
     closers.push(() => queues.close());
     const approvals = new ApprovalService({
       engine, customers, requests, grants, directory, recorder, clock, notifier: inbox,
@@ -103,7 +103,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const exportStore = new ExportStore(conn);
     await exportStore.ensureIndexes();
     const exporter = startExportWorker({
-      redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, logger: log.child({ worker: 'export' }),
+      redis: redisSettings, prefix: redisSettings.queuePrefix, logger: log.child({ worker: 'export' }),
       deps: {
         engine, customers, directory, grants, requests, exports: exportStore, recorder, clock,
         key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(policy).exportMaxRows,

@@ -4,7 +4,7 @@
 // clock, the same clock the due times come from: mixing it with the real clock would fire a wake-up at
 // once (or never) whenever the two disagree.
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../store/redis-client.ts';
 import type { ExportQueue, WakeUps } from '../core/approvals/service.ts';
 import type { Clock } from '../core/ports.ts';
 
@@ -13,8 +13,8 @@ export const SWEEP_QUEUE = 'approval-sweep';
 
 export interface ApprovalQueues { exports: ExportQueue; wakeUps: WakeUps; close(): Promise<void> }
 
-export function approvalQueues(redisUrl: string, prefix: string, clock: Clock): ApprovalQueues {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+export function approvalQueues(redis: RedisTarget, prefix: string, clock: Clock): ApprovalQueues {
+  const connection = createRedis(redis, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined); // surfaced by the failing enqueue itself
   const exportQueue = new Queue(EXPORT_QUEUE, { connection, prefix });
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection, prefix });

@@ -3,7 +3,7 @@
 // offline queue and few retries, and a short timeout around `queue.add`, so when Redis is down it
 // rejects quickly with CustosError(AuditUnavailable) and the caller refuses to show data.
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../store/redis-client.ts';
 import type { AuditEventInput, AuditRecorder } from '../core/audit.ts';
 import { parseAuditEvent } from '../core/audit-event.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -16,7 +16,7 @@ export const AUDIT_JOB = 'audit.event';
 export interface AuditJobData { event: AuditEventInput }
 
 export interface AuditProducerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   timeoutMs: number;
   logger?: Logger;
@@ -29,7 +29,7 @@ export interface AuditProducer extends AuditRecorder {
 }
 
 export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
-  const connection = new Redis(opts.redisUrl, {
+  const connection = createRedis(opts.redis, {
     enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(opts.timeoutMs, 200),

@@ -23,7 +23,7 @@ export interface ChatFlows { flows: FlowServices; close(): Promise<void> }
  */
 export async function chatFlows(services: BotServices, config: Config, logger: Logger, platform: PlatformId, own?: ChatContext['own']): Promise<ChatFlows> {
   const redis = config.redis!;
-  const queues = approvalQueues(redis.url, redis.queuePrefix, services.clock);
+  const queues = approvalQueues(redis, redis.queuePrefix, services.clock);
   try {
     const approvals = (await prepareBotApprovals({
       conn: services.conn, config, engine: services.engine, customers: services.customers, directory: services.directory,

@@ -3,11 +3,11 @@
 // bot/runtime, bot/core, bot/conversation and workers/ reach a platform only through this interface
 // (test/dependencies.test.ts keeps it so). A module file must stay cheap to import: SDKs and the bot
 // itself are loaded inside start() / chat(), so `custos start --only worker` loads no chat SDK.
-import type { Redis } from 'ioredis';
 import type { Config, ConfigSection } from '../config.ts';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import type { Employee } from '../core/domain.ts';
 import type { LookupService } from '../core/lookup.ts';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { PlatformId } from '../core/platform-id.ts';
 import type { ReviewNotifier } from '../core/reviews/service.ts';
 import type { NoticeView } from '../core/security/notices.ts';
@@ -45,7 +45,7 @@ export interface ChatContext {
   /** Lets a re-mask at grant expiry show the whole card again, masked (without it: the title alone). */
   lookup?: LookupService;
   /** This process's Redis, when it has one (a module that keeps state there opens its own otherwise). */
-  redis?: Redis;
+  redis?: RedisClient;
   /**
    * The calling bot's own SDK client for its own platform (Bolt's app.client, the Lark bot's client),
    * so its settings and logger apply. Opaque outside the module whose id it names.

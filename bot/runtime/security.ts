@@ -1,7 +1,7 @@
 // The platform-neutral security services of a chat bot (issue 8): rate limit and anomaly detectors
 // around every lookup (thresholds from the policy's `settings.security`, counters in Redis, so Slack
 // and Lark replicas share one budget per user) and offboarding. Alerts go wherever the adapter says.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
@@ -20,7 +20,7 @@ import type { PolicyEngine } from '../../policies/types.ts';
 
 export interface SecurityServicesDeps {
   conn: Connection;
-  redis: Redis;
+  redis: RedisClient;
   config: Config;
   engine: PolicyEngine;
   /** The loaded policy (the engine's, unless a test overrides the engine): thresholds and working hours. */
@@ -49,7 +49,7 @@ export function securityServices(deps: SecurityServicesDeps): SecurityServices {
   const log = deps.logger.child({ module: 'security' });
   const security = new SecurityService({
     settings, alerts: loggedFirst(deps.alerts, deps.logger), revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
-    counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.queuePrefix),
+    counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.keyPrefix),
     workingHours: (e, at) => withinWorkingHours(policy.settings, e.timezone, at),
     onError: (err, what) => log.warn({ err: { name: (err as Error)?.name } }, `security: ${what}`),
   });

@@ -6,7 +6,6 @@
 import { SyncFreshness } from '../sync/freshness.ts';
 import { SyncStore } from '../sync/sync-store.ts';
 import { Conversation } from '../conversation/layer.ts';
-import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { AuditRecorder } from '../core/audit.ts';
@@ -28,6 +27,7 @@ import { CustomerStore } from '../store/customer-store.ts';
 import { connectDatabase, ensureIndexes } from '../store/db.ts';
 import { EmployeeStore } from '../store/employee-store.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
+import { createRedis, type RedisClient } from '../store/redis-client.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { recordPolicyLoad } from './policy-load.ts';
@@ -52,7 +52,7 @@ export interface BotServices {
   grants: MongoGrantStore;
   engine: PolicyEngine;
   clock: Clock;
-  redis: Redis;
+  redis: RedisClient;
   metrics: Metrics;
   /** The audit recorder every feature uses: fail-closed, and counted by /metrics. */
   recorder: AuditRecorder;
@@ -97,7 +97,7 @@ export async function buildServices(
     const policy = loadPolicy(config.policyDir);
     const engine = overrides.engine ?? createPolicyEngine(policy, { grants });
     const { recorder: rawRecorder, queueReady } = await auditRecorder(config, logger, overrides, closers);
-    const redis = new Redis(redisSettings.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
+    const redis = createRedis(redisSettings, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the dedupe / guard fallback logs
     closers.push(async () => redis.disconnect());
     // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
@@ -142,14 +142,14 @@ export async function buildServices(
 async function auditRecorder(config: Config, logger: Logger, overrides: ServiceOverrides, closers: (() => Promise<unknown>)[]) {
   if (overrides.recorder) return { recorder: overrides.recorder as AuditRecorder, queueReady: overrides.recorder.ready?.bind(overrides.recorder) };
   const redisSettings = section(config, 'redis');
-  const producer = createAuditProducer({ redisUrl: redisSettings.url, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+  const producer = createAuditProducer({ redis: redisSettings, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
   closers.push(() => producer.close());
   // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
   if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
   return { recorder: producer as AuditRecorder, queueReady: producer.ready.bind(producer) };
 }
 
-async function waitReady(redis: Redis, ms: number, logger: Logger): Promise<void> {
+async function waitReady(redis: RedisClient, ms: number, logger: Logger): Promise<void> {
   if (redis.status === 'ready') return;
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, ms);

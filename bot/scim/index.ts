@@ -20,6 +20,6 @@ export async function scimRoutes(services: BotServices, config: Config, logger: 
   const common = { store, directory: services.directory, audit, clock: services.clock, settings };
   const users = new ScimUsers({ ...common, offboarding: services.offboarding, defaultLocale: config.defaultLocale });
   const groups = new ScimGroups({ ...common, offboarding: services.offboarding });
-  const limiter = new RedisSecurityCounters(services.redis, section(config, 'redis').queuePrefix);
+  const limiter = new RedisSecurityCounters(services.redis, section(config, 'redis').keyPrefix);
   return [scimRoute({ settings, users, groups, audit, limiter, clock: services.clock, logger: logger.child({ module: 'scim' }) })];
 }

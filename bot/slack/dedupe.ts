@@ -6,7 +6,7 @@
 // process the request (fail open): a duplicate reply is harmless, and the audit gate still decides
 // whether any customer data is shown.
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import { errorSummary } from './receiver.ts';
 
@@ -19,7 +19,7 @@ export interface Deduper {
 
 export const DEDUPE_TTL_SECONDS = 3600; // Slack's retries end within about 10 minutes
 
-export function redisDeduper(redis: Redis, prefix: string, logger: Logger, ttlSeconds = DEDUPE_TTL_SECONDS): Deduper {
+export function redisDeduper(redis: RedisClient, prefix: string, logger: Logger, ttlSeconds = DEDUPE_TTL_SECONDS): Deduper {
   const k = (key: string) => `${prefix}:slack-dedupe:${key}`;
   return {
     async firstDelivery(key) {

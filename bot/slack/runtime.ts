@@ -44,7 +44,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
   try {
     // The security channel's alert cards and offboarding (issue 8); the services behind clicks and forms:
     // approvals (issue 6), access reviews, security decisions, audit queries, dispatched by the layer.
-    const queues = approvalQueues(redisSettings.url, redisSettings.queuePrefix, clock);
+    const queues = approvalQueues(redisSettings, redisSettings.queuePrefix, clock);
     let approvalService: ApprovalService | undefined;
     services.onClose(() => queues.close());
     const { flows, feature } = await slackFlows({
@@ -57,7 +57,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     });
     const features = [secured.feature(services), feature];
     const slack = createSlackApp(slackSettings, {
-      conversation: services.conversation.with(flows), logger, deduper: redisDeduper(services.redis, redisSettings.queuePrefix, logger), features,
+      conversation: services.conversation.with(flows), logger, deduper: redisDeduper(services.redis, redisSettings.keyPrefix, logger), features,
       ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];

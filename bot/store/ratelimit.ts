@@ -7,7 +7,9 @@
 //  - a "trip once" mark per detector and user holding the end of its window (caller's clock), so a burst
 //    yields one alert per detector, not one per event, and one detector's trip never hides another's.
 // Time comes from the caller's clock (tests move it), never from Redis TIME.
-import type { Redis } from 'ioredis';
+// Every key of one user carries the user in a hash tag (`{employeeId}`): `reset` deletes them in one
+// command, which a Redis Cluster only allows when they share a slot (CROSSSLOT otherwise).
+import type { RedisClient } from './redis-client.ts';
 import { FREEZE_CLAIM, type SecurityCounters } from '../core/security/guard.ts';
 import { DETECTORS } from '../core/security/settings.ts';
 
@@ -44,10 +46,12 @@ redis.call('SET', KEYS[1], tostring(now + window), 'PX', window + 1000)
 return 1`;
 
 export class RedisSecurityCounters implements SecurityCounters {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
 
+  /** The last part is the employee id, the hash tag. */
   private key(...parts: string[]): string {
-    return `${this.prefix}:security:${parts.join(':')}`;
+    const employeeId = parts.pop()!;
+    return `${this.prefix}:security:${parts.join(':')}:{${employeeId}}`;
   }
 
   async take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }> {

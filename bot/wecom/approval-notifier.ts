@@ -5,7 +5,7 @@
 // quorum, a grant expiring after the decision) and every case without a usable code arrives as a new
 // message, so the reader always sees the outcome. A card's reference is its task_id (unique within the
 // app, and what the click event names); the click handler stores the click's code under it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import { revealCardView, type Revealed } from '../core/approvals/reveal-view.ts';
 import type { AccessRequest, CardRef } from '../core/approvals/types.ts';
@@ -22,7 +22,7 @@ export const RESPONSE_CODE_TTL_SECONDS = 72 * 3600 - 600;
 
 /** Response codes of clicked cards, by task_id: each used at most once (GETDEL), gone after 72 h. */
 export class ResponseCodes {
-  constructor(private readonly redis: Redis, private readonly namespace: string) {}
+  constructor(private readonly redis: RedisClient, private readonly namespace: string) {}
 
   async remember(taskId: string, code: string): Promise<void> {
     await this.redis.set(`${this.namespace}:${taskId}`, code, 'EX', RESPONSE_CODE_TTL_SECONDS);

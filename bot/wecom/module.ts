@@ -31,11 +31,11 @@ export const wecomPlatform: PlatformModule = {
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadWeComConfig(env);
     const r = section(config, 'redis');
-    const [{ Redis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
-      import('ioredis'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'),
+    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
+      import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use (a click's code).
-    const own = redis ? null : new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
     const codes = new ResponseCodes((redis ?? own)!, wecomResponseCodes(r.queuePrefix));
     const api = new WeComApi(settings, logger);
     const users = settings.securityUsers;

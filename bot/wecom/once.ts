@@ -2,7 +2,7 @@
 // unanswered callback three times within seconds; a day's memory also covers a replay of a captured
 // request inside the timestamp window. When Redis cannot answer, the delivery passes (logged): a
 // repeated reply is harmless and the audit gate still decides whether any customer data is shown.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 
 export const DELIVERY_TTL_SECONDS = 86_400;
@@ -12,7 +12,7 @@ export interface OnceGuard {
   forget(key: string): Promise<void>;
 }
 
-export function redisOnce(redis: Redis, namespace: string, logger: Logger): OnceGuard {
+export function redisOnce(redis: RedisClient, namespace: string, logger: Logger): OnceGuard {
   const k = (key: string) => `${namespace}:${key}`;
   return {
     async first(key) {

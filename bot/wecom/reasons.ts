@@ -5,7 +5,7 @@
 // What waits is the form's metadata (ids only, as the codec wrote it), in Redis under a digest of the
 // userid, taken with GETDEL so one message answers one prompt. A later message is an ordinary turn.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { FormView } from '../conversation/types.ts';
 import { hasMessage, registerMessages, t, type Locale } from '../core/messages.ts';
 
@@ -37,7 +37,7 @@ export interface AwaitedReason {
 const CANCEL = /^\s*(取消|cancel)\s*$/i;
 
 export class PendingReasons {
-  constructor(private readonly redis: Redis, private readonly namespace: string) {}
+  constructor(private readonly redis: RedisClient, private readonly namespace: string) {}
 
   async arm(userId: string, form: FormView): Promise<void> {
     const awaited: AwaitedReason = form.kind === 'request'

@@ -68,7 +68,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       api, conversation: services.conversation.with(flows), logger, codes, securityUsers: settings.securityUsers,
       reasons: new PendingReasons(redis, `${prefix}:wecom-reason`),
       offboarding: new WeComOffboarding({ directory, service: services.offboarding, logger }),
-      events: redisOnce(redis, `${prefix}:wecom-delivery`, logger),
+      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, logger),
     });
     services.onClose(() => handlers.drain());
     const receiver = new WeComReceiver({

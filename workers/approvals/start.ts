@@ -20,14 +20,14 @@ import { startSweeper } from './sweeper.ts';
 export async function startApprovalWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
   if (chatPlatforms(config).length === 0 || !config.crypto) return null;
   const redis = section(config, 'redis');
-  const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
-  const queues = approvalQueues(redis.url, redis.queuePrefix, clock);
+  const recorder = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+  const queues = approvalQueues(redis, redis.queuePrefix, clock);
   const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports);
   const exports = new ExportStore(conn);
   await exports.ensureIndexes();
-  const sweeper = await startSweeper({ redisUrl: redis.url, prefix: redis.queuePrefix, approvals: parts.approvals, logger: logger.child({ worker: 'approvals' }) });
+  const sweeper = await startSweeper({ redis, prefix: redis.queuePrefix, approvals: parts.approvals, logger: logger.child({ worker: 'approvals' }) });
   const exporter = startExportWorker({
-    redisUrl: redis.url, prefix: redis.queuePrefix, logger: logger.child({ worker: 'export' }),
+    redis, prefix: redis.queuePrefix, logger: logger.child({ worker: 'export' }),
     deps: {
       engine: parts.engine, customers: parts.customers, directory: parts.directory, grants: parts.grants, requests: parts.requests, exports,
       recorder, clock, key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(parts.engine.policy).exportMaxRows,

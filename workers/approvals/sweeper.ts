@@ -3,6 +3,7 @@
 // "wake" job for each due time (bot/queue/approval-queues.ts) so notices are not a period late. Every
 // sweep is idempotent (each notice is claimed once in MongoDB), so overlapping sweeps and restarts
 // cannot double-notify; all state is in MongoDB, so nothing is lost across a restart.
+import type { RedisTarget } from '../../bot/store/redis-client.ts';
 import type { ApprovalService } from '../../bot/core/approvals/service.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { SWEEP_QUEUE } from '../../bot/queue/approval-queues.ts';
@@ -10,9 +11,9 @@ import { startScheduledWorker, type RunningScheduledWorker } from '../scheduled.
 
 export type RunningSweeper = RunningScheduledWorker;
 
-export function startSweeper(opts: { redisUrl: string; prefix: string; approvals: ApprovalService; logger: Logger; everyMs?: number }): Promise<RunningSweeper> {
+export function startSweeper(opts: { redis: RedisTarget; prefix: string; approvals: ApprovalService; logger: Logger; everyMs?: number }): Promise<RunningSweeper> {
   return startScheduledWorker({
-    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: SWEEP_QUEUE, logger: opts.logger, errorMessage: 'approval sweeper error',
+    redis: opts.redis, prefix: opts.prefix, queue: SWEEP_QUEUE, logger: opts.logger, errorMessage: 'approval sweeper error',
     // The bot's wake-ups (bot/queue/approval-queues.ts) land on the same queue and run the same sweep.
     schedules: [{ id: 'approval-sweep', repeat: { every: opts.everyMs ?? 60_000 }, jobName: 'sweep' }],
     async handle() {

@@ -5,7 +5,7 @@
 // The lease is an optimisation against contention, not the correctness argument: the unique `seq` index
 // is the fence. A stale holder that still writes hits E11000 on the next seq and re-reads the tail.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../bot/store/redis-client.ts';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -13,7 +13,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class ChainLease {
   readonly holder = randomUUID();
 
-  constructor(private readonly redis: Redis, private readonly key: string, private readonly ttlMs: number) {}
+  constructor(private readonly redis: RedisClient, private readonly key: string, private readonly ttlMs: number) {}
 
   /** Takes the lease if it is free (or already ours, then renews it). */
   async tryAcquire(): Promise<boolean> {

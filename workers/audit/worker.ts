@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../../bot/store/redis-client.ts';
 import type { AuditEventInput } from '../../bot/core/audit.ts';
 import { parseAuditEvent } from '../../bot/core/audit-event.ts';
 import { isCustosError } from '../../bot/core/errors.ts';
@@ -25,7 +25,7 @@ import { writeCheckpoint } from './checkpoints.ts';
 import { ChainLease } from './lease.ts';
 
 export interface AuditWorkerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   models: AuditModels;
   signingKey: Buffer;
@@ -48,10 +48,10 @@ const FETCH_PARALLELISM = 64;
 
 export async function startAuditWorker(opts: AuditWorkerOptions): Promise<RunningAuditWorker> {
   const { settings, logger } = opts;
-  const leaseRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const leaseRedis = createRedis(opts.redis, { maxRetriesPerRequest: null });
   leaseRedis.on('error', () => undefined); // the worker's own connection reports outages
   const lease = new ChainLease(leaseRedis, `${opts.prefix}:${AUDIT_QUEUE}:chain-writer`, settings.leaseMs);
-  const workerRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const workerRedis = createRedis(opts.redis, { maxRetriesPerRequest: null });
   workerRedis.on('error', () => undefined); // reported through the worker's 'error' event
   const worker = new Worker<AuditJobData>(AUDIT_QUEUE, null, {
     connection: workerRedis,

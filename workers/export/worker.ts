@@ -2,15 +2,15 @@
 // worker (exports are I/O heavy; run more workers to go wider). Failed jobs retry with backoff; a retry
 // after delivery is a no-op (the export id is claimed once, see job.ts).
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisTarget } from '../../bot/store/redis-client.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { EXPORT_QUEUE } from '../../bot/queue/approval-queues.ts';
 import { performExport, type ExportJobDeps } from './job.ts';
 
 export interface RunningExportWorker { close(): Promise<void> }
 
-export function startExportWorker(opts: { redisUrl: string; prefix: string; deps: ExportJobDeps; logger: Logger }): RunningExportWorker {
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+export function startExportWorker(opts: { redis: RedisTarget; prefix: string; deps: ExportJobDeps; logger: Logger }): RunningExportWorker {
+  const connection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   const worker = new Worker<{ requestId: string; exportId: string }>(EXPORT_QUEUE, async (job) => {
     const result = await performExport(opts.deps, job.data);

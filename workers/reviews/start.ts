@@ -15,11 +15,11 @@ export async function startReviewWorkers(conn: Connection, config: Config, logge
   if (chatPlatforms(config).length === 0) return null;
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'reviews' });
-  const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
+  const recorder = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
   try {
     const build = await prepareReviewService(conn);
     const reviews = build({ notifier: workerChat(config, log).reviews, recorder, clock, timing: config.review });
-    const worker = await startReviewWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, settings: config.review, reviews, logger: log });
+    const worker = await startReviewWorker({ redis, prefix: redis.queuePrefix, settings: config.review, reviews, logger: log });
     return {
       async close() {
         await worker.close();

@@ -4,6 +4,7 @@
 // Both are idempotent in MongoDB (the core claims every step once), so redelivered or overlapping jobs,
 // several worker replicas and restarts are harmless. The queue, schedulers and worker are set up by
 // workers/scheduled.ts, like the approval sweeper's.
+import type { RedisTarget } from '../../bot/store/redis-client.ts';
 import type { ReviewSettings } from '../../bot/config.ts';
 import type { AccessReviewService } from '../../bot/core/reviews/service.ts';
 import type { Logger } from '../../bot/logger.ts';
@@ -16,10 +17,10 @@ export type ReviewJobName = 'cycle' | 'sweep';
 
 export type RunningReviewWorker = RunningScheduledWorker;
 
-export function startReviewWorker(opts: { redisUrl: string; prefix: string; settings: ReviewSettings; reviews: AccessReviewService; logger: Logger }): Promise<RunningReviewWorker> {
+export function startReviewWorker(opts: { redis: RedisTarget; prefix: string; settings: ReviewSettings; reviews: AccessReviewService; logger: Logger }): Promise<RunningReviewWorker> {
   const retention = { removeOnComplete: { age: 7 * 24 * 3600, count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } };
   return startScheduledWorker({
-    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: REVIEW_QUEUE, logger: opts.logger, errorMessage: 'access review worker error',
+    redis: opts.redis, prefix: opts.prefix, queue: REVIEW_QUEUE, logger: opts.logger, errorMessage: 'access review worker error',
     schedules: [
       { id: CYCLE_SCHEDULER, repeat: { pattern: opts.settings.schedule.pattern, tz: opts.settings.schedule.tz }, jobName: 'cycle', jobOpts: retention },
       { id: SWEEP_SCHEDULER, repeat: { every: opts.settings.sweepMinutes * 60_000 }, jobName: 'sweep', jobOpts: retention },

@@ -33,7 +33,7 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
   if (syncConfig.sources.length === 0 || !config.crypto) return null;
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'sync' });
-  const recorder = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
+  const recorder = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
   try {
     const cancelPending = await chatCanceller(conn, config, log, clock, recorder);
     const setup = await buildSync(syncConfig, {
@@ -44,7 +44,7 @@ export async function startSyncWorkers(conn: Connection, config: Config, logger:
     if (pulled.size === 0) { await recorder.close(); return null; }
     const notices = await channelNotices(config, log);
     const lagWatch = new SyncLagWatch({ store: setup.store, notices, locale: config.defaultLocale, clock, logger: log, thresholdSeconds: syncConfig.lagAlertSeconds });
-    const worker = await startSyncWorker({ redisUrl: redis.url, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log, lagWatch });
+    const worker = await startSyncWorker({ redis, prefix: redis.queuePrefix, runners: pulled, intervalMs: syncConfig.intervalSeconds * 1000, reconcileMs: syncConfig.reconcileSeconds * 1000, logger: log, lagWatch });
     return { async close() { await worker.close(); await recorder.close(); } };
   } catch (err) {
     await recorder.close();

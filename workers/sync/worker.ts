@@ -7,6 +7,7 @@
 // job at a time the incremental runs (and their deletions) waited behind it, and a worker killed mid-
 // reconciliation restarted it from the beginning ahead of them (test/sync-worker-crash.test.ts).
 import type { Job } from 'bullmq';
+import type { RedisTarget } from '../../bot/store/redis-client.ts';
 import { isCustosError } from '../../bot/core/errors.ts';
 import type { Logger } from '../../bot/logger.ts';
 import type { SyncRunner } from '../../bot/sync/runner.ts';
@@ -16,7 +17,7 @@ import { startScheduledWorker, type RunningScheduledWorker } from '../scheduled.
 export const SYNC_QUEUE = 'crm-sync';
 
 export interface SyncWorkerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
   /** The runners of the sources to pull (push-only sources excluded). */
   runners: Map<string, SyncRunner>;
@@ -35,7 +36,7 @@ export function startSyncWorker(opts: SyncWorkerOptions): Promise<RunningSchedul
     { id: `sync-reconcile:${source}`, repeat: { every: opts.reconcileMs }, jobName: `reconcile:${source}`, jobOpts: retention },
   ]);
   return startScheduledWorker({
-    redisUrl: opts.redisUrl, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules, concurrency: 2,
+    redis: opts.redis, prefix: opts.prefix, queue: SYNC_QUEUE, logger: opts.logger, errorMessage: 'sync worker error', schedules, concurrency: 2,
     async handle(job: Job) {
       const [kind, source] = job.name.split(':') as [string, string];
       const runner = opts.runners.get(source);

@@ -35,7 +35,7 @@ export async function verifyBundle(file: string): Promise<void> {
 async function archive(flags: { before: Date; dir?: string }): Promise<void> {
   const config = loadConfig(process.env, { require: ['mongo', 'redis', 'audit'] });
   const redis = section(config, 'redis');
-  const producer = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+  const producer = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const conn = await connectDatabase(section(config, 'mongo'));
   try {
     // Evidence first: an archive whose audit.archive event cannot be recorded removes nothing.

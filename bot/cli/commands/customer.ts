@@ -29,7 +29,7 @@ async function chatCanceller(conn: Connection, config: Config, recorder: AuditRe
 async function erase(customerId: string, flags: { reason: string }): Promise<void> {
   const config = loadConfig(process.env, { require: ['mongo', 'redis', 'crypto'] });
   const redis = section(config, 'redis');
-  const producer = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+  const producer = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const conn = await connectDatabase(section(config, 'mongo'));
   try {
     // Fail closed: an erasure that cannot be audited does not happen.

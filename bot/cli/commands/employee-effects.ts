@@ -36,7 +36,7 @@ export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = proce
       if (service) return true;
       const config = loadConfig(env, { require: ['mongo', 'crypto'] });
       if (!config.redis) return false;
-      producer = createAuditProducer({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+      producer = createAuditProducer({ redis: config.redis!, prefix: config.redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
       if (!(await producer.ready(AUDIT_READY_MS))) return false;
       const grants = new MongoGrantStore(conn);
       const revoker = new GrantAndRequestRevoker(grants, await pendingCanceller(conn, config, producer));

@@ -21,7 +21,7 @@ async function run(kind: ReportKind, flags: Flags, customerId?: string): Promise
   const config = loadConfig(process.env, { require: ['mongo', 'redis', 'audit'] });
   const redis = section(config, 'redis');
   const audit = section(config, 'audit');
-  const producer = createAuditProducer({ redisUrl: redis.url, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+  const producer = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const conn = await connectDatabase(section(config, 'mongo'));
   try {
     const source = new ReportSource(conn);

@@ -20,7 +20,7 @@ async function runSource(source: string, flags: { full?: boolean }): Promise<voi
     throw new CustosError(ErrorCode.SyncSourceUnknown, `no sync source "${source}": CUSTOS_SYNC_SOURCES lists ${syncConfig.sources.join(', ') || 'none'}`, { source });
   }
   const config = loadConfig(process.env, { require: ['mongo', 'crypto', 'redis'] });
-  const producer = createAuditProducer({ redisUrl: config.redis!.url, prefix: config.redis!.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
+  const producer = createAuditProducer({ redis: config.redis!, prefix: config.redis!.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const stores = await openDataStores();
   try {
     // Fail closed: deletions and runs are audited, so without the audit queue nothing is synced.

@@ -1,0 +1,61 @@
+// The one place a Redis client is made (everything else asks here): a plain `Redis` for REDIS_URL, a
+// Sentinel-configured `Redis` (it asks the sentinels for the current primary and follows a failover),
+// or an ioredis `Cluster` (it follows MOVED / ASK redirections and refreshes the slot map after a
+// failover). Callers give the per-connection behaviour they need (offline queue, retries, timeouts) as
+// standalone RedisOptions; this maps them onto the cluster's split between top-level and per-node options.
+//
+// Keys of one operation must share a slot on a cluster: BullMQ gets a hash-tagged prefix (`{custos}`,
+// bot/config-redis.ts) and the few multi-key commands of our own hash-tag their keys (ratelimit.ts).
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisSettings } from '../config-redis.ts';
+
+/** Either client: the commands custos sends exist with the same signatures on both. */
+export type RedisClient = Redis | Cluster;
+
+/** Settings from the configuration, or a plain URL (tests, tools). */
+export type RedisTarget = RedisSettings | string;
+
+/** During a cluster failover a slot has no primary for a moment: retry instead of failing at once. */
+const CLUSTER_FAILOVER_OPTIONS: ClusterOptions = {
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 300,
+  retryDelayOnTryAgain: 100,
+  retryDelayOnMoved: 50,
+  maxRedirections: 32,
+  // Replicas report the slot map too; refresh it often enough that a promoted replica is found quickly.
+  slotsRefreshInterval: 2000,
+};
+
+export function createRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+  if (typeof target === 'string') return new Redis(target, options);
+  const t = target.topology;
+  const auth = {
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+  if (t.kind === 'standalone') return new Redis(t.url, options);
+  if (t.kind === 'sentinel') {
+    return new Redis({
+      ...options, ...auth,
+      sentinels: t.sentinels, name: t.name,
+      ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+      ...(target.tls ? { enableTLSForSentinelMode: true } : {}),
+      // After a failover the old primary may answer as a replica for a moment: reconnect on READONLY.
+      reconnectOnError: (err) => err.message.startsWith('READONLY') ? 2 : false,
+    });
+  }
+  return new Cluster(t.nodes, clusterOptions(options, auth));
+}
+
+/** Standalone options → cluster options: offline queue and retry strategy are the cluster's own. */
+function clusterOptions(options: RedisOptions, auth: Partial<RedisOptions>): ClusterOptions {
+  const { enableOfflineQueue, retryStrategy, lazyConnect, host: _host, port: _port, ...perNode } = options;
+  return {
+    ...CLUSTER_FAILOVER_OPTIONS,
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    redisOptions: { ...perNode, ...auth },
+  };
+}

@@ -1,0 +1,186 @@
+// Redis topologies from Debian's redis-server on free local ports, for the scale drills (test/scale/)
+// and benches: a Redis Cluster (three primaries, three replicas, made by `redis-cli --cluster create`) and
+// a Sentinel set (one primary, two replicas, three sentinels). Each node is a child process with its own
+// directory; `stop()` kills them all and removes the directories. No persistence: the drills are about
+// failover, which a replica's copy survives; a restart from disk is not what they test.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './run-custos.ts';
+
+export interface RedisNode { port: number; child: ChildProcess; dir: string }
+
+/** Polls `fn` until it returns a value (not undefined); at most `ms`, then throws naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startNode(args: string[], port: number, base: string): RedisNode {
+  const dir = path.join(base, String(port));
+  spawnSync('mkdir', ['-p', dir]);
+  const child = spawn('redis-server', [...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  return { port, child, dir };
+}
+
+async function ping(port: number): Promise<boolean> {
+  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try { await r.connect(); return (await r.ping()) === 'PONG'; } finally { r.disconnect(); }
+}
+
+async function info(port: number, command: string[]): Promise<string> {
+  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 2000 });
+  r.on('error', () => undefined);
+  try { await r.connect(); return String(await r.call(command[0]!, ...command.slice(1))); } finally { r.disconnect(); }
+}
+
+function kill(node: RedisNode): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((r) => node.child.once('exit', () => r()));
+  node.child.kill('SIGKILL');
+  return exited;
+}
+
+export interface RedisCluster {
+  nodes: RedisNode[];
+  /** REDIS_CLUSTER_NODES for custos. */
+  env: Record<string, string>;
+  /** Ports of the current primaries / replicas, as the cluster itself reports them. */
+  roles(): Promise<{ primaries: number[]; replicas: { port: number; of: number }[] }>;
+  /** `CLUSTER FAILOVER` on a replica of `primaryPort`: a planned, lossless hand-over. */
+  failover(primaryPort: number): Promise<number>;
+  /** SIGKILL a primary; resolves once one of its replicas has been promoted and the cluster is ok. */
+  killPrimary(primaryPort: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Three primaries and three replicas, `cluster_state:ok` on every node before it resolves. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'custos-cluster-'));
+  const ports: number[] = [];
+  while (ports.length < 6) { const p = await freePort(); if (!ports.includes(p) && p < 55_535) ports.push(p); }
+  // node-timeout 2 s: a killed primary is declared failed (and replaced) within a few seconds.
+  const nodes = ports.map((p) => startNode(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0'], p, base));
+  const stop = async () => { await Promise.all(nodes.map(kill)); rmSync(base, { recursive: true, force: true }); };
+  try {
+    for (const n of nodes) await until(`redis ${n.port}`, async () => ((await ping(n.port)) ? true : undefined));
+    const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
+    if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stdout.slice(-500)} ${made.stderr.slice(-500)}`);
+    const alive = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+    const allOk = async () => {
+      for (const n of alive()) if (!(await info(n.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok')) return undefined;
+      return true;
+    };
+    await until('cluster_state:ok', allOk);
+    const roles = async () => {
+      const text = await info(alive()[0]!.port, ['CLUSTER', 'NODES']);
+      const lines = text.trim().split('\n').map((l) => l.split(' '));
+      const portOf = (addr: string) => Number(addr.split('@')[0]!.split(':')[1]);
+      const idToPort = new Map(lines.map((l) => [l[0]!, portOf(l[1]!)]));
+      const up = lines.filter((l) => !l[2]!.includes('fail'));
+      return {
+        primaries: up.filter((l) => l[2]!.includes('master') && l.length > 8).map((l) => portOf(l[1]!)),
+        replicas: up.filter((l) => l[2]!.includes('slave')).map((l) => ({ port: portOf(l[1]!), of: idToPort.get(l[3]!)! })),
+      };
+    };
+    const replicaOf = async (primary: number) => {
+      const r = (await roles()).replicas.find((x) => x.of === primary);
+      if (!r) throw new Error(`primary ${primary} has no replica`);
+      return r.port;
+    };
+    return {
+      nodes, roles, stop,
+      env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') },
+      async failover(primary) {
+        const replica = await replicaOf(primary);
+        await info(replica, ['CLUSTER', 'FAILOVER']);
+        await until(`replica ${replica} promoted`, async () => ((await roles()).primaries.includes(replica) ? true : undefined));
+        await until('cluster_state:ok', allOk);
+        return replica;
+      },
+      async killPrimary(primary) {
+        const replica = await replicaOf(primary);
+        await kill(nodes.find((n) => n.port === primary)!);
+        await until(`replica ${replica} promoted after its primary died`, async () => ((await info(replica, ['ROLE'])).startsWith('master') ? true : undefined));
+        await until('cluster_state:ok', allOk);
+        return replica;
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export interface RedisSentinelSet {
+  primary: RedisNode; replicas: RedisNode[]; sentinels: RedisNode[];
+  /** REDIS_SENTINELS and REDIS_SENTINEL_NAME for custos. */
+  env: Record<string, string>;
+  /** The port the sentinels name as primary now. */
+  currentPrimary(): Promise<number>;
+  /** SIGKILL the current primary; resolves with the promoted replica's port once the sentinels agree. */
+  killPrimary(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export const SENTINEL_NAME = 'custos-main';
+
+/** One primary, two replicas, three sentinels (quorum 2); resolves once every sentinel sees both replicas. */
+export async function startRedisSentinel(): Promise<RedisSentinelSet> {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'custos-sentinel-'));
+  const ports: number[] = [];
+  while (ports.length < 6) { const p = await freePort(); if (!ports.includes(p)) ports.push(p); }
+  const [pp, r1, r2, ...sp] = ports as [number, number, number, number, number, number];
+  const primary = startNode([], pp, base);
+  const replicas = [r1, r2].map((p) => startNode(['--replicaof', '127.0.0.1', String(pp)], p, base));
+  const sentinels = sp.map((p) => {
+    const conf = path.join(base, `sentinel-${p}.conf`);
+    writeFileSync(conf, [
+      `port ${p}`, 'bind 127.0.0.1', `dir ${base}`,
+      `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${pp} 2`,
+      `sentinel down-after-milliseconds ${SENTINEL_NAME} 2000`,
+      `sentinel failover-timeout ${SENTINEL_NAME} 10000`,
+      `sentinel parallel-syncs ${SENTINEL_NAME} 1`, '',
+    ].join('\n'));
+    return { port: p, dir: base, child: spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }) };
+  });
+  const all = [primary, ...replicas, ...sentinels];
+  const stop = async () => { await Promise.all(all.map(kill)); rmSync(base, { recursive: true, force: true }); };
+  const currentPrimary = async () => {
+    const r = new Redis(sentinels[0]!.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    try { await r.connect(); const [, port] = (await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_NAME)) as [string, string]; return Number(port); } finally { r.disconnect(); }
+  };
+  try {
+    for (const n of all) await until(`redis ${n.port}`, async () => ((await ping(n.port)) ? true : undefined));
+    await until('both replicas in sync', async () => ((await info(pp, ['INFO', 'replication'])).match(/state=online/g)?.length === 2 ? true : undefined));
+    for (const s of sentinels) {
+      await until(`sentinel ${s.port} sees the replicas and its peers`, async () => {
+        const m = String(await info(s.port, ['SENTINEL', 'MASTERS'])) ;
+        return m.includes(SENTINEL_NAME) && (await info(s.port, ['INFO', 'sentinel'])).includes('sentinels=3') ? true : undefined;
+      });
+    }
+    return {
+      primary, replicas, sentinels, stop, currentPrimary,
+      env: { REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','), REDIS_SENTINEL_NAME: SENTINEL_NAME },
+      async killPrimary() {
+        const was = await currentPrimary();
+        await kill(all.find((n) => n.port === was)!);
+        const now = await until('sentinels promote a replica', async () => { const p = await currentPrimary(); return p !== was ? p : undefined; });
+        await until(`${now} acts as primary`, async () => ((await info(now, ['ROLE'])).startsWith('master') ? true : undefined));
+        return now;
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
