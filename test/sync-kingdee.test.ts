@@ -7,22 +7,15 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
-import { CustomerStore } from '../bot/store/customer-store.ts';
-import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { kingdeeConnector } from '../bot/sync/kingdee/index.ts';
 import { loadKingdeeSettings } from '../bot/sync/kingdee/settings.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
-import { RateBudget } from '../bot/sync/rate-budget.ts';
-import { SyncRunner } from '../bot/sync/runner.ts';
 import { FakeKingdee, parseFilter } from './fakes/kingdee.ts';
-import { RecordingAudit } from './helpers/sync-model-source.ts';
-import { syncDatabase } from './helpers/sync-db.ts';
+import { connectorRunner, TestClock } from './helpers/sync-db.ts';
 
 const CREDENTIALS = { acctId: '64f0a1b2c3d4e5', username: 'custos-sync', appId: '279841_7d1/0bDo6rDcXf+v0w2A1Z3L', appSecret: 'b3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6' };
 const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/kingdee.yaml', import.meta.url), 'utf8'));
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 5) }], blindIndexKey: Buffer.alloc(32, 6) });
-
-class TestClock { t = Date.parse('2026-06-01T00:00:00Z'); now = () => new Date(this.t); advance(ms: number) { this.t += ms; } }
 
 const customer = (n: number, extra: Record<string, unknown> = {}) => ({
   FNumber: String(n), FName: `金蝶客户${n}`, 'FGroup.FNumber': 'HB', FTEL: '13900000000', 'FSeller.FNumber': 'XS001', 'FUseOrgId.FNumber': '100', ...extra,
@@ -40,15 +33,10 @@ async function setup(t: ExecutionContext, extraEnv: Record<string, string> = {})
   const fake = new FakeKingdee({ credentials: CREDENTIALS, clock });
   const url = await fake.start();
   t.teardown(() => fake.close());
-  const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
-  const customers = new CustomerStore(db.conn, cipher);
-  const audit = new RecordingAudit();
-  const sleeps: number[] = [];
-  const connector = kingdeeConnector({
-    source: 'kingdee', mapping, env: envFor(url, extraEnv), clock, logger: createLogger({ level: 'silent' }),
-    budget: (perSecond) => new RateBudget({ source: 'kingdee', perSecond, share: 1, clock, random: () => 0.5, sleep: async (ms) => { sleeps.push(ms); clock.advance(ms); } }),
+  const { store, customers, audit, runner, sleeps } = await connectorRunner(t, import.meta.url, {
+    source: 'kingdee', mapping, cipher, clock,
+    connector: (budget) => kingdeeConnector({ source: 'kingdee', mapping, env: envFor(url, extraEnv), clock, logger: createLogger({ level: 'silent' }), budget }),
   });
-  const runner = new SyncRunner({ customers, store, recorder: audit, clock, employees: { byEmail: async () => null }, revoker: new StoreCustomerRevoker(grants, requests) }, connector, mapping);
   const seed = (from: number, count: number) => Array.from({ length: count }, (_, i) => fake.create(customer(from + i)));
   return { clock, fake, store, customers, audit, runner, seed, sleeps };
 }

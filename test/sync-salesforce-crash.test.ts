@@ -4,13 +4,10 @@
 // doubled). Then the canary scan: no account's personal values in MongoDB, Redis (audit job payloads
 // included) or the processes' output.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EmployeeStore } from '../bot/store/employee-store.ts';
-import { FakeSalesforce } from './fakes/salesforce.ts';
-import { ANN, BO, SF_FIXTURES, createAccounts, customerIdOf, sfEnv } from './helpers/salesforce-sync.ts';
-import { custosArgs, root, runCli } from './helpers/run-custos.ts';
-import { dropPrefix, redisDump, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+import { BO, SF_FIXTURES, crashWorld, customerIdOf, sfEnv, syncRunKilled } from './helpers/salesforce-sync.ts';
+import { runCli } from './helpers/run-custos.ts';
+import { redisDump, testEnv } from './helpers/services.ts';
 
 const CANARIES = [
   { Name: '雀鸮翎 Quixotic Zephyr Holdings', Phone: '13998761210', AccountNumber: '990001' },
@@ -18,28 +15,15 @@ const CANARIES = [
 ];
 
 test('SIGKILL mid-backfill, then a second run: exactly the org\'s accounts, nothing doubled; no canary value at rest or in output', async (t) => {
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  const prefix = uniqueName(import.meta.url, 'prefix');
-  t.teardown(() => dropPrefix(prefix));
-  await new EmployeeStore(db.conn).upsertMany([ANN, BO]);
-  const fake = new FakeSalesforce();
-  await fake.start();
-  t.teardown(() => fake.close());
-  createAccounts(fake, 1000); // five pages: on FerretDB-on-SQLite every stored page costs more the more there are
+  const { db, prefix, fake } = await crashWorld(t, import.meta.url, 1000); // five pages: each stored page costs more the more there are
   for (const c of CANARIES) fake.create({ ...c, Region__c: 'CN-N', Tier__c: 'A', ownerEmail: BO.email });
   const env = testEnv(db.name, prefix, { CUSTOS_SYNC_SOURCES: 'salesforce', CUSTOS_SYNC_MAPPINGS: fileURLToPath(SF_FIXTURES), LOG_LEVEL: 'trace', ...sfEnv(fake) });
 
   // The first run is killed shortly after the 3rd page was asked for: while it reads or stores that page.
-  const child = spawn(process.execPath, custosArgs(['sync', 'run', 'salesforce']), { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
   let pages = 0;
-  fake.onRequest = (c) => { if (c.path.startsWith('/query') && ++pages === 3) setTimeout(() => child.kill('SIGKILL'), 15); };
-  const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  fake.onRequest = null;
-  t.is(exit, 'SIGKILL', output);
+  const killed = await syncRunKilled(fake, env, (c) => c.path.startsWith('/query') && ++pages === 3);
+  let output = killed.output;
+  t.is(killed.signal, 'SIGKILL', output);
   const storedBefore = await db.conn.collection('customers').countDocuments();
   t.true(storedBefore >= 2 * 200 && storedBefore < 1002, `killed mid-backfill (${storedBefore} stored)`);
 

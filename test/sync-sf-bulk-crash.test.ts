@@ -4,39 +4,22 @@
 // asked again), stores exactly what the first had not, and custos ends with exactly the org's accounts,
 // one link each.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EmployeeStore } from '../bot/store/employee-store.ts';
 import { decodeBulkCursor } from '../bot/sync/salesforce/bulk.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
-import { FakeSalesforce } from './fakes/salesforce.ts';
-import { ANN, BO, SF_FIXTURES, createAccounts, customerIdOf, sfEnv } from './helpers/salesforce-sync.ts';
-import { custosArgs, root, runCli } from './helpers/run-custos.ts';
-import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
+import { SF_FIXTURES, crashWorld, customerIdOf, sfEnv, syncRunKilled } from './helpers/salesforce-sync.ts';
+import { runCli } from './helpers/run-custos.ts';
+import { testEnv } from './helpers/services.ts';
 
 test('SIGKILL mid-download of a bulk backfill, then a second run: same job, resumed from its locator; exactly the org\'s accounts', async (t) => {
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  const prefix = uniqueName(import.meta.url, 'prefix');
-  t.teardown(() => dropPrefix(prefix));
-  await new EmployeeStore(db.conn).upsertMany([ANN, BO]);
-  const fake = new FakeSalesforce();
-  await fake.start();
-  t.teardown(() => fake.close());
-  createAccounts(fake, 1000);
+  const { db, prefix, fake } = await crashWorld(t, import.meta.url, 1000);
   const env = testEnv(db.name, prefix, {
     CUSTOS_SYNC_SOURCES: 'salesforce', CUSTOS_SYNC_MAPPINGS: fileURLToPath(SF_FIXTURES), ...sfEnv(fake, { CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD: '500' }),
   });
 
-  const child = spawn(process.execPath, custosArgs(['sync', 'run', 'salesforce']), { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
   let sets = 0;
-  fake.onRequest = (c) => { if (c.path.endsWith('/results') && ++sets === 3) setTimeout(() => child.kill('SIGKILL'), 15); };
-  const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  fake.onRequest = null;
-  t.is(exit, 'SIGKILL', output);
+  const { signal, output } = await syncRunKilled(fake, env, (c) => c.path.endsWith('/results') && ++sets === 3);
+  t.is(signal, 'SIGKILL', output);
   const storedBefore = await db.conn.collection('customers').countDocuments();
   t.true(storedBefore >= 400 && storedBefore <= 600, `killed mid-download (${storedBefore} stored)`);
   const stopped = decodeBulkCursor((await new SyncStore(db.conn).cursor('salesforce')).cursor ?? '');

@@ -8,22 +8,15 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
-import { CustomerStore } from '../bot/store/customer-store.ts';
-import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
-import { RateBudget } from '../bot/sync/rate-budget.ts';
-import { SyncRunner } from '../bot/sync/runner.ts';
 import { shareCrmConnector } from '../bot/sync/sharecrm/index.ts';
 import { loadShareCrmSettings } from '../bot/sync/sharecrm/settings.ts';
 import { FakeShareCrm, parseFilters } from './fakes/sharecrm.ts';
-import { RecordingAudit } from './helpers/sync-model-source.ts';
-import { syncDatabase } from './helpers/sync-db.ts';
+import { connectorRunner, TestClock } from './helpers/sync-db.ts';
 
 const CREDENTIALS = { appId: 'FSAID_131a2b3', appSecret: '5f0e1d2c3b4a59687f6e5d4c3b2a1908', permanentCode: '0A1B2C3D4E5F60718293A4B5C6D7E8F9', openUserId: 'FSUID_0A1B2C3D4E5F60718293A4B5C6D7E8F9' };
 const mapping = parseMapping(readFileSync(new URL('./fixtures/sync/sharecrm.yaml', import.meta.url), 'utf8'));
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 7) }], blindIndexKey: Buffer.alloc(32, 8) });
-
-class TestClock { t = Date.parse('2026-06-01T00:00:00Z'); now = () => new Date(this.t); advance(ms: number) { this.t += ms; } }
 
 const account = (n: number, extra: Record<string, unknown> = {}) => ({ account_no: String(n), name: `纷享客户${n}`, region__c: 'huabei', tel: '13700000000', owner: ['1000'], ...extra });
 
@@ -39,15 +32,10 @@ async function setup(t: ExecutionContext, extraEnv: Record<string, string> = {})
   const fake = new FakeShareCrm({ credentials: { ...CREDENTIALS }, clock }); // a copy: one test rotates a secret
   const url = await fake.start();
   t.teardown(() => fake.close());
-  const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
-  const customers = new CustomerStore(db.conn, cipher);
-  const audit = new RecordingAudit();
-  const sleeps: number[] = [];
-  const connector = shareCrmConnector({
-    source: 'sharecrm', mapping, env: envFor(url, extraEnv), clock, logger: createLogger({ level: 'silent' }),
-    budget: (perSecond) => new RateBudget({ source: 'sharecrm', perSecond, share: 1, clock, random: () => 0.5, sleep: async (ms) => { sleeps.push(ms); clock.advance(ms); } }),
+  const { store, customers, audit, runner, sleeps } = await connectorRunner(t, import.meta.url, {
+    source: 'sharecrm', mapping, cipher, clock,
+    connector: (budget) => shareCrmConnector({ source: 'sharecrm', mapping, env: envFor(url, extraEnv), clock, logger: createLogger({ level: 'silent' }), budget }),
   });
-  const runner = new SyncRunner({ customers, store, recorder: audit, clock, employees: { byEmail: async () => null }, revoker: new StoreCustomerRevoker(grants, requests) }, connector, mapping);
   const seed = (from: number, count: number) => Array.from({ length: count }, (_, i) => fake.create(account(from + i)));
   return { clock, fake, store, customers, audit, runner, seed, sleeps };
 }

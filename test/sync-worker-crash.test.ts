@@ -23,13 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../bot/config.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
-import { EmployeeStore } from '../bot/store/employee-store.ts';
 import { SyncStore } from '../bot/sync/sync-store.ts';
 import { decodeCursor, soqlDateTime } from '../bot/sync/salesforce/soql.ts';
-import { FakeSalesforce } from './fakes/salesforce.ts';
-import { ANN, BO, SF_FIXTURES, createAccounts, customerIdOf, sfEnv } from './helpers/salesforce-sync.ts';
+import { ANN, BO, SF_FIXTURES, crashWorld, createAccounts, customerIdOf, sfEnv } from './helpers/salesforce-sync.ts';
 import { custosArgs, root } from './helpers/run-custos.ts';
-import { dropPrefix, testDatabase, testRedis, testEnv, uniqueName } from './helpers/services.ts';
+import { testRedis, testEnv } from './helpers/services.ts';
 
 const test: TestFn = process.env.SYNC_WORKER_CRASH === '1' ? anyTest : (anyTest.skip as unknown as TestFn);
 const SEED = Number(process.env.SYNC_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -70,15 +68,7 @@ test(`the sync worker SIGKILLed at random points and restarted ends with exactly
   t.timeout(600_000);
   const random = seeded(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const db = await testDatabase(import.meta.url);
-  t.teardown(db.drop);
-  const prefix = uniqueName(import.meta.url, 'prefix');
-  t.teardown(() => dropPrefix(prefix));
-  await new EmployeeStore(db.conn).upsertMany([ANN, BO]);
-  const fake = new FakeSalesforce();
-  await fake.start();
-  t.teardown(() => fake.close());
-  createAccounts(fake, 1600);
+  const { db, prefix, fake } = await crashWorld(t, import.meta.url, 1600);
   const deleted: { customerId: string; stored: boolean }[] = [];
   const env = testEnv(db.name, prefix, {
     CUSTOS_SYNC_SOURCES: 'salesforce', CUSTOS_SYNC_MAPPINGS: fileURLToPath(SF_FIXTURES), CUSTOS_SYNC_INTERVAL: '10',

@@ -2,6 +2,7 @@
 // runner and the stores, on this test's database. The clock runs in real time from a chosen start (so
 // the rate budget's waits pass) and can jump forward (getDeleted's 15-day window).
 import type { ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Employee } from '../../bot/core/domain.ts';
 import { createLogger } from '../../bot/logger.ts';
@@ -14,6 +15,8 @@ import { RateBudget } from '../../bot/sync/rate-budget.ts';
 import { SyncRunner } from '../../bot/sync/runner.ts';
 import { salesforceConnector } from '../../bot/sync/salesforce/connector.ts';
 import { FakeSalesforce, type FakeSalesforceOptions } from '../fakes/salesforce.ts';
+import { custosArgs, root } from './run-custos.ts';
+import { dropPrefix, testDatabase, uniqueName } from './services.ts';
 import { RecordingAudit } from './sync-model-source.ts';
 import { syncDatabase } from './sync-db.ts';
 
@@ -85,3 +88,35 @@ export function createAccounts(fake: FakeSalesforce, n: number, owner = ANN.emai
 }
 
 export const customerIdOf = (fake: FakeSalesforce, id: string) => `C-${fake.accounts.get(id)!.AccountNumber!.padStart(6, '0')}`;
+
+/**
+ * The world of a `custos sync run` / worker crash test: this test's database and queue prefix (both
+ * dropped after it), the two owners, and a started fake org holding `accounts` accounts owned by ANN.
+ */
+export async function crashWorld(t: ExecutionContext, file: string, accounts: number) {
+  const db = await testDatabase(file);
+  t.teardown(db.drop);
+  const prefix = uniqueName(file, 'prefix');
+  t.teardown(() => dropPrefix(prefix));
+  await new EmployeeStore(db.conn).upsertMany([ANN, BO]);
+  const fake = new FakeSalesforce();
+  await fake.start();
+  t.teardown(() => fake.close());
+  createAccounts(fake, accounts);
+  return { db, prefix, fake };
+}
+
+/**
+ * `custos sync run salesforce` as a real process, SIGKILLed 15 ms after the fake sees the request
+ * `killAfter` picks (mid-read or mid-store of that page); resolves with how it ended and all it printed.
+ */
+export async function syncRunKilled(fake: FakeSalesforce, env: NodeJS.ProcessEnv, killAfter: (call: { path: string }) => boolean): Promise<{ signal: NodeJS.Signals | null; output: string }> {
+  const child = spawn(process.execPath, custosArgs(['sync', 'run', 'salesforce']), { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  fake.onRequest = (c) => { if (killAfter(c)) setTimeout(() => child.kill('SIGKILL'), 15); };
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
+  fake.onRequest = null;
+  return { signal, output };
+}
