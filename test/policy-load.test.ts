@@ -4,7 +4,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { parseAuditEvent } from '../bot/core/audit-event.ts';
-import { policyLoadEvent, policyLoadFacts, recordPolicyLoad } from '../bot/runtime/policy-load.ts';
+import { fileToken, policyLoadEvent, policyLoadFacts, recordPolicyLoad } from '../bot/runtime/policy-load.ts';
 import { createLogger } from '../bot/logger.ts';
 import { loadPolicy } from '../policies/index.ts';
 
@@ -30,6 +30,15 @@ test('any digest and version pass the PII guard (hex runs are opaque identifiers
     const event = parseAuditEvent(policyLoadEvent(policy, 'bot', NOW));
     t.deepEqual(policyLoadFacts(event.ruleIds).files.map((f) => f.sha256), files.map(([, h]) => h));
   }), { numRuns: 300 });
+});
+
+test('a policy file named with a long number is recorded with its digits grouped, never refused by the PII guard', (t) => {
+  const base = loadPolicy('policies');
+  for (const [file, token] of [['2026120301.yaml', '20261203_01.yaml'], ['13800138000.yaml', '13800138_000.yaml'], ['policy-110101199003078515.yml', 'policy-11010119_90030785_15.yml'], ['v12345678.yaml', 'v12345678.yaml']] as const) {
+    t.is(fileToken(file), token);
+    const event = parseAuditEvent(policyLoadEvent({ ...base, fileDigests: [{ file, sha256: 'ab'.repeat(32) }] }, 'bot', NOW));
+    t.deepEqual(policyLoadFacts(event.ruleIds).files, [{ file: token, sha256: 'ab'.repeat(32) }]);
+  }
 });
 
 test('a queue that refuses is retried with the same event until it accepts', async (t) => {

@@ -99,7 +99,7 @@ export class SlackHarness {
     }));
     this.engine = createPolicyEngine(loadPolicy(this.config.policyDir), this.opts.grants ? { grants: new MongoGrantStore(this.db.conn) } : {});
     if (this.opts.workers !== false) this.workers = await startWorkers(this.config, this.logger, this.clock);
-    const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, url: this.opts.botRedisUrl } } : this.config;
+    const botConfig = this.opts.botRedisUrl ? { ...this.config, redis: { ...this.config.redis!, topology: { kind: 'standalone' as const, url: this.opts.botRedisUrl } } } : this.config;
     this.bot = await startBot(botConfig, this.logger, { clock: this.clock, engine: this.engine, ...this.opts.overrides });
     // Bolt calls auth.test from its constructor without awaiting it; on a loaded machine that call can land
     // in the middle of a test that counts API calls, so start() returns only once it has been made.
