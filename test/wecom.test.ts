@@ -84,11 +84,9 @@ test.serial('several matches come as a list and a button card; Pick opens the cu
     if (query) break;
   }
   const who = h.userId('supportAgent');
-  const before = h.fake.messages.length;
-  const list = await h.ask(who, query);
+  const { text: list, card } = await h.askForCard(who, query);
   t.regex(list.text!, /找到 \d+ 位您可查看的客户/);
   for (const label of ['电话', '邮箱', '地址', '身份证号']) t.false(list.text!.includes(`${label}:`), `no ${label} in a pick list`);
-  const card = await h.fake.waitFor((m) => m.touser === who && m.msgtype === 'template_card' && h.fake.messages.indexOf(m) >= before);
   const button = card.card!.button_list[0]!;
   t.regex(button.key, /^pick\|C-\d+$/);
   const customerId = button.key.slice('pick|'.length);

@@ -82,12 +82,22 @@ export class WeComHarness {
     return { FromUserName: userId, CreateTime: String(Math.floor(Date.now() / 1000)), MsgType: 'text', Content: text, MsgId: String(++this.msgId) };
   }
 
-  /** `text` typed by `userId` to the app; resolves with the first message sent back after it. */
+  /** `text` typed by `userId` to the app; resolves with the text of the reply sent back after it. */
   async ask(userId: string, text: string): Promise<WeComMessage> {
     const before = this.fake.messages.length;
     const res = await this.driver.send(this.textFields(userId, text));
     if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
-    return this.fake.waitFor((m) => m.touser === userId && this.fake.messages.indexOf(m) >= before);
+    // Every reply starts with its text (a card with its buttons follows): waiting for the text keeps the
+    // previous reply's card, which may arrive only now, from being taken for this one.
+    return this.fake.waitFor((m) => m.touser === userId && m.msgtype === 'text' && this.fake.messages.indexOf(m) >= before);
+  }
+
+  /** Like `ask`, for a reply with buttons: its text and the card sent right after it. */
+  async askForCard(userId: string, text: string): Promise<{ text: WeComMessage; card: WeComMessage }> {
+    const reply = await this.ask(userId, text);
+    const after = this.fake.messages.indexOf(reply);
+    const card = await this.fake.waitFor((m) => m.touser === userId && m.msgtype === 'template_card' && this.fake.messages.indexOf(m) > after);
+    return { text: reply, card };
   }
 
   async auditRecords(filter: Record<string, unknown>, atLeast = 1, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
