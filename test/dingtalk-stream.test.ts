@@ -190,6 +190,7 @@ test.serial('a dropped socket reconnects with a new ticket, and a message sent d
   // DingTalk's graceful rotation: the client opens the next connection itself.
   stream.disconnect();
   await stream.waitForConnections(connections + 2);
+  await stream.waitFor(() => stream.closedAfterDisconnect === 1, 'the client closing the old socket itself, before the gateway\'s 10 s');
   const next = customer();
   before = seen();
   const after = say('supportAgent', next.customerId);

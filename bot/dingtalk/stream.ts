@@ -130,7 +130,7 @@ export class DingTalkStream {
     if (frame.type === 'SYSTEM') {
       if (topic === 'ping') ack(socket, messageId, 200, frame.data);
       // DingTalk closes this socket ten seconds after saying so: the next one is opened now.
-      if (topic === 'disconnect' && this.socket === socket) { this.socket = undefined; socket.close(); this.failures = 0; this.reconnect(); }
+      if (topic === 'disconnect' && this.socket === socket) { this.socket = undefined; socket.close(1000); this.failures = 0; this.reconnect(); }
       return;
     }
     const accept = frame.type === 'CALLBACK' ? this.o.topics[topic] : undefined;

@@ -30,6 +30,9 @@ export class FakeDingTalkStream {
   /** Handshakes refused (unknown, used or expired ticket). */
   refusedHandshakes = 0;
   connections = 0;
+  /** Sockets told `disconnect` that the client closed itself, before the fake's 10 s were up. */
+  closedAfterDisconnect = 0;
+  private readonly rotating = new Set<WebSocket>();
   private readonly tickets = new Map<string, number>();
   private readonly frames = new Map<string, string>();
   private readonly unacked = new Set<string>();
@@ -85,8 +88,9 @@ export class FakeDingTalkStream {
   /** DingTalk's graceful rotation: SYSTEM disconnect, then the socket closes 10 s later unless the client closes it first. */
   disconnect(): void {
     const s = this.socket;
+    if (s) this.rotating.add(s);
     s?.send(JSON.stringify({ specVersion: '1.0', type: 'SYSTEM', headers: { contentType: 'application/json', topic: 'disconnect', time: String(Date.now()) }, data: JSON.stringify({ reason: 'connection is expired' }) }));
-    setTimeout(() => s?.terminate(), 10_000).unref();
+    setTimeout(() => { if (s) this.rotating.delete(s); s?.terminate(); }, 10_000).unref();
   }
 
   acksOf(messageId: string): StreamAck[] { return this.acks.filter((a) => a.messageId === messageId); }
@@ -94,6 +98,10 @@ export class FakeDingTalkStream {
   async waitForAcks(messageId: string, count = 1, timeoutMs = 60_000): Promise<StreamAck[]> {
     await this.waiting.until(() => this.acksOf(messageId).length >= count, timeoutMs, `${count} acks of ${messageId}`);
     return this.acksOf(messageId);
+  }
+
+  async waitFor(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+    await this.waiting.until(done, timeoutMs, what);
   }
 
   async waitForConnections(count: number, timeoutMs = 60_000): Promise<void> {
@@ -125,7 +133,12 @@ export class FakeDingTalkStream {
     this.socket = ws;
     const connection = ++this.connections;
     ws.on('message', (raw: Buffer) => this.answered(raw.toString('utf8'), connection));
-    ws.on('close', () => { if (this.socket === ws) this.socket = undefined; this.waiting.wake(); });
+    ws.on('close', (code: number) => {
+      // 1000: the client's own close frame (a terminate on either side is 1006).
+      if (this.rotating.delete(ws) && code === 1000) this.closedAfterDisconnect += 1;
+      if (this.socket === ws) this.socket = undefined;
+      this.waiting.wake();
+    });
     for (const id of this.unacked) ws.send(this.frames.get(id)!);
     this.waiting.wake();
   }
