@@ -32,7 +32,7 @@ export class DingTalkApi {
   private token: { value: string; until: number } | undefined;
   private pendingToken: Promise<string> | undefined;
 
-  constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'> & Partial<Pick<DingTalkSettings, 'cardRouteKey'>>, private readonly now: () => number = Date.now) {}
+  constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'> & Partial<Pick<DingTalkSettings, 'cardRouteKey' | 'mode'>>, private readonly now: () => number = Date.now) {}
 
   /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
   async userEmail(userId: string): Promise<string | null> {
@@ -72,7 +72,7 @@ export class DingTalkApi {
       ? { openSpaceId: `dtv1.card//IM_ROBOT.${space.userId}`, imRobotOpenSpaceModel: { supportForward: false }, imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.s.robotCode } }
       : { openSpaceId: `dtv1.card//IM_GROUP.${space.conversationId}`, imGroupOpenSpaceModel: { supportForward: false }, imGroupOpenDeliverModel: { robotCode: this.s.robotCode } };
     const body = await this.call('card.createAndDeliver', `${this.s.apiUrl}/v1.0/card/instances/createAndDeliver`, 'POST', {
-      cardTemplateId: this.s.cardTemplateId, outTrackId, callbackType: 'HTTP', userIdType: 1,
+      cardTemplateId: this.s.cardTemplateId, outTrackId, callbackType: this.s.mode === 'stream' ? 'STREAM' : 'HTTP', userIdType: 1,
       ...(this.s.cardRouteKey ? { callbackRouteKey: this.s.cardRouteKey } : {}),
       cardData: { cardParamMap: params }, ...where,
     }, await this.accessToken());

@@ -36,39 +36,46 @@ const Content = z.object({
 /** A verified click: who, on which card, which button, and the form's inputs when it was a form. */
 export interface CardClick { outTrackId: string; space: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
 
-export interface CardCallbackDeps { token: string; corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
+/** `token`: the registered URL's (HTTP mode); none in Stream mode, where only `accept` is used. */
+export interface CardCallbackDeps { token: string | undefined; corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
 
 export class DingTalkCardCallback {
   constructor(private readonly deps: CardCallbackDeps) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
-    if (!sameSecret(token, this.deps.token)) {
+    if (!this.deps.token || !sameSecret(token, this.deps.token)) {
       req.resume();
       return this.refuse(res, 'bad_token');
     }
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     if (raw === null) return sendJson(res, 413, { error: 'body too large' });
+    const verdict = await this.accept(raw);
+    return verdict === 'accepted' ? sendJson(res, 200, {}) : this.refuse(res, verdict);
+  }
+
+  /** Steps 2-4 for a click's body, from the HTTP callback or the Stream (its `data`): 'accepted' (first or redelivered), else why not. */
+  async accept(raw: Buffer): Promise<string> {
     const parsed = parse(raw);
-    if (!parsed) return this.refuse(res, 'malformed_body');
+    if (!parsed) return 'malformed_body';
     const { body, params } = parsed;
-    if (this.deps.corpId && body.corpId !== this.deps.corpId) return this.refuse(res, 'wrong_corp');
+    if (this.deps.corpId && body.corpId !== this.deps.corpId) return 'wrong_corp';
     const action = typeof params.action === 'string' ? params.action : '';
     const value = typeof params.value === 'string' ? params.value : '';
     const verdict = await this.deps.ledger.check(body.outTrackId, body.userId, action, value);
-    if (!verdict.ok) return this.refuse(res, verdict.reason);
+    if (!verdict.ok) return verdict.reason;
     const first = await this.deps.ledger.firstDelivery(raw);
-    if (first === 'unavailable') return this.refuse(res, 'ledger_unavailable');
+    if (first === 'unavailable') return 'ledger_unavailable';
     if (!first) {
       this.deps.logger.info({ type: 'card_callback' }, 'dingtalk: duplicate card callback dropped');
-      return sendJson(res, 200, {});
+      return 'accepted';
     }
     const { action: _a, value: _v, ...inputs } = params;
     this.deps.handlers.click({
       outTrackId: body.outTrackId, space: verdict.space, userId: body.userId, action, value, inputs,
       correlationId: `dt-${createHash('sha256').update(raw).digest('base64url').slice(0, 16)}`,
     });
-    return sendJson(res, 200, {});
+    return 'accepted';
   }
 
   private refuse(res: ServerResponse, reason: string): void {

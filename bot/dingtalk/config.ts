@@ -6,8 +6,8 @@ import { readSettingFile, zodProblems } from '../config-env.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 
 export interface DingTalkSettings {
-  /** `http`: DingTalk POSTs robot messages to DINGTALK_HTTP_PORT; `stream`: not available yet (see README). */
-  mode: 'http';
+  /** `http`: DingTalk POSTs messages and clicks to DINGTALK_HTTP_PORT; `stream`: custos dials DingTalk's Stream gateway (stream.ts). */
+  mode: 'http' | 'stream';
   /** The app's AppKey (Client ID); with the secret it buys the access token. */
   appKey: string;
   /** The app's AppSecret: signs every callback (`sign` header) and buys the access token. */
@@ -40,7 +40,7 @@ export function dingtalkConfigured(env: NodeJS.ProcessEnv): boolean {
 const url = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
 
 const schema = z.object({
-  DINGTALK_MODE: z.enum(['http'], { error: 'DINGTALK_MODE must be http (Stream mode is not available yet; see README: DingTalk)' }).default('http'),
+  DINGTALK_MODE: z.enum(['http', 'stream'], { error: 'DINGTALK_MODE must be http (DingTalk POSTs to custos) or stream (custos connects to DingTalk; no public URL)' }).default('http'),
   DINGTALK_APP_KEY: z.string({ error: 'DINGTALK_APP_KEY is required; copy the AppKey (Client ID) from the app\'s Credentials page' })
     .regex(/^[A-Za-z0-9_-]{8,64}$/, 'DINGTALK_APP_KEY must be the AppKey (Client ID), such as dingxxxxxxxxxxxxxxxx'),
   DINGTALK_APP_SECRET: z.string({ error: 'DINGTALK_APP_SECRET is required; copy the AppSecret (Client Secret) from the app\'s Credentials page' })
@@ -70,6 +70,11 @@ export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTa
   }
   if ((values.DINGTALK_EVENT_TOKEN === undefined) !== (values.DINGTALK_EVENT_AES_KEY === undefined)) {
     problems.push('DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together; set both (offboarding events) or neither');
+  }
+  if (values.DINGTALK_MODE === 'stream') {
+    for (const name of ['DINGTALK_CARD_CALLBACK_TOKEN', 'DINGTALK_CARD_ROUTE_KEY']) {
+      if (values[name] !== undefined) problems.push(`${name} is for HTTP mode (the card callback URL); in stream mode card clicks arrive on the stream: unset it`);
+    }
   }
   const parsed = schema.safeParse(values);
   if (!parsed.success) zodProblems(parsed.error, problems);

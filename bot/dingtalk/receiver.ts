@@ -59,11 +59,8 @@ export class DingTalkReceiver {
     }
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const message = parse(raw);
-    if (!message) return this.refuse(res, 'malformed_body');
-    const { robotCode, corpId } = this.deps.settings;
-    if (message.robotCode !== undefined && message.robotCode !== robotCode) return this.refuse(res, 'wrong_robot');
-    if (corpId && message.chatbotCorpId !== corpId) return this.refuse(res, 'wrong_corp');
+    const message = robotMessageFor(raw, this.deps.settings);
+    if (typeof message === 'string') return this.refuse(res, message);
     // Last, so a refused request leaves nothing behind, not even a ledger entry.
     const bound = await this.deps.ledger.bind(sign!, createHash('sha256').update(raw).digest('base64url'));
     if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
@@ -77,11 +74,16 @@ export class DingTalkReceiver {
   }
 }
 
-function parse(raw: Buffer): RobotMessage | null {
+/** The robot message in `raw` if it is one for our robot in our organisation (HTTP and Stream mode), else why not. */
+export function robotMessageFor(raw: Buffer, s: Pick<DingTalkSettings, 'robotCode' | 'corpId'>): RobotMessage | 'malformed_body' | 'wrong_robot' | 'wrong_corp' {
+  let message: RobotMessage;
   try {
     const r = RobotMessage.safeParse(JSON.parse(raw.toString('utf8')));
-    return r.success ? r.data : null;
+    if (!r.success) return 'malformed_body';
+    message = r.data;
   } catch {
-    return null;
+    return 'malformed_body';
   }
+  if (message.robotCode !== undefined && message.robotCode !== s.robotCode) return 'wrong_robot';
+  return s.corpId && message.chatbotCorpId !== s.corpId ? 'wrong_corp' : message;
 }

@@ -22,6 +22,7 @@ import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
 import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
+import { streamMode } from './stream-callbacks.ts';
 import type { RedisClient } from '../store/redis-client.ts';
 
 export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
@@ -32,6 +33,8 @@ export interface DingTalkOverrides extends ServiceOverrides {
   /** Wall-clock for the signature window (tests move it). */
   now?: () => number;
   onHandled?: (msgId: string) => void;
+  /** Stream mode's first reconnect delay (tests shorten it). */
+  reconnectBaseMs?: number;
   /** The services behind clicks and forms (approvals, reviews, audit), built on this bot's cards. */
   flows?: (services: BotServices, cards: DingTalkCards) => Promise<FlowServices>;
 }
@@ -70,8 +73,9 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const receiver = new DingTalkReceiver({
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
-    const routes: Route[] = [services.metrics.route, { method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }];
-    if (settings.cardCallbackToken) {
+    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, ...(overrides.reconnectBaseMs ? { reconnectBaseMs: overrides.reconnectBaseMs } : {}) }) : undefined;
+    const routes: Route[] = [services.metrics.route, ...(stream ? [] : [{ method: 'POST' as const, path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }])];
+    if (settings.cardCallbackToken && !stream) {
       const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
       routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks.handle.bind(clicks) });
     }
@@ -83,9 +87,11 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
       });
       routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
     }
-    const server = createHttpServer({ routes, readiness: services.readiness, logger });
+    const server = createHttpServer({ routes, readiness: [...services.readiness, ...(stream ? [stream.readiness] : [])], logger });
     const address = await listen(server, config.http.host, settings.httpPort);
     services.onClose(() => closeServer(server));
+    // Stream mode (stream-callbacks.ts): messages and clicks arrive on a socket custos opens, into the same handlers.
+    if (stream) { services.onClose(() => stream.stream.close()); await stream.stream.start(); }
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
     return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
   } catch (err) {

@@ -8,7 +8,8 @@
 //    outTrackId used once; `cardParamMap` values strings only; the open space id matching its deliver
 //    model (`dtv1.card//IM_ROBOT.<userId>` with imRobotOpenDeliverModel, `…IM_GROUP.<cid>` with
 //    imGroupOpenDeliverModel); updates only of cards that exist;
-//  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required.
+//  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required;
+//  - POST /v1.0/gateway/connections/open: the Stream gateway, when a FakeDingTalkStream is attached.
 // It also signs robot callbacks as DingTalk does (`signedHeaders`), for the tests' driver.
 import { createCipheriv, createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -43,6 +44,8 @@ export class FakeDingTalkApi {
   readonly appSecret = 'test-dingtalk-app-secret-0123456789';
   readonly cardTemplateId = 'custos-test-template.schema';
   readonly corpId = 'dingcorp0001';
+  /** The Stream gateway's connections/open (test/fakes/dingtalk-stream.ts), when a test runs Stream mode. */
+  gateway: ((body: Record<string, unknown>) => { status: number; payload: unknown }) | undefined;
   private readonly tokens = new Map<string, number>();
   private readonly users = new Map<string, FakeDingTalkUser>();
   private readonly groups = new Map<string, FakeDingTalkGroup>();
@@ -88,6 +91,10 @@ export class FakeDingTalkApi {
     }
     const key = `${req.method} ${url.pathname}`;
     if (key === 'POST /v1.0/oauth2/accessToken') return this.accessToken(res, body);
+    if (key === 'POST /v1.0/gateway/connections/open' && this.gateway) {
+      const r = this.gateway(body);
+      return this.answer(res, 'gateway.connections.open', r.status, r.payload, body);
+    }
     if (key === 'POST /topapi/v2/user/get') return this.userGet(res, body, url.searchParams.get('access_token') ?? '');
     const token = req.headers['x-acs-dingtalk-access-token'];
     const api = API_BY_ROUTE.get(key) ?? 'unknown';

@@ -23,7 +23,11 @@ export function userIdOf(e: Employee): string {
   return `dt${e.employeeId.replace(/\D/g, '')}`;
 }
 
-export interface DingTalkHarnessOptions { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[] }
+export interface DingTalkHarnessOptions {
+  customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[];
+  /** More DINGTALK_* settings (Stream mode), and what to start before the bot (the fake Stream gateway). */
+  env?: Record<string, string>; beforeBot?: () => Promise<void>;
+}
 
 export const EVENT_TOKEN = 'custos-event-token';
 export const EVENT_AES_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -69,13 +73,14 @@ export class DingTalkHarness {
       DINGTALK_CARD_TEMPLATE_ID: this.fake.cardTemplateId, DINGTALK_API_URL: this.fake.url, DINGTALK_OAPI_URL: this.fake.url,
       DINGTALK_EVENT_TOKEN: EVENT_TOKEN, DINGTALK_CARD_CALLBACK_TOKEN: CARD_TOKEN, DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
       DINGTALK_HTTP_PORT: '0', CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
-      CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
+      CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500', ...this.opts.env,
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
     ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'dingtalk-tests' }, {
       platform: 'dingtalk', idOf: userIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
     }));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
+    await this.opts.beforeBot?.();
     this.bot = await startDingTalkBot(this.config, this.logger, {
       clock: this.clock, onHandled: (id) => this.handled.push(id), ...this.opts.overrides,
     }, loadDingTalkConfig(env));

@@ -1,0 +1,59 @@
+// Stream mode's two topics into the code behind the HTTP callbacks, so a message or a click is checked,
+// deduplicated and handled the same way whichever way it arrived:
+//  - /v1.0/im/bot/messages/get (robot messages): receiver.ts's robotMessageFor (our robot, our
+//    organisation), then the handlers, which take each msgId once (a redelivery gives one reply and
+//    one set of audit events);
+//  - /v1.0/card/instances/callback (card clicks): card-callback.ts's accept (our organisation, the card
+//    ledger, one decision per click body).
+// What the HTTP receiver adds — the `sign` header, the callback URL's token — proves a request came from
+// DingTalk; here the authenticated socket does (stream.ts). A refusal is final and acked as handled; only
+// our own failure (the card ledger unreachable) asks DingTalk to deliver again.
+import type { ReadinessCheck } from '../http/server.ts';
+import type { Logger } from '../logger.ts';
+import { DingTalkCardCallback } from './card-callback.ts';
+import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkSettings } from './config.ts';
+import type { DingTalkHandlers } from './handlers.ts';
+import { robotMessageFor } from './receiver.ts';
+import { DingTalkStream, type StreamVerdict } from './stream.ts';
+
+export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
+export const TOPIC_CARD = '/v1.0/card/instances/callback';
+
+export interface StreamModeDeps {
+  settings: DingTalkSettings;
+  handlers: DingTalkHandlers;
+  cards: DingTalkCards;
+  logger: Logger;
+  reconnectBaseMs?: number;
+}
+
+export function streamTopics(d: StreamModeDeps): Record<string, (data: string) => Promise<StreamVerdict>> {
+  const clicks = new DingTalkCardCallback({ token: undefined, corpId: d.settings.corpId, ledger: d.cards.ledger, handlers: d.handlers, logger: d.logger });
+  return {
+    [TOPIC_ROBOT]: async (data) => {
+      const message = robotMessageFor(Buffer.from(data, 'utf8'), d.settings);
+      if (typeof message === 'string') {
+        d.logger.warn({ reason: message }, 'dingtalk: stream message refused');
+        return 'ok';
+      }
+      await d.handlers.message(message);
+      return 'ok';
+    },
+    [TOPIC_CARD]: async (data) => {
+      const verdict = await clicks.accept(Buffer.from(data, 'utf8'));
+      if (verdict === 'accepted') return 'ok';
+      d.logger.warn({ reason: verdict }, 'dingtalk: card callback refused');
+      return verdict === 'ledger_unavailable' ? 'retry' : 'ok';
+    },
+  };
+}
+
+/** The Stream client for the bot's lifetime, and the readiness check that reports its socket. */
+export function streamMode(d: StreamModeDeps): { stream: DingTalkStream; readiness: ReadinessCheck } {
+  const stream = new DingTalkStream({
+    settings: d.settings, topics: streamTopics(d), logger: d.logger, ...(d.reconnectBaseMs ? { reconnectBaseMs: d.reconnectBaseMs } : {}),
+  });
+  const readiness = { name: 'dingtalk-stream', check: async () => { if (!stream.connected()) throw new Error('dingtalk stream is not connected'); } };
+  return { stream, readiness };
+}
