@@ -8,6 +8,8 @@ import { loadWeComConfig } from './config.ts';
 
 export const wecomPlatform: PlatformModule = {
   id: 'wecom',
+  // `<@userid>`, WeCom's mention in markdown messages (userids: letters, digits, _ - . @; at most 64).
+  mention: /^<@([A-Za-z0-9_.@-]{1,64})>$/,
   configured: (env) => Boolean(env.WECOM_CORP_ID),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
