@@ -8,7 +8,7 @@ import type { Employee } from '../bot/core/domain.ts';
 import type { ApprovalView } from '../bot/core/views-approval.ts';
 import { createLogger } from '../bot/logger.ts';
 import { WeComApi } from '../bot/wecom/api.ts';
-import { ResponseCodes, WeComApprovalNotifier } from '../bot/wecom/approval-notifier.ts';
+import { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes } from '../bot/wecom/approval-notifier.ts';
 import { demoEmployees } from '../bot/store/demo-company.ts';
 import { FakeWeComApi, RESPONSE_CODE_TTL_MS } from './fakes/wecom.ts';
 import { dropPrefix, testRedis, uniqueName } from './helpers/services.ts';
@@ -25,7 +25,7 @@ test.before(async () => {
   await fake.start();
   fake.now = () => clock;
   const api = new WeComApi({ corpId: fake.corpId, secret: fake.secret, agentId: fake.agentId, apiUrl: fake.url }, createLogger({ level: 'silent' }), () => clock);
-  codes = new ResponseCodes(redis, `${prefix}:wecom-rc`);
+  codes = new ResponseCodes(redis, wecomResponseCodes(prefix));
   notifier = new WeComApprovalNotifier({ api, codes, logger: createLogger({ level: 'silent' }) });
 });
 test.after.always(async () => { await fake.stop(); await dropPrefix(prefix); redis.disconnect(); });

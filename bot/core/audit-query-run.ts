@@ -10,7 +10,7 @@ export type AuditInput = { text: string } | { token: string };
 export async function auditQueryView(audit: AuditQueryService, asker: AuditAsker, input: AuditInput, now: Date): Promise<AuditView> {
   const { locale, timezone } = asker.employee;
   if ('token' in input) return auditTableView(await audit.turn(asker, input.token), locale, timezone);
-  const command = parseAuditCommand(input.text, { now, timezone });
+  const command = parseAuditCommand(input.text, { now, timezone, mentions: audit.mentions });
   if (command.kind === 'help') return auditHelpView(locale);
   if (command.kind === 'verify') return chainStateView(await audit.verify(asker, command.purpose), locale);
   return auditTableView(await audit.query(asker, command.filter, command.purpose, input.text), locale, timezone);

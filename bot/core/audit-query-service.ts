@@ -5,7 +5,7 @@
 // every page request is re-authorised and audited like the first.
 import type { AuditAction, AuditEventInput, AuditPlatform, AuditRecorder } from './audit.ts';
 import { hmacQuery, looksLikePii, newEventId } from './audit-event.ts';
-import type { AuditChannel, AuditDecision, ParsedAuditFilter, PersonRef } from './audit-query.ts';
+import type { AuditChannel, AuditDecision, MentionForm, ParsedAuditFilter, PersonRef } from './audit-query.ts';
 import { auditQueryInvalid } from './audit-query.ts';
 import type { Employee } from './domain.ts';
 import { CustosError, ErrorCode } from './errors.ts';
@@ -59,6 +59,8 @@ export interface AuditQueryDeps {
   recorder: AuditRecorder;
   clock: Clock;
   queryHmacKey: Buffer;
+  /** Every registered platform's mention form (the runtime builds them from the registry). */
+  mentions?: readonly MentionForm[];
   /** Walks the chain (bounded by operators' patience: the CLI does the same). */
   verifyChain?: () => Promise<ChainState>;
   pageSize?: number;
@@ -100,10 +102,13 @@ export class AuditQueryService {
     this.pageSize = deps.pageSize ?? DEFAULT_AUDIT_PAGE_SIZE;
   }
 
+  /** The mention forms the query text is parsed with (ParseContext.mentions). */
+  get mentions(): readonly MentionForm[] { return this.deps.mentions ?? []; }
+
   /** First page of a typed query. `text` is only kept as an HMAC in the audit event. */
   async query(asker: AuditAsker, parsed: ParsedAuditFilter, purpose: string | undefined, text: string): Promise<AuditPage> {
     await this.authorise(asker, purpose, text);
-    const filter = await this.resolve(parsed);
+    const filter = await this.resolve(parsed, asker);
     return this.read(asker, filter, null, purpose, text);
   }
 
@@ -168,10 +173,10 @@ export class AuditQueryService {
     });
   }
 
-  private async resolve(parsed: ParsedAuditFilter): Promise<AuditFilter> {
+  private async resolve(parsed: ParsedAuditFilter, asker: AuditAsker): Promise<AuditFilter> {
     const { actor, ...rest } = parsed;
     if (!actor) return { ...rest };
-    const employee = await this.person(actor, 'slack');
+    const employee = await this.person(actor, asker.platform);
     if (!employee) throw auditQueryInvalid('unknown_person');
     return { ...rest, actorId: employee.employeeId };
   }
@@ -180,7 +185,15 @@ export class AuditQueryService {
     switch (ref.kind) {
       case 'employeeId': return this.deps.directory.byId(ref.employeeId);
       case 'email': return this.deps.directory.byEmail(ref.email);
-      case 'mention': return (await this.deps.directory.byChatId(ref.chatUserId.startsWith('ou_') ? 'lark' : platform, ref.chatUserId));
+      case 'mention': {
+        // The asker's own platform first (a mention typed there is most likely one of its users), then registry order.
+        const ordered = [...ref.candidates.filter((c) => c.platform === platform), ...ref.candidates.filter((c) => c.platform !== platform)];
+        for (const c of ordered) {
+          const e = await this.deps.directory.byChatId(c.platform, c.chatUserId);
+          if (e) return e;
+        }
+        return null;
+      }
     }
   }
 

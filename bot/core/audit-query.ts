@@ -3,7 +3,7 @@
 // resolves through the employee directory; dates are resolved against an injected "now" in the asker's
 // timezone, so "today" / "今天" means the asker's calendar day.
 //   who-viewed C-000123            lookups, shares and reveals of one customer
-//   by <@U123> | by li@corp.cn | by E-0012
+//   by <@U123> | by ou_… | by @dt1001 | by li@corp.cn | by E-0012   (a mention in any registered platform's form)
 //   exports today                  export events
 //   actor: customer: action: decision: grant: channel:   (one value each; action takes a,b,c)
 //   since:7d | since:24h | from:2026-06-01 to:2026-06-07 | today | yesterday | this-week | last-week
@@ -13,9 +13,18 @@
 import { AUDIT_ACTIONS, type AuditAction } from './audit.ts';
 import { CUSTOMER_ID_RE } from './audit-event.ts';
 import { CustosError, ErrorCode } from './errors.ts';
+import type { PlatformId } from './platform-id.ts';
 
+/**
+ * How a person is mentioned in typed text on one platform (its module's `mention`), handed in by the
+ * runtime from the registry: the core knows no platform. The pattern covers one whole word; group 1 is
+ * the user id on that platform.
+ */
+export interface MentionForm { platform: PlatformId; pattern: RegExp }
+
+/** A mention may fit several platforms' forms (`<@…>` is Slack's and WeCom's): each is a candidate. */
 export type PersonRef =
-  | { kind: 'mention'; chatUserId: string }
+  | { kind: 'mention'; candidates: { platform: PlatformId; chatUserId: string }[] }
   | { kind: 'email'; email: string }
   | { kind: 'employeeId'; employeeId: string };
 
@@ -49,8 +58,6 @@ export const MAX_AUDIT_QUERY_LENGTH = 500;
 const EMPLOYEE_ID_RE = /^E-\d{1,10}$/;
 const GRANT_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]{2,}$/;
-const MENTION_RE = /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/;
-const LARK_MENTION_RE = /^(ou_[A-Za-z0-9]+)$/;
 
 /** A problem with the query text; the code keys the catalogue (`audit.problem.<code>`). */
 export function auditQueryInvalid(problem: string, token?: string): CustosError {
@@ -58,7 +65,7 @@ export function auditQueryInvalid(problem: string, token?: string): CustosError 
   return new CustosError(ErrorCode.QueryInvalid, `audit query: ${problem}`, { problem, surface: 'audit', ...(token ? { token: token.slice(0, 40) } : {}) });
 }
 
-export interface ParseContext { now: Date; timezone: string }
+export interface ParseContext { now: Date; timezone: string; mentions?: readonly MentionForm[] }
 
 export function parseAuditCommand(text: string, ctx: ParseContext): AuditCommand {
   const raw = text.normalize('NFKC').trim();
@@ -85,7 +92,7 @@ export function parseAuditCommand(text: string, ctx: ParseContext): AuditCommand
       set(filter, 'customerId', customerId(next()));
       set(filter, 'actions', VIEW_ACTIONS);
     } else if (lower === 'by' || lower === '查看人') {
-      set(filter, 'actor', person(next()));
+      set(filter, 'actor', person(next(), ctx));
     } else if (lower === 'exports' || lower === '导出') {
       set(filter, 'actions', EXPORT_ACTIONS);
     } else if (applyDateWord(filter, lower, ctx)) {
@@ -105,7 +112,7 @@ export function parseAuditCommand(text: string, ctx: ParseContext): AuditCommand
 
 function applyKeyValue(filter: ParsedAuditFilter, key: string, value: string, ctx: ParseContext): void {
   switch (key) {
-    case 'actor': case 'by': case '操作人': set(filter, 'actor', person(value)); return;
+    case 'actor': case 'by': case '操作人': set(filter, 'actor', person(value, ctx)); return;
     case 'customer': case '客户': set(filter, 'customerId', customerId(value)); return;
     case 'action': case '动作': set(filter, 'actions', actions(value)); return;
     case 'decision': case '结果': set(filter, 'decision', oneOf(value.toLowerCase(), AUDIT_DECISIONS, 'bad_decision')); return;
@@ -147,9 +154,12 @@ function customerId(value: string): string {
   return v;
 }
 
-function person(value: string): PersonRef {
-  const mention = MENTION_RE.exec(value) ?? LARK_MENTION_RE.exec(value);
-  if (mention) return { kind: 'mention', chatUserId: mention[1]! };
+function person(value: string, ctx: ParseContext): PersonRef {
+  const candidates = (ctx.mentions ?? []).flatMap((f) => {
+    const id = f.pattern.exec(value)?.[1];
+    return id ? [{ platform: f.platform, chatUserId: id }] : [];
+  });
+  if (candidates.length > 0) return { kind: 'mention', candidates };
   if (EMPLOYEE_ID_RE.test(value.toUpperCase())) return { kind: 'employeeId', employeeId: value.toUpperCase() };
   if (EMAIL_RE.test(value)) return { kind: 'email', email: value.toLowerCase() };
   throw auditQueryInvalid('bad_person');

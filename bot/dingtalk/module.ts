@@ -7,6 +7,8 @@ import { dingtalkConfigured, loadDingTalkConfig } from './config.ts';
 
 export const dingtalkPlatform: PlatformModule = {
   id: 'dingtalk',
+  // `@userid`, as DingTalk's own messages place a mention in the text (with the id in at.atUserIds).
+  mention: /^@([A-Za-z0-9_-]{1,64})$/,
   configured: (env) => dingtalkConfigured(env),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),

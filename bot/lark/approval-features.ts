@@ -5,17 +5,18 @@
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { prepareBotApprovals, type BotApprovalDeps } from '../runtime/approvals.ts';
-import type { LarkApi } from './api.ts';
+import type { PlatformChats } from '../runtime/chat-routing.ts';
 
 export interface LarkApprovalFeatureDeps extends Omit<BotApprovalDeps, 'exports' | 'wakeUps'> {
-  api: LarkApi;
+  /** The bot's PlatformChats (its own client as `own`), shared with its reviews. */
+  chats: PlatformChats;
 }
 
 export async function larkApprovals(deps: LarkApprovalFeatureDeps): Promise<{ approvals: ApprovalService; close(): Promise<void> }> {
   const redis = deps.config.redis!;
   const queues = approvalQueues(redis, redis.queuePrefix, deps.clock);
   try {
-    const approvals = (await prepareBotApprovals({ ...deps, exports: queues.exports, wakeUps: queues.wakeUps }))('lark', { platform: 'lark', client: deps.api });
+    const approvals = (await prepareBotApprovals({ ...deps, exports: queues.exports, wakeUps: queues.wakeUps }))('lark', deps.chats);
     return { approvals, close: () => queues.close() };
   } catch (err) {
     await queues.close();

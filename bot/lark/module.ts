@@ -6,6 +6,8 @@ import type { LarkApi } from './api.ts';
 
 export const larkPlatform: PlatformModule = {
   id: 'lark',
+  // The handlers replace each `@_user_N` placeholder by the person's open_id (audit-handlers.ts).
+  mention: /^(ou_[A-Za-z0-9]+)$/,
   configured: (env, config) => (config ? Boolean(config.lark) : Boolean(env.LARK_APP_ID)),
   requires: ['mongo', 'redis', 'crypto', 'audit', 'lark'],
   settings: (env) => section(loadConfig(env, { require: ['lark'] }), 'lark'),

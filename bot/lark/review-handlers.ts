@@ -8,15 +8,14 @@ import type { AuditRecorder } from '../core/audit.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AccessReviewService } from '../core/reviews/service.ts';
 import type { Logger } from '../logger.ts';
-import { PlatformChats, routedReviewNotifier } from '../runtime/chat-routing.ts';
+import { routedReviewNotifier, type PlatformChats } from '../runtime/chat-routing.ts';
 import { prepareReviewService } from '../store/review-service.ts';
-import type { LarkApi } from './api.ts';
 
-export interface LarkReviewFeatureDeps { conn: Connection; config: Config; api: LarkApi; recorder: AuditRecorder; clock: Clock; logger: Logger }
+export interface LarkReviewFeatureDeps { conn: Connection; config: Config; chats: PlatformChats; recorder: AuditRecorder; clock: Clock; logger: Logger }
 
-/** Its cards are updated through the bot's own SDK client, copies on Slack through Slack's. */
+/** Its cards are updated through the bot's own SDK client, copies on Slack through Slack's (`chats`, shared with approvals). */
 export async function larkReviews(deps: LarkReviewFeatureDeps): Promise<AccessReviewService> {
   const build = await prepareReviewService(deps.conn);
-  const notifier = routedReviewNotifier(new PlatformChats(deps.config, deps.logger, { own: { platform: 'lark', client: deps.api } }));
+  const notifier = routedReviewNotifier(deps.chats);
   return build({ notifier, recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
 }

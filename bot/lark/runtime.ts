@@ -14,6 +14,7 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
+import { PlatformChats } from '../runtime/chat-routing.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
@@ -62,8 +63,11 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
     // Requests, approvals and exports (issue 6) on Lark cards; approved exports feed the export-volume
     // detector, and offboarding cancels pending requests through this service so their cards say so.
+    // One PlatformChats for approvals and reviews: each module's chat is loaded once, on this process's Redis.
+    const chats = new PlatformChats(config, logger, { lookup: services.lookup, redis, own: { platform: 'lark', client: api } });
+    services.onClose(() => chats.close());
     const approvals = await larkApprovals({
-      conn, config, api, engine: services.engine, customers: services.customers, directory, grants, lookup: services.lookup, recorder, clock, logger,
+      conn, config, chats, engine: services.engine, customers: services.customers, directory, grants, recorder, clock, logger,
       exportWatch: services.security,
     });
     services.onClose(() => approvals.close());
@@ -72,7 +76,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     // on access-review cards (the review worker posts them), alert cards, `audit …` queries.
     const conversation = services.conversation.with({
       approvals: approvals.approvals, security: services.security,
-      reviews: await larkReviews({ conn, config, api, recorder, clock, logger }), audit: await auditQueryService(services, config),
+      reviews: await larkReviews({ conn, config, chats, recorder, clock, logger }), audit: await auditQueryService(services, config),
     });
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, ...common,

@@ -13,30 +13,41 @@ import { prepareBotApprovals } from './approvals.ts';
 import { auditQueryService } from './audit-query.ts';
 import { PlatformChats, routedReviewNotifier } from './chat-routing.ts';
 import type { ChatContext } from './platform-module.ts';
+import type { PlatformRegistry } from './platform-registry.ts';
 import type { BotServices } from './services.ts';
 
 export interface ChatFlows { flows: FlowServices; close(): Promise<void> }
 
+export interface ChatFlowOptions {
+  /** The bot's own client, so its cards are updated through it (ChatContext.own); absent, the module builds one. */
+  own?: ChatContext['own'];
+  /** The platforms to route through (default: bot/platforms.ts); tests bring their own. */
+  registry?: PlatformRegistry;
+}
+
 /**
- * `platform`: the audited actor's platform for decisions made in this bot. `own`: the bot's own client,
- * so its cards are updated through it (ChatContext.own); absent, the module builds one.
+ * `platform`: the audited actor's platform for decisions made in this bot. Approvals and reviews notify
+ * through ONE PlatformChats on this process's Redis, so each module's chat() runs once per process.
  */
-export async function chatFlows(services: BotServices, config: Config, logger: Logger, platform: PlatformId, own?: ChatContext['own']): Promise<ChatFlows> {
+export async function chatFlows(services: BotServices, config: Config, logger: Logger, platform: PlatformId, opts: ChatFlowOptions = {}): Promise<ChatFlows> {
   const redis = config.redis!;
   const queues = approvalQueues(redis, redis.queuePrefix, services.clock);
+  const chats = new PlatformChats(config, logger, {
+    lookup: services.lookup, redis: services.redis, ...(opts.own ? { own: opts.own } : {}), ...(opts.registry ? { registry: opts.registry } : {}),
+  });
+  const close = async () => { await chats.close(); await queues.close(); };
   try {
     const approvals = (await prepareBotApprovals({
       conn: services.conn, config, engine: services.engine, customers: services.customers, directory: services.directory,
-      grants: services.grants, lookup: services.lookup, recorder: services.recorder, clock: services.clock, logger,
+      grants: services.grants, recorder: services.recorder, clock: services.clock, logger,
       exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
-    }))(platform, own);
+    }))(platform, chats);
     services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
-    const chats = new PlatformChats(config, logger, { lookup: services.lookup, redis: services.redis, ...(own ? { own } : {}) });
     const reviews = (await prepareReviewService(services.conn))({ notifier: routedReviewNotifier(chats), recorder: services.recorder, clock: services.clock, timing: config.review });
     const audit = await auditQueryService(services, config);
-    return { flows: { approvals, reviews, security: services.security, audit }, close: async () => { await chats.close(); await queues.close(); } };
+    return { flows: { approvals, reviews, security: services.security, audit }, close };
   } catch (err) {
-    await queues.close();
+    await close();
     throw err;
   }
 }

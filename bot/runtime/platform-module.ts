@@ -74,6 +74,12 @@ export interface PlatformModule {
   start(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<Running>;
   /** Its outgoing chat; only called when configured(ctx.env, ctx.config). */
   chat(ctx: ChatContext): Promise<PlatformChat>;
+  /**
+   * How a person is mentioned in text typed on this platform, as the text reaches custos: a pattern over
+   * one whole word whose group 1 is the person's user id here (the audit query's `by @…` resolves it
+   * through the employees' chat-id map). Absent: its mentions cannot name a person in a query.
+   */
+  readonly mention?: RegExp;
   /** Where its test kit lives (fake platform API and signed-request driver), relative to the repository. */
   readonly testkit: readonly string[];
 }

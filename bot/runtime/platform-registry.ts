@@ -3,6 +3,7 @@
 // from the modules there; tests build their own.
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import { isPlatformId, type PlatformId } from '../core/platform-id.ts';
+import type { MentionForm } from '../core/audit-query.ts';
 import type { PlatformModule } from './platform-module.ts';
 
 export class PlatformRegistry {
@@ -29,6 +30,9 @@ export class PlatformRegistry {
     if (!m) throw new CustosError(ErrorCode.ConfigInvalid, `unknown chat platform "${id}"; registered platforms: ${this.ids().join(', ')} (bot/platforms.ts)`, { platform: isPlatformId(id) ? id : '(malformed)' });
     return m;
   }
+
+  /** Each module's mention form (PlatformModule.mention), in registry order: the audit query's `by @…`. */
+  mentionForms(): MentionForm[] { return this.all().flatMap((m) => (m.mention ? [{ platform: m.id, pattern: m.mention }] : [])); }
 
   /** The modules the environment configures. */
   configured(env: NodeJS.ProcessEnv): PlatformModule[] { return this.all().filter((m) => m.configured(env)); }

@@ -6,6 +6,7 @@ import type { App } from '@slack/bolt';
 import type { Connection } from 'mongoose';
 import type { FlowServices } from '../conversation/layer.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
+import type { LookupService } from '../core/lookup.ts';
 import { prepareBotApprovals, type BotApprovalDeps } from '../runtime/approvals.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats, routedReviewNotifier } from '../runtime/chat-routing.ts';
@@ -15,20 +16,26 @@ import type { SlackFeature } from './app.ts';
 
 export interface SlackFlowDeps extends BotApprovalDeps {
   services: BotServices;
+  lookup: LookupService;
   /** Told the approval service once the app exists (offboarding cancels pending requests through it). */
   onService?: (approvals: ApprovalService) => void;
 }
 
-/** Fills `flows` (read by the layer at each turn) as the app starts: the feature to register, and the flows to hand to the layer. */
-export async function slackFlows(deps: SlackFlowDeps): Promise<{ flows: FlowServices; feature: SlackFeature }> {
+/**
+ * Fills `flows` (read by the layer at each turn) as the app starts: the feature to register, the flows to
+ * hand to the layer, and close() for the one PlatformChats approvals and reviews notify through.
+ */
+export async function slackFlows(deps: SlackFlowDeps): Promise<{ flows: FlowServices; feature: SlackFeature; close(): Promise<void> }> {
   const flows: FlowServices = { security: deps.services.security, audit: await auditQueryService(deps.services, deps.config) };
   const approvals = await prepareBotApprovals(deps);
   const reviews = await prepareReviewService(deps.conn as Connection);
+  let chats: PlatformChats | undefined;
   const feature = (app: App) => {
-    flows.approvals = approvals('slack', { platform: 'slack', client: app.client });
+    chats = new PlatformChats(deps.config, deps.logger, { lookup: deps.lookup, redis: deps.services.redis, own: { platform: 'slack', client: app.client } });
+    flows.approvals = approvals('slack', chats);
     deps.onService?.(flows.approvals);
-    flows.reviews = reviews({ notifier: routedReviewNotifier(new PlatformChats(deps.config, deps.logger, { own: { platform: 'slack', client: app.client } })), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
+    flows.reviews = reviews({ notifier: routedReviewNotifier(chats), recorder: deps.recorder, clock: deps.clock, timing: deps.config.review });
   };
-  return { flows, feature };
+  return { flows, feature, close: async () => { await chats?.close(); } };
 }
 

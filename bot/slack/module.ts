@@ -6,6 +6,8 @@ import type { PlatformModule } from '../runtime/platform-module.ts';
 
 export const slackPlatform: PlatformModule = {
   id: 'slack',
+  // `<@U123>` or `<@U123|name>`: how Slack writes a mention into the text of a command or message.
+  mention: /^<@([A-Z0-9]+)(?:\|[^>]*)?>$/,
   // `custos start --only bot`, as before platforms were modules.
   component: 'bot',
   configured: (env, config) => (config ? Boolean(config.slack) : Boolean(env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE)),

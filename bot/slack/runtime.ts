@@ -47,7 +47,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const queues = approvalQueues(redisSettings, redisSettings.queuePrefix, clock);
     let approvalService: ApprovalService | undefined;
     services.onClose(() => queues.close());
-    const { flows, feature } = await slackFlows({
+    const { flows, feature, close: closeFlows } = await slackFlows({
       services, conn, config, engine: services.engine, customers: services.customers, directory, grants: services.grants, lookup, recorder, clock, logger,
       exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
       onService: (approvals) => {
@@ -55,6 +55,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
         services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
       },
     });
+    services.onClose(closeFlows);
     const features = [secured.feature(services), feature];
     const slack = createSlackApp(slackSettings, {
       conversation: services.conversation.with(flows), logger, deduper: redisDeduper(services.redis, redisSettings.keyPrefix, logger), features,

@@ -7,22 +7,31 @@
 //   - structured columns (followUps, contracts) hold a JSON array: `[{"at":"2026-04-20T02:00:00Z","by":"E-0012","note":"…"}]`;
 //   - dates are ISO 8601 (`2026-05-01` or `2026-05-01T08:00:00Z`); birthDate is `YYYY-MM-DD`;
 //   - booleans (external) are true/false, yes/no or 1/0;
-//   - employee chat ids are the columns `chat.slack`, `chat.lark` and `chat.wecom` (JSON Lines: `"chat":{"slack":"U…"}`).
+//   - employee chat ids are the columns `chat.<platform>`, one per registered platform (bot/platforms.ts):
+//     `chat.slack`, `chat.lark`, `chat.dingtalk`, `chat.wecom`, … (JSON Lines: `"chat":{"slack":"U…"}`).
 // Reasons never repeat the offending value: import files hold personal data and reasons reach logs.
 import { z } from 'zod';
 import {
   CREDIT_RATINGS, CUSTOMER_FIELDS, CUSTOMER_STATUSES, CUSTOMER_TIERS, CUSTOMER_TYPES, DEPARTMENTS, EMPLOYEE_STATUSES,
   PAYMENT_STATUSES, REGIONS, ROLES, SALES_STAGES, type Customer, type Employee,
 } from '../core/domain.ts';
+import { isPlatformId } from '../core/platform-id.ts';
+import { PLATFORMS } from '../platforms.ts';
+import type { PlatformRegistry } from '../runtime/platform-registry.ts';
 import { idNumberProblem, isValidPhone, nfkc, normaliseIdNumber } from './crypto.ts';
 
 export const LIST_SEPARATOR = ';';
 
 export const CUSTOMER_COLUMNS: readonly string[] = ['customerId', ...CUSTOMER_FIELDS];
-export const EMPLOYEE_COLUMNS: readonly string[] = [
+const EMPLOYEE_FIELD_COLUMNS: readonly string[] = [
   'employeeId', 'email', 'name', 'department', 'roles', 'managerId', 'region', 'timezone', 'locale', 'status', 'external',
-  'chat.slack', 'chat.lark', 'chat.wecom',
 ];
+const CHAT_PREFIX = 'chat.';
+
+/** The employee file's columns: its fields, then `chat.<id>` for each registered platform (registry order). */
+export function employeeColumns(registry: PlatformRegistry = PLATFORMS): string[] {
+  return [...EMPLOYEE_FIELD_COLUMNS, ...registry.ids().map((id) => `${CHAT_PREFIX}${id}`)];
+}
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v === null ? undefined : v);
 
@@ -160,14 +169,28 @@ export const employeeRowSchema = z.strictObject({
   locale: z.preprocess((v) => blankToUndefined(v) ?? 'zh-CN', z.enum(['zh-CN', 'en'], { error: 'must be zh-CN or en' })),
   status: z.preprocess((v) => blankToUndefined(v) ?? 'active', z.enum(EMPLOYEE_STATUSES, { error: `must be one of: ${EMPLOYEE_STATUSES.join(', ')}` })),
   external: z.preprocess((v) => blankToUndefined(v) ?? false, boolean),
-  chat: z.strictObject({ slack: optText(64), lark: optText(128), wecom: optText(64) }).optional(),
+  // Keyed by platform id; the keys are checked against the registry before this schema (chatProblems).
+  chat: z.record(z.string(), optText(128), { error: 'must be an object of chat ids by platform, such as {"slack": "U…"}' }).optional(),
 }, { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : undefined) });
 
-/** CSV rows name chat ids `chat.slack` / `chat.lark`; the schema wants them nested. */
+/** CSV rows name chat ids `chat.<platform>`; the schema wants them nested under `chat`. */
 export function nestChatColumns(row: Record<string, unknown>): Record<string, unknown> {
-  if (!('chat.slack' in row) && !('chat.lark' in row) && !('chat.wecom' in row)) return row;
-  const { 'chat.slack': slack, 'chat.lark': lark, 'chat.wecom': wecom, ...rest } = row;
-  return { ...rest, chat: { slack, lark, wecom } };
+  const columns = Object.keys(row).filter((k) => k.startsWith(CHAT_PREFIX));
+  if (columns.length === 0) return row;
+  const rest = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith(CHAT_PREFIX)));
+  return { ...rest, chat: Object.fromEntries(columns.map((k) => [k.slice(CHAT_PREFIX.length), row[k]])) };
+}
+
+/**
+ * Every chat key that is not a registered platform, each a problem naming the registered ones. A key that
+ * is not even a platform id is reported as `chat.(malformed)`: keys come from the file and reach logs.
+ */
+function chatProblems(chat: unknown, registry: PlatformRegistry): FieldProblem[] {
+  if (chat === null || typeof chat !== 'object' || Array.isArray(chat)) return [];
+  return Object.keys(chat).filter((id) => !registry.has(id)).map((id) => ({
+    field: `${CHAT_PREFIX}${isPlatformId(id) ? id : '(malformed)'}`,
+    reason: `is not a registered chat platform; registered platforms: ${registry.ids().join(', ')}`,
+  }));
 }
 
 export interface FieldProblem { field: string; reason: string }
@@ -199,10 +222,13 @@ export function parseCustomerRow(raw: Record<string, unknown>): RowResult<Custom
   return { ok: true, value: dropUndefined(r.data as Customer) };
 }
 
-export function parseEmployeeRow(raw: Record<string, unknown>): RowResult<Employee> {
+/** One employee row; chat ids are accepted for the platforms in `registry` only, every problem reported at once. */
+export function parseEmployeeRow(raw: Record<string, unknown>, registry: PlatformRegistry = PLATFORMS): RowResult<Employee> {
   const nested = nestChatColumns(raw);
-  const r = employeeRowSchema.safeParse(nested);
-  if (!r.success) return { ok: false, problems: problemsOf(r.error, nested) };
+  const unknown = chatProblems(nested.chat, registry);
+  const known = unknown.length === 0 ? nested : { ...nested, chat: Object.fromEntries(Object.entries(nested.chat as object).filter(([id]) => registry.has(id))) };
+  const r = employeeRowSchema.safeParse(known);
+  if (!r.success || unknown.length > 0) return { ok: false, problems: [...(r.success ? [] : problemsOf(r.error, known)), ...unknown] };
   const { chat, ...rest } = r.data;
   const e = dropUndefined({ ...rest, chat: dropUndefined({ ...(chat ?? {}) }) }) as Employee;
   return { ok: true, value: e };

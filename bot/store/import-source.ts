@@ -75,7 +75,11 @@ function checkHeader(file: string, header: string[], known: readonly string[]): 
   const unknown = header.filter((h) => !known.includes(h));
   const dup = header.filter((h, i) => header.indexOf(h) !== i);
   const problems: string[] = [];
-  if (unknown.length) problems.push(`unknown column(s) ${unknown.join(', ')}`);
+  // `chat.<id>` names a chat platform: say which ones are registered, not only that the column is unknown.
+  const chat = known.filter((k) => k.startsWith('chat.')).map((k) => k.slice('chat.'.length));
+  const [platforms, others] = [unknown.filter((h) => chat.length > 0 && h.startsWith('chat.')), unknown.filter((h) => chat.length === 0 || !h.startsWith('chat.'))];
+  if (others.length) problems.push(`unknown column(s) ${others.join(', ')}`);
+  if (platforms.length) problems.push(`column(s) ${platforms.join(', ')} for no registered chat platform (registered platforms: ${chat.join(', ')})`);
   if (dup.length) problems.push(`repeated column(s) ${[...new Set(dup)].join(', ')}`);
   if (problems.length) {
     throw new CustosError(ErrorCode.ImportInvalid,

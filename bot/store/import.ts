@@ -22,8 +22,10 @@ import { toCustomerDoc } from './customer-doc.ts';
 import { erasedAmong } from './erasure.ts';
 import { CustomerStore, type UpsertCounts } from './customer-store.ts';
 import { EmployeeStore } from './employee-store.ts';
+import { PLATFORMS } from '../platforms.ts';
+import type { PlatformRegistry } from '../runtime/platform-registry.ts';
 import { ScimStore } from './scim-store.ts';
-import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
+import { CUSTOMER_COLUMNS, employeeColumns, parseCustomerRow, parseEmployeeRow, type RowResult } from './import-schemas.ts';
 import { assertReadable, formatFromPath, readRows, type ImportFormat } from './import-source.ts';
 import type { CustomerDoc } from './models.ts';
 import { changeCount, employeeChanges, hasChanges, keepingFreezes, type EmployeeChangeHandler, type EmployeeChangeReport } from './employee-changes.ts';
@@ -63,6 +65,8 @@ export interface ImportOptions {
   allowReactivation?: boolean;
   /** Employees: lets a row change an employee managed through SCIM; otherwise that row is refused. */
   overrideScim?: boolean;
+  /** Employees: the chat platforms whose `chat.<id>` columns are accepted (default: bot/platforms.ts). */
+  registry?: PlatformRegistry;
 }
 
 interface Valid<T> { line: number; value: T }
@@ -126,10 +130,10 @@ async function scimManaged(scim: ScimStore, rows: Valid<Employee>[]): Promise<Ro
   return rows.filter((r) => managed.has(r.value.employeeId)).map((r) => ({ line: r.line, field: 'employeeId', reason: SCIM_MANAGED }));
 }
 
-function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean, scim: ScimStore | null): KindSpec<Employee, Employee[]> {
+function employeeSpec(store: EmployeeStore, handler: EmployeeChangeHandler | undefined, report: EmployeeChangeReport, allowReactivation: boolean, scim: ScimStore | null, registry: PlatformRegistry): KindSpec<Employee, Employee[]> {
   return {
-    columns: EMPLOYEE_COLUMNS,
-    parse: parseEmployeeRow,
+    columns: employeeColumns(registry),
+    parse: (raw) => parseEmployeeRow(raw, registry),
     uniqueKeys: (e) => [{ field: 'employeeId', key: e.employeeId }, { field: 'email', key: `email:${e.email}` }],
     conflicts: async (rows) => {
       const held = await store.model.find({ email: { $in: rows.map((r) => r.value.email) } }, { employeeId: 1, email: 1 }).lean();
@@ -283,6 +287,6 @@ export async function importFile(conn: Connection, cipher: FieldCipher, kind: Im
   await assertReadable(file);
   if (kind === 'customers') return new Importer(customerSpec(new CustomerStore(conn, cipher), cipher), kind, file, format, opts).run();
   const changes: EmployeeChangeReport = { offboarded: [], transferred: [], reactivated: [], keptFrozen: [] };
-  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false, opts.overrideScim ? null : new ScimStore(conn)), kind, file, format, opts).run();
+  const report = await new Importer(employeeSpec(new EmployeeStore(conn), opts.employeeChanges, changes, opts.allowReactivation ?? false, opts.overrideScim ? null : new ScimStore(conn), opts.registry ?? PLATFORMS), kind, file, format, opts).run();
   return { ...report, changes };
 }

@@ -20,6 +20,11 @@ import type { Action } from '../conversation/codec.ts';
 /** WeCom honours a response_code for 72 hours; custos stops trusting it a little earlier. */
 export const RESPONSE_CODE_TTL_SECONDS = 72 * 3600 - 600;
 
+/** The Redis namespace of clicked cards' response codes: the click handler (runtime.ts) and every process's notifier (module.ts). */
+export function wecomResponseCodes(queuePrefix: string): string {
+  return `${queuePrefix}:wecom-rc`;
+}
+
 /** Response codes of clicked cards, by task_id: each used at most once (GETDEL), gone after 72 h. */
 export class ResponseCodes {
   constructor(private readonly redis: RedisClient, private readonly namespace: string) {}

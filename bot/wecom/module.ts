@@ -1,18 +1,15 @@
 // WeCom (企业微信) as a platform module (bot/runtime/platform-module.ts), listed in bot/platforms.ts.
 // Cheap to import: the API client and the bot load inside start() and chat(). Its approval cards keep
-// each clicked card's response_code in Redis under wecomResponseCodes() (the click handler stores it,
-// the notifier uses it once for the final state).
+// each clicked card's response_code in Redis under wecomResponseCodes() (approval-notifier.ts: the
+// click handler stores it, the notifier uses it once for the final state).
 import { section } from '../config.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
 import { loadWeComConfig } from './config.ts';
 
-/** The Redis namespace of clicked cards' response codes (shared by the click handler and the notifier). */
-export function wecomResponseCodes(queuePrefix: string): string {
-  return `${queuePrefix}:wecom-rc`;
-}
-
 export const wecomPlatform: PlatformModule = {
   id: 'wecom',
+  // `<@userid>`, WeCom's mention in markdown messages (userids: letters, digits, _ - . @; at most 64).
+  mention: /^<@([A-Za-z0-9_.@-]{1,64})>$/,
   configured: (env) => Boolean(env.WECOM_CORP_ID),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
@@ -31,7 +28,7 @@ export const wecomPlatform: PlatformModule = {
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadWeComConfig(env);
     const r = section(config, 'redis');
-    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
+    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
       import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use (a click's code).

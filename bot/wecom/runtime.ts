@@ -15,7 +15,7 @@ import { buildServices, type BotServices, type ServiceOverrides } from '../runti
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { WeComApi } from './api.ts';
-import { ResponseCodes } from './approval-notifier.ts';
+import { ResponseCodes, wecomResponseCodes } from './approval-notifier.ts';
 import { WeComSecurityAlerts } from './notices.ts';
 import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
@@ -61,7 +61,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
   const { conn, directory, redis, metrics } = services;
   const prefix = section(config, 'redis').queuePrefix;
   try {
-    const codes = new ResponseCodes(redis, `${prefix}:wecom-rc`);
+    const codes = new ResponseCodes(redis, wecomResponseCodes(prefix));
     // Alert clicks and audit queries need nothing of WeCom's; requests and reviews come with `flows`.
     const flows: FlowServices = { security: services.security, audit: await auditQueryService(services, config), ...await overrides.flows?.({ services, api, codes, config }) };
     const handlers = new WeComHandlers({

@@ -46,7 +46,10 @@ export async function workerApprovalParts(conn: Connection, config: Config, logg
   const chat = workerChat(config, logger, lookup);
   const approvals = new ApprovalService({
     engine, customers, requests, grants, directory, recorder, clock,
-    notifier: chat.notifier, settings: approvalSettingsOf(engine.policy), platform: 'slack',
+    // What the workers record themselves (a decision or grant a bot's crash cut short, an erasure finished)
+    // was done by the system, not through any chat platform: the actor platform says so, as the export
+    // worker's and the security guard's own events do (NON_CHAT_ACTORS, bot/core/audit.ts).
+    notifier: chat.notifier, settings: approvalSettingsOf(engine.policy), platform: 'system',
     ...(exports ? { exports } : {}),
     // The sweeper finishes an approved erasure whose effects were cut short (a crash after the decision).
     erasure: eraserOf(conn, config, recorder, clock),

@@ -1,7 +1,8 @@
 // `custos import customers FILE` / `custos import employees FILE`: load a CSV or JSON Lines file.
 // Summary on stdout, row errors and progress on stderr; exit code 1 when any row was rejected.
 import { InvalidArgumentError, type Command } from 'commander';
-import { CUSTOMER_COLUMNS, EMPLOYEE_COLUMNS, LIST_SEPARATOR } from '../../store/import-schemas.ts';
+import { PLATFORMS } from '../../platforms.ts';
+import { CUSTOMER_COLUMNS, employeeColumns, LIST_SEPARATOR } from '../../store/import-schemas.ts';
 import { importFile, type ImportKind, type ImportReport } from '../../store/import.ts';
 import { openDataStores } from '../../store/open.ts';
 import { employeeEffects } from './employee-effects.ts';
@@ -126,11 +127,12 @@ Examples:
     .addHelpText('after', `${COMMON_HELP}
 
 Columns (employeeId, email, name, department, roles and region are required):
-  ${EMPLOYEE_COLUMNS.join(', ')}
+  ${employeeColumns().join(', ')}
   roles: "staff${LIST_SEPARATOR}lead" from staff, lead, head, admin, auditor, dpo
   timezone: IANA name (default Asia/Shanghai)   locale: zh-CN|en (default zh-CN)
   status: active|frozen|offboarded (default active)   external: true|false (default false)
-  chat.slack / chat.lark: chat user ids (JSON Lines: "chat": {"slack": "U…", "lark": "ou_…"})
+  chat.<platform>: the person's user id on a registered chat platform (${PLATFORMS.ids().join(', ')});
+    JSON Lines: "chat": {"slack": "U…", "lark": "ou_…"}; another platform id is an error
   An e-mail may belong to one employee only; the same e-mail twice in a file is an error.
 
 Offboarding and transfers take effect at once: a row that sets status offboarded revokes the person's
