@@ -183,6 +183,9 @@ test.serial('Lark\'s per-chat sending limit (230020): the bot pauses and retries
     const { form } = await openForm('salesRep', c.customerId, 'reveal');
     const n = h.fake.sent().length;
     const { requestId, approverCard } = await submitRequest('salesRep', form, { reason: '核对来电号码', duration: '5' }, 'salesLeadEast');
+    // Sends a second apart never meet the per-second limit: the requester's chat is also told "over the
+    // limit" for the next two sends whatever their timing, so the retry is exercised on a loaded machine too.
+    h.fake.refuseChatSends(h.openId('salesRep'), 2);
     await press('salesLeadEast', approverCard, 'approve');
     await h.fake.waitFor((m) => sentAfter(n)(m) && m.receiveId === h.openId('salesRep') && cardText(m.card).includes(`申请 #${requestId} 已由 李娜 批准`));
     t.truthy(await h.fake.waitFor((m) => sentAfter(n)(m) && m.receiveId === h.openId('salesRep') && cardText(m.card).startsWith(`权限申请 #${requestId}`)), 'the requester\'s own copy of the card');

@@ -67,6 +67,8 @@ export class FakeLarkApi {
   /** Lark's sending limits (REFERENCE §3): messages per second to one chat / from the whole app. */
   rateLimits = { perChat: 5, perApp: 50 };
   private readonly sendTimes: { receiveId: string; at: number }[] = [];
+  /** Sends still to be refused per chat whatever their timing (a loaded machine may space them out). */
+  private readonly overLimit = new Map<string, number>();
   private wsEndpoint: (() => WsEndpoint) | undefined;
 
   constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[]; appId?: string } = {}) {
@@ -218,6 +220,11 @@ export class FakeLarkApi {
 
   /** Counts a send; the code Lark would answer when over a limit within the last second. */
   private rateLimited(receiveId: string): Outcome | undefined {
+    const forced = this.overLimit.get(receiveId) ?? 0;
+    if (forced > 0) {
+      this.overLimit.set(receiveId, forced - 1);
+      return { code: 230020, msg: 'message rate limit for this chat' };
+    }
     const now = Date.now();
     while (this.sendTimes.length && this.sendTimes[0]!.at <= now - 1000) this.sendTimes.shift();
     if (this.sendTimes.length >= this.rateLimits.perApp) return { code: 99991400, msg: 'request trigger frequency limit', status: 429 };
@@ -225,6 +232,9 @@ export class FakeLarkApi {
     this.sendTimes.push({ receiveId, at: now });
     return undefined;
   }
+
+  /** The next `n` sends to `receiveId` are answered 230020, as when that chat is over its limit. */
+  refuseChatSends(receiveId: string, n: number): void { this.overLimit.set(receiveId, n); }
 
   /** Messages the app was refused for its sending rate (tests check the bot retried them). */
   rateLimitedCalls(): LarkCall[] { return this.calls.filter((c) => c.code === 230020 || c.code === 99991400); }
