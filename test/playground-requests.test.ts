@@ -246,4 +246,24 @@ test.serial('audit report pack asked in the playground: approved by the DPO, del
   t.like((await records({ action: 'export.start', exportId }))[0], { meta: { report: 'pack' } });
   t.like((await records({ action: 'export.complete', exportId }))[0], { meta: { columns: expected.length } });
   t.true(record.tagId.length > 0, 'the tag custos export trace follows');
+
+  // And against the real `custos report pack` for the same period, recipient and language: the same files;
+  // each period table the same rows once its own stamp (header, footer, the invisible per-copy marker) is
+  // set aside — those name the report and its copy, which is what tells the two apart when one leaks.
+  const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { runCli } = await import('./helpers/run-custos.ts');
+  const { testEnv } = await import('./helpers/services.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-pack-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'pack');
+  const cli = await runCli(['report', 'pack', '--from', '2026-06-01', '--to', '2026-06-29', '--for', auditor.employeeId, '--lang', auditor.locale, '--out', out],
+    testEnv(h.conn.name, h.prefix, { CUSTOS_AUDIT_HMAC_KEY: h.config.audit!.hmacKey.toString('base64'), CUSTOS_AUDIT_SIGNING_KEY: h.config.audit!.signingKey.toString('base64') }));
+  t.is(cli.code, 0, cli.stderr);
+  t.deepEqual(readdirSync(out).sort(), entries.map((e) => e.name).sort(), 'the CLI writes the same files');
+  const body = (text: string) => text.replace(/[\u200b-\u200d\u2060]/g, '').split('\r\n').slice(1, -2).join('\r\n');
+  for (const file of ['checkpoints.csv', 'policies.csv', 'access-reviews.csv', 'freezes.csv', 'erasures.csv', 'refusals.csv', 'disclosures.csv']) {
+    t.is(body(byName.get(file)!), body(readFileSync(path.join(out, file), 'utf8')), `${file}: the CLI's rows`);
+  }
 });
