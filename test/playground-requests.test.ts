@@ -176,3 +176,94 @@ test.serial('an unknown or offboarded employee clicking Approve, or submitting a
   t.deepEqual(await records({ action: 'request.approve', requestId }, 0), [], 'no refused click decided anything');
   t.truthy(await h.customers.get(target.customerId), 'nothing erased');
 });
+
+// Issue 20 item 3, the pack: `audit report pack …` through the same audit-export approval, delivered as
+// one ZIP whose entries are the files `custos report pack` renders (one renderer for both) with this
+// export's stamp. The period ends before the harness's day, so its tables cannot move while the test
+// reads; what depends on the whole chain (its verification line, the latest checkpoint: summary.csv's
+// first two rows, the HTML pages and the manifest listing them) is checked for shape and consistency.
+test.serial('audit report pack asked in the playground: approved by the DPO, delivered as one ZIP of the CLI pack\'s files', async (t) => {
+  const auditor = demoEmployee('auditor');
+  const form = await h.say(auditor.employeeId, 'audit report pack from 2026-06-01 to 2026-06-29');
+  t.is(form.replies[0]!.kind, 'request_form', textOf(form.replies[0]!.html));
+  t.true(textOf(form.replies[0]!.html).includes('report pack - 2026-06-01 2026-06-29'));
+  const metadata = /data-action="approval_submit" data-value="([^"]+)"/.exec(form.replies[0]!.html)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const sent = await h.click(auditor.employeeId, 'approval_submit', metadata, { form: { purpose: '年度合规审计', duration: '60' } });
+  const requestId = /(R-[A-P]{10})/.exec(textOf(sent.replies[0]!.html))?.[1];
+  if (!requestId) return t.fail(textOf(sent.replies[0]!.html));
+  const card = (await inboxOf(dpo.employeeId)).find((i) => i.kind === 'approval' && i.html.includes(requestId));
+  if (!card) return t.fail('no approval card in the DPO inbox');
+  t.true(textOf(card.html).includes('report pack'), 'the DPO sees which report');
+  await h.click(dpo.employeeId, 'approval_approve', requestId);
+
+  let link: string | undefined;
+  for (let i = 0; i < 600 && !link; i++) {
+    link = (await inboxOf(auditor.employeeId)).map((x) => /href="([^"]+)"[^>]*download="custos-report-pack-[^"]+\.zip"/.exec(x.html)?.[1]).find(Boolean);
+    if (!link) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!link) return t.fail('no pack delivered');
+  const res = await fetch(h.url(link.replace(/&amp;/g, '&')));
+  t.is(res.headers.get('content-type'), 'application/zip');
+  const { readZip } = await import('./helpers/zip-read.ts');
+  const entries = readZip(Buffer.from(await res.arrayBuffer()));
+
+  const exportId = `X-${requestId.slice(2)}`;
+  const { ExportStore } = await import('../bot/store/export-store.ts');
+  const record = (await new ExportStore(h.conn).byId(exportId))!;
+  const { reportFiles } = await import('../workers/export/report-run.ts');
+  const { reportChainOf } = await import('../bot/reports/chain.ts');
+  const { ReportSource } = await import('../bot/reports/source.ts');
+  const { watermarkKey } = await import('../bot/core/export-watermark.ts');
+  const { digest } = await import('../bot/reports/render.ts');
+  const expected = await reportFiles(new ReportSource(h.conn), {
+    exportId, ask: { kind: 'pack', from: '2026-06-01', to: '2026-06-29' }, requester: auditor, at: record.createdAt, key: watermarkKey(h.config.audit!.hmacKey), tagId: record.tagId,
+  }, await reportChainOf(h.conn, h.config));
+  t.deepEqual(entries.map((e) => e.name), expected.map((f) => f.file), 'the same files, in the same order');
+  t.true(entries.every((e) => e.utf8));
+  const byName = new Map(entries.map((e) => [e.name, e.data.toString('utf8')]));
+  for (const f of expected.filter((x) => !['summary.csv', 'manifest.csv'].includes(x.file) && !x.file.endsWith('.html'))) {
+    t.is(byName.get(f.file), f.text, `${f.file}: byte for byte`);
+  }
+  const lines = (text: string) => text.split('\r\n');
+  const summary = expected.find((f) => f.file === 'summary.csv')!.text;
+  t.deepEqual(lines(byName.get('summary.csv')!).slice(4), lines(summary).slice(4), 'summary.csv past the chain and checkpoint rows');
+  t.deepEqual(lines(byName.get('summary.csv')!).slice(0, 2), lines(summary).slice(0, 2), 'the same watermark header and titles');
+  for (const locale of ['en', 'zh-CN']) {
+    const html = byName.get(`summary.${locale}.html`)!;
+    t.true(html.includes(`custos report ${exportId} · pack summary.${locale}.html · 2026-06-01`), `${locale}: stamped with the export id`);
+    t.true(html.includes('class="watermark"'));
+  }
+  // The manifest lists every other file with its real size and hash.
+  const manifest = lines(byName.get('manifest.csv')!).slice(2, -2).map((l) => l.split(','));
+  t.deepEqual(manifest.map((r) => r[0]!.replace(/[\u200b-\u200d\u2060\ufeff]/g, '')), entries.map((e) => e.name).filter((n) => n !== 'manifest.csv'));
+  for (const [file, bytes, sha] of manifest) {
+    const name = file!.replace(/[\u200b-\u200d\u2060\ufeff]/g, '');
+    t.deepEqual([Number(bytes), sha], [digest(byName.get(name)!).bytes, digest(byName.get(name)!).sha256], `${name} as listed`);
+  }
+  for (const action of ['export.start', 'export.complete', 'export.download']) {
+    t.like((await records({ action, exportId }))[0], { decision: 'allowed', actor: { employeeId: auditor.employeeId } }, action);
+  }
+  t.like((await records({ action: 'export.start', exportId }))[0], { meta: { report: 'pack' } });
+  t.like((await records({ action: 'export.complete', exportId }))[0], { meta: { columns: expected.length } });
+  t.true(record.tagId.length > 0, 'the tag custos export trace follows');
+
+  // And against the real `custos report pack` for the same period, recipient and language: the same files;
+  // each period table the same rows once its own stamp (header, footer, the invisible per-copy marker) is
+  // set aside — those name the report and its copy, which is what tells the two apart when one leaks.
+  const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { runCli } = await import('./helpers/run-custos.ts');
+  const { testEnv } = await import('./helpers/services.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-pack-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'pack');
+  const cli = await runCli(['report', 'pack', '--from', '2026-06-01', '--to', '2026-06-29', '--for', auditor.employeeId, '--lang', auditor.locale, '--out', out],
+    testEnv(h.conn.name, h.prefix, { CUSTOS_AUDIT_HMAC_KEY: h.config.audit!.hmacKey.toString('base64'), CUSTOS_AUDIT_SIGNING_KEY: h.config.audit!.signingKey.toString('base64') }));
+  t.is(cli.code, 0, cli.stderr);
+  t.deepEqual(readdirSync(out).sort(), entries.map((e) => e.name).sort(), 'the CLI writes the same files');
+  const body = (text: string) => text.replace(/[\u200b-\u200d\u2060]/g, '').split('\r\n').slice(1, -2).join('\r\n');
+  for (const file of ['checkpoints.csv', 'policies.csv', 'access-reviews.csv', 'freezes.csv', 'erasures.csv', 'refusals.csv', 'disclosures.csv']) {
+    t.is(body(byName.get(file)!), body(readFileSync(path.join(out, file), 'utf8')), `${file}: the CLI's rows`);
+  }
+});

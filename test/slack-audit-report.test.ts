@@ -9,6 +9,13 @@ import { t as tr } from '../bot/core/messages.ts';
 import { buttons, modalAfter, movableClock, openedView, requestValues, submitView } from './helpers/slack-approval.ts';
 import { messageText, SIGNING_SECRET, SlackHarness } from './helpers/slack-bot.ts';
 import { expectedReportCsv } from './helpers/report-csv.ts';
+import { readZip } from './helpers/zip-read.ts';
+import { watermarkKey } from '../bot/core/export-watermark.ts';
+import { reportChainOf } from '../bot/reports/chain.ts';
+import { digest } from '../bot/reports/render.ts';
+import { ReportSource } from '../bot/reports/source.ts';
+import { ExportStore } from '../bot/store/export-store.ts';
+import { reportFiles } from '../workers/export/report-run.ts';
 import { FORM, post, sign, slashCommandBody } from './helpers/slack-sign.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 
@@ -65,6 +72,49 @@ test.serial('/audit report by the auditor: the modal names the report, the DPO a
   for (const a of steps) t.true(trail.some((r) => r.action === a), `audited: ${a}`);
   t.like(trail.find((r) => r.action === 'request.create'), { meta: { kind: 'audit-export' }, actor: { platform: 'slack' } });
   t.like(trail.find((r) => r.action === 'export.start'), { meta: { report: 'customer' }, actor: { employeeId: h.employees.auditor.employeeId } });
+});
+
+// The pack (issue 20 item 3): the same approval, delivered as one ZIP whose entries are the files the
+// CLI's renderer gives for this export's stamp. The period ends before the harness's day, so its tables
+// are fixed; the chain's own lines (verification, latest checkpoint) move with every event and are
+// checked for consistency instead: the manifest lists every other entry with its real size and hash.
+test.serial('/audit report pack: approved by the DPO, one ZIP of the CLI pack\'s files arrives in the auditor\'s DM', async (t) => {
+  const since = h.fake.calls.length;
+  await slash('auditor', 'report pack from 2026-06-01 to 2026-06-29');
+  const modal = openedView(await modalAfter(h, since));
+  t.true(JSON.stringify(modal.blocks).includes('report pack - 2026-06-01 2026-06-29'), 'the form says which report');
+  await submitView(h, h.userId('auditor'), modal.callback_id, modal.private_metadata, requestValues('年度合规审计（个人信息保护法第五十四条）', 60));
+  const card = await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'chat.postMessage' && x.body.channel === h.dmOf('dpo'));
+  const requestId = /#(R-[A-P]{10})/.exec(String(card.body.text))![1]!;
+  t.true(messageText(card.body).includes('report pack'), 'the DPO sees which report');
+  await h.click(h.userId('dpo'), h.dmOf('dpo'), 'approval_approve', requestId);
+
+  const exportId = `X-${requestId.slice(2)}`;
+  await h.fake.waitFor((x) => h.fake.calls.indexOf(x) >= since && x.method === 'files.completeUploadExternal' && x.ok, 60_000);
+  const file = [...h.fake.files.values()].find((f) => f.completed && f.filename === `custos-report-pack-${exportId}.zip`);
+  if (!file) return t.fail('no pack file');
+  const entries = readZip(file.bytes);
+  const record = (await new ExportStore(h.bot.conn).byId(exportId))!;
+  const expected = await reportFiles(new ReportSource(h.bot.conn), {
+    exportId, ask: { kind: 'pack', from: '2026-06-01', to: '2026-06-29' }, requester: h.employees.auditor, at: record.createdAt,
+    key: watermarkKey(h.config.audit!.hmacKey), tagId: record.tagId,
+  }, await reportChainOf(h.bot.conn, h.config));
+  t.deepEqual(entries.map((e) => e.name), expected.map((f) => f.file), 'the CLI pack\'s files, in its order');
+  const got = new Map(entries.map((e) => [e.name, e.data.toString('utf8')]));
+  const chainFree = expected.filter((f) => !['summary.csv', 'manifest.csv'].includes(f.file) && !f.file.endsWith('.html'));
+  t.is(chainFree.length, 7);
+  for (const f of chainFree) t.is(got.get(f.file), f.text, `${f.file}: byte for byte`);
+  const summary = expected.find((f) => f.file === 'summary.csv')!.text.split('\r\n');
+  t.deepEqual(got.get('summary.csv')!.split('\r\n').slice(4), summary.slice(4), 'summary.csv past the chain lines');
+  const listed = got.get('manifest.csv')!.split('\r\n').slice(2, -2).map((l) => l.split(','));
+  t.is(listed.length, entries.length - 1);
+  for (const [name, bytes, sha] of listed) {
+    const clean = name!.replace(/[\u200b-\u200d\u2060]/g, '');
+    t.deepEqual([Number(bytes), sha], [digest(got.get(clean)!).bytes, digest(got.get(clean)!).sha256], `${clean} as listed`);
+  }
+  const [start] = await h.auditRecords({ exportId, action: 'export.start' });
+  t.like(start, { meta: { report: 'pack' }, actor: { employeeId: h.employees.auditor.employeeId } });
+  await h.auditRecords({ exportId, action: 'export.download' });
 });
 
 test.serial('/audit report by someone without audit.query is refused and recorded; a malformed ask gets the usage', async (t) => {

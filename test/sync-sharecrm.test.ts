@@ -5,13 +5,17 @@
 // rate limits (30004, and the fake's own 100-calls-in-20-s window answering 14001) waited out, and
 // errors that name the errorCode and never the CRM's message.
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createLogger } from '../bot/logger.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { shareCrmConnector } from '../bot/sync/sharecrm/index.ts';
 import { loadShareCrmSettings } from '../bot/sync/sharecrm/settings.ts';
-import { FakeShareCrm, parseFilters } from './fakes/sharecrm.ts';
+import { RateBudget } from '../bot/sync/rate-budget.ts';
+import { ACCOUNT_FIELDS, FakeShareCrm, parseFilters } from './fakes/sharecrm.ts';
+import { runCli } from './helpers/run-custos.ts';
 import { connectorRunner, TestClock } from './helpers/sync-db.ts';
 
 const CREDENTIALS = { appId: 'FSAID_131a2b3', appSecret: '5f0e1d2c3b4a59687f6e5d4c3b2a1908', permanentCode: '0A1B2C3D4E5F60718293A4B5C6D7E8F9', openUserId: 'FSUID_0A1B2C3D4E5F60718293A4B5C6D7E8F9' };
@@ -190,4 +194,49 @@ test('the day\'s quota used up (30002) pauses the run at once with custos_sync_b
   t.regex(err!.message, /daily OpenAPI quota is used up \(errorCode 30002/);
   t.deepEqual(await w.store.cursor('sharecrm'), before);
   t.is(w.fake.requests.filter((x) => x.errorCode === 30002).length, 1, 'no retries against a daily quota');
+});
+
+test('custos sync check reads AccountObj\'s fields from 查询对象描述: a mapped field the object lacks is a problem, business fields not mapped are listed, system ones not', async (t) => {
+  const clock = new TestClock();
+  const fake = new FakeShareCrm({ credentials: { ...CREDENTIALS }, clock });
+  const url = await fake.start();
+  t.teardown(() => fake.close());
+  for (let i = 1; i <= 3; i++) fake.create(account(i));
+  const dir = mkdtempSync(path.join(tmpdir(), 'custos-sharecrm-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const good = readFileSync(new URL('./fixtures/sync/sharecrm.yaml', import.meta.url), 'utf8');
+  writeFileSync(path.join(dir, 'sharecrm.yaml'), good.replace('  phone: tel\n', '  phone: tel\n  email: email__c\n'));
+  fake.describeFields = fake.describeFields.filter((f) => f.api_name !== 'region__c'); // an admin removed the custom field
+  const env = { CUSTOS_SYNC_SOURCES: 'sharecrm', CUSTOS_SYNC_MAPPINGS: dir, ...envFor(url) };
+
+  const bad = await runCli(['sync', 'check', 'sharecrm'], env);
+  t.not(bad.code, 0);
+  t.regex(bad.stdout, /problem: email: maps from "email__c", which sharecrm does not have/);
+  t.regex(bad.stdout, /problem: region: maps from "region__c", which sharecrm does not have/);
+  t.regex(bad.stderr, /the sharecrm mapping has 2 problem\(s\)/);
+  const describes = fake.requests.filter((r) => r.path === '/cgi/crm/v2/object/describe');
+  t.deepEqual(describes.map((r) => r.errorCode), [0], 'one describe call, answered');
+  t.truthy(describes[0]!.traceId, 'with a thirdTraceId like every call');
+
+  writeFileSync(path.join(dir, 'sharecrm.yaml'), good);
+  fake.describeFields = ACCOUNT_FIELDS.map((f) => ({ ...f }));
+  const ok = await runCli(['sync', 'check', 'sharecrm'], env);
+  t.is(ok.code, 0, ok.stdout + ok.stderr);
+  t.regex(ok.stdout, /mapping OK/);
+  t.regex(ok.stdout, /not mapped \(information\): industry_level\n/, 'the preset field custos does not read; system fields (_id, created_by, …) are not listed');
+});
+
+test('describeFields repeats once with a new token after 20016 and names the errorCode for an unknown object', async (t) => {
+  const w = await setup(t);
+  const connector = shareCrmConnector({ source: 'sharecrm', mapping, env: envFor(w.fake.url), clock: w.clock, logger: createLogger({ level: 'silent' }), budget: (perSecond) => new RateBudget({ source: 'sharecrm', perSecond, share: 1, clock: w.clock, sleep: async () => {} }) });
+  const first = await connector.describeFields!();
+  t.deepEqual(first.find((f) => f.name === 'region__c'), { name: 'region__c', type: 'select_one' });
+  t.deepEqual(first.find((f) => f.name === 'created_by'), { name: 'created_by', type: 'system' });
+  w.fake.expireTokens();
+  t.is((await connector.describeFields!()).length, ACCOUNT_FIELDS.length);
+  t.deepEqual(w.fake.requests.filter((r) => r.path === '/cgi/crm/v2/object/describe').map((r) => r.errorCode), [0, 20016, 0]);
+  const other = shareCrmConnector({ source: 'sharecrm', mapping: { ...mapping, object: 'LeadsObj' }, env: envFor(w.fake.url), clock: w.clock, logger: createLogger({ level: 'silent' }), budget: (perSecond) => new RateBudget({ source: 'sharecrm', perSecond, share: 1, clock: w.clock, sleep: async () => {} }) });
+  const err = await t.throwsAsync(other.describeFields!());
+  t.regex(err.message, /refused \/cgi\/crm\/v2\/object\/describe on LeadsObj: errorCode 15002/);
+  t.false(err.message.includes('不存在'), 'the CRM\'s message is never repeated');
 });

@@ -10,11 +10,12 @@ import type { ZohoConnector } from '../bot/sync/zoho/connector.ts';
 import { zohoConnector } from '../bot/sync/zoho/index.ts';
 import { loadZohoSettings } from '../bot/sync/zoho/settings.ts';
 import { SuiteClock } from './helpers/connector-suite.ts';
+import type { FakeZoho } from './fakes/zoho.ts';
 import { CHANNEL_TOKEN, startFakeZoho, zohoEnv, zohoMapping } from './helpers/zoho-harness.ts';
 
-async function setup(t: ExecutionContext, env: Record<string, string> = {}) {
+async function setup(t: ExecutionContext, env: Record<string, string> = {}, limits: Parameters<typeof startFakeZoho>[1] = {}) {
   const clock = new SuiteClock();
-  const fake = await startFakeZoho(clock);
+  const fake = await startFakeZoho(clock, limits);
   t.teardown(() => fake.close());
   const sleeps: number[] = [];
   const ctx = (): ConnectorContext => ({
@@ -125,4 +126,70 @@ test('describeFields lists the module\'s fields from field metadata', async (t) 
   const fields = await w.connector.describeFields();
   t.deepEqual(fields.find((f) => f.name === 'Account_Number'), { name: 'Account_Number', type: 'text' });
   t.is(w.fake.calls.at(-1)!.query.module, 'Accounts');
+});
+
+/** Walks GET /Accounts by page_token as custos did before, straight against the fake: where does it stop? */
+async function pageTokenWalk(fake: FakeZoho): Promise<{ read: number; refusal: { status: number; body: unknown } | null }> {
+  const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: fake.opts.clientId, client_secret: fake.opts.clientSecret, refresh_token: fake.opts.refreshToken });
+  const { access_token: token } = await (await fetch(`${fake.url}/oauth/v2/token`, { method: 'POST', body: form })).json() as { access_token: string };
+  let read = 0;
+  let pageToken: string | null = null;
+  do {
+    const url = new URL(`${fake.url}/crm/v8/Accounts`);
+    for (const [k, v] of Object.entries({ fields: 'id', per_page: '200', sort_by: 'id', sort_order: 'asc', ...(pageToken ? { page_token: pageToken } : {}) })) url.searchParams.set(k, v);
+    const res = await fetch(url, { headers: { authorization: `Zoho-oauthtoken ${token}` } });
+    const body = await res.json() as { data?: unknown[]; info?: { next_page_token?: string | null; more_records?: boolean } };
+    if (res.status !== 200) return { read, refusal: { status: res.status, body } };
+    read += body.data?.length ?? 0;
+    pageToken = body.info?.more_records ? body.info.next_page_token ?? null : null;
+  } while (pageToken);
+  return { read, refusal: null };
+}
+
+// Zoho's page tokens reach 100,000 records; the fake takes the limit as a parameter (2,000 here) so the test
+// stays small, and refuses past it as Zoho does. Reconciliation lists ids through COQL's id keyset instead.
+test('reconciliation lists every id of a module larger than the page-token limit, by COQL id keyset, a 429 waited out on the way', async (t) => {
+  const w = await setup(t, {}, { pageTokenLimit: 2000, coqlOffsetLimit: 2000 });
+  const all = w.seed(4500);
+  const walk = await pageTokenWalk(w.fake);
+  t.is(walk.read, 2000, 'the page-token walk stops at the limit');
+  t.deepEqual(walk.refusal, { status: 400, body: { code: 'PAGINATION_LIMIT_EXCEEDED', details: { param_name: 'page_token', limit: 2000 }, message: 'pagination limit exceeded', status: 'error' } });
+
+  const before = w.fake.calls.length;
+  const listed: string[] = [];
+  let pages = 0;
+  for await (const ids of w.connector.listLiveIds()) {
+    listed.push(...ids);
+    if (++pages === 1) w.fake.busy(1); // the next page meets the concurrency limit once
+  }
+  t.deepEqual(listed, [...all].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)), 'every id once, in id order');
+  const coql = w.fake.calls.filter((c) => c.path === '/crm/v8/coql');
+  t.deepEqual(coql.map((c) => c.status), [200, 429, 200, 200]);
+  const queries = coql.map((c) => (JSON.parse(c.body!) as { select_query: string }).select_query);
+  t.is(queries[0], 'select id from Accounts where id is not null order by id asc limit 2000');
+  t.is(queries[1], `select id from Accounts where id > '${listed[1999]}' order by id asc limit 2000`);
+  t.is(queries[2], queries[1], 'the refused page is asked again from the same id');
+  t.is(queries[3], `select id from Accounts where id > '${listed[3999]}' order by id asc limit 2000`);
+  t.true(w.fake.calls.slice(before).every((c) => c.path === '/crm/v8/coql' || c.path === '/oauth/v2/token'), 'no page token, no offset: nothing for Zoho to refuse');
+  t.is(w.sleeps.filter((ms) => ms > 10).length, 1, 'the 429 backed off through the rate budget');
+});
+
+test('a backfill past the page-token limit goes on from the last Modified_Time read, and reads every record', async (t) => {
+  const w = await setup(t, { CUSTOS_SYNC_ZOHO_PER_PAGE: '200' }, { pageTokenLimit: 2000 });
+  const all: string[] = [];
+  for (let i = 0; i < 45; i++) { all.push(...w.seed(100)); w.clock.advance(1000); } // a hundred records a second
+  const seen = new Set<string>();
+  let page = await w.connector.readChanges(null);
+  for (let n = 0; ; n++) {
+    for (const c of page.changes) seen.add(c.sourceId);
+    if (page.done || n > 200) break;
+    page = await w.connector.readChanges(page.nextCursor);
+  }
+  t.true(page.done);
+  t.deepEqual([...seen].sort(), [...all].sort(), 'every record read');
+  const refused = w.fake.calls.filter((c) => c.status === 400);
+  t.is(refused.length, 2, 'the limit was met twice (4,500 records, 2,000 a walk)');
+  t.true(refused.every((c) => (c.answer as { code: string }).code === 'PAGINATION_LIMIT_EXCEEDED'));
+  const restarts = w.fake.calls.filter((c, i) => i > 0 && w.fake.calls[i - 1]!.status === 400);
+  t.true(restarts.every((c) => c.query.page_token === undefined && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/.test(c.ifModifiedSince ?? '')));
 });

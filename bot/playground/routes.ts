@@ -86,7 +86,7 @@ function download(deps: PlaygroundRouteDeps) {
     const file = /^[A-Za-z0-9_-]{24}$/.test(id) ? await deps.files?.get(id) : null;
     if (!file) return refuse(res, 404, 'no such file');
     res.writeHead(200, {
-      'content-type': 'text/csv; charset=utf-8',
+      'content-type': file.filename.endsWith('.zip') ? 'application/zip' : 'text/csv; charset=utf-8', // the compliance pack is a ZIP
       'content-disposition': `attachment; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
       'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
     });

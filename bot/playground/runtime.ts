@@ -4,6 +4,7 @@
 // It binds to loopback unless told otherwise, and says loudly that it is for local use.
 import { SyncFreshness } from '../sync/freshness.ts';
 import { SyncStore } from '../sync/sync-store.ts';
+import { reportChainOf } from '../reports/chain.ts';
 import { ReportSource } from '../reports/source.ts';
 import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
@@ -107,7 +108,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       deps: {
         engine, customers, directory, grants, requests, exports: exportStore, recorder, clock,
         key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(policy).exportMaxRows,
-        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn),
+        delivery: new PlaygroundExportDelivery(inbox, files), auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn), reportChain: await reportChainOf(conn, config),
       },
     });
     closers.push(() => exporter.close());

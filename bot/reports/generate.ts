@@ -46,7 +46,12 @@ export interface ReportDeps {
 export interface ReportFile { file: string; rows?: number; bytes: number; sha256: string }
 export interface ReportResult { reportId: string; dir: string; files: ReportFile[]; rows: number; period: ReportPeriod }
 
-interface Rendered { file: string; text: string; rows?: number }
+/** One report file rendered in memory: its name, text and data rows (none for the HTML pages). */
+export interface RenderedFile { file: string; text: string; rows?: number; columns?: readonly string[] }
+type Rendered = RenderedFile;
+
+/** What rendering reads: the audit log, and for a pack the chain's verification and its checkpoints. */
+export type RenderDeps = Pick<ReportDeps, 'source' | 'locale' | 'verify' | 'checkpoints'>;
 
 export function defaultReportId(now: Date): string {
   return `R${now.toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
@@ -56,8 +61,9 @@ function invalid(message: string, field: string): CustosError {
   return new CustosError(ErrorCode.ReportInvalid, message, { field });
 }
 
-async function render(req: ReportRequest & { customerId?: string }, period: ReportPeriod, stamp: ReportStamp, deps: ReportDeps): Promise<Rendered[]> {
-  const csv = (table: Parameters<typeof csvText>[0]) => ({ file: table.file, text: csvText(table, stamp, deps.locale), rows: table.rows.length });
+/** Every file of a report, as `custos report` writes it and as a report asked in chat delivers it. */
+export async function renderReportFiles(req: ReportRequest & { customerId?: string }, period: ReportPeriod, stamp: ReportStamp, deps: RenderDeps): Promise<RenderedFile[]> {
+  const csv = (table: Parameters<typeof csvText>[0]) => ({ file: table.file, text: csvText(table, stamp, deps.locale), rows: table.rows.length, columns: table.columns });
   if (req.kind === 'customer') return [csv(await customerReport(deps.source, req.customerId!, period))];
   if (req.kind === 'disclosures') return [csv(await disclosuresReport(deps.source, period))];
   const pack = await buildPack(deps.source, { period, verify: await deps.verify(), checkpoints: await deps.checkpoints() });
@@ -99,7 +105,7 @@ export async function generateReport(request: ReportRequest, deps: ReportDeps): 
   const dir = path.resolve(req.out ?? `custos-report-${reportId}`);
   if (existsSync(dir)) throw invalid(`--out ${req.out ?? dir} already exists: give a new directory (a report never overwrites files)`, '--out');
   const stamp: ReportStamp = { reportId, kind: req.kind, period: periodLabel(period), recipient: deps.recipient, generatedAt: now, tagId: (deps.newTagId ?? newTagId)(), key: deps.key };
-  const files = await render(req, period, stamp, deps);
+  const files = await renderReportFiles(req, period, stamp, deps);
   await recordThenShow(deps.recorder, reportEvent(stamp, req, period, files), () => undefined);
   await deps.register?.(stamp);
   await writeAll(dir, files);

@@ -9,6 +9,10 @@
 //        {dataObjectApiName, search_query_info: {limit, offset, filters: [{field_name, field_values,
 //        operator}], orders: [{fieldName, isAsc}], fieldProjection}}} → {errorCode: 0, data: {dataList, total}}
 //        (total 0: it is only counted when find_explicit_total_num is asked for)
+//   POST /cgi/crm/v2/object/describe?thirdTraceId=…  {corpAccessToken, corpId, currentOpenUserId, includeDetail,
+//        data: {apiName}} (查询对象描述) → {errorCode: 0, data: {describe: {api_name, display_name, fields:
+//        {<api_name>: {api_name, label, type, define_type, is_required, is_active, options?}}}}}; the
+//        account object's fields are `describeFields` (a test adds or removes one as an admin would)
 // Every answer is HTTP 200, failures included: 20016 a missing or expired token, 20012 an unknown
 // openUserId, 10013 an offset past 10,000, 14001 more than 100 calls in 20 s on one interface, 30002 the
 // day's quota used up, 10006 an unknown path. last_modified_time is epoch milliseconds, stamped on every
@@ -28,6 +32,22 @@ type Pred = (r: Row) => boolean;
 
 const TOKEN = '/cgi/corpAccessToken/get/V2';
 const QUERY = '/cgi/crm/v2/data/query';
+const DESCRIBE = '/cgi/crm/v2/object/describe';
+export interface FakeField { api_name: string; label: string; type: string; define_type: 'system' | 'package' | 'custom'; is_required: boolean; options?: { label: string; value: string }[] }
+/** AccountObj's fields as 查询对象描述 describes them: system, preset (package) and one custom. */
+export const ACCOUNT_FIELDS: FakeField[] = [
+  { api_name: '_id', label: '_id', type: 'text', define_type: 'system', is_required: false },
+  { api_name: 'last_modified_time', label: '最后修改时间', type: 'date_time', define_type: 'system', is_required: false },
+  { api_name: 'created_by', label: '创建人', type: 'employee', define_type: 'system', is_required: false },
+  { api_name: 'life_status', label: '生命状态', type: 'select_one', define_type: 'system', is_required: false },
+  { api_name: 'is_deleted', label: 'is_deleted', type: 'true_or_false', define_type: 'system', is_required: false },
+  { api_name: 'name', label: '客户名称', type: 'text', define_type: 'package', is_required: true },
+  { api_name: 'account_no', label: '客户编号', type: 'text', define_type: 'package', is_required: false },
+  { api_name: 'tel', label: '电话', type: 'phone_number', define_type: 'package', is_required: false },
+  { api_name: 'owner', label: '负责人', type: 'employee', define_type: 'package', is_required: true },
+  { api_name: 'industry_level', label: '客户级别', type: 'select_one', define_type: 'package', is_required: false },
+  { api_name: 'region__c', label: '区域', type: 'select_one', define_type: 'custom', is_required: false, options: [{ label: '华北', value: 'huabei' }, { label: '华东', value: 'huadong' }, { label: '华南', value: 'huanan' }] },
+];
 export const CORP_ID = 'FSCID_5A1E6C0B2D3F4A59B8C7D6E5F4A3B2C1';
 const TOKEN_MS = 7200_000;
 const SAME_TOKEN_MS = 6600_000;
@@ -39,6 +59,8 @@ const fail = (errorCode: number, errorMessage: string): Answer => ({ errorCode, 
 
 export class FakeShareCrm {
   readonly rows = new Map<string, Row>();
+  /** AccountObj's fields for 查询对象描述 (a copy: a test edits it as an admin edits the object). */
+  describeFields: FakeField[] = ACCOUNT_FIELDS.map((f) => ({ ...f }));
   readonly requests: { path: string; traceId: string | null; query?: Record<string, unknown>; errorCode: number }[] = [];
   private readonly tokens = new Map<string, { issued: number }>();
   private current: string | null = null;
@@ -113,7 +135,7 @@ export class FakeShareCrm {
   }
 
   private answer(method: string, path: string, text: string): { body: Answer; query?: Record<string, unknown> } {
-    if (method !== 'POST' || (path !== TOKEN && path !== QUERY)) return { body: fail(10006, `the request uri=[${path}], apiName=[null] is not exists`) };
+    if (method !== 'POST' || (path !== TOKEN && path !== QUERY && path !== DESCRIBE)) return { body: fail(10006, `the request uri=[${path}], apiName=[null] is not exists`) };
     if (this.failures.count > 0) { this.failures.count--; return { body: fail(this.failures.errorCode, 'failing on purpose') }; }
     if (this.enforceRate) {
       const now = this.now();
@@ -125,6 +147,7 @@ export class FakeShareCrm {
     this.usedToday++;
     let body: Record<string, unknown>;
     try { body = JSON.parse(text) as Record<string, unknown>; } catch { return { body: fail(12004, 'POST的数据包为空') }; }
+    if (path === DESCRIBE) return { body: this.describe(body) };
     return path === TOKEN ? { body: this.token(body) } : this.query(body);
   }
 
@@ -144,14 +167,31 @@ export class FakeShareCrm {
     return { errorCode: 0, errorMessage: 'success', corpAccessToken: this.current, corpId: CORP_ID, expiresIn: Math.ceil((issued + TOKEN_MS - now) / 1000), traceId: randomBytes(8).toString('hex') };
   }
 
+  /** The body convention's credentials: a failure answer, or null when the token, corpId and openUserId hold. */
+  private refusal(body: Record<string, unknown>): Answer | null {
+    const token = typeof body.corpAccessToken === 'string' ? this.tokens.get(body.corpAccessToken) : undefined;
+    if (!body.corpAccessToken) return fail(10013, '缺少参数corpAccessToken');
+    if (!token || this.now() - token.issued >= TOKEN_MS) return fail(20016, 'corpAccessToken不存在或者已经过期');
+    if (body.corpId !== CORP_ID) return fail(20017, 'corpId未找到');
+    if (body.currentOpenUserId !== this.opts.credentials.openUserId) return fail(20012, 'openUserId未找到');
+    return null;
+  }
+
+  private describe(body: Record<string, unknown>): Answer {
+    const refused = this.refusal(body);
+    if (refused) return refused;
+    const apiName = (body.data as { apiName?: unknown } | undefined)?.apiName;
+    if (typeof apiName !== 'string' || !apiName) return fail(10001, '缺少参数apiName');
+    if (apiName !== 'AccountObj') return fail(15002, `对象 ${apiName} 不存在`);
+    const fields = Object.fromEntries(this.describeFields.map((f) => [f.api_name, { ...f, is_active: true, ...(f.type === 'date_time' ? { date_format: 'yyyy-MM-dd HH:mm', time_zone: 'GMT+8' } : {}) }]));
+    return { errorCode: 0, errorMessage: 'OK', errorDescription: 'success', traceId: randomBytes(8).toString('hex'), data: { describe: { api_name: 'AccountObj', display_name: '客户', define_type: 'package', fields } } };
+  }
+
   private query(body: Record<string, unknown>): { body: Answer; query?: Record<string, unknown> } {
     const data = (body.data ?? {}) as Record<string, unknown>;
     const q = (data.search_query_info ?? {}) as Record<string, unknown>;
-    const token = typeof body.corpAccessToken === 'string' ? this.tokens.get(body.corpAccessToken) : undefined;
-    if (!body.corpAccessToken) return { body: fail(10013, '缺少参数corpAccessToken'), query: q };
-    if (!token || this.now() - token.issued >= TOKEN_MS) return { body: fail(20016, 'corpAccessToken不存在或者已经过期'), query: q };
-    if (body.corpId !== CORP_ID) return { body: fail(20017, 'corpId未找到'), query: q };
-    if (body.currentOpenUserId !== this.opts.credentials.openUserId) return { body: fail(20012, 'openUserId未找到'), query: q };
+    const refused = this.refusal(body);
+    if (refused) return { body: refused, query: q };
     if (data.dataObjectApiName !== 'AccountObj') return { body: fail(15002, `对象 ${String(data.dataObjectApiName)} 不存在`), query: q };
     const limit = Number(q.limit);
     const offset = Number(q.offset ?? 0);

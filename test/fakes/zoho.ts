@@ -10,12 +10,19 @@
 //   → 429 {"code":"TOO_MANY_REQUESTS",…} (the documents give the status and code, not a usage header).
 //   GET  /crm/v8/Accounts  `fields` required (400 REQUIRED_PARAM_MISSING), `per_page` 1–200, `page` within
 //        the first 2,000 records (400 DISCRETE_PAGINATION_LIMIT_EXCEEDED), `page_token` (from next_page_token,
-//        a day long: 400 EXPIRED_VALUE after; 100,000 records at most: 400 PAGINATION_LIMIT_EXCEEDED),
+//        a day long: 400 EXPIRED_VALUE after; `pageTokenLimit` records at most, default 100,000 as Zoho's
+//        Get Records document says ("for more than 2,000 and up to a maximum of 100,000 records, use
+//        page_token"): a token past it → 400 PAGINATION_LIMIT_EXCEEDED),
 //        `sort_by` id|Modified_Time|Created_Time, `sort_order`, `ids` (at most 100), header If-Modified-Since
 //        (records modified after it) → {data:[…], info:{per_page,count,page,sort_by,sort_order,more_records,
 //        next_page_token,previous_page_token,page_token_expiry,call,email}}, or 204 with no body
 //   GET  /crm/v8/Accounts/deleted  type=all|recycle|permanent, page, per_page, If-Modified-Since
 //        → {data:[{id, display_name, type, deleted_time, deleted_by, created_by}], info} or 204
+//   POST /crm/v8/coql {select_query} (the Query API, v8 coql.json and its COQL documents): only what custos
+//        sends is parsed — `select <fields> from Accounts where <id is not null | id > 'N'> order by id asc
+//        limit [<offset>,] <n>` (or `limit n offset o`); anything else → 400 SYNTAX_ERROR; LIMIT 1–2,000,
+//        LIMIT plus OFFSET within `coqlOffsetLimit` (100,000) → else 400 LIMIT_EXCEEDED; costs 1 credit for
+//        LIMIT ≤ 200, 2 for ≤ 1,000, 3 for ≤ 2,000 → {data:[…], info:{count, more_records}} or 204
 //   GET  /crm/v8/settings/fields?module=Accounts → {fields:[{api_name, data_type, field_label, id}]}
 //   POST|PATCH /crm/v8/actions/watch {watch:[{channel_id, events, channel_expiry, token, notify_url}]}
 //        → {watch:[{code:"SUCCESS", details:{events:[{channel_expiry, resource_uri, resource_id,
@@ -34,7 +41,7 @@ interface Stored { id: string; Account_Name: string; Account_Number: string | nu
 interface Deleted { id: string; name: string; type: 'recycle' | 'permanent'; at: number }
 interface Channel { channel_id: string; events: string[]; expiry: number; token: string; notify_url: string }
 interface PageToken { ids: string[]; offset: number; expires: number; sortBy: string; sortOrder: string; perPage: number }
-export interface ZohoCall { method: string; path: string; query: Record<string, string>; ifModifiedSince?: string; status: number }
+export interface ZohoCall { method: string; path: string; query: Record<string, string>; ifModifiedSince?: string; status: number; body?: string; answer?: unknown }
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -63,7 +70,15 @@ export class FakeZoho {
   private pageTokens = new Map<string, PageToken>();
   private nextId = 4150868000000200001n;
 
-  constructor(readonly opts: { clock: ZohoClock; clientId: string; clientSecret: string; refreshToken: string }) {}
+  /** Records a page_token walk can reach (Zoho's 100,000; tests lower it to stay small). */
+  readonly pageTokenLimit: number;
+  /** LIMIT plus OFFSET a COQL query can reach (Zoho's 100,000). */
+  readonly coqlOffsetLimit: number;
+
+  constructor(readonly opts: { clock: ZohoClock; clientId: string; clientSecret: string; refreshToken: string; pageTokenLimit?: number; coqlOffsetLimit?: number }) {
+    this.pageTokenLimit = opts.pageTokenLimit ?? 100_000;
+    this.coqlOffsetLimit = opts.coqlOffsetLimit ?? 100_000;
+  }
 
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => { void this.handle(req, res); });
@@ -136,10 +151,12 @@ export class FakeZoho {
     const call: ZohoCall = { method: req.method ?? '', path: url.pathname, query, status: 0 };
     const ims = req.headers['if-modified-since'];
     if (typeof ims === 'string') call.ifModifiedSince = ims;
+    if (url.pathname === '/crm/v8/coql') call.body = raw;
     this.calls.push(call);
     this.onRequest?.(url.pathname);
     const send = (status: number, body?: unknown) => {
       call.status = status;
+      if (status >= 400) call.answer = body; // error bodies kept for tests (the data pages are not)
       res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json;charset=UTF-8' });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
@@ -151,12 +168,19 @@ export class FakeZoho {
     if (this.creditsUsed >= this.creditLimit) return send(429, err('TOO_MANY_REQUESTS', 'API credit limit for the 24-hour window is exceeded'));
     if (this.busyFor > 0) { this.busyFor--; return send(429, err('TOO_MANY_REQUESTS', 'concurrency limit exceeded')); }
     if (this.inFlight >= this.concurrencyLimit) return send(429, err('TOO_MANY_REQUESTS', 'concurrency limit exceeded'));
-    this.creditsUsed++;
+    this.creditsUsed += this.credits(url.pathname, raw);
     this.inFlight++;
     try {
       const [status, body] = this.route(req.method ?? 'GET', url.pathname.slice('/crm/v8/'.length), query, typeof ims === 'string' ? ims : undefined, raw);
       send(status, body);
     } finally { this.inFlight--; }
+  }
+
+  /** A COQL query costs by its LIMIT (1–200: 1, 201–1,000: 2, 1,001–2,000: 3); every other call 1. */
+  private credits(path: string, raw: string): number {
+    if (path !== '/crm/v8/coql') return 1;
+    const n = Number(/limit\s+(?:\d+\s*,\s*)?(\d+)/i.exec(raw)?.[1] ?? 200);
+    return n <= 200 ? 1 : n <= 1000 ? 2 : 3;
   }
 
   private token(form: URLSearchParams): unknown {
@@ -172,6 +196,7 @@ export class FakeZoho {
   private route(method: string, path: string, q: Record<string, string>, ims: string | undefined, raw: string): [number, unknown?] {
     if (path === 'Accounts' && method === 'GET') return this.records(q, ims);
     if (path === 'Accounts/deleted' && method === 'GET') return this.deletedList(q, ims);
+    if (path === 'coql' && method === 'POST') return this.coql(raw);
     if (path === 'settings/fields' && method === 'GET') {
       if (q.module !== 'Accounts') return [400, err('INVALID_MODULE', 'the module name given seems to be invalid', { resource_path_index: 0 })];
       return [200, { fields: Object.entries(FIELDS).map(([api_name, data_type], i) => ({ api_name, data_type, field_label: api_name.replace(/_/g, ' '), id: String(4150868000000002000n + BigInt(i)) })) }];
@@ -207,7 +232,7 @@ export class FakeZoho {
       if (!known) return [400, err('INVALID_DATA', 'invalid data', { param_name: 'page_token' })];
       if (known.expires <= this.now()) return [400, err('EXPIRED_VALUE', 'Page token expired', { api_name: 'page_token', json_path: '$.query.page_token' })];
       page = known;
-      if (page.offset >= 100_000) return [400, err('PAGINATION_LIMIT_EXCEEDED', 'pagination limit exceeded', { param_name: 'page_token' })];
+      if (page.offset >= this.pageTokenLimit) return [400, err('PAGINATION_LIMIT_EXCEEDED', 'pagination limit exceeded', { param_name: 'page_token', limit: this.pageTokenLimit })];
     } else {
       const sortBy = q.sort_by ?? 'id';
       const sortOrder = q.sort_order ?? 'desc';
@@ -238,6 +263,28 @@ export class FakeZoho {
         page_token_expiry: next ? zohoTime(this.now() + DAY) : null, sort_order: page.sortOrder, email: false, more_records: more, previous_page_token: null,
       },
     }];
+  }
+
+  /** The Query API, for the one query shape custos sends (an id keyset); see the header. */
+  private coql(raw: string): [number, unknown?] {
+    const syntax = (near: string) => [400, err('SYNTAX_ERROR', 'invalid query formed', { line: 1, column: 1, near })] as [number, unknown];
+    let query: unknown;
+    try { query = (JSON.parse(raw) as { select_query?: unknown }).select_query; } catch { return [400, err('INVALID_DATA', 'invalid data', { api_name: 'select_query' })]; }
+    if (typeof query !== 'string') return [400, err('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param_name: 'select_query' })];
+    const m = /^select\s+([\w,\s]+?)\s+from\s+(\w+)\s+where\s+(id is not null|id\s*>\s*'?(\d{1,19})'?)\s+order\s+by\s+id(?:\s+asc)?\s+limit\s+(?:(\d+)\s*,\s*)?(\d+)(?:\s+offset\s+(\d+))?$/i.exec(query.trim());
+    if (!m) return syntax(query.slice(0, 20));
+    const fields = m[1]!.split(',').map((f) => f.trim());
+    if (m[2] !== 'Accounts') return [400, err('INVALID_QUERY', 'invalid query formed', { reason: 'invalid module', module: m[2] })];
+    if (fields.some((f) => !(f in FIELDS))) return [400, err('INVALID_QUERY', 'column given seems to be invalid', { column_name: fields.find((f) => !(f in FIELDS)), clause: 'select' })];
+    const limit = Number(m[6]);
+    const offset = Number(m[5] ?? m[7] ?? 0);
+    if (limit < 1 || limit > 2000) return [400, err('LIMIT_EXCEEDED', 'limit exceeded', { by: 'limit', limit: 2000 })];
+    if (offset + limit > this.coqlOffsetLimit) return [400, err('LIMIT_EXCEEDED', 'limit exceeded', { by: 'offset', limit: this.coqlOffsetLimit })];
+    const after = m[4] === undefined ? -1n : BigInt(m[4]);
+    const ids = [...this.accounts.keys()].map(BigInt).filter((id) => id > after).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const data = ids.slice(offset, offset + limit).map((id) => this.view(this.accounts.get(String(id))!, fields));
+    if (data.length === 0) return [204];
+    return [200, { data, info: { count: data.length, more_records: offset + limit < ids.length } }];
   }
 
   private deletedList(q: Record<string, string>, ims: string | undefined): [number, unknown?] {

@@ -21,8 +21,8 @@ export function zohoEnv(fake: FakeZoho, extra: Record<string, string> = {}): Rec
   };
 }
 
-export async function startFakeZoho(clock: SuiteClock): Promise<FakeZoho> {
-  const fake = new FakeZoho({ clock, clientId: '1000.FAKECLIENTID0123456789', clientSecret: 'fake-zoho-client-secret-0123456789', refreshToken: '1000.fake-refresh-token.0123456789' });
+export async function startFakeZoho(clock: SuiteClock, limits: { pageTokenLimit?: number; coqlOffsetLimit?: number } = {}): Promise<FakeZoho> {
+  const fake = new FakeZoho({ clock, ...limits, clientId: '1000.FAKECLIENTID0123456789', clientSecret: 'fake-zoho-client-secret-0123456789', refreshToken: '1000.fake-refresh-token.0123456789' });
   await fake.start();
   return fake;
 }

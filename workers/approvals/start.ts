@@ -1,5 +1,6 @@
 // Starts the approval sweeper and the export worker next to the audit worker (workers/main.ts), when the
 // configuration has what they need (Slack or Lark to talk to people, crypto keys to read customers).
+import { reportChainOf } from '../../bot/reports/chain.ts';
 import { ReportSource } from '../../bot/reports/source.ts';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../../bot/config.ts';
@@ -32,7 +33,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
       engine: parts.engine, customers: parts.customers, directory: parts.directory, grants: parts.grants, requests: parts.requests, exports,
       recorder, clock, key: watermarkKey(section(config, 'audit').hmacKey), maxRows: approvalSettingsOf(parts.engine.policy).exportMaxRows,
       delivery: parts.chat.delivery,
-      auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn), // audit-export requests (issue 8)
+      auditLog: new MongoAuditLogReader(await auditModels(conn)), reports: new ReportSource(conn), reportChain: await reportChainOf(conn, config), // audit-export requests (issue 8), reports (issue 20)
     },
   });
   return {

@@ -21,7 +21,7 @@ import type { ExportRecord, ExportStore } from '../../bot/store/export-store.ts'
 import { isGrantActive, type Grant, type GrantStore } from '../../policies/grants.ts';
 import type { PolicyEngineImpl } from '../../policies/index.ts';
 import { runAuditExport } from './audit-run.ts';
-import { runReportExport } from './report-run.ts';
+import { runReportExport, type ReportChain } from './report-run.ts';
 import { parseReportSpec } from '../../bot/core/audit-report-command.ts';
 import type { ReportSource } from '../../bot/reports/source.ts';
 import { makeCanary } from './canary.ts';
@@ -48,6 +48,8 @@ export interface ExportJobDeps {
   auditLog?: AuditLogReader;
   /** What reports read, for a report asked in chat (an `audit-export` whose query is a report spec). */
   reports?: ReportSource;
+  /** The chain's verification and checkpoints, for a compliance pack asked in chat; without it a pack is refused. */
+  reportChain?: ReportChain;
   progressEvery?: number;
 }
 
@@ -101,7 +103,7 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
     const handle = await deps.delivery.start(requester, t('export.progress', requester.locale, { id: job.exportId, rows: 0 }));
     const onProgress = (rows: number) => deps.delivery.progress(handle, t('export.progress', requester.locale, { id: job.exportId, rows }));
     const result: WrittenFile = report
-      ? await runReportExport(deps.reports!, { exportId: job.exportId, ask: report, requester, at: now, key: deps.key, tagId: record.tagId }, file)
+      ? await runReportExport(deps.reports!, { exportId: job.exportId, ask: report, requester, at: now, key: deps.key, tagId: record.tagId }, file, deps.reportChain)
       : auditFilter && auditFilter !== 'report'
       ? await runAuditExport(deps.auditLog!, { exportId: job.exportId, filter: auditFilter, requester, at: now, maxRows: deps.maxRows, key: deps.key, tagId: record.tagId, onProgress }, file)
       : await runExport(deps.engine, deps.customers, {
@@ -110,7 +112,7 @@ export async function performExport(deps: ExportJobDeps, job: { requestId: strin
       }, file);
     await recordThenShow(deps.recorder, event('export.complete', { rows: result.rows, capped: result.capped, columns: result.columns.length }, result), () => undefined);
     const name = report ? `custos-report-${report.kind}` : auditFilter ? 'custos-audit-export' : 'custos-export';
-    const fileId = await deps.delivery.upload(requester, file, `${name}-${job.exportId}.csv`, `${name.replace(/-/g, ' ')} ${job.exportId}`);
+    const fileId = await deps.delivery.upload(requester, file, `${name}-${job.exportId}.${report?.kind === 'pack' ? 'zip' : 'csv'}`, `${name.replace(/-/g, ' ')} ${job.exportId}`);
     // Delivery into the requester's DM (Slack reports no per-user download; the file id stays in the
     // export record: its digits would trip the audit log's PII guard).
     await deps.recorder.record(event('export.download', { delivered: true, bytes: result.bytes }, result)).catch(() => undefined);
@@ -150,8 +152,9 @@ async function auditExportFilter(deps: ExportJobDeps, request: AccessRequest, re
   const decision = await deps.engine.decide(principalOf(requester), 'audit.query', { channel: 'dm', at: now, purpose: request.purpose });
   if (!decision.allowed) throw new ExportRefused('audit_query_denied');
   // A report asked in chat: the same re-authorisation, then the report module (report-run.ts) reads.
-  if (parseReportSpec(request.auditQuery ?? '')) {
-    if (!deps.reports) throw new ExportRefused('reports_unavailable');
+  const spec = parseReportSpec(request.auditQuery ?? '');
+  if (spec) {
+    if (!deps.reports || (spec.kind === 'pack' && !deps.reportChain)) throw new ExportRefused('reports_unavailable');
     return 'report';
   }
   try {

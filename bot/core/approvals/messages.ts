@@ -24,7 +24,7 @@ registerMessages({
   'approval.refused.erase_denied': { 'zh-CN': '您当前无权申请删除客户个人信息（原因：{reason}），已记录。', en: 'You may not ask for a customer\'s data to be erased right now (reason: {reason}); the attempt was recorded.' },
   'approval.erase.usage': { 'zh-CN': '用法：`/customer erase C-000123 reason: 删除请求编号`（如 DSR-2026-017），仅限私信或私有频道。', en: 'Usage: `/customer erase C-000123 reason: REF` (the erasure request\'s reference, e.g. DSR-2026-017), in a DM or private channel.' },
   'approval.erase.asked': { 'zh-CN': '已提交删除申请 #{id}，已通知：{approvers}。批准后才会删除。', en: 'Erasure request #{id} submitted; asked: {approvers}. Nothing is erased until it is approved.' },
-  'approval.report.usage': { 'zh-CN': '用法：`audit report customer C-000123 from 2026-06-01 to 2026-06-30` 或 `audit report disclosures from 2026-06-01 to 2026-06-30`（日期须存在，起始不晚于结束）。', en: 'Usage: `audit report customer C-000123 from 2026-06-01 to 2026-06-30` or `audit report disclosures from 2026-06-01 to 2026-06-30` (real dates, from not after to).' },
+  'approval.report.usage': { 'zh-CN': '用法：`audit report customer C-000123 from 2026-06-01 to 2026-06-30`、`audit report disclosures from 2026-06-01 to 2026-06-30` 或 `audit report pack from 2026-01-01 to 2026-06-30`（日期须存在，起始不晚于结束）。', en: 'Usage: `audit report customer C-000123 from 2026-06-01 to 2026-06-30`, `audit report disclosures from 2026-06-01 to 2026-06-30` or `audit report pack from 2026-01-01 to 2026-06-30` (real dates, from not after to).' },
   'approval.label.auditQuery': { 'zh-CN': '审计查询条件', en: 'Audit query' },
   'approval.auditColumns': { 'zh-CN': '审计表格各列（编号与代码，不含个人信息）', en: 'The audit table\'s columns (ids and codes, no personal data)' },
   'approval.title': { 'zh-CN': '权限申请 #{id}：{kind}', en: 'Access request #{id}: {kind}' },

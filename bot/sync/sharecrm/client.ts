@@ -8,6 +8,9 @@
 //   /cgi/crm/v2/data/query       {corpAccessToken, corpId, currentOpenUserId, data: {dataObjectApiName,
 //                                search_query_info: {limit, offset, filters, orders, fieldProjection}}} →
 //                                {errorCode: 0, data: {dataList, total}}
+//   /cgi/crm/v2/object/describe  {corpAccessToken, corpId, currentOpenUserId, includeDetail: false, data: {apiName}}
+//                                → {errorCode: 0, data: {describe: {api_name, fields: {<api_name>: {api_name,
+//                                label, type, define_type, is_required, …}}}}} (查询对象描述; for `sync check`)
 // The token is renewed once 6600 s of it have passed and when a call answers 20016 (corpAccessToken missing
 // or expired): the call is repeated once with a new token, so no cursor is lost. 30004/14001 (call rate
 // exceeded) are waited out (the documented window is 20 s); 30002 (the day's quota used up) pauses the run
@@ -21,6 +24,7 @@ import type { ShareCrmSettings } from './settings.ts';
 
 export const TOKEN_PATH = '/cgi/corpAccessToken/get/V2';
 export const QUERY_PATH = '/cgi/crm/v2/data/query';
+export const DESCRIBE_PATH = '/cgi/crm/v2/object/describe';
 /** errorCode: corpAccessToken 不存在或者已经过期 / 参数corpAccessToken不合法. */
 export const TOKEN_EXPIRED = 20016;
 export const TOKEN_INVALID = 11014;
@@ -41,6 +45,11 @@ export interface SearchQuery { limit: number; offset: number; filters: Filter[];
 const envelope = z.looseObject({ errorCode: z.number() });
 const tokenAnswer = z.looseObject({ errorCode: z.literal(0), corpAccessToken: z.string().min(1), corpId: z.string().min(1), expiresIn: z.number().positive() });
 const queryAnswer = z.looseObject({ errorCode: z.literal(0), data: z.looseObject({ dataList: z.array(z.record(z.string(), z.unknown())) }) });
+const describeField = z.looseObject({ api_name: z.string().min(1), type: z.string().optional(), define_type: z.string().optional() });
+const describeAnswer = z.looseObject({ errorCode: z.literal(0), data: z.looseObject({ describe: z.looseObject({ fields: z.record(z.string(), describeField) }) }) });
+
+/** One field of an object as 查询对象描述 gives it: its api_name, `type` and `define_type` (system, package, custom). */
+export interface DescribedField { name: string; type: string; defineType: string | null }
 
 interface Token { value: string; corpId: string; renewAt: number }
 
@@ -52,20 +61,31 @@ export class ShareCrmClient {
 
   /** One page of records of `object`; an expired token is renewed once and the query repeated. */
   async query(object: string, q: SearchQuery): Promise<Record<string, unknown>[]> {
+    const json = await this.authed(QUERY_PATH, object, { data: { dataObjectApiName: object, search_query_info: q } },
+      'check OPEN_USER_ID, the app\'s data rights on the object and the field names in the mapping');
+    const parsed = queryAnswer.safeParse(json);
+    if (!parsed.success) throw this.error(`纷享销客 answered ${QUERY_PATH} with a body custos does not understand`, {});
+    return parsed.data.data.dataList;
+  }
+
+  /** The fields of `object` (查询对象描述), without its detail objects. */
+  async describe(object: string): Promise<DescribedField[]> {
+    const json = await this.authed(DESCRIBE_PATH, object, { includeDetail: false, data: { apiName: object } },
+      'check OPEN_USER_ID, the app\'s rights and the mapping\'s `object` (an api name such as AccountObj)');
+    const parsed = describeAnswer.safeParse(json);
+    if (!parsed.success) throw this.error(`纷享销客 answered ${DESCRIBE_PATH} with a body custos does not understand`, {});
+    return Object.values(parsed.data.data.describe.fields).map((f) => ({ name: f.api_name, type: f.type ?? 'unknown', defineType: f.define_type ?? null }));
+  }
+
+  /** A call with the token, corpId and openUserId in its body; an expired token is renewed once and the call repeated. */
+  private async authed(path: string, object: string, body: Record<string, unknown>, hint: string): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.currentToken();
-      const json = await this.post(QUERY_PATH, {
-        corpAccessToken: token.value, corpId: token.corpId, currentOpenUserId: this.settings.openUserId,
-        data: { dataObjectApiName: object, search_query_info: q },
-      });
+      const json = await this.post(path, { corpAccessToken: token.value, corpId: token.corpId, currentOpenUserId: this.settings.openUserId, ...body });
       const code = (json as { errorCode: number }).errorCode;
       if ((code === TOKEN_EXPIRED || code === TOKEN_INVALID) && attempt === 0) { if (this.token === token) this.token = null; continue; }
-      if (code !== 0) {
-        throw this.error(`纷享销客 refused ${QUERY_PATH} on ${object}: errorCode ${code} (check OPEN_USER_ID, the app's data rights on ${object} and the field names in the mapping)`, { errorCode: code });
-      }
-      const parsed = queryAnswer.safeParse(json);
-      if (!parsed.success) throw this.error(`纷享销客 answered ${QUERY_PATH} with a body custos does not understand`, {});
-      return parsed.data.data.dataList;
+      if (code !== 0) throw this.error(`纷享销客 refused ${path} on ${object}: errorCode ${code} (${hint})`, { errorCode: code });
+      return json;
     }
   }
 

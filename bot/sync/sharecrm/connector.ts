@@ -5,13 +5,16 @@
 //   readChanges   one keyset page after the cursor, by (last_modified_time, _id); 作废 records
 //                 (life_status 'invalid') become deletions
 //   readByIds     _id IN (…), a page at a time; invalid or missing records are absent
+//   describeFields  查询对象描述 (/cgi/crm/v2/object/describe) for `custos sync check`; fields whose
+//                 define_type is `system` (_id, last_modified_time, created_by, …) are reported as type
+//                 `system`, so the check lists only business fields as unmapped
 //   listLiveIds   _id keyset pages of the records that are not invalid (hard deletions from the recycle
 //                 bin leave no trace in a query: reconciliation finds them)
 // Pages never use `offset` (always 0): 纷享销客 refuses offsets past 10,000 (errorCode 10013) and rows edited
 // during a scan would shift under an offset; the documented way past that is a keyset on _id.
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 import type { SyncMapping } from '../mapping.ts';
-import type { ChangePage, Connector, SourceChange, SourceRecord } from '../types.ts';
+import type { ChangePage, Connector, SourceChange, SourceField, SourceRecord } from '../types.ts';
 import type { Filter, Order, SearchQuery, ShareCrmClient } from './client.ts';
 import { DATA_ID, decodeShareCrmCursor, encodeShareCrmCursor, REWIND_MS, type ShareCrmPosition } from './cursor.ts';
 
@@ -95,6 +98,11 @@ export class ShareCrmConnector implements Connector {
       if (rows.length < this.pageSize) return;
       after = ids.at(-1)!;
     }
+  }
+
+  async describeFields(): Promise<SourceField[]> {
+    const fields = await this.client.describe(this.object);
+    return fields.map((f) => ({ name: f.name, type: f.defineType === 'system' ? 'system' : f.type }));
   }
 
   private query(filters: Filter[], orders: Order[], limit: number): Promise<Record<string, unknown>[]> {

@@ -4,7 +4,8 @@
 //                   per_page, its deletions first from /{module}/deleted (cursor.ts); the watch channel is
 //                   subscribed or renewed on the way (channel.ts)
 //   readByIds       GET /{module}?ids=…&fields=…: ids absent from the answer are gone
-//   listLiveIds     GET /{module}?fields=id sorted by id, page_token paging
+//   listLiveIds     the Query API (POST /coql): `select id … where id > '<last id>' order by id limit 2000`,
+//                   an id keyset with no page token, so no 100,000-record ceiling (coql.ts)
 //   describeFields  GET /settings/fields?module=…
 //   verifyWebhook   the channel's token, id and module on every notification (webhook.ts)
 // Only the fields the mapping reads are requested. Deleted records stay listed by Zoho for as long as
@@ -16,6 +17,7 @@ import type { SyncMapping } from '../mapping.ts';
 import type { ChangePage, Connector, SourceChange, SourceField, SourceRecord, WebhookRequest, WebhookResult } from '../types.ts';
 import { ZohoRefused, type ZohoApi } from './api.ts';
 import { ZohoChannel, zohoDateTime } from './channel.ts';
+import { zohoLiveIds } from './coql.ts';
 import { decodeZohoCursor, encodeZohoCursor, type ZohoCursor } from './cursor.ts';
 import type { ZohoSettings } from './settings.ts';
 import { verifyZohoNotification } from './webhook.ts';
@@ -36,6 +38,16 @@ interface FieldsAnswer { fields?: { api_name?: string; data_type?: string }[] }
 export function zohoFields(mapping: SyncMapping): string[] {
   const paths = [mapping.customerId.from, mapping.owner.from, ...Object.values(mapping.fields).map((f) => f.from)];
   return [...new Set(['id', 'Modified_Time', ...paths.map((p) => p.split('.')[0]!)])];
+}
+
+/** The latest Modified_Time of a page (Zoho answers 2026-06-01T10:00:00+08:00), as an ISO instant. */
+function lastModified(records: Record<string, unknown>[]): string | null {
+  let max = NaN;
+  for (const r of records) {
+    const t = typeof r.Modified_Time === 'string' ? Date.parse(r.Modified_Time) : NaN;
+    if (Number.isFinite(t) && !(t <= max)) max = t;
+  }
+  return Number.isFinite(max) ? new Date(max).toISOString() : null;
 }
 
 export class ZohoConnector implements Connector {
@@ -81,21 +93,43 @@ export class ZohoConnector implements Connector {
   }
 
   private async recordPage(c: ZohoCursor): Promise<ChangePage> {
-    const query: Record<string, string> = { fields: this.fields, per_page: String(this.settings.perPage), sort_by: 'Modified_Time', sort_order: 'asc' };
-    const headers: Record<string, string> = c.since ? { 'If-Modified-Since': zohoDateTime(new Date(c.since)) } : {};
+    let scan = c;
     let res;
     try {
-      res = await this.api.call<RecordsAnswer>('GET', this.module, { query: { ...query, ...(c.token ? { page_token: c.token } : {}) }, headers });
+      res = await this.recordsCall(scan);
     } catch (err) {
-      // A page token lives a day: an expired one restarts the scan from its `since` (re-reads, never skips).
-      if (!(c.token && err instanceof ZohoRefused && err.zohoCode === 'EXPIRED_VALUE')) throw err;
-      res = await this.api.call<RecordsAnswer>('GET', this.module, { query, headers });
+      if (!(scan.token && err instanceof ZohoRefused)) throw err;
+      if (err.zohoCode === 'EXPIRED_VALUE') scan = { ...scan, token: null, last: null }; // a token lives a day: the scan restarts from its `since`
+      else if (err.zohoCode === 'PAGINATION_LIMIT_EXCEEDED') scan = this.pastTokenLimit(scan);
+      else throw err;
+      res = await this.recordsCall(scan);
     }
     const records = res.body?.data ?? [];
     const changes: SourceChange[] = records.filter((r) => typeof r.id === 'string').map((r) => ({ op: 'upsert', sourceId: r.id as string, fields: r }));
     const token = res.body?.info?.more_records ? res.body.info.next_page_token : null;
-    if (token) return { changes, nextCursor: encodeZohoCursor({ ...c, phase: 'r', token }), done: false };
-    return { changes, nextCursor: encodeZohoCursor({ since: c.next, next: null, phase: 'd', token: null }), done: true };
+    const last = lastModified(records) ?? scan.last ?? null;
+    if (token) return { changes, nextCursor: encodeZohoCursor({ ...scan, phase: 'r', token, last }), done: false };
+    return { changes, nextCursor: encodeZohoCursor({ since: scan.next, next: null, phase: 'd', token: null }), done: true };
+  }
+
+  private recordsCall(c: ZohoCursor) {
+    const query: Record<string, string> = { fields: this.fields, per_page: String(this.settings.perPage), sort_by: 'Modified_Time', sort_order: 'asc', ...(c.token ? { page_token: c.token } : {}) };
+    const headers: Record<string, string> = c.since ? { 'If-Modified-Since': zohoDateTime(new Date(c.since)) } : {};
+    return this.api.call<RecordsAnswer>('GET', this.module, { query, headers });
+  }
+
+  /**
+   * Zoho's page tokens reach 100,000 records: the scan goes on as a new one from a second before the last
+   * record read (If-Modified-Since is "after", at second precision, so the records of that second are read
+   * again, harmlessly), keeping its `next`. A second holding the whole limit cannot move on: stop, cursor kept.
+   */
+  private pastTokenLimit(c: ZohoCursor): ZohoCursor {
+    const from = c.last ? Date.parse(c.last) - 1000 : NaN;
+    if (!Number.isFinite(from) || (c.since !== null && from <= Date.parse(c.since))) {
+      throw new CustosError(ErrorCode.SyncSourceFailed,
+        `sync of ${this.source}: Zoho CRM's page-token limit was reached within one second of Modified_Time; the scan cannot go on from there`, { source: this.source });
+    }
+    return { ...c, since: new Date(from).toISOString(), token: null, last: null };
   }
 
   async readByIds(sourceIds: readonly string[]): Promise<SourceRecord[]> {
@@ -108,16 +142,8 @@ export class ZohoConnector implements Connector {
     return out;
   }
 
-  async *listLiveIds(): AsyncIterable<string[]> {
-    let token: string | null = null;
-    for (;;) {
-      const query: Record<string, string> = { fields: 'id', per_page: '200', sort_by: 'id', sort_order: 'asc', ...(token ? { page_token: token } : {}) };
-      const res = await this.api.call<RecordsAnswer>('GET', this.module, { query });
-      const ids = (res.body?.data ?? []).map((r) => r.id).filter((id): id is string => typeof id === 'string');
-      if (ids.length) yield ids;
-      token = res.body?.info?.more_records ? res.body.info.next_page_token ?? null : null;
-      if (!token) return;
-    }
+  listLiveIds(): AsyncIterable<string[]> {
+    return zohoLiveIds(this.api, this.module);
   }
 
   async describeFields(): Promise<SourceField[]> {

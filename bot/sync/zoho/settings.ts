@@ -5,7 +5,7 @@
 //                          .in, .com.au, .jp, .ca, .sa, .uk); the API domain comes from its token answer
 //   _CLIENT_ID             the self client's (or server-based client's) client id
 //   _CLIENT_SECRET(_FILE)  its client secret
-//   _REFRESH_TOKEN(_FILE)  a refresh token with ZohoCRM.modules.accounts.READ, ZohoCRM.settings.fields.READ
+//   _REFRESH_TOKEN(_FILE)  a refresh token with ZohoCRM.modules.accounts.READ, ZohoCRM.settings.fields.READ, ZohoCRM.coql.READ
 //                          and (with notifications) ZohoCRM.notifications.ALL
 //   _PER_PAGE              records per page, 1–200 (default 200)
 //   _REQUESTS_PER_SECOND   requests per second custos paces itself to, before CUSTOS_SYNC_QUOTA_SHARE (default 10)
