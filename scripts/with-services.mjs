@@ -7,7 +7,11 @@
 // server when it answers, since FerretDB-on-SQLite scans the collection for every non-_id filter.
 // `--build-js` (before `--`; `npm test` passes it): compile the sources to JavaScript once and name the
 // directory in CUSTOS_TEST_JS_DIR, for tests that start custos as a process (build-test-js.mjs).
+// `--compiled-tests` (with `--build-js`; `npm test` passes it): the test files are compiled too and ava
+// runs them from that directory (ava.config.js reads CUSTOS_TEST_COMPILED); a `test/X.test.ts` argument
+// (`npm test -- test/X.test.ts`) is turned into its compiled file.
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { buildTestJs, removeTestJs } from './build-test-js.mjs';
 import { startServices } from './services.mjs';
 
@@ -16,8 +20,9 @@ const dash = argv.indexOf('--');
 const own = dash >= 0 ? argv.slice(0, dash) : argv;
 const foreground = own.includes('--foreground');
 const preferPostgres = own.includes('--prefer-postgres');
-const buildJs = own.includes('--build-js');
-const cmd = dash >= 0 ? argv.slice(dash + 1) : [];
+const compiledTests = own.includes('--compiled-tests');
+const buildJs = compiledTests || own.includes('--build-js');
+let cmd = dash >= 0 ? argv.slice(dash + 1) : [];
 if (!foreground && cmd.length === 0) {
   process.stderr.write('usage: with-services.mjs [--prefer-postgres] --foreground | with-services.mjs [--prefer-postgres] [--build-js] -- COMMAND [ARGS…]\n');
   process.exit(2);
@@ -26,7 +31,7 @@ if (!foreground && cmd.length === 0) {
 let services;
 let jsDir;
 try {
-  if (buildJs) jsDir = await buildTestJs();
+  if (buildJs) jsDir = await buildTestJs({ tests: compiledTests });
 } catch (err) {
   process.stderr.write(`build-test-js: ${err.message}\n`);
   process.exit(1);
@@ -54,7 +59,12 @@ if (foreground) {
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => finish(0));
 } else {
   // `npm run bench -- NAME` / `npm test -- FILE` append their arguments after ours.
-  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...services.env, ...(jsDir ? { CUSTOS_TEST_JS_DIR: jsDir } : {}) } });
+  const testEnv = {
+    ...(jsDir ? { CUSTOS_TEST_JS_DIR: jsDir } : {}),
+    ...(compiledTests ? { CUSTOS_TEST_COMPILED: path.relative(process.cwd(), jsDir) } : {}),
+  };
+  if (compiledTests) cmd = cmd.map((a) => (/\.test\.ts$/.test(a) ? path.join(path.relative(process.cwd(), jsDir), a.replace(/\.ts$/, '.js')) : a));
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, ...services.env, ...testEnv } });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => { child.kill(sig); setTimeout(() => finish(130), 10000).unref(); });
   }

@@ -14,7 +14,7 @@ import type { FakeSalesforce } from './fakes/salesforce.ts';
 import { ANN, createAccounts, customerIdOf, salesforceSync } from './helpers/salesforce-sync.ts';
 
 const MINUTE = 60_000;
-const BULK = { CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD: '500' };
+const BULK = { CUSTOS_SYNC_SALESFORCE_BULK_THRESHOLD: '250' };
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 async function storedIds(conn: Connection): Promise<string[]> {
@@ -25,11 +25,11 @@ const jobPath = (p: string) => p.replace(/750FK\d{10}AAA/, 'JOB');
 
 test('a backfill above the threshold goes through one Bulk API 2.0 query job, result set by result set, then incremental SOQL takes over', async (t) => {
   const w = await salesforceSync(t, { env: BULK });
-  const ids = createAccounts(w.fake, 650);
+  const ids = createAccounts(w.fake, 330);
   const report = await w.runner.run();
-  t.is(report.upserted, 650);
+  t.is(report.upserted, 330);
   t.deepEqual(await storedIds(w.conn), fakeIds(w.fake), 'exactly the org\'s accounts');
-  t.is(await w.conn.collection('sync_links').countDocuments(), 650, 'one link per account');
+  t.is(await w.conn.collection('sync_links').countDocuments(), 330, 'one link per account');
 
   t.is(w.fake.calls[0]!.soql, 'SELECT COUNT() FROM Account', 'the expected count first');
   t.is(w.fake.bulk.created.length, 1);
@@ -37,11 +37,11 @@ test('a backfill above the threshold goes through one Bulk API 2.0 query job, re
   const bulkCalls = w.fake.calls.filter((c) => c.path.startsWith('/jobs/'));
   t.deepEqual(bulkCalls.map((c) => [c.method, jobPath(c.path), c.status]), [
     ['POST', '/jobs/query', 200], ['GET', '/jobs/query/JOB', 200], ['GET', '/jobs/query/JOB', 200],
-    ['GET', '/jobs/query/JOB/results', 200], ['GET', '/jobs/query/JOB/results', 200], ['GET', '/jobs/query/JOB/results', 200], ['GET', '/jobs/query/JOB/results', 200],
-  ], 'created, polled until JobComplete, four result sets of 200 at most');
+    ['GET', '/jobs/query/JOB/results', 200], ['GET', '/jobs/query/JOB/results', 200],
+  ], 'created, polled until JobComplete, two result sets of 200 at most');
   const results = bulkCalls.filter((c) => c.path.endsWith('/results')).map((c) => new URLSearchParams(c.search));
-  t.deepEqual(results.map((p) => p.get('maxRecords')), ['200', '200', '200', '200'], 'maxRecords is the batch size');
-  t.deepEqual(results.map((p) => p.get('locator')), [null, 'MjAw', 'NDAw', 'NjAw'], 'each set asked by the previous answer\'s Sforce-Locator');
+  t.deepEqual(results.map((p) => p.get('maxRecords')), ['200', '200'], 'maxRecords is the batch size');
+  t.deepEqual(results.map((p) => p.get('locator')), [null, 'MjAw'], 'each set asked by the previous answer\'s Sforce-Locator');
   // After the last set: the incremental SOQL from one second before the job's createdDate.
   const job = w.fake.bulk.jobInfo(w.fake.bulk.created[0]!.id)!;
   const soqlAfter = w.fake.calls.filter((c) => c.soql?.includes('ORDER BY SystemModstamp'));
@@ -65,11 +65,11 @@ test('a backfill above the threshold goes through one Bulk API 2.0 query job, re
 
 test('a backfill at or below the threshold is paged SOQL: no query job', async (t) => {
   const w = await salesforceSync(t, { env: BULK });
-  createAccounts(w.fake, 500);
+  createAccounts(w.fake, 250);
   const report = await w.runner.run();
-  t.is(report.upserted, 500);
+  t.is(report.upserted, 250);
   t.is(w.fake.bulk.created.length, 0);
-  t.deepEqual(w.fake.calls.map((c) => c.path.replace(/01gFK\d+/, 'LOC')), ['/query', '/query', '/query/LOC-200', '/query/LOC-400']);
+  t.deepEqual(w.fake.calls.map((c) => c.path.replace(/01gFK\d+/, 'LOC')), ['/query', '/query', '/query/LOC-200']);
   t.is(w.fake.calls[0]!.soql, 'SELECT COUNT() FROM Account');
   t.regex(w.fake.calls[1]!.soql!, /ORDER BY SystemModstamp ASC, Id ASC$/);
   t.deepEqual(await storedIds(w.conn), fakeIds(w.fake));
@@ -77,7 +77,7 @@ test('a backfill at or below the threshold is paged SOQL: no query job', async (
 
 test('a query job that ends Failed fails that run saying so; the next run starts a new job and completes', async (t) => {
   const w = await salesforceSync(t, { env: BULK });
-  createAccounts(w.fake, 600);
+  createAccounts(w.fake, 300);
   w.fake.bulk.failNextJob('Failed');
   const err = await t.throwsAsync(w.runner.run());
   t.is((err as { code?: string }).code, ErrorCode.SyncSourceFailed);
@@ -85,7 +85,7 @@ test('a query job that ends Failed fails that run saying so; the next run starts
   t.is((await w.store.statusOf('salesforce')).lastError, ErrorCode.SyncSourceFailed);
   t.is((await storedIds(w.conn)).length, 0);
   const report = await w.runner.run();
-  t.is(report.upserted, 600);
+  t.is(report.upserted, 300);
   t.is(w.fake.bulk.created.length, 2, 'a new job');
   t.deepEqual(await storedIds(w.conn), fakeIds(w.fake));
   // A fresh process on a cursor whose job failed starts a new job too (the failure was reported by the one that saw it).
@@ -94,13 +94,13 @@ test('a query job that ends Failed fails that run saying so; the next run starts
   t.regex((again as Error).message, /ended Aborted/);
   const last = await w.runnerOf().run();
   t.is(last.upserted, 0);
-  t.true(last.unchanged >= 600, 'the next run re-read everything through a new job, unchanged');
+  t.true(last.unchanged >= 300, 'the next run re-read everything through a new job, unchanged');
   t.is(w.fake.bulk.created.length, 4);
 });
 
 test('a job gone mid-download (404 NOT_FOUND) is replaced by a new one: nothing lost or doubled', async (t) => {
   const w = await salesforceSync(t, { env: BULK, fake: { dailyLimit: 10_000 } });
-  createAccounts(w.fake, 700);
+  createAccounts(w.fake, 450);
   let sets = 0;
   // The third result set request runs into the daily limit: the run stops with two sets stored.
   w.fake.onRequest = (c) => { if (c.path.endsWith('/results') && ++sets === 3) w.fake.exhaustQuota(); };
@@ -115,15 +115,15 @@ test('a job gone mid-download (404 NOT_FOUND) is replaced by a new one: nothing 
   const report = await w.runnerOf().run();
   t.is(w.fake.bulk.created.length, 2, 'a new job after the 404');
   t.is(w.fake.calls.filter((c) => c.status === 404).length, 1);
-  t.is(report.upserted, 300, 'only what the first job had not brought');
+  t.is(report.upserted, 50, 'only what the first job had not brought');
   t.true(report.unchanged >= 400, 'the rest applied again, unchanged');
   t.deepEqual(await storedIds(w.conn), fakeIds(w.fake));
-  t.is(await w.conn.collection('sync_links').countDocuments(), 700);
+  t.is(await w.conn.collection('sync_links').countDocuments(), 450);
 });
 
 test('a change made after the job\'s query ran is read by the incremental SOQL that follows; a deletion by getDeleted from the backfill\'s start', async (t) => {
   const w = await salesforceSync(t, { env: BULK });
-  const ids = createAccounts(w.fake, 550);
+  const ids = createAccounts(w.fake, 300);
   let sets = 0;
   w.fake.onRequest = (c) => {
     if (!c.path.endsWith('/results') || ++sets !== 1) return;
@@ -133,7 +133,7 @@ test('a change made after the job\'s query ran is read by the incremental SOQL t
   };
   const first = await w.runner.run();
   w.fake.onRequest = null;
-  t.is(first.upserted, 551, 'the 550 of the job (the deleted account too: its results still had it), then the update');
+  t.is(first.upserted, 301, 'the 300 of the job (the deleted account too: its results still had it), then the update');
   t.is((await w.customers.get(customerIdOf(w.fake, ids[7]!)))!.phone, '13911112222', 'the update, through the SOQL after the job');
   w.clock.jump(2 * MINUTE);
   const next = await w.runner.run();
