@@ -1,15 +1,10 @@
-// DINGTALK_MODE=stream on DingTalk's official SDK, `dingtalk-stream` (README: DingTalk, "Stream mode"). No
-// public URL: custos dials out. The SDK's DWClient owns the protocol — the ticketed WebSocket, the SYSTEM
-// `ping` echo, a new ticket and socket 1 s after any close (its autoReconnect, also after DingTalk's
-// `disconnect` once DingTalk closes the socket), CALLBACK frames emitted under their topic. custos adds:
-//  - the gateway at DINGTALK_API_URL (getEndpoint): the SDK hard-codes https://api.dingtalk.com, the
-//    production value, which leaves no room for a proxy or the tests' fake;
-//  - a start that rejects when DingTalk refuses the credentials (the SDK's connect() retries every error);
-//  - an acknowledgement once a callback is handled or finally refused, none when our side failed, so
-//    DingTalk delivers it again (within a minute, or on the next connection);
-//  - a frame the SDK cannot parse dropped and logged (it would throw out of the socket's message handler).
-// The socket is authenticated by the app's secret (the gateway call) and TLS, so a frame is DingTalk's;
-// what it says is still checked and deduplicated by the same code as an HTTP callback (stream-callbacks.ts).
+// DINGTALK_MODE=stream on DingTalk's official SDK, `dingtalk-stream` (README: DingTalk setup, Stream mode):
+// no public URL, custos dials out. The SDK's DWClient owns the ticketed WebSocket, the `ping` echo, the
+// reconnection 1 s after any close and the dispatch of CALLBACK frames by topic. custos adds the gateway at
+// DINGTALK_API_URL (the SDK hard-codes production's), a start that rejects refused credentials (the SDK
+// retries every error), an ack once a callback is handled or finally refused (none when our side failed:
+// DingTalk delivers it again), and drops frames the SDK would throw on. A frame is DingTalk's (the socket is
+// opened with the app's secret, over TLS); what it says is checked by stream-callbacks.ts.
 import { DWClient, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -28,16 +23,12 @@ export interface StreamOptions {
   logger: Logger;
 }
 
-/**
- * The SDK's URL of the socket to open, private in its typings only. dingtalk-stream is pinned to 2.1.5
- * exactly (package.json): a release that renames it fails test/dingtalk-stream.test.ts (no connection).
- */
+/** The SDK's socket URL, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
 interface SdkInternals { dw_url?: string }
 
 /**
- * SDK 2.1.5's keepAlive is off: it starts a new ping interval on every connection and clears only the last
- * one on disconnect(), so after a reconnect two intervals race (one ends a healthy socket) and shutdown
- * leaves timers behind. Its debug is off: it would print the socket's URL (the ticket) and every frame (personal data).
+ * keepAlive off: 2.1.5 starts a ping interval per connection and clears only the last, so after a reconnect
+ * two race (ending healthy sockets). debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
   return { clientId: o.settings.appKey, clientSecret: o.settings.appSecret, subscriptions: [], ua: 'custos-dingtalk-stream/2', keepAlive: false, debug: false, autoReconnect: true };
