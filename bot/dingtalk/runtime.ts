@@ -33,8 +33,6 @@ export interface DingTalkOverrides extends ServiceOverrides {
   /** Wall-clock for the signature window (tests move it). */
   now?: () => number;
   onHandled?: (msgId: string) => void;
-  /** Stream mode's first reconnect delay (tests shorten it). */
-  reconnectBaseMs?: number;
   /** The services behind clicks and forms (approvals, reviews, audit), built on this bot's cards. */
   flows?: (services: BotServices, cards: DingTalkCards) => Promise<FlowServices>;
 }
@@ -73,7 +71,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const receiver = new DingTalkReceiver({
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
-    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, ...(overrides.reconnectBaseMs ? { reconnectBaseMs: overrides.reconnectBaseMs } : {}) }) : undefined;
+    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger }) : undefined;
     const routes: Route[] = [services.metrics.route, ...(stream ? [] : [{ method: 'POST' as const, path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }])];
     if (settings.cardCallbackToken && !stream) {
       const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });

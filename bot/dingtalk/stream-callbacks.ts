@@ -6,8 +6,9 @@
 //  - /v1.0/card/instances/callback (card clicks): card-callback.ts's accept (our organisation, the card
 //    ledger, one decision per click body).
 // What the HTTP receiver adds — the `sign` header, the callback URL's token — proves a request came from
-// DingTalk; here the authenticated socket does (stream.ts). A refusal is final and acked as handled; only
+// DingTalk; here the authenticated socket does (stream.ts, on the official SDK). A refusal is final and acked as handled; only
 // our own failure (the card ledger unreachable) asks DingTalk to deliver again.
+import { TOPIC_CARD, TOPIC_ROBOT } from 'dingtalk-stream';
 import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { DingTalkCardCallback } from './card-callback.ts';
@@ -17,15 +18,13 @@ import type { DingTalkHandlers } from './handlers.ts';
 import { robotMessageFor } from './receiver.ts';
 import { DingTalkStream, type StreamVerdict } from './stream.ts';
 
-export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
-export const TOPIC_CARD = '/v1.0/card/instances/callback';
+export { TOPIC_CARD, TOPIC_ROBOT };
 
 export interface StreamModeDeps {
   settings: DingTalkSettings;
   handlers: DingTalkHandlers;
   cards: DingTalkCards;
   logger: Logger;
-  reconnectBaseMs?: number;
 }
 
 export function streamTopics(d: StreamModeDeps): Record<string, (data: string) => Promise<StreamVerdict>> {
@@ -51,9 +50,8 @@ export function streamTopics(d: StreamModeDeps): Record<string, (data: string) =
 
 /** The Stream client for the bot's lifetime, and the readiness check that reports its socket. */
 export function streamMode(d: StreamModeDeps): { stream: DingTalkStream; readiness: ReadinessCheck } {
-  const stream = new DingTalkStream({
-    settings: d.settings, topics: streamTopics(d), logger: d.logger, ...(d.reconnectBaseMs ? { reconnectBaseMs: d.reconnectBaseMs } : {}),
-  });
-  const readiness = { name: 'dingtalk-stream', check: async () => { if (!stream.connected()) throw new Error('dingtalk stream is not connected'); } };
+  const stream = new DingTalkStream({ settings: d.settings, topics: streamTopics(d), logger: d.logger });
+  // The SDK's `connected`: false from DingTalk's `disconnect` until the next socket opens (about 11 s).
+  const readiness = { name: 'dingtalk-stream', check: async () => { if (!stream.connected) throw new Error('dingtalk stream is not connected'); } };
   return { stream, readiness };
 }

@@ -1,28 +1,17 @@
-// DINGTALK_MODE=stream: DingTalk's Stream protocol (open.dingtalk.com "Stream 模式协议"), spoken here
-// over undici's WebSocket because the official `dingtalk-stream` SDK is not among the project's
-// dependencies (README: DingTalk, "Stream mode"). No public URL: custos dials out.
-//  1. POST {DINGTALK_API_URL}/v1.0/gateway/connections/open with the app's clientId/clientSecret and the
-//     CALLBACK topics it takes; DingTalk answers {endpoint, ticket} (a ticket is good for one connection).
-//  2. WebSocket to `${endpoint}?ticket=…`. DingTalk pushes frames {specVersion, type, headers: {topic,
-//     messageId, contentType, time}, data}; custos answers each with {code, headers: {contentType,
-//     messageId}, message, data} — SYSTEM `ping` echoed, CALLBACK acked once handled.
-//  3. A SYSTEM `disconnect` (DingTalk rotates connections) or a dropped socket: a new ticket, a new socket,
-//     after a back-off that grows while DingTalk cannot be reached.
-// The socket is authenticated by the app's secret (the gateway call) and TLS, so a frame is DingTalk's;
-// what it says is still checked and deduplicated by the same code as an HTTP callback (stream-callbacks.ts).
-import { WebSocket } from 'undici';
+// DINGTALK_MODE=stream on DingTalk's official SDK, `dingtalk-stream` (README: DingTalk setup, Stream mode):
+// no public URL, custos dials out. The SDK's DWClient owns the ticketed WebSocket, the `ping` echo, the
+// reconnection 1 s after any close and the dispatch of CALLBACK frames by topic. custos adds the gateway at
+// DINGTALK_API_URL (the SDK hard-codes production's), a start that rejects refused credentials (the SDK
+// retries every error), an ack once a callback is handled or finally refused (none when our side failed:
+// DingTalk delivers it again), and drops frames the SDK would throw on. A frame is DingTalk's (the socket is
+// opened with the app's secret, over TLS); what it says is checked by stream-callbacks.ts.
+import { DWClient, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../logger.ts';
 
 export const GATEWAY_PATH = '/v1.0/gateway/connections/open';
 const Opened = z.object({ endpoint: z.url({ protocol: /^wss?$/ }), ticket: z.string().min(1).max(200) });
-const Frame = z.object({
-  type: z.enum(['SYSTEM', 'EVENT', 'CALLBACK']),
-  headers: z.object({ topic: z.string().max(200), messageId: z.string().max(200).optional() }),
-  data: z.string().max(256 * 1024).default(''),
-});
-type Frame = z.infer<typeof Frame>;
 
 /** What custos answers a callback with: `ok` (handled or finally refused) or `retry` (our side failed). */
 export type StreamVerdict = 'ok' | 'retry';
@@ -32,63 +21,87 @@ export interface StreamOptions {
   /** The CALLBACK topics taken, each with the code that accepts its `data`. */
   topics: Record<string, (data: string) => Promise<StreamVerdict>>;
   logger: Logger;
-  /** The first reconnect waits this long, doubling per failed attempt up to a minute. */
-  reconnectBaseMs?: number;
 }
 
-export class DingTalkStream {
-  private socket: WebSocket | undefined;
+/** The SDK's socket URL, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
+interface SdkInternals { dw_url?: string }
+
+/**
+ * keepAlive off: 2.1.5 starts a ping interval per connection and clears only the last, so after a reconnect
+ * two race (ending healthy sockets). debug off: it would print the ticket and every frame (personal data).
+ */
+function sdkConfig(o: StreamOptions): DWClientConfig {
+  return { clientId: o.settings.appKey, clientSecret: o.settings.appSecret, subscriptions: [], ua: 'custos-dingtalk-stream/2', keepAlive: false, debug: false, autoReconnect: true };
+}
+
+export class DingTalkStream extends DWClient {
   private closed = false;
-  private failures = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private failing = false;
 
-  constructor(private readonly o: StreamOptions) {}
-
-  /**
-   * Connects; a gateway that refuses the app's credentials is a configuration error and rejects. Any other
-   * failure (DingTalk unreachable) keeps retrying in the background, and readiness reports it.
-   */
-  async start(): Promise<void> {
-    try {
-      await this.connect();
-    } catch (err) {
-      if (err instanceof CustosError) throw err;
-      this.failures = 1;
-      this.reconnect();
+  constructor(private readonly o: StreamOptions) {
+    super(sdkConfig(o));
+    for (const [topic, accept] of Object.entries(o.topics)) {
+      this.registerCallbackListener(topic, (frame: DWClientDownStream) => { void this.answer(frame, accept); });
     }
   }
 
-  connected(): boolean { return this.socket?.readyState === WebSocket.OPEN; }
+  /**
+   * Connects; a gateway that refuses the app's credentials is a configuration error and rejects. Any other
+   * failure (DingTalk unreachable) is retried by the SDK in the background, and readiness reports it.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.getEndpoint();
+    } catch (err) {
+      if (err instanceof CustosError) throw err;
+      void this.connect();
+      return;
+    }
+    // A socket that does not open is the SDK's to retry: its close handler reconnects.
+    await this._connect().catch(() => undefined);
+  }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.socket?.close();
+    this.disconnect();
   }
 
-  private async connect(): Promise<void> {
-    const { endpoint, ticket } = await this.open();
-    const socket = new WebSocket(`${endpoint}?ticket=${encodeURIComponent(ticket)}`);
-    socket.addEventListener('message', (e) => { void this.onFrame(socket, e.data); });
-    await new Promise<void>((resolve, reject) => {
-      socket.addEventListener('open', () => resolve(), { once: true });
-      socket.addEventListener('error', () => reject(new Error('dingtalk stream: the socket did not open')), { once: true });
-    });
-    if (this.closed) return socket.close();
-    this.socket = socket;
-    this.failures = 0;
-    socket.addEventListener('close', () => { if (this.socket === socket) this.reconnect(); });
+  /** The SDK's getEndpoint (the same request and answer) at DINGTALK_API_URL instead of its fixed host. */
+  override async getEndpoint(): Promise<this> {
+    try {
+      const { endpoint, ticket } = await this.open();
+      if (this.closed) throw new Error('dingtalk stream: closed');
+      (this as unknown as SdkInternals).dw_url = `${endpoint}?ticket=${encodeURIComponent(ticket)}`;
+      return this;
+    } catch (err) {
+      // Once per outage: the SDK retries every second.
+      if (!this.failing && !this.closed) this.o.logger.warn({ err: err instanceof Error ? err.name : typeof err }, 'dingtalk stream: the gateway cannot be reached; retrying');
+      this.failing = true;
+      throw err;
+    }
+  }
+
+  override async _connect(): Promise<void> {
+    await super._connect();
+    this.failing = false;
     this.o.logger.info({ topics: Object.keys(this.o.topics).length }, 'dingtalk stream connected');
   }
 
+  override onDownStream(data: string): void {
+    try {
+      super.onDownStream(data);
+    } catch {
+      this.o.logger.warn({ reason: 'malformed_frame' }, 'dingtalk stream: frame dropped');
+    }
+  }
+
   private async open(): Promise<z.infer<typeof Opened>> {
-    const { apiUrl, appKey, appSecret } = this.o.settings;
+    if (this.closed) throw new Error('dingtalk stream: closed');
+    const { apiUrl } = this.o.settings;
+    const { clientId, clientSecret, ua, subscriptions } = this.config;
     const res = await fetch(`${apiUrl}${GATEWAY_PATH}`, {
       method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        clientId: appKey, clientSecret: appSecret, ua: 'custos-dingtalk-stream/1',
-        subscriptions: Object.keys(this.o.topics).map((topic) => ({ type: 'CALLBACK', topic })),
-      }),
+      body: JSON.stringify({ clientId, clientSecret, ua, subscriptions }),
     });
     const body: unknown = await res.json().catch(() => null);
     if (res.status >= 400 && res.status < 500) {
@@ -102,46 +115,9 @@ export class DingTalkStream {
     return opened.data;
   }
 
-  /** A new ticket and socket, after 1 s, 2 s, 4 s … (at most a minute) while attempts fail. */
-  private reconnect(): void {
-    this.socket = undefined;
-    if (this.closed) return;
-    const wait = Math.min((this.o.reconnectBaseMs ?? 1000) * 2 ** this.failures, 60_000);
-    this.o.logger.warn({ attempt: this.failures + 1, waitMs: wait }, 'dingtalk stream: reconnecting');
-    this.timer = setTimeout(() => {
-      this.connect().catch((err: unknown) => {
-        this.failures += 1;
-        this.o.logger.warn({ err: err instanceof Error ? err.name : typeof err }, 'dingtalk stream: reconnect failed');
-        this.reconnect();
-      });
-    }, wait);
+  /** Acknowledged (`{response: null}`, code 200) when handled or finally refused; silence asks DingTalk to retry. */
+  private async answer(frame: DWClientDownStream, accept: (data: string) => Promise<StreamVerdict>): Promise<void> {
+    const verdict = await accept(typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
+    if (verdict === 'ok' && frame.headers.messageId) this.socketCallBackResponse(frame.headers.messageId, null);
   }
-
-  private async onFrame(socket: WebSocket, raw: unknown): Promise<void> {
-    let frame: Frame;
-    try {
-      const parsed = Frame.safeParse(JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw as ArrayBuffer).toString('utf8')));
-      if (!parsed.success) throw new Error('not a frame');
-      frame = parsed.data;
-    } catch {
-      return this.o.logger.warn({ reason: 'malformed_frame' }, 'dingtalk stream: frame dropped');
-    }
-    const { topic, messageId } = frame.headers;
-    if (frame.type === 'SYSTEM') {
-      if (topic === 'ping') ack(socket, messageId, 200, frame.data);
-      // DingTalk closes this socket ten seconds after saying so: the next one is opened now.
-      if (topic === 'disconnect' && this.socket === socket) { this.socket = undefined; socket.close(1000); this.failures = 0; this.reconnect(); }
-      return;
-    }
-    const accept = frame.type === 'CALLBACK' ? this.o.topics[topic] : undefined;
-    if (!accept) return ack(socket, messageId, 404, JSON.stringify({ response: null }));
-    const verdict = await accept(frame.data).catch(() => 'retry' as const);
-    ack(socket, messageId, verdict === 'ok' ? 200 : 500, JSON.stringify({ response: null }));
-  }
-}
-
-/** The protocol's answer to a pushed frame (DingTalk redelivers what it does not see answered). */
-function ack(socket: WebSocket, messageId: string | undefined, code: number, data: string): void {
-  if (!messageId || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ code, headers: { contentType: 'application/json', messageId }, message: code === 200 ? 'OK' : code === 404 ? 'topic not subscribed' : 'internal error', data }));
 }

@@ -7,7 +7,8 @@
 //  - the WebSocket handshake `GET {endpoint}?ticket=…`: an unknown, used or expired ticket → HTTP 401;
 //  - frames it pushes: {specVersion: '1.0', type, headers: {appId, connectionId, contentType, messageId,
 //    time, topic}, data} — CALLBACK (robot messages, card clicks) and SYSTEM (`ping` with {opaque},
-//    `disconnect` with {reason}, after which it closes the socket 10 s later unless the client does);
+//    `disconnect` with {reason}, after which it closes the socket `disconnectGraceMs` later — DingTalk's
+//    10 s by default — unless the client does);
 //  - answers it expects: {code, headers: {contentType: 'application/json', messageId}, message, data};
 //    a CALLBACK not answered with code 200 is pushed again on the next connection (DingTalk redelivers
 //    what it did not see acknowledged), and anything else the client sends is recorded as malformed.
@@ -30,8 +31,8 @@ export class FakeDingTalkStream {
   /** Handshakes refused (unknown, used or expired ticket). */
   refusedHandshakes = 0;
   connections = 0;
-  /** Sockets told `disconnect` that the client closed itself, before the fake's 10 s were up. */
-  closedAfterDisconnect = 0;
+  /** Who closed each socket told `disconnect`: the client itself, or the gateway when its grace ran out. */
+  readonly disconnectedBy: ('client' | 'gateway')[] = [];
   private readonly rotating = new Set<WebSocket>();
   private readonly tickets = new Map<string, number>();
   private readonly frames = new Map<string, string>();
@@ -40,7 +41,7 @@ export class FakeDingTalkStream {
   private wss: WebSocketServer | undefined;
   private socket: WebSocket | undefined;
 
-  constructor(private readonly api: FakeDingTalkApi) {}
+  constructor(private readonly api: FakeDingTalkApi, private readonly disconnectGraceMs = 10_000) {}
 
   async start(): Promise<void> {
     this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (info, done) => done(this.takeTicket(info.req.url ?? ''), 401) });
@@ -72,6 +73,9 @@ export class FakeDingTalkStream {
   /** Sends an already pushed frame again, acknowledged or not (DingTalk's retries). */
   redeliver(messageId: string): void { this.socket?.send(this.frames.get(messageId)!); }
 
+  /** Any text on the socket, as a broken or hostile gateway might send. */
+  sendRaw(text: string): void { this.socket?.send(text); }
+
   /** A SYSTEM ping; the client must echo its data. */
   ping(): string {
     const messageId = `ping-${randomUUID().slice(0, 8)}`;
@@ -85,12 +89,16 @@ export class FakeDingTalkStream {
     this.socket = undefined;
   }
 
-  /** DingTalk's graceful rotation: SYSTEM disconnect, then the socket closes 10 s later unless the client closes it first. */
+  /** DingTalk's graceful rotation: SYSTEM disconnect, then the socket closes after the grace unless the client closes it first. */
   disconnect(): void {
     const s = this.socket;
     if (s) this.rotating.add(s);
     s?.send(JSON.stringify({ specVersion: '1.0', type: 'SYSTEM', headers: { contentType: 'application/json', topic: 'disconnect', time: String(Date.now()) }, data: JSON.stringify({ reason: 'connection is expired' }) }));
-    setTimeout(() => { if (s) this.rotating.delete(s); s?.terminate(); }, 10_000).unref();
+    setTimeout(() => {
+      if (!s || !this.rotating.delete(s)) return;
+      this.disconnectedBy.push('gateway');
+      s.terminate();
+    }, this.disconnectGraceMs).unref();
   }
 
   acksOf(messageId: string): StreamAck[] { return this.acks.filter((a) => a.messageId === messageId); }
@@ -133,9 +141,8 @@ export class FakeDingTalkStream {
     this.socket = ws;
     const connection = ++this.connections;
     ws.on('message', (raw: Buffer) => this.answered(raw.toString('utf8'), connection));
-    ws.on('close', (code: number) => {
-      // 1000: the client's own close frame (a terminate on either side is 1006).
-      if (this.rotating.delete(ws) && code === 1000) this.closedAfterDisconnect += 1;
+    ws.on('close', () => {
+      if (this.rotating.delete(ws)) this.disconnectedBy.push('client');
       if (this.socket === ws) this.socket = undefined;
       this.waiting.wake();
     });
