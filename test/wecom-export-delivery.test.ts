@@ -35,7 +35,7 @@ test.serial('an export: "exporting" when it starts, no message per progress coun
   const sent = fake.messages.length;
   const handle = await delivery.start(lead, '正在导出 X-1…');
   await delivery.progress(handle, '正在导出 X-1：已写 5000 行');
-  const mediaId = await delivery.upload(lead, file, 'custos-export-X-1.csv', 'custos export X-1');
+  const mediaId = await delivery.upload(lead, file, 'custos-export-X-1.csv');
   await delivery.progress(handle, '导出 X-1 完成：1 行');
   const mine = fake.messages.slice(sent);
   t.deepEqual(mine.map((m) => [m.touser, m.msgtype, m.text ?? m.file?.filename]), [
@@ -43,7 +43,7 @@ test.serial('an export: "exporting" when it starts, no message per progress coun
   ]);
   t.true(mine[1]!.file!.bytes.equals(csv), 'the bytes as written, BOM included');
   t.is(mine[1]!.file!.safe, 1, 'sent 保密: watermarked, not forwardable');
-  t.is(mine[1]!.file!.mediaId, mediaId, 'the export record keeps the media_id');
+  t.is(mine[1]!.file!.mediaId, mediaId!, 'the export record keeps the media_id');
   t.is(fake.apiCalls('media/upload').at(-1)!.query.type, 'file');
 });
 
@@ -52,7 +52,7 @@ test.serial('a file over 20 MB is refused before anything is uploaded; the fake 
   const big = join(dir, 'big.csv');
   await writeFile(big, Buffer.alloc(FILE_BYTES.max + 1, 0x41));
   const uploads = fake.apiCalls('media/upload').length;
-  const err = await t.throwsAsync(delivery.upload(lead, big, 'big.csv', 'big'));
+  const err = await t.throwsAsync(delivery.upload(lead, big, 'big.csv'));
   t.true(err instanceof WeComApiError && err.code === 40006);
   t.is(fake.apiCalls('media/upload').length, uploads, 'nothing left custos');
   t.is(FILE_BYTES.max, MEDIA_FILE_MAX, 'custos and the fake hold the same documented limit');

@@ -22,9 +22,17 @@ export interface TrailEntry {
   audience?: number;
 }
 
+/**
+ * What a platform may lack, so a scenario that needs it does not apply there. `teamChannel`: the bot
+ * answers in a channel several members share (WeCom's application messages reach one-to-one chats only).
+ */
+export type Capability = 'teamChannel';
+
 export interface PlatformDriver {
   /** The platform's id as the audit log records it (an open set: every adapter's driver runs the list). */
   readonly platform: string;
+  /** Capabilities this platform does not have; absent: all of them. */
+  readonly lacks?: readonly Capability[];
   start(): Promise<void>;
   close(): Promise<void>;
   /** `text` typed by `user` in their DM with the bot. */
