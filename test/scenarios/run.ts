@@ -17,7 +17,7 @@ import { demoEmployee } from '../../bot/store/demo-company.ts';
 import { demoCustomers } from '../../bot/store/demo-data.ts';
 import { APPROVAL_SCENARIOS } from './approvals.ts';
 import { CUSTOMERS, SEED, type PlatformDriver, type TrailEntry } from './driver.ts';
-import { LOOKUP_SCENARIOS, type Scenario, type ScenarioContext } from './lookup.ts';
+import { applies, LOOKUP_SCENARIOS, type Scenario, type ScenarioContext } from './lookup.ts';
 import { REVEAL_SCENARIOS } from './reveal.ts';
 
 /** The list, in the order it runs: later scenarios see the clock and the grants earlier ones left. */
@@ -48,7 +48,9 @@ export function scenarioContext(): ScenarioContext {
 
 /**
  * Registers one serial test per scenario, run on one driver (started once for the file). `scenario.todo`
- * names platforms whose driver does not run it yet: there it is a `test.todo`.
+ * names platforms whose driver does not run it yet: there it is a `test.todo`. A scenario that needs a
+ * capability the driver lacks (`needs` / `lacks`: a team channel on WeCom) does not apply and is not
+ * registered; the platform's file asserts which ones those are.
  */
 export function registerScenarios(test: TestFn, driver: PlatformDriver, list: Scenario[] = SCENARIOS): void {
   const golden = readGolden();
@@ -61,7 +63,7 @@ export function registerScenarios(test: TestFn, driver: PlatformDriver, list: Sc
     if (RECORD && Object.keys(recorded).length > 0) writeGolden(list, recorded);
   });
 
-  for (const scenario of list) {
+  for (const scenario of list.filter((s) => applies(s, driver))) {
     if (scenario.todo?.includes(driver.platform)) {
       test.todo(`${scenario.name} (not yet on ${driver.platform})`);
       continue;
