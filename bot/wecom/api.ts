@@ -22,7 +22,6 @@ const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
 
 type Reply = Record<string, unknown> & { errcode?: number };
-/** A request body: JSON, or multipart bytes with their content type. */
 type Body = Record<string, unknown> | { multipart: Buffer; type: string };
 
 /** media/upload takes a file of more than 5 bytes and at most 20 MB; 40006 (invalid size) is WeCom's code for both. */
@@ -47,11 +46,7 @@ export class WeComApi {
     return { msgid: String(r.msgid ?? ''), ...(typeof r.response_code === 'string' && r.response_code ? { responseCode: r.response_code } : {}) };
   }
 
-  /**
-   * A file into the member's chat: uploaded as temporary media (valid 3 days, so sent at once), then a
-   * `file` message, `safe: 1` (保密消息: WeCom watermarks it and refuses to forward it). Refused here,
-   * before anything leaves, when WeCom would refuse its size.
-   */
+  /** Temporary media (3 days) sent at once as a `safe: 1` file (保密: watermarked, not forwardable); a size WeCom refuses never leaves. */
   async sendFile(userId: string, filename: string, bytes: Buffer): Promise<{ msgid: string; mediaId: string }> {
     if (bytes.length < FILE_BYTES.min || bytes.length > FILE_BYTES.max) throw new WeComApiError('media/upload', 40006);
     const up = await this.call('media/upload', multipart(filename, bytes), { type: 'file' });
