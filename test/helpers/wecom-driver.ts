@@ -30,6 +30,8 @@ export class WeComDriver implements PlatformDriver {
   private readonly revealOrigins = new Map<string, { user: DemoEmployeeKey; title: string; since: number }>();
   /** Messages that answered a lookup the driver typed (so never taken for a reveal). */
   private readonly replies = new Set<WeComMessage>();
+  /** The card of the audit table each user was last answered with (its paging buttons). */
+  private readonly tables = new Map<DemoEmployeeKey, WeComMessage>();
   /** What a WeCom application cannot do (the scenario list skips what needs it). */
   readonly lacks = ['teamChannel'] as const;
 
@@ -198,10 +200,30 @@ export class WeComDriver implements PlatformDriver {
     return file.file!.bytes.toString('utf8');
   }
 
+  async expireRequest(minutes: number, requestId: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const n = this.fake.messages.length;
+    this.clock.advance(minutes * 60_000);
+    await sweepNow(this.h.config);
+    const told = await this.fake.waitFor((m) => this.fake.messages.indexOf(m) >= n && m.touser === this.uid(requester) && !isCardCopy(m) && (m.text ?? '').includes(`#${requestId}`));
+    return { copies: this.updatedCopies(requestId, n), told: told.text! };
+  }
+
+  async auditQuery(user: DemoEmployeeKey, query: string): Promise<SeenTable> {
+    const reply = this.reply(await this.say(user, `audit ${query}`));
+    if (reply.card) this.tables.set(user, reply.card);
+    return tableSeen(reply.text, reply.card);
+  }
+
+  async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
+    const card = this.tables.get(user);
+    const key = card?.card?.button_list.find((b) => b.key.startsWith(`audit_${which}|`))?.key;
+    if (!card || !key) throw new Error(`no ${which} button on ${user}'s last table`);
+    const reply = this.reply(await this.click(card, key));
+    if (reply.card) this.tables.set(user, reply.card);
+    return tableSeen(reply.text, reply.card);
+  }
+
   // Written with the scenarios that call them (s28-scen adds them to the list; Slack's and Lark's follow too).
-  expireRequest(): Promise<{ copies: SeenApproval[]; told: string }> { return notYet('expireRequest'); }
-  auditQuery(): Promise<SeenTable> { return notYet('auditQuery'); }
-  auditPage(): Promise<SeenTable> { return notYet('auditPage'); }
   alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
   alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
   runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
@@ -256,6 +278,16 @@ function approvalSeen(text: WeComMessage, card: WeComMessage | undefined): SeenA
     title: lines[0]!, fields: fieldLines(lines.slice(1, rule)), status: lines.slice(rule + 1).join('\n'),
     buttons: (card?.card?.button_list ?? []).map((b) => b.key.split('|')[0]!),
   };
+}
+
+/** An audit table's text (title, column header, rows, `——`, footer) and its card's paging buttons; a notice otherwise. */
+function tableSeen(m: WeComMessage, card: WeComMessage | undefined): SeenTable {
+  const text = m.text ?? '';
+  const lines = text.split('\n');
+  const rule = lines.lastIndexOf('——');
+  if (rule < 2) return { title: '', header: '', rows: [], footer: '', buttons: [], text };
+  const buttons = (card?.card?.button_list ?? []).map((b) => b.key.split('|')[0]!.replace(/^audit_/, ''));
+  return { title: lines[0]!, header: lines[1]!, rows: lines.slice(2, rule), footer: lines.slice(rule + 1).join('\n'), buttons, text };
 }
 
 function notYet(method: string): never {
