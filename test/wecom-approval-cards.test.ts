@@ -55,12 +55,12 @@ test.serial('a request card carries Approve / Deny buttons whose keys the conver
   t.true(fake.sentTo('u3').some((m) => m.text?.includes('客户: C-000123')));
 });
 
-test.serial('the final state uses the click\'s response_code once; a later change is a new message', async (t) => {
+test.serial('the final state greys the buttons out with the click\'s response_code, once, and arrives as a text; a later change is a new message', async (t) => {
   const { ref, card } = await postAndClick('R-BBBBBBBBBB');
   const sent = fake.messages.length;
   await notifier.updateCard(ref, view('R-BBBBBBBBBB', 'approved', '已批准'));
   t.deepEqual(card.update, { button: { replace_name: '已批准' } });
-  t.is(fake.messages.length, sent, 'updated in place, no new message');
+  t.deepEqual(fake.messages.slice(sent).map((m) => m.text?.split('——')[1]?.trim()), ['已批准'], 'who decided and when is read in the text, as on every copy');
   await notifier.updateCard(ref, view('R-BBBBBBBBBB', 'grant_expired', '授权已到期，字段已重新脱敏'));
   t.is(fake.apiCalls('message/update_template_card').length, 1, 'never a second update');
   t.is(fake.messages.at(-1)!.text!.split('——')[1]!.trim(), '授权已到期，字段已重新脱敏');
@@ -75,7 +75,7 @@ test.serial('progress before the decision is a new message and leaves the code f
   t.deepEqual(card.update, { button: { replace_name: '已拒绝' } });
 });
 
-test.serial('a click older than 72 hours or no click at all: the outcome arrives as a new message', async (t) => {
+test.serial('a click older than 72 hours: the outcome arrives as a new message; a card nobody clicked is greyed out with the code its send returned', async (t) => {
   const { ref, card } = await postAndClick('R-DDDDDDDDDD');
   clock += RESPONSE_CODE_TTL_MS + 60_000; // the fake refuses the code now, as WeCom does
   const updates = fake.apiCalls('message/update_template_card').length;
@@ -85,8 +85,11 @@ test.serial('a click older than 72 hours or no click at all: the outcome arrives
   t.true(fake.messages.at(-1)!.text!.endsWith('已过期'));
   const unclicked = (await notifier.postCard(approver, view('R-EEEEEEEEEE', 'pending', '待审批'), 'approver'))!;
   await notifier.updateCard(unclicked, view('R-EEEEEEEEEE', 'cancelled', '已撤回'));
-  t.is(fake.apiCalls('message/update_template_card').length, updates + 1, 'no code, no update attempt');
+  t.is(fake.apiCalls('message/update_template_card').length, updates + 2, 'the send\'s code, used once');
+  t.deepEqual(fake.messages.find((m) => m.card?.task_id === unclicked.ts)!.update, { button: { replace_name: '已撤回' } });
   t.true(fake.messages.at(-1)!.text!.endsWith('已撤回'));
+  await notifier.updateCard(unclicked, view('R-EEEEEEEEEE', 'grant_expired', '已过期'));
+  t.is(fake.apiCalls('message/update_template_card').length, updates + 2, 'no code left, no second attempt');
 });
 
 test.serial('an expired access token (42001) is fetched again once and the message still goes out', async (t) => {

@@ -127,8 +127,10 @@ test.serial('identity access asked on WeCom: two approvers click Approve (quorum
   const again = await next('salesRep', j, (x) => x.text?.includes('审计编号') === true);
   t.true(again.text!.includes(c.idNumber!), 'under the grant the requester sees the ID number');
   const updates = h.fake.apiCalls('message/update_template_card');
-  t.is(updates.length, 2, 'one update per clicked card');
-  t.is(new Set(updates.map((u) => u.body.response_code)).size, 2, 'each code used once');
+  // The two clicked cards with their clicks' codes; the requester's (Cancel) with the code its send returned.
+  t.is(updates.length, 3, 'one update per card copy: none is left clickable');
+  t.is(new Set(updates.map((u) => u.body.response_code)).size, 3, 'each code used once');
+  t.truthy(h.fake.messages.find((x) => x.touser === uid('salesRep') && x.card?.button_list.some((b) => b.key === `cancel|${id}`))?.update, 'the requester\'s Cancel is greyed out');
   t.true(updates.every((u) => u.errcode === 0));
   t.regex(String((legal.update!.button as { replace_name: string }).replace_name), /批准/);
   const decisions = await h.auditRecords({ action: 'request.approve', requestId: id });

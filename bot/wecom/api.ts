@@ -1,8 +1,10 @@
 // The WeCom server API custos uses, over fetch: `gettoken` (cached until shortly before `expires_in`,
 // fetched again once when WeCom says the token expired or is invalid), application messages
-// (`message/send`: text and template cards), the one update a button card allows
-// (`message/update_template_card` with a click's response_code) and the contact API (`user/get`).
+// (`message/send`: text, template cards, files), the one update a button card allows
+// (`message/update_template_card` with a response_code), files (`media/upload?type=file`, multipart
+// field `media`, then a `file` message by media_id) and the contact API (`user/get`).
 // WeCom answers HTTP 200 with `errcode`; anything but 0 is thrown as WeComApiError with that code.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
 import type { WeComConfig } from './config.ts';
 import type { TemplateCard } from './render.ts';
@@ -20,6 +22,10 @@ const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
 
 type Reply = Record<string, unknown> & { errcode?: number };
+type Body = Record<string, unknown> | { multipart: Buffer; type: string };
+
+/** media/upload takes a file of more than 5 bytes and at most 20 MB; 40006 (invalid size) is WeCom's code for both. */
+export const FILE_BYTES = { min: 6, max: 20 * 1024 * 1024 } as const;
 
 export interface WeComUser { userid: string; email?: string; bizMail?: string; status?: number }
 
@@ -34,10 +40,19 @@ export class WeComApi {
     return { msgid: String(r.msgid ?? '') };
   }
 
-  /** A button card; WeCom also returns a response_code for it (unused: custos updates with the click's). */
-  async sendCard(userId: string, card: TemplateCard): Promise<{ msgid: string }> {
+  /** A button card, and the response_code WeCom returns for it (one update, as a click's code allows). */
+  async sendCard(userId: string, card: TemplateCard): Promise<{ msgid: string; responseCode?: string }> {
     const r = await this.call('message/send', { touser: userId, msgtype: 'template_card', agentid: this.cfg.agentId, template_card: card });
-    return { msgid: String(r.msgid ?? '') };
+    return { msgid: String(r.msgid ?? ''), ...(typeof r.response_code === 'string' && r.response_code ? { responseCode: r.response_code } : {}) };
+  }
+
+  /** Temporary media (3 days) sent at once as a `safe: 1` file (保密: watermarked, not forwardable); a size WeCom refuses never leaves. */
+  async sendFile(userId: string, filename: string, bytes: Buffer): Promise<{ msgid: string; mediaId: string }> {
+    if (bytes.length < FILE_BYTES.min || bytes.length > FILE_BYTES.max) throw new WeComApiError('media/upload', 40006);
+    const up = await this.call('media/upload', multipart(filename, bytes), { type: 'file' });
+    const mediaId = String(up.media_id ?? '');
+    const r = await this.call('message/send', { touser: userId, msgtype: 'file', agentid: this.cfg.agentId, file: { media_id: mediaId }, safe: 1 });
+    return { msgid: String(r.msgid ?? ''), mediaId };
   }
 
   /** The single permitted update of a clicked card: its buttons replaced by one label stating the outcome. */
@@ -53,7 +68,7 @@ export class WeComApi {
     return { userid: userId, ...(email ? { email } : {}), ...(bizMail ? { bizMail } : {}), ...(typeof r.status === 'number' ? { status: r.status } : {}) };
   }
 
-  private async call(api: string, body: unknown, query: Record<string, string> = {}, retried = false): Promise<Reply> {
+  private async call(api: string, body: Body | undefined, query: Record<string, string> = {}, retried = false): Promise<Reply> {
     const token = await this.accessToken();
     const r = await this.request(api, body, { ...query, access_token: token });
     if (r.errcode && TOKEN_ERRORS.has(r.errcode) && !retried) {
@@ -78,17 +93,24 @@ export class WeComApi {
     return r.access_token;
   }
 
-  private async request(api: string, body: unknown, query: Record<string, string>): Promise<Reply> {
+  private async request(api: string, body: Body | undefined, query: Record<string, string>): Promise<Reply> {
     const url = `${this.cfg.apiUrl}/cgi-bin/${api}?${new URLSearchParams(query).toString()}`;
-    const res = await fetch(url, {
-      method: body === undefined ? 'GET' : 'POST',
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
+    const payload = body === undefined ? {}
+      : 'multipart' in body && Buffer.isBuffer(body.multipart) ? { headers: { 'content-type': body.type as string }, body: body.multipart }
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+    const res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', signal: AbortSignal.timeout(TIMEOUT_MS), ...payload });
     if (!res.ok) {
       this.logger.warn({ api, status: res.status }, 'wecom: API answered an HTTP error');
       throw new WeComApiError(api, -res.status);
     }
     return await res.json() as Reply;
   }
+}
+
+/** One part named `media` with the filename and filelength WeCom asks for (its name is what members see). */
+function multipart(filename: string, bytes: Buffer): { multipart: Buffer; type: string } {
+  const boundary = `custos${randomBytes(12).toString('hex')}`;
+  const name = filename.replace(/["\r\n\\]/g, '_');
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="${name}"; filelength=${bytes.length}\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  return { multipart: Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
 }

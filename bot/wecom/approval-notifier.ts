@@ -1,10 +1,10 @@
 // The approval flow's chat I/O on WeCom (the ApprovalNotifier port), shaped by WeCom's rule for button
-// cards: a `button_interaction` card can be updated once, with the `response_code` of a click on it,
-// within 72 hours. So a card copy is updated in place only for its final state (approved, denied,
-// expired, cancelled), and only when a click left a fresh code; every other change (progress towards a
-// quorum, a grant expiring after the decision) and every case without a usable code arrives as a new
-// message, so the reader always sees the outcome. A card's reference is its task_id (unique within the
-// app, and what the click event names); the click handler stores the click's code under it.
+// cards: a `button_interaction` card can be updated once, with a `response_code` (the one message/send
+// returned, or a click's, which replaces it), within 72 hours. A copy is its text (title, lines, status)
+// and its card of buttons. Every change arrives as a new text, so every reader sees who decided, when and
+// why, as on Slack and Lark; the final state (approved, denied, expired, cancelled) also spends the
+// card's code to grey out its buttons, so no copy is left clickable. A card's reference is its task_id
+// (unique within the app, and what the click event names); its code is stored under it.
 import type { RedisClient } from '../store/redis-client.ts';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import { revealCardView, type Revealed } from '../core/approvals/reveal-view.ts';
@@ -51,21 +51,19 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
     const buttons = view.buttons.map((b) => ({ label: b.label, action: { name: b.action, requestId: b.value } as Action, style: b.style === 'danger' ? 2 as const : 1 as const }));
     if (buttons.length === 0) return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
     const card = buttonCard(view.title, view.status.text, buttons);
-    await this.deps.api.sendCard(userId, card);
+    const { responseCode } = await this.deps.api.sendCard(userId, card);
+    if (responseCode) await this.deps.codes.remember(card.task_id, responseCode);
     return { platform: 'wecom', channel: userId, ts: card.task_id, employeeId: to.employeeId, role };
   }
 
-  /** The final state in place when a click's code allows it (the one update), else a new message. */
+  /** The new state as a text; at the final state the card's buttons greyed out too, when its code allows. */
   async updateCard(ref: CardRef, view: ApprovalView): Promise<void> {
     if (ref.platform !== 'wecom') return;
     const code = FINAL.has(view.status.state) && ref.ts ? await this.deps.codes.take(ref.ts) : null;
     if (code) {
-      try {
-        await this.deps.api.finishCard(ref.channel, code, finalLabel(view.status.state as 'approved', view.status.text));
-        return;
-      } catch (err) {
-        this.deps.logger.info({ code: err instanceof WeComApiError ? err.code : -1 }, 'wecom: card not updatable; the outcome goes as a new message');
-      }
+      await this.deps.api.finishCard(ref.channel, code, finalLabel(view.status.state as 'approved', view.status.text)).catch((err: unknown) => {
+        this.deps.logger.info({ code: err instanceof WeComApiError ? err.code : -1 }, 'wecom: card buttons not updatable; the outcome is in the text');
+      });
     }
     await this.deps.api.sendText(ref.channel, approvalText(view));
   }

@@ -17,7 +17,8 @@ import { t } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
-import type { WeComOffboarding } from './offboard.ts';
+import type { OffboardingService } from '../core/offboarding.ts';
+import type { EmployeeDirectory } from '../core/ports.ts';
 import type { OnceGuard } from './once.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { answerInputs, promptText, type PendingReasons } from './reasons.ts';
@@ -28,7 +29,9 @@ export type Fields = Record<string, string>;
 export interface WeComHandlerDeps {
   api: WeComApi;
   conversation: Conversation;
-  offboarding: WeComOffboarding;
+  /** A member who left (contact events) is offboarded through the shared service: idempotent, audited. */
+  offboarding: OffboardingService;
+  directory: EmployeeDirectory;
   events: OnceGuard;
   /** Response codes of clicked cards (approval-notifier.ts) and prompts waiting for a reason (reasons.ts). */
   codes: ResponseCodes;
@@ -113,7 +116,8 @@ export class WeComHandlers {
   private async contact(f: Fields): Promise<void> {
     const userId = f.UserID ?? '';
     const left = f.ChangeType === 'delete_user' || (f.ChangeType === 'update_user' && f.Status === STATUS_LEFT);
-    if (userId && left) await this.deps.offboarding.userLeft(userId);
+    const employee = userId && left ? await this.deps.directory.byChatId('wecom', userId) : null;
+    if (employee) await this.deps.offboarding.offboard(employee.employeeId, 'wecom', userId);
   }
 
   /** The layer's port for a one-to-one application chat with the turn's user; `clickedTask`: the card clicked. */

@@ -28,8 +28,8 @@ export const wecomPlatform: PlatformModule = {
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadWeComConfig(env);
     const r = section(config, 'redis');
-    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }] = await Promise.all([
-      import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'),
+    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
+      import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use (a click's code).
     const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -39,6 +39,7 @@ export const wecomPlatform: PlatformModule = {
     return {
       approvals: new WeComApprovalNotifier({ api, codes, logger, ...(lookup ? { lookup } : {}) }),
       reviews: new WeComReviewNotifier({ api, codes, logger }),
+      delivery: new WeComExportDelivery(api),
       ...(users.length > 0 ? { securityNotice: (view) => postWeComNotice(api, users, view) } : {}),
       ...(own ? { close: async () => { own.disconnect(); } } : {}),
     };

@@ -20,7 +20,6 @@ import { WeComSecurityAlerts } from './notices.ts';
 import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
-import { WeComOffboarding } from './offboard.ts';
 import { redisOnce } from './once.ts';
 import { WECOM_CALLBACK_PATH, WeComReceiver } from './receiver.ts';
 import { WeComVerifier } from './verify.ts';
@@ -67,7 +66,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     const handlers = new WeComHandlers({
       api, conversation: services.conversation.with(flows), logger, codes, securityUsers: settings.securityUsers,
       reasons: new PendingReasons(redis, `${prefix}:wecom-reason`),
-      offboarding: new WeComOffboarding({ directory, service: services.offboarding, logger }),
+      offboarding: services.offboarding, directory,
       events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, logger),
     });
     services.onClose(() => handlers.drain());

@@ -2,8 +2,10 @@
 // to custos the way WeCom does: the message as XML, AES-256-CBC encrypted with the EncodingAESKey
 // (random(16) + msg_len + msg + receiveid, via @wecom/crypto), wrapped in `<xml><Encrypt/></xml>` and
 // signed with msg_signature = sha1(sorted token, timestamp, nonce, ciphertext) in the query.
-// The fake serves gettoken, message/send (text, template_card), message/update_template_card and
-// user/get; records every call; and refuses what WeCom refuses: a wrong secret (40001), a missing or
+// The fake serves gettoken, message/send (text, template_card, file), message/update_template_card,
+// media/upload and user/get; records every call; and refuses what WeCom refuses: an upload that is not
+// multipart with one `media` part carrying a filename, or of 5 bytes or less or over 20 MB (40006); a
+// file message whose media_id is unknown or older than 3 days (40007); a wrong secret (40001), a missing or
 // unknown access token (41001 / 40014), an expired one (42001), a wrong agentid (40056), a card that
 // breaks the documented shape (at most 6 buttons, keys ≤ 1024 bytes, task_id ≤ 128 bytes of
 // [A-Za-z0-9_-@] and unique within the app; errcode 40058 is this fake's choice for "invalid
@@ -18,14 +20,19 @@ import { Waiting } from './waiting.ts';
 export interface FakeWeComUser { userid: string; email?: string }
 export interface WeComCall { api: string; query: Record<string, string>; body: Record<string, unknown>; errcode: number; at: number }
 export interface WeComMessage {
-  msgid: string; touser: string; msgtype: 'text' | 'template_card';
+  msgid: string; touser: string; msgtype: 'text' | 'template_card' | 'file';
   text?: string; truncated?: boolean;
+  /** A file message: its media (the uploaded bytes and name) and whether it was sent 保密 (safe: 1). */
+  file?: { mediaId: string; filename: string; bytes: Buffer; safe: number };
   card?: { task_id: string; source?: { desc?: string }; main_title: { title: string }; sub_title_text?: string; button_list: { text: string; key: string; style?: number }[] };
   /** The update made through a click's response_code (at most one). */
   update?: Record<string, unknown>;
 }
 
 export const RESPONSE_CODE_TTL_MS = 72 * 3600_000;
+/** Temporary media live 3 days; a file is more than 5 bytes and at most 20 MB (media/upload). */
+export const MEDIA_TTL_MS = 3 * 24 * 3600_000;
+export const MEDIA_FILE_MAX = 20 * 1024 * 1024;
 const TEXT_LIMIT = 2048;
 const TASK_ID = /^[A-Za-z0-9_\-@]{1,128}$/;
 
@@ -42,6 +49,8 @@ export class FakeWeComApi {
   private readonly users = new Map<string, FakeWeComUser>();
   private readonly taskIds = new Set<string>();
   private readonly codes = new Map<string, { msgid: string; userid: string; issued: number; used: boolean }>();
+  /** Uploaded temporary media by media_id. */
+  readonly media = new Map<string, { type: string; filename: string; bytes: Buffer; created: number }>();
   private readonly waiting = new Waiting('fake WeCom');
   private server: Server | undefined;
   url = '';
@@ -85,6 +94,11 @@ export class FakeWeComApi {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
     const raw = await readAll(req);
+    if (url.pathname === '/cgi-bin/media/upload') {
+      const tokenError = this.checkToken(query.access_token);
+      const reply = tokenError ? { errcode: tokenError, errmsg: 'access_token' } : this.upload(query.type, req.headers['content-type'] ?? '', raw);
+      return this.answer(res, 'media/upload', query, { bytes: raw.length }, reply);
+    }
     let body: Record<string, unknown>;
     try { body = raw.length ? JSON.parse(raw.toString('utf8')) as Record<string, unknown> : {}; } catch { return this.answer(res, 'bad-json', query, {}, { errcode: 47001, errmsg: 'data format error' }); }
     const api = url.pathname.replace(/^\/cgi-bin\//, '');
@@ -136,9 +150,31 @@ export class FakeWeComApi {
       if (problem) return { errcode: 40058, errmsg: problem };
       this.taskIds.add(card!.task_id);
       this.push({ msgid, touser, msgtype: 'template_card', card: card! });
-      return { errcode: 0, errmsg: 'ok', msgid, response_code: `send-${randomUUID()}` };
+      // The send's own code allows one update too (update_template_card's docs), within the same 72 hours.
+      const code = `send-${randomUUID()}`;
+      this.codes.set(code, { msgid, userid: touser, issued: this.now(), used: false });
+      return { errcode: 0, errmsg: 'ok', msgid, response_code: code };
+    }
+    if (b.msgtype === 'file') {
+      const mediaId = (b.file as { media_id?: unknown } | undefined)?.media_id;
+      const media = typeof mediaId === 'string' ? this.media.get(mediaId) : undefined;
+      if (!media || media.type !== 'file' || this.now() - media.created > MEDIA_TTL_MS) return { errcode: 40007, errmsg: 'invalid media_id' };
+      this.push({ msgid, touser, msgtype: 'file', file: { mediaId: mediaId as string, filename: media.filename, bytes: media.bytes, safe: Number(b.safe ?? 0) } });
+      return { errcode: 0, errmsg: 'ok', msgid };
     }
     return { errcode: 40008, errmsg: 'invalid message type' };
+  }
+
+  /** media/upload: multipart/form-data with one part named `media` that has a filename (what members see). */
+  private upload(type: string | undefined, contentType: string, raw: Buffer): Record<string, unknown> {
+    if (!['image', 'voice', 'video', 'file'].includes(type ?? '')) return { errcode: 40004, errmsg: 'invalid media type' };
+    const part = mediaPart(contentType, raw);
+    if (!part) return { errcode: 41005, errmsg: 'media data missing' };
+    if (part.bytes.length <= 5 || (type === 'file' && part.bytes.length > MEDIA_FILE_MAX)) return { errcode: 40006, errmsg: 'invalid file size' };
+    const mediaId = `media-${randomUUID()}`;
+    const created = this.now();
+    this.media.set(mediaId, { type: type!, filename: part.filename, bytes: part.bytes, created });
+    return { errcode: 0, errmsg: 'ok', type, media_id: mediaId, created_at: String(Math.floor(created / 1000)) };
   }
 
   private update(b: Record<string, unknown>): Record<string, unknown> {
@@ -183,6 +219,22 @@ function cardProblem(card: (WeComMessage['card'] & { card_type?: string }) | und
   if (buttons.some((x) => !x.text || chars(x.text) > 10 || typeof x.key !== 'string' || x.key === '' || Buffer.byteLength(x.key) > 1024)) return 'button';
   if (new Set(buttons.map((x) => x.key)).size !== buttons.length) return 'button key repeated';
   return null;
+}
+
+/** The `media` part of a multipart body: its filename and bytes; null when the shape is not WeCom's. */
+function mediaPart(contentType: string, raw: Buffer): { filename: string; bytes: Buffer } | null {
+  const boundary = /^multipart\/form-data;\s*boundary=("?)([^";]+)\1$/i.exec(contentType.trim())?.[2];
+  if (!boundary) return null;
+  const delimiter = Buffer.from(`--${boundary}`);
+  const start = raw.indexOf(delimiter);
+  const headEnd = raw.indexOf('\r\n\r\n', start);
+  const end = raw.indexOf(Buffer.from(`\r\n--${boundary}`), headEnd);
+  if (start !== 0 || headEnd < 0 || end < 0) return null;
+  const head = raw.subarray(start + delimiter.length, headEnd).toString('utf8');
+  const disposition = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(head)?.[1] ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1];
+  if (!/\bname="media"/.test(disposition) || !filename) return null;
+  return { filename, bytes: Buffer.from(raw.subarray(headEnd + 4, end)) };
 }
 
 function chars(s: string): number {

@@ -43,7 +43,12 @@ export class WeComHarness {
   private prefix = '';
   private msgId = 7_000_000_000_000_000;
 
-  constructor(private readonly file: string, private readonly opts: { customers?: number; unbound?: DemoEmployeeKey[]; overrides?: WeComOverrides; extraEnv?: Record<string, string>; clock?: { now(): Date } } = {}) {
+  /**
+   * `processEnv`: WECOM_* also go into this test process's environment, as under `custos start`: the
+   * workers (sweeper, export delivery) and the bot's routing find the configured platforms there.
+   * `seed`: the demo customers' seed (the shared scenarios use one seed on every platform).
+   */
+  constructor(private readonly file: string, private readonly opts: { customers?: number; seed?: string; unbound?: DemoEmployeeKey[]; overrides?: WeComOverrides; extraEnv?: Record<string, string>; clock?: { now(): Date }; processEnv?: boolean } = {}) {
     this.clock = opts.clock ?? (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     this.fake = new FakeWeComApi(demoEmployeeList().map((e) => ({ userid: userIdOf(e), email: e.email })));
@@ -61,7 +66,8 @@ export class WeComHarness {
       ...this.opts.extraEnv,
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
-    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'wecom-tests' }, {
+    if (this.opts.processEnv) for (const [k, v] of Object.entries(env)) if (k.startsWith('WECOM_') && v !== undefined) process.env[k] = v;
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: this.opts.seed ?? 'wecom-tests' }, {
       platform: 'wecom', idOf: userIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
     }));
     this.workers = await startWorkers(this.config, this.logger, this.clock);

@@ -1,9 +1,9 @@
 // The shared scenario list: what users do, written once and run on every chat platform through a
 // PlatformDriver. Each scenario returns what the users saw (platform-neutral) and how many audit records
-// it must leave; the parity test compares both across platforms, record by record.
+// it must leave; run.ts compares both with the golden file, record by record, on every platform.
 import type { Customer } from '../../bot/core/domain.ts';
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
-import type { PlatformDriver, SeenCard } from './driver.ts';
+import type { Capability, PlatformDriver, SeenCard } from './driver.ts';
 
 export interface ScenarioContext { customers: Customer[]; employeeId(key: DemoEmployeeKey): string; region(key: DemoEmployeeKey): string }
 
@@ -11,7 +11,18 @@ export interface Scenario {
   name: string;
   /** Audit records the scenario leaves, exactly (the driver waits for them before comparing; more is a failure). */
   auditRecords: number;
+  /** Capabilities the scenario needs: it does not apply to a driver that lacks one. */
+  needs?: Capability[];
   run(d: PlatformDriver, ctx: ScenarioContext): Promise<unknown>;
+  /** Platforms whose driver cannot run it yet (a `test.todo` there); empty for Slack and Lark. */
+  todo?: string[];
+  /** The scenario's time limit on a loaded machine (default 300 s). */
+  timeoutMs?: number;
+}
+
+/** Whether `scenario` applies to the platform `d` drives. */
+export function applies(scenario: Scenario, d: PlatformDriver): boolean {
+  return !(scenario.needs ?? []).some((c) => d.lacks?.includes(c));
 }
 
 /** What is compared of a customer card (it has a title): every `label: value` line, Share offered or not; notices by their text. */
@@ -71,6 +82,7 @@ export const LOOKUP_SCENARIOS: Scenario[] = [
   {
     name: 'share in the team channel: the asker keeps their view, the channel gets its least-privileged member\'s',
     auditRecords: 4,
+    needs: ['teamChannel'],
     async run(d, ctx) {
       const c = ownAccountOf(ctx, 'salesRep');
       const { own, shared } = await d.shareInTeam('salesRep', c.customerId);

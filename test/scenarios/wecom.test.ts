@@ -1,0 +1,18 @@
+// The shared scenario list on WeCom (企业微信): encrypted, signed callbacks to the real bot's
+// /wecom/callback, the WeCom API client against the fake WeCom API, real Redis, database, audit,
+// approval and export workers (test/helpers/wecom-driver.ts). What users see and the audit trail must
+// equal the golden file (run.ts) that Slack and Lark match. A WeCom application reaches one-to-one
+// chats only, so the scenarios that need a team channel do not apply; this file says which they are.
+import test from 'ava';
+import { WeComDriver } from '../helpers/wecom-driver.ts';
+import { applies } from './lookup.ts';
+import { registerScenarios, SCENARIOS } from './run.ts';
+
+const driver = new WeComDriver(import.meta.url);
+registerScenarios(test, driver);
+
+test('the scenarios that do not apply on WeCom are exactly those that need a team channel', (t) => {
+  const skipped = SCENARIOS.filter((s) => !applies(s, driver));
+  t.deepEqual(skipped.map((s) => s.needs), [['teamChannel']]);
+  t.true(skipped[0]!.name.startsWith('share in the team channel'));
+});
