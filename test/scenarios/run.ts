@@ -10,7 +10,8 @@
 // run's entries to expected.json (keeping the others, dropping names no longer in the list) and passes.
 // Record with ONE platform's file (`SCENARIOS_RECORD=1 npx ava test/scenarios/slack.test.ts`), then run
 // every platform's file without it: they must all match what was recorded, and `git diff` shows what a
-// change did to what users see.
+// change did to what users see. Run whole files: scenarios build on the ones before them (the clock, live
+// grants; the first one's trail starts with the bot's `policy.load`), so `--match` runs one out of context.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TestFn } from 'ava';
 import { demoEmployee } from '../../bot/store/demo-company.ts';
