@@ -10,18 +10,27 @@
 // run's entries to expected.json (keeping the others, dropping names no longer in the list) and passes.
 // Record with ONE platform's file (`SCENARIOS_RECORD=1 npx ava test/scenarios/slack.test.ts`), then run
 // every platform's file without it: they must all match what was recorded, and `git diff` shows what a
-// change did to what users see.
+// change did to what users see. Run whole files: scenarios build on the ones before them (the clock, live
+// grants; the first one's trail starts with the bot's `policy.load`), so `--match` runs one out of context.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TestFn } from 'ava';
 import { demoEmployee } from '../../bot/store/demo-company.ts';
 import { demoCustomers } from '../../bot/store/demo-data.ts';
 import { APPROVAL_SCENARIOS } from './approvals.ts';
+import { AUDIT_SCENARIOS } from './audit.ts';
 import { CUSTOMERS, SEED, type PlatformDriver, type TrailEntry } from './driver.ts';
 import { applies, LOOKUP_SCENARIOS, type Scenario, type ScenarioContext } from './lookup.ts';
+import { LOCALE_SCENARIOS } from './locale.ts';
+import { REMINDER_SCENARIOS } from './reminders.ts';
 import { REVEAL_SCENARIOS } from './reveal.ts';
+import { REVIEW_SCENARIOS } from './reviews.ts';
+import { SECURITY_SCENARIOS } from './security.ts';
 
 /** The list, in the order it runs: later scenarios see the clock and the grants earlier ones left. */
-export const SCENARIOS: Scenario[] = [...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS, ...REVEAL_SCENARIOS];
+export const SCENARIOS: Scenario[] = [
+  ...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS, ...REVEAL_SCENARIOS, ...LOCALE_SCENARIOS, ...AUDIT_SCENARIOS,
+  ...SECURITY_SCENARIOS, ...REMINDER_SCENARIOS, ...REVIEW_SCENARIOS,
+];
 
 const GOLDEN = new URL('./expected.json', import.meta.url);
 const RECORD = process.env.SCENARIOS_RECORD === '1';
