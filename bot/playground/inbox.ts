@@ -10,6 +10,8 @@ import type { CustomerField, Employee } from '../core/domain.ts';
 import { t } from '../core/messages.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { when, type ApprovalView } from '../core/views-approval.ts';
+import { revealCardView } from '../core/approvals/reveal-view.ts';
+import type { LookupService } from '../core/lookup.ts';
 import { escapeHtml, renderViewHtml } from './html.ts';
 import './messages.ts';
 
@@ -29,7 +31,8 @@ export function newRef(prefix: string): string {
 export class PlaygroundInbox implements ApprovalNotifier {
   private last = 0;
 
-  constructor(private readonly conn: Connection) {}
+  /** `lookup`: the requester's card after a reveal is a new lookup of the customer (audited), as on Slack and Lark. */
+  constructor(private readonly conn: Connection, private readonly lookup?: LookupService) {}
 
   private get docs() { return this.conn.collection<InboxDoc>(COLLECTION); }
 
@@ -81,14 +84,17 @@ export class PlaygroundInbox implements ApprovalNotifier {
   }
 
   /**
-   * A one-time reveal, as Slack and Lark show it: the value in place on the card the requester is looking
-   * at. The inbox item carries the customer, field, value and grant line; the page puts the value into
-   * that card's masked field (and masks it again at expiry). The item itself keeps the value too, so a
-   * page that no longer shows the card (a reload) still has it.
+   * A one-time reveal, as Slack and Lark show it: the requester's card of the customer as a new lookup
+   * shows it (a lookup of its own, audited like theirs), the value in place under its grant; at expiry the
+   * same card masked again. The item (one ref per request: the re-masked card replaces the revealed one)
+   * starts with a line naming customer, field and grant and carries the value, field and note, so the
+   * page also puts the value in place on the card the requester is looking at (and masks it again).
    */
   async showReveal(request: AccessRequest, requester: Employee, revealed: { field: CustomerField; value: string; grantId: string; until: Date } | null): Promise<void> {
     const customer = request.customerIds[0] ?? '';
     const l = requester.locale;
+    // The playground's user id is the employee id the page picked (the conversation layer's `picked` identity).
+    const card = await revealCardView(this.lookup, 'playground', request, { ...requester, chat: { ...requester.chat, playground: requester.employeeId } }, revealed);
     const text = revealed
       ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until, requester.timezone) })})`
       : `${customer} · ${t('approval.dm.grantExpired', l, { id: request.requestId, grant: request.grantId ?? '' })}`;
@@ -96,7 +102,7 @@ export class PlaygroundInbox implements ApprovalNotifier {
     const inPlace = revealed
       ? ` data-reveal-value="${escapeHtml(revealed.value)}" data-reveal-note="${escapeHtml(t('approval.revealed', l, { field: t(`field.${revealed.field}`, l), grant: revealed.grantId, until: when(revealed.until, requester.timezone) }))}"`
       : ` data-reveal-note="${escapeHtml(t('playground.revealExpired', l))}"`;
-    const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${escapeHtml(customer)}" data-reveal-field="${escapeHtml(field)}" data-revealed="${revealed ? 'yes' : 'expired'}"${inPlace} `);
-    await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html });
+    const line = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${escapeHtml(customer)}" data-reveal-field="${escapeHtml(field)}" data-revealed="${revealed ? 'yes' : 'expired'}"${inPlace} `);
+    await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html: line + (card ? renderViewHtml(card) : '') });
   }
 }

@@ -39,6 +39,7 @@ import { MongoAuditLogReader } from '../store/audit-query-store.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { startExportWorker } from '../../workers/export/worker.ts';
 import { eraserOf } from '../store/erasure.ts';
+import { recordPolicyLoad } from '../runtime/policy-load.ts';
 
 const SWEEP_MS = 15_000;
 
@@ -83,11 +84,15 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
     const recorder = metrics.wrapRecorder(producer);
+    // The policy now in force goes on the record, as the chat bots' start does (the DPO's compliance pack lists it).
+    const stopPolicyLoad = await recordPolicyLoad(producer, policy, 'playground', clock, log);
+    closers.push(async () => stopPolicyLoad());
     const lookup = new LookupService({
       engine, customers, recorder, present: applyDecision, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)),
       queryHmacKey: section(config, 'audit').hmacKey,
     });
-    const inbox = new PlaygroundInbox(conn);
+    // The inbox shows an approved reveal on the requester's card as a new lookup would (audited), like Slack and Lark.
+    const inbox = new PlaygroundInbox(conn, lookup);
     await inbox.ensureIndexes();
     const files = new PlaygroundFiles(conn);
     // Approved exports go to the export queue and this process's export worker delivers them into the
