@@ -31,8 +31,13 @@ export function newRef(prefix: string): string {
 export class PlaygroundInbox implements ApprovalNotifier {
   private last = 0;
 
-  /** `lookup`: the requester's card after a reveal is a new lookup of the customer (audited), as on Slack and Lark. */
-  constructor(private readonly conn: Connection, private readonly lookup?: LookupService) {}
+  /** The requester's card after a reveal is a new lookup of the customer (audited), as on Slack and Lark. */
+  private lookup: LookupService | undefined;
+
+  constructor(private readonly conn: Connection) {}
+
+  /** The lookup service reveals are shown with (set once it exists: it is built around the inbox's alerts). */
+  revealWith(lookup: LookupService): void { this.lookup = lookup; }
 
   private get docs() { return this.conn.collection<InboxDoc>(COLLECTION); }
 
@@ -55,6 +60,14 @@ export class PlaygroundInbox implements ApprovalNotifier {
   /** The approval cards in the employee's inbox whose latest copy is still pending (the `pending` command). */
   async pendingCards(employeeId: string): Promise<InboxItem[]> {
     return (await this.since(employeeId, 0)).filter((i) => i.kind === 'approval' && i.state === 'pending');
+  }
+
+  /** In every inbox: the items of `kind` about `key` (their request slot) whose latest copy is still open (a security alert). */
+  async openItems(kind: string, key: string): Promise<{ employeeId: string; ref: string }[]> {
+    const docs = await this.docs.find({ kind, requestId: key }).sort({ seq: 1 }).toArray();
+    const latest = new Map<string, InboxDoc>();
+    for (const d of docs) latest.set(`${d.employeeId}\u0000${d.ref}`, d);
+    return [...latest.values()].filter((d) => d.state === 'open').map((d) => ({ employeeId: d.employeeId, ref: d.ref }));
   }
 
   /** Posts a message; `extra` carries an approval card's request id and state. */

@@ -4,10 +4,11 @@
 // rendered by bot/playground/html.ts; it is read back into the neutral SeenCard / SeenApproval (code
 // spans as the chat platforms' backticks) so that outcomes compare equal with Slack's.
 import { demoEmployee, demoEmployeeList, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
-import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenApproval, type SeenCard, type TrailEntry } from '../scenarios/driver.ts';
+import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import { auditModels } from '../../bot/store/audit-model.ts';
 import type { StoredAuditRecord } from '../../bot/core/audit-event.ts';
 import { PlaygroundHarness, type ApiAnswer } from './playground.ts';
+import { ReviewJobs } from './access-review.ts';
 import { movableClock } from './slack-approval.ts';
 
 /** One inbox item as the page received it (every version of a ref, in the order they arrived). */
@@ -33,7 +34,9 @@ export class PlaygroundDriver implements PlatformDriver {
   private readonly revealers = new Map<string, string>();
 
   constructor(file: string) {
-    this.h = new MovableHarness(file, { customers: CUSTOMERS, seed: SEED });
+    // The playground's own approval sweep (a playground runs no chat workers) every second, not every
+    // 15 s: a scenario that moves the clock waits for the next sweep, as Slack's waits for its queue's.
+    this.h = new MovableHarness(file, { customers: CUSTOMERS, seed: SEED, sweepMs: 1000 });
   }
 
   async start(): Promise<void> { await this.h.start(); }
@@ -126,9 +129,92 @@ export class PlaygroundDriver implements PlatformDriver {
   async expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string> {
     const from = this.inbox.length;
     this.h.moving.advance(minutes * 60_000);
-    // The playground's own sweep (every 15 s, its runtime's; a playground has no chat workers) expires it.
     const dm = await this.waitFor([this.id(user)], (i) => i.employeeId === this.id(user) && i.kind === 'notice' && textOf(i.html).includes(`#${mention}`), from);
     return textOf(dm.html);
+  }
+
+  async expireRequest(minutes: number, requestId: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const copies = await this.copiesOf(requestId);
+    const from = this.inbox.length;
+    this.h.moving.advance(minutes * 60_000);
+    const told = await this.waitFor([this.id(requester)], (i) => i.employeeId === this.id(requester) && i.kind === 'notice' && textOf(i.html).includes(`#${requestId}`), from);
+    return { copies: await this.updatedCopies(copies), told: textOf(told.html) };
+  }
+
+  /** The last table each user was shown (its paging buttons are clicked next). */
+  private readonly tables = new Map<string, string>();
+
+  async auditQuery(user: DemoEmployeeKey, query: string): Promise<SeenTable> {
+    return this.table(user, await this.say(this.id(user), `audit ${query}`));
+  }
+
+  async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
+    const button = buttonsOf(this.tables.get(user) ?? '').find((b) => b.action === 'audit_page' && b.name === which);
+    if (!button) throw new Error(`no ${which} button on ${user}'s last table`);
+    return this.table(user, await this.click(this.id(user), button.action, button.value));
+  }
+
+  private table(user: DemoEmployeeKey, answer: ApiAnswer): SeenTable {
+    const html = answer.replies[0]?.html ?? '';
+    if (answer.replies[0]?.kind === 'audit-table') this.tables.set(user, html);
+    return seenTable(html);
+  }
+
+  /** Alert cards already returned, and the last one per subject (its buttons are clicked next). */
+  private readonly alertsSeen = new Set<string>();
+  private readonly lastAlert = new Map<string, SeenItem>();
+
+  /** The security channel: the playground posts alert cards to everyone the policy lets act on them; `admin` reads them. */
+  async alertCard(subject: DemoEmployeeKey): Promise<SeenAlert> {
+    const reader = this.id('admin');
+    const about = `(${this.id(subject)})`;
+    const card = await this.waitFor([reader], (i) => i.employeeId === reader && i.kind === 'security-alert' && i.state === 'open' && !this.alertsSeen.has(i.ref) && seenAlert(i.html).title.includes(about));
+    this.alertsSeen.add(card.ref);
+    this.lastAlert.set(subject, card);
+    return seenAlert(card.html);
+  }
+
+  async alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }> {
+    const card = this.lastAlert.get(subject);
+    const button = buttonsOf(card?.html ?? '').find((b) => b.action === `security_${decision}`);
+    if (!card || !button) throw new Error(`no ${decision} button on the alert card about ${subject}`);
+    const res = await this.click(this.id(clicker), button.action, button.value);
+    // The card is changed (or not) before the click is answered: one look at the channel says which.
+    await this.poll(card.employeeId);
+    const updated = this.inbox.find((i) => i.employeeId === card.employeeId && i.ref === card.ref && i.seq > card.seq);
+    return { answer: res.replies.map((r) => textOf(r.html)).join('\n'), card: updated ? seenAlert(updated.html) : null };
+  }
+
+  /** Review cards returned by `reviewCard` (by review id and reviewer), and the inbox length when the last cycle ran. */
+  private readonly reviewCards = new Map<string, SeenItem>();
+  private cycleFrom = 0;
+
+  async runReviewCycle(): Promise<void> {
+    this.cycleFrom = this.inbox.length;
+    const jobs = await new ReviewJobs(this.h.prefix).ready();
+    try {
+      await jobs.run('cycle');
+    } finally {
+      await jobs.close();
+    }
+  }
+
+  async reviewCard(reviewer: DemoEmployeeKey, grantId: string): Promise<{ reviewId: string; card: SeenApproval }> {
+    const who = this.id(reviewer);
+    const item = await this.waitFor([who], (i) => i.employeeId === who && i.kind === 'review' && i.html.includes(`>${grantId}<`), this.cycleFrom);
+    const reviewId = item.requestId ?? '';
+    this.reviewCards.set(`${reviewId}:${who}`, item);
+    return { reviewId, card: seenApproval(item.html) };
+  }
+
+  async reviewDecision(reviewer: DemoEmployeeKey, reviewId: string, decision: 'keep' | 'revoke'): Promise<{ answer: string; card: SeenApproval | null }> {
+    const who = this.id(reviewer);
+    const card = this.reviewCards.get(`${reviewId}:${who}`);
+    const res = await this.click(who, `review_${decision}`, reviewId);
+    // The service updates the card before the click is answered (or leaves it): one look says which.
+    await this.poll(who);
+    const updated = card ? this.inbox.find((i) => i.employeeId === who && i.ref === card.ref && i.seq > card.seq) : undefined;
+    return { answer: res.replies.map((r) => textOf(r.html)).join('\n'), card: updated ? seenApproval(updated.html) : null };
   }
 
   /** Clicks `button` on a card, submits the inline form that opens with `form`; the request id and `approver`'s card. */
@@ -219,7 +305,7 @@ export class PlaygroundDriver implements PlatformDriver {
   }
 }
 
-interface Button { action: string; value: string; label: string }
+interface Button { action: string; value: string; label: string; name?: string }
 
 /** Entities as html.ts escapes them. */
 function decode(s: string): string {
@@ -238,8 +324,22 @@ function attr(html: string, tag: string, name: string): string {
 }
 
 function buttonsOf(html: string): Button[] {
-  return [...html.matchAll(/<button type="button" class="action" data-action="([^"]*)" data-value="([^"]*)">([^<]*)<\/button>/g)]
-    .map((m) => ({ action: decode(m[1]!), value: decode(m[2]!), label: decode(m[3]!) }));
+  return [...html.matchAll(/<button type="button" class="action" data-action="([^"]*)" data-value="([^"]*)"(?: data-name="([^"]*)")?>([^<]*)<\/button>/g)]
+    .map((m) => ({ action: decode(m[1]!), value: decode(m[2]!), label: decode(m[4]!), ...(m[3] ? { name: decode(m[3]) } : {}) }));
+}
+
+/** An audit table: title, header line, rows, footer (the empty-result sentence is its only row's place: none), buttons by name; else a notice. */
+function seenTable(html: string): SeenTable {
+  const section = /^<section class="audit"[\s\S]*<\/section>$/.exec(html)?.[0];
+  if (!section) return { title: '', header: '', rows: [], footer: '', buttons: [], text: textOf(html) };
+  return {
+    title: decode(/<h3>([^<]*)<\/h3>/.exec(section)?.[1] ?? ''),
+    header: decode(/<p class="meta">([^<]*)<\/p>/.exec(section)?.[1] ?? ''),
+    rows: [...section.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decode(m[1]!)),
+    footer: decode(/<footer>([^<]*)<\/footer>/.exec(section)?.[1] ?? ''),
+    buttons: buttonsOf(section).map((b) => b.name ?? b.action),
+    text: textOf(section.replace(/<\/(h3|p|li|footer)>/g, '\n')),
+  };
 }
 
 /** `dt` → `dd` pairs, values without the masked badge. */
@@ -275,6 +375,15 @@ function seenApproval(html: string): SeenApproval {
     title: decode(/<h3>([^<]*)<\/h3>/.exec(html)?.[1] ?? ''),
     fields: definitions(html),
     status: textOf(/<p class="status"[^>]*>(.*?)<\/p>/.exec(html)?.[1] ?? ''),
-    buttons: buttonsOf(html).map((b) => b.action.replace(/^approval_/, '').replace(/_open$/, '')),
+    buttons: buttonsOf(html).map((b) => b.action.replace(/^(approval|review)_/, '').replace(/_open$/, '')),
+  };
+}
+
+/** An alert card: its title, its lines in order, the buttons by neutral decision. */
+function seenAlert(html: string): SeenAlert {
+  return {
+    title: decode(/<h3>([^<]*)<\/h3>/.exec(html)?.[1] ?? ''),
+    lines: [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => textOf(m[1]!)),
+    buttons: buttonsOf(html).map((b) => b.action.replace(/^security_/, '')),
   };
 }

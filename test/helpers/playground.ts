@@ -31,7 +31,7 @@ export class PlaygroundHarness {
   private db!: Awaited<ReturnType<typeof testDatabase>>;
   readonly clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
 
-  constructor(private readonly file: string, private readonly opts: { customers?: number; seed?: string; extraEnv?: Record<string, string> } = {}) {
+  constructor(private readonly file: string, private readonly opts: { customers?: number; seed?: string; sweepMs?: number; extraEnv?: Record<string, string> } = {}) {
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
   }
 
@@ -48,7 +48,7 @@ export class PlaygroundHarness {
     this.customers = new CustomerStore(this.db.conn, cipher);
     this.directory = new EmployeeStore(this.db.conn);
     this.workers = await startWorkers(this.config, this.logger, this.clock);
-    this.playground = await startPlayground(this.config, this.logger, { clock: this.clock });
+    this.playground = await startPlayground(this.config, this.logger, { clock: this.clock, ...(this.opts.sweepMs ? { sweepMs: this.opts.sweepMs } : {}) });
     return this;
   }
 
