@@ -64,3 +64,23 @@ test.serial('an access review asks the grantee\'s manager in their inbox; Revoke
   t.true(actions.some((a) => a.startsWith('review.') && a.endsWith(':denied')), actions.join(' '));
   t.true(actions.includes('grant.revoke:allowed') || actions.some((a) => a.startsWith('review.revoke')), actions.join(' '));
 });
+
+test.serial('the auditor\'s `audit …` answers with a table; a request nobody answers expires: every copy says so without buttons and the requester is told', async (t) => {
+  const c = notOwnEastCustomer(ctx, 2);
+  await d.lookupInDm('salesRep', c.customerId);
+  const table = await d.auditQuery('auditor', `who-viewed ${c.customerId} purpose: 季度审计`);
+  t.not(table.title, '', table.text);
+  t.true(table.rows.some((r) => r.includes(demoEmployee('salesRep').employeeId)), table.rows.join(' | '));
+  const refused = await d.auditQuery('salesRep', `who-viewed ${c.customerId}`);
+  t.is(refused.title, '', 'a sales rep gets a notice, not a table');
+
+  const { requestId } = await d.requestAccess('salesRep', c.customerId, ['contact'], '续约跟进', 60, 'salesLeadEast');
+  // Last in this file: the clock moves a day and more (past the policy's request TTL).
+  const expired = await d.expireRequest(25 * 60, requestId, 'salesRep');
+  t.true(expired.copies.length > 0);
+  for (const copy of expired.copies) {
+    t.deepEqual(copy.buttons, [], copy.status);
+    t.regex(copy.status, /过期/);
+  }
+  t.true(expired.told.includes(requestId), expired.told);
+});

@@ -138,7 +138,10 @@ export class PlaygroundDriver implements PlatformDriver {
     const from = this.inbox.length;
     this.h.moving.advance(minutes * 60_000);
     const told = await this.waitFor([this.id(requester)], (i) => i.employeeId === this.id(requester) && i.kind === 'notice' && textOf(i.html).includes(`#${requestId}`), from);
-    return { copies: await this.updatedCopies(copies), told: textOf(told.html) };
+    const updated = await this.updatedCopies(copies);
+    // Copies posted after the clock moved (an escalation in the same sweep) count too, as they show now.
+    const later = (await this.copiesOf(requestId)).filter((c) => !copies.some((b) => b.employeeId === c.employeeId && b.ref === c.ref));
+    return { copies: [...updated, ...later.map((c) => seenApproval(c.html))], told: textOf(told.html) };
   }
 
   /** The last table each user was shown (its paging buttons are clicked next). */
