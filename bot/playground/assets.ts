@@ -90,7 +90,8 @@ function append(html, cls, meta, ref, again, employeeId) {
 
 /**
  * An approved one-time reveal shows the value in place, on the newest card of that customer the requester
- * was shown (as Slack and Lark replace the card): the masked text is kept aside, the value put in with the
+ * was shown (as Slack and Lark replace the card; the item carries that card as a new lookup shows it, kept
+ * in the inbox only when no such card is on the page): the masked text is kept aside, the value put in with the
  * grant line under it; at expiry the masked text comes back. Values are set as text, never as HTML.
  */
 function noteReveal(li) {
@@ -110,6 +111,8 @@ function noteReveal(li) {
   note.className = 'reveal-note';
   note.textContent = r.dataset.revealNote ?? (revealed ? body.dataset.revealed : body.dataset.revealExpired);
   dd.append(note);
+  // Shown in place: the item's own copy of the card (for a page without that card) is not shown twice.
+  li.querySelector('article.card')?.remove();
 }
 
 function showInbox(employeeId, answer) {

@@ -4,7 +4,7 @@
 // identity and channel membership are simulated; policy, masking, queue and audit are the real ones.
 import { auditText } from '../core/audit-query-run.ts';
 import type { Conversation } from '../conversation/layer.ts';
-import type { ConversationPort, Turn as ConversationTurn } from '../conversation/types.ts';
+import type { CardUpdate, ConversationPort, Turn as ConversationTurn } from '../conversation/types.ts';
 import type { Employee } from '../core/domain.ts';
 import { isCustosError } from '../core/errors.ts';
 import { t, type Locale } from '../core/messages.ts';
@@ -15,13 +15,15 @@ import type { ChannelKind } from '../../policies/types.ts';
 import { isAuditReportCommand } from '../core/audit-report-command.ts';
 import type { ApprovalForm, PlaygroundApprovalFlow, PlaygroundView } from './approvals-flow.ts';
 import type { InboxItem, PlaygroundInbox } from './inbox.ts';
+import type { PlaygroundSecurityAlerts } from './security-alerts.ts';
 
 /** Button action ids: the same names the Slack adapter uses, so a payload means the same everywhere. */
 export const ACTION_PICK = 'customer_pick';
 export const ACTION_SHARE = 'customer_share';
 export const PLAYGROUND_ACTIONS = [
   ACTION_PICK, ACTION_SHARE, 'approval_reveal', 'approval_access', 'approval_submit', 'approval_approve', 'approval_deny_open',
-  'approval_deny', 'approval_cancel', 'audit_page', 'audit_export',
+  'approval_deny', 'approval_cancel', 'audit_page', 'audit_export', 'security_unfreeze', 'security_keep', 'security_revoke',
+  'review_keep', 'review_revoke',
 ] as const;
 export type PlaygroundAction = (typeof PLAYGROUND_ACTIONS)[number];
 
@@ -51,6 +53,8 @@ export interface FlowDeps {
   logger: Logger;
   approvals?: PlaygroundApprovalFlow;
   inbox?: PlaygroundInbox;
+  /** The security channel's cards: a decision on one changes every open copy about that employee. */
+  alerts?: Pick<PlaygroundSecurityAlerts, 'settle'>;
 }
 
 /** `pending` (or 待审批): the requests waiting for this employee's decision, and their own still waiting. */
@@ -85,14 +89,17 @@ export class PlaygroundFlow {
       case 'approval_deny': return this.layer(turn, (nt, port) => c.submit(nt, 'deny', value, { reason: form.reason ?? '' }, port));
       // The Deny button: the playground's own id, as `approval_deny` names the form it opens.
       case 'approval_deny_open': return this.layer(turn, (nt, port) => c.click(nt, 'deny', value, port));
+      // An alert's buttons carry the employee it is about: the card to change once the decision is taken.
+      case 'security_unfreeze': case 'security_keep': case 'security_revoke':
+        return this.layer(turn, (nt, port) => c.click(nt, action, value, port), value);
       default: return this.layer(turn, (nt, port) => c.click(nt, action, value, port));
     }
   }
 
   /** A turn the layer runs; its replies collected for the page (`you`, or posted into the channel). */
-  private async layer(turn: Turn, run: (turn: ConversationTurn, port: ConversationPort) => Promise<{ command: string; locale: Locale }>): Promise<FlowResult> {
+  private async layer(turn: Turn, run: (turn: ConversationTurn, port: ConversationPort) => Promise<{ command: string; locale: Locale }>, alertSubject?: string): Promise<FlowResult> {
     const replies: Reply[] = [];
-    const handled = await run(this.neutral(turn), this.port(turn, replies));
+    const handled = await run(this.neutral(turn), this.port(turn, replies, alertSubject));
     return { command: handled.command, locale: handled.locale, replies };
   }
 
@@ -126,8 +133,10 @@ export class PlaygroundFlow {
   }
 
   /** The simulated platform: the page names the members; replies (forms inline) are collected for the page. */
-  private port(turn: Turn, replies: Reply[]): ConversationPort {
+  private port(turn: Turn, replies: Reply[], alertSubject?: string): ConversationPort {
+    const alerts = this.deps.alerts;
     return {
+      ...(alertSubject && alerts ? { updateCard: async (update: CardUpdate) => { if (update.kind === 'security') await alerts.settle(alertSubject, update.title, update.line); } } : {}),
       identity: 'picked',
       profile: async () => ({}),
       conversationKind: async () => turn.channel,

@@ -13,8 +13,9 @@ function inline(text: string): string {
   return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
-function button(action: string, label: string, value: string): string {
-  return `<button type="button" class="action" data-action="${escapeHtml(action)}" data-value="${escapeHtml(value)}">${escapeHtml(label)}</button>`;
+/** `name`: what the button does when its action id alone does not say (an audit page: newer or older). */
+function button(action: string, label: string, value: string, name?: string): string {
+  return `<button type="button" class="action" data-action="${escapeHtml(action)}" data-value="${escapeHtml(value)}"${name ? ` data-name="${escapeHtml(name)}"` : ''}>${escapeHtml(label)}</button>`;
 }
 
 export function renderViewHtml(view: PlaygroundView): string {
@@ -38,9 +39,9 @@ export function renderViewHtml(view: PlaygroundView): string {
       return `<section class="audit" data-kind="audit-table"><h3>${escapeHtml(view.title)}</h3><p class="meta">${escapeHtml(view.header)}</p>`
         + (view.empty ? `<p>${escapeHtml(view.empty)}</p>` : `<ol class="audit-rows">${view.rows.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ol>`)
         + `<footer>${escapeHtml(view.footer)}</footer><div class="actions">${[
-          view.newer ? button('audit_page', view.newer.label, view.newer.value) : '',
-          view.older ? button('audit_page', view.older.label, view.older.value) : '',
-          view.export ? button('audit_export', view.export.label, view.export.value) : '',
+          view.newer ? button('audit_page', view.newer.label, view.newer.value, 'newer') : '',
+          view.older ? button('audit_page', view.older.label, view.older.value, 'older') : '',
+          view.export ? button('audit_export', view.export.label, view.export.value, 'export') : '',
         ].filter(Boolean).join(' ')}</div></section>`;
     case 'notice':
       return `<p class="notice notice-${view.tone}" data-kind="notice" data-tone="${view.tone}">${inline(view.text)}</p>`;

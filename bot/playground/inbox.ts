@@ -10,6 +10,8 @@ import type { CustomerField, Employee } from '../core/domain.ts';
 import { t } from '../core/messages.ts';
 import { noticeView, type View } from '../core/views.ts';
 import { when, type ApprovalView } from '../core/views-approval.ts';
+import { revealCardView } from '../core/approvals/reveal-view.ts';
+import type { LookupService } from '../core/lookup.ts';
 import { escapeHtml, renderViewHtml } from './html.ts';
 import './messages.ts';
 
@@ -29,7 +31,13 @@ export function newRef(prefix: string): string {
 export class PlaygroundInbox implements ApprovalNotifier {
   private last = 0;
 
+  /** The requester's card after a reveal is a new lookup of the customer (audited), as on Slack and Lark. */
+  private lookup: LookupService | undefined;
+
   constructor(private readonly conn: Connection) {}
+
+  /** The lookup service reveals are shown with (set once it exists: it is built around the inbox's alerts). */
+  revealWith(lookup: LookupService): void { this.lookup = lookup; }
 
   private get docs() { return this.conn.collection<InboxDoc>(COLLECTION); }
 
@@ -52,6 +60,14 @@ export class PlaygroundInbox implements ApprovalNotifier {
   /** The approval cards in the employee's inbox whose latest copy is still pending (the `pending` command). */
   async pendingCards(employeeId: string): Promise<InboxItem[]> {
     return (await this.since(employeeId, 0)).filter((i) => i.kind === 'approval' && i.state === 'pending');
+  }
+
+  /** In every inbox: the items of `kind` about `key` (their request slot) whose latest copy is still open (a security alert). */
+  async openItems(kind: string, key: string): Promise<{ employeeId: string; ref: string }[]> {
+    const docs = await this.docs.find({ kind, requestId: key }).sort({ seq: 1 }).toArray();
+    const latest = new Map<string, InboxDoc>();
+    for (const d of docs) latest.set(`${d.employeeId}\u0000${d.ref}`, d);
+    return [...latest.values()].filter((d) => d.state === 'open').map((d) => ({ employeeId: d.employeeId, ref: d.ref }));
   }
 
   /** Posts a message; `extra` carries an approval card's request id and state. */
@@ -81,14 +97,17 @@ export class PlaygroundInbox implements ApprovalNotifier {
   }
 
   /**
-   * A one-time reveal, as Slack and Lark show it: the value in place on the card the requester is looking
-   * at. The inbox item carries the customer, field, value and grant line; the page puts the value into
-   * that card's masked field (and masks it again at expiry). The item itself keeps the value too, so a
-   * page that no longer shows the card (a reload) still has it.
+   * A one-time reveal, as Slack and Lark show it: the requester's card of the customer as a new lookup
+   * shows it (a lookup of its own, audited like theirs), the value in place under its grant; at expiry the
+   * same card masked again. The item (one ref per request: the re-masked card replaces the revealed one)
+   * starts with a line naming customer, field and grant and carries the value, field and note, so the
+   * page also puts the value in place on the card the requester is looking at (and masks it again).
    */
   async showReveal(request: AccessRequest, requester: Employee, revealed: { field: CustomerField; value: string; grantId: string; until: Date } | null): Promise<void> {
     const customer = request.customerIds[0] ?? '';
     const l = requester.locale;
+    // The playground's user id is the employee id the page picked (the conversation layer's `picked` identity).
+    const card = await revealCardView(this.lookup, 'playground', request, { ...requester, chat: { ...requester.chat, playground: requester.employeeId } }, revealed);
     const text = revealed
       ? `${customer} · ${t(`field.${revealed.field}`, l)}: ${revealed.value} (${t('approval.grantFooter', l, { grant: revealed.grantId, until: when(revealed.until, requester.timezone) })})`
       : `${customer} · ${t('approval.dm.grantExpired', l, { id: request.requestId, grant: request.grantId ?? '' })}`;
@@ -96,7 +115,7 @@ export class PlaygroundInbox implements ApprovalNotifier {
     const inPlace = revealed
       ? ` data-reveal-value="${escapeHtml(revealed.value)}" data-reveal-note="${escapeHtml(t('approval.revealed', l, { field: t(`field.${revealed.field}`, l), grant: revealed.grantId, until: when(revealed.until, requester.timezone) }))}"`
       : ` data-reveal-note="${escapeHtml(t('playground.revealExpired', l))}"`;
-    const html = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${escapeHtml(customer)}" data-reveal-field="${escapeHtml(field)}" data-revealed="${revealed ? 'yes' : 'expired'}"${inPlace} `);
-    await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html });
+    const line = renderViewHtml(noticeView(text)).replace('<p ', `<p data-reveal-customer="${escapeHtml(customer)}" data-reveal-field="${escapeHtml(field)}" data-revealed="${revealed ? 'yes' : 'expired'}"${inPlace} `);
+    await this.push(requester.employeeId, `reveal-${request.requestId}`, { kind: 'reveal', html: line + (card ? renderViewHtml(card) : '') });
   }
 }

@@ -10,7 +10,13 @@ import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
-import { LookupService } from '../core/lookup.ts';
+import { GuardedLookupService } from '../core/security/guarded-lookup.ts';
+import { securityServices } from '../runtime/security.ts';
+import { createRedis, type RedisClient } from '../store/redis-client.ts';
+import { PlaygroundSecurityAlerts } from './security-alerts.ts';
+import { PlaygroundReviewNotifier } from './reviews.ts';
+import { prepareReviewService } from '../store/review-service.ts';
+import { startReviewWorker } from '../../workers/reviews/worker.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { applyDecision } from '../core/view.ts';
 import { closeServer, createHttpServer, listen, type ReadinessCheck } from '../http/server.ts';
@@ -40,6 +46,7 @@ import { MongoAuditLogReader } from '../store/audit-query-store.ts';
 import { auditModels } from '../store/audit-model.ts';
 import { startExportWorker } from '../../workers/export/worker.ts';
 import { eraserOf } from '../store/erasure.ts';
+import { recordPolicyLoad } from '../runtime/policy-load.ts';
 
 const SWEEP_MS = 15_000;
 
@@ -56,7 +63,8 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export async function startPlayground(config: Config, logger: Logger, opts: { clock?: Clock } = {}): Promise<RunningPlayground> {
+/** `sweepMs`: how often the approval sweep runs (reminders, escalation, expiry); tests that move the clock shorten it. */
+export async function startPlayground(config: Config, logger: Logger, opts: { clock?: Clock; sweepMs?: number } = {}): Promise<RunningPlayground> {
   const log = logger.child({ module: 'playground' });
   if (!isLoopback(config.http.host) && !config.playground.allowRemote) {
     throw new CustosError(ErrorCode.ConfigInvalid,
@@ -84,12 +92,25 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
     const recorder = metrics.wrapRecorder(producer);
-    const lookup = new LookupService({
-      engine, customers, recorder, present: applyDecision, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)),
-      queryHmacKey: section(config, 'audit').hmacKey,
-    });
+    // The policy now in force goes on the record, as the chat bots' start does (the DPO's compliance pack lists it).
+    const stopPolicyLoad = await recordPolicyLoad(producer, policy, 'playground', clock, log);
+    closers.push(async () => stopPolicyLoad());
+    // Rate limits and anomaly detectors around every lookup, as the chat bots have (counters in Redis);
+    // alert cards go to the playground's security channel (security-alerts.ts).
+    const redis = createRedis(redisSettings, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
+    redis.on('error', () => undefined);
+    closers.push(async () => redis.disconnect());
+    await redisReady(redis, 2000);
     const inbox = new PlaygroundInbox(conn);
     await inbox.ensureIndexes();
+    const alerts = new PlaygroundSecurityAlerts({ inbox, directory, engine, clock, locale: config.defaultLocale });
+    const { security, revoker } = securityServices({ conn, redis, config, engine, policy, directory, grants, recorder, alerts, clock, logger: log });
+    const lookup = new GuardedLookupService({
+      engine, customers, recorder, present: applyDecision, clock, grants, freshness: new SyncFreshness(new SyncStore(conn)),
+      queryHmacKey: section(config, 'audit').hmacKey,
+    }, security);
+    // The inbox shows an approved reveal on the requester's card as a new lookup would (audited), like Slack and Lark.
+    inbox.revealWith(lookup);
     const files = new PlaygroundFiles(conn);
     // Approved exports go to the export queue and this process's export worker delivers them into the
     // requester's inbox as a download (what Slack and Lark do with files.uploadV2 / im files).
@@ -100,7 +121,10 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       settings: approvalSettingsOf(policy), platform: 'playground', exports: queues.exports,
       // Approved erasures run here too (the DPO approves in the inbox): the same eraser as the chat bots.
       erasure: eraserOf(conn, config, recorder, clock),
+      exportWatch: security,
     });
+    // A freeze's "revoke all" and an offboarding cancel pending requests through the service, so their cards say so.
+    revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
     const exportStore = new ExportStore(conn);
     await exportStore.ensureIndexes();
     const exporter = startExportWorker({
@@ -113,14 +137,19 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     });
     closers.push(() => exporter.close());
     const audit = await auditQueryService({ conn, engine, directory, recorder, clock }, config);
+    // Access reviews: the review worker (its schedule from CUSTOS_REVIEW_*) asks reviewers in their inbox,
+    // as the chat workers ask them in their DMs (a playground runs no chat workers).
+    const reviews = (await prepareReviewService(conn))({ notifier: new PlaygroundReviewNotifier(inbox), recorder, clock, timing: config.review });
+    const reviewWorker = await startReviewWorker({ redis: redisSettings, prefix: redisSettings.queuePrefix, settings: config.review, reviews, logger: log.child({ worker: 'reviews' }) });
+    closers.push(() => reviewWorker.close());
     const flow = new PlaygroundFlow({
       // No metrics here: the playground's route times every command, the layer's and its own alike.
-      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log, flows: { approvals, audit } }),
+      conversation: new Conversation({ lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log, flows: { approvals, audit, security, reviews } }),
       defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger: log,
-      approvals: new PlaygroundApprovalFlow({ approvals, securityContact: config.securityContact }), inbox,
+      approvals: new PlaygroundApprovalFlow({ approvals, securityContact: config.securityContact }), inbox, alerts,
     });
     // Reminders, escalation, request expiry and grant expiry: the same sweep the chat runtime schedules.
-    const sweeper = setInterval(() => { approvals.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.name : typeof err }, 'playground: approval sweep failed')); }, SWEEP_MS);
+    const sweeper = setInterval(() => { approvals.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.name : typeof err }, 'playground: approval sweep failed')); }, opts.sweepMs ?? SWEEP_MS);
     sweeper.unref();
     closers.push(async () => clearInterval(sweeper));
     const routes = [
@@ -128,6 +157,7 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
       metrics.route,
     ];
     const readiness: ReadinessCheck[] = [
+      { name: 'redis', check: () => redis.ping() },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
       { name: 'queue', check: async () => { if (!(await producer.ready(500))) throw new Error('audit queue not connected'); } },
     ];
@@ -142,4 +172,14 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     await closeAll();
     throw err;
   }
+}
+
+/** Without an offline queue, commands sent before the connection is up fail: wait for it (bounded; counters fall back until then). */
+async function redisReady(redis: RedisClient, ms: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(); }, ms);
+    const onReady = () => { clearTimeout(timer); resolve(); };
+    redis.once('ready', onReady);
+  });
 }

@@ -31,7 +31,7 @@ export class PlaygroundHarness {
   private db!: Awaited<ReturnType<typeof testDatabase>>;
   readonly clock = (() => { const t0 = Date.now(); return { now: () => new Date(WORKDAY + (Date.now() - t0)) }; })();
 
-  constructor(private readonly file: string, private readonly opts: { customers?: number; extraEnv?: Record<string, string> } = {}) {
+  constructor(private readonly file: string, private readonly opts: { customers?: number; seed?: string; sweepMs?: number; extraEnv?: Record<string, string> } = {}) {
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
   }
 
@@ -44,11 +44,11 @@ export class PlaygroundHarness {
       ...(this.opts.extraEnv ?? {}),
     }), { require: ['mongo', 'redis', 'crypto', 'audit'] });
     const cipher = new FieldCipher(this.config.crypto!);
-    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 150, seed: 'playground-tests' });
+    await seedDemo(this.db.conn, cipher, { customers: this.opts.customers ?? 150, seed: this.opts.seed ?? 'playground-tests' });
     this.customers = new CustomerStore(this.db.conn, cipher);
     this.directory = new EmployeeStore(this.db.conn);
     this.workers = await startWorkers(this.config, this.logger, this.clock);
-    this.playground = await startPlayground(this.config, this.logger, { clock: this.clock });
+    this.playground = await startPlayground(this.config, this.logger, { clock: this.clock, ...(this.opts.sweepMs ? { sweepMs: this.opts.sweepMs } : {}) });
     return this;
   }
 
