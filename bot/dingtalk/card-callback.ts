@@ -34,7 +34,7 @@ const Content = z.object({
 });
 
 /** A verified click: who, on which card, which button, and the form's inputs when it was a form. */
-export interface CardClick { outTrackId: string; space: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
+export interface CardClick { outTrackId: string; space: string; group?: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
 
 export interface CardCallbackDeps { token: string; corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
 
@@ -65,7 +65,7 @@ export class DingTalkCardCallback {
     }
     const { action: _a, value: _v, ...inputs } = params;
     this.deps.handlers.click({
-      outTrackId: body.outTrackId, space: verdict.space, userId: body.userId, action, value, inputs,
+      outTrackId: body.outTrackId, space: verdict.space, ...(verdict.group ? { group: verdict.group } : {}), userId: body.userId, action, value, inputs,
       correlationId: `dt-${createHash('sha256').update(raw).digest('base64url').slice(0, 16)}`,
     });
     return sendJson(res, 200, {});

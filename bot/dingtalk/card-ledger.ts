@@ -2,7 +2,7 @@
 // we delivered, from someone who sees it (a 1:1 card's owner; anyone in a group card's group, whom the
 // core then authorises), for a button the card carries now — so a forged or replayed click cannot invent
 // an action, aim at someone else's card or revive a decided card's button. Redis; fails closed.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';
 import { buttonsIn } from './cards.ts';
@@ -10,9 +10,10 @@ import { buttonsIn } from './cards.ts';
 const CARD_TTL_SECONDS = 45 * 86_400;
 const CLICK_TTL_SECONDS = 86_400;
 
-interface Entry { space: string; buttons: string[] }
+/** `group`: the group a 1:1 card answers (an @mention there is answered in the asker's robot chat), where its clicks act. */
+interface Entry { space: string; buttons: string[]; group?: string }
 
-export type ClickVerdict = { ok: true; space: string } | { ok: false; reason: 'unknown_card' | 'not_yours' | 'no_such_button' | 'ledger_unavailable' };
+export type ClickVerdict = { ok: true; space: string; group?: string } | { ok: false; reason: 'unknown_card' | 'not_yours' | 'no_such_button' | 'ledger_unavailable' };
 
 const spaceKey = (s: CardSpace) => (s.kind === 'robot' ? `robot:${s.userId}` : `group:${s.conversationId}`);
 const buttonKey = (id: string, value: string) => createHash('sha256').update(`${id}\n${value}`).digest('base64url');
@@ -20,9 +21,12 @@ const buttonKey = (id: string, value: string) => createHash('sha256').update(`${
 export class CardLedger {
   constructor(private readonly redis: RedisClient, private readonly namespace: string) {}
 
-  async remember(outTrackId: string, space: string, params: CardParams): Promise<void> {
-    const entry: Entry = { space, buttons: buttonsIn(params).map((b) => buttonKey(b.id, b.value)) };
-    await this.redis.set(`${this.namespace}:card:${outTrackId}`, JSON.stringify(entry), 'EX', CARD_TTL_SECONDS);
+  /** An updated card keeps the group it answers. */
+  async remember(outTrackId: string, space: string, params: CardParams, group?: string): Promise<void> {
+    const key = `${this.namespace}:card:${outTrackId}`;
+    const kept = group ?? (JSON.parse((await this.redis.get(key)) ?? '{}') as Partial<Entry>).group;
+    const entry: Entry = { space, buttons: buttonsIn(params).map((b) => buttonKey(b.id, b.value)), ...(kept ? { group: kept } : {}) };
+    await this.redis.set(key, JSON.stringify(entry), 'EX', CARD_TTL_SECONDS);
   }
 
   /** Whether `userId` may click (`id`, `value`) on the card now. */
@@ -36,7 +40,7 @@ export class CardLedger {
     if (!raw) return { ok: false, reason: 'unknown_card' };
     const entry = JSON.parse(raw) as Entry;
     if (entry.space.startsWith('robot:') && entry.space !== `robot:${userId}`) return { ok: false, reason: 'not_yours' };
-    return entry.buttons.includes(buttonKey(id, value)) ? { ok: true, space: entry.space } : { ok: false, reason: 'no_such_button' };
+    return entry.buttons.includes(buttonKey(id, value)) ? { ok: true, space: entry.space, ...(entry.group ? { group: entry.group } : {}) } : { ok: false, reason: 'no_such_button' };
   }
 
   /** The first delivery of a callback body; a redelivery of the same body is false. Fails closed. */
@@ -59,10 +63,11 @@ export function dingtalkCardLedger(queuePrefix: string): string {
 export class DingTalkCards {
   constructor(readonly api: DingTalkApi, readonly ledger: CardLedger) {}
 
-  async deliver(space: CardSpace, params: CardParams): Promise<string> {
-    const outTrackId = await this.api.deliverCard(space, params);
-    await this.ledger.remember(outTrackId, spaceKey(space), params);
-    return outTrackId;
+  async deliver(space: CardSpace, params: CardParams, group?: string): Promise<string> {
+    // Known before it is shown: a click as fast as the card appears is not taken for a forgery.
+    const outTrackId = `custos-${randomUUID()}`;
+    await this.ledger.remember(outTrackId, spaceKey(space), params, group);
+    return this.api.deliverCard(space, params, outTrackId);
   }
 
   /** Replaces the card's content in place for everyone who sees it; its old buttons stop working. */

@@ -34,6 +34,8 @@ export interface BotApprovalDeps {
   wakeUps?: WakeUps;
   /** The export-volume detector (security runtime): approved exports count towards it. */
   exportWatch?: ExportWatch;
+  /** The bot's Redis, lent to the platforms' chat (a module that keeps state there, DingTalk's card ledger, opens no connection of its own that nothing would close). */
+  redis?: ChatContext['redis'];
 }
 
 /**
@@ -46,7 +48,7 @@ export async function prepareBotApprovals(deps: BotApprovalDeps): Promise<(platf
   await requests.ensureIndexes();
   return (platform, own) => new ApprovalService({
     engine: deps.engine, customers: deps.customers, requests, grants: deps.grants, directory: deps.directory,
-    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(new PlatformChats(deps.config, deps.logger, { lookup: deps.lookup, ...(own ? { own } : {}) })),
+    recorder: deps.recorder, clock: deps.clock, notifier: routedApprovalNotifier(new PlatformChats(deps.config, deps.logger, { lookup: deps.lookup, ...(own ? { own } : {}), ...(deps.redis ? { redis: deps.redis } : {}) })),
     settings: approvalSettingsOf(deps.engine.policy), platform,
     ...(deps.exports ? { exports: deps.exports } : {}), ...(deps.wakeUps ? { wakeUps: deps.wakeUps } : {}),
     ...(deps.exportWatch ? { exportWatch: deps.exportWatch } : {}),

@@ -28,7 +28,7 @@ export async function chatFlows(services: BotServices, config: Config, logger: L
     const approvals = (await prepareBotApprovals({
       conn: services.conn, config, engine: services.engine, customers: services.customers, directory: services.directory,
       grants: services.grants, lookup: services.lookup, recorder: services.recorder, clock: services.clock, logger,
-      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security,
+      exports: queues.exports, wakeUps: queues.wakeUps, exportWatch: services.security, redis: services.redis,
     }))(platform, own);
     services.revoker.useCanceller((id, reason) => approvals.cancelAllOf(id, reason));
     const chats = new PlatformChats(config, logger, { lookup: services.lookup, redis: services.redis, ...(own ? { own } : {}) });
