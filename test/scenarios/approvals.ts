@@ -1,4 +1,4 @@
-// Approval scenarios of the shared list (parity.test.ts runs them on Slack and on Lark): a request made
+// Approval scenarios of the shared list (run.ts runs them on every platform): a request made
 // from the lookup card, the approver's card, the decision on every copy, and the lookup under the grant.
 // Request and grant ids are random and times are the harness clock's: both are replaced by placeholders
 // before comparing.

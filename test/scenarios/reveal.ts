@@ -1,4 +1,4 @@
-// The reveal scenario of the shared list (parity.test.ts runs it on Slack and on Lark): Reveal phone on
+// The reveal scenario of the shared list (run.ts runs it on every platform): Reveal phone on
 // the lookup card → the form → the manager approves → the original card shows the phone under the grant
 // → the harness clock passes the grant's end and the workers' sweeper expires it → the card is masked
 // again, the requester is told, and a new lookup masks the phone. Ids and times become placeholders.
