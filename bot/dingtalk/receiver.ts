@@ -7,7 +7,7 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
-import { readBodyLimited, sendJson } from '../http/body.ts';
+import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
@@ -59,7 +59,8 @@ export class DingTalkReceiver {
     }
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const message = parse(raw);
+    const parsed = RobotMessage.safeParse(parseJson(raw));
+    const message = parsed.success ? parsed.data : null;
     if (!message) return this.refuse(res, 'malformed_body');
     const { robotCode, corpId } = this.deps.settings;
     if (message.robotCode !== undefined && message.robotCode !== robotCode) return this.refuse(res, 'wrong_robot');
@@ -74,14 +75,5 @@ export class DingTalkReceiver {
   private refuse(res: ServerResponse, reason: string): void {
     this.deps.logger.warn({ reason }, 'dingtalk: callback refused');
     sendJson(res, 401, { error: 'unauthorized' });
-  }
-}
-
-function parse(raw: Buffer): RobotMessage | null {
-  try {
-    const r = RobotMessage.safeParse(JSON.parse(raw.toString('utf8')));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
   }
 }
