@@ -8,7 +8,6 @@ import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { cardButtons, type DeliveredCard } from '../fakes/dingtalk.ts';
 import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import { cardFields, cardText, DingTalkHarness, INNER_GROUP } from './dingtalk-bot.ts';
-import { movableClock } from './slack-approval.ts';
 import { sweepNow } from './sweep.ts';
 
 export class DingTalkDriver implements PlatformDriver {
@@ -17,8 +16,12 @@ export class DingTalkDriver implements PlatformDriver {
   private seen = 0;
   /** Request id → the lookup card its Reveal was clicked on (the bot updates that card in place). */
   private readonly revealOrigins = new Map<string, string>();
-  /** The bot's and the workers' clock: the reveal scenario moves it past a grant's end. */
-  private readonly clock = movableClock();
+  /**
+   * The bot's and the workers' clock: the reveal scenario moves it past a grant's end. It moves only
+   * then, not with the wall clock, so the times users read (10:30 Shanghai, a grant until 11:30) are the
+   * golden file's however long a loaded machine takes to get there (the golden file keeps local times).
+   */
+  private readonly clock = stoppedClock();
 
   constructor(file: string) {
     this.h = new DingTalkHarness(file, { customers: CUSTOMERS, seed: SEED, innerMembers: TEAM, clock: this.clock, registry: true });
@@ -176,6 +179,12 @@ function approvalSeen(c: DeliveredCard): SeenApproval {
     if (m) fields.set(m[1]!, m[2]!);
   }
   return { title: c.params.title ?? '', fields, status: c.params.footer ?? '', buttons: cardButtons(c).map((b) => b.id) };
+}
+
+/** The harness's workday (a Tuesday, 10:30 in Shanghai), moved only by `advance`. */
+function stoppedClock(start = Date.parse('2026-06-30T02:30:00Z')): { now(): Date; advance(ms: number): void } {
+  let offset = 0;
+  return { now: () => new Date(start + offset), advance: (ms) => { offset += ms; } };
 }
 
 function notYet(method: string): never {
