@@ -1,11 +1,19 @@
 // The Lark driver of the shared scenarios (test/scenarios): signed, encrypted pushes to the real Lark
 // endpoint; cards read from the fake Open API.
-import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { ACTION_AUDIT_EXPORT, ACTION_AUDIT_PAGE } from '../../bot/lark/audit-cards.ts';
+import { LARK_ACTION_REVIEW } from '../../bot/lark/review-cards.ts';
+import { ACTION_SECURITY } from '../../bot/lark/security-cards.ts';
 import { cardButtons, cardFieldMap, cardFormFields, cardText, type SentMessage } from '../fakes/lark-api.ts';
 import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
-import { LarkHarness, PUBLIC_GROUP } from './lark-bot.ts';
+import { LarkHarness, openIdOf, PUBLIC_GROUP } from './lark-bot.ts';
 import { movableClock } from './slack-approval.ts';
 import { sweepNow } from './sweep.ts';
+import { ReviewJobs } from './access-review.ts';
+
+const SECURITY_CHAT = 'oc_security';
+/** The review card's line naming the grant (zh-CN, the harness's locale; reviewers here read Chinese). */
+const GRANT_LINE = '授权';
 
 export class LarkDriver implements PlatformDriver {
   readonly platform = 'lark' as const;
@@ -16,14 +24,30 @@ export class LarkDriver implements PlatformDriver {
   private readonly revealOrigins = new Map<string, SentMessage>();
   /** The bot's and the workers' clock: the reveal scenario moves it past a grant's end. */
   private readonly clock = movableClock();
+  /** Each user's last audit table: the message clicked for a page, and the card it shows now. */
+  private readonly tables = new Map<DemoEmployeeKey, { message: SentMessage; card: Record<string, unknown> }>();
+  /** Alert cards already returned, and the last one about each subject (as posted, for its buttons). */
+  private readonly alertsSeen = new Set<SentMessage>();
+  private readonly alerts = new Map<DemoEmployeeKey, { message: SentMessage; card: Record<string, unknown> }>();
+  /** Review cards returned, by `reviewId:reviewer`. */
+  private readonly reviews = new Map<string, SentMessage>();
+  private reviewJobs: ReviewJobs | undefined;
+  private reviewCycleAt = 0;
 
   constructor(file: string) {
     // Callbacks answer with their outcome however loaded the machine (the 3 s budget is lark-flows' subject).
-    this.h = new LarkHarness(file, { customers: CUSTOMERS, seed: SEED, publicMembers: TEAM, clock: this.clock, overrides: { callbackBudgetMs: 60_000 } });
+    this.h = new LarkHarness(file, {
+      customers: CUSTOMERS, seed: SEED, publicMembers: TEAM, clock: this.clock, overrides: { callbackBudgetMs: 60_000 },
+      extraEnv: { LARK_SECURITY_CHAT: SECURITY_CHAT },
+      extraChats: [{ chatId: SECURITY_CHAT, mode: 'group', type: 'private', members: [openIdOf(demoEmployee('admin'))] }],
+    });
   }
 
   async start(): Promise<void> { await this.h.start(); }
-  async close(): Promise<void> { await this.h.close(); }
+  async close(): Promise<void> {
+    await this.reviewJobs?.close();
+    await this.h.close();
+  }
 
   async lookupInDm(user: DemoEmployeeKey, text: string): Promise<SeenCard> {
     return seen(await this.h.ask(user, text));
@@ -67,7 +91,9 @@ export class LarkDriver implements PlatformDriver {
     const n = this.h.fake.sent().length;
     this.clock.advance(minutes * 60_000);
     await sweepNow(this.h.config);
-    const dm = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.receiveId === this.h.openId(user) && cardText(m.card).includes(`#${mention}`));
+    // A DM, not a copy of the request's card (an escalation posts the card, then says why).
+    const dm = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= n && m.receiveId === this.h.openId(user)
+      && cardText(m.card).includes(`#${mention}`) && !titleOf(m.card).includes(`#${mention}`));
     return cardText(dm.card);
   }
 
@@ -141,15 +167,71 @@ export class LarkDriver implements PlatformDriver {
     return this.h.fake.files.get(file.fileKey!)!.bytes.toString('utf8');
   }
 
-  // Phase 1 of issue 17's scenario list: the interface is committed before these are (no scenario calls them yet).
-  expireRequest(): Promise<{ copies: SeenApproval[]; told: string }> { return notYet('expireRequest'); }
-  auditQuery(): Promise<SeenTable> { return notYet('auditQuery'); }
-  auditPage(): Promise<SeenTable> { return notYet('auditPage'); }
-  alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
-  alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
-  runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
-  reviewCard(): Promise<{ reviewId: string; card: SeenApproval }> { return notYet('reviewCard'); }
-  reviewDecision(): Promise<{ answer: string; card: SeenApproval | null }> { return notYet('reviewDecision'); }
+  async expireRequest(minutes: number, requestId: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const patched = this.patchCounts(requestId);
+    const told = await this.expireGrants(minutes, requester, requestId);
+    return { copies: await this.updatedCopies(patched), told };
+  }
+
+  async auditQuery(user: DemoEmployeeKey, query: string): Promise<SeenTable> {
+    const reply = await this.h.ask(user, `audit ${query}`);
+    this.tables.set(user, { message: reply, card: reply.card ?? {} });
+    return tableSeen(reply.card);
+  }
+
+  async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
+    const last = this.tables.get(user);
+    const label = which === 'older' ? /更早|Older/ : /更新|Newer/;
+    const button = last && cardButtons(last.card).find((b) => b.value.a === ACTION_AUDIT_PAGE && label.test(b.label));
+    if (!last || !button) throw new Error(`no ${which} button on ${user}'s last audit table`);
+    // The page replaces the clicked card: it comes back as the callback's card.
+    const res = await this.h.click(user, last.message, button.value);
+    const card = res.answer.card?.data;
+    if (!card) throw new Error(`no page in the answer: ${res.answer.toast?.content ?? res.status}`);
+    this.tables.set(user, { message: last.message, card });
+    return tableSeen(card);
+  }
+
+  async alertCard(subject: DemoEmployeeKey): Promise<SeenAlert> {
+    const id = this.h.employees[subject].employeeId;
+    const card = await this.h.fake.waitFor((m) => m.receiveId === SECURITY_CHAT && titleOf(m.card).includes(`(${id})`) && !this.alertsSeen.has(m), 120_000);
+    this.alertsSeen.add(card);
+    // The fake patches a message in place: the card as posted is kept for its buttons.
+    this.alerts.set(subject, { message: card, card: card.card! });
+    return alertSeen(card.card);
+  }
+
+  async alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }> {
+    const alert = this.alerts.get(subject);
+    const button = alert && cardButtons(alert.card).find((b) => b.value.a === ACTION_SECURITY[decision]);
+    if (!alert || !button) throw new Error(`no ${decision} button on the alert card about ${subject}`);
+    const res = await this.h.click(clicker, alert.message, button.value);
+    const card = res.answer.card?.data;
+    return { answer: res.answer.toast?.content ?? '', card: card ? alertSeen(card) : null };
+  }
+
+  async runReviewCycle(): Promise<void> {
+    this.reviewJobs ??= await new ReviewJobs(this.h.prefix).ready();
+    this.reviewCycleAt = this.h.fake.sent().length;
+    await this.reviewJobs.run('cycle');
+  }
+
+  async reviewCard(reviewer: DemoEmployeeKey, grantId: string): Promise<{ reviewId: string; card: SeenApproval }> {
+    const since = this.reviewCycleAt;
+    const card = await this.h.fake.waitFor((m) => this.h.fake.sent().indexOf(m) >= since && m.receiveId === this.h.openId(reviewer)
+      && cardButtons(m.card).some((b) => b.value.a === LARK_ACTION_REVIEW.keep) && cardFieldMap(m.card).get(GRANT_LINE) === grantId);
+    const reviewId = cardButtons(card.card).find((b) => b.value.a === LARK_ACTION_REVIEW.revoke)!.value.r!;
+    this.reviews.set(`${reviewId}:${reviewer}`, card);
+    return { reviewId, card: reviewSeen(card.card) };
+  }
+
+  async reviewDecision(reviewer: DemoEmployeeKey, reviewId: string, decision: 'keep' | 'revoke'): Promise<{ answer: string; card: SeenApproval | null }> {
+    const card = this.reviews.get(`${reviewId}:${reviewer}`);
+    if (!card) throw new Error(`no review card ${reviewId} of ${reviewer}`);
+    const res = await this.h.click(reviewer, card, { a: LARK_ACTION_REVIEW[decision], r: reviewId });
+    const updated = res.answer.card?.data;
+    return { answer: res.answer.toast?.content ?? '', card: updated ? reviewSeen(updated) : null };
+  }
 
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
@@ -185,9 +267,51 @@ function approvalTitlePrefix(m: SentMessage, requestId: string): string {
 function approvalSeen(m: SentMessage): SeenApproval {
   const elements = ((m.card?.body as { elements?: { tag: string; text?: { content?: string } }[] } | undefined)?.elements) ?? [];
   const title = (m.card?.header as { title?: { content?: string } } | undefined)?.title?.content ?? '';
-  return { title, fields: cardFieldMap(m.card), status: elements[2]?.text?.content ?? '', buttons: cardButtons(m.card).map((b) => b.value.a ?? '') };
+  // cardFieldMap reads the header too: an English title (`Access request #R-…: Access to field groups`) is no field.
+  const fields = new Map([...cardFieldMap(m.card)].filter(([k, v]) => `${k}: ${v}` !== title));
+  return { title, fields, status: elements[2]?.text?.content ?? '', buttons: cardButtons(m.card).map((b) => b.value.a ?? '') };
 }
 
-function notYet(method: string): never {
-  throw new Error(`Lark driver: ${method} is not written yet`);
+type Element = { tag: string; text?: { content?: string }; behaviors?: unknown };
+const elementsOf = (card: Record<string, unknown> | undefined) => ((card?.body as { elements?: Element[] } | undefined)?.elements) ?? [];
+const titleOf = (card: Record<string, unknown> | undefined) => (card?.header as { title?: { content?: string } } | undefined)?.title?.content ?? '';
+const textsOf = (elements: Element[]) => elements.filter((e) => e.tag !== 'button' && e.text?.content !== undefined).map((e) => e.text!.content!);
+
+/** Buttons by neutral name: a page button by its label (both carry `audit_page`), the rest by their action. */
+function neutralButtons(card: Record<string, unknown> | undefined): string[] {
+  return cardButtons(card).map((b) => {
+    if (b.value.a === ACTION_AUDIT_PAGE) return /更早|Older/.test(b.label) ? 'older' : 'newer';
+    if (b.value.a === ACTION_AUDIT_EXPORT) return 'export';
+    const security = Object.entries(ACTION_SECURITY).find(([, a]) => a === b.value.a);
+    return security ? security[0] : (b.value.a ?? '').replace(/^review_/, '');
+  });
+}
+
+/** An audit table: rows in text blocks (the first starts with the header line), a rule, the footer. A notice has no rule. */
+function tableSeen(card: Record<string, unknown> | undefined): SeenTable {
+  const elements = elementsOf(card);
+  const text = cardText(card);
+  const rule = elements.findIndex((e) => e.tag === 'hr');
+  if (rule < 0) return { title: '', header: '', rows: [], footer: '', buttons: [], text };
+  const lines = textsOf(elements.slice(0, rule)).flatMap((t) => t.split('\n'));
+  const empty = lines.length === 1 && !lines[0]!.includes(' · ');
+  return {
+    title: titleOf(card), header: empty ? '' : lines[0] ?? '', rows: empty ? [] : lines.slice(1),
+    footer: textsOf(elements.slice(rule + 1))[0] ?? '', buttons: neutralButtons(card), text,
+  };
+}
+
+/** An alert card: its title, its text lines, its buttons (none once acted on). */
+function alertSeen(card: Record<string, unknown> | undefined): SeenAlert {
+  return { title: titleOf(card), lines: textsOf(elementsOf(card)).flatMap((t) => t.split('\n')), buttons: neutralButtons(card) };
+}
+
+/** A review card: the `label: value` lines, a rule, the status line, Keep / Revoke. */
+function reviewSeen(card: Record<string, unknown> | undefined): SeenApproval {
+  const elements = elementsOf(card);
+  const rule = elements.findIndex((e) => e.tag === 'hr');
+  return {
+    title: titleOf(card), fields: fieldLines(textsOf(elements.slice(0, rule < 0 ? elements.length : rule)).join('\n')),
+    status: rule < 0 ? '' : textsOf(elements.slice(rule + 1))[0] ?? '', buttons: neutralButtons(card),
+  };
 }

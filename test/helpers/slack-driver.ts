@@ -1,13 +1,22 @@
 // The Slack driver of the shared scenarios (test/scenarios): signed requests to the real Bolt endpoint;
 // messages read from the fake Slack Web API. Block Kit mrkdwn escapes are undone so cards compare
 // with other platforms' plain text.
-import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { ACTION_SHARE } from '../../bot/slack/blocks.ts';
+import { ACTION_AUDIT_EXPORT, ACTION_AUDIT_NEWER, ACTION_AUDIT_OLDER } from '../../bot/slack/audit-blocks.ts';
+import { ACTION_REVIEW } from '../../bot/slack/review-blocks.ts';
+import { ACTION_SECURITY } from '../../bot/slack/security-handlers.ts';
 import { CUSTOMERS, TEAM, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import type { RecordedCall } from '../fakes/slack-api.ts';
 import { buttons, denyValues, modalAfter, movableClock, openedView, requestValues, submitView } from './slack-approval.ts';
-import { cardFields, messageText, PUBLIC_CHANNEL, SlackHarness } from './slack-bot.ts';
+import { cardFields, messageText, PUBLIC_CHANNEL, SIGNING_SECRET, slackIdOf, SlackHarness } from './slack-bot.ts';
 import { sweepNow } from './sweep.ts';
+import { ReviewJobs } from './access-review.ts';
+import { blockActionBody, FORM, post, sign, slashCommandBody } from './slack-sign.ts';
+
+const SECURITY_CHANNEL = 'C0SECURITY';
+/** The review card's line naming the grant (zh-CN, the harness's locale; reviewers here read Chinese). */
+const GRANT_LINE = '授权';
 
 export class SlackDriver implements PlatformDriver {
   readonly platform = 'slack' as const;
@@ -17,14 +26,30 @@ export class SlackDriver implements PlatformDriver {
   private readonly clock = movableClock();
   /** Request id → path of the response_url of the card its Reveal was clicked on (the bot replaces that card). */
   private readonly revealOrigins = new Map<string, string>();
+  /** Each user's last audit table (its paging buttons carry the page tokens). */
+  private readonly tables = new Map<DemoEmployeeKey, Record<string, unknown>>();
+  /** Alert cards already returned, and the last one about each subject (its buttons). */
+  private readonly alertsSeen = new Set<RecordedCall>();
+  private readonly alerts = new Map<DemoEmployeeKey, RecordedCall>();
+  /** Review cards returned, by `reviewId:reviewer`. */
+  private readonly reviews = new Map<string, RecordedCall>();
+  private reviewJobs: ReviewJobs | undefined;
+  private reviewCycleAt = 0;
 
   constructor(file: string) {
     // Decisions read grants: the approval scenarios look customers up under them.
-    this.h = new SlackHarness(file, { customers: CUSTOMERS, publicMembers: TEAM, grants: true, clock: this.clock });
+    this.h = new SlackHarness(file, {
+      customers: CUSTOMERS, publicMembers: TEAM, grants: true, clock: this.clock,
+      extraEnv: { CUSTOS_SECURITY_CHANNEL: SECURITY_CHANNEL },
+      extraChannels: [{ id: SECURITY_CHANNEL, isPrivate: true, members: ['UBOT', slackIdOf(demoEmployee('admin'))] }],
+    });
   }
 
   async start(): Promise<void> { await this.h.start(); }
-  async close(): Promise<void> { await this.h.close(); }
+  async close(): Promise<void> {
+    await this.reviewJobs?.close();
+    await this.h.close();
+  }
 
   async lookupInDm(user: DemoEmployeeKey, text: string): Promise<SeenCard> {
     const reply = await this.h.ask(this.h.userId(user), this.h.dmOf(user), text);
@@ -82,7 +107,9 @@ export class SlackDriver implements PlatformDriver {
     const since = this.h.fake.calls.length;
     this.clock.advance(minutes * 60_000);
     await sweepNow(this.h.config);
-    const dm = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(user) && messageText(c.body).includes(`#${mention}`));
+    // A DM, not a copy of the request's card (an escalation posts the card, then says why).
+    const dm = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(user)
+      && messageText(c.body).includes(`#${mention}`) && !approvalSeen(c.body).title.includes(`#${mention}`));
     return unescape(messageText(dm.body));
   }
 
@@ -133,15 +160,101 @@ export class SlackDriver implements PlatformDriver {
     return file.bytes.toString('utf8');
   }
 
-  // Phase 1 of issue 17's scenario list: the interface is committed before these are (no scenario calls them yet).
-  expireRequest(): Promise<{ copies: SeenApproval[]; told: string }> { return notYet('expireRequest'); }
-  auditQuery(): Promise<SeenTable> { return notYet('auditQuery'); }
-  auditPage(): Promise<SeenTable> { return notYet('auditPage'); }
-  alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
-  alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
-  runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
-  reviewCard(): Promise<{ reviewId: string; card: SeenApproval }> { return notYet('reviewCard'); }
-  reviewDecision(): Promise<{ answer: string; card: SeenApproval | null }> { return notYet('reviewDecision'); }
+  async expireRequest(minutes: number, requestId: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const since = this.h.fake.calls.length;
+    const told = await this.expireGrants(minutes, requester, requestId);
+    return { copies: await this.updatedCopies(requestId, since), told };
+  }
+
+  async auditQuery(user: DemoEmployeeKey, query: string): Promise<SeenTable> {
+    const responseUrl = this.h.fake.responseUrl();
+    const raw = slashCommandBody({ command: '/audit', text: query, userId: this.h.userId(user), channelId: this.h.dmOf(user), responseUrl });
+    const res = await post(this.h.eventsUrl, sign(SIGNING_SECRET, raw, FORM));
+    if (res.status !== 200) throw new Error(`/audit answered ${res.status}`);
+    return this.tableReply(user, responseUrl);
+  }
+
+  async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
+    const table = this.tables.get(user);
+    const button = table && buttons(table).find((b) => b.actionId === (which === 'older' ? ACTION_AUDIT_OLDER : ACTION_AUDIT_NEWER));
+    if (!button) throw new Error(`no ${which} button on ${user}'s last audit table`);
+    const { responseUrl } = await this.h.click(this.h.userId(user), this.h.dmOf(user), button.actionId, button.value);
+    return this.tableReply(user, responseUrl);
+  }
+
+  /** The table (or notice) posted to `responseUrl`, remembered as `user`'s last for paging. */
+  private async tableReply(user: DemoEmployeeKey, responseUrl: string): Promise<SeenTable> {
+    // FerretDB answers an audit query by scanning the log: a loaded machine needs time.
+    const reply = await this.h.replyTo(responseUrl, 240_000);
+    this.tables.set(user, reply.body);
+    return tableSeen(reply.body);
+  }
+
+  async alertCard(subject: DemoEmployeeKey): Promise<SeenAlert> {
+    const id = this.h.employees[subject].employeeId;
+    const isNew = (c: RecordedCall) => c.method === 'chat.postMessage' && c.body.channel === SECURITY_CHANNEL && alertSeen(c.body).title.includes(`(${id})`) && !this.alertsSeen.has(c);
+    const card = await this.h.fake.waitFor(isNew, 120_000);
+    this.alertsSeen.add(card);
+    this.alerts.set(subject, card);
+    return alertSeen(card.body);
+  }
+
+  async alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }> {
+    const alert = this.alerts.get(subject);
+    const button = alert && buttons(alert.body).find((b) => b.actionId === ACTION_SECURITY[decision]);
+    if (!button) throw new Error(`no ${decision} button on the alert card about ${subject}`);
+    const responseUrl = await this.clickOnMessage(clicker, SECURITY_CHANNEL, alert.body, button.actionId, button.value);
+    // Taken: the card is replaced in place and says the outcome (Slack sends no second line beside it);
+    // refused: an ephemeral reply to the clicker only, the card as it was.
+    // The message's text is what the clicker is told (the outcome line; the card adds a header above it).
+    const reply = (await this.h.replyTo(responseUrl, 120_000)).body;
+    const answer = unescape(String(reply.text ?? messageText(reply)));
+    return { answer, card: reply.replace_original === true ? alertSeen(reply) : null };
+  }
+
+  /**
+   * A click on a button of a posted message, with the `message` Slack sends along in a block_actions
+   * payload (its blocks: the bot keeps them above an outcome it adds in place); the response URL.
+   */
+  private async clickOnMessage(user: DemoEmployeeKey, channel: string, message: Record<string, unknown>, actionId: string, value: string): Promise<string> {
+    const responseUrl = this.h.fake.responseUrl();
+    const form = new URLSearchParams(blockActionBody({ userId: this.h.userId(user), channelId: channel, actionId, value, responseUrl }));
+    const payload = JSON.parse(form.get('payload')!) as Record<string, unknown>;
+    const blocks = typeof message.blocks === 'string' ? JSON.parse(message.blocks) as unknown : message.blocks;
+    payload.container = { ...(payload.container as object), is_ephemeral: false };
+    payload.message = { type: 'message', ts: '1700000000.000100', text: message.text, blocks };
+    form.set('payload', JSON.stringify(payload));
+    const res = await post(this.h.eventsUrl, sign(SIGNING_SECRET, form.toString(), FORM));
+    if (res.status !== 200) throw new Error(`click answered ${res.status}`);
+    return responseUrl;
+  }
+
+  async runReviewCycle(): Promise<void> {
+    this.reviewJobs ??= await new ReviewJobs(this.h.prefix).ready();
+    this.reviewCycleAt = this.h.fake.calls.length;
+    await this.reviewJobs.run('cycle');
+  }
+
+  async reviewCard(reviewer: DemoEmployeeKey, grantId: string): Promise<{ reviewId: string; card: SeenApproval }> {
+    const since = this.reviewCycleAt;
+    const card = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.postMessage' && c.body.channel === this.h.dmOf(reviewer)
+      && buttons(c.body).some((b) => b.actionId === ACTION_REVIEW.keep) && cardFields(c.body).get(GRANT_LINE) === grantId);
+    const reviewId = buttons(card.body).find((b) => b.actionId === ACTION_REVIEW.revoke)!.value;
+    this.reviews.set(`${reviewId}:${reviewer}`, card);
+    return { reviewId, card: reviewSeen(card.body) };
+  }
+
+  async reviewDecision(reviewer: DemoEmployeeKey, reviewId: string, decision: 'keep' | 'revoke'): Promise<{ answer: string; card: SeenApproval | null }> {
+    const card = this.reviews.get(`${reviewId}:${reviewer}`);
+    if (!card) throw new Error(`no review card ${reviewId} of ${reviewer}`);
+    const since = this.h.fake.calls.length;
+    const { responseUrl } = await this.h.click(this.h.userId(reviewer), this.h.dmOf(reviewer), ACTION_REVIEW[decision], reviewId);
+    const answer = unescape(messageText((await this.h.replyTo(responseUrl, 120_000)).body));
+    // The review service's notifier updates the card itself (chat.update of the posted message, which names the grant).
+    const grantId = cardFields(card.body).get(GRANT_LINE);
+    const updated = await this.h.fake.waitFor((c) => this.h.fake.calls.indexOf(c) >= since && c.method === 'chat.update' && c.body.channel === card.body.channel && cardFields(c.body).get(GRANT_LINE) === grantId, 120_000);
+    return { answer, card: reviewSeen(updated.body) };
+  }
 
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
@@ -174,6 +287,43 @@ function approvalSeen(body: Record<string, unknown>): SeenApproval {
   };
 }
 
-function notYet(method: string): never {
-  throw new Error(`Slack driver: ${method} is not written yet`);
+const NEUTRAL_BUTTON: Record<string, string> = {
+  [ACTION_AUDIT_OLDER]: 'older', [ACTION_AUDIT_NEWER]: 'newer', [ACTION_AUDIT_EXPORT]: 'export',
+  [ACTION_SECURITY.unfreeze]: 'unfreeze', [ACTION_SECURITY.keep]: 'keep', [ACTION_SECURITY.revoke]: 'revoke',
+  [ACTION_REVIEW.keep]: 'keep', [ACTION_REVIEW.revoke]: 'revoke',
+};
+const neutral = (body: Record<string, unknown>) => buttons(body).map((b) => NEUTRAL_BUTTON[b.actionId] ?? b.actionId);
+
+type Block = { type: string; text?: { text?: string }; elements?: { text?: string }[] };
+const blocksOf = (body: Record<string, unknown>) => (body.blocks ?? []) as Block[];
+
+/** An audit table: the bold title section, code sections (header line, then rows), the context footer. A notice is one section. */
+function tableSeen(body: Record<string, unknown>): SeenTable {
+  const blocks = blocksOf(body);
+  const text = unescape(messageText(body));
+  const footer = blocks.find((b) => b.type === 'context');
+  if (blocks[0]?.type !== 'section' || !footer) return { title: '', header: '', rows: [], footer: '', buttons: [], text };
+  const code = blocks.map((b) => b.text?.text ?? '').filter((t) => t.startsWith('```')).flatMap((t) => unescape(t.slice(3, -3)).split('\n'));
+  return {
+    title: unescape(blocks[0].text?.text ?? '').replace(/^\*(.*)\*$/s, '$1'), header: code[0] ?? '', rows: code.slice(1),
+    footer: unescape(footer.elements?.[0]?.text ?? ''), buttons: neutral(body), text,
+  };
+}
+
+/** An alert card: header, the section's lines, the buttons; once acted on, the context line alone. */
+function alertSeen(body: Record<string, unknown>): SeenAlert {
+  const blocks = blocksOf(body);
+  const lines = blocks.filter((b) => b.type === 'section' || b.type === 'context')
+    .flatMap((b) => (b.text?.text ?? b.elements?.map((e) => e.text ?? '').join('\n') ?? '').split('\n')).map(unescape);
+  return { title: unescape(blocks.find((b) => b.type === 'header')?.text?.text ?? ''), lines, buttons: neutral(body) };
+}
+
+/** A review card: header, `*label*: value` lines, the context status line, Keep / Revoke. */
+function reviewSeen(body: Record<string, unknown>): SeenApproval {
+  const blocks = blocksOf(body);
+  return {
+    title: unescape(blocks.find((b) => b.type === 'header')?.text?.text ?? ''),
+    fields: new Map([...cardFields(body)].map(([k, v]) => [unescape(k), unescape(v)])),
+    status: unescape(blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? ''), buttons: neutral(body),
+  };
 }

@@ -19,10 +19,12 @@ export function approval(card: SeenApproval): unknown {
   return { title: card.title, fields: [...card.fields], status: card.status, buttons: card.buttons };
 }
 
-/** Ids and times differ from run to run; what users read around them must not. */
+/** Ids and times differ from run to run (the minute a step lands in depends on the machine's load); what users read around them must not. */
 export function withoutIdsAndTimes(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)
-    .replace(/\bR-[A-P]{10}\b/g, 'R-…').replace(/\bG-[A-P]{10}\b/g, 'G-…').replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/g, '<time>')) as unknown;
+    .replace(/\bR-[A-P]{10}\b/g, 'R-…').replace(/\bG-[A-P]{10}\b/g, 'G-…')
+    // A UTC time, or a reader's local one (`2026-06-30 10:31 (Asia/Shanghai)`): the harness clock runs in real time.
+    .replace(/\d{4}-\d\d-\d\d \d\d:\d\d( UTC)?/g, '<time>')) as unknown;
 }
 
 export const APPROVAL_SCENARIOS: Scenario[] = [
@@ -109,3 +111,15 @@ APPROVAL_SCENARIOS.push({
     });
   },
 });
+
+/**
+ * `withoutIdsAndTimes` and the rest that differs by run in the operations' views: an audit row's time
+ * (`2026-07-01 10:31:05`), audit event ids (UUIDs),
+ * audit rows' sequence numbers (the order of the rows is what is compared).
+ */
+export function placeholders(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(withoutIdsAndTimes(value))
+    .replace(/<time>:\d\d/g, '<time>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '<event>')
+    .replace(/#\d+ · /g, '#… · ')) as unknown;
+}

@@ -32,7 +32,9 @@ export interface SeenTable { title: string; header: string; rows: string[]; foot
 /**
  * An anomaly alert card in the security channel: the title (`…：name (E-0032)`), its text lines in order
  * (detector, frozen or not, the evidence query), and the buttons by neutral decision in the order shown:
- * 'unfreeze', 'keep', 'revoke'. An updated card (after a decision) has its title, the outcome line and no buttons.
+ * 'unfreeze', 'keep', 'revoke'. Once a decision is taken the card is updated in place: its LAST line is
+ * the outcome (`陈静 (E-0001) 已解除冻结。`) and it has no buttons; what else it keeps (title, evidence) is
+ * the platform's own and not compared.
  */
 export interface SeenAlert { title: string; lines: string[]; buttons: string[] }
 
@@ -73,8 +75,10 @@ export interface PlatformDriver {
   /**
    * The harness clock moves `minutes` forward and the workers' approval sweeper runs once through its
    * real queue (test/helpers/sweep.ts `sweepNow`); resolves with the text of the first DM `user` receives
-   * after the clock moved that mentions `#mention`: a grant id (the grant expired), or a request id (a
-   * reminder to an approver, an escalation to the next approver). The name is historical: any sweep.
+   * after the clock moved that mentions `#mention` and is not a copy of the request card (whose title
+   * names the request): a grant id (the grant expired), or a request id (a reminder to an approver; the
+   * "escalated to you" line the next approver gets after their copy of the card). The name is historical:
+   * any sweep.
    */
   expireGrants(minutes: number, user: DemoEmployeeKey, mention: string): Promise<string>;
   /**
@@ -119,9 +123,11 @@ export interface PlatformDriver {
    */
   alertCard(subject: DemoEmployeeKey): Promise<SeenAlert>;
   /**
-   * `clicker` clicks `decision` on the alert card about `subject` last returned by `alertCard`. Resolves
-   * with the text only the clicker is shown (a private reply, a toast), and the card as updated in place
-   * for everyone when the decision was taken, or null when it was refused (the card stays as it was).
+   * `clicker` clicks `decision` on the alert card about `subject` last returned by `alertCard`, as the
+   * platform sends such a click (Slack's payload carries the message it was on). Resolves with what the
+   * clicker is told (a private reply, a toast; where the platform says it only on the updated card, that
+   * card's outcome line), and the card as updated in place for everyone when the decision was taken, or
+   * null when it was refused (the card stays as it was).
    */
   alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }>;
   /**

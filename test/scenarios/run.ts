@@ -16,12 +16,20 @@ import type { TestFn } from 'ava';
 import { demoEmployee } from '../../bot/store/demo-company.ts';
 import { demoCustomers } from '../../bot/store/demo-data.ts';
 import { APPROVAL_SCENARIOS } from './approvals.ts';
+import { AUDIT_SCENARIOS } from './audit.ts';
 import { CUSTOMERS, SEED, type PlatformDriver, type TrailEntry } from './driver.ts';
 import { LOOKUP_SCENARIOS, type Scenario, type ScenarioContext } from './lookup.ts';
+import { LOCALE_SCENARIOS } from './locale.ts';
+import { REMINDER_SCENARIOS } from './reminders.ts';
 import { REVEAL_SCENARIOS } from './reveal.ts';
+import { REVIEW_SCENARIOS } from './reviews.ts';
+import { SECURITY_SCENARIOS } from './security.ts';
 
 /** The list, in the order it runs: later scenarios see the clock and the grants earlier ones left. */
-export const SCENARIOS: Scenario[] = [...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS, ...REVEAL_SCENARIOS];
+export const SCENARIOS: Scenario[] = [
+  ...LOOKUP_SCENARIOS, ...APPROVAL_SCENARIOS, ...REVEAL_SCENARIOS, ...LOCALE_SCENARIOS, ...AUDIT_SCENARIOS,
+  ...SECURITY_SCENARIOS, ...REMINDER_SCENARIOS, ...REVIEW_SCENARIOS,
+];
 
 const GOLDEN = new URL('./expected.json', import.meta.url);
 const RECORD = process.env.SCENARIOS_RECORD === '1';
