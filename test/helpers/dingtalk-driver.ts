@@ -16,6 +16,8 @@ export class DingTalkDriver implements PlatformDriver {
   private seen = 0;
   /** Request id → the lookup card its Reveal was clicked on (the bot updates that card in place). */
   private readonly revealOrigins = new Map<string, string>();
+  /** Each user's last audit table card (its paging buttons are clicked next). */
+  private readonly tables = new Map<DemoEmployeeKey, DeliveredCard>();
   /**
    * The bot's and the workers' clock: the reveal scenario moves it past a grant's end. It moves only
    * then, not with the wall clock, so the times users read (10:30 Shanghai, a grant until 11:30) are the
@@ -101,10 +103,26 @@ export class DingTalkDriver implements PlatformDriver {
     return file.text;
   }
 
-  // Not called by any scenario yet (the Slack and Lark implementations come first).
+  /** `audit <query>` typed in the robot chat; the table card (or notice) that answers it. */
+  async auditQuery(user: DemoEmployeeKey, query: string): Promise<SeenTable> {
+    const card = await this.h.ask(user, `audit ${query}`);
+    this.tables.set(user, card);
+    return tableSeen(card);
+  }
+
+  /** Older / Newer on the user's last table (both are `audit_page` buttons: told apart by their label); the page comes as a new card. */
+  async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
+    const last = this.tables.get(user);
+    if (!last) throw new Error(`no audit table of ${user}`);
+    const before = this.known();
+    await this.h.click(user, last, 'audit_page', {}, (t) => PAGE_LABEL[which].test(t));
+    const card = await this.newCard(this.robot(user), before);
+    this.tables.set(user, card);
+    return tableSeen(card);
+  }
+
+  // Not written yet on DingTalk (README: "Not yet built", issue 17).
   expireRequest(): Promise<{ copies: SeenApproval[]; told: string }> { return notYet('expireRequest'); }
-  auditQuery(): Promise<SeenTable> { return notYet('auditQuery'); }
-  auditPage(): Promise<SeenTable> { return notYet('auditPage'); }
   alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
   alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
   runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
@@ -179,6 +197,18 @@ function approvalSeen(c: DeliveredCard): SeenApproval {
     if (m) fields.set(m[1]!, m[2]!);
   }
   return { title: c.params.title ?? '', fields, status: c.params.footer ?? '', buttons: cardButtons(c).map((b) => b.id) };
+}
+
+const PAGE_LABEL = { older: /更早|Older/, newer: /更新|Newer/ };
+
+/** An audit table card: title, `lines` = [column header, …rows], footer, buttons by neutral name; a notice has no title. */
+function tableSeen(c: DeliveredCard): SeenTable {
+  const text = cardText(c);
+  const title = c.params.title ?? '';
+  if (!title) return { title: '', header: '', rows: [], footer: '', buttons: [], text };
+  const [header = '', ...rows] = JSON.parse(c.params.lines ?? '[]') as string[];
+  const name = (b: { id: string; text: string }) => (b.id === 'audit_export' ? 'export' : PAGE_LABEL.older.test(b.text) ? 'older' : 'newer');
+  return { title, header, rows, footer: c.params.footer ?? '', buttons: cardButtons(c).map(name), text };
 }
 
 /** The harness's workday (a Tuesday, 10:30 in Shanghai), moved only by `advance`. */
