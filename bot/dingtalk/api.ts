@@ -4,7 +4,9 @@
 //  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {org_email, email, …}};
 //  - POST /v1.0/card/instances/createAndDeliver (an interactive card into a 1:1 robot chat or a group);
 //  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId);
-//  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule).
+//  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule);
+//  - POST oapi /media/upload?access_token=… (multipart: `type` file, the file as `media`) → media_id, and
+//    POST /v1.0/robot/oToMessages/batchSend (msgKey `sampleFile`): a file into a user's 1:1 robot chat.
 // Errors become one DingTalkApiError with the API name and DingTalk's code, never its message text or
 // a request body (cards hold customer data).
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
 const MEMBER_PAGE = 100;
 const MAX_MEMBER_PAGES = 50;
+const MAX_FILE_BYTES = 20 * 1024 * 1024;
 
 /** A card's variables as the template reads them: DingTalk takes strings only. */
 export type CardParams = Record<string, string>;
@@ -66,8 +69,7 @@ export class DingTalkApi {
   }
 
   /** Creates a card and delivers it; returns its outTrackId, the handle for updates. */
-  async deliverCard(space: CardSpace, params: CardParams): Promise<string> {
-    const outTrackId = `custos-${randomUUID()}`;
+  async deliverCard(space: CardSpace, params: CardParams, outTrackId = `custos-${randomUUID()}`): Promise<string> {
     const where = space.kind === 'robot'
       ? { openSpaceId: `dtv1.card//IM_ROBOT.${space.userId}`, imRobotOpenSpaceModel: { supportForward: false }, imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.s.robotCode } }
       : { openSpaceId: `dtv1.card//IM_GROUP.${space.conversationId}`, imGroupOpenSpaceModel: { supportForward: false }, imGroupOpenDeliverModel: { robotCode: this.s.robotCode } };
@@ -86,6 +88,30 @@ export class DingTalkApi {
     await this.call('card.update', `${this.s.apiUrl}/v1.0/card/instances`, 'PUT', {
       outTrackId, cardData: { cardParamMap: params }, cardUpdateOptions: { updateCardDataByKey: true },
     }, await this.accessToken());
+  }
+
+  /** Uploads a file (DingTalk's `type=file`: doc, docx, xls, xlsx, ppt, pptx, zip, pdf, rar; ≤ 20 MB); its media_id. */
+  async uploadFile(fileName: string, bytes: Buffer): Promise<string> {
+    if (bytes.length > MAX_FILE_BYTES) throw new DingTalkApiError('media.upload', 'too_large', 0);
+    const form = new FormData();
+    form.append('type', 'file');
+    form.append('media', new Blob([bytes]), fileName);
+    const url = `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`;
+    const res = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(TIMEOUT_MS * 6) });
+    const body = await res.json().catch(() => ({})) as { errcode?: unknown; media_id?: unknown };
+    if (!res.ok || body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? `http_${res.status}`), res.status);
+    return body.media_id;
+  }
+
+  /** Sends an uploaded file into `userId`'s 1:1 robot chat; fails when DingTalk does not take that user. */
+  async sendFile(userId: string, mediaId: string, fileName: string): Promise<string> {
+    const msgParam = JSON.stringify({ mediaId, fileName, fileType: fileName.split('.').pop() ?? '' });
+    const body = await this.call('robot.oToMessages.batchSend', `${this.s.apiUrl}/v1.0/robot/oToMessages/batchSend`, 'POST', {
+      robotCode: this.s.robotCode, userIds: [userId], msgKey: 'sampleFile', msgParam,
+    }, await this.accessToken());
+    const refused = [body.invalidStaffIdList, body.flowControlledStaffIdList].some((l) => Array.isArray(l) && l.includes(userId));
+    if (refused || typeof body.processQueryKey !== 'string') throw new DingTalkApiError('robot.oToMessages.batchSend', refused ? 'not_delivered' : 'malformed', 200);
+    return body.processQueryKey;
   }
 
   /** The app's access token, shared by concurrent callers and renewed five minutes before it expires. */

@@ -8,10 +8,10 @@
 //  2. the body (≤ 64 KB) must be a card callback of our organisation (corpId);
 //  3. the card ledger (card-ledger.ts): a card we delivered, seen by the clicker, with that button now;
 //  4. a redelivery of the same body is answered 200 and dropped, so a click decides once.
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { readBodyLimited, sendJson } from '../http/body.ts';
+import { parseJson, readBodyLimited, sameSecret, sendJson } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
 import type { CardLedger } from './card-ledger.ts';
 import type { DingTalkHandlers } from './handlers.ts';
@@ -34,7 +34,7 @@ const Content = z.object({
 });
 
 /** A verified click: who, on which card, which button, and the form's inputs when it was a form. */
-export interface CardClick { outTrackId: string; space: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
+export interface CardClick { outTrackId: string; space: string; group?: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
 
 /** `token`: the registered URL's (HTTP mode); none in Stream mode, where only `accept` is used. */
 export interface CardCallbackDeps { token: string | undefined; corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
@@ -72,7 +72,7 @@ export class DingTalkCardCallback {
     }
     const { action: _a, value: _v, ...inputs } = params;
     this.deps.handlers.click({
-      outTrackId: body.outTrackId, space: verdict.space, userId: body.userId, action, value, inputs,
+      outTrackId: body.outTrackId, space: verdict.space, ...(verdict.group ? { group: verdict.group } : {}), userId: body.userId, action, value, inputs,
       correlationId: `dt-${createHash('sha256').update(raw).digest('base64url').slice(0, 16)}`,
     });
     return 'accepted';
@@ -84,19 +84,8 @@ export class DingTalkCardCallback {
   }
 }
 
-function sameSecret(got: string, want: string): boolean {
-  const a = createHash('sha256').update(got).digest();
-  const b = createHash('sha256').update(want).digest();
-  return got.length > 0 && timingSafeEqual(a, b);
-}
-
 function parse(raw: Buffer): { body: z.infer<typeof CardCallback>; params: Record<string, unknown> } | null {
-  try {
-    const body = CardCallback.safeParse(JSON.parse(raw.toString('utf8')));
-    if (!body.success) return null;
-    const content = Content.safeParse(JSON.parse(body.data.content));
-    return content.success ? { body: body.data, params: content.data.cardPrivateData.params } : null;
-  } catch {
-    return null;
-  }
+  const body = CardCallback.safeParse(parseJson(raw));
+  const content = body.success ? Content.safeParse(parseJson(Buffer.from(body.data.content))) : undefined;
+  return body.success && content?.success ? { body: body.data, params: content.data.cardPrivateData.params } : null;
 }

@@ -1,73 +1,32 @@
-// Cards custos delivered, and what a click on each may say: a card callback is accepted only for a card
-// we delivered, from someone who sees it (a 1:1 card's owner; anyone in a group card's group, whom the
-// core then authorises), for a button the card carries now — so a forged or replayed click cannot invent
-// an action, aim at someone else's card or revive a decided card's button. Redis; fails closed.
-import { createHash } from 'node:crypto';
-import type { RedisClient } from '../store/redis-client.ts';
+// DingTalk's cards, each entered in the card ledger (bot/runtime/card-ledger.ts) before DingTalk shows
+// it, with the buttons it carries, so a click is honoured only on a card custos delivered.
+import { randomUUID } from 'node:crypto';
+import { CardLedger } from '../runtime/card-ledger.ts';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';
 import { buttonsIn } from './cards.ts';
 
-const CARD_TTL_SECONDS = 45 * 86_400;
-const CLICK_TTL_SECONDS = 86_400;
-
-interface Entry { space: string; buttons: string[] }
-
-export type ClickVerdict = { ok: true; space: string } | { ok: false; reason: 'unknown_card' | 'not_yours' | 'no_such_button' | 'ledger_unavailable' };
-
+export { CardLedger };
 const spaceKey = (s: CardSpace) => (s.kind === 'robot' ? `robot:${s.userId}` : `group:${s.conversationId}`);
-const buttonKey = (id: string, value: string) => createHash('sha256').update(`${id}\n${value}`).digest('base64url');
 
-export class CardLedger {
-  constructor(private readonly redis: RedisClient, private readonly namespace: string) {}
-
-  async remember(outTrackId: string, space: string, params: CardParams): Promise<void> {
-    const entry: Entry = { space, buttons: buttonsIn(params).map((b) => buttonKey(b.id, b.value)) };
-    await this.redis.set(`${this.namespace}:card:${outTrackId}`, JSON.stringify(entry), 'EX', CARD_TTL_SECONDS);
-  }
-
-  /** Whether `userId` may click (`id`, `value`) on the card now. */
-  async check(outTrackId: string, userId: string, id: string, value: string): Promise<ClickVerdict> {
-    let raw: string | null;
-    try {
-      raw = await this.redis.get(`${this.namespace}:card:${outTrackId}`);
-    } catch {
-      return { ok: false, reason: 'ledger_unavailable' };
-    }
-    if (!raw) return { ok: false, reason: 'unknown_card' };
-    const entry = JSON.parse(raw) as Entry;
-    if (entry.space.startsWith('robot:') && entry.space !== `robot:${userId}`) return { ok: false, reason: 'not_yours' };
-    return entry.buttons.includes(buttonKey(id, value)) ? { ok: true, space: entry.space } : { ok: false, reason: 'no_such_button' };
-  }
-
-  /** The first delivery of a callback body; a redelivery of the same body is false. Fails closed. */
-  async firstDelivery(body: Buffer): Promise<boolean | 'unavailable'> {
-    const key = `${this.namespace}:click:${createHash('sha256').update(body).digest('base64url')}`;
-    try {
-      return (await this.redis.set(key, '1', 'EX', CLICK_TTL_SECONDS, 'NX')) === 'OK';
-    } catch {
-      return 'unavailable';
-    }
-  }
-}
-
-/** Delivering and updating cards through the Open API, each recorded in the ledger. */
 /** The Redis namespace of delivered cards' buttons (shared by the bot and every process's notifiers). */
 export function dingtalkCardLedger(queuePrefix: string): string {
   return `${queuePrefix}:dingtalk-cards`;
 }
 
+/** Delivering and updating cards through the Open API, each recorded in the ledger. */
 export class DingTalkCards {
   constructor(readonly api: DingTalkApi, readonly ledger: CardLedger) {}
 
-  async deliver(space: CardSpace, params: CardParams): Promise<string> {
-    const outTrackId = await this.api.deliverCard(space, params);
-    await this.ledger.remember(outTrackId, spaceKey(space), params);
-    return outTrackId;
+  async deliver(space: CardSpace, params: CardParams, group?: string): Promise<string> {
+    // Known before it is shown: a click as fast as the card appears is not taken for a forgery.
+    const outTrackId = `custos-${randomUUID()}`;
+    await this.ledger.remember(outTrackId, spaceKey(space), buttonsIn(params), group);
+    return this.api.deliverCard(space, params, outTrackId);
   }
 
   /** Replaces the card's content in place for everyone who sees it; its old buttons stop working. */
   async update(outTrackId: string, space: string, params: CardParams): Promise<void> {
-    await this.ledger.remember(outTrackId, space, params);
+    await this.ledger.remember(outTrackId, space, buttonsIn(params));
     await this.api.updateCard(outTrackId, params);
   }
 }

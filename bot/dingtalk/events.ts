@@ -6,60 +6,20 @@
 // plaintext random(16) ‖ length(4, big-endian) ‖ JSON ‖ owner key (the app's AppKey). The answer is the
 // word `success` encrypted the same way. Nothing is decrypted before the signature and our timestamp
 // window (one hour, as for robot callbacks) hold; any failure is a 401 that reaches nothing else.
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
-import { readBodyLimited, sendJson } from '../http/body.ts';
+import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
+import type { EventCrypto } from '../http/encrypted-callback.ts';
 import { WINDOW_MS } from './verify.ts';
 
 export const DINGTALK_EVENTS_PATH = '/dingtalk/events';
 const MAX_BODY_BYTES = 64 * 1024;
-const BLOCK = 32;
 
-export class EventCrypto {
-  private readonly key: Buffer;
-
-  constructor(private readonly token: string, aesKey: string, private readonly ownerKey: string) {
-    this.key = Buffer.from(`${aesKey}=`, 'base64');
-  }
-
-  signature(timestamp: string, nonce: string, encrypt: string): string {
-    return createHash('sha1').update([this.token, timestamp, nonce, encrypt].sort().join('')).digest('hex');
-  }
-
-  verify(signature: string, timestamp: string, nonce: string, encrypt: string): boolean {
-    const want = Buffer.from(this.signature(timestamp, nonce, encrypt));
-    const got = Buffer.from(signature);
-    return got.length === want.length && timingSafeEqual(got, want);
-  }
-
-  /** The JSON text, or null when it does not decrypt, is malformed, or was meant for another app. */
-  decrypt(encrypt: string): string | null {
-    try {
-      const d = createDecipheriv('aes-256-cbc', this.key, this.key.subarray(0, 16)).setAutoPadding(false);
-      const padded = Buffer.concat([d.update(Buffer.from(encrypt, 'base64')), d.final()]);
-      const pad = padded[padded.length - 1]!;
-      if (pad < 1 || pad > BLOCK || padded.length < 20 + pad) return null;
-      const plain = padded.subarray(0, padded.length - pad);
-      const length = plain.readUInt32BE(16);
-      if (20 + length > plain.length) return null;
-      return plain.subarray(20 + length).toString('utf8') === this.ownerKey ? plain.subarray(20, 20 + length).toString('utf8') : null;
-    } catch {
-      return null;
-    }
-  }
-
-  encrypt(text: string): string {
-    const body = Buffer.concat([randomBytes(16), Buffer.alloc(4), Buffer.from(text, 'utf8'), Buffer.from(this.ownerKey, 'utf8')]);
-    body.writeUInt32BE(Buffer.byteLength(text, 'utf8'), 16);
-    const pad = BLOCK - (body.length % BLOCK);
-    const c = createCipheriv('aes-256-cbc', this.key, this.key.subarray(0, 16)).setAutoPadding(false);
-    return Buffer.concat([c.update(Buffer.concat([body, Buffer.alloc(pad, pad)])), c.final()]).toString('base64');
-  }
-}
+export { EventCrypto } from '../http/encrypted-callback.ts';
 
 const EventBody = z.object({ encrypt: z.string().min(1).max(MAX_BODY_BYTES) });
 const Event = z.object({ EventType: z.string().max(64), UserId: z.array(z.string().max(100)).max(1000).optional() }).loose();
@@ -85,11 +45,11 @@ export class DingTalkEvents {
     const ms = timestamp.length === 13 ? Number(timestamp) : Number(timestamp) * 1000;
     if (Math.abs(ms - now) > WINDOW_MS) return this.refuse(req, res, 'stale_or_future');
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
-    const body = raw ? EventBody.safeParse(safeJson(raw)) : undefined;
+    const body = raw ? EventBody.safeParse(parseJson(raw)) : undefined;
     if (!body?.success) return this.refuse(req, res, 'malformed_body');
     if (!this.deps.crypto.verify(signature, timestamp, nonce, body.data.encrypt)) return this.refuse(req, res, 'bad_signature');
     const text = this.deps.crypto.decrypt(body.data.encrypt);
-    const event = text === null ? undefined : Event.safeParse(safeJson(Buffer.from(text)));
+    const event = text === null ? undefined : Event.safeParse(parseJson(Buffer.from(text)));
     if (!event?.success) return this.refuse(req, res, 'undecryptable');
     if (event.data.EventType === 'user_leave_org') await this.left(event.data.UserId ?? []);
     return this.success(res);
@@ -116,13 +76,5 @@ export class DingTalkEvents {
     req.resume();
     this.deps.logger.warn({ reason }, 'dingtalk: event refused');
     sendJson(res, 401, { error: 'unauthorized' });
-  }
-}
-
-function safeJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    return null;
   }
 }

@@ -96,9 +96,10 @@ export class DingTalkHandlers {
   }
 
   private async onClick(c: CardClick): Promise<void> {
-    const group = c.space.startsWith('group:');
+    // A group card's click acts in its group; so does a 1:1 card answering an @mention there (Share posts there).
+    const group = c.space.startsWith('group:') ? c.space.slice('group:'.length) : c.group;
     const turn: Turn = {
-      platform: 'dingtalk', userId: c.userId, conversationId: group ? c.space.slice('group:'.length) : '', correlationId: c.correlationId,
+      platform: 'dingtalk', userId: c.userId, conversationId: group ?? '', correlationId: c.correlationId,
       ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }), origin: { channel: c.outTrackId },
     };
     const port = this.clickPort(turn, c);
@@ -119,9 +120,8 @@ export class DingTalkHandlers {
       // A submitted form is replaced by what happened, so it cannot be sent twice; anything else is a new card.
       replyPrivately: async (view: ReplyView, kind: ReplyKind) => {
         if (form && kind !== 'failure') await cards.update(c.outTrackId, c.space, renderView(view));
-        else await cards.deliver(own, renderView(view));
+        else await cards.deliver(own, renderView(view), c.group);
       },
-      openForm: async (f) => { await cards.deliver(own, renderForm(f)); },
       // The form card stays as it was (its inputs still there); the problem arrives beside it.
       formProblem: async (p) => { await cards.deliver(own, renderView(noticeView(p.text, 'refusal'))); },
       updateCard: async (u) => { await cards.update(c.outTrackId, c.space, renderUpdate(u)); },
@@ -139,7 +139,11 @@ export class DingTalkHandlers {
       // or one the app may not read) fails here and the layer assumes the strictest kind, `shared`.
       conversationKind: async (cid) => { await api.innerGroupMembers(cid); return 'private'; },
       members: (cid) => api.innerGroupMembers(cid),
-      replyPrivately: async (view: ReplyView, _kind: ReplyKind) => { await cards.deliver({ kind: 'robot', userId: turn.userId }, renderView(view)); },
+      replyPrivately: async (view: ReplyView, _kind: ReplyKind) => {
+        await cards.deliver({ kind: 'robot', userId: turn.userId }, renderView(view), turn.kind === 'dm' ? undefined : turn.conversationId);
+      },
+      // A form (typed `export …`, or Request access / Deny clicked) is a card with inputs in the user's robot chat.
+      openForm: async (f) => { await cards.deliver({ kind: 'robot', userId: turn.userId }, renderForm(f)); },
       replyInConversation: async (view: View) => { await cards.deliver({ kind: 'group', conversationId: turn.conversationId }, renderView(view)); },
     };
   }

@@ -26,8 +26,8 @@ export const dingtalkPlatform: PlatformModule = {
   async chat({ config, env, logger, lookup, redis }) {
     const settings = loadDingTalkConfig(env);
     const r = section(config, 'redis');
-    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers] = await Promise.all([
-      import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
+    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers, { DingTalkExportDelivery }] = await Promise.all([
+      import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'), import('./export-delivery.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use.
     const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -36,6 +36,7 @@ export const dingtalkPlatform: PlatformModule = {
     return {
       approvals: new notifiers.DingTalkApprovalNotifier({ cards, logger, ...(lookup ? { lookup } : {}) }),
       reviews: new notifiers.DingTalkReviewNotifier({ cards, logger }),
+      delivery: new DingTalkExportDelivery(cards),
       ...(group ? { securityNotice: (view) => notifiers.postDingTalkNotice(cards, group, view) } : {}),
       ...(own ? { close: async () => { own.disconnect(); } } : {}),
     };

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
+import { signatureLedger, type SignatureLedger } from '../http/signature-ledger.ts';
 import type { DingTalkSettings } from './config.ts';
 import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
 import { verifySignature, WINDOW_MS } from './verify.ts';
@@ -19,24 +20,8 @@ import { verifySignature, WINDOW_MS } from './verify.ts';
 export const DINGTALK_CALLBACK_PATH = '/dingtalk/callback';
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Remembers which body a signature first came with. Fails closed: a Redis outage refuses callbacks. */
-export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
-
-export function redisLedger(redis: RedisClient, namespace: string): SignatureLedger {
-  // Twice the window on both sides: a signature stays bound for as long as it could still be accepted.
-  const ttl = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
-  return {
-    async bind(sign, bodyHash) {
-      try {
-        const key = `${namespace}:${sign}`;
-        if ((await redis.set(key, bodyHash, 'EX', ttl, 'NX')) === 'OK') return 'first';
-        return (await redis.get(key)) === bodyHash ? 'same' : 'other';
-      } catch {
-        return 'unavailable';
-      }
-    },
-  };
-}
+/** Twice the window on both sides: a signature stays bound for as long as it could still be accepted. */
+export const redisLedger = (redis: RedisClient, namespace: string): SignatureLedger => signatureLedger(redis, namespace, Math.ceil((2 * WINDOW_MS) / 1000) + 60);
 
 export interface DingTalkReceiverDeps {
   settings: Pick<DingTalkSettings, 'appSecret' | 'robotCode' | 'corpId'>;

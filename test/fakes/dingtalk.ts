@@ -10,10 +10,17 @@
 //    imGroupOpenDeliverModel); updates only of cards that exist;
 //  - POST /v1.0/im/innerGroups/members/query: internal groups only (else HTTP 400), `maxResults` required;
 //  - POST /v1.0/gateway/connections/open: the Stream gateway, when a FakeDingTalkStream is attached.
+//  - POST oapi /media/upload?access_token=…: multipart/form-data, `type` = file and the file in the part
+//    named `media` (its filename), of a documented file type (doc, docx, xls, xlsx, ppt, pptx, zip, pdf,
+//    rar; else errcode 40004), at most 20 MB → {errcode: 0, type, media_id, created_at};
+//  - POST /v1.0/robot/oToMessages/batchSend: the token header; our robotCode; 1–20 userIds; msgKey
+//    `sampleFile` with msgParam the JSON string {mediaId (an uploaded one), fileName, fileType (its
+//    extension)} → {processQueryKey, invalidStaffIdList (userids DingTalk does not know), flowControlledStaffIdList}.
 // It also signs robot callbacks as DingTalk does (`signedHeaders`), for the tests' driver.
 import { createCipheriv, createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { Waiting } from './waiting.ts';
 
 export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string }
@@ -25,7 +32,15 @@ const API_BY_ROUTE = new Map([
   ['POST /v1.0/card/instances/createAndDeliver', 'card.createAndDeliver'],
   ['PUT /v1.0/card/instances', 'card.update'],
   ['POST /v1.0/im/innerGroups/members/query', 'im.innerGroups.members.query'],
+  ['POST /v1.0/robot/oToMessages/batchSend', 'robot.oToMessages.batchSend'],
 ]);
+
+/** Upload `type=file` (DingTalk's media upload documentation): these extensions, at most 20 MB. */
+const FILE_TYPES = new Set(['doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'zip', 'pdf', 'rar']);
+const MAX_MEDIA_BYTES = 20 * 1024 * 1024;
+
+/** A file message delivered into a user's 1:1 robot chat; `text` is the single entry of a zip, as UTF-8. */
+export interface DeliveredFile { userId: string; fileName: string; fileType: string; bytes: Buffer; readonly text: string }
 
 export interface DingTalkCall { api: string; ok: boolean; code: string; body: Record<string, unknown>; at: number }
 
@@ -40,6 +55,8 @@ export interface DeliveredCard {
 export class FakeDingTalkApi {
   readonly calls: DingTalkCall[] = [];
   readonly cards = new Map<string, DeliveredCard>();
+  readonly files: DeliveredFile[] = [];
+  private readonly media = new Map<string, { fileName: string; bytes: Buffer }>();
   readonly appKey = 'dingtestappkey0001';
   readonly appSecret = 'test-dingtalk-app-secret-0123456789';
   readonly cardTemplateId = 'custos-test-template.schema';
@@ -69,6 +86,12 @@ export class FakeDingTalkApi {
     return [...this.cards.values()].find(pred)!;
   }
 
+  /** Waits (polling, ≥ 60 s) for a delivered file matching `pred`. */
+  async waitForFile(pred: (f: DeliveredFile) => boolean, timeoutMs = 60_000): Promise<DeliveredFile> {
+    await this.waiting.until(() => this.files.some(pred), timeoutMs, 'matching file');
+    return this.files.find(pred)!;
+  }
+
   async start(): Promise<void> {
     this.server = createServer((req, res) => { void this.route(req, res); });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -83,6 +106,7 @@ export class FakeDingTalkApi {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.base);
+    if (req.method === 'POST' && url.pathname === '/media/upload') return this.upload(res, url, String(req.headers['content-type'] ?? ''), await readAll(req));
     let body: Record<string, unknown>;
     try {
       body = JSON.parse((await readAll(req)).toString('utf8') || '{}') as Record<string, unknown>;
@@ -101,6 +125,7 @@ export class FakeDingTalkApi {
     if (api === 'unknown') return this.answer(res, api, 404, { code: 'NotFound', message: 'no such API' }, body);
     if (typeof token !== 'string' || !this.validToken(token)) return this.answer(res, api, 401, { code: 'InvalidAuthentication', message: 'token invalid' }, body);
     if (api === 'im.innerGroups.members.query') return this.groupMembers(res, body);
+    if (api === 'robot.oToMessages.batchSend') return this.batchSend(res, body);
     return api === 'card.createAndDeliver' ? this.createAndDeliver(res, body) : this.update(res, body);
   }
 
@@ -132,6 +157,38 @@ export class FakeDingTalkApi {
     const userIds = group.members.slice(from, from + size);
     const more = from + size < group.members.length;
     return this.answer(res, api, 200, { success: true, userIds, hasMore: more, ...(more ? { nextToken: String(from + size) } : {}) }, body);
+  }
+
+  private upload(res: ServerResponse, url: URL, contentType: string, raw: Buffer): void {
+    const fail = (errcode: number, errmsg: string) => this.answer(res, 'media.upload', 200, { errcode, errmsg }, {}, String(errcode));
+    if (!this.validToken(url.searchParams.get('access_token') ?? '')) return fail(40014, '不合法的access_token');
+    const parts = multipart(contentType, raw);
+    if (!parts) return fail(40035, '不合法的参数');
+    const type = parts.find((p) => p.name === 'type')?.data.toString('utf8') ?? url.searchParams.get('type');
+    const media = parts.find((p) => p.name === 'media' && p.filename);
+    const ext = media?.filename?.split('.').pop()?.toLowerCase() ?? '';
+    if (type !== 'file' || !media || !FILE_TYPES.has(ext)) return fail(40004, '不合法的媒体文件类型');
+    if (media.data.length > MAX_MEDIA_BYTES) return fail(40006, '不合法的文件大小');
+    const mediaId = `@lADP${randomUUID().replace(/-/g, '')}`;
+    this.media.set(mediaId, { fileName: media.filename!, bytes: media.data });
+    return this.answer(res, 'media.upload', 200, { errcode: 0, errmsg: 'ok', type: 'file', media_id: mediaId, created_at: Date.now() }, { fileName: media.filename, bytes: media.data.length }, '0');
+  }
+
+  private batchSend(res: ServerResponse, body: Record<string, unknown>): void {
+    const api = 'robot.oToMessages.batchSend';
+    const bad = (message: string) => this.answer(res, api, 400, { code: 'InvalidParameter', message }, body);
+    const ids = body.userIds;
+    if (body.robotCode !== this.appKey) return bad('robotCode invalid');
+    if (!Array.isArray(ids) || ids.length < 1 || ids.length > 20 || !ids.every((u) => typeof u === 'string')) return bad('userIds: 1 to 20 userids');
+    if (body.msgKey !== 'sampleFile' || typeof body.msgParam !== 'string') return bad('msgKey or msgParam invalid');
+    let p: { mediaId?: unknown; fileName?: unknown; fileType?: unknown };
+    try { p = JSON.parse(body.msgParam) as typeof p; } catch { return bad('msgParam is not JSON'); }
+    const media = typeof p.mediaId === 'string' ? this.media.get(p.mediaId) : undefined;
+    if (!media || typeof p.fileName !== 'string' || !p.fileName || typeof p.fileType !== 'string' || !p.fileName.toLowerCase().endsWith(`.${p.fileType}`)) return bad('msgParam: mediaId, fileName, fileType');
+    const invalid = (ids as string[]).filter((u) => !this.users.has(u));
+    for (const userId of (ids as string[]).filter((u) => this.users.has(u))) this.files.push(deliveredFile(userId, p.fileName, p.fileType, media.bytes));
+    this.waiting.wake();
+    return this.answer(res, api, 200, { processQueryKey: randomUUID(), invalidStaffIdList: invalid, flowControlledStaffIdList: [] }, body);
   }
 
   private createAndDeliver(res: ServerResponse, body: Record<string, unknown>): void {
@@ -184,6 +241,47 @@ export class FakeDingTalkApi {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(payload));
   }
+}
+
+function deliveredFile(userId: string, fileName: string, fileType: string, bytes: Buffer): DeliveredFile {
+  return { userId, fileName, fileType, bytes, get text() { return unzipOne(bytes).toString('utf8'); } };
+}
+
+/** The parts of a multipart/form-data body: name, filename and bytes; null when it is not one. */
+function multipart(contentType: string, raw: Buffer): { name: string; filename?: string; data: Buffer }[] | null {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  if (!contentType.startsWith('multipart/form-data') || !boundary) return null;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const parts: { name: string; filename?: string; data: Buffer }[] = [];
+  let at = raw.indexOf(delimiter);
+  while (at >= 0) {
+    const next = raw.indexOf(delimiter, at + delimiter.length);
+    if (next < 0) break;
+    const part = raw.subarray(at + delimiter.length + 2, next - 2); // past CRLF, before CRLF
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString('utf8');
+    const name = /name="([^"]*)"/.exec(head)?.[1];
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    if (name !== undefined) parts.push({ name, ...(filename ? { filename } : {}), data: part.subarray(split + 4) });
+    at = next;
+  }
+  return parts;
+}
+
+/**
+ * The one entry of a zip archive (read here from the ZIP format's local file header, apart from the
+ * adapter's writer, so the two check each other): stored or deflated, its CRC-32 checked.
+ */
+export function unzipOne(zip: Buffer): Buffer {
+  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error('not a zip archive');
+  const method = zip.readUInt16LE(8);
+  const crc = zip.readUInt32LE(14);
+  const size = zip.readUInt32LE(18);
+  const start = 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28);
+  const data = zip.subarray(start, start + size);
+  const out = method === 8 ? inflateRawSync(data) : method === 0 ? data : null;
+  if (!out || crc32(out) !== crc || out.length !== zip.readUInt32LE(22)) throw new Error('corrupt zip entry');
+  return out;
 }
 
 function paramMap(cardData: unknown): Record<string, string> | null {

@@ -8,6 +8,7 @@ import type { Employee } from '../../bot/core/domain.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
 import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
+import { chatFlows } from '../../bot/runtime/chat-flows.ts';
 import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { EmployeeStore } from '../../bot/store/employee-store.ts';
@@ -24,9 +25,22 @@ export function userIdOf(e: Employee): string {
 }
 
 export interface DingTalkHarnessOptions {
-  customers?: number; unbound?: DemoEmployeeKey[]; overrides?: DingTalkOverrides; innerMembers?: DemoEmployeeKey[];
+  customers?: number;
+  /** The demo company's seed (default `dingtalk-tests`; the scenario driver seeds the other platforms' company). */
+  seed?: string;
+  unbound?: DemoEmployeeKey[];
+  overrides?: DingTalkOverrides;
+  innerMembers?: DemoEmployeeKey[];
   /** More DINGTALK_* settings (Stream mode), and what to start before the bot (the fake Stream gateway). */
   env?: Record<string, string>; beforeBot?: () => Promise<void>;
+  /** The bot's and the workers' clock (default: a workday clock running with real time). */
+  clock?: { now(): Date };
+  /**
+   * Wire the flows as `custos start` does: the bot's from the platform registry (chatFlows), and the
+   * workers' chat (sweeper, exports, reviews) through DingTalk's module, which reads the environment, so
+   * the DINGTALK_* settings are put into this test process's environment.
+   */
+  registry?: boolean;
 }
 
 export const EVENT_TOKEN = 'custos-event-token';
@@ -55,7 +69,7 @@ export class DingTalkHarness {
 
   constructor(private readonly file: string, private readonly opts: DingTalkHarnessOptions = {}) {
     const t0 = Date.now();
-    this.clock = { now: () => new Date(WORKDAY + (Date.now() - t0)) };
+    this.clock = opts.clock ?? { now: () => new Date(WORKDAY + (Date.now() - t0)) };
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const inner = (opts.innerMembers ?? []).map((k) => userIdOf(this.employees[k]));
     this.fake = new FakeDingTalkApi({
@@ -76,13 +90,22 @@ export class DingTalkHarness {
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500', ...this.opts.env,
     });
     this.config = loadConfig(env, { require: ['mongo', 'redis', 'crypto', 'audit'] });
-    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: 'dingtalk-tests' }, {
+    ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 120, seed: this.opts.seed ?? 'dingtalk-tests' }, {
       platform: 'dingtalk', idOf: userIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
     }));
+    if (this.opts.registry) Object.assign(process.env, Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('DINGTALK_'))));
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     await this.opts.beforeBot?.();
+    const config = this.config;
+    const registry: DingTalkOverrides = this.opts.registry ? {
+      flows: async (services) => {
+        const built = await chatFlows(services, config, this.logger, 'dingtalk');
+        services.onClose(() => built.close());
+        return built.flows;
+      },
+    } : {};
     this.bot = await startDingTalkBot(this.config, this.logger, {
-      clock: this.clock, onHandled: (id) => this.handled.push(id), ...this.opts.overrides,
+      clock: this.clock, onHandled: (id) => this.handled.push(id), ...registry, ...this.opts.overrides,
     }, loadDingTalkConfig(env));
     return this;
   }
