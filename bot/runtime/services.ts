@@ -27,6 +27,7 @@ import { CustomerStore } from '../store/customer-store.ts';
 import { connectDatabase, ensureIndexes } from '../store/db.ts';
 import { EmployeeStore } from '../store/employee-store.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
+import { answerScopedRecorder } from './answer-scope.ts';
 import { createRedis, type RedisClient } from '../store/redis-client.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
@@ -105,7 +106,8 @@ export async function buildServices(
     // /metrics (bot/metrics.ts): lookups are counted where their audit events are accepted.
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
-    const recorder = metrics.wrapRecorder(rawRecorder);
+    // Inside a pending answer (answer-scope.ts) events get ids a finishing replica reproduces.
+    const recorder = answerScopedRecorder(metrics.wrapRecorder(rawRecorder));
     // The policy now in force goes on the record (`policy.load`; the DPO's compliance pack lists it).
     // Not with an injected recorder: tests that bring their own count exactly the events they cause.
     if (!overrides.recorder) {
