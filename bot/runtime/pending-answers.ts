@@ -23,6 +23,8 @@ export interface PendingAnswersOptions {
   claimEveryMs: number;
 }
 
+const RETRY_MS = 200;
+
 export class PendingAnswers {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -61,7 +63,7 @@ export class PendingAnswers {
       // Another replica claimed it (this one was too slow to renew): it answers, not this one.
       if (!held) return undefined;
       const sent = await send();
-      await ledger.markReplied(lease).catch(() => undefined);
+      await this.persist(() => ledger.markReplied(lease));
       return sent;
     };
     try {
@@ -69,7 +71,27 @@ export class PendingAnswers {
     } finally {
       clearInterval(heartbeat);
       // Closed even when the work failed: its failure was answered (or logged); a rerun would fail alike.
-      if (held) await ledger.finish(lease).catch(() => undefined);
+      if (held) await this.persist(() => ledger.finish(lease));
+    }
+  }
+
+  /**
+   * Retries a ledger write through a Redis outage (a failover takes seconds) for up to a lease: given
+   * up on, the entry is claimed when its lease ends and, not marked replied, answered a second time.
+   */
+  private async persist(write: () => Promise<boolean>): Promise<void> {
+    const attempts = Math.ceil(this.opts.ledger.leaseMs / RETRY_MS);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch {
+        if (attempt >= attempts) {
+          this.opts.logger.warn('pending answer: the ledger stayed unreachable; the answer may be repeated');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
     }
   }
 
@@ -99,7 +121,7 @@ export class PendingAnswers {
   private async finishOne(lease: AnswerLease, resume: ResumeAnswer): Promise<void> {
     // Answered already: its bot died between the reply and closing the entry.
     if (lease.replied) {
-      await this.opts.ledger.finish(lease).catch(() => undefined);
+      await this.persist(() => this.opts.ledger.finish(lease));
       return;
     }
     this.opts.logger.info({ answer: lease.id }, 'pending answer: finishing a request whose bot stopped');
