@@ -71,7 +71,7 @@ export class ScaleDrill {
   async stop(): Promise<void> {
     await Promise.all(this.all.map(killHard));
     await this.proxy?.close();
-    await this.fake.stop();
+    await this.fake.stop().catch(() => undefined);
     await this.db?.drop();
   }
 
