@@ -131,7 +131,7 @@ export class ScaleDrill {
    * shown, and nothing can be recorded either). Every other answered lookup has an audit event.
    */
   refusedForAudit(): number {
-    return this.fake.calls.filter((c) => c.method === 'response_url' && /audit log is unavailable/.test(JSON.stringify(c.body))).length;
+    return this.fake.calls.filter((c) => c.method === 'response_url' && /audit log is unavailable|审计日志暂时不可用/.test(JSON.stringify(c.body))).length;
   }
 
   /** Acknowledged by `port`'s bot and not answered (yet). */
@@ -181,7 +181,7 @@ export class ScaleDrill {
     t.is(this.unacked, 0, 'every request was acknowledged by some bot within Slack-style retries');
   }
 
-  /** Audit: drained, every event stored once, seq gapless from 1, the chain verifies; short of `min` events is logged. */
+  /** Audit: drained, every event stored once, seq gapless from 1, the chain verifies; at least `min` events. */
   async assertAuditChain(t: ExecutionContext, min: number): Promise<number> {
     const config = loadConfig(this.env, { require: ['redis', 'audit'] });
     const connection = createRedis(section(config, 'redis'), { maxRetriesPerRequest: null });
@@ -196,12 +196,8 @@ export class ScaleDrill {
     const docs = await models.events.collection.find({}, { projection: { seq: 1, eventId: 1 } }).sort({ seq: 1 }).toArray();
     t.deepEqual(docs.map((d) => d.seq), docs.map((_, i) => i + 1), 'seq is gapless from 1');
     t.is(new Set(docs.map((d) => String(d.eventId))).size, docs.length, 'no event stored twice');
-    // Not asserted: a primary SIGKILLed before it replicated an audit job it had accepted loses that
-    // job (Redis replication is asynchronous; README Scaling, "Found"). Counted and logged instead.
-    if (docs.length < min) {
-      const lookups = await models.events.collection.countDocuments({ action: 'lookup' });
-      t.log(`audit events ${docs.length} (lookups ${lookups}) for ${min} answered lookups: short by ${min - docs.length} after a primary was killed`);
-    }
+    // Lookups refused because the audit queue could not take their event (fail closed) have none.
+    t.true(docs.length >= min, `an audit record for every answered, unrefused lookup at least (${docs.length} ≥ ${min})`);
     const verdict = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), section(config, 'audit').signingKey);
     t.true(verdict.ok, JSON.stringify(verdict.problem));
     return docs.length;
