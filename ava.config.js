@@ -8,6 +8,8 @@ const LONGEST_FIRST = [
   'audit-query', // 5,000 chained events; FerretDB scans the log for every query
   'bench-smoke', // every bench end to end, two processes each (about 2.5 minutes under load)
   'audit-crash', // worker processes killed and restarted 14 times
+  'cluster-drills', // a Redis Cluster, two bots and two workers, drilled (test/scale/)
+  'sentinel-drills',
   'import',
   'admin-ops',
   'export-flow',

@@ -54,6 +54,14 @@ import { runnable } from './processes.ts';
 import { databaseBackend, cpuMeter, now, percentile, pidListeningOn, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
 import type { Ask, LoadReply, LoadRequest } from './lookup-load.ts';
 
+// `--topology cluster`: the scaled-out comparison, cluster against standalone (lookup-topology.ts).
+if (process.argv.includes('--topology=cluster')) {
+  const { runTopologyComparison } = await import('./lookup-topology.ts');
+  await runTopologyComparison();
+  // The cluster clients of the workers may hold timers a moment longer: the result is out.
+  process.exit(0);
+}
+
 const CUSTOMERS = Number(process.env.BENCH_LOOKUP_CUSTOMERS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_LOOKUP_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_LOOKUP_CONCURRENCY ?? 16);

@@ -10,9 +10,11 @@ import { moduleExtension, runnable } from './processes.ts';
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const suffix = `.bench${moduleExtension(import.meta.url)}`;
 const available = readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort();
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// `--topology cluster` is taken as `--topology=cluster` (the one option that is given with a space).
+const args = process.argv.slice(2).flatMap((a, i, all) => (all[i - 1] === '--topology' ? [] : a === '--topology' && all[i + 1] ? [`--topology=${all[i + 1]}`] : [a]));
+const wanted = args.filter((a) => !a.startsWith('-'));
 // Options (`--source=salesforce`) go to every bench run; each reads the ones it knows.
-const options = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const options = args.filter((a) => a.startsWith('-'));
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length) {
   console.error(`unknown bench: ${unknown.join(', ')}; available: ${available.join(', ')}`);

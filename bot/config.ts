@@ -130,6 +130,10 @@ const schema = z.object({
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write').optional(),
   SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
   SLACK_API_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  // Pending answers (README: Scaling): a bot's lease on a request it acknowledged, and how often each
+  // replica looks for requests whose bot died.
+  CUSTOS_ANSWER_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
+  CUSTOS_ANSWER_CLAIM_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   // Lark / Feishu adapter (README: Lark). HTTP mode needs the encrypt key and verification token (our
   // verifier refuses to run without them); ws mode uses the SDK's long connection and no public URL.
   LARK_MODE: z.enum(['http', 'ws']).default('http'),
@@ -195,6 +199,8 @@ export interface Config {
   auditPipeline: AuditPipelineSettings;
   policyDir: string;
   http: { host: string; port: number };
+  /** The pending-answer ledger's lease and claim interval (bot/runtime/pending-answers.ts). */
+  pendingAnswers: { leaseMs: number; claimEveryMs: number };
   /** The local playground (used when no chat platform is configured). */
   playground: { allowRemote: boolean };
   slack: SlackSettings | undefined;
@@ -384,6 +390,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     },
     policyDir: r.CUSTOS_POLICY_DIR,
     http: { host: r.HTTP_HOST, port: r.HTTP_PORT },
+    pendingAnswers: { leaseMs: r.CUSTOS_ANSWER_LEASE_MS, claimEveryMs: r.CUSTOS_ANSWER_CLAIM_MS },
     playground: { allowRemote: r.CUSTOS_PLAYGROUND_ALLOW_REMOTE === 'true' },
     slack: r.SLACK_BOT_TOKEN
       ? {

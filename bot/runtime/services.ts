@@ -27,6 +27,8 @@ import { CustomerStore } from '../store/customer-store.ts';
 import { connectDatabase, ensureIndexes } from '../store/db.ts';
 import { EmployeeStore } from '../store/employee-store.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
+import { answerScopedRecorder } from './answer-scope.ts';
+import { Cluster } from 'ioredis';
 import { createRedis, type RedisClient } from '../store/redis-client.ts';
 import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
@@ -105,7 +107,8 @@ export async function buildServices(
     // /metrics (bot/metrics.ts): lookups are counted where their audit events are accepted.
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());
-    const recorder = metrics.wrapRecorder(rawRecorder);
+    // Inside a pending answer (answer-scope.ts) events get ids a finishing replica reproduces.
+    const recorder = answerScopedRecorder(metrics.wrapRecorder(rawRecorder));
     // The policy now in force goes on the record (`policy.load`; the DPO's compliance pack lists it).
     // Not with an injected recorder: tests that bring their own count exactly the events they cause.
     if (!overrides.recorder) {
@@ -124,7 +127,7 @@ export async function buildServices(
       lookup, directory, refusals: { recorder, clock }, defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics,
     });
     const readiness: ReadinessCheck[] = [
-      { name: 'redis', check: () => redis.ping() },
+      { name: 'redis', check: () => redisReachable(redis) },
       { name: 'database', check: () => conn.db!.command({ ping: 1 }) },
       { name: 'queue', check: async () => { if (queueReady && !(await queueReady(500))) throw new Error('audit queue not connected'); } },
     ];
@@ -147,6 +150,20 @@ async function auditRecorder(config: Config, logger: Logger, overrides: ServiceO
   // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
   if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');
   return { recorder: producer as AuditRecorder, queueReady: producer.ready.bind(producer) };
+}
+
+/**
+ * Every primary answers. On a cluster a PING goes to one node, which says nothing of a primary that is
+ * down (its slots fail until a replica takes over), so each primary of the client's slot map is asked.
+ */
+async function redisReachable(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Cluster)) {
+    await redis.ping();
+    return;
+  }
+  const primaries = redis.nodes('master');
+  if (primaries.length === 0) throw new Error('no cluster primary known');
+  await Promise.all(primaries.map((n) => n.ping()));
 }
 
 async function waitReady(redis: RedisClient, ms: number, logger: Logger): Promise<void> {

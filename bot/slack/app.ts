@@ -7,6 +7,7 @@ import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { dedupeMiddleware, type Deduper } from './dedupe.ts';
 import { registerSlackHandlers, type SlackHandlerDeps } from './handlers.ts';
+import { pendingMiddleware, type SlackPendingAnswers } from './pending.ts';
 import { errorSummary, SlackHttpReceiver, type SlackHttpReceiverOptions } from './receiver.ts';
 
 export interface SlackApp {
@@ -22,7 +23,7 @@ export interface SlackApp {
 /** Registers more listeners on the app (audit queries, security cards, …): features outside the lookup flow. */
 export type SlackFeature = (app: App) => void;
 
-export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { logger: Logger; deduper: Deduper; features?: SlackFeature[]; onAck?: SlackHttpReceiverOptions['onAck'] }): SlackApp {
+export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps & { logger: Logger; deduper: Deduper; features?: SlackFeature[]; onAck?: SlackHttpReceiverOptions['onAck']; slackPending?: SlackPendingAnswers }): SlackApp {
   const logger = boltLogger(deps.logger);
   const clientOptions = {
     slackApiUrl: settings.apiUrl,
@@ -43,8 +44,10 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
     receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger, ...(deps.onAck ? { onAck: deps.onAck } : {}) });
     app = new App({ token: settings.botToken, receiver, logger, clientOptions });
   }
+  // The pending-answer entry is opened first: it is also how a redelivery is told apart (pending.ts).
+  if (deps.slackPending) app.use(pendingMiddleware(deps.slackPending));
   app.use(dedupeMiddleware(deps.deduper, deps.logger));
-  registerSlackHandlers(app, deps);
+  registerSlackHandlers(app, { ...deps, ...(deps.slackPending ? { pending: deps.slackPending.answers } : {}) });
   for (const feature of deps.features ?? []) feature(app);
   app.error(async (err) => {
     deps.logger.error({ err: errorSummary(err), code: err.code }, 'slack: unhandled listener error');

@@ -14,6 +14,8 @@ import { renderAuditView } from './audit-blocks.ts';
 import { escapeMrkdwn, renderView, type SlackMessage } from './blocks.ts';
 import { registerSlackForms } from './forms.ts';
 import { slackProfile } from './identity.ts';
+import type { PendingAnswers, ReplyGuard } from '../runtime/pending-answers.ts';
+import type { PendingHolder } from './pending.ts';
 
 type WebClient = webApi.WebClient;
 type KnownBlock = types.KnownBlock;
@@ -21,6 +23,8 @@ type KnownBlock = types.KnownBlock;
 export interface SlackHandlerDeps {
   /** Every turn goes through the one conversation layer (identifies, records refusals, dispatches). */
   conversation: Conversation;
+  /** The pending-answer ledger's runner (bot/runtime/pending-answers.ts); absent in tests that need none. */
+  pending?: PendingAnswers;
   logger?: Logger;
 }
 
@@ -35,6 +39,28 @@ export interface Reach {
   responseUrl?: string;
   /** Replaces the clicked card in the channel (a security alert acted on). */
   replace?: (message: SlackMessage) => Promise<unknown>;
+  /** A pending answer's replies are sent only while this replica holds it (pending-answers.ts). */
+  guard?: ReplyGuard;
+}
+
+/** A slash command's fields an answer needs (also what the pending-answer ledger keeps, sealed). */
+export interface SlashCommand {
+  command: string;
+  userId: string;
+  channelId: string;
+  channelName?: string;
+  triggerId: string;
+  responseUrl: string;
+  text: string;
+}
+
+/** Answers `/customer` or `/audit`: by this bot on arrival, or by another replica finishing it. */
+export async function runSlackCommand(conversation: Conversation, c: SlashCommand, client: WebClient, reply: Reach['reply'], guard?: ReplyGuard): Promise<void> {
+  // trigger_id and response_url: `/audit report …` and `/customer request …` open a form (a modal).
+  const reach: Reach = { client, channelId: c.channelId, triggerId: c.triggerId, reply, ...(guard ? { guard } : {}) };
+  const turn = slackTurn(c.userId, c.channelId, c.triggerId, c.channelName, c.responseUrl);
+  if (c.command === '/audit') await conversation.audit(turn, c.text, slackPort(reach));
+  else await conversation.text(turn, c.text, slackPort(reach));
 }
 
 /** Buttons whose answer replaces the card they are on (the pick list, an audit page); every other answer is a new ephemeral. */
@@ -43,19 +69,22 @@ const REPLACING = /^(customer_pick|audit_older|audit_newer)$/;
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   const { conversation } = deps;
 
-  app.command('/customer', async ({ ack, command, respond, client }) => {
-    await ack();
-    const reach: Reach = { client, channelId: command.channel_id, triggerId: command.trigger_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
-    const turn = slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name, command.response_url);
-    await conversation.text(turn, command.text, slackPort(reach));
-  });
-
-  app.command('/audit', async ({ ack, command, respond, client }) => {
-    await ack();
-    // trigger_id and response_url: `/audit report …` opens the report's request form (a modal).
-    const reach: Reach = { client, channelId: command.channel_id, triggerId: command.trigger_id, reply: (m) => respond({ response_type: 'ephemeral', ...m }) };
-    await conversation.audit(slackTurn(command.user_id, command.channel_id, command.trigger_id, command.channel_name, command.response_url), command.text, slackPort(reach));
-  });
+  // Both commands answer by response_url after the ack: through the pending-answer ledger when the
+  // middleware opened an entry for them (pending.ts), so another replica finishes them if this one dies.
+  for (const name of ['/customer', '/audit'] as const) {
+    app.command(name, async ({ ack, command, respond, client, context }) => {
+      await ack();
+      const slash: SlashCommand = {
+        command: name, userId: command.user_id, channelId: command.channel_id, triggerId: command.trigger_id,
+        responseUrl: command.response_url, text: command.text, ...(command.channel_name ? { channelName: command.channel_name } : {}),
+      };
+      const reply = (m: SlackMessage) => respond({ response_type: 'ephemeral', ...m });
+      const holder = (context as { pendingAnswer?: PendingHolder }).pendingAnswer;
+      if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client, reply);
+      holder.taken = true;
+      await deps.pending.answer(holder.lease, (guard) => runSlackCommand(conversation, slash, client, reply, guard));
+    });
+  }
 
   app.event('app_mention', async ({ event, client, body }) => {
     // A mention inside a DM arrives as message.im as well; answer it there only.
@@ -112,6 +141,7 @@ export function slackTurn(userId: string, channelId: string, slackId: string, ch
 /** What only Slack can answer or do, for one request. */
 export function slackPort(reach: Reach): ConversationPort {
   const { client } = reach;
+  const guard: ReplyGuard = reach.guard ?? ((send) => send());
   let replaced = false;
   return {
     identity: 'chat',
@@ -129,8 +159,8 @@ export function slackPort(reach: Reach): ConversationPort {
     },
     ...(reach.botUserId ? { botUserId: reach.botUserId } : {}),
     // Once the clicked card itself says the outcome, the same words are not sent again beside it.
-    replyPrivately: async (view, kind) => { if (!(replaced && kind === 'done')) await reach.reply(renderReply(view)); },
-    replyInConversation: async (view) => { await client.chat.postMessage({ channel: reach.channelId, ...renderView(view) }); },
+    replyPrivately: async (view, kind) => { if (!(replaced && kind === 'done')) await guard(() => reach.reply(renderReply(view))); },
+    replyInConversation: async (view) => { await guard(() => client.chat.postMessage({ channel: reach.channelId, ...renderView(view) })); },
     openForm: async (form) => {
       if (!reach.triggerId) throw new Error('no trigger_id to open a modal with');
       await client.views.open({ trigger_id: reach.triggerId, view: renderForm(form, reach.responseUrl) });

@@ -59,6 +59,12 @@ export interface RedisCluster {
   failover(primaryPort: number): Promise<number>;
   /** SIGKILL a primary; resolves once one of its replicas has been promoted and the cluster is ok. */
   killPrimary(primaryPort: number): Promise<number>;
+  /**
+   * SIGSTOP a primary and its replica: their slots are unreachable (nothing can take over) until
+   * `resume()` (SIGCONT), which resolves once the cluster is ok again. An outage that lasts as long as
+   * the test wants, so what /readyz says during it can be checked without a race.
+   */
+  pauseShard(primaryPort: number): Promise<{ resume(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +111,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         await until(`replica ${replica} promoted`, async () => ((await roles()).primaries.includes(replica) ? true : undefined));
         await until('cluster_state:ok', allOk);
         return replica;
+      },
+      async pauseShard(primary) {
+        const pair = [primary, await replicaOf(primary)].map((p) => nodes.find((n) => n.port === p)!);
+        for (const n of pair) n.child.kill('SIGSTOP');
+        return {
+          async resume() {
+            for (const n of pair) n.child.kill('SIGCONT');
+            await until('cluster_state:ok after the shard resumed', allOk, 120_000);
+          },
+        };
       },
       async killPrimary(primary) {
         const replica = await replicaOf(primary);

@@ -1,0 +1,111 @@
+// Slash commands survive the bot that acknowledged them (bot/runtime/pending-answers.ts). Before Slack
+// gets its 200, the command is recorded in the pending-answer ledger, sealed (AES-256-GCM under the data
+// key, bound to the entry's id): the command, user and channel ids, the channel hint, trigger_id and
+// response_url (a bearer capability for 30 minutes) and the typed text (it may be personal data). Not
+// kept: the payload's user_name, team_domain, the legacy verification token or anything else.
+// The entry is opened ahead of the dedupe check (middleware order): a delivery whose entry exists is a
+// redelivery of a command some bot took (alive, or dead and about to be finished by another replica),
+// and is dropped after its ack; a delivery that opens a fresh entry but is then dropped as a duplicate
+// (a retry arriving after its answer) closes the entry it opened.
+import type { AnyMiddlewareArgs, Middleware, webApi } from '@slack/bolt';
+import type { Logger } from '../logger.ts';
+import type { PendingAnswers, ReplyGuard } from '../runtime/pending-answers.ts';
+import type { AnswerLease } from '../store/answer-ledger.ts';
+import type { Conversation } from '../conversation/layer.ts';
+import type { SlackMessage } from './blocks.ts';
+import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.ts';
+
+/** Commands answered through the ledger: both answer by response_url after the ack. */
+export const LEDGERED_COMMANDS = new Set(['/customer', '/audit']);
+
+/** Encrypts / decrypts with the field cipher (bot/store/crypto.ts), bound to a context string. */
+export interface Sealer {
+  encrypt(plain: string, context: string): string;
+  decrypt(stored: string, context: string): string;
+}
+
+/** What the middleware leaves for the command's listener. */
+export interface PendingHolder { lease: AnswerLease; taken: boolean }
+
+export class SlackPendingAnswers {
+  constructor(
+    readonly answers: PendingAnswers,
+    private readonly sealer: Sealer,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Records a ledgered command before its ack: a lease, 'duplicate', or undefined (not ledgered / ledger down). */
+  async open(body: Record<string, unknown>): Promise<AnswerLease | 'duplicate' | undefined> {
+    const command = slashCommandOf(body);
+    if (!command) return undefined;
+    const id = correlationIdOf(command.triggerId);
+    const lease = await this.answers.open(id, this.sealer.encrypt(JSON.stringify(command), context(id)));
+    return lease === null ? 'duplicate' : lease;
+  }
+
+  /** Finishes a command whose bot died: the same turn, answered through its response_url. */
+  resumer(conversation: Conversation, client: webApi.WebClient) {
+    return async (lease: AnswerLease, guard: ReplyGuard): Promise<void> => {
+      const command = this.decode(lease);
+      if (!command) return;
+      await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, m), guard);
+    };
+  }
+
+  private decode(lease: AnswerLease): SlashCommand | undefined {
+    try {
+      const c = JSON.parse(this.sealer.decrypt(lease.record, context(lease.id))) as SlashCommand;
+      return LEDGERED_COMMANDS.has(c.command) ? c : undefined;
+    } catch {
+      this.logger.error({ answer: lease.id }, 'pending answer: the record cannot be opened (key rotated away?); dropped');
+      return undefined;
+    }
+  }
+}
+
+/** Global middleware, before the dedupe one: see the file's head. */
+export function pendingMiddleware(pending: SlackPendingAnswers): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const opened = await pending.open(args.body as unknown as Record<string, unknown>);
+    if (opened === 'duplicate') {
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      return;
+    }
+    if (!opened) return args.next();
+    const holder: PendingHolder = { lease: opened, taken: false };
+    (args.context as { pendingAnswer?: PendingHolder }).pendingAnswer = holder;
+    try {
+      await args.next();
+    } finally {
+      // Dropped further on (a late duplicate, no listener): nothing owes an answer.
+      if (!holder.taken) await pending.answers.answer(opened, async () => undefined);
+    }
+  };
+}
+
+function context(id: string): string {
+  return `pending-answer:${id}`;
+}
+
+/** The fields of a slash command the answer needs; nothing else of the payload. */
+function slashCommandOf(body: Record<string, unknown>): SlashCommand | undefined {
+  const s = (k: string) => (typeof body[k] === 'string' ? body[k] : undefined);
+  const command = s('command');
+  const triggerId = s('trigger_id');
+  const responseUrl = s('response_url');
+  const userId = s('user_id');
+  const channelId = s('channel_id');
+  if (!command || !LEDGERED_COMMANDS.has(command) || !triggerId || !responseUrl || !userId || !channelId) return undefined;
+  return { command, userId, channelId, triggerId, responseUrl, text: s('text') ?? '', ...(s('channel_name') ? { channelName: s('channel_name')! } : {}) };
+}
+
+/** What Bolt's `respond` does: the message as JSON to the response_url, ephemeral. */
+async function postToResponseUrl(responseUrl: string, message: SlackMessage): Promise<void> {
+  const res = await fetch(responseUrl, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ response_type: 'ephemeral', ...message }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+}

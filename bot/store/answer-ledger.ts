@@ -1,0 +1,130 @@
+// The pending-answer ledger: a request a bot acknowledged but has not answered yet, kept in Redis so
+// that another replica can finish it when the bot that acknowledged it dies (Slack and Lark do not
+// retry an acknowledged request). Written BEFORE the acknowledgement; removed once the answer is out.
+//
+// One entry per request: a hash `…:{answers}:e:<id>` (the caller's sealed record, the lease generation
+// `gen`, the lease's end `until`, and `replied` once the answer is out) and its lease end in one sorted
+// set `…:{answers}:due`. Every key carries the hash tag `{answers}`, so each script's keys share one
+// slot on a Redis Cluster. Times are the caller's clock (milliseconds), never Redis's: tests drive it.
+//
+// Ownership is a lease with a fencing generation: `open` gives generation 1 to the acknowledging bot;
+// `claim` takes entries whose lease ended and bumps the generation, so the previous holder's later
+// renew / markReplied / finish (compare-and-set on `gen`) fail and it stops. A holder renews before it
+// replies, so a reply is only sent under a live lease; `replied` is set as soon as the reply is out,
+// and a claimer that finds it set only closes the entry. What remains: a holder killed between its
+// reply and `markReplied` (one HTTP answer's time) has its request answered again by the claimer.
+import type { RedisClient } from './redis-client.ts';
+
+/** One claimed or opened entry, as its holder sees it. */
+export interface AnswerLease {
+  id: string;
+  /** Fencing generation: the holder's proof in every later call. */
+  gen: number;
+  /** The caller's record (sealed by the caller where it holds anything personal). */
+  record: string;
+  /** The answer already went out (a holder died before closing the entry). */
+  replied: boolean;
+}
+
+export interface AnswerLedgerOptions {
+  /** Key prefix (the deployment's CUSTOS_QUEUE_PREFIX without braces). */
+  prefix: string;
+  /** How long a lease lasts without renewal (ms). */
+  leaseMs: number;
+  /** Entries are dropped after this long even if never finished (Slack's response_url lives 30 min). */
+  ttlSeconds?: number;
+}
+
+// 0 when the entry exists: a redelivery of a request some bot already took.
+const OPEN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'gen', 1, 'until', ARGV[2], 'replied', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+return 1`;
+
+// KEYS[1] due set; ARGV now, new lease end, max entries, entry key prefix.
+const CLAIM = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[4] .. id
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    local gen = redis.call('HINCRBY', key, 'gen', 1)
+    redis.call('HSET', key, 'until', ARGV[2])
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    local f = redis.call('HMGET', key, 'record', 'replied')
+    table.insert(out, {id, gen, f[1], f[2]})
+  end
+end
+return out`;
+
+// KEYS[1] entry, KEYS[2] due; ARGV gen, new lease end, id. 1 when the caller still holds the lease.
+const RENEW = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'until', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+const MARK_REPLIED = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'replied', 1)
+return 1`;
+
+const FINISH = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1`;
+
+export class AnswerLedger {
+  private readonly base: string;
+  readonly leaseMs: number;
+  private readonly ttlSeconds: number;
+
+  constructor(private readonly redis: RedisClient, opts: AnswerLedgerOptions) {
+    this.base = `${opts.prefix}:{answers}`;
+    this.leaseMs = opts.leaseMs;
+    this.ttlSeconds = opts.ttlSeconds ?? 1800;
+  }
+
+  private entry(id: string): string { return `${this.base}:e:${id}`; }
+  private get due(): string { return `${this.base}:due`; }
+
+  /**
+   * Records an acknowledged-to-be request, held by the caller (generation 1). Before the ack. null when
+   * `id` is open already (a redelivery: its first bot answers it, or another replica once it died).
+   */
+  async open(id: string, record: string, nowMs: number): Promise<AnswerLease | null> {
+    const opened = await this.redis.eval(OPEN, 2, this.entry(id), this.due, record, nowMs + this.leaseMs, this.ttlSeconds, id);
+    return Number(opened) === 1 ? { id, gen: 1, record, replied: false } : null;
+  }
+
+  /** Takes up to `max` entries whose lease ended at `nowMs`; each comes with a new generation. */
+  async claim(nowMs: number, max = 10): Promise<AnswerLease[]> {
+    const rows = (await this.redis.eval(CLAIM, 1, this.due, nowMs, nowMs + this.leaseMs, max, `${this.base}:e:`)) as [string, number, string | null, string | null][];
+    return rows.filter((r) => r[2] !== null).map(([id, gen, record, replied]) => ({ id, gen: Number(gen), record: record!, replied: replied === '1' }));
+  }
+
+  /** Extends the lease; false when another replica has claimed the entry (the caller must stop). */
+  async renew(lease: AnswerLease, nowMs: number): Promise<boolean> {
+    return Number(await this.redis.eval(RENEW, 2, this.entry(lease.id), this.due, lease.gen, nowMs + this.leaseMs, lease.id)) === 1;
+  }
+
+  /** The answer is out: a later claimer only closes the entry. */
+  async markReplied(lease: AnswerLease): Promise<boolean> {
+    return Number(await this.redis.eval(MARK_REPLIED, 1, this.entry(lease.id), lease.gen)) === 1;
+  }
+
+  /** Removes the entry; false when the caller no longer held it. */
+  async finish(lease: AnswerLease): Promise<boolean> {
+    return Number(await this.redis.eval(FINISH, 2, this.entry(lease.id), this.due, lease.gen, lease.id)) === 1;
+  }
+
+  /** Entries not finished yet (metrics, tests). */
+  async pending(): Promise<number> {
+    return this.redis.zcard(this.due);
+  }
+}
