@@ -7,7 +7,7 @@ import { zipOne } from '../bot/core/zip.ts';
 import { unzipOne } from './fakes/dingtalk.ts';
 
 test('zipOne: any content and name round-trips through an independent reader, with a consistent central directory', (t) => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }), fc.date({ min: new Date('1980-01-01'), max: new Date('2107-12-31'), noInvalidDate: true }), (bytes, name, at) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }), fc.date({ min: new Date('1980-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), (bytes, name, at) => {
     const data = Buffer.from(bytes);
     const zip = zipOne(name, data, at);
     t.deepEqual(unzipOne(zip), data);

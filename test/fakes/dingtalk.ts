@@ -20,7 +20,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { readZip } from '../helpers/zip-read.ts';
 import { Waiting } from './waiting.ts';
 
 export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string }
@@ -268,20 +268,11 @@ function multipart(contentType: string, raw: Buffer): { name: string; filename?:
   return parts;
 }
 
-/**
- * The one entry of a zip archive (read here from the ZIP format's local file header, apart from the
- * adapter's writer, so the two check each other): stored or deflated, its CRC-32 checked.
- */
+/** The one entry of a zip archive, read by the tests' own ZIP reader (test/helpers/zip-read.ts, apart from the writer). */
 export function unzipOne(zip: Buffer): Buffer {
-  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error('not a zip archive');
-  const method = zip.readUInt16LE(8);
-  const crc = zip.readUInt32LE(14);
-  const size = zip.readUInt32LE(18);
-  const start = 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28);
-  const data = zip.subarray(start, start + size);
-  const out = method === 8 ? inflateRawSync(data) : method === 0 ? data : null;
-  if (!out || crc32(out) !== crc || out.length !== zip.readUInt32LE(22)) throw new Error('corrupt zip entry');
-  return out;
+  const entries = readZip(zip);
+  if (entries.length !== 1) throw new Error(`a zip of ${entries.length} entries, not one`);
+  return entries[0]!.data;
 }
 
 function paramMap(cardData: unknown): Record<string, string> | null {

@@ -1,7 +1,7 @@
 // Reads a ZIP as a person's unzip tool would (for tests of the pack delivered in chat): the central
 // directory from the end record, then each entry's local header and data, inflated (method 8) or as
 // stored (0), its CRC-32 checked. Written from the PKZIP layout (APPNOTE §4.3), independent of the
-// writer under test (bot/reports/zip.ts, fflate).
+// writer under test (bot/core/zip.ts, fflate).
 import { crc32, inflateRawSync } from 'node:zlib';
 
 export interface ZipRead { name: string; data: Buffer; method: number; utf8: boolean }

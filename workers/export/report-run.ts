@@ -2,7 +2,7 @@
 // `custos report customer|disclosures|pack` writes (bot/reports, one renderer for both), stamped with
 // the export's id and tag so `custos export trace` names it, written to the file the export job then
 // delivers. A customer or disclosures report is its one CSV; the pack (several CSVs, two HTML pages and
-// its manifest) is delivered as one ZIP of exactly those files (bot/reports/zip.ts).
+// its manifest) is delivered as one ZIP of exactly those files (bot/core/zip.ts).
 import { writeFile } from 'node:fs/promises';
 import type { AuditReportAsk } from '../../bot/core/audit-report-command.ts';
 import type { Employee } from '../../bot/core/domain.ts';
@@ -10,7 +10,7 @@ import { renderReportFiles, type RenderDeps, type RenderedFile } from '../../bot
 import { parsePeriod, periodLabel } from '../../bot/reports/period.ts';
 import type { ReportStamp } from '../../bot/reports/render.ts';
 import type { ReportSource } from '../../bot/reports/source.ts';
-import { zipFiles } from '../../bot/reports/zip.ts';
+import { zipFiles } from '../../bot/core/zip.ts';
 
 export interface ReportExportPlan { exportId: string; ask: AuditReportAsk; requester: Employee; at: Date; key: Buffer; tagId: string }
 
