@@ -10,9 +10,9 @@ export interface ZipEntry { name: string; data: Buffer }
 
 /** The ZIP archive of `entries`, in order, each dated `at` (1980–2099, ZIP's date range). */
 export function zipFiles(entries: readonly ZipEntry[], at: Date): Buffer {
-  const files: Zippable = {};
+  const files: Zippable = Object.create(null) as Zippable; // a name like `valueOf` or `__proto__` is a file name
   for (const e of entries) {
-    if (e.name in files) throw new Error(`two files named ${e.name} in one ZIP`);
+    if (Object.hasOwn(files, e.name)) throw new Error(`two files named ${e.name} in one ZIP`);
     files[e.name] = [new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), { level: 9, mtime: at }];
   }
   return Buffer.from(zipSync(files));
