@@ -7,31 +7,15 @@
 // card callbacks refused with no effect.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
-import { ApprovalService } from '../bot/core/approvals/service.ts';
-import { approvalSettingsOf } from '../bot/core/approvals/settings.ts';
-import { DingTalkApprovalNotifier, DingTalkReviewNotifier, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
-import { MongoRequestStore } from '../bot/store/request-store.ts';
+import { DingTalkReviewNotifier, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
-import { loadPolicy } from '../policies/index.ts';
 import { cardButtons, cardCallback, type DeliveredCard } from './fakes/dingtalk.ts';
-import { cardText, DingTalkHarness, INNER_GROUP } from './helpers/dingtalk-bot.ts';
+import { approvalFlows, cardText, DingTalkHarness, INNER_GROUP } from './helpers/dingtalk-bot.ts';
 import { testRedis } from './helpers/services.ts';
 
 const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
   customers: 120,
-  overrides: {
-    flows: async (s, cards) => {
-      const requests = new MongoRequestStore(s.conn);
-      await requests.ensureIndexes();
-      const approvals = new ApprovalService({
-        engine: s.engine, customers: s.customers, requests, grants: s.grants, directory: s.directory, recorder: s.recorder, clock: s.clock,
-        notifier: new DingTalkApprovalNotifier({ cards, logger: h.logger, lookup: s.lookup }), settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
-        // The core's type still lists the first platforms; the audit log already accepts `dingtalk` (issue 17 item 2).
-        platform: 'dingtalk' as never,
-      });
-      return { approvals };
-    },
-  },
+  overrides: { flows: approvalFlows(() => h) },
 });
 const all: Customer[] = [];
 

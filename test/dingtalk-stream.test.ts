@@ -8,19 +8,14 @@
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { CustosError, ErrorCode } from '../bot/core/errors.ts';
-import { ApprovalService } from '../bot/core/approvals/service.ts';
-import { approvalSettingsOf } from '../bot/core/approvals/settings.ts';
 import { loadDingTalkConfig } from '../bot/dingtalk/config.ts';
 import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
-import { DingTalkApprovalNotifier } from '../bot/dingtalk/notifiers.ts';
 import { TOPIC_CARD, TOPIC_ROBOT } from '../bot/dingtalk/stream-callbacks.ts';
 import { DingTalkStream } from '../bot/dingtalk/stream.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
-import { MongoRequestStore } from '../bot/store/request-store.ts';
-import { loadPolicy } from '../policies/index.ts';
 import { cardButtons, robotMessage, type DeliveredCard } from './fakes/dingtalk.ts';
 import { FakeDingTalkStream } from './fakes/dingtalk-stream.ts';
-import { cardText, DingTalkHarness } from './helpers/dingtalk-bot.ts';
+import { approvalFlows, cardText, DingTalkHarness } from './helpers/dingtalk-bot.ts';
 
 let stream!: FakeDingTalkStream;
 const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
@@ -29,18 +24,7 @@ const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
   env: { DINGTALK_MODE: 'stream', DINGTALK_CARD_CALLBACK_TOKEN: '' },
   // DingTalk closes a socket 10 s after its `disconnect`; 2 s here (the client's behaviour is the same).
   beforeBot: async () => { stream = new FakeDingTalkStream(h.fake, 2_000); await stream.start(); },
-  overrides: {
-    flows: async (s, cards) => {
-      const requests = new MongoRequestStore(s.conn);
-      await requests.ensureIndexes();
-      const approvals = new ApprovalService({
-        engine: s.engine, customers: s.customers, requests, grants: s.grants, directory: s.directory, recorder: s.recorder, clock: s.clock,
-        notifier: new DingTalkApprovalNotifier({ cards, logger: h.logger, lookup: s.lookup }), settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
-        platform: 'dingtalk' as never,
-      });
-      return { approvals };
-    },
-  },
+  overrides: { flows: approvalFlows(() => h) },
 });
 const all: Customer[] = [];
 

@@ -5,6 +5,11 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
+import { ApprovalService } from '../../bot/core/approvals/service.ts';
+import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
+import { DingTalkApprovalNotifier } from '../../bot/dingtalk/notifiers.ts';
+import { MongoRequestStore } from '../../bot/store/request-store.ts';
+import { loadPolicy } from '../../policies/index.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
 import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
@@ -184,4 +189,22 @@ export function cardFields(card: DeliveredCard): Map<string, string> {
 /** The card's title, lines and footer as one text. */
 export function cardText(card: DeliveredCard): string {
   return [card.params.title, ...(JSON.parse(card.params.lines ?? '[]') as string[]), card.params.footer].filter(Boolean).join('\n');
+}
+
+/**
+ * The bot's flows with an approval service on the DingTalk approval notifier, built in the test as the
+ * platform registry builds it (for tests that decide requests on cards without the workers).
+ */
+export function approvalFlows(harness: () => DingTalkHarness): NonNullable<DingTalkOverrides['flows']> {
+  return async (s, cards) => {
+    const h = harness();
+    const requests = new MongoRequestStore(s.conn);
+    await requests.ensureIndexes();
+    const approvals = new ApprovalService({
+      engine: s.engine, customers: s.customers, requests, grants: s.grants, directory: s.directory, recorder: s.recorder, clock: s.clock,
+      notifier: new DingTalkApprovalNotifier({ cards, logger: h.logger, lookup: s.lookup }), settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
+      platform: 'dingtalk',
+    });
+    return { approvals };
+  };
 }
