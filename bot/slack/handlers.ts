@@ -71,20 +71,21 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   // Both commands answer by response_url after the ack: through the pending-answer ledger when the
   // middleware opened an entry for them (pending.ts), so another replica finishes them if this one dies.
-  for (const name of ['/customer', '/audit'] as const) {
-    app.command(name, async ({ ack, command, respond, client, context }) => {
-      await ack();
-      const slash: SlashCommand = {
-        command: name, userId: command.user_id, channelId: command.channel_id, triggerId: command.trigger_id,
-        responseUrl: command.response_url, text: command.text, ...(command.channel_name ? { channelName: command.channel_name } : {}),
-      };
-      const reply = (m: SlackMessage) => respond({ response_type: 'ephemeral', ...m });
-      const holder = (context as { pendingAnswer?: PendingHolder }).pendingAnswer;
-      if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client, reply);
-      holder.taken = true;
-      await deps.pending.answer(holder.lease, (guard) => runSlackCommand(conversation, slash, client, reply, guard));
-    });
-  }
+  // Registered by name, one call each (test/slack-manifest checks the manifest lists what is registered).
+  const answerCommand = (name: '/customer' | '/audit'): Parameters<App['command']>[1] => async ({ ack, command, respond, client, context }) => {
+    await ack();
+    const slash: SlashCommand = {
+      command: name, userId: command.user_id, channelId: command.channel_id, triggerId: command.trigger_id,
+      responseUrl: command.response_url, text: command.text, ...(command.channel_name ? { channelName: command.channel_name } : {}),
+    };
+    const reply = (m: SlackMessage) => respond({ response_type: 'ephemeral', ...m });
+    const holder = (context as { pendingAnswer?: PendingHolder }).pendingAnswer;
+    if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client, reply);
+    holder.taken = true;
+    await deps.pending.answer(holder.lease, (guard) => runSlackCommand(conversation, slash, client, reply, guard));
+  };
+  app.command('/customer', answerCommand('/customer'));
+  app.command('/audit', answerCommand('/audit'));
 
   app.event('app_mention', async ({ event, client, body }) => {
     // A mention inside a DM arrives as message.im as well; answer it there only.
