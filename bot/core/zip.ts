@@ -12,6 +12,9 @@ export interface ZipEntry { name: string; data: Buffer }
 export function zipFiles(entries: readonly ZipEntry[], at: Date): Buffer {
   const files: Zippable = Object.create(null) as Zippable; // a name like `valueOf` or `__proto__` is a file name
   for (const e of entries) {
+    // fflate collects entries in a plain object internally, where `__proto__` is no key; custos names its
+    // files itself (exports, report files), so such a name is a bug to report, not a file to lose.
+    if (e.name === '__proto__') throw new Error('a ZIP entry may not be named __proto__');
     if (Object.hasOwn(files, e.name)) throw new Error(`two files named ${e.name} in one ZIP`);
     files[e.name] = [new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), { level: 9, mtime: at }];
   }
