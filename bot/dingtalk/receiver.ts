@@ -7,7 +7,7 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
-import { readBodyLimited, sendJson } from '../http/body.ts';
+import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
@@ -61,14 +61,9 @@ export class DingTalkReceiver {
 
 /** The robot message in `raw` if it is one for our robot in our organisation (HTTP and Stream mode), else why not. */
 export function robotMessageFor(raw: Buffer, s: Pick<DingTalkSettings, 'robotCode' | 'corpId'>): RobotMessage | 'malformed_body' | 'wrong_robot' | 'wrong_corp' {
-  let message: RobotMessage;
-  try {
-    const r = RobotMessage.safeParse(JSON.parse(raw.toString('utf8')));
-    if (!r.success) return 'malformed_body';
-    message = r.data;
-  } catch {
-    return 'malformed_body';
-  }
+  const r = RobotMessage.safeParse(parseJson(raw));
+  if (!r.success) return 'malformed_body';
+  const message = r.data;
   if (message.robotCode !== undefined && message.robotCode !== s.robotCode) return 'wrong_robot';
   return s.corpId && message.chatbotCorpId !== s.corpId ? 'wrong_corp' : message;
 }
