@@ -40,7 +40,8 @@ export class WeComHarness {
   directory!: EmployeeStore;
   private workers: RunningWorkers | undefined;
   private db!: Awaited<ReturnType<typeof testDatabase>>;
-  private prefix = '';
+  /** The queue prefix of this harness's bot and workers (a test reaches their queues with it). */
+  prefix = '';
   private msgId = 7_000_000_000_000_000;
 
   /**

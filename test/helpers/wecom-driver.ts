@@ -12,13 +12,28 @@
 //  - a form is a prompt, answered by the member's next message (`groups minutes purpose`, or the reason).
 // Every callback's work runs after its HTTP answer; the driver waits for the bot to finish it
 // (handlers.drain) before reading, so a late message is never taken for the next reply.
-import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
+import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { chatFlows } from '../../bot/runtime/chat-flows.ts';
 import { CUSTOMERS, SEED, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import type { WeComMessage } from '../fakes/wecom.ts';
+import { ReviewJobs } from './access-review.ts';
 import { movableClock } from './slack-approval.ts';
 import { sweepNow } from './sweep.ts';
-import { WeComHarness } from './wecom-bot.ts';
+import { userIdOf, WeComHarness } from './wecom-bot.ts';
+
+/**
+ * Who receives alert cards (WECOM_SECURITY_USERS): the admin, and a sales lead on the security desk
+ * without the admin's rights (an application message reaches members one by one, so a member who
+ * clicks an alert is one it was sent to: the lead's Unfreeze is refused on the lead's own copy).
+ */
+const SECURITY_USERS: DemoEmployeeKey[] = ['admin', 'salesLeadEast'];
+/** The line of a prompt that waits for the member's next message (reasons.ts), in either locale. */
+const PROMPT = /10 分钟内回复|Reply within 10 minutes/;
+/** The review card's line naming the grant (zh-CN: the reviewers here read Chinese). */
+const GRANT_LINE = '授权';
+
+/** A card as a member reads it on WeCom: the text sent before it, and the button card. */
+interface TextAndCard { text: WeComMessage; card: WeComMessage }
 
 export class WeComDriver implements PlatformDriver {
   readonly platform = 'wecom' as const;
@@ -34,10 +49,18 @@ export class WeComDriver implements PlatformDriver {
   private readonly tables = new Map<DemoEmployeeKey, WeComMessage>();
   /** What a WeCom application cannot do (the scenario list skips what needs it). */
   readonly lacks = ['teamChannel'] as const;
+  /** Alert copies already returned, and each subject's last alert: one copy per security member. */
+  private readonly alertsSeen = new Set<WeComMessage>();
+  private readonly alerts = new Map<DemoEmployeeKey, Map<DemoEmployeeKey, TextAndCard>>();
+  /** Review cards returned, by `reviewId:reviewer`. */
+  private readonly reviews = new Map<string, TextAndCard>();
+  private reviewJobs: ReviewJobs | undefined;
+  private reviewCycleAt = 0;
 
   constructor(file: string) {
     this.h = new WeComHarness(file, {
       customers: CUSTOMERS, seed: SEED, clock: this.clock, processEnv: true,
+      extraEnv: { WECOM_SECURITY_USERS: SECURITY_USERS.map((k) => userIdOf(demoEmployee(k))).join('|') },
       overrides: {
         // As bot/wecom/module.ts wires them: requests, decisions and reviews notified through the registry.
         flows: async ({ services, config }) => {
@@ -50,7 +73,10 @@ export class WeComDriver implements PlatformDriver {
   }
 
   async start(): Promise<void> { await this.h.start(); }
-  async close(): Promise<void> { await this.h.close(); }
+  async close(): Promise<void> {
+    await this.reviewJobs?.close();
+    await this.h.close();
+  }
 
   private uid(key: DemoEmployeeKey): string { return this.h.userId(key); }
   private get fake() { return this.h.fake; }
@@ -117,7 +143,7 @@ export class WeComDriver implements PlatformDriver {
   /** Clicks the request button, answers the prompt with `answer`; the request id and `approver`'s copy. */
   private async answerPrompt(user: DemoEmployeeKey, card: WeComMessage, key: string, answer: string, approver: DemoEmployeeKey): Promise<{ requestId: string; approverCard: SeenApproval }> {
     const prompt = await this.click(card, key);
-    if (!prompt.some((m) => m.text?.includes('10 分钟内回复'))) throw new Error(`no prompt: ${JSON.stringify(prompt)}`);
+    if (!prompt.some((m) => PROMPT.test(m.text ?? ''))) throw new Error(`no prompt: ${JSON.stringify(prompt)}`);
     const n = this.fake.messages.length;
     const done = await this.say(user, answer);
     const requestId = /#(R-[A-P]{10})/.exec(done.map((m) => m.text ?? '').join('\n'))?.[1];
@@ -157,7 +183,7 @@ export class WeComDriver implements PlatformDriver {
   async deny(approver: DemoEmployeeKey, requestId: string, reason: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
     const card = this.cardOf(approver, requestId);
     const prompt = await this.click(card, `deny|${requestId}`);
-    if (!prompt.some((m) => m.text?.includes('10 分钟内回复'))) throw new Error(`no deny prompt: ${JSON.stringify(prompt)}`);
+    if (!prompt.some((m) => PROMPT.test(m.text ?? ''))) throw new Error(`no deny prompt: ${JSON.stringify(prompt)}`);
     const n = this.fake.messages.length;
     await this.say(approver, reason);
     const told = this.fake.messages.slice(n).find((m) => m.touser === this.uid(requester) && !isCopyOf(m, requestId) && (m.text ?? '').includes(reason));
@@ -190,7 +216,7 @@ export class WeComDriver implements PlatformDriver {
 
   async exportApproved(user: DemoEmployeeKey, command: string, reason: string, minutes: number, approver: DemoEmployeeKey): Promise<string> {
     const prompt = await this.say(user, command);
-    if (!prompt.some((m) => m.text?.includes('10 分钟内回复'))) throw new Error(`no export prompt: ${JSON.stringify(prompt)}`);
+    if (!prompt.some((m) => PROMPT.test(m.text ?? ''))) throw new Error(`no export prompt: ${JSON.stringify(prompt)}`);
     const n = this.fake.messages.length;
     const done = await this.say(user, `${minutes} ${reason}`);
     const requestId = /#(R-[A-P]{10})/.exec(done.map((m) => m.text ?? '').join('\n'))?.[1];
@@ -216,19 +242,83 @@ export class WeComDriver implements PlatformDriver {
 
   async auditPage(user: DemoEmployeeKey, which: 'older' | 'newer'): Promise<SeenTable> {
     const card = this.tables.get(user);
-    const key = card?.card?.button_list.find((b) => b.key.startsWith(`audit_${which}|`))?.key;
+    const key = card?.card?.button_list.find((b) => tableButton(b) === which)?.key;
     if (!card || !key) throw new Error(`no ${which} button on ${user}'s last table`);
     const reply = this.reply(await this.click(card, key));
     if (reply.card) this.tables.set(user, reply.card);
     return tableSeen(reply.text, reply.card);
   }
 
-  // Written with the scenarios that call them (s28-scen adds them to the list; Slack's and Lark's follow too).
-  alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
-  alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
-  runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
-  reviewCard(): Promise<{ reviewId: string; card: SeenApproval }> { return notYet('reviewCard'); }
-  reviewDecision(): Promise<{ answer: string; card: SeenApproval | null }> { return notYet('reviewDecision'); }
+  async alertCard(subject: DemoEmployeeKey): Promise<SeenAlert> {
+    const id = this.h.employees[subject].employeeId;
+    // One copy per security member, sent one after the other: the alert is read once all have theirs.
+    await this.fake.waitFor(() => SECURITY_USERS.every((k) => this.alertCopy(k, id)), 120_000);
+    const copies = new Map(SECURITY_USERS.map((k) => [k, this.alertCopy(k, id)!]));
+    for (const c of copies.values()) this.alertsSeen.add(c.card);
+    this.alerts.set(subject, copies);
+    return alertSeen(copies.get('admin')!);
+  }
+
+  /** `reader`'s copy of an alert about `employeeId` not returned yet: the card with its Unfreeze, the text before it. */
+  private alertCopy(reader: DemoEmployeeKey, employeeId: string): TextAndCard | undefined {
+    const card = this.fake.messages.find((m) => m.touser === this.uid(reader) && !this.alertsSeen.has(m) && hasKey(m, `security_unfreeze|${employeeId}`));
+    const text = card && this.textBefore(card, (t) => firstLine(t).includes(`(${employeeId})`));
+    return card && text && { text, card };
+  }
+
+  /**
+   * A click on the clicker's own copy. Taken: the clicked card's one update replaces its buttons and the
+   * outcome follows it as the clicker's reply, so the card reads as its text, then that line; refused:
+   * the reply alone, the card untouched.
+   */
+  async alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }> {
+    const copy = this.alerts.get(subject)?.get(clicker);
+    if (!copy) throw new Error(`${clicker} has no alert card about ${subject}`);
+    const answer = lastText(await this.click(copy.card, `security_${decision}|${this.h.employees[subject].employeeId}`));
+    if (!copy.card.update) return { answer, card: null };
+    const seenBefore = alertSeen(copy);
+    return { answer, card: { title: seenBefore.title, lines: [...seenBefore.lines, answer], buttons: [] } };
+  }
+
+  async runReviewCycle(): Promise<void> {
+    this.reviewJobs ??= await new ReviewJobs(this.h.prefix).ready();
+    this.reviewCycleAt = this.fake.messages.length;
+    await this.reviewJobs.run('cycle');
+  }
+
+  /** The card whose buttons carry the review of `grantId` (its id is `cycle.grant`), and the text before it naming the grant. */
+  async reviewCard(reviewer: DemoEmployeeKey, grantId: string): Promise<{ reviewId: string; card: SeenApproval }> {
+    const since = this.reviewCycleAt;
+    const card = await this.fake.waitFor((m) => this.fake.messages.indexOf(m) >= since && m.touser === this.uid(reviewer)
+      && (m.card?.button_list.some((b) => b.key.startsWith('review_keep|') && b.key.endsWith(`.${grantId}`)) ?? false));
+    const text = this.textBefore(card, (t) => approvalSeen(t, undefined).fields.get(GRANT_LINE) === grantId);
+    if (!text) throw new Error(`no text of ${reviewer}'s review card of ${grantId}`);
+    const reviewId = card.card!.button_list.find((b) => b.key.startsWith('review_keep|'))!.key.slice('review_keep|'.length);
+    this.reviews.set(`${reviewId}:${reviewer}`, { text, card });
+    return { reviewId, card: approvalSeen(text, card) };
+  }
+
+  /**
+   * A click on the reviewer's card. Decided: the card's one update replaces its buttons, and the state
+   * that follows is the newest message about it: a settled copy when the notifier could not update the
+   * card, else the click's answer (who decided, when) as its status line. Refused: null, the card as it was.
+   */
+  async reviewDecision(reviewer: DemoEmployeeKey, reviewId: string, decision: 'keep' | 'revoke'): Promise<{ answer: string; card: SeenApproval | null }> {
+    const copy = this.reviews.get(`${reviewId}:${reviewer}`);
+    if (!copy) throw new Error(`no review card ${reviewId} of ${reviewer}`);
+    const grantId = approvalSeen(copy.text, undefined).fields.get(GRANT_LINE);
+    const sent = (await this.click(copy.card, `review_${decision}|${reviewId}`)).filter((m) => m.msgtype === 'text');
+    const settled = sent.filter((m) => approvalSeen(m, undefined).fields.get(GRANT_LINE) === grantId).at(-1);
+    const answer = lastText(sent.filter((m) => m !== settled));
+    if (!copy.card.update && !settled) return { answer, card: null };
+    const card = approvalSeen(settled ?? copy.text, undefined);
+    return { answer, card: settled ? card : { ...card, status: answer } };
+  }
+
+  /** The last text sent to `card`'s reader before it that matches: the text a card's buttons belong to. */
+  private textBefore(card: WeComMessage, pred: (m: WeComMessage) => boolean): WeComMessage | undefined {
+    return this.fake.messages.slice(0, this.fake.messages.indexOf(card)).filter((m) => m.touser === card.touser && m.msgtype === 'text' && pred(m)).at(-1);
+  }
 
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
@@ -261,13 +351,17 @@ function fieldLines(lines: string[]): Map<string, string> {
   return map;
 }
 
-/** A card reply (title, blocks, `——`, footer) or a notice (its text). Share is never offered on WeCom. */
+/**
+ * A card reply (title, blocks, `——`, footer), a help (a title line, then its lines) or a notice (one
+ * line, its text). Share is never offered on WeCom.
+ */
 function seen(m: WeComMessage): SeenCard {
   const text = m.text ?? '';
   const lines = text.split('\n');
   const rule = lines.indexOf('——');
   const isCard = rule > 0 && lines.slice(1, rule).some((l) => l.startsWith('【'));
-  return { title: isCard ? lines[0]! : '', fields: isCard ? fieldLines(lines.slice(1, rule)) : new Map(), text, shareable: false };
+  if (isCard) return { title: lines[0]!, fields: fieldLines(lines.slice(1, rule)), text, shareable: false };
+  return { title: lines.length > 1 ? lines[0]! : '', fields: lines.length > 1 ? fieldLines(lines.slice(1)) : new Map(), text, shareable: false };
 }
 
 /** A copy's text (title, `label: value` lines, `——`, status) and its card's buttons by wire id. */
@@ -276,8 +370,17 @@ function approvalSeen(text: WeComMessage, card: WeComMessage | undefined): SeenA
   const rule = lines.lastIndexOf('——');
   return {
     title: lines[0]!, fields: fieldLines(lines.slice(1, rule)), status: lines.slice(rule + 1).join('\n'),
-    buttons: (card?.card?.button_list ?? []).map((b) => b.key.split('|')[0]!),
+    buttons: (card?.card?.button_list ?? []).map((b) => b.key.split('|')[0]!.replace(/^review_/, '')),
   };
+}
+
+const PAGE_LABEL = { older: /更早|Older/, newer: /更新|Newer/ };
+
+/** A table's button by neutral name: both page buttons carry `audit_page|token`, told apart by their label. */
+function tableButton(b: { text: string; key: string }): string {
+  const wire = b.key.split('|')[0]!;
+  if (wire !== 'audit_page') return wire.replace(/^audit_/, '');
+  return PAGE_LABEL.older.test(b.text) ? 'older' : 'newer';
 }
 
 /** An audit table's text (title, column header, rows, `——`, footer) and its card's paging buttons; a notice otherwise. */
@@ -286,10 +389,22 @@ function tableSeen(m: WeComMessage, card: WeComMessage | undefined): SeenTable {
   const lines = text.split('\n');
   const rule = lines.lastIndexOf('——');
   if (rule < 2) return { title: '', header: '', rows: [], footer: '', buttons: [], text };
-  const buttons = (card?.card?.button_list ?? []).map((b) => b.key.split('|')[0]!.replace(/^audit_/, ''));
+  const buttons = (card?.card?.button_list ?? []).map(tableButton);
   return { title: lines[0]!, header: lines[1]!, rows: lines.slice(2, rule), footer: lines.slice(rule + 1).join('\n'), buttons, text };
 }
 
-function notYet(method: string): never {
-  throw new Error(`WeCom driver: ${method} is not written yet`);
+function hasKey(m: WeComMessage, key: string): boolean {
+  return m.card?.button_list.some((b) => b.key === key) ?? false;
+}
+
+function lastText(sent: WeComMessage[]): string {
+  const text = sent.filter((m) => m.msgtype === 'text').at(-1);
+  if (!text) throw new Error(`no reply: ${JSON.stringify(sent)}`);
+  return text.text!;
+}
+
+/** An alert as its text reads (title, then its lines) and its card's buttons by neutral decision (`security_keep|…` → keep). */
+function alertSeen(copy: TextAndCard): SeenAlert {
+  const [title = '', ...lines] = (copy.text.text ?? '').split('\n');
+  return { title, lines, buttons: copy.card.update ? [] : copy.card.card!.button_list.map((b) => b.key.split('|')[0]!.replace(/^security_/, '')) };
 }
