@@ -3,7 +3,10 @@
 // it must leave; run.ts compares both with the golden file, record by record, on every platform.
 import type { Customer } from '../../bot/core/domain.ts';
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
-import type { Capability, PlatformDriver, SeenCard } from './driver.ts';
+import type { Capability, PlatformDriver, SeenCard, TrailEntry } from './driver.ts';
+
+/** A scenario's entry in the golden file: what users saw and the audit trail it left. */
+export interface GoldenEntry { seen: unknown; trail: TrailEntry[] }
 
 export interface ScenarioContext { customers: Customer[]; employeeId(key: DemoEmployeeKey): string; region(key: DemoEmployeeKey): string }
 
@@ -16,6 +19,14 @@ export interface Scenario {
   run(d: PlatformDriver, ctx: ScenarioContext): Promise<unknown>;
   /** Platforms whose driver cannot run it yet (a `test.todo` there); empty for Slack and Lark. */
   todo?: string[];
+  /**
+   * For a scenario whose answer reads the audit records earlier scenarios left (an audit query's rows, a
+   * review card's count of lookups): what users see, derived from its golden entry and `earlier`, the
+   * golden trails of the earlier scenarios that ran on this driver, in list order. After all of them it
+   * must give the golden entry itself (run.ts checks that on every platform); where one did not run
+   * (Share, on a platform without a team channel) it is what the driver is compared with.
+   */
+  fromHistory?(golden: GoldenEntry, earlier: TrailEntry[]): unknown;
   /** The scenario's time limit on a loaded machine (default 300 s). */
   timeoutMs?: number;
 }

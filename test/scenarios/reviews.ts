@@ -2,11 +2,34 @@
 // through the approval flow, the review worker's cycle → the grantee's manager gets one card per grant
 // with Keep / Revoke → Keep one, Revoke the other → each card says who decided → the next lookups show
 // the kept grant's phone and mask the revoked one's. It runs after the reminder scenario has moved the
-// clock a day on, so these two are the only live grants the cycle reviews.
+// clock a day on, so these two are the only live grants the cycle reviews. A card counts the grantee's
+// lookups of the period, every earlier scenario's included, so that line is derived from the golden
+// trails (`fromHistory`): a platform where one does not apply counts the others'.
 import type { Customer } from '../../bot/core/domain.ts';
+import { t } from '../../bot/core/messages.ts';
+import '../../bot/core/reviews/views.ts';
+import { demoEmployee } from '../../bot/store/demo-company.ts';
 import { approval, notOwnEastCustomer, placeholders } from './approvals.ts';
-import type { PlatformDriver, SeenCard } from './driver.ts';
+import type { PlatformDriver, SeenApproval, SeenCard, TrailEntry } from './driver.ts';
 import { observed, type Scenario } from './lookup.ts';
+
+type Fields = [string, string][];
+const LOOKUPS_LINE = t('review.line.lookups', 'zh-CN');
+
+/**
+ * The card's line of `employeeId`'s lookups in `trail`, as bot/store/review-activity.ts counts them in
+ * the log: allowed lookup records that showed customers, how many customers, the three most looked up.
+ */
+function lookupsLine(trail: TrailEntry[], employeeId: string): string {
+  const perCustomer = new Map<string, number>();
+  let lookups = 0;
+  for (const e of trail.filter((x) => x.employeeId === employeeId && x.action === 'lookup' && x.decision === 'allowed' && x.customerIds.length > 0)) {
+    lookups++;
+    for (const id of e.customerIds) perCustomer.set(id, (perCustomer.get(id) ?? 0) + 1);
+  }
+  const top = [...perCustomer].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 3).map(([id, n]) => `${id} ×${n}`).join(', ');
+  return t('review.lookups', 'zh-CN', { lookups, customers: perCustomer.size }) + (top ? `; ${t('review.lookups.top', 'zh-CN', { top })}` : '');
+}
 
 const shows = (card: SeenCard, value: string | undefined) => value !== undefined && [...card.fields.values()].includes(value);
 
@@ -43,6 +66,15 @@ export const REVIEW_SCENARIOS: Scenario[] = [
         revoked: { answer: revoked.answer, card: revoked.card && approval(revoked.card) },
         keptLookup: observed(keptLookup), revokedLookup: observed(revokedLookup),
       });
+    },
+    fromHistory(golden, earlier) {
+      // The period's lookups: the earlier scenarios' and this one's before the cycle opened.
+      const own = golden.trail.slice(0, golden.trail.findIndex((e) => e.action === 'review.open'));
+      const line = lookupsLine([...earlier, ...own], demoEmployee('salesRep').employeeId);
+      type Card = Omit<SeenApproval, 'fields'> & { fields: Fields };
+      const seen = golden.seen as { cards: Card[]; kept: { card: Card | null }; revoked: { card: Card | null } };
+      const counted = (c: Card | null) => c && { ...c, fields: c.fields.map(([k, v]) => [k, k === LOOKUPS_LINE ? line : v]) };
+      return { ...seen, cards: seen.cards.map(counted), kept: { ...seen.kept, card: counted(seen.kept.card) }, revoked: { ...seen.revoked, card: counted(seen.revoked.card) } };
     },
   },
 ];
