@@ -9,7 +9,12 @@
 //  - a request card copy is its text (title, lines, `——`, status) and its card's buttons; a copy's later
 //    state is the newest text about the request sent to that reader, and its buttons are gone once the
 //    card's one update (a response_code) has replaced them;
-//  - a form is a prompt, answered by the member's next message (`groups minutes purpose`, or the reason).
+//  - a form is a prompt, answered by the member's next message (`groups minutes purpose`, or the reason);
+//  - a help is a text of several lines, its first the title; an audit table is its text and the card
+//    of its page buttons (both `audit_page`, told apart by their label);
+//  - an alert goes to each security member (WECOM_SECURITY_USERS), a review card to the reviewer: each a
+//    text and its card; a click decided on it spends the card's one update and is followed by the reply
+//    saying the outcome, which is then the card's last line (alert) or status (review).
 // Every callback's work runs after its HTTP answer; the driver waits for the bot to finish it
 // (handlers.drain) before reading, so a late message is never taken for the next reply.
 import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
