@@ -27,7 +27,7 @@ test.before(async () => {
 });
 test.after.always(async () => { await h.close(); });
 
-async function expectedFields(key: DemoEmployeeKey, c: Customer, channel: 'dm' | 'private' | 'shared' = 'dm'): Promise<Map<string, string>> {
+async function expectedFields(key: DemoEmployeeKey, c: Customer, channel: 'dm' | 'public' | 'shared' = 'dm'): Promise<Map<string, string>> {
   const e = h.employees[key];
   const engine = createPolicyEngine(loadPolicy(h.config.policyDir));
   const decision = await engine.decide(principalOf(e), 'lookup', { channel, at: h.clock.now() }, c);
@@ -155,7 +155,7 @@ test.serial('the same message delivered 4 times is answered once and audited onc
 
 test.serial('an @mention in a group is answered in the asker\'s 1:1 chat, never in the group, by the group\'s kind', async (t) => {
   const c = all.find((x) => x.ownerId === h.employees.salesRep.employeeId) ?? all[7]!;
-  for (const [group, kind] of [[INNER_GROUP, 'private'], [OTHER_ORG_GROUP, 'shared']] as const) {
+  for (const [group, kind] of [[INNER_GROUP, 'public'], [OTHER_ORG_GROUP, 'shared']] as const) {
     const card = await h.ask('salesRep', `/customer ${c.customerId}`, group);
     t.is(card.space, `robot:${h.userId('salesRep')}`);
     t.deepEqual(cardFields(card), await expectedFields('salesRep', c, kind), `${kind}: the policy's fields for that kind`);

@@ -134,10 +134,10 @@ export class DingTalkHandlers {
     return {
       identity: 'chat',
       profile: (userId) => profileOf(api, userId),
-      // A 1:1 chat is known from the payload. A group is `private` when DingTalk lists its members as an
-      // internal group (invitation-only, inside the organisation); any other group (cross-organisation,
-      // or one the app may not read) fails here and the layer assumes the strictest kind, `shared`.
-      conversationKind: async (cid) => { await api.innerGroupMembers(cid); return 'private'; },
+      // A 1:1 chat is known from the payload. An internal group (members listed) is `public`: DingTalk tells
+      // whether a group is searchable only for groups the app created (README: DingTalk), so any colleague
+      // may join it. Any other group (cross-organisation, unreadable) fails here: the layer assumes `shared`.
+      conversationKind: async (cid) => { await api.innerGroupMembers(cid); return 'public'; },
       members: (cid) => api.innerGroupMembers(cid),
       replyPrivately: async (view: ReplyView, _kind: ReplyKind) => {
         await cards.deliver({ kind: 'robot', userId: turn.userId }, renderView(view), turn.kind === 'dm' ? undefined : turn.conversationId);

@@ -36,6 +36,8 @@ export interface DingTalkHarnessOptions {
   unbound?: DemoEmployeeKey[];
   overrides?: DingTalkOverrides;
   innerMembers?: DemoEmployeeKey[];
+  /** More internal groups the fake knows (the scenario driver's security group), by their members. */
+  groups?: { conversationId: string; members: DemoEmployeeKey[] }[];
   /** More DINGTALK_* settings (Stream mode), and what to start before the bot (the fake Stream gateway). */
   env?: Record<string, string>; beforeBot?: () => Promise<void>;
   /** The bot's and the workers' clock (default: a workday clock running with real time). */
@@ -79,7 +81,10 @@ export class DingTalkHarness {
     const inner = (opts.innerMembers ?? []).map((k) => userIdOf(this.employees[k]));
     this.fake = new FakeDingTalkApi({
       users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email })),
-      groups: [{ conversationId: INNER_GROUP, inner: true, members: inner }, { conversationId: OTHER_ORG_GROUP, inner: false, members: [] }],
+      groups: [
+        { conversationId: INNER_GROUP, inner: true, members: inner }, { conversationId: OTHER_ORG_GROUP, inner: false, members: [] },
+        ...(opts.groups ?? []).map((g) => ({ conversationId: g.conversationId, inner: true, members: g.members.map((k) => userIdOf(this.employees[k])) })),
+      ],
     });
   }
 

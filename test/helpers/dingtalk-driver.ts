@@ -3,12 +3,20 @@
 // `custos start` wires them, cards and files read from the fake Open API. A DingTalk card is the one
 // template's string variables: `title`, `fields` (JSON `{label, value}`), `lines` (an approval card's
 // `label: value` lines), `footer` (its status line) and `buttons` (JSON `{id, …}`, the id being the
-// neutral action), so reading them back gives the same SeenCard / SeenApproval as the other drivers.
+// neutral action, `review_`/`security_` before a review's or an alert's), so reading them back gives the
+// same SeenCard / SeenApproval / SeenAlert as the other drivers. A click's answer to the clicker is a card
+// of its own in their robot chat; the clicked card (an alert, a review) is updated in place.
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { cardButtons, type DeliveredCard } from '../fakes/dingtalk.ts';
 import { CUSTOMERS, SEED, TEAM, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import { cardFields, cardText, DingTalkHarness, INNER_GROUP } from './dingtalk-bot.ts';
+import { ReviewJobs } from './access-review.ts';
 import { sweepNow } from './sweep.ts';
+
+/** The security group alerts go to (DINGTALK_SECURITY_CONVERSATION_ID), an internal group with `admin` in it. */
+const SECURITY_GROUP = 'cidSecurityGroup01';
+/** The review card's line naming the grant (zh-CN, the harness's locale). */
+const GRANT_LINE = '授权';
 
 export class DingTalkDriver implements PlatformDriver {
   readonly platform = 'dingtalk' as const;
@@ -18,19 +26,32 @@ export class DingTalkDriver implements PlatformDriver {
   private readonly revealOrigins = new Map<string, string>();
   /** Each user's last audit table card (its paging buttons are clicked next). */
   private readonly tables = new Map<DemoEmployeeKey, DeliveredCard>();
+  /** Alert cards already returned; the last one about each subject, as posted (for its buttons). */
+  private readonly alertsSeen = new Set<string>();
+  private readonly alerts = new Map<DemoEmployeeKey, DeliveredCard>();
+  /** Review cards returned, by `reviewId:reviewer`, as posted. */
+  private readonly reviews = new Map<string, DeliveredCard>();
+  private reviewJobs: ReviewJobs | undefined;
+  private beforeCycle = new Set<string>();
   /**
-   * The bot's and the workers' clock: the reveal scenario moves it past a grant's end. It moves only
-   * then, not with the wall clock, so the times users read (10:30 Shanghai, a grant until 11:30) are the
+   * The bot's and the workers' clock: scenarios move it (past a grant's end, the reminders' day). It moves
+   * only then, not with the wall clock, so the times users read (10:30 Shanghai, a grant until 11:30) are the
    * golden file's however long a loaded machine takes to get there (the golden file keeps local times).
    */
   private readonly clock = stoppedClock();
 
   constructor(file: string) {
-    this.h = new DingTalkHarness(file, { customers: CUSTOMERS, seed: SEED, innerMembers: TEAM, clock: this.clock, registry: true });
+    this.h = new DingTalkHarness(file, {
+      customers: CUSTOMERS, seed: SEED, innerMembers: TEAM, clock: this.clock, registry: true,
+      groups: [{ conversationId: SECURITY_GROUP, members: ['admin'] }], env: { DINGTALK_SECURITY_CONVERSATION_ID: SECURITY_GROUP },
+    });
   }
 
   async start(): Promise<void> { await this.h.start(); }
-  async close(): Promise<void> { await this.h.close(); }
+  async close(): Promise<void> {
+    await this.reviewJobs?.close();
+    await this.h.close();
+  }
 
   async lookupInDm(user: DemoEmployeeKey, text: string): Promise<SeenCard> {
     return seen(await this.h.ask(user, text));
@@ -68,7 +89,14 @@ export class DingTalkDriver implements PlatformDriver {
     const before = this.known();
     this.clock.advance(minutes * 60_000);
     await sweepNow(this.h.config);
-    return cardText(await this.newCard(this.robot(user), before, (c) => cardText(c).includes(`#${mention}`)));
+    // A DM, not a copy of the request's card (an escalation delivers the card, then says why).
+    return cardText(await this.newCard(this.robot(user), before, (c) => cardText(c).includes(`#${mention}`) && !isCopyOf(c, mention)));
+  }
+
+  async expireRequest(minutes: number, requestId: string, requester: DemoEmployeeKey): Promise<{ copies: SeenApproval[]; told: string }> {
+    const copies = this.updateCounts(requestId);
+    const told = await this.expireGrants(minutes, requester, requestId);
+    return { copies: await this.updatedCopies(copies), told };
   }
 
   async approve(approver: DemoEmployeeKey, requestId: string): Promise<{ answer: string; copies: SeenApproval[] }> {
@@ -121,13 +149,45 @@ export class DingTalkDriver implements PlatformDriver {
     return tableSeen(card);
   }
 
-  // Not written yet on DingTalk (README: "Not yet built", issue 17).
-  expireRequest(): Promise<{ copies: SeenApproval[]; told: string }> { return notYet('expireRequest'); }
-  alertCard(): Promise<SeenAlert> { return notYet('alertCard'); }
-  alertDecision(): Promise<{ answer: string; card: SeenAlert | null }> { return notYet('alertDecision'); }
-  runReviewCycle(): Promise<void> { return notYet('runReviewCycle'); }
-  reviewCard(): Promise<{ reviewId: string; card: SeenApproval }> { return notYet('reviewCard'); }
-  reviewDecision(): Promise<{ answer: string; card: SeenApproval | null }> { return notYet('reviewDecision'); }
+  async alertCard(subject: DemoEmployeeKey): Promise<SeenAlert> {
+    const id = this.h.employees[subject].employeeId;
+    const card = await this.h.fake.waitForCard((c) => c.space === `group:${SECURITY_GROUP}` && (c.params.title ?? '').includes(`(${id})`) && !this.alertsSeen.has(c.outTrackId), 120_000);
+    this.alertsSeen.add(card.outTrackId);
+    // The fake updates a card in place: the card as posted is kept for its buttons.
+    this.alerts.set(subject, asPosted(card));
+    return alertSeen(card);
+  }
+
+  async alertDecision(clicker: DemoEmployeeKey, subject: DemoEmployeeKey, decision: 'unfreeze' | 'keep' | 'revoke'): Promise<{ answer: string; card: SeenAlert | null }> {
+    const alert = this.alerts.get(subject);
+    if (!alert) throw new Error(`no alert card about ${subject}`);
+    const { answer, updated } = await this.decide(clicker, alert, `security_${decision}`);
+    return { answer, card: updated && alertSeen(updated) };
+  }
+
+  /** The review worker's cycle through its real queue; the cards it delivers are those after this point. */
+  async runReviewCycle(): Promise<void> {
+    this.reviewJobs ??= await new ReviewJobs(this.h.prefix).ready();
+    // The review counts the lookups made before it runs; on this stopped clock the grants' lookups just
+    // made would be at its very instant, so a moment passes first, as it does on every real platform.
+    this.clock.advance(1000);
+    this.beforeCycle = this.known();
+    await this.reviewJobs.run('cycle');
+  }
+
+  async reviewCard(reviewer: DemoEmployeeKey, grantId: string): Promise<{ reviewId: string; card: SeenApproval }> {
+    const card = await this.newCard(this.robot(reviewer), this.beforeCycle, (c) => approvalSeen(c).fields.get(GRANT_LINE) === grantId && cardButtons(c).some((b) => b.id === 'review_keep'));
+    const reviewId = cardButtons(card).find((b) => b.id === 'review_revoke')!.value;
+    this.reviews.set(`${reviewId}:${reviewer}`, asPosted(card));
+    return { reviewId, card: approvalSeen(card) };
+  }
+
+  async reviewDecision(reviewer: DemoEmployeeKey, reviewId: string, decision: 'keep' | 'revoke'): Promise<{ answer: string; card: SeenApproval | null }> {
+    const card = this.reviews.get(`${reviewId}:${reviewer}`);
+    if (!card) throw new Error(`no review card ${reviewId} of ${reviewer}`);
+    const { answer, updated } = await this.decide(reviewer, card, `review_${decision}`);
+    return { answer, card: updated && approvalSeen(updated) };
+  }
 
   async trailSince(atLeast: number): Promise<TrailEntry[]> {
     const all = await this.h.auditRecords({}, this.seen + atLeast);
@@ -150,6 +210,21 @@ export class DingTalkDriver implements PlatformDriver {
     const requestId = /#(R-[A-P]{10})/.exec(cardText(submitted))?.[1];
     if (!requestId) throw new Error(`request refused: ${cardText(submitted)}`);
     return { requestId, approverCard: approvalSeen(await this.cardOf(approver, requestId)) };
+  }
+
+  /**
+   * `clicker` clicks `button` on `card` (as posted); once the bot has finished with the click, what they
+   * were told (a card of its own in their robot chat) and the clicked card as updated, or null when it was
+   * left as it was (a refused click).
+   */
+  private async decide(clicker: DemoEmployeeKey, card: DeliveredCard, button: string): Promise<{ answer: string; updated: DeliveredCard | null }> {
+    const updates = this.h.fake.cards.get(card.outTrackId)!.updates.length;
+    const before = this.known();
+    await this.h.click(clicker, card, button);
+    await this.h.bot.handlers.drain();
+    const answer = await this.newCard(this.robot(clicker), before, (c) => !c.params.title);
+    const now = this.h.fake.cards.get(card.outTrackId)!;
+    return { answer: cardText(answer), updated: now.updates.length > updates ? { ...now, params: now.updates.at(-1)! } : null };
   }
 
   private robot(key: DemoEmployeeKey): string { return `robot:${this.h.userId(key)}`; }
@@ -196,7 +271,22 @@ function approvalSeen(c: DeliveredCard): SeenApproval {
     const m = /^(.+?): (.*)$/s.exec(line);
     if (m) fields.set(m[1]!, m[2]!);
   }
-  return { title: c.params.title ?? '', fields, status: c.params.footer ?? '', buttons: cardButtons(c).map((b) => b.id) };
+  return { title: c.params.title ?? '', fields, status: c.params.footer ?? '', buttons: cardButtons(c).map((b) => neutral(b.id)) };
+}
+
+/** A button's neutral decision: a review's and an alert's ids carry a prefix (`review_keep`, `security_unfreeze`). */
+function neutral(id: string): string {
+  return id.replace(/^(review|security)_/, '');
+}
+
+/** An alert card: its title, its lines (the outcome last once acted on), its buttons (none then). */
+function alertSeen(c: DeliveredCard): SeenAlert {
+  return { title: c.params.title ?? '', lines: JSON.parse(c.params.lines ?? '[]') as string[], buttons: cardButtons(c).map((b) => neutral(b.id)) };
+}
+
+/** The card as delivered, apart from the fake's record (which later updates change). */
+function asPosted(c: DeliveredCard): DeliveredCard {
+  return { ...c, params: { ...c.params }, updates: [...c.updates] };
 }
 
 const PAGE_LABEL = { older: /更早|Older/, newer: /更新|Newer/ };
@@ -215,8 +305,4 @@ function tableSeen(c: DeliveredCard): SeenTable {
 function stoppedClock(start = Date.parse('2026-06-30T02:30:00Z')): { now(): Date; advance(ms: number): void } {
   let offset = 0;
   return { now: () => new Date(start + offset), advance: (ms) => { offset += ms; } };
-}
-
-function notYet(method: string): never {
-  throw new Error(`DingTalk driver: ${method} is not written yet`);
 }

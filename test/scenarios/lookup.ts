@@ -94,9 +94,6 @@ export const LOOKUP_SCENARIOS: Scenario[] = [
     name: 'share in the team channel: the asker keeps their view, the channel gets its least-privileged member\'s',
     auditRecords: 4,
     needs: ['teamChannel'],
-    // DingTalk has no public group custos can tell: its team group is an internal (invitation-only) group,
-    // recorded `private` where Slack's and Lark's channel is `public`; the cards are the same (README: issue 17).
-    todo: ['dingtalk'],
     async run(d, ctx) {
       const c = ownAccountOf(ctx, 'salesRep');
       const { own, shared } = await d.shareInTeam('salesRep', c.customerId);
