@@ -164,7 +164,7 @@ test('every acknowledged request is answered, once unless a replica died between
   await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 60 }), async (actions) => {
     const prefix = uniqueName(import.meta.url, 'prefix');
     prefixes.push(prefix);
-    const w = new World(new AnswerLedger(redis, { prefix, leaseMs: LEASE }));
+    const w = new World(new AnswerLedger(redis, { prefix, namespace: 'model', leaseMs: LEASE }));
     for (const a of actions) {
       await run(w, a);
       await w.check();
@@ -188,13 +188,13 @@ test('every acknowledged request is answered, once unless a replica died between
 test('an entry is bound to its hash tag: every key of the ledger is in one cluster slot', async (t) => {
   const prefix = uniqueName(import.meta.url, 'prefix');
   prefixes.push(prefix);
-  const ledger = new AnswerLedger(redis, { prefix, leaseMs: LEASE });
+  const ledger = new AnswerLedger(redis, { prefix, namespace: 'model', leaseMs: LEASE });
   await ledger.open('a-1', 'x', 0);
   await ledger.open('b-2', 'y', 0);
   const keys = await redis.keys(`${prefix}:*`);
   t.is(keys.length, 3);
-  t.true(keys.every((k) => k.startsWith(`${prefix}:{answers}:`)), keys.join(' '));
+  t.true(keys.every((k) => k.startsWith(`${prefix}:{answers}:model:`)), keys.join(' '));
   // A record outlives no Slack response_url: the entry expires on its own.
-  const ttl = await redis.ttl(`${prefix}:{answers}:e:a-1`);
+  const ttl = await redis.ttl(`${prefix}:{answers}:model:e:a-1`);
   t.true(ttl > 0 && ttl <= 1800, String(ttl));
 });
