@@ -38,6 +38,8 @@ const TRIES = 8;
 export class ScaleFlows {
   readonly records: FlowRecords = { requests: [], reveals: [], accesses: [], clicks: [], auditQueries: [] };
   private customersUsed = 0;
+  /** Steps a user had to repeat (refused while Redis failed over, or their bot died). */
+  private retries = 0;
 
   constructor(private readonly drill: ScaleDrill) {}
 
@@ -95,7 +97,7 @@ export class ScaleFlows {
   /** Counts for the test log. */
   summary(): string {
     const r = this.records;
-    return `${r.requests.length} requests approved (${r.reveals.length} reveals, ${r.accesses.length} access, ${r.requests.length - r.reveals.length - r.accesses.length} exports), ${r.clicks.length} Approve clicks, ${r.auditQueries.length} audit queries`;
+    return `${r.requests.length} requests approved (${r.reveals.length} reveals, ${r.accesses.length} access, ${r.requests.length - r.reveals.length - r.accesses.length} exports), ${r.clicks.length} Approve clicks, ${r.auditQueries.length} audit queries; ${this.retries} steps repeated by the user`;
   }
 
   /** After the drills: supportAgent looks each customer of an access grant up again (the card, by customer id). */
@@ -166,6 +168,7 @@ export class ScaleFlows {
         }, 240_000);
         if (card) return card;
       }
+      this.retries++;
       await pause();
     }
     throw new Error(`${key}'s request never reached ${approver}`);
@@ -185,6 +188,7 @@ export class ScaleFlows {
       if (decided) return;
       const answers = sent.map((d) => this.drill.fake.calls.find((c) => c.method === 'response_url' && c.path === d.responsePath)).filter((c) => c && APPROVED.test(JSON.stringify(c.body)));
       if (answers.length) return;
+      this.retries++;
       await pause();
     }
     throw new Error(`${requestId} was never decided`);
@@ -205,6 +209,7 @@ export class ScaleFlows {
         }, 240_000);
         if ('v' in got) return got.v as T;
       }
+      this.retries++;
       await pause();
     }
     throw new Error(`${what}: nothing came of ${TRIES} tries`);
