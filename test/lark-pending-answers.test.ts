@@ -11,6 +11,7 @@ import { cardText } from './fakes/lark-api.ts';
 import { LarkHarness } from './helpers/lark-bot.ts';
 import { messageEvent, post, signed } from './helpers/lark-sign.ts';
 import { startCustosReady } from './helpers/run-custos.ts';
+import { redisDump, testRedis } from './helpers/services.ts';
 
 // Both replicas read the real clock: the ledger's leases are in the callers' time.
 const h = new LarkHarness(import.meta.url, {
@@ -28,9 +29,13 @@ async function until(what: string, done: () => boolean | Promise<boolean>, timeo
   }
 }
 
+function eventIdOf(event: Record<string, unknown>): string {
+  return String((event.header as { event_id: string }).event_id);
+}
+
 /** The audit actions recorded for one request (its correlation id), sorted. */
 async function auditOf(event: Record<string, unknown>): Promise<string[]> {
-  const id = correlationIdOf(String((event.header as { event_id: string }).event_id));
+  const id = correlationIdOf(eventIdOf(event));
   const docs = await h.conn.collection('audit_events').find({ correlationId: id }).toArray();
   return docs.map((d) => String(d.action)).sort();
 }
@@ -46,6 +51,12 @@ test.serial('a bot killed between the ack and the answer: another replica answer
     await until('the victim to send its answer', () => h.fake.held.length === 1);
     const recorded = await h.auditRecords({ action: 'lookup', customerIds: 'C-000001' });
     t.is(recorded.length, 1, 'the victim recorded its lookup before answering');
+    // The entry is in Lark's own ledger, sealed: neither the typed words nor the chat are readable in Redis.
+    const redis = testRedis();
+    const ledger = (await redis.keys(`${h.prefix}:{answers}:*`).finally(() => redis.disconnect())).sort();
+    t.deepEqual(ledger.map((k) => k.slice(h.prefix.length)), [':{answers}:lark:due', `:{answers}:lark:e:${correlationIdOf(eventIdOf(asked))}`]);
+    const dump = (await redisDump(`${h.prefix}:{answers}`)).text;
+    t.false(dump.includes('C-000001') || dump.includes(dm), 'sealed');
     // Redelivered to the live bot while the victim holds it: dropped.
     t.is((await h.push(asked)).status, 200);
   } finally {
