@@ -116,6 +116,7 @@ const schema = z.object({
   CUSTOS_POLICY_DIR: z.string().min(1).default('policies'),
   // Audit pipeline tuning (README: Audit pipeline). Small values in tests make stall recovery quick.
   CUSTOS_AUDIT_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1500),
+  CUSTOS_AUDIT_RECONNECT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   CUSTOS_AUDIT_LOCK_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
   CUSTOS_AUDIT_STALLED_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
   CUSTOS_AUDIT_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(15_000),
@@ -270,6 +271,7 @@ export interface LarkSettings {
 
 export interface AuditPipelineSettings {
   enqueueTimeoutMs: number; // producer: how long `record` may wait for Redis before refusing
+  reconnectWaitMs: number; // producer: how long `record` waits for a dropped connection (a failover) to come back
   lockMs: number; // BullMQ lockDuration of an audit job being written
   stalledMs: number; // BullMQ stalledInterval: how often crashed workers' jobs are recovered
   leaseMs: number; // chain-writer lease in Redis; a crashed writer is replaced after this
@@ -380,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       : undefined,
     auditPipeline: {
       enqueueTimeoutMs: r.CUSTOS_AUDIT_ENQUEUE_TIMEOUT_MS,
+      reconnectWaitMs: r.CUSTOS_AUDIT_RECONNECT_WAIT_MS,
       lockMs: r.CUSTOS_AUDIT_LOCK_MS,
       stalledMs: r.CUSTOS_AUDIT_STALLED_MS,
       leaseMs: r.CUSTOS_AUDIT_LEASE_MS,

@@ -164,7 +164,7 @@ test('every acknowledged request is answered, once unless a replica died between
   await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 60 }), async (actions) => {
     const prefix = uniqueName(import.meta.url, 'prefix');
     prefixes.push(prefix);
-    const w = new World(new AnswerLedger(redis, { prefix, leaseMs: LEASE }));
+    const w = new World(new AnswerLedger(redis, { prefix, namespace: 'model', leaseMs: LEASE }));
     for (const a of actions) {
       await run(w, a);
       await w.check();
@@ -185,16 +185,21 @@ test('every acknowledged request is answered, once unless a replica died between
   t.true(claimed > 0);
 });
 
-test('an entry is bound to its hash tag: every key of the ledger is in one cluster slot', async (t) => {
+test('an entry is bound to its hash tag: every key of the ledger is in one cluster slot; platforms\' ledgers are apart', async (t) => {
   const prefix = uniqueName(import.meta.url, 'prefix');
   prefixes.push(prefix);
-  const ledger = new AnswerLedger(redis, { prefix, leaseMs: LEASE });
+  const ledger = new AnswerLedger(redis, { prefix, namespace: 'model', leaseMs: LEASE });
   await ledger.open('a-1', 'x', 0);
   await ledger.open('b-2', 'y', 0);
   const keys = await redis.keys(`${prefix}:*`);
   t.is(keys.length, 3);
-  t.true(keys.every((k) => k.startsWith(`${prefix}:{answers}:`)), keys.join(' '));
+  t.true(keys.every((k) => k.startsWith(`${prefix}:{answers}:model:`)), keys.join(' '));
   // A record outlives no Slack response_url: the entry expires on its own.
-  const ttl = await redis.ttl(`${prefix}:{answers}:e:a-1`);
+  const ttl = await redis.ttl(`${prefix}:{answers}:model:e:a-1`);
   t.true(ttl > 0 && ttl <= 1800, String(ttl));
+  // Another platform's ledger on the same prefix: its claimer never takes (and could not decode) these.
+  const other = new AnswerLedger(redis, { prefix, namespace: 'other', leaseMs: LEASE });
+  t.deepEqual(await other.claim(LEASE * 10), []);
+  t.is((await other.open('a-1', 'z', 0))?.gen, 1, 'the same id is a different request there');
+  t.deepEqual((await ledger.claim(LEASE * 10)).map((l) => l.record).sort(), ['x', 'y']);
 });

@@ -1,5 +1,6 @@
 // The audit pipeline end to end on real Redis and the real database, with the worker in this process:
 // producer → BullMQ → chain writer → MongoDB, then the verifier over what was stored.
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { Queue } from 'bullmq';
@@ -16,6 +17,7 @@ import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
+import { freePort } from './helpers/run-custos.ts';
 import { dropPrefix, redisDump, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
 
 const db = await testDatabase(import.meta.url);
@@ -177,6 +179,49 @@ test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → rec
   t.is(reads, 1);
   await new Promise((r) => setTimeout(r, 1600));
 });
+
+test.serial('a connection dropped and back within the reconnect wait (a failover): record waits and Redis takes the job; without the wait it is refused', async (t) => {
+  const door = await redisDoor(new URL(process.env.REDIS_URL!));
+  t.teardown(() => door.shut());
+  const connection = testRedis();
+  const queue = new Queue(AUDIT_QUEUE, { connection, prefix });
+  t.teardown(async () => { await queue.close(); connection.disconnect(); });
+  for (const reconnectWaitMs of [0, 60_000]) {
+    const producer = createAuditProducer({ redis: door.url, prefix, timeoutMs: 300, reconnectWaitMs });
+    t.teardown(() => producer.close());
+    t.true(await producer.ready(60_000));
+    await door.shut();
+    const e = event(systemClock);
+    const recorded = producer.record(e).then(() => 'recorded', (err: unknown) => (isCustosError(err, ErrorCode.AuditUnavailable) ? 'refused' : String(err)));
+    // Not opened again before a refusal without the wait: that one must not depend on timing.
+    if (reconnectWaitMs === 0) t.is(await recorded, 'refused', 'no wait: refused, fail closed');
+    await door.open();
+    if (reconnectWaitMs > 0) t.is(await recorded, 'recorded', 'waited for the connection and the job was taken');
+    t.is(Boolean(await queue.getJob(e.eventId)), reconnectWaitMs > 0, 'a job only for the recorded event');
+  }
+});
+
+/** A TCP door in front of Redis: `shut` cuts every connection and refuses new ones; `open` lets them through again on the same port. */
+async function redisDoor(target: URL): Promise<{ url: string; open(): Promise<void>; shut(): Promise<void> }> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const open = () => new Promise<void>((resolve) => {
+    server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const shut = () => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    if (!server?.listening) return resolve();
+    server.close(() => resolve());
+  });
+  await open();
+  return { url: `redis://127.0.0.1:${port}`, open, shut };
+}
 
 test.serial('chain writer: a redelivered event in a later batch and a rival writer with a stale tail both keep one gapless chain', async (t) => {
   const { ChainWriter } = await import('../workers/audit/chain-writer.ts');

@@ -12,7 +12,7 @@ import { CustomerStore } from '../bot/store/customer-store.ts';
 import { StoreCustomerRevoker } from '../bot/sync/customer-revoker.ts';
 import { parseMapping } from '../bot/sync/mapping.ts';
 import { PushOnlyConnector } from '../bot/sync/push-connector.ts';
-import { PUSH_PATH, pushRoutes } from '../bot/sync/push-route.ts';
+import { PUSH_PATH, pushRoutes, STALE_CLAIM_MS } from '../bot/sync/push-route.ts';
 import { pushSignature } from '../bot/sync/push-signature.ts';
 import { SyncRunner } from '../bot/sync/runner.ts';
 import { RecordingAudit } from './helpers/sync-model-source.ts';
@@ -79,6 +79,26 @@ test('a signed batch is applied with per-line results, and the same batch id aga
   t.deepEqual(((await del.json()) as { results: unknown[] }).results, [{ line: 1, id: 'ERP-3', status: 'deleted' }]);
   t.is(await w.customers.get('C-000103'), null);
   t.truthy(await w.store.tombstoned('C-000103'));
+});
+
+test('a batch whose claim was cut short (its bot died mid-apply) is "being applied" for a while, then a retry takes it over and applies it once', async (t) => {
+  const w = await setup(t);
+  const body = upsert('ERP-9', '109');
+  // A bot claimed these batches and died before it stored a result: one just now, one long ago.
+  t.true(await w.store.claimDelivery('erp', 'push:cut-recent', new Date(NOW.getTime() - 60_000)));
+  t.true(await w.store.claimDelivery('erp', 'push:cut-long-ago', new Date(NOW.getTime() - STALE_CLAIM_MS - 1000)));
+  const recent = await fetch(w.url(), signed(body, 'cut-recent'));
+  t.is(recent.status, 409, 'a claim younger than the stale limit may still be applying');
+  t.is(await w.customers.get('C-000109'), null);
+  // Two retries of the stale batch at once (two bots behind a load balancer): one takes it over and applies it.
+  const retries = await Promise.all([fetch(w.url(), signed(body, 'cut-long-ago')), fetch(w.url(), signed(body, 'cut-long-ago'))]);
+  const answers = await Promise.all(retries.map(async (r) => ({ status: r.status, body: await r.json() as { replayed?: boolean } })));
+  t.is(answers.filter((a) => a.status === 200 && a.body.replayed === false).length, 1, 'exactly one retry applied it');
+  t.true(answers.every((a) => a.status === 409 || a.status === 200), JSON.stringify(answers));
+  t.truthy(await w.customers.get('C-000109'));
+  t.is(w.audit.events.filter((e) => e.action === 'sync.run').length, 1, 'applied once: one sync.run');
+  const replay = await (await fetch(w.url(), signed(body, 'cut-long-ago'))).json() as { replayed: boolean };
+  t.true(replay.replayed, 'after the take-over the batch answers its result again');
 });
 
 test('a batch without a batch id is refused after the signature check, nothing applied', async (t) => {

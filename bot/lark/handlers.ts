@@ -4,7 +4,8 @@
 // this file translates Lark payloads in and card JSON 2.0 out, and gives the layer its port.
 //  - Every handler is wrapped: deduplicated by `event_id` (Lark re-pushes for hours), and it never
 //    throws (under the SDK's adapters and WSClient a throw would crash the process or answer 500).
-//  - Events are answered at once and worked on afterwards (Lark wants 200 within 3 s).
+//  - Events are answered at once and worked on afterwards (Lark wants 200 within 3 s); a message is
+//    first recorded in the pending-answer ledger, so another replica answers it if this one dies (pending.ts).
 //  - Card callbacks answer within `callbackBudgetMs` with a toast and, when ready, the updated card;
 //    slower work finishes by `im.message.patch`, falling back to a new message when Lark says the card
 //    cannot be updated (230054, 220340, …) so the user always sees the outcome.
@@ -28,6 +29,9 @@ import { withMentionIds } from './audit-handlers.ts';
 import { card, renderView, text as textElement, type LarkCard } from './cards.ts';
 import { larkProfile } from './identity.ts';
 import { WorkLimiter } from '../runtime/work-limiter.ts';
+import type { ReplyGuard } from '../runtime/pending-answers.ts';
+import type { AnswerLease } from '../store/answer-ledger.ts';
+import { openMessage, type LarkMessageRecord, type LarkPendingAnswers } from './pending.ts';
 import type { OnceGuard } from './guards.ts';
 import './messages.ts';
 import type { Offboarding } from './offboard.ts';
@@ -46,6 +50,8 @@ export interface LarkHandlerDeps {
   /** Claims a request form copy's nonce (a Lark form card can be submitted from every copy); absent: no forms. */
   approvals?: ApprovalService;
   events: OnceGuard;
+  /** The pending-answer ledger for messages; absent: a message dies with the bot that acknowledged it. */
+  pending?: LarkPendingAnswers;
   defaultLocale: Locale;
   securityContact: string;
   logger: Logger;
@@ -62,7 +68,8 @@ const CALLBACK_BUDGET_MS = 2000;
 const CALLBACK_CONCURRENCY = 8;
 
 type Data = Record<string, unknown>;
-type Handler = (data: Data) => Promise<unknown>;
+type Handler = (data: Data, lease?: AnswerLease) => Promise<unknown>;
+const MESSAGE_EVENT = 'im.message.receive_v1';
 export type CallbackAnswer = { toast?: { type: 'success' | 'info' | 'warning' | 'error'; content: string }; card?: { type: 'raw'; data: LarkCard } };
 
 /** Where one request came from and how to answer it. */
@@ -73,6 +80,8 @@ interface Turn {
   correlationId: string;
   /** The clicked card, where a request form opened from it sends its outcome (a reveal) later. */
   messageId?: string;
+  /** A ledgered message's replies go out only under its live lease (pending-answers.ts). */
+  guard?: ReplyGuard;
 }
 
 /** Where each action's value is in a Lark button's value object. */
@@ -93,7 +102,7 @@ export class LarkHandlers {
   /** The handler map for `EventDispatcher.register`. */
   handlers(): Record<string, Handler> {
     const raw: Record<string, Handler> = {
-      'im.message.receive_v1': async (d) => { this.background(() => this.onMessage(d)); return {}; },
+      [MESSAGE_EVENT]: async (d, lease) => { this.background(() => this.answerMessage(d, lease)); return {}; },
       'application.bot.menu_v6': async (d) => { this.background(() => this.onMenu(d)); return {}; },
       'card.action.trigger': (d) => this.onCardAction(d),
       'contact.user.deleted_v3': async (d) => { await this.onUserLeft(d, true); return {}; },
@@ -107,16 +116,26 @@ export class LarkHandlers {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
+  /** Finishes a message whose bot died (claimed from the ledger), its replies through `guard`. */
+  resume(record: LarkMessageRecord, guard: ReplyGuard): Promise<void> {
+    return this.onMessage(record as unknown as Data, guard);
+  }
+
   private guarded(type: string, handler: Handler): Handler {
     return async (data) => {
       const eventId = typeof data.event_id === 'string' ? data.event_id : typeof data.uuid === 'string' ? data.uuid : undefined;
-      if (eventId && !(await this.deps.events.first(eventId))) {
+      // A message is recorded before its ack, ahead of the dedupe (pending.ts).
+      const { pending } = this.deps;
+      const lease = pending && type === MESSAGE_EVENT ? await openMessage(pending, data) : undefined;
+      if (lease === 'duplicate' || (eventId && !(await this.deps.events.first(eventId)))) {
+        // Opened, then found answered already: nothing owes an answer.
+        if (pending && lease && lease !== 'duplicate') await pending.answers.answer(lease, async () => undefined);
         this.deps.logger.info({ type }, 'lark: duplicate delivery dropped');
         return {};
       }
       try {
         this.deps.onHandlerCall?.(type);
-        return await handler(data);
+        return await handler(data, lease);
       } catch (err) {
         this.deps.logger.error({ err: errName(err), type }, 'lark: handler failed');
         if (eventId) await this.deps.events.forget(eventId);
@@ -133,7 +152,14 @@ export class LarkHandlers {
 
   // ---- messages and menu ---------------------------------------------------------------------------
 
-  private async onMessage(d: Data): Promise<void> {
+  /** A message's answer, under its lease when the ledger took it (else as before: unprotected). */
+  private async answerMessage(d: Data, lease: AnswerLease | undefined): Promise<void> {
+    const answers = this.deps.pending?.answers;
+    if (answers) await answers.answer(lease, (guard) => this.onMessage(d, guard));
+    else await this.onMessage(d);
+  }
+
+  private async onMessage(d: Data, guard?: ReplyGuard): Promise<void> {
     const message = obj(d.message);
     const openId = str(obj(obj(d.sender).sender_id).open_id);
     if (!openId || str(obj(d.sender).sender_type) === 'app') return;
@@ -142,7 +168,7 @@ export class LarkHandlers {
     // In groups Lark delivers only messages that @mention the bot (default permissions); check anyway.
     const mentions = Array.isArray(message.mentions) ? message.mentions as Data[] : [];
     if (group && mentions.length === 0) return;
-    const turn: Turn = { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)) };
+    const turn: Turn = { openId, chatId: str(message.chat_id), group, correlationId: correlationIdOf(str(d.event_id) || str(message.message_id)), ...(guard ? { guard } : {}) };
     // `audit by @someone …`: the mentioned people stay in the query, as open_ids.
     const typed = textOf(str(message.content));
     const audit = this.deps.audit ? auditText(withMentionIds(typed, mentions)) : null;
@@ -326,7 +352,7 @@ export class LarkHandlers {
       // A card from a group keeps the group's id in its buttons, so its Share (or page) acts there.
       replyPrivately: (view) => this.reply(turn, view.kind === 'audit-table' ? renderAuditCard(view, group) : renderView(view, group)),
       // The group reads the shared card; the uuid makes a redelivered share one message.
-      replyInConversation: async (view) => { await api.sendCard('chat_id', turn.chatId, renderView(view), `${turn.correlationId}-s`); },
+      replyInConversation: async (view) => { await guarded(turn, () => api.sendCard('chat_id', turn.chatId, renderView(view), `${turn.correlationId}-s`)); },
       // `export …` typed: the form card is the reply (privately, like every reply to one person).
       openForm: (form) => this.reply(turn, formCard(form)),
     };
@@ -334,9 +360,14 @@ export class LarkHandlers {
 
   /** In a DM, into the DM; from a group, privately to the asker (Lark has no ephemeral bot replies here). */
   private async reply(turn: Turn, card: LarkCard): Promise<void> {
-    if (turn.group || !turn.chatId) await this.deps.api.sendCard('open_id', turn.openId, card, `${turn.correlationId}-r`);
-    else await this.deps.api.sendCard('chat_id', turn.chatId, card, `${turn.correlationId}-r`);
+    const [type, id] = turn.group || !turn.chatId ? ['open_id' as const, turn.openId] : ['chat_id' as const, turn.chatId];
+    await guarded(turn, () => this.deps.api.sendCard(type, id, card, `${turn.correlationId}-r`));
   }
+}
+
+/** A send of a ledgered turn goes through its guard; any other as is. */
+function guarded<T>(turn: Turn, send: () => Promise<T>): Promise<T | undefined> {
+  return turn.guard ? turn.guard(send) : send();
 }
 
 /** A form as a card: a request form with a fresh nonce (one copy, one submission), or the Deny form on the approval card. */

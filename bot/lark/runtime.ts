@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { SealedAnswers } from '../runtime/sealed-answers.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
@@ -23,6 +24,7 @@ import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
+import { acceptMessageRecord } from './pending.ts';
 import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
 import { Offboarding } from './offboard.ts';
@@ -78,14 +80,20 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       approvals: approvals.approvals, security: services.security,
       reviews: await larkReviews({ conn, config, chats, recorder, clock, logger }), audit: await auditQueryService(services, config),
     });
+    // Messages acknowledged by a bot that then died are finished by another replica (pending.ts).
+    const pending = new SealedAnswers({
+      platform: 'lark', redis, prefix: redisSettings.keyPrefix, settings: config.pendingAnswers, sealer: services.cipher, clock, logger, accept: acceptMessageRecord,
+    });
     const handlers = new LarkHandlers({
-      api, conversation, approvals: approvals.approvals, audit: true, ...common,
+      api, conversation, approvals: approvals.approvals, audit: true, pending, ...common,
       offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
       events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
     services.onClose(() => handlers.drain());
+    pending.start((record, guard) => handlers.resume(record, guard));
+    services.onClose(async () => pending.stop());
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.

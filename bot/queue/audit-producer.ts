@@ -2,6 +2,10 @@
 // (`jobId = eventId`, so a retried record is one job). It has its own ioredis connection with no
 // offline queue and few retries, and a short timeout around `queue.add`, so when Redis is down it
 // rejects quickly with CustosError(AuditUnavailable) and the caller refuses to show data.
+// A connection that was up and dropped (a Sentinel or Cluster failover: the client finds the promoted
+// replica within seconds) is waited for, up to `reconnectWaitMs`, and the job offered again (the same
+// jobId: one job however often it is offered) before the caller is refused. Still fail closed: nothing
+// resolves before Redis accepted the job, and a Redis that never answered is not waited for.
 import { Queue } from 'bullmq';
 import { createRedis, type RedisTarget } from '../store/redis-client.ts';
 import type { AuditEventInput, AuditRecorder } from '../core/audit.ts';
@@ -19,6 +23,8 @@ export interface AuditProducerOptions {
   redis: RedisTarget;
   prefix: string;
   timeoutMs: number;
+  /** How long `record` waits for a dropped connection to come back before refusing (0: not at all). */
+  reconnectWaitMs?: number;
   logger?: Logger;
 }
 
@@ -33,8 +39,9 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(opts.timeoutMs, 200),
-    // Keep reconnecting in the background (capped), so recording resumes when Redis is back.
-    retryStrategy: (times) => Math.min(100 * times, 2000),
+    // Keep reconnecting in the background, so recording resumes when Redis is back; at most 500 ms apart,
+    // so a promoted replica is found soon after the failover (an attempt on a dead node costs nothing).
+    retryStrategy: (times) => Math.min(100 * times, 500),
   });
   // Without a listener ioredis prints every connection error; log them once per state change instead.
   let lastError = '';
@@ -43,7 +50,15 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     if (code !== lastError) opts.logger?.warn({ code }, 'audit producer: redis connection error');
     lastError = code;
   });
-  connection.on('ready', () => { lastError = ''; });
+  let wasReady = false;
+  let lostAt: number | undefined;
+  connection.on('close', () => { if (wasReady) lostAt ??= Date.now(); });
+  connection.on('ready', () => {
+    if (lostAt !== undefined) opts.logger?.info({ ms: Date.now() - lostAt }, 'audit producer: connection back');
+    lastError = '';
+    wasReady = true;
+    lostAt = undefined;
+  });
   const queue = new Queue<AuditJobData>(AUDIT_QUEUE, {
     connection,
     prefix: opts.prefix,
@@ -55,6 +70,18 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
 
   async function record(input: AuditEventInput): Promise<void> {
     const event = parseAuditEvent(input);
+    const until = Date.now() + (opts.reconnectWaitMs ?? 0);
+    for (;;) {
+      try {
+        return await enqueue(event);
+      } catch (err) {
+        const left = until - Date.now();
+        if (!wasReady || left <= 0 || !(await ready(left))) throw err;
+      }
+    }
+  }
+
+  async function enqueue(event: AuditEventInput): Promise<void> {
     if (connection.status !== 'ready') {
       throw new CustosError(ErrorCode.AuditUnavailable, 'audit queue unavailable: redis is not connected', { status: connection.status });
     }

@@ -145,7 +145,10 @@ export async function buildServices(
 async function auditRecorder(config: Config, logger: Logger, overrides: ServiceOverrides, closers: (() => Promise<unknown>)[]) {
   if (overrides.recorder) return { recorder: overrides.recorder as AuditRecorder, queueReady: overrides.recorder.ready?.bind(overrides.recorder) };
   const redisSettings = section(config, 'redis');
-  const producer = createAuditProducer({ redis: redisSettings, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
+  const producer = createAuditProducer({
+    redis: redisSettings, prefix: redisSettings.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs,
+    reconnectWaitMs: config.auditPipeline.reconnectWaitMs, logger,
+  });
   closers.push(() => producer.close());
   // Not fatal at start: lookups are refused (fail closed) until Redis answers, help keeps working.
   if (!(await producer.ready(2000))) logger.warn('audit queue not reachable yet; lookups are refused until it is');

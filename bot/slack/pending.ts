@@ -8,8 +8,8 @@
 // and is dropped after its ack; a delivery that opens a fresh entry but is then dropped as a duplicate
 // (a retry arriving after its answer) closes the entry it opened.
 import type { AnyMiddlewareArgs, Middleware, webApi } from '@slack/bolt';
-import type { Logger } from '../logger.ts';
-import type { PendingAnswers, ReplyGuard } from '../runtime/pending-answers.ts';
+import type { ReplyGuard } from '../runtime/pending-answers.ts';
+import type { SealedAnswers } from '../runtime/sealed-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { SlackMessage } from './blocks.ts';
@@ -18,55 +18,34 @@ import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.
 /** Commands answered through the ledger: both answer by response_url after the ack. */
 export const LEDGERED_COMMANDS = new Set(['/customer', '/audit']);
 
-/** Encrypts / decrypts with the field cipher (bot/store/crypto.ts), bound to a context string. */
-export interface Sealer {
-  encrypt(plain: string, context: string): string;
-  decrypt(stored: string, context: string): string;
-}
-
 /** What the middleware leaves for the command's listener. */
 export interface PendingHolder { lease: AnswerLease; taken: boolean }
 
-export class SlackPendingAnswers {
-  constructor(
-    readonly answers: PendingAnswers,
-    private readonly sealer: Sealer,
-    private readonly logger: Logger,
-  ) {}
+export type SlackPendingAnswers = SealedAnswers<SlashCommand>;
 
-  /** Records a ledgered command before its ack: a lease, 'duplicate', or undefined (not ledgered / ledger down). */
-  async open(body: Record<string, unknown>): Promise<AnswerLease | 'duplicate' | undefined> {
-    const command = slashCommandOf(body);
-    if (!command) return undefined;
-    const id = correlationIdOf(command.triggerId);
-    const lease = await this.answers.open(id, this.sealer.encrypt(JSON.stringify(command), context(id)));
-    return lease === null ? 'duplicate' : lease;
-  }
+/** A claimed record read back: a ledgered command, else nothing to answer. */
+export function acceptSlashCommand(value: unknown): SlashCommand | undefined {
+  const c = value as SlashCommand | null;
+  return c && typeof c === 'object' && LEDGERED_COMMANDS.has(c.command) ? c : undefined;
+}
 
-  /** Finishes a command whose bot died: the same turn, answered through its response_url. */
-  resumer(conversation: Conversation, client: webApi.WebClient) {
-    return async (lease: AnswerLease, guard: ReplyGuard): Promise<void> => {
-      const command = this.decode(lease);
-      if (!command) return;
-      await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, m), guard);
-    };
-  }
+/** Finishes a command whose bot died: the same turn, answered through its response_url. */
+export function slackResumer(conversation: Conversation, client: webApi.WebClient) {
+  return async (command: SlashCommand, guard: ReplyGuard): Promise<void> => {
+    await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, m), guard);
+  };
+}
 
-  private decode(lease: AnswerLease): SlashCommand | undefined {
-    try {
-      const c = JSON.parse(this.sealer.decrypt(lease.record, context(lease.id))) as SlashCommand;
-      return LEDGERED_COMMANDS.has(c.command) ? c : undefined;
-    } catch {
-      this.logger.error({ answer: lease.id }, 'pending answer: the record cannot be opened (key rotated away?); dropped');
-      return undefined;
-    }
-  }
+/** Records a ledgered command before its ack: a lease, 'duplicate', or undefined (not ledgered / ledger down). */
+async function openCommand(pending: SlackPendingAnswers, body: Record<string, unknown>): Promise<AnswerLease | 'duplicate' | undefined> {
+  const command = slashCommandOf(body);
+  return command ? pending.open(correlationIdOf(command.triggerId), command) : undefined;
 }
 
 /** Global middleware, before the dedupe one: see the file's head. */
 export function pendingMiddleware(pending: SlackPendingAnswers): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
-    const opened = await pending.open(args.body as unknown as Record<string, unknown>);
+    const opened = await openCommand(pending, args.body as unknown as Record<string, unknown>);
     if (opened === 'duplicate') {
       const ack = (args as { ack?: () => Promise<void> }).ack;
       if (ack) await ack();
@@ -82,10 +61,6 @@ export function pendingMiddleware(pending: SlackPendingAnswers): Middleware<AnyM
       if (!holder.taken) await pending.answers.answer(opened, async () => undefined);
     }
   };
-}
-
-function context(id: string): string {
-  return `pending-answer:${id}`;
 }
 
 /** The fields of a slash command the answer needs; nothing else of the payload. */

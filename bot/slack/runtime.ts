@@ -19,9 +19,8 @@ import { redisDeduper } from './dedupe.ts';
 import { SLACK_EVENTS_PATH, type SlackHttpReceiverOptions } from './receiver.ts';
 import { slackFlows } from './features.ts';
 import { slackSecurity } from './security-runtime.ts';
-import { SlackPendingAnswers } from './pending.ts';
-import { PendingAnswers } from '../runtime/pending-answers.ts';
-import { AnswerLedger } from '../store/answer-ledger.ts';
+import { acceptSlashCommand, slackResumer } from './pending.ts';
+import { SealedAnswers } from '../runtime/sealed-answers.ts';
 
 export const BOT_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'slack'] as const;
 
@@ -61,18 +60,17 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     services.onClose(closeFlows);
     const features = [secured.feature(services), feature];
     // Commands acknowledged by a bot that then died are finished by another replica (pending.ts).
-    const answers = new PendingAnswers({
-      ledger: new AnswerLedger(services.redis, { prefix: redisSettings.keyPrefix, leaseMs: config.pendingAnswers.leaseMs }),
-      clock, logger, claimEveryMs: config.pendingAnswers.claimEveryMs,
+    const slackPending = new SealedAnswers({
+      platform: 'slack', redis: services.redis, prefix: redisSettings.keyPrefix, settings: config.pendingAnswers,
+      sealer: services.cipher, clock, logger, accept: acceptSlashCommand,
     });
-    const slackPending = new SlackPendingAnswers(answers, services.cipher, logger);
     const conversation = services.conversation.with(flows);
     const slack = createSlackApp(slackSettings, {
       conversation, logger, deduper: redisDeduper(services.redis, redisSettings.keyPrefix, logger), features, slackPending,
       ...(overrides.onSlackAck ? { onAck: overrides.onSlackAck } : {}),
     });
-    answers.start(slackPending.resumer(conversation, slack.app.client));
-    services.onClose(async () => answers.stop());
+    slackPending.start(slackResumer(conversation, slack.app.client));
+    services.onClose(async () => slackPending.stop());
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
     routes.push(metrics.route);
     // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.

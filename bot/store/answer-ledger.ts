@@ -2,10 +2,12 @@
 // that another replica can finish it when the bot that acknowledged it dies (Slack and Lark do not
 // retry an acknowledged request). Written BEFORE the acknowledgement; removed once the answer is out.
 //
-// One entry per request: a hash `…:{answers}:e:<id>` (the caller's sealed record, the lease generation
-// `gen`, the lease's end `until`, and `replied` once the answer is out) and its lease end in one sorted
-// set `…:{answers}:due`. Every key carries the hash tag `{answers}`, so each script's keys share one
-// slot on a Redis Cluster. Times are the caller's clock (milliseconds), never Redis's: tests drive it.
+// One ledger per platform (`namespace`: its claimers decode only their own records, and a process that
+// runs two platforms' bots runs two claimers). One entry per request: a hash `…:{answers}:<ns>:e:<id>`
+// (the caller's sealed record, the lease generation `gen`, the lease's end `until`, and `replied` once
+// the answer is out) and its lease end in one sorted set `…:{answers}:<ns>:due`. Every key carries the
+// hash tag `{answers}`, so each script's keys share one slot on a Redis Cluster. Times are the caller's
+// clock (milliseconds), never Redis's: tests drive it.
 //
 // Ownership is a lease with a fencing generation: `open` gives generation 1 to the acknowledging bot;
 // `claim` takes entries whose lease ended and bumps the generation, so the previous holder's later
@@ -29,9 +31,11 @@ export interface AnswerLease {
 export interface AnswerLedgerOptions {
   /** Key prefix (the deployment's CUSTOS_QUEUE_PREFIX without braces). */
   prefix: string;
+  /** Whose requests (the platform id): each platform's entries are claimed and decoded by its own bots. */
+  namespace: string;
   /** How long a lease lasts without renewal (ms). */
   leaseMs: number;
-  /** Entries are dropped after this long even if never finished (Slack's response_url lives 30 min). */
+  /** Entries are dropped after this long even if never finished (default 30 min: Slack's response_url's life). */
   ttlSeconds?: number;
 }
 
@@ -85,7 +89,7 @@ export class AnswerLedger {
   private readonly ttlSeconds: number;
 
   constructor(private readonly redis: RedisClient, opts: AnswerLedgerOptions) {
-    this.base = `${opts.prefix}:{answers}`;
+    this.base = `${opts.prefix}:{answers}:${opts.namespace}`;
     this.leaseMs = opts.leaseMs;
     this.ttlSeconds = opts.ttlSeconds ?? 1800;
   }

@@ -19,6 +19,8 @@ import { readBodyLimited, sendJson } from '../http/body.ts';
 export const PUSH_PATH = (source: string) => `/sync/v1/${source}/records`;
 export const MAX_PUSH_BYTES = 4 * 1024 * 1024;
 export const MAX_PUSH_LINES = 5000;
+/** A batch claimed this long ago without a result was cut short (its bot died): a retry takes it over. */
+export const STALE_CLAIM_MS = 10 * 60_000;
 
 export interface PushSource { source: string; secret: string; runner: Pick<SyncRunner, 'apply'> }
 export interface PushDeps { store: SyncStore; clock: Clock; logger: Logger }
@@ -62,10 +64,15 @@ async function handle(src: PushSource, deps: PushDeps, req: IncomingMessage, res
   }
   const { changes, invalid } = parseLines(body);
   if (changes.length + invalid.length > MAX_PUSH_LINES) return sendJson(res, 413, { error: `more than ${MAX_PUSH_LINES} lines; send smaller batches` });
-  if (!(await deps.store.claimDelivery(src.source, `push:${batchId}`, deps.clock.now()))) {
+  const now = deps.clock.now();
+  if (!(await deps.store.claimDelivery(src.source, `push:${batchId}`, now))) {
     const earlier = await deps.store.deliveryResult(src.source, `push:${batchId}`);
-    if (earlier === undefined) return sendJson(res, 409, { error: 'this batch id is being applied; retry shortly' });
-    return sendJson(res, 200, { batchId, replayed: true, results: earlier });
+    if (earlier !== undefined) return sendJson(res, 200, { batchId, replayed: true, results: earlier });
+    // Claimed long ago and never finished: the bot that claimed it died mid-apply (applying is idempotent).
+    const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS);
+    if (!(await deps.store.takeOverStaleDelivery(src.source, `push:${batchId}`, staleBefore, now))) {
+      return sendJson(res, 409, { error: 'this batch id is being applied; retry shortly' });
+    }
   }
   let results: LineResult[];
   try {

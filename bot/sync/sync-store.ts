@@ -134,6 +134,20 @@ export class SyncStore {
     return doc?.result;
   }
 
+  /**
+   * Takes over a claim still without a result that was made before `staleBefore`: its holder died (or
+   * stalled) mid-apply, and without this every retry of the batch would be told "being applied" forever.
+   * One taker wins: a unique insert keyed by the stale claim's time (FerretDB does not apply conditional
+   * updates atomically), then the claim's time moves to `at`.
+   */
+  async takeOverStaleDelivery(source: string, id: string, staleBefore: Date, at: Date): Promise<boolean> {
+    const doc = await this.deliveries.findOne({ _id: `${source}:${id}` as never });
+    if (!doc || doc.result !== undefined || !((doc.at as Date) < staleBefore)) return false;
+    if (!(await this.claimDelivery(source, `${id}:takeover:${(doc.at as Date).getTime()}`, at))) return false;
+    await this.deliveries.updateOne({ _id: `${source}:${id}` as never }, { $set: { at } });
+    return true;
+  }
+
   /** Gives a claimed id back (its apply failed), so the sender's retry applies it. */
   async releaseDelivery(source: string, id: string): Promise<void> {
     await this.deliveries.deleteOne({ _id: `${source}:${id}` as never });

@@ -70,6 +70,9 @@ export class FakeLarkApi {
   /** Sends still to be refused per chat whatever their timing (a loaded machine may space them out). */
   private readonly overLimit = new Map<string, number>();
   private wsEndpoint: (() => WsEndpoint) | undefined;
+  private readonly toHold = new Map<string, number>();
+  /** Calls read and never answered (`holdNext`), by API name, in order. */
+  readonly held: string[] = [];
 
   constructor(opts: { users?: FakeLarkUser[]; chats?: FakeLarkChat[]; appId?: string } = {}) {
     this.appId = opts.appId ?? 'cli_testapp0001';
@@ -87,6 +90,11 @@ export class FakeLarkApi {
    * code itself (an outage: 1000040343, which the WSClient retries).
    */
   longConnection(endpoint: () => WsEndpoint): void { this.wsEndpoint = endpoint; }
+  /**
+   * The next `count` calls to `api` are read and never answered nor carried out: a network that loses
+   * them. The caller waits until its own timeout, or dies meanwhile (a bot killed mid-answer).
+   */
+  holdNext(api: string, count = 1): void { this.toHold.set(api, (this.toHold.get(api) ?? 0) + count); }
   /** The next `codes.length` patches fail with these codes (HTTP 400), in order. */
   failNextPatches(...codes: number[]): void { this.patchFailures.push(...codes); }
 
@@ -138,6 +146,12 @@ export class FakeLarkApi {
     // The token call and the long-connection endpoint authenticate with the app id and secret in the body.
     if (route.api !== 'auth.tenant_access_token' && route.api !== 'ws.endpoint' && req.headers.authorization !== `Bearer ${this.token}`) {
       return this.answer(res, route.api, url.pathname, query, body, 400, 99991663, 'invalid access token');
+    }
+    const hold = this.toHold.get(route.api) ?? 0;
+    if (hold > 0) {
+      this.toHold.set(route.api, hold - 1);
+      this.held.push(route.api);
+      return;
     }
     const out = route.run({ body, query, raw, contentType: req.headers['content-type'] ?? '' }, route.params);
     return this.answer(res, route.api, url.pathname, query, body, out.status ?? (out.code === 0 ? 200 : 400), out.code, out.msg, out.data, out.extra);

@@ -50,6 +50,8 @@ export class LarkHarness {
   readonly logger: Logger;
   readonly handlerCalls: string[] = [];
   config!: Config;
+  /** The environment the bot was configured from (another replica, started as a process, uses it too). */
+  env: NodeJS.ProcessEnv = {};
   bot!: RunningLarkBot;
   customers!: CustomerStore;
   directory!: EmployeeStore;
@@ -79,13 +81,14 @@ export class LarkHarness {
     this.db = await testDatabase(this.file);
     this.prefix = uniqueName(this.file, 'prefix');
     await this.fake.start();
-    this.config = loadConfig(testEnv(this.db.name, this.prefix, {
+    this.env = testEnv(this.db.name, this.prefix, {
       LARK_APP_ID: this.fake.appId, LARK_APP_SECRET: this.fake.appSecret, LARK_ENCRYPT_KEY: ENCRYPT_KEY,
       LARK_VERIFICATION_TOKEN: VERIFICATION_TOKEN, LARK_DOMAIN: this.fake.domain, LARK_HTTP_PORT: '0',
       CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
       CUSTOS_AUDIT_LOCK_MS: '2000', CUSTOS_AUDIT_STALLED_MS: '1000', CUSTOS_AUDIT_LEASE_MS: '1500',
       ...(this.opts.extraEnv ?? {}),
-    }), { require: ['mongo', 'redis', 'crypto', 'audit', 'lark'] });
+    });
+    this.config = loadConfig(this.env, { require: ['mongo', 'redis', 'crypto', 'audit', 'lark'] });
     ({ customers: this.customers, directory: this.directory } = await seedBoundCompany(this.db.conn, this.config, { customers: this.opts.customers ?? 150, seed: this.opts.seed ?? 'lark-tests' }, {
       platform: 'lark', idOf: openIdOf, employees: this.employees, ...(this.opts.unbound ? { unbound: this.opts.unbound } : {}),
     }));

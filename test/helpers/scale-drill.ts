@@ -2,6 +2,7 @@
 // behind the round-robin proxy and two workers (scale-topology.ts) on a Redis topology the drill file
 // starts, seeded FerretDB, and the counting the drills assert by: which requests a bot acknowledged
 // (and which bot), every reply Slack's fake received per response_url, the stored audit chain.
+import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { ExecutionContext } from 'ava';
 import { loadConfig, section } from '../../bot/config.ts';
@@ -10,7 +11,8 @@ import { AUDIT_QUEUE } from '../../bot/queue/audit-producer.ts';
 import { auditModels } from '../../bot/store/audit-model.ts';
 import { allCheckpoints, streamRecords } from '../../bot/store/audit-store.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
-import { demoEmployee } from '../../bot/store/demo-company.ts';
+import { CustomerStore } from '../../bot/store/customer-store.ts';
+import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import { demoCustomerId } from '../../bot/store/demo-data.ts';
 import { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { createRedis } from '../../bot/store/redis-client.ts';
@@ -19,6 +21,8 @@ import { FakeSlackApi } from '../fakes/slack-api.ts';
 import { until } from './redis-topology.ts';
 import { killHard, startComponent, startProxy, waitReady, type CustosProcess, type RoundRobinProxy } from './scale-topology.ts';
 import { testDatabase, testEnv, uniqueName } from './services.ts';
+import { FLOW_PEOPLE } from './scale-flows.ts';
+import type { StateValues } from './slack-approval.ts';
 import { FORM, sign, slashCommandBody } from './slack-sign.ts';
 
 const SECRET = 'scale-drill-signing-secret-0123456789';
@@ -33,12 +37,17 @@ export class ScaleDrill {
   readonly bots: CustosProcess[] = [];
   readonly workers: CustosProcess[] = [];
   private readonly all: CustosProcess[] = [];
-  readonly reps = (['supportAgent', 'supportLead', 'supportHead'] as const).map((k, i) => ({ emp: demoEmployee(k), user: `U${i}REP`, dm: `D${i}REP` }));
+  readonly reps = (['supportAgent', 'supportLead', 'supportHead'] as const).map((k, i) => ({ key: k as DemoEmployeeKey, emp: demoEmployee(k), user: `U${i}REP`, dm: `D${i}REP` }));
+  /** Everyone on Slack: the lookup reps and the people of the approval, export and audit flows. */
+  private readonly people = [...this.reps, ...FLOW_PEOPLE.filter((k) => !this.reps.some((r) => r.key === k))
+    .map((k, i) => ({ key: k, emp: demoEmployee(k), user: `U${i}FLOW`, dm: `D${i}FLOW` }))];
   readonly fake = new FakeSlackApi({
-    users: this.reps.map((r) => ({ id: r.user, email: r.emp.email, locale: 'en' })),
-    channels: this.reps.map((r) => ({ id: r.dm, isIm: true, members: [r.user, 'UBOT'] })),
+    users: this.people.map((r) => ({ id: r.user, email: r.emp.email, locale: 'en' })),
+    channels: this.people.map((r) => ({ id: r.dm, isIm: true, members: [r.user, 'UBOT'] })),
   });
   readonly acked: Sent[] = [];
+  /** Customers with a phone, not blocked: one per reveal or access flow (a granted one shows no button). */
+  flowCustomers: string[] = [];
   unacked = 0;
   private sent = 0;
 
@@ -59,9 +68,14 @@ export class ScaleDrill {
     delete env.REDIS_URL;
     this.env = env;
     const config = loadConfig(env, { require: ['mongo', 'crypto', 'redis'] });
-    await seedDemo(this.db.conn, new FieldCipher(config.crypto!), { customers: 20, seed: 'scale' });
+    await seedDemo(this.db.conn, new FieldCipher(config.crypto!), { customers: 60, seed: 'scale' });
     const directory = new EmployeeStore(this.db.conn);
-    for (const r of this.reps) await directory.bindChatId(r.emp.employeeId, 'slack', r.user);
+    for (const r of this.people) await directory.bindChatId(r.emp.employeeId, 'slack', r.user);
+    const customers = new CustomerStore(this.db.conn, new FieldCipher(config.crypto!));
+    for (let i = 4; i <= 60; i++) {
+      const c = await customers.get(demoCustomerId(i));
+      if (c?.phone && c.status !== 'blocked') this.flowCustomers.push(c.customerId);
+    }
     const [a, b, w1, w2] = await Promise.all([this.bot('bot-a'), this.bot('bot-b'), this.worker('worker-1'), this.worker('worker-2')]);
     this.bots.push(a, b);
     this.workers.push(w1, w2);
@@ -93,21 +107,56 @@ export class ScaleDrill {
     return this.bots.filter((x) => x.child.exitCode === null && x.child.signalCode === null);
   }
 
-  /** One lookup through the proxy; retried (as Slack does) while no bot acknowledged it. */
-  async lookup(i: number): Promise<void> {
-    const r = this.reps[i % this.reps.length]!;
-    const responseUrl = this.fake.responseUrl();
-    const raw = slashCommandBody({ text: demoCustomerId(1 + (i % 3)), userId: r.user, channelId: r.dm, responseUrl });
+  person(key: DemoEmployeeKey): { user: string; dm: string } {
+    return this.people.find((p) => p.key === key)!;
+  }
+
+  /**
+   * A signed request through the proxy, retried (as Slack does) while no bot acknowledged it; the
+   * acknowledging bot's port and the response body, or undefined (then counted as unacknowledged).
+   */
+  async deliver(raw: string): Promise<{ backend: number; text: string } | undefined> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const req = sign(SECRET, raw, FORM, undefined, attempt ? { 'x-slack-retry-num': String(attempt), 'x-slack-retry-reason': 'http_error' } : {});
       const res = await fetch(`${this.proxy.url}/slack/events`, { method: 'POST', headers: req.headers, body: req.body }).catch(() => undefined);
-      if (res?.status === 200) {
-        this.acked.push({ responsePath: new URL(responseUrl).pathname, backend: Number(res.headers.get('x-custos-backend')) });
-        return;
-      }
+      if (res?.status === 200) return { backend: Number(res.headers.get('x-custos-backend')), text: await res.text() };
       await new Promise((res) => setTimeout(res, 300));
     }
     this.unacked++;
+    return undefined;
+  }
+
+  /** One lookup through the proxy. */
+  async lookup(i: number): Promise<void> {
+    const r = this.reps[i % this.reps.length]!;
+    const responseUrl = this.fake.responseUrl();
+    const res = await this.deliver(slashCommandBody({ text: demoCustomerId(1 + (i % 3)), userId: r.user, channelId: r.dm, responseUrl }));
+    if (res) this.acked.push({ responsePath: new URL(responseUrl).pathname, backend: res.backend });
+  }
+
+  /** A form's submission (view_submission) as Slack sends it. */
+  viewSubmission(userId: string, view: { callback_id: string; private_metadata: string }, values: StateValues): string {
+    const payload = {
+      type: 'view_submission', team: { id: 'T0TEST', domain: 'fake' }, user: { id: userId, username: userId.toLowerCase(), team_id: 'T0TEST' },
+      api_app_id: 'A0TEST', token: 'legacy-verification-token', trigger_id: `${Date.now()}.1.${randomBytes(8).toString('hex')}`,
+      view: {
+        id: `V${randomBytes(5).toString('hex').toUpperCase()}`, team_id: 'T0TEST', type: 'modal', callback_id: view.callback_id,
+        private_metadata: view.private_metadata, state: { values }, hash: 'h', title: { type: 'plain_text', text: 't' }, blocks: [],
+      },
+      response_urls: [],
+    };
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  }
+
+  /** Whether the bot on `port` has died (killed by a drill). */
+  isDead(port: number): boolean {
+    const p = this.all.find((x) => x.port === port);
+    return !!p && (p.child.exitCode !== null || p.child.signalCode !== null);
+  }
+
+  /** The stored decision of request `requestId`, if any. */
+  async decisionOf(requestId: string): Promise<Record<string, unknown> | null> {
+    return this.db.conn.collection('request_decisions').findOne({ requestId });
   }
 
   /** `n` lookups, three at a time; `during` runs once `atAck` of them have been acknowledged. */
@@ -131,7 +180,8 @@ export class ScaleDrill {
    * shown, and nothing can be recorded either). Every other answered lookup has an audit event.
    */
   refusedForAudit(): number {
-    return this.fake.calls.filter((c) => c.method === 'response_url' && /audit log is unavailable|审计日志暂时不可用/.test(JSON.stringify(c.body))).length;
+    const acked = new Set(this.acked.map((a) => a.responsePath));
+    return this.fake.calls.filter((c) => c.method === 'response_url' && acked.has(c.path) && /audit log is unavailable|审计日志暂时不可用/.test(JSON.stringify(c.body))).length;
   }
 
   /** Acknowledged by `port`'s bot and not answered (yet). */

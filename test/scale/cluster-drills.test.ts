@@ -11,13 +11,18 @@
 import test from 'ava';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-topology.ts';
 import { ScaleDrill } from '../helpers/scale-drill.ts';
+import { assertFlows } from '../helpers/scale-flow-checks.ts';
+import { ScaleFlows } from '../helpers/scale-flows.ts';
 import { stopGracefully } from '../helpers/scale-topology.ts';
 
 const LONG = process.env.SCALE_LONG === '1';
 const FULL = LONG || process.env.SCALE_DRILLS === '1';
 const PER_DRILL = LONG ? 40 : FULL ? 8 : 4;
+/** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
+const BURST = LONG ? 10 : FULL ? 5 : 3;
 
 const drill = new ScaleDrill(import.meta.url);
+const flows = new ScaleFlows(drill);
 let cluster: RedisCluster;
 
 test.after.always(async () => {
@@ -36,7 +41,8 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await drill.traffic(PER_DRILL);
 
     // 1. SIGKILL a bot holding acknowledged, unanswered requests: the other bot claims and answers them.
-    await drill.traffic(PER_DRILL * 2, async () => {
+    // With SCALE_DRILLS=1 the approval, export and audit flows run through it too.
+    await alongside(FULL, drill.traffic(PER_DRILL * 2, async () => {
       const killed = await drill.killBotMidAnswer();
       left += killed.left.length;
       if (FULL) {
@@ -44,7 +50,7 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
         drill.bots.push(fresh);
         drill.proxy.backends.splice(drill.proxy.backends.indexOf(killed.victim.port!), 1, fresh.port!);
       }
-    }, 1);
+    }, 1));
 
     // 2. A shard unreachable (its primary and replica paused, so nothing can take over): every bot's
     // /readyz says 503 while it lasts and 200 once the shard is back.
@@ -55,34 +61,43 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await drill.readyzBecomes(200, 'after the outage');
     await drill.traffic(PER_DRILL);
 
-    // 3. A primary killed outright: its replica is promoted after the node timeout.
-    await drill.traffic(PER_DRILL, async () => cluster.killPrimary((await cluster.roles()).primaries[1]!));
+    // 3. A primary killed outright: its replica is promoted after the node timeout. A reveal and an export
+    // approved by bursts of clicks, and an audit query, go through it.
+    await alongside(true, drill.traffic(PER_DRILL, async () => cluster.killPrimary((await cluster.roles()).primaries[1]!)));
 
     if (!FULL) continue;
     // 4. SIGKILL one worker mid-batch; the other takes the lease and the stalled jobs; it comes back.
-    await drill.traffic(PER_DRILL, async () => {
+    await alongside(true, drill.traffic(PER_DRILL, async () => {
       const victim = drill.workers.shift()!;
       victim.child.kill('SIGKILL');
       await victim.exited;
       drill.workers.push(await drill.worker(`worker-${round}-restarted`));
-    });
+    }));
     // 5. CLUSTER FAILOVER: a replica takes over a primary's slots without losing writes.
-    await drill.traffic(PER_DRILL, async () => cluster.failover((await cluster.roles()).primaries[0]!));
+    await alongside(true, drill.traffic(PER_DRILL, async () => cluster.failover((await cluster.roles()).primaries[0]!)));
     // 6. A rolling deploy: each worker stopped (SIGTERM) and replaced before the next one goes.
-    await drill.traffic(PER_DRILL, async () => {
+    await alongside(true, drill.traffic(PER_DRILL, async () => {
       for (let i = 0; i < 2; i++) {
         const old = drill.workers.shift()!;
         t.is(await stopGracefully(old), 0, `${old.name} exits cleanly on SIGTERM`);
         drill.workers.push(await drill.worker(`worker-${round}-deploy-${i}`));
       }
-    });
+    }));
   }
 
+  const lookupsAfter = await flows.lookupsAfter();
   await drill.assertEveryAckAnsweredOnce(t);
   t.true(left > 0, 'the killed bot left acknowledged requests unanswered');
   t.true(drill.finishedForOthers() >= left, `the live bots finished the killed bot's requests (${drill.finishedForOthers()} ≥ ${left})`);
   await drill.assertAuditChain(t, drill.acked.length - drill.refusedForAudit());
   t.deepEqual(await drill.lookupsPerRequest(), [], 'no lookup recorded twice for one request');
   await drill.readyzBecomes(200, 'after the drills');
+  await assertFlows(t, drill, flows.records, lookupsAfter);
+  t.log(`flows: ${flows.summary()}`);
   t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; left unanswered by the killed bot ${left}, all answered by another`);
 });
+
+/** `drill` (lookup traffic around a failure), with one of each approval / export / audit flow beside it when `withFlows`. */
+async function alongside(withFlows: boolean, drillDone: Promise<void>): Promise<void> {
+  await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined]);
+}

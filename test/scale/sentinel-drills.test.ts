@@ -7,11 +7,16 @@
 import test from 'ava';
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-topology.ts';
 import { ScaleDrill } from '../helpers/scale-drill.ts';
+import { assertFlows } from '../helpers/scale-flow-checks.ts';
+import { ScaleFlows } from '../helpers/scale-flows.ts';
 
 const FULL = process.env.SCALE_LONG === '1' || process.env.SCALE_DRILLS === '1';
 const PER_DRILL = FULL ? 8 : 4;
+/** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
+const BURST = FULL ? 5 : 3;
 
 const drill = new ScaleDrill(import.meta.url);
+const flows = new ScaleFlows(drill);
 let sentinel: RedisSentinelSet;
 
 test.after.always(async () => {
@@ -29,13 +34,17 @@ test.serial('the Sentinel primary killed mid-traffic: a replica promoted, traffi
   const first = await sentinel.currentPrimary();
   const promoted: number[] = [];
   for (let i = 0; i < (FULL ? 2 : 1); i++) {
-    await drill.traffic(PER_DRILL * 2, async () => promoted.push(await sentinel.killPrimary()));
+    // A reveal and an export approved by bursts of clicks, and an audit query, go through the failover.
+    await Promise.all([drill.traffic(PER_DRILL * 2, async () => promoted.push(await sentinel.killPrimary())), flows.once(BURST)]);
     await drill.readyzBecomes(200, `after failover ${i + 1}`);
     await drill.traffic(PER_DRILL);
   }
   t.false(promoted.includes(first), 'a replica took over');
+  const lookupsAfter = await flows.lookupsAfter();
   await drill.assertEveryAckAnsweredOnce(t);
   await drill.assertAuditChain(t, drill.acked.length - drill.refusedForAudit());
   t.deepEqual(await drill.lookupsPerRequest(), [], 'no lookup recorded twice for one request');
+  await assertFlows(t, drill, flows.records, lookupsAfter);
+  t.log(`flows: ${flows.summary()}`);
   t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; primaries ${first} → ${promoted.join(' → ')}`);
 });
