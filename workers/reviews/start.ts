@@ -16,17 +16,21 @@ export async function startReviewWorkers(conn: Connection, config: Config, logge
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'reviews' });
   const recorder = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger: log });
+  // Its chat may hold connections of its own (a module's Redis): closed with the worker.
+  const chat = workerChat(config, log);
   try {
     const build = await prepareReviewService(conn);
-    const reviews = build({ notifier: workerChat(config, log).reviews, recorder, clock, timing: config.review });
+    const reviews = build({ notifier: chat.reviews, recorder, clock, timing: config.review });
     const worker = await startReviewWorker({ redis, prefix: redis.queuePrefix, settings: config.review, reviews, logger: log });
     return {
       async close() {
         await worker.close();
+        await chat.close();
         await recorder.close();
       },
     };
   } catch (err) {
+    await chat.close();
     await recorder.close();
     throw err;
   }

@@ -5,7 +5,7 @@ import mongoose from 'mongoose';
 import { loadStreamConfig } from '../../bot/config-stream.ts';
 import { section, type Config } from '../../bot/config.ts';
 import type { Logger } from '../../bot/logger.ts';
-import { channelNotices } from '../../bot/runtime/security-notices.ts';
+import { channelNotices, type ChannelNotices } from '../../bot/runtime/security-notices.ts';
 import { startStreamWorker, type RunningStream } from './worker.ts';
 
 export const STREAM_CONFIG_SECTIONS = ['mongo'] as const;
@@ -14,18 +14,21 @@ export async function startStream(config: Config, logger: Logger): Promise<Runni
   const settings = loadStreamConfig(process.env);
   const mongo = section(config, 'mongo');
   const conn = await mongoose.createConnection(mongo.uri, { dbName: mongo.db, autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
+  let notices: ChannelNotices | null = null;
   try {
     const log = logger.child({ worker: 'stream' });
     // Lag alerts also go to the security channel(s) when a chat platform and its channel are configured.
-    const notices = await channelNotices(config, log);
+    notices = await channelNotices(config, log);
     const stream = await startStreamWorker(conn, settings, log, notices ? { notices, locale: config.defaultLocale } : null);
     return {
       async close() {
         await stream.close();
+        await notices?.close();
         await conn.close().catch(() => undefined);
       },
     };
   } catch (err) {
+    await notices?.close();
     await conn.close().catch(() => undefined);
     throw err;
   }
