@@ -1,7 +1,7 @@
 // Starts the sync worker next to the others (workers/main.ts) when CUSTOS_SYNC_SOURCES names a source
 // with a connector to pull; push-only sources are served by the bot's HTTP server instead.
 import type { Connection } from 'mongoose';
-import { loadSyncConfig } from '../../bot/config-sync.ts';
+import type { SyncConfig } from '../../bot/config-sync.ts';
 import { section, type Config } from '../../bot/config.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
@@ -31,8 +31,8 @@ export async function chatCanceller(conn: Connection, config: Config, logger: Lo
 /** `close` releases the chat clients (a module's own Redis connection) when the caller stops. */
 export interface ChatCanceller { cancel: PendingOnCustomerCanceller; close(): Promise<void> }
 
-export async function startSyncWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock, opts: { env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> } = {}): Promise<{ close(): Promise<void> } | null> {
-  const syncConfig = loadSyncConfig(opts.env ?? process.env);
+/** `syncConfig` parsed where the process starts (workers/main.ts), with the rest of the configuration. */
+export async function startSyncWorkers(conn: Connection, config: Config, syncConfig: SyncConfig, logger: Logger, clock: Clock, opts: { env?: NodeJS.ProcessEnv; connectors?: Record<string, ConnectorFactory> } = {}): Promise<{ close(): Promise<void> } | null> {
   if (syncConfig.sources.length === 0 || !config.crypto) return null;
   const redis = section(config, 'redis');
   const log = logger.child({ worker: 'sync' });
