@@ -11,7 +11,7 @@ import type { WorkerSettings } from '../../../workers/main.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { PLATFORMS } from '../../platforms.ts';
-import type { PlatformModule } from '../../runtime/platform-module.ts';
+import { ownSettings, type PlatformModule } from '../../runtime/platform-module.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
@@ -63,7 +63,7 @@ const COMPONENTS: Component[] = [
         // The workers chat on every configured platform: settings of their own (not a shared section, which
         // loadConfig checks) are checked here too, not at the first card.
         settings: (env) => parsedTogether([
-          ...PLATFORMS.configured(env).filter((m) => !(m.requires as readonly string[]).includes(m.id)).map((m) => () => m.settings(env)),
+          ...PLATFORMS.configured(env).filter(ownSettings).map((m) => () => m.settings(env)),
           () => workerSettings(env),
         ]).at(-1),
         start: (config, logger, settings) => startWorkers(config, logger, undefined, settings as WorkerSettings),
