@@ -82,15 +82,18 @@ test('encryption settings: search-token key, key cache bounds and the erasure li
   t.true(problems.some((p) => p.includes('CUSTOS_KEY_CACHE_SECONDS must be 1-3600')));
 });
 
-test('custos start --only worker reports every problem at once before starting: shared settings, the sync\'s, and those of DingTalk, which the workers chat on', async (t) => {
-  const r = await runCli(['start', '--only', 'worker'], {
+test('custos start --only worker (or a bot) reports every problem at once before starting: shared settings, the sync\'s, and those of DingTalk, which the workers chat on', async (t) => {
+  const env = {
     REDIS_URL: 'redis://127.0.0.1:1', CUSTOS_AUDIT_HMAC_KEY: randomKey(), CUSTOS_AUDIT_SIGNING_KEY: randomKey(),
     DINGTALK_APP_KEY: 'dingtestappkey0001', DINGTALK_APP_SECRET: 'short', CUSTOS_SYNC_INTERVAL: 'often',
-  });
-  t.not(r.code, 0);
-  t.regex(r.stderr, /invalid configuration \(\d+ problems\)/);
-  t.regex(r.stderr, /MONGODB_URI is required/);
-  t.regex(r.stderr, /DINGTALK_APP_SECRET looks too short/);
-  t.regex(r.stderr, /DINGTALK_CARD_TEMPLATE_ID is required/);
-  t.regex(r.stderr, /CUSTOS_SYNC_INTERVAL/);
+  };
+  for (const part of ['worker', 'dingtalk']) {
+    const r = await runCli(['start', '--only', part], env);
+    t.not(r.code, 0);
+    t.regex(r.stderr, /invalid configuration \(\d+ problems\)/, part);
+    t.regex(r.stderr, /MONGODB_URI is required/, part);
+    t.regex(r.stderr, /DINGTALK_APP_SECRET looks too short/, part);
+    t.regex(r.stderr, /DINGTALK_CARD_TEMPLATE_ID is required/, part);
+    t.regex(r.stderr, /CUSTOS_SYNC_INTERVAL/, part);
+  }
 });

@@ -6,6 +6,7 @@
 // platforms come from the registry (bot/platforms.ts): one component per platform module.
 import { Option, type Command } from 'commander';
 import { streamConfigured, type StreamSettings } from '../../config-stream.ts';
+import { loadSyncConfig } from '../../config-sync.ts';
 import { CustosError, ErrorCode, isCustosError } from '../../core/errors.ts';
 import type { WorkerSettings } from '../../../workers/main.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
@@ -34,7 +35,12 @@ interface Component {
 function platformComponent(m: PlatformModule): Component {
   return {
     name: m.component ?? m.id,
-    load: async (env) => ({ requires: m.requires, settings: (e) => m.settings(e), start: (config, logger) => m.start(config, logger, env) }),
+    load: async (env) => ({
+      requires: m.requires,
+      // A bot also mounts the CRM sync's push and webhook routes (bot/sync/http-routes.ts): its settings too.
+      settings: (e) => parsedTogether([() => m.settings(e), () => loadSyncConfig(e)])[0],
+      start: (config, logger) => m.start(config, logger, env),
+    }),
     enabled: (env) => m.configured(env),
   };
 }
