@@ -7,7 +7,9 @@ import type { ApprovalNotifier } from '../bot/core/approvals/service.ts';
 import type { ReviewNotifier } from '../bot/core/reviews/service.ts';
 import { loadConfig } from '../bot/config.ts';
 import { createLogger } from '../bot/logger.ts';
+import { CustosError, ErrorCode, isCustosError } from '../bot/core/errors.ts';
 import { chatFlows } from '../bot/runtime/chat-flows.ts';
+import { PlatformChats } from '../bot/runtime/chat-routing.ts';
 import type { ChatContext, PlatformModule } from '../bot/runtime/platform-module.ts';
 import { PlatformRegistry } from '../bot/runtime/platform-registry.ts';
 import { buildServices, type BotServices } from '../bot/runtime/services.ts';
@@ -34,7 +36,7 @@ function countingModule(id: string, calls: string[], contexts: ChatContext[]): P
     async post() { return null; }, async update() { return undefined; }, async tell() { return undefined; },
   };
   return {
-    id, requires: [], configured: () => true, settings: () => ({}), start: async () => ({ close: async () => undefined }),
+    id, requires: [], configured: () => true, settings: () => ({ of: id }), start: async () => ({ close: async () => undefined }),
     chat: async (ctx) => { contexts.push(ctx); return { approvals, reviews }; }, testkit: ['test/chat-flows.test.ts'],
   };
 }
@@ -71,5 +73,19 @@ test('one PlatformChats per process: each module chat() once, on this process\'s
 
   // Approvals and reviews both routed: still exactly one chat() per configured module, given this process's Redis.
   t.deepEqual(contexts.map((c) => c.redis === services!.redis), [true, true]);
+  t.deepEqual(contexts.map((c) => c.settings), [{ of: 'dingtalk' }, { of: 'wecom' }], 'each module handed its own parsed settings');
   t.is(contexts.length, 2, 'one chat() per module for the whole process');
+});
+
+test('a module\'s bad settings fail the routing where it is built (a component\'s start), before any chat() runs', (t) => {
+  const config = loadConfig(testEnv('db', prefix), { require: [] });
+  const contexts: ChatContext[] = [];
+  const bad: PlatformModule = {
+    ...countingModule('wecom', [], contexts),
+    settings: () => { throw new CustosError(ErrorCode.ConfigInvalid, 'invalid WeCom configuration', { problems: ['WECOM_SECRET is required'] }); },
+  };
+  const registry = new PlatformRegistry([countingModule('dingtalk', [], contexts), bad]);
+  const err = t.throws(() => new PlatformChats(config, logger, { registry }));
+  t.true(isCustosError(err, ErrorCode.ConfigInvalid));
+  t.is(contexts.length, 0, 'no chat() was started');
 });

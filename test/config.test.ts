@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../bot/config.ts';
 import { CustosError, ErrorCode } from '../bot/core/errors.ts';
+import { runCli } from './helpers/run-custos.ts';
 import { randomKey } from './helpers/services.ts';
 
 function problemsOf(fn: () => unknown): string[] {
@@ -79,4 +80,20 @@ test('encryption settings: search-token key, key cache bounds and the erasure li
   t.true(problems.some((p) => p.includes('CUSTOS_SEARCH_TOKEN_KEY must be 32 random bytes')), problems.join('\n'));
   t.true(problems.some((p) => p.includes('CUSTOS_KEY_CACHE_SIZE must be 0 (no cache) to 1000000')));
   t.true(problems.some((p) => p.includes('CUSTOS_KEY_CACHE_SECONDS must be 1-3600')));
+});
+
+test('custos start --only worker (or a bot) reports every problem at once before starting: shared settings, the sync\'s, and those of DingTalk, which the workers chat on', async (t) => {
+  const env = {
+    REDIS_URL: 'redis://127.0.0.1:1', CUSTOS_AUDIT_HMAC_KEY: randomKey(), CUSTOS_AUDIT_SIGNING_KEY: randomKey(),
+    DINGTALK_APP_KEY: 'dingtestappkey0001', DINGTALK_APP_SECRET: 'short', CUSTOS_SYNC_INTERVAL: 'often',
+  };
+  for (const part of ['worker', 'dingtalk']) {
+    const r = await runCli(['start', '--only', part], env);
+    t.not(r.code, 0);
+    t.regex(r.stderr, /invalid configuration \(\d+ problems\)/, part);
+    t.regex(r.stderr, /MONGODB_URI is required/, part);
+    t.regex(r.stderr, /DINGTALK_APP_SECRET looks too short/, part);
+    t.regex(r.stderr, /DINGTALK_CARD_TEMPLATE_ID is required/, part);
+    t.regex(r.stderr, /CUSTOS_SYNC_INTERVAL/, part);
+  }
 });

@@ -13,7 +13,7 @@ import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
 import { TOPIC_CARD, TOPIC_ROBOT } from '../bot/dingtalk/stream-callbacks.ts';
 import { DingTalkStream } from '../bot/dingtalk/stream.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
-import { cardButtons, robotMessage, type DeliveredCard } from './fakes/dingtalk.ts';
+import { cardButtons, FakeDingTalkApi, robotMessage, type DeliveredCard } from './fakes/dingtalk.ts';
 import { FakeDingTalkStream } from './fakes/dingtalk-stream.ts';
 import { approvalFlows, cardText, DingTalkHarness } from './helpers/dingtalk-bot.ts';
 
@@ -85,6 +85,38 @@ test('a gateway that refuses the app\'s credentials fails the start as a configu
   t.true(err instanceof CustosError && err.code === ErrorCode.ConfigInvalid);
   t.false(err!.message.includes('another-secret'), 'the secret is not in the error');
   await client.close();
+});
+
+test('the heartbeat: a socket whose gateway stops answering pings is ended and reconnected; one interval per socket, none after close', async (t) => {
+  // A gateway of its own: the fake takes one connection at a time, and the bot's holds the shared one.
+  const api = new FakeDingTalkApi();
+  await api.start();
+  const gateway = new FakeDingTalkStream(api);
+  await gateway.start();
+  t.teardown(async () => { await gateway.stop(); await api.stop(); });
+  const live = new Set<unknown>();
+  const timers = {
+    setInterval: ((fn: () => void, ms: number) => { const id = setInterval(fn, ms); live.add(id); return id; }) as typeof setInterval,
+    clearInterval: ((id: NodeJS.Timeout) => { live.delete(id); clearInterval(id); }) as typeof clearInterval,
+  };
+  const client = new DingTalkStream({
+    settings: { apiUrl: api.url, appKey: api.appKey, appSecret: api.appSecret }, topics: { [TOPIC_ROBOT]: async () => 'ok' }, logger: h.logger, heartbeat: { everyMs: 300, timers },
+  });
+  await client.start();
+  for (let n = 1; n <= 4; n++) {
+    await gateway.waitForConnections(n);
+    if (n < 4) gateway.drop();
+  }
+  await gateway.waitFor(() => live.size > 0, 'the fourth socket\'s heartbeat'); // the client sees `open` after the gateway
+  t.is(live.size, 1, 'after three reconnects, one heartbeat runs: the closed sockets\' ended with them');
+  const before = gateway.connections;
+  gateway.silence();
+  await gateway.waitForConnections(before + 1);
+  await gateway.waitFor(() => live.size > 0, 'the new socket\'s heartbeat');
+  t.true(h.logLines.some((l) => l.includes('no pong within the heartbeat')));
+  t.is(live.size, 1);
+  await client.close();
+  t.is(live.size, 0, 'closed: no heartbeat left');
 });
 
 test.serial('connected with the app\'s credentials for the two callback topics; pings echoed; a lookup over the Stream answers with a card, the frame acknowledged', async (t) => {

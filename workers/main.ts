@@ -4,6 +4,7 @@
 // them gracefully on SIGTERM / SIGINT.
 import { pathToFileURL } from 'node:url';
 import mongoose, { type Connection } from 'mongoose';
+import { loadSyncConfig, type SyncConfig } from '../bot/config-sync.ts';
 import { loadConfig, section, type Config } from '../bot/config.ts';
 import { systemClock, type Clock } from '../bot/core/ports.ts';
 import { createLogger, type Logger } from '../bot/logger.ts';
@@ -17,7 +18,15 @@ export const WORKER_CONFIG_SECTIONS = ['mongo', 'redis', 'audit'] as const;
 
 export interface RunningWorkers { close(): Promise<void> }
 
-export async function startWorkers(config: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningWorkers> {
+/** The workers' own settings (the CRM sync's), parsed where the process starts, with the shared configuration. */
+export interface WorkerSettings { sync: SyncConfig }
+
+export function workerSettings(env: NodeJS.ProcessEnv): WorkerSettings {
+  return { sync: loadSyncConfig(env) };
+}
+
+/** `settings` default: parsed from this process's environment (tests and `custos demo`; `custos start` passes its own). */
+export async function startWorkers(config: Config, logger: Logger, clock: Clock = systemClock, settings: WorkerSettings = workerSettings(process.env)): Promise<RunningWorkers> {
   const mongo = section(config, 'mongo');
   const redis = section(config, 'redis');
   const audit = section(config, 'audit');
@@ -43,7 +52,7 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     // The periodic access review (its schedule from CUSTOS_REVIEW_*), also only with Slack or Lark configured.
     const reviewWorkers = chat ? await (await import('./reviews/start.ts')).startReviewWorkers(conn, config, logger, clock) : null;
     // CRM sync runs on CUSTOS_SYNC_INTERVAL for each source with a connector (CUSTOS_SYNC_SOURCES).
-    const syncWorkers = await startSyncWorkers(conn, config, logger, clock);
+    const syncWorkers = await startSyncWorkers(conn, config, settings.sync, logger, clock);
     return {
       async close() {
         await syncWorkers?.close();

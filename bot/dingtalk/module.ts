@@ -3,7 +3,7 @@
 // ledger in Redis (card-ledger.ts), so a click is honoured only on a card custos delivered.
 import { section } from '../config.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
-import { dingtalkConfigured, loadDingTalkConfig } from './config.ts';
+import { dingtalkConfigured, loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 
 export const dingtalkPlatform: PlatformModule = {
   id: 'dingtalk',
@@ -23,8 +23,8 @@ export const dingtalkPlatform: PlatformModule = {
       },
     }, loadDingTalkConfig(env));
   },
-  async chat({ config, env, logger, lookup, redis }) {
-    const settings = loadDingTalkConfig(env);
+  async chat({ config, settings: parsed, logger, lookup, redis }) {
+    const settings = parsed as DingTalkSettings;
     const r = section(config, 'redis');
     const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers, { DingTalkExportDelivery }] = await Promise.all([
       import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'), import('./export-delivery.ts'),

@@ -21,14 +21,17 @@ export interface StreamOptions {
   /** The CALLBACK topics taken, each with the code that accepts its `data`. */
   topics: Record<string, (data: string) => Promise<StreamVerdict>>;
   logger: Logger;
+  /** The heartbeat's period (default 8 s, the SDK's) and timers (tests count the live ones). */
+  heartbeat?: { everyMs: number; timers?: Pick<typeof globalThis, 'setInterval' | 'clearInterval'> };
 }
 
-/** The SDK's socket URL, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
-interface SdkInternals { dw_url?: string }
+interface SdkSocket { on(e: 'pong', f: () => void): void; once(e: 'close', f: () => void): void; ping(): void; terminate(): void; close(): void }
+/** The SDK's fields, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
+interface SdkInternals { dw_url?: string; socket?: SdkSocket; userDisconnect: boolean }
 
 /**
- * keepAlive off: 2.1.5 starts a ping interval per connection and clears only the last, so after a reconnect
- * two race (ending healthy sockets). debug off: it would print the ticket and every frame (personal data).
+ * keepAlive off: 2.1.5 leaks a ping interval per reconnect (two race, ending healthy sockets); watch() runs
+ * one per socket. debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
   return { clientId: o.settings.appKey, clientSecret: o.settings.appSecret, subscriptions: [], ua: 'custos-dingtalk-stream/2', keepAlive: false, debug: false, autoReconnect: true };
@@ -37,6 +40,7 @@ function sdkConfig(o: StreamOptions): DWClientConfig {
 export class DingTalkStream extends DWClient {
   private closed = false;
   private failing = false;
+  private stopHeartbeat = (): void => undefined;
 
   constructor(private readonly o: StreamOptions) {
     super(sdkConfig(o));
@@ -50,21 +54,15 @@ export class DingTalkStream extends DWClient {
    * failure (DingTalk unreachable) is retried by the SDK in the background, and readiness reports it.
    */
   async start(): Promise<void> {
-    try {
-      await this.getEndpoint();
-    } catch (err) {
-      if (err instanceof CustosError) throw err;
-      void this.connect();
-      return;
-    }
-    // A socket that does not open is the SDK's to retry: its close handler reconnects.
-    await this._connect().catch(() => undefined);
+    const opened = await this.getEndpoint().then(() => true, (err: unknown) => { if (err instanceof CustosError) throw err; return false; });
+    // A socket that does not open is the SDK's to retry (its close handler reconnects), as is an unreachable gateway.
+    await (opened ? this._connect().catch(() => undefined) : void this.connect());
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.disconnect();
-  }
+  async close(): Promise<void> { this.closed = true; this.stopHeartbeat(); this.disconnect(); }
+
+  /** The SDK's disconnect without its `console` line (its keepAlive is off: no interval of its own to clear). */
+  override disconnect(): void { const sdk = this as unknown as SdkInternals; sdk.userDisconnect = true; sdk.socket?.close(); }
 
   /** The SDK's getEndpoint (the same request and answer) at DINGTALK_API_URL instead of its fixed host. */
   override async getEndpoint(): Promise<this> {
@@ -84,15 +82,26 @@ export class DingTalkStream extends DWClient {
   override async _connect(): Promise<void> {
     await super._connect();
     this.failing = false;
+    this.watch((this as unknown as SdkInternals).socket!);
     this.o.logger.info({ topics: Object.keys(this.o.topics).length }, 'dingtalk stream connected');
   }
 
+  /** A ping per period, one interval per socket, ended with it; unanswered at the next tick: a dead path, ended so the SDK reconnects. */
+  private watch(socket: SdkSocket): void {
+    const { everyMs, timers = globalThis } = this.o.heartbeat ?? { everyMs: 8_000 };
+    let answered = true;
+    socket.on('pong', () => { answered = true; });
+    const timer = timers.setInterval(() => {
+      if (answered) { answered = false; return socket.ping(); }
+      this.o.logger.warn({ everyMs }, 'dingtalk stream: no pong within the heartbeat; reconnecting');
+      socket.terminate();
+    }, everyMs);
+    this.stopHeartbeat = () => timers.clearInterval(timer);
+    socket.once('close', this.stopHeartbeat);
+  }
+
   override onDownStream(data: string): void {
-    try {
-      super.onDownStream(data);
-    } catch {
-      this.o.logger.warn({ reason: 'malformed_frame' }, 'dingtalk stream: frame dropped');
-    }
+    try { super.onDownStream(data); } catch { this.o.logger.warn({ reason: 'malformed_frame' }, 'dingtalk stream: frame dropped'); }
   }
 
   private async open(): Promise<z.infer<typeof Opened>> {

@@ -18,7 +18,7 @@ import type { ReviewCardView } from '../core/reviews/views.ts';
 import type { ApprovalView } from '../core/views-approval.ts';
 import type { Logger } from '../logger.ts';
 import { PLATFORMS } from '../platforms.ts';
-import type { ChatContext, ExportDelivery, PlatformChat } from './platform-module.ts';
+import { ownSettings, type ChatContext, type ExportDelivery, type PlatformChat } from './platform-module.ts';
 import type { PlatformRegistry } from './platform-registry.ts';
 
 export type PerPlatform<T> = Partial<Record<PlatformId, T>>;
@@ -40,15 +40,17 @@ export interface ChatOptions {
 export class PlatformChats {
   private readonly loaded: Promise<{ id: PlatformId; chat: PlatformChat }[]>;
 
+  /** Throws a module's ConfigInvalid at once: each configured module's own settings are parsed here. */
   constructor(config: Config, logger: Logger, opts: ChatOptions = {}) {
     const registry = opts.registry ?? PLATFORMS;
-    const ctx: ChatContext = {
+    const ctx: Omit<ChatContext, 'settings'> = {
       config, logger, env: opts.env ?? process.env,
       ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.own ? { own: opts.own } : {}),
       ...(opts.redis ? { redis: opts.redis } : {}),
     };
-    const modules = registry.all().filter((m) => m.configured(ctx.env, config));
-    this.loaded = Promise.all(modules.map(async (m) => ({ id: m.id, chat: await m.chat(ctx) })));
+    const modules = registry.all().filter((m) => m.configured(ctx.env, config))
+      .map((m) => ({ m, settings: ownSettings(m) ? m.settings(ctx.env) : undefined }));
+    this.loaded = Promise.all(modules.map(async ({ m, settings }) => ({ id: m.id, chat: await m.chat({ ...ctx, settings }) })));
     // Awaited by every use; this keeps a failure from being reported as unhandled before the first one.
     this.loaded.catch(() => undefined);
   }

@@ -41,6 +41,12 @@ export interface PlatformChat {
 export interface ChatContext {
   config: Config;
   env: NodeJS.ProcessEnv;
+  /**
+   * The module's own settings, parsed by its settings() when the routing was built (at its component's
+   * start, so a bad one is reported then, not at the first card); undefined when they are a shared
+   * section of `config` (ownSettings).
+   */
+  settings: unknown;
   logger: Logger;
   /** Lets a re-mask at grant expiry show the whole card again, masked (without it: the title alone). */
   lookup?: LookupService;
@@ -51,6 +57,11 @@ export interface ChatContext {
    * so its settings and logger apply. Opaque outside the module whose id it names.
    */
   own?: { platform: PlatformId; client: unknown };
+}
+
+/** Whether a module parses settings of its own (DingTalk's) rather than a shared section loadConfig checks (Slack's). */
+export function ownSettings(m: PlatformModule): boolean {
+  return !(m.requires as readonly string[]).includes(m.id);
 }
 
 export interface PlatformModule {

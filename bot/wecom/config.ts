@@ -39,7 +39,7 @@ export function loadWeComConfig(env: NodeJS.ProcessEnv = process.env): WeComConf
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const problems = [...new Set(parsed.error.issues.map((i) => i.message))];
-    throw new CustosError(ErrorCode.ConfigInvalid, `invalid WeCom configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`, { problems: problems.length });
+    throw new CustosError(ErrorCode.ConfigInvalid, `invalid WeCom configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`, { problems });
   }
   const v = parsed.data;
   return {

@@ -4,7 +4,7 @@
 // click handler stores it, the notifier uses it once for the final state).
 import { section } from '../config.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
-import { loadWeComConfig } from './config.ts';
+import { loadWeComConfig, type WeComConfig } from './config.ts';
 
 export const wecomPlatform: PlatformModule = {
   id: 'wecom',
@@ -25,8 +25,8 @@ export const wecomPlatform: PlatformModule = {
       },
     });
   },
-  async chat({ config, env, logger, lookup, redis }) {
-    const settings = loadWeComConfig(env);
+  async chat({ config, settings: parsed, logger, lookup, redis }) {
+    const settings = parsed as WeComConfig;
     const r = section(config, 'redis');
     const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
       import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),

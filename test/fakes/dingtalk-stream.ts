@@ -89,6 +89,9 @@ export class FakeDingTalkStream {
     this.socket = undefined;
   }
 
+  /** The path dies without closing (a NAT that forgot the flow): the socket stays open but nothing is read or answered, pings included. */
+  silence(): void { this.socket?.pause(); }
+
   /** DingTalk's graceful rotation: SYSTEM disconnect, then the socket closes after the grace unless the client closes it first. */
   disconnect(): void {
     const s = this.socket;

@@ -18,12 +18,12 @@ const AUDIT_READY_MS = 5000;
  * service with chat clients of its own (as `custos import employees` does for offboardings), so every
  * approver's card copy says in place that the customer's data was erased; without, the store alone.
  */
-async function chatCanceller(conn: Connection, config: Config, recorder: AuditRecorder): Promise<RequestCanceller | undefined> {
+async function chatCanceller(conn: Connection, config: Config, recorder: AuditRecorder): Promise<{ cancel: RequestCanceller; close(): Promise<void> } | undefined> {
   if (!config.slack && !config.lark) return undefined;
   // Loaded here, not at the top: it brings the chat SDKs, which only a deployment with a chat platform needs.
   const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
-  const { approvals } = await workerApprovalParts(conn, config, createLogger({ level: 'warn', name: 'customer-erase' }), systemClock, recorder);
-  return (customerId) => approvals.cancelAllOn(customerId, 'erased');
+  const { approvals, chat } = await workerApprovalParts(conn, config, createLogger({ level: 'warn', name: 'customer-erase' }), systemClock, recorder);
+  return { cancel: (customerId) => approvals.cancelAllOn(customerId, 'erased'), close: () => chat.close() };
 }
 
 async function erase(customerId: string, flags: { reason: string }): Promise<void> {
@@ -31,18 +31,20 @@ async function erase(customerId: string, flags: { reason: string }): Promise<voi
   const redis = section(config, 'redis');
   const producer = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const conn = await connectDatabase(section(config, 'mongo'));
+  let canceller: Awaited<ReturnType<typeof chatCanceller>>;
   try {
     // Fail closed: an erasure that cannot be audited does not happen.
     if (!(await producer.ready(AUDIT_READY_MS))) {
       throw new CustosError(ErrorCode.AuditUnavailable, 'the audit queue (REDIS_URL) is unreachable, so nothing was erased; try again when it is up');
     }
     await ensureIndexes(conn);
-    const cancelRequests = await chatCanceller(conn, config, producer);
-    const eraser = new CustomerEraser({ conn, recorder: producer, clock: systemClock, erasureList: section(config, 'crypto').erasureList, ...(cancelRequests ? { cancelRequests } : {}) });
+    canceller = await chatCanceller(conn, config, producer);
+    const eraser = new CustomerEraser({ conn, recorder: producer, clock: systemClock, erasureList: section(config, 'crypto').erasureList, ...(canceller ? { cancelRequests: canceller.cancel } : {}) });
     const r = await eraser.erase(customerId, flags.reason, { employeeId: null, platform: 'cli' });
     process.stdout.write(`erased ${r.customerId} at ${r.erasedAt.toISOString()}: data key, values, blind indexes and search tokens destroyed; `
       + `${r.requestsCancelled} pending request(s) cancelled, ${r.grantsRevoked} grant(s) revoked; recorded as customer.erase\n`);
   } finally {
+    await canceller?.close().catch(() => undefined);
     await producer.close().catch(() => undefined);
     await conn.close().catch(() => undefined);
   }

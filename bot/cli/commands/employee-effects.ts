@@ -19,18 +19,20 @@ const AUDIT_READY_MS = 5000;
 
 export interface EmployeeEffects { handler: EmployeeChangeHandler; close(): Promise<void> }
 
-async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<PendingCanceller> {
-  if (!config.slack && !config.lark) return storeCanceller(new MongoRequestStore(conn), systemClock);
+/** `close` releases the chat clients the approval service notifies through. */
+async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<{ cancel: PendingCanceller; close?: () => Promise<void> }> {
+  if (!config.slack && !config.lark) return { cancel: storeCanceller(new MongoRequestStore(conn), systemClock) };
   const logger = createLogger({ level: 'warn', name: 'import' });
   // Loaded here, not at the top: it brings the chat SDKs, which only an import with a chat platform needs.
   const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
-  const { approvals } = await workerApprovalParts(conn, config, logger, systemClock, producer);
-  return (id, reason) => approvals.cancelAllOf(id, reason);
+  const { approvals, chat } = await workerApprovalParts(conn, config, logger, systemClock, producer);
+  return { cancel: (id, reason) => approvals.cancelAllOf(id, reason), close: () => chat.close() };
 }
 
 export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = process.env): EmployeeEffects {
   let producer: AuditProducer | undefined;
   let service: OffboardingService | undefined;
+  let closeChat: (() => Promise<void>) | undefined;
   const handler: EmployeeChangeHandler = {
     async ready() {
       if (service) return true;
@@ -39,7 +41,9 @@ export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = proce
       producer = createAuditProducer({ redis: config.redis!, prefix: config.redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
       if (!(await producer.ready(AUDIT_READY_MS))) return false;
       const grants = new MongoGrantStore(conn);
-      const revoker = new GrantAndRequestRevoker(grants, await pendingCanceller(conn, config, producer));
+      const canceller = await pendingCanceller(conn, config, producer);
+      closeChat = canceller.close;
+      const revoker = new GrantAndRequestRevoker(grants, canceller.cancel);
       service = new OffboardingService({ directory: new EmployeeStore(conn), revoker, recorder: producer, clock: systemClock });
       return true;
     },
@@ -47,5 +51,5 @@ export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = proce
     transferred: ({ employeeId, from, to }) => service!.transferred(employeeId, from, to),
     reactivate: ({ employeeId, to }) => service!.reactivate(employeeId, to, 'import'),
   };
-  return { handler, close: async () => { await producer?.close(); } };
+  return { handler, close: async () => { await closeChat?.(); await producer?.close(); } };
 }

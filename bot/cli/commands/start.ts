@@ -5,18 +5,23 @@
 // `--only stream` loads neither Bolt nor the Lark SDK (a second of CPU per process start). The chat
 // platforms come from the registry (bot/platforms.ts): one component per platform module.
 import { Option, type Command } from 'commander';
-import { streamConfigured } from '../../config-stream.ts';
+import { streamConfigured, type StreamSettings } from '../../config-stream.ts';
+import { loadSyncConfig } from '../../config-sync.ts';
+import { CustosError, ErrorCode, isCustosError } from '../../core/errors.ts';
+import type { WorkerSettings } from '../../../workers/main.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { PLATFORMS } from '../../platforms.ts';
-import type { PlatformModule } from '../../runtime/platform-module.ts';
+import { ownSettings, type PlatformModule } from '../../runtime/platform-module.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
 
 interface ComponentModule {
   requires: readonly ConfigSection[];
-  start: (config: Config, logger: Logger) => Promise<Running>;
+  /** Its own settings, parsed before anything starts so that one error lists every part's problems. */
+  settings?: (env: NodeJS.ProcessEnv) => unknown;
+  start: (config: Config, logger: Logger, settings: unknown) => Promise<Running>;
 }
 
 interface Component {
@@ -30,7 +35,12 @@ interface Component {
 function platformComponent(m: PlatformModule): Component {
   return {
     name: m.component ?? m.id,
-    load: async (env) => ({ requires: m.requires, start: (config, logger) => m.start(config, logger, env) }),
+    load: async (env) => ({
+      requires: m.requires,
+      // A bot also mounts the CRM sync's push and webhook routes (bot/sync/http-routes.ts): its settings too.
+      settings: (e) => parsedTogether([() => m.settings(e), () => loadSyncConfig(e)])[0],
+      start: (config, logger) => m.start(config, logger, env),
+    }),
     enabled: (env) => m.configured(env),
   };
 }
@@ -53,8 +63,17 @@ const COMPONENTS: Component[] = [
   {
     name: 'worker',
     load: async () => {
-      const { WORKER_CONFIG_SECTIONS, startWorkers } = await import('../../../workers/main.ts');
-      return { requires: WORKER_CONFIG_SECTIONS, start: (config, logger) => startWorkers(config, logger) };
+      const { WORKER_CONFIG_SECTIONS, startWorkers, workerSettings } = await import('../../../workers/main.ts');
+      return {
+        requires: WORKER_CONFIG_SECTIONS,
+        // The workers chat on every configured platform: settings of their own (not a shared section, which
+        // loadConfig checks) are checked here too, not at the first card.
+        settings: (env) => parsedTogether([
+          ...PLATFORMS.configured(env).filter(ownSettings).map((m) => () => m.settings(env)),
+          () => workerSettings(env),
+        ]).at(-1),
+        start: (config, logger, settings) => startWorkers(config, logger, undefined, settings as WorkerSettings),
+      };
     },
   },
   botComponent(),
@@ -64,8 +83,8 @@ const COMPONENTS: Component[] = [
   {
     name: 'stream',
     load: async () => {
-      const { STREAM_CONFIG_SECTIONS, startStream } = await import('../../../workers/stream/start.ts');
-      return { requires: STREAM_CONFIG_SECTIONS, start: startStream };
+      const [{ STREAM_CONFIG_SECTIONS, startStream }, { loadStreamConfig }] = await Promise.all([import('../../../workers/stream/start.ts'), import('../../config-stream.ts')]);
+      return { requires: STREAM_CONFIG_SECTIONS, settings: loadStreamConfig, start: (config, logger, settings) => startStream(config, logger, settings as StreamSettings) };
     },
     enabled: streamConfigured,
   },
@@ -74,11 +93,14 @@ const COMPONENTS: Component[] = [
 async function start(opts: { only?: string }): Promise<void> {
   const chosen = COMPONENTS.filter((c) => (opts.only === undefined ? (c.enabled?.(process.env) ?? true) : c.name === opts.only));
   const runnable = await Promise.all(chosen.map(async (c) => ({ name: c.name, ...(await c.load(process.env)) })));
-  const config = loadConfig(process.env, { require: [...new Set(runnable.flatMap((c) => c.requires))] });
+  const [config, ...settings] = parsedTogether([
+    () => loadConfig(process.env, { require: [...new Set(runnable.flatMap((c) => c.requires))] }),
+    ...runnable.map((c) => () => c.settings?.(process.env)),
+  ]) as [Config, ...unknown[]];
   const logger = createLogger({ level: config.logLevel });
   const running: Running[] = [];
   try {
-    for (const c of runnable) running.push(await c.start(config, logger));
+    for (const [i, c] of runnable.entries()) running.push(await c.start(config, logger, settings[i]));
   } catch (err) {
     for (const r of running.reverse()) await r.close().catch(() => undefined);
     throw err;
@@ -89,6 +111,25 @@ async function start(opts: { only?: string }): Promise<void> {
   }, logger);
   // Keep the command's promise pending: the process lives until a signal stops it.
   await new Promise<never>(() => undefined);
+}
+
+/** Runs every parser; their ConfigInvalid problems are reported together, in one error. */
+function parsedTogether(parsers: (() => unknown)[]): unknown[] {
+  const problems: string[] = [];
+  const parsed = parsers.map((parse) => {
+    try {
+      return parse();
+    } catch (err) {
+      if (!isCustosError(err, ErrorCode.ConfigInvalid)) throw err;
+      problems.push(...(Array.isArray(err.details.problems) ? err.details.problems as string[] : [err.message]));
+      return undefined;
+    }
+  });
+  const unique = [...new Set(problems)];
+  if (unique.length > 0) {
+    throw new CustosError(ErrorCode.ConfigInvalid, `invalid configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p}`).join('\n')}`, { problems: unique });
+  }
+  return parsed;
 }
 
 const START_HELP = `

@@ -11,6 +11,7 @@ import { createAuditProducer } from '../../queue/audit-producer.ts';
 import { openDataStores } from '../../store/open.ts';
 import { buildSync } from '../../sync/setup.ts';
 import { SyncStore } from '../../sync/sync-store.ts';
+import type { ChatCanceller } from '../../../workers/sync/start.ts';
 
 const AUDIT_READY_MS = 5000;
 
@@ -22,19 +23,21 @@ async function runSource(source: string, flags: { full?: boolean }): Promise<voi
   const config = loadConfig(process.env, { require: ['mongo', 'crypto', 'redis'] });
   const producer = createAuditProducer({ redis: config.redis!, prefix: config.redis!.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs });
   const stores = await openDataStores();
+  let canceller: ChatCanceller | undefined;
   try {
     // Fail closed: deletions and runs are audited, so without the audit queue nothing is synced.
     if (!(await producer.ready(AUDIT_READY_MS))) throw new CustosError(ErrorCode.AuditUnavailable, 'the audit queue is not reachable (REDIS_URL); nothing was synced');
     const logger = createLogger({ level: 'warn', name: 'sync' });
     // Loaded here, not at the top: it brings the chat SDKs, which only a deployment with a chat platform needs.
     const { chatCanceller } = await import('../../../workers/sync/start.ts');
-    const cancelPending = await chatCanceller(stores.conn, config, logger, systemClock, producer);
-    const setup = await buildSync(syncConfig, { conn: stores.conn, cipher: stores.cipher, recorder: producer, clock: systemClock, logger, ...(cancelPending ? { cancelPending } : {}) });
+    canceller = await chatCanceller(stores.conn, config, logger, systemClock, producer);
+    const setup = await buildSync(syncConfig, { conn: stores.conn, cipher: stores.cipher, recorder: producer, clock: systemClock, logger, ...(canceller ? { cancelPending: canceller.cancel } : {}) });
     const r = await setup.runners.get(source)!.run({ full: flags.full ?? false });
     for (const x of r.rejections) process.stderr.write(`${source}: record ${x.sourceId}: ${x.field}: ${x.reason}\n`);
     process.stdout.write(`sync ${source}${flags.full ? ' (full)' : ''}: ${r.pages} page(s), ${r.upserted} upserted, ${r.unchanged} unchanged, ${r.deleted} deleted, ${r.rejected} rejected\n`
       + `  cursor: ${r.cursorBefore ?? '(start)'} -> ${r.cursorAfter ?? '(start)'}${r.superseded ? ' (another run moved it first)' : ''}\n`);
   } finally {
+    await canceller?.close();
     await producer.close();
     await stores.close();
   }
