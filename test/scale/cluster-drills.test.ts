@@ -5,9 +5,13 @@
 // /readyz against the outage, kill a primary outright. SCALE_DRILLS=1 adds the longer drills: the killed
 // bot restarted, a worker SIGKILLed mid-batch, CLUSTER FAILOVER on a replica, a rolling SIGTERM-and-
 // replace of both workers, and more traffic; SCALE_LONG=1 more again, every drill twice.
+// Through the primary kill (and with SCALE_DRILLS=1 every drill but the pause) run the approval flows
+// (test/helpers/scale-flows.ts): a reveal, an access request and an export, each approved by a burst of
+// concurrent Approve clicks that the proxy spreads over the bots, and an auditor's /audit query.
 // After all of them: every acknowledged request answered exactly once, the killed bot's included;
 // every audit event stored once in one gapless chain that verifies, no lookup recorded twice for one
-// request; /readyz 503 on every bot while a shard is unreachable and 200 again after.
+// request; /readyz 503 on every bot while a shard is unreachable and 200 again after; no decision twice,
+// no grant lost, each export delivered once, each audit query answered once (scale-flow-checks.ts).
 import test from 'ava';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-topology.ts';
 import { ScaleDrill } from '../helpers/scale-drill.ts';
