@@ -59,7 +59,7 @@ export class ScaleFlows {
     const customerId = this.nextCustomer();
     const button = await this.cardButton(customerId, (b) => b.actionId.startsWith('approval_reveal') && (JSON.parse(b.value) as { f?: string }).f === 'phone');
     const { delivered: origin, view } = await this.persist('the reveal form', async () => this.click('supportAgent', button.actionId, button.value), (d) => this.modalOf(d));
-    const requestId = await this.submitUntilCard('supportAgent', view, requestValues('核对来电号码', 30), 'supportLead');
+    const requestId = await this.submitUntilCard('supportAgent', origin, view, requestValues('核对来电号码', 30), 'supportLead');
     this.records.requests.push({ requestId, kind: 'reveal' });
     await this.approveInBursts('supportLead', requestId, burst);
     // The requester's card is replaced in place through the Reveal click's response_url, the phone shown.
@@ -71,8 +71,8 @@ export class ScaleFlows {
   async accessApproved(burst: number): Promise<void> {
     const customerId = this.nextCustomer();
     const button = await this.cardButton(customerId, (b) => b.actionId.startsWith('approval_access'));
-    const { view } = await this.persist('the access form', async () => this.click('supportAgent', button.actionId, button.value), (d) => this.modalOf(d));
-    const requestId = await this.submitUntilCard('supportAgent', view, requestValues('客户回访', 120, ['contact']), 'supportLead');
+    const { delivered, view } = await this.persist('the access form', async () => this.click('supportAgent', button.actionId, button.value), (d) => this.modalOf(d));
+    const requestId = await this.submitUntilCard('supportAgent', delivered, view, requestValues('客户回访', 120, ['contact']), 'supportLead');
     this.records.requests.push({ requestId, kind: 'access' });
     await this.approveInBursts('supportLead', requestId, burst);
     this.records.accesses.push({ requestId, customerId });
@@ -80,8 +80,8 @@ export class ScaleFlows {
 
   /** salesLeadEast asks for an export; salesHead's Approve is clicked `burst` times at once; a worker delivers the file. */
   async exportApproved(burst: number): Promise<void> {
-    const { view } = await this.persist('the export form', () => this.command('salesLeadEast', '/customer', 'export region:east fields:name,phone,stage', false), (d) => this.modalOf(d));
-    const requestId = await this.submitUntilCard('salesLeadEast', view, requestValues('季度客户回访', 120), 'salesHead');
+    const { delivered, view } = await this.persist('the export form', () => this.command('salesLeadEast', '/customer', 'export region:east fields:name,phone,stage', false), (d) => this.modalOf(d));
+    const requestId = await this.submitUntilCard('salesLeadEast', delivered, view, requestValues('季度客户回访', 120), 'salesHead');
     this.records.requests.push({ requestId, kind: 'export' });
     await this.approveInBursts('salesHead', requestId, burst);
     await this.drill.fake.waitFor((c) => c.method === 'files.completeUploadExternal' && c.ok && c.body.channel_id === this.drill.person('salesLeadEast').dm, 240_000);
@@ -149,8 +149,11 @@ export class ScaleFlows {
     return res && { responsePath: new URL(responseUrl).pathname, backend: res.backend, since, text: raw };
   }
 
-  /** Submits the form until a card naming a new request reaches `approver` (or the bot says one is pending). */
-  private async submitUntilCard(key: DemoEmployeeKey, view: { callback_id: string; private_metadata: string }, values: StateValues, approver: DemoEmployeeKey): Promise<string> {
+  /**
+   * Submits the form until a card naming a new request reaches `approver` (or the bot says one is
+   * pending). A problem found after the form closed is told on the card it came from (`origin`): submit again.
+   */
+  private async submitUntilCard(key: DemoEmployeeKey, origin: Delivered, view: { callback_id: string; private_metadata: string }, values: StateValues, approver: DemoEmployeeKey): Promise<string> {
     const known = new Set(this.records.requests.map((r) => r.requestId));
     const dm = this.drill.person(approver).dm;
     for (let attempt = 0; attempt < TRIES; attempt++) {
@@ -164,7 +167,8 @@ export class ScaleFlows {
           const c = this.drill.fake.calls.slice(since).find((x) => x.method === 'chat.postMessage' && x.body.channel === dm && /#R-[A-P]{10}/.test(String(x.body.text)));
           const id = c && /#(R-[A-P]{10})/.exec(String(c.body.text))![1]!;
           if (id && !known.has(id)) return id;
-          return this.drill.isDead(res.backend) ? null : undefined;
+          const toldLate = this.drill.fake.calls.slice(since).some((x) => x.method === 'response_url' && x.path === origin.responsePath);
+          return toldLate || this.drill.isDead(res.backend) ? null : undefined;
         }, 240_000);
         if (card) return card;
       }

@@ -3,7 +3,9 @@
 // signed Slack lookups flow, the primary is SIGKILLed; the sentinels promote a replica and every client
 // (bots, workers, BullMQ) follows it. Afterwards: every acknowledged request answered exactly once,
 // every audit event stored once in one gapless chain that verifies, /readyz 200 on every bot, and more
-// traffic goes through. SCALE_DRILLS=1: more traffic, and the new primary killed as well.
+// traffic goes through. The approval flows run through each failover (test/helpers/scale-flows.ts): no
+// decision twice, no grant lost, each export delivered once, each audit query answered once.
+// SCALE_DRILLS=1: more traffic, bigger click bursts, and the new primary killed as well.
 import test from 'ava';
 import { startRedisSentinel, type RedisSentinelSet } from '../helpers/redis-topology.ts';
 import { ScaleDrill } from '../helpers/scale-drill.ts';
