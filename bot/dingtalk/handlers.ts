@@ -15,13 +15,11 @@ import { auditText } from '../core/audit-query-run.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
-
-/** Once-only keys (bot/lark/guards.ts has the same contract; kept local so adapters import no adapter). */
-export interface OnceGuard { first(key: string): Promise<boolean>; forget(key: string): Promise<void> }
 
 /** The fields of a robot message custos reads; everything else DingTalk sends is ignored. */
 export const RobotMessage = z.object({

@@ -28,9 +28,9 @@ import { withMentionIds } from './audit-handlers.ts';
 import { card, renderView, text as textElement, type LarkCard } from './cards.ts';
 import { larkProfile } from './identity.ts';
 import { WorkLimiter } from '../runtime/work-limiter.ts';
-import type { OnceGuard } from './guards.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import './messages.ts';
-import type { Offboarding } from './offboard.ts';
+import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { renderReviewCard } from './review-cards.ts';
 
 export interface LarkHandlerDeps {
@@ -42,7 +42,7 @@ export interface LarkHandlerDeps {
    * decisions, reviews, security alerts and audit queries.
    */
   conversation: Conversation;
-  offboarding: Offboarding;
+  offboarding: ChatOffboardingDeps;
   /** Claims a request form copy's nonce (a Lark form card can be submitted from every copy); absent: no forms. */
   approvals?: ApprovalService;
   events: OnceGuard;
@@ -293,7 +293,7 @@ export class LarkHandlers {
     const openId = str(object.open_id);
     if (!openId) return;
     if (!deleted && obj(object.status).is_resigned !== true) return;
-    await this.deps.offboarding.chatUserLeft(openId);
+    await offboardChatUser(this.deps.offboarding, 'lark', openId);
   }
 
   // ---- shared steps ----------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
-import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
+import { redisOnce } from '../runtime/once.ts';
+import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
-import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
 import { LarkSecurityAlerts } from './security-cards.ts';
@@ -80,7 +80,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     });
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, ...common,
-      offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
+      offboarding: { directory, logger, offboarding: services.offboarding },
       events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),

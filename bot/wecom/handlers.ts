@@ -19,7 +19,8 @@ import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import type { OnceGuard } from './once.ts';
+import { offboardChatUser } from '../runtime/chat-offboarding.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { answerInputs, promptText, type PendingReasons } from './reasons.ts';
 import { clipBytes, finalLabel, LIMITS, parseButtonKey, renderView } from './render.ts';
@@ -116,8 +117,7 @@ export class WeComHandlers {
   private async contact(f: Fields): Promise<void> {
     const userId = f.UserID ?? '';
     const left = f.ChangeType === 'delete_user' || (f.ChangeType === 'update_user' && f.Status === STATUS_LEFT);
-    const employee = userId && left ? await this.deps.directory.byChatId('wecom', userId) : null;
-    if (employee) await this.deps.offboarding.offboard(employee.employeeId, 'wecom', userId);
+    if (userId && left) await offboardChatUser(this.deps, 'wecom', userId);
   }
 
   /** The layer's port for a one-to-one application chat with the turn's user; `clickedTask`: the card clicked. */
