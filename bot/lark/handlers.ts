@@ -30,6 +30,7 @@ import { larkProfile } from './identity.ts';
 import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { OnceGuard } from '../runtime/once.ts';
 import './messages.ts';
+import { BackgroundWork } from '../runtime/background.ts';
 import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { renderReviewCard } from './review-cards.ts';
 
@@ -85,10 +86,12 @@ const IN_PLACE: ReadonlySet<ActionName> = new Set(['approve', 'deny', 'cancel', 
 const CARD_ON_FAILURE: ReadonlySet<string> = new Set(['pick', 'share']);
 
 export class LarkHandlers {
-  private readonly pending = new Set<Promise<unknown>>();
   private readonly callbacks = new WorkLimiter(CALLBACK_CONCURRENCY);
+  private readonly work: BackgroundWork;
 
-  constructor(private readonly deps: LarkHandlerDeps) {}
+  constructor(private readonly deps: LarkHandlerDeps) {
+    this.work = new BackgroundWork(deps.logger, 'lark', errName);
+  }
 
   /** The handler map for `EventDispatcher.register`. */
   handlers(): Record<string, Handler> {
@@ -103,8 +106,8 @@ export class LarkHandlers {
   }
 
   /** Waits for work started after an event was answered (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  drain(): Promise<void> {
+    return this.work.drain();
   }
 
   private guarded(type: string, handler: Handler): Handler {
@@ -126,9 +129,7 @@ export class LarkHandlers {
   }
 
   private background(work: () => Promise<void>): void {
-    const p: Promise<void> = work().catch((err: unknown) => { this.deps.logger.error({ err: errName(err) }, 'lark: background work failed'); })
-      .finally(() => { this.pending.delete(p); });
-    this.pending.add(p);
+    void this.work.run(work);
   }
 
   // ---- messages and menu ---------------------------------------------------------------------------
