@@ -9,10 +9,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
@@ -83,13 +84,12 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
       const events = new DingTalkEvents({ crypto: dingtalkEventCrypto(settings.events, settings.appKey), ...offboarding, ...(overrides.now ? { now: overrides.now } : {}) });
       routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
     }
-    const server = createHttpServer({ routes, readiness: [...services.readiness, ...(stream ? [stream.readiness] : [])], logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const readiness = [...services.readiness, ...(stream ? [stream.readiness] : [])];
+    const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: settings.httpPort, logger });
     // Stream mode (stream-callbacks.ts): messages and clicks arrive on a socket custos opens, into the same handlers.
     if (stream) { services.onClose(() => stream.stream.close()); await stream.stream.start(); }
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
+    return { url, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

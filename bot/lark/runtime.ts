@@ -11,7 +11,7 @@ import * as lark from '@larksuiteoapi/node-sdk';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
@@ -22,6 +22,7 @@ import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { startLongConnection, type LongConnection } from './long-connection.ts';
@@ -114,9 +115,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
         },
       });
     }
-    const server = createHttpServer({ routes, readiness, logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: settings.httpPort, logger });
     if (settings.mode === 'ws') {
       // Waits for the first connection; a final refusal (wrong app id or secret) fails the start.
       ws = await startLongConnection({ settings, dispatcher, logger: larkSdkLogger(logger) });
@@ -124,7 +123,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       services.onClose(() => connection.close());
     }
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, grants, handlers, close: services.close };
+    return { url, address, conn, directory, grants, handlers, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

@@ -8,11 +8,12 @@ import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { EncryptedCallback } from '../http/encrypted-callback.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/layer.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
@@ -84,11 +85,9 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       ...await scimRoutes(services, config, logger),
       ...await syncHttpRoutes(services, logger),
     ];
-    const server = createHttpServer({ routes, readiness: services.readiness, logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, handlers, close: services.close };
+    return { url, address, conn, directory, handlers, close: services.close };
   } catch (err) {
     await services.close();
     throw err;
