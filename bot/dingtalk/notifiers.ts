@@ -6,11 +6,11 @@
 import type { LookupService } from '../core/lookup.ts';
 import type { Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import type { AnomalyAlert, SecurityAlerts } from '../core/security/guard.ts';
-import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
-import { alertView } from '../core/security/views.ts';
+import type { NoticeView } from '../core/security/notices.ts';
+import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { CardApprovalNotifier, CardReviewNotifier, type PersonalCards } from '../runtime/card-notifiers.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { DingTalkApiError, type CardParams } from './api.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import { renderAlert, renderApproval, renderReview, renderView } from './cards.ts';
@@ -48,18 +48,14 @@ export class DingTalkReviewNotifier extends CardReviewNotifier<CardParams> {
 }
 
 /** Alert cards (Unfreeze / Keep frozen / Revoke all grants) and notices into the security group; without one, nothing is posted. */
-export class DingTalkSecurityAlerts implements SecurityAlerts, SecurityNotices {
-  constructor(private readonly deps: { cards: DingTalkCards; conversationId: string | undefined; directory: EmployeeDirectory; locale: Locale }) {}
-
-  async alert(alert: AnomalyAlert): Promise<void> {
-    const conversationId = this.deps.conversationId;
-    if (!conversationId) return;
-    const employee = await this.deps.directory.byId(alert.employeeId);
-    await this.deps.cards.deliver({ kind: 'group', conversationId }, renderAlert(alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale)));
-  }
-
-  async notice(view: NoticeView): Promise<void> {
-    if (this.deps.conversationId) await postDingTalkNotice(this.deps.cards, this.deps.conversationId, view);
+export class DingTalkSecurityAlerts extends ChannelSecurityAlerts {
+  constructor(deps: { cards: DingTalkCards; conversationId: string | undefined; directory: EmployeeDirectory; locale: Locale }) {
+    const group = deps.conversationId;
+    const destination = group ? {
+      alert: async (view: AlertView) => { await deps.cards.deliver({ kind: 'group', conversationId: group }, renderAlert(view)); },
+      notice: (view: NoticeView) => postDingTalkNotice(deps.cards, group, view),
+    } : null;
+    super({ destination, directory: deps.directory, locale: deps.locale });
   }
 }
 

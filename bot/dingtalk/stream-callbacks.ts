@@ -1,5 +1,6 @@
-// Stream mode's two topics into the code behind the HTTP callbacks, so a message or a click is checked,
-// deduplicated and handled the same way whichever way it arrived:
+// Stream mode's two callback topics and its event subscription into the code behind the HTTP callbacks,
+// so a message, a click or an event is checked, deduplicated and handled the same way whichever way it
+// arrived:
 //  - /v1.0/im/bot/messages/get (robot messages): receiver.ts's robotMessageFor (our robot, our
 //    organisation), then the handlers, which take each msgId once (a redelivery gives one reply and
 //    one set of audit events);
