@@ -2,6 +2,7 @@
 // given as `NAME_FILE` and a zod refusal read the same whichever module owns the setting.
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { CustosError, ErrorCode } from './core/errors.ts';
 
 /**
  * The content of the file `NAME_FILE` names, trimmed; undefined when it is not set, when `NAME` is set
@@ -29,4 +30,40 @@ export function zodProblems(error: z.ZodError, problems: string[]): void {
     const name = String(issue.path[0] ?? '');
     problems.push(issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`);
   }
+}
+
+export interface EnvSection<S extends z.ZodType> {
+  /** Every setting of the section starts with it (`DINGTALK_`). */
+  prefix: string;
+  /** The section's name in the error (`DingTalk`). */
+  label: string;
+  schema: S;
+  /** Settings that may also come from `NAME_FILE` (secrets). */
+  secrets?: readonly string[];
+  /** Problems of settings taken together (two that go as a pair), from the raw values. */
+  check?: (values: Record<string, string | undefined>) => string[];
+}
+
+/**
+ * A platform's own section (issue 17: a platform module brings its config): its `PREFIX*` settings (`VAR=`
+ * counts as unset), secrets also from `NAME_FILE`, parsed by the section's zod schema; throws one
+ * CustosError(ConfigInvalid) listing every problem at once, one line each, as bot/config.ts does.
+ */
+export function parseEnvSection<S extends z.ZodType>(env: NodeJS.ProcessEnv, section: EnvSection<S>): z.output<S> {
+  const problems: string[] = [];
+  const values: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith(section.prefix) && v !== ''));
+  for (const name of section.secrets ?? []) {
+    const fromFile = readSettingFile(env, name, problems);
+    if (fromFile !== undefined) values[name] = fromFile;
+  }
+  problems.push(...(section.check?.(values) ?? []));
+  const parsed = section.schema.safeParse(values);
+  if (!parsed.success) zodProblems(parsed.error, problems);
+  if (problems.length > 0 || !parsed.success) {
+    const unique = [...new Set(problems)];
+    throw new CustosError(ErrorCode.ConfigInvalid,
+      `invalid ${section.label} configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p}`).join('\n')}`,
+      { problems: unique });
+  }
+  return parsed.data;
 }

@@ -4,7 +4,8 @@
 // socket: the real handlers, conversation layer, approval service, Redis, database and audit pipeline, and
 // the fake Open API receiving the cards. A lookup; an approval decided by a click; a dropped socket and
 // DingTalk's own `disconnect` followed by a new connection that receives what was sent meanwhile; a
-// message and a click redelivered four times acting once.
+// message and a click redelivered four times acting once; `user_leave_org` on the event subscription
+// offboarding as over HTTP, once however often it arrives, and a malformed or foreign event changing nothing.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { CustosError, ErrorCode } from '../bot/core/errors.ts';
@@ -121,7 +122,7 @@ test('the heartbeat: a socket whose gateway stops answering pings is ended and r
 
 test.serial('connected with the app\'s credentials for the two callback topics; pings echoed; a lookup over the Stream answers with a card, the frame acknowledged', async (t) => {
   t.like(stream.opens[0], { clientId: h.fake.appKey });
-  t.deepEqual(stream.opens[0]!.subscriptions, [{ type: 'CALLBACK', topic: TOPIC_ROBOT }, { type: 'CALLBACK', topic: TOPIC_CARD }]);
+  t.deepEqual(stream.opens[0]!.subscriptions, [{ type: 'EVENT', topic: '*' }, { type: 'CALLBACK', topic: TOPIC_ROBOT }, { type: 'CALLBACK', topic: TOPIC_CARD }]);
   const ping = stream.ping();
   t.like((await stream.waitForAcks(ping))[0], { code: 200, data: JSON.stringify({ opaque: ping }) });
 
@@ -233,4 +234,34 @@ test.serial('a frame for another robot or organisation, or a click on a card cus
   t.is(await h.conn.collection('audit_events').countDocuments({}), events + marker, 'only the later lookup\'s events');
   for (const reason of ['wrong_robot', 'wrong_corp', 'unknown_card']) t.true(h.logLines.some((l) => l.includes(`"reason":"${reason}"`)), reason);
   t.is(h.logLines.filter((l) => l.includes('"reason":"malformed_frame"')).length, 2);
+});
+
+test.serial('user_leave_org over the Stream offboards the bound employee, audited once however often it arrives; a malformed or foreign event is acknowledged and changes nothing', async (t) => {
+  const leaver = h.employees.marketingStaff;
+  const bystander = h.employees.dpo;
+  const SUCCESS = { code: 200, message: 'OK', data: JSON.stringify({ status: 'SUCCESS' }) };
+  const leave = (userId: unknown, o: { eventId: string; eventCorpId?: string }) => stream.pushEvent({
+    eventType: 'user_leave_org', eventCorpId: h.fake.corpId, ...o, data: { timeStamp: String(Date.now()), userId, optStaffId: 'admin0001' },
+  });
+  const refused = [
+    leave(h.userId('dpo'), { eventId: 'evt-not-a-list' }), // userId must be the list of leavers
+    leave([h.userId('dpo')], { eventId: 'evt-other-corp', eventCorpId: 'dingotherorg0001' }),
+    leave([h.userId('dpo')], { eventId: '' }), // no eventId in the headers
+    stream.pushEvent({ eventType: 'user_leave_org', eventId: 'evt-not-json', eventCorpId: h.fake.corpId, data: '{"userId": [' }),
+  ];
+  for (const id of refused) t.like((await stream.waitForAcks(id))[0], SUCCESS, 'a refusal is final: acknowledged, not retried');
+  t.is((await h.directory.byId(bystander.employeeId))?.status, 'active', 'no malformed or foreign event offboarded anyone');
+
+  const id = leave([h.userId('marketingStaff')], { eventId: 'evt-leave-1' });
+  t.like((await stream.waitForAcks(id))[0], SUCCESS);
+  t.is((await h.directory.byId(leaver.employeeId))?.status, 'offboarded');
+  const records = await h.auditRecords({ action: 'admin.offboard', 'meta.subject': leaver.employeeId });
+  t.is((records[0]!.actor as { platform: string }).platform, 'dingtalk');
+  stream.redeliver(id);
+  stream.redeliver(id);
+  t.like((await stream.waitForAcks(id, 3))[2], SUCCESS, 'a redelivery is acknowledged');
+  await settled();
+  t.is((await h.auditRecords({ action: 'admin.offboard', 'meta.subject': leaver.employeeId })).length, 1, 'offboarded once');
+  t.is((await h.auditRecords({ action: 'admin.offboard', 'meta.subject': bystander.employeeId }, 0, 1_000)).length, 0);
+  t.deepEqual(stream.malformed, []);
 });

@@ -7,6 +7,7 @@
 import { isEraseCommand } from '../core/approvals/erase-command.ts';
 import { isExportCommand } from '../core/approvals/segment.ts';
 import { isAuditReportCommand } from '../core/audit-report-command.ts';
+import { auditText } from '../core/audit-query-run.ts';
 import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import type { Employee } from '../core/domain.ts';
@@ -84,6 +85,15 @@ export class Conversation {
       const result = await this.deps.lookup.lookup(await ctx.asker(employee), command.query, command.purpose);
       await port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer');
     });
+  }
+
+  /**
+   * Words typed where there are no slash commands (DingTalk, WeCom): `audit …` is an audit query, anything
+   * else what Slack's `/customer` takes (the same words work, `/customer` itself optional).
+   */
+  typed(turn: Turn, typed: string, port: ConversationPort): Promise<Handled> {
+    const audit = auditText(typed);
+    return audit !== null ? this.audit(turn, audit, port) : this.text(turn, typed.replace(/^\/customer\b\s*/i, ''), port);
   }
 
   /** The words of an audit query (Slack's `/audit …`, `audit …` typed elsewhere). */

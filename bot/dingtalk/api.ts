@@ -10,6 +10,7 @@
 // Errors become one DingTalkApiError with the API name and DingTalk's code, never its message text or
 // a request body (cards hold customer data).
 import { randomUUID } from 'node:crypto';
+import { TokenCache } from '../http/token-cache.ts';
 import type { DingTalkSettings } from './config.ts';
 
 export class DingTalkApiError extends Error {
@@ -21,7 +22,6 @@ export class DingTalkApiError extends Error {
 
 /** topapi/v2/user/get: 60121 "找不到该用户" (not in the organisation, or outside the app's range). */
 const USER_NOT_FOUND = '60121';
-const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
 const MEMBER_PAGE = 100;
 const MAX_MEMBER_PAGES = 50;
@@ -32,10 +32,11 @@ export type CardParams = Record<string, string>;
 export type CardSpace = { kind: 'robot'; userId: string } | { kind: 'group'; conversationId: string };
 
 export class DingTalkApi {
-  private token: { value: string; until: number } | undefined;
-  private pendingToken: Promise<string> | undefined;
+  private readonly tokens: TokenCache;
 
-  constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'> & Partial<Pick<DingTalkSettings, 'cardRouteKey' | 'mode'>>, private readonly now: () => number = Date.now) {}
+  constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'> & Partial<Pick<DingTalkSettings, 'cardRouteKey' | 'mode'>>, now: () => number = Date.now) {
+    this.tokens = new TokenCache(() => this.buyToken(), now);
+  }
 
   /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
   async userEmail(userId: string): Promise<string | null> {
@@ -115,17 +116,14 @@ export class DingTalkApi {
   }
 
   /** The app's access token, shared by concurrent callers and renewed five minutes before it expires. */
-  async accessToken(): Promise<string> {
-    if (this.token && this.token.until > this.now()) return this.token.value;
-    this.pendingToken ??= this.fetchToken().finally(() => { this.pendingToken = undefined; });
-    return this.pendingToken;
+  accessToken(): Promise<string> {
+    return this.tokens.get();
   }
 
-  private async fetchToken(): Promise<string> {
+  private async buyToken(): Promise<{ value: string; ttlMs: number }> {
     const body = await this.call('oauth2.accessToken', `${this.s.apiUrl}/v1.0/oauth2/accessToken`, 'POST', { appKey: this.s.appKey, appSecret: this.s.appSecret });
     if (typeof body.accessToken !== 'string' || typeof body.expireIn !== 'number') throw new DingTalkApiError('oauth2.accessToken', 'malformed', 200);
-    this.token = { value: body.accessToken, until: this.now() + body.expireIn * 1000 - TOKEN_MARGIN_MS };
-    return body.accessToken;
+    return { value: body.accessToken, ttlMs: body.expireIn * 1000 };
   }
 
   private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, token?: string): Promise<Record<string, unknown>> {
@@ -136,7 +134,7 @@ export class DingTalkApi {
     const body = await res.json().catch(() => ({})) as Record<string, unknown>;
     // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.
     if (!res.ok) {
-      if (res.status === 401 && token) this.token = undefined; // revoked or expired early: buy a new one next time
+      if (res.status === 401 && token) this.tokens.forget(); // revoked or expired early: buy a new one next time
       throw new DingTalkApiError(api, typeof body.code === 'string' ? body.code.slice(0, 64) : `http_${res.status}`, res.status);
     }
     return body;

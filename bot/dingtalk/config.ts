@@ -2,8 +2,7 @@
 // problem at once, as bot/config.ts does for the rest. Its own module so that adding the platform
 // touches no shared schema; `custos start` runs the adapter when DINGTALK_APP_KEY is set.
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../config-env.ts';
-import { CustosError, ErrorCode } from '../core/errors.ts';
+import { parseEnvSection } from '../config-env.ts';
 
 export interface DingTalkSettings {
   /** `http`: DingTalk POSTs messages and clicks to DINGTALK_HTTP_PORT; `stream`: custos dials DingTalk's Stream gateway (stream.ts). */
@@ -39,6 +38,22 @@ export function dingtalkConfigured(env: NodeJS.ProcessEnv): boolean {
 
 const url = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
 
+const SECRETS = ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY', 'DINGTALK_CARD_CALLBACK_TOKEN'];
+
+/** The event pair goes together; the card callback URL's settings are HTTP mode's. */
+function together(values: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if ((values.DINGTALK_EVENT_TOKEN === undefined) !== (values.DINGTALK_EVENT_AES_KEY === undefined)) {
+    problems.push('DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together; set both (offboarding events) or neither');
+  }
+  if (values.DINGTALK_MODE === 'stream') {
+    for (const name of ['DINGTALK_CARD_CALLBACK_TOKEN', 'DINGTALK_CARD_ROUTE_KEY']) {
+      if (values[name] !== undefined) problems.push(`${name} is for HTTP mode (the card callback URL); in stream mode card clicks arrive on the stream: unset it`);
+    }
+  }
+  return problems;
+}
+
 const schema = z.object({
   DINGTALK_MODE: z.enum(['http', 'stream'], { error: 'DINGTALK_MODE must be http (DingTalk POSTs to custos) or stream (custos connects to DingTalk; no public URL)' }).default('http'),
   DINGTALK_APP_KEY: z.string({ error: 'DINGTALK_APP_KEY is required; copy the AppKey (Client ID) from the app\'s Credentials page' })
@@ -61,30 +76,7 @@ const schema = z.object({
 
 /** Parses the DINGTALK_* settings; throws one CustosError(ConfigInvalid) listing every problem. */
 export function loadDingTalkConfig(env: NodeJS.ProcessEnv = process.env): DingTalkSettings {
-  const problems: string[] = [];
-  const values: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('DINGTALK_') && v !== '') values[k] = v;
-  for (const name of ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY', 'DINGTALK_CARD_CALLBACK_TOKEN']) {
-    const fromFile = readSettingFile(env, name, problems);
-    if (fromFile !== undefined) values[name] = fromFile;
-  }
-  if ((values.DINGTALK_EVENT_TOKEN === undefined) !== (values.DINGTALK_EVENT_AES_KEY === undefined)) {
-    problems.push('DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together; set both (offboarding events) or neither');
-  }
-  if (values.DINGTALK_MODE === 'stream') {
-    for (const name of ['DINGTALK_CARD_CALLBACK_TOKEN', 'DINGTALK_CARD_ROUTE_KEY']) {
-      if (values[name] !== undefined) problems.push(`${name} is for HTTP mode (the card callback URL); in stream mode card clicks arrive on the stream: unset it`);
-    }
-  }
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) zodProblems(parsed.error, problems);
-  if (problems.length > 0 || !parsed.success) {
-    const unique = [...new Set(problems)];
-    throw new CustosError(ErrorCode.ConfigInvalid,
-      `invalid DingTalk configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p}`).join('\n')}`,
-      { problems: unique });
-  }
-  const r = parsed.data;
+  const r = parseEnvSection(env, { prefix: 'DINGTALK_', label: 'DingTalk', schema, secrets: SECRETS, check: together });
   return {
     mode: r.DINGTALK_MODE, appKey: r.DINGTALK_APP_KEY, appSecret: r.DINGTALK_APP_SECRET, robotCode: r.DINGTALK_ROBOT_CODE ?? r.DINGTALK_APP_KEY,
     corpId: r.DINGTALK_CORP_ID, cardTemplateId: r.DINGTALK_CARD_TEMPLATE_ID,

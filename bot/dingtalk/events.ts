@@ -1,34 +1,35 @@
-// POST /dingtalk/events: DingTalk's HTTP event subscription (通讯录事件), used for offboarding on
-// `user_leave_org`. DingTalk encrypts each event: the query carries `msg_signature` (older apps:
-// `signature`), `timestamp` and `nonce`; the body is `{"encrypt": "…"}`. The signature is the SHA-1 hex
-// of the sorted concatenation of [token, timestamp, nonce, encrypt]; the payload is AES-256-CBC with the
-// key base64(EncodingAESKey + "="), the IV its first 16 bytes, PKCS#7 padding to 32 bytes, and the
-// plaintext random(16) ‖ length(4, big-endian) ‖ JSON ‖ owner key (the app's AppKey). The answer is the
-// word `success` encrypted the same way. Nothing is decrypted before the signature and our timestamp
-// window (one hour, as for robot callbacks) hold; any failure is a 401 that reaches nothing else.
-import { randomBytes } from 'node:crypto';
+// DingTalk's address-book events (通讯录事件), used for offboarding on `user_leave_org`, however they
+// arrive: each user who left is offboarded through the shared path (bot/runtime/chat-offboarding.ts).
+//  - POST /dingtalk/events (HTTP event subscription): DingTalk encrypts each event with WeCom's scheme
+//    (bot/http/encrypted-callback.ts, the app's AppKey as receiver id). The query carries `msg_signature`
+//    (older apps: `signature`), `timestamp` (seconds or milliseconds) and `nonce`; the body is
+//    `{"encrypt": "…"}`, the plaintext `{EventType, UserId: [...], …}`. The answer is the word `success`
+//    encrypted the same way. Nothing is decrypted before the signature and our window (one hour, as for
+//    robot callbacks) hold; any failure is a 401 that reaches nothing else.
+//  - the Stream (stream-callbacks.ts): an EVENT frame whose headers name the `eventType` and `eventId`,
+//    its data the same event in camelCase (`{timeStamp, userId: [...]}`), on the app's own socket.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { OffboardingService } from '../core/offboarding.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
-import type { Logger } from '../logger.ts';
 import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
-import type { EventCrypto } from '../http/encrypted-callback.ts';
+import { EncryptedCallback } from '../http/encrypted-callback.ts';
+import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { WINDOW_MS } from './verify.ts';
 
 export const DINGTALK_EVENTS_PATH = '/dingtalk/events';
+export const USER_LEAVE_ORG = 'user_leave_org';
 const MAX_BODY_BYTES = 64 * 1024;
 
-export { EventCrypto } from '../http/encrypted-callback.ts';
-
 const EventBody = z.object({ encrypt: z.string().min(1).max(MAX_BODY_BYTES) });
-const Event = z.object({ EventType: z.string().max(64), UserId: z.array(z.string().max(100)).max(1000).optional() }).loose();
+const UserIds = z.array(z.string().max(100)).max(1000);
+const Event = z.object({ EventType: z.string().max(64), UserId: UserIds.optional() }).loose();
 
-export interface DingTalkEventDeps {
-  crypto: EventCrypto;
-  directory: EmployeeDirectory;
-  offboarding: OffboardingService;
-  logger: Logger;
+/** The event subscription's crypto: its token and EncodingAESKey, the app's AppKey as receiver id. */
+export function dingtalkEventCrypto(events: { token: string; aesKey: string }, appKey: string): EncryptedCallback {
+  return new EncryptedCallback({ token: events.token, encodingAesKey: events.aesKey, receiver: appKey, windowSeconds: WINDOW_MS / 1000, milliseconds: true });
+}
+
+export interface DingTalkEventDeps extends ChatOffboardingDeps {
+  crypto: EncryptedCallback;
   now?: () => number;
 }
 
@@ -37,44 +38,41 @@ export class DingTalkEvents {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    const signature = q.get('msg_signature') ?? q.get('signature') ?? '';
-    const timestamp = q.get('timestamp') ?? '';
-    const nonce = q.get('nonce') ?? '';
-    const now = (this.deps.now ?? Date.now)();
-    if (!/^\d{10,13}$/.test(timestamp) || !/^[0-9a-f]{40}$/.test(signature) || !/^[A-Za-z0-9]{1,64}$/.test(nonce)) return this.refuse(req, res, 'malformed');
-    const ms = timestamp.length === 13 ? Number(timestamp) : Number(timestamp) * 1000;
-    if (Math.abs(ms - now) > WINDOW_MS) return this.refuse(req, res, 'stale_or_future');
+    const signed = { signature: q.get('msg_signature') ?? q.get('signature') ?? undefined, timestamp: q.get('timestamp') ?? undefined, nonce: q.get('nonce') ?? undefined };
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     const body = raw ? EventBody.safeParse(parseJson(raw)) : undefined;
     if (!body?.success) return this.refuse(req, res, 'malformed_body');
-    if (!this.deps.crypto.verify(signature, timestamp, nonce, body.data.encrypt)) return this.refuse(req, res, 'bad_signature');
-    const text = this.deps.crypto.decrypt(body.data.encrypt);
-    const event = text === null ? undefined : Event.safeParse(parseJson(Buffer.from(text)));
-    if (!event?.success) return this.refuse(req, res, 'undecryptable');
-    if (event.data.EventType === 'user_leave_org') await this.left(event.data.UserId ?? []);
-    return this.success(res);
+    const opened = this.deps.crypto.open(body.data.encrypt, signed, this.now());
+    if (!opened.ok) return this.refuse(req, res, opened.reason);
+    const event = Event.safeParse(parseJson(Buffer.from(opened.value)));
+    if (!event.success) return this.refuse(req, res, 'undecryptable');
+    if (event.data.EventType === USER_LEAVE_ORG) await offboardLeavers(this.deps, event.data.UserId ?? []);
+    const timeStamp = String(this.now());
+    const sealed = this.deps.crypto.seal('success', timeStamp);
+    return sendJson(res, 200, { msg_signature: sealed.signature, timeStamp, nonce: sealed.nonce, encrypt: sealed.encrypt });
   }
 
-  /** Each bound employee who left is offboarded (idempotent, so a redelivered event is harmless). */
-  private async left(userIds: string[]): Promise<void> {
-    for (const userId of userIds) {
-      const employee = await this.deps.directory.byChatId('dingtalk', userId);
-      if (!employee) continue;
-      const r = await this.deps.offboarding.offboard(employee.employeeId, 'dingtalk', userId);
-      this.deps.logger.info({ employeeId: employee.employeeId, grants: r.grants, requests: r.requests }, 'dingtalk: employee offboarded');
-    }
-  }
-
-  private success(res: ServerResponse): void {
-    const timeStamp = String((this.deps.now ?? Date.now)());
-    const nonce = randomBytes(8).toString('hex');
-    const encrypt = this.deps.crypto.encrypt('success');
-    sendJson(res, 200, { msg_signature: this.deps.crypto.signature(timeStamp, nonce, encrypt), timeStamp, nonce, encrypt });
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, reason: string): void {
-    req.resume();
+    req.resume(); // what was not read is discarded
     this.deps.logger.warn({ reason }, 'dingtalk: event refused');
     sendJson(res, 401, { error: 'unauthorized' });
   }
+}
+
+/** A Stream EVENT frame's data (its type from the headers): 'ok' once handled, 'malformed' (nothing done) when it is not the event it says. */
+export async function streamedEvent(deps: ChatOffboardingDeps, eventType: string, data: string): Promise<'ok' | 'malformed'> {
+  if (eventType !== USER_LEAVE_ORG) return 'ok';
+  const event = z.object({ userId: UserIds }).loose().safeParse(parseJson(Buffer.from(data, 'utf8')));
+  if (!event.success) return 'malformed';
+  await offboardLeavers(deps, event.data.userId);
+  return 'ok';
+}
+
+/** Each bound employee who left is offboarded. */
+async function offboardLeavers(deps: ChatOffboardingDeps, userIds: string[]): Promise<void> {
+  for (const userId of userIds) await offboardChatUser(deps, 'dingtalk', userId);
 }

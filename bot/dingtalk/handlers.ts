@@ -11,17 +11,15 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
-import { auditText } from '../core/audit-query-run.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
+import { BackgroundWork } from '../runtime/background.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
-
-/** Once-only keys (bot/lark/guards.ts has the same contract; kept local so adapters import no adapter). */
-export interface OnceGuard { first(key: string): Promise<boolean>; forget(key: string): Promise<void> }
 
 /** The fields of a robot message custos reads; everything else DingTalk sends is ignored. */
 export const RobotMessage = z.object({
@@ -47,9 +45,11 @@ export interface DingTalkHandlerDeps {
 }
 
 export class DingTalkHandlers {
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly work: BackgroundWork;
 
-  constructor(private readonly deps: DingTalkHandlerDeps) {}
+  constructor(private readonly deps: DingTalkHandlerDeps) {
+    this.work = new BackgroundWork(deps.logger, 'dingtalk');
+  }
 
   /** Takes a verified robot message; the work continues after DingTalk has its answer. */
   async message(m: RobotMessage): Promise<void> {
@@ -66,16 +66,14 @@ export class DingTalkHandlers {
   }
 
   /** Waits for work started after a callback was answered (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  drain(): Promise<void> {
+    return this.work.drain();
   }
 
+  /** A message that failed is forgotten, so DingTalk's redelivery is handled; a click body is not taken twice. */
   private background(msgId: string, work: () => Promise<void>, retryable = true): void {
-    const p: Promise<void> = work().then(() => this.deps.onHandled?.(msgId), async (err: unknown) => {
-      this.deps.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'dingtalk: message handling failed');
-      if (retryable) await this.deps.events.forget(`msg:${msgId}`);
-    }).finally(() => { this.pending.delete(p); });
-    this.pending.add(p);
+    const forget = retryable ? () => this.deps.events.forget(`msg:${msgId}`) : undefined;
+    void this.work.run(async () => { await work(); this.deps.onHandled?.(msgId); }, forget);
   }
 
   private async onMessage(m: RobotMessage): Promise<void> {
@@ -87,12 +85,8 @@ export class DingTalkHandlers {
       platform: 'dingtalk', userId, conversationId: m.conversationId, correlationId: correlationIdOf(m.msgId),
       ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }),
     };
-    // Slack users type `/customer …`; the same words work here. DingTalk strips the @mention itself.
-    const typed = m.text.content.trim();
-    // `audit …` is an audit query (its pages and Export results are buttons on the table card).
-    const audit = auditText(typed);
-    if (audit !== null) await this.deps.conversation.audit(turn, audit, this.port(turn));
-    else await this.deps.conversation.text(turn, typed.replace(/^\/customer\b\s*/i, ''), this.port(turn));
+    // DingTalk strips the @mention itself; an audit table's pages and Export results are buttons on its card.
+    await this.deps.conversation.typed(turn, m.text.content.trim(), this.port(turn));
   }
 
   private async onClick(c: CardClick): Promise<void> {

@@ -26,7 +26,7 @@ export const dingtalkPlatform: PlatformModule = {
   async chat({ config, settings: parsed, logger, lookup, redis }) {
     const settings = parsed as DingTalkSettings;
     const r = section(config, 'redis');
-    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers, { DingTalkExportDelivery }] = await Promise.all([
+    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers, { dingtalkExportDelivery }] = await Promise.all([
       import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'), import('./export-delivery.ts'),
     ]);
     // A connection of its own when the caller has none; it connects on first use.
@@ -36,7 +36,7 @@ export const dingtalkPlatform: PlatformModule = {
     return {
       approvals: new notifiers.DingTalkApprovalNotifier({ cards, logger, ...(lookup ? { lookup } : {}) }),
       reviews: new notifiers.DingTalkReviewNotifier({ cards, logger }),
-      delivery: new DingTalkExportDelivery(cards),
+      delivery: dingtalkExportDelivery(cards),
       ...(group ? { securityNotice: (view) => notifiers.postDingTalkNotice(cards, group, view) } : {}),
       ...(own ? { close: async () => { own.disconnect(); } } : {}),
     };

@@ -9,9 +9,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
+import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
@@ -19,14 +21,13 @@ import { DINGTALK_CARD_PATH, DingTalkCardCallback } from './card-callback.ts';
 import { CardLedger, DingTalkCards, dingtalkCardLedger } from './card-ledger.ts';
 import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
-import { DINGTALK_EVENTS_PATH, DingTalkEvents, EventCrypto } from './events.ts';
-import { DingTalkHandlers, type OnceGuard } from './handlers.ts';
+import { DINGTALK_EVENTS_PATH, DingTalkEvents, dingtalkEventCrypto } from './events.ts';
+import { DingTalkHandlers } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
 import { streamMode } from './stream-callbacks.ts';
-import type { RedisClient } from '../store/redis-client.ts';
 
 export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
-/** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
+/** DingTalk retries a robot message or an event it thinks failed; one day of msgIds and eventIds covers its retries. */
 const EVENT_TTL_SECONDS = 86_400;
 
 export interface DingTalkOverrides extends ServiceOverrides {
@@ -62,50 +63,35 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const cards = new DingTalkCards(api, new CardLedger(services.redis, dingtalkCardLedger(prefix)));
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
+    const once = redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS, logger);
+    const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };
     const handlers = new DingTalkHandlers({
-      api, cards, conversation: services.conversation.with(flows), logger,
-      events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS),
+      api, cards, conversation: services.conversation.with(flows), logger, events: once,
       ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
     });
     services.onClose(() => handlers.drain());
     const receiver = new DingTalkReceiver({
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
-    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger }) : undefined;
+    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding, once }) : undefined;
     const routes: Route[] = [services.metrics.route, ...(stream ? [] : [{ method: 'POST' as const, path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }])];
     if (settings.cardCallbackToken && !stream) {
       const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
       routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks.handle.bind(clicks) });
     }
     if (settings.events) {
-      // Offboarding on `user_leave_org` (events.ts), when the event subscription is configured.
-      const events = new DingTalkEvents({
-        crypto: new EventCrypto(settings.events.token, settings.events.aesKey, settings.appKey),
-        directory: services.directory, offboarding: services.offboarding, logger, ...(overrides.now ? { now: overrides.now } : {}),
-      });
+      // Offboarding on `user_leave_org` (events.ts), when the HTTP event subscription is configured.
+      const events = new DingTalkEvents({ crypto: dingtalkEventCrypto(settings.events, settings.appKey), ...offboarding, ...(overrides.now ? { now: overrides.now } : {}) });
       routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
     }
-    const server = createHttpServer({ routes, readiness: [...services.readiness, ...(stream ? [stream.readiness] : [])], logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const readiness = [...services.readiness, ...(stream ? [stream.readiness] : [])];
+    const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: settings.httpPort, logger });
     // Stream mode (stream-callbacks.ts): messages and clicks arrive on a socket custos opens, into the same handlers.
     if (stream) { services.onClose(() => stream.stream.close()); await stream.stream.start(); }
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
+    return { url, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
   } catch (err) {
     await services.close();
     throw err;
   }
-}
-
-/**
- * First delivery of a key within the TTL (`SET NX`). When Redis cannot answer the message is let through
- * (a repeated reply is harmless; the audit gate still decides what is shown), unlike the signature
- * ledger, which fails closed.
- */
-function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: number): OnceGuard {
-  return {
-    first: async (key) => (await redis.set(`${namespace}:${key}`, '1', 'EX', ttlSeconds, 'NX').catch(() => 'OK')) === 'OK',
-    forget: async (key) => { await redis.del(`${namespace}:${key}`).catch(() => undefined); },
-  };
 }

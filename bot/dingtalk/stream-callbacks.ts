@@ -1,10 +1,13 @@
-// Stream mode's two topics into the code behind the HTTP callbacks, so a message or a click is checked,
-// deduplicated and handled the same way whichever way it arrived:
+// Stream mode's two callback topics and its event subscription into the code behind the HTTP callbacks,
+// so a message, a click or an event is checked, deduplicated and handled the same way whichever way it
+// arrived:
 //  - /v1.0/im/bot/messages/get (robot messages): receiver.ts's robotMessageFor (our robot, our
 //    organisation), then the handlers, which take each msgId once (a redelivery gives one reply and
 //    one set of audit events);
 //  - /v1.0/card/instances/callback (card clicks): card-callback.ts's accept (our organisation, the card
-//    ledger, one decision per click body).
+//    ledger, one decision per click body);
+//  - the event subscription (EVENT frames): `user_leave_org` offboards as over HTTP (events.ts), our
+//    organisation's (eventCorpId) only, each eventId once (a redelivery is acked and dropped).
 // What the HTTP receiver adds — the `sign` header, the callback URL's token — proves a request came from
 // DingTalk; here the authenticated socket does (stream.ts, on the official SDK). A refusal is final and acked as handled; only
 // our own failure (the card ledger unreachable) asks DingTalk to deliver again.
@@ -15,8 +18,11 @@ import { DingTalkCardCallback } from './card-callback.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import type { DingTalkSettings } from './config.ts';
 import type { DingTalkHandlers } from './handlers.ts';
+import { streamedEvent } from './events.ts';
+import type { ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import { robotMessageFor } from './receiver.ts';
-import { DingTalkStream, type StreamVerdict } from './stream.ts';
+import { DingTalkStream, type StreamOptions, type StreamVerdict } from './stream.ts';
 
 export { TOPIC_CARD, TOPIC_ROBOT };
 
@@ -25,6 +31,9 @@ export interface StreamModeDeps {
   handlers: DingTalkHandlers;
   cards: DingTalkCards;
   logger: Logger;
+  /** Where a leaver is offboarded, and the once-only ids that keep a redelivered event from acting twice. */
+  offboarding: ChatOffboardingDeps;
+  once: OnceGuard;
 }
 
 export function streamTopics(d: StreamModeDeps): Record<string, (data: string) => Promise<StreamVerdict>> {
@@ -48,9 +57,28 @@ export function streamTopics(d: StreamModeDeps): Record<string, (data: string) =
   };
 }
 
+/** An EVENT frame: refused (acked, nothing done) unless it names its type and id and comes from our organisation. */
+export function streamEvents(d: StreamModeDeps): NonNullable<StreamOptions['events']> {
+  const refuse = (reason: string): StreamVerdict => {
+    d.logger.warn({ reason }, 'dingtalk: stream event refused');
+    return 'ok';
+  };
+  return async (headers, data) => {
+    const { eventType, eventId, eventCorpId } = headers;
+    if (!eventType || !eventId) return refuse('malformed_event');
+    if (d.settings.corpId && eventCorpId !== d.settings.corpId) return refuse('wrong_corp');
+    if (!(await d.once.first(`evt:${eventId}`))) return 'ok';
+    const verdict = await streamedEvent(d.offboarding, eventType, data).catch(async (err: unknown) => {
+      await d.once.forget(`evt:${eventId}`); // not done: DingTalk's redelivery tries again
+      throw err;
+    });
+    return verdict === 'ok' ? 'ok' : refuse(verdict);
+  };
+}
+
 /** The Stream client for the bot's lifetime, and the readiness check that reports its socket. */
 export function streamMode(d: StreamModeDeps): { stream: DingTalkStream; readiness: ReadinessCheck } {
-  const stream = new DingTalkStream({ settings: d.settings, topics: streamTopics(d), logger: d.logger });
+  const stream = new DingTalkStream({ settings: d.settings, topics: streamTopics(d), events: streamEvents(d), logger: d.logger });
   // The SDK's `connected`: false from DingTalk's `disconnect` until the next socket opens (about 11 s).
   const readiness = { name: 'dingtalk-stream', check: async () => { if (!stream.connected) throw new Error('dingtalk stream is not connected'); } };
   return { stream, readiness };

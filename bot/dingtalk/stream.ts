@@ -3,9 +3,11 @@
 // reconnection 1 s after any close and the dispatch of CALLBACK frames by topic. custos adds the gateway at
 // DINGTALK_API_URL (the SDK hard-codes production's), a start that rejects refused credentials (the SDK
 // retries every error), an ack once a callback is handled or finally refused (none when our side failed:
-// DingTalk delivers it again), and drops frames the SDK would throw on. A frame is DingTalk's (the socket is
-// opened with the app's secret, over TLS); what it says is checked by stream-callbacks.ts.
-import { DWClient, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
+// DingTalk delivers it again), and drops frames the SDK would throw on. Event subscriptions (EVENT frames,
+// topic `*`) are answered once handled too, where the SDK would ack them before any asynchronous work.
+// A frame is DingTalk's (the socket is opened with the app's secret, over TLS); what it says is checked by
+// stream-callbacks.ts.
+import { DWClient, EventAck, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../logger.ts';
@@ -20,6 +22,8 @@ export interface StreamOptions {
   settings: { apiUrl: string; appKey: string; appSecret: string };
   /** The CALLBACK topics taken, each with the code that accepts its `data`. */
   topics: Record<string, (data: string) => Promise<StreamVerdict>>;
+  /** The event subscription (EVENT frames: the event's type and id in the headers); none: no events asked for. */
+  events?: (headers: Partial<DWClientDownStream['headers']>, data: string) => Promise<StreamVerdict>;
   logger: Logger;
   /** The heartbeat's period (default 8 s, the SDK's) and timers (tests count the live ones). */
   heartbeat?: { everyMs: number; timers?: Pick<typeof globalThis, 'setInterval' | 'clearInterval'> };
@@ -34,7 +38,8 @@ interface SdkInternals { dw_url?: string; socket?: SdkSocket; userDisconnect: bo
  * one per socket. debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
-  return { clientId: o.settings.appKey, clientSecret: o.settings.appSecret, subscriptions: [], ua: 'custos-dingtalk-stream/2', keepAlive: false, debug: false, autoReconnect: true };
+  const subscriptions = o.events ? [{ type: 'EVENT', topic: '*' }] : [];
+  return { clientId: o.settings.appKey, clientSecret: o.settings.appSecret, subscriptions, ua: 'custos-dingtalk-stream/2', keepAlive: false, debug: false, autoReconnect: true };
 }
 
 export class DingTalkStream extends DWClient {
@@ -102,6 +107,22 @@ export class DingTalkStream extends DWClient {
 
   override onDownStream(data: string): void {
     try { super.onDownStream(data); } catch { this.o.logger.warn({ reason: 'malformed_frame' }, 'dingtalk stream: frame dropped'); }
+  }
+
+  /**
+   * The SDK acks an EVENT at once with what a synchronous listener returns; the work behind an event
+   * (offboarding) is asynchronous, so custos answers when it is done, in the SDK's own ack shape: SUCCESS
+   * (handled or finally refused), or LATER when our side failed (DingTalk delivers it again).
+   */
+  override onEvent(frame: DWClientDownStream): void {
+    void this.answerEvent(frame);
+  }
+
+  private async answerEvent(frame: DWClientDownStream): Promise<void> {
+    const headers: Partial<DWClientDownStream['headers']> = frame.headers ?? {};
+    const accept = this.o.events ?? (async () => 'ok' as const);
+    const verdict = await accept(headers, typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
+    if (headers.messageId) this.send(headers.messageId, { status: verdict === 'ok' ? EventAck.SUCCESS : EventAck.LATER });
   }
 
   private async open(): Promise<z.infer<typeof Opened>> {

@@ -32,9 +32,10 @@ import { WorkLimiter } from '../runtime/work-limiter.ts';
 import type { ReplyGuard } from '../runtime/pending-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import { openMessage, type LarkMessageRecord, type LarkPendingAnswers } from './pending.ts';
-import type { OnceGuard } from './guards.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import './messages.ts';
-import type { Offboarding } from './offboard.ts';
+import { BackgroundWork } from '../runtime/background.ts';
+import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { renderReviewCard } from './review-cards.ts';
 
 export interface LarkHandlerDeps {
@@ -46,7 +47,7 @@ export interface LarkHandlerDeps {
    * decisions, reviews, security alerts and audit queries.
    */
   conversation: Conversation;
-  offboarding: Offboarding;
+  offboarding: ChatOffboardingDeps;
   /** Claims a request form copy's nonce (a Lark form card can be submitted from every copy); absent: no forms. */
   approvals?: ApprovalService;
   events: OnceGuard;
@@ -94,10 +95,12 @@ const IN_PLACE: ReadonlySet<ActionName> = new Set(['approve', 'deny', 'cancel', 
 const CARD_ON_FAILURE: ReadonlySet<string> = new Set(['pick', 'share']);
 
 export class LarkHandlers {
-  private readonly pending = new Set<Promise<unknown>>();
   private readonly callbacks = new WorkLimiter(CALLBACK_CONCURRENCY);
+  private readonly work: BackgroundWork;
 
-  constructor(private readonly deps: LarkHandlerDeps) {}
+  constructor(private readonly deps: LarkHandlerDeps) {
+    this.work = new BackgroundWork(deps.logger, 'lark', errName);
+  }
 
   /** The handler map for `EventDispatcher.register`. */
   handlers(): Record<string, Handler> {
@@ -112,8 +115,8 @@ export class LarkHandlers {
   }
 
   /** Waits for work started after an event was answered (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  drain(): Promise<void> {
+    return this.work.drain();
   }
 
   /** Finishes a message whose bot died (claimed from the ledger), its replies through `guard`. */
@@ -145,9 +148,7 @@ export class LarkHandlers {
   }
 
   private background(work: () => Promise<void>): void {
-    const p: Promise<void> = work().catch((err: unknown) => { this.deps.logger.error({ err: errName(err) }, 'lark: background work failed'); })
-      .finally(() => { this.pending.delete(p); });
-    this.pending.add(p);
+    void this.work.run(work);
   }
 
   // ---- messages and menu ---------------------------------------------------------------------------
@@ -319,7 +320,7 @@ export class LarkHandlers {
     const openId = str(object.open_id);
     if (!openId) return;
     if (!deleted && obj(object.status).is_resigned !== true) return;
-    await this.deps.offboarding.chatUserLeft(openId);
+    await offboardChatUser(this.deps.offboarding, 'lark', openId);
   }
 
   // ---- shared steps ----------------------------------------------------------------------------------

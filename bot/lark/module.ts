@@ -15,7 +15,7 @@ export const larkPlatform: PlatformModule = {
     return (await import('./runtime.ts')).startLarkBot(config, logger);
   },
   async chat({ config, logger, lookup, own }) {
-    const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { postLarkSecurityNotice }, { LarkExportDelivery }] = await Promise.all([
+    const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { postLarkSecurityNotice }, { larkExportDelivery }] = await Promise.all([
       import('./api.ts'), import('./approval-notifier.ts'), import('./review-notifier.ts'), import('./security-cards.ts'), import('./export-delivery.ts'),
     ]);
     const api = own?.platform === 'lark' ? own.client as LarkApi : Api.create(section(config, 'lark'), logger);
@@ -23,7 +23,7 @@ export const larkPlatform: PlatformModule = {
     return {
       approvals: new LarkApprovalNotifier(api, logger, lookup),
       reviews: new LarkReviewNotifier(api, logger),
-      delivery: new LarkExportDelivery(api),
+      delivery: larkExportDelivery(api),
       ...(chat ? { securityNotice: (view) => postLarkSecurityNotice(api, chat, view) } : {}),
     };
   },

@@ -7,7 +7,7 @@ import { readBodyLimited, sendJson } from '../http/body.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventDispatcher } from '@larksuiteoapi/node-sdk';
 import type { Logger } from '../logger.ts';
-import type { OnceGuard } from './guards.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import type { LarkVerifier } from './verify.ts';
 
 export const LARK_EVENTS_PATH = '/lark/events';

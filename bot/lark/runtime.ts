@@ -11,7 +11,7 @@ import * as lark from '@larksuiteoapi/node-sdk';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
@@ -22,12 +22,13 @@ import { syncHttpRoutes } from '../sync/http-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
-import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS, redisOnce } from './guards.ts';
+import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
+import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { acceptMessageRecord } from './pending.ts';
 import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
-import { Offboarding } from './offboard.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
 import { LarkSecurityAlerts } from './security-cards.ts';
@@ -86,7 +87,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     });
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, pending, ...common,
-      offboarding: new Offboarding({ directory, logger, service: services.offboarding }),
+      offboarding: { directory, logger, offboarding: services.offboarding },
       events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
@@ -122,9 +123,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
         },
       });
     }
-    const server = createHttpServer({ routes, readiness, logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: settings.httpPort, logger });
     if (settings.mode === 'ws') {
       // Waits for the first connection; a final refusal (wrong app id or secret) fails the start.
       ws = await startLongConnection({ settings, dispatcher, logger: larkSdkLogger(logger) });
@@ -132,7 +131,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       services.onClose(() => connection.close());
     }
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, grants, handlers, close: services.close };
+    return { url, address, conn, directory, grants, handlers, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

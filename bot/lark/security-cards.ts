@@ -4,10 +4,11 @@
 // every click is audited there, and the card is updated for everyone once an action was taken.
 import type { Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import type { AdminDecision, AnomalyAlert, SecurityAlerts } from '../core/security/guard.ts';
-import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
-import { alertView } from '../core/security/views.ts';
+import type { AdminDecision, AnomalyAlert } from '../core/security/guard.ts';
+import type { NoticeView } from '../core/security/notices.ts';
+import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import type { LarkApi } from './api.ts';
 import { button, card, text } from './cards.ts';
 
@@ -19,20 +20,18 @@ export async function postLarkSecurityNotice(api: LarkApi, chat: string, view: N
 }
 
 /** Posts alert cards to the security group; without one, alerts are only logged (bot/runtime/security.ts). */
-export class LarkSecurityAlerts implements SecurityAlerts, SecurityNotices {
-  constructor(private readonly deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {}
-
-  async alert(alert: AnomalyAlert): Promise<void> {
-    if (!this.deps.chat) return;
-    const employee = await this.deps.directory.byId(alert.employeeId);
-    const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);
-    const buttons = view.buttons.map((b) => button(b.label, { a: ACTION_SECURITY[b.decision], c: view.employeeId }, b.decision === 'unfreeze' ? 'primary' : b.decision === 'revoke' ? 'danger' : 'default'));
-    // One alert per detector, user and window (the core's tripOnce); the uuid makes Lark drop a retried
-    // send, and names the detector: two detectors tripping on one lookup share its time but are two alerts.
-    await this.deps.api.sendCard('chat_id', this.deps.chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.detector}-${alert.employeeId}-${alert.at.getTime()}`);
-  }
-
-  async notice(view: NoticeView): Promise<void> {
-    if (this.deps.chat) await postLarkSecurityNotice(this.deps.api, this.deps.chat, view);
+export class LarkSecurityAlerts extends ChannelSecurityAlerts {
+  constructor(deps: { api: LarkApi; chat: string | undefined; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {
+    const { api, chat } = deps;
+    const destination = chat ? {
+      alert: async (view: AlertView, alert: AnomalyAlert) => {
+        const buttons = view.buttons.map((b) => button(b.label, { a: ACTION_SECURITY[b.decision], c: view.employeeId }, b.decision === 'unfreeze' ? 'primary' : b.decision === 'revoke' ? 'danger' : 'default'));
+        // One alert per detector, user and window (the core's tripOnce); the uuid makes Lark drop a retried
+        // send, and names the detector: two detectors tripping on one lookup share its time but are two alerts.
+        await api.sendCard('chat_id', chat, card(view.title, [text(view.lines.join('\n')), ...buttons], 'red'), `alert-${alert.detector}-${alert.employeeId}-${alert.at.getTime()}`);
+      },
+      notice: (view: NoticeView) => postLarkSecurityNotice(api, chat, view),
+    } : null;
+    super({ destination, directory: deps.directory, locale: deps.locale });
   }
 }

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import type { Route } from '../http/server.ts';
+import { serveBot } from '../runtime/serve.ts';
 import type { Logger } from '../logger.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
@@ -80,13 +81,11 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     const service = approvalService;
     routes.push(...await syncHttpRoutes(services, logger, process.env, service && ((id) => service.cancelAllOn(id, 'deletedAtSource'))));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
-    const server = createHttpServer({ routes, readiness, logger });
-    const address = await listen(server, config.http.host, config.http.port);
-    services.onClose(() => closeServer(server));
+    const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: config.http.port, logger });
     await slack.start();
     services.onClose(() => slack.stop());
     logger.info({ mode: slackSettings.mode, port: address.port }, 'slack bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, close: services.close };
+    return { url, address, conn, directory, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

@@ -11,6 +11,7 @@ import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
 import { alertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { escapeMrkdwn } from './blocks.ts';
+import { offboardChatUser } from '../runtime/chat-offboarding.ts';
 
 export const ACTION_SECURITY = { unfreeze: 'security_unfreeze', keep: 'security_keep', revoke: 'security_revoke' } as const;
 
@@ -66,10 +67,6 @@ export function registerSlackSecurityHandlers(app: App, deps: SlackSecurityDeps)
   deps.alerts.attach(app.client);
   app.event('user_change', async ({ event }) => {
     const user = event.user as { id?: string; deleted?: boolean };
-    if (!user.deleted || !user.id) return;
-    const employee = await deps.directory.byChatId('slack', user.id);
-    if (!employee) return;
-    const result = await deps.offboarding.offboard(employee.employeeId, 'slack', user.id);
-    deps.logger.info({ employeeId: employee.employeeId, grants: result.grants, requests: result.requests }, 'slack: user deleted; offboarded');
+    if (user.deleted && user.id) await offboardChatUser(deps, 'slack', user.id);
   });
 }

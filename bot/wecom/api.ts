@@ -5,6 +5,7 @@
 // field `media`, then a `file` message by media_id) and the contact API (`user/get`).
 // WeCom answers HTTP 200 with `errcode`; anything but 0 is thrown as WeComApiError with that code.
 import { randomBytes } from 'node:crypto';
+import { TokenCache } from '../http/token-cache.ts';
 import type { Logger } from '../logger.ts';
 import type { WeComConfig } from './config.ts';
 import type { TemplateCard } from './render.ts';
@@ -18,7 +19,6 @@ export class WeComApiError extends Error {
 
 /** 40014 invalid access_token, 42001 access_token expired: fetch a new one and retry once. */
 const TOKEN_ERRORS = new Set([40014, 42001]);
-const TOKEN_MARGIN_MS = 300_000;
 const TIMEOUT_MS = 10_000;
 
 type Reply = Record<string, unknown> & { errcode?: number };
@@ -30,10 +30,11 @@ export const FILE_BYTES = { min: 6, max: 20 * 1024 * 1024 } as const;
 export interface WeComUser { userid: string; email?: string; bizMail?: string; status?: number }
 
 export class WeComApi {
-  private token: { value: string; until: number } | undefined;
-  private fetching: Promise<string> | undefined;
+  private readonly tokens: TokenCache;
 
-  constructor(private readonly cfg: Pick<WeComConfig, 'corpId' | 'secret' | 'agentId' | 'apiUrl'>, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+  constructor(private readonly cfg: Pick<WeComConfig, 'corpId' | 'secret' | 'agentId' | 'apiUrl'>, private readonly logger: Logger, now: () => number = Date.now) {
+    this.tokens = new TokenCache(() => this.buyToken(), now);
+  }
 
   async sendText(userId: string, content: string): Promise<{ msgid: string }> {
     const r = await this.call('message/send', { touser: userId, msgtype: 'text', agentid: this.cfg.agentId, text: { content } });
@@ -69,28 +70,20 @@ export class WeComApi {
   }
 
   private async call(api: string, body: Body | undefined, query: Record<string, string> = {}, retried = false): Promise<Reply> {
-    const token = await this.accessToken();
+    const token = await this.tokens.get();
     const r = await this.request(api, body, { ...query, access_token: token });
     if (r.errcode && TOKEN_ERRORS.has(r.errcode) && !retried) {
-      this.token = undefined;
+      this.tokens.forget();
       return this.call(api, body, query, true);
     }
     if (r.errcode) throw new WeComApiError(api, r.errcode);
     return r;
   }
 
-  private accessToken(): Promise<string> {
-    if (this.token && this.token.until > this.now()) return Promise.resolve(this.token.value);
-    this.fetching ??= this.fetchToken().finally(() => { this.fetching = undefined; });
-    return this.fetching;
-  }
-
-  private async fetchToken(): Promise<string> {
+  private async buyToken(): Promise<{ value: string; ttlMs: number }> {
     const r = await this.request('gettoken', undefined, { corpid: this.cfg.corpId, corpsecret: this.cfg.secret });
     if (r.errcode || typeof r.access_token !== 'string') throw new WeComApiError('gettoken', r.errcode ?? -1);
-    const ttl = typeof r.expires_in === 'number' ? r.expires_in * 1000 : 7_200_000;
-    this.token = { value: r.access_token, until: this.now() + Math.max(ttl - TOKEN_MARGIN_MS, 0) };
-    return r.access_token;
+    return { value: r.access_token, ttlMs: typeof r.expires_in === 'number' ? r.expires_in * 1000 : 7_200_000 };
   }
 
   private async request(api: string, body: Body | undefined, query: Record<string, string>): Promise<Reply> {

@@ -2,7 +2,7 @@
 // brings its own config section). Parsed from the environment with zod; every problem is reported at
 // once, one line each, naming the setting and how to fix it, like bot/config.ts does for the core.
 import { z } from 'zod';
-import { CustosError, ErrorCode } from '../core/errors.ts';
+import { parseEnvSection } from '../config-env.ts';
 
 export interface WeComConfig {
   corpId: string;
@@ -33,15 +33,8 @@ const schema = z.object({
   WECOM_SECURITY_USERS: z.string().regex(/^[A-Za-z0-9_@.-]{1,64}(\|[A-Za-z0-9_@.-]{1,64}){0,49}$/, 'WECOM_SECURITY_USERS must be WeCom userids separated by | (at most 50), such as zhangsan|lisi').optional(),
 });
 
-
 export function loadWeComConfig(env: NodeJS.ProcessEnv = process.env): WeComConfig {
-  const values = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('WECOM_') && v !== '')); // `VAR=` counts as unset
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    const problems = [...new Set(parsed.error.issues.map((i) => i.message))];
-    throw new CustosError(ErrorCode.ConfigInvalid, `invalid WeCom configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`, { problems });
-  }
-  const v = parsed.data;
+  const v = parseEnvSection(env, { prefix: 'WECOM_', label: 'WeCom', schema });
   return {
     corpId: v.WECOM_CORP_ID, agentId: Number(v.WECOM_AGENT_ID), secret: v.WECOM_SECRET, token: v.WECOM_TOKEN,
     encodingAesKey: v.WECOM_ENCODING_AES_KEY, apiUrl: v.WECOM_API_URL.replace(/\/+$/, ''), httpPort: Number(v.WECOM_HTTP_PORT),

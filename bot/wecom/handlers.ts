@@ -9,7 +9,6 @@
 //    conversation is that member, of kind `dm`.
 import { createHash } from 'node:crypto';
 import type { Conversation } from '../conversation/layer.ts';
-import { auditText } from '../core/audit-query-run.ts';
 import type { CardUpdate, ConversationPort, ReplyView, Turn } from '../conversation/types.ts';
 import type { ChatProfile } from '../core/identity.ts';
 import { isCustosError } from '../core/errors.ts';
@@ -19,7 +18,9 @@ import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
 import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import type { OnceGuard } from './once.ts';
+import { BackgroundWork } from '../runtime/background.ts';
+import { offboardChatUser } from '../runtime/chat-offboarding.ts';
+import type { OnceGuard } from '../runtime/once.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { answerInputs, promptText, type PendingReasons } from './reasons.ts';
 import { clipBytes, finalLabel, LIMITS, parseButtonKey, renderView } from './render.ts';
@@ -50,9 +51,11 @@ const PROFILE_UNAVAILABLE = new Set([60011, 60111]);
 const STATUS_LEFT = '5';
 
 export class WeComHandlers {
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly work: BackgroundWork;
 
-  constructor(private readonly deps: WeComHandlerDeps) {}
+  constructor(private readonly deps: WeComHandlerDeps) {
+    this.work = new BackgroundWork(deps.logger, 'wecom', errName);
+  }
 
   /** Handles one callback; resolves when it may be answered (contact changes are done by then). */
   async handle(f: Fields): Promise<void> {
@@ -64,7 +67,7 @@ export class WeComHandlers {
     }
     try {
       if (f.MsgType === 'event' && f.Event === 'change_contact') return await this.contact(f);
-      this.background(() => this.turn(f, id));
+      void this.work.run(() => this.turn(f, id));
     } catch (err) {
       // Not done: let WeCom's retry try again.
       await this.deps.events.forget(id);
@@ -72,14 +75,8 @@ export class WeComHandlers {
     }
   }
 
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-  }
-
-  private background(work: () => Promise<void>): void {
-    const p: Promise<void> = work().catch((err: unknown) => { this.deps.logger.error({ err: errName(err) }, 'wecom: background work failed'); })
-      .finally(() => { this.pending.delete(p); });
-    this.pending.add(p);
+  drain(): Promise<void> {
+    return this.work.drain();
   }
 
   private async turn(f: Fields, id: string): Promise<void> {
@@ -97,10 +94,7 @@ export class WeComHandlers {
         else await this.send(userId, noticeView(t('wecom.reason.cancelled', await this.deps.conversation.localeOf(turn, port))));
         return;
       }
-      // `audit …` is an audit query (admins, auditors, the DPO); anything else a lookup, `/customer` optional.
-      const audit = auditText(text);
-      if (audit !== null) await this.deps.conversation.audit(turn, audit, port);
-      else await this.deps.conversation.text(turn, text.replace(/^\/customer\b\s*/i, ''), port);
+      await this.deps.conversation.typed(turn, text, port);
       return;
     }
     if (f.MsgType === 'event' && f.Event === 'template_card_event') {
@@ -116,8 +110,7 @@ export class WeComHandlers {
   private async contact(f: Fields): Promise<void> {
     const userId = f.UserID ?? '';
     const left = f.ChangeType === 'delete_user' || (f.ChangeType === 'update_user' && f.Status === STATUS_LEFT);
-    const employee = userId && left ? await this.deps.directory.byChatId('wecom', userId) : null;
-    if (employee) await this.deps.offboarding.offboard(employee.employeeId, 'wecom', userId);
+    if (userId && left) await offboardChatUser(this.deps, 'wecom', userId);
   }
 
   /** The layer's port for a one-to-one application chat with the turn's user; `clickedTask`: the card clicked. */

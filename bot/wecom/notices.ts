@@ -11,10 +11,10 @@ import type { EmployeeDirectory } from '../core/ports.ts';
 import type { ReviewNotifier } from '../core/reviews/service.ts';
 import type { ReviewCardRef } from '../core/reviews/types.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
-import type { AnomalyAlert, SecurityAlerts } from '../core/security/guard.ts';
-import type { NoticeView, SecurityNotices } from '../core/security/notices.ts';
-import { alertView } from '../core/security/views.ts';
+import type { NoticeView } from '../core/security/notices.ts';
+import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { clipBytes, finalLabel, LIMITS, renderView, type Rendered } from './render.ts';
@@ -61,19 +61,15 @@ export class WeComReviewNotifier implements ReviewNotifier {
 }
 
 /** Alert cards and notices to the security members; without any, alerts are only logged (bot/runtime/security.ts). */
-export class WeComSecurityAlerts implements SecurityAlerts, SecurityNotices {
-  constructor(private readonly deps: { api: WeComApi; users: readonly string[]; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {}
-
-  async alert(alert: AnomalyAlert): Promise<void> {
-    if (this.deps.users.length === 0) return;
-    const employee = await this.deps.directory.byId(alert.employeeId);
-    const view = alertView(alert, employee?.name ?? alert.employeeId, this.deps.locale);
-    // One card per member, each rendered with its own task_id: each click has its own one update.
-    for (const userId of this.deps.users) await post(this.deps.api, userId, renderView(view));
-  }
-
-  async notice(view: NoticeView): Promise<void> {
-    await postWeComNotice(this.deps.api, this.deps.users, view);
+export class WeComSecurityAlerts extends ChannelSecurityAlerts {
+  constructor(deps: { api: WeComApi; users: readonly string[]; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {
+    const { api, users } = deps;
+    const destination = users.length === 0 ? null : {
+      // One card per member, each rendered with its own task_id: each click has its own one update.
+      alert: async (view: AlertView) => { for (const userId of users) await post(api, userId, renderView(view)); },
+      notice: (view: NoticeView) => postWeComNotice(api, users, view),
+    };
+    super({ destination, directory: deps.directory, locale: deps.locale });
   }
 }
 

@@ -10,14 +10,14 @@ import { XMLParser } from 'fast-xml-parser';
 import { readBodyLimited } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
 import type { Fields, WeComHandlers } from './handlers.ts';
-import type { Signed, WeComVerifier } from './verify.ts';
+import type { EncryptedCallback, Signed } from '../http/encrypted-callback.ts';
 
 export const WECOM_CALLBACK_PATH = '/wecom/callback';
 const MAX_BODY_BYTES = 64 * 1024;
 const ENVELOPE = /^\s*<xml>[\s\S]*<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]{1,60000})\]\]><\/Encrypt>[\s\S]*<\/xml>\s*$/;
 
 export interface WeComReceiverDeps {
-  verifier: WeComVerifier;
+  verifier: EncryptedCallback;
   handlers: Pick<WeComHandlers, 'handle'>;
   corpId: string;
   agentId: number;

@@ -7,10 +7,13 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
-import { closeServer, createHttpServer, listen, type Route } from '../http/server.ts';
+import { EncryptedCallback } from '../http/encrypted-callback.ts';
+import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/layer.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
+import { redisOnce } from '../runtime/once.ts';
+import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
@@ -20,11 +23,11 @@ import { WeComSecurityAlerts } from './notices.ts';
 import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
-import { redisOnce } from './once.ts';
 import { WECOM_CALLBACK_PATH, WeComReceiver } from './receiver.ts';
-import { WeComVerifier } from './verify.ts';
 
 export const WECOM_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
+/** WeCom retries an unanswered callback three times within seconds; a day's memory also covers a replay inside the window. */
+const DELIVERY_TTL_SECONDS = 86_400;
 
 export interface WeComOverrides extends ServiceOverrides {
   /** Wall-clock for the timestamp window (tests move it). */
@@ -67,11 +70,11 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       api, conversation: services.conversation.with(flows), logger, codes, securityUsers: settings.securityUsers,
       reasons: new PendingReasons(redis, `${prefix}:wecom-reason`),
       offboarding: services.offboarding, directory,
-      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, logger),
+      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, DELIVERY_TTL_SECONDS, logger),
     });
     services.onClose(() => handlers.drain());
     const receiver = new WeComReceiver({
-      verifier: new WeComVerifier(settings), handlers, corpId: settings.corpId, agentId: settings.agentId, logger,
+      verifier: wecomCallbacks(settings), handlers, corpId: settings.corpId, agentId: settings.agentId, logger,
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
@@ -82,13 +85,16 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       ...await scimRoutes(services, config, logger),
       ...await syncHttpRoutes(services, logger),
     ];
-    const server = createHttpServer({ routes, readiness: services.readiness, logger });
-    const address = await listen(server, config.http.host, settings.httpPort);
-    services.onClose(() => closeServer(server));
+    const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');
-    return { url: `http://${address.address}:${address.port}`, address, conn, directory, handlers, close: services.close };
+    return { url, address, conn, directory, handlers, close: services.close };
   } catch (err) {
     await services.close();
     throw err;
   }
+}
+
+/** WeCom's callbacks (bot/http/encrypted-callback.ts): our CorpID as receiver, ±5 minutes as for Slack and Lark (WeCom retries within seconds). */
+function wecomCallbacks(s: WeComConfig): EncryptedCallback {
+  return new EncryptedCallback({ token: s.token, encodingAesKey: s.encodingAesKey, receiver: s.corpId, windowSeconds: 300 });
 }

@@ -6,11 +6,15 @@
 //    for one connection within 90 s;
 //  - the WebSocket handshake `GET {endpoint}?ticket=…`: an unknown, used or expired ticket → HTTP 401;
 //  - frames it pushes: {specVersion: '1.0', type, headers: {appId, connectionId, contentType, messageId,
-//    time, topic}, data} — CALLBACK (robot messages, card clicks) and SYSTEM (`ping` with {opaque},
+//    time, topic}, data} — CALLBACK (robot messages, card clicks), EVENT (the event subscription, topic `*`:
+//    the headers add eventType, eventId, eventBornTime, eventCorpId and eventUnifiedAppId, as the SDK's
+//    DWClientDownStream and the Java SDK's EventHeaders name them; the data is the event's business part
+//    in camelCase, e.g. user_leave_org's {timeStamp, userId: [...]}) and SYSTEM (`ping` with {opaque},
 //    `disconnect` with {reason}, after which it closes the socket `disconnectGraceMs` later — DingTalk's
 //    10 s by default — unless the client does);
 //  - answers it expects: {code, headers: {contentType: 'application/json', messageId}, message, data};
-//    a CALLBACK not answered with code 200 is pushed again on the next connection (DingTalk redelivers
+//    an EVENT is answered with data {status: SUCCESS | LATER} (the SDK's EventAck); a CALLBACK or EVENT
+//    not answered with code 200 is pushed again on the next connection (DingTalk redelivers
 //    what it did not see acknowledged), and anything else the client sends is recorded as malformed.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +26,7 @@ export interface StreamAck { messageId: string; code: number; message: string; d
 export interface GatewayOpen { clientId: unknown; subscriptions: { type: string; topic: string }[]; ua: unknown }
 
 const TICKET_MS = 90_000;
+const newMessageId = () => `${randomUUID().slice(0, 8)}_${Date.now().toString(16)}`;
 
 export class FakeDingTalkStream {
   readonly acks: StreamAck[] = [];
@@ -59,10 +64,20 @@ export class FakeDingTalkStream {
   get isConnected(): boolean { return this.socket !== undefined; }
 
   /** Pushes a CALLBACK frame on `topic` (now, or on the next connection); returns its messageId. */
-  push(topic: string, data: unknown, messageId = `${randomUUID().slice(0, 8)}_${Date.now().toString(16)}`): string {
+  push(topic: string, data: unknown, messageId = newMessageId()): string {
+    return this.send('CALLBACK', { topic }, data, messageId);
+  }
+
+  /** Pushes an EVENT frame of the event subscription (now, or on the next connection); returns its messageId. */
+  pushEvent(event: { eventType: string; eventId: string; eventCorpId: string; data: unknown }, messageId = newMessageId()): string {
+    const { data, ...headers } = event;
+    return this.send('EVENT', { topic: '*', ...headers, eventBornTime: String(Date.now()), eventUnifiedAppId: 'fake-unified-app' }, data, messageId);
+  }
+
+  private send(type: 'CALLBACK' | 'EVENT', headers: Record<string, string>, data: unknown, messageId: string): string {
     const frame = JSON.stringify({
-      specVersion: '1.0', type: 'CALLBACK', data: typeof data === 'string' ? data : JSON.stringify(data),
-      headers: { appId: 'fake-app', connectionId: `conn-${this.connections}`, contentType: 'application/json', messageId, time: String(Date.now()), topic },
+      specVersion: '1.0', type, data: typeof data === 'string' ? data : JSON.stringify(data),
+      headers: { appId: 'fake-app', connectionId: `conn-${this.connections}`, contentType: 'application/json', messageId, time: String(Date.now()), ...headers },
     });
     this.frames.set(messageId, frame);
     this.unacked.add(messageId);
