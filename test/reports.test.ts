@@ -1,8 +1,8 @@
 // Reports for the DPO (issue 20, item 3) on a seeded, deterministic history (test/helpers/report-history.ts):
 // golden files for all three reports; the customer report against an independent query of the log;
 // the pack's HTML summary opened in Chromium (screenshot kept in .test-artifacts/); bad input through
-// the real `custos report` command: a clear message, a non-zero exit, nothing written; and a report
-// file traced back to its report by `custos export trace`.
+// `custos report` (its `main`): a clear message, a non-zero exit, nothing written; and a report file,
+// written by the real `custos report pack` process, traced back to its report by `custos export trace`.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,7 @@ import { allCheckpoints } from '../bot/store/audit-store.ts';
 import { demoEmployee } from '../bot/store/demo-company.ts';
 import { parseCsvLine, stripMarker } from './helpers/export-csv.ts';
 import { CUSTOMER, HISTORY_EVENTS, HMAC_KEY, SIGNING_KEY, seedReportHistory } from './helpers/report-history.ts';
-import { runCli } from './helpers/run-custos.ts';
+import { runCli, runCliHere } from './helpers/run-custos.ts';
 import { dropPrefix, testDatabase, testEnv, uniqueName } from './helpers/services.ts';
 
 const GOLDEN = path.resolve('test/fixtures/reports');
@@ -146,7 +146,9 @@ test('pack: golden files; its HTML opens in Chromium and shows the summary', asy
 
 const env = () => testEnv(db.name, prefix, { CUSTOS_AUDIT_HMAC_KEY: HMAC_KEY.toString('base64'), CUSTOS_AUDIT_SIGNING_KEY: SIGNING_KEY.toString('base64') });
 
-test('bad input: a clear message, a non-zero exit and nothing written', async (t) => {
+// Through `main` in this process (runCliHere: the same parsing, code, output and exit code as the binary,
+// which the last test runs as real processes): eight process starts spared. Serial: it swaps the output.
+test.serial('bad input: a clear message, a non-zero exit and nothing written', async (t) => {
   const cases: [string[], RegExp][] = [
     [['customer', 'C-999999', '--from', '2026-11-01', '--to', '2026-11-30'], /there is no customer C-999999/],
     [['customer', 'alice', '--from', '2026-11-01', '--to', '2026-11-30'], /"alice" is not a customer id/],
@@ -159,17 +161,14 @@ test('bad input: a clear message, a non-zero exit and nothing written', async (t
   const before = await db.conn.collection(AUDIT_EVENTS_COLLECTION).countDocuments();
   const taken = path.join(work, 'taken');
   mkdirSync(taken);
-  // The cases are independent processes: run together, they take the time of one.
-  const [r] = await Promise.all([
-    runCli(['report', 'pack', ...['--from', '2026-11-01', '--to', '2026-11-30'], '--out', taken], env()),
-    ...cases.map(async ([args, message], i) => {
-      const out = path.join(work, `bad-${i}`);
-      const res = await runCli(['report', ...args, '--out', out], env());
-      t.not(res.code, 0, args.join(' '));
-      t.regex(res.stderr, message, args.join(' '));
-      t.false(existsSync(out), `nothing written for ${args.join(' ')}`);
-    }),
-  ]);
+  const r = await runCliHere(['report', 'pack', ...['--from', '2026-11-01', '--to', '2026-11-30'], '--out', taken], env());
+  for (const [i, [args, message]] of cases.entries()) {
+    const out = path.join(work, `bad-${i}`);
+    const res = await runCliHere(['report', ...args, '--out', out], env());
+    t.not(res.code, 0, args.join(' '));
+    t.regex(res.stderr, message, args.join(' '));
+    t.false(existsSync(out), `nothing written for ${args.join(' ')}`);
+  }
   t.not(r.code, 0);
   t.regex(r.stderr, /already exists: give a new directory/);
   t.deepEqual(readdirSync(taken), []);

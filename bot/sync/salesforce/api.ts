@@ -7,7 +7,9 @@
 // ignores Retry-After and the configured quota share; here 429 is taken off jsforce's retry list so the
 // rate budget owns the back-off (Retry-After plus jitter). 5xx and socket errors keep jsforce's retries.
 import { createSign } from 'node:crypto';
-import { Connection } from '@jsforce/jsforce-node';
+// Type only: jsforce itself is loaded at the first sign-in (connection()), so the processes that never
+// reach Salesforce (the bot, every worker without a Salesforce source, the CLI) do not load it at start.
+import type { Connection } from '@jsforce/jsforce-node';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports.ts';
 import { SourceRateLimited, type RateBudget } from '../rate-budget.ts';
@@ -95,7 +97,8 @@ export class SalesforceApi {
   private async connection(): Promise<Connection> {
     if (this.conn) return this.conn;
     const { loginUrl, apiVersion, auth } = this.settings;
-    const conn: Connection = new Connection({
+    const { Connection: JsforceConnection } = await import('@jsforce/jsforce-node');
+    const conn: Connection = new JsforceConnection({
       oauth2: { loginUrl, clientId: auth.clientId, ...(auth.flow === 'client-credentials' ? { clientSecret: auth.clientSecret } : {}) },
       version: apiVersion,
       // A token that expired (401 INVALID_SESSION_ID): sign in again the same way; jsforce then repeats the request.
