@@ -10,8 +10,16 @@ import type { Clock } from '../core/ports.ts';
 
 export const EXPORT_QUEUE = 'exports';
 export const SWEEP_QUEUE = 'approval-sweep';
+/** One job per export id (so offering it again is a no-op while BullMQ keeps it), three attempts. */
+export const EXPORT_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 } as const;
 
-export interface ApprovalQueues { exports: ExportQueue; wakeUps: WakeUps; close(): Promise<void> }
+export interface ApprovalQueues {
+  exports: ExportQueue;
+  /** The export queue itself, for the worker's sweep that offers stalled exports again (workers/export/reoffer.ts). */
+  exportJobs: Queue;
+  wakeUps: WakeUps;
+  close(): Promise<void>;
+}
 
 export function approvalQueues(redis: RedisTarget, prefix: string, clock: Clock): ApprovalQueues {
   const connection = createRedis(redis, { maxRetriesPerRequest: null });
@@ -19,9 +27,10 @@ export function approvalQueues(redis: RedisTarget, prefix: string, clock: Clock)
   const exportQueue = new Queue(EXPORT_QUEUE, { connection, prefix });
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection, prefix });
   return {
+    exportJobs: exportQueue,
     exports: {
       async enqueue(job) {
-        await exportQueue.add('export', job, { jobId: job.exportId, attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 });
+        await exportQueue.add('export', job, { jobId: job.exportId, ...EXPORT_JOB_OPTIONS });
       },
     },
     wakeUps: {

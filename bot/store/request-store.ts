@@ -194,6 +194,11 @@ export class MongoRequestStore implements RequestStore {
     return docs.map((d) => toRequest(d as Doc));
   }
 
+  async approvedExports(from: Date, to: Date): Promise<AccessRequest[]> {
+    const docs = await this.requests.find({ status: 'approved', exportId: { $exists: true }, decidedAt: { $gte: from, $lte: to } }).toArray();
+    return docs.map((d) => toRequest(d as Doc));
+  }
+
   async pendingOf(requesterId: string): Promise<AccessRequest[]> {
     const docs = await this.requests.find({ requesterId, status: 'pending' }).toArray();
     return docs.map((d) => toRequest(d as Doc));

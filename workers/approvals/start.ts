@@ -14,6 +14,7 @@ import { MongoAuditLogReader } from '../../bot/store/audit-query-store.ts';
 import { ExportStore } from '../../bot/store/export-store.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
 import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
+import { reofferStalledExports } from '../export/reoffer.ts';
 import { startExportWorker } from '../export/worker.ts';
 import { workerApprovalParts } from './service.ts';
 import { startSweeper } from './sweeper.ts';
@@ -26,7 +27,9 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
   const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports);
   const exports = new ExportStore(conn);
   await exports.ensureIndexes();
-  const sweeper = await startSweeper({ redis, prefix: redis.queuePrefix, approvals: parts.approvals, logger: logger.child({ worker: 'approvals' }) });
+  const windowMinutes = approvalSettingsOf(parts.engine.policy).exportWindowMinutes;
+  const reofferExports = () => reofferStalledExports({ requests: parts.requests, exports, queue: queues.exportJobs, clock, windowMinutes });
+  const sweeper = await startSweeper({ redis, prefix: redis.queuePrefix, approvals: parts.approvals, logger: logger.child({ worker: 'approvals' }), reofferExports });
   const exporter = startExportWorker({
     redis, prefix: redis.queuePrefix, logger: logger.child({ worker: 'export' }),
     deps: {

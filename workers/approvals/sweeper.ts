@@ -11,7 +11,11 @@ import { startScheduledWorker, type RunningScheduledWorker } from '../scheduled.
 
 export type RunningSweeper = RunningScheduledWorker;
 
-export function startSweeper(opts: { redis: RedisTarget; prefix: string; approvals: ApprovalService; logger: Logger; everyMs?: number }): Promise<RunningSweeper> {
+export function startSweeper(opts: {
+  redis: RedisTarget; prefix: string; approvals: ApprovalService; logger: Logger; everyMs?: number;
+  /** Approved exports that never started, offered again (workers/export/reoffer.ts). */
+  reofferExports?: () => Promise<{ added: number; retried: number }>;
+}): Promise<RunningSweeper> {
   return startScheduledWorker({
     redis: opts.redis, prefix: opts.prefix, queue: SWEEP_QUEUE, logger: opts.logger, errorMessage: 'approval sweeper error',
     // The bot's wake-ups (bot/queue/approval-queues.ts) land on the same queue and run the same sweep.
@@ -19,7 +23,9 @@ export function startSweeper(opts: { redis: RedisTarget; prefix: string; approva
     async handle() {
       const counts = await opts.approvals.sweep();
       if (counts.reminded + counts.escalated + counts.expired + counts.grantsExpired > 0) opts.logger.info(counts, 'approval sweep');
-      return counts;
+      const reoffered = (await opts.reofferExports?.()) ?? { added: 0, retried: 0 };
+      if (reoffered.added + reoffered.retried > 0) opts.logger.warn(reoffered, 'approved exports that never started offered again');
+      return { ...counts, exportsReoffered: reoffered.added + reoffered.retried };
     },
   });
 }

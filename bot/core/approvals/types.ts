@@ -119,6 +119,8 @@ export interface RequestStore {
    * says pending): the decision event could not be recorded after the compare-and-swap was won.
    */
   halfDecided(before: Date): Promise<{ request: AccessRequest; decision: RequestDecision }[]>;
+  /** Approved exports (customer or audit) decided between `from` and `to`: the export sweep's candidates. */
+  approvedExports(from: Date, to: Date): Promise<AccessRequest[]>;
   addCard(requestId: string, card: CardRef): Promise<void>;
   /**
    * Claims the one slot of an ask (requester + what is asked, hashed) for `requestId`: null for exactly one
