@@ -1,7 +1,7 @@
 // The DingTalk Open API calls the adapter makes, over fetch (the official @alicloud/dingtalk SDK is a
 // generated client of hundreds of endpoints; five small calls do not justify it):
 //  - POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn} (cached, renewed early);
-//  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {org_email, email, …}};
+//  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {name, org_email, email, …}};
 //  - POST /v1.0/card/instances/createAndDeliver (an interactive card into a 1:1 robot chat or a group);
 //  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId);
 //  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule);
@@ -40,14 +40,25 @@ export class DingTalkApi {
 
   /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
   async userEmail(userId: string): Promise<string | null> {
+    const result = await this.user(userId);
+    const email = typeof result?.org_email === 'string' && result.org_email ? result.org_email : result?.email;
+    return typeof email === 'string' && email ? email : null;
+  }
+
+  /** The user's name in the organisation (what a picked @mention shows); null when DingTalk does not know them. */
+  async userName(userId: string): Promise<string | null> {
+    const name = (await this.user(userId))?.name;
+    return typeof name === 'string' && name ? name : null;
+  }
+
+  /** topapi/v2/user/get's `result`; null for a user DingTalk does not know. */
+  private async user(userId: string): Promise<Record<string, unknown> | null> {
     const token = await this.accessToken();
     const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get?access_token=${encodeURIComponent(token)}`, 'POST', { userid: userId, language: 'zh_CN' });
     const code = String(body.errcode ?? '');
     if (code === USER_NOT_FOUND) return null;
     if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
-    const result = (body.result ?? {}) as { org_email?: unknown; email?: unknown };
-    const email = typeof result.org_email === 'string' && result.org_email ? result.org_email : result.email;
-    return typeof email === 'string' && email ? email : null;
+    return (body.result ?? {}) as Record<string, unknown>;
   }
 
   /**
