@@ -108,10 +108,8 @@ export class DingTalkApi {
     const form = new FormData();
     form.append('type', 'file');
     form.append('media', new Blob([bytes]), fileName);
-    const url = `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`;
-    const res = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(TIMEOUT_MS * 6) });
-    const body = await res.json().catch(() => ({})) as { errcode?: unknown; media_id?: unknown };
-    if (!res.ok || body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? `http_${res.status}`), res.status);
+    const body = await this.call('media.upload', `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`, 'POST', form);
+    if (body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? 'malformed'), 200);
     return body.media_id;
   }
 
@@ -137,10 +135,12 @@ export class DingTalkApi {
     return { value: body.accessToken, ttlMs: body.expireIn * 1000 };
   }
 
+  /** JSON, or a multipart upload (FormData: fetch sets its content type; a file takes longer). */
   private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, token?: string): Promise<Record<string, unknown>> {
+    const form = payload instanceof FormData;
     const res = await fetch(url, {
-      method, body: JSON.stringify(payload), signal: AbortSignal.timeout(TIMEOUT_MS),
-      headers: { 'content-type': 'application/json', ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
+      method, body: form ? payload : JSON.stringify(payload), signal: AbortSignal.timeout(form ? TIMEOUT_MS * 6 : TIMEOUT_MS),
+      headers: { ...(form ? {} : { 'content-type': 'application/json' }), ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
     });
     const body = await res.json().catch(() => ({})) as Record<string, unknown>;
     // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.

@@ -91,7 +91,7 @@ export class DingTalkHandlers {
     };
     // DingTalk takes the robot's own @ out of the text; other people's stay, as userids (`audit by @…`).
     // An audit table's pages and Export results are buttons on its card.
-    const text = await textWithMentionIds({ ...m, text: m.text.content.trim() }, this.deps.api);
+    const text = await textWithMentionIds({ text: m.text.content.trim(), atUsers: m.atUsers, chatbotUserId: m.chatbotUserId }, this.deps.api);
     await this.deps.conversation.typed(turn, text, this.port(turn));
   }
 
@@ -164,7 +164,7 @@ function requestInputs(inputs: Record<string, unknown>): Record<string, unknown>
   return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
-/** A short id for logs and the audit record, derived from DingTalk's message id (never the id itself). */
-export function correlationIdOf(msgId: string): string {
+/** A short id for logs and the audit record, derived from DingTalk's message id or a click's body (never either itself). */
+export function correlationIdOf(msgId: string | Buffer): string {
   return `dt-${createHash('sha256').update(msgId).digest('base64url').slice(0, 16)}`;
 }
