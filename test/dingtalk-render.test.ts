@@ -13,6 +13,8 @@ import type { ApprovalView } from '../bot/core/views-approval.ts';
 import '../bot/core/lookup-messages.ts';
 import { FORM_ACTIONS, buttonsIn, renderAlert, renderApproval, renderForm, renderReview, renderUpdate, renderView } from '../bot/dingtalk/cards.ts';
 import type { CardParams } from '../bot/dingtalk/api.ts';
+import { textWithMentionIds } from '../bot/dingtalk/mentions.ts';
+import { dingtalkPlatform } from '../bot/dingtalk/module.ts';
 
 const LOCALES: Locale[] = ['zh-CN', 'en'];
 const text = (p: CardParams) => [p.title, ...(JSON.parse(p.lines!) as string[]), ...(JSON.parse(p.fields!) as { label: string; value: string }[]).map((f) => `${f.label}: ${f.value}`), p.footer].join('\n');
@@ -78,5 +80,33 @@ for (const locale of LOCALES) {
     t.deepEqual(JSON.parse(d.inputs!).map((i: { name: string }) => i.name), ['reason']);
     t.deepEqual(buttonsIn(d).map((b) => [b.id, b.value]), [[FORM_ACTIONS.deny, 'R-AAAAAAAAAA']]);
     t.true(text(d).includes('c: C-1'), 'the Deny form shows what is denied');
+  });
+}
+
+// A picked @mention (bot/dingtalk/mentions.ts): `@<name>` in the text, the ids in atUsers, the robot
+// (dingtalkId = chatbotUserId, no staffId) among them. Names come from the contact API, here a table.
+const ROBOT = '$:LWCP_v1:$robot';
+const NAMES: Record<string, string> = { dt1001: '张三', dt1002: '张三丰', dt1003: 'Mary Ann Lee', dt1004: '李四', dt1005: '李四', dt1006: 'a.b' };
+const at = (...staff: (string | undefined)[]) => [{ dingtalkId: ROBOT }, ...staff.map((s, i) => ({ dingtalkId: `$:LWCP_v1:$u${i}`, ...(s ? { staffId: s } : {}) }))];
+const MENTIONS: { row: string; text: string; atUsers: { dingtalkId?: string; staffId?: string }[]; want: string; asked: string[] }[] = [
+  { row: 'one member', text: 'audit by @张三 action:lookup', atUsers: at('dt1001'), want: 'audit by @dt1001 action:lookup', asked: ['dt1001'] },
+  { row: 'atUsers in another order than the text', text: 'by @张三丰 by @张三', atUsers: at('dt1001', 'dt1002'), want: 'by @dt1002 by @dt1001', asked: ['dt1001', 'dt1002'] },
+  { row: 'a name that holds spaces, at the end', text: 'audit by @Mary Ann Lee', atUsers: at('dt1003'), want: 'audit by @dt1003', asked: ['dt1003'] },
+  { row: 'a Unicode space (U+2005) after a mention', text: 'by @张三\u2005since:7d', atUsers: at('dt1001'), want: 'by @dt1001\u2005since:7d', asked: ['dt1001'] },
+  { row: 'an outsider (no staffId) stays a name', text: 'by @王五 since:7d', atUsers: at(undefined), want: 'by @王五 since:7d', asked: [] },
+  { row: 'two members of one name: neither is guessed', text: 'by @李四', atUsers: at('dt1004', 'dt1005'), want: 'by @李四', asked: ['dt1004', 'dt1005'] },
+  { row: 'a name only as the start of a longer word is left', text: 'by @张三x', atUsers: at('dt1001'), want: 'by @张三x', asked: ['dt1001'] },
+  { row: 'a name with regex characters is matched literally', text: 'by @a.b by @axb', atUsers: at('dt1006'), want: 'by @dt1006 by @axb', asked: ['dt1006'] },
+  { row: 'the robot alone (a plain group ask): no lookup', text: 'C-000123', atUsers: at(), want: 'C-000123', asked: [] },
+  { row: 'no @ in the text: no lookup', text: 'audit since:7d', atUsers: at('dt1001'), want: 'audit since:7d', asked: [] },
+  { row: 'a staffId mentioned twice is asked once', text: 'by @张三', atUsers: at('dt1001', 'dt1001'), want: 'by @dt1001', asked: ['dt1001'] },
+];
+for (const c of MENTIONS) {
+  test(`mentions: ${c.row}`, async (t) => {
+    const asked: string[] = [];
+    const api = { userName: async (id: string) => { asked.push(id); return NAMES[id] ?? null; } };
+    t.is(await textWithMentionIds({ text: c.text, atUsers: c.atUsers, chatbotUserId: ROBOT }, api), c.want);
+    t.deepEqual(asked.sort(), c.asked);
+    for (const id of c.want.match(/@dt\d+/g) ?? []) t.truthy(dingtalkPlatform.mention!.exec(id), 'in the module\'s mention form');
   });
 }

@@ -11,6 +11,7 @@ import { applyDecision } from '../bot/core/view.ts';
 import { loadDingTalkConfig } from '../bot/dingtalk/config.ts';
 import { correlationIdOf } from '../bot/dingtalk/handlers.ts';
 import { DingTalkApi, DingTalkApiError } from '../bot/dingtalk/api.ts';
+import { auditQueryService } from '../bot/runtime/audit-query.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { encryptedEvent, signedHeaders } from './fakes/dingtalk.ts';
@@ -18,7 +19,11 @@ import { cardFields, cardText, DingTalkHarness, EVENT_AES_KEY, EVENT_TOKEN, INNE
 import { testRedis } from './helpers/services.ts';
 import { shownValue } from './helpers/shown-value.ts';
 
-const h = new DingTalkHarness(import.meta.url, { customers: 80, unbound: ['salesRepSouth'], innerMembers: ['salesRep', 'supportAgent', 'marketingStaff'] });
+const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
+  customers: 80, unbound: ['salesRepSouth'], innerMembers: ['salesRep', 'supportAgent', 'marketingStaff'],
+  // Audit queries as `custos start` serves them (every registered platform's mention form).
+  overrides: { flows: async (s) => ({ audit: await auditQueryService(s, h.config) }) },
+});
 const all: Customer[] = [];
 
 test.before(async () => {
@@ -163,6 +168,24 @@ test.serial('an @mention in a group is answered in the asker\'s 1:1 chat, never 
     t.is(records.length, 1, kind);
   }
   t.deepEqual([...h.fake.cards.values()].filter((card) => card.space.startsWith('group:')), [], 'nothing posted into a group');
+});
+
+test.serial('a picked `audit by @name` names that member (atUsers, not the text\'s order); an outsider\'s @name names nobody', async (t) => {
+  const agent = h.employees.supportAgent;
+  for (const c of all.slice(10, 13)) await h.ask('supportAgent', c.customerId);
+  const filter = { 'actor.employeeId': agent.employeeId, action: 'lookup' };
+  await h.auditRecords(filter, 3);
+  const want = (await h.auditRecords(filter, 0, 0)).map((r) => Number(r.seq)).reverse().slice(0, 15);
+  const seqs = (text: string) => [...text.matchAll(/^#(\d+) · /gm)].map((m) => Number(m[1]));
+  // As DingTalk sends it from a group: the robot's own @ taken out of the text, the robot first in atUsers.
+  const table = await h.ask('auditor', ` audit by @${agent.name} action:lookup purpose: 季度审计`, INNER_GROUP, [{ staffId: h.userId('supportAgent') }]);
+  t.true(cardText(table).includes(agent.employeeId), 'the table is about the member picked');
+  t.deepEqual(seqs(cardText(table)), want, 'exactly their lookups, newest first');
+  t.is(table.space, `robot:${h.userId('auditor')}`, 'answered in the asker\'s own chat');
+  // Someone outside the organisation: in atUsers without a staffId, so their name stays a name.
+  const refused = await h.ask('auditor', ` audit by @王五 action:lookup purpose: 季度审计`, INNER_GROUP, [{}]);
+  t.deepEqual(seqs(cardText(refused)), []);
+  t.regex(cardText(refused), /人员请用/);
 });
 
 test.serial('user_leave_org offboards the bound employee: refused from the next lookup, audited; forged events change nothing', async (t) => {

@@ -1,7 +1,7 @@
 // The DingTalk Open API calls the adapter makes, over fetch (the official @alicloud/dingtalk SDK is a
 // generated client of hundreds of endpoints; five small calls do not justify it):
 //  - POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn} (cached, renewed early);
-//  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {org_email, email, …}};
+//  - POST oapi /topapi/v2/user/get?access_token=… {userid} → {errcode, result: {name, org_email, email, …}};
 //  - POST /v1.0/card/instances/createAndDeliver (an interactive card into a 1:1 robot chat or a group);
 //  - PUT /v1.0/card/instances (update a card's data in place, by outTrackId);
 //  - POST /v1.0/im/innerGroups/members/query (an internal group's members, for the audience rule);
@@ -40,14 +40,25 @@ export class DingTalkApi {
 
   /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
   async userEmail(userId: string): Promise<string | null> {
+    const result = await this.user(userId);
+    const email = typeof result?.org_email === 'string' && result.org_email ? result.org_email : result?.email;
+    return typeof email === 'string' && email ? email : null;
+  }
+
+  /** The user's name in the organisation (what a picked @mention shows); null when DingTalk does not know them. */
+  async userName(userId: string): Promise<string | null> {
+    const name = (await this.user(userId))?.name;
+    return typeof name === 'string' && name ? name : null;
+  }
+
+  /** topapi/v2/user/get's `result`; null for a user DingTalk does not know. */
+  private async user(userId: string): Promise<Record<string, unknown> | null> {
     const token = await this.accessToken();
     const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get?access_token=${encodeURIComponent(token)}`, 'POST', { userid: userId, language: 'zh_CN' });
     const code = String(body.errcode ?? '');
     if (code === USER_NOT_FOUND) return null;
     if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
-    const result = (body.result ?? {}) as { org_email?: unknown; email?: unknown };
-    const email = typeof result.org_email === 'string' && result.org_email ? result.org_email : result.email;
-    return typeof email === 'string' && email ? email : null;
+    return (body.result ?? {}) as Record<string, unknown>;
   }
 
   /**
@@ -97,10 +108,8 @@ export class DingTalkApi {
     const form = new FormData();
     form.append('type', 'file');
     form.append('media', new Blob([bytes]), fileName);
-    const url = `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`;
-    const res = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(TIMEOUT_MS * 6) });
-    const body = await res.json().catch(() => ({})) as { errcode?: unknown; media_id?: unknown };
-    if (!res.ok || body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? `http_${res.status}`), res.status);
+    const body = await this.call('media.upload', `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`, 'POST', form);
+    if (body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? 'malformed'), 200);
     return body.media_id;
   }
 
@@ -126,10 +135,12 @@ export class DingTalkApi {
     return { value: body.accessToken, ttlMs: body.expireIn * 1000 };
   }
 
+  /** JSON, or a multipart upload (FormData: fetch sets its content type; a file takes longer). */
   private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, token?: string): Promise<Record<string, unknown>> {
+    const form = payload instanceof FormData;
     const res = await fetch(url, {
-      method, body: JSON.stringify(payload), signal: AbortSignal.timeout(TIMEOUT_MS),
-      headers: { 'content-type': 'application/json', ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
+      method, body: form ? payload : JSON.stringify(payload), signal: AbortSignal.timeout(form ? TIMEOUT_MS * 6 : TIMEOUT_MS),
+      headers: { ...(form ? {} : { 'content-type': 'application/json' }), ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
     });
     const body = await res.json().catch(() => ({})) as Record<string, unknown>;
     // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.

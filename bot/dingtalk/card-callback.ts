@@ -8,13 +8,12 @@
 //  2. the body (≤ 64 KB) must be a card callback of our organisation (corpId);
 //  3. the card ledger (card-ledger.ts): a card we delivered, seen by the clicker, with that button now;
 //  4. a redelivery of the same body is answered 200 and dropped, so a click decides once.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseJson, readBodyLimited, sameSecret, sendJson } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
 import type { CardLedger } from './card-ledger.ts';
-import type { DingTalkHandlers } from './handlers.ts';
+import { correlationIdOf, type DingTalkHandlers } from './handlers.ts';
 
 export const DINGTALK_CARD_PATH = '/dingtalk/card';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -73,7 +72,7 @@ export class DingTalkCardCallback {
     const { action: _a, value: _v, ...inputs } = params;
     this.deps.handlers.click({
       outTrackId: body.outTrackId, space: verdict.space, ...(verdict.group ? { group: verdict.group } : {}), userId: body.userId, action, value, inputs,
-      correlationId: `dt-${createHash('sha256').update(raw).digest('base64url').slice(0, 16)}`,
+      correlationId: correlationIdOf(raw),
     });
     return 'accepted';
   }

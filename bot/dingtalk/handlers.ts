@@ -20,6 +20,7 @@ import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
+import { textWithMentionIds } from './mentions.ts';
 
 /** The fields of a robot message custos reads; everything else DingTalk sends is ignored. */
 export const RobotMessage = z.object({
@@ -31,6 +32,9 @@ export const RobotMessage = z.object({
   robotCode: z.string().max(100).optional(),
   chatbotCorpId: z.string().max(100).optional(),
   text: z.object({ content: z.string().max(5000) }).optional(),
+  /** Who the message @mentions (mentions.ts): the robot itself (its chatbotUserId) included; staffId only for members. */
+  atUsers: z.array(z.object({ dingtalkId: z.string().max(200).optional(), staffId: z.string().max(100).optional() })).max(100).optional(),
+  chatbotUserId: z.string().max(200).optional(),
 });
 export type RobotMessage = z.infer<typeof RobotMessage>;
 
@@ -85,8 +89,10 @@ export class DingTalkHandlers {
       platform: 'dingtalk', userId, conversationId: m.conversationId, correlationId: correlationIdOf(m.msgId),
       ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }),
     };
-    // DingTalk strips the @mention itself; an audit table's pages and Export results are buttons on its card.
-    await this.deps.conversation.typed(turn, m.text.content.trim(), this.port(turn));
+    // DingTalk takes the robot's own @ out of the text; other people's stay, as userids (`audit by @…`).
+    // An audit table's pages and Export results are buttons on its card.
+    const text = await textWithMentionIds({ text: m.text.content.trim(), atUsers: m.atUsers, chatbotUserId: m.chatbotUserId }, this.deps.api);
+    await this.deps.conversation.typed(turn, text, this.port(turn));
   }
 
   private async onClick(c: CardClick): Promise<void> {
@@ -158,7 +164,7 @@ function requestInputs(inputs: Record<string, unknown>): Record<string, unknown>
   return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
-/** A short id for logs and the audit record, derived from DingTalk's message id (never the id itself). */
-export function correlationIdOf(msgId: string): string {
+/** A short id for logs and the audit record, derived from DingTalk's message id or a click's body (never either itself). */
+export function correlationIdOf(msgId: string | Buffer): string {
   return `dt-${createHash('sha256').update(msgId).digest('base64url').slice(0, 16)}`;
 }

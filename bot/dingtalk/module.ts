@@ -7,7 +7,7 @@ import { dingtalkConfigured, loadDingTalkConfig, type DingTalkSettings } from '.
 
 export const dingtalkPlatform: PlatformModule = {
   id: 'dingtalk',
-  // `@userid`, as DingTalk's own messages place a mention in the text (with the id in at.atUserIds).
+  // `@userid`: typed, or a picked `@name` the handlers turned into its userid (mentions.ts).
   mention: /^@([A-Za-z0-9_-]{1,64})$/,
   configured: (env) => dingtalkConfigured(env),
   requires: ['mongo', 'redis', 'crypto', 'audit'],

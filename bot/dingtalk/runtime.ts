@@ -26,7 +26,6 @@ import { DingTalkHandlers } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
 import { streamMode } from './stream-callbacks.ts';
 
-export const DINGTALK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
 /** DingTalk retries a robot message or an event it thinks failed; one day of msgIds and eventIds covers its retries. */
 const EVENT_TTL_SECONDS = 86_400;
 

@@ -41,11 +41,8 @@ export function streamTopics(d: StreamModeDeps): Record<string, (data: string) =
   return {
     [TOPIC_ROBOT]: async (data) => {
       const message = robotMessageFor(Buffer.from(data, 'utf8'), d.settings);
-      if (typeof message === 'string') {
-        d.logger.warn({ reason: message }, 'dingtalk: stream message refused');
-        return 'ok';
-      }
-      await d.handlers.message(message);
+      if (typeof message === 'string') d.logger.warn({ reason: message }, 'dingtalk: stream message refused');
+      else await d.handlers.message(message);
       return 'ok';
     },
     [TOPIC_CARD]: async (data) => {

@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { readZip } from '../helpers/zip-read.ts';
 import { Waiting } from './waiting.ts';
 
-export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string }
+export interface FakeDingTalkUser { userId: string; email?: string; orgEmail?: string; name?: string }
 
 /** A group chat: `inner` when it is an internal group of the organisation (members readable). */
 export interface FakeDingTalkGroup { conversationId: string; inner: boolean; members: string[] }
@@ -142,7 +142,7 @@ export class FakeDingTalkApi {
     if (!this.validToken(token)) return this.answer(res, 'user.get', 200, { errcode: 40014, errmsg: '不合法的access_token' }, body, '40014');
     const user = typeof body.userid === 'string' ? this.users.get(body.userid) : undefined;
     if (!user) return this.answer(res, 'user.get', 200, { errcode: 60121, errmsg: '找不到该用户' }, body, '60121');
-    const result = { userid: user.userId, name: 'n/a', ...(user.orgEmail ? { org_email: user.orgEmail } : {}), ...(user.email ? { email: user.email } : {}) };
+    const result = { userid: user.userId, name: user.name ?? 'n/a', ...(user.orgEmail ? { org_email: user.orgEmail } : {}), ...(user.email ? { email: user.email } : {}) };
     return this.answer(res, 'user.get', 200, { errcode: 0, errmsg: 'ok', result, request_id: randomUUID() }, body, '0');
   }
 
@@ -295,11 +295,17 @@ export function signedHeaders(secret: string, timestamp = Date.now()): { timesta
 }
 
 /** A robot text message as DingTalk delivers it (receive-message payload). */
-export function robotMessage(o: { userId: string; conversationId: string; text: string; group?: boolean; msgId?: string; robotCode: string; corpId: string }): Record<string, unknown> {
+/**
+ * A robot message as DingTalk POSTs it. In a group the robot is in `atUsers` (its dingtalkId the
+ * chatbotUserId, no staffId) and its own @ is not in the text; `mentioned` are the other people picked
+ * (`@name` stays in the text): a member with their staffId, an outsider (`staffId` undefined) without.
+ */
+export function robotMessage(o: { userId: string; conversationId: string; text: string; group?: boolean; msgId?: string; robotCode: string; corpId: string; mentioned?: { staffId?: string }[] }): Record<string, unknown> {
   const now = Date.now();
+  const people = (o.mentioned ?? []).map((p) => ({ dingtalkId: `$:LWCP_v1:$${randomUUID().slice(0, 8)}`, ...(p.staffId ? { staffId: p.staffId } : {}) }));
   return {
     conversationId: o.conversationId,
-    atUsers: o.group ? [{ dingtalkId: '$:LWCP_v1:$bot', staffId: '' }] : [],
+    atUsers: o.group ? [{ dingtalkId: '$:LWCP_v1:$bot', staffId: '' }, ...people] : people,
     chatbotCorpId: o.corpId, chatbotUserId: '$:LWCP_v1:$bot',
     msgId: o.msgId ?? `msg${randomUUID().replace(/-/g, '')}`,
     senderNick: '测试', isAdmin: false, senderStaffId: o.userId,

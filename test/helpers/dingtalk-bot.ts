@@ -80,7 +80,7 @@ export class DingTalkHarness {
     this.logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => { this.logLines.push(c.toString()); cb(); } }) });
     const inner = (opts.innerMembers ?? []).map((k) => userIdOf(this.employees[k]));
     this.fake = new FakeDingTalkApi({
-      users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email })),
+      users: demoEmployeeList().map((e) => ({ userId: userIdOf(e), orgEmail: e.email, name: e.name })),
       groups: [
         { conversationId: INNER_GROUP, inner: true, members: inner }, { conversationId: OTHER_ORG_GROUP, inner: false, members: [] },
         ...(opts.groups ?? []).map((g) => ({ conversationId: g.conversationId, inner: true, members: g.members.map((k) => userIdOf(this.employees[k])) })),
@@ -129,10 +129,10 @@ export class DingTalkHarness {
   userId(key: DemoEmployeeKey): string { return userIdOf(this.employees[key]); }
 
   /** A robot message from `userId` (1:1 unless `group`), as DingTalk would send it. */
-  message(userId: string, text: string, o: { group?: string; msgId?: string } = {}): Record<string, unknown> {
+  message(userId: string, text: string, o: { group?: string; msgId?: string; mentioned?: { staffId?: string }[] } = {}): Record<string, unknown> {
     return robotMessage({
       userId, text, conversationId: o.group ?? `cid-dm-${userId}`, robotCode: this.fake.appKey, corpId: this.fake.corpId,
-      ...(o.group ? { group: true } : {}), ...(o.msgId ? { msgId: o.msgId } : {}),
+      ...(o.group ? { group: true } : {}), ...(o.msgId ? { msgId: o.msgId } : {}), ...(o.mentioned ? { mentioned: o.mentioned } : {}),
     });
   }
 
@@ -143,10 +143,10 @@ export class DingTalkHarness {
   }
 
   /** `text` typed by `key` in their 1:1 robot chat (or @mentioning the bot in `group`); resolves with the card custos delivered to them. */
-  async ask(key: DemoEmployeeKey | string, text: string, group?: string): Promise<DeliveredCard> {
+  async ask(key: DemoEmployeeKey | string, text: string, group?: string, mentioned?: { staffId?: string }[]): Promise<DeliveredCard> {
     const userId = key in this.employees ? this.userId(key as DemoEmployeeKey) : key;
     const before = new Set(this.fake.cards.keys());
-    const res = await this.post(JSON.stringify(this.message(userId, text, group ? { group } : {})));
+    const res = await this.post(JSON.stringify(this.message(userId, text, { ...(group ? { group } : {}), ...(mentioned ? { mentioned } : {}) })));
     if (res.status !== 200) throw new Error(`callback answered ${res.status}`);
     return this.fake.waitForCard((c) => c.space === `robot:${userId}` && !before.has(c.outTrackId));
   }
