@@ -165,9 +165,12 @@ class World {
     }
   }
 
-  /** Replicas stay up: each finishes what it holds, then leases run out and one claims (bounded). */
+  /**
+   * Replicas stay up: each finishes what it holds (a stalled holder wakes and goes on, even when its
+   * entry was closed meanwhile), then leases run out and one claims (bounded).
+   */
   async settle(): Promise<void> {
-    for (let round = 0; this.entries.size > 0; round++) {
+    for (let round = 0; this.entries.size > 0 || this.held.some((hs) => hs.length > 0); round++) {
       if (round > 50) throw new Error(`still open: ${[...this.entries.keys()].join(',')}`);
       for (const r of this.held.keys()) {
         while (this.held[r]!.length > 0) {
