@@ -81,9 +81,11 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       approvals: approvals.approvals, security: services.security,
       reviews: await larkReviews({ conn, config, chats, recorder, clock, logger }), audit: await auditQueryService(services, config),
     });
-    // Messages acknowledged by a bot that then died are finished by another replica (pending.ts).
+    // Messages acknowledged by a bot that then died are finished by another replica (pending.ts). Every
+    // reply of a message carries a uuid, and Lark sends one message per uuid within an hour: a reply whose
+    // sender died mid-send is sent again by the claimer, not lost.
     const pending = new SealedAnswers({
-      platform: 'lark', redis, prefix: redisSettings.keyPrefix, settings: config.pendingAnswers, sealer: services.cipher, clock, logger, accept: acceptMessageRecord,
+      platform: 'lark', repliesDeduplicated: true, redis, prefix: redisSettings.keyPrefix, settings: config.pendingAnswers, sealer: services.cipher, clock, logger, accept: acceptMessageRecord,
     });
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, pending, ...common,

@@ -1,9 +1,11 @@
 // Answers owed for acknowledged requests (README: Scaling, "A bot killed mid-answer"). A platform that
 // acknowledges before it answers (Slack's 3-second rule) opens a ledger entry BEFORE the ack, holding
-// what is needed to answer again (sealed by the adapter), answers under a renewed lease, and closes the
+// what is needed to answer again (sealed by the adapter), answers under a lease it renews while it works,
+// marks each reply in the ledger before sending it (fenced: at most one replica ever sends), and closes the
 // entry. Every bot replica claims, every `claimEveryMs`, the entries whose lease ended (their bot died)
 // and finishes them through the adapter's `resume`, inside the same answer scope, so audit events the
 // dead bot already recorded keep their ids (answer-scope.ts) and are stored once.
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/ports.ts';
 import type { Logger } from '../logger.ts';
 import type { AnswerLease, AnswerLedger } from '../store/answer-ledger.ts';
@@ -12,7 +14,7 @@ import { inAnswerScope } from './answer-scope.ts';
 /** Finishes one claimed entry (the adapter decodes its own record). */
 export type ResumeAnswer = (lease: AnswerLease, guard: ReplyGuard) => Promise<void>;
 
-/** Wraps each reply of a pending answer: sent only under a live lease, and noted once sent. */
+/** Wraps each reply of a pending answer: sent only by the entry's one sender (marked in the ledger first), noted once sent. */
 export type ReplyGuard = <T>(send: () => Promise<T>) => Promise<T | undefined>;
 
 export interface PendingAnswersOptions {
@@ -21,13 +23,26 @@ export interface PendingAnswersOptions {
   logger: Logger;
   /** How often this replica looks for entries whose bot died. */
   claimEveryMs: number;
+  /**
+   * The platform drops a repeated send of the same reply (Lark's message `uuid`): a reply begun and never
+   * confirmed is then sent again by the claimer, not left unanswered (at most once is only for the others).
+   */
+  repliesDeduplicated?: boolean;
 }
 
 const RETRY_MS = 200;
+/** Tries of an opening, before the ack (Slack wants it within 3 s; a hung Redis costs each a 500 ms timeout). */
+const OPEN_ATTEMPTS = 2;
+const OPEN_RETRY_MS = 50;
+/** Claimed entries one replica finishes at once (a claim takes no more than there is room for). */
+const MAX_FINISHING = 10;
+/** How many leases an answer may take before its holder lets another replica take it over. */
+const HOLD_LEASES = 4;
 
 export class PendingAnswers {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private readonly finishing = new Set<Promise<void>>();
 
   constructor(private readonly opts: PendingAnswersOptions) {}
 
@@ -39,12 +54,20 @@ export class PendingAnswers {
    * gate, on the same Redis, refuses customer data anyway.
    */
   async open(id: string, record: string): Promise<AnswerLease | null | undefined> {
-    try {
-      return await this.opts.ledger.open(id, record, this.now());
-    } catch (err) {
-      this.opts.logger.warn({ err: err instanceof Error ? err.name : typeof err }, 'pending answer: ledger unavailable; answering unprotected');
-      return undefined;
+    // Tried again when the answer did not come (a timeout under load may hide an entry that was written:
+    // answered unprotected, it would be claimed and answered a second time); a few tries, before the ack.
+    const token = randomBytes(8).toString('hex');
+    let failure: unknown;
+    for (let attempt = 1; attempt <= OPEN_ATTEMPTS; attempt++) {
+      try {
+        return await this.opts.ledger.open(id, record, this.now(), token);
+      } catch (err) {
+        failure = err;
+        if (attempt < OPEN_ATTEMPTS) await new Promise((r) => setTimeout(r, OPEN_RETRY_MS));
+      }
     }
+    this.opts.logger.warn({ err: failure instanceof Error ? failure.name : typeof failure }, 'pending answer: ledger unavailable; answering unprotected');
+    return undefined;
   }
 
   /** Runs the answer of `lease` (its replies through `guard`), renewing the lease, then closes it. */
@@ -55,13 +78,26 @@ export class PendingAnswers {
     }
     const { ledger } = this.opts;
     let held = true;
-    const renew = async () => { held = held && await ledger.renew(lease, this.now()).catch(() => held); };
-    const heartbeat = setInterval(() => void renew(), Math.max(50, Math.floor(ledger.leaseMs / 3)));
+    // A heartbeat: only a bot dead, or stalled past a whole lease, loses its entry. A renewal refused means
+    // another replica claimed it; one that did not reach Redis changes nothing (beginReply decides). An
+    // answer still working after HOLD_LEASES leases (hung on something) stops renewing: another replica
+    // takes it over, and this one, fenced off, cannot reply as well.
+    const holdUntil = this.now() + HOLD_LEASES * ledger.leaseMs;
+    const beat = () => {
+      if (this.now() <= holdUntil) void ledger.renew(lease, this.now()).then((ok) => { if (!ok) held = false; }, () => undefined);
+    };
+    const heartbeat = setInterval(beat, Math.max(50, Math.floor(ledger.leaseMs / 3)));
     heartbeat.unref();
     const guard: ReplyGuard = async (send) => {
-      await renew();
-      // Another replica claimed it (this one was too slow to renew): it answers, not this one.
-      if (!held) return undefined;
+      // The check and the "sending" mark are one script, under this holder's fencing generation: a
+      // claimer that comes later finds the mark and sends nothing (answer-ledger.ts).
+      const mine = held ? await this.retried(() => ledger.beginReply(lease, this.now())) : false;
+      if (mine !== true) {
+        // Not this replica's to answer (claimed away, or Redis out for a whole lease: its claimer answers).
+        held = false;
+        this.opts.logger.info({ answer: lease.id, reason: mine === false ? 'claimed' : 'ledger unreachable' }, 'pending answer: not replying here');
+        return undefined;
+      }
       const sent = await send();
       await this.persist(() => ledger.markReplied(lease));
       return sent;
@@ -77,22 +113,26 @@ export class PendingAnswers {
 
   /**
    * Retries a ledger write through a Redis outage (a failover takes seconds) for up to a lease: given
-   * up on, the entry is claimed when its lease ends and, not marked replied, answered a second time.
+   * up on, a mark is missing (the entry is closed by whoever claims it when its lease ends).
    */
   private async persist(write: () => Promise<boolean>): Promise<void> {
+    if (await this.retried(write) === undefined) this.opts.logger.warn('pending answer: the ledger stayed unreachable; the entry is left to its claimer');
+  }
+
+  /**
+   * `call`'s answer, retried through an outage for up to a lease of attempts; undefined when Redis never
+   * answered. Every ledger call is safe to repeat (a timed-out one may have run): same generation, same result.
+   */
+  private async retried(call: () => Promise<boolean>): Promise<boolean | undefined> {
     const attempts = Math.ceil(this.opts.ledger.leaseMs / RETRY_MS);
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        await write();
-        return;
+        return await call();
       } catch {
-        if (attempt >= attempts) {
-          this.opts.logger.warn('pending answer: the ledger stayed unreachable; the answer may be repeated');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        if (attempt < attempts) await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
+    return undefined;
   }
 
   /** Starts claiming entries whose bot died and finishing them through `resume`. */
@@ -105,13 +145,20 @@ export class PendingAnswers {
     clearInterval(this.timer);
   }
 
-  /** One claim round; returns how many entries it finished or closed. */
+  /**
+   * One claim round; returns how many entries it took. Each is finished on its own (its own heartbeat),
+   * so a slow answer neither delays the others past their new lease nor stops the next rounds.
+   */
   async sweep(resume: ResumeAnswer): Promise<number> {
-    if (this.sweeping) return 0;
+    const room = MAX_FINISHING - this.finishing.size;
+    if (this.sweeping || room <= 0) return 0;
     this.sweeping = true;
     try {
-      const leases = await this.opts.ledger.claim(this.now()).catch(() => []);
-      for (const lease of leases) await this.finishOne(lease, resume);
+      const leases = await this.opts.ledger.claim(this.now(), room).catch(() => []);
+      for (const lease of leases) {
+        const done = this.finishOne(lease, resume).finally(() => this.finishing.delete(done));
+        this.finishing.add(done);
+      }
       return leases.length;
     } finally {
       this.sweeping = false;
@@ -119,8 +166,11 @@ export class PendingAnswers {
   }
 
   private async finishOne(lease: AnswerLease, resume: ResumeAnswer): Promise<void> {
-    // Answered already: its bot died between the reply and closing the entry.
-    if (lease.replied) {
+    // A reply was begun already: sent (its bot died before closing the entry), or perhaps not (it died,
+    // or stalled past its lease, between marking and sending). Never sent twice where the platform cannot
+    // drop the repeat: closed as it is.
+    if (lease.replied && !(lease.unconfirmed && this.opts.repliesDeduplicated)) {
+      if (lease.unconfirmed) this.opts.logger.warn({ answer: lease.id }, 'pending answer: a reply was begun and never confirmed; not sent again');
       await this.persist(() => this.opts.ledger.finish(lease));
       return;
     }

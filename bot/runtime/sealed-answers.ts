@@ -25,6 +25,8 @@ export interface SealedAnswersOptions<T> {
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
+  /** The platform drops a repeated reply (it carries an idempotency key): see PendingAnswersOptions. */
+  repliesDeduplicated?: boolean;
   /** The record read back, or undefined when it is not one this platform answers any more. */
   accept(value: unknown): T | undefined;
 }
@@ -34,7 +36,10 @@ export class SealedAnswers<T> {
 
   constructor(private readonly opts: SealedAnswersOptions<T>) {
     const ledger = new AnswerLedger(opts.redis, { prefix: opts.prefix, namespace: opts.platform, leaseMs: opts.settings.leaseMs });
-    this.answers = new PendingAnswers({ ledger, clock: opts.clock, logger: opts.logger, claimEveryMs: opts.settings.claimEveryMs });
+    this.answers = new PendingAnswers({
+      ledger, clock: opts.clock, logger: opts.logger, claimEveryMs: opts.settings.claimEveryMs,
+      ...(opts.repliesDeduplicated ? { repliesDeduplicated: true } : {}),
+    });
   }
 
   /** Records a request before its ack: a lease, 'duplicate' (a redelivery of an open one), or undefined (ledger down). */

@@ -4,17 +4,23 @@
 //
 // One ledger per platform (`namespace`: its claimers decode only their own records, and a process that
 // runs two platforms' bots runs two claimers). One entry per request: a hash `…:{answers}:<ns>:e:<id>`
-// (the caller's sealed record, the lease generation `gen`, the lease's end `until`, and `replied` once
-// the answer is out) and its lease end in one sorted set `…:{answers}:<ns>:due`. Every key carries the
-// hash tag `{answers}`, so each script's keys share one slot on a Redis Cluster. Times are the caller's
-// clock (milliseconds), never Redis's: tests drive it.
+// (the caller's sealed record, the lease generation `gen`, the lease's end `until`, and `replied`: 0,
+// `sending` once a reply was begun, 1 once it is out) and its lease end in one sorted set
+// `…:{answers}:<ns>:due`. Every key carries the hash tag `{answers}`, so each script's keys share one
+// slot on a Redis Cluster. Times are the caller's clock (milliseconds), never Redis's: tests drive it.
 //
 // Ownership is a lease with a fencing generation: `open` gives generation 1 to the acknowledging bot;
 // `claim` takes entries whose lease ended and bumps the generation, so the previous holder's later
-// renew / markReplied / finish (compare-and-set on `gen`) fail and it stops. A holder renews before it
-// replies, so a reply is only sent under a live lease; `replied` is set as soon as the reply is out,
-// and a claimer that finds it set only closes the entry. What remains: a holder killed between its
-// reply and `markReplied` (one HTTP answer's time) has its request answered again by the claimer.
+// renew / beginReply / markReplied / finish (compare-and-set on `gen`) fail and it stops. A holder
+// renews while it works (a heartbeat) and, before each reply, calls `beginReply`: in one script it
+// checks its generation, extends the lease and marks the entry `sending`. So at most one holder ever
+// sends: a stalled holder whose lease ran out either finds itself fenced off at `beginReply` (the
+// claimer answers), or had marked the entry before the claim (the claimer finds `sending` and only
+// closes the entry; the stalled holder's send goes out once it wakes). `replied` (1) follows the send.
+// The price: a holder killed between `beginReply` and its send leaves the request unanswered where the
+// platform cannot drop a repeated reply (Slack's response_url): at most once is preferred to twice
+// (pending-answers.ts; README, Scaling). A write the Redis primary acknowledged but had not replicated when it died is still lost in
+// a failover (Redis replicates asynchronously); that window is not closed here.
 import type { RedisClient } from './redis-client.ts';
 
 /** One claimed or opened entry, as its holder sees it. */
@@ -24,8 +30,10 @@ export interface AnswerLease {
   gen: number;
   /** The caller's record (sealed by the caller where it holds anything personal). */
   record: string;
-  /** The answer already went out (a holder died before closing the entry). */
+  /** A reply was started (`sending`) or went out: nobody may send one again, only close the entry. */
   replied: boolean;
+  /** Started and never confirmed sent: its holder died or stalled between `beginReply` and `markReplied`. */
+  unconfirmed: boolean;
 }
 
 export interface AnswerLedgerOptions {
@@ -39,10 +47,16 @@ export interface AnswerLedgerOptions {
   ttlSeconds?: number;
 }
 
-// 0 when the entry exists: a redelivery of a request some bot already took.
+// 0 when the entry exists: a redelivery of a request some bot already took. 1 as well for the same
+// opening tried again (ARGV[5], its token: the first try's answer was lost, a timeout under load), while
+// no claim has taken the entry.
 const OPEN = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'record', ARGV[1], 'gen', 1, 'until', ARGV[2], 'replied', 0)
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local f = redis.call('HMGET', KEYS[1], 'opener', 'gen')
+  if f[1] == ARGV[5] and f[2] == '1' then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'gen', 1, 'until', ARGV[2], 'replied', 0, 'opener', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 return 1`;
@@ -70,6 +84,14 @@ const RENEW = `
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'until', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+// KEYS[1] entry, KEYS[2] due; ARGV gen, new lease end, id. Renews and marks the reply in flight, at once.
+const BEGIN_REPLY = `
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'until', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if redis.call('HGET', KEYS[1], 'replied') == '0' then redis.call('HSET', KEYS[1], 'replied', 'sending') end
 return 1`;
 
 const MARK_REPLIED = `
@@ -100,16 +122,18 @@ export class AnswerLedger {
   /**
    * Records an acknowledged-to-be request, held by the caller (generation 1). Before the ack. null when
    * `id` is open already (a redelivery: its first bot answers it, or another replica once it died).
+   * `token` is this delivery's own (random): a retry of the same opening gets its lease, not null.
    */
-  async open(id: string, record: string, nowMs: number): Promise<AnswerLease | null> {
-    const opened = await this.redis.eval(OPEN, 2, this.entry(id), this.due, record, nowMs + this.leaseMs, this.ttlSeconds, id);
-    return Number(opened) === 1 ? { id, gen: 1, record, replied: false } : null;
+  async open(id: string, record: string, nowMs: number, token: string): Promise<AnswerLease | null> {
+    const opened = await this.redis.eval(OPEN, 2, this.entry(id), this.due, record, nowMs + this.leaseMs, this.ttlSeconds, id, token);
+    return Number(opened) === 1 ? { id, gen: 1, record, replied: false, unconfirmed: false } : null;
   }
 
   /** Takes up to `max` entries whose lease ended at `nowMs`; each comes with a new generation. */
   async claim(nowMs: number, max = 10): Promise<AnswerLease[]> {
     const rows = (await this.redis.eval(CLAIM, 1, this.due, nowMs, nowMs + this.leaseMs, max, `${this.base}:e:`)) as [string, number, string | null, string | null][];
-    return rows.filter((r) => r[2] !== null).map(([id, gen, record, replied]) => ({ id, gen: Number(gen), record: record!, replied: replied === '1' }));
+    return rows.filter((r) => r[2] !== null)
+      .map(([id, gen, record, replied]) => ({ id, gen: Number(gen), record: record!, replied: replied !== '0', unconfirmed: replied === 'sending' }));
   }
 
   /** Extends the lease; false when another replica has claimed the entry (the caller must stop). */
@@ -117,7 +141,15 @@ export class AnswerLedger {
     return Number(await this.redis.eval(RENEW, 2, this.entry(lease.id), this.due, lease.gen, nowMs + this.leaseMs, lease.id)) === 1;
   }
 
-  /** The answer is out: a later claimer only closes the entry. */
+  /**
+   * Before a reply: true when the caller still holds the entry, which is then marked `sending` (its
+   * lease extended) so no claimer sends too; false when another replica claimed it (do not send).
+   */
+  async beginReply(lease: AnswerLease, nowMs: number): Promise<boolean> {
+    return Number(await this.redis.eval(BEGIN_REPLY, 2, this.entry(lease.id), this.due, lease.gen, nowMs + this.leaseMs, lease.id)) === 1;
+  }
+
+  /** The answer is out (confirmed): a later claimer only closes the entry. */
   async markReplied(lease: AnswerLease): Promise<boolean> {
     return Number(await this.redis.eval(MARK_REPLIED, 1, this.entry(lease.id), lease.gen)) === 1;
   }

@@ -218,15 +218,26 @@ export class ScaleDrill {
     return this.all.reduce((n, p) => n + (p.log().match(/finishing a request whose bot stopped/g)?.length ?? 0), 0);
   }
 
-  /** Every acknowledged request answered exactly once (waits for the answers first). */
+  /**
+   * Replies a claimer found begun and never confirmed (their bot killed between marking and sending):
+   * never sent again on Slack, at most once (bot/runtime/pending-answers.ts). Counted from the bots' logs.
+   */
+  unconfirmedReplies(): number {
+    return this.all.reduce((n, p) => n + (p.log().match(/a reply was begun and never confirmed/g)?.length ?? 0), 0);
+  }
+
+  /** Every acknowledged request answered exactly once (waits for the answers first), but those left at most once. */
   async assertEveryAckAnsweredOnce(t: ExecutionContext): Promise<void> {
-    await until('every acknowledged request answered', async () => {
+    const missing = () => {
       const per = this.replies();
-      return this.acked.every((a) => per.has(a.responsePath)) ? true : undefined;
-    }, 180_000).catch(() => undefined);
+      return this.acked.filter((a) => !per.has(a.responsePath));
+    };
+    await until('every acknowledged request answered', async () => (missing().length <= this.unconfirmedReplies() ? true : undefined), 180_000)
+      .catch(() => undefined);
+    const unconfirmed = this.unconfirmedReplies();
+    t.true(missing().length <= unconfirmed, `every acknowledged request answered, but ${unconfirmed} whose bot was killed mid-send: missing ${JSON.stringify(missing())}`);
+    if (unconfirmed > 0) t.log(`${unconfirmed} replies begun by a killed bot and not sent again (at most once); unanswered: ${missing().length}`);
     const per = this.replies();
-    const missing = this.acked.filter((a) => !per.has(a.responsePath));
-    t.deepEqual(missing, [], 'every acknowledged request answered');
     // Acknowledged commands only: a form's late problems go to the card it came from, once per submission.
     t.deepEqual(this.acked.map((a) => [a.responsePath, per.get(a.responsePath)]).filter(([, n]) => Number(n) > 1), [], 'no request answered twice');
     t.is(this.unacked, 0, 'every request was acknowledged by some bot within Slack-style retries');

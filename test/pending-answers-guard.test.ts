@@ -1,0 +1,148 @@
+// The reply guard of a pending answer (bot/runtime/pending-answers.ts) on the real Redis, with two
+// replicas whose clocks are apart: a replica whose clock stands still is one stalled by load (its
+// heartbeat renews only to its own now), the other's runs past the lease and claims. Each send is
+// counted: what a user would receive. Races the model test (answer-ledger-model) drives on the ledger
+// alone, here through the guard: a holder stalled past its lease after marking its reply (the claimer
+// sends nothing on Slack; on Lark it sends again under the same uuid), one fenced off before its reply
+// (it sends nothing), a reply mark that cannot reach Redis (no send; the claimer answers), and a claimed
+// answer that hangs (the others claimed with it are answered meanwhile).
+import test from 'ava';
+import type { Redis } from 'ioredis';
+import { createLogger } from '../bot/logger.ts';
+import { PendingAnswers, type ReplyGuard } from '../bot/runtime/pending-answers.ts';
+import { AnswerLedger, type AnswerLease } from '../bot/store/answer-ledger.ts';
+import { dropPrefix, testRedis, uniqueName } from './helpers/services.ts';
+
+const LEASE = 1000;
+const redis = testRedis();
+const prefixes: string[] = [];
+
+test.after.always(async () => {
+  for (const p of prefixes) await dropPrefix(p);
+  redis.disconnect();
+});
+
+interface Replica { answers: PendingAnswers; ledger: AnswerLedger; clock: { ms: number }; logs: string[] }
+
+function replica(prefix: string, opts: { client?: Redis; repliesDeduplicated?: boolean } = {}): Replica {
+  const clock = { ms: 1_000_000 };
+  const logs: string[] = [];
+  const ledger = new AnswerLedger(opts.client ?? redis, { prefix, namespace: 'guard', leaseMs: LEASE });
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => { logs.push(line); } } });
+  const answers = new PendingAnswers({
+    ledger, logger, clock: { now: () => new Date(clock.ms) }, claimEveryMs: 1_000_000,
+    ...(opts.repliesDeduplicated ? { repliesDeduplicated: true } : {}),
+  });
+  return { answers, ledger, clock, logs };
+}
+
+function freshPrefix(): string {
+  const prefix = uniqueName(import.meta.url, 'prefix');
+  prefixes.push(prefix);
+  return prefix;
+}
+
+/** A promise and the function that settles it: a step held until the test lets it go. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => { open = r; });
+  return { wait, open };
+}
+
+async function until(what: string, done: () => boolean | Promise<boolean>): Promise<void> {
+  const end = Date.now() + 60_000;
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Opens one request, held by replica `owner` (generation 1). */
+async function opened(owner: Replica, id: string): Promise<AnswerLease> {
+  const lease = await owner.answers.open(id, `record-${id}`);
+  if (!lease) throw new Error(`${id} not opened`);
+  return lease;
+}
+
+/** `b`'s clock runs past every lease `a` took at its own (stalled) now. */
+function pastTheLease(a: Replica, b: Replica): void {
+  b.clock.ms = a.clock.ms + LEASE + 1;
+}
+
+for (const deduplicated of [false, true]) {
+  test(`a holder stalled past its lease after marking its reply: ${deduplicated ? 'on Lark the claimer sends again under the same uuid' : 'the claimer sends nothing, the stalled send goes out: one reply'}`, async (t) => {
+    const prefix = freshPrefix();
+    const [a, b] = [replica(prefix), replica(prefix, { repliesDeduplicated: deduplicated })];
+    const sends: string[] = [];
+    const stalled = gate();
+    const lease = await opened(a, 'req-1');
+    const owner = a.answers.answer(lease, (guard) => guard(async () => { await stalled.wait; sends.push('a'); }));
+    // The mark is in before the send leaves: wait for it, then let time pass the lease while `a` stalls.
+    await until('the reply marked', async () => (await redis.hget(`${prefix}:{answers}:guard:e:req-1`, 'replied')) === 'sending');
+    pastTheLease(a, b);
+    t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 1, 'claimed');
+    await until('the claimer done', async () => (await b.ledger.pending()) === 0);
+    stalled.open();
+    await owner;
+    if (deduplicated) t.deepEqual(sends.sort(), ['a', 'b'], 'both sent: Lark keeps one message per uuid');
+    else t.deepEqual(sends, ['a'], 'answered once, by the stalled holder');
+    t.is(b.logs.some((l) => l.includes('never confirmed')), !deduplicated);
+    t.is(await b.ledger.pending(), 0);
+  });
+}
+
+test('a holder fenced off before its reply sends nothing; the claimer answers once', async (t) => {
+  const prefix = freshPrefix();
+  const [a, b] = [replica(prefix), replica(prefix)];
+  const sends: string[] = [];
+  const stalled = gate();
+  const lease = await opened(a, 'req-2');
+  const owner = a.answers.answer(lease, async (guard) => { await stalled.wait; await guard(async () => { sends.push('a'); }); });
+  pastTheLease(a, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 1);
+  await until('the claimer done', async () => (await b.ledger.pending()) === 0);
+  stalled.open();
+  await owner;
+  t.deepEqual(sends, ['b']);
+  t.true(a.logs.some((l) => l.includes('not replying here') && l.includes('claimed')));
+});
+
+test('a reply mark that cannot reach Redis: the holder does not send; the entry is answered by its claimer', async (t) => {
+  const prefix = freshPrefix();
+  // The holder's ledger client is cut off (closed: every call fails at once), as in an outage.
+  const cut = testRedis();
+  await cut.ping();
+  cut.disconnect();
+  const [a, b] = [replica(prefix, { client: cut }), replica(prefix)];
+  const lease = await opened(b, 'req-3');
+  const sends: string[] = [];
+  await a.answers.answer(lease, (guard) => guard(async () => { sends.push('a'); }));
+  t.deepEqual(sends, [], 'nothing sent without the mark');
+  t.true(a.logs.some((l) => l.includes('ledger unreachable')));
+  pastTheLease(b, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 1);
+  await until('the claimer done', async () => (await b.ledger.pending()) === 0);
+  t.deepEqual(sends, ['b']);
+});
+
+test('a claimed answer that hangs does not hold back the others claimed with it', async (t) => {
+  const prefix = freshPrefix();
+  const [a, b] = [replica(prefix), replica(prefix)];
+  await opened(a, 'req-hang');
+  a.clock.ms += 1;
+  await opened(a, 'req-next');
+  const sends: string[] = [];
+  const hung = gate();
+  const resume = async (lease: AnswerLease, guard: ReplyGuard) => {
+    if (lease.id === 'req-hang') await hung.wait;
+    await guard(async () => { sends.push(lease.id); });
+  };
+  pastTheLease(a, b);
+  b.clock.ms += 1;
+  t.is(await b.answers.sweep(resume), 2);
+  await until('the other answered', () => sends.includes('req-next'));
+  t.deepEqual(sends, ['req-next'], 'answered while the first still hangs');
+  hung.open();
+  await until('both answered', async () => (await b.ledger.pending()) === 0);
+  t.deepEqual(sends.sort(), ['req-hang', 'req-next']);
+});
