@@ -34,6 +34,9 @@ export interface AuditProducer extends AuditRecorder {
   close(): Promise<void>;
 }
 
+/** Between offers of one event while the connection still looks up (see `record`). */
+const RETRY_PAUSE_MS = 100;
+
 export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
   const connection = createRedis(opts.redis, {
     enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting
@@ -76,7 +79,11 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
         return await enqueue(event);
       } catch (err) {
         const left = until - Date.now();
-        if (!wasReady || left <= 0 || !(await ready(left))) throw err;
+        if (!wasReady || left <= 0) throw err;
+        // Still connected (a rejection such as READONLY from a demoted primary, or a timeout not yet seen
+        // as a drop): pause before offering again, so a fast rejection is not retried in a tight loop.
+        if (connection.status === 'ready') await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE_MS, left)));
+        else if (!(await ready(left))) throw err;
       }
     }
   }

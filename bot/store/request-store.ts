@@ -86,6 +86,7 @@ export class MongoRequestStore implements RequestStore {
   async ensureIndexes(): Promise<void> {
     await this.requests.createIndex({ requestId: 1 }, { unique: true });
     await this.requests.createIndex({ status: 1, expiresAt: 1 });
+    await this.requests.createIndex({ status: 1, decidedAt: 1 }); // the export sweep's approved-in-a-window query, every minute
     await this.requests.createIndex({ requesterId: 1, status: 1 });
     await this.decisions.createIndex({ requestId: 1 }, { unique: true });
     await this.voteRows.createIndex({ requestId: 1, approverId: 1 }, { unique: true });
