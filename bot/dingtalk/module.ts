@@ -12,7 +12,7 @@ export const dingtalkPlatform: PlatformModule = {
   configured: (env) => dingtalkConfigured(env),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),
-  async start(config, logger, env) {
+  async start(config, logger, { own }) {
     const [{ startDingTalkBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
     return startDingTalkBot(config, logger, {
       // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
@@ -21,7 +21,7 @@ export const dingtalkPlatform: PlatformModule = {
         services.onClose(() => built.close());
         return built.flows;
       },
-    }, loadDingTalkConfig(env));
+    }, own as DingTalkSettings);
   },
   async chat({ config, settings: parsed, logger, lookup, redis }) {
     const settings = parsed as DingTalkSettings;

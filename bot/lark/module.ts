@@ -11,8 +11,8 @@ export const larkPlatform: PlatformModule = {
   configured: (env, config) => (config ? Boolean(config.lark) : Boolean(env.LARK_APP_ID)),
   requires: ['mongo', 'redis', 'crypto', 'audit', 'lark'],
   settings: (env) => section(loadConfig(env, { require: ['lark'] }), 'lark'),
-  async start(config, logger) {
-    return (await import('./runtime.ts')).startLarkBot(config, logger);
+  async start(config, logger, { sync }) {
+    return (await import('./runtime.ts')).startLarkBot(config, logger, { sync });
   },
   async chat({ config, logger, lookup, own }) {
     const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { postLarkSecurityNotice }, { larkExportDelivery }] = await Promise.all([

@@ -103,7 +103,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const routes: Route[] = [metrics.route, ...await scimRoutes(services, config, logger)];
     // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
     // them cancels pending requests through the approval service, which updates every card copy.
-    routes.push(...await syncHttpRoutes(services, logger, process.env, (id) => approvals.approvals.cancelAllOn(id, 'deletedAtSource')));
+    routes.push(...await syncHttpRoutes(services, logger, overrides.sync, (id) => approvals.approvals.cancelAllOn(id, 'deletedAtSource')));
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

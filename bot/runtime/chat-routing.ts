@@ -48,7 +48,7 @@ export class PlatformChats {
       ...(opts.lookup ? { lookup: opts.lookup } : {}), ...(opts.own ? { own: opts.own } : {}),
       ...(opts.redis ? { redis: opts.redis } : {}),
     };
-    const modules = registry.all().filter((m) => m.configured(ctx.env, config))
+    const modules = registry.configured(ctx.env, config)
       .map((m) => ({ m, settings: ownSettings(m) ? m.settings(ctx.env) : undefined }));
     this.loaded = Promise.all(modules.map(async ({ m, settings }) => ({ id: m.id, chat: await m.chat({ ...ctx, settings }) })));
     // Awaited by every use; this keeps a failure from being reported as unhandled before the first one.
@@ -73,7 +73,7 @@ export class PlatformChats {
 
 /** The chat platforms this deployment uses (registry order): the workers that talk to people need one. */
 export function chatPlatforms(config: Config, env: NodeJS.ProcessEnv = process.env, registry: PlatformRegistry = PLATFORMS): PlatformId[] {
-  return registry.all().filter((m) => m.configured(env, config)).map((m) => m.id);
+  return registry.configured(env, config).map((m) => m.id);
 }
 
 /** What reaches `e`: the first of `by` (registry order) on whose platform they are bound. */

@@ -4,6 +4,7 @@
 // (test/dependencies.test.ts keeps it so). A module file must stay cheap to import: SDKs and the bot
 // itself are loaded inside start() / chat(), so `custos start --only worker` loads no chat SDK.
 import type { Config, ConfigSection } from '../config.ts';
+import type { SyncConfig } from '../config-sync.ts';
 import type { ApprovalNotifier } from '../core/approvals/service.ts';
 import type { Employee } from '../core/domain.ts';
 import type { LookupService } from '../core/lookup.ts';
@@ -14,6 +15,13 @@ import type { NoticeView } from '../core/security/notices.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Running { close(): Promise<void> }
+
+/**
+ * What `custos start` parsed for a bot before any part started (one error lists every problem), handed
+ * to its start() so nothing is read from the environment again: the module's own settings (what its
+ * settings() returned) and the CRM sync's, whose push and webhook routes every bot mounts.
+ */
+export interface BotSettings { own: unknown; sync: SyncConfig }
 
 /** An export's file and progress in the requester's chat (the export worker's port). */
 export interface ExportDelivery {
@@ -81,8 +89,8 @@ export interface PlatformModule {
    * listing every problem. Slack's and Lark's still live in bot/config.ts and are read from there.
    */
   settings(env: NodeJS.ProcessEnv): unknown;
-  /** Runs its bot (receiver, handlers, the shared services) until close(). */
-  start(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<Running>;
+  /** Runs its bot (receiver, handlers, the shared services) until close(), on settings parsed at start. */
+  start(config: Config, logger: Logger, settings: BotSettings): Promise<Running>;
   /** Its outgoing chat; only called when configured(ctx.env, ctx.config). */
   chat(ctx: ChatContext): Promise<PlatformChat>;
   /**

@@ -4,6 +4,7 @@
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import { isPlatformId, type PlatformId } from '../core/platform-id.ts';
 import type { MentionForm } from '../core/audit-query.ts';
+import type { Config } from '../config.ts';
 import type { PlatformModule } from './platform-module.ts';
 
 export class PlatformRegistry {
@@ -34,6 +35,6 @@ export class PlatformRegistry {
   /** Each module's mention form (PlatformModule.mention), in registry order: the audit query's `by @…`. */
   mentionForms(): MentionForm[] { return this.all().flatMap((m) => (m.mention ? [{ platform: m.id, pattern: m.mention }] : [])); }
 
-  /** The modules the environment configures. */
-  configured(env: NodeJS.ProcessEnv): PlatformModule[] { return this.all().filter((m) => m.configured(env)); }
+  /** The modules this deployment configures, in registry order: from `config` when the caller has one (PlatformModule.configured). */
+  configured(env: NodeJS.ProcessEnv, config?: Config): PlatformModule[] { return this.all().filter((m) => m.configured(env, config)); }
 }

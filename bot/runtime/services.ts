@@ -8,6 +8,7 @@ import { SyncStore } from '../sync/sync-store.ts';
 import { Conversation } from '../conversation/layer.ts';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
+import type { SyncConfig } from '../config-sync.ts';
 import type { AuditRecorder } from '../core/audit.ts';
 import { ChatIdentifier } from '../core/identity.ts';
 import type { Presenter } from '../core/lookup.ts';
@@ -43,6 +44,11 @@ export interface ServiceOverrides {
   engine?: PolicyEngine;
   presenter?: Presenter;
   clock?: Clock;
+  /**
+   * The CRM sync settings for the bot's push and webhook routes (bot/sync/http-routes.ts), parsed where
+   * the process starts (`custos start`, with the bot's own settings); absent, parsed at the bot's start.
+   */
+  sync?: SyncConfig;
 }
 
 export interface BotServices {

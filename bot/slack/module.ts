@@ -13,8 +13,8 @@ export const slackPlatform: PlatformModule = {
   configured: (env, config) => (config ? Boolean(config.slack) : Boolean(env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE)),
   requires: ['mongo', 'redis', 'crypto', 'audit', 'slack'],
   settings: (env) => section(loadConfig(env, { require: ['slack'] }), 'slack'),
-  async start(config, logger) {
-    return (await import('./runtime.ts')).startBot(config, logger);
+  async start(config, logger, { sync }) {
+    return (await import('./runtime.ts')).startBot(config, logger, { sync });
   },
   async chat({ config, logger, lookup, own }) {
     const s = section(config, 'slack');

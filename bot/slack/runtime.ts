@@ -79,7 +79,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
     // them cancels pending requests through the approval service, which updates every card copy.
     const service = approvalService;
-    routes.push(...await syncHttpRoutes(services, logger, process.env, service && ((id) => service.cancelAllOn(id, 'deletedAtSource'))));
+    routes.push(...await syncHttpRoutes(services, logger, overrides.sync, service && ((id) => service.cancelAllOn(id, 'deletedAtSource'))));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: config.http.port, logger });
     await slack.start();

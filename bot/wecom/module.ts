@@ -13,9 +13,10 @@ export const wecomPlatform: PlatformModule = {
   configured: (env) => Boolean(env.WECOM_CORP_ID),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
-  async start(config, logger, env) {
+  async start(config, logger, { own, sync }) {
     const [{ startWeComBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
-    return startWeComBot(config, loadWeComConfig(env), logger, {
+    return startWeComBot(config, own as WeComConfig, logger, {
+      sync,
       // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
       // clicked card's stored response_code once).
       flows: async ({ services }) => {

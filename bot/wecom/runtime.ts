@@ -25,7 +25,6 @@ import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
 import { WECOM_CALLBACK_PATH, WeComReceiver } from './receiver.ts';
 
-export const WECOM_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit'] as const;
 /** WeCom retries an unanswered callback three times within seconds; a day's memory also covers a replay inside the window. */
 const DELIVERY_TTL_SECONDS = 86_400;
 
@@ -83,7 +82,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       { method: 'GET', path: WECOM_CALLBACK_PATH, handler: receiver.verifyUrl.bind(receiver) },
       { method: 'POST', path: WECOM_CALLBACK_PATH, handler: receiver.callback.bind(receiver) },
       ...await scimRoutes(services, config, logger),
-      ...await syncHttpRoutes(services, logger),
+      ...await syncHttpRoutes(services, logger, overrides.sync),
     ];
     const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');

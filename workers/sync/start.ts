@@ -9,7 +9,7 @@ import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { buildSync, type ConnectorFactory } from '../../bot/sync/setup.ts';
 import { startSyncWorker } from './worker.ts';
-import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
+import { chatApprovals } from '../approvals/chat-approvals.ts';
 import { channelNotices, type ChannelNotices } from '../../bot/runtime/security-notices.ts';
 import { SyncLagWatch } from '../../bot/sync/lag-watch.ts';
 import type { AuditRecorder } from '../../bot/core/audit.ts';
@@ -22,10 +22,8 @@ import type { PendingOnCustomerCanceller } from '../../bot/sync/customer-revoker
  * run` uses it too.
  */
 export async function chatCanceller(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder): Promise<ChatCanceller | undefined> {
-  if (chatPlatforms(config).length === 0) return undefined;
-  const { workerApprovalParts } = await import('../approvals/service.ts');
-  const { approvals, chat } = await workerApprovalParts(conn, config, logger, clock, recorder);
-  return { cancel: (customerId) => approvals.cancelAllOn(customerId, 'deletedAtSource'), close: () => chat.close() };
+  const chat = await chatApprovals(conn, config, logger, clock, recorder);
+  return chat && { cancel: (customerId) => chat.approvals.cancelAllOn(customerId, 'deletedAtSource'), close: chat.close };
 }
 
 /** `close` releases the chat clients (a module's own Redis connection) when the caller stops. */

@@ -10,20 +10,19 @@ import { createAuditProducer } from '../../queue/audit-producer.ts';
 import { connectDatabase, ensureIndexes } from '../../store/db.ts';
 import { CustomerEraser, type RequestCanceller } from '../../store/erasure.ts';
 import { createLogger } from '../../logger.ts';
+import { chatApprovals } from '../../../workers/approvals/chat-approvals.ts';
 
 const AUDIT_READY_MS = 5000;
 
 /**
- * With Slack or Lark configured, pending requests on the customer are cancelled through the approval
- * service with chat clients of its own (as `custos import employees` does for offboardings), so every
- * approver's card copy says in place that the customer's data was erased; without, the store alone.
+ * With a chat platform configured (any the registry knows), pending requests on the customer are
+ * cancelled through the approval service with chat clients of its own (as `custos import employees`
+ * does for offboardings), so every approver's card copy says in place that the customer's data was
+ * erased, on whichever platform it was posted; without, the store alone.
  */
 async function chatCanceller(conn: Connection, config: Config, recorder: AuditRecorder): Promise<{ cancel: RequestCanceller; close(): Promise<void> } | undefined> {
-  if (!config.slack && !config.lark) return undefined;
-  // Loaded here, not at the top: it brings the chat SDKs, which only a deployment with a chat platform needs.
-  const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
-  const { approvals, chat } = await workerApprovalParts(conn, config, createLogger({ level: 'warn', name: 'customer-erase' }), systemClock, recorder);
-  return { cancel: (customerId) => approvals.cancelAllOn(customerId, 'erased'), close: () => chat.close() };
+  const chat = await chatApprovals(conn, config, createLogger({ level: 'warn', name: 'customer-erase' }), systemClock, recorder);
+  return chat && { cancel: (customerId) => chat.approvals.cancelAllOn(customerId, 'erased'), close: chat.close };
 }
 
 async function erase(customerId: string, flags: { reason: string }): Promise<void> {

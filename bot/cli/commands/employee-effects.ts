@@ -1,7 +1,8 @@
 // What `custos import employees` needs to carry out offboardings, transfers and reactivations: the audit
-// queue (every change is audited; no queue, no change), the grant and request stores, and — when Slack or
-// Lark is configured — the approval service with chat clients of its own (routed per platform like the bots'),
-// so approvers' cards of the cancelled requests are updated in place wherever they were posted.
+// queue (every change is audited; no queue, no change), the grant and request stores, and — when a chat
+// platform is configured (any the registry knows) — the approval service with chat clients of its own
+// (routed per platform like the bots'), so approvers' cards of the cancelled requests are updated in place
+// wherever they were posted.
 // Built lazily: a file without such changes needs none of it.
 import type { Connection } from 'mongoose';
 import { loadConfig, type Config } from '../../config.ts';
@@ -14,6 +15,7 @@ import type { EmployeeChangeHandler } from '../../store/employee-changes.ts';
 import { EmployeeStore } from '../../store/employee-store.ts';
 import { MongoGrantStore } from '../../store/grant-store.ts';
 import { MongoRequestStore } from '../../store/request-store.ts';
+import { chatApprovals } from '../../../workers/approvals/chat-approvals.ts';
 
 const AUDIT_READY_MS = 5000;
 
@@ -21,12 +23,9 @@ export interface EmployeeEffects { handler: EmployeeChangeHandler; close(): Prom
 
 /** `close` releases the chat clients the approval service notifies through. */
 async function pendingCanceller(conn: Connection, config: Config, producer: AuditProducer): Promise<{ cancel: PendingCanceller; close?: () => Promise<void> }> {
-  if (!config.slack && !config.lark) return { cancel: storeCanceller(new MongoRequestStore(conn), systemClock) };
-  const logger = createLogger({ level: 'warn', name: 'import' });
-  // Loaded here, not at the top: it brings the chat SDKs, which only an import with a chat platform needs.
-  const { workerApprovalParts } = await import('../../../workers/approvals/service.ts');
-  const { approvals, chat } = await workerApprovalParts(conn, config, logger, systemClock, producer);
-  return { cancel: (id, reason) => approvals.cancelAllOf(id, reason), close: () => chat.close() };
+  const chat = await chatApprovals(conn, config, createLogger({ level: 'warn', name: 'import' }), systemClock, producer);
+  if (!chat) return { cancel: storeCanceller(new MongoRequestStore(conn), systemClock) };
+  return { cancel: (id, reason) => chat.approvals.cancelAllOf(id, reason), close: chat.close };
 }
 
 export function employeeEffects(conn: Connection, env: NodeJS.ProcessEnv = process.env): EmployeeEffects {

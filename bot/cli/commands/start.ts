@@ -6,13 +6,13 @@
 // platforms come from the registry (bot/platforms.ts): one component per platform module.
 import { Option, type Command } from 'commander';
 import { streamConfigured, type StreamSettings } from '../../config-stream.ts';
-import { loadSyncConfig } from '../../config-sync.ts';
+import { loadSyncConfig, type SyncConfig } from '../../config-sync.ts';
 import { CustosError, ErrorCode, isCustosError } from '../../core/errors.ts';
 import type { WorkerSettings } from '../../../workers/main.ts';
 import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { PLATFORMS } from '../../platforms.ts';
-import { ownSettings, type PlatformModule } from '../../runtime/platform-module.ts';
+import { ownSettings, type BotSettings, type PlatformModule } from '../../runtime/platform-module.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
@@ -35,11 +35,11 @@ interface Component {
 function platformComponent(m: PlatformModule): Component {
   return {
     name: m.component ?? m.id,
-    load: async (env) => ({
+    load: async () => ({
       requires: m.requires,
       // A bot also mounts the CRM sync's push and webhook routes (bot/sync/http-routes.ts): its settings too.
-      settings: (e) => parsedTogether([() => m.settings(e), () => loadSyncConfig(e)])[0],
-      start: (config, logger) => m.start(config, logger, env),
+      settings: (e): BotSettings => { const [own, sync] = parsedTogether([() => m.settings(e), () => loadSyncConfig(e)]) as [unknown, SyncConfig]; return { own, sync }; },
+      start: (config, logger, settings) => m.start(config, logger, settings as BotSettings),
     }),
     enabled: (env) => m.configured(env),
   };
