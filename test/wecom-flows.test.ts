@@ -3,6 +3,8 @@
 // (which enforces the card limits and the one response_code update), real Redis, database, policy engine
 // and audit worker. The approval and review services are built here with the WeCom notifiers (the
 // platform registry wires them in production). What users see is read from the fake's messages.
+// Last, `custos customer erase` as its own process with only WeCom configured: the approvers' WeCom
+// copies of a pending request on the customer say in place that its data was erased.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { approvalSettingsOf } from '../bot/core/approvals/settings.ts';
@@ -18,6 +20,7 @@ import { prepareReviewService } from '../bot/store/review-service.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import type { WeComMessage } from './fakes/wecom.ts';
 import { reviewGrant } from './helpers/access-review.ts';
+import { runCli } from './helpers/run-custos.ts';
 import { movableClock } from './helpers/slack-approval.ts';
 import { userIdOf, WeComHarness } from './helpers/wecom-bot.ts';
 import { demoEmployees } from '../bot/store/demo-company.ts';
@@ -256,4 +259,31 @@ test.serial('an audit query typed on WeCom: the table as text, Export results on
   await click(card, keyOf(card, 'audit_export|'));
   t.truthy(await next('auditor', m, (x) => x.text?.includes('10 分钟内回复') === true));
   await say('auditor', '取消');
+});
+
+test.serial('`custos customer erase` with only WeCom configured: each approver\'s WeCom copy says the data was erased and its buttons are greyed out; store and audit agree', async (t) => {
+  // A customer no earlier test asked about: this test erases it.
+  const used = new Set([customerWith('idNumber', 0), ...[1, 2, 3].map((k) => customerWith('phone', k))].map((c) => c.customerId));
+  const c = all.find((x) => x.region === 'east' && x.ownerId !== h.employees.salesRep.employeeId && x.status !== 'blocked' && x.idNumber && !used.has(x.customerId))!;
+  const id = await request('salesRep', c.customerId, 'access|', '', '身份信息 30 核对合同主体');
+  const [legal, dpo] = await Promise.all([approverCard('legalHead', id), approverCard('dpo', id)]);
+  const n = h.fake.messages.length;
+
+  const res = await runCli(['customer', 'erase', c.customerId, '--reason', 'DSR-2026-070'], h.env);
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stdout, new RegExp(`erased ${c.customerId} at .*1 pending request\\(s\\) cancelled`));
+
+  const erased = /该客户的个人信息已应其请求删除，申请已于 .* 自动撤销，无需审批/;
+  for (const key of ['legalHead', 'dpo'] as const) {
+    const text = await next(key, n, (m) => m.msgtype === 'text' && m.text!.includes(id) && erased.test(m.text!));
+    t.false(text.text!.includes(c.name), 'the copy names the customer by id only');
+  }
+  // Each approver card's one update, with the code its send returned: no copy is left clickable.
+  await h.fake.waitFor(() => Boolean(legal.update && dpo.update));
+  t.true(h.fake.apiCalls('message/update_template_card').every((u) => u.errcode === 0));
+
+  t.like(await new MongoRequestStore(h.conn).get(id), { status: 'cancelled', denyReason: 'erased' });
+  t.is(await h.customers.get(c.customerId), null);
+  t.like((await h.auditRecords({ action: 'request.cancel', requestId: id }))[0], { reasonCode: 'erased', decision: 'allowed' });
+  t.like((await h.auditRecords({ action: 'customer.erase', customerIds: c.customerId }))[0], { purpose: 'DSR-2026-070', decision: 'allowed', actor: { platform: 'cli' } });
 });

@@ -34,6 +34,8 @@ export class WeComHarness {
   readonly aesKey = randomBytes(32).toString('base64').slice(0, 43);
   readonly clock: { now(): Date };
   config!: Config;
+  /** The deployment's environment (WeCom only, this file's database, keys and queue prefix): a `custos` command run beside the bot gets it. */
+  env: NodeJS.ProcessEnv = {};
   bot!: RunningWeComBot;
   driver!: WeComCallbackDriver;
   customers!: CustomerStore;
@@ -59,7 +61,7 @@ export class WeComHarness {
     this.db = await testDatabase(this.file);
     this.prefix = uniqueName(this.file, 'prefix');
     await this.fake.start();
-    const env = testEnv(this.db.name, this.prefix, {
+    const env = this.env = testEnv(this.db.name, this.prefix, {
       WECOM_CORP_ID: this.fake.corpId, WECOM_AGENT_ID: String(this.fake.agentId), WECOM_SECRET: this.fake.secret,
       WECOM_TOKEN, WECOM_ENCODING_AES_KEY: this.aesKey, WECOM_API_URL: this.fake.url, WECOM_HTTP_PORT: '0',
       CUSTOS_SECURITY_CONTACT: '#security-desk', CUSTOS_LOCALE: 'zh-CN',
