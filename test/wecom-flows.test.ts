@@ -3,8 +3,12 @@
 // (which enforces the card limits and the one response_code update), real Redis, database, policy engine
 // and audit worker. The approval and review services are built here with the WeCom notifiers (the
 // platform registry wires them in production). What users see is read from the fake's messages.
-// Last, `custos customer erase` as its own process with only WeCom configured: the approvers' WeCom
-// copies of a pending request on the customer say in place that its data was erased.
+// Last, `custos customer erase` and `custos import employees` as processes of their own with only WeCom
+// configured: the approvers' WeCom copies of a pending request say in place that the customer's data was
+// erased, or that the requester has left.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { approvalSettingsOf } from '../bot/core/approvals/settings.ts';
@@ -261,10 +265,14 @@ test.serial('an audit query typed on WeCom: the table as text, Export results on
   await say('auditor', '取消');
 });
 
-test.serial('`custos customer erase` with only WeCom configured: each approver\'s WeCom copy says the data was erased and its buttons are greyed out; store and audit agree', async (t) => {
-  // A customer no earlier test asked about: this test erases it.
+/** The `skip`-th east customer (not the rep's) that no test above asks about (the tests below change them for good). */
+function untouched(skip: number): Customer {
   const used = new Set([customerWith('idNumber', 0), ...[1, 2, 3].map((k) => customerWith('phone', k))].map((c) => c.customerId));
-  const c = all.find((x) => x.region === 'east' && x.ownerId !== h.employees.salesRep.employeeId && x.status !== 'blocked' && x.idNumber && !used.has(x.customerId))!;
+  return all.filter((x) => x.region === 'east' && x.ownerId !== h.employees.salesRep.employeeId && x.status !== 'blocked' && !used.has(x.customerId))[skip]!;
+}
+
+test.serial('`custos customer erase` with only WeCom configured: each approver\'s WeCom copy says the data was erased and its buttons are greyed out; store and audit agree', async (t) => {
+  const c = untouched(0); // erased here
   const id = await request('salesRep', c.customerId, 'access|', '', '身份信息 30 核对合同主体');
   const [legal, dpo] = await Promise.all([approverCard('legalHead', id), approverCard('dpo', id)]);
   const n = h.fake.messages.length;
@@ -286,4 +294,25 @@ test.serial('`custos customer erase` with only WeCom configured: each approver\'
   t.is(await h.customers.get(c.customerId), null);
   t.like((await h.auditRecords({ action: 'request.cancel', requestId: id }))[0], { reasonCode: 'erased', decision: 'allowed' });
   t.like((await h.auditRecords({ action: 'customer.erase', customerIds: c.customerId }))[0], { purpose: 'DSR-2026-070', decision: 'allowed', actor: { platform: 'cli' } });
+});
+
+test.serial('`custos import employees` offboarding the requester, with only WeCom configured: each approver\'s WeCom copy says they left, buttons greyed out; audited', async (t) => {
+  const id = await request('salesRep', untouched(1).customerId, 'access|', '', '身份信息 30 核对合同主体');
+  const [legal, dpo] = await Promise.all([approverCard('legalHead', id), approverCard('dpo', id)]);
+  const n = h.fake.messages.length;
+  const { chat: _chat, ...leaver } = { ...h.employees.salesRep, status: 'offboarded' };
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'custos-wecom-hr-')), 'hr.jsonl');
+  writeFileSync(file, `${JSON.stringify(leaver)}\n`);
+
+  const res = await runCli(['import', 'employees', file], h.env);
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stdout, new RegExp(`offboarded ${leaver.employeeId}: \\d+ grant\\(s\\) revoked, [1-9]\\d* pending request\\(s\\) cancelled`));
+
+  for (const key of ['legalHead', 'dpo'] as const) {
+    await next(key, n, (m) => m.msgtype === 'text' && m.text!.includes(id) && /申请人已离职，申请已于 .* 自动撤销，无需审批/.test(m.text!));
+  }
+  await h.fake.waitFor(() => Boolean(legal.update && dpo.update));
+  t.like(await new MongoRequestStore(h.conn).get(id), { status: 'cancelled', denyReason: 'offboarded' });
+  t.like((await h.auditRecords({ action: 'request.cancel', requestId: id }))[0], { reasonCode: 'offboarded', decision: 'allowed' });
+  t.like((await h.auditRecords({ action: 'admin.offboard', 'meta.subject': leaver.employeeId }))[0]!.meta as object, { route: 'import', change: 'offboard' });
 });
