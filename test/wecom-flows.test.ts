@@ -3,9 +3,10 @@
 // (which enforces the card limits and the one response_code update), real Redis, database, policy engine
 // and audit worker. The approval and review services are built here with the WeCom notifiers (the
 // platform registry wires them in production). What users see is read from the fake's messages.
-// Last, `custos customer erase` and `custos import employees` as processes of their own with only WeCom
-// configured: the approvers' WeCom copies of a pending request say in place that the customer's data was
-// erased, or that the requester has left.
+// Last, a delete line pushed to the bot's sync route, then `custos customer erase` and `custos import
+// employees` as processes of their own with only WeCom configured: the approvers' WeCom copies of a
+// pending request say in place that the customer was deleted in the CRM, its data erased, or that the
+// requester has left.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { prepareReviewService } from '../bot/store/review-service.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import type { WeComMessage } from './fakes/wecom.ts';
 import { reviewGrant } from './helpers/access-review.ts';
+import { BotDeletions, DELETED_IN_CRM } from './helpers/bot-deletions.ts';
 import { runCli } from './helpers/run-custos.ts';
 import { movableClock } from './helpers/slack-approval.ts';
 import { userIdOf, WeComHarness } from './helpers/wecom-bot.ts';
@@ -37,6 +39,8 @@ const h = new WeComHarness(import.meta.url, {
   customers: 60, clock,
   extraEnv: { WECOM_SECURITY_USERS: `${userIdOf(e0.admin)}|${userIdOf(e0.auditor)}` },
   overrides: {
+    // CRM sync settings handed to the bot as `custos start` does (a push source), not read from the environment.
+    sync: BotDeletions.pushOnly(),
     flows: async ({ services, api, codes, config }) => {
       const requests = new MongoRequestStore(services.conn);
       await requests.ensureIndexes();
@@ -270,6 +274,20 @@ function untouched(skip: number): Customer {
   const used = new Set([customerWith('idNumber', 0), ...[1, 2, 3].map((k) => customerWith('phone', k))].map((c) => c.customerId));
   return all.filter((x) => x.region === 'east' && x.ownerId !== h.employees.salesRep.employeeId && x.status !== 'blocked' && !used.has(x.customerId))[skip]!;
 }
+
+test.serial('a delete line pushed to the WeCom bot cancels the pending request through its approval service: each approver\'s WeCom copy says the customer was deleted in the CRM', async (t) => {
+  const c = customerWith('phone', 1); // only asked about (取消) above; deleted here
+  const id = await request('salesRep', c.customerId, 'access|', '', '身份信息 30 核对合同主体');
+  const [legal, dpo] = await Promise.all([approverCard('legalHead', id), approverCard('dpo', id)]);
+  const n = h.fake.messages.length;
+  t.deepEqual(await new BotDeletions(clock).push(h.bot.url, h.conn, c.customerId), { status: 200, results: [{ line: 1, id: 'ERP-77', status: 'deleted' }] });
+  for (const key of ['legalHead', 'dpo'] as const) {
+    await next(key, n, (m) => m.msgtype === 'text' && m.text!.includes(id) && DELETED_IN_CRM.test(m.text!));
+  }
+  await h.fake.waitFor(() => Boolean(legal.update && dpo.update));
+  t.like(await new MongoRequestStore(h.conn).get(id), { status: 'cancelled', denyReason: 'deletedAtSource' });
+  t.like((await h.auditRecords({ action: 'request.cancel', requestId: id }))[0], { reasonCode: 'deletedAtSource', decision: 'allowed' });
+});
 
 test.serial('`custos customer erase` with only WeCom configured: each approver\'s WeCom copy says the data was erased and its buttons are greyed out; store and audit agree', async (t) => {
   const c = untouched(0); // erased here

@@ -16,6 +16,7 @@ import { redisOnce } from '../runtime/once.ts';
 import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { scimRoutes } from '../scim/index.ts';
+import type { PendingOnCustomerCanceller } from '../sync/customer-revoker.ts';
 import { syncHttpRoutes } from '../sync/http-routes.ts';
 import { WeComApi } from './api.ts';
 import { ResponseCodes, wecomResponseCodes } from './approval-notifier.ts';
@@ -82,7 +83,9 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       { method: 'GET', path: WECOM_CALLBACK_PATH, handler: receiver.verifyUrl.bind(receiver) },
       { method: 'POST', path: WECOM_CALLBACK_PATH, handler: receiver.callback.bind(receiver) },
       ...await scimRoutes(services, config, logger),
-      ...await syncHttpRoutes(services, logger, overrides.sync),
+      // A deletion pushed to this bot cancels pending requests through its approval service (when it has
+      // one), so every card copy says so in place, as on the Slack and Lark bots.
+      ...await syncHttpRoutes(services, logger, overrides.sync, cancelOnDeletion(flows)),
     ];
     const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');
@@ -91,6 +94,10 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     await services.close();
     throw err;
   }
+}
+
+function cancelOnDeletion({ approvals }: FlowServices): PendingOnCustomerCanceller | undefined {
+  return approvals && ((customerId) => approvals.cancelAllOn(customerId, 'deletedAtSource'));
 }
 
 /** WeCom's callbacks (bot/http/encrypted-callback.ts): our CorpID as receiver, ±5 minutes as for Slack and Lark (WeCom retries within seconds). */

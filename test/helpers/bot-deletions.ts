@@ -5,6 +5,7 @@
 // previous sync would have.
 import { fileURLToPath } from 'node:url';
 import type { Connection } from 'mongoose';
+import { loadSyncConfig, type SyncConfig } from '../../bot/config-sync.ts';
 import { PUSH_PATH } from '../../bot/sync/push-route.ts';
 import { pushSignature } from '../../bot/sync/push-signature.ts';
 import { SyncStore } from '../../bot/sync/sync-store.ts';
@@ -34,6 +35,11 @@ export class BotDeletions {
   }
 
   close(): Promise<void> { return this.jdy.close(); }
+
+  /** The push source `erp` alone, as settings parsed at start and handed to a bot (no 简道云, nothing in the environment). */
+  static pushOnly(): SyncConfig {
+    return loadSyncConfig({ CUSTOS_SYNC_SOURCES: 'erp', CUSTOS_SYNC_MAPPINGS: fileURLToPath(new URL('../fixtures/sync', import.meta.url)), CUSTOS_SYNC_PUSH_SECRET_ERP: PUSH_SECRET });
+  }
 
   /** POSTs a signed `delete` line for `customerId`'s ERP record (ERP-77) to the bot's push route. */
   async push(botUrl: string, conn: Connection, customerId: string): Promise<{ status: number; results: unknown[] }> {
