@@ -19,7 +19,7 @@ export interface Running { close(): Promise<void> }
 /**
  * What `custos start` parsed for a bot before any part started (one error lists every problem), handed
  * to its start() so nothing is read from the environment again: the module's own settings (what its
- * settings() returned) and the CRM sync's, whose push and webhook routes every bot mounts.
+ * settings() returned) and the CRM sync's, for the push and webhook routes a bot mounts on its HTTP server.
  */
 export interface BotSettings { own: unknown; sync: SyncConfig }
 
