@@ -95,16 +95,22 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   }
 
   /**
-   * Takes up to `batchSize` jobs: the first with a blocking wait, the rest without blocking and many
-   * requests in flight at once (pipelined on one connection: one round trip per round, not per job).
+   * Takes up to `batchSize` jobs: the first with a blocking wait, the rest (after `storing`, the batch
+   * before) without blocking and many requests in flight at once (pipelined on one connection: one
+   * round trip per round, not per job).
    * Their locks are kept alive from the moment they are taken until the batch is stored.
    */
-  async function fetchBatch(): Promise<Batch> {
+  async function fetchBatch(storing?: Promise<void>): Promise<Batch> {
     const token = randomUUID();
     const started = performance.now();
     const first = await worker.getNextJob(token, { block: true });
     if (!first) return { jobs: [], token, release: () => undefined, fetchMs: 0 };
     const jobs: AuditJob[] = [first];
+    const release = keepLocks(jobs, token); // jobs taken below join it (the same array)
+    // The rest is taken once the batch before is stored: this batch cannot be stored earlier (batches go
+    // one after another), and what arrives meanwhile joins it. Taken at once, a batch held the one or
+    // two events waiting then, and every few events cost two inserts (records and stream block).
+    if (storing) await storing.catch(() => undefined);
     for (let parallel = FIRST_FETCH_ROUND; jobs.length < settings.batchSize; parallel = Math.min(parallel * 2, FETCH_PARALLELISM)) {
       const want = Math.min(parallel, settings.batchSize - jobs.length);
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
@@ -112,7 +118,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       jobs.push(...got);
       if (got.length < want) break; // the queue is empty for now
     }
-    return { jobs, token, release: keepLocks(jobs, token), fetchMs: Math.round(performance.now() - started) };
+    return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
   }
 
   /** Keeps the jobs' locks alive while they wait and are stored (slow or unavailable database). */
@@ -182,8 +188,8 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   }
 
   /**
-   * While one batch is being stored, the next one is already being fetched (Redis and MongoDB work
-   * overlap). Batches are still stored strictly one after another, so the chain order is the fetch order.
+   * While one batch is being stored, the next one's first job is already being waited for, and the rest
+   * are taken as soon as the store ends (Redis and MongoDB work overlap; a batch grows with the load). Batches are still stored strictly one after another, so the chain order is the fetch order.
    * A batch in hand is always stored, even after the lease was lost or a stop was requested: its jobs
    * are locked by us, and the unique seq keeps a stale writer from forking the chain.
    */
@@ -201,9 +207,10 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
           batch = await fetchBatch();
         }
         if (batch.jobs.length > 0) {
-          if (!stopping && holding) next = fetchBatch();
           const started = performance.now();
-          await storeBatch(batch);
+          const storing = storeBatch(batch);
+          if (!stopping && holding) next = fetchBatch(storing);
+          await storing;
           logger.debug({ jobs: batch.jobs.length, fetchMs: batch.fetchMs, storeMs: Math.round(performance.now() - started) }, 'audit worker: batch timings');
         }
         if (holding) await maybeCheckpoint(false);
