@@ -20,11 +20,13 @@
 // identity path differ by department, not by person, and the demo directory has a few dozen staff.
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
+// BENCH_LOOKUP_PROFILE=FILE writes the bot's CPU profile of the measured custos run (DevTools format).
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
 import { standaloneUrl } from '../bot/config-redis.ts';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { App } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -68,6 +70,8 @@ const CONCURRENCY = Number(process.env.BENCH_LOOKUP_CONCURRENCY ?? 16);
 /** 0: leave FerretDB-on-PostgreSQL without the GIN indexes its pushdown can use (see ferretdb-pg.ts). */
 const PG_GIN = process.env.BENCH_PG_GIN !== '0';
 const WARMUP = Number(process.env.BENCH_LOOKUP_WARMUP ?? 200);
+/** A file to write the bot's CPU profile of the measured custos run to (open it in Chrome DevTools). */
+const PROFILE = process.env.BENCH_LOOKUP_PROFILE;
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const SEED = 'bench-lookup';
 /** A Tuesday, 10:30 in Shanghai: inside everyone's working hours, so no lookup is refused by the clock. */
@@ -156,7 +160,7 @@ async function startBaseline(settings: { uri: string; db: string }, cipher: Fiel
   const logger = createLogger({ level: 'warn' });
   const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const receiver = new SlackHttpReceiver({ signingSecrets: [SECRET], logger });
-  const app = new App({ token: slack.token, receiver, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }, logLevel: undefined });
+  const app = new App({ token: slack.token, receiver, clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }, logLevel: undefined, convoStore: false });
   const customers = new CustomerStore(conn, cipher);
   const directory = new EmployeeStore(conn);
   app.use(dedupeMiddleware(redisDeduper(redis, `${prefix}-base`, logger), logger));
@@ -217,6 +221,19 @@ async function auditDrained(queue: Queue, timeoutMs = 300_000): Promise<number> 
   }
 }
 
+/** Profiles this process (the bot under test) until the returned function is called; it gives the profile. */
+async function startProfile(): Promise<() => Promise<unknown>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    return profile;
+  };
+}
+
 /** CPU milliseconds per lookup for each process group during one measured run. */
 function perLookup(cpuSeconds: Record<string, number>, requests: number): Record<string, number> {
   return Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round((v * 1000) / requests, 2)]));
@@ -266,7 +283,9 @@ async function main(): Promise<void> {
     await drive(url, pick(WARMUP, 0));
     await auditDrained(auditQueue); // the worker is up and has caught up before the measured run
     const runMeter = meter({ worker: worker.pid! });
+    const profiler = PROFILE ? await startProfile() : undefined;
     const run = await drive(url, pick(REQUESTS, WARMUP));
+    if (profiler) writeFileSync(PROFILE!, JSON.stringify(await profiler()));
     const backlog = await auditQueue.getWaitingCount();
     const drainMs = await auditDrained(auditQueue);
     const runCpu = perLookup(runMeter.stop(), REQUESTS);

@@ -1,6 +1,7 @@
 // The pending-answer ledger (bot/store/answer-ledger.ts) against a model, on the real Redis, over
 // generated histories of three bot replicas: requests acknowledged (the entry opened first), answers
-// sent through the guard's protocol (beginReply, then the send, then markReplied, then finish),
+// sent through the guard's protocol (beginReply, then the send, then markReplied, then finish — or
+// finish straight after the send, as an answer whose reply was its last step does, its mark dropped),
 // heartbeats, claims by any replica, leases running out as the clock advances (a holder that does not
 // step while time passes is a bot stalled by load, past its lease or not), and replicas killed at any
 // step (a killed replica forgets every lease it held). A holder fenced off by a claim does not know it:
@@ -38,7 +39,8 @@ interface Entry { gen: number; until: number; mark: '0' | 'sending' | '1' }
 
 type Action =
   | { kind: 'ack'; replica: number }
-  | { kind: 'step'; replica: number; pick: number }
+  /** `closeNow`: a holder whose reply is out closes the entry without marking it replied first. */
+  | { kind: 'step'; replica: number; pick: number; closeNow: boolean }
   | { kind: 'beat'; replica: number; pick: number }
   | { kind: 'claim'; replica: number }
   | { kind: 'crash'; replica: number }
@@ -47,7 +49,7 @@ type Action =
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('ack' as const), replica: fc.nat(REPLICAS - 1) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('step' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7) }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('step' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7), closeNow: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('beat' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('claim' as const), replica: fc.nat(REPLICAS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), replica: fc.nat(REPLICAS - 1) }) },
@@ -97,7 +99,7 @@ class World {
   }
 
   /** One step of the guard's protocol (pending-answers.ts), by a holder that may have been fenced off. */
-  async step(replica: number, h: Holding): Promise<void> {
+  async step(replica: number, h: Holding, closeNow: boolean): Promise<void> {
     const id = h.lease.id;
     const entry = this.entries.get(id);
     if (h.stage === 'working') {
@@ -109,7 +111,7 @@ class World {
       // The send itself: nothing asks the ledger (a bot that stalled here sends when it wakes).
       this.replies.set(id, (this.replies.get(id) ?? 0) + 1);
       h.stage = 'sent';
-    } else if (h.stage === 'sent') {
+    } else if (h.stage === 'sent' && !closeNow) {
       if (this.expect('markReplied', h, await this.ledger.markReplied(h.lease))) entry!.mark = '1';
       h.stage = 'marked';
     } else {
@@ -174,7 +176,8 @@ class World {
       if (round > 50) throw new Error(`still open: ${[...this.entries.keys()].join(',')}`);
       for (const r of this.held.keys()) {
         while (this.held[r]!.length > 0) {
-          await this.step(r, this.held[r]![0]!);
+          const h = this.held[r]![0]!;
+          await this.step(r, h, Number(h.lease.id.slice(1)) % 2 === 0);
           await this.check();
         }
       }
@@ -191,7 +194,7 @@ async function run(w: World, a: Action): Promise<void> {
     case 'ack': return w.ack(a.replica);
     case 'step': {
       const h = pick(a.replica, a.pick);
-      return h ? w.step(a.replica, h) : undefined;
+      return h ? w.step(a.replica, h, a.closeNow) : undefined;
     }
     case 'beat': {
       const h = pick(a.replica, a.pick);

@@ -5,7 +5,8 @@
 // alone, here through the guard: a holder stalled past its lease after marking its reply (the claimer
 // sends nothing on Slack; on Lark it sends again under the same uuid), one fenced off before its reply
 // (it sends nothing), a reply mark that cannot reach Redis (no send; the claimer answers), and a claimed
-// answer that hangs (the others claimed with it are answered meanwhile).
+// answer that hangs (the others claimed with it are answered meanwhile); and the reply mark skipped when
+// the answer closes its entry right after its reply.
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../bot/logger.ts';
@@ -145,4 +146,24 @@ test('a claimed answer that hangs does not hold back the others claimed with it'
   hung.open();
   await until('both answered', async () => (await b.ledger.pending()) === 0);
   t.deepEqual(sends.sort(), ['req-hang', 'req-next']);
+});
+
+test('a reply that is the answer\'s last step: the entry is closed without a reply mark; an answer that works on after its reply marks it', async (t) => {
+  const prefix = freshPrefix();
+  const a = replica(prefix);
+  const marks: string[] = [];
+  const markReplied = a.ledger.markReplied.bind(a.ledger);
+  a.ledger.markReplied = async (lease) => { marks.push(lease.id); return markReplied(lease); };
+  const sends: string[] = [];
+  await a.answers.answer(await opened(a, 'req-last'), (guard) => guard(async () => { sends.push('last'); }));
+  t.deepEqual(marks, [], 'closed instead: one round trip less');
+  // Working on after the reply (waiting on I/O): the entry says the reply is out, as a claimer must see it.
+  const key = `${prefix}:{answers}:guard:e:req-more`;
+  await a.answers.answer(await opened(a, 'req-more'), async (guard) => {
+    await guard(async () => { sends.push('more'); });
+    await until('the reply marked as sent', async () => (await redis.hget(key, 'replied')) === '1');
+  });
+  t.deepEqual(marks, ['req-more']);
+  t.deepEqual(sends, ['last', 'more']);
+  t.is(await a.ledger.pending(), 0, 'both entries closed');
 });

@@ -88,6 +88,7 @@ export class PendingAnswers {
     };
     const heartbeat = setInterval(beat, Math.max(50, Math.floor(ledger.leaseMs / 3)));
     heartbeat.unref();
+    const mark = new ReplyMark(() => this.persist(() => ledger.markReplied(lease)));
     const guard: ReplyGuard = async (send) => {
       // The check and the "sending" mark are one script, under this holder's fencing generation: a
       // claimer that comes later finds the mark and sends nothing (answer-ledger.ts).
@@ -99,13 +100,15 @@ export class PendingAnswers {
         return undefined;
       }
       const sent = await send();
-      await this.persist(() => ledger.markReplied(lease));
+      mark.soon();
       return sent;
     };
     try {
       await inAnswerScope(lease.id, () => work(guard));
     } finally {
       clearInterval(heartbeat);
+      // A reply mark not yet on its way is not needed: closing the entry says more (one round trip less).
+      await mark.settle();
       // Closed even when the work failed: its failure was answered (or logged); a rerun would fail alike.
       if (held) await this.persist(() => ledger.finish(lease));
     }
@@ -180,5 +183,34 @@ export class PendingAnswers {
     } catch (err) {
       this.opts.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'pending answer: finishing failed');
     }
+  }
+}
+
+/**
+ * The "replied" mark after a send, written one turn of the event loop later: an answer whose reply was
+ * its last step (a lookup) has closed its entry by then, and the mark is dropped — the close supersedes
+ * it. An answer that goes on working (anything that waits on I/O after the send) gets its mark as before;
+ * the window in which a crash leaves the reply unconfirmed (`sending`) grows by that one turn only, and an
+ * unconfirmed reply is still never sent twice where the platform cannot drop a repeat (finishOne).
+ */
+class ReplyMark {
+  private scheduled: NodeJS.Immediate | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly write: () => Promise<void>) {}
+
+  soon(): void {
+    if (this.scheduled) return; // one mark covers every send so far
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
+      this.writing = (this.writing ?? Promise.resolve()).then(this.write);
+    });
+  }
+
+  /** Drops a mark not on its way yet; waits for one that is (so the close comes after it). */
+  async settle(): Promise<void> {
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    await this.writing;
   }
 }

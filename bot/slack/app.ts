@@ -33,16 +33,18 @@ export function createSlackApp(settings: SlackSettings, deps: SlackHandlerDeps &
   let receiver: SlackHttpReceiver | undefined;
   let connection: ReadinessCheck | undefined;
   let app: App;
+  // `convoStore: false`: Bolt's conversation store (context.conversation) is not used here, and its default
+  // in-memory store rejected every event with a new Error (a captured stack trace per request).
   if (settings.mode === 'socket') {
     // Built here rather than by `socketMode: true`: Bolt hands the socket client only
     // `installerOptions.clientOptions`, so `apps.connections.open` would ignore SLACK_API_URL.
     const socket = new SocketModeReceiver({ appToken: settings.appToken ?? '', logger, installerOptions: { clientOptions } });
-    app = new App({ token: settings.botToken, receiver: socket, logger, clientOptions });
+    app = new App({ token: settings.botToken, receiver: socket, logger, clientOptions, convoStore: false });
     connection = socketReadiness(socket);
   } else {
     if (!settings.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in http mode');
     receiver = new SlackHttpReceiver({ signingSecrets: [settings.signingSecret], logger: deps.logger, ...(deps.onAck ? { onAck: deps.onAck } : {}) });
-    app = new App({ token: settings.botToken, receiver, logger, clientOptions });
+    app = new App({ token: settings.botToken, receiver, logger, clientOptions, convoStore: false });
   }
   // The pending-answer entry is opened first: it is also how a redelivery is told apart (pending.ts).
   if (deps.slackPending) app.use(pendingMiddleware(deps.slackPending));

@@ -13,6 +13,9 @@ const BANDS: [number, string][] = [
   [1000 * WAN, '¥500万–1000万'],
 ];
 
+/** Built once: `toLocaleString` with options builds a number formatter on every call (~0.1 ms a lookup). */
+const EXACT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
 function numberOf(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(value.trim())) return Number(value.trim());
@@ -28,6 +31,6 @@ export function amountBand(amount: number): string {
 export function maskAmount(value: unknown, strength: Strength): string {
   const n = numberOf(value);
   if (n === undefined || strength === 'strict') return REDACTED;
-  if (strength === 'loose') return `¥${n.toLocaleString('en-US', { maximumFractionDigits: 2 })}`;
+  if (strength === 'loose') return `¥${EXACT.format(n)}`;
   return amountBand(n);
 }
