@@ -51,13 +51,9 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
   const prefix = config.redis?.keyPrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
   let alerts: DingTalkSecurityAlerts | undefined;
-  // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons; they are logged either way.
-  const services = await buildServices(config, logger, overrides, () => ({
-    alert: async (a) => {
-      logger.warn({ employeeId: a.employeeId, detector: a.detector, frozen: a.frozen }, 'dingtalk: security alert');
-      await alerts?.alert(a);
-    },
-  }));
+  // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons, once the cards (on the
+  // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
+  const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
   try {
     const cards = new DingTalkCards(api, new CardLedger(services.redis, dingtalkCardLedger(prefix)));
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
