@@ -53,8 +53,7 @@ export class DingTalkApi {
 
   /** topapi/v2/user/get's `result`; null for a user DingTalk does not know. */
   private async user(userId: string): Promise<Record<string, unknown> | null> {
-    const token = await this.accessToken();
-    const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get?access_token=${encodeURIComponent(token)}`, 'POST', { userid: userId, language: 'zh_CN' });
+    const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get`, 'POST', { userid: userId, language: 'zh_CN' }, 'query');
     const code = String(body.errcode ?? '');
     if (code === USER_NOT_FOUND) return null;
     if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
@@ -71,7 +70,7 @@ export class DingTalkApi {
     for (let page = 0; page < MAX_MEMBER_PAGES; page++) {
       const body = await this.call('im.innerGroups.members.query', `${this.s.apiUrl}/v1.0/im/innerGroups/members/query`, 'POST', {
         openConversationId: conversationId, maxResults: MEMBER_PAGE, ...(nextToken ? { nextToken } : {}),
-      }, await this.accessToken());
+      });
       members.push(...(Array.isArray(body.userIds) ? body.userIds.filter((u): u is string => typeof u === 'string') : []));
       if (body.hasMore !== true || typeof body.nextToken !== 'string' || !body.nextToken) return members;
       nextToken = body.nextToken;
@@ -89,7 +88,7 @@ export class DingTalkApi {
       cardTemplateId: this.s.cardTemplateId, outTrackId, callbackType: this.s.mode === 'stream' ? 'STREAM' : 'HTTP', userIdType: 1,
       ...(this.s.cardRouteKey ? { callbackRouteKey: this.s.cardRouteKey } : {}),
       cardData: { cardParamMap: params }, ...where,
-    }, await this.accessToken());
+    });
     const results = ((body.result as { deliverResults?: { success?: boolean; errorMsg?: string }[] } | undefined)?.deliverResults) ?? [];
     if (results.length === 0 || results.some((r) => r.success !== true)) throw new DingTalkApiError('card.createAndDeliver', 'not_delivered', 200);
     return outTrackId;
@@ -99,7 +98,7 @@ export class DingTalkApi {
   async updateCard(outTrackId: string, params: CardParams): Promise<void> {
     await this.call('card.update', `${this.s.apiUrl}/v1.0/card/instances`, 'PUT', {
       outTrackId, cardData: { cardParamMap: params }, cardUpdateOptions: { updateCardDataByKey: true },
-    }, await this.accessToken());
+    });
   }
 
   /** Uploads a file (DingTalk's `type=file`: doc, docx, xls, xlsx, ppt, pptx, zip, pdf, rar; ≤ 20 MB); its media_id. */
@@ -108,7 +107,7 @@ export class DingTalkApi {
     const form = new FormData();
     form.append('type', 'file');
     form.append('media', new Blob([bytes]), fileName);
-    const body = await this.call('media.upload', `${this.s.oapiUrl}/media/upload?access_token=${encodeURIComponent(await this.accessToken())}`, 'POST', form);
+    const body = await this.call('media.upload', `${this.s.oapiUrl}/media/upload`, 'POST', form, 'query');
     if (body.errcode !== 0 || typeof body.media_id !== 'string') throw new DingTalkApiError('media.upload', String(body.errcode ?? 'malformed'), 200);
     return body.media_id;
   }
@@ -118,7 +117,7 @@ export class DingTalkApi {
     const msgParam = JSON.stringify({ mediaId, fileName, fileType: fileName.split('.').pop() ?? '' });
     const body = await this.call('robot.oToMessages.batchSend', `${this.s.apiUrl}/v1.0/robot/oToMessages/batchSend`, 'POST', {
       robotCode: this.s.robotCode, userIds: [userId], msgKey: 'sampleFile', msgParam,
-    }, await this.accessToken());
+    });
     const refused = [body.invalidStaffIdList, body.flowControlledStaffIdList].some((l) => Array.isArray(l) && l.includes(userId));
     if (refused || typeof body.processQueryKey !== 'string') throw new DingTalkApiError('robot.oToMessages.batchSend', refused ? 'not_delivered' : 'malformed', 200);
     return body.processQueryKey;
@@ -130,17 +129,21 @@ export class DingTalkApi {
   }
 
   private async buyToken(): Promise<{ value: string; ttlMs: number }> {
-    const body = await this.call('oauth2.accessToken', `${this.s.apiUrl}/v1.0/oauth2/accessToken`, 'POST', { appKey: this.s.appKey, appSecret: this.s.appSecret });
+    const body = await this.call('oauth2.accessToken', `${this.s.apiUrl}/v1.0/oauth2/accessToken`, 'POST', { appKey: this.s.appKey, appSecret: this.s.appSecret }, 'none');
     if (typeof body.accessToken !== 'string' || typeof body.expireIn !== 'number') throw new DingTalkApiError('oauth2.accessToken', 'malformed', 200);
     return { value: body.accessToken, ttlMs: body.expireIn * 1000 };
   }
 
-  /** JSON, or a multipart upload (FormData: fetch sets its content type; a file takes longer). */
-  private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, token?: string): Promise<Record<string, unknown>> {
+  /**
+   * JSON, or a multipart upload (FormData: fetch sets its content type; a file takes longer). The token
+   * goes in a header to the new API (api.dingtalk.com), in the query to the old one (oapi).
+   */
+  private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, auth: 'header' | 'query' | 'none' = 'header'): Promise<Record<string, unknown>> {
     const form = payload instanceof FormData;
-    const res = await fetch(url, {
+    const token = auth === 'none' ? undefined : await this.accessToken();
+    const res = await fetch(auth === 'query' ? `${url}?access_token=${encodeURIComponent(token!)}` : url, {
       method, body: form ? payload : JSON.stringify(payload), signal: AbortSignal.timeout(form ? TIMEOUT_MS * 6 : TIMEOUT_MS),
-      headers: { ...(form ? {} : { 'content-type': 'application/json' }), ...(token ? { 'x-acs-dingtalk-access-token': token } : {}) },
+      headers: { ...(form ? {} : { 'content-type': 'application/json' }), ...(auth === 'header' ? { 'x-acs-dingtalk-access-token': token! } : {}) },
     });
     const body = await res.json().catch(() => ({})) as Record<string, unknown>;
     // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.

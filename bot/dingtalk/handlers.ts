@@ -84,11 +84,7 @@ export class DingTalkHandlers {
     const userId = m.senderStaffId;
     // Only text is a command; a user outside the organisation has no staff id and cannot be identified.
     if (!userId || m.msgtype !== 'text' || !m.text) return;
-    const group = m.conversationType === '2';
-    const turn: Turn = {
-      platform: 'dingtalk', userId, conversationId: m.conversationId, correlationId: correlationIdOf(m.msgId),
-      ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }),
-    };
+    const turn = turnIn(m.conversationType === '2' ? 'group' : 'dm', m.conversationId, userId, correlationIdOf(m.msgId));
     // DingTalk takes the robot's own @ out of the text; other people's stay, as userids (`audit by @…`).
     // An audit table's pages and Export results are buttons on its card.
     const text = await textWithMentionIds({ text: m.text.content.trim(), atUsers: m.atUsers, chatbotUserId: m.chatbotUserId }, this.deps.api);
@@ -98,10 +94,7 @@ export class DingTalkHandlers {
   private async onClick(c: CardClick): Promise<void> {
     // A group card's click acts in its group; so does a 1:1 card answering an @mention there (Share posts there).
     const group = c.space.startsWith('group:') ? c.space.slice('group:'.length) : c.group;
-    const turn: Turn = {
-      platform: 'dingtalk', userId: c.userId, conversationId: group ?? '', correlationId: c.correlationId,
-      ...(group ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }), origin: { channel: c.outTrackId },
-    };
+    const turn: Turn = { ...turnIn(group ? 'group' : 'dm', group ?? '', c.userId, c.correlationId), origin: { channel: c.outTrackId } };
     const port = this.clickPort(turn, c);
     const conversation = this.deps.conversation;
     if (c.action === FORM_ACTIONS.request) await conversation.submit(turn, 'request', c.value, requestInputs(c.inputs), port);
@@ -147,6 +140,11 @@ export class DingTalkHandlers {
       replyInConversation: async (view: View) => { await cards.deliver({ kind: 'group', conversationId: turn.conversationId }, renderView(view)); },
     };
   }
+}
+
+/** A group's kind is the layer's to learn (`shared` until it has); a 1:1 robot chat is known from the payload. */
+function turnIn(where: 'group' | 'dm', conversationId: string, userId: string, correlationId: string): Turn {
+  return { platform: 'dingtalk', userId, conversationId, correlationId, ...(where === 'group' ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }) };
 }
 
 /** The contact API's user as a profile: the e-mail to match once; `{}` for a user DingTalk will not describe. */

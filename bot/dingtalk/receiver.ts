@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
-import { signatureLedger, type SignatureLedger } from '../http/signature-ledger.ts';
 import type { DingTalkSettings } from './config.ts';
 import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
 import { verifySignature, WINDOW_MS } from './verify.ts';
@@ -20,8 +19,23 @@ import { verifySignature, WINDOW_MS } from './verify.ts';
 export const DINGTALK_CALLBACK_PATH = '/dingtalk/callback';
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Twice the window on both sides: a signature stays bound for as long as it could still be accepted. */
-export const redisLedger = (redis: RedisClient, namespace: string): SignatureLedger => signatureLedger(redis, namespace, Math.ceil((2 * WINDOW_MS) / 1000) + 60);
+export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
+
+/** Step 3 in Redis (SET NX), failing closed; bound for twice the window, as long as the signature could still be accepted. */
+export function redisLedger(redis: RedisClient, namespace: string): SignatureLedger {
+  const ttlSeconds = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
+  return {
+    async bind(sign, bodyHash) {
+      try {
+        const key = `${namespace}:${sign}`;
+        if ((await redis.set(key, bodyHash, 'EX', ttlSeconds, 'NX')) === 'OK') return 'first';
+        return (await redis.get(key)) === bodyHash ? 'same' : 'other';
+      } catch {
+        return 'unavailable';
+      }
+    },
+  };
+}
 
 export interface DingTalkReceiverDeps {
   settings: Pick<DingTalkSettings, 'appSecret' | 'robotCode' | 'corpId'>;

@@ -26,7 +26,7 @@ import { DingTalkHandlers } from './handlers.ts';
 import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
 import { streamMode } from './stream-callbacks.ts';
 
-/** DingTalk retries a robot message or an event it thinks failed; one day of msgIds and eventIds covers its retries. */
+/** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
 const EVENT_TTL_SECONDS = 86_400;
 
 export interface DingTalkOverrides extends ServiceOverrides {
@@ -51,28 +51,23 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
   const prefix = config.redis?.keyPrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
   let alerts: DingTalkSecurityAlerts | undefined;
-  // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons; they are logged either way.
-  const services = await buildServices(config, logger, overrides, () => ({
-    alert: async (a) => {
-      logger.warn({ employeeId: a.employeeId, detector: a.detector, frozen: a.frozen }, 'dingtalk: security alert');
-      await alerts?.alert(a);
-    },
-  }));
+  // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons, once the cards (on the
+  // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
+  const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
   try {
     const cards = new DingTalkCards(api, new CardLedger(services.redis, dingtalkCardLedger(prefix)));
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
-    const once = redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS, logger);
     const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };
     const handlers = new DingTalkHandlers({
-      api, cards, conversation: services.conversation.with(flows), logger, events: once,
+      api, cards, conversation: services.conversation.with(flows), logger, events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS, logger),
       ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
     });
     services.onClose(() => handlers.drain());
     const receiver = new DingTalkReceiver({
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
-    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding, once }) : undefined;
+    const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding }) : undefined;
     const routes: Route[] = [services.metrics.route, ...(stream ? [] : [{ method: 'POST' as const, path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }])];
     if (settings.cardCallbackToken && !stream) {
       const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });

@@ -7,7 +7,8 @@
 //  - /v1.0/card/instances/callback (card clicks): card-callback.ts's accept (our organisation, the card
 //    ledger, one decision per click body);
 //  - the event subscription (EVENT frames): `user_leave_org` offboards as over HTTP (events.ts), our
-//    organisation's (eventCorpId) only, each eventId once (a redelivery is acked and dropped).
+//    organisation's (eventCorpId) only; a redelivery offboards nobody twice (offboarding is idempotent and
+//    audits only what it changed, bot/core/offboarding.ts), so no eventId is remembered.
 // What the HTTP receiver adds — the `sign` header, the callback URL's token — proves a request came from
 // DingTalk; here the authenticated socket does (stream.ts, on the official SDK). A refusal is final and acked as handled; only
 // our own failure (the card ledger unreachable) asks DingTalk to deliver again.
@@ -20,7 +21,6 @@ import type { DingTalkSettings } from './config.ts';
 import type { DingTalkHandlers } from './handlers.ts';
 import { streamedEvent } from './events.ts';
 import type { ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
-import type { OnceGuard } from '../runtime/once.ts';
 import { robotMessageFor } from './receiver.ts';
 import { DingTalkStream, type StreamOptions, type StreamVerdict } from './stream.ts';
 
@@ -31,9 +31,8 @@ export interface StreamModeDeps {
   handlers: DingTalkHandlers;
   cards: DingTalkCards;
   logger: Logger;
-  /** Where a leaver is offboarded, and the once-only ids that keep a redelivered event from acting twice. */
+  /** Where a leaver is offboarded. */
   offboarding: ChatOffboardingDeps;
-  once: OnceGuard;
 }
 
 export function streamTopics(d: StreamModeDeps): Record<string, (data: string) => Promise<StreamVerdict>> {
@@ -64,11 +63,8 @@ export function streamEvents(d: StreamModeDeps): NonNullable<StreamOptions['even
     const { eventType, eventId, eventCorpId } = headers;
     if (!eventType || !eventId) return refuse('malformed_event');
     if (d.settings.corpId && eventCorpId !== d.settings.corpId) return refuse('wrong_corp');
-    if (!(await d.once.first(`evt:${eventId}`))) return 'ok';
-    const verdict = await streamedEvent(d.offboarding, eventType, data).catch(async (err: unknown) => {
-      await d.once.forget(`evt:${eventId}`); // not done: DingTalk's redelivery tries again
-      throw err;
-    });
+    // A failure rejects: DingTalkStream answers LATER and DingTalk delivers the event again.
+    const verdict = await streamedEvent(d.offboarding, eventType, data);
     return verdict === 'ok' ? 'ok' : refuse(verdict);
   };
 }

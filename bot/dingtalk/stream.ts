@@ -34,8 +34,10 @@ interface SdkSocket { on(e: 'pong', f: () => void): void; once(e: 'close', f: ()
 interface SdkInternals { dw_url?: string; socket?: SdkSocket; userDisconnect: boolean }
 
 /**
- * keepAlive off: 2.1.5 leaks a ping interval per reconnect (two race, ending healthy sockets); watch() runs
- * one per socket. debug off: it would print the ticket and every frame (personal data).
+ * keepAlive off: 2.1.5 (the newest on npm) never clears its ping interval when a socket closes, so each
+ * reconnect adds one and two race, ending healthy sockets; watch() runs one per socket. The SDK's main
+ * branch clears it on close (v2.1.6-beta.1, unpublished): once released, keepAlive can replace watch().
+ * debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
   const subscriptions = o.events ? [{ type: 'EVENT', topic: '*' }] : [];
