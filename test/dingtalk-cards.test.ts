@@ -4,18 +4,25 @@
 // platform registry will), Redis, database and audit pipeline, and the fake Open API receiving the
 // cards and their in-place updates. Request access → the form card with inputs → two approvers' cards
 // → quorum; every copy updated in place; a redelivered click decides once; Deny with a reason; forged
-// card callbacks refused with no effect.
+// card callbacks refused with no effect. Last, the routes every bot serves (bot/runtime/service-routes.ts)
+// on the DingTalk bot's port: a signed CRM push deleting a customer cancels its pending request, the
+// approver's card updated in place; SCIM answers only with its token.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
 import { DingTalkReviewNotifier, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
+import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { cardButtons, cardCallback, type DeliveredCard } from './fakes/dingtalk.ts';
+import { BotDeletions, DELETED_IN_CRM } from './helpers/bot-deletions.ts';
 import { approvalFlows, cardText, DingTalkHarness, INNER_GROUP } from './helpers/dingtalk-bot.ts';
+import { LIST, SCIM_TOKEN, SCIM_TOKEN_2, ScimClient } from './helpers/scim.ts';
 import { testRedis } from './helpers/services.ts';
 
 const h: DingTalkHarness = new DingTalkHarness(import.meta.url, {
   customers: 120,
-  overrides: { flows: approvalFlows(() => h) },
+  env: { CUSTOS_SCIM_TOKENS: SCIM_TOKEN },
+  // CRM sync settings handed to the bot as `custos start` does (a push source), not read from the environment.
+  overrides: { flows: approvalFlows(() => h), sync: BotDeletions.pushOnly() },
 });
 const all: Customer[] = [];
 
@@ -184,4 +191,22 @@ test.serial('the review notifier posts Keep / Revoke cards and updates them in p
   t.is(card.params.footer, '已由 王强 保留');
   t.deepEqual(cardButtons(card), []);
   t.is((await h.postCard(keep)).status, 401, 'the settled card\'s old button');
+});
+
+test.serial('a delete line pushed to the DingTalk bot deletes the customer and cancels the pending request; the approver\'s card says so in place', async (t) => {
+  const c = customer();
+  const { requestId, before } = await request('salesRep', c.customerId, ['contact'], '60', '核对地址');
+  const lead = await newCard('salesLeadEast', before, (x) => cardText(x).includes(requestId));
+  t.deepEqual(await new BotDeletions(h.clock).push(h.bot.url, h.conn, c.customerId), { status: 200, results: [{ line: 1, id: 'ERP-77', status: 'deleted' }] });
+  const cancelled = await updatedTo(lead, DELETED_IN_CRM);
+  t.deepEqual(cardButtons(cancelled), [], 'no Approve or Deny left on a cancelled request');
+  t.like(await new MongoRequestStore(h.conn).get(requestId), { status: 'cancelled', denyReason: 'deletedAtSource' });
+  t.is(await h.customers.get(c.customerId), null);
+});
+
+test.serial('SCIM on the DingTalk bot: a token it was not given is refused 401; the configured one lists users', async (t) => {
+  t.is((await new ScimClient(h.bot.url, SCIM_TOKEN_2).get('/Users')).status, 401);
+  const list = await new ScimClient(h.bot.url).get('/Users');
+  t.is(list.status, 200);
+  t.deepEqual(list.body.schemas, [LIST]);
 });

@@ -12,9 +12,10 @@ export const dingtalkPlatform: PlatformModule = {
   configured: (env) => dingtalkConfigured(env),
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),
-  async start(config, logger, { own }) {
+  async start(config, logger, { own, sync }) {
     const [{ startDingTalkBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
     return startDingTalkBot(config, logger, {
+      sync,
       // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
       flows: async (services) => {
         const built = await chatFlows(services, config, logger, 'dingtalk');

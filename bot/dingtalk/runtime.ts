@@ -3,9 +3,10 @@
 // fail-closed audit producer, Redis, rate limit and detectors, the conversation layer, /metrics), the
 // Open API client (DINGTALK_API_URL / DINGTALK_OAPI_URL), and the verifying receiver on
 // POST /dingtalk/callback, POST /dingtalk/events when the event subscription is configured (offboarding),
-// POST /dingtalk/card for card clicks when DINGTALK_CARD_CALLBACK_TOKEN is set, plus /healthz, /readyz
-// and /metrics, on DINGTALK_HTTP_PORT. Approvals and reviews behind the clicks come from the platform
-// registry (`flows`); security-alert clicks use the shared security service.
+// POST /dingtalk/card for card clicks when DINGTALK_CARD_CALLBACK_TOKEN is set, plus /healthz, /readyz,
+// /metrics, SCIM and the CRM sync's push and webhook routes (in Stream mode too), on DINGTALK_HTTP_PORT.
+// Approvals and reviews behind the clicks come from the platform registry (`flows`); security-alert
+// clicks use the shared security service.
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
@@ -15,6 +16,7 @@ import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
 import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
+import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { DINGTALK_CARD_PATH, DingTalkCardCallback } from './card-callback.ts';
@@ -68,7 +70,9 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
       settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
     const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding }) : undefined;
-    const routes: Route[] = [services.metrics.route, ...(stream ? [] : [{ method: 'POST' as const, path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) }])];
+    // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
+    const routes: Route[] = await serviceRoutes(services, config, logger, { sync: overrides.sync, approvals: flows.approvals });
+    if (!stream) routes.push({ method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) });
     if (settings.cardCallbackToken && !stream) {
       const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
       routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks.handle.bind(clicks) });

@@ -17,8 +17,7 @@ import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
 import { SealedAnswers } from '../runtime/sealed-answers.ts';
-import { scimRoutes } from '../scim/index.ts';
-import { syncHttpRoutes } from '../sync/http-routes.ts';
+import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
@@ -99,11 +98,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     services.onClose(async () => pending.stop());
     // The SDK's own checks are bypassed (needCheck: false) in http mode; our verifier ran first.
     const dispatcher = new lark.EventDispatcher({ logger: larkSdkLogger(logger), loggerLevel: lark.LoggerLevel.warn }).register(handlers.handlers());
-    // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
-    const routes: Route[] = [metrics.route, ...await scimRoutes(services, config, logger)];
-    // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
-    // them cancels pending requests through the approval service, which updates every card copy.
-    routes.push(...await syncHttpRoutes(services, logger, overrides.sync, (id) => approvals.approvals.cancelAllOn(id, 'deletedAtSource')));
+    // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
+    const routes: Route[] = await serviceRoutes(services, config, logger, { sync: overrides.sync, approvals: approvals.approvals });
     const readiness = [...services.readiness];
     if (settings.mode === 'http') {
       const receiver = new LarkReceiver({

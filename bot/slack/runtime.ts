@@ -13,8 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
 import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
-import { scimRoutes } from '../scim/index.ts';
-import { syncHttpRoutes } from '../sync/http-routes.ts';
+import { serviceRoutes } from '../runtime/service-routes.ts';
 import { createSlackApp } from './app.ts';
 import { redisDeduper } from './dedupe.ts';
 import { SLACK_EVENTS_PATH, type SlackHttpReceiverOptions } from './receiver.ts';
@@ -43,7 +42,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
   const redisSettings = section(config, 'redis');
   const secured = slackSecurity(config, logger);
   const services = await buildServices(config, logger, overrides, secured.alerts);
-  const { conn, directory, lookup, recorder, clock, metrics } = services;
+  const { conn, directory, lookup, recorder, clock } = services;
   try {
     // The security channel's alert cards and offboarding (issue 8); the services behind clicks and forms:
     // approvals (issue 6), access reviews, security decisions, audit queries, dispatched by the layer.
@@ -73,13 +72,8 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     slackPending.start(slackResumer(conversation, slack.app.client));
     services.onClose(async () => slackPending.stop());
     const routes: Route[] = slack.receiver ? [{ method: 'POST', path: SLACK_EVENTS_PATH, handler: (req, res) => slack.receiver!.handle(req, res) }] : [];
-    routes.push(metrics.route);
-    // SCIM 2.0 provisioning from the identity provider (bot/scim), when CUSTOS_SCIM_TOKENS is set.
-    routes.push(...await scimRoutes(services, config, logger));
-    // CRM sync: POST /sync/v1/SOURCE/records for each push source, webhooks (bot/sync); a deletion among
-    // them cancels pending requests through the approval service, which updates every card copy.
-    const service = approvalService;
-    routes.push(...await syncHttpRoutes(services, logger, overrides.sync, service && ((id) => service.cancelAllOn(id, 'deletedAtSource'))));
+    // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
+    routes.push(...await serviceRoutes(services, config, logger, { sync: overrides.sync, approvals: approvalService }));
     const readiness = slack.connection ? [...services.readiness, slack.connection] : services.readiness;
     const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: config.http.port, logger });
     await slack.start();

@@ -15,9 +15,7 @@ import { auditQueryService } from '../runtime/audit-query.ts';
 import { redisOnce } from '../runtime/once.ts';
 import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
-import { scimRoutes } from '../scim/index.ts';
-import type { PendingOnCustomerCanceller } from '../sync/customer-revoker.ts';
-import { syncHttpRoutes } from '../sync/http-routes.ts';
+import { serviceRoutes } from '../runtime/service-routes.ts';
 import { WeComApi } from './api.ts';
 import { ResponseCodes, wecomResponseCodes } from './approval-notifier.ts';
 import { WeComSecurityAlerts } from './notices.ts';
@@ -60,7 +58,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
   const services = await buildServices(config, logger, overrides, (directory) => new WeComSecurityAlerts({
     api, users: settings.securityUsers, directory, locale: config.defaultLocale, logger,
   }));
-  const { conn, directory, redis, metrics } = services;
+  const { conn, directory, redis } = services;
   const prefix = section(config, 'redis').queuePrefix;
   try {
     const codes = new ResponseCodes(redis, wecomResponseCodes(prefix));
@@ -79,13 +77,10 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
     const routes: Route[] = [
-      metrics.route,
+      // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
+      ...await serviceRoutes(services, config, logger, { sync: overrides.sync, approvals: flows.approvals }),
       { method: 'GET', path: WECOM_CALLBACK_PATH, handler: receiver.verifyUrl.bind(receiver) },
       { method: 'POST', path: WECOM_CALLBACK_PATH, handler: receiver.callback.bind(receiver) },
-      ...await scimRoutes(services, config, logger),
-      // A deletion pushed to this bot cancels pending requests through its approval service (when it has
-      // one), so every card copy says so in place, as on the Slack and Lark bots.
-      ...await syncHttpRoutes(services, logger, overrides.sync, cancelOnDeletion(flows)),
     ];
     const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');
@@ -94,10 +89,6 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     await services.close();
     throw err;
   }
-}
-
-function cancelOnDeletion({ approvals }: FlowServices): PendingOnCustomerCanceller | undefined {
-  return approvals && ((customerId) => approvals.cancelAllOn(customerId, 'deletedAtSource'));
 }
 
 /** WeCom's callbacks (bot/http/encrypted-callback.ts): our CorpID as receiver, ±5 minutes as for Slack and Lark (WeCom retries within seconds). */
