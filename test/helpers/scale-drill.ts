@@ -53,7 +53,7 @@ export class ScaleDrill {
 
   constructor(private readonly file: string) {}
 
-  /** FerretDB seeded, two bots, two workers and the proxy, on the Redis topology `redisEnv` names. */
+  /** FerretDB seeded, two bots, two workers and the proxy, on the Redis topology `redisEnv` names (and any more settings it carries). */
   async start(redisEnv: Record<string, string>): Promise<void> {
     this.db = await testDatabase(this.file);
     await this.fake.start();
