@@ -192,15 +192,22 @@ export class ScaleDrill {
 
   /**
    * SIGKILL a bot while it holds a request it acknowledged and has not answered (waits for such a
-   * moment while traffic flows); resolves with the requests it left unanswered.
+   * moment while traffic flows), preferring for a few seconds a moment when `also` holds of it too (it
+   * is applying a push batch, so the kill cuts one short); resolves with the requests it left unanswered.
    */
-  async killBotMidAnswer(): Promise<{ victim: CustosProcess; left: string[] }> {
+  async killBotMidAnswer(also?: (port: number) => Promise<boolean>): Promise<{ victim: CustosProcess; left: string[]; cutAlso: boolean }> {
     const victim = this.bots[0]!;
-    await until('the bot to hold an acknowledged, unanswered request', async () => (this.unansweredOf(victim.port!).length > 0 ? true : undefined), 120_000);
+    const prefer = Date.now() + 5_000;
+    let cutAlso = false;
+    await until('the bot to hold an acknowledged, unanswered request', async () => {
+      if (this.unansweredOf(victim.port!).length === 0) return undefined;
+      cutAlso = !!also && await also(victim.port!);
+      return cutAlso || !also || Date.now() > prefer ? true : undefined;
+    }, 120_000);
     await killHard(victim);
     this.bots.shift();
     // The proxy finds it refusing connections and moves on.
-    return { victim, left: this.unansweredOf(victim.port!) };
+    return { victim, left: this.unansweredOf(victim.port!), cutAlso };
   }
 
   /** Every bot's /readyz status at once (0: no answer within 10 s). */

@@ -93,6 +93,14 @@ export class ScaleSync {
     }
   }
 
+  /** Whether the bot on `port` is applying a batch now: the proxy holds it there, and its claim has no result yet. */
+  async applyingOn(port: number): Promise<boolean> {
+    if (this.drill.proxy.holding(port, PUSH_PATH(SOURCE)) === 0) return false;
+    const batch = this.batches.at(-1);
+    const claim = batch && await this.drill.db.conn.collection('sync_deliveries').findOne({ _id: `${SOURCE}:push:${batch.batchId}` as never });
+    return !!claim && claim.result === undefined && this.drill.proxy.holding(port, PUSH_PATH(SOURCE)) > 0;
+  }
+
   private customers(): CustomerStore {
     return new CustomerStore(this.drill.db.conn, new FieldCipher(loadConfig(this.drill.env, { require: ['crypto'] }).crypto!));
   }

@@ -46,14 +46,16 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
   cluster = await startRedisCluster();
   await drill.start({ ...cluster.env, ...SYNC_ENV });
   let left = 0;
+  let pushesCut = 0;
   for (let round = 0; round < (LONG ? 2 : 1); round++) {
     await drill.traffic(PER_DRILL);
 
     // 1. SIGKILL a bot holding acknowledged, unanswered requests: the other bot claims and answers them.
     // With SCALE_DRILLS=1 the approval, export and audit flows run through it too.
     await alongside(FULL, drill.traffic(PER_DRILL * 2, async () => {
-      const killed = await drill.killBotMidAnswer();
+      const killed = await drill.killBotMidAnswer((port) => sync.applyingOn(port));
       left += killed.left.length;
+      if (killed.cutAlso) pushesCut++;
       if (FULL) {
         const fresh = await drill.bot(`bot-${round}-restarted`);
         drill.bots.push(fresh);
@@ -106,7 +108,7 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
   await assertFlows(t, drill, flows.records, lookupsAfter);
   await sync.assertSync(t);
   t.log(`flows: ${flows.summary()}`);
-  t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; left unanswered by the killed bot ${left}, all answered by another`);
+  t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; left unanswered by the killed bot ${left}, all answered by another; push batches cut short by the bot kill ${pushesCut}`);
 });
 
 /**
