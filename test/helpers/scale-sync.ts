@@ -25,6 +25,8 @@ const SOURCE = 'erp';
 const SECRET = 'scale-drill-erp-push-secret-0123456789abcdef';
 /** How long the sender keeps retrying one batch (a claim cut short by a SIGKILL waits out the stale limit). */
 const SEND_FOR_MS = 180_000;
+/** Between an acknowledgement and the next batch: an ERP pushes now and then, not flat out. */
+const PACE_MS = 300;
 
 /** The sync settings of every bot and worker: the push source `erp` (test/fixtures/sync/erp.yaml). */
 export const SYNC_ENV: Record<string, string> = {
@@ -47,12 +49,19 @@ export class ScaleSync {
 
   constructor(private readonly drill: ScaleDrill) {}
 
-  /** Batches one after another until `done` settles (at least `min`): the sync run beside one drill. */
-  async during(done: Promise<unknown>, min = 2): Promise<void> {
+  /**
+   * The sync run beside one drill: batches one after another, paced, until `done` settles or `max` were
+   * sent (at least 2). Bounded: unbounded pushing beside a slow drill grew the customers (and FerretDB's
+   * work per statement) until the drill could not finish.
+   */
+  async during(done: Promise<unknown>, max: number): Promise<void> {
     if (this.seeded < 0) this.seeded = await this.customers().model.countDocuments();
     let settled = false;
     void done.finally(() => { settled = true; }).catch(() => undefined);
-    for (let sent = 0; sent < min || !settled; sent++) await this.send(this.next());
+    for (let sent = 0; sent < Math.max(max, 2) && (sent < 2 || !settled); sent++) {
+      await this.send(this.next());
+      await new Promise((r) => setTimeout(r, PACE_MS));
+    }
   }
 
   /** Three new records; the previous batch's first renamed and its last deleted. */

@@ -28,6 +28,8 @@ const FULL = LONG || process.env.SCALE_DRILLS === '1';
 const PER_DRILL = LONG ? 40 : FULL ? 8 : 4;
 /** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
 const BURST = LONG ? 10 : FULL ? 5 : 3;
+/** Push batches of the sync run beside one drill, at most (scale-sync.ts). */
+const SYNC_BATCHES = LONG ? 30 : FULL ? 15 : 10;
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
@@ -116,7 +118,7 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
  * over: cheap, so in every size), and one of each approval / export / audit flow when `withFlows`.
  */
 async function alongside(withFlows: boolean, drillDone: Promise<void>): Promise<void> {
-  await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined, sync.during(drillDone)]);
+  await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined, sync.during(drillDone, SYNC_BATCHES)]);
 }
 
 /** A primary that still has a replica (after a kill, the promoted replica has none until its old primary returns). */

@@ -20,6 +20,8 @@ const FULL = process.env.SCALE_LONG === '1' || process.env.SCALE_DRILLS === '1';
 const PER_DRILL = FULL ? 8 : 4;
 /** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
 const BURST = FULL ? 5 : 3;
+/** Push batches of the sync run beside one failover, at most (scale-sync.ts). */
+const SYNC_BATCHES = FULL ? 15 : 10;
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
@@ -43,7 +45,7 @@ test.serial('the Sentinel primary killed mid-traffic: a replica promoted, traffi
   for (let i = 0; i < (FULL ? 2 : 1); i++) {
     // A reveal and an export approved by bursts of clicks, and an audit query, go through the failover.
     const failover = drill.traffic(PER_DRILL * 2, async () => promoted.push(await sentinel.killPrimary()));
-    await Promise.all([failover, flows.once(BURST), sync.during(failover)]);
+    await Promise.all([failover, flows.once(BURST), sync.during(failover, SYNC_BATCHES)]);
     await drill.readyzBecomes(200, `after failover ${i + 1}`);
     await drill.traffic(PER_DRILL);
   }
