@@ -53,7 +53,8 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await drill.traffic(PER_DRILL);
 
     // 1. SIGKILL a bot holding acknowledged, unanswered requests: the other bot claims and answers them.
-    // With SCALE_DRILLS=1 the approval, export and audit flows run through it too.
+    // With SCALE_DRILLS=1 the approval, export and audit flows run through it too. The sync run's batches
+    // go back to back, so the kill often cuts one short mid-apply (counted and logged, not required).
     await alongside(FULL, drill.traffic(PER_DRILL * 2, async () => {
       const killed = await drill.killBotMidAnswer((port) => sync.applyingOn(port));
       left += killed.left.length;
