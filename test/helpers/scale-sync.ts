@@ -25,6 +25,8 @@ const SOURCE = 'erp';
 const SECRET = 'scale-drill-erp-push-secret-0123456789abcdef';
 /** How long the sender keeps retrying one batch (a claim cut short by a SIGKILL waits out the stale limit). */
 const SEND_FOR_MS = 180_000;
+/** Between an acknowledgement and the next batch: back to back, the pushes added enough load under SCALE_DRILLS=1 to push other drills past their leases. */
+const PACE_MS = 300;
 
 /** The sync settings of every bot and worker: the push source `erp` (test/fixtures/sync/erp.yaml). */
 export const SYNC_ENV: Record<string, string> = {
@@ -50,8 +52,7 @@ export class ScaleSync {
   /**
    * The sync run beside one drill: batches one after another until `done` settles or `max` were sent
    * (at least 2). Bounded: unbounded pushing beside a slow drill grew the customers (and FerretDB's work
-   * per statement) until the drill could not finish. Not paced: back to back, a batch is being applied
-   * on some bot most of the time, which is what the bot kill looks for.
+   * per statement) until the drill could not finish. Paced (PACE_MS).
    */
   async during(done: Promise<unknown>, max: number): Promise<void> {
     if (this.seeded < 0) this.seeded = await this.customers().model.countDocuments();
@@ -59,6 +60,7 @@ export class ScaleSync {
     void done.finally(() => { settled = true; }).catch(() => undefined);
     for (let sent = 0; sent < Math.max(max, 2) && (sent < 2 || !settled); sent++) {
       await this.send(this.next());
+      await new Promise((r) => setTimeout(r, PACE_MS));
     }
   }
 

@@ -48,10 +48,13 @@ export async function killHard(p: CustosProcess): Promise<void> {
   await p.exited;
 }
 
-export async function stopGracefully(p: CustosProcess): Promise<number | null> {
+/** SIGTERM, and its exit code; 'still running' if it has not exited within `ms` (a drill must fail, not hang). */
+export async function stopGracefully(p: CustosProcess, ms = 90_000): Promise<number | null | 'still running'> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
   p.child.kill('SIGTERM');
-  return p.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((r) => { timer = setTimeout(() => r('still running'), ms); });
+  try { return await Promise.race([p.exited, late]); } finally { clearTimeout(timer); }
 }
 
 export interface ProxyRecord { backend: number; status: number }

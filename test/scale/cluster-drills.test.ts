@@ -29,7 +29,7 @@ const PER_DRILL = LONG ? 40 : FULL ? 8 : 4;
 /** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
 const BURST = LONG ? 10 : FULL ? 5 : 3;
 /** Push batches of the sync run beside one drill, at most (scale-sync.ts). */
-const SYNC_BATCHES = LONG ? 30 : FULL ? 15 : 10;
+const SYNC_BATCHES = LONG ? 20 : 10;
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
@@ -54,7 +54,7 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
 
     // 1. SIGKILL a bot holding acknowledged, unanswered requests: the other bot claims and answers them.
     // With SCALE_DRILLS=1 the approval, export and audit flows run through it too. The sync run's batches
-    // go back to back, so the kill often cuts one short mid-apply (counted and logged, not required).
+    // keep coming, so the kill sometimes cuts one short mid-apply (counted and logged, not required).
     await alongside(FULL, drill.traffic(PER_DRILL * 2, async () => {
       const killed = await drill.killBotMidAnswer((port) => sync.applyingOn(port));
       left += killed.left.length;
@@ -93,7 +93,8 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await alongside(true, drill.traffic(PER_DRILL, async () => {
       for (let i = 0; i < 2; i++) {
         const old = drill.workers.shift()!;
-        t.is(await stopGracefully(old), 0, `${old.name} exits cleanly on SIGTERM`);
+        const code = await stopGracefully(old);
+        t.is(code, 0, `${old.name} exits cleanly on SIGTERM; its log ends: ${code === 0 ? '' : old.log().slice(-3000)}`);
         drill.workers.push(await drill.worker(`worker-${round}-deploy-${i}`));
       }
     }));

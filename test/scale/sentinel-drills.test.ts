@@ -21,7 +21,7 @@ const PER_DRILL = FULL ? 8 : 4;
 /** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
 const BURST = FULL ? 5 : 3;
 /** Push batches of the sync run beside one failover, at most (scale-sync.ts). */
-const SYNC_BATCHES = FULL ? 15 : 10;
+const SYNC_BATCHES = 10;
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
