@@ -8,6 +8,8 @@
 //   CUSTOS_SYNC_LAG_ALERT            seconds since a pulled source's last good run after which the security channel
 //                                    is told, once per crossing (default 3 × CUSTOS_SYNC_INTERVAL)
 //   CUSTOS_SYNC_QUOTA_SHARE          largest share (0–1] of a source's request rate and API quota custos may use (default 0.5)
+//   CUSTOS_SYNC_PUSH_STALE_AFTER     seconds after which a push batch claimed and never finished (its bot died
+//                                    mid-apply) is taken over by the sender's next retry (default 600)
 //   CUSTOS_SYNC_PUSH_SECRET_<SOURCE> per push source: the HMAC secret its system signs requests with
 //                                    (at least 32 characters; <SOURCE> upper-cased, '-' as '_')
 import path from 'node:path';
@@ -24,6 +26,8 @@ export interface SyncConfig {
   lagAlertSeconds: number;
   /** Share of each source's rate and quota custos may use (bot/sync/rate-budget.ts). */
   quotaShare: number;
+  /** A push batch claimed this long ago without a result was cut short (its bot died): a retry takes it over. */
+  pushStaleSeconds: number;
   /** Source → push secret, for the sources that push (POST /sync/v1/SOURCE/records). */
   pushSecrets: Map<string, string>;
 }
@@ -49,6 +53,7 @@ const schema = z.object({
   // No default here: it follows CUSTOS_SYNC_INTERVAL (three missed runs), set below.
   CUSTOS_SYNC_LAG_ALERT: z.coerce.number({ error: 'CUSTOS_SYNC_LAG_ALERT must be a number of seconds' })
     .int('CUSTOS_SYNC_LAG_ALERT must be a whole number of seconds').min(10, 'CUSTOS_SYNC_LAG_ALERT must be at least 10 seconds').optional(),
+  CUSTOS_SYNC_PUSH_STALE_AFTER: seconds('CUSTOS_SYNC_PUSH_STALE_AFTER', 600, 5),
   CUSTOS_SYNC_QUOTA_SHARE: z.coerce.number({ error: 'CUSTOS_SYNC_QUOTA_SHARE must be a number between 0 and 1, e.g. 0.5' })
     .gt(0, 'CUSTOS_SYNC_QUOTA_SHARE must be above 0 (custos needs some of the quota)').max(1, 'CUSTOS_SYNC_QUOTA_SHARE must be at most 1 (the whole quota)').default(0.5),
 });
@@ -87,6 +92,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   return {
     sources: r.CUSTOS_SYNC_SOURCES, mappingsDir: path.resolve(r.CUSTOS_SYNC_MAPPINGS),
     intervalSeconds: r.CUSTOS_SYNC_INTERVAL, reconcileSeconds: r.CUSTOS_SYNC_RECONCILE_INTERVAL,
-    lagAlertSeconds: r.CUSTOS_SYNC_LAG_ALERT ?? 3 * r.CUSTOS_SYNC_INTERVAL, quotaShare: r.CUSTOS_SYNC_QUOTA_SHARE, pushSecrets,
+    lagAlertSeconds: r.CUSTOS_SYNC_LAG_ALERT ?? 3 * r.CUSTOS_SYNC_INTERVAL, quotaShare: r.CUSTOS_SYNC_QUOTA_SHARE,
+    pushStaleSeconds: r.CUSTOS_SYNC_PUSH_STALE_AFTER, pushSecrets,
   };
 }

@@ -18,15 +18,17 @@ test('defaults: no sources, sync off', (t) => {
   t.deepEqual(c.sources, []);
   t.is(c.intervalSeconds, 300);
   t.is(c.reconcileSeconds, 3600);
+  t.is(c.pushStaleSeconds, 600, 'a push batch cut short is taken over after ten minutes');
+  t.is(loadSyncConfig({ CUSTOS_SYNC_PUSH_STALE_AFTER: '30' }).pushStaleSeconds, 30);
 });
 
 test('every sync problem is reported at once, each with how to fix it', (t) => {
   const err = t.throws(() => loadSyncConfig({
     CUSTOS_SYNC_SOURCES: 'erp,Sales Force,erp', CUSTOS_SYNC_INTERVAL: '2', CUSTOS_SYNC_RECONCILE_INTERVAL: 'hourly',
-    CUSTOS_SYNC_PUSH_SECRET_OTHER: SECRET,
+    CUSTOS_SYNC_PUSH_SECRET_OTHER: SECRET, CUSTOS_SYNC_PUSH_STALE_AFTER: '1',
   }));
   t.true(isCustosError(err, ErrorCode.ConfigInvalid));
-  for (const p of [/"Sales Force" is not a source name/, /names a source twice/, /CUSTOS_SYNC_INTERVAL must be at least 10 seconds/, /CUSTOS_SYNC_RECONCILE_INTERVAL must be a number of seconds/]) t.regex(err!.message, p);
+  for (const p of [/"Sales Force" is not a source name/, /names a source twice/, /CUSTOS_SYNC_INTERVAL must be at least 10 seconds/, /CUSTOS_SYNC_RECONCILE_INTERVAL must be a number of seconds/, /CUSTOS_SYNC_PUSH_STALE_AFTER must be at least 5 seconds/]) t.regex(err!.message, p);
 });
 
 test('push secrets: per source, at least 32 characters, and none for an unknown source', (t) => {

@@ -26,10 +26,19 @@ const mapping = { ...parseMapping(readFileSync(new URL('./fixtures/sync/model.ya
 const cipher = new FieldCipher({ dataKeys: [{ id: 'k1', key: Buffer.alloc(32, 9) }], blindIndexKey: Buffer.alloc(32, 10) });
 const FORGERY_COUNT = Number(process.env.SYNC_FORGERY_COUNT ?? 520);
 
+/** Records every event, and fails the sync.run records it is told to after recording them (an enqueue that timed out after Redis took the job). */
+class AmbiguousAudit extends RecordingAudit {
+  failRuns = 0;
+  override async record(event: Parameters<RecordingAudit['record']>[0]): Promise<void> {
+    await super.record(event);
+    if (event.action === 'sync.run' && this.failRuns > 0) { this.failRuns--; throw new Error('audit queue unavailable: no answer within 500 ms'); }
+  }
+}
+
 async function setup(t: ExecutionContext) {
   const { db, store, grants, requests } = await syncDatabase(t, import.meta.url);
   const customers = new CustomerStore(db.conn, cipher);
-  const audit = new RecordingAudit();
+  const audit = new AmbiguousAudit();
   const clock = { now: () => NOW };
   const deps = {
     customers, store, recorder: audit, clock, employees: { byEmail: async (e: string) => (e === 'ann@example.com' ? { employeeId: 'E-0001' } : null) },
@@ -99,6 +108,28 @@ test('a batch whose claim was cut short (its bot died mid-apply) is "being appli
   t.is(w.audit.events.filter((e) => e.action === 'sync.run').length, 1, 'applied once: one sync.run');
   const replay = await (await fetch(w.url(), signed(body, 'cut-long-ago'))).json() as { replayed: boolean };
   t.true(replay.replayed, 'after the take-over the batch answers its result again');
+});
+
+test('a batch applied again (its first answer lost after the audit took its event) records the same sync.run event id: the audit log keeps one', async (t) => {
+  const w = await setup(t);
+  await fetch(w.url(), signed(upsert('ERP-5', '105'), 'seed'));
+  const body = [upsert('ERP-6', '106'), JSON.stringify({ op: 'delete', id: 'ERP-5' })].join('\n');
+  const seen = w.audit.events.length;
+  w.audit.failRuns = 1;
+  t.is((await fetch(w.url(), signed(body, 'lost-answer'))).status, 500, 'the first application could not confirm its audit');
+  const retry = await fetch(w.url(), signed(body, 'lost-answer'));
+  t.is(retry.status, 200);
+  t.false(((await retry.json()) as { replayed: boolean }).replayed, 'the claim was given back, so the retry applied the batch');
+  const recorded = w.audit.events.slice(seen);
+  const ids = (action: string) => recorded.filter((e) => e.action === action).map((e) => e.eventId);
+  t.is(ids('sync.run').length, 2);
+  t.is(new Set(ids('sync.run')).size, 1, 'both applications of the batch recorded one sync.run event id');
+  t.deepEqual(ids('sync.delete').length, 1, 'the deletion was done (and audited) once: the retry found the record gone');
+  t.truthy(await w.customers.get('C-000106'));
+  t.is(await w.customers.get('C-000105'), null);
+  const other = await fetch(w.url(), signed(body, 'another-batch'));
+  t.is(other.status, 200);
+  t.not(w.audit.events.at(-1)!.eventId, ids('sync.run')[0], 'another batch id, another sync.run');
 });
 
 test('a batch without a batch id is refused after the signature check, nothing applied', async (t) => {

@@ -21,9 +21,15 @@ export const MAX_PUSH_BYTES = 4 * 1024 * 1024;
 export const MAX_PUSH_LINES = 5000;
 /** A batch claimed this long ago without a result was cut short (its bot died): a retry takes it over. */
 export const STALE_CLAIM_MS = 10 * 60_000;
+/** The part of a batch's audit event ids that names it (runner.apply `once`): the same on every retry. */
+export const pushOnce = (batchId: string) => `push:${batchId}`;
 
 export interface PushSource { source: string; secret: string; runner: Pick<SyncRunner, 'apply'> }
-export interface PushDeps { store: SyncStore; clock: Clock; logger: Logger }
+export interface PushDeps {
+  store: SyncStore; clock: Clock; logger: Logger;
+  /** CUSTOS_SYNC_PUSH_STALE_AFTER in ms (default STALE_CLAIM_MS). */
+  staleClaimMs?: number;
+}
 
 export type LineResult =
   | { line: number; id: string; status: 'upserted' | 'deleted' }
@@ -69,14 +75,14 @@ async function handle(src: PushSource, deps: PushDeps, req: IncomingMessage, res
     const earlier = await deps.store.deliveryResult(src.source, `push:${batchId}`);
     if (earlier !== undefined) return sendJson(res, 200, { batchId, replayed: true, results: earlier });
     // Claimed long ago and never finished: the bot that claimed it died mid-apply (applying is idempotent).
-    const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS);
+    const staleBefore = new Date(now.getTime() - (deps.staleClaimMs ?? STALE_CLAIM_MS));
     if (!(await deps.store.takeOverStaleDelivery(src.source, `push:${batchId}`, staleBefore, now))) {
       return sendJson(res, 409, { error: 'this batch id is being applied; retry shortly' });
     }
   }
   let results: LineResult[];
   try {
-    results = await applyLines(src, changes, invalid);
+    results = await applyLines(src, changes, invalid, batchId);
   } catch (err) {
     await deps.store.releaseDelivery(src.source, `push:${batchId}`);
     throw err;
@@ -85,8 +91,10 @@ async function handle(src: PushSource, deps: PushDeps, req: IncomingMessage, res
   sendJson(res, 200, { batchId, replayed: false, results });
 }
 
-async function applyLines(src: PushSource, changes: { line: number; change: SourceChange }[], invalid: LineResult[]): Promise<LineResult[]> {
-  const report = await src.runner.apply(changes.map((c) => c.change));
+async function applyLines(src: PushSource, changes: { line: number; change: SourceChange }[], invalid: LineResult[], batchId: string): Promise<LineResult[]> {
+  // A retry of a batch whose answer never came (an audit enqueue that timed out after Redis took it, a
+  // bot killed mid-apply) applies it again: one sync.run and one sync.delete per deletion all the same.
+  const report = await src.runner.apply(changes.map((c) => c.change), { once: pushOnce(batchId) });
   const problems = new Map<string, { field: string; reason: string }[]>();
   for (const r of report.rejections) problems.set(r.sourceId, [...(problems.get(r.sourceId) ?? []), { field: r.field, reason: r.reason }]);
   const applied: LineResult[] = changes.map(({ line, change }) => {

@@ -8,7 +8,7 @@
 // and cursors only. Reconciliation diffs the source's live ids against the ids this source linked, and
 // re-reads every live record (a source like 简道云 sends no webhook for API edits or bulk imports).
 import type { AuditAction, AuditEventInput, AuditRecorder } from '../core/audit.ts';
-import { newEventId } from '../core/audit-event.ts';
+import { newEventId, stepEventId } from '../core/audit-event.ts';
 import type { Customer } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
@@ -105,11 +105,17 @@ export class SyncRunner {
     return report;
   }
 
-  /** Applies changes that did not come through the cursor (push API, webhooks); returns what happened. */
-  async apply(changes: readonly SourceChange[]): Promise<RunReport> {
+  /**
+   * Applies changes that did not come through the cursor (push API, webhooks); returns what happened.
+   * `once` names a delivery that may be applied again (a push batch retried after an answer that never
+   * came, or taken over from a bot that died mid-apply): its `sync.run` and `sync.delete` events then get
+   * event ids derived from it, so however often it is applied the audit log keeps one of each — the first
+   * stored, which is the application that made the changes.
+   */
+  async apply(changes: readonly SourceChange[], opts: { once?: string } = {}): Promise<RunReport> {
     const report: RunReport = { source: this.source, pages: 1, ...emptyCounts(), cursorBefore: null, cursorAfter: null, superseded: false, rejections: [] };
-    try { await this.applyInto(changes, report); } catch (err) { await this.finish(report, err); throw err; }
-    await this.finish(report, null);
+    try { await this.applyInto(changes, report, opts.once); } catch (err) { await this.finish(report, err); throw err; }
+    await this.finish(report, null, opts.once && stepEventId(`sync:${this.source}:${opts.once}:run`));
     return report;
   }
 
@@ -143,16 +149,17 @@ export class SyncRunner {
   }
 
   /** In order: consecutive upserts go as one batch; a delete (or a repeated id) closes the batch first. */
-  private async applyInto(changes: readonly SourceChange[], report: RunReport): Promise<void> {
+  private async applyInto(changes: readonly SourceChange[], report: RunReport, once?: string): Promise<void> {
     let batch = new Map<string, Record<string, unknown>>();
     const flush = async () => { if (batch.size) await this.upsertBatch(batch, report); batch = new Map(); };
-    for (const ch of changes) {
+    for (const [i, ch] of changes.entries()) {
       if (ch.op === 'upsert') {
         if (batch.has(ch.sourceId)) await flush();
         batch.set(ch.sourceId, ch.fields);
       } else {
         await flush();
-        await this.deleteOne(ch.sourceId, report);
+        // Keyed by position: a batch may delete the same record twice (deleted, re-created, deleted).
+        await this.deleteOne(ch.sourceId, report, once && `${once}:delete:${i}`);
       }
     }
     await flush();
@@ -227,11 +234,12 @@ export class SyncRunner {
     return id;
   }
 
-  private async deleteOne(sourceId: string, report: RunReport): Promise<void> {
+  /** `once`: names this deletion within a delivery applied more than once (see `apply`). */
+  private async deleteOne(sourceId: string, report: RunReport, once?: string): Promise<void> {
     const customerId = await this.deps.store.customerOf(this.source, sourceId);
     if (!customerId) return; // never stored, or already deleted: nothing to do
     const at = this.deps.clock.now();
-    await this.audit('sync.delete', [customerId], 'allowed', { source: this.source });
+    await this.audit('sync.delete', [customerId], 'allowed', { source: this.source }, undefined, once && stepEventId(`sync:${this.source}:${once}`));
     const { grants, requests } = await this.deps.revoker.revokeOnCustomer(customerId, `sync:${this.source}`, at);
     // The tombstone goes first, so at every instant a customer gone from custos has its tombstone; the
     // link goes last, so a crash anywhere in between re-runs the whole deletion idempotently.
@@ -242,20 +250,21 @@ export class SyncRunner {
     void grants; void requests;
   }
 
-  private async finish(report: RunReport, err: unknown): Promise<void> {
+  /** `eventId`: the run's own (see `apply`), used only for a run that succeeded (a failed one is not the application). */
+  private async finish(report: RunReport, err: unknown, eventId?: string): Promise<void> {
     const code = err === null ? null : isCustosError(err) ? err.code : ErrorCode.SyncSourceFailed;
     await this.deps.store.recordRun(this.source, this.deps.clock.now(), report, code, this.label);
     await this.audit('sync.run', [], err === null ? 'allowed' : 'error', {
       source: this.source, pages: report.pages, upserted: report.upserted, unchanged: report.unchanged,
       deleted: report.deleted, rejected: report.rejected,
       cursorBefore: auditableCursor(report.cursorBefore), cursorAfter: auditableCursor(report.cursorAfter),
-    }, code ?? undefined).catch((e: unknown) => { if (err === null) throw e; });
+    }, code ?? undefined, err === null ? eventId : undefined).catch((e: unknown) => { if (err === null) throw e; });
   }
 
-  private async audit(action: AuditAction, customerIds: string[], decision: AuditEventInput['decision'], meta: Record<string, string | number>, reasonCode?: string): Promise<void> {
+  private async audit(action: AuditAction, customerIds: string[], decision: AuditEventInput['decision'], meta: Record<string, string | number>, reasonCode?: string, eventId?: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.recorder.record({
-      v: 1, eventId: newEventId(now), occurredAt: now.toISOString(), actor: { employeeId: null, platform: 'system' },
+      v: 1, eventId: eventId ?? newEventId(now), occurredAt: now.toISOString(), actor: { employeeId: null, platform: 'system' },
       channelKind: 'none', action, customerIds, fields: [], decision, ruleIds: [], meta, ...(reasonCode ? { reasonCode } : {}),
     });
   }

@@ -116,7 +116,7 @@ export async function buildSync(config: SyncConfig, deps: SyncSetupDeps): Promis
   if (missing.length) {
     throw new CustosError(ErrorCode.ConfigInvalid, `sync source(s) ${missing.join(', ')} have no connector; give each a push secret (CUSTOS_SYNC_PUSH_SECRET_<SOURCE>) so its system can push to /sync/v1/<source>/records`, { sources: missing });
   }
-  const routeDeps = { store, clock: deps.clock, logger: deps.logger };
+  const routeDeps = { store, clock: deps.clock, logger: deps.logger, staleClaimMs: config.pushStaleSeconds * 1000 };
   const routes = [
     ...pushRoutes([...config.pushSecrets].map(([source, secret]) => ({ source, secret, runner: runners.get(source)! })), routeDeps),
     ...webhookRoutes(hooked, routeDeps),

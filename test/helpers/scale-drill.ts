@@ -53,7 +53,7 @@ export class ScaleDrill {
 
   constructor(private readonly file: string) {}
 
-  /** FerretDB seeded, two bots, two workers and the proxy, on the Redis topology `redisEnv` names. */
+  /** FerretDB seeded, two bots, two workers and the proxy, on the Redis topology `redisEnv` names (and any more settings it carries). */
   async start(redisEnv: Record<string, string>): Promise<void> {
     this.db = await testDatabase(this.file);
     await this.fake.start();
@@ -192,15 +192,19 @@ export class ScaleDrill {
 
   /**
    * SIGKILL a bot while it holds a request it acknowledged and has not answered (waits for such a
-   * moment while traffic flows); resolves with the requests it left unanswered.
+   * moment while traffic flows); resolves with the requests it left unanswered, and whether `also` held
+   * of it at that moment (it was applying a push batch, which the kill then cut short). Not waited for:
+   * waiting for both made the lookups run out before the moment came, and sustaining them for it
+   * tripped the per-user rate limit of the flows that followed.
    */
-  async killBotMidAnswer(): Promise<{ victim: CustosProcess; left: string[] }> {
+  async killBotMidAnswer(also?: (port: number) => Promise<boolean>): Promise<{ victim: CustosProcess; left: string[]; cutAlso: boolean }> {
     const victim = this.bots[0]!;
     await until('the bot to hold an acknowledged, unanswered request', async () => (this.unansweredOf(victim.port!).length > 0 ? true : undefined), 120_000);
+    const cutAlso = !!also && await also(victim.port!);
     await killHard(victim);
     this.bots.shift();
     // The proxy finds it refusing connections and moves on.
-    return { victim, left: this.unansweredOf(victim.port!) };
+    return { victim, left: this.unansweredOf(victim.port!), cutAlso };
   }
 
   /** Every bot's /readyz status at once (0: no answer within 10 s). */

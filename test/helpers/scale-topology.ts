@@ -48,10 +48,13 @@ export async function killHard(p: CustosProcess): Promise<void> {
   await p.exited;
 }
 
-export async function stopGracefully(p: CustosProcess): Promise<number | null> {
+/** SIGTERM, and its exit code; 'still running' if it has not exited within `ms` (a drill must fail, not hang). */
+export async function stopGracefully(p: CustosProcess, ms = 90_000): Promise<number | null | 'still running'> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
   p.child.kill('SIGTERM');
-  return p.exited;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((r) => { timer = setTimeout(() => r('still running'), ms); });
+  try { return await Promise.race([p.exited, late]); } finally { clearTimeout(timer); }
 }
 
 export interface ProxyRecord { backend: number; status: number }
@@ -62,15 +65,29 @@ export interface RoundRobinProxy {
   backends: number[];
   /** Each forwarded request's backend and status, in order (what the drills attribute replies by). */
   served: ProxyRecord[];
+  /** Requests forwarded to `port` whose path starts with `prefix` and not yet answered (what a SIGKILL there would cut). */
+  holding(port: number, prefix: string): number;
   close(): Promise<void>;
 }
 
 export async function startProxy(backends: number[]): Promise<RoundRobinProxy> {
   const served: ProxyRecord[] = [];
+  const open = new Map<number, string[]>();
   let next = 0;
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, tries: number) => {
     const list = proxy.backends;
     const port = list[next++ % list.length]!;
+    const path = req.url ?? '';
+    open.set(port, [...(open.get(port) ?? []), path]);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      const held = open.get(port) ?? [];
+      const i = held.indexOf(path);
+      if (i >= 0) held.splice(i, 1);
+    };
+    res.on('close', close);
     const out = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       const chunks: Buffer[] = [];
       up.on('data', (c: Buffer) => chunks.push(c));
@@ -82,6 +99,7 @@ export async function startProxy(backends: number[]): Promise<RoundRobinProxy> {
       up.on('error', () => { served.push({ backend: port, status: 502 }); if (!res.headersSent) { res.writeHead(502); res.end(); } });
     });
     out.on('error', (err: NodeJS.ErrnoException) => {
+      close();
       // Refused: the backend never saw the request, so another may take it. Anything else: it may have.
       if (err.code === 'ECONNREFUSED' && tries < list.length * 2) { forward(req, body, res, tries + 1); return; }
       served.push({ backend: port, status: 502 });
@@ -99,6 +117,7 @@ export async function startProxy(backends: number[]): Promise<RoundRobinProxy> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     backends: [...backends],
     served,
+    holding: (port, prefix) => (open.get(port) ?? []).filter((p) => p.startsWith(prefix)).length,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
   return proxy;

@@ -12,11 +12,15 @@
 // every audit event stored once in one gapless chain that verifies, no lookup recorded twice for one
 // request; /readyz 503 on every bot while a shard is unreachable and 200 again after; no decision twice,
 // no grant lost, each export delivered once, each audit query answered once (scale-flow-checks.ts).
+// Through the bot kill and the primary kill (and with SCALE_DRILLS=1 the worker drills and CLUSTER FAILOVER) a
+// sync run goes too: an ERP's signed push batches through the proxy (scale-sync.ts), asserted after all of them:
+// the customers exactly the ERP's records, one delivery and one sync.run per batch, one sync.delete per deletion.
 import test from 'ava';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-topology.ts';
 import { ScaleDrill } from '../helpers/scale-drill.ts';
 import { assertFlows } from '../helpers/scale-flow-checks.ts';
 import { ScaleFlows } from '../helpers/scale-flows.ts';
+import { ScaleSync, SYNC_ENV } from '../helpers/scale-sync.ts';
 import { stopGracefully } from '../helpers/scale-topology.ts';
 
 const LONG = process.env.SCALE_LONG === '1';
@@ -24,9 +28,12 @@ const FULL = LONG || process.env.SCALE_DRILLS === '1';
 const PER_DRILL = LONG ? 40 : FULL ? 8 : 4;
 /** Concurrent Approve clicks on one approval card, spread over the bots by the proxy. */
 const BURST = LONG ? 10 : FULL ? 5 : 3;
+/** Push batches of the sync run beside one drill, at most (scale-sync.ts). */
+const SYNC_BATCHES = LONG ? 20 : 10;
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
+const sync = new ScaleSync(drill);
 let cluster: RedisCluster;
 
 test.after.always(async () => {
@@ -39,16 +46,19 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
   // Started here, not in test.before: ava's 120 s inactivity timeout covers a hook, and on a loaded
   // machine a Redis topology and four custos processes can take longer than that to come up.
   cluster = await startRedisCluster();
-  await drill.start(cluster.env);
+  await drill.start({ ...cluster.env, ...SYNC_ENV });
   let left = 0;
+  let pushesCut = 0;
   for (let round = 0; round < (LONG ? 2 : 1); round++) {
     await drill.traffic(PER_DRILL);
 
     // 1. SIGKILL a bot holding acknowledged, unanswered requests: the other bot claims and answers them.
-    // With SCALE_DRILLS=1 the approval, export and audit flows run through it too.
+    // With SCALE_DRILLS=1 the approval, export and audit flows run through it too. The sync run's batches
+    // keep coming, so the kill sometimes cuts one short mid-apply (counted and logged, not required).
     await alongside(FULL, drill.traffic(PER_DRILL * 2, async () => {
-      const killed = await drill.killBotMidAnswer();
+      const killed = await drill.killBotMidAnswer((port) => sync.applyingOn(port));
       left += killed.left.length;
+      if (killed.cutAlso) pushesCut++;
       if (FULL) {
         const fresh = await drill.bot(`bot-${round}-restarted`);
         drill.bots.push(fresh);
@@ -83,7 +93,8 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await alongside(true, drill.traffic(PER_DRILL, async () => {
       for (let i = 0; i < 2; i++) {
         const old = drill.workers.shift()!;
-        t.is(await stopGracefully(old), 0, `${old.name} exits cleanly on SIGTERM`);
+        const code = await stopGracefully(old);
+        t.is(code, 0, `${old.name} exits cleanly on SIGTERM; its log ends: ${code === 0 ? '' : old.log().slice(-3000)}`);
         drill.workers.push(await drill.worker(`worker-${round}-deploy-${i}`));
       }
     }));
@@ -99,13 +110,17 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
   t.deepEqual(await drill.lookupsPerRequest(), [], 'no lookup recorded twice for one request');
   await drill.readyzBecomes(200, 'after the drills');
   await assertFlows(t, drill, flows.records, lookupsAfter);
+  await sync.assertSync(t);
   t.log(`flows: ${flows.summary()}`);
-  t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; left unanswered by the killed bot ${left}, all answered by another`);
+  t.log(`acknowledged ${drill.acked.length}, refused for the audit queue ${drill.refusedForAudit()}; left unanswered by the killed bot ${left}, all answered by another; push batches cut short by the bot kill ${pushesCut}`);
 });
 
-/** `drill` (lookup traffic around a failure), with one of each approval / export / audit flow beside it when `withFlows`. */
+/**
+ * `drill` (lookup traffic around a failure) with the sync run beside it (push batches until the failure is
+ * over: cheap, so in every size), and one of each approval / export / audit flow when `withFlows`.
+ */
 async function alongside(withFlows: boolean, drillDone: Promise<void>): Promise<void> {
-  await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined]);
+  await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined, sync.during(drillDone, SYNC_BATCHES)]);
 }
 
 /** A primary that still has a replica (after a kill, the promoted replica has none until its old primary returns). */
