@@ -86,6 +86,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       return true;
     };
     await until('cluster_state:ok', allOk);
+    // A replica's first sync starts after `repl-diskless-sync-delay` (5 s): until then a primary has no
+    // replica to confirm a write (the audit producer's WAIT), so wait for every one to be online.
+    await until('every primary\'s replica in sync', async () => {
+      const online = await Promise.all(nodes.map(async (n) => (await info(n.port, ['INFO', 'replication'])).includes('state=online')));
+      return online.filter(Boolean).length === 3 ? true : undefined;
+    });
     const roles = async () => {
       const text = await info(alive()[0]!.port, ['CLUSTER', 'NODES']);
       const lines = text.trim().split('\n').map((l) => l.split(' '));
