@@ -102,7 +102,7 @@ test.serial('Sentinel: record resolves only once a replica holds the job; with t
   sentinel = undefined;
 });
 
-test.serial('Cluster: WAIT goes to the primary of the queue\'s slot; the job is on that shard\'s replica when record resolves', async (t) => {
+test.serial('Cluster: WAIT goes to the primary of the queue\'s slot; the job is on that shard\'s replica when record resolves, and survives the primary killed', async (t) => {
   t.timeout(180_000);
   cluster = await startRedisCluster();
   const redis = redisSection(cluster.env);
@@ -124,6 +124,20 @@ test.serial('Cluster: WAIT goes to the primary of the queue\'s slot; the job is 
   const primary = node(primaryPort);
   t.teardown(() => primary.disconnect());
   await provesWait(t, redis, primary, cluster.nodes.filter((n) => replicaPorts.includes(n.port)));
+
+  // The issue's failure: the shard's primary killed right after a confirmed record. The promoted replica
+  // has the job, and once the killed node is back as its replica, records are confirmed again.
+  const producer = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: 2000, reconnectWaitMs: 20_000 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(60_000));
+  const before = event();
+  await producer.record(before);
+  const promoted = node(await cluster.killPrimary(primaryPort));
+  t.teardown(() => promoted.disconnect());
+  t.is(await promoted.exists(`${redis.queuePrefix}:${AUDIT_QUEUE}:${before.eventId}`), 1, 'the confirmed job survived the kill');
+  const after = event();
+  await producer.record(after);
+  t.is(await promoted.exists(`${redis.queuePrefix}:${AUDIT_QUEUE}:${after.eventId}`), 1, 'recorded on the promoted primary');
 });
 
 test('keySlot: a hash tag is hashed alone; the CRC16 of the Redis Cluster spec', (t) => {
