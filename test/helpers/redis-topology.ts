@@ -77,7 +77,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const ports: number[] = [];
   while (ports.length < 6) { const p = await freePort(); if (!ports.includes(p) && p < 55_535) ports.push(p); }
   // node-timeout 2 s: a killed primary is declared failed (and replaced) within a few seconds.
-  const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0'];
+  // repl-diskless-sync-delay 0: a restarted node syncs as a replica at once, not after the default 5 s
+  // (while its shard has no replica, audit jobs of its slots are refused: CUSTOS_REDIS_MIN_REPLICAS).
+  const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0', '--repl-diskless-sync-delay', '0'];
   const nodes = ports.map((p) => startNode(clusterArgs, p, base));
   const stop = async () => { await Promise.all(nodes.map(kill)); rmSync(base, { recursive: true, force: true }); };
   try {
