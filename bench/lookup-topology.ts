@@ -57,13 +57,16 @@ export async function runTopologyComparison(): Promise<void> {
     for (const u of users) await directory.bindChatId(u.employeeId, 'slack', u.id);
     const standalone = await measure('standalone', seedEnv, fake, users);
     cluster = await startRedisCluster();
-    const onCluster = await measure('cluster', envOf(cluster.env, `topo-${suffix}-c`), fake, users);
+    // CUSTOS_REDIS_MIN_REPLICAS=0 from the bench's environment measures the cluster without the audit
+    // producer's WAIT for a replica (the default there is 1), for a before / after of its cost.
+    const minReplicas = process.env.CUSTOS_REDIS_MIN_REPLICAS;
+    const onCluster = await measure('cluster', envOf({ ...cluster.env, ...(minReplicas ? { CUSTOS_REDIS_MIN_REPLICAS: minReplicas } : {}) }, `topo-${suffix}-c`), fake, users);
     report({
       bench: 'lookup', topology: 'cluster', requests: REQUESTS, concurrency: CONCURRENCY, customers: CUSTOMERS,
       rate: onCluster.rate, p50_ms: onCluster.p50, p99_ms: onCluster.p99,
       standalone_rate: standalone.rate, standalone_p50_ms: standalone.p50, standalone_p99_ms: standalone.p99,
       cards: onCluster.cards, standalone_cards: standalone.cards,
-      rate_ratio: round(onCluster.rate / standalone.rate), target_ratio: 0.8,
+      rate_ratio: round(onCluster.rate / standalone.rate), target_ratio: 0.8, min_replicas: Number(minReplicas ?? 1),
     });
   } finally {
     await cluster?.stop();

@@ -29,6 +29,14 @@ export interface RedisSettings {
   password?: string;
   sentinelPassword?: string;
   tls: boolean;
+  /**
+   * Replicas that must confirm an audit job (Redis `WAIT`) before the producer reports it recorded.
+   * Replication is asynchronous: without this a primary killed right after acknowledging a job loses it
+   * in the failover. 0: the primary's acknowledgement is enough (a standalone server has no replica).
+   */
+  minReplicas: number;
+  /** How long `WAIT` may wait for those replicas before the producer refuses (fail closed). */
+  replicaWaitMs: number;
 }
 
 /** Settings of this section that may be given as `NAME_FILE`. */
@@ -65,6 +73,9 @@ const schema = z.object({
   REDIS_SENTINEL_PASSWORD: z.string().min(1).max(512).optional(),
   REDIS_TLS: z.enum(['true', 'false'], { error: 'REDIS_TLS must be true or false' }).default('false'),
   // `{name}` is accepted as given (already a hash tag); a bare name is wrapped on a cluster.
+  // Default by topology (parseRedisSection): 0 for REDIS_URL, 1 for a cluster or sentinel-managed primary.
+  CUSTOS_REDIS_MIN_REPLICAS: z.coerce.number().int().min(0, 'CUSTOS_REDIS_MIN_REPLICAS must be 0-5').max(5, 'CUSTOS_REDIS_MIN_REPLICAS must be 0-5').optional(),
+  CUSTOS_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10, 'CUSTOS_REDIS_WAIT_TIMEOUT_MS must be 10-60000').max(60_000, 'CUSTOS_REDIS_WAIT_TIMEOUT_MS must be 10-60000').default(1000),
   CUSTOS_QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_-]{1,32}\}|[A-Za-z0-9_-]{1,32})$/, 'CUSTOS_QUEUE_PREFIX must be 1-32 letters, digits, _ or - (optionally in braces, a Redis Cluster hash tag such as {custos})').default('custos'),
 });
 
@@ -107,6 +118,8 @@ export function parseRedisSection(values: Record<string, string | undefined>, pr
     ...(r.REDIS_PASSWORD ? { password: r.REDIS_PASSWORD } : {}),
     ...(r.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: r.REDIS_SENTINEL_PASSWORD } : {}),
     tls: r.REDIS_TLS === 'true',
+    minReplicas: r.CUSTOS_REDIS_MIN_REPLICAS ?? (topology.kind === 'standalone' ? 0 : 1),
+    replicaWaitMs: r.CUSTOS_REDIS_WAIT_TIMEOUT_MS,
   };
 }
 
@@ -132,5 +145,5 @@ export function standaloneUrl(settings: RedisSettings): string {
 
 /** Settings for one server at `url` (tests, tools). */
 export function standaloneSettings(url: string, queuePrefix: string): RedisSettings {
-  return { topology: { kind: 'standalone', url }, queuePrefix, keyPrefix: queuePrefix, tls: false };
+  return { topology: { kind: 'standalone', url }, queuePrefix, keyPrefix: queuePrefix, tls: false, minReplicas: 0, replicaWaitMs: 1000 };
 }

@@ -43,6 +43,18 @@ test('REDIS_SENTINELS with REDIS_SENTINEL_NAME: a sentinel-managed primary', (t)
   t.is(cfg.redis?.sentinelPassword, 'spw');
 });
 
+test('replicas that must confirm an audit job: none for one server, one for a cluster or sentinel set, or as set', (t) => {
+  const of = (env: Record<string, string>) => { const r = loadConfig(env, { require: ['redis'] }).redis!; return [r.minReplicas, r.replicaWaitMs]; };
+  t.deepEqual(of({ REDIS_URL: 'redis://127.0.0.1:6379' }), [0, 1000], 'a standalone server has no replica to wait for');
+  t.deepEqual(of({ REDIS_CLUSTER_NODES: 'r1:7000' }), [1, 1000]);
+  t.deepEqual(of({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' }), [1, 1000]);
+  t.deepEqual(of({ REDIS_CLUSTER_NODES: 'r1:7000', CUSTOS_REDIS_MIN_REPLICAS: '0', CUSTOS_REDIS_WAIT_TIMEOUT_MS: '250' }), [0, 250], 'an explicit 0 is kept');
+  t.deepEqual(of({ REDIS_URL: 'redis://127.0.0.1:6379', CUSTOS_REDIS_MIN_REPLICAS: '2' }), [2, 1000]);
+  const problems = problemsOf({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', CUSTOS_REDIS_MIN_REPLICAS: '9', CUSTOS_REDIS_WAIT_TIMEOUT_MS: '0' });
+  t.true(problems.some((p) => p.includes('CUSTOS_REDIS_MIN_REPLICAS must be 0-5')), problems.join('\n'));
+  t.true(problems.some((p) => p.includes('CUSTOS_REDIS_WAIT_TIMEOUT_MS must be 10-60000')), problems.join('\n'));
+});
+
 test('every redis problem is reported at once, each naming its setting and the fix', (t) => {
   const problems = problemsOf({
     REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'r1:7000', REDIS_SENTINEL_NAME: 'm', REDIS_PASSWORD: 'x', HTTP_PORT: '99999',

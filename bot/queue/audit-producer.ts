@@ -6,8 +6,12 @@
 // replica within seconds) is waited for, up to `reconnectWaitMs`, and the job offered again (the same
 // jobId: one job however often it is offered) before the caller is refused. Still fail closed: nothing
 // resolves before Redis accepted the job, and a Redis that never answered is not waited for.
+// On a replicated Redis (Sentinel, Cluster) "accepted" also means copied: after the add, `WAIT` on the
+// connection that wrote it until `minReplicas` replicas confirmed it (replica-wait.ts), else refused —
+// a job the primary acknowledged and then lost in a failover would be a lookup shown without a record.
 import { Queue } from 'bullmq';
 import { createRedis, type RedisTarget } from '../store/redis-client.ts';
+import { replicaWait, type ReplicaWaitSettings } from './replica-wait.ts';
 import type { AuditEventInput, AuditRecorder } from '../core/audit.ts';
 import { parseAuditEvent } from '../core/audit-event.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
@@ -25,6 +29,8 @@ export interface AuditProducerOptions {
   timeoutMs: number;
   /** How long `record` waits for a dropped connection to come back before refusing (0: not at all). */
   reconnectWaitMs?: number;
+  /** Replicas that must confirm each job (Redis WAIT); default: the redis settings' (0 for a bare URL). */
+  replicas?: ReplicaWaitSettings;
   logger?: Logger;
 }
 
@@ -70,6 +76,10 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     defaultJobOptions: { removeOnComplete: true, removeOnFail: false },
   });
   queue.on('error', () => undefined); // surfaced through the rejected `record` instead
+  const replicas = opts.replicas ?? replicaSettingsOf(opts.redis);
+  const durable = replicaWait(connection, replicas);
+  // The WAIT runs inside the same time limit as the add, which it extends by its own timeout.
+  const limitMs = opts.timeoutMs + (replicas.minReplicas > 0 ? replicas.timeoutMs : 0);
 
   async function record(input: AuditEventInput): Promise<void> {
     const event = parseAuditEvent(input);
@@ -94,10 +104,15 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CustosError(ErrorCode.AuditUnavailable, `audit queue unavailable: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      timer = setTimeout(() => reject(new CustosError(ErrorCode.AuditUnavailable, `audit queue unavailable: no answer within ${limitMs} ms`)), limitMs);
     });
+    const add = async () => {
+      const pinned = durable.pin(queue.toKey(event.eventId));
+      await queue.add(AUDIT_JOB, { event }, { jobId: event.eventId });
+      await pinned.confirm();
+    };
     try {
-      await Promise.race([queue.add(AUDIT_JOB, { event }, { jobId: event.eventId }), timeout]);
+      await Promise.race([add(), timeout]);
     } catch (err) {
       if (err instanceof CustosError) throw err;
       // The SDK's message stays in the cause for operators; users only ever see the mapped sentence.
@@ -123,4 +138,10 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
   }
 
   return { record, ready, close };
+}
+
+/** The settings' replica requirement; a bare URL (tests, tools) asks for none. */
+function replicaSettingsOf(target: RedisTarget): ReplicaWaitSettings {
+  if (typeof target === 'string') return { minReplicas: 0, timeoutMs: 0 };
+  return { minReplicas: target.minReplicas, timeoutMs: target.replicaWaitMs };
 }

@@ -57,7 +57,10 @@ export interface RedisCluster {
   roles(): Promise<{ primaries: number[]; replicas: { port: number; of: number }[] }>;
   /** `CLUSTER FAILOVER` on a replica of `primaryPort`: a planned, lossless hand-over. */
   failover(primaryPort: number): Promise<number>;
-  /** SIGKILL a primary; resolves once one of its replicas has been promoted and the cluster is ok. */
+  /**
+   * SIGKILL a primary; resolves once one of its replicas has been promoted, the cluster is ok, and the
+   * killed node has been restarted and is in sync as the promoted one's replica.
+   */
   killPrimary(primaryPort: number): Promise<number>;
   /**
    * SIGSTOP a primary and its replica: their slots are unreachable (nothing can take over) until
@@ -74,7 +77,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const ports: number[] = [];
   while (ports.length < 6) { const p = await freePort(); if (!ports.includes(p) && p < 55_535) ports.push(p); }
   // node-timeout 2 s: a killed primary is declared failed (and replaced) within a few seconds.
-  const nodes = ports.map((p) => startNode(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0'], p, base));
+  // repl-diskless-sync-delay 0: a restarted node syncs as a replica at once, not after the default 5 s
+  // (while its shard has no replica, audit jobs of its slots are refused: CUSTOS_REDIS_MIN_REPLICAS).
+  const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0', '--repl-diskless-sync-delay', '0'];
+  const nodes = ports.map((p) => startNode(clusterArgs, p, base));
   const stop = async () => { await Promise.all(nodes.map(kill)); rmSync(base, { recursive: true, force: true }); };
   try {
     for (const n of nodes) await until(`redis ${n.port}`, async () => ((await ping(n.port)) ? true : undefined));
@@ -86,6 +92,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       return true;
     };
     await until('cluster_state:ok', allOk);
+    // A replica's first sync starts after `repl-diskless-sync-delay` (5 s): until then a primary has no
+    // replica to confirm a write (the audit producer's WAIT), so wait for every one to be online.
+    await until('every primary\'s replica in sync', async () => {
+      const online = await Promise.all(nodes.map(async (n) => (await info(n.port, ['INFO', 'replication'])).includes('state=online')));
+      return online.filter(Boolean).length === 3 ? true : undefined;
+    });
     const roles = async () => {
       const text = await info(alive()[0]!.port, ['CLUSTER', 'NODES']);
       const lines = text.trim().split('\n').map((l) => l.split(' '));
@@ -124,9 +136,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       },
       async killPrimary(primary) {
         const replica = await replicaOf(primary);
-        await kill(nodes.find((n) => n.port === primary)!);
+        const at = nodes.findIndex((n) => n.port === primary);
+        await kill(nodes[at]!);
         await until(`replica ${replica} promoted after its primary died`, async () => ((await info(replica, ['ROLE'])).startsWith('master') ? true : undefined));
         await until('cluster_state:ok', allOk);
+        // Restarted as a supervisor would: it rejoins (its nodes.conf) as the promoted node's replica, so the
+        // shard has a replica again — without one the audit producer's WAIT refuses every job of its slots.
+        nodes[at] = startNode(clusterArgs, primary, base);
+        await until(`${primary} back as ${replica}'s replica, in sync`, async () => ((await info(replica, ['INFO', 'replication'])).includes('state=online') ? true : undefined), 120_000);
         return replica;
       },
     };
