@@ -1,6 +1,7 @@
 // The export sweep (workers/export/reoffer.ts) on real Redis and the MongoDB-wire server: an approved
 // export whose job went missing (its enqueue failed, or a Redis primary died before replicating it) is
-// added again, one whose attempts all failed for an outage is retried; a refused, running, delivered,
+// added again, one whose attempts all failed for an outage is retried, and so is one left `running` by a
+// worker that died or an audit outage; a refused, queued-and-running, delivered,
 // too fresh or too old export, and an approval that is not an export, are left alone. Found by the
 // cluster drill: an export approved during a primary kill never delivered its file.
 import test from 'ava';
@@ -29,7 +30,7 @@ function approved(n: number, kind: AccessRequest['kind'], decidedAgoMs: number):
   };
 }
 
-test('approved exports that never started are offered again; refused, running, delivered, fresh and old ones are not', async (t) => {
+test('approved exports that never started, or were left running with no live job, are offered again; refused, working, delivered, fresh and old ones are not', async (t) => {
   const db = await testDatabase(import.meta.url);
   const prefix = uniqueName(import.meta.url, 'prefix');
   const connection = testRedis({ maxRetriesPerRequest: null });
@@ -48,28 +49,38 @@ test('approved exports that never started are offered again; refused, running, d
     fresh: approved(5, 'export', 10_000), // the approval path's own enqueue may still be on its way
     old: approved(6, 'export', 3 * 24 * 60 * MINUTE), // past the longest export window
     access: approved(7, 'access', 5 * MINUTE),
+    stranded: approved(8, 'export', 5 * MINUTE), // record running, its job failed (worker killed, audit refused)
+    orphan: approved(9, 'export', 5 * MINUTE), // record running, its job gone with a Redis primary
+    working: approved(10, 'export', 5 * MINUTE), // record running, its job still queued: left to it
   };
   for (const c of Object.values(cases)) {
     await requests.create(c.request);
     await requests.update(c.request.requestId, { status: 'approved', decidedBy: ['E-2001'], decidedAt: c.decidedAt, ...(c.exportId ? { exportId: c.exportId } : {}) });
   }
   await exports.claim({ exportId: cases.delivered.exportId!, requestId: cases.delivered.request.requestId, employeeId: 'E-1001', tagId: 't', canaryId: '', status: 'completed', createdAt: new Date(NOW) });
+  for (const c of [cases.stranded, cases.orphan, cases.working]) {
+    await exports.claim({ exportId: c.exportId!, requestId: c.request.requestId, employeeId: 'E-1001', tagId: 't', canaryId: '', status: 'running', createdAt: new Date(NOW) });
+  }
 
-  // Two jobs that failed: one for an outage, one refused (as workers/export/job.ts throws).
-  for (const c of [cases.outage, cases.refused]) await queue.add('export', { requestId: c.request.requestId, exportId: c.exportId }, { jobId: c.exportId, attempts: 1 });
+  // Jobs that failed: for an outage (twice), refused (as workers/export/job.ts throws).
+  for (const c of [cases.outage, cases.refused, cases.stranded]) await queue.add('export', { requestId: c.request.requestId, exportId: c.exportId }, { jobId: c.exportId, attempts: 1 });
   const workerConnection = testRedis({ maxRetriesPerRequest: null });
   const worker = new Worker(EXPORT_QUEUE, async (job) => {
     throw job.id === cases.refused.exportId ? new ExportRefused('requester_inactive') : new Error('Connection is closed.');
   }, { connection: workerConnection, prefix });
-  await until(async () => (await queue.getFailedCount()) === 2);
+  await until(async () => (await queue.getFailedCount()) === 3);
   await worker.close();
   workerConnection.disconnect();
+  await queue.add('export', { requestId: cases.working.request.requestId, exportId: cases.working.exportId }, { jobId: cases.working.exportId });
 
   const deps = { requests, exports, queue, clock: { now: () => new Date(NOW) }, windowMinutes: 1440 };
-  t.deepEqual(await reofferStalledExports(deps), { added: 1, retried: 1 });
+  t.deepEqual(await reofferStalledExports(deps), { added: 2, retried: 2 });
   t.is(await (await queue.getJob(cases.lost.exportId!))!.getState(), 'waiting', 'the lost export is queued again, under its export id');
   t.is(await (await queue.getJob(cases.outage.exportId!))!.getState(), 'waiting', 'the export that failed for an outage is retried');
   t.is(await (await queue.getJob(cases.refused.exportId!))!.getState(), 'failed', 'a refusal is final');
+  t.is(await (await queue.getJob(cases.stranded.exportId!))!.getState(), 'waiting', 'a running export whose job failed is retried');
+  t.is(await (await queue.getJob(cases.orphan.exportId!))!.getState(), 'waiting', 'a running export whose job is gone is queued again');
+  t.is(await queue.getWaitingCount(), 5, 'the working export keeps its one job: nothing added beside it');
   for (const c of [cases.delivered, cases.fresh, cases.old]) t.is(await queue.getJob(c.exportId!), undefined, `${c.exportId} is left alone`);
   t.deepEqual(await reofferStalledExports(deps), { added: 0, retried: 0 }, 'a second sweep finds them queued: nothing twice');
 });

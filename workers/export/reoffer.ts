@@ -1,7 +1,8 @@
 // Approved exports that never started are offered to the export worker again. The approval path
 // enqueues the job after the decision is stored; that enqueue can fail (Redis failing over), or the job
 // can vanish with a Redis primary killed before it replicated, or every attempt can fail during an
-// outage. Found by the scale drills: the export was approved and its file never came. The sweep runs
+// outage, or its worker can die mid-run. Found by the scale drills: the export was approved and its file
+// never came. The sweep runs
 // with the approval sweeper; it re-adds a missing job and retries one that failed for a reason other
 // than a refusal (a refusal is final: the request is no longer exportable). Running it twice is harmless:
 // the job id is the export id, and a job whose export completed returns at once (job.ts).
@@ -31,7 +32,10 @@ export async function reofferStalledExports(deps: ExportReofferDeps): Promise<{ 
   for (const request of candidates) {
     const exportId = request.exportId!;
     const record = await deps.exports.byId(exportId);
-    if (record && record.status !== 'failed') continue; // running or delivered
+    if (record?.status === 'completed') continue; // delivered
+    // A record still `running` is the job's to finish while the job lives; a job that is gone (its Redis
+    // primary died) or failed (its worker killed, or every attempt refused by an audit outage) leaves
+    // nobody to finish it: a re-run takes the same record over (job.ts).
     const job = await deps.queue.getJob(exportId);
     if (!job) {
       await deps.queue.add('export', { requestId: request.requestId, exportId }, { jobId: exportId, ...EXPORT_JOB_OPTIONS });
