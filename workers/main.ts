@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../bot/logger.ts';
 import { chatPlatforms } from '../bot/runtime/chat-routing.ts';
 import { auditModels } from '../bot/store/audit-model.ts';
 import { startAuditWorker } from './audit/worker.ts';
+import { closeEach } from './closing.ts';
 import { stopOnSignals } from './signals.ts';
 import { startSyncWorkers } from './sync/start.ts';
 
@@ -55,11 +56,11 @@ export async function startWorkers(config: Config, logger: Logger, clock: Clock 
     const syncWorkers = await startSyncWorkers(conn, config, settings.sync, logger, clock);
     return {
       async close() {
-        await syncWorkers?.close();
-        await reviewWorkers?.close();
-        await approvalWorkers?.close();
-        await auditWorker.close();
-        await conn.close().catch(() => undefined);
+        await closeEach(logger, [
+          ['sync workers', syncWorkers && (() => syncWorkers.close())], ['review workers', reviewWorkers && (() => reviewWorkers.close())],
+          ['approval workers', approvalWorkers && (() => approvalWorkers.close())],
+          ['audit worker', () => auditWorker.close()], ['database', () => conn.close().catch(() => undefined)],
+        ]);
       },
     };
   } catch (err) {

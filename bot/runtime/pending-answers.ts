@@ -66,7 +66,7 @@ export class PendingAnswers {
         if (attempt < OPEN_ATTEMPTS) await new Promise((r) => setTimeout(r, OPEN_RETRY_MS));
       }
     }
-    this.opts.logger.warn({ err: failure instanceof Error ? failure.name : typeof failure }, 'pending answer: ledger unavailable; answering unprotected');
+    this.opts.logger.warn({ answer: id, err: failure instanceof Error ? failure.name : typeof failure }, 'pending answer: ledger unavailable; answering unprotected');
     return undefined;
   }
 
@@ -100,6 +100,9 @@ export class PendingAnswers {
         return undefined;
       }
       const sent = await send();
+      // Which replica sent which answer's reply, under which generation: what tells a repeated answer's
+      // paths apart afterwards (the scale drills print these lines for a request answered twice).
+      this.opts.logger.info({ answer: lease.id, gen: lease.gen }, 'pending answer: replied');
       mark.soon();
       return sent;
     };
@@ -173,11 +176,11 @@ export class PendingAnswers {
     // or stalled past its lease, between marking and sending). Never sent twice where the platform cannot
     // drop the repeat: closed as it is.
     if (lease.replied && !(lease.unconfirmed && this.opts.repliesDeduplicated)) {
-      if (lease.unconfirmed) this.opts.logger.warn({ answer: lease.id }, 'pending answer: a reply was begun and never confirmed; not sent again');
+      if (lease.unconfirmed) this.opts.logger.warn({ answer: lease.id, gen: lease.gen }, 'pending answer: a reply was begun and never confirmed; not sent again');
       await this.persist(() => this.opts.ledger.finish(lease));
       return;
     }
-    this.opts.logger.info({ answer: lease.id }, 'pending answer: finishing a request whose bot stopped');
+    this.opts.logger.info({ answer: lease.id, gen: lease.gen }, 'pending answer: finishing a request whose bot stopped');
     try {
       await this.answer(lease, (guard) => resume(lease, guard));
     } catch (err) {

@@ -3,6 +3,8 @@
 // starts, seeded FerretDB, and the counting the drills assert by: which requests a bot acknowledged
 // (and which bot), every reply Slack's fake received per response_url, the stored audit chain.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { ExecutionContext } from 'ava';
 import { loadConfig, section } from '../../bot/config.ts';
@@ -19,6 +21,7 @@ import { createRedis } from '../../bot/store/redis-client.ts';
 import { seedDemo } from '../../bot/store/seed.ts';
 import { FakeSlackApi } from '../fakes/slack-api.ts';
 import { until } from './redis-topology.ts';
+import { diagnoseAnswers, type AckedRequest } from './scale-diagnose.ts';
 import { killHard, startComponent, startProxy, waitReady, type CustosProcess, type RoundRobinProxy } from './scale-topology.ts';
 import { testDatabase, testEnv, uniqueName } from './services.ts';
 import { FLOW_PEOPLE } from './scale-flows.ts';
@@ -27,8 +30,6 @@ import { FORM, sign, slashCommandBody } from './slack-sign.ts';
 
 const SECRET = 'scale-drill-signing-secret-0123456789';
 const WORKER_READY = /audit worker started/;
-
-interface Sent { responsePath: string; backend: number }
 
 export class ScaleDrill {
   db!: Awaited<ReturnType<typeof testDatabase>>;
@@ -45,7 +46,7 @@ export class ScaleDrill {
     users: this.people.map((r) => ({ id: r.user, email: r.emp.email, locale: 'en' })),
     channels: this.people.map((r) => ({ id: r.dm, isIm: true, members: [r.user, 'UBOT'] })),
   });
-  readonly acked: Sent[] = [];
+  readonly acked: AckedRequest[] = [];
   /** Customers with a phone, not blocked: one per reveal or access flow (a granted one shows no button). */
   flowCustomers: string[] = [];
   unacked = 0;
@@ -84,6 +85,15 @@ export class ScaleDrill {
 
   async stop(): Promise<void> {
     await Promise.all(this.all.map(killHard));
+    // SCALE_DRILL_LOG_DIR: every process's whole log kept on disk, for reading a run after the fact.
+    const dir = process.env.SCALE_DRILL_LOG_DIR;
+    if (dir) {
+      const run = path.join(dir, `${path.basename(this.file).replace(/\..*$/, '')}-${new Date().toISOString().replace(/[:.]/g, '')}`);
+      mkdirSync(run, { recursive: true });
+      for (const p of this.all) writeFileSync(path.join(run, `${p.name}.log`), p.log());
+      writeFileSync(path.join(run, 'slack-calls.jsonl'), this.fake.calls.map((c) => JSON.stringify({ method: c.method, path: c.path, at: c.at, ok: c.ok, channel: (c.body as { channel?: unknown }).channel, text: String((c.body as { text?: unknown }).text ?? '').slice(0, 60) })).join('\n'));
+      writeFileSync(path.join(run, 'acked.json'), JSON.stringify(this.acked));
+    }
     await this.proxy?.close();
     await this.fake.stop().catch(() => undefined);
     await this.db?.drop();
@@ -130,8 +140,9 @@ export class ScaleDrill {
   async lookup(i: number): Promise<void> {
     const r = this.reps[i % this.reps.length]!;
     const responseUrl = this.fake.responseUrl();
-    const res = await this.deliver(slashCommandBody({ text: demoCustomerId(1 + (i % 3)), userId: r.user, channelId: r.dm, responseUrl }));
-    if (res) this.acked.push({ responsePath: new URL(responseUrl).pathname, backend: res.backend });
+    const triggerId = `${Date.now()}.${randomBytes(4).readUInt32BE()}.${randomBytes(8).toString('hex')}`;
+    const res = await this.deliver(slashCommandBody({ text: demoCustomerId(1 + (i % 3)), userId: r.user, channelId: r.dm, responseUrl, triggerId }));
+    if (res) this.acked.push({ responsePath: new URL(responseUrl).pathname, backend: res.backend, triggerId, at: Date.now(), channel: r.dm });
   }
 
   /** A form's submission (view_submission) as Slack sends it. */
@@ -243,8 +254,19 @@ export class ScaleDrill {
     if (unconfirmed > 0) t.log(`${unconfirmed} replies begun by a killed bot and not sent again (at most once); unanswered: ${missing().length}`);
     const per = this.replies();
     // Acknowledged commands only: a form's late problems go to the card it came from, once per submission.
-    t.deepEqual(this.acked.map((a) => [a.responsePath, per.get(a.responsePath)]).filter(([, n]) => Number(n) > 1), [], 'no request answered twice');
+    const twice = this.acked.filter((a) => (per.get(a.responsePath) ?? 0) > 1);
+    const unanswered = missing();
+    if (twice.length > 0 || unanswered.length > unconfirmed) {
+      t.log(`answered twice ${twice.length}, unanswered ${unanswered.length}; what each one's bots did:\n${await this.diagnose([...twice, ...unanswered])}`);
+    }
+    t.deepEqual(twice.map((a) => [a.responsePath, per.get(a.responsePath)]), [], 'no request answered twice');
     t.is(this.unacked, 0, 'every request was acknowledged by some bot within Slack-style retries');
+  }
+
+  /** The replies, ledger entries and bot log lines of `requests` (scale-diagnose.ts). */
+  diagnose(requests: AckedRequest[]): Promise<string> {
+    return diagnoseAnswers({ requests, calls: this.fake.calls, processes: this.all, env: this.env })
+      .catch((err: unknown) => `diagnosis failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** Audit: drained, every event stored once, seq gapless from 1, the chain verifies; at least `min` events. */

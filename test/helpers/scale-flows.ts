@@ -132,11 +132,12 @@ export class ScaleFlows {
     const p = this.drill.person(key);
     const responseUrl = this.drill.fake.responseUrl();
     const since = this.drill.fake.calls.length;
-    const raw = slashCommandBody({ command, text, userId: p.user, channelId: p.dm, responseUrl, triggerId: triggerId() });
+    const trigger = triggerId();
+    const raw = slashCommandBody({ command, text, userId: p.user, channelId: p.dm, responseUrl, triggerId: trigger });
     const res = await this.drill.deliver(raw);
     if (!res) return undefined;
     const d = { responsePath: new URL(responseUrl).pathname, backend: res.backend, since, text: raw };
-    if (ledgered) this.drill.acked.push(d);
+    if (ledgered) this.drill.acked.push({ ...d, triggerId: trigger, at: Date.now(), channel: p.dm });
     return d;
   }
 

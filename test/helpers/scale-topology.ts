@@ -24,7 +24,8 @@ export async function startComponent(name: string, component: 'bot' | 'worker', 
     cwd: root, env: { PATH: process.env.PATH, ...env, HTTP_PORT: String(port ?? 0), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-200_000); });
+  // Kept whole up to 20 MB: a failed drill reads a request's lines from early in the run (scale-diagnose.ts).
+  child.stderr!.on('data', (d: Buffer) => { log += d.toString(); if (log.length > 20_000_000) log = log.slice(-10_000_000); });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { name, child, ...(port ? { port } : {}), exited, log: () => log };
 }

@@ -17,6 +17,7 @@ import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
 import { reofferStalledExports } from '../export/reoffer.ts';
 import { startExportWorker } from '../export/worker.ts';
 import { workerApprovalParts } from './service.ts';
+import { closeEach } from '../closing.ts';
 import { startSweeper } from './sweeper.ts';
 
 export async function startApprovalWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
@@ -41,11 +42,10 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
   });
   return {
     async close() {
-      await exporter.close();
-      await sweeper.close();
-      await queues.close();
-      await recorder.close();
-      await parts.chat.close();
+      await closeEach(logger, [
+        ['export worker', () => exporter.close()], ['approval sweeper', () => sweeper.close()], ['approval queues', () => queues.close()],
+        ['audit producer', () => recorder.close()], ['chat clients', () => parts.chat.close()],
+      ]);
     },
   };
 }

@@ -13,6 +13,7 @@ import { loadConfig, type Config, type ConfigSection } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { PLATFORMS } from '../../platforms.ts';
 import { ownSettings, type BotSettings, type PlatformModule } from '../../runtime/platform-module.ts';
+import { closeEach } from '../../../workers/closing.ts';
 import { stopOnSignals } from '../../../workers/signals.ts';
 
 interface Running { close(): Promise<void> }
@@ -106,9 +107,7 @@ async function start(opts: { only?: string }): Promise<void> {
     throw err;
   }
   logger.info({ components: runnable.map((c) => c.name) }, 'custos started');
-  stopOnSignals(async () => {
-    for (const r of [...running].reverse()) await r.close();
-  }, logger);
+  stopOnSignals(() => closeEach(logger, running.map((r, i) => [runnable[i]!.name, () => r.close()] as const).reverse()), logger);
   // Keep the command's promise pending: the process lives until a signal stops it.
   await new Promise<never>(() => undefined);
 }
