@@ -26,8 +26,9 @@ export interface AckedRequest {
 /** pino's JSON line: its time (ms), level (30 info, 40 warn, 50 error) and message. */
 interface LogLine { time?: number; level?: number; msg?: string; answer?: string }
 
-/** Lines of context around each reply for warnings and errors (ms). */
+/** Warnings and errors logged this close to the ack or a reply are printed with them (ms). */
 const AROUND_MS = 3_000;
+const POST_NEAR_MS = 1_000;
 const MAX_AROUND = 25;
 
 export async function diagnoseAnswers(opts: {
@@ -42,9 +43,9 @@ export async function diagnoseAnswers(opts: {
     const id = r.triggerId ? correlationIdOf(r.triggerId) : undefined;
     const replies = opts.calls.filter((c) => c.method === 'response_url' && c.path === r.responsePath);
     const times = [r.at ?? 0, ...replies.map((c) => c.at)].filter((x) => x > 0);
-    const from = Math.min(...times) - AROUND_MS;
-    const to = Math.max(...times) + AROUND_MS;
-    const posts = r.channel ? opts.calls.filter((c) => c.method === 'chat.postMessage' && (c.body as { channel?: string }).channel === r.channel && c.at >= from && c.at <= to) : [];
+    const near = (at: number | undefined, ms: number) => at !== undefined && times.some((x) => Math.abs(x - at) <= ms);
+    // The flows post into the same people's conversations: only posts beside the ack or a reply.
+    const posts = r.channel ? opts.calls.filter((c) => c.method === 'chat.postMessage' && (c.body as { channel?: string }).channel === r.channel && near(c.at, POST_NEAR_MS)) : [];
     const acker = opts.processes.find((p) => p.port === r.backend)?.name ?? `port ${r.backend}`;
     out.push(`— request ${r.responsePath}, answer id ${id ?? '?'}, acknowledged by ${acker} at ${iso(r.at)}`);
     for (const c of replies) out.push(`  response_url ${iso(c.at)} ok=${c.ok} ${snippet(c.body)}`);
@@ -53,11 +54,11 @@ export async function diagnoseAnswers(opts: {
     for (const p of opts.processes) {
       const lines = parsed(p.log());
       const named = id ? lines.filter((l) => l.line.includes(id)) : [];
-      const around = lines.filter((l) => (l.json.level ?? 0) >= 40 && (l.json.time ?? 0) >= from && (l.json.time ?? 0) <= to && !named.includes(l)).slice(0, MAX_AROUND);
+      const around = lines.filter((l) => (l.json.level ?? 0) >= 40 && near(l.json.time, AROUND_MS) && !named.includes(l)).slice(0, MAX_AROUND);
       if (named.length + around.length === 0) continue;
       out.push(`  ${p.name}${p.port ? ` (port ${p.port})` : ''}:`);
       for (const l of named) out.push(`    ${l.line}`);
-      if (around.length) out.push(`    warnings and errors within ${AROUND_MS / 1000} s of its replies:`);
+      if (around.length) out.push(`    warnings and errors within ${AROUND_MS / 1000} s of its ack or a reply:`);
       for (const l of around) out.push(`    ${l.line}`);
     }
   }
@@ -70,17 +71,21 @@ async function ledgerEntries(env: NodeJS.ProcessEnv, ids: (string | undefined)[]
   const client = createRedis(redis, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   client.on('error', () => undefined);
   const base = `${redis.keyPrefix}:{answers}:slack`;
+  let timer: NodeJS.Timeout | undefined;
+  // A cluster client whose nodes are gone waits for them without end: the diagnosis must not hang the test.
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000); });
   try {
-    return await Promise.all(ids.map(async (id) => {
+    return await Promise.race([late, Promise.all(ids.map(async (id) => {
       if (!id) return undefined;
       const [hash, due] = await Promise.all([client.hgetall(`${base}:e:${id}`), client.zscore(`${base}:due`, id)]);
       if (Object.keys(hash).length === 0 && due === null) return undefined;
       const { record: _sealed, ...fields } = hash;
       return `${JSON.stringify(fields)}, due ${due === null ? 'none' : iso(Number(due))}`;
-    }));
+    }))]);
   } catch (err) {
     return ids.map(() => `unreadable (${err instanceof Error ? err.message : String(err)})`);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }
