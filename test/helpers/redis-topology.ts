@@ -55,6 +55,8 @@ export interface RedisCluster {
   env: Record<string, string>;
   /** Ports of the current primaries / replicas, as the cluster itself reports them. */
   roles(): Promise<{ primaries: number[]; replicas: { port: number; of: number }[] }>;
+  /** The port of the primary that serves `key`'s slot now. */
+  primaryOf(key: string): Promise<number>;
   /** `CLUSTER FAILOVER` on a replica of `primaryPort`: a planned, lossless hand-over. */
   failover(primaryPort: number): Promise<number>;
   /**
@@ -114,8 +116,18 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       if (!r) throw new Error(`primary ${primary} has no replica`);
       return r.port;
     };
+    const primaryOf = async (key: string) => {
+      const slot = Number(await info(alive()[0]!.port, ['CLUSTER', 'KEYSLOT', key]));
+      const text = await info(alive()[0]!.port, ['CLUSTER', 'NODES']);
+      for (const l of text.trim().split('\n').map((x) => x.split(' '))) {
+        if (!l[2]!.includes('master') || l[2]!.includes('fail')) continue;
+        const ranges = l.slice(8).map((r) => r.split('-').map(Number));
+        if (ranges.some(([from, to]) => slot >= from! && slot <= (to ?? from)!)) return Number(l[1]!.split('@')[0]!.split(':')[1]);
+      }
+      throw new Error(`no primary serves slot ${slot} of ${key}`);
+    };
     return {
-      nodes, roles, stop,
+      nodes, roles, stop, primaryOf,
       env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') },
       async failover(primary) {
         const replica = await replicaOf(primary);

@@ -30,6 +30,8 @@ const PER_DRILL = LONG ? 40 : FULL ? 8 : 4;
 const BURST = LONG ? 10 : FULL ? 5 : 3;
 /** Push batches of the sync run beside one drill, at most (scale-sync.ts). */
 const SYNC_BATCHES = LONG ? 20 : 10;
+/** A key in the pending-answer ledger's slot (bot/store/answer-ledger.ts: every key carries `{answers}`). */
+const ANSWER_LEDGER_KEY = '{answers}';
 
 const drill = new ScaleDrill(import.meta.url);
 const flows = new ScaleFlows(drill);
@@ -76,8 +78,10 @@ test.serial('drills mid-traffic on a Redis Cluster: every acknowledged request a
     await drill.traffic(PER_DRILL);
 
     // 3. A primary killed outright: its replica is promoted after the node timeout. A reveal and an export
-    // approved by bursts of clicks, and an audit query, go through it.
-    await alongside(true, drill.traffic(PER_DRILL, async () => cluster.killPrimary(await primaryWithReplica())));
+    // approved by bursts of clicks, and an audit query, go through it. The one killed serves the
+    // pending-answer ledger (the `{answers}` slot): writes in flight to it when it dies are what "answered
+    // exactly once" has to survive.
+    await alongside(true, drill.traffic(PER_DRILL, async () => cluster.killPrimary(await primaryWithReplica(ANSWER_LEDGER_KEY))));
 
     if (!FULL) continue;
     // 4. SIGKILL one worker mid-batch; the other takes the lease and the stalled jobs; it comes back.
@@ -123,10 +127,14 @@ async function alongside(withFlows: boolean, drillDone: Promise<void>): Promise<
   await Promise.all([drillDone, withFlows ? flows.once(BURST) : undefined, sync.during(drillDone, SYNC_BATCHES)]);
 }
 
-/** A primary that still has a replica (after a kill, the promoted replica has none until its old primary returns). */
-async function primaryWithReplica(): Promise<number> {
+/**
+ * A primary that still has a replica (after a kill, the promoted replica has none until its old primary
+ * returns): the one serving `key` when it has one.
+ */
+async function primaryWithReplica(key?: string): Promise<number> {
   const { primaries, replicas } = await cluster.roles();
-  const port = primaries.find((p) => replicas.some((r) => r.of === p));
+  const preferred = key === undefined ? undefined : await cluster.primaryOf(key);
+  const port = [...(preferred === undefined ? [] : [preferred]), ...primaries].find((p) => primaries.includes(p) && replicas.some((r) => r.of === p));
   if (port === undefined) throw new Error('no primary has a replica left');
   return port;
 }
