@@ -6,7 +6,9 @@
 // sends nothing on Slack; on Lark it sends again under the same uuid), one fenced off before its reply
 // (it sends nothing), a reply mark that cannot reach Redis (no send; the claimer answers), and a claimed
 // answer that hangs (the others claimed with it are answered meanwhile); and the reply mark skipped when
-// the answer closes its entry right after its reply.
+// the answer closes its entry right after its reply. And an opening whose answer never came: it ran (the
+// server held it past the client's timeout), it had not run yet (it lands after the reply), or a claimer took
+// it meanwhile — answered once in each.
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../bot/logger.ts';
@@ -166,4 +168,49 @@ test('a reply that is the answer\'s last step: the entry is closed without a rep
   t.deepEqual(marks, ['req-more']);
   t.deepEqual(sends, ['last', 'more']);
   t.is(await a.ledger.pending(), 0, 'both entries closed');
+});
+
+test('an opening whose answer timed out but which ran (the Redis server held it): its reply adopts the entry, and no claimer answers again', async (t) => {
+  const prefix = freshPrefix();
+  // The holder's client gives up on a command after 100 ms; the server holds every write for 600 ms (as a
+  // loaded event loop or a failover does): both tries of the opening time out, and both run afterwards.
+  const impatient = testRedis({ commandTimeout: 100 });
+  t.teardown(() => impatient.disconnect());
+  await impatient.ping();
+  const [a, b] = [replica(prefix, { client: impatient }), replica(prefix)];
+  await redis.call('CLIENT', 'PAUSE', '600', 'WRITE');
+  const lease = await a.answers.open('req-late', 'record-req-late');
+  t.truthy(lease?.unsure, 'the opening is unconfirmed');
+  await until('the held opening ran', async () => (await redis.hget(`${prefix}:{answers}:guard:e:req-late`, 'gen')) === '1');
+  const sends: string[] = [];
+  await a.answers.answer(lease!, (guard) => guard(async () => { sends.push('a'); }));
+  pastTheLease(a, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 0, 'nothing left to claim');
+  t.deepEqual(sends, ['a'], 'answered once');
+  t.is(await b.ledger.pending(), 0);
+});
+
+test('an unconfirmed opening that had not run when its reply went: the request is closed, and the opening, landing late, opens nothing', async (t) => {
+  const prefix = freshPrefix();
+  const [a, b] = [replica(prefix), replica(prefix)];
+  const lease: AnswerLease = { id: 'req-later', gen: 1, record: 'record-req-later', replied: false, unconfirmed: false, unsure: 'token-1' };
+  const sends: string[] = [];
+  await a.answers.answer(lease, (guard) => guard(async () => { sends.push('a'); }));
+  t.is(await a.ledger.open('req-later', 'record-req-later', a.clock.ms, 'token-1'), null, 'the late opening is refused');
+  pastTheLease(a, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 0);
+  t.deepEqual(sends, ['a']);
+});
+
+test('an unconfirmed opening whose entry a claimer took meanwhile: its holder does not reply', async (t) => {
+  const prefix = freshPrefix();
+  const [a, b] = [replica(prefix), replica(prefix)];
+  await a.ledger.open('req-taken', 'record-req-taken', a.clock.ms, 'token-2');
+  pastTheLease(a, b);
+  const sends: string[] = [];
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 1);
+  await until('the claimer done', async () => (await b.ledger.pending()) === 0);
+  const lease: AnswerLease = { id: 'req-taken', gen: 1, record: 'record-req-taken', replied: false, unconfirmed: false, unsure: 'token-2' };
+  await a.answers.answer(lease, (guard) => guard(async () => { sends.push('a'); }));
+  t.deepEqual(sends, ['b'], 'answered once, by the claimer');
 });

@@ -38,6 +38,11 @@ const OPEN_RETRY_MS = 50;
 const MAX_FINISHING = 10;
 /** How many leases an answer may take before its holder lets another replica take it over. */
 const HOLD_LEASES = 4;
+/**
+ * How long an unconfirmed opening's first reply waits for the ledger to say whether it opened (ms): the
+ * user waits meanwhile, and a Redis that stays down is answered unprotected after it.
+ */
+const ADOPT_WAIT_MS = 2_000;
 
 export class PendingAnswers {
   private timer: NodeJS.Timeout | undefined;
@@ -49,13 +54,14 @@ export class PendingAnswers {
   private now(): number { return this.opts.clock.now().getTime(); }
 
   /**
-   * Records the request before its ack. null for a redelivery of an open request (drop it). undefined
-   * when the ledger cannot (Redis down): the request is then answered as before, unprotected; the audit
-   * gate, on the same Redis, refuses customer data anyway.
+   * Records the request before its ack. null for a redelivery of an open request (drop it). When no try
+   * got an answer (Redis down, or a timeout under load), an `unsure` lease: the opening may have run, or
+   * may still run (ioredis sends a timed-out command again after a reconnect), so an entry may appear that
+   * a claimer would answer a second time. Its first reply adopts it (answer-ledger.ts: ADOPT), or it is
+   * settled at the end; a Redis that never answers leaves the request answered unprotected, as before.
    */
-  async open(id: string, record: string): Promise<AnswerLease | null | undefined> {
-    // Tried again when the answer did not come (a timeout under load may hide an entry that was written:
-    // answered unprotected, it would be claimed and answered a second time); a few tries, before the ack.
+  async open(id: string, record: string): Promise<AnswerLease | null> {
+    // A few tries, before the ack; each with the same token, so a retry of a written entry gets its lease.
     const token = randomBytes(8).toString('hex');
     let failure: unknown;
     for (let attempt = 1; attempt <= OPEN_ATTEMPTS; attempt++) {
@@ -66,8 +72,8 @@ export class PendingAnswers {
         if (attempt < OPEN_ATTEMPTS) await new Promise((r) => setTimeout(r, OPEN_RETRY_MS));
       }
     }
-    this.opts.logger.warn({ answer: id, err: failure instanceof Error ? failure.name : typeof failure }, 'pending answer: ledger unavailable; answering unprotected');
-    return undefined;
+    this.opts.logger.warn({ answer: id, err: failure instanceof Error ? failure.name : typeof failure }, 'pending answer: opening unconfirmed; its first reply adopts or settles it');
+    return { id, gen: 1, record, replied: false, unconfirmed: false, unsure: token };
   }
 
   /** Runs the answer of `lease` (its replies through `guard`), renewing the lease, then closes it. */
@@ -78,18 +84,37 @@ export class PendingAnswers {
     }
     const { ledger } = this.opts;
     let held = true;
+    // An unconfirmed opening (see open): nothing to renew until its first reply adopts it.
+    let unsure = lease.unsure;
     // A heartbeat: only a bot dead, or stalled past a whole lease, loses its entry. A renewal refused means
     // another replica claimed it; one that did not reach Redis changes nothing (beginReply decides). An
     // answer still working after HOLD_LEASES leases (hung on something) stops renewing: another replica
     // takes it over, and this one, fenced off, cannot reply as well.
     const holdUntil = this.now() + HOLD_LEASES * ledger.leaseMs;
     const beat = () => {
-      if (this.now() <= holdUntil) void ledger.renew(lease, this.now()).then((ok) => { if (!ok) held = false; }, () => undefined);
+      if (this.now() <= holdUntil && unsure === undefined) void ledger.renew(lease, this.now()).then((ok) => { if (!ok) held = false; }, () => undefined);
     };
     const heartbeat = setInterval(beat, Math.max(50, Math.floor(ledger.leaseMs / 3)));
     heartbeat.unref();
     const mark = new ReplyMark(() => this.persist(() => ledger.markReplied(lease)));
     const guard: ReplyGuard = async (send) => {
+      if (unsure !== undefined) {
+        const token = unsure;
+        const adopted = await this.retried(() => ledger.adopt({ ...lease, unsure: token }, this.now()), ADOPT_WAIT_MS);
+        if (adopted === 'taken') {
+          held = false;
+          this.opts.logger.info({ answer: lease.id, reason: 'claimed' }, 'pending answer: not replying here');
+          return undefined;
+        }
+        // 'held': an ordinary lease from here on, marked sending. 'none': no entry, and none can appear.
+        // Unreachable: answered unprotected, as without the ledger; settled at the end.
+        if (adopted === 'held') unsure = undefined;
+        if (adopted === undefined) this.opts.logger.warn({ answer: lease.id }, 'pending answer: ledger unreachable; answering unprotected');
+        const sent = await send();
+        this.opts.logger.info({ answer: lease.id, gen: lease.gen, adopted: adopted ?? 'unreachable' }, 'pending answer: replied');
+        if (adopted === 'held') mark.soon();
+        return sent;
+      }
       // The check and the "sending" mark are one script, under this holder's fencing generation: a
       // claimer that comes later finds the mark and sends nothing (answer-ledger.ts).
       const mine = held ? await this.retried(() => ledger.beginReply(lease, this.now())) : false;
@@ -113,7 +138,10 @@ export class PendingAnswers {
       // A reply mark not yet on its way is not needed: closing the entry says more (one round trip less).
       await mark.settle();
       // Closed even when the work failed: its failure was answered (or logged); a rerun would fail alike.
-      if (held) await this.persist(() => ledger.finish(lease));
+      if (unsure !== undefined) {
+        const token = unsure;
+        await this.persist(() => ledger.settle({ ...lease, unsure: token }));
+      } else if (held) await this.persist(() => ledger.finish(lease));
     }
   }
 
@@ -129,8 +157,8 @@ export class PendingAnswers {
    * `call`'s answer, retried through an outage for up to a lease of attempts; undefined when Redis never
    * answered. Every ledger call is safe to repeat (a timed-out one may have run): same generation, same result.
    */
-  private async retried(call: () => Promise<boolean>): Promise<boolean | undefined> {
-    const attempts = Math.ceil(this.opts.ledger.leaseMs / RETRY_MS);
+  private async retried<T>(call: () => Promise<T>, withinMs = this.opts.ledger.leaseMs): Promise<T | undefined> {
+    const attempts = Math.ceil(withinMs / RETRY_MS);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         return await call();

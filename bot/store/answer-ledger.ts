@@ -19,7 +19,13 @@
 // closes the entry; the stalled holder's send goes out once it wakes). `replied` (1) follows the send.
 // The price: a holder killed between `beginReply` and its send leaves the request unanswered where the
 // platform cannot drop a repeated reply (Slack's response_url): at most once is preferred to twice
-// (pending-answers.ts; README, Scaling). A write the Redis primary acknowledged but had not replicated when it died is still lost in
+// (pending-answers.ts; README, Scaling).
+// An opening whose answer never came (a timeout: under load, or a failover, after which ioredis sends the
+// command again) may have made its entry, or may make it later; answered unprotected, that entry was
+// claimed and answered a second time (the cluster drill, four lookups once). Such a lease is `unsure`:
+// its first reply `adopt`s it (the entry held as generation 1, or, when there is none, the request
+// closed so that a late opening makes none), and one never adopted is `settle`d. A closed request keeps
+// a small mark (`…:x:<id>`, for the entry's TTL) that every opening checks. A write the Redis primary acknowledged but had not replicated when it died is still lost in
 // a failover (Redis replicates asynchronously); that window is not closed here.
 import type { RedisClient } from './redis-client.ts';
 
@@ -34,7 +40,15 @@ export interface AnswerLease {
   replied: boolean;
   /** Started and never confirmed sent: its holder died or stalled between `beginReply` and `markReplied`. */
   unconfirmed: boolean;
+  /**
+   * The opening's token, when the opening's answer never came (it may have run, now or later): the
+   * entry may not exist. Such a lease is taken up by `adopt` before a reply, or closed by `settle`.
+   */
+  unsure?: string;
 }
+
+/** What `adopt` found: the opening made the entry (now held), made none (and never will), or it is another's. */
+export type Adopted = 'held' | 'none' | 'taken';
 
 export interface AnswerLedgerOptions {
   /** Key prefix (the deployment's CUSTOS_QUEUE_PREFIX without braces). */
@@ -49,8 +63,10 @@ export interface AnswerLedgerOptions {
 
 // 0 when the entry exists: a redelivery of a request some bot already took. 1 as well for the same
 // opening tried again (ARGV[5], its token: the first try's answer was lost, a timeout under load), while
-// no claim has taken the entry.
+// no claim has taken the entry. 0 once the request is closed (KEYS[3]): an opening that lands after its
+// bot gave up on it and settled the request (a command resent after a reconnect) opens nothing.
 const OPEN = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local f = redis.call('HMGET', KEYS[1], 'opener', 'gen')
   if f[1] == ARGV[5] and f[2] == '1' then return 1 end
@@ -99,10 +115,44 @@ if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'replied', 1)
 return 1`;
 
+// KEYS[1] entry, KEYS[2] due, KEYS[3] closed mark; ARGV gen, id, ttl.
 const FINISH = `
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
+return 1`;
+
+// An opening whose answer never came (timed out: it may have run, or run later): KEYS[1] entry, KEYS[2]
+// due, KEYS[3] closed mark; ARGV token, new lease end, id, ttl. 1: it did open, and the caller now holds
+// it (generation 1), marked sending as by beginReply. 2: there is no entry and now never will be (closed,
+// so the opening, should it still land, opens nothing): the caller answers on its own. 0: the entry is
+// another replica's (claimed), or the request was closed by one: not the caller's to answer.
+const ADOPT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local f = redis.call('HMGET', KEYS[1], 'opener', 'gen', 'replied')
+  if f[1] ~= ARGV[1] or f[2] ~= '1' then return 0 end
+  redis.call('HSET', KEYS[1], 'until', ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  if f[3] == '0' then redis.call('HSET', KEYS[1], 'replied', 'sending') end
+  return 1
+end
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
+return 2`;
+
+// Closes a request whose opening was never confirmed nor adopted (its answer went out unprotected, or
+// none was due): KEYS as ADOPT; ARGV token, id, ttl. The entry goes if that opening made it and no claim
+// took it; either way the request is closed, so an opening that lands later opens nothing.
+const SETTLE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local f = redis.call('HMGET', KEYS[1], 'opener', 'gen')
+  if f[1] == ARGV[1] and f[2] == '1' then
+    redis.call('DEL', KEYS[1])
+    redis.call('ZREM', KEYS[2], ARGV[2])
+  end
+end
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
 return 1`;
 
 export class AnswerLedger {
@@ -117,6 +167,8 @@ export class AnswerLedger {
   }
 
   private entry(id: string): string { return `${this.base}:e:${id}`; }
+  /** Set when a request is closed (finished, or settled by its opener): no opening makes its entry again. */
+  private closed(id: string): string { return `${this.base}:x:${id}`; }
   private get due(): string { return `${this.base}:due`; }
 
   /**
@@ -125,7 +177,7 @@ export class AnswerLedger {
    * `token` is this delivery's own (random): a retry of the same opening gets its lease, not null.
    */
   async open(id: string, record: string, nowMs: number, token: string): Promise<AnswerLease | null> {
-    const opened = await this.redis.eval(OPEN, 2, this.entry(id), this.due, record, nowMs + this.leaseMs, this.ttlSeconds, id, token);
+    const opened = await this.redis.eval(OPEN, 3, this.entry(id), this.due, this.closed(id), record, nowMs + this.leaseMs, this.ttlSeconds, id, token);
     return Number(opened) === 1 ? { id, gen: 1, record, replied: false, unconfirmed: false } : null;
   }
 
@@ -154,9 +206,21 @@ export class AnswerLedger {
     return Number(await this.redis.eval(MARK_REPLIED, 1, this.entry(lease.id), lease.gen)) === 1;
   }
 
-  /** Removes the entry; false when the caller no longer held it. */
+  /** Removes the entry (the request closed); false when the caller no longer held it. */
   async finish(lease: AnswerLease): Promise<boolean> {
-    return Number(await this.redis.eval(FINISH, 2, this.entry(lease.id), this.due, lease.gen, lease.id)) === 1;
+    return Number(await this.redis.eval(FINISH, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.gen, lease.id, this.ttlSeconds)) === 1;
+  }
+
+  /** Before the first reply of an `unsure` lease: see ADOPT. `held` makes it an ordinary lease (generation 1, marked sending). */
+  async adopt(lease: AnswerLease & { unsure: string }, nowMs: number): Promise<Adopted> {
+    const got = Number(await this.redis.eval(ADOPT, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.unsure, nowMs + this.leaseMs, lease.id, this.ttlSeconds));
+    return got === 1 ? 'held' : got === 2 ? 'none' : 'taken';
+  }
+
+  /** Closes the request of an `unsure` lease that was never adopted: see SETTLE. */
+  async settle(lease: AnswerLease & { unsure: string }): Promise<boolean> {
+    await this.redis.eval(SETTLE, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.unsure, lease.id, this.ttlSeconds);
+    return true;
   }
 
   /** Entries not finished yet (metrics, tests). */
