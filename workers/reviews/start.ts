@@ -10,6 +10,7 @@ import { prepareReviewService } from '../../bot/store/review-service.ts';
 import { chatPlatforms } from '../../bot/runtime/chat-routing.ts';
 import { workerChat } from '../approvals/chat.ts';
 import { startReviewWorker } from './worker.ts';
+import { closeEach } from '../closing.ts';
 
 export async function startReviewWorkers(conn: Connection, config: Config, logger: Logger, clock: Clock): Promise<{ close(): Promise<void> } | null> {
   if (chatPlatforms(config).length === 0) return null;
@@ -24,9 +25,7 @@ export async function startReviewWorkers(conn: Connection, config: Config, logge
     const worker = await startReviewWorker({ redis, prefix: redis.queuePrefix, settings: config.review, reviews, logger: log });
     return {
       async close() {
-        await worker.close();
-        await chat.close();
-        await recorder.close();
+        await closeEach(log, [['review scheduler', () => worker.close()], ['review chat', () => chat.close()], ['review audit producer', () => recorder.close()]]);
       },
     };
   } catch (err) {
