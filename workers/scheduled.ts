@@ -6,6 +6,7 @@
 import { Queue, Worker, type Job, type JobSchedulerTemplateOptions, type RepeatOptions } from 'bullmq';
 import { createRedis, type RedisTarget } from '../bot/store/redis-client.ts';
 import type { Logger } from '../bot/logger.ts';
+import { settleWithin } from '../bot/core/settle.ts';
 
 export interface Schedule {
   /** The scheduler id (stable across boots: it is what the upsert replaces). */
@@ -49,7 +50,8 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
       // access-review worker's close never returned, and the worker never exited on SIGTERM. Its jobs are
       // sweeps whose every step is claimed in MongoDB: one cut short is taken up again once its lock lapses.
       for (const [part, closing] of [['worker', () => worker.close()], ['queue', () => queue.close()]] as const) {
-        if (!(await within(closing(), CLOSE_WAIT_MS))) opts.logger.warn({ queue: opts.queue, part }, 'scheduled worker: close did not finish; moving on');
+        // A rejection counts as settled: the part is closing regardless.
+        if ((await settleWithin(closing(), CLOSE_WAIT_MS)) === 'late') opts.logger.warn({ queue: opts.queue, part }, 'scheduled worker: close did not finish; moving on');
       }
       workerConnection.disconnect();
       connection.disconnect();
@@ -59,14 +61,3 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
 
 /** How long a close may take before shutdown moves on (ms). */
 const CLOSE_WAIT_MS = 10_000;
-
-/** Whether `p` settled within `ms` (its rejection counts as settled: the part is closing regardless). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
+import { settleWithin } from '../core/settle.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -43,19 +44,9 @@ function underPrefix(path: string, prefix: string): boolean {
 }
 
 async function readiness(res: ServerResponse, checks: ReadinessCheck[]): Promise<void> {
-  const results = await Promise.all(checks.map(async (c) => [c.name, await withTimeout(c.check(), CHECK_TIMEOUT_MS)] as const));
+  const results = await Promise.all(checks.map(async (c) => [c.name, (await settleWithin(c.check(), CHECK_TIMEOUT_MS)) === 'resolved'] as const));
   const ready = results.every(([, ok]) => ok);
   json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results.map(([n, ok]) => [n, ok ? 'ok' : 'failed'])) });
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([p.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
