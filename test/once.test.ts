@@ -1,16 +1,21 @@
 // The once-only guard (bot/runtime/once.ts) on the real Redis, with the faults a loaded machine brings:
 // a SET that times out after Redis applied it, one that fails before, a Redis that never answers.
 // Property: however the concurrent deliveries of one id fail and retry, at most one is told it is first,
-// and exactly one when Redis answers each of them at least once.
+// and exactly one when Redis answers each of them at least once; a delivery check that gets no answer asks
+// the platform to deliver again (it throws) rather than letting a possible copy through.
 import test from 'ava';
 import fc from 'fast-check';
-import { redisOnce } from '../bot/runtime/once.ts';
+import { isCustosError, ErrorCode } from '../bot/core/errors.ts';
+import { redisOnce, type WhenUnanswered } from '../bot/runtime/once.ts';
 import type { RedisClient } from '../bot/store/redis-client.ts';
 import { dropPrefix, testRedis, uniqueName } from './helpers/services.ts';
 
 const redis = testRedis();
 const prefix = uniqueName('once', 'prefix');
 const quiet = { warn: () => undefined } as never;
+/** No pauses between claims: the faults are injected, not waited out. */
+const NOW = [0, 0, 0];
+const guard = (client: RedisClient, ns: string, when: WhenUnanswered = 'redeliver', logger = quiet) => redisOnce(client, ns, 60, logger, when, NOW);
 
 test.after.always(async () => {
   await dropPrefix(prefix);
@@ -39,22 +44,29 @@ function faulty(fates: Fate[]): RedisClient {
 
 test('a SET applied but unanswered is still this delivery\'s: it alone goes on, the copies are dropped', async (t) => {
   const ns = `${prefix}:a`;
-  const first = await redisOnce(faulty(['appliedThenLost']), ns, 60, quiet).first('msg-1');
-  const again = await Promise.all([1, 2, 3].map(() => redisOnce(faulty([]), ns, 60, quiet).first('msg-1')));
+  const first = await guard(faulty(['appliedThenLost']), ns).first('msg-1');
+  const again = await Promise.all([1, 2, 3].map(() => guard(faulty([]), ns).first('msg-1')));
   t.true(first);
   t.deepEqual(again, [false, false, false]);
 });
 
 test('four deliveries at once whose SETs all time out after Redis applied them (a loaded machine): one goes on, three are dropped', async (t) => {
   const ns = `${prefix}:c`;
-  const results = await Promise.all([1, 2, 3, 4].map(() => redisOnce(faulty(['appliedThenLost']), ns, 60, quiet).first('click-1')));
+  const results = await Promise.all([1, 2, 3, 4].map(() => guard(faulty(['appliedThenLost']), ns).first('click-1')));
   t.is(results.filter(Boolean).length, 1);
 });
 
-test('a Redis that never answers: a delivery check lets it through, a replay check refuses it', async (t) => {
+test('a Redis that never answers: a delivery check asks for the delivery again, a replay check refuses it, an allowing one lets it through', async (t) => {
   const never = (): RedisClient => faulty(Array<Fate>(10).fill('lost'));
-  t.true(await redisOnce(never(), `${prefix}:b`, 60, quiet).first('x'));
-  t.false(await redisOnce(never(), `${prefix}:b`, 60, quiet, false).first('x'));
+  const err = await t.throwsAsync(guard(never(), `${prefix}:b`).first('x'));
+  t.true(isCustosError(err, ErrorCode.DeliveryCheckUnavailable));
+  t.false(await guard(never(), `${prefix}:b`, 'refuse').first('x'));
+  t.true(await guard(never(), `${prefix}:b`, 'allow').first('x'));
+});
+
+test('a Redis that answers after a few lost claims: the claim is still settled (the budget outlasts a short stall)', async (t) => {
+  t.true(await guard(faulty(['lost', 'lost']), `${prefix}:d`).first('late'));
+  t.false(await guard(faulty(['lost', 'appliedThenLost']), `${prefix}:d`).first('late'));
 });
 
 test('property: concurrent deliveries of one id, any faults: at most one first; exactly one unless a claim never got an answer', async (t) => {
@@ -64,9 +76,10 @@ test('property: concurrent deliveries of one id, any faults: at most one first; 
     const ns = `${prefix}:p${run++}`;
     let unanswered = 0;
     const logger = { warn: () => { unanswered++; } } as never;
-    const results = await Promise.all(plans.map((p) => redisOnce(faulty([...p]), ns, 60, logger, false).first('id')));
-    const winners = results.filter(Boolean).length;
-    return winners <= 1 && (unanswered > 0 || winners === 1);
+    const results = await Promise.all(plans.map((p) => guard(faulty([...p]), ns, 'redeliver', logger).first('id').catch(() => 'redeliver' as const)));
+    const winners = results.filter((r) => r === true).length;
+    const redelivered = results.filter((r) => r === 'redeliver').length;
+    return winners <= 1 && redelivered === unanswered && (unanswered > 0 || winners === 1);
   }), { numRuns: 150 });
   t.pass();
 });

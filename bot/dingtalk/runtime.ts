@@ -62,7 +62,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };
     const handlers = new DingTalkHandlers({
-      api, cards, conversation: services.conversation.with(flows), logger, events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS, logger),
+      api, cards, conversation: services.conversation.with(flows), logger, events: redisOnce(services.redis, `${prefix}:dingtalk-msg`, EVENT_TTL_SECONDS, logger, 'redeliver'),
       ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
     });
     services.onClose(() => handlers.drain());

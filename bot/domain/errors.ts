@@ -10,6 +10,7 @@ export const ErrorCode = {
   PolicyDenied: 'custos_policy_denied',
   GrantInvalid: 'custos_grant_invalid',
   AuditUnavailable: 'custos_audit_unavailable',
+  DeliveryCheckUnavailable: 'custos_delivery_check_unavailable',
   AuditEventInvalid: 'custos_audit_event_invalid',
   AuditAnchorsInvalid: 'custos_audit_anchors_invalid',
   AuditArchiveRefused: 'custos_audit_archive_refused',

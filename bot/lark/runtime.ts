@@ -89,7 +89,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     const handlers = new LarkHandlers({
       api, conversation, approvals: approvals.approvals, audit: true, pending, ...common,
       offboarding: { directory, logger, offboarding: services.offboarding },
-      events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger),
+      events: redisOnce(redis, `${redisSettings.keyPrefix}:lark-event`, EVENT_TTL_SECONDS, logger, 'allow'),
       ...(overrides.callbackBudgetMs !== undefined ? { callbackBudgetMs: overrides.callbackBudgetMs } : {}),
       ...(overrides.onHandlerCall ? { onHandlerCall: overrides.onHandlerCall } : {}),
     });
@@ -105,7 +105,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
       const receiver = new LarkReceiver({
         verifier: new LarkVerifier({ encryptKey: settings.encryptKey ?? '', verificationToken: settings.verificationToken ?? '' }),
         dispatcher, logger,
-        nonces: redisOnce(redis, `${redisSettings.keyPrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, false),
+        nonces: redisOnce(redis, `${redisSettings.keyPrefix}:lark-nonce`, NONCE_TTL_SECONDS, logger, 'refuse'),
         ...(overrides.now ? { now: overrides.now } : {}),
       });
       routes.push({ method: 'POST', path: LARK_EVENTS_PATH, handler: receiver.handle.bind(receiver) });

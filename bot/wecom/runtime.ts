@@ -68,7 +68,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
       api, conversation: services.conversation.with(flows), logger, codes, securityUsers: settings.securityUsers,
       reasons: new PendingReasons(redis, `${prefix}:wecom-reason`),
       offboarding: services.offboarding, directory,
-      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, DELIVERY_TTL_SECONDS, logger),
+      events: redisOnce(redis, `${section(config, 'redis').keyPrefix}:wecom-delivery`, DELIVERY_TTL_SECONDS, logger, 'redeliver'),
     });
     services.onClose(() => handlers.drain());
     const receiver = new WeComReceiver({
