@@ -28,24 +28,33 @@ export interface ScheduledWorkerOptions {
   errorMessage: string;
   /** Jobs at once (default 1); only for handlers whose jobs are safe to overlap. */
   concurrency?: number;
+  /** How often the schedules are checked for a lost next job (default REPAIR_EVERY_MS). */
+  repairEveryMs?: number;
 }
 
-export interface RunningScheduledWorker { close(): Promise<void> }
+export interface RunningScheduledWorker {
+  close(): Promise<void>;
+  /** Puts back a schedule whose next job (or whole scheduler) is gone; run on a timer (see `repairSchedules`). */
+  repair(): Promise<number>;
+}
 
 export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promise<RunningScheduledWorker> {
   const connection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   // NameType is `string`: scheduler ids are not job names (libraries.md §3.4, typing gotcha).
   const queue = new Queue<Record<string, never>, unknown, string>(opts.queue, { connection, prefix: opts.prefix });
-  for (const s of opts.schedules) {
-    await queue.upsertJobScheduler(s.id, s.repeat, { name: s.jobName, data: {}, ...(s.jobOpts ? { opts: s.jobOpts } : {}) });
-  }
+  for (const s of opts.schedules) await upsert(queue, s);
+  const repair = () => repairSchedules(queue, opts.schedules, opts.logger);
+  const repairTimer = setInterval(() => { repair().catch(() => undefined); }, opts.repairEveryMs ?? REPAIR_EVERY_MS);
+  repairTimer.unref();
   const workerConnection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   workerConnection.on('error', () => undefined);
   const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
   worker.on('error', (err) => opts.logger.warn({ err: { name: err.name } }, opts.errorMessage));
   return {
+    repair,
     async close() {
+      clearInterval(repairTimer);
       // Bounded: in the cluster drill's rolling deploy (after a primary kill and a CLUSTER FAILOVER) the
       // access-review worker's close never returned, and the worker never exited on SIGTERM. Its jobs are
       // sweeps whose every step is claimed in MongoDB: one cut short is taken up again once its lock lapses.
@@ -61,3 +70,32 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
 
 /** How long a close may take before shutdown moves on (ms). */
 const CLOSE_WAIT_MS = 10_000;
+
+/** How often each schedule's next job is looked for (one or two reads per schedule). */
+const REPAIR_EVERY_MS = 60_000;
+
+type ScheduleQueue = Queue<Record<string, never>, unknown, string>;
+
+function upsert(queue: ScheduleQueue, s: Schedule): Promise<unknown> {
+  return queue.upsertJobScheduler(s.id, s.repeat, { name: s.jobName, data: {}, ...(s.jobOpts ? { opts: s.jobOpts } : {}) });
+}
+
+/**
+ * A scheduler makes its next job when the current one starts, so the chain lives in Redis alone: a
+ * primary killed before it replicated that job (or the scheduler itself) ends the schedule for good —
+ * no sweep, no re-offered export, until the next boot's upsert. Found by the cluster drill's export through a
+ * primary kill. Each schedule whose next job is missing is upserted again; one whose next job exists is
+ * left alone (an upsert would move a due cron job to its next occurrence). Returns how many were put back.
+ */
+export async function repairSchedules(queue: ScheduleQueue, schedules: readonly Schedule[], logger: Logger): Promise<number> {
+  let repaired = 0;
+  for (const s of schedules) {
+    const scheduler = await queue.getJobScheduler(s.id);
+    const next = scheduler?.next;
+    if (next !== undefined && (await queue.getJob(`repeat:${s.id}:${next}`))) continue;
+    await upsert(queue, s);
+    repaired++;
+    logger.warn({ queue: queue.name, scheduler: s.id, lost: scheduler ? 'next job' : 'scheduler' }, 'scheduled worker: a lost schedule put back');
+  }
+  return repaired;
+}
