@@ -50,7 +50,7 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
   const workerConnection = createRedis(opts.redis, { maxRetriesPerRequest: null });
   workerConnection.on('error', () => undefined);
   const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
-  worker.on('error', (err) => opts.logger.warn({ err: { name: err.name } }, opts.errorMessage));
+  worker.on('error', (err) => opts.logger.warn({ err: { type: err.name } }, opts.errorMessage));
   return {
     repair,
     async close() {

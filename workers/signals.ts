@@ -11,7 +11,7 @@ export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
       stopping = true;
       logger.info({ signal }, 'shutting down');
       stop().then(() => process.exit(0), (err: Error) => {
-        logger.error({ err: { name: err.name } }, 'shutdown failed');
+        logger.error({ err: { type: err.name } }, 'shutdown failed');
         process.exit(1);
       });
     });

@@ -20,7 +20,7 @@ export async function channelNotices(config: Config, logger: Logger, opts: ChatO
     close: () => chats.close(),
     async notice(view) {
       await Promise.all(targets.map(([platform, post]) => post(view).catch((err: Error) => {
-        logger.warn({ platform, err: { name: err.name, code: (err as { code?: unknown }).code } }, 'security notice: delivery failed');
+        logger.warn({ platform, err: { type: err.name, code: (err as { code?: unknown }).code } }, 'security notice: delivery failed');
       })));
     },
   };

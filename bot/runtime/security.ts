@@ -51,7 +51,7 @@ export function securityServices(deps: SecurityServicesDeps): SecurityServices {
     settings, alerts: loggedFirst(deps.alerts, deps.logger), revoker, directory: deps.directory, recorder: deps.recorder, engine: deps.engine, clock: deps.clock,
     counters: new RedisSecurityCounters(deps.redis, deps.config.redis!.keyPrefix),
     workingHours: (e, at) => withinWorkingHours(policy.settings, e.timezone, at),
-    onError: (err, what) => log.warn({ err: { name: (err as Error)?.name } }, `security: ${what}`),
+    onError: (err, what) => log.warn({ err: { type: (err as Error)?.name } }, `security: ${what}`),
   });
   const offboarding = new OffboardingService({ directory: deps.directory, revoker, recorder: deps.recorder, clock: deps.clock });
   return { security, offboarding, revoker };

@@ -40,6 +40,6 @@ export class SyncLagWatch {
     else log.info({ lagSeconds }, 'sync: source lag back under the threshold');
     if (!this.deps.notices) return;
     const view = syncLagView({ source, lagSeconds, threshold: this.deps.thresholdSeconds, recovered: !behind, at: now }, this.deps.locale);
-    await this.deps.notices.notice(view).catch((err: Error) => log.warn({ err: { name: err.name } }, 'sync: lag message to the security channel failed'));
+    await this.deps.notices.notice(view).catch((err: Error) => log.warn({ err: { type: err.name } }, 'sync: lag message to the security channel failed'));
   }
 }

@@ -83,8 +83,11 @@ export class ScaleFlows {
     const { delivered, view } = await this.persist('the export form', () => this.command('salesLeadEast', '/customer', 'export region:east fields:name,phone,stage', false), (d) => this.modalOf(d));
     const requestId = await this.submitUntilCard('salesLeadEast', delivered, view, requestValues('季度客户回访', 120), 'salesHead');
     this.records.requests.push({ requestId, kind: 'export' });
+    // Only a file delivered after this approval is this export's: an earlier export's file already in
+    // the DM let a run go on without waiting (and then miss this one's export.complete).
+    const before = new Set(this.drill.fake.calls);
     await this.approveInBursts('salesHead', requestId, burst);
-    await this.drill.fake.waitFor((c) => c.method === 'files.completeUploadExternal' && c.ok && c.body.channel_id === this.drill.person('salesLeadEast').dm, 240_000);
+    await this.drill.fake.waitFor((c) => c.method === 'files.completeUploadExternal' && c.ok && c.body.channel_id === this.drill.person('salesLeadEast').dm && !before.has(c), 240_000);
   }
 
   /** The auditor lists a rep's lookups; answered (once) with a table. */

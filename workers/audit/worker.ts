@@ -68,7 +68,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     maxStalledCount: Number.MAX_SAFE_INTEGER,
     drainDelay: 1, // seconds a blocking fetch waits, so shutdown and lease checks stay prompt
   });
-  worker.on('error', (err) => logger.warn({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'audit worker: queue error'));
+  worker.on('error', (err) => logger.warn({ err: { type: err.name, code: (err as { code?: unknown }).code } }, 'audit worker: queue error'));
   await worker.waitUntilReady();
   await worker.startStalledCheckTimer();
 
@@ -155,11 +155,11 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
         const started = performance.now();
         const result = await writer.write(valid.map((v) => v.event));
         sinceCheckpoint += result.stored;
-        if (writer.blockFailure) logger.warn({ err: { name: (writer.blockFailure as Error).name } }, 'audit worker: stream block not stored; the stream reads those records from the events');
+        if (writer.blockFailure) logger.warn({ err: { type: (writer.blockFailure as Error).name } }, 'audit worker: stream block not stored; the stream reads those records from the events');
         logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq, writeMs: Math.round(performance.now() - started) }, 'audit worker: batch stored');
         break;
       } catch (err) {
-        logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: storing batch failed; retrying');
+        logger.warn({ err: { type: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: storing batch failed; retrying');
         // On shutdown, leave the jobs locked-but-unfinished: once their lock lapses, another worker takes them.
         if (stopping) return;
         await sleep(delay);
@@ -215,7 +215,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
         }
         if (holding) await maybeCheckpoint(false);
       } catch (err) {
-        logger.warn({ err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: loop error; retrying');
+        logger.warn({ err: { type: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: loop error; retrying');
         await sleep(500);
       }
     }
@@ -232,7 +232,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       if (!finished) logger.warn('audit worker: batch still in flight at shutdown; its jobs will be recovered by another worker');
       clearInterval(renewTimer);
       if (finished && holding) {
-        await maybeCheckpoint(true).catch((err: Error) => logger.warn({ err: { name: err.name } }, 'audit worker: final checkpoint failed'));
+        await maybeCheckpoint(true).catch((err: Error) => logger.warn({ err: { type: err.name } }, 'audit worker: final checkpoint failed'));
         await lease.release().catch(() => undefined);
       }
       await Promise.race([worker.close(!finished), sleep(timeoutMs)]);

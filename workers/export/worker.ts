@@ -16,7 +16,7 @@ export function startExportWorker(opts: { redis: RedisTarget; prefix: string; de
     const result = await performExport(opts.deps, job.data);
     opts.logger.info({ exportId: job.data.exportId, rows: result?.rows ?? 0 }, 'export delivered');
   }, { connection, prefix: opts.prefix, concurrency: 1 });
-  worker.on('failed', (job, err) => opts.logger.warn({ exportId: job?.data.exportId, err: { name: err.name, message: err instanceof Error && err.name === 'Error' ? err.message : undefined } }, 'export failed'));
+  worker.on('failed', (job, err) => opts.logger.warn({ exportId: job?.data.exportId, err: { type: err.name, message: err instanceof Error && err.name === 'Error' ? err.message : undefined } }, 'export failed'));
   worker.on('error', () => undefined);
   return { async close() { await worker.close(); connection.disconnect(); } };
 }

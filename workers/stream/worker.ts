@@ -78,7 +78,7 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
       } catch (err) {
         failures++;
         const retryable = !(err instanceof SinkError) || err.retryable;
-        log.warn({ err: { name: (err as Error).name, message: (err as Error).message }, failures, retryable }, 'audit stream: delivery failed; retrying from the cursor');
+        log.warn({ err: { type: (err as Error).name, message: (err as Error).message }, failures, retryable }, 'audit stream: delivery failed; retrying from the cursor');
       }
       // At most every 5 s: the first check sorts (FerretDB scans), later ones probe on from the last end.
       if (l.events && (!moved || failures > 0) && Date.now() - lagCheckedAt >= LAG_CHECK_MS) {
@@ -111,7 +111,7 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
     if (!alertingTo) return;
     const at = (alertingTo.now ?? (() => new Date()))();
     await alertingTo.notices.notice(streamLagView({ sink, lag, threshold: settings.lagAlert, recovered, at }, alertingTo.locale))
-      .catch((err: Error) => log.warn({ err: { name: err.name } }, 'audit stream: lag message to the security channel failed'));
+      .catch((err: Error) => log.warn({ err: { type: err.name } }, 'audit stream: lag message to the security channel failed'));
   }
 
   for (const l of lanes) await cursors.register(l.key);
