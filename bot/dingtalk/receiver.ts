@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
+import { redisClaims, type Claims } from '../runtime/once.ts';
 import type { DingTalkSettings } from './config.ts';
 import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
 import { verifySignature, WINDOW_MS } from './verify.ts';
@@ -19,28 +20,15 @@ import { verifySignature, WINDOW_MS } from './verify.ts';
 export const DINGTALK_CALLBACK_PATH = '/dingtalk/callback';
 const MAX_BODY_BYTES = 64 * 1024;
 
-export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
-
-/** Step 3 in Redis (SET NX), failing closed; bound for twice the window, as long as the signature could still be accepted. */
-export function redisLedger(redis: RedisClient, namespace: string): SignatureLedger {
-  const ttlSeconds = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
-  return {
-    async bind(sign, bodyHash) {
-      try {
-        const key = `${namespace}:${sign}`;
-        if ((await redis.set(key, bodyHash, 'EX', ttlSeconds, 'NX')) === 'OK') return 'first';
-        return (await redis.get(key)) === bodyHash ? 'same' : 'other';
-      } catch {
-        return 'unavailable';
-      }
-    },
-  };
+/** Step 3 in Redis (bot/runtime/once.ts), failing closed; bound for twice the window, as long as the signature could still be accepted. */
+export function signatureClaims(redis: RedisClient, namespace: string): Claims {
+  return redisClaims(redis, namespace, Math.ceil((2 * WINDOW_MS) / 1000) + 60);
 }
 
 export interface DingTalkReceiverDeps {
   settings: Pick<DingTalkSettings, 'appSecret' | 'robotCode' | 'corpId'>;
   handlers: DingTalkHandlers;
-  ledger: SignatureLedger;
+  signatures: Claims;
   logger: Logger;
   now?: () => number;
 }
@@ -61,7 +49,7 @@ export class DingTalkReceiver {
     const message = robotMessageFor(raw, this.deps.settings);
     if (typeof message === 'string') return this.refuse(res, message);
     // Last, so a refused request leaves nothing behind, not even a ledger entry.
-    const bound = await this.deps.ledger.bind(sign!, createHash('sha256').update(raw).digest('base64url'));
+    const bound = await this.deps.signatures(sign!, createHash('sha256').update(raw).digest('base64url'));
     if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
     await this.deps.handlers.message(message);
     return sendJson(res, 200, {});

@@ -25,7 +25,7 @@ import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, DingTalkEvents, dingtalkEventCrypto } from './events.ts';
 import { DingTalkHandlers } from './handlers.ts';
-import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
+import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, signatureClaims } from './receiver.ts';
 import { streamMode } from './stream-callbacks.ts';
 
 /** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
@@ -67,7 +67,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     });
     services.onClose(() => handlers.drain());
     const receiver = new DingTalkReceiver({
-      settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
+      settings, handlers, logger, signatures: signatureClaims(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
     });
     const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding }) : undefined;
     // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
