@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { ApprovalService } from '../../bot/core/approvals/service.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
-import { DingTalkApprovalNotifier } from '../../bot/dingtalk/notifiers.ts';
+import { dingtalkChat } from '../../bot/dingtalk/notifiers.ts';
 import { MongoRequestStore } from '../../bot/store/request-store.ts';
 import { loadPolicy } from '../../policies/index.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
@@ -207,7 +207,7 @@ export function approvalFlows(harness: () => DingTalkHarness): NonNullable<DingT
     await requests.ensureIndexes();
     const approvals = new ApprovalService({
       engine: s.engine, customers: s.customers, requests, grants: s.grants, directory: s.directory, recorder: s.recorder, clock: s.clock,
-      notifier: new DingTalkApprovalNotifier({ cards, logger: h.logger, lookup: s.lookup }), settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
+      notifier: dingtalkChat(cards, h.logger, undefined, s.lookup).approvals!, settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
       platform: 'dingtalk',
     });
     return { approvals };
