@@ -7,9 +7,10 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
-import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
+import { callbackRoute, parseJson } from '../http/body.ts';
+import type { RouteHandler } from '../http/server.ts';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import { redisClaims, type Claims } from '../runtime/once.ts';
@@ -33,32 +34,24 @@ export interface DingTalkReceiverDeps {
   now?: () => number;
 }
 
-export class DingTalkReceiver {
-  constructor(private readonly deps: DingTalkReceiverDeps) {}
-
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
-    const sign = header('sign');
-    const verdict = verifySignature({ timestamp: header('timestamp'), sign }, this.deps.settings.appSecret, (this.deps.now ?? Date.now)());
-    if (!verdict.ok) {
-      req.resume(); // discarded unread
-      return this.refuse(res, verdict.reason);
-    }
-    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
-    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const message = robotMessageFor(raw, this.deps.settings);
-    if (typeof message === 'string') return this.refuse(res, message);
-    // Last, so a refused request leaves nothing behind, not even a ledger entry.
-    const bound = await this.deps.signatures(sign!, createHash('sha256').update(raw).digest('base64url'));
-    if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
-    await this.deps.handlers.message(message);
-    return sendJson(res, 200, {});
-  }
-
-  private refuse(res: ServerResponse, reason: string): void {
-    this.deps.logger.warn({ reason }, 'dingtalk: callback refused');
-    sendJson(res, 401, { error: 'unauthorized' });
-  }
+export function robotCallback(d: DingTalkReceiverDeps): RouteHandler {
+  const header = (req: IncomingMessage, name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+  return callbackRoute({
+    label: 'dingtalk: callback', logger: d.logger, maxBytes: MAX_BODY_BYTES,
+    before: (req) => {
+      const verdict = verifySignature({ timestamp: header(req, 'timestamp'), sign: header(req, 'sign') }, d.settings.appSecret, (d.now ?? Date.now)());
+      return verdict.ok ? null : verdict.reason;
+    },
+    accept: async (raw, req) => {
+      const message = robotMessageFor(raw, d.settings);
+      if (typeof message === 'string') return message;
+      // Last, so a refused request leaves nothing behind, not even a ledger entry.
+      const bound = await d.signatures(header(req, 'sign')!, createHash('sha256').update(raw).digest('base64url'));
+      if (bound === 'other' || bound === 'unavailable') return bound === 'other' ? 'signature_reused' : 'ledger_unavailable';
+      await d.handlers.message(message);
+      return 'accepted';
+    },
+  });
 }
 
 /** The robot message in `raw` if it is one for our robot in our organisation (HTTP and Stream mode), else why not. */

@@ -10,33 +10,38 @@
 import { DWClient, EventAck, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
+import type { Acceptance } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
+import { heartbeat, type PingSocket, type Timers } from '../runtime/heartbeat.ts';
 
 export const GATEWAY_PATH = '/v1.0/gateway/connections/open';
 const Opened = z.object({ endpoint: z.url({ protocol: /^wss?$/ }), ticket: z.string().min(1).max(200) });
 
-/** What custos answers a callback with: `ok` (handled or finally refused) or `retry` (our side failed). */
-export type StreamVerdict = 'ok' | 'retry';
+/**
+ * A callback's verdict (bot/http/body.ts), as over HTTP. Acked when accepted or finally refused (logged);
+ * not acked — DingTalk delivers it again — when the acceptor throws or our side could not decide.
+ */
+export type Acceptor = (data: string) => Promise<Acceptance>;
+const OUR_FAILURES: ReadonlySet<string> = new Set(['failed', 'ledger_unavailable']);
 
 export interface StreamOptions {
   settings: { apiUrl: string; appKey: string; appSecret: string };
   /** The CALLBACK topics taken, each with the code that accepts its `data`. */
-  topics: Record<string, (data: string) => Promise<StreamVerdict>>;
+  topics: Record<string, Acceptor>;
   /** The event subscription (EVENT frames: the event's type and id in the headers); none: no events asked for. */
-  events?: (headers: Partial<DWClientDownStream['headers']>, data: string) => Promise<StreamVerdict>;
+  events?: (headers: Partial<DWClientDownStream['headers']>, data: string) => Promise<Acceptance>;
   logger: Logger;
   /** The heartbeat's period (default 8 s, the SDK's) and timers (tests count the live ones). */
-  heartbeat?: { everyMs: number; timers?: Pick<typeof globalThis, 'setInterval' | 'clearInterval'> };
+  heartbeat?: { everyMs: number; timers?: Timers };
 }
 
-interface SdkSocket { on(e: 'pong', f: () => void): void; once(e: 'close', f: () => void): void; ping(): void; terminate(): void; close(): void }
 /** The SDK's fields, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
-interface SdkInternals { dw_url?: string; socket?: SdkSocket; userDisconnect: boolean }
+interface SdkInternals { dw_url?: string; socket?: PingSocket & { close(): void }; userDisconnect: boolean }
 
 /**
  * keepAlive off: 2.1.5 (the newest on npm) never clears its ping interval when a socket closes, so each
- * reconnect adds one and two race, ending healthy sockets; watch() runs one per socket. The SDK's main
- * branch clears it on close (v2.1.6-beta.1, unpublished): once released, keepAlive can replace watch().
+ * reconnect adds one and two race, ending healthy sockets; bot/runtime/heartbeat.ts runs one per socket. The SDK's main
+ * branch clears it on close (v2.1.6-beta.1, unpublished): once released, keepAlive can replace it.
  * debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
@@ -86,25 +91,14 @@ export class DingTalkStream extends DWClient {
     }
   }
 
+  /** Connected: a heartbeat per socket (above: not the SDK's keepAlive), ended with it. */
   override async _connect(): Promise<void> {
     await super._connect();
     this.failing = false;
-    this.watch((this as unknown as SdkInternals).socket!);
+    const { everyMs, timers } = this.o.heartbeat ?? { everyMs: 8_000 };
+    const dead = () => this.o.logger.warn({ everyMs }, 'dingtalk stream: no pong within the heartbeat; reconnecting');
+    this.stopHeartbeat = heartbeat((this as unknown as SdkInternals).socket!, everyMs, dead, timers);
     this.o.logger.info({ topics: Object.keys(this.o.topics).length }, 'dingtalk stream connected');
-  }
-
-  /** A ping per period, one interval per socket, ended with it; unanswered at the next tick: a dead path, ended so the SDK reconnects. */
-  private watch(socket: SdkSocket): void {
-    const { everyMs, timers = globalThis } = this.o.heartbeat ?? { everyMs: 8_000 };
-    let answered = true;
-    socket.on('pong', () => { answered = true; });
-    const timer = timers.setInterval(() => {
-      if (answered) { answered = false; return socket.ping(); }
-      this.o.logger.warn({ everyMs }, 'dingtalk stream: no pong within the heartbeat; reconnecting');
-      socket.terminate();
-    }, everyMs);
-    this.stopHeartbeat = () => timers.clearInterval(timer);
-    socket.once('close', this.stopHeartbeat);
   }
 
   override onDownStream(data: string): void {
@@ -122,9 +116,9 @@ export class DingTalkStream extends DWClient {
 
   private async answerEvent(frame: DWClientDownStream): Promise<void> {
     const headers: Partial<DWClientDownStream['headers']> = frame.headers ?? {};
-    const accept = this.o.events ?? (async () => 'ok' as const);
-    const verdict = await accept(headers, typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
-    if (headers.messageId) this.send(headers.messageId, { status: verdict === 'ok' ? EventAck.SUCCESS : EventAck.LATER });
+    const accept = this.o.events ?? (async () => 'accepted');
+    const ok = await this.settle('event', () => accept(headers, typeof frame.data === 'string' ? frame.data : ''));
+    if (headers.messageId) this.send(headers.messageId, { status: ok ? EventAck.SUCCESS : EventAck.LATER });
   }
 
   private async open(): Promise<z.infer<typeof Opened>> {
@@ -148,8 +142,15 @@ export class DingTalkStream extends DWClient {
   }
 
   /** Acknowledged (`{response: null}`, code 200) when handled or finally refused; silence asks DingTalk to retry. */
-  private async answer(frame: DWClientDownStream, accept: (data: string) => Promise<StreamVerdict>): Promise<void> {
-    const verdict = await accept(typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
-    if (verdict === 'ok' && frame.headers.messageId) this.socketCallBackResponse(frame.headers.messageId, null);
+  private async answer(frame: DWClientDownStream, accept: Acceptor): Promise<void> {
+    const ok = await this.settle(frame.headers.topic ?? 'callback', () => accept(typeof frame.data === 'string' ? frame.data : ''));
+    if (ok && frame.headers.messageId) this.socketCallBackResponse(frame.headers.messageId, null);
+  }
+
+  /** Whether to ack: accepted, or refused for good (logged); not when the acceptor threw or our side failed. */
+  private async settle(topic: string, accept: () => Promise<Acceptance>): Promise<boolean> {
+    const verdict = await accept().catch(() => 'failed');
+    if (verdict !== 'accepted') this.o.logger.warn({ topic, reason: verdict }, 'dingtalk stream: callback refused');
+    return verdict === 'accepted' || !OUR_FAILURES.has(verdict);
   }
 }
