@@ -38,26 +38,18 @@ export class DingTalkApi {
     this.client = new OpenApiClient(() => this.buyToken(), now);
   }
 
-  /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
-  async userEmail(userId: string): Promise<string | null> {
-    const result = await this.user(userId);
-    const email = typeof result?.org_email === 'string' && result.org_email ? result.org_email : result?.email;
-    return typeof email === 'string' && email ? email : null;
-  }
-
-  /** The user's name in the organisation (what a picked @mention shows); null when DingTalk does not know them. */
-  async userName(userId: string): Promise<string | null> {
-    const name = (await this.user(userId))?.name;
-    return typeof name === 'string' && name ? name : null;
-  }
-
-  /** topapi/v2/user/get's `result`; null for a user DingTalk does not know. */
-  private async user(userId: string): Promise<Record<string, unknown> | null> {
+  /**
+   * The user's name in the organisation (what a picked @mention shows) and company e-mail (org_email, else
+   * their e-mail), from topapi/v2/user/get; null for a user DingTalk does not know.
+   */
+  async user(userId: string): Promise<{ name: string | null; email: string | null } | null> {
     const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get`, 'POST', { userid: userId, language: 'zh_CN' }, 'query');
     const code = String(body.errcode ?? '');
     if (code === USER_NOT_FOUND) return null;
     if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
-    return (body.result ?? {}) as Record<string, unknown>;
+    const r = (body.result ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
+    return { name: text(r.name), email: text(r.org_email) ?? text(r.email) };
   }
 
   /**

@@ -14,16 +14,9 @@ export const dingtalkPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),
   async start(config, logger, { own, sync }) {
-    const [{ startDingTalkBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
-    return startDingTalkBot(config, logger, {
-      sync,
-      // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
-      flows: async (services) => {
-        const built = await chatFlows(services, config, logger, 'dingtalk');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    }, own as DingTalkSettings);
+    const [{ startDingTalkBot }, { botFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
+    return startDingTalkBot(config, logger, { sync, flows: (services) => botFlows(services, config, logger, 'dingtalk') }, own as DingTalkSettings);
   },
   async chat(ctx) {
     const [{ DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, { dingtalkChat }] = await Promise.all([

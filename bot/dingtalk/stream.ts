@@ -11,6 +11,7 @@ import { DWClient, EventAck, type DWClientConfig, type DWClientDownStream } from
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
 import type { Acceptance } from '../http/body.ts';
+import { openApiRequest } from '../http/open-api.ts';
 import type { Logger } from '../logger.ts';
 import { heartbeat, type PingSocket, type Timers } from '../runtime/heartbeat.ts';
 
@@ -125,17 +126,13 @@ export class DingTalkStream extends DWClient {
     if (this.closed) throw new Error('dingtalk stream: closed');
     const { apiUrl } = this.o.settings;
     const { clientId, clientSecret, ua, subscriptions } = this.config;
-    const res = await fetch(`${apiUrl}${GATEWAY_PATH}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ clientId, clientSecret, ua, subscriptions }),
-    });
-    const body: unknown = await res.json().catch(() => null);
-    if (res.status >= 400 && res.status < 500) {
-      throw new CustosError(ErrorCode.ConfigInvalid, `DingTalk refused the Stream connection (HTTP ${res.status}); check DINGTALK_APP_KEY and DINGTALK_APP_SECRET, and that the robot receives messages in Stream mode`,
+    const { ok, status, body } = await openApiRequest('POST', `${apiUrl}${GATEWAY_PATH}`, { clientId, clientSecret, ua, subscriptions }, { accept: 'application/json' });
+    if (status >= 400 && status < 500) {
+      throw new CustosError(ErrorCode.ConfigInvalid, `DingTalk refused the Stream connection (HTTP ${status}); check DINGTALK_APP_KEY and DINGTALK_APP_SECRET, and that the robot receives messages in Stream mode`,
         { settings: ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET'] });
     }
     const opened = Opened.safeParse(body);
-    if (!res.ok || !opened.success) throw new Error(`dingtalk stream: the gateway answered ${res.status} without an endpoint`);
+    if (!ok || !opened.success) throw new Error(`dingtalk stream: the gateway answered ${status} without an endpoint`);
     // Never a weaker channel than the call that opened it: ws:// only behind an http:// API URL (a local fake or proxy).
     if (opened.data.endpoint.startsWith('ws:') && !apiUrl.startsWith('http:')) throw new Error('dingtalk stream: refusing a ws:// endpoint from an https gateway');
     return opened.data;

@@ -27,16 +27,21 @@ export class OpenApiClient {
 
   async request(method: 'GET' | 'POST' | 'PUT', url: string, payload: Payload, token: TokenPlace, query: Record<string, string> = {}): Promise<OpenApiReply> {
     const value = token === 'none' ? undefined : await this.tokens.get();
-    const q = new URLSearchParams({ ...query, ...(token === 'query' ? { access_token: value! } : {}) }).toString();
-    const { body: sent, headers } = encode(payload);
-    const upload = payload instanceof FormData || isRaw(payload);
-    const res = await fetch(q ? `${url}?${q}` : url, {
-      method, body: sent, headers: typeof token === 'object' ? { ...headers, [token.header]: value! } : headers,
-      signal: AbortSignal.timeout(upload ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS),
-    });
-    const body: unknown = await res.json().catch(() => null);
-    return { ok: res.ok, status: res.status, body: body && typeof body === 'object' && !Array.isArray(body) ? body as Record<string, unknown> : null };
+    const q = { ...query, ...(token === 'query' ? { access_token: value! } : {}) };
+    return openApiRequest(method, url, payload, typeof token === 'object' ? { [token.header]: value! } : {}, q);
   }
+}
+
+/** The request without a token (DingTalk's Stream gateway is opened with the app's key and secret in the body). */
+export async function openApiRequest(method: 'GET' | 'POST' | 'PUT', url: string, payload: Payload, extraHeaders: Record<string, string> = {}, query: Record<string, string> = {}): Promise<OpenApiReply> {
+  const q = new URLSearchParams(query).toString();
+  const { body: sent, headers } = encode(payload);
+  const upload = payload instanceof FormData || isRaw(payload);
+  const res = await fetch(q ? `${url}?${q}` : url, {
+    method, body: sent, headers: { ...headers, ...extraHeaders }, signal: AbortSignal.timeout(upload ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS),
+  });
+  const body: unknown = await res.json().catch(() => null);
+  return { ok: res.ok, status: res.status, body: body && typeof body === 'object' && !Array.isArray(body) ? body as Record<string, unknown> : null };
 }
 
 function isRaw(p: Payload): p is RawBody {

@@ -15,17 +15,10 @@ export const wecomPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
   async start(config, logger, { own, sync }) {
-    const [{ startWeComBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
-    return startWeComBot(config, own as WeComConfig, logger, {
-      sync,
-      // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
-      // clicked card's stored response_code once).
-      flows: async ({ services }) => {
-        const built = await chatFlows(services, config, logger, 'wecom');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    });
+    const [{ startWeComBot }, { botFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
+    // clicked card's stored response_code once).
+    return startWeComBot(config, own as WeComConfig, logger, { sync, flows: ({ services }) => botFlows(services, config, logger, 'wecom') });
   },
   async chat(ctx) {
     const settings = ctx.settings as WeComConfig;

@@ -13,7 +13,7 @@ import { loadPolicy } from '../../policies/index.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
 import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
-import { chatFlows } from '../../bot/runtime/chat-flows.ts';
+import { botFlows } from '../../bot/runtime/chat-flows.ts';
 import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { EmployeeStore } from '../../bot/store/employee-store.ts';
@@ -107,13 +107,7 @@ export class DingTalkHarness {
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     await this.opts.beforeBot?.();
     const config = this.config;
-    const registry: DingTalkOverrides = this.opts.registry ? {
-      flows: async (services) => {
-        const built = await chatFlows(services, config, this.logger, 'dingtalk');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    } : {};
+    const registry: DingTalkOverrides = this.opts.registry ? { flows: (services) => botFlows(services, config, this.logger, 'dingtalk') } : {};
     this.bot = await startDingTalkBot(this.config, this.logger, {
       clock: this.clock, onHandled: (id) => this.handled.push(id), ...registry, ...this.opts.overrides,
     }, loadDingTalkConfig(env));
