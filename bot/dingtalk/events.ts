@@ -5,7 +5,7 @@
 //    (older apps: `signature`), `timestamp` (seconds or milliseconds) and `nonce`; the body is
 //    `{"encrypt": "…"}`, the plaintext `{EventType, UserId: [...], …}`. The answer is the word `success`
 //    encrypted the same way. Nothing is decrypted before the signature and our window (one hour, as for
-//    robot callbacks) hold; any failure is a 401 that reaches nothing else.
+//    robot callbacks) hold; any failure is a 401 (413 for a body over 64 KB) that reaches nothing else.
 //  - the Stream (stream-callbacks.ts): an EVENT frame whose headers name the `eventType` and `eventId`,
 //    its data the same event in camelCase (`{timeStamp, userId: [...]}`), on the app's own socket.
 import { z } from 'zod';
