@@ -9,7 +9,7 @@
 // approver's card updated in place; SCIM answers only with its token.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
-import { DingTalkReviewNotifier, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
+import { dingtalkChat, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { cardButtons, cardCallback, type DeliveredCard } from './fakes/dingtalk.ts';
@@ -180,7 +180,7 @@ test.serial('a security alert goes to the security group with its three buttons;
 });
 
 test.serial('the review notifier posts Keep / Revoke cards and updates them in place; a stale Keep is refused', async (t) => {
-  const notifier = new DingTalkReviewNotifier({ cards: h.bot.cards, logger: h.logger });
+  const notifier = dingtalkChat(h.bot.cards, h.logger, undefined).reviews!;
   const view = { reviewId: 'RV-20260630.G-AAAAAAAAAA', title: '访问复核', lines: [{ label: '授权', value: 'G-AAAAAAAAAA' }], status: '待复核', buttons: [{ decision: 'keep' as const, label: '保留', style: 'primary' as const }, { decision: 'revoke' as const, label: '撤销', style: 'danger' as const }] };
   const ref = (await notifier.post((await h.directory.byId(h.employees.salesHead.employeeId))!, view))!;
   t.like(ref, { platform: 'dingtalk', channel: h.userId('salesHead') });

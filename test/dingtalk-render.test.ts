@@ -104,7 +104,7 @@ const MENTIONS: { row: string; text: string; atUsers: { dingtalkId?: string; sta
 for (const c of MENTIONS) {
   test(`mentions: ${c.row}`, async (t) => {
     const asked: string[] = [];
-    const api = { userName: async (id: string) => { asked.push(id); return NAMES[id] ?? null; } };
+    const api = { user: async (id: string) => { asked.push(id); return NAMES[id] ? { name: NAMES[id], email: null } : null; } };
     t.is(await textWithMentionIds({ text: c.text, atUsers: c.atUsers, chatbotUserId: ROBOT }, api), c.want);
     t.deepEqual(asked.sort(), c.asked);
     for (const id of c.want.match(/@dt\d+/g) ?? []) t.truthy(dingtalkPlatform.mention!.exec(id), 'in the module\'s mention form');

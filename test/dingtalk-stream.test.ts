@@ -81,7 +81,7 @@ test('DINGTALK_MODE: http or stream; the HTTP-only card callback settings are re
 });
 
 test('a gateway that refuses the app\'s credentials fails the start as a configuration error', async (t) => {
-  const client = new DingTalkStream({ settings: { apiUrl: h.fake.url, appKey: h.fake.appKey, appSecret: 'another-secret-0123456789' }, topics: { [TOPIC_ROBOT]: async () => 'ok' }, logger: h.logger });
+  const client = new DingTalkStream({ settings: { apiUrl: h.fake.url, appKey: h.fake.appKey, appSecret: 'another-secret-0123456789' }, topics: { [TOPIC_ROBOT]: async () => 'accepted' }, logger: h.logger });
   const err = await t.throwsAsync(client.start());
   t.true(err instanceof CustosError && err.code === ErrorCode.ConfigInvalid);
   t.false(err!.message.includes('another-secret'), 'the secret is not in the error');
@@ -101,7 +101,7 @@ test('the heartbeat: a socket whose gateway stops answering pings is ended and r
     clearInterval: ((id: NodeJS.Timeout) => { live.delete(id); clearInterval(id); }) as typeof clearInterval,
   };
   const client = new DingTalkStream({
-    settings: { apiUrl: api.url, appKey: api.appKey, appSecret: api.appSecret }, topics: { [TOPIC_ROBOT]: async () => 'ok' }, logger: h.logger, heartbeat: { everyMs: 300, timers },
+    settings: { apiUrl: api.url, appKey: api.appKey, appSecret: api.appSecret }, topics: { [TOPIC_ROBOT]: async () => 'accepted' }, logger: h.logger, heartbeat: { everyMs: 300, timers },
   });
   await client.start();
   for (let n = 1; n <= 4; n++) {

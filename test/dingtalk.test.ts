@@ -228,7 +228,7 @@ test.serial('the Open API client against the fake: cards updated in place by out
   await refused(api.deliverCard({ kind: 'robot', userId: h.userId('dpo') }, { n: 1 as unknown as string }), 'InvalidParameter');
   await refused(api.updateCard('custos-unknown', { title: 'c' }), 'InvalidParameter');
   await refused(api.innerGroupMembers(OTHER_ORG_GROUP), 'InvalidParameter');
-  t.is(await api.userEmail('dtnobody'), null, '60121: not in the organisation');
+  t.is(await api.user('dtnobody'), null, '60121: not in the organisation');
   const wrong = new DingTalkApi(loadDingTalkConfig({ DINGTALK_APP_KEY: h.fake.appKey, DINGTALK_APP_SECRET: 'x'.repeat(32), DINGTALK_CARD_TEMPLATE_ID: 't.schema', DINGTALK_API_URL: h.fake.url }));
-  await refused(wrong.accessToken(), 'invalidClientIdOrSecret');
+  await refused(wrong.deliverCard({ kind: 'robot', userId: h.userId('dpo') }, { title: 'a' }), 'invalidClientIdOrSecret');
 });

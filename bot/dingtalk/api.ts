@@ -10,7 +10,7 @@
 // Errors become one DingTalkApiError with the API name and DingTalk's code, never its message text or
 // a request body (cards hold customer data).
 import { randomUUID } from 'node:crypto';
-import { TokenCache } from '../http/token-cache.ts';
+import { OpenApiClient, type TokenPlace } from '../http/open-api.ts';
 import type { DingTalkSettings } from './config.ts';
 
 export class DingTalkApiError extends Error {
@@ -22,7 +22,7 @@ export class DingTalkApiError extends Error {
 
 /** topapi/v2/user/get: 60121 "找不到该用户" (not in the organisation, or outside the app's range). */
 const USER_NOT_FOUND = '60121';
-const TIMEOUT_MS = 10_000;
+const TOKEN_HEADER: TokenPlace = { header: 'x-acs-dingtalk-access-token' };
 const MEMBER_PAGE = 100;
 const MAX_MEMBER_PAGES = 50;
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
@@ -32,32 +32,24 @@ export type CardParams = Record<string, string>;
 export type CardSpace = { kind: 'robot'; userId: string } | { kind: 'group'; conversationId: string };
 
 export class DingTalkApi {
-  private readonly tokens: TokenCache;
+  private readonly client: OpenApiClient;
 
   constructor(private readonly s: Pick<DingTalkSettings, 'appKey' | 'appSecret' | 'robotCode' | 'cardTemplateId' | 'apiUrl' | 'oapiUrl'> & Partial<Pick<DingTalkSettings, 'cardRouteKey' | 'mode'>>, now: () => number = Date.now) {
-    this.tokens = new TokenCache(() => this.buyToken(), now);
+    this.client = new OpenApiClient(() => this.buyToken(), now);
   }
 
-  /** The user's company e-mail (org_email), else their e-mail; null when DingTalk does not know them. */
-  async userEmail(userId: string): Promise<string | null> {
-    const result = await this.user(userId);
-    const email = typeof result?.org_email === 'string' && result.org_email ? result.org_email : result?.email;
-    return typeof email === 'string' && email ? email : null;
-  }
-
-  /** The user's name in the organisation (what a picked @mention shows); null when DingTalk does not know them. */
-  async userName(userId: string): Promise<string | null> {
-    const name = (await this.user(userId))?.name;
-    return typeof name === 'string' && name ? name : null;
-  }
-
-  /** topapi/v2/user/get's `result`; null for a user DingTalk does not know. */
-  private async user(userId: string): Promise<Record<string, unknown> | null> {
+  /**
+   * The user's name in the organisation (what a picked @mention shows) and company e-mail (org_email, else
+   * their e-mail), from topapi/v2/user/get; null for a user DingTalk does not know.
+   */
+  async user(userId: string): Promise<{ name: string | null; email: string | null } | null> {
     const body = await this.call('user.get', `${this.s.oapiUrl}/topapi/v2/user/get`, 'POST', { userid: userId, language: 'zh_CN' }, 'query');
     const code = String(body.errcode ?? '');
     if (code === USER_NOT_FOUND) return null;
     if (code !== '0') throw new DingTalkApiError('user.get', code || 'unknown', 200);
-    return (body.result ?? {}) as Record<string, unknown>;
+    const r = (body.result ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
+    return { name: text(r.name), email: text(r.org_email) ?? text(r.email) };
   }
 
   /**
@@ -123,34 +115,20 @@ export class DingTalkApi {
     return body.processQueryKey;
   }
 
-  /** The app's access token, shared by concurrent callers and renewed five minutes before it expires. */
-  accessToken(): Promise<string> {
-    return this.tokens.get();
-  }
-
   private async buyToken(): Promise<{ value: string; ttlMs: number }> {
     const body = await this.call('oauth2.accessToken', `${this.s.apiUrl}/v1.0/oauth2/accessToken`, 'POST', { appKey: this.s.appKey, appSecret: this.s.appSecret }, 'none');
     if (typeof body.accessToken !== 'string' || typeof body.expireIn !== 'number') throw new DingTalkApiError('oauth2.accessToken', 'malformed', 200);
     return { value: body.accessToken, ttlMs: body.expireIn * 1000 };
   }
 
-  /**
-   * JSON, or a multipart upload (FormData: fetch sets its content type; a file takes longer). The token
-   * goes in a header to the new API (api.dingtalk.com), in the query to the old one (oapi).
-   */
-  private async call(api: string, url: string, method: 'POST' | 'PUT', payload: unknown, auth: 'header' | 'query' | 'none' = 'header'): Promise<Record<string, unknown>> {
-    const form = payload instanceof FormData;
-    const token = auth === 'none' ? undefined : await this.accessToken();
-    const res = await fetch(auth === 'query' ? `${url}?access_token=${encodeURIComponent(token!)}` : url, {
-      method, body: form ? payload : JSON.stringify(payload), signal: AbortSignal.timeout(form ? TIMEOUT_MS * 6 : TIMEOUT_MS),
-      headers: { ...(form ? {} : { 'content-type': 'application/json' }), ...(auth === 'header' ? { 'x-acs-dingtalk-access-token': token! } : {}) },
-    });
-    const body = await res.json().catch(() => ({})) as Record<string, unknown>;
+  /** JSON, or a multipart upload (FormData). The token goes in a header to the new API (api.dingtalk.com), in the query to the old one (oapi). */
+  private async call(api: string, url: string, method: 'POST' | 'PUT', payload: Record<string, unknown> | FormData, auth: TokenPlace = TOKEN_HEADER): Promise<Record<string, unknown>> {
+    const { ok, status, body } = await this.client.request(method, url, payload, auth);
     // The new API answers errors with an HTTP error and `{code, message}`; the old one with errcode.
-    if (!res.ok) {
-      if (res.status === 401 && token) this.tokens.forget(); // revoked or expired early: buy a new one next time
-      throw new DingTalkApiError(api, typeof body.code === 'string' ? body.code.slice(0, 64) : `http_${res.status}`, res.status);
+    if (!ok) {
+      if (status === 401 && auth !== 'none') this.client.tokens.forget(); // revoked or expired early: buy a new one next time
+      throw new DingTalkApiError(api, typeof body?.code === 'string' ? body.code.slice(0, 64) : `http_${status}`, status);
     }
-    return body;
+    return body ?? {};
   }
 }

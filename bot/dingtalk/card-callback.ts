@@ -8,9 +8,9 @@
 //  2. the body (≤ 64 KB) must be a card callback of our organisation (corpId);
 //  3. the card ledger (card-ledger.ts): a card we delivered, seen by the clicker, with that button now;
 //  4. a redelivery of the same body is answered 200 and dropped, so a click decides once.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { parseJson, readBodyLimited, sameSecret, sendJson } from '../http/body.ts';
+import { callbackRoute, parseJson, sameSecret, type Acceptance } from '../http/body.ts';
+import type { RouteHandler } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { CardLedger } from './card-ledger.ts';
 import { correlationIdOf, type DingTalkHandlers } from './handlers.ts';
@@ -35,52 +35,40 @@ const Content = z.object({
 /** A verified click: who, on which card, which button, and the form's inputs when it was a form. */
 export interface CardClick { outTrackId: string; space: string; group?: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
 
-/** `token`: the registered URL's (HTTP mode); none in Stream mode, where only `accept` is used. */
-export interface CardCallbackDeps { token: string | undefined; corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
+export interface CardCallbackDeps { corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
 
-export class DingTalkCardCallback {
-  constructor(private readonly deps: CardCallbackDeps) {}
+/** The HTTP endpoint: step 1, then steps 2-4 (clickAcceptor). */
+export function cardCallback(d: CardCallbackDeps & { token: string }): RouteHandler {
+  return callbackRoute({
+    label: 'dingtalk: card callback', logger: d.logger, maxBytes: MAX_BODY_BYTES, accept: clickAcceptor(d),
+    before: (req) => (sameSecret(new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '', d.token) ? null : 'bad_token'),
+  });
+}
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
-    if (!this.deps.token || !sameSecret(token, this.deps.token)) {
-      req.resume();
-      return this.refuse(res, 'bad_token');
-    }
-    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
-    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const verdict = await this.accept(raw);
-    return verdict === 'accepted' ? sendJson(res, 200, {}) : this.refuse(res, verdict);
-  }
-
-  /** Steps 2-4 for a click's body, from the HTTP callback or the Stream (its `data`): 'accepted' (first or redelivered), else why not. */
-  async accept(raw: Buffer): Promise<string> {
+/** Steps 2-4 for a click's body, from the HTTP callback or the Stream (its `data`): 'accepted' (first or redelivered), else why not. */
+export function clickAcceptor(d: CardCallbackDeps): (raw: Buffer) => Promise<Acceptance> {
+  return async (raw) => {
     const parsed = parse(raw);
     if (!parsed) return 'malformed_body';
     const { body, params } = parsed;
-    if (this.deps.corpId && body.corpId !== this.deps.corpId) return 'wrong_corp';
+    if (d.corpId && body.corpId !== d.corpId) return 'wrong_corp';
     const action = typeof params.action === 'string' ? params.action : '';
     const value = typeof params.value === 'string' ? params.value : '';
-    const verdict = await this.deps.ledger.check(body.outTrackId, body.userId, action, value);
+    const verdict = await d.ledger.check(body.outTrackId, body.userId, action, value);
     if (!verdict.ok) return verdict.reason;
-    const first = await this.deps.ledger.firstDelivery(raw);
+    const first = await d.ledger.firstDelivery(raw);
     if (first === 'unavailable') return 'ledger_unavailable';
     if (!first) {
-      this.deps.logger.info({ type: 'card_callback' }, 'dingtalk: duplicate card callback dropped');
+      d.logger.info({ type: 'card_callback' }, 'dingtalk: duplicate card callback dropped');
       return 'accepted';
     }
     const { action: _a, value: _v, ...inputs } = params;
-    this.deps.handlers.click({
+    d.handlers.click({
       outTrackId: body.outTrackId, space: verdict.space, ...(verdict.group ? { group: verdict.group } : {}), userId: body.userId, action, value, inputs,
       correlationId: correlationIdOf(raw),
     });
     return 'accepted';
-  }
-
-  private refuse(res: ServerResponse, reason: string): void {
-    this.deps.logger.warn({ reason }, 'dingtalk: card callback refused');
-    sendJson(res, 401, { error: 'unauthorized' });
-  }
+  };
 }
 
 function parse(raw: Buffer): { body: z.infer<typeof CardCallback>; params: Record<string, unknown> } | null {

@@ -5,6 +5,7 @@
 // action, aim at someone else's card or revive a decided card's button. Spaces are `robot:<userId>` or
 // `group:<id>`. Redis; fails closed.
 import { createHash, randomUUID } from 'node:crypto';
+import { redisClaims } from '../runtime/once.ts';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';
 import { buttonsIn } from './cards.ts';
@@ -46,12 +47,9 @@ export class CardLedger {
 
   /** The first delivery of a callback body; a redelivery of the same body is false. Fails closed. */
   async firstDelivery(body: Buffer): Promise<boolean | 'unavailable'> {
-    const key = `${this.namespace}:click:${createHash('sha256').update(body).digest('base64url')}`;
-    try {
-      return (await this.redis.set(key, '1', 'EX', CLICK_TTL_SECONDS, 'NX')) === 'OK';
-    } catch {
-      return 'unavailable';
-    }
+    const key = createHash('sha256').update(body).digest('base64url');
+    const claimed = await redisClaims(this.redis, `${this.namespace}:click`, CLICK_TTL_SECONDS)(key, randomUUID());
+    return claimed === 'unavailable' ? claimed : claimed !== 'other';
   }
 }
 

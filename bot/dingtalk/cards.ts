@@ -9,6 +9,7 @@
 // the template's "回传请求" sends both back with the inputs' values, decoded like on every platform.
 import { encodeAction } from '../conversation/codec.ts';
 import type { CardUpdate, FormView, ReplyView } from '../conversation/types.ts';
+import { clipChars } from '../core/clip.ts';
 import type { AuditTableView } from '../core/audit-query-views.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
 import type { AlertView } from '../core/security/views.ts';
@@ -29,18 +30,13 @@ export interface CardInput { name: string; label: string; kind: 'text' | 'number
 
 interface Parts { title?: string; tone: string; lines?: string[]; fields?: { group: string; label: string; value: string }[]; footer?: string; buttons?: CardButton[]; inputs?: CardInput[] }
 
-function clip(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
-}
-
 function params(p: Parts): CardParams {
   return {
-    title: clip(p.title ?? '', 100),
+    title: clipChars(p.title ?? '', 100),
     tone: p.tone,
-    lines: JSON.stringify((p.lines ?? []).map((l) => clip(l, MAX_TEXT))),
+    lines: JSON.stringify((p.lines ?? []).map((l) => clipChars(l, MAX_TEXT))),
     fields: JSON.stringify((p.fields ?? []).slice(0, MAX_FIELDS)),
-    footer: clip(p.footer ?? '', 500),
+    footer: clipChars(p.footer ?? '', 500),
     buttons: JSON.stringify(buttonsOf(p)),
     inputs: JSON.stringify(p.inputs ?? []),
   };
@@ -48,7 +44,7 @@ function params(p: Parts): CardParams {
 
 /** The buttons a card carries, as rendered (the card ledger remembers exactly these). */
 export function buttonsOf(p: { buttons?: CardButton[] }): CardButton[] {
-  return (p.buttons ?? []).slice(0, MAX_BUTTONS).map((b) => ({ ...b, text: clip(b.text, 40) }));
+  return (p.buttons ?? []).slice(0, MAX_BUTTONS).map((b) => ({ ...b, text: clipChars(b.text, 40) }));
 }
 
 /** The buttons in rendered params (what a click on this card may send back). */
@@ -71,7 +67,7 @@ export function renderView(view: ReplyView): CardParams {
         buttons: view.candidates.map((c) => ({ id: 'pick', text: `${c.button.label} ${c.customerId}`, value: c.button.value })),
       });
     case 'card': {
-      const fields = view.groups.flatMap((g) => g.fields.map((f) => ({ group: g.label, label: f.label, value: clip(f.value, MAX_VALUE) })));
+      const fields = view.groups.flatMap((g) => g.fields.map((f) => ({ group: g.label, label: f.label, value: clipChars(f.value, MAX_VALUE) })));
       const buttons: CardButton[] = [];
       if (view.share) buttons.push({ id: 'share', text: view.share.label, value: encodeAction({ name: 'share', customerId: view.share.value }) });
       for (const r of view.requests ?? []) buttons.push({ id: r.kind, text: r.label, value: r.value });

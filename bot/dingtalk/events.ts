@@ -5,13 +5,13 @@
 //    (older apps: `signature`), `timestamp` (seconds or milliseconds) and `nonce`; the body is
 //    `{"encrypt": "…"}`, the plaintext `{EventType, UserId: [...], …}`. The answer is the word `success`
 //    encrypted the same way. Nothing is decrypted before the signature and our window (one hour, as for
-//    robot callbacks) hold; any failure is a 401 that reaches nothing else.
+//    robot callbacks) hold; any failure is a 401 (413 for a body over 64 KB) that reaches nothing else.
 //  - the Stream (stream-callbacks.ts): an EVENT frame whose headers name the `eventType` and `eventId`,
 //    its data the same event in camelCase (`{timeStamp, userId: [...]}`), on the app's own socket.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
-import { EncryptedCallback } from '../http/encrypted-callback.ts';
+import { callbackRoute, parseJson } from '../http/body.ts';
+import { EncryptedCallback, signedQuery } from '../http/encrypted-callback.ts';
+import type { RouteHandler } from '../http/server.ts';
 import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { WINDOW_MS } from './verify.ts';
 
@@ -33,34 +33,28 @@ export interface DingTalkEventDeps extends ChatOffboardingDeps {
   now?: () => number;
 }
 
-export class DingTalkEvents {
-  constructor(private readonly deps: DingTalkEventDeps) {}
-
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    const signed = { signature: q.get('msg_signature') ?? q.get('signature') ?? undefined, timestamp: q.get('timestamp') ?? undefined, nonce: q.get('nonce') ?? undefined };
-    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
-    const body = raw ? EventBody.safeParse(parseJson(raw)) : undefined;
-    if (!body?.success) return this.refuse(req, res, 'malformed_body');
-    const opened = this.deps.crypto.open(body.data.encrypt, signed, this.now());
-    if (!opened.ok) return this.refuse(req, res, opened.reason);
-    const event = Event.safeParse(parseJson(Buffer.from(opened.value)));
-    if (!event.success) return this.refuse(req, res, 'undecryptable');
-    if (event.data.EventType === USER_LEAVE_ORG) await offboardLeavers(this.deps, event.data.UserId ?? []);
-    const timeStamp = String(this.now());
-    const sealed = this.deps.crypto.seal('success', timeStamp);
-    return sendJson(res, 200, { msg_signature: sealed.signature, timeStamp, nonce: sealed.nonce, encrypt: sealed.encrypt });
-  }
-
-  private now(): number {
-    return (this.deps.now ?? Date.now)();
-  }
-
-  private refuse(req: IncomingMessage, res: ServerResponse, reason: string): void {
-    req.resume(); // what was not read is discarded
-    this.deps.logger.warn({ reason }, 'dingtalk: event refused');
-    sendJson(res, 401, { error: 'unauthorized' });
-  }
+/** POST /dingtalk/events: the signature, window and decryption over the body, then the event; answered with `success` sealed. */
+export function eventsCallback(d: DingTalkEventDeps): RouteHandler {
+  const now = () => (d.now ?? Date.now)();
+  return callbackRoute({
+    label: 'dingtalk: event', logger: d.logger, maxBytes: MAX_BODY_BYTES,
+    accept: async (raw, req) => {
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const body = EventBody.safeParse(parseJson(raw));
+      if (!body.success) return 'malformed_body';
+      const opened = d.crypto.open(body.data.encrypt, { ...signedQuery(q), signature: q.get('msg_signature') ?? q.get('signature') ?? undefined }, now());
+      if (!opened.ok) return opened.reason;
+      const event = Event.safeParse(parseJson(Buffer.from(opened.value)));
+      if (!event.success) return 'undecryptable';
+      if (event.data.EventType === USER_LEAVE_ORG) await offboardLeavers(d, event.data.UserId ?? []);
+      return 'accepted';
+    },
+    answer: () => {
+      const timeStamp = String(now());
+      const sealed = d.crypto.seal('success', timeStamp);
+      return { msg_signature: sealed.signature, timeStamp, nonce: sealed.nonce, encrypt: sealed.encrypt };
+    },
+  });
 }
 
 /** A Stream EVENT frame's data (its type from the headers): 'ok' once handled, 'malformed' (nothing done) when it is not the event it says. */

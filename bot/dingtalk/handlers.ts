@@ -149,7 +149,7 @@ function turnIn(where: 'group' | 'dm', conversationId: string, userId: string, c
 
 /** The contact API's user as a profile: the e-mail to match once; `{}` for a user DingTalk will not describe. */
 async function profileOf(api: DingTalkApi, userId: string): Promise<ChatProfile> {
-  const email = await api.userEmail(userId);
+  const email = (await api.user(userId))?.email;
   return email ? { email } : {};
 }
 

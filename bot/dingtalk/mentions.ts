@@ -27,8 +27,8 @@ export function withMentionIds(text: string, people: { userId: string; name: str
 }
 
 /** The message's text with its picked mentions as userids (one contact lookup per mentioned member). */
-export async function textWithMentionIds(m: { text: string; atUsers?: AtUser[] | undefined; chatbotUserId?: string | undefined }, api: Pick<DingTalkApi, 'userName'>): Promise<string> {
+export async function textWithMentionIds(m: { text: string; atUsers?: AtUser[] | undefined; chatbotUserId?: string | undefined }, api: Pick<DingTalkApi, 'user'>): Promise<string> {
   const staff = m.text.includes('@') ? mentionedStaff(m) : [];
   if (staff.length === 0) return m.text;
-  return withMentionIds(m.text, await Promise.all(staff.map(async (userId) => ({ userId, name: await api.userName(userId) }))));
+  return withMentionIds(m.text, await Promise.all(staff.map(async (userId) => ({ userId, name: (await api.user(userId))?.name ?? null }))));
 }

@@ -2,6 +2,7 @@
 // import: the bot and the API client load inside start() and chat(). Its cards go through the card
 // ledger in Redis (card-ledger.ts), so a click is honoured only on a card custos delivered.
 import { section } from '../config.ts';
+import { chatRedis } from '../runtime/chat-redis.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
 import { dingtalkConfigured, loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 
@@ -13,34 +14,18 @@ export const dingtalkPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadDingTalkConfig(env),
   async start(config, logger, { own, sync }) {
-    const [{ startDingTalkBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
-    return startDingTalkBot(config, logger, {
-      sync,
-      // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
-      flows: async (services) => {
-        const built = await chatFlows(services, config, logger, 'dingtalk');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    }, own as DingTalkSettings);
+    const [{ startDingTalkBot }, { botFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    // Requests, decisions, reviews, alert actions and audit queries, notified through the registry.
+    return startDingTalkBot(config, logger, { sync, flows: (services) => botFlows(services, config, logger, 'dingtalk') }, own as DingTalkSettings);
   },
-  async chat({ config, settings: parsed, logger, lookup, redis }) {
-    const settings = parsed as DingTalkSettings;
-    const r = section(config, 'redis');
-    const [{ createRedis }, { DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, notifiers, { dingtalkExportDelivery }] = await Promise.all([
-      import('../store/redis-client.ts'), import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'), import('./export-delivery.ts'),
+  async chat(ctx) {
+    const [{ DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, { dingtalkChat }] = await Promise.all([
+      import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
     ]);
-    // A connection of its own when the caller has none; it connects on first use.
-    const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    const cards = new DingTalkCards(new DingTalkApi(settings), new CardLedger((redis ?? own)!, dingtalkCardLedger(r.queuePrefix)));
-    const group = settings.securityConversationId;
-    return {
-      approvals: new notifiers.DingTalkApprovalNotifier({ cards, logger, ...(lookup ? { lookup } : {}) }),
-      reviews: new notifiers.DingTalkReviewNotifier({ cards, logger }),
-      delivery: dingtalkExportDelivery(cards),
-      ...(group ? { securityNotice: (view) => notifiers.postDingTalkNotice(cards, group, view) } : {}),
-      ...(own ? { close: async () => { own.disconnect(); } } : {}),
-    };
+    const settings = ctx.settings as DingTalkSettings;
+    const { redis, close } = await chatRedis(ctx);
+    const cards = new DingTalkCards(new DingTalkApi(settings), new CardLedger(redis, dingtalkCardLedger(section(ctx.config, 'redis').queuePrefix)));
+    return { ...dingtalkChat(cards, ctx.logger, settings.securityConversationId, ctx.lookup), ...(close ? { close } : {}) };
   },
   testkit: ['test/fakes/dingtalk.ts', 'test/helpers/dingtalk-bot.ts'],
 };

@@ -1,6 +1,6 @@
 // The core's outgoing ports on DingTalk, shaped as Slack's and Lark's (the platform registry wires them):
-// approval and access-review cards through the shared card notifiers (bot/runtime/card-notifiers.ts), and
-// security alerts and notices. All go through DingTalkCards (the ledger learns their buttons); each copy
+// approval and access-review cards through the shared card notifiers (bot/runtime/card-notifiers.ts),
+// export delivery, and security alerts and notices. All go through DingTalkCards (the ledger learns their buttons); each copy
 // is updated in place by its outTrackId, its old buttons then refused. A card DingTalk will not update is
 // sent again as a new card, so the reader still sees the outcome.
 import type { LookupService } from '../core/lookup.ts';
@@ -10,14 +10,19 @@ import type { NoticeView } from '../core/security/notices.ts';
 import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { CardApprovalNotifier, CardReviewNotifier, type PersonalCards } from '../runtime/card-notifiers.ts';
+import type { PlatformChat } from '../runtime/platform-module.ts';
 import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { DingTalkApiError, type CardParams } from './api.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import { renderAlert, renderApproval, renderReview, renderView } from './cards.ts';
+import { dingtalkExportDelivery } from './export-delivery.ts';
 
-/** 1:1 robot cards for the shared notifiers. */
-export function dingtalkPersonalCards(cards: DingTalkCards, logger: Logger): PersonalCards<CardParams> {
-  return {
+/**
+ * The platform's outgoing chat (bot/runtime/platform-module.ts) on these cards: approval and review cards
+ * as 1:1 robot cards through the shared notifiers, export files, and notices into `securityGroup` if any.
+ */
+export function dingtalkChat(cards: DingTalkCards, logger: Logger, securityGroup: string | undefined, lookup?: LookupService): PlatformChat {
+  const personal: PersonalCards<CardParams> = {
     platform: 'dingtalk',
     post: (userId, params) => cards.deliver({ kind: 'robot', userId }, params),
     // In place; when DingTalk refuses, the new state goes as a new card.
@@ -33,18 +38,12 @@ export function dingtalkPersonalCards(cards: DingTalkCards, logger: Logger): Per
     review: renderReview,
     view: renderView,
   };
-}
-
-export class DingTalkApprovalNotifier extends CardApprovalNotifier<CardParams> {
-  constructor(deps: { cards: DingTalkCards; logger: Logger; lookup?: LookupService }) {
-    super(dingtalkPersonalCards(deps.cards, deps.logger), deps.lookup);
-  }
-}
-
-export class DingTalkReviewNotifier extends CardReviewNotifier<CardParams> {
-  constructor(deps: { cards: DingTalkCards; logger: Logger }) {
-    super(dingtalkPersonalCards(deps.cards, deps.logger));
-  }
+  return {
+    approvals: new CardApprovalNotifier(personal, lookup),
+    reviews: new CardReviewNotifier(personal),
+    delivery: dingtalkExportDelivery(cards),
+    ...(securityGroup ? { securityNotice: (view) => postDingTalkNotice(cards, securityGroup, view) } : {}),
+  };
 }
 
 /** Alert cards (Unfreeze / Keep frozen / Revoke all grants) and notices into the security group; without one, nothing is posted. */

@@ -7,11 +7,13 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
-import { parseJson, readBodyLimited, sendJson } from '../http/body.ts';
+import { callbackRoute, parseJson } from '../http/body.ts';
+import type { RouteHandler } from '../http/server.ts';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
+import { redisClaims, type Claims } from '../runtime/once.ts';
 import type { DingTalkSettings } from './config.ts';
 import { RobotMessage, type DingTalkHandlers } from './handlers.ts';
 import { verifySignature, WINDOW_MS } from './verify.ts';
@@ -19,58 +21,37 @@ import { verifySignature, WINDOW_MS } from './verify.ts';
 export const DINGTALK_CALLBACK_PATH = '/dingtalk/callback';
 const MAX_BODY_BYTES = 64 * 1024;
 
-export interface SignatureLedger { bind(sign: string, bodyHash: string): Promise<'first' | 'same' | 'other' | 'unavailable'> }
-
-/** Step 3 in Redis (SET NX), failing closed; bound for twice the window, as long as the signature could still be accepted. */
-export function redisLedger(redis: RedisClient, namespace: string): SignatureLedger {
-  const ttlSeconds = Math.ceil((2 * WINDOW_MS) / 1000) + 60;
-  return {
-    async bind(sign, bodyHash) {
-      try {
-        const key = `${namespace}:${sign}`;
-        if ((await redis.set(key, bodyHash, 'EX', ttlSeconds, 'NX')) === 'OK') return 'first';
-        return (await redis.get(key)) === bodyHash ? 'same' : 'other';
-      } catch {
-        return 'unavailable';
-      }
-    },
-  };
+/** Step 3 in Redis (bot/runtime/once.ts), failing closed; bound for twice the window, as long as the signature could still be accepted. */
+export function signatureClaims(redis: RedisClient, namespace: string): Claims {
+  return redisClaims(redis, namespace, Math.ceil((2 * WINDOW_MS) / 1000) + 60);
 }
 
 export interface DingTalkReceiverDeps {
   settings: Pick<DingTalkSettings, 'appSecret' | 'robotCode' | 'corpId'>;
   handlers: DingTalkHandlers;
-  ledger: SignatureLedger;
+  signatures: Claims;
   logger: Logger;
   now?: () => number;
 }
 
-export class DingTalkReceiver {
-  constructor(private readonly deps: DingTalkReceiverDeps) {}
-
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
-    const sign = header('sign');
-    const verdict = verifySignature({ timestamp: header('timestamp'), sign }, this.deps.settings.appSecret, (this.deps.now ?? Date.now)());
-    if (!verdict.ok) {
-      req.resume(); // discarded unread
-      return this.refuse(res, verdict.reason);
-    }
-    const raw = await readBodyLimited(req, MAX_BODY_BYTES);
-    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const message = robotMessageFor(raw, this.deps.settings);
-    if (typeof message === 'string') return this.refuse(res, message);
-    // Last, so a refused request leaves nothing behind, not even a ledger entry.
-    const bound = await this.deps.ledger.bind(sign!, createHash('sha256').update(raw).digest('base64url'));
-    if (bound === 'other' || bound === 'unavailable') return this.refuse(res, bound === 'other' ? 'signature_reused' : 'ledger_unavailable');
-    await this.deps.handlers.message(message);
-    return sendJson(res, 200, {});
-  }
-
-  private refuse(res: ServerResponse, reason: string): void {
-    this.deps.logger.warn({ reason }, 'dingtalk: callback refused');
-    sendJson(res, 401, { error: 'unauthorized' });
-  }
+export function robotCallback(d: DingTalkReceiverDeps): RouteHandler {
+  const header = (req: IncomingMessage, name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+  return callbackRoute({
+    label: 'dingtalk: callback', logger: d.logger, maxBytes: MAX_BODY_BYTES,
+    before: (req) => {
+      const verdict = verifySignature({ timestamp: header(req, 'timestamp'), sign: header(req, 'sign') }, d.settings.appSecret, (d.now ?? Date.now)());
+      return verdict.ok ? null : verdict.reason;
+    },
+    accept: async (raw, req) => {
+      const message = robotMessageFor(raw, d.settings);
+      if (typeof message === 'string') return message;
+      // Last, so a refused request leaves nothing behind, not even a ledger entry.
+      const bound = await d.signatures(header(req, 'sign')!, createHash('sha256').update(raw).digest('base64url'));
+      if (bound === 'other' || bound === 'unavailable') return bound === 'other' ? 'signature_reused' : 'ledger_unavailable';
+      await d.handlers.message(message);
+      return 'accepted';
+    },
+  });
 }
 
 /** The robot message in `raw` if it is one for our robot in our organisation (HTTP and Stream mode), else why not. */

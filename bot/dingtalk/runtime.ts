@@ -19,13 +19,13 @@ import { buildServices, type BotServices, type ServiceOverrides } from '../runti
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
-import { DINGTALK_CARD_PATH, DingTalkCardCallback } from './card-callback.ts';
+import { cardCallback, DINGTALK_CARD_PATH } from './card-callback.ts';
 import { CardLedger, DingTalkCards, dingtalkCardLedger } from './card-ledger.ts';
 import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
-import { DINGTALK_EVENTS_PATH, DingTalkEvents, dingtalkEventCrypto } from './events.ts';
+import { DINGTALK_EVENTS_PATH, dingtalkEventCrypto, eventsCallback } from './events.ts';
 import { DingTalkHandlers } from './handlers.ts';
-import { DINGTALK_CALLBACK_PATH, DingTalkReceiver, redisLedger } from './receiver.ts';
+import { DINGTALK_CALLBACK_PATH, robotCallback, signatureClaims } from './receiver.ts';
 import { streamMode } from './stream-callbacks.ts';
 
 /** DingTalk retries a robot message it thinks failed; one day of msgIds covers its retries. */
@@ -66,21 +66,21 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
       ...(overrides.onHandled ? { onHandled: overrides.onHandled } : {}),
     });
     services.onClose(() => handlers.drain());
-    const receiver = new DingTalkReceiver({
-      settings, handlers, logger, ledger: redisLedger(services.redis, `${prefix}:dingtalk-sign`), ...(overrides.now ? { now: overrides.now } : {}),
-    });
     const stream = settings.mode === 'stream' ? streamMode({ settings, handlers, cards, logger, offboarding }) : undefined;
+    const now = overrides.now ? { now: overrides.now } : {};
     // /metrics, SCIM and the CRM sync's routes, as on every bot (bot/runtime/service-routes.ts).
     const routes: Route[] = await serviceRoutes(services, config, logger, { sync: overrides.sync, approvals: flows.approvals });
-    if (!stream) routes.push({ method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: receiver.handle.bind(receiver) });
+    if (!stream) {
+      const signatures = signatureClaims(services.redis, `${prefix}:dingtalk-sign`);
+      routes.push({ method: 'POST', path: DINGTALK_CALLBACK_PATH, handler: robotCallback({ settings, handlers, logger, signatures, ...now }) });
+    }
     if (settings.cardCallbackToken && !stream) {
-      const clicks = new DingTalkCardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
-      routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks.handle.bind(clicks) });
+      const clicks = cardCallback({ token: settings.cardCallbackToken, corpId: settings.corpId, ledger: cards.ledger, handlers, logger });
+      routes.push({ method: 'POST', path: DINGTALK_CARD_PATH, handler: clicks });
     }
     if (settings.events) {
       // Offboarding on `user_leave_org` (events.ts), when the HTTP event subscription is configured.
-      const events = new DingTalkEvents({ crypto: dingtalkEventCrypto(settings.events, settings.appKey), ...offboarding, ...(overrides.now ? { now: overrides.now } : {}) });
-      routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: events.handle.bind(events) });
+      routes.push({ method: 'POST', path: DINGTALK_EVENTS_PATH, handler: eventsCallback({ crypto: dingtalkEventCrypto(settings.events, settings.appKey), ...offboarding, ...now }) });
     }
     const readiness = [...services.readiness, ...(stream ? [stream.readiness] : [])];
     const { url, address } = await serveBot(services, { routes, readiness, host: config.http.host, port: settings.httpPort, logger });

@@ -10,19 +10,19 @@
 //    organisation's (eventCorpId) only; a redelivery offboards nobody twice (offboarding is idempotent and
 //    audits only what it changed, bot/core/offboarding.ts), so no eventId is remembered.
 // What the HTTP receiver adds — the `sign` header, the callback URL's token — proves a request came from
-// DingTalk; here the authenticated socket does (stream.ts, on the official SDK). A refusal is final and acked as handled; only
-// our own failure (the card ledger unreachable) asks DingTalk to deliver again.
+// DingTalk; here the authenticated socket does (stream.ts, on the official SDK). A refusal is final and acked as handled
+// (stream.ts logs it); only our own failure (the card ledger unreachable) asks DingTalk to deliver again.
 import { TOPIC_CARD, TOPIC_ROBOT } from 'dingtalk-stream';
 import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
-import { DingTalkCardCallback } from './card-callback.ts';
+import { clickAcceptor } from './card-callback.ts';
 import type { DingTalkCards } from './card-ledger.ts';
 import type { DingTalkSettings } from './config.ts';
 import type { DingTalkHandlers } from './handlers.ts';
 import { streamedEvent } from './events.ts';
 import type { ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { robotMessageFor } from './receiver.ts';
-import { DingTalkStream, type StreamOptions, type StreamVerdict } from './stream.ts';
+import { DingTalkStream, type Acceptor, type StreamOptions } from './stream.ts';
 
 export { TOPIC_CARD, TOPIC_ROBOT };
 
@@ -35,37 +35,27 @@ export interface StreamModeDeps {
   offboarding: ChatOffboardingDeps;
 }
 
-export function streamTopics(d: StreamModeDeps): Record<string, (data: string) => Promise<StreamVerdict>> {
-  const clicks = new DingTalkCardCallback({ token: undefined, corpId: d.settings.corpId, ledger: d.cards.ledger, handlers: d.handlers, logger: d.logger });
+export function streamTopics(d: StreamModeDeps): Record<string, Acceptor> {
   return {
     [TOPIC_ROBOT]: async (data) => {
       const message = robotMessageFor(Buffer.from(data, 'utf8'), d.settings);
-      if (typeof message === 'string') d.logger.warn({ reason: message }, 'dingtalk: stream message refused');
-      else await d.handlers.message(message);
-      return 'ok';
+      if (typeof message === 'string') return message;
+      await d.handlers.message(message);
+      return 'accepted';
     },
-    [TOPIC_CARD]: async (data) => {
-      const verdict = await clicks.accept(Buffer.from(data, 'utf8'));
-      if (verdict === 'accepted') return 'ok';
-      d.logger.warn({ reason: verdict }, 'dingtalk: card callback refused');
-      return verdict === 'ledger_unavailable' ? 'retry' : 'ok';
-    },
+    [TOPIC_CARD]: async (data) => clickAcceptor({ corpId: d.settings.corpId, ledger: d.cards.ledger, handlers: d.handlers, logger: d.logger })(Buffer.from(data, 'utf8')),
   };
 }
 
 /** An EVENT frame: refused (acked, nothing done) unless it names its type and id and comes from our organisation. */
 export function streamEvents(d: StreamModeDeps): NonNullable<StreamOptions['events']> {
-  const refuse = (reason: string): StreamVerdict => {
-    d.logger.warn({ reason }, 'dingtalk: stream event refused');
-    return 'ok';
-  };
   return async (headers, data) => {
     const { eventType, eventId, eventCorpId } = headers;
-    if (!eventType || !eventId) return refuse('malformed_event');
-    if (d.settings.corpId && eventCorpId !== d.settings.corpId) return refuse('wrong_corp');
+    if (!eventType || !eventId) return 'malformed_event';
+    if (d.settings.corpId && eventCorpId !== d.settings.corpId) return 'wrong_corp';
     // A failure rejects: DingTalkStream answers LATER and DingTalk delivers the event again.
     const verdict = await streamedEvent(d.offboarding, eventType, data);
-    return verdict === 'ok' ? 'ok' : refuse(verdict);
+    return verdict === 'ok' ? 'accepted' : verdict;
   };
 }
 

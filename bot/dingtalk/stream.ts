@@ -10,33 +10,39 @@
 import { DWClient, EventAck, type DWClientConfig, type DWClientDownStream } from 'dingtalk-stream';
 import { z } from 'zod';
 import { CustosError, ErrorCode } from '../core/errors.ts';
+import type { Acceptance } from '../http/body.ts';
+import { openApiRequest } from '../http/open-api.ts';
 import type { Logger } from '../logger.ts';
+import { heartbeat, type PingSocket, type Timers } from '../runtime/heartbeat.ts';
 
 export const GATEWAY_PATH = '/v1.0/gateway/connections/open';
 const Opened = z.object({ endpoint: z.url({ protocol: /^wss?$/ }), ticket: z.string().min(1).max(200) });
 
-/** What custos answers a callback with: `ok` (handled or finally refused) or `retry` (our side failed). */
-export type StreamVerdict = 'ok' | 'retry';
+/**
+ * A callback's verdict (bot/http/body.ts), as over HTTP. Acked when accepted or finally refused (logged);
+ * not acked — DingTalk delivers it again — when the acceptor throws or our side could not decide.
+ */
+export type Acceptor = (data: string) => Promise<Acceptance>;
+const OUR_FAILURES: ReadonlySet<string> = new Set(['failed', 'ledger_unavailable']);
 
 export interface StreamOptions {
   settings: { apiUrl: string; appKey: string; appSecret: string };
   /** The CALLBACK topics taken, each with the code that accepts its `data`. */
-  topics: Record<string, (data: string) => Promise<StreamVerdict>>;
+  topics: Record<string, Acceptor>;
   /** The event subscription (EVENT frames: the event's type and id in the headers); none: no events asked for. */
-  events?: (headers: Partial<DWClientDownStream['headers']>, data: string) => Promise<StreamVerdict>;
+  events?: (headers: Partial<DWClientDownStream['headers']>, data: string) => Promise<Acceptance>;
   logger: Logger;
   /** The heartbeat's period (default 8 s, the SDK's) and timers (tests count the live ones). */
-  heartbeat?: { everyMs: number; timers?: Pick<typeof globalThis, 'setInterval' | 'clearInterval'> };
+  heartbeat?: { everyMs: number; timers?: Timers };
 }
 
-interface SdkSocket { on(e: 'pong', f: () => void): void; once(e: 'close', f: () => void): void; ping(): void; terminate(): void; close(): void }
 /** The SDK's fields, private in its typings only: pinned to 2.1.5, a rename fails the stream test. */
-interface SdkInternals { dw_url?: string; socket?: SdkSocket; userDisconnect: boolean }
+interface SdkInternals { dw_url?: string; socket?: PingSocket & { close(): void }; userDisconnect: boolean }
 
 /**
  * keepAlive off: 2.1.5 (the newest on npm) never clears its ping interval when a socket closes, so each
- * reconnect adds one and two race, ending healthy sockets; watch() runs one per socket. The SDK's main
- * branch clears it on close (v2.1.6-beta.1, unpublished): once released, keepAlive can replace watch().
+ * reconnect adds one and two race, ending healthy sockets; bot/runtime/heartbeat.ts runs one per socket. The SDK's main
+ * branch clears it on close (v2.1.6-beta.1, unpublished): once released, keepAlive can replace it.
  * debug off: it would print the ticket and every frame (personal data).
  */
 function sdkConfig(o: StreamOptions): DWClientConfig {
@@ -86,25 +92,14 @@ export class DingTalkStream extends DWClient {
     }
   }
 
+  /** Connected: a heartbeat per socket (above: not the SDK's keepAlive), ended with it. */
   override async _connect(): Promise<void> {
     await super._connect();
     this.failing = false;
-    this.watch((this as unknown as SdkInternals).socket!);
+    const { everyMs, timers } = this.o.heartbeat ?? { everyMs: 8_000 };
+    const dead = () => this.o.logger.warn({ everyMs }, 'dingtalk stream: no pong within the heartbeat; reconnecting');
+    this.stopHeartbeat = heartbeat((this as unknown as SdkInternals).socket!, everyMs, dead, timers);
     this.o.logger.info({ topics: Object.keys(this.o.topics).length }, 'dingtalk stream connected');
-  }
-
-  /** A ping per period, one interval per socket, ended with it; unanswered at the next tick: a dead path, ended so the SDK reconnects. */
-  private watch(socket: SdkSocket): void {
-    const { everyMs, timers = globalThis } = this.o.heartbeat ?? { everyMs: 8_000 };
-    let answered = true;
-    socket.on('pong', () => { answered = true; });
-    const timer = timers.setInterval(() => {
-      if (answered) { answered = false; return socket.ping(); }
-      this.o.logger.warn({ everyMs }, 'dingtalk stream: no pong within the heartbeat; reconnecting');
-      socket.terminate();
-    }, everyMs);
-    this.stopHeartbeat = () => timers.clearInterval(timer);
-    socket.once('close', this.stopHeartbeat);
   }
 
   override onDownStream(data: string): void {
@@ -122,34 +117,37 @@ export class DingTalkStream extends DWClient {
 
   private async answerEvent(frame: DWClientDownStream): Promise<void> {
     const headers: Partial<DWClientDownStream['headers']> = frame.headers ?? {};
-    const accept = this.o.events ?? (async () => 'ok' as const);
-    const verdict = await accept(headers, typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
-    if (headers.messageId) this.send(headers.messageId, { status: verdict === 'ok' ? EventAck.SUCCESS : EventAck.LATER });
+    const accept = this.o.events ?? (async () => 'accepted');
+    const ok = await this.settle('event', () => accept(headers, typeof frame.data === 'string' ? frame.data : ''));
+    if (headers.messageId) this.send(headers.messageId, { status: ok ? EventAck.SUCCESS : EventAck.LATER });
   }
 
   private async open(): Promise<z.infer<typeof Opened>> {
     if (this.closed) throw new Error('dingtalk stream: closed');
     const { apiUrl } = this.o.settings;
     const { clientId, clientSecret, ua, subscriptions } = this.config;
-    const res = await fetch(`${apiUrl}${GATEWAY_PATH}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ clientId, clientSecret, ua, subscriptions }),
-    });
-    const body: unknown = await res.json().catch(() => null);
-    if (res.status >= 400 && res.status < 500) {
-      throw new CustosError(ErrorCode.ConfigInvalid, `DingTalk refused the Stream connection (HTTP ${res.status}); check DINGTALK_APP_KEY and DINGTALK_APP_SECRET, and that the robot receives messages in Stream mode`,
+    const { ok, status, body } = await openApiRequest('POST', `${apiUrl}${GATEWAY_PATH}`, { clientId, clientSecret, ua, subscriptions }, { accept: 'application/json' });
+    if (status >= 400 && status < 500) {
+      throw new CustosError(ErrorCode.ConfigInvalid, `DingTalk refused the Stream connection (HTTP ${status}); check DINGTALK_APP_KEY and DINGTALK_APP_SECRET, and that the robot receives messages in Stream mode`,
         { settings: ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET'] });
     }
     const opened = Opened.safeParse(body);
-    if (!res.ok || !opened.success) throw new Error(`dingtalk stream: the gateway answered ${res.status} without an endpoint`);
+    if (!ok || !opened.success) throw new Error(`dingtalk stream: the gateway answered ${status} without an endpoint`);
     // Never a weaker channel than the call that opened it: ws:// only behind an http:// API URL (a local fake or proxy).
     if (opened.data.endpoint.startsWith('ws:') && !apiUrl.startsWith('http:')) throw new Error('dingtalk stream: refusing a ws:// endpoint from an https gateway');
     return opened.data;
   }
 
   /** Acknowledged (`{response: null}`, code 200) when handled or finally refused; silence asks DingTalk to retry. */
-  private async answer(frame: DWClientDownStream, accept: (data: string) => Promise<StreamVerdict>): Promise<void> {
-    const verdict = await accept(typeof frame.data === 'string' ? frame.data : '').catch(() => 'retry' as const);
-    if (verdict === 'ok' && frame.headers.messageId) this.socketCallBackResponse(frame.headers.messageId, null);
+  private async answer(frame: DWClientDownStream, accept: Acceptor): Promise<void> {
+    const ok = await this.settle(frame.headers.topic ?? 'callback', () => accept(typeof frame.data === 'string' ? frame.data : ''));
+    if (ok && frame.headers.messageId) this.socketCallBackResponse(frame.headers.messageId, null);
+  }
+
+  /** Whether to ack: accepted, or refused for good (logged); not when the acceptor threw or our side failed. */
+  private async settle(topic: string, accept: () => Promise<Acceptance>): Promise<boolean> {
+    const verdict = await accept().catch(() => 'failed');
+    if (verdict !== 'accepted') this.o.logger.warn({ topic, reason: verdict }, 'dingtalk stream: callback refused');
+    return verdict === 'accepted' || !OUR_FAILURES.has(verdict);
   }
 }

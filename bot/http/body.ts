@@ -1,7 +1,9 @@
 // The small pieces every hand-written route needs: read a raw body with a size limit (the limit is
-// checked while reading, so an oversized body is never held whole) and answer with JSON.
+// checked while reading, so an oversized body is never held whole), answer with JSON, and a platform
+// callback's steps in their order (checks on the request, the body, the verdict, a refusal that says nothing).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.ts';
 
 /** The raw body, or null once it exceeds `max` bytes (the rest is not read). */
 export async function readBodyLimited(req: IncomingMessage, max: number): Promise<Buffer | null> {
@@ -33,4 +35,39 @@ export function parseJson(raw: Buffer): unknown {
 export function sameSecret(got: string, want: string): boolean {
   const a = createHash('sha256').update(got).digest();
   return got.length > 0 && timingSafeEqual(a, createHash('sha256').update(want).digest());
+}
+
+/** A callback's verdict: 'accepted', or why not (a short code for the log; never the body). */
+export type Acceptance = 'accepted' | (string & {});
+
+export interface CallbackRoute {
+  /** Its log line's prefix when refused (`dingtalk: callback`). */
+  label: string;
+  logger: Logger;
+  maxBytes: number;
+  /** What is checked before the body is read (a header signature, the URL's token): why not, or null. */
+  before?: (req: IncomingMessage) => string | null;
+  accept: (raw: Buffer, req: IncomingMessage) => Promise<Acceptance>;
+  /** The 200 answer's body (default `{}`). */
+  answer?: () => unknown;
+}
+
+/**
+ * A platform's callback endpoint: `before`, then the body (at most `maxBytes`, else 413) to `accept`.
+ * Accepted: 200; refused: a 401 that says nothing more, the reason logged, anything unread discarded.
+ */
+export function callbackRoute(r: CallbackRoute): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const refuse = (req: IncomingMessage, res: ServerResponse, reason: string) => {
+    req.resume();
+    r.logger.warn({ reason }, `${r.label} refused`);
+    sendJson(res, 401, { error: 'unauthorized' });
+  };
+  return async (req, res) => {
+    const early = r.before?.(req);
+    if (early) return refuse(req, res, early);
+    const raw = await readBodyLimited(req, r.maxBytes);
+    if (raw === null) return sendJson(res, 413, { error: 'body too large' });
+    const verdict = await r.accept(raw, req);
+    return verdict === 'accepted' ? sendJson(res, 200, r.answer ? r.answer() : {}) : refuse(req, res, verdict);
+  };
 }

@@ -14,6 +14,11 @@ export type Verdict<T> = { ok: true; value: T } | { ok: false; reason: Refusal }
 
 export interface Signed { signature?: string | undefined; timestamp?: string | undefined; nonce?: string | undefined }
 
+/** The signed parts of a callback's query: msg_signature, timestamp and nonce. */
+export function signedQuery(q: URLSearchParams): Signed {
+  return { signature: q.get('msg_signature') ?? undefined, timestamp: q.get('timestamp') ?? undefined, nonce: q.get('nonce') ?? undefined };
+}
+
 export interface EncryptedCallbackOptions {
   token: string;
   encodingAesKey: string;

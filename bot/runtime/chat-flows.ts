@@ -51,3 +51,10 @@ export async function chatFlows(services: BotServices, config: Config, logger: L
     throw err;
   }
 }
+
+/** chatFlows for a bot's lifetime, closed with its services: what DingTalk's and WeCom's `custos start` wire. */
+export async function botFlows(services: BotServices, config: Config, logger: Logger, platform: PlatformId): Promise<FlowServices> {
+  const built = await chatFlows(services, config, logger, platform);
+  services.onClose(() => built.close());
+  return built.flows;
+}

@@ -1,5 +1,6 @@
 // Once-only keys in Redis (`SET key token NX EX ttl`), atomic across bot replicas: the delivery ids a
-// platform retries with (Lark's event_id, WeCom's MsgId, DingTalk's msgId) and Lark's request nonces.
+// platform retries with (Lark's event_id, WeCom's MsgId, DingTalk's msgId and card click bodies) and Lark's
+// request nonces; and DingTalk's robot signatures, each bound to the first body it came with.
 // A SET that errs (the client's command timeout on a loaded machine) may still have been applied: Redis
 // runs a connection's commands in order, so reading the key back afterwards says whose it is. Each claim
 // writes its own random token; the key holding ours means this delivery won, anything else means another
@@ -31,25 +32,40 @@ export interface OnceGuard {
 
 export type WhenUnanswered = 'redeliver' | 'refuse' | 'allow';
 
-/** Pauses between unanswered claims (ms): with the client's 500 ms command timeout, about 3.5 s in all. */
+/** Pauses before each claim (ms): with the bots' 500 ms command timeout, about 3.5 s in all. */
 const RETRY_PAUSES_MS = [0, 100, 200, 400, 800];
 
+/**
+ * What claiming a key found: 'first' (this call set it), 'same' (it holds this value: our own write whose
+ * answer was lost, or the same thing delivered again), 'other' (another value holds it), 'unavailable'.
+ */
+export type Claim = 'first' | 'same' | 'other' | 'unavailable';
+export type Claims = (key: string, value: string) => Promise<Claim>;
+
+/** SET NX EX with the read-back above; for once-only ids, each claim's value is a fresh random token. */
+export function redisClaims(redis: RedisClient, namespace: string, ttlSeconds: number, pauses: readonly number[] = RETRY_PAUSES_MS): Claims {
+  return async (key, value) => {
+    for (const pause of pauses) {
+      if (pause > 0) await sleep(pause);
+      try {
+        if ((await redis.set(`${namespace}:${key}`, value, 'EX', ttlSeconds, 'NX')) === 'OK') return 'first';
+        // Held: by another delivery, or by this one through an attempt that timed out after Redis applied it.
+        const holder = await redis.get(`${namespace}:${key}`);
+        if (holder !== null) return holder === value ? 'same' : 'other';
+      } catch {
+        // unanswered (it may still have been applied): ask again, the next answer settles it
+      }
+    }
+    return 'unavailable';
+  };
+}
+
 export function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: number, logger: Logger, whenUnanswered: WhenUnanswered, pauses: readonly number[] = RETRY_PAUSES_MS): OnceGuard {
-  const k = (key: string) => `${namespace}:${key}`;
+  const claim = redisClaims(redis, namespace, ttlSeconds, pauses);
   return {
     async first(key) {
-      const token = randomUUID();
-      for (const pause of pauses) {
-        if (pause > 0) await sleep(pause);
-        try {
-          if ((await redis.set(k(key), token, 'EX', ttlSeconds, 'NX')) === 'OK') return true;
-          // Held: by another delivery, or by this one through an attempt that timed out after Redis applied it.
-          const holder = await redis.get(k(key));
-          if (holder !== null) return holder === token;
-        } catch {
-          // unanswered (it may still have been applied): ask again, the next answer settles it
-        }
-      }
+      const claimed = await claim(key, randomUUID());
+      if (claimed !== 'unavailable') return claimed !== 'other';
       logger.warn({ namespace: namespace.split(':').pop(), whenUnanswered }, 'once-store unavailable');
       if (whenUnanswered === 'redeliver') {
         throw new CustosError(ErrorCode.DeliveryCheckUnavailable, 'delivery check unavailable: redis did not answer; the platform will deliver again');
@@ -57,7 +73,7 @@ export function redisOnce(redis: RedisClient, namespace: string, ttlSeconds: num
       return whenUnanswered === 'allow';
     },
     async forget(key) {
-      await redis.del(k(key)).catch(() => undefined);
+      await redis.del(`${namespace}:${key}`).catch(() => undefined);
     },
   };
 }

@@ -5,7 +5,7 @@
 // field `media`, then a `file` message by media_id) and the contact API (`user/get`).
 // WeCom answers HTTP 200 with `errcode`; anything but 0 is thrown as WeComApiError with that code.
 import { randomBytes } from 'node:crypto';
-import { TokenCache } from '../http/token-cache.ts';
+import { OpenApiClient, type RawBody, type TokenPlace } from '../http/open-api.ts';
 import type { Logger } from '../logger.ts';
 import type { WeComConfig } from './config.ts';
 import type { TemplateCard } from './render.ts';
@@ -19,10 +19,9 @@ export class WeComApiError extends Error {
 
 /** 40014 invalid access_token, 42001 access_token expired: fetch a new one and retry once. */
 const TOKEN_ERRORS = new Set([40014, 42001]);
-const TIMEOUT_MS = 10_000;
 
 type Reply = Record<string, unknown> & { errcode?: number };
-type Body = Record<string, unknown> | { multipart: Buffer; type: string };
+type Body = Record<string, unknown> | RawBody;
 
 /** media/upload takes a file of more than 5 bytes and at most 20 MB; 40006 (invalid size) is WeCom's code for both. */
 export const FILE_BYTES = { min: 6, max: 20 * 1024 * 1024 } as const;
@@ -30,10 +29,10 @@ export const FILE_BYTES = { min: 6, max: 20 * 1024 * 1024 } as const;
 export interface WeComUser { userid: string; email?: string; bizMail?: string; status?: number }
 
 export class WeComApi {
-  private readonly tokens: TokenCache;
+  private readonly client: OpenApiClient;
 
   constructor(private readonly cfg: Pick<WeComConfig, 'corpId' | 'secret' | 'agentId' | 'apiUrl'>, private readonly logger: Logger, now: () => number = Date.now) {
-    this.tokens = new TokenCache(() => this.buyToken(), now);
+    this.client = new OpenApiClient(() => this.buyToken(), now);
   }
 
   async sendText(userId: string, content: string): Promise<{ msgid: string }> {
@@ -70,10 +69,9 @@ export class WeComApi {
   }
 
   private async call(api: string, body: Body | undefined, query: Record<string, string> = {}, retried = false): Promise<Reply> {
-    const token = await this.tokens.get();
-    const r = await this.request(api, body, { ...query, access_token: token });
+    const r = await this.request(api, body, query, 'query');
     if (r.errcode && TOKEN_ERRORS.has(r.errcode) && !retried) {
-      this.tokens.forget();
+      this.client.tokens.forget();
       return this.call(api, body, query, true);
     }
     if (r.errcode) throw new WeComApiError(api, r.errcode);
@@ -81,29 +79,27 @@ export class WeComApi {
   }
 
   private async buyToken(): Promise<{ value: string; ttlMs: number }> {
-    const r = await this.request('gettoken', undefined, { corpid: this.cfg.corpId, corpsecret: this.cfg.secret });
+    const r = await this.request('gettoken', undefined, { corpid: this.cfg.corpId, corpsecret: this.cfg.secret }, 'none');
     if (r.errcode || typeof r.access_token !== 'string') throw new WeComApiError('gettoken', r.errcode ?? -1);
     return { value: r.access_token, ttlMs: typeof r.expires_in === 'number' ? r.expires_in * 1000 : 7_200_000 };
   }
 
-  private async request(api: string, body: Body | undefined, query: Record<string, string>): Promise<Reply> {
-    const url = `${this.cfg.apiUrl}/cgi-bin/${api}?${new URLSearchParams(query).toString()}`;
-    const payload = body === undefined ? {}
-      : 'multipart' in body && Buffer.isBuffer(body.multipart) ? { headers: { 'content-type': body.type as string }, body: body.multipart }
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-    const res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', signal: AbortSignal.timeout(TIMEOUT_MS), ...payload });
-    if (!res.ok) {
-      this.logger.warn({ api, status: res.status }, 'wecom: API answered an HTTP error');
-      throw new WeComApiError(api, -res.status);
+  /** A GET without a body; an answer that is not JSON is -1, like a token answer without a token. */
+  private async request(api: string, body: Body | undefined, query: Record<string, string>, token: TokenPlace): Promise<Reply> {
+    const { ok, status, body: reply } = await this.client.request(body === undefined ? 'GET' : 'POST', `${this.cfg.apiUrl}/cgi-bin/${api}`, body, token, query);
+    if (!ok) {
+      this.logger.warn({ api, status }, 'wecom: API answered an HTTP error');
+      throw new WeComApiError(api, -status);
     }
-    return await res.json() as Reply;
+    if (!reply) throw new WeComApiError(api, -1);
+    return reply as Reply;
   }
 }
 
 /** One part named `media` with the filename and filelength WeCom asks for (its name is what members see). */
-function multipart(filename: string, bytes: Buffer): { multipart: Buffer; type: string } {
+function multipart(filename: string, bytes: Buffer): RawBody {
   const boundary = `custos${randomBytes(12).toString('hex')}`;
   const name = filename.replace(/["\r\n\\]/g, '_');
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="${name}"; filelength=${bytes.length}\r\nContent-Type: application/octet-stream\r\n\r\n`;
-  return { multipart: Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+  return { bytes: Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
 }

@@ -3,6 +3,7 @@
 // each clicked card's response_code in Redis under wecomResponseCodes() (approval-notifier.ts: the
 // click handler stores it, the notifier uses it once for the final state).
 import { section } from '../config.ts';
+import { chatRedis } from '../runtime/chat-redis.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
 import { loadWeComConfig, type WeComConfig } from './config.ts';
 
@@ -14,27 +15,20 @@ export const wecomPlatform: PlatformModule = {
   requires: ['mongo', 'redis', 'crypto', 'audit'],
   settings: (env) => loadWeComConfig(env),
   async start(config, logger, { own, sync }) {
-    const [{ startWeComBot }, { chatFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
-    return startWeComBot(config, own as WeComConfig, logger, {
-      sync,
-      // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
-      // clicked card's stored response_code once).
-      flows: async ({ services }) => {
-        const built = await chatFlows(services, config, logger, 'wecom');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    });
+    const [{ startWeComBot }, { botFlows }] = await Promise.all([import('./runtime.ts'), import('../runtime/chat-flows.ts')]);
+    // Requests, decisions and reviews, notified through the registry (approval-notifier.ts uses each
+    // clicked card's stored response_code once).
+    return startWeComBot(config, own as WeComConfig, logger, { sync, flows: ({ services }) => botFlows(services, config, logger, 'wecom') });
   },
-  async chat({ config, settings: parsed, logger, lookup, redis }) {
-    const settings = parsed as WeComConfig;
-    const r = section(config, 'redis');
-    const [{ createRedis }, { WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
-      import('../store/redis-client.ts'), import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),
+  async chat(ctx) {
+    const settings = ctx.settings as WeComConfig;
+    const [{ WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
+      import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),
     ]);
-    // A connection of its own when the caller has none; it connects on first use (a click's code).
-    const own = redis ? null : createRedis(r, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    const codes = new ResponseCodes((redis ?? own)!, wecomResponseCodes(r.queuePrefix));
+    // Where a click's code is kept (chatRedis: the process's Redis, else one of its own, connected on first use).
+    const { redis, close } = await chatRedis(ctx);
+    const codes = new ResponseCodes(redis, wecomResponseCodes(section(ctx.config, 'redis').queuePrefix));
+    const { logger, lookup } = ctx;
     const api = new WeComApi(settings, logger);
     const users = settings.securityUsers;
     return {
@@ -42,7 +36,7 @@ export const wecomPlatform: PlatformModule = {
       reviews: new WeComReviewNotifier({ api, codes, logger }),
       delivery: new WeComExportDelivery(api),
       ...(users.length > 0 ? { securityNotice: (view) => postWeComNotice(api, users, view) } : {}),
-      ...(own ? { close: async () => { own.disconnect(); } } : {}),
+      ...(close ? { close } : {}),
     };
   },
   testkit: ['test/fakes/wecom.ts', 'test/helpers/wecom-bot.ts'],

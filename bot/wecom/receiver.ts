@@ -10,7 +10,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { readBodyLimited } from '../http/body.ts';
 import type { Logger } from '../logger.ts';
 import type { Fields, WeComHandlers } from './handlers.ts';
-import type { EncryptedCallback, Signed } from '../http/encrypted-callback.ts';
+import { signedQuery, type EncryptedCallback } from '../http/encrypted-callback.ts';
 
 export const WECOM_CALLBACK_PATH = '/wecom/callback';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -34,7 +34,7 @@ export class WeComReceiver {
   /** The URL check: echostr decrypted, answered as plain text. */
   verifyUrl(req: IncomingMessage, res: ServerResponse): void {
     const q = query(req);
-    const verdict = this.deps.verifier.open(q.get('echostr') ?? '', signedOf(q), this.now());
+    const verdict = this.deps.verifier.open(q.get('echostr') ?? '', signedQuery(q), this.now());
     if (!verdict.ok) return this.refuse(res, verdict.reason);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(verdict.value);
@@ -45,7 +45,7 @@ export class WeComReceiver {
     if (raw === null) return send(res, 413, 'body too large');
     const envelope = ENVELOPE.exec(raw.toString('utf8'));
     if (!envelope || raw.toString('utf8').split('<Encrypt>').length !== 2) return this.refuse(res, 'malformed', 400);
-    const verdict = this.deps.verifier.open(envelope[1]!, signedOf(query(req)), this.now());
+    const verdict = this.deps.verifier.open(envelope[1]!, signedQuery(query(req)), this.now());
     if (!verdict.ok) return this.refuse(res, verdict.reason);
     const fields = plaintextFields(verdict.value);
     if (!fields || fields.ToUserName !== this.deps.corpId) return this.refuse(res, 'malformed', 400);
@@ -90,10 +90,6 @@ export function plaintextFields(xml: string): Fields | null {
 
 function query(req: IncomingMessage): URLSearchParams {
   return new URL(req.url ?? '/', 'http://local').searchParams;
-}
-
-function signedOf(q: URLSearchParams): Signed {
-  return { signature: q.get('msg_signature') ?? undefined, timestamp: q.get('timestamp') ?? undefined, nonce: q.get('nonce') ?? undefined };
 }
 
 function send(res: ServerResponse, status: number, body: string): void {

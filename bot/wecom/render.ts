@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeAction, encodeAction, type Action } from '../conversation/codec.ts';
 import type { ReplyView } from '../conversation/types.ts';
+import { clipBytes, clipChars } from '../core/clip.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
 import type { NoticeView } from '../core/security/notices.ts';
 import type { AlertView } from '../core/security/views.ts';
@@ -36,24 +37,11 @@ export interface TemplateCard {
   button_list: TemplateButton[];
 }
 
+/** Cut to WeCom's limits (LIMITS) by the other files too. */
+export { clipBytes };
+
 /** What one view becomes: a text to read, and perhaps a card of buttons sent after it. */
 export interface Rendered { text: string; card?: TemplateCard }
-
-export function clipChars(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
-}
-
-/** At most `max` UTF-8 bytes, cut on a character boundary. */
-export function clipBytes(s: string, max: number): string {
-  if (Buffer.byteLength(s) <= max) return s;
-  let out = '';
-  for (const ch of s) {
-    if (Buffer.byteLength(out + ch) > max - 3) break;
-    out += ch;
-  }
-  return `${out}…`;
-}
 
 /** `wireId|value`: the click's EventKey. */
 export function buttonKey(action: Action): string {

@@ -7,13 +7,13 @@ import { loadConfig, type Config } from '../../bot/config.ts';
 import type { Employee } from '../../bot/core/domain.ts';
 import { ApprovalService } from '../../bot/core/approvals/service.ts';
 import { approvalSettingsOf } from '../../bot/core/approvals/settings.ts';
-import { DingTalkApprovalNotifier } from '../../bot/dingtalk/notifiers.ts';
+import { dingtalkChat } from '../../bot/dingtalk/notifiers.ts';
 import { MongoRequestStore } from '../../bot/store/request-store.ts';
 import { loadPolicy } from '../../policies/index.ts';
 import { loadDingTalkConfig } from '../../bot/dingtalk/config.ts';
 import { startDingTalkBot, type DingTalkOverrides, type RunningDingTalkBot } from '../../bot/dingtalk/runtime.ts';
 import { createLogger, type Logger } from '../../bot/logger.ts';
-import { chatFlows } from '../../bot/runtime/chat-flows.ts';
+import { botFlows } from '../../bot/runtime/chat-flows.ts';
 import type { CustomerStore } from '../../bot/store/customer-store.ts';
 import { demoEmployeeList, demoEmployees, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { EmployeeStore } from '../../bot/store/employee-store.ts';
@@ -107,13 +107,7 @@ export class DingTalkHarness {
     this.workers = await startWorkers(this.config, this.logger, this.clock);
     await this.opts.beforeBot?.();
     const config = this.config;
-    const registry: DingTalkOverrides = this.opts.registry ? {
-      flows: async (services) => {
-        const built = await chatFlows(services, config, this.logger, 'dingtalk');
-        services.onClose(() => built.close());
-        return built.flows;
-      },
-    } : {};
+    const registry: DingTalkOverrides = this.opts.registry ? { flows: (services) => botFlows(services, config, this.logger, 'dingtalk') } : {};
     this.bot = await startDingTalkBot(this.config, this.logger, {
       clock: this.clock, onHandled: (id) => this.handled.push(id), ...registry, ...this.opts.overrides,
     }, loadDingTalkConfig(env));
@@ -207,7 +201,7 @@ export function approvalFlows(harness: () => DingTalkHarness): NonNullable<DingT
     await requests.ensureIndexes();
     const approvals = new ApprovalService({
       engine: s.engine, customers: s.customers, requests, grants: s.grants, directory: s.directory, recorder: s.recorder, clock: s.clock,
-      notifier: new DingTalkApprovalNotifier({ cards, logger: h.logger, lookup: s.lookup }), settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
+      notifier: dingtalkChat(cards, h.logger, undefined, s.lookup).approvals!, settings: approvalSettingsOf(loadPolicy(h.config.policyDir)),
       platform: 'dingtalk',
     });
     return { approvals };

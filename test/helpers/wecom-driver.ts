@@ -18,7 +18,7 @@
 // Every callback's work runs after its HTTP answer; the driver waits for the bot to finish it
 // (handlers.drain) before reading, so a late message is never taken for the next reply.
 import { demoEmployee, type DemoEmployeeKey } from '../../bot/store/demo-company.ts';
-import { chatFlows } from '../../bot/runtime/chat-flows.ts';
+import { botFlows } from '../../bot/runtime/chat-flows.ts';
 import { CUSTOMERS, SEED, trailEntry, type PlatformDriver, type SeenAlert, type SeenApproval, type SeenCard, type SeenTable, type TrailEntry } from '../scenarios/driver.ts';
 import type { WeComMessage } from '../fakes/wecom.ts';
 import { ReviewJobs } from './access-review.ts';
@@ -68,11 +68,7 @@ export class WeComDriver implements PlatformDriver {
       extraEnv: { WECOM_SECURITY_USERS: SECURITY_USERS.map((k) => userIdOf(demoEmployee(k))).join('|') },
       overrides: {
         // As bot/wecom/module.ts wires them: requests, decisions and reviews notified through the registry.
-        flows: async ({ services, config }) => {
-          const built = await chatFlows(services, config, this.h.logger, 'wecom');
-          services.onClose(() => built.close());
-          return built.flows;
-        },
+        flows: ({ services, config }) => botFlows(services, config, this.h.logger, 'wecom'),
       },
     });
   }
