@@ -8,7 +8,8 @@
 // answer that hangs (the others claimed with it are answered meanwhile); and the reply mark skipped when
 // the answer closes its entry right after its reply. And an opening whose answer never came: it ran (the
 // server held it past the client's timeout), it had not run yet (it lands after the reply), or a claimer took
-// it meanwhile — answered once in each.
+// it meanwhile — answered once in each. The tests that hold the server's writes (CLIENT PAUSE, for every
+// client) run serially, apart from the others.
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../bot/logger.ts';
@@ -170,7 +171,7 @@ test('a reply that is the answer\'s last step: the entry is closed without a rep
   t.is(await a.ledger.pending(), 0, 'both entries closed');
 });
 
-test('an opening whose answer timed out but which ran (the Redis server held it): its reply adopts the entry, and no claimer answers again', async (t) => {
+test.serial('an opening whose answer timed out but which ran (the Redis server held it): its reply adopts the entry, and no claimer answers again', async (t) => {
   const prefix = freshPrefix();
   // The holder's client gives up on a command after 100 ms; the server holds every write for 600 ms (as a
   // loaded event loop or a failover does): both tries of the opening time out, and both run afterwards.
@@ -200,6 +201,24 @@ test('an unconfirmed opening that had not run when its reply went: the request i
   pastTheLease(a, b);
   t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 0);
   t.deepEqual(sends, ['a']);
+});
+
+test.serial('an adoption whose answer was lost after it ran (it found no entry and closed the request): asked again, it still answers', async (t) => {
+  const prefix = freshPrefix();
+  // The opening never ran. The adoption's first try runs while the server holds writes past the holder's
+  // client timeout, so its answer is lost; the retry must read the closed mark as its own, not another's.
+  const impatient = testRedis({ commandTimeout: 100 });
+  t.teardown(() => impatient.disconnect());
+  await impatient.ping();
+  const [a, b] = [replica(prefix, { client: impatient }), replica(prefix)];
+  const lease: AnswerLease = { id: 'req-lost', gen: 1, record: 'record-req-lost', replied: false, unconfirmed: false, unsure: 'token-3' };
+  const sends: string[] = [];
+  await redis.call('CLIENT', 'PAUSE', '600', 'WRITE');
+  await a.answers.answer(lease, (guard) => guard(async () => { sends.push('a'); }));
+  pastTheLease(a, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 0, 'nothing to claim');
+  t.deepEqual(sends, ['a'], 'answered once, by its holder');
+  t.is(await a.ledger.open('req-lost', 'record-req-lost', a.clock.ms, 'token-3'), null, 'the request stays closed');
 });
 
 test('an unconfirmed opening whose entry a claimer took meanwhile: its holder does not reply', async (t) => {

@@ -127,9 +127,16 @@ return 1`;
 // due, KEYS[3] closed mark; ARGV token, new lease end, id, ttl. 1: it did open, and the caller now holds
 // it (generation 1), marked sending as by beginReply. 2: there is no entry and now never will be (closed,
 // so the opening, should it still land, opens nothing): the caller answers on its own. 0: the entry is
-// another replica's (claimed), or the request was closed by one: not the caller's to answer.
+// another replica's (claimed), or the request was closed by one: not the caller's to answer. The closed
+// mark it sets names the caller's token, so the same adoption asked again (its answer lost to a client
+// timeout after it ran) reads 2 again: read as 0, it left the request closed and unanswered by anyone
+// (the cluster drill, one lookup through the primary kill).
 const ADOPT = `
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local closedBy = redis.call('GET', KEYS[3])
+if closedBy then
+  if closedBy == 'adopt:' .. ARGV[1] then return 2 end
+  return 0
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local f = redis.call('HMGET', KEYS[1], 'opener', 'gen', 'replied')
   if f[1] ~= ARGV[1] or f[2] ~= '1' then return 0 end
@@ -138,7 +145,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if f[3] == '0' then redis.call('HSET', KEYS[1], 'replied', 'sending') end
   return 1
 end
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
+redis.call('SET', KEYS[3], 'adopt:' .. ARGV[1], 'EX', ARGV[4])
 return 2`;
 
 // Closes a request whose opening was never confirmed nor adopted (its answer went out unprotected, or
