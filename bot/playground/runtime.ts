@@ -34,6 +34,7 @@ import { CustosError, ErrorCode } from '../core/errors.ts';
 import { ApprovalService } from '../core/approvals/service.ts';
 import { approvalSettingsOf } from '../core/approvals/settings.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
+import { publishGrantChanges } from '../store/grant-cache.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { MongoRequestStore } from '../store/request-store.ts';
 import { PlaygroundApprovalFlow } from './approvals-flow.ts';
@@ -79,7 +80,12 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     await ensureIndexes(conn);
     const customers = new CustomerStore(conn, new FieldCipher(section(config, 'crypto')));
     const directory = new EmployeeStore(conn);
-    const grants = new MongoGrantStore(conn);
+    const redis = createRedis(redisSettings, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
+    redis.on('error', () => undefined);
+    closers.push(async () => redis.disconnect());
+    await redisReady(redis, 2000);
+    // Grants it stores are announced: chat bots sharing this database and Redis drop their cached "none".
+    const grants = new MongoGrantStore(conn, publishGrantChanges(redis, redisSettings.keyPrefix, log));
     await grants.ensureIndexes();
     const requests = new MongoRequestStore(conn);
     await requests.ensureIndexes();
@@ -97,10 +103,6 @@ export async function startPlayground(config: Config, logger: Logger, opts: { cl
     closers.push(async () => stopPolicyLoad());
     // Rate limits and anomaly detectors around every lookup, as the chat bots have (counters in Redis);
     // alert cards go to the playground's security channel (security-alerts.ts).
-    const redis = createRedis(redisSettings, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
-    redis.on('error', () => undefined);
-    closers.push(async () => redis.disconnect());
-    await redisReady(redis, 2000);
     const inbox = new PlaygroundInbox(conn);
     await inbox.ensureIndexes();
     const alerts = new PlaygroundSecurityAlerts({ inbox, directory, engine, clock, locale: config.defaultLocale });

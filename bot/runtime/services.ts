@@ -27,6 +27,7 @@ import { FieldCipher } from '../store/crypto.ts';
 import { CustomerStore } from '../store/customer-store.ts';
 import { connectDatabase, ensureIndexes } from '../store/db.ts';
 import { EmployeeStore } from '../store/employee-store.ts';
+import { CachedGrantSource, publishGrantChanges, subscribeGrantChanges } from '../store/grant-cache.ts';
 import { MongoGrantStore } from '../store/grant-store.ts';
 import { answerScopedRecorder } from './answer-scope.ts';
 import { Cluster } from 'ioredis';
@@ -35,6 +36,9 @@ import { createPolicyEngine, loadPolicy } from '../../policies/index.ts';
 import type { PolicyEngine } from '../../policies/types.ts';
 import { recordPolicyLoad } from './policy-load.ts';
 import { securityServices } from './security.ts';
+
+/** How long "no active grant" is trusted without hearing otherwise: bounds a lost announcement. */
+const GRANT_CACHE_TTL_MS = 60_000;
 
 export interface ServiceOverrides {
   /** Wraps the customer reader (tests count reads through it). */
@@ -99,17 +103,22 @@ export async function buildServices(
     const store = new CustomerStore(conn, cipher);
     const customers = overrides.wrapCustomers ? overrides.wrapCustomers(store) : store;
     const directory = new EmployeeStore(conn);
-    const grants = new MongoGrantStore(conn);
-    await grants.ensureIndexes();
-    // Decisions see active grants (approvals, issue 6); the engine re-checks expiry with the decision's clock.
-    const policy = loadPolicy(config.policyDir);
-    const engine = overrides.engine ?? createPolicyEngine(policy, { grants });
-    const { recorder: rawRecorder, queueReady } = await auditRecorder(config, logger, overrides, closers);
     const redis = createRedis(redisSettings, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (n) => Math.min(100 * n, 2000) });
     redis.on('error', () => undefined); // reported by readiness and by the dedupe / guard fallback logs
     closers.push(async () => redis.disconnect());
     // Without an offline queue, commands sent before the connection is up fail: wait for it (bounded).
     await waitReady(redis, 2000, logger);
+    // Stored and revoked grants are announced, so every replica's grant cache drops the grantee's entry.
+    const grants = new MongoGrantStore(conn, publishGrantChanges(redis, redisSettings.keyPrefix, logger));
+    await grants.ensureIndexes();
+    // Decisions see active grants (approvals, issue 6); the engine re-checks expiry with the decision's clock.
+    // "No active grant" is remembered while this replica hears the announcements (grant-cache.ts).
+    const grantCache = new CachedGrantSource(grants, { ttlMs: GRANT_CACHE_TTL_MS });
+    const grantSubscription = subscribeGrantChanges(redisSettings, redisSettings.keyPrefix, grantCache, logger);
+    closers.push(() => grantSubscription.close());
+    const policy = loadPolicy(config.policyDir);
+    const engine = overrides.engine ?? createPolicyEngine(policy, { grants: grantCache });
+    const { recorder: rawRecorder, queueReady } = await auditRecorder(config, logger, overrides, closers);
     // /metrics (bot/metrics.ts): lookups are counted where their audit events are accepted.
     const metrics = createMetrics({ conn, redis: redisSettings, clock });
     closers.push(() => metrics.close());

@@ -12,6 +12,7 @@ import type { ReplyGuard } from '../runtime/pending-answers.ts';
 import type { SealedAnswers } from '../runtime/sealed-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import type { Conversation } from '../conversation/layer.ts';
+import { postJson } from '../http/post-json.ts';
 import type { SlackMessage } from './blocks.ts';
 import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.ts';
 
@@ -77,10 +78,6 @@ function slashCommandOf(body: Record<string, unknown>): SlashCommand | undefined
 
 /** What Bolt's `respond` does: the message as JSON to the response_url, ephemeral. */
 async function postToResponseUrl(responseUrl: string, message: SlackMessage): Promise<void> {
-  const res = await fetch(responseUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ response_type: 'ephemeral', ...message }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+  const status = await postJson(responseUrl, { response_type: 'ephemeral', ...message }, 10_000);
+  if (status < 200 || status > 299) throw new Error(`response_url answered ${status}`);
 }

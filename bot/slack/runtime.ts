@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
+import type { MongoGrantStore } from '../store/grant-store.ts';
 import type { Route } from '../http/server.ts';
 import { serveBot } from '../runtime/serve.ts';
 import type { Logger } from '../logger.ts';
@@ -34,6 +35,8 @@ export interface RunningBot {
   address: AddressInfo;
   conn: Connection;
   directory: EmployeeDirectory;
+  /** The bot's grant store: what it stores or revokes is announced to every replica (grant-cache.ts). */
+  grants: MongoGrantStore;
   close(): Promise<void>;
 }
 
@@ -79,7 +82,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     await slack.start();
     services.onClose(() => slack.stop());
     logger.info({ mode: slackSettings.mode, port: address.port }, 'slack bot started');
-    return { url, address, conn, directory, close: services.close };
+    return { url, address, conn, directory, grants: services.grants, close: services.close };
   } catch (err) {
     await services.close();
     throw err;

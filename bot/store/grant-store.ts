@@ -12,6 +12,7 @@ import { ACTIONS } from '../../policies/types.ts';
 import { assertValidGrant, isGrantActive, type Grant, type GrantStore } from '../../policies/grants.ts';
 import { FIELD_GROUP_NAMES } from '../core/domain.ts';
 import { CustosError, ErrorCode } from '../core/errors.ts';
+import type { GrantChanges } from './grant-cache.ts';
 
 export const GRANT_COLLECTION = 'grants';
 export const REVOCATION_COLLECTION = 'grant_revocations';
@@ -111,7 +112,8 @@ export class MongoGrantStore implements GrantStore {
   readonly model: Model<GrantDoc>;
   private readonly revocations: Model<RevocationDoc>;
 
-  constructor(conn: Connection) {
+  /** `changes`: where to announce a stored or revoked grant, so replicas' caches (grant-cache.ts) drop their entry. */
+  constructor(conn: Connection, private readonly changes?: GrantChanges) {
     this.model = grantModel(conn);
     this.revocations = revocationModel(conn);
   }
@@ -143,6 +145,7 @@ export class MongoGrantStore implements GrantStore {
       }
       throw err;
     }
+    await this.changes?.changed(grant.granteeId);
     return grant;
   }
 
@@ -182,6 +185,7 @@ export class MongoGrantStore implements GrantStore {
       throw err;
     }
     await this.model.updateOne({ grantId }, { $set: { revokedAt: at, revokedBy: by } }).exec();
+    await this.changes?.changed(grant.granteeId);
     return { ...grant, revokedAt: at, revokedBy: by };
   }
 
