@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { RecordedCall } from '../fakes/slack-api.ts';
 import { until } from './redis-topology.ts';
+import { diagnoseExport } from './scale-export-diagnose.ts';
 import type { ScaleDrill } from './scale-drill.ts';
 import { buttons, openedView, requestValues, type StateValues } from './slack-approval.ts';
 import { blockActionBody, slashCommandBody } from './slack-sign.ts';
@@ -87,7 +88,8 @@ export class ScaleFlows {
     // the DM let a run go on without waiting (and then miss this one's export.complete).
     const before = new Set(this.drill.fake.calls);
     await this.approveInBursts('salesHead', requestId, burst);
-    await this.drill.fake.waitFor((c) => c.method === 'files.completeUploadExternal' && c.ok && c.body.channel_id === this.drill.person('salesLeadEast').dm && !before.has(c), 240_000);
+    await this.drill.fake.waitFor((c) => c.method === 'files.completeUploadExternal' && c.ok && c.body.channel_id === this.drill.person('salesLeadEast').dm && !before.has(c), 240_000)
+      .catch(async (err: Error) => { throw new Error(`${err.message.slice(0, 200)}; export ${requestId}: ${await diagnoseExport(this.drill.env, this.drill.db.conn, requestId)}`); });
   }
 
   /** The auditor lists a rep's lookups; answered (once) with a table. */

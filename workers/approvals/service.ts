@@ -22,6 +22,7 @@ import { EmployeeStore } from '../../bot/store/employee-store.ts';
 import { MongoGrantStore } from '../../bot/store/grant-store.ts';
 import { MongoRequestStore } from '../../bot/store/request-store.ts';
 import { eraserOf } from '../../bot/store/erasure.ts';
+import type { GrantChanges } from '../../bot/store/grant-cache.ts';
 import { createPolicyEngine, loadPolicy, type PolicyEngineImpl } from '../../policies/index.ts';
 
 export interface WorkerApprovalParts {
@@ -34,8 +35,9 @@ export interface WorkerApprovalParts {
   chat: WorkerChat;
 }
 
-export async function workerApprovalParts(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder, exports?: ExportQueue): Promise<WorkerApprovalParts> {
-  const grants = new MongoGrantStore(conn);
+/** `grantChanges`: where grants the workers store (a decision a bot's crash cut short) are announced to the bots' caches. */
+export async function workerApprovalParts(conn: Connection, config: Config, logger: Logger, clock: Clock, recorder: AuditRecorder, exports?: ExportQueue, grantChanges?: GrantChanges): Promise<WorkerApprovalParts> {
+  const grants = new MongoGrantStore(conn, grantChanges);
   const requests = new MongoRequestStore(conn);
   await grants.ensureIndexes();
   await requests.ensureIndexes();

@@ -8,6 +8,8 @@ import { watermarkKey } from '../../bot/core/export-watermark.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { createAuditProducer } from '../../bot/queue/audit-producer.ts';
+import { publishGrantChanges } from '../../bot/store/grant-cache.ts';
+import { createRedis } from '../../bot/store/redis-client.ts';
 import { approvalQueues } from '../../bot/queue/approval-queues.ts';
 import { auditModels } from '../../bot/store/audit-model.ts';
 import { MongoAuditLogReader } from '../../bot/store/audit-query-store.ts';
@@ -25,7 +27,10 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
   const redis = section(config, 'redis');
   const recorder = createAuditProducer({ redis, prefix: redis.queuePrefix, timeoutMs: config.auditPipeline.enqueueTimeoutMs, logger });
   const queues = approvalQueues(redis, redis.queuePrefix, clock);
-  const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports);
+  // Grants this worker stores are announced, so no bot's grant cache hides them (bot/store/grant-cache.ts).
+  const announcer = createRedis(redis, { maxRetriesPerRequest: 1 });
+  announcer.on('error', () => undefined);
+  const parts = await workerApprovalParts(conn, config, logger, clock, recorder, queues.exports, publishGrantChanges(announcer, redis.keyPrefix, logger));
   const exports = new ExportStore(conn);
   await exports.ensureIndexes();
   const windowMinutes = approvalSettingsOf(parts.engine.policy).exportWindowMinutes;
@@ -44,7 +49,7 @@ export async function startApprovalWorkers(conn: Connection, config: Config, log
     async close() {
       await closeEach(logger, [
         ['export worker', () => exporter.close()], ['approval sweeper', () => sweeper.close()], ['approval queues', () => queues.close()],
-        ['audit producer', () => recorder.close()], ['chat clients', () => parts.chat.close()],
+        ['audit producer', () => recorder.close()], ['chat clients', () => parts.chat.close()], ['grant announcer', async () => { announcer.disconnect(); }],
       ]);
     },
   };
