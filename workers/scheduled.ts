@@ -7,6 +7,7 @@ import { Queue, Worker, type Job, type JobSchedulerTemplateOptions, type RepeatO
 import { createRedis, type RedisTarget } from '../bot/store/redis-client.ts';
 import type { Logger } from '../bot/logger.ts';
 import { settleWithin } from '../bot/core/settle.ts';
+import { superviseWorker } from './supervised-worker.ts';
 
 export interface Schedule {
   /** The scheduler id (stable across boots: it is what the upsert replaces). */
@@ -47,10 +48,15 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
   const repair = () => repairSchedules(queue, opts.schedules, opts.logger);
   const repairTimer = setInterval(() => { repair().catch(() => undefined); }, opts.repairEveryMs ?? REPAIR_EVERY_MS);
   repairTimer.unref();
-  const workerConnection = createRedis(opts.redis, { maxRetriesPerRequest: null });
-  workerConnection.on('error', () => undefined);
-  const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
-  worker.on('error', (err) => opts.logger.warn({ err: { type: err.name } }, opts.errorMessage));
+  // Supervised: a worker that stops taking jobs (seen after Redis failovers) is replaced.
+  const supervised = superviseWorker({
+    queue: opts.queue, redis: opts.redis, prefix: opts.prefix, logger: opts.logger,
+    make: (workerConnection) => {
+      const worker = new Worker(opts.queue, (job) => opts.handle(job), { connection: workerConnection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 });
+      worker.on('error', (err) => opts.logger.warn({ err: { type: err.name } }, opts.errorMessage));
+      return worker;
+    },
+  });
   return {
     repair,
     async close() {
@@ -58,11 +64,10 @@ export async function startScheduledWorker(opts: ScheduledWorkerOptions): Promis
       // Bounded: in the cluster drill's rolling deploy (after a primary kill and a CLUSTER FAILOVER) the
       // access-review worker's close never returned, and the worker never exited on SIGTERM. Its jobs are
       // sweeps whose every step is claimed in MongoDB: one cut short is taken up again once its lock lapses.
-      for (const [part, closing] of [['worker', () => worker.close()], ['queue', () => queue.close()]] as const) {
+      for (const [part, closing] of [['worker', () => supervised.close()], ['queue', () => queue.close()]] as const) {
         // A rejection counts as settled: the part is closing regardless.
         if ((await settleWithin(closing(), CLOSE_WAIT_MS)) === 'late') opts.logger.warn({ queue: opts.queue, part }, 'scheduled worker: close did not finish; moving on');
       }
-      workerConnection.disconnect();
       connection.disconnect();
     },
   };
