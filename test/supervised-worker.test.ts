@@ -7,7 +7,7 @@ import test from 'ava';
 import { Queue, Worker } from 'bullmq';
 import { createLogger } from '../bot/logger.ts';
 import { superviseWorker } from '../workers/supervised-worker.ts';
-import { dropPrefix, requireEnv, testRedis, uniqueName } from './helpers/services.ts';
+import { dropPrefix, requireEnv, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('supervised-worker', 'prefix');
 const logger = createLogger({ level: 'silent' });
