@@ -94,12 +94,6 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       return true;
     };
     await until('cluster_state:ok', allOk);
-    // A replica's first sync starts after `repl-diskless-sync-delay` (5 s): until then a primary has no
-    // replica to confirm a write (the audit producer's WAIT), so wait for every one to be online.
-    await until('every primary\'s replica in sync', async () => {
-      const online = await Promise.all(nodes.map(async (n) => (await info(n.port, ['INFO', 'replication'])).includes('state=online')));
-      return online.filter(Boolean).length === 3 ? true : undefined;
-    });
     const roles = async () => {
       const text = await info(alive()[0]!.port, ['CLUSTER', 'NODES']);
       const lines = text.trim().split('\n').map((l) => l.split(' '));
@@ -111,6 +105,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         replicas: up.filter((l) => l[2]!.includes('slave')).map((l) => ({ port: portOf(l[1]!), of: idToPort.get(l[3]!)! })),
       };
     };
+    // A replica's first sync starts after `repl-diskless-sync-delay` (5 s): until then a primary has no
+    // replica to confirm a write (the audit producer's WAIT), so wait for every one to be online.
+    await until('every primary\'s replica in sync', async () => {
+      const online = await Promise.all(nodes.map(async (n) => (await info(n.port, ['INFO', 'replication'])).includes('state=online')));
+      return online.filter(Boolean).length === 3 ? true : undefined;
+    });
+    // And every replica known as one in the view `roles` reads (gossip can lag behind replication: a test
+    // once found a shard's primary with no replica listed, under the suite's load).
+    await until('every replica in the cluster view', async () => ((await roles()).replicas.length === 3 ? true : undefined));
     const replicaOf = async (primary: number) => {
       const r = (await roles()).replicas.find((x) => x.of === primary);
       if (!r) throw new Error(`primary ${primary} has no replica`);
