@@ -10,7 +10,7 @@
 // server held it past the client's timeout), it had not run yet (it lands after the reply), or a claimer took
 // it meanwhile — answered once in each. The tests that hold the server's writes (CLIENT PAUSE, for every
 // client) run serially, apart from the others.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../bot/logger.ts';
 import { PendingAnswers, type ReplyGuard } from '../bot/runtime/pending-answers.ts';
@@ -66,6 +66,14 @@ async function opened(owner: Replica, id: string): Promise<AnswerLease> {
   const lease = await owner.answers.open(id, `record-${id}`);
   if (!lease) throw new Error(`${id} not opened`);
   return lease;
+}
+
+/** A replica whose client gives up on a command after 100 ms (the server may still run it later). */
+async function impatientReplica(t: ExecutionContext, prefix: string): Promise<Replica> {
+  const impatient = testRedis({ commandTimeout: 100 });
+  t.teardown(() => impatient.disconnect());
+  await impatient.ping();
+  return replica(prefix, { client: impatient });
 }
 
 /** `b`'s clock runs past every lease `a` took at its own (stalled) now. */
@@ -175,10 +183,7 @@ test.serial('an opening whose answer timed out but which ran (the Redis server h
   const prefix = freshPrefix();
   // The holder's client gives up on a command after 100 ms; the server holds every write for 600 ms (as a
   // loaded event loop or a failover does): both tries of the opening time out, and both run afterwards.
-  const impatient = testRedis({ commandTimeout: 100 });
-  t.teardown(() => impatient.disconnect());
-  await impatient.ping();
-  const [a, b] = [replica(prefix, { client: impatient }), replica(prefix)];
+  const [a, b] = [await impatientReplica(t, prefix), replica(prefix)];
   await redis.call('CLIENT', 'PAUSE', '600', 'WRITE');
   const lease = await a.answers.open('req-late', 'record-req-late');
   t.truthy(lease?.unsure, 'the opening is unconfirmed');
@@ -207,10 +212,7 @@ test.serial('an adoption whose answer was lost after it ran (it found no entry a
   const prefix = freshPrefix();
   // The opening never ran. The adoption's first try runs while the server holds writes past the holder's
   // client timeout, so its answer is lost; the retry must read the closed mark as its own, not another's.
-  const impatient = testRedis({ commandTimeout: 100 });
-  t.teardown(() => impatient.disconnect());
-  await impatient.ping();
-  const [a, b] = [replica(prefix, { client: impatient }), replica(prefix)];
+  const [a, b] = [await impatientReplica(t, prefix), replica(prefix)];
   const lease: AnswerLease = { id: 'req-lost', gen: 1, record: 'record-req-lost', replied: false, unconfirmed: false, unsure: 'token-3' };
   const sends: string[] = [];
   await redis.call('CLIENT', 'PAUSE', '600', 'WRITE');

@@ -5,6 +5,7 @@
 // shown as plain_text (no markdown, so nothing in a value can format or link), and cards are kept well
 // under Lark's 30 KB limit.
 import type { View } from '../core/views.ts';
+import { clipChars as clip } from '../core/clip.ts';
 
 export const ACTION_SHARE = 'share';
 export const ACTION_PICK = 'pick';
@@ -49,11 +50,6 @@ export interface LarkCard {
  * request id, group chat, an opaque core value, form metadata and a form nonce as each action needs.
  */
 export interface CardActionValue { a: string; c?: string; r?: string; g?: string; v?: string; m?: string; n?: string }
-
-function clip(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 export function plain(content: string, max = MAX_TEXT): PlainText {
   return { tag: 'plain_text', content: clip(content, max) };

@@ -3,6 +3,7 @@
 // value ≤ 2000. Values are already masked by the core; here they are only escaped and shortened.
 import type { types } from '@slack/bolt';
 import type { View } from '../core/views.ts';
+import { clipChars as clip } from '../core/clip.ts';
 
 export const ACTION_SHARE = 'customer_share';
 export const ACTION_PICK = 'customer_pick';
@@ -22,11 +23,6 @@ export interface SlackMessage { text: string; blocks: KnownBlock[] }
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function clip(s: string, max: number): string {
-  const chars = Array.from(s);
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 export function plain(text: string, max: number): { type: 'plain_text'; text: string; emoji: boolean } {
