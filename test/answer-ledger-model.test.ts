@@ -13,6 +13,7 @@
 // sender died between beginReply and its send: that one is never answered (at most once, by design).
 // Openings whose answer never came (a timeout) are generated too: the opening ran at once, runs at a
 // later step (a command ioredis resends after a reconnect) or never; its holder adopts it before its reply
+// (sometimes twice: the first adoption ran but its answer was lost, and the retry must answer as it did)
 // or settles it after, and a late opening of a closed request makes no entry. One whose holder died
 // before replying is answered only if its opening made an entry.
 import test from 'ava';
@@ -48,8 +49,8 @@ type Action =
   /** An opening whose answer never came: it ran at once, runs later (a `land` step), or never. */
   | { kind: 'ackUnsure'; replica: number; lands: 'now' | 'later' | 'never' }
   | { kind: 'land'; pick: number }
-  /** `closeNow`: a holder whose reply is out closes the entry without marking it replied first. */
-  | { kind: 'step'; replica: number; pick: number; closeNow: boolean }
+  /** `closeNow`: a holder whose reply is out closes the entry without marking it replied first. `again`: an adoption's answer lost, so it is asked twice. */
+  | { kind: 'step'; replica: number; pick: number; closeNow: boolean; again: boolean }
   | { kind: 'beat'; replica: number; pick: number }
   | { kind: 'claim'; replica: number }
   | { kind: 'crash'; replica: number }
@@ -60,7 +61,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('ack' as const), replica: fc.nat(REPLICAS - 1) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ackUnsure' as const), replica: fc.nat(REPLICAS - 1), lands: fc.constantFrom('now' as const, 'later' as const, 'never' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('land' as const), pick: fc.nat(7) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('step' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7), closeNow: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('step' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7), closeNow: fc.boolean(), again: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('beat' as const), replica: fc.nat(REPLICAS - 1), pick: fc.nat(7) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('claim' as const), replica: fc.nat(REPLICAS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), replica: fc.nat(REPLICAS - 1) }) },
@@ -141,11 +142,13 @@ class World {
   }
 
   /** An unsure holder's first reply: adopt (answer-ledger.ts: ADOPT), checked against the model. */
-  private async adopt(replica: number, h: Holding): Promise<void> {
+  private async adopt(replica: number, h: Holding, again: boolean): Promise<void> {
     const id = h.lease.id;
     const entry = this.entries.get(id);
     const want = this.closed.has(id) ? 'taken'
       : entry ? (entry.opener === h.lease.unsure && entry.gen === 1 ? 'held' : 'taken') : 'none';
+    // Asked again: the first adoption ran but its answer never came back (a client timeout).
+    if (again) await this.ledger.adopt({ ...h.lease, unsure: h.lease.unsure! }, this.now);
     const got = await this.ledger.adopt({ ...h.lease, unsure: h.lease.unsure! }, this.now);
     if (got !== want) throw new Error(`${id}: adopt answered ${got}, the model says ${want}`);
     this.adoptions[got]++;
@@ -172,10 +175,10 @@ class World {
   }
 
   /** One step of the guard's protocol (pending-answers.ts), by a holder that may have been fenced off. */
-  async step(replica: number, h: Holding, closeNow: boolean): Promise<void> {
+  async step(replica: number, h: Holding, closeNow: boolean, again = false): Promise<void> {
     const id = h.lease.id;
     const entry = this.entries.get(id);
-    if (h.lease.unsure !== undefined && h.stage === 'working') return this.adopt(replica, h);
+    if (h.lease.unsure !== undefined && h.stage === 'working') return this.adopt(replica, h, again);
     if (h.lease.unsure !== undefined && h.stage === 'sent') return this.settleUnsure(replica, h);
     if (h.stage === 'working') {
       if (!h.held || !this.expect('beginReply', h, await this.ledger.beginReply(h.lease, this.now))) return this.drop(replica, h);
@@ -285,7 +288,7 @@ async function run(w: World, a: Action): Promise<void> {
     }
     case 'step': {
       const h = pick(a.replica, a.pick);
-      return h ? w.step(a.replica, h, a.closeNow) : undefined;
+      return h ? w.step(a.replica, h, a.closeNow, a.again) : undefined;
     }
     case 'beat': {
       const h = pick(a.replica, a.pick);
