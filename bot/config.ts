@@ -121,6 +121,7 @@ const schema = z.object({
   CUSTOS_AUDIT_STALLED_MS: z.coerce.number().int().min(200).max(600_000).default(30_000),
   CUSTOS_AUDIT_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(15_000),
   CUSTOS_AUDIT_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
+  CUSTOS_AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(50),
   CUSTOS_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   CUSTOS_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   CUSTOS_AUDIT_LATE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -276,6 +277,7 @@ export interface AuditPipelineSettings {
   stalledMs: number; // BullMQ stalledInterval: how often crashed workers' jobs are recovered
   leaseMs: number; // chain-writer lease in Redis; a crashed writer is replaced after this
   batchSize: number; // events stored per chain write
+  lingerMs: number; // under load, how long a batch waits for more events before it is stored
   checkpointEvery: number; // signed checkpoint after this many new events…
   checkpointSeconds: number; // …or this many seconds
   lateSeconds: number; // stored later than this after occurredAt → `late: true`
@@ -387,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       stalledMs: r.CUSTOS_AUDIT_STALLED_MS,
       leaseMs: r.CUSTOS_AUDIT_LEASE_MS,
       batchSize: r.CUSTOS_AUDIT_BATCH,
+      lingerMs: r.CUSTOS_AUDIT_LINGER_MS,
       checkpointEvery: r.CUSTOS_AUDIT_CHECKPOINT_EVERY,
       checkpointSeconds: r.CUSTOS_AUDIT_CHECKPOINT_SECONDS,
       lateSeconds: r.CUSTOS_AUDIT_LATE_SECONDS,

@@ -15,7 +15,8 @@ import { loadConfig, section } from '../bot/config.ts';
 import { createLogger } from '../bot/logger.ts';
 import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts';
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
-import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
+import { allCheckpoints, readTail, streamRecords } from '../bot/store/audit-store.ts';
+import { AUDIT_STREAM_BLOCKS_COLLECTION } from '../bot/store/audit-stream-blocks.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
 import { freePort } from './helpers/run-custos.ts';
 import { dropPrefix, redisDump, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
@@ -240,4 +241,34 @@ test.serial('chain writer: a redelivered event in a later batch and a rival writ
   const docs = await m.events.collection.find({}).sort({ seq: 1 }).toArray();
   t.deepEqual(docs.map((d) => d.eventId), evs.map((e) => e.eventId));
   t.true((await verifyAuditChain(streamRecords(m), [], auditKeys.signingKey)).ok);
+});
+
+test.serial('under load a batch lingers for more events (one chain write for events 100 ms apart); without a linger each is its own write', async (t) => {
+  // A queue of its own: earlier tests leave jobs no worker took.
+  const queuePrefix = uniqueName(`${import.meta.url}-linger`, 'prefix');
+  t.teardown(() => dropPrefix(queuePrefix));
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix: queuePrefix, timeoutMs: 1500 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(60_000));
+  const pause = () => new Promise((r) => setTimeout(r, 100));
+  // Each batch writes one stream block [first seq, last seq]: the blocks show how events were batched.
+  const blocksAfter = async (seq: number) => (await db.conn.db!.collection(AUDIT_STREAM_BLOCKS_COLLECTION).find({ _id: { $gt: seq } as never }).sort({ _id: 1 }).toArray())
+    .map((b) => [Number(b._id) - seq, Number(b.last) - seq]);
+  const storedUpTo = async () => (await readTail(models))?.seq ?? 0;
+
+  for (const lingerMs of [1000, 0]) {
+    const start = await storedUpTo();
+    // Three events wait before the worker starts: its first batch holds all three, so it is under load.
+    for (let i = 0; i < 3; i++) await producer.record(event(systemClock));
+    const worker = await startAuditWorker({
+      redis: section(config, 'redis'), prefix: queuePrefix, models, signingKey: auditKeys.signingKey,
+      clock: systemClock, settings: { ...config.auditPipeline, lingerMs }, logger,
+    });
+    await waitFor(async () => (await storedUpTo()) >= start + 3);
+    for (let i = 0; i < 3; i++) { await producer.record(event(systemClock)); await pause(); }
+    await waitFor(async () => (await storedUpTo()) >= start + 6);
+    await worker.close();
+    const expected = lingerMs ? [[1, 3], [4, 6]] : [[1, 3], [4, 4], [5, 5], [6, 6]];
+    t.deepEqual(await blocksAfter(start), expected, `lingerMs ${lingerMs}`);
+  }
 });

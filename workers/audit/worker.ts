@@ -51,6 +51,8 @@ interface Batch { jobs: AuditJob[]; token: string; release: () => void; fetchMs:
  */
 const FIRST_FETCH_ROUND = 4;
 const FETCH_PARALLELISM = 64;
+/** How often a lingering batch looks for more events. */
+const LINGER_STEP_MS = 10;
 
 export async function startAuditWorker(opts: AuditWorkerOptions): Promise<RunningAuditWorker> {
   const { settings, logger } = opts;
@@ -76,6 +78,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   let stopping = false;
   let acknowledging: Promise<void> = Promise.resolve();
   let holding = false;
+  let lastBatchSize = 0;
   let sinceCheckpoint = 0;
   let lastCheckpointAt = opts.clock.now().getTime();
 
@@ -111,14 +114,28 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     // one after another), and what arrives meanwhile joins it. Taken at once, a batch held the one or
     // two events waiting then, and every few events cost two inserts (records and stream block).
     if (storing) await storing.catch(() => undefined);
+    await takeWaiting(jobs, token);
+    // Under load (the batch before held more than one event) the batch waits up to lingerMs for more:
+    // each batch costs two inserts and their transactions whatever its size. One event at a time (a
+    // quiet bot, the tests) is stored at once.
+    const until = performance.now() + (lastBatchSize > 1 ? settings.lingerMs : 0);
+    while (jobs.length < settings.batchSize && performance.now() < until) {
+      await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
+      await takeWaiting(jobs, token);
+    }
+    lastBatchSize = jobs.length;
+    return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
+  }
+
+  /** Takes what is waiting, up to the batch size: rounds of fetches without blocking, until one comes back short. */
+  async function takeWaiting(jobs: AuditJob[], token: string): Promise<void> {
     for (let parallel = FIRST_FETCH_ROUND; jobs.length < settings.batchSize; parallel = Math.min(parallel * 2, FETCH_PARALLELISM)) {
       const want = Math.min(parallel, settings.batchSize - jobs.length);
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
       const got = round.filter((j): j is AuditJob => j !== undefined);
       jobs.push(...got);
-      if (got.length < want) break; // the queue is empty for now
+      if (got.length < want) return; // the queue is empty for now
     }
-    return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
   }
 
   /** Keeps the jobs' locks alive while they wait and are stored (slow or unavailable database). */
