@@ -28,6 +28,7 @@
 // a small mark (`…:x:<id>`, for the entry's TTL) that every opening checks. A write the Redis primary acknowledged but had not replicated when it died is still lost in
 // a failover (Redis replicates asynchronously); that window is not closed here.
 import type { RedisClient } from './redis-client.ts';
+import { RedisScript } from './redis-script.ts';
 
 /** One claimed or opened entry, as its holder sees it. */
 export interface AnswerLease {
@@ -65,7 +66,7 @@ export interface AnswerLedgerOptions {
 // opening tried again (ARGV[5], its token: the first try's answer was lost, a timeout under load), while
 // no claim has taken the entry. 0 once the request is closed (KEYS[3]): an opening that lands after its
 // bot gave up on it and settled the request (a command resent after a reconnect) opens nothing.
-const OPEN = `
+const OPEN = new RedisScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local f = redis.call('HMGET', KEYS[1], 'opener', 'gen')
@@ -75,10 +76,10 @@ end
 redis.call('HSET', KEYS[1], 'record', ARGV[1], 'gen', 1, 'until', ARGV[2], 'replied', 0, 'opener', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-return 1`;
+return 1`);
 
 // KEYS[1] due set; ARGV now, new lease end, max entries, entry key prefix.
-const CLAIM = `
+const CLAIM = new RedisScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
@@ -93,35 +94,35 @@ for _, id in ipairs(ids) do
     table.insert(out, {id, gen, f[1], f[2]})
   end
 end
-return out`;
+return out`);
 
 // KEYS[1] entry, KEYS[2] due; ARGV gen, new lease end, id. 1 when the caller still holds the lease.
-const RENEW = `
+const RENEW = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'until', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return 1`;
+return 1`);
 
 // KEYS[1] entry, KEYS[2] due; ARGV gen, new lease end, id. Renews and marks the reply in flight, at once.
-const BEGIN_REPLY = `
+const BEGIN_REPLY = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'until', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 if redis.call('HGET', KEYS[1], 'replied') == '0' then redis.call('HSET', KEYS[1], 'replied', 'sending') end
-return 1`;
+return 1`);
 
-const MARK_REPLIED = `
+const MARK_REPLIED = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'replied', 1)
-return 1`;
+return 1`);
 
 // KEYS[1] entry, KEYS[2] due, KEYS[3] closed mark; ARGV gen, id, ttl.
-const FINISH = `
+const FINISH = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
-return 1`;
+return 1`);
 
 // An opening whose answer never came (timed out: it may have run, or run later): KEYS[1] entry, KEYS[2]
 // due, KEYS[3] closed mark; ARGV token, new lease end, id, ttl. 1: it did open, and the caller now holds
@@ -131,7 +132,7 @@ return 1`;
 // mark it sets names the caller's token, so the same adoption asked again (its answer lost to a client
 // timeout after it ran) reads 2 again: read as 0, it left the request closed and unanswered by anyone
 // (the cluster drill, one lookup through the primary kill).
-const ADOPT = `
+const ADOPT = new RedisScript(`
 local closedBy = redis.call('GET', KEYS[3])
 if closedBy then
   if closedBy == 'adopt:' .. ARGV[1] then return 2 end
@@ -146,12 +147,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return 1
 end
 redis.call('SET', KEYS[3], 'adopt:' .. ARGV[1], 'EX', ARGV[4])
-return 2`;
+return 2`);
 
 // Closes a request whose opening was never confirmed nor adopted (its answer went out unprotected, or
 // none was due): KEYS as ADOPT; ARGV token, id, ttl. The entry goes if that opening made it and no claim
 // took it; either way the request is closed, so an opening that lands later opens nothing.
-const SETTLE = `
+const SETTLE = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local f = redis.call('HMGET', KEYS[1], 'opener', 'gen')
   if f[1] == ARGV[1] and f[2] == '1' then
@@ -160,7 +161,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
 end
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
-return 1`;
+return 1`);
 
 export class AnswerLedger {
   private readonly base: string;
@@ -184,20 +185,20 @@ export class AnswerLedger {
    * `token` is this delivery's own (random): a retry of the same opening gets its lease, not null.
    */
   async open(id: string, record: string, nowMs: number, token: string): Promise<AnswerLease | null> {
-    const opened = await this.redis.eval(OPEN, 3, this.entry(id), this.due, this.closed(id), record, nowMs + this.leaseMs, this.ttlSeconds, id, token);
+    const opened = await OPEN.run(this.redis, [this.entry(id), this.due, this.closed(id)], [record, nowMs + this.leaseMs, this.ttlSeconds, id, token]);
     return Number(opened) === 1 ? { id, gen: 1, record, replied: false, unconfirmed: false } : null;
   }
 
   /** Takes up to `max` entries whose lease ended at `nowMs`; each comes with a new generation. */
   async claim(nowMs: number, max = 10): Promise<AnswerLease[]> {
-    const rows = (await this.redis.eval(CLAIM, 1, this.due, nowMs, nowMs + this.leaseMs, max, `${this.base}:e:`)) as [string, number, string | null, string | null][];
+    const rows = (await CLAIM.run(this.redis, [this.due], [nowMs, nowMs + this.leaseMs, max, `${this.base}:e:`])) as [string, number, string | null, string | null][];
     return rows.filter((r) => r[2] !== null)
       .map(([id, gen, record, replied]) => ({ id, gen: Number(gen), record: record!, replied: replied !== '0', unconfirmed: replied === 'sending' }));
   }
 
   /** Extends the lease; false when another replica has claimed the entry (the caller must stop). */
   async renew(lease: AnswerLease, nowMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(RENEW, 2, this.entry(lease.id), this.due, lease.gen, nowMs + this.leaseMs, lease.id)) === 1;
+    return Number(await RENEW.run(this.redis, [this.entry(lease.id), this.due], [lease.gen, nowMs + this.leaseMs, lease.id])) === 1;
   }
 
   /**
@@ -205,28 +206,28 @@ export class AnswerLedger {
    * lease extended) so no claimer sends too; false when another replica claimed it (do not send).
    */
   async beginReply(lease: AnswerLease, nowMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(BEGIN_REPLY, 2, this.entry(lease.id), this.due, lease.gen, nowMs + this.leaseMs, lease.id)) === 1;
+    return Number(await BEGIN_REPLY.run(this.redis, [this.entry(lease.id), this.due], [lease.gen, nowMs + this.leaseMs, lease.id])) === 1;
   }
 
   /** The answer is out (confirmed): a later claimer only closes the entry. */
   async markReplied(lease: AnswerLease): Promise<boolean> {
-    return Number(await this.redis.eval(MARK_REPLIED, 1, this.entry(lease.id), lease.gen)) === 1;
+    return Number(await MARK_REPLIED.run(this.redis, [this.entry(lease.id)], [lease.gen])) === 1;
   }
 
   /** Removes the entry (the request closed); false when the caller no longer held it. */
   async finish(lease: AnswerLease): Promise<boolean> {
-    return Number(await this.redis.eval(FINISH, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.gen, lease.id, this.ttlSeconds)) === 1;
+    return Number(await FINISH.run(this.redis, [this.entry(lease.id), this.due, this.closed(lease.id)], [lease.gen, lease.id, this.ttlSeconds])) === 1;
   }
 
   /** Before the first reply of an `unsure` lease: see ADOPT. `held` makes it an ordinary lease (generation 1, marked sending). */
   async adopt(lease: AnswerLease & { unsure: string }, nowMs: number): Promise<Adopted> {
-    const got = Number(await this.redis.eval(ADOPT, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.unsure, nowMs + this.leaseMs, lease.id, this.ttlSeconds));
+    const got = Number(await ADOPT.run(this.redis, [this.entry(lease.id), this.due, this.closed(lease.id)], [lease.unsure, nowMs + this.leaseMs, lease.id, this.ttlSeconds]));
     return got === 1 ? 'held' : got === 2 ? 'none' : 'taken';
   }
 
   /** Closes the request of an `unsure` lease that was never adopted: see SETTLE. */
   async settle(lease: AnswerLease & { unsure: string }): Promise<boolean> {
-    await this.redis.eval(SETTLE, 3, this.entry(lease.id), this.due, this.closed(lease.id), lease.unsure, lease.id, this.ttlSeconds);
+    await SETTLE.run(this.redis, [this.entry(lease.id), this.due, this.closed(lease.id)], [lease.unsure, lease.id, this.ttlSeconds]);
     return true;
   }
 

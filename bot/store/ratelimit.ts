@@ -10,10 +10,11 @@
 // Every key of one user carries the user in a hash tag (`{employeeId}`): `reset` deletes them in one
 // command, which a Redis Cluster only allows when they share a slot (CROSSSLOT otherwise).
 import type { RedisClient } from './redis-client.ts';
+import { RedisScript } from './redis-script.ts';
 import { FREEZE_CLAIM, type SecurityCounters } from '../core/security/guard.ts';
 import { DETECTORS } from '../core/security/settings.ts';
 
-const GCRA = `
+const GCRA = new RedisScript(`
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -27,23 +28,23 @@ if newTat - now > interval * burst then
   return {0, math.ceil(newTat - now - interval * burst)}
 end
 redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.ceil(newTat - now) + 1000)
-return {1, 0}`;
+return {1, 0}`);
 
-const WINDOW = `
+const WINDOW = new RedisScript(`
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[1], window + 1000)
-return redis.call('ZCARD', KEYS[1])`;
+return redis.call('ZCARD', KEYS[1])`);
 
-const TRIP = `
+const TRIP = new RedisScript(`
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local quietUntil = tonumber(redis.call('GET', KEYS[1]) or '0')
 if quietUntil > now then return 0 end
 redis.call('SET', KEYS[1], tostring(now + window), 'PX', window + 1000)
-return 1`;
+return 1`);
 
 export class RedisSecurityCounters implements SecurityCounters {
   constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
@@ -56,16 +57,16 @@ export class RedisSecurityCounters implements SecurityCounters {
 
   async take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
     const interval = 60_000 / perMinute;
-    const [ok, wait] = (await this.redis.eval(GCRA, 1, this.key('gcra', employeeId), nowMs, interval, burst)) as [number, number];
+    const [ok, wait] = (await GCRA.run(this.redis, [this.key('gcra', employeeId)], [nowMs, interval, burst])) as [number, number];
     return { allowed: ok === 1, retryAfterMs: wait };
   }
 
   async note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number> {
-    return Number(await this.redis.eval(WINDOW, 1, this.key('win', detector, employeeId), nowMs, windowMs, member));
+    return Number(await WINDOW.run(this.redis, [this.key('win', detector, employeeId)], [nowMs, windowMs, member]));
   }
 
   async tripOnce(detector: string, employeeId: string, nowMs: number, windowMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(TRIP, 1, this.key('tripped', detector, employeeId), nowMs, windowMs)) === 1;
+    return Number(await TRIP.run(this.redis, [this.key('tripped', detector, employeeId)], [nowMs, windowMs])) === 1;
   }
 
   /** After an unfreeze: the user starts afresh, every detector's window and trip mark cleared. */

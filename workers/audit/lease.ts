@@ -6,9 +6,10 @@
 // is the fence. A stale holder that still writes hits E11000 on the next seq and re-reads the tail.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../bot/store/redis-client.ts';
+import { RedisScript } from '../../bot/store/redis-script.ts';
 
-const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const RENEW = new RedisScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`);
+const RELEASE = new RedisScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
 
 export class ChainLease {
   readonly holder = randomUUID();
@@ -24,11 +25,11 @@ export class ChainLease {
 
   /** Extends the lease if we still hold it; false means another process may be writing now. */
   async renew(): Promise<boolean> {
-    return Number(await this.redis.eval(RENEW, 1, this.key, this.holder, String(this.ttlMs))) === 1;
+    return Number(await RENEW.run(this.redis, [this.key], [this.holder, String(this.ttlMs)])) === 1;
   }
 
   /** Hands the lease over at once (graceful shutdown) instead of making the next writer wait it out. */
   async release(): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key, this.holder);
+    await RELEASE.run(this.redis, [this.key], [this.holder]);
   }
 }
