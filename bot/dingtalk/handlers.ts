@@ -18,7 +18,7 @@ import { BackgroundWork } from '../runtime/background.ts';
 import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
-import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkCards } from './card-delivery.ts';
 import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
 import { textWithMentionIds } from './mentions.ts';
 
