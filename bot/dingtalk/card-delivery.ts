@@ -2,15 +2,20 @@
 // ledger (bot/runtime/click-ledger.ts) first: DingTalk's card callbacks are unsigned, so a click is
 // honoured only on a card custos delivered, for a button it carries now.
 import { randomUUID } from 'node:crypto';
-import type { ClickLedger } from '../runtime/click-ledger.ts';
+import { ClickLedger } from '../runtime/click-ledger.ts';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { CardParams, CardSpace, DingTalkApi } from './api.ts';
 import { buttonsIn } from './cards.ts';
 
 const spaceKey = (s: CardSpace) => (s.kind === 'robot' ? `robot:${s.userId}` : `group:${s.conversationId}`);
 
-/** The Redis namespace of delivered cards' buttons (shared by the bot and every process's notifiers). */
-export function dingtalkCardLedger(queuePrefix: string): string {
-  return `${queuePrefix}:dingtalk-cards`;
+/**
+ * The cards, on one ledger for the bot and every process's notifiers: under the key prefix (the bot's
+ * own answers always were; the notifiers' were under the queue prefix, which differs on a Redis Cluster,
+ * so a click on their cards found no entry there).
+ */
+export function dingtalkCards(api: DingTalkApi, redis: RedisClient, keyPrefix: string): DingTalkCards {
+  return new DingTalkCards(api, new ClickLedger(redis, `${keyPrefix}:dingtalk-cards`));
 }
 
 export class DingTalkCards {

@@ -19,12 +19,10 @@ export const dingtalkPlatform: PlatformModule = {
     return startDingTalkBot(config, logger, { sync, flows: (services) => botFlows(services, config, logger, 'dingtalk') }, own as DingTalkSettings);
   },
   async chat(ctx) {
-    const [{ DingTalkApi }, { DingTalkCards, dingtalkCardLedger }, { ClickLedger }, { dingtalkChat }] = await Promise.all([
-      import('./api.ts'), import('./card-delivery.ts'), import('../runtime/click-ledger.ts'), import('./notifiers.ts'),
-    ]);
+    const [{ DingTalkApi }, { dingtalkCards }, { dingtalkChat }] = await Promise.all([import('./api.ts'), import('./card-delivery.ts'), import('./notifiers.ts')]);
     const settings = ctx.settings as DingTalkSettings;
     const { redis, close } = await chatRedis(ctx);
-    const cards = new DingTalkCards(new DingTalkApi(settings), new ClickLedger(redis, dingtalkCardLedger(section(ctx.config, 'redis').queuePrefix)));
+    const cards = dingtalkCards(new DingTalkApi(settings), redis, section(ctx.config, 'redis').keyPrefix);
     return { ...dingtalkChat(cards, ctx.logger, settings.securityConversationId, ctx.lookup), ...(close ? { close } : {}) };
   },
   testkit: ['test/fakes/dingtalk.ts', 'test/helpers/dingtalk-bot.ts'],

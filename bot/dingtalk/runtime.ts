@@ -13,7 +13,6 @@ import type { Config } from '../config.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
-import { ClickLedger } from '../runtime/click-ledger.ts';
 import { redisOnce } from '../runtime/once.ts';
 import { serveBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
@@ -21,7 +20,7 @@ import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { cardCallback, DINGTALK_CARD_PATH } from './card-callback.ts';
-import { DingTalkCards, dingtalkCardLedger } from './card-delivery.ts';
+import { dingtalkCards, type DingTalkCards } from './card-delivery.ts';
 import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, dingtalkEventCrypto, eventsCallback } from './events.ts';
@@ -58,7 +57,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
   // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
   const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
   try {
-    const cards = new DingTalkCards(api, new ClickLedger(services.redis, dingtalkCardLedger(prefix)));
+    const cards = dingtalkCards(api, services.redis, prefix);
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };
