@@ -7,14 +7,12 @@
 // /metrics, SCIM and the CRM sync's push and webhook routes (in Stream mode too), on DINGTALK_HTTP_PORT.
 // Approvals and reviews behind the clicks come from the platform registry (`flows`); security-alert
 // clicks use the shared security service.
-import type { AddressInfo } from 'node:net';
-import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
-import { serveBot } from '../runtime/serve.ts';
+import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
@@ -39,15 +37,7 @@ export interface DingTalkOverrides extends ServiceOverrides {
   flows?: (services: BotServices, cards: DingTalkCards) => Promise<FlowServices>;
 }
 
-export interface RunningDingTalkBot {
-  url: string;
-  address: AddressInfo;
-  conn: Connection;
-  directory: EmployeeStore;
-  handlers: DingTalkHandlers;
-  cards: DingTalkCards;
-  close(): Promise<void>;
-}
+export interface RunningDingTalkBot extends RunningChatBot<EmployeeStore> { handlers: DingTalkHandlers; cards: DingTalkCards }
 
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
   const prefix = config.redis?.keyPrefix ?? 'custos';
