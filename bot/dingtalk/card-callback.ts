@@ -6,13 +6,13 @@
 // robot's `sign` header is for robot messages), so, in this order, each failure a 401 with no effect:
 //  1. the registered URL's `token` (DINGTALK_CARD_CALLBACK_TOKEN) must match, before the body is read;
 //  2. the body (≤ 64 KB) must be a card callback of our organisation (corpId);
-//  3. the card ledger (card-ledger.ts): a card we delivered, seen by the clicker, with that button now;
+//  3. the click ledger (bot/runtime/click-ledger.ts): a card we delivered, seen by the clicker, with that button now;
 //  4. a redelivery of the same body is answered 200 and dropped, so a click decides once.
 import { z } from 'zod';
 import { callbackRoute, parseJson, sameSecret, type Acceptance } from '../http/body.ts';
 import type { RouteHandler } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
-import type { CardLedger } from './card-ledger.ts';
+import type { ClickLedger } from '../runtime/click-ledger.ts';
 import { correlationIdOf, type DingTalkHandlers } from './handlers.ts';
 
 export const DINGTALK_CARD_PATH = '/dingtalk/card';
@@ -35,7 +35,7 @@ const Content = z.object({
 /** A verified click: who, on which card, which button, and the form's inputs when it was a form. */
 export interface CardClick { outTrackId: string; space: string; group?: string; userId: string; action: string; value: string; inputs: Record<string, unknown>; correlationId: string }
 
-export interface CardCallbackDeps { corpId: string | undefined; ledger: CardLedger; handlers: DingTalkHandlers; logger: Logger }
+export interface CardCallbackDeps { corpId: string | undefined; ledger: ClickLedger; handlers: DingTalkHandlers; logger: Logger }
 
 /** The HTTP endpoint: step 1, then steps 2-4 (clickAcceptor). */
 export function cardCallback(d: CardCallbackDeps & { token: string }): RouteHandler {

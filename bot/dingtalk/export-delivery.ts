@@ -6,7 +6,7 @@
 import { noticeView } from '../core/views.ts';
 import { zipOne } from '../core/zip.ts';
 import { ChatExportDelivery } from '../runtime/chat-export-delivery.ts';
-import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkCards } from './card-delivery.ts';
 import { renderView } from './cards.ts';
 
 export function dingtalkExportDelivery(cards: DingTalkCards, now: () => Date = () => new Date()): ChatExportDelivery<{ outTrackId: string; space: string }> {

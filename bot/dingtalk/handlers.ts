@@ -7,7 +7,6 @@
 //  - Each msgId is handled once: DingTalk redelivers a message it thinks failed, and a redelivery
 //    must not answer twice or audit twice (`events`, Redis SET NX).
 //  - The asker's own answer always goes to their 1:1 robot chat, never into a group.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
@@ -15,10 +14,11 @@ import type { ChatProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { BackgroundWork } from '../runtime/background.ts';
+import { derivedCorrelationId } from '../runtime/correlation.ts';
 import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
-import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkCards } from './card-delivery.ts';
 import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
 import { textWithMentionIds } from './mentions.ts';
 
@@ -162,7 +162,5 @@ function requestInputs(inputs: Record<string, unknown>): Record<string, unknown>
   return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
-/** A short id for logs and the audit record, derived from DingTalk's message id or a click's body (never either itself). */
-export function correlationIdOf(msgId: string | Buffer): string {
-  return `dt-${createHash('sha256').update(msgId).digest('base64url').slice(0, 16)}`;
-}
+/** From DingTalk's message id or a click's body. */
+export const correlationIdOf = (msgId: string | Buffer): string => derivedCorrelationId('dt', msgId, 16);

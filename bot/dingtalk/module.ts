@@ -1,6 +1,6 @@
 // DingTalk as a platform module (bot/runtime/platform-module.ts), listed in bot/platforms.ts. Cheap to
-// import: the bot and the API client load inside start() and chat(). Its cards go through the card
-// ledger in Redis (card-ledger.ts), so a click is honoured only on a card custos delivered.
+// import: the bot and the API client load inside start() and chat(). Its cards go through the click
+// ledger in Redis (card-delivery.ts), so a click is honoured only on a card custos delivered.
 import { section } from '../config.ts';
 import { chatRedis } from '../runtime/chat-redis.ts';
 import type { PlatformModule } from '../runtime/platform-module.ts';
@@ -19,12 +19,10 @@ export const dingtalkPlatform: PlatformModule = {
     return startDingTalkBot(config, logger, { sync, flows: (services) => botFlows(services, config, logger, 'dingtalk') }, own as DingTalkSettings);
   },
   async chat(ctx) {
-    const [{ DingTalkApi }, { CardLedger, DingTalkCards, dingtalkCardLedger }, { dingtalkChat }] = await Promise.all([
-      import('./api.ts'), import('./card-ledger.ts'), import('./notifiers.ts'),
-    ]);
+    const [{ DingTalkApi }, { dingtalkCards }, { dingtalkChat }] = await Promise.all([import('./api.ts'), import('./card-delivery.ts'), import('./notifiers.ts')]);
     const settings = ctx.settings as DingTalkSettings;
     const { redis, close } = await chatRedis(ctx);
-    const cards = new DingTalkCards(new DingTalkApi(settings), new CardLedger(redis, dingtalkCardLedger(section(ctx.config, 'redis').queuePrefix)));
+    const cards = dingtalkCards(new DingTalkApi(settings), redis, section(ctx.config, 'redis').keyPrefix);
     return { ...dingtalkChat(cards, ctx.logger, settings.securityConversationId, ctx.lookup), ...(close ? { close } : {}) };
   },
   testkit: ['test/fakes/dingtalk.ts', 'test/helpers/dingtalk-bot.ts'],

@@ -13,7 +13,7 @@ import { CardApprovalNotifier, CardReviewNotifier, type PersonalCards } from '..
 import type { PlatformChat } from '../runtime/platform-module.ts';
 import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { DingTalkApiError, type CardParams } from './api.ts';
-import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkCards } from './card-delivery.ts';
 import { renderAlert, renderApproval, renderReview, renderView } from './cards.ts';
 import { dingtalkExportDelivery } from './export-delivery.ts';
 

@@ -7,20 +7,18 @@
 // /metrics, SCIM and the CRM sync's push and webhook routes (in Stream mode too), on DINGTALK_HTTP_PORT.
 // Approvals and reviews behind the clicks come from the platform registry (`flows`); security-alert
 // clicks use the shared security service.
-import type { AddressInfo } from 'node:net';
-import type { Connection } from 'mongoose';
 import type { Config } from '../config.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
-import { serveBot } from '../runtime/serve.ts';
+import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { cardCallback, DINGTALK_CARD_PATH } from './card-callback.ts';
-import { CardLedger, DingTalkCards, dingtalkCardLedger } from './card-ledger.ts';
+import { dingtalkCards, type DingTalkCards } from './card-delivery.ts';
 import { DingTalkSecurityAlerts } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, dingtalkEventCrypto, eventsCallback } from './events.ts';
@@ -39,15 +37,7 @@ export interface DingTalkOverrides extends ServiceOverrides {
   flows?: (services: BotServices, cards: DingTalkCards) => Promise<FlowServices>;
 }
 
-export interface RunningDingTalkBot {
-  url: string;
-  address: AddressInfo;
-  conn: Connection;
-  directory: EmployeeStore;
-  handlers: DingTalkHandlers;
-  cards: DingTalkCards;
-  close(): Promise<void>;
-}
+export interface RunningDingTalkBot extends RunningChatBot<EmployeeStore> { handlers: DingTalkHandlers; cards: DingTalkCards }
 
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
   const prefix = config.redis?.keyPrefix ?? 'custos';
@@ -57,7 +47,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
   // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
   const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
   try {
-    const cards = new DingTalkCards(api, new CardLedger(services.redis, dingtalkCardLedger(prefix)));
+    const cards = dingtalkCards(api, services.redis, prefix);
     alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };

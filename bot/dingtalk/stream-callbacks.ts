@@ -16,7 +16,7 @@ import { TOPIC_CARD, TOPIC_ROBOT } from 'dingtalk-stream';
 import type { ReadinessCheck } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { clickAcceptor } from './card-callback.ts';
-import type { DingTalkCards } from './card-ledger.ts';
+import type { DingTalkCards } from './card-delivery.ts';
 import type { DingTalkSettings } from './config.ts';
 import type { DingTalkHandlers } from './handlers.ts';
 import { streamedEvent } from './events.ts';

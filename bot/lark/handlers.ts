@@ -11,7 +11,7 @@
 //    cannot be updated (230054, 220340, …) so the user always sees the outcome.
 //  - In a group chat the asker's own card goes to them privately (a DM), never into the group; its
 //    Share button posts the group's least-privileged view into the group.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { auditText } from '../core/audit-query-run.ts';
 import { actionName, type ActionName } from '../conversation/codec.ts';
 import type { Conversation } from '../conversation/layer.ts';
@@ -35,6 +35,7 @@ import { openMessage, type LarkMessageRecord, type LarkPendingAnswers } from './
 import type { OnceGuard } from '../runtime/once.ts';
 import './messages.ts';
 import { BackgroundWork } from '../runtime/background.ts';
+import { derivedCorrelationId } from '../runtime/correlation.ts';
 import { offboardChatUser, type ChatOffboardingDeps } from '../runtime/chat-offboarding.ts';
 import { renderReviewCard } from './review-cards.ts';
 
@@ -400,10 +401,8 @@ export function stripMentions(text: string, mentions: Data[] = []): string {
   return out.replace(/@_(?:user_\d+|all)/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** A short stable id from Lark's event id (not the raw id: it is an opaque long token). */
-export function correlationIdOf(larkId: string): string {
-  return `lk-${createHash('sha256').update(larkId).digest('base64url').slice(0, 22)}`;
-}
+/** From Lark's event id (an opaque long token). */
+export const correlationIdOf = (larkId: string): string => derivedCorrelationId('lk', larkId);
 
 /** The object at `v`, or an empty one: payload fields are read defensively, never trusted to exist. */
 function obj(v: unknown): Data {

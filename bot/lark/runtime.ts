@@ -6,11 +6,8 @@
 //  - ws mode: the SDK's WSClient long connection (long-connection.ts: no public URL; Lark authenticates
 //    the connection; start waits for it and /readyz reports it).
 // Tests start it the same way, with seams (`overrides`) to count customer reads and handler calls.
-import type { AddressInfo } from 'node:net';
 import * as lark from '@larksuiteoapi/node-sdk';
-import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
@@ -22,7 +19,7 @@ import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
 import { redisOnce } from '../runtime/once.ts';
-import { serveBot } from '../runtime/serve.ts';
+import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
 import { acceptMessageRecord } from './pending.ts';
@@ -42,15 +39,7 @@ export interface LarkOverrides extends ServiceOverrides {
   onHandlerCall?: (eventType: string) => void;
 }
 
-export interface RunningLarkBot {
-  url: string; // http://host:port (http mode; health endpoints in ws mode too)
-  address: AddressInfo;
-  conn: Connection;
-  directory: EmployeeDirectory;
-  grants: MongoGrantStore;
-  handlers: LarkHandlers;
-  close(): Promise<void>;
-}
+export interface RunningLarkBot extends RunningChatBot { grants: MongoGrantStore; handlers: LarkHandlers }
 
 export async function startLarkBot(config: Config, logger: Logger, overrides: LarkOverrides = {}): Promise<RunningLarkBot> {
   const settings = section(config, 'lark');

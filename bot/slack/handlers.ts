@@ -3,7 +3,6 @@
 // (Slack's 3-second rule). Identity, locale, channel kind, audience, dispatch and refusals live in the
 // conversation layer (bot/conversation); this file turns Slack payloads into turns and gives the layer
 // a port: users.info, conversations.info / members, how to reply, open a modal and update a card here.
-import { createHash } from 'node:crypto';
 import type { App, types, webApi } from '@slack/bolt';
 import type { Conversation } from '../conversation/layer.ts';
 import type { CardUpdate, ConversationPort, FormView, ReplyView, Turn } from '../conversation/types.ts';
@@ -14,6 +13,7 @@ import { renderAuditView } from './audit-blocks.ts';
 import { escapeMrkdwn, renderView, type SlackMessage } from './blocks.ts';
 import { registerSlackForms } from './forms.ts';
 import { slackProfile } from './identity.ts';
+import { derivedCorrelationId } from '../runtime/correlation.ts';
 import type { PendingAnswers, ReplyGuard } from '../runtime/pending-answers.ts';
 import type { PendingHolder } from './pending.ts';
 
@@ -199,10 +199,5 @@ export function stripMentions(text: string): string {
   return text.replace(/<@[A-Z0-9]+(?:\|[^>]*)?>/g, ' ').trim();
 }
 
-/**
- * A short stable id derived from Slack's trigger_id / event_id. Not the raw id: trigger ids are long
- * digit runs, which the audit log's PII guard (rightly) cannot tell from a card number.
- */
-export function correlationIdOf(slackId: string): string {
-  return `sl-${createHash('sha256').update(slackId).digest('base64url').slice(0, 22)}`;
-}
+/** From Slack's trigger_id / event_id (trigger ids are long digit runs). */
+export const correlationIdOf = (slackId: string): string => derivedCorrelationId('sl', slackId);

@@ -14,8 +14,7 @@ import type { LookupService } from '../core/lookup.ts';
 import type { ApprovalView } from '../core/views-approval.ts';
 import type { Logger } from '../logger.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
-import { buttonCard, clipBytes, finalLabel, LIMITS, renderView } from './render.ts';
-import type { Action } from '../conversation/codec.ts';
+import { clipBytes, finalLabel, LIMITS, renderApproval, renderView } from './render.ts';
 
 /** WeCom honours a response_code for 72 hours; custos stops trusting it a little earlier. */
 export const RESPONSE_CODE_TTL_SECONDS = 72 * 3600 - 600;
@@ -47,13 +46,12 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
   async postCard(to: Employee, view: ApprovalView, role: CardRef['role']): Promise<CardRef | null> {
     const userId = to.chat.wecom;
     if (!userId) return null;
-    await this.deps.api.sendText(userId, approvalText(view));
-    const buttons = view.buttons.map((b) => ({ label: b.label, action: { name: b.action, requestId: b.value } as Action, style: b.style === 'danger' ? 2 as const : 1 as const }));
-    if (buttons.length === 0) return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
-    const card = buttonCard(view.title, view.status.text, buttons);
-    const { responseCode } = await this.deps.api.sendCard(userId, card);
-    if (responseCode) await this.deps.codes.remember(card.task_id, responseCode);
-    return { platform: 'wecom', channel: userId, ts: card.task_id, employeeId: to.employeeId, role };
+    const out = renderApproval(view);
+    await this.deps.api.sendText(userId, out.text);
+    if (!out.card) return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
+    const { responseCode } = await this.deps.api.sendCard(userId, out.card);
+    if (responseCode) await this.deps.codes.remember(out.card.task_id, responseCode);
+    return { platform: 'wecom', channel: userId, ts: out.card.task_id, employeeId: to.employeeId, role };
   }
 
   /** The new state as a text; at the final state the card's buttons greyed out too, when its code allows. */
@@ -65,7 +63,7 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
         this.deps.logger.info({ code: err instanceof WeComApiError ? err.code : -1 }, 'wecom: card buttons not updatable; the outcome is in the text');
       });
     }
-    await this.deps.api.sendText(ref.channel, approvalText(view));
+    await this.deps.api.sendText(ref.channel, renderApproval(view).text);
   }
 
   async tell(to: Employee, text: string): Promise<void> {
@@ -79,9 +77,4 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
     const view = await revealCardView(this.deps.lookup, 'wecom', request, requester, revealed);
     if (view) await this.deps.api.sendText(userId, renderView(view).text);
   }
-}
-
-/** The request card as text: title, one `label: value` line each, the status. */
-export function approvalText(view: ApprovalView): string {
-  return clipBytes([view.title, ...view.lines.map((l) => `${l.label}: ${l.value}`), '——', view.status.text].join('\n'), LIMITS.textBytes);
 }

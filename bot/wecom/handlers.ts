@@ -20,6 +20,7 @@ import type { OffboardingService } from '../core/offboarding.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { BackgroundWork } from '../runtime/background.ts';
 import { offboardChatUser } from '../runtime/chat-offboarding.ts';
+import { derivedCorrelationId } from '../runtime/correlation.ts';
 import type { OnceGuard } from '../runtime/once.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { answerInputs, promptText, type PendingReasons } from './reasons.ts';
@@ -177,10 +178,8 @@ export function deliveryId(f: Fields): string | null {
   return f.FromUserName && f.CreateTime ? `e:${createHash('sha256').update(`${f.FromUserName}|${f.CreateTime}|${what}`).digest('base64url')}` : null;
 }
 
-/** A short id for logs and audit, derived (WeCom's MsgIds are not personal, but stay out of the record). */
-export function correlationIdOf(deliveryKey: string): string {
-  return `wc-${createHash('sha256').update(deliveryKey).digest('base64url').slice(0, 22)}`;
-}
+/** From the delivery's id (WeCom's MsgIds are not personal, but stay out of the record). */
+export const correlationIdOf = (deliveryKey: string): string => derivedCorrelationId('wc', deliveryKey);
 
 function errName(err: unknown): string {
   if (err instanceof WeComApiError) return `${err.name}:${err.api}:${err.code}`;

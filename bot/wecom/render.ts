@@ -5,12 +5,14 @@
 // conversation layer's one codec when WeCom sends the click back. Values are masked by the core; text
 // messages are plain text, so nothing in a value can format or link.
 import { randomBytes } from 'node:crypto';
-import { decodeAction, encodeAction, type Action } from '../conversation/codec.ts';
+import { decodeAction } from '../conversation/codec.ts';
+import { alertParts, approvalParts, replyParts, reviewParts, type CardParts, type PartButton } from '../conversation/card-parts.ts';
 import type { ReplyView } from '../conversation/types.ts';
 import { clipBytes, clipChars } from '../core/clip.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
 import type { NoticeView } from '../core/security/notices.ts';
 import type { AlertView } from '../core/security/views.ts';
+import type { ApprovalView } from '../core/views-approval.ts';
 
 /**
  * The label a clicked card's buttons become in its one update (a button's length, so a word, not the
@@ -43,11 +45,6 @@ export { clipBytes };
 /** What one view becomes: a text to read, and perhaps a card of buttons sent after it. */
 export interface Rendered { text: string; card?: TemplateCard }
 
-/** `wireId|value`: the click's EventKey. */
-export function buttonKey(action: Action): string {
-  return `${action.name}|${encodeAction(action)}`;
-}
-
 /** The wire id and value of a clicked button's key, or null for a key custos never wrote. */
 export function parseButtonKey(key: string): { wireId: string; value: string } | null {
   const at = key.indexOf('|');
@@ -59,69 +56,62 @@ export function newTaskId(prefix: string): string {
   return `${prefix}-${randomBytes(12).toString('base64url')}`.slice(0, LIMITS.taskIdBytes);
 }
 
-export function buttonCard(title: string, subtitle: string, buttons: { label: string; action: Action; style?: TemplateButton['style'] }[]): TemplateCard {
-  return {
-    card_type: 'button_interaction',
-    source: { desc: 'custos' },
-    main_title: { title: clipChars(title, LIMITS.titleChars) },
-    ...(subtitle ? { sub_title_text: clipChars(subtitle, LIMITS.subtitleChars) } : {}),
-    task_id: newTaskId('c'),
-    button_list: buttons.slice(0, LIMITS.buttons).map((b) => ({ text: clipChars(b.label, LIMITS.buttonChars), style: b.style ?? 1, key: buttonKey(b.action) })),
-  };
-}
-
 type Neutral = ReplyView | ReviewCardView | AlertView | NoticeView;
 
 /** Every neutral view custos shows on WeCom: its text, and a card when it has buttons. */
 export function renderView(view: Neutral): Rendered {
-  if (!('kind' in view)) {
-    if ('reviewId' in view) return withButtons([view.title, ...lineTexts(view.lines), '——', view.status], view.title, view.status, view.buttons.map((b) => ({ label: b.label, action: { name: b.decision === 'keep' ? 'review_keep' as const : 'review_revoke' as const, reviewId: view.reviewId }, style: b.style === 'danger' ? 2 as const : 1 as const })));
-    if ('employeeId' in view) return withButtons([view.title, ...view.lines], view.title, view.lines[0] ?? '', view.buttons.map((b) => ({ label: b.label, action: { name: SECURITY_ACTION[b.decision], employeeId: view.employeeId }, style: b.decision === 'revoke' ? 2 as const : 1 as const })));
-    return { text: clipBytes([view.title, ...view.lines].join('\n'), LIMITS.textBytes) };
-  }
-  switch (view.kind) {
-    case 'notice':
-      return { text: clipBytes(view.text, LIMITS.textBytes) };
-    case 'help':
-      return { text: clipBytes([view.title, ...view.lines].join('\n'), LIMITS.textBytes) };
-    case 'pick': {
-      const lines = view.candidates.map((c) => `${c.customerId}  ${c.summary}`);
-      // Six buttons at most: the rest are listed, and their ids can be typed.
-      const buttons = view.candidates.map((c) => ({ label: c.customerId, action: { name: 'pick' as const, customerId: c.button.value } }));
-      return withButtons([view.intro, ...lines], view.intro, '', buttons);
-    }
-    case 'card': {
-      // One block per field group: its name, then `label: value` per field. Share is not offered: an
-      // application message is a one-to-one chat, where the layer would refuse it anyway.
-      const blocks = view.groups.map((g) => [`【${g.label}】`, ...g.fields.map((f) => `${f.label}: ${f.value}`)].join('\n'));
-      const buttons = (view.requests ?? []).flatMap((r) => decodedButton(r.label, r.kind, r.value));
-      return withButtons([view.title, ...blocks, '——', view.footer], view.title, view.footer, buttons);
-    }
-    case 'audit-table': {
-      const pages = [view.newer && { ...view.newer, wire: 'audit_newer' }, view.older && { ...view.older, wire: 'audit_older' }, view.export && { ...view.export, wire: 'audit_export' }];
-      const buttons = pages.flatMap((b) => (b ? decodedButton(b.label, b.wire, b.value) : []));
-      return withButtons([view.title, view.header, ...(view.rows.length ? view.rows : [view.empty ?? '']), '——', view.footer], view.title, view.footer, buttons);
-    }
-  }
+  if ('kind' in view) return rendered(replyParts(view));
+  if ('reviewId' in view) return rendered(reviewParts(view));
+  if ('employeeId' in view) return rendered(alertParts(view));
+  return rendered(replyParts({ kind: 'help', title: view.title, lines: view.lines }));
 }
 
-const SECURITY_ACTION = { unfreeze: 'security_unfreeze', keep: 'security_keep', revoke: 'security_revoke' } as const;
+/** A request card copy: its text, and a card while it has buttons. */
+export const renderApproval = (view: ApprovalView): Rendered => rendered(approvalParts(view));
 
-function lineTexts(lines: { label: string; value: string }[]): string[] {
-  return lines.map((l) => `${l.label}: ${l.value}`);
-}
-
-/** A button for a value the core made (opaque to us): decoded by the one codec, or left out. */
-function decodedButton(label: string, wireId: string, value: string): { label: string; action: Action }[] {
-  const d = decodeAction(wireId, value);
-  return d.ok ? [{ label, action: d.action }] : [];
-}
-
-/** The text; and a card when there are buttons whose keys fit (a longer one, an audit page token, is left out: the query can be typed again). */
-function withButtons(lines: string[], title: string, subtitle: string, buttons: { label: string; action: Action; style?: TemplateButton['style'] }[]): Rendered {
+/**
+ * The parts (bot/conversation/card-parts.ts) as a text to read: the title, the lines, a Pick's
+ * candidates, a table's rows, one block per field group (its name, then `label: value` per field), and
+ * the footer under a rule; and, when it has buttons WeCom can carry, a card of them, titled as the view
+ * (a Pick: by its intro) with its status line, else the line under its title, beneath.
+ */
+function rendered(p: CardParts): Rendered {
+  const blocks = (p.groups ?? []).map((g) => [`【${g.label}】`, ...g.fields.map((f) => `${f.label}: ${f.value}`)].join('\n'));
+  const lines = [
+    ...(p.title !== undefined ? [p.title] : []), ...p.lines, ...(p.entries ?? []).map((e) => `${e.head}  ${e.text}`), ...(p.rows ?? []), ...blocks,
+    ...(p.footer !== undefined ? ['——', p.footer] : []),
+  ];
   const text = clipBytes(lines.join('\n'), LIMITS.textBytes);
-  // WeCom refuses a repeated key and an empty label or title: one button per key, named at least by its id.
-  const fitting = buttons.filter((b, i) => Buffer.byteLength(buttonKey(b.action)) <= LIMITS.keyBytes && buttons.findIndex((x) => buttonKey(x.action) === buttonKey(b.action)) === i)
-    .map((b) => (b.label.trim() ? b : { ...b, label: b.action.name }));
-  return fitting.length ? { text, card: buttonCard(title.trim() || 'custos', subtitle.trim(), fitting) } : { text };
+  // WeCom refuses a repeated key: one button per key.
+  const buttons = p.buttons.flatMap((b) => cardButton(b) ?? []).filter((b, i, all) => all.findIndex((x) => x.key === b.key) === i);
+  if (buttons.length === 0) return { text };
+  const subtitle = (p.footer ?? (p.title !== undefined ? p.lines[0] ?? '' : '')).trim();
+  // WeCom refuses an empty title.
+  const title = (p.title ?? p.lines[0] ?? '').trim() || 'custos';
+  return {
+    text,
+    card: {
+      card_type: 'button_interaction',
+      source: { desc: 'custos' },
+      main_title: { title: clipChars(title, LIMITS.titleChars) },
+      ...(subtitle ? { sub_title_text: clipChars(subtitle, LIMITS.subtitleChars) } : {}),
+      task_id: newTaskId('c'),
+      button_list: buttons.slice(0, LIMITS.buttons),
+    },
+  };
+}
+
+/**
+ * A button WeCom can carry, keyed `wireId|value` (the click's EventKey): a value the core made (opaque
+ * to us) that the one codec reads back, in a key of at most 1024 bytes (a longer one, an audit page
+ * token, is left out: the query can be typed again). Share is not offered: an application message is a
+ * one-to-one chat, where the layer would refuse it anyway. Six buttons of ten characters fit, so a
+ * Pick's is its customer id (the other candidates are listed, and their ids can be typed); an empty
+ * label is named by the action, as WeCom refuses one.
+ */
+function cardButton(b: PartButton): TemplateButton | null {
+  const key = `${b.id}|${b.value}`;
+  if (b.id === 'share' || !decodeAction(b.id, b.value).ok || Buffer.byteLength(key) > LIMITS.keyBytes) return null;
+  const label = b.subject ?? b.label;
+  return { text: clipChars(label.trim() ? label : b.id, LIMITS.buttonChars), style: b.style === 'danger' ? 2 : 1, key };
 }

@@ -3,17 +3,14 @@
 // Redis, rate limit and detectors around lookups, the conversation layer, /metrics), Redis for
 // delivery ids, the WeCom API client (WECOM_API_URL) and our verifying receiver on GET and POST
 // /wecom/callback (plus /healthz, /readyz, SCIM and CRM push routes) on WECOM_HTTP_PORT.
-import type { AddressInfo } from 'node:net';
-import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
 import { EncryptedCallback } from '../http/encrypted-callback.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/layer.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { redisOnce } from '../runtime/once.ts';
-import { serveBot } from '../runtime/serve.ts';
+import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import { WeComApi } from './api.ts';
@@ -43,14 +40,7 @@ export interface WeComOverrides extends ServiceOverrides {
 /** What the WeCom notifiers are built on. */
 export interface WeComParts { services: BotServices; api: WeComApi; codes: ResponseCodes; config: Config }
 
-export interface RunningWeComBot {
-  url: string;
-  address: AddressInfo;
-  conn: Connection;
-  directory: EmployeeDirectory;
-  handlers: WeComHandlers;
-  close(): Promise<void>;
-}
+export interface RunningWeComBot extends RunningChatBot { handlers: WeComHandlers }
 
 export async function startWeComBot(config: Config, settings: WeComConfig, logger: Logger, overrides: WeComOverrides = {}): Promise<RunningWeComBot> {
   const api = new WeComApi(settings, logger);
