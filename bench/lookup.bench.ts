@@ -21,6 +21,7 @@
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
 // BENCH_LOOKUP_PROFILE=FILE writes the bot's CPU profile of the measured custos run (DevTools format).
+// BENCH_WORKER_PROF=DIR writes the worker process's CPU profile there (node --cpu-prof).
 // BENCH_WORKER_LOG=debug has the audit worker log each batch's size and timings (`audit worker: batch timings`).
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
 import { standaloneUrl } from '../bot/config-redis.ts';
@@ -206,7 +207,7 @@ function startLoadGenerator(): { child: ChildProcess; ask(req: LoadRequest): Pro
 /** `custos start --only worker` as its own process, the way docker/compose.yaml runs it. */
 function startWorkerProcess(workerEnv: Record<string, string>): ChildProcess {
   const cli = runnable('../bot/cli/main.ts', import.meta.url);
-  return spawn(process.execPath, [...cli.execArgv, cli.file, 'start', '--only', 'worker'], {
+  return spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []), ...cli.execArgv, cli.file, 'start', '--only', 'worker'], {
     env: { ...process.env, ...workerEnv, ...(process.env.BENCH_WORKER_LOG ? { LOG_LEVEL: process.env.BENCH_WORKER_LOG } : {}) }, stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
