@@ -8,6 +8,7 @@
 //    must not answer twice or audit twice (`events`, Redis SET NX).
 //  - The asker's own answer always goes to their 1:1 robot chat, never into a group.
 import { z } from 'zod';
+import { submittedForm } from '../conversation/card-parts.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
 import type { ChatProfile } from '../core/identity.ts';
@@ -19,7 +20,7 @@ import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
 import type { DingTalkCards } from './card-delivery.ts';
-import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
+import { renderForm, renderUpdate, renderView } from './cards.ts';
 import { textWithMentionIds } from './mentions.ts';
 
 /** The fields of a robot message custos reads; everything else DingTalk sends is ignored. */
@@ -96,17 +97,17 @@ export class DingTalkHandlers {
     const group = c.space.startsWith('group:') ? c.space.slice('group:'.length) : c.group;
     const turn: Turn = { ...turnIn(group ? 'group' : 'dm', group ?? '', c.userId, c.correlationId), origin: { channel: c.outTrackId } };
     const port = this.clickPort(turn, c);
-    const conversation = this.deps.conversation;
-    if (c.action === FORM_ACTIONS.request) await conversation.submit(turn, 'request', c.value, requestInputs(c.inputs), port);
-    else if (c.action === FORM_ACTIONS.deny) await conversation.submit(turn, 'deny', c.value, { reason: text(c.inputs.reason) }, port);
-    else await conversation.click(turn, c.action, c.value, port);
+    // A form's inputs go as DingTalk sent them: the form's schema reads its numbers and lists (codec.ts).
+    const form = submittedForm(c.action);
+    if (form) await this.deps.conversation.submit(turn, form, c.value, c.inputs, port);
+    else await this.deps.conversation.click(turn, c.action, c.value, port);
   }
 
   /** The message port, plus what a click can do: open a form card, say a form's problem, update the clicked card. */
   private clickPort(turn: Turn, c: CardClick): ConversationPort {
     const cards = this.deps.cards;
     const own = { kind: 'robot' as const, userId: c.userId };
-    const form = c.action === FORM_ACTIONS.request || c.action === FORM_ACTIONS.deny;
+    const form = submittedForm(c.action) !== null;
     const base = this.port(turn);
     return {
       ...base,
@@ -151,15 +152,6 @@ function turnIn(where: 'group' | 'dm', conversationId: string, userId: string, c
 async function profileOf(api: DingTalkApi, userId: string): Promise<ChatProfile> {
   const email = (await api.user(userId))?.email;
   return email ? { email } : {};
-}
-
-const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-
-/** The request form's inputs as the codec's schema reads them (DingTalk sends numbers and lists as it likes). */
-function requestInputs(inputs: Record<string, unknown>): Record<string, unknown> {
-  const g = inputs.groups;
-  const groups = Array.isArray(g) ? g : typeof g === 'string' && g ? g.split(',') : [];
-  return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
 /** From DingTalk's message id or a click's body. */
