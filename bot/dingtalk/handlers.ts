@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { submittedForm } from '../conversation/card-parts.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
-import type { ChatProfile } from '../core/identity.ts';
+import { contactProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { BackgroundWork } from '../runtime/background.ts';
@@ -127,7 +127,8 @@ export class DingTalkHandlers {
     const cards = this.deps.cards;
     return {
       identity: 'chat',
-      profile: (userId) => profileOf(api, userId),
+      // The contact API's e-mail; DingTalk answers null for a user it will not describe (api.ts).
+      profile: (userId) => contactProfile(() => api.user(userId)),
       // A 1:1 chat is known from the payload. An internal group (members listed) is `public`: DingTalk tells
       // whether a group is searchable only for groups the app created (README: DingTalk), so any colleague
       // may join it. Any other group (cross-organisation, unreadable) fails here: the layer assumes `shared`.
@@ -146,12 +147,6 @@ export class DingTalkHandlers {
 /** A group's kind is the layer's to learn (`shared` until it has); a 1:1 robot chat is known from the payload. */
 function turnIn(where: 'group' | 'dm', conversationId: string, userId: string, correlationId: string): Turn {
   return { platform: 'dingtalk', userId, conversationId, correlationId, ...(where === 'group' ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }) };
-}
-
-/** The contact API's user as a profile: the e-mail to match once; `{}` for a user DingTalk will not describe. */
-async function profileOf(api: DingTalkApi, userId: string): Promise<ChatProfile> {
-  const email = (await api.user(userId))?.email;
-  return email ? { email } : {};
 }
 
 /** From DingTalk's message id or a click's body. */
