@@ -22,7 +22,7 @@ export const wecomPlatform: PlatformModule = {
   },
   async chat(ctx) {
     const settings = ctx.settings as WeComConfig;
-    const [{ WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
+    const [{ WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { wecomExportDelivery }] = await Promise.all([
       import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),
     ]);
     // Where a click's code is kept (chatRedis: the process's Redis, else one of its own, connected on first use).
@@ -34,7 +34,7 @@ export const wecomPlatform: PlatformModule = {
     return {
       approvals: new WeComApprovalNotifier({ api, codes, logger, ...(lookup ? { lookup } : {}) }),
       reviews: new WeComReviewNotifier({ api, codes, logger }),
-      delivery: new WeComExportDelivery(api),
+      delivery: wecomExportDelivery(api),
       ...(users.length > 0 ? { securityNotice: (view) => postWeComNotice(api, users, view) } : {}),
       ...(close ? { close } : {}),
     };
