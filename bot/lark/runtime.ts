@@ -19,6 +19,7 @@ import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
@@ -27,7 +28,7 @@ import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
-import { LarkSecurityAlerts } from './security-cards.ts';
+import { larkSecurityChat } from './security-cards.ts';
 import { LarkVerifier } from './verify.ts';
 
 export const LARK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'lark'] as const;
@@ -46,8 +47,8 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
   const redisSettings = section(config, 'redis');
   const api = LarkApi.create(settings, logger);
   // Alert cards go to LARK_SECURITY_CHAT when set, else they are only logged; the freeze does not depend on them.
-  const services = await buildServices(config, logger, overrides, (directory) => new LarkSecurityAlerts({
-    api, chat: settings.securityChat, directory, locale: config.defaultLocale, logger,
+  const services = await buildServices(config, logger, overrides, (directory) => new ChannelSecurityAlerts({
+    destination: larkSecurityChat(api, settings.securityChat), directory, locale: config.defaultLocale,
   }));
   const { conn, directory, grants, recorder, clock, redis, metrics } = services;
   try {

@@ -10,12 +10,13 @@ import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/layer.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import { WeComApi } from './api.ts';
 import { ResponseCodes, wecomResponseCodes } from './approval-notifier.ts';
-import { WeComSecurityAlerts } from './notices.ts';
+import { wecomSecurityMembers } from './notices.ts';
 import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
@@ -45,8 +46,8 @@ export interface RunningWeComBot extends RunningChatBot { handlers: WeComHandler
 export async function startWeComBot(config: Config, settings: WeComConfig, logger: Logger, overrides: WeComOverrides = {}): Promise<RunningWeComBot> {
   const api = new WeComApi(settings, logger);
   // Alert cards go to WECOM_SECURITY_USERS when set, else they are only logged; the freeze does not depend on them.
-  const services = await buildServices(config, logger, overrides, (directory) => new WeComSecurityAlerts({
-    api, users: settings.securityUsers, directory, locale: config.defaultLocale, logger,
+  const services = await buildServices(config, logger, overrides, (directory) => new ChannelSecurityAlerts({
+    destination: wecomSecurityMembers(api, settings.securityUsers), directory, locale: config.defaultLocale,
   }));
   const { conn, directory, redis } = services;
   const prefix = section(config, 'redis').queuePrefix;
