@@ -14,7 +14,7 @@ import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
 import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
-import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
@@ -47,7 +47,7 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
   // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons, once the cards (on the
   // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
   const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
-  try {
+  return startOn(services, async () => {
     const cards = dingtalkCards(api, services.redis, prefix);
     alerts = new ChannelSecurityAlerts({ destination: dingtalkSecurityGroup(cards, settings.securityConversationId), directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
@@ -79,8 +79,5 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     if (stream) { services.onClose(() => stream.stream.close()); await stream.stream.start(); }
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
     return { url, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }

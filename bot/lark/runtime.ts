@@ -12,7 +12,7 @@ import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
-import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type ServiceOverrides } from '../runtime/services.ts';
 import { SealedAnswers } from '../runtime/sealed-answers.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
@@ -51,7 +51,7 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     destination: larkSecurityChat(api, settings.securityChat), directory, locale: config.defaultLocale,
   }));
   const { conn, directory, grants, recorder, clock, redis, metrics } = services;
-  try {
+  return startOn(services, async () => {
     const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
     // Requests, approvals and exports (issue 6) on Lark cards; approved exports feed the export-volume
     // detector, and offboarding cancels pending requests through this service so their cards say so.
@@ -120,8 +120,5 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     }
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
     return { url, address, conn, directory, grants, handlers, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }
