@@ -1,8 +1,17 @@
 // Helpers every configuration module shares (bot/config.ts and its sections, config-*.ts), so a secret
 // given as `NAME_FILE` and a zod refusal read the same whichever module owns the setting.
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CustosError, ErrorCode } from './core/errors.ts';
+
+/** An http(s) URL setting; its problem says what one looks like. */
+export const httpUrl = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
+
+/** A port to listen on (0: any free one), as a number. */
+export const portNumber = (name: string) => {
+  const problem = `${name} must be a port number (0-65535)`;
+  return z.coerce.number({ error: problem }).int(problem).min(0, problem).max(65535, problem);
+};
 
 /**
  * The content of the file `NAME_FILE` names, trimmed; undefined when it is not set, when `NAME` is set

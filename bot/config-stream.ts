@@ -2,7 +2,7 @@
 // settings, parsed once with zod, every problem reported at once with how to fix it (as bot/config.ts
 // does for the rest). Secrets (the HEC token, OTLP headers) may come from files (`NAME_FILE`).
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from './config-env.ts';
+import { httpUrl, readSettingFile, zodProblems } from './config-env.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 
 export const STREAM_SINK_KINDS = ['splunk', 'syslog', 'otlp'] as const;
@@ -16,8 +16,6 @@ export function streamConfigured(env: NodeJS.ProcessEnv): boolean {
 
 const SECRET_SETTINGS = ['CUSTOS_STREAM_SPLUNK_TOKEN', 'CUSTOS_STREAM_OTLP_HEADERS'] as const;
 
-const httpUrl = (name: string, example: string) =>
-  z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
 const bool = (name: string) => z.enum(['true', 'false'], { error: `${name} must be true or false` });
 const int = (name: string, min: number, max: number) =>
   z.coerce.number({ error: `${name} must be a whole number from ${min} to ${max}` }).int(`${name} must be a whole number from ${min} to ${max}`)

@@ -3,7 +3,7 @@
 // usual way to pass Docker / Kubernetes secrets. Commands say which sections they need (`require`), so
 // `custos policy check` does not demand a database URL while `custos start` demands everything it uses.
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from './config-env.ts';
+import { httpUrl, portNumber, readSettingFile, zodProblems } from './config-env.ts';
 import { parseRedisSection, redisConfigured, REDIS_SECRET_SETTINGS, type RedisSettings } from './config-redis.ts';
 import { CustosError, ErrorCode } from './core/errors.ts';
 import { DEPARTMENTS, REGIONS, ROLES, type Department, type Region, type Role } from './core/domain.ts';
@@ -43,8 +43,6 @@ const dataKeys = z.string().transform((v, ctx) => {
   }
   return keys;
 });
-
-const port = z.coerce.number().int().min(0).max(65535);
 
 /** Allowed ranges of a 6-field cron pattern (second minute hour day-of-month month day-of-week). */
 const CRON_RANGES: [number, number][] = [[0, 59], [0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
@@ -130,7 +128,7 @@ const schema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(16, 'SLACK_SIGNING_SECRET looks too short; copy it from the app\'s Basic Information page').optional(),
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'SLACK_BOT_TOKEN must be a bot token (xoxb-…)').optional(),
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write').optional(),
-  SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+  SLACK_API_URL: httpUrl('SLACK_API_URL', 'https://slack.com/api/').default('https://slack.com/api/'),
   SLACK_API_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   // Pending answers (README: Scaling): a bot's lease on a request it acknowledged, and how often each
   // replica looks for requests whose bot died.
@@ -146,7 +144,7 @@ const schema = z.object({
   LARK_DOMAIN: z.string().refine((v) => v === 'feishu' || v === 'lark' || (/^https?:\/\/\S+$/.test(v) && URL.canParse(v)), {
     message: 'LARK_DOMAIN must be feishu, lark or an http(s) URL such as https://open.feishu.cn',
   }).default('feishu'),
-  LARK_HTTP_PORT: port.default(3001),
+  LARK_HTTP_PORT: portNumber('LARK_HTTP_PORT').default(3001),
   // Where the Lark bot posts anomaly alert cards (a group chat id, oc_…); unset: its alerts are only logged.
   LARK_SECURITY_CHAT: z.string().regex(/^oc_[A-Za-z0-9_]{2,64}$/, 'LARK_SECURITY_CHAT must be a Lark chat id such as oc_a0553eda9014c201e6969b478895c230').optional(),
   CUSTOS_SECURITY_CONTACT: z.string().min(1).max(200).default('#security'),
@@ -168,7 +166,7 @@ const schema = z.object({
   CUSTOS_REVIEW_CLOSE_HOURS: z.coerce.number().int().min(1).max(8760).default(336),
   CUSTOS_REVIEW_SWEEP_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  HTTP_PORT: port.default(3000),
+  HTTP_PORT: portNumber('HTTP_PORT').default(3000),
   // The local playground (README: Playground) refuses a non-loopback HTTP_HOST unless this is true.
   CUSTOS_PLAYGROUND_ALLOW_REMOTE: z.enum(['true', 'false'], { error: 'CUSTOS_PLAYGROUND_ALLOW_REMOTE must be true or false' }).default('false'),
   // SCIM 2.0 provisioning from an identity provider (README: SCIM). No tokens: the endpoint answers 404.

@@ -4,7 +4,7 @@
 // decodes to the action it names, and every text the view holds is somewhere in its parts.
 import fc from 'fast-check';
 import test from 'ava';
-import { alertParts, approvalParts, FORM_ACTIONS, formParts, replyParts, reviewParts, updateParts, type CardParts } from '../bot/conversation/card-parts.ts';
+import { alertParts, approvalParts, FORM_ACTIONS, formParts, replyParts, reviewParts, submittedForm, updateParts, type CardParts } from '../bot/conversation/card-parts.ts';
 import { decodeAction } from '../bot/conversation/codec.ts';
 import type { FormView, ReplyView } from '../bot/conversation/types.ts';
 import type { ReviewCardView } from '../bot/core/reviews/views.ts';
@@ -38,6 +38,7 @@ test('the request form asks for purpose, minutes and groups; its submit carries 
   const p = formParts(form);
   t.deepEqual(p.inputs?.map((i) => [i.name, i.kind, i.initial]), [['purpose', 'text', undefined], ['duration', 'number', '30'], ['groups', 'multi', undefined]]);
   t.deepEqual(p.buttons, [{ id: FORM_ACTIONS.request, label: 'send', value: '{"m":1}', style: 'primary' }]);
+  t.is(submittedForm(p.buttons[0]!.id), 'request');
 });
 
 const text = fc.string({ maxLength: 20 });
@@ -59,6 +60,12 @@ function texts(v: unknown, key = '', field = false): string[] {
   if (Array.isArray(v)) return v.flatMap((x) => texts(x, key, key === 'fields'));
   return v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => texts(x, k, field)) : [];
 }
+
+test("a form's submit button names its form; no other button submits one", (t) => {
+  t.is(submittedForm(FORM_ACTIONS.request), 'request');
+  t.is(submittedForm(FORM_ACTIONS.deny), 'deny');
+  for (const id of ['deny', 'approve', 'form_', 'form_request ', 'toString', '']) t.is(submittedForm(id), null, id);
+});
 
 test('generated views: every button decodes to the action it names, and every text is in the parts', (t) => {
   fc.assert(fc.property(views, (v) => {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Queue } from 'bullmq';
 import type { Connection } from 'mongoose';
 import type { AuditEventInput } from '../bot/core/audit.ts';
-import type { Employee } from '../bot/core/domain.ts';
+import { FIELD_GROUP_NAMES, type Employee } from '../bot/core/domain.ts';
 import { mostRestrictedPrincipal, principalOf } from '../bot/core/identity.ts';
 import { LookupService } from '../bot/core/lookup.ts';
 import { t as tr } from '../bot/core/messages.ts';
@@ -175,6 +175,31 @@ test('one schema per form: shape and limits, unknown inputs and field groups ref
   t.deepEqual(decodeForm('deny', { reason: 'not needed' }), { reason: 'not needed' });
   t.is(decodeForm('deny', { reason: 7 }), null);
   t.is(decodeForm('deny', 'reason'), null);
+});
+
+test('a form reads its inputs the same from every platform: numbers, lists and empty inputs as each sends them', (t) => {
+  const none = { purpose: '', duration: '', groups: [] };
+  const TABLE: [string, unknown, unknown][] = [
+    ['a number input\'s number (DingTalk)', { purpose: 'p', duration: 60 }, { purpose: 'p', duration: '60', groups: [] }],
+    ['a fraction as typed, for the service to refuse', { purpose: 'p', duration: 1.5 }, { purpose: 'p', duration: '1.5', groups: [] }],
+    ['picks as one comma-separated string (DingTalk)', { purpose: 'p', duration: '30', groups: 'contact, identity' }, { purpose: 'p', duration: '30', groups: ['contact', 'identity'] }],
+    ['no pick as an empty string', { purpose: 'p', duration: '30', groups: '' }, { purpose: 'p', duration: '30', groups: [] }],
+    ['inputs left empty, left out (DingTalk, Lark)', {}, none],
+    ['inputs left empty, as null (Slack)', { purpose: null, duration: null, groups: null }, none],
+    ['a text input is words, never a number', { purpose: 7, duration: '60' }, null],
+    ['a duration that is no number', { purpose: 'p', duration: Number.NaN }, null],
+    ['a picked string naming a group that does not exist', { purpose: 'p', duration: '60', groups: 'contact,passwords' }, null],
+    ['a list that is not of strings', { purpose: 'p', duration: '60', groups: [1] }, null],
+  ];
+  for (const [what, raw, want] of TABLE) t.deepEqual(decodeForm('request', raw), want, what);
+  t.deepEqual(decodeForm('deny', {}), { reason: '' }, 'a reason left out is empty (refused by the service as missing)');
+  t.deepEqual(decodeForm('deny', { reason: null }), { reason: '' });
+  // However a platform sends a duration and picks, the form reads the same.
+  fc.assert(fc.property(fc.nat({ max: 9_999_999 }), fc.subarray(FIELD_GROUP_NAMES), fc.string({ maxLength: 50 }), (minutes, groups, purpose) => {
+    const listed = decodeForm('request', { purpose, duration: String(minutes), groups });
+    t.deepEqual(decodeForm('request', { purpose, duration: minutes, groups: groups.join(',') }), listed);
+    t.deepEqual(listed, { purpose, duration: String(minutes), groups });
+  }));
 });
 
 // ---- the pipeline ----------------------------------------------------------------------------------

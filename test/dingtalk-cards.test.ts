@@ -9,7 +9,8 @@
 // approver's card updated in place; SCIM answers only with its token.
 import test from 'ava';
 import type { Customer } from '../bot/core/domain.ts';
-import { dingtalkChat, DingTalkSecurityAlerts } from '../bot/dingtalk/notifiers.ts';
+import { dingtalkChat, dingtalkSecurityGroup } from '../bot/dingtalk/notifiers.ts';
+import { ChannelSecurityAlerts } from '../bot/runtime/security-alerts.ts';
 import type { DemoEmployeeKey } from '../bot/store/demo-company.ts';
 import { MongoRequestStore } from '../bot/store/request-store.ts';
 import { cardButtons, cardCallback, type DeliveredCard } from './fakes/dingtalk.ts';
@@ -161,7 +162,7 @@ test.serial('1,008 forged card callbacks are refused with 401 and leave nothing 
 });
 
 test.serial('a security alert goes to the security group with its three buttons; the admin\'s click updates it in place, anyone else\'s is refused and recorded', async (t) => {
-  const alerts = new DingTalkSecurityAlerts({ cards: h.bot.cards, conversationId: INNER_GROUP, directory: h.directory, locale: 'zh-CN' });
+  const alerts = new ChannelSecurityAlerts({ destination: dingtalkSecurityGroup(h.bot.cards, INNER_GROUP), directory: h.directory, locale: 'zh-CN' });
   const subject = h.employees.supportAgent;
   await alerts.alert({ employeeId: subject.employeeId, detector: 'volume' as never, count: 40, max: 30, windowMinutes: 10, frozen: true, at: h.clock.now(), auditQuery: `by ${subject.employeeId} since:10m` });
   const card = await h.fake.waitForCard((c) => c.space === `group:${INNER_GROUP}` && cardText(c).includes(subject.employeeId));

@@ -3,6 +3,7 @@
 // stay strings, and every button's (id, value) is one the conversation codec decodes to the action it
 // names — so whatever a DingTalk user can click reaches the layer as that action.
 import test, { type ExecutionContext } from 'ava';
+import { FORM_ACTIONS } from '../bot/conversation/card-parts.ts';
 import { decodeAction } from '../bot/conversation/codec.ts';
 import type { FormView, ReplyView } from '../bot/conversation/types.ts';
 import type { Locale } from '../bot/core/messages.ts';
@@ -11,7 +12,7 @@ import { alertView } from '../bot/core/security/views.ts';
 import { helpView, noticeView } from '../bot/core/views.ts';
 import type { ApprovalView } from '../bot/core/views-approval.ts';
 import '../bot/core/lookup-messages.ts';
-import { FORM_ACTIONS, buttonsIn, renderAlert, renderApproval, renderForm, renderReview, renderUpdate, renderView } from '../bot/dingtalk/cards.ts';
+import { buttonsIn, renderAlert, renderApproval, renderForm, renderReview, renderUpdate, renderView } from '../bot/dingtalk/cards.ts';
 import type { CardParams } from '../bot/dingtalk/api.ts';
 import { textWithMentionIds } from '../bot/dingtalk/mentions.ts';
 import { dingtalkPlatform } from '../bot/dingtalk/module.ts';

@@ -10,7 +10,7 @@ import type { Employee } from '../bot/core/domain.ts';
 import { createLogger } from '../bot/logger.ts';
 import { demoEmployees } from '../bot/store/demo-company.ts';
 import { FILE_BYTES, WeComApi, WeComApiError } from '../bot/wecom/api.ts';
-import { WeComExportDelivery } from '../bot/wecom/export-delivery.ts';
+import { wecomExportDelivery } from '../bot/wecom/export-delivery.ts';
 import { FakeWeComApi, MEDIA_FILE_MAX, MEDIA_TTL_MS } from './fakes/wecom.ts';
 
 const fake = new FakeWeComApi([{ userid: 'wc_lead' }]);
@@ -28,7 +28,7 @@ test.before(async () => {
 test.after.always(async () => { await fake.stop(); await rm(dir, { recursive: true, force: true }); });
 
 test.serial('an export: "exporting" when it starts, no message per progress count, the file as a 保密 file message with its name and bytes, then the final line', async (t) => {
-  const delivery = new WeComExportDelivery(api);
+  const delivery = wecomExportDelivery(api);
   const csv = Buffer.from('\ufeff客户编号,名称\r\nC-000001,上海某某\r\n', 'utf8');
   const file = join(dir, 'a.csv');
   await writeFile(file, csv);
@@ -48,7 +48,7 @@ test.serial('an export: "exporting" when it starts, no message per progress coun
 });
 
 test.serial('a file over 20 MB is refused before anything is uploaded; the fake refuses it too, and a tiny one', async (t) => {
-  const delivery = new WeComExportDelivery(api);
+  const delivery = wecomExportDelivery(api);
   const big = join(dir, 'big.csv');
   await writeFile(big, Buffer.alloc(FILE_BYTES.max + 1, 0x41));
   const uploads = fake.apiCalls('media/upload').length;

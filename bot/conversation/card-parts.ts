@@ -5,7 +5,7 @@
 // (DingTalk's card template variables, WeCom's text and template_card) maps these parts to its own
 // shape and limits; which texts appear, in what order, and which action each button sends is decided
 // here. Texts arrive finished in the reader's language and masked by the core.
-import { encodeAction, type ActionName } from './codec.ts';
+import { encodeAction, type ActionName, type FormName } from './codec.ts';
 import type { CardUpdate, FormView, ReplyView } from './types.ts';
 import type { AuditTableView } from '../core/audit-query-views.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
@@ -16,6 +16,11 @@ import type { ApprovalView } from '../core/views-approval.ts';
 export const FORM_ACTIONS = { request: 'form_request', deny: 'form_deny' } as const;
 
 export type FormAction = (typeof FORM_ACTIONS)[keyof typeof FORM_ACTIONS];
+
+/** The form a button submits (its id one of FORM_ACTIONS), or null for any other button. */
+export function submittedForm(id: string): FormName | null {
+  return id === FORM_ACTIONS.request ? 'request' : id === FORM_ACTIONS.deny ? 'deny' : null;
+}
 
 export type CardTone = 'info' | 'refusal' | 'error' | 'card' | 'pending' | 'done';
 

@@ -16,6 +16,7 @@ const EMPLOYEE_ID = z.string().regex(/^E-\d{1,10}$/);
 /** An audit page token: base64url JSON of ids and codes, re-validated by the audit service. */
 const AUDIT_TOKEN = z.string().regex(/^[A-Za-z0-9_-]{1,1900}$/);
 const FIELD = z.string().regex(/^[a-zA-Z]{1,32}$/);
+const GROUP = z.enum(FIELD_GROUP_NAMES as [FieldGroup, ...FieldGroup[]]);
 
 /** A button's decoded value, by action name. */
 interface ActionValues {
@@ -138,18 +139,24 @@ export function interactionOf(wireId: string): RefusedInteraction {
 
 // ---- forms -------------------------------------------------------------------------------------------
 
+/** A text input's words; platforms leave out (or send null for) an input left empty, which is ''. */
+const typed = (max: number) => z.string().max(max).nullish().transform((v) => v ?? '');
+/** A duration in minutes as typed: a text input's words, or a number input's number (DingTalk's). */
+const MINUTES = z.union([z.string().max(20), z.number()]).nullish().transform((v) => (v == null ? '' : String(v)));
+/** A multi-select's picks: a list, or one comma-separated string (DingTalk's); none when left out. */
+const PICKED_GROUPS = z.union([z.array(z.string().max(64)), z.string().max(1000)]).nullish()
+  .transform((v) => (typeof v === 'string' ? v.split(',').map((g) => g.trim()).filter(Boolean) : v ?? []))
+  .pipe(z.array(GROUP).max(FIELD_GROUP_NAMES.length));
+
 /**
- * One schema per form, as every platform submits it (Slack modal inputs, Lark form_value, the
- * playground's JSON). Shape and limits only: whether a purpose is good enough, a duration allowed or a
- * group requestable is the approval service's decision.
+ * One schema per form, as every platform submits it (Slack modal inputs, Lark form_value, DingTalk's
+ * card inputs, WeCom's typed answer, the playground's JSON): each input read the same way wherever it
+ * came from, so no adapter normalises them itself. Shape and limits only: whether a purpose is good
+ * enough, a duration allowed or a group requestable is the approval service's decision.
  */
 export const FORMS = {
-  request: z.strictObject({
-    purpose: z.string().max(2000),
-    duration: z.string().max(20),
-    groups: z.array(z.enum(FIELD_GROUP_NAMES as [FieldGroup, ...FieldGroup[]])).max(FIELD_GROUP_NAMES.length).default([]),
-  }),
-  deny: z.strictObject({ reason: z.string().max(2000) }),
+  request: z.strictObject({ purpose: typed(2000), duration: MINUTES, groups: PICKED_GROUPS }),
+  deny: z.strictObject({ reason: typed(2000) }),
 } as const;
 /** The request form's inputs, as the service reports a problem with one of them. */
 export type FormInput = 'purpose' | 'duration' | 'reason';
@@ -164,7 +171,6 @@ export function decodeForm<N extends FormName>(name: N, raw: unknown): Form<N> |
 
 // ---- what a request form carries back -----------------------------------------------------------------
 
-const GROUP = z.enum(FIELD_GROUP_NAMES as [FieldGroup, ...FieldGroup[]]);
 /** The target as the service prepared it; shapes only, the service prepares it again on submit. */
 const TARGET = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reveal'), customerId: CUSTOMER_ID, field: FIELD }),

@@ -16,6 +16,20 @@ import type { Principal } from '../../policies/types.ts';
 export interface ChatProfile { email?: string; locale?: string }
 
 /**
+ * A user's profile as the platform's contact API reads them (the e-mail to match once, a locale where the
+ * platform has one). `unavailable`: the platform's answer for a user it will not describe to us (another
+ * organisation's member, outside the app's visibility) — no e-mail we could match, so an unknown user,
+ * refused as such, not an error. Any other failure is one.
+ */
+export async function contactProfile(read: () => Promise<{ email?: string | null; locale?: string | null } | null>, unavailable: (err: unknown) => boolean = () => false): Promise<ChatProfile> {
+  const user = await read().catch((err: unknown) => {
+    if (unavailable(err)) return null;
+    throw err;
+  });
+  return { ...(user?.email ? { email: user.email } : {}), ...(user?.locale ? { locale: user.locale } : {}) };
+}
+
+/**
  * A chat user as an adapter presents them: the platform, their id there, and how to read their profile
  * (the adapter memoises it, so one request asks the platform at most once).
  */

@@ -17,8 +17,6 @@ import type { AlertView } from '../core/security/views.ts';
 import type { ApprovalView } from '../core/views-approval.ts';
 import type { CardParams } from './api.ts';
 
-export { FORM_ACTIONS } from '../conversation/card-parts.ts';
-
 const MAX_FIELDS = 60;
 const MAX_BUTTONS = 12;
 const MAX_VALUE = 300;

@@ -2,7 +2,7 @@
 // problem at once, as bot/config.ts does for the rest. Its own module so that adding the platform
 // touches no shared schema; `custos start` runs the adapter when DINGTALK_APP_KEY is set.
 import { z } from 'zod';
-import { parseEnvSection } from '../config-env.ts';
+import { httpUrl, parseEnvSection, portNumber } from '../config-env.ts';
 
 export interface DingTalkSettings {
   /** `http`: DingTalk POSTs messages and clicks to DINGTALK_HTTP_PORT; `stream`: custos dials DingTalk's Stream gateway (stream.ts). */
@@ -36,8 +36,6 @@ export function dingtalkConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.DINGTALK_APP_KEY);
 }
 
-const url = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
-
 const SECRETS = ['DINGTALK_APP_SECRET', 'DINGTALK_EVENT_TOKEN', 'DINGTALK_EVENT_AES_KEY', 'DINGTALK_CARD_CALLBACK_TOKEN'];
 
 /** The event pair goes together; the card callback URL's settings are HTTP mode's. */
@@ -64,14 +62,14 @@ const schema = z.object({
   DINGTALK_CORP_ID: z.string().regex(/^ding[A-Za-z0-9]{4,60}$/, 'DINGTALK_CORP_ID must be the organisation\'s CorpId (ding…)').optional(),
   DINGTALK_CARD_TEMPLATE_ID: z.string({ error: 'DINGTALK_CARD_TEMPLATE_ID is required; publish the custos card template in the card builder and copy its id (…schema)' })
     .regex(/^[A-Za-z0-9._-]{4,128}$/, 'DINGTALK_CARD_TEMPLATE_ID must be a card template id such as 3f1b…-….schema'),
-  DINGTALK_API_URL: url('DINGTALK_API_URL', 'https://api.dingtalk.com').default('https://api.dingtalk.com'),
-  DINGTALK_OAPI_URL: url('DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com').default('https://oapi.dingtalk.com'),
+  DINGTALK_API_URL: httpUrl('DINGTALK_API_URL', 'https://api.dingtalk.com').default('https://api.dingtalk.com'),
+  DINGTALK_OAPI_URL: httpUrl('DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com').default('https://oapi.dingtalk.com'),
   DINGTALK_EVENT_TOKEN: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'DINGTALK_EVENT_TOKEN must be the event subscription\'s token (Events & Callbacks → 加密 token)').optional(),
   DINGTALK_EVENT_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, 'DINGTALK_EVENT_AES_KEY must be the event subscription\'s 43-character EncodingAESKey (Events & Callbacks → 加密 aes_key)').optional(),
   DINGTALK_CARD_CALLBACK_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'DINGTALK_CARD_CALLBACK_TOKEN must be 32-128 letters, digits, _ or - (e.g. openssl rand -hex 24), the `token` of the card callback URL you register').optional(),
   DINGTALK_CARD_ROUTE_KEY: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'DINGTALK_CARD_ROUTE_KEY must be the callbackRouteKey you registered the card callback URL under').optional(),
   DINGTALK_SECURITY_CONVERSATION_ID: z.string().regex(/^[A-Za-z0-9+/=_-]{4,200}$/, 'DINGTALK_SECURITY_CONVERSATION_ID must be the security group\'s openConversationId (cid…)').optional(),
-  DINGTALK_HTTP_PORT: z.coerce.number({ error: 'DINGTALK_HTTP_PORT must be a port number (0-65535)' }).int().min(0).max(65535, 'DINGTALK_HTTP_PORT must be a port number (0-65535)').default(3002),
+  DINGTALK_HTTP_PORT: portNumber('DINGTALK_HTTP_PORT').default(3002),
 });
 
 /** Parses the DINGTALK_* settings; throws one CustosError(ConfigInvalid) listing every problem. */

@@ -8,9 +8,10 @@
 //    must not answer twice or audit twice (`events`, Redis SET NX).
 //  - The asker's own answer always goes to their 1:1 robot chat, never into a group.
 import { z } from 'zod';
+import { submittedForm } from '../conversation/card-parts.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import type { ConversationPort, ReplyKind, ReplyView, Turn } from '../conversation/types.ts';
-import type { ChatProfile } from '../core/identity.ts';
+import { contactProfile } from '../core/identity.ts';
 import { noticeView, type View } from '../core/views.ts';
 import type { Logger } from '../logger.ts';
 import { BackgroundWork } from '../runtime/background.ts';
@@ -19,7 +20,7 @@ import type { OnceGuard } from '../runtime/once.ts';
 import type { DingTalkApi } from './api.ts';
 import type { CardClick } from './card-callback.ts';
 import type { DingTalkCards } from './card-delivery.ts';
-import { FORM_ACTIONS, renderForm, renderUpdate, renderView } from './cards.ts';
+import { renderForm, renderUpdate, renderView } from './cards.ts';
 import { textWithMentionIds } from './mentions.ts';
 
 /** The fields of a robot message custos reads; everything else DingTalk sends is ignored. */
@@ -96,17 +97,17 @@ export class DingTalkHandlers {
     const group = c.space.startsWith('group:') ? c.space.slice('group:'.length) : c.group;
     const turn: Turn = { ...turnIn(group ? 'group' : 'dm', group ?? '', c.userId, c.correlationId), origin: { channel: c.outTrackId } };
     const port = this.clickPort(turn, c);
-    const conversation = this.deps.conversation;
-    if (c.action === FORM_ACTIONS.request) await conversation.submit(turn, 'request', c.value, requestInputs(c.inputs), port);
-    else if (c.action === FORM_ACTIONS.deny) await conversation.submit(turn, 'deny', c.value, { reason: text(c.inputs.reason) }, port);
-    else await conversation.click(turn, c.action, c.value, port);
+    // A form's inputs go as DingTalk sent them: the form's schema reads its numbers and lists (codec.ts).
+    const form = submittedForm(c.action);
+    if (form) await this.deps.conversation.submit(turn, form, c.value, c.inputs, port);
+    else await this.deps.conversation.click(turn, c.action, c.value, port);
   }
 
   /** The message port, plus what a click can do: open a form card, say a form's problem, update the clicked card. */
   private clickPort(turn: Turn, c: CardClick): ConversationPort {
     const cards = this.deps.cards;
     const own = { kind: 'robot' as const, userId: c.userId };
-    const form = c.action === FORM_ACTIONS.request || c.action === FORM_ACTIONS.deny;
+    const form = submittedForm(c.action) !== null;
     const base = this.port(turn);
     return {
       ...base,
@@ -126,7 +127,8 @@ export class DingTalkHandlers {
     const cards = this.deps.cards;
     return {
       identity: 'chat',
-      profile: (userId) => profileOf(api, userId),
+      // The contact API's e-mail; DingTalk answers null for a user it will not describe (api.ts).
+      profile: (userId) => contactProfile(() => api.user(userId)),
       // A 1:1 chat is known from the payload. An internal group (members listed) is `public`: DingTalk tells
       // whether a group is searchable only for groups the app created (README: DingTalk), so any colleague
       // may join it. Any other group (cross-organisation, unreadable) fails here: the layer assumes `shared`.
@@ -145,21 +147,6 @@ export class DingTalkHandlers {
 /** A group's kind is the layer's to learn (`shared` until it has); a 1:1 robot chat is known from the payload. */
 function turnIn(where: 'group' | 'dm', conversationId: string, userId: string, correlationId: string): Turn {
   return { platform: 'dingtalk', userId, conversationId, correlationId, ...(where === 'group' ? { kindIfUnseen: 'shared' as const } : { kind: 'dm' as const }) };
-}
-
-/** The contact API's user as a profile: the e-mail to match once; `{}` for a user DingTalk will not describe. */
-async function profileOf(api: DingTalkApi, userId: string): Promise<ChatProfile> {
-  const email = (await api.user(userId))?.email;
-  return email ? { email } : {};
-}
-
-const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-
-/** The request form's inputs as the codec's schema reads them (DingTalk sends numbers and lists as it likes). */
-function requestInputs(inputs: Record<string, unknown>): Record<string, unknown> {
-  const g = inputs.groups;
-  const groups = Array.isArray(g) ? g : typeof g === 'string' && g ? g.split(',') : [];
-  return { purpose: text(inputs.purpose), duration: text(inputs.duration), groups };
 }
 
 /** From DingTalk's message id or a click's body. */

@@ -4,14 +4,10 @@
 // is updated in place by its outTrackId, its old buttons then refused. A card DingTalk will not update is
 // sent again as a new card, so the reader still sees the outcome.
 import type { LookupService } from '../core/lookup.ts';
-import type { Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
-import type { NoticeView } from '../core/security/notices.ts';
-import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
 import { CardApprovalNotifier, CardReviewNotifier, type PersonalCards } from '../runtime/card-notifiers.ts';
 import type { PlatformChat } from '../runtime/platform-module.ts';
-import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
+import type { SecurityDestination } from '../runtime/security-alerts.ts';
 import { DingTalkApiError, type CardParams } from './api.ts';
 import type { DingTalkCards } from './card-delivery.ts';
 import { renderAlert, renderApproval, renderReview, renderView } from './cards.ts';
@@ -22,6 +18,7 @@ import { dingtalkExportDelivery } from './export-delivery.ts';
  * as 1:1 robot cards through the shared notifiers, export files, and notices into `securityGroup` if any.
  */
 export function dingtalkChat(cards: DingTalkCards, logger: Logger, securityGroup: string | undefined, lookup?: LookupService): PlatformChat {
+  const security = dingtalkSecurityGroup(cards, securityGroup);
   const personal: PersonalCards<CardParams> = {
     platform: 'dingtalk',
     post: (userId, params) => cards.deliver({ kind: 'robot', userId }, params),
@@ -42,23 +39,19 @@ export function dingtalkChat(cards: DingTalkCards, logger: Logger, securityGroup
     approvals: new CardApprovalNotifier(personal, lookup),
     reviews: new CardReviewNotifier(personal),
     delivery: dingtalkExportDelivery(cards),
-    ...(securityGroup ? { securityNotice: (view) => postDingTalkNotice(cards, securityGroup, view) } : {}),
+    ...(security ? { securityNotice: security.notice } : {}),
   };
 }
 
-/** Alert cards (Unfreeze / Keep frozen / Revoke all grants) and notices into the security group; without one, nothing is posted. */
-export class DingTalkSecurityAlerts extends ChannelSecurityAlerts {
-  constructor(deps: { cards: DingTalkCards; conversationId: string | undefined; directory: EmployeeDirectory; locale: Locale }) {
-    const group = deps.conversationId;
-    const destination = group ? {
-      alert: async (view: AlertView) => { await deps.cards.deliver({ kind: 'group', conversationId: group }, renderAlert(view)); },
-      notice: (view: NoticeView) => postDingTalkNotice(deps.cards, group, view),
-    } : null;
-    super({ destination, directory: deps.directory, locale: deps.locale });
-  }
-}
-
-/** A security notice (a lagging sync source, a stalled audit stream) as a card in the security group. */
-export async function postDingTalkNotice(cards: DingTalkCards, conversationId: string, view: NoticeView): Promise<void> {
-  await cards.deliver({ kind: 'group', conversationId }, renderView({ kind: 'help', title: view.title, lines: view.lines }));
+/**
+ * The security group (bot/runtime/security-alerts.ts): alert cards with Unfreeze / Keep frozen / Revoke all
+ * grants, and notices (a lagging sync source, a stalled audit stream) as cards; null without a group.
+ */
+export function dingtalkSecurityGroup(cards: DingTalkCards, conversationId: string | undefined): SecurityDestination | null {
+  if (!conversationId) return null;
+  const post = async (params: CardParams) => { await cards.deliver({ kind: 'group', conversationId }, params); };
+  return {
+    alert: (view) => post(renderAlert(view)),
+    notice: (view) => post(renderView({ kind: 'help', title: view.title, lines: view.lines })),
+  };
 }

@@ -7,10 +7,9 @@
 //     body a signature arrives with is remembered for the window (Redis) and the same signature with
 //     another body is refused — a captured request cannot be altered. The same signature with the
 //     same body is a redelivery, passed on and dropped by its msgId.
-import { callbackRoute, parseJson } from '../http/body.ts';
+import { callbackRoute, headerOf, parseJson } from '../http/body.ts';
 import type { RouteHandler } from '../http/server.ts';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import { redisClaims, type Claims } from '../runtime/once.ts';
@@ -35,18 +34,17 @@ export interface DingTalkReceiverDeps {
 }
 
 export function robotCallback(d: DingTalkReceiverDeps): RouteHandler {
-  const header = (req: IncomingMessage, name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
   return callbackRoute({
     label: 'dingtalk: callback', logger: d.logger, maxBytes: MAX_BODY_BYTES,
     before: (req) => {
-      const verdict = verifySignature({ timestamp: header(req, 'timestamp'), sign: header(req, 'sign') }, d.settings.appSecret, (d.now ?? Date.now)());
+      const verdict = verifySignature({ timestamp: headerOf(req, 'timestamp'), sign: headerOf(req, 'sign') }, d.settings.appSecret, (d.now ?? Date.now)());
       return verdict.ok ? null : verdict.reason;
     },
     accept: async (raw, req) => {
       const message = robotMessageFor(raw, d.settings);
       if (typeof message === 'string') return message;
       // Last, so a refused request leaves nothing behind, not even a ledger entry.
-      const bound = await d.signatures(header(req, 'sign')!, createHash('sha256').update(raw).digest('base64url'));
+      const bound = await d.signatures(headerOf(req, 'sign')!, createHash('sha256').update(raw).digest('base64url'));
       if (bound === 'other' || bound === 'unavailable') return bound === 'other' ? 'signature_reused' : 'ledger_unavailable';
       await d.handlers.message(message);
       return 'accepted';

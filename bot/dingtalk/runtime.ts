@@ -12,14 +12,15 @@ import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/flows.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
-import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { EmployeeStore } from '../store/employee-store.ts';
 import { DingTalkApi } from './api.ts';
 import { cardCallback, DINGTALK_CARD_PATH } from './card-callback.ts';
 import { dingtalkCards, type DingTalkCards } from './card-delivery.ts';
-import { DingTalkSecurityAlerts } from './notifiers.ts';
+import { dingtalkSecurityGroup } from './notifiers.ts';
 import { loadDingTalkConfig, type DingTalkSettings } from './config.ts';
 import { DINGTALK_EVENTS_PATH, dingtalkEventCrypto, eventsCallback } from './events.ts';
 import { DingTalkHandlers } from './handlers.ts';
@@ -42,13 +43,13 @@ export interface RunningDingTalkBot extends RunningChatBot<EmployeeStore> { hand
 export async function startDingTalkBot(config: Config, logger: Logger, overrides: DingTalkOverrides = {}, settings: DingTalkSettings = loadDingTalkConfig()): Promise<RunningDingTalkBot> {
   const prefix = config.redis?.keyPrefix ?? 'custos';
   const api = new DingTalkApi(settings, overrides.now);
-  let alerts: DingTalkSecurityAlerts | undefined;
+  let alerts: ChannelSecurityAlerts | undefined;
   // Anomaly alerts go to DINGTALK_SECURITY_CONVERSATION_ID as cards with buttons, once the cards (on the
   // services' Redis) exist; bot/runtime/security.ts logs each alert before it gets here.
   const services = await buildServices(config, logger, overrides, () => ({ alert: async (a) => { await alerts?.alert(a); } }));
-  try {
+  return startOn(services, async () => {
     const cards = dingtalkCards(api, services.redis, prefix);
-    alerts = new DingTalkSecurityAlerts({ cards, conversationId: settings.securityConversationId, directory: services.directory, locale: config.defaultLocale });
+    alerts = new ChannelSecurityAlerts({ destination: dingtalkSecurityGroup(cards, settings.securityConversationId), directory: services.directory, locale: config.defaultLocale });
     const flows = { security: services.security, ...(await overrides.flows?.(services, cards)) };
     const offboarding = { directory: services.directory, offboarding: services.offboarding, logger };
     const handlers = new DingTalkHandlers({
@@ -78,8 +79,5 @@ export async function startDingTalkBot(config: Config, logger: Logger, overrides
     if (stream) { services.onClose(() => stream.stream.close()); await stream.stream.start(); }
     logger.info({ mode: settings.mode, port: address.port }, 'dingtalk bot started');
     return { url, address, conn: services.conn, directory: services.directory, handlers, cards, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }

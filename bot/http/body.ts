@@ -22,6 +22,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(JSON.stringify(body));
 }
 
+/** A request header's one value (Node gives a repeated one as a list: its first). */
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** The body as JSON, or null when it is not JSON (a schema then refuses it). */
 export function parseJson(raw: Buffer): unknown {
   try {

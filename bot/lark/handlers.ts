@@ -218,14 +218,15 @@ export class LarkHandlers {
     const inPlace = a === ACTION_DENY_SUBMIT || (name !== null && IN_PLACE.has(name));
     return this.withinBudget(turn, messageId, () => this.callback(turn, (port) => {
       if (a === ACTION_REQUEST_SUBMIT) return this.submitRequest(turn, str(value.m), str(value.n), form, port);
-      if (a === ACTION_DENY_SUBMIT) return this.deps.conversation.submit(this.neutral(turn), 'deny', str(value.r), { reason: str(form[INPUT_REASON]) }, port);
+      if (a === ACTION_DENY_SUBMIT) return this.deps.conversation.submit(this.neutral(turn), 'deny', str(value.r), { reason: form[INPUT_REASON] }, port);
       return this.deps.conversation.click(this.neutral(turn), a, name ? str(value[VALUE_KEY[name]]) : '', port);
     }), inPlace);
   }
 
   /** A request form copy submits once: its nonce is claimed before the layer creates the request. */
   private async submitRequest(turn: Turn, metadata: string, nonce: string, form: Data, port: ConversationPort): Promise<{ command: string; locale: Locale }> {
-    const inputs = { purpose: str(form[INPUT_REASON]), duration: str(form[INPUT_DURATION]), groups: Array.isArray(form[INPUT_GROUPS]) ? (form[INPUT_GROUPS] as unknown[]).map(String) : [] };
+    // As Lark sent them (an input left empty is left out); the form's schema reads them (codec.ts).
+    const inputs = { purpose: form[INPUT_REASON], duration: form[INPUT_DURATION], groups: form[INPUT_GROUPS] };
     const approvals = this.deps.approvals;
     if (approvals && /^[0-9a-f]{24}$/.test(nonce) && !(await approvals.deps.requests.claimNotice(`lark-form:${nonce}`, approvals.deps.clock.now()))) {
       const locale = await this.localeOf(turn);

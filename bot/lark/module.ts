@@ -15,16 +15,16 @@ export const larkPlatform: PlatformModule = {
     return (await import('./runtime.ts')).startLarkBot(config, logger, { sync });
   },
   async chat({ config, logger, lookup, own }) {
-    const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { postLarkSecurityNotice }, { larkExportDelivery }] = await Promise.all([
+    const [{ LarkApi: Api }, { LarkApprovalNotifier }, { LarkReviewNotifier }, { larkSecurityChat }, { larkExportDelivery }] = await Promise.all([
       import('./api.ts'), import('./approval-notifier.ts'), import('./review-notifier.ts'), import('./security-cards.ts'), import('./export-delivery.ts'),
     ]);
     const api = own?.platform === 'lark' ? own.client as LarkApi : Api.create(section(config, 'lark'), logger);
-    const chat = config.lark?.securityChat;
+    const security = larkSecurityChat(api, config.lark?.securityChat);
     return {
       approvals: new LarkApprovalNotifier(api, logger, lookup),
       reviews: new LarkReviewNotifier(api, logger),
       delivery: larkExportDelivery(api),
-      ...(chat ? { securityNotice: (view) => postLarkSecurityNotice(api, chat, view) } : {}),
+      ...(security ? { securityNotice: security.notice } : {}),
     };
   },
   testkit: ['test/fakes/lark-api.ts', 'test/fakes/lark-ws.ts', 'test/helpers/lark-bot.ts', 'test/helpers/lark-sign.ts', 'test/helpers/lark-driver.ts'],

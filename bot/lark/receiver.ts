@@ -3,7 +3,7 @@
 // 401 and reaches no handler. Only then does the SDK's EventDispatcher see the decrypted payload, with
 // `needCheck: false` (its own check is the weak one we replace). Unlike `adaptDefault`, a handler error
 // here is caught and answered (500), never an unhandled rejection that ends the process.
-import { readBodyLimited, sendJson } from '../http/body.ts';
+import { headerOf, readBodyLimited, sendJson } from '../http/body.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventDispatcher } from '@larksuiteoapi/node-sdk';
 import type { Logger } from '../logger.ts';
@@ -27,9 +27,8 @@ export class LarkReceiver {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBodyLimited(req, MAX_BODY_BYTES);
     if (raw === null) return sendJson(res, 413, { error: 'body too large' });
-    const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
     const verdict = this.deps.verifier.verify(raw, {
-      timestamp: header('x-lark-request-timestamp'), nonce: header('x-lark-request-nonce'), signature: header('x-lark-signature'),
+      timestamp: headerOf(req, 'x-lark-request-timestamp'), nonce: headerOf(req, 'x-lark-request-nonce'), signature: headerOf(req, 'x-lark-signature'),
     }, (this.deps.now ?? Date.now)());
     if (!verdict.ok) {
       this.deps.logger.warn({ reason: verdict.reason }, 'lark: request refused by the verifier');

@@ -12,13 +12,14 @@ import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { PlatformChats } from '../runtime/chat-routing.ts';
-import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type ServiceOverrides } from '../runtime/services.ts';
 import { SealedAnswers } from '../runtime/sealed-answers.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import type { MongoGrantStore } from '../store/grant-store.ts';
 import { LarkApi } from './api.ts';
 import { larkApprovals } from './approval-features.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
 import { EVENT_TTL_SECONDS, NONCE_TTL_SECONDS } from './guards.ts';
 import { LarkHandlers } from './handlers.ts';
@@ -27,7 +28,7 @@ import { startLongConnection, type LongConnection } from './long-connection.ts';
 import { larkSdkLogger } from './sdk-logger.ts';
 import { LARK_EVENTS_PATH, LarkReceiver } from './receiver.ts';
 import { larkReviews } from './review-handlers.ts';
-import { LarkSecurityAlerts } from './security-cards.ts';
+import { larkSecurityChat } from './security-cards.ts';
 import { LarkVerifier } from './verify.ts';
 
 export const LARK_CONFIG_SECTIONS = ['mongo', 'redis', 'crypto', 'audit', 'lark'] as const;
@@ -46,11 +47,11 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
   const redisSettings = section(config, 'redis');
   const api = LarkApi.create(settings, logger);
   // Alert cards go to LARK_SECURITY_CHAT when set, else they are only logged; the freeze does not depend on them.
-  const services = await buildServices(config, logger, overrides, (directory) => new LarkSecurityAlerts({
-    api, chat: settings.securityChat, directory, locale: config.defaultLocale, logger,
+  const services = await buildServices(config, logger, overrides, (directory) => new ChannelSecurityAlerts({
+    destination: larkSecurityChat(api, settings.securityChat), directory, locale: config.defaultLocale,
   }));
   const { conn, directory, grants, recorder, clock, redis, metrics } = services;
-  try {
+  return startOn(services, async () => {
     const common = { defaultLocale: config.defaultLocale, securityContact: config.securityContact, logger, metrics };
     // Requests, approvals and exports (issue 6) on Lark cards; approved exports feed the export-volume
     // detector, and offboarding cancels pending requests through this service so their cards say so.
@@ -119,8 +120,5 @@ export async function startLarkBot(config: Config, logger: Logger, overrides: La
     }
     logger.info({ mode: settings.mode, port: address.port }, 'lark bot started');
     return { url, address, conn, directory, grants, handlers, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }

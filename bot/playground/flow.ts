@@ -83,10 +83,10 @@ export class PlaygroundFlow {
     const c = this.deps.conversation;
     switch (action) {
       case 'approval_submit': {
-        const inputs = { purpose: form.purpose ?? '', duration: form.duration ?? '', groups: form.groups ?? [] };
+        const inputs = { purpose: form.purpose, duration: form.duration, groups: form.groups };
         return this.layer(turn, (nt, port) => c.submit(nt, 'request', value, inputs, port));
       }
-      case 'approval_deny': return this.layer(turn, (nt, port) => c.submit(nt, 'deny', value, { reason: form.reason ?? '' }, port));
+      case 'approval_deny': return this.layer(turn, (nt, port) => c.submit(nt, 'deny', value, { reason: form.reason }, port));
       // The Deny button: the playground's own id, as `approval_deny` names the form it opens.
       case 'approval_deny_open': return this.layer(turn, (nt, port) => c.click(nt, 'deny', value, port));
       // An alert's buttons carry the employee it is about: the card to change once the decision is taken.

@@ -1,7 +1,8 @@
 // An export delivered in the requester's chat with the bot, for a platform that can post a progress
-// message, edit it in place and send a file (DingTalk, Lark): the export worker's port
-// (ExportDelivery) around those three calls. The requester must have an identity on the platform; a
-// progress edit that fails is ignored (the file and the final line are what matter).
+// message, edit it in place and send a file (DingTalk, Lark; WeCom, whose messages cannot be edited,
+// sends only the final line as a new one): the export worker's port (ExportDelivery) around those three
+// calls. The requester must have an identity on the platform; a progress edit that fails is ignored (the
+// file and the final line are what matter).
 import { readFile } from 'node:fs/promises';
 import type { Employee } from '../core/domain.ts';
 import type { PlatformId } from '../core/platform-id.ts';

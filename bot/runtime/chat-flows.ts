@@ -14,7 +14,7 @@ import { auditQueryService } from './audit-query.ts';
 import { PlatformChats, routedReviewNotifier } from './chat-routing.ts';
 import type { ChatContext } from './platform-module.ts';
 import type { PlatformRegistry } from './platform-registry.ts';
-import type { BotServices } from './services.ts';
+import { startOn, type BotServices } from './services.ts';
 
 export interface ChatFlows { flows: FlowServices; close(): Promise<void> }
 
@@ -36,7 +36,7 @@ export async function chatFlows(services: BotServices, config: Config, logger: L
     lookup: services.lookup, redis: services.redis, ...(opts.own ? { own: opts.own } : {}), ...(opts.registry ? { registry: opts.registry } : {}),
   });
   const close = async () => { await chats.close(); await queues.close(); };
-  try {
+  return startOn({ close }, async () => {
     const approvals = (await prepareBotApprovals({
       conn: services.conn, config, engine: services.engine, customers: services.customers, directory: services.directory,
       grants: services.grants, recorder: services.recorder, clock: services.clock, logger,
@@ -46,10 +46,7 @@ export async function chatFlows(services: BotServices, config: Config, logger: L
     const reviews = (await prepareReviewService(services.conn))({ notifier: routedReviewNotifier(chats), recorder: services.recorder, clock: services.clock, timing: config.review });
     const audit = await auditQueryService(services, config);
     return { flows: { approvals, reviews, security: services.security, audit }, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  });
 }
 
 /** chatFlows for a bot's lifetime, closed with its services: what DingTalk's and WeCom's `custos start` wire. */

@@ -85,6 +85,16 @@ export interface BotServices {
   close(): Promise<void>;
 }
 
+/** A start on what was opened for it (a bot's services, its flows' queues): a failure on the way closes that before it is thrown. */
+export async function startOn<T>(services: Pick<BotServices, 'close'>, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+}
+
 /** `alerts` gets the directory because alert cards name the employee. */
 export async function buildServices(
   config: Config, logger: Logger, overrides: ServiceOverrides, alerts: (directory: EmployeeDirectory) => SecurityAlerts,
@@ -94,7 +104,7 @@ export async function buildServices(
   const conn = await connectDatabase(section(config, 'mongo'));
   const closers: (() => Promise<unknown>)[] = [() => conn.close()];
   const close = async () => { for (const c of closers.splice(0).reverse()) await c().catch(() => undefined); };
-  try {
+  return startOn({ close }, async () => {
     await ensureIndexes(conn);
     const cipher = new FieldCipher(section(config, 'crypto'));
     // A database restored from a backup must not bring erased customers back (bot/store/erasure.ts).
@@ -150,10 +160,7 @@ export async function buildServices(
       conn, cipher, customers, directory, grants, engine, clock, redis, metrics, recorder, security, offboarding, revoker, lookup, identity, conversation, readiness,
       onClose: (c) => { closers.push(c); }, close,
     };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  });
 }
 
 /** The override, or a producer on the configured Redis; either way how to ask whether it is connected. */

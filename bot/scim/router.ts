@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ScimSettings } from '../config.ts';
 import { isCustosError, ErrorCode } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
+import { headerOf } from '../http/body.ts';
 import type { Route } from '../http/server.ts';
 import type { Logger } from '../logger.ts';
 import type { ScimAudit } from './audit.ts';
@@ -54,7 +55,7 @@ export function scimRoute(deps: ScimRouterDeps): Route {
       }
       const rate = await deps.limiter.take(`scim-${token}`, deps.clock.now().getTime(), deps.settings.ratePerMinute, deps.settings.rateBurst);
       if (!rate.allowed) throw new ScimError(429, 'too many requests for this token; retry later', 'tooMany', { 'retry-after': String(Math.max(1, Math.ceil(rate.retryAfterMs / 1000))) });
-      const caller: Caller = { token, base: baseUrl(req), ifMatch: header(req, 'if-match') };
+      const caller: Caller = { token, base: baseUrl(req), ifMatch: headerOf(req, 'if-match') };
       const answer = await dispatch(deps, method, url, req, caller);
       send(res, answer.status, answer.body, answer.etag ? { etag: answer.etag } : {});
     } catch (err) {
@@ -142,14 +143,9 @@ function resourceOf(path: string): 'User' | 'Group' | 'none' {
   return 'none';
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function baseUrl(req: IncomingMessage): string {
-  const proto = header(req, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
-  const host = (header(req, 'host') ?? 'localhost').replace(/[^A-Za-z0-9.:[\]-]/g, '');
+  const proto = headerOf(req, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+  const host = (headerOf(req, 'host') ?? 'localhost').replace(/[^A-Za-z0-9.:[\]-]/g, '');
   return `${proto}://${host}${SCIM_PREFIX}`;
 }
 

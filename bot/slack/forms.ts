@@ -19,10 +19,11 @@ export function registerSlackForms(app: App, conversation: Conversation, logger?
   const late = (responseUrl: string | undefined, text: string) => tellLate(responseUrl, text, logger);
   app.view({ callback_id: VIEW_REQUEST, type: 'view_submission' }, async ({ ack, body, view, client, context }) => {
     const values = view.state.values;
+    // As Slack sends them (an empty input is null); the form's schema reads them (codec.ts).
     const inputs = {
-      purpose: values[INPUT_REASON]?.[INPUT_REASON]?.value ?? '',
-      duration: values[INPUT_DURATION]?.[INPUT_DURATION]?.value ?? '',
-      groups: (values[INPUT_GROUPS]?.[INPUT_GROUPS]?.selected_options ?? []).map((o) => o.value),
+      purpose: values[INPUT_REASON]?.[INPUT_REASON]?.value,
+      duration: values[INPUT_DURATION]?.[INPUT_DURATION]?.value,
+      groups: values[INPUT_GROUPS]?.[INPUT_GROUPS]?.selected_options?.map((o) => o.value),
     };
     const responseUrl = decodeFormMetadata(view.private_metadata)?.responseUrl;
     const submitted = (port: ConversationPort) => conversation.submit(turnOf(body), 'request', view.private_metadata, inputs, port);
@@ -30,7 +31,7 @@ export function registerSlackForms(app: App, conversation: Conversation, logger?
   });
 
   app.view({ callback_id: VIEW_DENY, type: 'view_submission' }, async ({ ack, body, view, client, context }) => {
-    const reason = view.state.values[INPUT_REASON]?.[INPUT_REASON]?.value ?? '';
+    const reason = view.state.values[INPUT_REASON]?.[INPUT_REASON]?.value;
     const meta = parseDenyMetadata(view.private_metadata);
     await answer((port) => conversation.submit(turnOf(body), 'deny', meta.r, { reason }, port), client, deadlineOf(context), (errors) => ack(errors ? { response_action: 'errors', errors } : undefined), (text) => late(meta.u, text));
   });

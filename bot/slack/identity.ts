@@ -1,19 +1,13 @@
 // A Slack user's profile as the conversation layer's port gives it (bot/conversation/people.ts reads it
 // at most once per turn, and only when needed: an unbound user, the locale of a user custos does not know).
 import type { webApi } from '@slack/bolt';
-import type { ChatProfile } from '../core/identity.ts';
+import { contactProfile, type ChatProfile } from '../core/identity.ts';
 
 /** `users.info` as a profile (the conversation layer's port memoises it per turn). */
 export function slackProfile(client: webApi.WebClient, userId: string): Promise<ChatProfile> {
-  return client.users.info({ user: userId }).then((r) => ({
-    ...(r.user?.profile?.email ? { email: r.user.profile.email } : {}),
-    ...(r.user?.locale ? { locale: r.user.locale } : {}),
-  }), (err: unknown) => {
-    // A user Slack will not describe to us (another organisation's member in a shared channel, a
-    // deleted account) has no e-mail we could match: an unknown user, refused as such — not an error.
-    if (isSlackPlatformError(err, PROFILE_UNAVAILABLE)) return {};
-    throw err;
-  });
+  const read = () => client.users.info({ user: userId }).then((r) => ({ email: r.user?.profile?.email, locale: r.user?.locale }));
+  // Another organisation's member in a shared channel, a deleted account: Slack will not describe them.
+  return contactProfile(read, (err) => isSlackPlatformError(err, PROFILE_UNAVAILABLE));
 }
 
 const PROFILE_UNAVAILABLE = new Set(['user_not_found', 'user_not_visible', 'account_inactive']);

@@ -13,7 +13,7 @@ import { serveBot } from '../runtime/serve.ts';
 import type { Logger } from '../logger.ts';
 import type { ApprovalService } from '../core/approvals/service.ts';
 import { approvalQueues } from '../queue/approval-queues.ts';
-import { buildServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import { createSlackApp } from './app.ts';
 import { redisDeduper } from './dedupe.ts';
@@ -46,7 +46,7 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
   const secured = slackSecurity(config, logger);
   const services = await buildServices(config, logger, overrides, secured.alerts);
   const { conn, directory, lookup, recorder, clock } = services;
-  try {
+  return startOn(services, async () => {
     // The security channel's alert cards and offboarding (issue 8); the services behind clicks and forms:
     // approvals (issue 6), access reviews, security decisions, audit queries, dispatched by the layer.
     const queues = approvalQueues(redisSettings, redisSettings.queuePrefix, clock);
@@ -83,8 +83,5 @@ export async function startBot(config: Config, logger: Logger, overrides: BotOve
     services.onClose(() => slack.stop());
     logger.info({ mode: slackSettings.mode, port: address.port }, 'slack bot started');
     return { url, address, conn, directory, grants: services.grants, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }

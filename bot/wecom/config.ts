@@ -2,7 +2,7 @@
 // brings its own config section). Parsed from the environment with zod; every problem is reported at
 // once, one line each, naming the setting and how to fix it, like bot/config.ts does for the core.
 import { z } from 'zod';
-import { parseEnvSection } from '../config-env.ts';
+import { httpUrl, parseEnvSection, portNumber } from '../config-env.ts';
 
 export interface WeComConfig {
   corpId: string;
@@ -28,8 +28,8 @@ const schema = z.object({
   WECOM_SECRET: z.string({ error: 'WECOM_SECRET is required: the application\'s Secret' }).min(8, 'WECOM_SECRET looks too short to be the application\'s Secret'),
   WECOM_TOKEN: z.string({ error: 'WECOM_TOKEN is required: the Token of the app\'s 接收消息 (callback) settings' }).regex(/^[A-Za-z0-9]{1,32}$/, 'WECOM_TOKEN must be the callback Token (letters and digits, at most 32)'),
   WECOM_ENCODING_AES_KEY: z.string({ error: 'WECOM_ENCODING_AES_KEY is required: the EncodingAESKey of the app\'s 接收消息 settings' }).pipe(AES_KEY),
-  WECOM_API_URL: z.url({ protocol: /^https?$/, error: 'WECOM_API_URL must be an http(s) URL such as https://qyapi.weixin.qq.com' }).default('https://qyapi.weixin.qq.com'),
-  WECOM_HTTP_PORT: z.string().regex(/^\d{1,5}$/, 'WECOM_HTTP_PORT must be a port number').default('3004'),
+  WECOM_API_URL: httpUrl('WECOM_API_URL', 'https://qyapi.weixin.qq.com').default('https://qyapi.weixin.qq.com'),
+  WECOM_HTTP_PORT: portNumber('WECOM_HTTP_PORT').default(3004),
   WECOM_SECURITY_USERS: z.string().regex(/^[A-Za-z0-9_@.-]{1,64}(\|[A-Za-z0-9_@.-]{1,64}){0,49}$/, 'WECOM_SECURITY_USERS must be WeCom userids separated by | (at most 50), such as zhangsan|lisi').optional(),
 });
 
@@ -37,7 +37,7 @@ export function loadWeComConfig(env: NodeJS.ProcessEnv = process.env): WeComConf
   const v = parseEnvSection(env, { prefix: 'WECOM_', label: 'WeCom', schema });
   return {
     corpId: v.WECOM_CORP_ID, agentId: Number(v.WECOM_AGENT_ID), secret: v.WECOM_SECRET, token: v.WECOM_TOKEN,
-    encodingAesKey: v.WECOM_ENCODING_AES_KEY, apiUrl: v.WECOM_API_URL.replace(/\/+$/, ''), httpPort: Number(v.WECOM_HTTP_PORT),
+    encodingAesKey: v.WECOM_ENCODING_AES_KEY, apiUrl: v.WECOM_API_URL.replace(/\/+$/, ''), httpPort: v.WECOM_HTTP_PORT,
     securityUsers: v.WECOM_SECURITY_USERS ? v.WECOM_SECURITY_USERS.split('|') : [],
   };
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Conversation } from '../conversation/layer.ts';
 import type { CardUpdate, ConversationPort, ReplyView, Turn } from '../conversation/types.ts';
-import type { ChatProfile } from '../core/identity.ts';
+import { contactProfile } from '../core/identity.ts';
 import { isCustosError } from '../core/errors.ts';
 import { t } from '../core/messages.ts';
 import { noticeView } from '../core/views.ts';
@@ -48,6 +48,7 @@ const TASK_ID = /^[A-Za-z0-9_\-@]{1,128}$/;
 
 /** user/get errors that mean "no profile for you" rather than a failure: 60011 no privilege, 60111 no such user. */
 const PROFILE_UNAVAILABLE = new Set([60011, 60111]);
+const profileUnavailable = (err: unknown) => err instanceof WeComApiError && PROFILE_UNAVAILABLE.has(err.code);
 /** update_user's Status 5: 退出企业 (the member left; an API deletion may arrive this way). */
 const STATUS_LEFT = '5';
 
@@ -120,7 +121,8 @@ export class WeComHandlers {
     const reply = (view: ReplyView) => this.send(userId, view);
     return {
       identity: 'chat',
-      profile: (id) => this.profile(id),
+      // The contact API's e-mail, else the 企业邮箱.
+      profile: (id) => contactProfile(() => this.deps.api.user(id).then((u) => ({ email: u.email ?? u.bizMail })), profileUnavailable),
       conversationKind: async () => 'dm',
       members: async () => [userId],
       replyPrivately: reply,
@@ -156,18 +158,6 @@ export class WeComHandlers {
     const out = renderView(view);
     await this.deps.api.sendText(userId, out.text);
     if (out.card) await this.deps.api.sendCard(userId, out.card);
-  }
-
-  /** The contact API's e-mail (or 企业邮箱) for matching once; nothing when WeCom will not describe the user. */
-  private async profile(userId: string): Promise<ChatProfile> {
-    try {
-      const u = await this.deps.api.user(userId);
-      const email = u.email ?? u.bizMail;
-      return email ? { email } : {};
-    } catch (err) {
-      if (err instanceof WeComApiError && PROFILE_UNAVAILABLE.has(err.code)) return {};
-      throw err;
-    }
   }
 }
 

@@ -22,7 +22,7 @@ export const wecomPlatform: PlatformModule = {
   },
   async chat(ctx) {
     const settings = ctx.settings as WeComConfig;
-    const [{ WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, postWeComNotice }, { WeComExportDelivery }] = await Promise.all([
+    const [{ WeComApi }, { ResponseCodes, WeComApprovalNotifier, wecomResponseCodes }, { WeComReviewNotifier, wecomSecurityMembers }, { wecomExportDelivery }] = await Promise.all([
       import('./api.ts'), import('./approval-notifier.ts'), import('./notices.ts'), import('./export-delivery.ts'),
     ]);
     // Where a click's code is kept (chatRedis: the process's Redis, else one of its own, connected on first use).
@@ -30,12 +30,12 @@ export const wecomPlatform: PlatformModule = {
     const codes = new ResponseCodes(redis, wecomResponseCodes(section(ctx.config, 'redis').queuePrefix));
     const { logger, lookup } = ctx;
     const api = new WeComApi(settings, logger);
-    const users = settings.securityUsers;
+    const security = wecomSecurityMembers(api, settings.securityUsers);
     return {
       approvals: new WeComApprovalNotifier({ api, codes, logger, ...(lookup ? { lookup } : {}) }),
       reviews: new WeComReviewNotifier({ api, codes, logger }),
-      delivery: new WeComExportDelivery(api),
-      ...(users.length > 0 ? { securityNotice: (view) => postWeComNotice(api, users, view) } : {}),
+      delivery: wecomExportDelivery(api),
+      ...(security ? { securityNotice: security.notice } : {}),
       ...(close ? { close } : {}),
     };
   },

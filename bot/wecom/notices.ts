@@ -6,15 +6,11 @@
 // response_code is stored under it (handlers.ts), and the review's settled state uses it once; without
 // one (never clicked, already used, older than 72 hours) the outcome arrives as a new message.
 import type { Employee } from '../core/domain.ts';
-import type { Locale } from '../core/messages.ts';
-import type { EmployeeDirectory } from '../core/ports.ts';
 import type { ReviewNotifier } from '../core/reviews/service.ts';
 import type { ReviewCardRef } from '../core/reviews/types.ts';
 import type { ReviewCardView } from '../core/reviews/views.ts';
-import type { NoticeView } from '../core/security/notices.ts';
-import type { AlertView } from '../core/security/views.ts';
 import type { Logger } from '../logger.ts';
-import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
+import type { SecurityDestination } from '../runtime/security-alerts.ts';
 import { WeComApiError, type WeComApi } from './api.ts';
 import type { ResponseCodes } from './approval-notifier.ts';
 import { clipBytes, finalLabel, LIMITS, renderView, type Rendered } from './render.ts';
@@ -60,20 +56,15 @@ export class WeComReviewNotifier implements ReviewNotifier {
   }
 }
 
-/** Alert cards and notices to the security members; without any, alerts are only logged (bot/runtime/security.ts). */
-export class WeComSecurityAlerts extends ChannelSecurityAlerts {
-  constructor(deps: { api: WeComApi; users: readonly string[]; directory: EmployeeDirectory; locale: Locale; logger: Logger }) {
-    const { api, users } = deps;
-    const destination = users.length === 0 ? null : {
-      // One card per member, each rendered with its own task_id: each click has its own one update.
-      alert: async (view: AlertView) => { for (const userId of users) await post(api, userId, renderView(view)); },
-      notice: (view: NoticeView) => postWeComNotice(api, users, view),
-    };
-    super({ destination, directory: deps.directory, locale: deps.locale });
-  }
-}
-
-/** A security notice (a lagging sync source, a stalled audit stream) as a text to each security member. */
-export async function postWeComNotice(api: WeComApi, users: readonly string[], view: NoticeView): Promise<void> {
-  for (const userId of users) await api.sendText(userId, renderView(view).text);
+/**
+ * The security members (bot/runtime/security-alerts.ts): an alert card to each, and notices (a lagging sync
+ * source, a stalled audit stream) as a text to each; null without any (alerts are then only logged).
+ */
+export function wecomSecurityMembers(api: WeComApi, users: readonly string[]): SecurityDestination | null {
+  if (users.length === 0) return null;
+  return {
+    // One card per member, each rendered with its own task_id: each click has its own one update.
+    alert: async (view) => { for (const userId of users) await post(api, userId, renderView(view)); },
+    notice: async (view) => { for (const userId of users) await api.sendText(userId, renderView(view).text); },
+  };
 }

@@ -10,12 +10,13 @@ import type { Logger } from '../logger.ts';
 import type { FlowServices } from '../conversation/layer.ts';
 import { auditQueryService } from '../runtime/audit-query.ts';
 import { redisOnce } from '../runtime/once.ts';
+import { ChannelSecurityAlerts } from '../runtime/security-alerts.ts';
 import { serveBot, type RunningChatBot } from '../runtime/serve.ts';
-import { buildServices, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
+import { buildServices, startOn, type BotServices, type ServiceOverrides } from '../runtime/services.ts';
 import { serviceRoutes } from '../runtime/service-routes.ts';
 import { WeComApi } from './api.ts';
 import { ResponseCodes, wecomResponseCodes } from './approval-notifier.ts';
-import { WeComSecurityAlerts } from './notices.ts';
+import { wecomSecurityMembers } from './notices.ts';
 import { PendingReasons } from './reasons.ts';
 import type { WeComConfig } from './config.ts';
 import { WeComHandlers } from './handlers.ts';
@@ -45,12 +46,12 @@ export interface RunningWeComBot extends RunningChatBot { handlers: WeComHandler
 export async function startWeComBot(config: Config, settings: WeComConfig, logger: Logger, overrides: WeComOverrides = {}): Promise<RunningWeComBot> {
   const api = new WeComApi(settings, logger);
   // Alert cards go to WECOM_SECURITY_USERS when set, else they are only logged; the freeze does not depend on them.
-  const services = await buildServices(config, logger, overrides, (directory) => new WeComSecurityAlerts({
-    api, users: settings.securityUsers, directory, locale: config.defaultLocale, logger,
+  const services = await buildServices(config, logger, overrides, (directory) => new ChannelSecurityAlerts({
+    destination: wecomSecurityMembers(api, settings.securityUsers), directory, locale: config.defaultLocale,
   }));
   const { conn, directory, redis } = services;
   const prefix = section(config, 'redis').queuePrefix;
-  try {
+  return startOn(services, async () => {
     const codes = new ResponseCodes(redis, wecomResponseCodes(prefix));
     // Alert clicks and audit queries need nothing of WeCom's; requests and reviews come with `flows`.
     const flows: FlowServices = { security: services.security, audit: await auditQueryService(services, config), ...await overrides.flows?.({ services, api, codes, config }) };
@@ -75,10 +76,7 @@ export async function startWeComBot(config: Config, settings: WeComConfig, logge
     const { url, address } = await serveBot(services, { routes, readiness: services.readiness, host: config.http.host, port: settings.httpPort, logger });
     logger.info({ port: address.port }, 'wecom bot started');
     return { url, address, conn, directory, handlers, close: services.close };
-  } catch (err) {
-    await services.close();
-    throw err;
-  }
+  });
 }
 
 /** WeCom's callbacks (bot/http/encrypted-callback.ts): our CorpID as receiver, ±5 minutes as for Slack and Lark (WeCom retries within seconds). */

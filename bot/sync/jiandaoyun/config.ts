@@ -8,7 +8,7 @@
 //   CUSTOS_SYNC_<SOURCE>_ENTRY_ID        the 表单 ID of the customer form (24 hex digits)
 //   CUSTOS_SYNC_<SOURCE>_WEBHOOK_SECRET  the secret set in the form's 数据推送 settings; unset = no webhook route
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../../config-env.ts';
+import { httpUrl, readSettingFile, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export interface JdyConfig { apiUrl: string; apiKey: string; appId: string; entryId: string; webhookSecret: string | null }
@@ -21,7 +21,7 @@ const hexId = (setting: string, what: string) => z.string({ error: `${setting} i
 function schemaFor(source: string) {
   const s = (n: string) => jdySetting(source, n);
   return z.object({
-    API_URL: z.url({ protocol: /^https?$/, error: `${s('API_URL')} must be an http(s) URL such as https://api.jiandaoyun.com` }).default('https://api.jiandaoyun.com'),
+    API_URL: httpUrl(s('API_URL'), 'https://api.jiandaoyun.com').default('https://api.jiandaoyun.com'),
     API_KEY: z.string({ error: `${s('API_KEY')} is required: create an API key in 简道云 开放平台 › 密钥管理 (or set ${s('API_KEY')}_FILE)` })
       .min(16, `${s('API_KEY')} looks truncated: 简道云 API keys are 32 characters`),
     APP_ID: hexId(s('APP_ID'), '应用 ID (app_id)'),
