@@ -258,17 +258,17 @@ test.serial('under load a batch lingers for more events (one chain write for eve
 
   for (const lingerMs of [1000, 0]) {
     const start = await storedUpTo();
-    // Three events wait before the worker starts: its first batch holds all three, so it is under load.
-    for (let i = 0; i < 3; i++) await producer.record(event(systemClock));
+    // Four events wait before the worker starts: its first batch holds all four, so it is under load.
+    for (let i = 0; i < 4; i++) await producer.record(event(systemClock));
     const worker = await startAuditWorker({
       redis: section(config, 'redis'), prefix: queuePrefix, models, signingKey: auditKeys.signingKey,
       clock: systemClock, settings: { ...config.auditPipeline, lingerMs }, logger,
     });
-    await waitFor(async () => (await storedUpTo()) >= start + 3);
+    await waitFor(async () => (await storedUpTo()) >= start + 4);
     for (let i = 0; i < 3; i++) { await producer.record(event(systemClock)); await pause(); }
-    await waitFor(async () => (await storedUpTo()) >= start + 6);
+    await waitFor(async () => (await storedUpTo()) >= start + 7);
     await worker.close();
-    const expected = lingerMs ? [[1, 3], [4, 6]] : [[1, 3], [4, 4], [5, 5], [6, 6]];
+    const expected = lingerMs ? [[1, 4], [5, 7]] : [[1, 4], [5, 5], [6, 6], [7, 7]];
     t.deepEqual(await blocksAfter(start), expected, `lingerMs ${lingerMs}`);
   }
 });

@@ -7,6 +7,7 @@ import { demoEmployee } from '../bot/store/demo-company.ts';
 import { PlaygroundDriver } from './helpers/playground-driver.ts';
 import { notOwnEastCustomer } from './scenarios/approvals.ts';
 import { scenarioContext } from './scenarios/run.ts';
+import type { TrailEntry } from './scenarios/driver.ts';
 
 const d = new PlaygroundDriver(import.meta.url);
 const ctx = scenarioContext();
@@ -68,6 +69,10 @@ test.serial('an access review asks the grantee\'s manager in their inbox; Revoke
 test.serial('the auditor\'s `audit …` answers with a table; a request nobody answers expires: every copy says so without buttons and the requester is told', async (t) => {
   const c = notOwnEastCustomer(ctx, 2);
   await d.lookupInDm('salesRep', c.customerId);
+  // An audit query reads stored events; under load the worker holds a batch for a moment
+  // (CUSTOS_AUDIT_LINGER_MS): wait until the lookup's `shown` event is in the chain.
+  const shown = (e: TrailEntry) => e.action === 'lookup' && e.customerIds.includes(c.customerId);
+  for (let trail = await d.trailSince(0), tries = 0; !trail.some(shown) && tries < 20; tries++) trail = await d.trailSince(1);
   const table = await d.auditQuery('auditor', `who-viewed ${c.customerId} purpose: 季度审计`);
   t.not(table.title, '', table.text);
   t.true(table.rows.some((r) => r.includes(demoEmployee('salesRep').employeeId)), table.rows.join(' | '));

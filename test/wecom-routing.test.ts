@@ -16,10 +16,11 @@ const fake = new FakeWeComApi([{ userid: 'wc_legal' }]);
 const prefix = uniqueName(import.meta.url, 'prefix');
 const logger = createLogger({ level: 'silent' });
 const approver: Employee = { ...demoEmployees().legalHead, chat: { wecom: 'wc_legal' } };
+// A request id as the core mints them (R- and ten letters A–P): a button whose value the codec refuses is left off the card.
 const view: ApprovalView = {
-  kind: 'approval', requestId: 'r-1', title: '申请 r-1', lines: [{ label: '客户', value: 'C-000123' }],
+  kind: 'approval', requestId: 'R-ABCDEFGHIJ', title: '申请 R-ABCDEFGHIJ', lines: [{ label: '客户', value: 'C-000123' }],
   status: { state: 'pending', text: '待审批' },
-  buttons: [{ action: 'approve', label: '批准', value: 'r-1', style: 'primary' }, { action: 'deny', label: '拒绝', value: 'r-1', style: 'danger' }],
+  buttons: [{ action: 'approve', label: '批准', value: 'R-ABCDEFGHIJ', style: 'primary' }, { action: 'deny', label: '拒绝', value: 'R-ABCDEFGHIJ', style: 'danger' }],
 };
 
 test.before(async () => { await fake.start(); });
@@ -38,7 +39,7 @@ test.serial('an approver bound only on WeCom gets the card through the registry;
   t.is(ref?.platform, 'wecom');
   const sent = fake.sentTo('wc_legal');
   t.true(sent.some((m) => m.card?.task_id === ref!.ts && m.card.button_list.length === 2), 'the button card');
-  t.true(sent.some((m) => JSON.stringify(m).includes('申请 r-1')), 'the summary names the request');
+  t.true(sent.some((m) => JSON.stringify(m).includes('申请 R-ABCDEFGHIJ')), 'the summary names the request');
   const before = fake.messages.length;
   await chat.notifier.updateCard(ref!, { ...view, status: { state: 'approved', text: '已批准' }, buttons: [] });
   t.true(fake.messages.length > before, 'no click code: the outcome arrives as a new WeCom message');

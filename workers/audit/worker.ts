@@ -53,6 +53,8 @@ const FIRST_FETCH_ROUND = 4;
 const FETCH_PARALLELISM = 64;
 /** How often a lingering batch looks for more events. */
 const LINGER_STEP_MS = 10;
+/** A batch of this many events or more means load: the next one lingers. */
+const LINGER_AFTER = 4;
 
 export async function startAuditWorker(opts: AuditWorkerOptions): Promise<RunningAuditWorker> {
   const { settings, logger } = opts;
@@ -115,10 +117,11 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     // two events waiting then, and every few events cost two inserts (records and stream block).
     if (storing) await storing.catch(() => undefined);
     await takeWaiting(jobs, token);
-    // Under load (the batch before held more than one event) the batch waits up to lingerMs for more:
-    // each batch costs two inserts and their transactions whatever its size. One event at a time (a
-    // quiet bot, the tests) is stored at once.
-    const until = performance.now() + (lastBatchSize > 1 ? settings.lingerMs : 0);
+    // Under load (the batch before held LINGER_AFTER events or more) the batch waits up to lingerMs for more:
+    // each batch costs two inserts and their transactions whatever its size. A few events at a time (a
+    // quiet bot: one lookup's two events; the tests) are stored at once, so an audit query right after
+    // a lookup finds it.
+    const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
     while (jobs.length < settings.batchSize && performance.now() < until) {
       await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
       await takeWaiting(jobs, token);
