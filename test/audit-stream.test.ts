@@ -207,6 +207,27 @@ test.serial('sinks killed and restarted at random points while events flow: the 
   t.log(`records ${n}; received (with redeliveries) splunk ${fromHec(hec).length}, syslog ${fromSyslog(syslog).length}, otlp ${fromOtlp(otlp).length}`);
 });
 
+test.serial('syslog: a collector that restarts between two sends gets the replay, not just what comes next (what sat in its buffers was lost)', async (t) => {
+  const c = await chain('syslog-restart');
+  t.teardown(c.drop);
+  const syslog = new FakeSyslogReceiver();
+  await syslog.start();
+  t.teardown(() => syslog.stop());
+  const stream = await startStreamWorker(c.conn, settings([
+    { kind: 'syslog', host: '127.0.0.1', port: syslog.port, tls: false, caFile: undefined, replay: 1000, hostname: 'custos' },
+  ]), logger);
+  t.teardown(() => stream.close());
+  await c.write(30);
+  await syslog.until(() => distinctSeqs(fromSyslog(syslog)) >= 30, 30_000, 'the first 30 records');
+  // The collector dies and comes back while the stream is idle; it had not stored what it had received.
+  await syslog.stop();
+  syslog.messages.length = 0;
+  await syslog.start();
+  await c.write(10);
+  await syslog.until(() => distinctSeqs(fromSyslog(syslog)) >= 40, 30_000, 'all 40 records again');
+  assertComplete(t, 'syslog', fromSyslog(syslog), 40);
+});
+
 interface Child { proc: ChildProcess; log: string[]; started: Promise<void>; exited: Promise<unknown> }
 function spawnStream(env: NodeJS.ProcessEnv): Child {
   const proc = spawn(process.execPath, [...entryArgs('bot/cli/main.ts'), 'start', '--only', 'stream'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJSON } from '../../bot/core/audit-event.ts';
 import type { SyslogSinkSettings } from '../../bot/config-stream.ts';
 import type { SentBatch, SinkPort } from './follower.ts';
@@ -16,6 +17,10 @@ import { SinkError, itemTime, type StreamItem } from './items.ts';
 
 const PRI = 13 * 8 + 6;
 const BOM = '\uFEFF';
+/** How long close() waits for the last bytes to leave before cutting the connection. */
+const CLOSE_GRACE_MS = 2000;
+/** How long one batch may wait to be taken by the connection before it is cut. */
+const WRITE_TIMEOUT_MS = 30_000;
 
 /** SD-PARAM value escaping (RFC 5424 §6.3.3): `"`, `\` and `]`. */
 const sdValue = (v: unknown) => String(v).replace(/["\\\]]/g, (c) => `\\${c}`);
@@ -44,10 +49,23 @@ export class SyslogSink implements SinkPort<StreamItem> {
   constructor(private readonly settings: SyslogSinkSettings) {}
 
   async send(items: StreamItem[]): Promise<SentBatch> {
+    if (this.socket?.destroyed) {
+      // The connection broke after the socket took earlier batches: what sat in buffers is lost, and
+      // reconnecting quietly would go on after it. Failing this send makes the follower resend from
+      // its cursor minus the replay; the next send reconnects.
+      this.socket = null;
+      throw new SinkError(this.name, 'the connection to the collector was lost; resending the last records');
+    }
     const socket = await this.connected();
     const frames = Buffer.concat(items.map((i) => syslogFrame(syslogMessage(i, this.settings.hostname))));
     await new Promise<void>((resolve, reject) => {
-      socket.write(frames, (err) => (err ? reject(new SinkError(this.name, `write failed (${(err as { code?: string }).code ?? err.name})`)) : resolve()));
+      // A collector that holds the connection but stops reading fills the buffers and the write never
+      // completes: cut the connection after a while (the write fails, the follower resends).
+      const stalled = setTimeout(() => socket.destroy(), WRITE_TIMEOUT_MS);
+      socket.write(frames, (err) => {
+        clearTimeout(stalled);
+        if (err) reject(new SinkError(this.name, `write failed (${(err as { code?: string }).code ?? err.name})`)); else resolve();
+      });
     });
     if (socket.destroyed) throw new SinkError(this.name, 'connection closed during the write');
     return { confirm: () => Promise.resolve() };
@@ -56,7 +74,11 @@ export class SyslogSink implements SinkPort<StreamItem> {
   async close(): Promise<void> {
     const s = this.socket;
     this.socket = null;
-    if (s) await new Promise<void>((resolve) => s.end(resolve));
+    if (!s || s.destroyed) return;
+    // A collector that stopped reading would hold end() forever: give it a moment, then cut.
+    const ended = new Promise<void>((resolve) => s.end(resolve));
+    await Promise.race([ended, sleep(CLOSE_GRACE_MS, undefined, { ref: false })]);
+    s.destroy();
   }
 
   private connected(): Promise<net.Socket> {
