@@ -10,7 +10,9 @@ export const httpUrl = (name: string, example: string) => z.url({ protocol: /^ht
 /** A port to listen on (0: any free one), as a number. */
 export const portNumber = (name: string) => {
   const problem = `${name} must be a port number (0-65535)`;
-  return z.coerce.number({ error: problem }).int(problem).min(0, problem).max(65535, problem);
+  // Digits only: a number coerced from the text would take `0x1F90`, `1e3`, and blanks as 0 (any free port).
+  return z.union([z.string().trim().regex(/^\d{1,5}$/, problem).transform(Number), z.number().int(problem)], { error: problem })
+    .pipe(z.number().min(0, problem).max(65535, problem));
 };
 
 /**

@@ -43,6 +43,13 @@ test('every problem is listed at once, each with how to fix it', (t) => {
   t.true(problems.length >= 6);
 });
 
+test('a port is digits: hexadecimal, exponents, blanks and numbers past 65535 are refused, not read as some other port', (t) => {
+  const port = (v: string) => problemsOf(() => loadConfig({ HTTP_PORT: v }, { require: [] })).filter((p) => p.startsWith('HTTP_PORT'));
+  for (const bad of ['0x1F90', '1e3', '   ', '65536', '-1', '80.5']) t.deepEqual(port(bad), ['HTTP_PORT must be a port number (0-65535)'], bad);
+  t.is(loadConfig({ HTTP_PORT: ' 8080 ' }, { require: [] }).http.port, 8080);
+  t.is(loadConfig({ HTTP_PORT: '0' }, { require: [] }).http.port, 0);
+});
+
 test('sections a command does not need are not demanded', (t) => {
   const cfg = loadConfig({});
   t.is(cfg.mongo, undefined);
