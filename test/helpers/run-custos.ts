@@ -82,17 +82,21 @@ export interface StartedCustos { child: ChildProcess; base: string; exited: Prom
  * LARK_HTTP_PORT); resolves once `/readyz` answers 200, or throws with the process's last output after 60 s.
  */
 export async function startCustosReady(env: NodeJS.ProcessEnv, portSetting: string): Promise<StartedCustos> {
-  const port = await freePort();
+  // Port 0, and the port read from the bot's own "… bot started" line: a port found free here and handed
+  // over could be taken by another test's process before this one binds it (then /readyz answered 200
+  // from that process, and the test talked to the wrong bot).
   const child = spawn(process.execPath, custosArgs(['start']), {
-    cwd: root, env: { PATH: process.env.PATH, ...env, [portSetting]: String(port), HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: root, env: { PATH: process.env.PATH, ...env, [portSetting]: '0', HTTP_PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const base = `http://127.0.0.1:${port}`;
+  const started = new RegExp(`"port":(\\d+)[^\\n]*"${portSetting.split('_')[0]!.toLowerCase()} bot started"`);
   const end = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200).catch(() => false);
+    const port = started.exec(stderr)?.[1];
+    const base = port ? `http://127.0.0.1:${port}` : null;
+    const ok = base !== null && await fetch(`${base}/readyz`).then((r) => r.status === 200).catch(() => false);
     if (ok) return { child, base, exited, stderr: () => stderr };
     if (Date.now() > end) { child.kill('SIGKILL'); throw new Error(`not ready: ${stderr.slice(-2000)}`); }
     await new Promise((r) => setTimeout(r, 300));
