@@ -207,7 +207,7 @@ test.serial('sinks killed and restarted at random points while events flow: the 
   t.log(`records ${n}; received (with redeliveries) splunk ${fromHec(hec).length}, syslog ${fromSyslog(syslog).length}, otlp ${fromOtlp(otlp).length}`);
 });
 
-test.serial('syslog: a collector that restarts between two sends gets the replay, not just what comes next (what sat in its buffers was lost)', async (t) => {
+test.serial('syslog: a collector that restarts between two sends gets the replay on every lane, not just what comes next (what sat in its buffers was lost)', async (t) => {
   const c = await chain('syslog-restart');
   t.teardown(c.drop);
   const syslog = new FakeSyslogReceiver();
@@ -219,10 +219,14 @@ test.serial('syslog: a collector that restarts between two sends gets the replay
   t.teardown(() => stream.close());
   await c.write(30);
   await syslog.until(() => distinctSeqs(fromSyslog(syslog)) >= 30, 30_000, 'the first 30 records');
+  await syslog.until(() => syslog.messages.some((m) => m.msgId === 'CHECKPOINT'), 30_000, 'the first checkpoint');
   // The collector dies and comes back while the stream is idle; it had not stored what it had received.
   await syslog.stop();
   syslog.messages.length = 0;
   await syslog.start();
+  // A checkpoint first (the hourly heartbeat's, at the same seq): its lane finds the connection lost first.
+  await writeCheckpoint(c.models, c.key, systemClock, { onlyIfAdvanced: false });
+  await syslog.until(() => syslog.messages.some((m) => m.msgId === 'CHECKPOINT'), 30_000, 'the heartbeat checkpoint');
   await c.write(10);
   await syslog.until(() => distinctSeqs(fromSyslog(syslog)) >= 40, 30_000, 'all 40 records again');
   assertComplete(t, 'syslog', fromSyslog(syslog), 40);

@@ -66,9 +66,14 @@ export class SyslogSink implements SinkPort<StreamItem> {
         clearTimeout(stalled);
         if (err) reject(new SinkError(this.name, `write failed (${(err as { code?: string }).code ?? err.name})`)); else resolve();
       });
-    });
-    if (socket.destroyed) throw new SinkError(this.name, 'connection closed during the write');
+    }).catch((err: unknown) => { this.forget(socket); throw err; });
+    // This send fails, so the follower resends: the next one reconnects without failing again.
+    if (socket.destroyed) { this.forget(socket); throw new SinkError(this.name, 'connection closed during the write'); }
     return { confirm: () => Promise.resolve() };
+  }
+
+  private forget(socket: net.Socket): void {
+    if (this.socket === socket) this.socket = null;
   }
 
   async close(): Promise<void> {

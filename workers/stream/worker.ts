@@ -50,11 +50,14 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
     const source = events ? prefetching(eventSource(models)) : checkpointSource(models);
     lanes.push({ key, events, follower: new Follower(cursors, source, sink, { cursorKey: key, batchSize: events ? settings.batchSize : 100, window: events ? settings.window : 1, rewind, commitEvery: events ? COMMIT_EVERY : 1 }) });
   };
+  // A sink per lane: the events and the checkpoints of one sink must not share a connection, or the lane
+  // that notices a lost syslog connection first resends, and the other reconnects without resending.
   for (const s of settings.sinks) {
-    const { sink, rewind } = sinkFor(s);
-    sinks.push(sink);
-    lane(sink, s.kind, true, rewind);
-    lane(sink, `${s.kind}:checkpoints`, false, rewind > 0 ? 10 : 0);
+    const events = sinkFor(s);
+    const checkpoints = sinkFor(s);
+    sinks.push(events.sink, checkpoints.sink);
+    lane(events.sink, s.kind, true, events.rewind);
+    lane(checkpoints.sink, `${s.kind}:checkpoints`, false, checkpoints.rewind > 0 ? 10 : 0);
   }
   if (settings.anchorFile) { const sink = new AnchorFileSink(settings.anchorFile); sinks.push(sink); lane(sink, 'anchor-file:checkpoints', false, 0); }
   if (settings.anchorUrl) { const sink = new AnchorUrlSink(settings.anchorUrl); sinks.push(sink); lane(sink, 'anchor-url:checkpoints', false, 0); }
