@@ -116,23 +116,28 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     // one after another), and what arrives meanwhile joins it. Taken at once, a batch held the one or
     // two events waiting then, and every few events cost two inserts (records and stream block).
     if (storing) await storing.catch(() => undefined);
-    await takeWaiting(jobs, token);
-    // Under load (the batch before held LINGER_AFTER events or more) the batch waits up to lingerMs for more:
-    // each batch costs two inserts and their transactions whatever its size. A few events at a time (a
-    // quiet bot: one lookup's two events; the tests) are stored at once, so an audit query right after
-    // a lookup finds it.
-    const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
-    while (jobs.length < settings.batchSize && performance.now() < until) {
-      await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
-      await takeWaiting(jobs, token);
+    try {
+      await takeWaiting(jobs, token, FIRST_FETCH_ROUND);
+      // Under load (the batch before held LINGER_AFTER events or more) the batch waits up to lingerMs for more:
+      // each batch costs two inserts and their transactions whatever its size. A few events at a time (a
+      // quiet bot: one lookup's two events; the tests) are stored at once, so an audit query right after
+      // a lookup finds it. Each step probes with one fetch and widens only when it finds a job.
+      const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
+      while (jobs.length < settings.batchSize && performance.now() < until) {
+        await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
+        await takeWaiting(jobs, token, 1);
+      }
+    } catch (err) {
+      // Jobs are held (their locks kept alive): store them rather than fail the batch and leave them locked.
+      logger.warn({ err: { type: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: taking more jobs failed; storing the batch in hand');
     }
     lastBatchSize = jobs.length;
     return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
   }
 
   /** Takes what is waiting, up to the batch size: rounds of fetches without blocking, until one comes back short. */
-  async function takeWaiting(jobs: AuditJob[], token: string): Promise<void> {
-    for (let parallel = FIRST_FETCH_ROUND; jobs.length < settings.batchSize; parallel = Math.min(parallel * 2, FETCH_PARALLELISM)) {
+  async function takeWaiting(jobs: AuditJob[], token: string, first: number): Promise<void> {
+    for (let parallel = first; jobs.length < settings.batchSize; parallel = Math.min(parallel * 2, FETCH_PARALLELISM)) {
       const want = Math.min(parallel, settings.batchSize - jobs.length);
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
       const got = round.filter((j): j is AuditJob => j !== undefined);
@@ -229,7 +234,11 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
         if (batch.jobs.length > 0) {
           const started = performance.now();
           const storing = storeBatch(batch);
-          if (!stopping && holding) next = fetchBatch(storing);
+          if (!stopping && holding) {
+            next = fetchBatch(storing);
+            // Awaited next round; until then a rejection (Redis gone while storing) must not count as unhandled.
+            next.catch(() => undefined);
+          }
           await storing;
           logger.debug({ jobs: batch.jobs.length, fetchMs: batch.fetchMs, storeMs: Math.round(performance.now() - started) }, 'audit worker: batch timings');
         }
