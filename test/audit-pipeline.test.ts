@@ -265,7 +265,12 @@ test.serial('under load a batch lingers for more events (one chain write for eve
       clock: systemClock, settings: { ...config.auditPipeline, lingerMs }, logger,
     });
     await waitFor(async () => (await storedUpTo()) >= start + 4);
-    for (let i = 0; i < 3; i++) { await producer.record(event(systemClock)); await pause(); }
+    // Without a linger, each event is waited for until stored: a slow store would otherwise let the next
+    // one join the batch being filled (it is taken only once the batch before is stored), not a linger.
+    for (let i = 0; i < 3; i++) {
+      await producer.record(event(systemClock));
+      if (lingerMs) await pause(); else await waitFor(async () => (await storedUpTo()) >= start + 5 + i);
+    }
     await waitFor(async () => (await storedUpTo()) >= start + 7);
     await worker.close();
     const expected = lingerMs ? [[1, 4], [5, 7]] : [[1, 4], [5, 5], [6, 6], [7, 7]];
