@@ -48,7 +48,11 @@ export class WeComApprovalNotifier implements ApprovalNotifier {
     if (!userId) return null;
     const out = renderApproval(view);
     await this.deps.api.sendText(userId, out.text);
-    if (!out.card) return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
+    if (!out.card) {
+      // Buttons the codec refuses are left off (render.ts): an approver without them is a defect to see.
+      if (view.buttons.length > 0) this.deps.logger.warn({ requestId: view.requestId, buttons: view.buttons.length }, 'wecom: an approval card lost every button; the approver got the text only');
+      return { platform: 'wecom', channel: userId, ts: '', employeeId: to.employeeId, role };
+    }
     const { responseCode } = await this.deps.api.sendCard(userId, out.card);
     if (responseCode) await this.deps.codes.remember(out.card.task_id, responseCode);
     return { platform: 'wecom', channel: userId, ts: out.card.task_id, employeeId: to.employeeId, role };
