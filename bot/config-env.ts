@@ -7,6 +7,19 @@ import { CustosError, ErrorCode } from './core/errors.ts';
 /** An http(s) URL setting; its problem says what one looks like. */
 export const httpUrl = (name: string, example: string) => z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as ${example}` });
 
+/** localhost, 127.x.x.x or ::1 (as a host to listen on, or `[::1]` as a URL's hostname): nothing leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** A URL secrets travel over: https, or plain http to a loopback host only (a local fake or proxy). */
+export function secureOrLoopback(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  } catch { return false; }
+}
+
 /** A port to listen on (0: any free one), as a number. */
 export const portNumber = (name: string) => {
   const problem = `${name} must be a port number (0-65535)`;

@@ -10,6 +10,7 @@ import { Conversation } from '../conversation/layer.ts';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import { section, type Config } from '../config.ts';
+import { isLoopbackHost } from '../config-env.ts';
 import { GuardedLookupService } from '../core/security/guarded-lookup.ts';
 import { securityServices } from '../runtime/security.ts';
 import { createRedis, type RedisClient } from '../store/redis-client.ts';
@@ -60,14 +61,10 @@ export interface RunningPlayground {
   close(): Promise<void>;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /** `sweepMs`: how often the approval sweep runs (reminders, escalation, expiry); tests that move the clock shorten it. */
 export async function startPlayground(config: Config, logger: Logger, opts: { clock?: Clock; sweepMs?: number } = {}): Promise<RunningPlayground> {
   const log = logger.child({ module: 'playground' });
-  if (!isLoopback(config.http.host) && !config.playground.allowRemote) {
+  if (!isLoopbackHost(config.http.host) && !config.playground.allowRemote) {
     throw new CustosError(ErrorCode.ConfigInvalid,
       `the playground verifies nobody and must not listen on ${config.http.host}; use HTTP_HOST=127.0.0.1, configure Slack, or set CUSTOS_PLAYGROUND_ALLOW_REMOTE=true (containers that publish the port to the host's loopback only)`);
   }

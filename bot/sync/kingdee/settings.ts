@@ -14,7 +14,7 @@
 //   _PAGE_SIZE            rows per ExecuteBillQuery page, 100–10000 (default 2000)
 //   _REQUESTS_PER_SECOND  requests per second custos paces itself to before CUSTOS_SYNC_QUOTA_SHARE (default 5)
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../../config-env.ts';
+import { readSettingFile, secureOrLoopback, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export interface KingdeeSettings {
@@ -22,14 +22,13 @@ export interface KingdeeSettings {
   lcid: number; formId: string; useOrg: string | null; pageSize: number; perSecond: number;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 export const kingdeePrefix = (source: string) => `CUSTOS_SYNC_${source.toUpperCase().replace(/-/g, '_')}_`;
 
 function schemaFor(p: string) {
   const required = (name: string, what: string) => z.string({ error: `${p}${name} is required: ${what} (README "金蝶云星空")` }).min(1);
   return z.object({
     [`${p}SERVER_URL`]: z.url({ error: `${p}SERVER_URL is required: the K/3 Cloud site such as https://erp.example.com/k3cloud` })
-      .refine((u) => { const url = new URL(u); return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)); },
+      .refine(secureOrLoopback,
         `${p}SERVER_URL must use https (the app secret and the session travel over it); plain http is allowed for a loopback host only`),
     [`${p}ACCT_ID`]: required('ACCT_ID', 'the data centre (账套) id'),
     [`${p}USERNAME`]: required('USERNAME', 'the integration user'),

@@ -13,7 +13,7 @@
 //   _BULK_THRESHOLD       a full backfill of more records than this (SELECT COUNT()) goes through a Bulk API 2.0
 //                         query job instead of paged SOQL (default 10000, Salesforce's own guidance; 0 = never)
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../../config-env.ts';
+import { readSettingFile, secureOrLoopback, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export type SalesforceAuth =
@@ -31,7 +31,6 @@ export interface SalesforceSettings {
 }
 
 // A loopback host only: plain http never leaves the machine (the local fake in tests).
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 export const settingPrefix = (source: string) => `CUSTOS_SYNC_${source.toUpperCase().replace(/-/g, '_')}_`;
 
@@ -39,7 +38,7 @@ function schemaFor(p: string) {
   return z.object({
     [`${p}LOGIN_URL`]: z.url({ error: `${p}LOGIN_URL must be a URL such as https://login.salesforce.com or https://yourdomain.my.salesforce.com` })
       .default('https://login.salesforce.com')
-      .refine((u) => { const url = new URL(u); return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)); },
+      .refine(secureOrLoopback,
         `${p}LOGIN_URL must use https (the client secret and tokens travel over it); plain http is allowed for a loopback host only`),
     [`${p}CLIENT_ID`]: z.string({ error: `${p}CLIENT_ID is required: the connected app's consumer key (README "Salesforce")` }).min(1),
     [`${p}API_VERSION`]: z.string().refine((v) => /^\d{2}\.0$/.test(v) && Number(v) >= 31, `${p}API_VERSION must look like 62.0 and be 31.0 or later (getDeleted and query paging need it)`).default('62.0'),

@@ -13,21 +13,20 @@
 //   _REQUESTS_PER_SECOND     requests per second custos paces itself to, before CUSTOS_SYNC_QUOTA_SHARE (default 4:
 //                            纷享销客 allows 100 calls per 20 seconds per interface)
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../../config-env.ts';
+import { readSettingFile, secureOrLoopback, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export interface ShareCrmSettings {
   apiUrl: string; appId: string; appSecret: string; permanentCode: string; openUserId: string; pageSize: number; perSecond: number;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 export const shareCrmPrefix = (source: string) => `CUSTOS_SYNC_${source.toUpperCase().replace(/-/g, '_')}_`;
 
 function schemaFor(p: string) {
   const required = (name: string, what: string) => z.string({ error: `${p}${name} is required: ${what} (README "纷享销客")` }).min(1);
   return z.object({
     [`${p}API_URL`]: z.url({ error: `${p}API_URL must be the OpenAPI host such as https://open.fxiaoke.com` })
-      .refine((u) => { const url = new URL(u); return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)); },
+      .refine(secureOrLoopback,
         `${p}API_URL must use https (the app secret and the token travel over it); plain http is allowed for a loopback host only`)
       .default('https://open.fxiaoke.com'),
     [`${p}APP_ID`]: required('APP_ID', "the self-built app's appId (FSAID_…)"),

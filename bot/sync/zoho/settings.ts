@@ -16,7 +16,7 @@
 //   _CHANNEL_MINUTES       with _NOTIFY_URL: the channel's lifetime asked for, 10–10080 (default 60; Zoho's
 //                          default is one hour and its most one week); renewed when a third of it is left
 import { z } from 'zod';
-import { readSettingFile, zodProblems } from '../../config-env.ts';
+import { isLoopbackHost, readSettingFile, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export interface ZohoChannelSettings { notifyUrl: string; channelId: string; token: string; minutes: number }
@@ -31,7 +31,6 @@ export interface ZohoSettings {
   channel: ZohoChannelSettings | null;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 /** Zoho's data centres (accounts servers); the API domain is whatever the token answer names. */
 const ACCOUNTS_HOST = /^accounts\.zoho\.(com|com\.cn|eu|in|com\.au|jp|ca|sa|uk)$/;
 
@@ -39,7 +38,7 @@ const ACCOUNTS_HOST = /^accounts\.zoho\.(com|com\.cn|eu|in|com\.au|jp|ca|sa|uk)$
 export const safeUrl = (u: string, host: (h: string) => boolean = () => true): boolean => {
   try {
     const url = new URL(u);
-    return (url.protocol === 'https:' && host(url.hostname)) || (url.protocol === 'http:' && isLoopback(url.hostname));
+    return (url.protocol === 'https:' && host(url.hostname)) || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
   } catch { return false; }
 };
 
