@@ -55,6 +55,19 @@ test.serial('a request card carries Approve / Deny buttons whose keys the conver
   t.true(fake.sentTo('u3').some((m) => m.text?.includes('客户: C-000123')));
 });
 
+test.serial('a card whose every button the codec refuses is sent as its text only, and the loss is logged as a warning', async (t) => {
+  const logs: string[] = [];
+  const api = new WeComApi({ corpId: fake.corpId, secret: fake.secret, agentId: fake.agentId, apiUrl: fake.url }, createLogger({ level: 'silent' }), () => clock);
+  const logged = new WeComApprovalNotifier({ api, codes, logger: createLogger({ level: 'warn', destination: { write: (line: string) => { logs.push(line); } } }) });
+  const before = fake.messages.length;
+  const ref = (await logged.postCard(approver, view('not-a-request-id', 'pending', '待审批'), 'approver'))!;
+  t.is(ref.ts, '', 'no card to update later');
+  const sent = fake.messages.slice(before);
+  t.deepEqual(sent.map((m) => (m.card ? 'card' : 'text')), ['text']);
+  t.true(sent[0]!.text!.includes('申请 not-a-request-id'));
+  t.true(logs.some((l) => l.includes('"level":40') && l.includes('an approval card lost every button') && l.includes('"buttons":2')), logs.join('\n'));
+});
+
 test.serial('the final state greys the buttons out with the click\'s response_code, once, and arrives as a text; a later change is a new message', async (t) => {
   const { ref, card } = await postAndClick('R-BBBBBBBBBB');
   const sent = fake.messages.length;
