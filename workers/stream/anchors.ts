@@ -41,7 +41,7 @@ export class AnchorUrlSink implements SinkPort<StreamItem> {
     for (const cp of checkpointsOnly(this.name, items)) {
       let status: number;
       try {
-        const res = await request(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: anchorLine(cp), dispatcher: this.agent });
+        const res = await request(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: anchorLine(cp), dispatcher: this.agent, headersTimeout: 30_000, bodyTimeout: 30_000 });
         await res.body.dump();
         status = res.statusCode;
       } catch (err) {
