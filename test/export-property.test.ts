@@ -253,7 +253,10 @@ test.serial('end to end through Slack and the export worker: the modal and the c
 test.serial('every cell of a delivered export equals the policy + grant outcome; the audit lists what the file holds', async (t) => {
   t.timeout(600_000);
   const stats = { exported: 0, denied: 0, refused: {} as Record<string, number>, widening: 0, mixed: 0 };
-  await fc.assert(fc.asyncProperty(requesterArb, fieldsArb, segmentArb, fc.boolean(), async (who, names, seg, approve) => {
+  // Three in four submitted requests are approved: about half of the draws are refused at submit, and at
+  // even odds the delivered exports fell below the coverage bar below about one run in ten.
+  const approveArb = fc.integer({ min: 0, max: 3 }).map((n) => n > 0);
+  await fc.assert(fc.asyncProperty(requesterArb, fieldsArb, segmentArb, approveArb, async (who, names, seg, approve) => {
     const e = await requesterOf(who);
     const text = `export region:${seg.region}${seg.status ? ` status:${seg.status}` : ''} fields:${names.join(',')}`;
     const { segment, fields } = parseExportCommand(text);
@@ -295,7 +298,7 @@ test.serial('every cell of a delivered export equals the policy + grant outcome;
     stats.exported++;
   }), { numRuns: Number(process.env.EXPORT_PROPERTY_RUNS ?? 60), includeErrorInReport: true, seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined });
   t.log(stats);
-  t.true(stats.exported >= 10 && stats.widening >= 5 && stats.mixed >= 5, `enough exports were delivered to mean something: ${JSON.stringify(stats)}`);
+  t.true(stats.exported >= 10 && stats.denied >= 2 && stats.widening >= 5 && stats.mixed >= 5, `enough exports were delivered and denied to mean something: ${JSON.stringify(stats)}`);
 });
 
 test.serial('the issue\'s example: fields:phone,email,profile and fields:profile,phone,email deliver the same masked file', async (t) => {
