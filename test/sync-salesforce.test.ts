@@ -15,6 +15,7 @@ import { applyDecision } from '../bot/core/view.ts';
 import { ErrorCode } from '../bot/core/errors.ts';
 import { fingerprintCursor } from '../bot/sync/audit-cursor.ts';
 import { loadSalesforceSettings } from '../bot/sync/salesforce/settings.ts';
+import { SECOND_SETTLES_MS } from '../bot/sync/salesforce/connector.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import type { FakeSalesforce } from './fakes/salesforce.ts';
 import { ANN, BO, createAccounts, customerIdOf, salesforceSync } from './helpers/salesforce-sync.ts';
@@ -44,7 +45,11 @@ test('a backfill reads every page through nextRecordsUrl and stores the mapped c
   t.false(raw.includes(c!.phone!), 'stored encrypted');
   const status = await w.store.statusOf('salesforce');
   const lastId = [...w.fake.accounts.keys()].sort().at(-1)!;
-  t.regex(status.cursor!, new RegExp(`^2026-06-01T02:\\d\\d:\\d\\dZ\\|${lastId}\\|2026-06-01T02:\\d\\d:\\d\\dZ$`), 'the last record by (SystemModstamp, Id), as Salesforce spells it');
+  t.regex(status.cursor!, /^2026-06-01T02:\d\d:\d\dZ\|000000000000000\|2026-06-01T02:\d\d:\d\dZ$/, 'while its second is recent, the start of the last record\'s second (read again next run)');
+  w.clock.jump(SECOND_SETTLES_MS);
+  const settled = await w.runner.run();
+  t.deepEqual([settled.upserted, settled.unchanged], [0, 450], 'that second read once more, all of it unchanged');
+  t.regex((await w.store.statusOf('salesforce')).cursor!, new RegExp(`^2026-06-01T02:\\d\\d:\\d\\dZ\\|${lastId}\\|2026-06-01T02:\\d\\d:\\d\\dZ$`), 'then the last record by (SystemModstamp, Id), as Salesforce spells it');
   const run = w.audit.events.find((e) => e.action === 'sync.run')!;
   t.like(run.meta, { source: 'salesforce', upserted: 450, pages: 3, cursorBefore: '' });
   // The id's ten-digit run would fail the audit's PII guard: the event holds the cursor's fingerprint.
@@ -64,11 +69,14 @@ test('an incremental run reads deletions, then only what changed since the curso
   const report = await w.runner.run();
   t.is(report.upserted, 3);
   t.is(w.fake.calls[0]!.path, '/sobjects/Account/deleted/', 'deletions first');
-  t.regex(w.fake.calls[1]!.soql!, / WHERE SystemModstamp > 2026-06-01T02:\d\d:\d\dZ OR \(SystemModstamp = 2026-06-01T02:\d\d:\d\dZ AND Id > '001FK\d{10}AAA'\) ORDER BY/);
+  t.regex(w.fake.calls[1]!.soql!, / WHERE SystemModstamp > 2026-06-01T02:\d\d:\d\dZ OR \(SystemModstamp = 2026-06-01T02:\d\d:\d\dZ AND Id > '000000000000000'\) ORDER BY/);
+  t.is(report.unchanged, 28, 'the rest of the backfill\'s second, two minutes old, is read again');
   t.is(w.fake.calls.length, 2);
   t.is((await w.customers.get(customerIdOf(w.fake, ids[3]!)))!.phone, '13900000003');
   t.is((await w.customers.get(customerIdOf(w.fake, ids[7]!)))!.region, 'south');
   t.truthy(await w.customers.get(customerIdOf(w.fake, fresh!)));
+  w.clock.jump(SECOND_SETTLES_MS);
+  t.deepEqual(await w.runner.run().then((r) => [r.upserted, r.unchanged]), [0, 3], 'the last run\'s second read a last time');
   const again = await w.runner.run();
   t.is(again.upserted + again.unchanged, 0, 'nothing new, nothing re-read');
 });
@@ -122,6 +130,7 @@ test('an owner move in Salesforce changes who can look the customer up, through 
   // The account is in the east; Ann (north) and Bo (south) see it only as its owner.
   t.is(phoneShown(await ask(ANN)), w.fake.accounts.get(id)!.Phone!);
   t.is(phoneShown(await ask(BO)), 'none');
+  // Usually within the second the run ended on: the next run reads that second again (SECOND_SETTLES_MS).
   w.fake.moveOwner(id, BO.email);
   await w.runner.run();
   t.is((await w.customers.get(customerId))!.ownerId, BO.employeeId);

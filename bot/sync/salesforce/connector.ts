@@ -23,6 +23,10 @@ import {
 
 /** getDeleted answers for no more than 15 days back; an hour of margin for clocks and long runs. */
 export const DELETED_WINDOW_MS = 15 * 24 * 3600_000 - 3600_000;
+/** How long after it a second of SystemModstamp is read again at the start of each run (see queryPage). */
+export const SECOND_SETTLES_MS = 5 * 60_000;
+/** An Id below every record's ('0' sorts first of Salesforce's id characters): the cursor's whole second is read. */
+const BEFORE_ANY_ID = '000000000000000';
 /** getDeleted's start must precede its end by more than a minute. */
 const DELETED_MIN_SPAN_MS = 61_000;
 
@@ -74,7 +78,7 @@ export class SalesforceConnector implements Connector {
     if (locator) {
       this.locators.delete(cursor!);
       try {
-        return this.queryPage(await this.api.get<QueryResult>(locator, this.batchHeader), at);
+        return this.queryPage(await this.api.get<QueryResult>(locator, this.batchHeader), at, now);
       } catch (err) {
         // Locators expire (about 15 minutes idle); the query from the cursor reads the same records on.
         if (!(err instanceof SalesforceRefused && err.errorCode === 'INVALID_QUERY_LOCATOR')) throw err;
@@ -86,7 +90,7 @@ export class SalesforceConnector implements Connector {
       return page;
     }
     const q = changesQuery(this.object, this.fields, at);
-    return this.queryPage(await this.api.get<QueryResult>(`/query?q=${encodeURIComponent(q)}`, this.batchHeader), at);
+    return this.queryPage(await this.api.get<QueryResult>(`/query?q=${encodeURIComponent(q)}`, this.batchHeader), at, now);
   }
 
   /** More records than the threshold: a backfill for Bulk API 2.0 (one COUNT() query to know). */
@@ -96,12 +100,17 @@ export class SalesforceConnector implements Connector {
     return res.totalSize > this.bulkThreshold;
   }
 
-  private queryPage(res: QueryResult, at: SfCursor): ChangePage {
+  private queryPage(res: QueryResult, at: SfCursor, now: Date): ChangePage {
     const changes: SourceChange[] = res.records.map((r) => ({ op: 'upsert', sourceId: String(r.Id), fields: withoutAttributes(r) }));
     const last = res.records.at(-1);
-    const next = last ? { ...at, modstamp: soqlDateTime(String(last.SystemModstamp)), id: String(last.Id) } : at;
-    const nextCursor = encodeCursor(next);
     const done = res.done || !res.nextRecordsUrl;
+    let next = last ? { ...at, modstamp: soqlDateTime(String(last.SystemModstamp)), id: String(last.Id) } : at;
+    // SystemModstamp counts seconds: a record saved again within the second the run ended on keeps that
+    // SystemModstamp, and its Id need not be above the cursor's, so (SystemModstamp, Id) alone would pass
+    // it by for good. While that second is recent the next run reads all of it again (what did not change
+    // is stored as unchanged); mid-run pages keep the exact tie-break, so a busy second still pages on.
+    if (done && next.modstamp && now.getTime() - Date.parse(next.modstamp) < SECOND_SETTLES_MS) next = { ...next, id: BEFORE_ANY_ID };
+    const nextCursor = encodeCursor(next);
     if (done) this.afterDeletions = null; // the next run starts with deletions again
     else this.locators.set(nextCursor, res.nextRecordsUrl!);
     return { changes, nextCursor, done };
