@@ -12,11 +12,14 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** A URL secrets travel over: https, or plain http to a loopback host only (a local fake or proxy). */
-export function secureOrLoopback(u: string): boolean {
+/**
+ * A URL secrets travel over: https (to a host `host` accepts, any by default), or plain http to a
+ * loopback host only (a local fake or proxy).
+ */
+export function secureOrLoopback(u: string, host: (hostname: string) => boolean = () => true): boolean {
   try {
     const url = new URL(u);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+    return (url.protocol === 'https:' && host(url.hostname)) || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
   } catch { return false; }
 }
 

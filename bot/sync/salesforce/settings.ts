@@ -30,8 +30,6 @@ export interface SalesforceSettings {
   auth: SalesforceAuth;
 }
 
-// A loopback host only: plain http never leaves the machine (the local fake in tests).
-
 export const settingPrefix = (source: string) => `CUSTOS_SYNC_${source.toUpperCase().replace(/-/g, '_')}_`;
 
 function schemaFor(p: string) {

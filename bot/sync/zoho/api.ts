@@ -9,7 +9,8 @@
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 import type { Clock } from '../../core/ports.ts';
 import { SourceRateLimited, type RateBudget } from '../rate-budget.ts';
-import { safeUrl, type ZohoSettings } from './settings.ts';
+import { secureOrLoopback } from '../../config-env.ts';
+import type { ZohoSettings } from './settings.ts';
 
 export const ZOHO_API_VERSION = 'v8';
 /** A token is fetched again this long before Zoho says it expires (clock skew, long pages). */
@@ -86,7 +87,7 @@ export class ZohoApi {
       answer = await res.json() as TokenAnswer;
     } catch { answer = null; }
     const { access_token: value, api_domain: apiDomain, expires_in: expiresIn, error }: TokenAnswer = answer ?? {};
-    if (typeof value !== 'string' || typeof apiDomain !== 'string' || !safeUrl(apiDomain)) {
+    if (typeof value !== 'string' || typeof apiDomain !== 'string' || !secureOrLoopback(apiDomain)) {
       const why = typeof error === 'string' && /^[a-z_]{3,40}$/.test(error) ? error : 'no usable answer';
       throw new CustosError(ErrorCode.SyncSourceFailed,
         `Zoho refused custos's sign-in for sync source ${this.source} (${why}); check the client id and secret, the refresh token and that ${accountsUrl} is your data centre (README "Zoho CRM")`,

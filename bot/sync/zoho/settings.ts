@@ -16,7 +16,7 @@
 //   _CHANNEL_MINUTES       with _NOTIFY_URL: the channel's lifetime asked for, 10–10080 (default 60; Zoho's
 //                          default is one hour and its most one week); renewed when a third of it is left
 import { z } from 'zod';
-import { isLoopbackHost, readSettingFile, zodProblems } from '../../config-env.ts';
+import { readSettingFile, secureOrLoopback, zodProblems } from '../../config-env.ts';
 import { CustosError, ErrorCode } from '../../core/errors.ts';
 
 export interface ZohoChannelSettings { notifyUrl: string; channelId: string; token: string; minutes: number }
@@ -34,25 +34,17 @@ export interface ZohoSettings {
 /** Zoho's data centres (accounts servers); the API domain is whatever the token answer names. */
 const ACCOUNTS_HOST = /^accounts\.zoho\.(com|com\.cn|eu|in|com\.au|jp|ca|sa|uk)$/;
 
-/** https with the given host rule; plain http only for a loopback host (the local fake in tests). */
-export const safeUrl = (u: string, host: (h: string) => boolean = () => true): boolean => {
-  try {
-    const url = new URL(u);
-    return (url.protocol === 'https:' && host(url.hostname)) || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
-  } catch { return false; }
-};
-
 export const zohoPrefix = (source: string) => `CUSTOS_SYNC_${source.toUpperCase().replace(/-/g, '_')}_`;
 
 function schemaFor(p: string) {
   return z.object({
     [`${p}ACCOUNTS_URL`]: z.string().default('https://accounts.zoho.com')
-      .refine((u) => safeUrl(u, (h) => ACCOUNTS_HOST.test(h)), `${p}ACCOUNTS_URL must be your data centre's accounts server over https, such as https://accounts.zoho.com, https://accounts.zoho.com.cn or https://accounts.zoho.eu`),
+      .refine((u) => secureOrLoopback(u, (h) => ACCOUNTS_HOST.test(h)), `${p}ACCOUNTS_URL must be your data centre's accounts server over https, such as https://accounts.zoho.com, https://accounts.zoho.com.cn or https://accounts.zoho.eu`),
     [`${p}CLIENT_ID`]: z.string({ error: `${p}CLIENT_ID is required: the client id from Zoho's API console (README "Zoho CRM")` }).min(1),
     [`${p}PER_PAGE`]: z.coerce.number({ error: `${p}PER_PAGE must be a number between 1 and 200` }).int(`${p}PER_PAGE must be a whole number`)
       .min(1, `${p}PER_PAGE must be at least 1`).max(200, `${p}PER_PAGE must be at most 200 (Zoho's largest page)`).default(200),
     [`${p}REQUESTS_PER_SECOND`]: z.coerce.number({ error: `${p}REQUESTS_PER_SECOND must be a number` }).positive(`${p}REQUESTS_PER_SECOND must be above 0`).default(10),
-    [`${p}NOTIFY_URL`]: z.string().refine((u) => safeUrl(u), `${p}NOTIFY_URL must be custos's public https URL, https://<custos>/sync/v1/<source>/webhook`).optional(),
+    [`${p}NOTIFY_URL`]: z.string().refine((u) => secureOrLoopback(u), `${p}NOTIFY_URL must be custos's public https URL, https://<custos>/sync/v1/<source>/webhook`).optional(),
     [`${p}CHANNEL_ID`]: z.string().regex(/^[1-9]\d{0,18}$/, `${p}CHANNEL_ID must be a number of at most 19 digits, such as 1000000068001`).optional(),
     [`${p}CHANNEL_MINUTES`]: z.coerce.number({ error: `${p}CHANNEL_MINUTES must be a number` }).int(`${p}CHANNEL_MINUTES must be a whole number`)
       .min(10, `${p}CHANNEL_MINUTES must be at least 10`).max(10080, `${p}CHANNEL_MINUTES must be at most 10080 (one week, Zoho's longest channel)`).default(60),
