@@ -10,7 +10,7 @@
 //
 // Everything runs on real FerretDB through the real runner, stores and webhook route (bot/http/server.ts),
 // on one manual clock that the rate budget's waits move (no real sleeping, no timed assertion).
-// SYNC_SUITE_RUNS sets the property test's number of generated histories (default 10; each is a long-lived world).
+// SYNC_SUITE_RUNS sets the property test's number of generated histories (default 6; each is a long-lived world).
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { AddressInfo } from 'node:net';
@@ -342,7 +342,7 @@ export function connectorSuite(h: ConnectorHarness): void {
       if (JSON.stringify(linked) !== JSON.stringify([...live.keys()].sort())) throw new Error('linked ids differ from the live ids');
       const text = JSON.stringify(w.audit.events);
       if (NAMES.some((n) => text.includes(n)) || /@example\.com/.test(text)) throw new Error('an audit event carries personal data');
-    }), { numRuns: Number(process.env.SYNC_SUITE_RUNS ?? 10), examples: [[SAVED_AGAIN_IN_THE_RUNS_SECOND]] });
+    }), { numRuns: Number(process.env.SYNC_SUITE_RUNS ?? 6), examples: [[SAVED_AGAIN_IN_THE_RUNS_SECOND]] });
     t.pass();
   });
 }
