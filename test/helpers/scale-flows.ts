@@ -105,8 +105,17 @@ export class ScaleFlows {
     return `${r.requests.length} requests approved (${r.reveals.length} reveals, ${r.accesses.length} access, ${r.requests.length - r.reveals.length - r.accesses.length} exports), ${r.clicks.length} Approve clicks, ${r.auditQueries.length} audit queries; ${this.retries} steps repeated by the user`;
   }
 
-  /** After the drills: supportAgent looks each customer of an access grant up again (the card, by customer id). */
+  /**
+   * After the drills: supportAgent looks each customer of an access grant up again (the card, by customer
+   * id), once its request is decided. A decision whose bot was killed between its compare-and-swap and
+   * the grant is finished by the sweeper, later: a lookup before that rightly shows no phone yet (a CI
+   * run looked too early). scale-flow-checks.ts then asserts the grant and its one grant.start.
+   */
   async lookupsAfter(): Promise<Map<string, string>> {
+    const ids = this.records.accesses.map((a) => a.requestId);
+    const requests = this.drill.db.conn.collection('access_requests');
+    await until('every access request decided', async () => ((await requests.countDocuments({ requestId: { $in: ids }, status: 'pending' })) === 0 ? true : undefined), 300_000)
+      .catch(() => undefined); // still pending: the lookups below show it, and the checks name the request
     const out = new Map<string, string>();
     for (const { customerId } of this.records.accesses) out.set(customerId, JSON.stringify((await this.lookupCard(customerId)).body));
     return out;
