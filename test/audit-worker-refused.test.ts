@@ -16,6 +16,7 @@ import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts
 import { auditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, streamRecords } from '../bot/store/audit-store.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
+import { until } from './helpers/redis-topology.ts';
 import { dropPrefix, requireEnv, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
 
 const db = await testDatabase(import.meta.url);
@@ -36,14 +37,6 @@ function event(i: number): AuditEventInput {
     v: 1, eventId: newEventId(now), occurredAt: now.toISOString(), actor: { employeeId: 'E-0001', platform: 'slack' },
     channelKind: 'dm', action: 'lookup', customerIds: [`C-${String(i).padStart(6, '0')}`], fields: [], decision: 'allowed', ruleIds: ['r'],
   };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 test('jobs held when Redis starts refusing are stored at once; after Redis is back every event is stored once and the chain verifies', async (t) => {
@@ -73,14 +66,14 @@ test('jobs held when Redis starts refusing are stored at once; after Redis is ba
   let closed = false;
   t.teardown(() => (closed ? undefined : worker.close()));
   const stored = () => models.events.countDocuments({});
-  await waitFor('the first five stored', async () => (await stored()) === 5);
+  await until('the first five stored', async () => ((await stored()) === 5 ? true : undefined));
   const held = event(6);
   await producer.record(held);
-  await waitFor('the sixth taken by the worker', async () => (await queue.getJobState(held.eventId)) === 'active');
+  await until('the sixth taken by the worker', async () => ((await queue.getJobState(held.eventId)) === 'active' ? true : undefined));
 
   // Redis refuses the worker's scripts (fetching, acknowledging, lock renewal) from now on.
   await admin.call('ACL', 'SETUSER', user, '-@scripting');
-  await waitFor('the held event stored while Redis refuses', async () => (await stored()) === 6);
+  await until('the held event stored while Redis refuses', async () => ((await stored()) === 6 ? true : undefined));
   t.true(lines.some((l) => l.includes('taking more jobs failed; storing the batch in hand')), 'the worker said why it stored early');
   t.is(await models.events.countDocuments({ eventId: held.eventId }), 1);
 
@@ -89,12 +82,11 @@ test('jobs held when Redis starts refusing are stored at once; after Redis is ba
   // is stored when it is full), until every job is finished.
   await admin.call('ACL', 'SETUSER', user, '+@all');
   let recorded = 6;
-  let polls = 0;
-  await waitFor('every job finished', async () => {
+  await until('every job finished', async () => {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
     if ((await stored()) === recorded && Object.values(counts).every((n) => n === 0)) return true;
-    if (++polls % 8 === 0 && recorded < 100) await producer.record(event(++recorded)); // one every 200 ms or so
-    return false;
+    if (recorded < 100) await producer.record(event(++recorded)); // one more at each poll
+    return undefined;
   });
   t.true(recorded > 6);
   t.is(await models.events.countDocuments({ eventId: held.eventId }), 1, 'the sixth stored once');

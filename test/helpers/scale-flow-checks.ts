@@ -9,9 +9,8 @@ import type { ExecutionContext } from 'ava';
 import { FieldCipher } from '../../bot/store/crypto.ts';
 import { CustomerStore } from '../../bot/store/customer-store.ts';
 import { loadConfig } from '../../bot/config.ts';
-import { until } from './redis-topology.ts';
 import type { ScaleDrill } from './scale-drill.ts';
-import type { FlowRecords } from './scale-flows.ts';
+import { untilDecided, type FlowRecords } from './scale-flows.ts';
 
 const DECISIONS = ['request.approve', 'request.deny', 'request.cancel', 'request.expire'];
 const APPROVED = /您已批准申请|You approved request/;
@@ -20,8 +19,7 @@ export async function assertFlows(t: ExecutionContext, drill: ScaleDrill, flows:
   const db = drill.db.conn;
   const ids = flows.requests.map((r) => r.requestId);
   t.true(flows.reveals.length > 0 && flows.accesses.length > 0 && flows.auditQueries.length > 0 && flows.requests.some((r) => r.kind === 'export'), 'every kind of flow ran');
-  // A decision whose bot died between the compare-and-swap and its effects is finished by the sweeper.
-  await until('every decided request finished', async () => ((await db.collection('access_requests').countDocuments({ requestId: { $in: ids }, status: 'pending' })) === 0 ? true : undefined), 300_000).catch(() => undefined);
+  await untilDecided(db, ids);
   for (const { requestId, kind } of flows.requests) {
     const decisions = await db.collection('request_decisions').find({ requestId }).toArray();
     const events = await db.collection('audit_events').find({ requestId, action: { $in: DECISIONS } }).toArray();

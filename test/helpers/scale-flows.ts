@@ -6,6 +6,7 @@
 // over, or the bot that acknowledged it died, since clicks and forms are not ledgered), click again.
 // What each flow produced is kept for the counting in scale-flow-checks.ts.
 import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
 import type { DemoEmployeeKey } from '../../bot/store/demo-company.ts';
 import type { RecordedCall } from '../fakes/slack-api.ts';
 import { until } from './redis-topology.ts';
@@ -13,6 +14,16 @@ import { diagnoseExport } from './scale-export-diagnose.ts';
 import type { ScaleDrill } from './scale-drill.ts';
 import { buttons, openedView, requestValues, type StateValues } from './slack-approval.ts';
 import { blockActionBody, slashCommandBody } from './slack-sign.ts';
+
+/**
+ * Waits (up to five minutes) until none of `requestIds` is pending: a decision whose bot was killed between
+ * its compare-and-swap and its effects is finished by the sweeper, later. Still pending then: the callers'
+ * checks name the request.
+ */
+export async function untilDecided(db: Connection, requestIds: string[]): Promise<void> {
+  const pending = () => db.collection('access_requests').countDocuments({ requestId: { $in: requestIds }, status: 'pending' });
+  await until('every decided request finished', async () => ((await pending()) === 0 ? true : undefined), 300_000).catch(() => undefined);
+}
 
 /** The demo people the flows need beyond the lookup reps: requesters, approvers, an auditor. */
 export const FLOW_PEOPLE: readonly DemoEmployeeKey[] = ['supportAgent', 'supportLead', 'salesLeadEast', 'salesHead', 'auditor'];
@@ -112,10 +123,7 @@ export class ScaleFlows {
    * run looked too early). scale-flow-checks.ts then asserts the grant and its one grant.start.
    */
   async lookupsAfter(): Promise<Map<string, string>> {
-    const ids = this.records.accesses.map((a) => a.requestId);
-    const requests = this.drill.db.conn.collection('access_requests');
-    await until('every access request decided', async () => ((await requests.countDocuments({ requestId: { $in: ids }, status: 'pending' })) === 0 ? true : undefined), 300_000)
-      .catch(() => undefined); // still pending: the lookups below show it, and the checks name the request
+    await untilDecided(this.drill.db.conn, this.records.accesses.map((a) => a.requestId));
     const out = new Map<string, string>();
     for (const { customerId } of this.records.accesses) out.set(customerId, JSON.stringify((await this.lookupCard(customerId)).body));
     return out;
