@@ -153,10 +153,9 @@ test.serial('Redis unreachable: record fails within its timeout and the data pat
   t.teardown(() => producer.close());
   let reads = 0;
   const countingReader = { find: async () => { reads++; return [{ customerId: 'C-000123' }]; } };
+  // Twenty in a row within the test's time limit: a record that waited for Redis to come back would hang here.
   for (let i = 0; i < 20; i++) {
-    const started = Date.now();
     const err = await t.throwsAsync(recordThenShow(producer, event(systemClock), () => countingReader.find()));
-    t.true(Date.now() - started < 1000, 'fails fast');
     t.true(isCustosError(err, ErrorCode.AuditUnavailable));
     t.regex(userMessage(err, 'en'), /audit log is unavailable/);
   }
@@ -172,13 +171,15 @@ test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → rec
   t.is(reads, 1);
   const admin = testRedis();
   t.teardown(() => admin.disconnect());
-  await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
-  const started = Date.now();
+  // Paused for 10 s, far beyond the producer's 300 ms: a refusal while paused can only be the producer's own
+  // timeout (had it waited, Redis would have taken the job once the pause ended, and the record would
+  // pass). No wall-clock bound asserted. The suite shares this Redis: unpaused as soon as the refusal came.
+  await admin.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+  t.teardown(() => admin.call('CLIENT', 'UNPAUSE').then(() => undefined));
   const err = await t.throwsAsync(recordThenShow(producer, event(systemClock), () => { reads++; }));
   t.true(isCustosError(err, ErrorCode.AuditUnavailable));
-  t.true(Date.now() - started < 1000);
   t.is(reads, 1);
-  await new Promise((r) => setTimeout(r, 1600));
+  await admin.call('CLIENT', 'UNPAUSE');
 });
 
 test.serial('a connection dropped and back within the reconnect wait (a failover): record waits and Redis takes the job; without the wait it is refused', async (t) => {

@@ -167,6 +167,24 @@ export class SlackHarness {
 }
 
 /** All visible text of a Block Kit message (sections, fields, context, headers, button labels). */
+/**
+ * Each acknowledgement the bot's receiver writes (pass `onSlackAck` in the harness's overrides), with how
+ * many calls had reached the fake Slack API by then. A reply recorded after its request's ack shows "ack
+ * first, then work" by order, not by a wall-clock bound: Slack's 3 s is kept by the receiver's watchdog
+ * (bot/slack/ack.ts), and a timed assertion fails on a loaded machine for no fault of the code.
+ */
+export class AckLog {
+  private readonly seen: { status: number; callsBefore: number }[] = [];
+  constructor(private readonly calls: () => readonly RecordedCall[]) {}
+  readonly onSlackAck = (a: { status: number }): void => { this.seen.push({ status: a.status, callsBefore: this.calls().length }); };
+  get count(): number { return this.seen.length; }
+  /** The status of the ack written `index`-th, and whether `reply` reached Slack after it. */
+  ackedFirst(index: number, reply: RecordedCall): { status: number | undefined; first: boolean } {
+    const ack = this.seen[index];
+    return { status: ack?.status, first: ack !== undefined && this.calls().indexOf(reply) >= ack.callsBefore };
+  }
+}
+
 export function messageText(body: Record<string, unknown>): string {
   const out: string[] = [];
   const walk = (v: unknown): void => {
