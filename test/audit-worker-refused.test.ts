@@ -76,6 +76,11 @@ test('jobs held when Redis starts refusing are stored at once; after Redis is ba
   await until('the held event stored while Redis refuses', async () => ((await stored()) === 6 ? true : undefined));
   t.true(lines.some((l) => l.includes('taking more jobs failed; storing the batch in hand')), 'the worker said why it stored early');
   t.is(await models.events.countDocuments({ eventId: held.eventId }), 1);
+  // Its lock, renewed by scripts that are refused now, lapses: from then on its acknowledgement cannot
+  // succeed whenever the worker gets to it (on a loaded machine that may be after Redis is back), so the
+  // job must come back through the stalled check.
+  const lock = `${prefix}:${AUDIT_QUEUE}:${held.eventId}:lock`;
+  await until('the held job\'s lock lapsed', async () => ((await admin.exists(lock)) === 0 ? true : undefined));
 
   // Redis takes commands again. The sixth's acknowledgement was refused: its job comes back once its
   // lock lapses and is completed without a second record. New events keep coming (a lingering batch
@@ -90,7 +95,10 @@ test('jobs held when Redis starts refusing are stored at once; after Redis is ba
   });
   t.true(recorded > 6);
   t.is(await models.events.countDocuments({ eventId: held.eventId }), 1, 'the sixth stored once');
-  t.true(lines.some((l) => l.includes('"duplicates":1')), 'its job came back and found it stored');
+  // Its job came back and found its event stored. Another job may come back with it (a lock that lapsed on a
+  // loaded machine): the count is at least one, and the chain below holds each event once either way.
+  const duplicates = lines.filter((l) => l.includes('audit worker: batch stored')).reduce((n, l) => n + (JSON.parse(l) as { duplicates: number }).duplicates, 0);
+  t.true(duplicates >= 1, 'its job came back and found it stored');
   await worker.close();
   closed = true;
   const verified = await verifyAuditChain(streamRecords(models), await allCheckpoints(models), section(config, 'audit').signingKey);
