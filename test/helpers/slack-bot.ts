@@ -166,7 +166,6 @@ export class SlackHarness {
   }
 }
 
-/** All visible text of a Block Kit message (sections, fields, context, headers, button labels). */
 /**
  * Each acknowledgement the bot's receiver writes (pass `onSlackAck` in the harness's overrides), with how
  * many calls had reached the fake Slack API by then. A reply recorded after its request's ack shows "ack
@@ -185,6 +184,7 @@ export class AckLog {
   }
 }
 
+/** All visible text of a Block Kit message (sections, fields, context, headers, button labels). */
 export function messageText(body: Record<string, unknown>): string {
   const out: string[] = [];
   const walk = (v: unknown): void => {
