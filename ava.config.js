@@ -1,11 +1,12 @@
 // ava's configuration (here rather than in package.json because the file order is a function).
 // Four test files run at a time on the 2-core CI machine: with two, the cores were about 12 % idle
-// (files waiting on timers, FerretDB and child processes); with three, a CI run still used only about 63 %
-// of the two cores' time (2026-12-03: 16.5 CPU-minutes in 13 minutes), so a fourth file fills the gaps. Five
-// (2026-12-04) used 88 % of the cores and took 695 s against four's 717 s: within the noise, so four stay. The suite's wall
-// time is roughly its work divided by two, unless a long file starts late and runs alone at the end: so the files known to take longest start
-// first (longest first is the classic greedy schedule), the rest follow in name order. Only an ordering:
-// a file missing from or added to the list still runs.
+// (files waiting on timers, FerretDB and child processes); with three, a CI run still used only about
+// 63 % of the two cores' time (2026-12-03: 16.5 CPU-minutes in 13 minutes), so a fourth file fills the
+// gaps. Five (2026-12-04) used 88 % of the cores and took 695 s against four's 717 s: within the noise,
+// so four stay. The suite's wall time is roughly its work divided by two, unless a long file starts late
+// and runs alone at the end: so the files known to take longest start first (longest first is the
+// classic greedy schedule), the rest follow in name order. Only an ordering: a file missing from or
+// added to the list still runs.
 const LONGEST_FIRST = [
   // Measured 2026-12-04 (each file's wall time in a full run, four at a time): the longest first.
   'bench-smoke', // every bench end to end, two processes each (about 2 minutes)
