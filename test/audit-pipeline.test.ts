@@ -19,6 +19,7 @@ import { allCheckpoints, readTail, streamRecords } from '../bot/store/audit-stor
 import { AUDIT_STREAM_BLOCKS_COLLECTION } from '../bot/store/audit-stream-blocks.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
 import { freePort } from './helpers/run-custos.ts';
+import { timersLeftBy } from './helpers/timers.ts';
 import { dropPrefix, redisDump, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
 
 const db = await testDatabase(import.meta.url);
@@ -145,6 +146,25 @@ test.serial('events stored more than a minute after they occurred are marked lat
   t.is((await models.events.collection.findOne({ eventId: lateEvent.eventId }))?.late, true);
   t.is((await models.events.collection.findOne({ eventId: onTime.eventId }))?.late, false);
   t.true((await verifyAuditChain(streamRecords(models), await allCheckpoints(models), auditKeys.signingKey)).ok);
+});
+
+test.serial('a closed worker leaves no long timer behind: the process that stopped it can exit at once', async (t) => {
+  // Its close used to race its batch against a bare 10 s sleep, twice: every `custos start` that stopped
+  // the worker (and every test file that ran one) stayed alive 10 s after it had stopped.
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 1500 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(60_000));
+  const before = await models.events.countDocuments({});
+  await producer.record(event(systemClock));
+  const left = await timersLeftBy(async () => {
+    const worker = await startAuditWorker({
+      redis: section(config, 'redis'), prefix, models, signingKey: auditKeys.signingKey,
+      clock: systemClock, settings: config.auditPipeline, logger,
+    });
+    await waitFor(async () => (await models.events.countDocuments({})) >= before + 1);
+    await worker.close();
+  });
+  t.deepEqual(left, [], 'timers left pending by the stopped worker');
 });
 
 test.serial('Redis unreachable: record fails within its timeout and the data path is never reached', async (t) => {

@@ -15,6 +15,7 @@ import { createRedis, type RedisTarget } from '../../bot/store/redis-client.ts';
 import type { AuditEventInput } from '../../bot/core/audit.ts';
 import { parseAuditEvent } from '../../bot/core/audit-event.ts';
 import { isCustosError } from '../../bot/core/errors.ts';
+import { settleWithin } from '../../bot/core/settle.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { AuditPipelineSettings } from '../../bot/config.ts';
 import type { Logger } from '../../bot/logger.ts';
@@ -257,14 +258,15 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   return {
     async close(timeoutMs = 10_000) {
       stopping = true;
-      const finished = await Promise.race([running.then(() => true), sleep(timeoutMs).then(() => false)]);
+      // settleWithin clears its timer: a bare sleep in the race would hold the process open for timeoutMs.
+      const finished = (await settleWithin(running, timeoutMs)) !== 'late';
       if (!finished) logger.warn('audit worker: batch still in flight at shutdown; its jobs will be recovered by another worker');
       clearInterval(renewTimer);
       if (finished && holding) {
         await maybeCheckpoint(true).catch((err: Error) => logger.warn({ err: { type: err.name } }, 'audit worker: final checkpoint failed'));
         await lease.release().catch(() => undefined);
       }
-      await Promise.race([worker.close(!finished), sleep(timeoutMs)]);
+      await settleWithin(worker.close(!finished), timeoutMs);
       leaseRedis.disconnect();
       workerRedis.disconnect();
       logger.info('audit worker stopped');

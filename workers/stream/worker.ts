@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from 'mongoose';
 import type { StreamSettings, StreamSinkSettings } from '../../bot/config-stream.ts';
 import type { Locale } from '../../bot/core/messages.ts';
+import { settleWithin } from '../../bot/core/settle.ts';
 import { streamLagView, type SecurityNotices } from '../../bot/core/security/notices.ts';
 import type { Logger } from '../../bot/logger.ts';
 import { auditModels, type AuditModels } from '../../bot/store/audit-model.ts';
@@ -124,7 +125,7 @@ export async function startStreamWorker(conn: Connection, settings: StreamSettin
     async close() {
       stopping = true;
       wake.abort();
-      await Promise.race([Promise.all(running), sleep(10_000)]);
+      await settleWithin(Promise.all(running), 10_000); // its timer cleared: no 10 s left holding the process open
       for (const s of sinks) await s.close?.().catch(() => undefined);
       logger.info('audit stream stopped');
     },
