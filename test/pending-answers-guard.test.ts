@@ -137,6 +137,35 @@ test('a reply mark that cannot reach Redis: the holder does not send; the entry 
   t.deepEqual(sends, ['b']);
 });
 
+test('stopped (the bot shutting down): a ledger write that fails is tried once, not through a lease; the claimer answers', async (t) => {
+  const prefix = freshPrefix();
+  const cut = testRedis();
+  await cut.ping();
+  cut.disconnect(); // as the bot's own close does, under the answers still in flight
+  const a = replica(prefix, { client: cut });
+  const tried: string[] = [];
+  const ledger = a.ledger;
+  const counted = new Proxy(ledger, {
+    get: (target, name, receiver) => {
+      const v = Reflect.get(target, name, receiver) as unknown;
+      return typeof v === 'function' ? (...args: unknown[]) => { tried.push(String(name)); return (v as (...a: unknown[]) => unknown).apply(target, args); } : v;
+    },
+  });
+  const answers = new PendingAnswers({ ledger: counted, logger: createLogger({ level: 'silent' }), clock: { now: () => new Date(a.clock.ms) }, claimEveryMs: 1_000_000 });
+  const b = replica(prefix);
+  const lease = await opened(b, 'req-stop');
+  answers.stop();
+  const sends: string[] = [];
+  await answers.answer(lease, (guard) => guard(async () => { sends.push('a'); }));
+  // Before stop, the same call retries every 200 ms for a lease (5 tries here) while the process waits.
+  t.deepEqual(tried.filter((n) => n === 'beginReply'), ['beginReply'], 'the reply mark tried once');
+  t.deepEqual(sends, [], 'nothing sent without the mark');
+  pastTheLease(b, b);
+  t.is(await b.answers.sweep((_, guard) => guard(async () => { sends.push('b'); })), 1);
+  await until('the claimer done', async () => (await b.ledger.pending()) === 0);
+  t.deepEqual(sends, ['b'], 'answered once, by the claimer');
+});
+
 test('a claimed answer that hangs does not hold back the others claimed with it', async (t) => {
   const prefix = freshPrefix();
   const [a, b] = [replica(prefix), replica(prefix)];
@@ -184,6 +213,10 @@ test.serial('an opening whose answer timed out but which ran (the Redis server h
   // The holder's client gives up on a command after 100 ms; the server holds every write for 600 ms (as a
   // loaded event loop or a failover does): both tries of the opening time out, and both run afterwards.
   const [a, b] = [await impatientReplica(t, prefix), replica(prefix)];
+  // The ledger's scripts go by SHA-1 (EVALSHA): on a server that has not seen them yet, the held call would
+  // answer NOSCRIPT after its client gave up, and nothing would send the script itself — the opening would
+  // never run (the case the next test covers). One answered request first loads them, as any bot's does.
+  await a.answers.answer(await opened(a, 'req-warm'), (guard) => guard(async () => undefined));
   await redis.call('CLIENT', 'PAUSE', '600', 'WRITE');
   const lease = await a.answers.open('req-late', 'record-req-late');
   t.truthy(lease?.unsure, 'the opening is unconfirmed');

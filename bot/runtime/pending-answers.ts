@@ -47,6 +47,8 @@ const ADOPT_WAIT_MS = 2_000;
 export class PendingAnswers {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Set by `stop` (shutdown): the connection is being closed under the answers still in flight. */
+  private stopped = false;
   private readonly finishing = new Set<Promise<void>>();
 
   constructor(private readonly opts: PendingAnswersOptions) {}
@@ -163,7 +165,10 @@ export class PendingAnswers {
       try {
         return await call();
       } catch {
-        if (attempt < attempts) await new Promise((r) => setTimeout(r, RETRY_MS));
+        // Stopped: no retry. The bot is closing its Redis connection, so a retry would only keep the
+        // process alive for a lease; the entry left open is finished by another replica's claim.
+        if (attempt >= attempts || this.stopped) break;
+        await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
     return undefined;
@@ -175,7 +180,9 @@ export class PendingAnswers {
     this.timer.unref();
   }
 
+  /** Stops claiming, and retrying the ledger writes of answers still in flight (see `retried`). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
