@@ -51,6 +51,8 @@ const rank = (file) => {
 // on-the-fly transforms (about 1.5 s of CPU per process, ~140 processes on 2 cores). `npx ava FILE` runs
 // the TypeScript sources through tsx, as before.
 const compiled = process.env.CUSTOS_TEST_COMPILED;
+// Fails a file whose process does not exit after its last test (test/helpers/exit-watchdog.ts).
+const watchdog = compiled ? `${compiled}/test/helpers/exit-watchdog.js` : './test/helpers/exit-watchdog.ts';
 
 export default {
   ...(compiled
@@ -58,6 +60,7 @@ export default {
     // tsx's ESM loader alone: the code is ESM throughout, and tsx's CommonJS hook (which every require()
     // inside mongoose, Bolt and the rest then passes through) costs each test process about 0.3 s of CPU.
     : { files: ['test/**/*.test.ts'], extensions: { ts: 'module' }, nodeArguments: ['--import=tsx/esm'] }),
+  require: [watchdog],
   workerThreads: false,
   timeout: '120s',
   concurrency: 4,
