@@ -149,8 +149,9 @@ test.serial('events stored more than a minute after they occurred are marked lat
 });
 
 test.serial('a closed worker leaves no long timer behind: the process that stopped it can exit at once', async (t) => {
-  // Its close used to race its batch against a bare 10 s sleep, twice: every `custos start` that stopped
-  // the worker (and every test file that ran one) stayed alive 10 s after it had stopped.
+  // Its close used to race its batch against a bare 10 s sleep, twice: whatever stopped the worker in its
+  // own process (every test file that ran one) stayed alive 10 s after it had stopped. (`custos start`
+  // exits explicitly once stopped.)
   const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 1500 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));

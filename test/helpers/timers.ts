@@ -1,5 +1,5 @@
 // What a stopped component leaves pending in the process: a worker's close that leaves a long timer behind
-// keeps `custos start` (and a test file) alive that long after it has stopped.
+// keeps the process that stopped it (a test file, anything embedding the worker) alive that long after.
 import { createHook } from 'node:async_hooks';
 
 /**
