@@ -299,3 +299,30 @@ test.serial('under load a batch lingers for more events (one chain write for eve
     t.deepEqual(await blocksAfter(start), expected, `lingerMs ${lingerMs}`);
   }
 });
+
+test.serial('a batch fetches what waits and no more: no empty fetch (each is BullMQ\'s whole moveToActive script, in the worker and in Redis)', async (t) => {
+  const queuePrefix = uniqueName(`${import.meta.url}-fetches`, 'prefix');
+  t.teardown(() => dropPrefix(queuePrefix));
+  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix: queuePrefix, timeoutMs: 1500 });
+  t.teardown(() => producer.close());
+  t.true(await producer.ready(60_000));
+  // Every job moved to active is one RPOPLPUSH on the wait list, run by the script (MONITOR shows it);
+  // a fetch that finds the list empty is one too. 30 events, batches of 25: two batches.
+  const waitKey = `${queuePrefix}:${AUDIT_QUEUE}:wait`;
+  let moves = 0;
+  const redis = testRedis();
+  const monitor = await redis.monitor();
+  t.teardown(() => { monitor.disconnect(); redis.disconnect(); });
+  monitor.on('monitor', (_time: string, args: string[]) => { if (args[0]?.toLowerCase() === 'rpoplpush' && args[1] === waitKey) moves++; });
+  const start = (await readTail(models))?.seq ?? 0;
+  for (let i = 0; i < 30; i++) await producer.record(event(systemClock));
+  const worker = await startAuditWorker({
+    redis: section(config, 'redis'), prefix: queuePrefix, models, signingKey: auditKeys.signingKey, clock: systemClock, settings: config.auditPipeline, logger,
+  });
+  await waitFor(async () => ((await readTail(models))?.seq ?? 0) >= start + 30);
+  const afterStored = moves;
+  await worker.close();
+  // 30 moves of a job, plus at most one try per batch by the blocking fetch that starts it. Guessing how
+  // many wait (4, then doubling) left a round of empty fetches after the last event of a batch.
+  t.true(afterStored >= 30 && afterStored <= 32, `${afterStored} fetches for 30 events`);
+});

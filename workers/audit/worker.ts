@@ -45,12 +45,11 @@ type AuditJob = Job<AuditJobData>;
 interface Batch { jobs: AuditJob[]; token: string; release: () => void; fetchMs: number }
 
 /**
- * Non-blocking fetches sent together when filling a batch: the first round sends FIRST_FETCH_ROUND and
- * each full round doubles the next, up to FETCH_PARALLELISM. A fixed 64 cost up to 64 empty fetches (a
- * Lua script each, in the worker and in Redis) per batch when the queue held a few events, which is the
- * usual case: about 19 fetches per lookup in bench/lookup, against 2 jobs.
+ * Non-blocking fetches sent together when filling a batch: as many as the wait list holds (LLEN, one
+ * cheap command), at most FETCH_PARALLELISM. A fetch that finds nothing still runs BullMQ's whole
+ * moveToActive script, in the worker and in Redis: guessing (4, then doubling) left about one empty
+ * fetch per lookup in bench/lookup (2,090 of 6,493 for 2,200 lookups), a fixed 64 about 19.
  */
-const FIRST_FETCH_ROUND = 4;
 const FETCH_PARALLELISM = 64;
 /** How often a lingering batch looks for more events. */
 const LINGER_STEP_MS = 10;
@@ -118,15 +117,15 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     // two events waiting then, and every few events cost two inserts (records and stream block).
     if (storing) await storing.catch(() => undefined);
     try {
-      await takeWaiting(jobs, token, FIRST_FETCH_ROUND);
+      await takeWaiting(jobs, token);
       // Under load (the batch before held LINGER_AFTER events or more) the batch waits up to lingerMs for more:
       // each batch costs two inserts and their transactions whatever its size. A few events at a time (a
       // quiet bot: one lookup's two events; the tests) are stored at once, so an audit query right after
-      // a lookup finds it. Each step probes with one fetch and widens only when it finds a job.
+      // a lookup finds it. Each step looks at the wait list's length and fetches what arrived.
       const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
       while (jobs.length < settings.batchSize && performance.now() < until) {
         await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
-        await takeWaiting(jobs, token, 1);
+        await takeWaiting(jobs, token);
       }
     } catch (err) {
       // Jobs are held (their locks kept alive): store them rather than fail the batch and leave them locked.
@@ -136,15 +135,26 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
   }
 
-  /** Takes what is waiting, up to the batch size: rounds of fetches without blocking, until one comes back short. */
-  async function takeWaiting(jobs: AuditJob[], token: string, first: number): Promise<void> {
-    for (let parallel = first; jobs.length < settings.batchSize; parallel = Math.min(parallel * 2, FETCH_PARALLELISM)) {
-      const want = Math.min(parallel, settings.batchSize - jobs.length);
+  /**
+   * Takes what is waiting, up to the batch size: rounds of fetches without blocking, as many as the wait
+   * list holds, until it is empty or a round comes back short. The length is only a hint (only the lease
+   * holder fetches, so it can only grow meanwhile): a job it misses is the next batch's first.
+   */
+  async function takeWaiting(jobs: AuditJob[], token: string): Promise<void> {
+    while (jobs.length < settings.batchSize) {
+      const waiting = await waitingCount();
+      const want = Math.min(waiting, FETCH_PARALLELISM, settings.batchSize - jobs.length);
+      if (want <= 0) return;
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
       const got = round.filter((j): j is AuditJob => j !== undefined);
       jobs.push(...got);
       if (got.length < want) return; // the queue is empty for now
     }
+  }
+
+  /** The audit jobs waiting to be fetched (no priorities or delays: they all wait in the one list). */
+  async function waitingCount(): Promise<number> {
+    return workerRedis.llen(worker.keys.wait!);
   }
 
   /** Keeps the jobs' locks alive while they wait and are stored (slow or unavailable database). */
