@@ -4,7 +4,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import {
-  EVENT_ID_RE, canonicalJSON, chainHash, hmacQuery, identifierLooksLikePii, looksLikePii, newEventId, parseAuditEvent, stepEventId,
+  EVENT_ID_RE, PII_SHAPES, canonicalJSON, chainHash, hmacQuery, identifierLooksLikePii, looksLikePii, newEventId, parseAuditEvent, stepEventId,
 } from '../bot/core/audit-event.ts';
 import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
 
@@ -75,6 +75,20 @@ test('ordinary purposes, dates and counts are not mistaken for personal data', (
   for (const ok of ['回访 2026-03-01 订单', 'ticket T-20260301 escalation', 'Q3 review of 12 accounts', '核对合同金额 50万']) {
     t.is(looksLikePii(ok), null, ok);
   }
+});
+
+test('the PII guard\'s shortcut (no "@" and no digit: nothing to find) answers as every shape tried in turn', (t) => {
+  // Text built from what the shapes look for (digits, separators, "@", "+86", address words, an ID's X)
+  // and what identifiers hold, so the shapes match often and the shortcut is tried on both sides.
+  const unit = fc.constantFrom(...'0123456789 -+@.Xxab_路号室 street'.split(''), 'street', '86', 'example.cn');
+  const everyShape = (text: string) => PII_SHAPES.find(({ re }) => re.test(text))?.kind ?? null;
+  let found = 0;
+  fc.assert(fc.property(fc.string({ unit, maxLength: 40 }), (text) => {
+    const kind = looksLikePii(text);
+    if (kind) found++;
+    return kind === everyShape(text);
+  }), { numRuns: 3000 });
+  t.true(found > 300, `only ${found} of 3,000 texts looked like personal data: the test would not see a wrong shortcut`);
 });
 
 test('event ids are UUIDv7: time-ordered, no ":" (valid BullMQ job ids)', (t) => {
