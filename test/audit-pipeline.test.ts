@@ -2,7 +2,7 @@
 // producer → BullMQ → chain writer → MongoDB, then the verifier over what was stored.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Queue } from 'bullmq';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import { hmacQuery, newEventId } from '../bot/core/audit-event.ts';
@@ -13,7 +13,7 @@ import type { Clock } from '../bot/core/ports.ts';
 import { recordThenShow } from '../bot/core/record.ts';
 import { loadConfig, section } from '../bot/config.ts';
 import { createLogger } from '../bot/logger.ts';
-import { AUDIT_QUEUE, createAuditProducer } from '../bot/queue/audit-producer.ts';
+import { AUDIT_QUEUE, createAuditProducer, type AuditProducer } from '../bot/queue/audit-producer.ts';
 import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, readTail, streamRecords } from '../bot/store/audit-store.ts';
 import { AUDIT_STREAM_BLOCKS_COLLECTION } from '../bot/store/audit-stream-blocks.ts';
@@ -265,13 +265,18 @@ test.serial('chain writer: a redelivered event in a later batch and a rival writ
   t.true((await verifyAuditChain(streamRecords(m), [], auditKeys.signingKey)).ok);
 });
 
-test.serial('under load a batch lingers for more events (one chain write for events 100 ms apart); without a linger each is its own write', async (t) => {
-  // A queue of its own: earlier tests leave jobs no worker took.
-  const queuePrefix = uniqueName(`${import.meta.url}-linger`, 'prefix');
+/** A queue of the test's own (earlier tests leave jobs no worker took) and a producer on it, both removed after the test. */
+async function ownQueue(t: ExecutionContext, name: string): Promise<{ queuePrefix: string; producer: AuditProducer }> {
+  const queuePrefix = uniqueName(`${import.meta.url}-${name}`, 'prefix');
   t.teardown(() => dropPrefix(queuePrefix));
   const producer = createAuditProducer({ redis: section(config, 'redis'), prefix: queuePrefix, timeoutMs: 1500 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
+  return { queuePrefix, producer };
+}
+
+test.serial('under load a batch lingers for more events (one chain write for events 100 ms apart); without a linger each is its own write', async (t) => {
+  const { queuePrefix, producer } = await ownQueue(t, 'linger');
   const pause = () => new Promise((r) => setTimeout(r, 100));
   // Each batch writes one stream block [first seq, last seq]: the blocks show how events were batched.
   const blocksAfter = async (seq: number) => (await db.conn.db!.collection(AUDIT_STREAM_BLOCKS_COLLECTION).find({ _id: { $gt: seq } as never }).sort({ _id: 1 }).toArray())
@@ -301,11 +306,7 @@ test.serial('under load a batch lingers for more events (one chain write for eve
 });
 
 test.serial('a batch fetches what waits and no more: no empty fetch (each is BullMQ\'s whole moveToActive script, in the worker and in Redis)', async (t) => {
-  const queuePrefix = uniqueName(`${import.meta.url}-fetches`, 'prefix');
-  t.teardown(() => dropPrefix(queuePrefix));
-  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix: queuePrefix, timeoutMs: 1500 });
-  t.teardown(() => producer.close());
-  t.true(await producer.ready(60_000));
+  const { queuePrefix, producer } = await ownQueue(t, 'fetches');
   // Every job moved to active is one RPOPLPUSH on the wait list, run by the script (MONITOR shows it);
   // a fetch that finds the list empty is one too. 30 events, batches of 25: two batches.
   const waitKey = `${queuePrefix}:${AUDIT_QUEUE}:wait`;
