@@ -111,7 +111,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     const first = await worker.getNextJob(token, { block: true });
     if (!first) return { jobs: [], token, release: () => undefined, fetchMs: 0 };
     const jobs: AuditJob[] = [first];
-    const release = keepLocks(jobs, token); // jobs taken below join it (the same array)
+    const locks = keepLocks(jobs, token); // jobs taken below join it (the same array)
     // The rest is taken once the batch before is stored: this batch cannot be stored earlier (batches go
     // one after another), and what arrives meanwhile joins it. Taken at once, a batch held the one or
     // two events waiting then, and every few events cost two inserts (records and stream block).
@@ -125,6 +125,9 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
       while (jobs.length < settings.batchSize && performance.now() < until) {
         await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
+        // An empty wait list takes no script, so a Redis that now refuses them (an ACL, a demoted
+        // primary) shows first in the locks' renewal: the jobs held are stored now, not after the linger.
+        if (locks.refused()) throw new Error('lock renewal refused');
         await takeWaiting(jobs, token);
       }
     } catch (err) {
@@ -132,7 +135,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       logger.warn({ err: { type: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: taking more jobs failed; storing the batch in hand');
     }
     lastBatchSize = jobs.length;
-    return { jobs, token, release, fetchMs: Math.round(performance.now() - started) };
+    return { jobs, token, release: locks.release, fetchMs: Math.round(performance.now() - started) };
   }
 
   /**
@@ -158,11 +161,12 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   }
 
   /** Keeps the jobs' locks alive while they wait and are stored (slow or unavailable database). */
-  function keepLocks(jobs: AuditJob[], token: string): () => void {
+  function keepLocks(jobs: AuditJob[], token: string): { release: () => void; refused: () => boolean } {
+    let refused = false;
     const timer = setInterval(() => {
-      for (const job of jobs) job.extendLock(token, settings.lockMs).catch(() => undefined);
+      for (const job of jobs) job.extendLock(token, settings.lockMs).catch(() => { refused = true; });
     }, Math.max(50, Math.floor(settings.lockMs / 3)));
-    return () => clearInterval(timer);
+    return { release: () => clearInterval(timer), refused: () => refused };
   }
 
   async function storeBatch({ jobs, token, release }: Batch): Promise<void> {
