@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import { renderApproval } from './approval-blocks.ts';
 import { renderView } from './blocks.ts';
 import { errorSummary } from './receiver.ts';
+import { postToResponseUrl } from './response-url.ts';
 
 type WebClient = webApi.WebClient;
 
@@ -64,12 +65,11 @@ export class SlackApprovalNotifier implements ApprovalNotifier {
     const view = await revealCardView(this.lookup, 'slack', request, requester, revealed);
     if (!view) return;
     if (url) {
-      const res = await fetch(url, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: true, ...renderView(view) }),
-      }).catch(() => null);
-      if (res?.ok) return;
-      this.logger.warn({ status: res?.status ?? 0 }, 'slack: the reveal could not update the original card');
+      try {
+        return await postToResponseUrl(url, { response_type: 'ephemeral', replace_original: true, ...renderView(view) });
+      } catch (err) {
+        this.logger.warn({ err: errorSummary(err) }, 'slack: the reveal could not update the original card');
+      }
     }
     if (!revealed || !channel || !user) return;
     try {

@@ -12,6 +12,8 @@ import { INPUT_DURATION, INPUT_GROUPS, INPUT_REASON, VIEW_DENY, VIEW_REQUEST } f
 import { answerByDeadline, type AckDeadline } from './ack.ts';
 import { slackProfile } from './identity.ts';
 import { correlationIdOf } from './handlers.ts';
+import { errorSummary } from './receiver.ts';
+import { postToResponseUrl } from './response-url.ts';
 
 type AckErrors = (errors?: Record<string, string>) => Promise<unknown>;
 
@@ -71,11 +73,8 @@ function deadlineOf(context: Record<string, unknown>): AckDeadline | undefined {
 /** A form's outcome that arrived after the form closed: one ephemeral reply on the card it came from. */
 async function tellLate(responseUrl: string | undefined, text: string, logger: Logger | undefined): Promise<void> {
   if (!responseUrl) return logger?.warn('slack: a late form outcome has no card to be told on');
-  const res = await fetch(responseUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-  }).catch(() => null);
-  if (!res?.ok) logger?.warn({ status: res?.status }, 'slack: a late form outcome could not be told');
+  await postToResponseUrl(responseUrl, { response_type: 'ephemeral', replace_original: false, text })
+    .catch((err: unknown) => logger?.warn({ err: errorSummary(err) }, 'slack: a late form outcome could not be told'));
 }
 
 /** The Deny modal's metadata; a bare request id is what modals opened before the response_url was carried hold. */

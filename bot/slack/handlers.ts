@@ -16,6 +16,7 @@ import { slackProfile } from './identity.ts';
 import { derivedCorrelationId } from '../runtime/correlation.ts';
 import type { PendingAnswers, ReplyGuard } from '../runtime/pending-answers.ts';
 import type { PendingHolder } from './pending.ts';
+import { postToResponseUrl } from './response-url.ts';
 
 type WebClient = webApi.WebClient;
 type KnownBlock = types.KnownBlock;
@@ -72,13 +73,13 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   // Both commands answer by response_url after the ack: through the pending-answer ledger when the
   // middleware opened an entry for them (pending.ts), so another replica finishes them if this one dies.
   // Registered by name, one call each (test/slack-manifest checks the manifest lists what is registered).
-  const answerCommand = (name: '/customer' | '/audit'): Parameters<App['command']>[1] => async ({ ack, command, respond, client, context }) => {
+  const answerCommand = (name: '/customer' | '/audit'): Parameters<App['command']>[1] => async ({ ack, command, client, context }) => {
     await ack();
     const slash: SlashCommand = {
       command: name, userId: command.user_id, channelId: command.channel_id, triggerId: command.trigger_id,
       responseUrl: command.response_url, text: command.text, ...(command.channel_name ? { channelName: command.channel_name } : {}),
     };
-    const reply = (m: SlackMessage) => respond({ response_type: 'ephemeral', ...m });
+    const reply = (m: SlackMessage) => postToResponseUrl(command.response_url, { response_type: 'ephemeral', ...m });
     const holder = (context as { pendingAnswer?: PendingHolder }).pendingAnswer;
     if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client, reply);
     holder.taken = true;
@@ -105,7 +106,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   // Every button on our cards (lookup, approval, review, security alert, audit page): the layer decodes
   // the id and value (card buttons carry `<action>:<index>` ids, unique within the card's actions block).
-  app.action({ type: 'block_actions', action_id: /^[a-z_]{1,40}(:\d{1,3})?$/ }, async ({ ack, body, action, respond, client, context }) => {
+  app.action({ type: 'block_actions', action_id: /^[a-z_]{1,40}(:\d{1,3})?$/ }, async ({ ack, body, action, client, context }) => {
     await ack();
     if (action.type !== 'button') return;
     const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
@@ -114,9 +115,9 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     const reach: Reach = {
       client, channelId, triggerId: body.trigger_id, responseUrl: body.response_url,
       ...(context.botUserId ? { botUserId: context.botUserId } : {}),
-      reply: (m) => respond({ response_type: 'ephemeral', replace_original: replacing, ...m }),
+      reply: (m) => postToResponseUrl(body.response_url, { response_type: 'ephemeral', replace_original: replacing, ...m }),
       // The card in the channel is updated in place: the outcome replaces the buttons.
-      replace: (m) => respond({ replace_original: true, text: m.text, blocks: [...original, ...m.blocks] }),
+      replace: (m) => postToResponseUrl(body.response_url, { replace_original: true, text: m.text, blocks: [...original, ...m.blocks] }),
     };
     const turn = slackTurn(body.user.id, channelId, body.trigger_id, channelId.startsWith('D') ? 'directmessage' : undefined, body.response_url);
     await conversation.click(turn, action.action_id, action.value ?? '', slackPort(reach));

@@ -12,9 +12,9 @@ import type { ReplyGuard } from '../runtime/pending-answers.ts';
 import type { SealedAnswers } from '../runtime/sealed-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import type { Conversation } from '../conversation/layer.ts';
-import { postJson } from '../http/post-json.ts';
 import type { SlackMessage } from './blocks.ts';
 import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.ts';
+import { postToResponseUrl } from './response-url.ts';
 
 /** Commands answered through the ledger: both answer by response_url after the ack. */
 export const LEDGERED_COMMANDS = new Set(['/customer', '/audit']);
@@ -33,7 +33,7 @@ export function acceptSlashCommand(value: unknown): SlashCommand | undefined {
 /** Finishes a command whose bot died: the same turn, answered through its response_url. */
 export function slackResumer(conversation: Conversation, client: webApi.WebClient) {
   return async (command: SlashCommand, guard: ReplyGuard): Promise<void> => {
-    await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, m), guard);
+    await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, { response_type: 'ephemeral', ...m }), guard);
   };
 }
 
@@ -74,10 +74,4 @@ function slashCommandOf(body: Record<string, unknown>): SlashCommand | undefined
   const channelId = s('channel_id');
   if (!command || !LEDGERED_COMMANDS.has(command) || !triggerId || !responseUrl || !userId || !channelId) return undefined;
   return { command, userId, channelId, triggerId, responseUrl, text: s('text') ?? '', ...(s('channel_name') ? { channelName: s('channel_name')! } : {}) };
-}
-
-/** What Bolt's `respond` does: the message as JSON to the response_url, ephemeral. */
-async function postToResponseUrl(responseUrl: string, message: SlackMessage): Promise<void> {
-  const status = await postJson(responseUrl, { response_type: 'ephemeral', ...message }, 10_000);
-  if (status < 200 || status > 299) throw new Error(`response_url answered ${status}`);
 }
