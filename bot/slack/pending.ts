@@ -12,7 +12,6 @@ import type { ReplyGuard } from '../runtime/pending-answers.ts';
 import type { SealedAnswers } from '../runtime/sealed-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import type { Conversation } from '../conversation/layer.ts';
-import type { SlackMessage } from './blocks.ts';
 import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.ts';
 import { postToResponseUrl } from './response-url.ts';
 
