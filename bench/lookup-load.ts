@@ -18,7 +18,7 @@ export type LoadRequest =
 
 export type LoadReply =
   | { type: 'ready'; apiUrl: string; token: string }
-  | { type: 'driven'; latencies: number[]; seconds: number }
+  | { type: 'driven'; latencies: number[]; seconds: number; trace: Array<[number, number]> }
   | { type: 'failed'; message: string };
 
 let fake: FakeSlackApi | undefined;
@@ -28,9 +28,11 @@ function send(reply: LoadReply): void {
 }
 
 /** Sends `asks` with `concurrency` in flight; a reply that is not a customer card fails the run. */
-async function drive(url: string, secret: string, asks: Ask[], concurrency: number): Promise<{ latencies: number[]; seconds: number }> {
+async function drive(url: string, secret: string, asks: Ask[], concurrency: number): Promise<{ latencies: number[]; seconds: number; trace: Array<[number, number]> }> {
   const api = fake!;
   const latencies: number[] = [];
+  /** [start as epoch ms, latency ms] per request, for BENCH_LOOKUP_TRACE. */
+  const trace: Array<[number, number]> = [];
   let next = 0;
   const t0 = now();
   const worker = async () => {
@@ -49,12 +51,13 @@ async function drive(url: string, secret: string, asks: Ask[], concurrency: numb
       const reply = await replied;
       if (!JSON.stringify(reply.body).includes('C-')) throw new Error(`unexpected reply: ${JSON.stringify(reply.body).slice(0, 200)}`);
       latencies.push(now() - started);
+      trace.push([performance.timeOrigin + started, now() - started]);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   // The fake records every call; a bench makes tens of thousands: keep memory flat.
   api.calls.splice(0, api.calls.length);
-  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000 };
+  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000, trace };
 }
 
 process.on('message', (msg: LoadRequest) => {

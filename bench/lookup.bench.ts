@@ -9,8 +9,11 @@
 // - `bench/lookup-load.ts`, a child, hosts the fake Slack API and sends the requests;
 // - the audit worker is `custos start --only worker`, a child, during the custos run.
 // Latency of one request = from sending the signed POST to the fake Slack API receiving its reply.
-// After the custos run the bench waits until the worker has stored every audit event and reports how
-// long that took (`audit_drain_ms`): a worker that fell behind cannot hide behind a fast bot.
+// The measured requests go in rounds (BENCH_LOOKUP_ROUNDS, default 4), the baseline's and custos's taking
+// turns on the same asks, so a shared machine's change of speed lands on both alike.
+// After each custos round the bench waits until the worker has stored every audit event and reports how
+// long that took in all (`audit_drain_ms`; the worker's and the database's CPU meanwhile counts as
+// custos's): a worker that fell behind cannot hide behind a fast bot.
 // CPU per lookup for each process (bot, load generator, worker, FerretDB, PostgreSQL, Redis) is read from
 // /proc and reported for both runs: on 2 shared cores the sum is what bounds throughput.
 // Six askers from four departments ask hundreds of times a second, far beyond the default policy's
@@ -20,7 +23,9 @@
 // identity path differ by department, not by person, and the demo directory has a few dozen staff.
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
-// BENCH_LOOKUP_PROFILE=FILE writes the bot's CPU profile of the measured custos run (DevTools format).
+// BENCH_LOOKUP_PROFILE=FILE writes the bot's CPU profile of the last measured custos round (DevTools format).
+// BENCH_LOOKUP_TRACE=FILE writes each measured request's start (epoch ms) and latency, and this
+// process's GC pauses, as JSON: where the slowest requests fall.
 // BENCH_WORKER_PROF=DIR writes the worker process's CPU profile there (node --cpu-prof).
 // BENCH_WORKER_LOG=debug has the audit worker log each batch's size and timings (`audit worker: batch timings`).
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
@@ -29,6 +34,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { App } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -72,8 +78,12 @@ const CONCURRENCY = Number(process.env.BENCH_LOOKUP_CONCURRENCY ?? 16);
 /** 0: leave FerretDB-on-PostgreSQL without the GIN indexes its pushdown can use (see ferretdb-pg.ts). */
 const PG_GIN = process.env.BENCH_PG_GIN !== '0';
 const WARMUP = Number(process.env.BENCH_LOOKUP_WARMUP ?? 200);
+/** The measured requests are split into this many rounds per app, the two apps taking turns. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_LOOKUP_ROUNDS ?? 4));
 /** A file to write the bot's CPU profile of the measured custos run to (open it in Chrome DevTools). */
 const PROFILE = process.env.BENCH_LOOKUP_PROFILE;
+/** A file to write each measured request's start and latency, and the bot's GC pauses, to (JSON). */
+const TRACE = process.env.BENCH_LOOKUP_TRACE;
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const SEED = 'bench-lookup';
 /** A Tuesday, 10:30 in Shanghai: inside everyone's working hours, so no lookup is refused by the clock. */
@@ -241,6 +251,30 @@ function perLookup(cpuSeconds: Record<string, number>, requests: number): Record
   return Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round((v * 1000) / requests, 2)]));
 }
 
+/** One app's measured rounds, added up. */
+interface Measured { latencies: number[]; seconds: number; trace: Array<[number, number]>; cpu: Record<string, number> }
+
+function emptyRun(): Measured {
+  return { latencies: [], seconds: 0, trace: [], cpu: {} };
+}
+
+/** A round's requests, added to the app's. */
+function addRound(into: Measured, driven: { latencies: number[]; seconds: number; trace: Array<[number, number]> }): void {
+  into.latencies.push(...driven.latencies);
+  into.seconds += driven.seconds;
+  into.trace.push(...driven.trace);
+}
+
+function addCpu(into: Measured, cpu: Record<string, number>): void {
+  for (const [k, v] of Object.entries(cpu)) into.cpu[k] = (into.cpu[k] ?? 0) + v;
+}
+
+/** Requests in round `r`: REQUESTS split evenly, the last round taking the remainder. */
+function roundSize(r: number): number {
+  const each = Math.floor(REQUESTS / ROUNDS);
+  return r === ROUNDS - 1 ? REQUESTS - each * (ROUNDS - 1) : each;
+}
+
 async function main(): Promise<void> {
   const load = startLoadGenerator();
   const users = demoEmployeeList().map((e) => ({ id: `U${e.employeeId.replace(/\D/g, '')}`, email: e.email }));
@@ -271,28 +305,50 @@ async function main(): Promise<void> {
     const services = { ferretdb: pidListeningOn(Number(new URL(section(config, 'mongo').uri).port)), 'redis-server': pidListeningOn(Number(new URL(standaloneUrl(section(config, 'redis'))).port)) };
     const meter = (named: Record<string, number>) => cpuMeter({ bot: process.pid, load: load.child.pid!, ...services, ...named }, ['postgres']);
 
+    const gcPauses: Array<[number, number, number]> = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcPauses.push([performance.timeOrigin + e.startTime, e.duration, (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0]);
+    });
+    if (TRACE) gcObserver.observe({ entryTypes: ['gc'] });
+    // Both apps are up for the whole measurement and take turns (baseline, custos, baseline, …), so a
+    // change in the shared machine's speed lands on both alike; run one after the other, a drift of
+    // ±20 % between the halves showed as the ratio. The idle one's timers cost nothing measurable.
     const baseline = await startBaseline(section(config, 'mongo'), cipher, slack, standaloneUrl(section(config, 'redis')));
-    await drive(baseline.url, pick(WARMUP, 0));
-    const baseMeter = meter({});
-    const base = await drive(baseline.url, pick(REQUESTS, WARMUP));
-    const baseCpu = perLookup(baseMeter.stop(), REQUESTS);
-    await baseline.close();
-    log(`baseline: ${round(REQUESTS / base.seconds)} req/s, p50 ${round(percentile(base.latencies, 50))} ms, p99 ${round(percentile(base.latencies, 99))} ms; CPU ms per lookup ${JSON.stringify(baseCpu)}`);
-
     worker = startWorkerProcess(botEnv);
     const bot = await startBot(config, logger, { clock: { now: () => new Date(WORKDAY + (Date.now() % 3_600_000)) } });
     const url = `${bot.url}/slack/events`;
+    await drive(baseline.url, pick(WARMUP, 0));
     await drive(url, pick(WARMUP, 0));
     await auditDrained(auditQueue); // the worker is up and has caught up before the measured run
-    const runMeter = meter({ worker: worker.pid! });
-    const profiler = PROFILE ? await startProfile() : undefined;
-    const run = await drive(url, pick(REQUESTS, WARMUP));
-    if (profiler) writeFileSync(PROFILE!, JSON.stringify(await profiler()));
-    const backlog = await auditQueue.getWaitingCount();
-    const drainMs = await auditDrained(auditQueue);
-    const runCpu = perLookup(runMeter.stop(), REQUESTS);
-    log(`custos: ${round(REQUESTS / run.seconds)} req/s, p50 ${round(percentile(run.latencies, 50))} ms, p99 ${round(percentile(run.latencies, 99))} ms; audit backlog ${backlog} drained in ${round(drainMs)} ms; CPU ms per lookup ${JSON.stringify(runCpu)}`);
+    const base = emptyRun(), run = emptyRun();
+    let backlog = 0, drainMs = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Each round's slice of the same request list: both apps answer the same asks in the same order.
+      const asksOfRound = pick(roundSize(r), WARMUP + r * Math.floor(REQUESTS / ROUNDS));
+      const baseMeter = meter({});
+      addRound(base, await drive(baseline.url, asksOfRound));
+      addCpu(base, baseMeter.stop());
+      const runMeter = meter({ worker: worker.pid! });
+      const profiler = PROFILE && r === ROUNDS - 1 ? await startProfile() : undefined;
+      addRound(run, await drive(url, asksOfRound));
+      if (profiler) writeFileSync(PROFILE!, JSON.stringify(await profiler()));
+      // What the worker still holds is stored before the next baseline round, and counted for custos.
+      backlog = Math.max(backlog, await auditQueue.getWaitingCount());
+      drainMs += await auditDrained(auditQueue);
+      addCpu(run, runMeter.stop());
+    }
+    const baseCpu = perLookup(base.cpu, REQUESTS);
+    const runCpu = perLookup(run.cpu, REQUESTS);
+    base.latencies.sort((a, b) => a - b);
+    run.latencies.sort((a, b) => a - b);
+    log(`baseline: ${round(REQUESTS / base.seconds)} req/s, p50 ${round(percentile(base.latencies, 50))} ms, p99 ${round(percentile(base.latencies, 99))} ms; CPU ms per lookup ${JSON.stringify(baseCpu)}`);
+    log(`custos: ${round(REQUESTS / run.seconds)} req/s, p50 ${round(percentile(run.latencies, 50))} ms, p99 ${round(percentile(run.latencies, 99))} ms; audit backlog at most ${backlog}, drained in ${round(drainMs)} ms in all; CPU ms per lookup ${JSON.stringify(runCpu)}`);
     await bot.close();
+    await baseline.close();
+    if (TRACE) {
+      gcObserver.disconnect();
+      writeFileSync(TRACE, JSON.stringify({ baseline: base.trace, custos: run.trace, gc: gcPauses }));
+    }
 
     const p99 = percentile(run.latencies, 99);
     const baseP99 = percentile(base.latencies, 99);
