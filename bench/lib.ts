@@ -154,3 +154,18 @@ export function cpuMeter(named: Record<string, number | undefined>, commands: st
     },
   };
 }
+
+/**
+ * Records when this process's event loop ran late (a 5 ms timer firing `thresholdMs` or more after it
+ * was due): [epoch ms, lateness ms] pairs, for the benches' traces. Until stopped.
+ */
+export function loopStalls(thresholdMs = 20): { stop(): Array<[number, number]> } {
+  const stalls: Array<[number, number]> = [];
+  let due = now() + 5;
+  const timer = setInterval(() => {
+    const late = now() - due;
+    if (late >= thresholdMs) stalls.push([performance.timeOrigin + due, late]);
+    due = now() + 5;
+  }, 5);
+  return { stop: () => { clearInterval(timer); return stalls; } };
+}

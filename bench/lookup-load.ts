@@ -7,7 +7,7 @@
 // Latency of one request = from sending the signed POST to the fake receiving the bot's reply.
 import { FakeSlackApi, type FakeChannel, type FakeUser } from '../test/fakes/slack-api.ts';
 import { FORM, sign, slashCommandBody } from '../test/helpers/slack-sign.ts';
-import { now } from './lib.ts';
+import { loopStalls, now } from './lib.ts';
 
 export interface Ask { userId: string; text: string }
 
@@ -18,7 +18,7 @@ export type LoadRequest =
 
 export type LoadReply =
   | { type: 'ready'; apiUrl: string; token: string }
-  | { type: 'driven'; latencies: number[]; seconds: number; trace: Array<[number, number]> }
+  | { type: 'driven'; latencies: number[]; seconds: number; trace: Array<[number, number]>; stalls: Array<[number, number]> }
   | { type: 'failed'; message: string };
 
 let fake: FakeSlackApi | undefined;
@@ -28,13 +28,14 @@ function send(reply: LoadReply): void {
 }
 
 /** Sends `asks` with `concurrency` in flight; a reply that is not a customer card fails the run. */
-async function drive(url: string, secret: string, asks: Ask[], concurrency: number): Promise<{ latencies: number[]; seconds: number; trace: Array<[number, number]> }> {
+async function drive(url: string, secret: string, asks: Ask[], concurrency: number): Promise<{ latencies: number[]; seconds: number; trace: Array<[number, number]>; stalls: Array<[number, number]> }> {
   const api = fake!;
   const latencies: number[] = [];
   /** [start as epoch ms, latency ms] per request, for BENCH_LOOKUP_TRACE. */
   const trace: Array<[number, number]> = [];
   let next = 0;
   const t0 = now();
+  const stalls = loopStalls();
   const worker = async () => {
     for (;;) {
       const i = next++;
@@ -57,7 +58,7 @@ async function drive(url: string, secret: string, asks: Ask[], concurrency: numb
   await Promise.all(Array.from({ length: concurrency }, worker));
   // The fake records every call; a bench makes tens of thousands: keep memory flat.
   api.calls.splice(0, api.calls.length);
-  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000, trace };
+  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000, trace, stalls: stalls.stop() };
 }
 
 process.on('message', (msg: LoadRequest) => {

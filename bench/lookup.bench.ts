@@ -24,8 +24,9 @@
 // `npm run bench` runs FerretDB on the local PostgreSQL server when it answers (index pushdown for
 // top-level equality); the result line names the backend.
 // BENCH_LOOKUP_PROFILE=FILE writes the bot's CPU profile of the last measured custos round (DevTools format).
-// BENCH_LOOKUP_TRACE=FILE writes each measured request's start (epoch ms) and latency, and this
-// process's GC pauses, as JSON: where the slowest requests fall.
+// BENCH_LOOKUP_TRACE=FILE writes each measured request's start (epoch ms) and latency, the bot's GC
+// pauses and when the bot's and the load generator's event loops ran 20 ms late, as JSON: where the
+// slowest requests fall and what else happened then.
 // BENCH_WORKER_PROF=DIR writes the worker process's CPU profile there (node --cpu-prof).
 // BENCH_WORKER_LOG=debug has the audit worker log each batch's size and timings (`audit worker: batch timings`).
 // Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
@@ -61,7 +62,7 @@ import { AUDIT_QUEUE } from '../bot/queue/audit-producer.ts';
 import { createPolicyEngine, loadPolicy } from '../policies/index.ts';
 import { indexEqualityPushdown } from './ferretdb-pg.ts';
 import { runnable } from './processes.ts';
-import { databaseBackend, cpuMeter, now, percentile, pidListeningOn, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
+import { databaseBackend, cpuMeter, loopStalls, now, percentile, pidListeningOn, report, requireEnv, round, unthrottledPolicyDir } from './lib.ts';
 import type { Ask, LoadReply, LoadRequest } from './lookup-load.ts';
 
 // `--topology cluster`: the scaled-out comparison, cluster against standalone (lookup-topology.ts).
@@ -321,16 +322,22 @@ async function main(): Promise<void> {
     await drive(url, pick(WARMUP, 0));
     await auditDrained(auditQueue); // the worker is up and has caught up before the measured run
     const base = emptyRun(), run = emptyRun();
+    const botStalls = TRACE ? loopStalls() : undefined;
+    const loadStalls: Array<[number, number]> = [];
     let backlog = 0, drainMs = 0;
     for (let r = 0; r < ROUNDS; r++) {
       // Each round's slice of the same request list: both apps answer the same asks in the same order.
       const asksOfRound = pick(roundSize(r), WARMUP + r * Math.floor(REQUESTS / ROUNDS));
       const baseMeter = meter({});
-      addRound(base, await drive(baseline.url, asksOfRound));
+      const baseRound = await drive(baseline.url, asksOfRound);
+      addRound(base, baseRound);
+      loadStalls.push(...baseRound.stalls);
       addCpu(base, baseMeter.stop());
       const runMeter = meter({ worker: worker.pid! });
       const profiler = PROFILE && r === ROUNDS - 1 ? await startProfile() : undefined;
-      addRound(run, await drive(url, asksOfRound));
+      const runRound = await drive(url, asksOfRound);
+      addRound(run, runRound);
+      loadStalls.push(...runRound.stalls);
       if (profiler) writeFileSync(PROFILE!, JSON.stringify(await profiler()));
       // What the worker still holds is stored before the next baseline round, and counted for custos.
       backlog = Math.max(backlog, await auditQueue.getWaitingCount());
@@ -347,7 +354,7 @@ async function main(): Promise<void> {
     await baseline.close();
     if (TRACE) {
       gcObserver.disconnect();
-      writeFileSync(TRACE, JSON.stringify({ baseline: base.trace, custos: run.trace, gc: gcPauses }));
+      writeFileSync(TRACE, JSON.stringify({ baseline: base.trace, custos: run.trace, gc: gcPauses, botStalls: botStalls?.stop() ?? [], loadStalls }));
     }
 
     const p99 = percentile(run.latencies, 99);
