@@ -130,6 +130,18 @@ test.serial('a replayed slash command (same trigger_id) is answered once', async
   await t.throwsAsync(h.replyTo(again.responseUrl, 1500), undefined, 'no second reply');
 });
 
+test.serial('a slash command replayed after its answer is dropped: the ledger\'s closed mark, not the dedupe key, tells', async (t) => {
+  // The dedupe check is skipped for a command the answer ledger opened (pending.ts): what keeps a replay
+  // of an answered command from a second answer is the entry's closed mark.
+  const triggerId = `${Date.now()}.43.${randomBytes(8).toString('hex')}`;
+  const first = await h.command(h.userId('legalCounsel'), h.dmOf('legalCounsel'), customer.customerId, { triggerId });
+  await h.replyTo(first.responseUrl);
+  const replays = [];
+  for (let i = 0; i < 3; i++) replays.push(await h.command(h.userId('legalCounsel'), h.dmOf('legalCounsel'), customer.customerId, { triggerId }));
+  t.deepEqual(replays.map((r) => r.status), [200, 200, 200]);
+  for (const r of replays) await t.throwsAsync(h.replyTo(r.responseUrl, 500), undefined, 'no second reply');
+});
+
 test.serial('the slash command is acknowledged at once; the card follows through the response URL', async (t) => {
   const { status, body, responseUrl } = await h.command(h.userId('supportAgent'), h.dmOf('supportAgent'), customer.customerId);
   t.is(status, 200);

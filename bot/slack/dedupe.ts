@@ -4,10 +4,12 @@
 // only delivery that arrives. Slash commands and button clicks are keyed by `trigger_id`.
 // Redis `SET key NX EX ttl` makes the check atomic across bot replicas. If Redis cannot answer, we
 // process the request (fail open): a duplicate reply is harmless, and the audit gate still decides
-// whether any customer data is shown.
+// whether any customer data is shown. A slash command whose answer-ledger entry was just opened is known
+// to be a first delivery already (pending.ts) and skips the check.
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
+import type { DeliveryChecked } from './pending.ts';
 import { errorSummary } from './receiver.ts';
 
 export interface Deduper {
@@ -49,7 +51,7 @@ export function dedupeKey(body: Record<string, unknown>): string | undefined {
 export function dedupeMiddleware(deduper: Deduper, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const key = dedupeKey(args.body as unknown as Record<string, unknown>);
-    if (key === undefined) return args.next();
+    if (key === undefined || (args.context as DeliveryChecked).firstDelivery) return args.next();
     if (!(await deduper.firstDelivery(key))) {
       logger.info({ kind: key.slice(0, 3), retryNum: (args as { context?: { retryNum?: number } }).context?.retryNum }, 'slack: duplicate delivery dropped');
       const ack = (args as { ack?: () => Promise<void> }).ack;

@@ -18,6 +18,9 @@ import { postToResponseUrl } from './response-url.ts';
 /** Commands answered through the ledger: both answer by response_url after the ack. */
 export const LEDGERED_COMMANDS = new Set(['/customer', '/audit']);
 
+/** Set by the middleware when the ledger has established this is a command's first delivery (dedupe.ts). */
+export interface DeliveryChecked { firstDelivery?: true }
+
 /** What the middleware leaves for the command's listener. */
 export interface PendingHolder { lease: AnswerLease; taken: boolean }
 
@@ -54,6 +57,10 @@ export function pendingMiddleware(pending: SlackPendingAnswers): Middleware<AnyM
     if (!opened) return args.next();
     const holder: PendingHolder = { lease: opened, taken: false };
     (args.context as { pendingAnswer?: PendingHolder }).pendingAnswer = holder;
+    // A confirmed opening is the first delivery: the ledger holds the entry, then its closed mark for
+    // longer than a signed request stays fresh, so the dedupe check would ask Redis again for nothing.
+    // An unconfirmed one (`unsure`: Redis slow or down) still goes through it.
+    if (opened.unsure === undefined) (args.context as DeliveryChecked).firstDelivery = true;
     try {
       await args.next();
     } finally {
