@@ -80,7 +80,7 @@ const CONCURRENCY = Number(process.env.BENCH_LOOKUP_CONCURRENCY ?? 16);
 const PG_GIN = process.env.BENCH_PG_GIN !== '0';
 const WARMUP = Number(process.env.BENCH_LOOKUP_WARMUP ?? 200);
 /** The measured requests are split into this many rounds per app, the two apps taking turns. */
-const ROUNDS = Math.max(1, Number(process.env.BENCH_LOOKUP_ROUNDS ?? 4));
+const ROUNDS = Math.max(1, Math.min(REQUESTS, Number(process.env.BENCH_LOOKUP_ROUNDS ?? 4)));
 /** A file to write the bot's CPU profile of the measured custos run to (open it in Chrome DevTools). */
 const PROFILE = process.env.BENCH_LOOKUP_PROFILE;
 /** A file to write each measured request's start and latency, and the bot's GC pauses, to (JSON). */
