@@ -55,8 +55,9 @@ export interface SlashCommand {
   text: string;
 }
 
-/** Answers `/customer` or `/audit`: by this bot on arrival, or by another replica finishing it. */
-export async function runSlackCommand(conversation: Conversation, c: SlashCommand, client: WebClient, reply: Reach['reply'], guard?: ReplyGuard): Promise<void> {
+/** Answers `/customer` or `/audit` through its response_url, ephemeral: by this bot on arrival, or by another replica finishing it. */
+export async function runSlackCommand(conversation: Conversation, c: SlashCommand, client: WebClient, guard?: ReplyGuard): Promise<void> {
+  const reply = (m: SlackMessage) => postToResponseUrl(c.responseUrl, { response_type: 'ephemeral', ...m });
   // trigger_id and response_url: `/audit report …` and `/customer request …` open a form (a modal).
   const reach: Reach = { client, channelId: c.channelId, triggerId: c.triggerId, reply, ...(guard ? { guard } : {}) };
   const turn = slackTurn(c.userId, c.channelId, c.triggerId, c.channelName, c.responseUrl);
@@ -79,11 +80,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       command: name, userId: command.user_id, channelId: command.channel_id, triggerId: command.trigger_id,
       responseUrl: command.response_url, text: command.text, ...(command.channel_name ? { channelName: command.channel_name } : {}),
     };
-    const reply = (m: SlackMessage) => postToResponseUrl(command.response_url, { response_type: 'ephemeral', ...m });
     const holder = (context as { pendingAnswer?: PendingHolder }).pendingAnswer;
-    if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client, reply);
+    if (!holder || !deps.pending) return runSlackCommand(conversation, slash, client);
     holder.taken = true;
-    await deps.pending.answer(holder.lease, (guard) => runSlackCommand(conversation, slash, client, reply, guard));
+    await deps.pending.answer(holder.lease, (guard) => runSlackCommand(conversation, slash, client, guard));
   };
   app.command('/customer', answerCommand('/customer'));
   app.command('/audit', answerCommand('/audit'));

@@ -13,7 +13,6 @@ import type { SealedAnswers } from '../runtime/sealed-answers.ts';
 import type { AnswerLease } from '../store/answer-ledger.ts';
 import type { Conversation } from '../conversation/layer.ts';
 import { correlationIdOf, runSlackCommand, type SlashCommand } from './handlers.ts';
-import { postToResponseUrl } from './response-url.ts';
 
 /** Commands answered through the ledger: both answer by response_url after the ack. */
 export const LEDGERED_COMMANDS = new Set(['/customer', '/audit']);
@@ -35,7 +34,7 @@ export function acceptSlashCommand(value: unknown): SlashCommand | undefined {
 /** Finishes a command whose bot died: the same turn, answered through its response_url. */
 export function slackResumer(conversation: Conversation, client: webApi.WebClient) {
   return async (command: SlashCommand, guard: ReplyGuard): Promise<void> => {
-    await runSlackCommand(conversation, command, client, (m) => postToResponseUrl(command.responseUrl, { response_type: 'ephemeral', ...m }), guard);
+    await runSlackCommand(conversation, command, client, guard);
   };
 }
 
