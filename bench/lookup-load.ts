@@ -13,7 +13,7 @@ export interface Ask { userId: string; text: string }
 
 export type LoadRequest =
   | { type: 'start'; users: FakeUser[]; channels: FakeChannel[] }
-  | { type: 'drive'; url: string; secret: string; asks: Ask[]; concurrency: number }
+  | { type: 'drive'; url: string; secret: string; asks: Ask[]; concurrency: number; traceStalls?: boolean }
   | { type: 'stop' };
 
 export type LoadReply =
@@ -28,14 +28,15 @@ function send(reply: LoadReply): void {
 }
 
 /** Sends `asks` with `concurrency` in flight; a reply that is not a customer card fails the run. */
-async function drive(url: string, secret: string, asks: Ask[], concurrency: number): Promise<{ latencies: number[]; seconds: number; trace: Array<[number, number]>; stalls: Array<[number, number]> }> {
+async function drive(url: string, secret: string, asks: Ask[], concurrency: number, traceStalls = false): Promise<{ latencies: number[]; seconds: number; trace: Array<[number, number]>; stalls: Array<[number, number]> }> {
   const api = fake!;
   const latencies: number[] = [];
   /** [start as epoch ms, latency ms] per request, for BENCH_LOOKUP_TRACE. */
   const trace: Array<[number, number]> = [];
   let next = 0;
   const t0 = now();
-  const stalls = loopStalls();
+  // Only for BENCH_LOOKUP_TRACE: a 5 ms timer is work of its own in the measured process.
+  const stalls = traceStalls ? loopStalls() : undefined;
   const worker = async () => {
     for (;;) {
       const i = next++;
@@ -58,7 +59,7 @@ async function drive(url: string, secret: string, asks: Ask[], concurrency: numb
   await Promise.all(Array.from({ length: concurrency }, worker));
   // The fake records every call; a bench makes tens of thousands: keep memory flat.
   api.calls.splice(0, api.calls.length);
-  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000, trace, stalls: stalls.stop() };
+  return { latencies: latencies.sort((a, b) => a - b), seconds: (now() - t0) / 1000, trace, stalls: stalls?.stop() ?? [] };
 }
 
 process.on('message', (msg: LoadRequest) => {
@@ -69,7 +70,7 @@ process.on('message', (msg: LoadRequest) => {
         await fake.start();
         send({ type: 'ready', apiUrl: fake.apiUrl, token: fake.token });
       } else if (msg.type === 'drive') {
-        send({ type: 'driven', ...(await drive(msg.url, msg.secret, msg.asks, msg.concurrency)) });
+        send({ type: 'driven', ...(await drive(msg.url, msg.secret, msg.asks, msg.concurrency, msg.traceStalls)) });
       } else {
         await fake?.stop();
         process.exit(0);

@@ -81,9 +81,9 @@ const PG_GIN = process.env.BENCH_PG_GIN !== '0';
 const WARMUP = Number(process.env.BENCH_LOOKUP_WARMUP ?? 200);
 /** The measured requests are split into this many rounds per app, the two apps taking turns. */
 const ROUNDS = Math.max(1, Math.min(REQUESTS, Number(process.env.BENCH_LOOKUP_ROUNDS ?? 4)));
-/** A file to write the bot's CPU profile of the measured custos run to (open it in Chrome DevTools). */
+/** A file to write the bot's CPU profile of the last measured custos round to (open it in Chrome DevTools). */
 const PROFILE = process.env.BENCH_LOOKUP_PROFILE;
-/** A file to write each measured request's start and latency, and the bot's GC pauses, to (JSON). */
+/** A file to write each measured request's start and latency, the bot's GC pauses and both loops' stalls to (JSON). */
 const TRACE = process.env.BENCH_LOOKUP_TRACE;
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const SEED = 'bench-lookup';
@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     log(`${asks.length} distinct lookups planned; ${REQUESTS} measured per run, ${CONCURRENCY} in flight`);
     const pick = (n: number, offset: number) => Array.from({ length: n }, (_, i) => asks[(i + offset) % asks.length]!);
     const drive = async (url: string, batch: Ask[]) => {
-      const reply = await load.ask({ type: 'drive', url, secret: SECRET, asks: batch, concurrency: CONCURRENCY });
+      const reply = await load.ask({ type: 'drive', url, secret: SECRET, asks: batch, concurrency: CONCURRENCY, traceStalls: TRACE !== undefined });
       if (reply.type !== 'driven') throw new Error('load generator did not drive');
       return reply;
     };
