@@ -3,8 +3,10 @@
 // retried event is answered once and audited once, whatever retry headers it carries.
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
+import fc from 'fast-check';
 import { Queue } from 'bullmq';
 import type { Customer } from '../bot/core/domain.ts';
+import { correlationIdOf } from '../bot/slack/handlers.ts';
 import { messageText, SlackHarness } from './helpers/slack-bot.ts';
 import { blockActionBody, eventBody, FORM, JSON_TYPE, nowSeconds, post, sign, signature, slashCommandBody, type SignedRequest } from './helpers/slack-sign.ts';
 import { testRedis } from './helpers/services.ts';
@@ -140,6 +142,30 @@ test.serial('a slash command replayed after its answer is dropped: the ledger\'s
   for (let i = 0; i < 3; i++) replays.push(await h.command(h.userId('legalCounsel'), h.dmOf('legalCounsel'), customer.customerId, { triggerId }));
   t.deepEqual(replays.map((r) => r.status), [200, 200, 200]);
   for (const r of replays) await t.throwsAsync(h.replyTo(r.responseUrl, 500), undefined, 'no second reply');
+});
+
+test.serial('any schedule of copies of one slash command (with the first, or after its answer) gives one reply and one shown event', async (t) => {
+  // The ledger's OPEN tells a copy while the command is open and, by its closed mark, after its answer;
+  // the dedupe SET is skipped once OPEN confirmed the first (pending.ts). Generated schedules, so the
+  // copies land before, during and after the answer in every order fast-check tries.
+  const employeeId = h.employees.legalCounsel.employeeId;
+  const seen = new Set<string>();
+  await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom('with-first', 'after-answer'), { minLength: 1, maxLength: 4 }), async (copies) => {
+    copies.forEach((c) => seen.add(c));
+    const triggerId = `${Date.now()}.44.${randomBytes(8).toString('hex')}`;
+    const send = () => h.command(h.userId('legalCounsel'), h.dmOf('legalCounsel'), customer.customerId, { triggerId });
+    const early = await Promise.all([send(), ...copies.filter((c) => c === 'with-first').map(send)]);
+    const paths = new Set(early.map((r) => new URL(r.responseUrl).pathname));
+    await h.fake.waitFor((c) => c.method === 'response_url' && paths.has(c.path));
+    for (let i = copies.filter((x) => x === 'after-answer').length; i > 0; i--) paths.add(new URL((await send()).responseUrl).pathname);
+    const correlationId = correlationIdOf(triggerId);
+    await h.auditRecords({ correlationId, 'actor.employeeId': employeeId, 'meta.stage': 'shown' });
+    await new Promise((r) => setTimeout(r, 400));
+    const replies = h.fake.calls.filter((c) => c.method === 'response_url' && paths.has(c.path));
+    const shown = await h.auditRecords({ correlationId, 'actor.employeeId': employeeId, 'meta.stage': 'shown' });
+    return replies.length === 1 && shown.length === 1;
+  }), { numRuns: 8 });
+  t.deepEqual([...seen].sort(), ['after-answer', 'with-first'], 'the schedules held copies of both kinds');
 });
 
 test.serial('the slash command is acknowledged at once; the card follows through the response URL', async (t) => {
