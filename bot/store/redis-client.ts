@@ -3,10 +3,13 @@
 // or an ioredis `Cluster` (it follows MOVED / ASK redirections and refreshes the slot map after a
 // failover). Callers give the per-connection behaviour they need (offline queue, retries, timeouts) as
 // standalone RedisOptions; this maps them onto the cluster's split between top-level and per-node options.
+// A standalone or Sentinel client sends the commands of one event-loop turn in one write (CoalescingRedis
+// below); a cluster's node connections are ioredis's own.
 //
 // Keys of one operation must share a slot on a cluster: BullMQ gets a hash-tagged prefix (`{custos}`,
 // bot/config-redis.ts) and the few multi-key commands of our own hash-tag their keys (ratelimit.ts).
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Socket } from 'node:net';
 import type { RedisSettings } from '../config-redis.ts';
 
 /** Either client: the commands custos sends exist with the same signatures on both. */
@@ -27,17 +30,17 @@ const CLUSTER_FAILOVER_OPTIONS: ClusterOptions = {
 };
 
 export function createRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
-  if (typeof target === 'string') return new Redis(target, options);
+  if (typeof target === 'string') return new CoalescingRedis(target, legacy(options));
   const t = target.topology;
   const auth = {
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),
   };
-  if (t.kind === 'standalone') return new Redis(t.url, options);
+  if (t.kind === 'standalone') return new CoalescingRedis(t.url, legacy(options));
   if (t.kind === 'sentinel') {
-    return new Redis({
-      ...options, ...auth,
+    return new CoalescingRedis({
+      ...legacy(options), ...auth,
       sentinels: t.sentinels, name: t.name,
       ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
       ...(target.tls ? { enableTLSForSentinelMode: true } : {}),
@@ -58,4 +61,29 @@ function clusterOptions(options: RedisOptions, auth: Partial<RedisOptions>): Clu
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
     redisOptions: { ...perNode, ...auth },
   };
+}
+
+/** custos reads replies in ioredis's default (legacy) shapes; no caller asks for RESP3 mappings. */
+const legacy = (o: RedisOptions) => o as RedisOptions & { replyMapping?: 'legacy' };
+
+/**
+ * Commands sent during one turn of the event loop go out in one write: the socket is corked at the
+ * turn's first command and uncorked once the turn's callbacks have run (setImmediate). Each write to a
+ * local Redis is a system call that also runs Redis's side of the TCP stack; under load many lookups send
+ * their next command in the same turn (their previous replies arrived in one read). Commands stay
+ * independent (unlike ioredis's autoPipelining, which holds one pipeline in flight per connection).
+ */
+class CoalescingRedis extends Redis {
+  /** The socket corked for this turn (a reconnect brings a new one, corked afresh). */
+  private corked: Socket | null = null;
+
+  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const socket = this.stream as Socket | undefined;
+    if (!args[1] && this.status === 'ready' && socket && this.corked !== socket) {
+      this.corked = socket;
+      socket.cork();
+      setImmediate(() => { if (this.corked === socket) this.corked = null; socket.uncork(); });
+    }
+    return super.sendCommand(...args);
+  }
 }
