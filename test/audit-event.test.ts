@@ -100,6 +100,19 @@ test('event ids are UUIDv7: time-ordered, no ":" (valid BullMQ job ids)', (t) =>
   t.true(a < b);
 });
 
+test('event ids carry their millisecond in the first 48 bits, the RFC 9562 variant, and 74 random bits', (t) => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (ms) => {
+    const id = newEventId(new Date(ms));
+    t.regex(id, EVENT_ID_RE);
+    t.is(Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16), ms);
+    t.is(id[14], '7');
+    t.true('89ab'.includes(id[19]!), `variant 10xx: ${id}`);
+  }));
+  const at = new Date('2026-01-01T00:00:00Z');
+  const ids = new Set(Array.from({ length: 10_000 }, () => newEventId(at)));
+  t.is(ids.size, 10_000, 'ids minted in one millisecond differ');
+});
+
 test('step event ids: the same step always gets the same valid id, other steps other ids', (t) => {
   fc.assert(fc.property(fc.string(), fc.string(), (a, b) => {
     const id = stepEventId(a);

@@ -2,7 +2,7 @@
 // JSON encoding and the hashes / MACs / signatures of the tamper-evident chain. The producer validates
 // with `parseAuditEvent`; the worker and the verifier compute hashes with the same functions here, so
 // writing and checking cannot drift apart.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_QUERY_KINDS, type AuditEventInput } from './audit.ts';
 import { platformIdSchema } from './platform-id.ts';
@@ -134,12 +134,16 @@ function withoutUndefined<T>(value: T): T {
 // ---------------------------------------------------------------------------------------------------
 // Ids and query HMACs
 
-/** A UUIDv7: 48-bit millisecond time, then random bits. Time-ordered, no ':' (a valid BullMQ job id). */
+/**
+ * A UUIDv7: 48-bit millisecond time, then random bits. Time-ordered, no ':' (a valid BullMQ job id).
+ * The random part is a v4 UUID's (randomUUID draws from a cached pool: several lookups' events are minted
+ * per request, and a fresh randomBytes call each cost more than the rest of the id): its 12 bits after
+ * the version digit and its variant-and-62-bit tail are exactly UUIDv7's rand_a and rand_b.
+ */
 export function newEventId(now: Date): string {
-  const b = randomBytes(16);
-  const ms = BigInt(now.getTime());
-  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  return uuid(b, 7);
+  const ms = now.getTime().toString(16).padStart(12, '0');
+  const r = randomUUID();
+  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(15, 18)}-${r.slice(19)}`;
 }
 
 /**
