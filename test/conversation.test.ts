@@ -20,7 +20,7 @@ import { Conversation } from '../bot/conversation/layer.ts';
 import { TurnPeople } from '../bot/conversation/people.ts';
 import type { ConversationPort, PlatformId, ReplyKind, Turn } from '../bot/conversation/types.ts';
 import { createLogger } from '../bot/logger.ts';
-import { AUDIT_QUEUE, createAuditProducer, type AuditJobData } from '../bot/queue/audit-producer.ts';
+import { AUDIT_QUEUE, createAuditProducer, eventsOfJob, type AuditJobData } from '../bot/queue/audit-producer.ts';
 import { FieldCipher } from '../bot/store/crypto.ts';
 import { CustomerStore } from '../bot/store/customer-store.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
@@ -104,7 +104,7 @@ function turn(platform: PlatformId, userId: string, extra: Partial<Turn> = {}): 
 
 async function recorded(correlationId: string): Promise<AuditEventInput[]> {
   const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed']);
-  return jobs.map((j) => j.data.event).filter((e) => e.correlationId === correlationId);
+  return jobs.flatMap((j) => eventsOfJob(j.data) as AuditEventInput[]).filter((e) => e.correlationId === correlationId);
 }
 
 function textOf(view: View | undefined): string {

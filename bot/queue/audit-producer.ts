@@ -1,7 +1,7 @@
 // The fail-closed audit producer: `record(event)` resolves only once Redis has accepted the BullMQ job
-// (`jobId = eventId`, so a retried record is one job). It has its own ioredis connection with no
-// offline queue and few retries, and a short timeout around `queue.add`, so when Redis is down it
-// rejects quickly with CustosError(AuditUnavailable) and the caller refuses to show data.
+// holding it (its id derived from the event ids, so a retried record is one job). It has its own ioredis
+// connection with no offline queue and few retries, and a short timeout around `queue.add`, so when Redis
+// is down it rejects quickly with CustosError(AuditUnavailable) and the caller refuses to show data.
 // A connection that was up and dropped (a Sentinel or Cluster failover: the client finds the promoted
 // replica within seconds) is waited for, up to `reconnectWaitMs`, and the job offered again (the same
 // jobId: one job however often it is offered) before the caller is refused. Still fail closed: nothing
@@ -9,6 +9,11 @@
 // On a replicated Redis (Sentinel, Cluster) "accepted" also means copied: after the add, `WAIT` on the
 // connection that wrote it until `minReplicas` replicas confirmed it (replica-wait.ts), else refused —
 // a job the primary acknowledged and then lost in a failover would be a lookup shown without a record.
+// Events recorded in one turn of the event loop travel as one job (a group): under load a bot records
+// about three per turn (concurrent lookups' attempts and outcomes), and each job costs a BullMQ add, a
+// fetch and a completion whatever it holds. Each `record` still resolves only once its group's job is
+// accepted, and a group refused refuses every event in it.
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { createRedis, type RedisTarget } from '../store/redis-client.ts';
 import { replicaWait, type ReplicaWaitSettings } from './replica-wait.ts';
@@ -20,8 +25,30 @@ import type { Logger } from '../logger.ts';
 export const AUDIT_QUEUE = 'audit';
 export const AUDIT_JOB = 'audit.event';
 
-/** What travels in Redis: the validated event only (ids, field names, HMACs — no customer values). */
-export interface AuditJobData { event: AuditEventInput }
+/**
+ * What travels in Redis: validated events only (ids, field names, HMACs — no customer values). `event`:
+ * one event, as producers before groups wrote it (a queue may still hold such jobs after an upgrade).
+ */
+export type AuditJobData = { events: AuditEventInput[] } | { event: AuditEventInput };
+
+/** The events a job carries, in either shape. */
+export function eventsOfJob(data: AuditJobData): unknown[] {
+  return 'events' in data && Array.isArray(data.events) ? data.events : [(data as { event: unknown }).event];
+}
+
+/** At most this many events in one job (a few KB each: a job stays small for Redis and the worker). */
+export const GROUP_MAX = 64;
+
+/**
+ * A group's job id: a lone event keeps its own id (a retried record is one job, as before groups); a
+ * group's is derived from all its event ids, so offering the same group again is one job, and a group
+ * never shares an id with another that happens to start with the same event (a step's event id is
+ * recorded by every process that attempts the step).
+ */
+export function groupJobId(events: readonly AuditEventInput[]): string {
+  if (events.length === 1) return events[0]!.eventId;
+  return `g-${createHash('sha256').update(events.map((e) => e.eventId).join(',')).digest('hex').slice(0, 40)}`;
+}
 
 export interface AuditProducerOptions {
   redis: RedisTarget;
@@ -51,7 +78,7 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     // Keep reconnecting in the background, so recording resumes when Redis is back; at most 500 ms apart,
     // so a promoted replica is found soon after the failover (an attempt on a dead node costs nothing).
     retryStrategy: (times) => Math.min(100 * times, 500),
-  });
+  }, { coalesce: false }); // one add per turn already: groups
   // Without a listener ioredis prints every connection error; log them once per state change instead.
   let lastError = '';
   connection.on('error', (err: NodeJS.ErrnoException) => {
@@ -81,12 +108,33 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
   // The WAIT runs inside the same time limit as the add, which it extends by its own timeout.
   const limitMs = opts.timeoutMs + (replicas.minReplicas > 0 ? replicas.timeoutMs : 0);
 
+  /** The group still taking events this turn; sent from the turn's setImmediate. */
+  let forming: AuditEventInput[] | null = null;
+  let formingSent: Promise<void> = Promise.resolve();
+
   async function record(input: AuditEventInput): Promise<void> {
     const event = parseAuditEvent(input);
+    if (forming && forming.length < GROUP_MAX) {
+      forming.push(event);
+      return formingSent;
+    }
+    const group = [event];
+    forming = group;
+    formingSent = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        if (forming === group) forming = null;
+        offer(group).then(resolve, reject);
+      });
+    });
+    return formingSent;
+  }
+
+  /** Offers one group until Redis accepts it, waiting out a dropped connection up to `reconnectWaitMs`. */
+  async function offer(events: AuditEventInput[]): Promise<void> {
     const until = Date.now() + (opts.reconnectWaitMs ?? 0);
     for (;;) {
       try {
-        return await enqueue(event);
+        return await enqueue(events);
       } catch (err) {
         const left = until - Date.now();
         if (!wasReady || left <= 0) throw err;
@@ -98,7 +146,7 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     }
   }
 
-  async function enqueue(event: AuditEventInput): Promise<void> {
+  async function enqueue(events: AuditEventInput[]): Promise<void> {
     if (connection.status !== 'ready') {
       throw new CustosError(ErrorCode.AuditUnavailable, 'audit queue unavailable: redis is not connected', { status: connection.status });
     }
@@ -106,9 +154,10 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CustosError(ErrorCode.AuditUnavailable, `audit queue unavailable: no answer within ${limitMs} ms`)), limitMs);
     });
+    const jobId = groupJobId(events);
     const add = async () => {
-      const pinned = durable.pin(queue.toKey(event.eventId));
-      await queue.add(AUDIT_JOB, { event }, { jobId: event.eventId });
+      const pinned = durable.pin(queue.toKey(jobId));
+      await queue.add(AUDIT_JOB, { events }, { jobId });
       await pinned.confirm();
     };
     try {

@@ -29,17 +29,22 @@ const CLUSTER_FAILOVER_OPTIONS: ClusterOptions = {
   slotsRefreshInterval: 2000,
 };
 
-export function createRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
-  if (typeof target === 'string') return new CoalescingRedis(target, legacy(options));
+/**
+ * `coalesce: false` for a connection whose caller already sends one command per turn from a setImmediate
+ * callback (the audit producer's groups): corked there, the write would wait for the next turn's.
+ */
+export function createRedis(target: RedisTarget, options: RedisOptions = {}, { coalesce = true } = {}): RedisClient {
+  const Client = coalesce ? CoalescingRedis : Redis;
+  if (typeof target === 'string') return new Client(target, legacy(options));
   const t = target.topology;
   const auth = {
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),
   };
-  if (t.kind === 'standalone') return new CoalescingRedis(t.url, legacy(options));
+  if (t.kind === 'standalone') return new Client(t.url, legacy(options));
   if (t.kind === 'sentinel') {
-    return new CoalescingRedis({
+    return new Client({
       ...legacy(options), ...auth,
       sentinels: t.sentinels, name: t.name,
       ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),

@@ -1,6 +1,6 @@
-// The audit worker: fetches audit jobs by hand (BullMQ OSS has no batches), stores them as one batch in
-// the chain, and only then marks them completed. Only the holder of the chain-writer lease fetches; the
-// other worker processes wait for it to lapse or be released.
+// The audit worker: fetches audit jobs by hand (BullMQ OSS has no batches), stores their events (a job
+// holds a producer's group of them) as one batch in the chain, and only then marks them completed. Only
+// the holder of the chain-writer lease fetches; the other worker processes wait for it to lapse or be released.
 //
 // Crash safety: a job is completed only after its record is durably stored. If the process dies in
 // between, BullMQ's stalled check puts the job back, the next writer finds its eventId already stored
@@ -19,7 +19,7 @@ import { settleWithin } from '../../bot/core/settle.ts';
 import type { Clock } from '../../bot/core/ports.ts';
 import type { AuditPipelineSettings } from '../../bot/config.ts';
 import type { Logger } from '../../bot/logger.ts';
-import { AUDIT_QUEUE, type AuditJobData } from '../../bot/queue/audit-producer.ts';
+import { AUDIT_QUEUE, eventsOfJob, type AuditJobData } from '../../bot/queue/audit-producer.ts';
 import type { AuditModels } from '../../bot/store/audit-model.ts';
 import { ChainWriter } from './chain-writer.ts';
 import { writeCheckpoint } from './checkpoints.ts';
@@ -55,6 +55,13 @@ const FETCH_PARALLELISM = 64;
 const LINGER_STEP_MS = 10;
 /** A batch of this many events or more means load: the next one lingers. */
 const LINGER_AFTER = 4;
+
+/** The events the jobs hold (a producer's group is one job: bot/queue/audit-producer.ts). */
+function eventCount(jobs: readonly Job<AuditJobData>[]): number {
+  let n = 0;
+  for (const job of jobs) n += eventsOfJob(job.data).length;
+  return n;
+}
 
 export async function startAuditWorker(opts: AuditWorkerOptions): Promise<RunningAuditWorker> {
   const { settings, logger } = opts;
@@ -123,7 +130,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       // quiet bot: one lookup's two events; the tests) are stored at once, so an audit query right after
       // a lookup finds it. Each step looks at the wait list's length and fetches what arrived.
       const until = performance.now() + (lastBatchSize >= LINGER_AFTER ? settings.lingerMs : 0);
-      while (jobs.length < settings.batchSize && performance.now() < until) {
+      while (eventCount(jobs) < settings.batchSize && performance.now() < until) {
         await sleep(Math.min(LINGER_STEP_MS, until - performance.now()));
         // An empty wait list takes no script, so a Redis that now refuses them (an ACL, a demoted
         // primary) shows first in the locks' renewal: the jobs held are stored now, not after the linger.
@@ -134,7 +141,7 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
       // Jobs are held (their locks kept alive): store them rather than fail the batch and leave them locked.
       logger.warn({ err: { type: (err as Error).name, code: (err as { code?: unknown }).code } }, 'audit worker: taking more jobs failed; storing the batch in hand');
     }
-    lastBatchSize = jobs.length;
+    lastBatchSize = eventCount(jobs);
     return { jobs, token, release: locks.release, fetchMs: Math.round(performance.now() - started) };
   }
 
@@ -144,9 +151,10 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
    * holder fetches, so it can only grow meanwhile): a job it misses is the next batch's first.
    */
   async function takeWaiting(jobs: AuditJob[], token: string): Promise<void> {
-    while (jobs.length < settings.batchSize) {
+    while (eventCount(jobs) < settings.batchSize) {
       const waiting = await waitingCount();
-      const want = Math.min(waiting, FETCH_PARALLELISM, settings.batchSize - jobs.length);
+      // A job holds at least one event: never more fetches than the batch has room for events.
+      const want = Math.min(waiting, FETCH_PARALLELISM, settings.batchSize - eventCount(jobs));
       if (want <= 0) return;
       const round = await Promise.all(Array.from({ length: want }, () => worker.getNextJob(token, { block: false })));
       const got = round.filter((j): j is AuditJob => j !== undefined);
@@ -178,22 +186,22 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
   }
 
   async function storeJobs(jobs: AuditJob[], token: string): Promise<void> {
-    const valid: { job: AuditJob; event: AuditEventInput }[] = [];
+    const events: AuditEventInput[] = [];
+    const valid: AuditJob[] = [];
+    const invalid: AuditJob[] = [];
     for (const job of jobs) {
-      try {
-        valid.push({ job, event: parseAuditEvent(job.data.event) });
-      } catch (err) {
-        // Cannot happen with our producer (it validates); kept visible in "failed", never in the chain.
-        const problems = isCustosError(err) ? err.details.problems : undefined;
-        logger.error({ jobId: job.id, problems }, 'audit worker: invalid audit job rejected');
-        await job.moveToFailed(new Error('invalid audit event'), token, false).catch(() => undefined);
-      }
+      const parsed = eventsOfJob(job.data).map((e) => validEvent(job, e));
+      for (const e of parsed) if (e) events.push(e);
+      (parsed.includes(null) ? invalid : valid).push(job);
     }
-    if (valid.length === 0) return;
+    // Cannot happen with our producer (it validates): the job's valid events are stored with the rest, the
+    // job is kept visible in "failed" (retrying it stores nothing twice: event ids are unique).
+    const failInvalid = () => Promise.all(invalid.map((job) => job.moveToFailed(new Error('invalid audit event'), token, false).catch(() => undefined)));
+    if (events.length === 0) { await failInvalid(); return; }
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
         const started = performance.now();
-        const result = await writer.write(valid.map((v) => v.event));
+        const result = await writer.write(events);
         sinceCheckpoint += result.stored;
         if (writer.blockFailure) logger.warn({ err: { type: (writer.blockFailure as Error).name } }, 'audit worker: stream block not stored; the stream reads those records from the events');
         logger.debug({ stored: result.stored, duplicates: result.duplicates, lastSeq: result.lastSeq, writeMs: Math.round(performance.now() - started) }, 'audit worker: batch stored');
@@ -212,7 +220,19 @@ export async function startAuditWorker(opts: AuditWorkerOptions): Promise<Runnin
     await acknowledging;
     const ackWaitMs = Math.round(performance.now() - waitStarted);
     if (ackWaitMs > 0) logger.debug({ ackWaitMs }, 'audit worker: waited for the previous batch\'s acknowledgements');
-    acknowledging = Promise.all(valid.map(({ job }) => job.moveToCompleted('stored', token, false).catch(() => undefined))).then(() => undefined);
+    await failInvalid();
+    acknowledging = Promise.all(valid.map((job) => job.moveToCompleted('stored', token, false).catch(() => undefined))).then(() => undefined);
+  }
+
+  /** The event, or null (logged by its slots' problems, never its values) when it does not validate. */
+  function validEvent(job: AuditJob, event: unknown): AuditEventInput | null {
+    try {
+      return parseAuditEvent(event);
+    } catch (err) {
+      const problems = isCustosError(err) ? err.details.problems : undefined;
+      logger.error({ jobId: job.id, problems }, 'audit worker: invalid audit event rejected');
+      return null;
+    }
   }
 
   async function maybeCheckpoint(atShutdown: boolean): Promise<void> {
