@@ -19,11 +19,15 @@ test.after.always(async () => {
 /** Counts the socket's writes as Node's stream hands them to the operating system: one call each. */
 function countWrites(socket: Socket): { writes: number[] } {
   const seen = { writes: [] as number[] };
-  const s = socket as Socket & { _write: Function; _writev: Function };
+  type Done = (err?: Error | null) => void;
+  const s = socket as Socket & {
+    _write: (chunk: unknown, encoding: BufferEncoding, cb: Done) => void;
+    _writev: (chunks: { chunk: unknown; encoding: BufferEncoding }[], cb: Done) => void;
+  };
   const write = s._write.bind(s);
   const writev = s._writev.bind(s);
-  s._write = (chunk: unknown, enc: unknown, cb: unknown) => { seen.writes.push(1); return write(chunk, enc, cb); };
-  s._writev = (chunks: unknown[], cb: unknown) => { seen.writes.push(chunks.length); return writev(chunks, cb); };
+  s._write = (chunk, encoding, cb) => { seen.writes.push(1); write(chunk, encoding, cb); };
+  s._writev = (chunks, cb) => { seen.writes.push(chunks.length); writev(chunks, cb); };
   return seen;
 }
 
