@@ -108,25 +108,24 @@ export function createAuditProducer(opts: AuditProducerOptions): AuditProducer {
   // The WAIT runs inside the same time limit as the add, which it extends by its own timeout.
   const limitMs = opts.timeoutMs + (replicas.minReplicas > 0 ? replicas.timeoutMs : 0);
 
-  /** The group still taking events this turn; sent from the turn's setImmediate. */
-  let forming: AuditEventInput[] | null = null;
-  let formingSent: Promise<void> = Promise.resolve();
+  /** The group still taking events this turn, and its job's acceptance; sent from the turn's setImmediate. */
+  let forming: { events: AuditEventInput[]; sent: Promise<void> } | null = null;
 
   async function record(input: AuditEventInput): Promise<void> {
     const event = parseAuditEvent(input);
-    if (forming && forming.length < GROUP_MAX) {
-      forming.push(event);
-      return formingSent;
+    if (forming && forming.events.length < GROUP_MAX) {
+      forming.events.push(event);
+      return forming.sent;
     }
-    const group = [event];
-    forming = group;
-    formingSent = new Promise<void>((resolve, reject) => {
+    const events = [event];
+    const sent = new Promise<void>((resolve, reject) => {
       setImmediate(() => {
-        if (forming === group) forming = null;
-        offer(group).then(resolve, reject);
+        if (forming?.events === events) forming = null;
+        offer(events).then(resolve, reject);
       });
     });
-    return formingSent;
+    forming = { events, sent };
+    return sent;
   }
 
   /** Offers one group until Redis accepts it, waiting out a dropped connection up to `reconnectWaitMs`. */
