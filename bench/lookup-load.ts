@@ -52,8 +52,9 @@ async function drive(url: string, secret: string, asks: Ask[], concurrency: numb
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       const reply = await replied;
       if (!JSON.stringify(reply.body).includes('C-')) throw new Error(`unexpected reply: ${JSON.stringify(reply.body).slice(0, 200)}`);
-      latencies.push(now() - started);
-      trace.push([performance.timeOrigin + started, now() - started]);
+      const latency = now() - started;
+      latencies.push(latency);
+      trace.push([performance.timeOrigin + started, latency]);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
