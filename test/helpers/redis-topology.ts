@@ -5,6 +5,7 @@
 // failover, which a replica's copy survives; a restart from disk is not what they test.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -28,6 +29,33 @@ function startNode(args: string[], port: number, base: string): RedisNode {
   spawnSync('mkdir', ['-p', dir]);
   const child = spawn('redis-server', [...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
   return { port, child, dir };
+}
+
+/** Whether `port` can be bound on 127.0.0.1 now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A cluster node on free ports, answering PING. A node also binds its cluster bus at port + 10000, which
+ * freePort does not see: with that port held (by any connection's ephemeral port) redis-server exits at once
+ * ("Failed listening on port … (cluster), aborting"; tried), and a gating run's drill waited its minute for
+ * nothing and failed. The bus port is checked too, and a node that exits anyway is started again elsewhere.
+ */
+async function startClusterNode(args: string[], base: string, taken: number[]): Promise<RedisNode> {
+  for (let attempt = 1; ; attempt++) {
+    let port = await freePort();
+    while (port >= 55_535 || taken.includes(port) || !(await portFree(port + 10_000))) port = await freePort();
+    const node = startNode(args, port, base);
+    const exited = () => node.child.exitCode !== null || node.child.signalCode !== null;
+    const up = await until(`redis ${port}`, async () => (exited() ? false : (await ping(port)) ? true : undefined)).catch(async (err: unknown) => { await kill(node); throw err; });
+    if (up) return node;
+    if (attempt === 3) throw new Error(`redis-server would not start a cluster node (three tries; the last on ports ${port} and ${port + 10_000})`);
+  }
 }
 
 async function ping(port: number): Promise<boolean> {
@@ -76,16 +104,15 @@ export interface RedisCluster {
 /** Three primaries and three replicas, `cluster_state:ok` on every node before it resolves. */
 export async function startRedisCluster(): Promise<RedisCluster> {
   const base = mkdtempSync(path.join(os.tmpdir(), 'custos-cluster-'));
-  const ports: number[] = [];
-  while (ports.length < 6) { const p = await freePort(); if (!ports.includes(p) && p < 55_535) ports.push(p); }
   // node-timeout 2 s: a killed primary is declared failed (and replaced) within a few seconds.
   // repl-diskless-sync-delay 0: a restarted node syncs as a replica at once, not after the default 5 s
   // (while its shard has no replica, audit jobs of its slots are refused: CUSTOS_REDIS_MIN_REPLICAS).
   const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0', '--repl-diskless-sync-delay', '0'];
-  const nodes = ports.map((p) => startNode(clusterArgs, p, base));
+  const nodes: RedisNode[] = [];
   const stop = async () => { await Promise.all(nodes.map(kill)); rmSync(base, { recursive: true, force: true }); };
   try {
-    for (const n of nodes) await until(`redis ${n.port}`, async () => ((await ping(n.port)) ? true : undefined));
+    while (nodes.length < 6) nodes.push(await startClusterNode(clusterArgs, base, nodes.map((n) => n.port)));
+    const ports = nodes.map((n) => n.port);
     const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
     if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stdout.slice(-500)} ${made.stderr.slice(-500)}`);
     const alive = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
