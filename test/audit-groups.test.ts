@@ -3,12 +3,16 @@
 // while Redis refuses writes (CLIENT PAUSE … WRITE: the add times out, as on a stuck primary); after each
 // history: every record that resolved is in exactly one job, no job mixes turns or exceeds GROUP_MAX, a
 // turn Redis took is ⌈n / GROUP_MAX⌉ jobs (a lone event under its own id), and a turn it refused is refused
-// for every one of its records. Then the worker: groups, an old single-event job and a group holding an
-// invalid event, stored as one chain.
+// for every one of its records. The histories run on a Redis of their own (a pause of the shared one
+// stalls every test file), paused until the turn's records are refused, then unpaused: no race between a
+// short pause and the add's time limit, which a loaded machine lost (an add over 60 ms refused a turn
+// Redis took). Then the worker: groups, an old single-event job and a group holding an invalid event,
+// stored as one chain.
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import fc from 'fast-check';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import { newEventId } from '../bot/core/audit-event.ts';
 import { ErrorCode, isCustosError } from '../bot/core/errors.ts';
@@ -18,15 +22,18 @@ import { AUDIT_JOB, AUDIT_QUEUE, GROUP_MAX, createAuditProducer, eventsOfJob, gr
 import { auditModels } from '../bot/store/audit-model.ts';
 import { readTail, streamRecords } from '../bot/store/audit-store.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
+import { startPrivateRedis } from './helpers/redis-topology.ts';
 import { dropPrefix, requireEnv, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName(import.meta.url, 'prefix');
 const admin = testRedis();
 const quiet = createLogger({ level: 'silent' });
-const PAUSE_MS = 150;
+/** A refused turn's pause: ended by CLIENT UNPAUSE once its records are refused; this only bounds it. */
+const PAUSE_MS = 10_000;
+/** The producer's time limit for an add: long enough for a loaded machine, short against the pause. */
+const ADD_LIMIT_MS = 500;
 let runs = 0;
 test.after.always(async () => {
-  for (let i = 0; i < runs; i++) await dropPrefix(`${prefix}-${i}`);
   await dropPrefix(`${prefix}-worker`);
   admin.disconnect();
 });
@@ -45,20 +52,25 @@ interface Turn { records: number; refused: boolean }
 const turnArb = fc.record({ records: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: GROUP_MAX - 2, max: GROUP_MAX * 2 + 1 })), refused: fc.boolean() });
 
 test('the records of one turn are one job (at most GROUP_MAX each), accepted or refused together', async (t) => {
+  const own = await startPrivateRedis();
+  t.teardown(() => own.stop());
+  const ownAdmin = new Redis(own.url, { maxRetriesPerRequest: null });
+  t.teardown(() => ownAdmin.disconnect());
   await fc.assert(fc.asyncProperty(fc.array(turnArb, { minLength: 1, maxLength: 4 }), async (turns: Turn[]) => {
     const queuePrefix = `${prefix}-${runs++}`;
-    const producer = createAuditProducer({ redis: requireEnv('REDIS_URL'), prefix: queuePrefix, timeoutMs: 60, reconnectWaitMs: 0 });
-    const queue = new Queue<AuditJobData>(AUDIT_QUEUE, { connection: admin, prefix: queuePrefix });
+    const producer = createAuditProducer({ redis: own.url, prefix: queuePrefix, timeoutMs: ADD_LIMIT_MS, reconnectWaitMs: 0 });
+    const queue = new Queue<AuditJobData>(AUDIT_QUEUE, { connection: ownAdmin, prefix: queuePrefix });
     try {
       await producer.ready(2000);
       const outcomes: { turn: number; event: AuditEventInput; settled: PromiseSettledResult<void> }[] = [];
       for (const [turn, { records, refused }] of turns.entries()) {
-        if (refused) await admin.client('PAUSE', PAUSE_MS, 'WRITE');
+        if (refused) await ownAdmin.client('PAUSE', PAUSE_MS, 'WRITE');
         // All in one synchronous run: one turn of the event loop.
         const events = Array.from({ length: records }, () => event());
-        const settled = await Promise.allSettled(events.map((e) => producer.record(e)));
+        const settled = await Promise.allSettled(events.map((e) => producer.record(e))).finally(async () => {
+          if (refused) await ownAdmin.client('UNPAUSE');
+        });
         events.forEach((e, i) => outcomes.push({ turn, event: e, settled: settled[i]! }));
-        if (refused) await sleep(PAUSE_MS + 30); // the paused adds land (or not) before the next turn
       }
       const jobs = await queue.getJobs(['waiting']);
       const turnOf = new Map(outcomes.map((o) => [o.event.eventId, o.turn]));

@@ -206,6 +206,23 @@ export interface RedisSentinelSet {
   stop(): Promise<void>;
 }
 
+/**
+ * One standalone redis-server of a test's own, for tests that stop its writes (CLIENT PAUSE … WRITE):
+ * the shared server of `npm test` serves every test file at once, and a pause there stalls them all.
+ */
+export async function startPrivateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'custos-redis-'));
+  const node = startNode([], await freePort(), base);
+  const stop = async () => { await kill(node); rmSync(base, { recursive: true, force: true }); };
+  try {
+    await until(`redis ${node.port}`, async () => ((await ping(node.port)) ? true : undefined), 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${node.port}`, stop };
+}
+
 export const SENTINEL_NAME = 'custos-main';
 
 /** One primary, two replicas, three sentinels (quorum 2); resolves once every sentinel sees both replicas. */
