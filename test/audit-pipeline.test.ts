@@ -4,6 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import { hmacQuery, newEventId } from '../bot/core/audit-event.ts';
 import { verifyAuditChain } from '../bot/core/audit-verify.ts';
@@ -18,6 +19,7 @@ import { auditModels, type AuditModels } from '../bot/store/audit-model.ts';
 import { allCheckpoints, readTail, streamRecords } from '../bot/store/audit-store.ts';
 import { AUDIT_STREAM_BLOCKS_COLLECTION } from '../bot/store/audit-stream-blocks.ts';
 import { startAuditWorker } from '../workers/audit/worker.ts';
+import { startPrivateRedis } from './helpers/redis-topology.ts';
 import { freePort } from './helpers/run-custos.ts';
 import { timersLeftBy } from './helpers/timers.ts';
 import { dropPrefix, redisDump, testDatabase, testEnv, testRedis, uniqueName } from './helpers/services.ts';
@@ -184,18 +186,21 @@ test.serial('Redis unreachable: record fails within its timeout and the data pat
 });
 
 test.serial('Redis stopping answering mid-run (paused with CLIENT PAUSE) → record rejects within its timeout', async (t) => {
-  const producer = createAuditProducer({ redis: section(config, 'redis'), prefix, timeoutMs: 300 });
+  // A Redis of this test's own: a pause of the shared one would stall every test file's writes.
+  const own = await startPrivateRedis();
+  t.teardown(() => own.stop());
+  const producer = createAuditProducer({ redis: own.url, prefix, timeoutMs: 300 });
   t.teardown(() => producer.close());
   t.true(await producer.ready(60_000));
   let reads = 0;
   await recordThenShow(producer, event(systemClock), () => { reads++; });
   t.is(reads, 1);
-  const admin = testRedis();
+  const admin = new Redis(own.url, { maxRetriesPerRequest: null });
   t.teardown(() => admin.disconnect());
   // Paused for 10 s, far beyond the producer's 300 ms: a refusal while paused can only be the producer's own
   // timeout (had it waited, Redis would have taken the job once the pause ended, and the record would
-  // pass). No wall-clock bound asserted. The suite shares this Redis: unpaused as the test ends, pass or fail
-  // (teardowns run in reverse, so before the connection closes).
+  // pass). No wall-clock bound asserted. Unpaused as the test ends, pass or fail (teardowns run in
+  // reverse, so before the connection closes and the server stops).
   await admin.call('CLIENT', 'PAUSE', '10000', 'WRITE');
   t.teardown(() => admin.call('CLIENT', 'UNPAUSE').then(() => undefined));
   const err = await t.throwsAsync(recordThenShow(producer, event(systemClock), () => { reads++; }));

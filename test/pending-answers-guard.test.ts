@@ -11,19 +11,23 @@
 // it meanwhile — answered once in each. The tests that hold the server's writes (CLIENT PAUSE, for every
 // client) run serially, apart from the others.
 import test, { type ExecutionContext } from 'ava';
-import type { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createLogger } from '../bot/logger.ts';
 import { PendingAnswers, type ReplyGuard } from '../bot/runtime/pending-answers.ts';
 import { AnswerLedger, type AnswerLease } from '../bot/store/answer-ledger.ts';
-import { dropPrefix, testRedis, uniqueName } from './helpers/services.ts';
+import { startPrivateRedis } from './helpers/redis-topology.ts';
+import { uniqueName } from './helpers/services.ts';
 
 const LEASE = 1000;
-const redis = testRedis();
-const prefixes: string[] = [];
+// A Redis of this file's own: several tests hold its writes (CLIENT PAUSE … WRITE), which on the shared
+// server of `npm test` would stall every other test file's writes as well.
+const own = await startPrivateRedis();
+const client = (opts: RedisOptions = {}) => new Redis(own.url, { maxRetriesPerRequest: null, ...opts });
+const redis = client();
 
 test.after.always(async () => {
-  for (const p of prefixes) await dropPrefix(p);
   redis.disconnect();
+  await own.stop();
 });
 
 interface Replica { answers: PendingAnswers; ledger: AnswerLedger; clock: { ms: number }; logs: string[] }
@@ -41,9 +45,7 @@ function replica(prefix: string, opts: { client?: Redis; repliesDeduplicated?: b
 }
 
 function freshPrefix(): string {
-  const prefix = uniqueName(import.meta.url, 'prefix');
-  prefixes.push(prefix);
-  return prefix;
+  return uniqueName(import.meta.url, 'prefix');
 }
 
 /** A promise and the function that settles it: a step held until the test lets it go. */
@@ -70,7 +72,7 @@ async function opened(owner: Replica, id: string): Promise<AnswerLease> {
 
 /** A replica whose client gives up on a command after 100 ms (the server may still run it later). */
 async function impatientReplica(t: ExecutionContext, prefix: string): Promise<Replica> {
-  const impatient = testRedis({ commandTimeout: 100 });
+  const impatient = client({ commandTimeout: 100 });
   t.teardown(() => impatient.disconnect());
   await impatient.ping();
   return replica(prefix, { client: impatient });
@@ -122,7 +124,7 @@ test('a holder fenced off before its reply sends nothing; the claimer answers on
 test('a reply mark that cannot reach Redis: the holder does not send; the entry is answered by its claimer', async (t) => {
   const prefix = freshPrefix();
   // The holder's ledger client is cut off (closed: every call fails at once), as in an outage.
-  const cut = testRedis();
+  const cut = client();
   await cut.ping();
   cut.disconnect();
   const [a, b] = [replica(prefix, { client: cut }), replica(prefix)];
@@ -139,7 +141,7 @@ test('a reply mark that cannot reach Redis: the holder does not send; the entry 
 
 test('stopped (the bot shutting down): a ledger write that fails is tried once, not through a lease; the claimer answers', async (t) => {
   const prefix = freshPrefix();
-  const cut = testRedis();
+  const cut = client();
   await cut.ping();
   cut.disconnect(); // as the bot's own close does, under the answers still in flight
   // The holder's ledger on the closed client, its reply marks counted.
