@@ -35,17 +35,17 @@ const CLUSTER_FAILOVER_OPTIONS: ClusterOptions = {
  */
 export function createRedis(target: RedisTarget, options: RedisOptions = {}, { coalesce = true } = {}): RedisClient {
   const Client = coalesce ? CoalescingRedis : Redis;
-  if (typeof target === 'string') return new Client(target, legacy(options));
+  if (typeof target === 'string') return new Client(target, options);
   const t = target.topology;
   const auth = {
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),
   };
-  if (t.kind === 'standalone') return new Client(t.url, legacy(options));
+  if (t.kind === 'standalone') return new Client(t.url, options);
   if (t.kind === 'sentinel') {
     return new Client({
-      ...legacy(options), ...auth,
+      ...options, ...auth,
       sentinels: t.sentinels, name: t.name,
       ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
       ...(target.tls ? { enableTLSForSentinelMode: true } : {}),
@@ -67,9 +67,6 @@ function clusterOptions(options: RedisOptions, auth: Partial<RedisOptions>): Clu
     redisOptions: { ...perNode, ...auth },
   };
 }
-
-/** custos reads replies in ioredis's default (legacy) shapes; no caller asks for RESP3 mappings. */
-const legacy = (o: RedisOptions) => o as RedisOptions & { replyMapping?: 'legacy' };
 
 /**
  * Commands sent during one turn of the event loop go out in one write: the socket is corked at the
