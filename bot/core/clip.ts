@@ -2,6 +2,7 @@
 // surrogate pair: a cut emoji would be a broken character on the card) or by UTF-8 bytes.
 
 export function clipChars(s: string, max: number): string {
+  if (s.length <= max) return s; // UTF-16 units ≥ characters: short enough, no need to split (most texts)
   const chars = Array.from(s);
   return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
