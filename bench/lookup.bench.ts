@@ -34,13 +34,14 @@
 // slowest requests fall and what else happened then.
 // BENCH_WORKER_PROF=DIR writes the worker process's CPU profile there (node --cpu-prof).
 // BENCH_WORKER_LOG=debug has the audit worker log each batch's size and timings (`audit worker: batch timings`).
-// Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"baseline_p50_ms":…,"p95_ms":…,"baseline_p95_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…}
+// Last stdout line: {"bench":"lookup","rate":…,"p50_ms":…,"baseline_p50_ms":…,"p95_ms":…,"baseline_p95_ms":…,"p99_ms":…,"baseline_p99_ms":…,"p99_ratio":…,
+// …,"major_gcs":…,"baseline_major_gcs":…} (the bot process's major collections during each app's rounds)
 import { standaloneUrl } from '../bot/config-redis.ts';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { App } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -252,6 +253,11 @@ async function startProfile(): Promise<() => Promise<unknown>> {
   };
 }
 
+/** The bot process's major (mark-compact) collections that started inside one of `windows` (epoch ms). */
+function majorCollectionsIn(pauses: ReadonlyArray<[number, number, number]>, windows: ReadonlyArray<[number, number]>): number {
+  return pauses.filter(([at, , kind]) => kind === constants.NODE_PERFORMANCE_GC_MAJOR && windows.some(([from, to]) => at >= from && at <= to)).length;
+}
+
 /** CPU milliseconds per lookup for each process group during one measured run. */
 function perLookup(cpuSeconds: Record<string, number>, requests: number): Record<string, number> {
   return Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round((v * 1000) / requests, 2)]));
@@ -316,7 +322,10 @@ async function main(): Promise<void> {
     const gcObserver = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) gcPauses.push([performance.timeOrigin + e.startTime, e.duration, (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0]);
     });
-    if (TRACE) gcObserver.observe({ entryTypes: ['gc'] });
+    // Always observed (a few hundred entries a run): the result line counts the major collections that fell
+    // in each app's rounds, as the p99 ratio turns on them (see the top of this file).
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const windows: { base: Array<[number, number]>; run: Array<[number, number]> } = { base: [], run: [] };
     // Both apps are up for the whole measurement and take turns (baseline, custos, baseline, …), so a
     // change in the shared machine's speed lands on both alike; run one after the other, a drift of
     // ±20 % between the halves showed as the ratio. The idle one's timers cost nothing measurable.
@@ -335,13 +344,17 @@ async function main(): Promise<void> {
       // Each round's slice of the same request list: both apps answer the same asks in the same order.
       const asksOfRound = pick(roundSize(r), WARMUP + r * Math.floor(REQUESTS / ROUNDS));
       const baseMeter = meter({});
+      const baseStart = Date.now();
       const baseRound = await drive(baseline.url, asksOfRound);
+      windows.base.push([baseStart, Date.now()]);
       addRound(base, baseRound);
       loadStalls.push(...baseRound.stalls);
       addCpu(base, baseMeter.stop());
       const runMeter = meter({ worker: worker.pid! });
       const profiler = PROFILE && r === ROUNDS - 1 ? await startProfile() : undefined;
+      const runStart = Date.now();
       const runRound = await drive(url, asksOfRound);
+      windows.run.push([runStart, Date.now()]);
       addRound(run, runRound);
       loadStalls.push(...runRound.stalls);
       if (profiler) writeFileSync(PROFILE!, JSON.stringify(await profiler()));
@@ -358,8 +371,8 @@ async function main(): Promise<void> {
     log(`custos: ${round(REQUESTS / run.seconds)} req/s, p50 ${round(percentile(run.latencies, 50))} ms, p99 ${round(percentile(run.latencies, 99))} ms; audit backlog at most ${backlog}, drained in ${round(drainMs)} ms in all; CPU ms per lookup ${JSON.stringify(runCpu)}`);
     await bot.close();
     await baseline.close();
+    gcObserver.disconnect();
     if (TRACE) {
-      gcObserver.disconnect();
       writeFileSync(TRACE, JSON.stringify({ baseline: base.trace, custos: run.trace, gc: gcPauses, botStalls: botStalls?.stop() ?? [], loadStalls }));
     }
 
@@ -377,6 +390,7 @@ async function main(): Promise<void> {
       p99_ratio: round(p99 / baseP99),
       baseline_rate: round(REQUESTS / base.seconds, 1),
       audit_backlog: backlog, audit_drain_ms: round(drainMs),
+      major_gcs: majorCollectionsIn(gcPauses, windows.run), baseline_major_gcs: majorCollectionsIn(gcPauses, windows.base),
       cpu_ms_per_lookup: runCpu, baseline_cpu_ms_per_lookup: baseCpu,
       customers: CUSTOMERS, requests: REQUESTS, concurrency: CONCURRENCY, pg_gin_indexes: PG_GIN && databaseBackend() === 'ferretdb-postgresql',
     });

@@ -33,7 +33,7 @@ const BENCHES: Record<string, { env: Record<string, string>; figures: string[] }
   },
   lookup: {
     env: { BENCH_LOOKUP_CUSTOMERS: '60', BENCH_LOOKUP_REQUESTS: '40', BENCH_LOOKUP_WARMUP: '5', BENCH_LOOKUP_CONCURRENCY: '4', BENCH_LOOKUP_ROUNDS: '4' },
-    figures: ['rate', 'p50_ms', 'baseline_p50_ms', 'p95_ms', 'baseline_p95_ms', 'p99_ms', 'baseline_p99_ms', 'p99_ratio', 'audit_backlog', 'cpu_ms_per_lookup'],
+    figures: ['rate', 'p50_ms', 'baseline_p50_ms', 'p95_ms', 'baseline_p95_ms', 'p99_ms', 'baseline_p99_ms', 'p99_ratio', 'audit_backlog', 'cpu_ms_per_lookup', 'major_gcs', 'baseline_major_gcs'],
   },
 };
 
