@@ -12,7 +12,7 @@ import { ApprovalRefused } from '../core/approvals/errors.ts';
 import { DEFAULT_TIMEZONE } from '../core/local-time.ts';
 import type { Employee } from '../core/domain.ts';
 import { CustosError, ErrorCode, isCustosError } from '../core/errors.ts';
-import type { Asker, LookupService } from '../core/lookup.ts';
+import type { Asker, LookupResult, LookupService } from '../core/lookup.ts';
 import { t, type Locale } from '../core/messages.ts';
 import type { EmployeeDirectory } from '../core/ports.ts';
 import { parseCommand } from '../core/query.ts';
@@ -83,7 +83,7 @@ export class Conversation {
       }
       const employee = await ctx.employee({ interaction: 'lookup' });
       const result = await this.deps.lookup.lookup(await ctx.asker(employee), command.query, command.purpose);
-      await port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer');
+      await this.answerLookup(result, () => port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer'));
     });
   }
 
@@ -144,7 +144,7 @@ export class Conversation {
       case 'pick': return this.run(turn, port, 'pick', async (ctx) => {
         const employee = await ctx.employee({ interaction: 'lookup' });
         const result = await this.deps.lookup.lookup(await ctx.asker(employee), { kind: 'id', value: action.customerId }, undefined);
-        await port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer');
+        await this.answerLookup(result, () => port.replyPrivately(lookupResultView(result, ctx.locale, employee.timezone), 'answer'));
       });
       case 'share': return this.run(turn, port, 'share', (ctx) => this.share(ctx, action.customerId));
       case 'reveal': return this.run(turn, port, 'reveal', (s) => f.openRequest(s, { kind: 'reveal', customerId: action.customerId, field: action.field as never }), decision(''));
@@ -185,6 +185,15 @@ export class Conversation {
   /** The locale to answer the turn's user in, without identifying them. */
   localeOf(turn: Turn, port: ConversationPort): Promise<Locale> {
     return new TurnPeople(this.deps, turn, port).localeOf(turn.userId);
+  }
+
+  /** Sends a lookup's answer; the turn ends once the detectors have counted it too (noted while it was sent). */
+  private async answerLookup(result: LookupResult, answer: () => Promise<void>): Promise<void> {
+    try {
+      await answer();
+    } finally {
+      await this.deps.lookup.noted(result);
+    }
   }
 
   /** The kind of the turn's conversation (cached), as the policies see it. */

@@ -121,6 +121,11 @@ export class LookupService {
       : { kind: 'pick' as const, eventId: shownEvent.eventId, candidates: visible, ...(more ? { more } : {}) }));
   }
 
+  /** Resolves once whatever follows a shown result (GuardedLookupService: the detectors' count) is done; here nothing. */
+  noted(_result: LookupResult): Promise<void> {
+    return Promise.resolve();
+  }
+
   /**
    * The audience view of one customer for a channel: every field at the strictest outcome any member
    * gets (`decideForAudience`), and only if the asker may see the customer AND every member's scope

@@ -1,6 +1,6 @@
 // The lookup service with security operations around it: the rate limit before (a throttled lookup is
 // refused and recorded like any refusal, and counts towards the refusals detector), the detectors
-// after. Adapters use it in place of LookupService; nothing else changes for them.
+// after, while the answer is sent (`noted`). Adapters use it in place of LookupService.
 import type { AuditEventInput } from '../audit.ts';
 import { newEventId } from '../audit-event.ts';
 import { LookupRefused, LookupService, type Asker, type LookupDeps, type LookupResult } from '../lookup.ts';
@@ -27,8 +27,18 @@ export class GuardedLookupService extends LookupService {
       throw err;
     }
     const shown = result.kind === 'card' ? [result.customer.customerId] : result.kind === 'pick' ? result.candidates.map((c) => c.customerId) : [];
-    await this.security.noteShown(asker.employee, shown, result.eventId);
+    // Noted while the answer goes out, not before it: the count only decides later lookups (this one is
+    // shown either way), and its one Redis round trip, right after the shown-record, was where slow answers
+    // waited (bench/lookup, README: Benchmarks). The caller awaits it once it has answered (`noted`).
+    this.notes.set(result, this.security.noteShown(asker.employee, shown, result.eventId).catch(() => undefined));
     return result;
+  }
+
+  private readonly notes = new WeakMap<LookupResult, Promise<void>>();
+
+  /** Resolves once the detectors have counted what `result` showed (a refusal or a no-match: at once). */
+  override noted(result: LookupResult): Promise<void> {
+    return this.notes.get(result) ?? Promise.resolve();
   }
 
   /** Best effort, like every refusal: it shows nothing. */
