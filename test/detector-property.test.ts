@@ -12,7 +12,7 @@ import type { Connection } from 'mongoose';
 import type { AuditEventInput } from '../bot/core/audit.ts';
 import { newEventId, parseAuditEvent } from '../bot/core/audit-event.ts';
 import type { Employee } from '../bot/core/domain.ts';
-import { SecurityService, type AnomalyAlert } from '../bot/core/security/guard.ts';
+import { SecurityService, type AnomalyAlert, type SecurityCounters } from '../bot/core/security/guard.ts';
 import { DETECTORS, type DetectorName, type SecuritySettings } from '../bot/core/security/settings.ts';
 import { ensureIndexes } from '../bot/store/db.ts';
 import { demoEmployee, demoEmployeeList } from '../bot/store/demo-company.ts';
@@ -171,14 +171,14 @@ const commandsArb = fc.commands([
   fc.constant(null).map(unfreeze),
 ], { size: '+1', maxCommands: 40 });
 
-async function setup(settings: SecuritySettings): Promise<{ model: Model; real: Real }> {
+async function setup(settings: SecuritySettings, withCounters: SecurityCounters = counters): Promise<{ model: Model; real: Real }> {
   const n = ++users;
   const user: Employee = { ...demoEmployee('supportAgent'), employeeId: `E-${8000 + n}`, email: `harvester${n}@demo.custos.local`, chat: {} };
   await directory.upsertMany([user]);
   const clock = { ms: START };
   const real: Real = { user, admin: demoEmployee('admin'), clock, alerts: [], log: [], events: [], errors: [], service: undefined as unknown as SecurityService };
   real.service = new SecurityService({
-    settings, counters, directory, engine,
+    settings, counters: withCounters, directory, engine,
     alerts: { async alert(a) { real.alerts.push(a); real.log.push(a); } },
     recorder: { async record(e) { real.events.push(parseAuditEvent(e)); } },
     clock: { now: () => new Date(clock.ms) },
@@ -218,4 +218,27 @@ test.serial('the issue\'s night-time harvest: off-hours trips first, distinctCus
   t.is(real.alerts[1]!.count, 46);
   t.is((await directory.byId(real.user.employeeId))?.status, 'frozen');
   t.is(real.events.filter((e) => e.action === 'admin.freeze').length, 1, 'the freeze is audited once');
+});
+
+test.serial('a pick\'s candidates are counted in one call: distinct across picks, and the detector trips once with the count it reached', async (t) => {
+  const settings = policy.settings.security!;
+  const calls: Array<{ detector: string; members: readonly string[] }> = [];
+  const counting: SecurityCounters = {
+    take: (...a) => counters.take(...a), tripOnce: (...a) => counters.tripOnce(...a), reset: (id) => counters.reset(id),
+    note: (detector, employeeId, members, nowMs, windowMs) => { calls.push({ detector, members }); return counters.note(detector, employeeId, members, nowMs, windowMs); },
+  };
+  const { real } = await setup(settings, counting);
+  const service = real.service;
+  real.clock.ms = Date.parse('2026-06-30T03:00:00Z'); // 11:00 in Shanghai: no off-hours note
+  const pick = (from: number) => Array.from({ length: 10 }, (_, i) => `C-${String(from + i).padStart(6, '0')}`);
+  // Four picks of ten new names and one that repeats five of them: 45 distinct, the threshold, not over it.
+  for (const from of [1, 11, 21, 31]) { real.clock.ms += 1000; await service.noteShown(real.user, pick(from), newEventId(new Date(real.clock.ms))); }
+  await service.noteShown(real.user, pick(36), newEventId(new Date(real.clock.ms)));
+  t.deepEqual(calls.map((c) => c.members.length), [10, 10, 10, 10, 10], 'one counter call per pick');
+  t.deepEqual(real.alerts, [], '45 distinct customers are within the default threshold');
+  real.clock.ms += 1000;
+  await service.noteShown(real.user, pick(44), newEventId(new Date(real.clock.ms)));
+  t.deepEqual(real.alerts.map((a) => [a.detector, a.count, a.frozen]), [['distinctCustomers', 53, true]], 'over it: one alert, with the count the pick reached');
+  t.is((await directory.byId(real.user.employeeId))?.status, 'frozen');
+  t.deepEqual(real.errors, []);
 });

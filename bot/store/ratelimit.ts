@@ -3,7 +3,7 @@
 //    request is allowed when it would not push that time more than `burst` intervals past now.
 //    Replicas share the limit; no read-modify-write race.
 //  - sliding windows as sorted sets (member → last time seen): distinct members in the window (distinct
-//    customers; unique event ids for plain counts).
+//    customers; unique event ids for plain counts); the members one event adds (a pick's candidates) in one call.
 //  - a "trip once" mark per detector and user holding the end of its window (caller's clock), so a burst
 //    yields one alert per detector, not one per event, and one detector's trip never hides another's.
 // Time comes from the caller's clock (tests move it), never from Redis TIME.
@@ -33,7 +33,7 @@ return {1, 0}`);
 const WINDOW = new RedisScript(`
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('PEXPIRE', KEYS[1], window + 1000)
 return redis.call('ZCARD', KEYS[1])`);
@@ -61,8 +61,8 @@ export class RedisSecurityCounters implements SecurityCounters {
     return { allowed: ok === 1, retryAfterMs: wait };
   }
 
-  async note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number> {
-    return Number(await WINDOW.run(this.redis, [this.key('win', detector, employeeId)], [nowMs, windowMs, member]));
+  async note(detector: string, employeeId: string, members: readonly string[], nowMs: number, windowMs: number): Promise<number> {
+    return Number(await WINDOW.run(this.redis, [this.key('win', detector, employeeId)], [nowMs, windowMs, ...members]));
   }
 
   async tripOnce(detector: string, employeeId: string, nowMs: number, windowMs: number): Promise<boolean> {

@@ -15,8 +15,8 @@ import type { DetectorName, SecuritySettings } from './settings.ts';
 /** Redis-backed counters (bot/store/ratelimit.ts). All operations atomic. */
 export interface SecurityCounters {
   take(employeeId: string, nowMs: number, perMinute: number, burst: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
-  /** Adds `member` to the detector's sliding window; returns how many distinct members it now holds. */
-  note(detector: string, employeeId: string, member: string, nowMs: number, windowMs: number): Promise<number>;
+  /** Adds `members` (at least one) to the detector's sliding window; returns how many distinct members it now holds. */
+  note(detector: string, employeeId: string, members: readonly string[], nowMs: number, windowMs: number): Promise<number>;
   /**
    * True for exactly one caller per detector, user and window: the first trip at `nowMs` (the caller's
    * clock) opens a window of `windowMs` in which that detector trips no more. Detectors never share one.
@@ -81,26 +81,31 @@ export class SecurityService {
     }
   }
 
-  /** After a lookup showed `customerIds`. */
+  /**
+   * After a lookup showed `customerIds`. A pick's candidates are counted in one round trip: one per
+   * candidate, each waiting on a busy bot's event loop, made a ten-name pick's turn ~60 ms longer
+   * (bench/lookup, README: Benchmarks). All of them carry the same time, so the window's count only grows
+   * across them and the detector trips after the batch exactly when it would have after one of them.
+   */
   async noteShown(employee: Employee, customerIds: string[], eventId: string): Promise<void> {
     const at = this.deps.clock.now();
-    for (const id of customerIds) await this.note(employee, 'distinctCustomers', id, at);
-    if (!this.deps.workingHours(employee, at)) await this.note(employee, 'offHours', eventId, at);
+    if (customerIds.length > 0) await this.note(employee, 'distinctCustomers', customerIds, at);
+    if (!this.deps.workingHours(employee, at)) await this.note(employee, 'offHours', [eventId], at);
   }
 
   async noteRefusal(employee: Employee, eventId: string): Promise<void> {
-    await this.note(employee, 'refusals', eventId, this.deps.clock.now());
+    await this.note(employee, 'refusals', [eventId], this.deps.clock.now());
   }
 
   async noteExport(employee: Employee, exportId: string): Promise<void> {
-    await this.note(employee, 'exports', exportId, this.deps.clock.now());
+    await this.note(employee, 'exports', [exportId], this.deps.clock.now());
   }
 
-  private async note(employee: Employee, detector: DetectorName, member: string, at: Date): Promise<void> {
+  private async note(employee: Employee, detector: DetectorName, members: readonly string[], at: Date): Promise<void> {
     const d = this.deps.settings.detectors[detector];
     const windowMs = d.windowMinutes * 60_000;
     try {
-      const count = await this.deps.counters.note(detector, employee.employeeId, member, at.getTime(), windowMs);
+      const count = await this.deps.counters.note(detector, employee.employeeId, members, at.getTime(), windowMs);
       if (count <= d.max) return;
       // Each detector on its own (issue 13, defect 6): it trips once per window of its own, whatever
       // the other detectors did, and its trip freezes where its policy says so; one detector's alert
