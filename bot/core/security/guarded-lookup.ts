@@ -28,8 +28,8 @@ export class GuardedLookupService extends LookupService {
     }
     const shown = result.kind === 'card' ? [result.customer.customerId] : result.kind === 'pick' ? result.candidates.map((c) => c.customerId) : [];
     // Noted while the answer goes out, not before it: the count only decides later lookups (this one is
-    // shown either way), and its one Redis round trip, right after the shown-record, was where slow answers
-    // waited (bench/lookup, README: Benchmarks). The caller awaits it once it has answered (`noted`).
+    // shown either way), and waiting for its Redis round trips was where slow answers waited (bench/lookup,
+    // README: Benchmarks). The caller awaits it once it has answered (`noted`).
     this.notes.set(result, this.security.noteShown(asker.employee, shown, result.eventId).catch(() => undefined));
     return result;
   }
